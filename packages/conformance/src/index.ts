@@ -1,0 +1,4 @@
+export { runConformanceSuite, type ConformanceBackdoor, type ConformanceOptions, type ConformanceTarget } from './suite.js';
+export { startBridge, type BridgeHarness, type HarnessResponse } from './harness.js';
+export { konnectApplication, konnectEvent, konnectVerifyApplication } from './payloads.js';
+export { createCapturingLogger, type CapturedLine, type CapturingLogger } from './capturing-logger.js';

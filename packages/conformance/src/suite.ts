@@ -1,0 +1,281 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DcrAdapter, Logger } from '@dcr-bridge/core';
+import { startBridge, type BridgeHarness } from './harness.js';
+import { konnectApplication, konnectEvent, konnectVerifyApplication } from './payloads.js';
+
+/**
+ * The Konnect scenarios every adapter must pass, run through the real HTTP layer against the adapter and
+ * checked at the IdP through a backdoor that does not go through the bridge.
+ */
+export interface ConformanceBackdoor {
+  /** Requests a token from the IdP with these credentials (client_credentials); true when one is issued. */
+  canGetToken(clientId: string, clientSecret: string): Promise<boolean>;
+  /** Whether the IdP holds this client. */
+  clientExists(clientId: string): Promise<boolean>;
+  /** The client's redirect URIs as the IdP holds them. */
+  redirectUris(clientId: string): Promise<string[]>;
+  /** Creates a client directly at the IdP, without the bridge's ownership marker; returns its client id. */
+  createForeignClient(): Promise<string>;
+  /** How many clients the IdP holds; proves that refused or failed creates leave nothing behind. */
+  countClients(): Promise<number>;
+  /** The audiences the client's access tokens carry (required for `audienceRegistrations`). */
+  audiences?(clientId: string): Promise<string[]>;
+}
+
+export interface ConformanceTarget {
+  adapter: DcrAdapter;
+  backdoor: ConformanceBackdoor;
+  /** Fields of the create payload this IdP needs (grant types, scopes that exist there, redirect URIs). */
+  application?: Record<string, unknown>;
+  /** Redirect URIs for the update_application scenario. Default two https URIs. */
+  updatedRedirectUris?: string[];
+  /** A scope this IdP does not have; when set, a create asking for it must answer 400 and leave nothing. */
+  unknownScope?: string;
+  /** A client id no client has. Default a random one. */
+  unknownClientId?: string;
+  /** Logger for the bridge (e.g. one that captures lines to check for secrets). */
+  logger?: Logger;
+}
+
+export interface ConformanceOptions {
+  /** Shown in the test names, e.g. "keycloak (fake admin API)". */
+  name: string;
+  /** Builds the adapter and its backdoor (start servers here). */
+  setup: () => Promise<ConformanceTarget>;
+  /** Stops what setup started. */
+  teardown?: () => Promise<void>;
+}
+
+export function runConformanceSuite(options: ConformanceOptions): void {
+  describe(`Konnect conformance: ${options.name}`, () => {
+    let target: ConformanceTarget;
+    let bridge: BridgeHarness;
+    const app = (overrides: Record<string, unknown> = {}) => konnectApplication({ ...target.application, ...overrides });
+    const unknownClientId = () => target.unknownClientId ?? `no-such-client-${Date.now().toString(36)}`;
+
+    beforeAll(async () => {
+      target = await options.setup();
+      bridge = await startBridge(target.adapter, { logger: target.logger });
+    });
+    afterAll(async () => {
+      await bridge?.close();
+      await target?.adapter.close?.();
+      await options.teardown?.();
+    });
+
+    describe('application lifecycle', () => {
+      const state = { clientId: '', secret: '', firstSecret: '' };
+
+      it('creates a client whose credentials get a token', async () => {
+        const requested = app();
+        const res = await bridge.call('POST', '/', { body: requested });
+        expect(res.status, JSON.stringify(res.body)).toBe(201);
+        expect(res.headers.get('cache-control')).toBe('no-store');
+        expect(typeof res.body.client_id).toBe('string');
+        expect(typeof res.body.client_secret).toBe('string');
+        expect(res.body.client_secret.length).toBeGreaterThan(0);
+        expect(Number.isNaN(Date.parse(res.body.client_id_issued_at))).toBe(false);
+        if ('client_secret_expires_at' in res.body) expect(Number.isNaN(Date.parse(res.body.client_secret_expires_at))).toBe(false);
+        state.clientId = res.body.client_id;
+        state.secret = res.body.client_secret;
+        state.firstSecret = res.body.client_secret;
+        expect(await target.backdoor.clientExists(state.clientId)).toBe(true);
+        expect(await target.backdoor.canGetToken(state.clientId, state.secret)).toBe(true);
+        expect(await target.backdoor.canGetToken(state.clientId, `${state.secret}x`)).toBe(false);
+        expect([...(await target.backdoor.redirectUris(state.clientId))].sort()).toEqual([...(requested.redirect_uris as string[])].sort());
+      });
+
+      it('rotates the secret: the old one is refused, the new one works', async (ctx) => {
+        if (!target.adapter.capabilities.rotateSecret) {
+          const res = await bridge.call('POST', `/${encodeURIComponent(state.clientId)}/new-secret`);
+          expect(res.status).toBe(400);
+          expect(res.body.error).toBe('unsupported_operation');
+          return ctx.skip(`${target.adapter.id} does not announce rotateSecret (answered 400 unsupported_operation)`);
+        }
+        const res = await bridge.call('POST', `/${encodeURIComponent(state.clientId)}/new-secret`);
+        expect(res.status, JSON.stringify(res.body)).toBe(200);
+        expect(res.headers.get('cache-control')).toBe('no-store');
+        expect(res.body.client_id).toBe(state.clientId);
+        expect(res.body.client_secret).not.toBe(state.secret);
+        expect(await target.backdoor.canGetToken(state.clientId, state.secret)).toBe(false);
+        expect(await target.backdoor.canGetToken(state.clientId, res.body.client_secret)).toBe(true);
+        state.secret = res.body.client_secret;
+      });
+
+      it('rotates again: only the newest secret works', async (ctx) => {
+        if (!target.adapter.capabilities.rotateSecret) return ctx.skip(`${target.adapter.id} does not announce rotateSecret`);
+        const res = await bridge.call('POST', `/${encodeURIComponent(state.clientId)}/new-secret`);
+        expect(res.status, JSON.stringify(res.body)).toBe(200);
+        expect(await target.backdoor.canGetToken(state.clientId, state.firstSecret)).toBe(false);
+        expect(await target.backdoor.canGetToken(state.clientId, state.secret)).toBe(false);
+        expect(await target.backdoor.canGetToken(state.clientId, res.body.client_secret)).toBe(true);
+        state.secret = res.body.client_secret;
+      });
+
+      it('update_application replaces the redirect URIs and nothing else', async (ctx) => {
+        const redirectUris = target.updatedRedirectUris ?? ['https://app.example.com/new-callback', 'https://other.example.com/cb'];
+        const res = await bridge.call('POST', `/${encodeURIComponent(state.clientId)}/event-hook`, {
+          body: konnectEvent(state.clientId, { event_type: 'update_application', redirect_uris: redirectUris }),
+        });
+        if (!target.adapter.capabilities.updateRedirectUris) {
+          expect(res.status).toBe(400);
+          expect(res.body.error).toBe('unsupported_operation');
+          return ctx.skip(`${target.adapter.id} does not announce updateRedirectUris (answered 400 unsupported_operation)`);
+        }
+        expect(res.status, JSON.stringify(res.body)).toBe(200);
+        expect([...(await target.backdoor.redirectUris(state.clientId))].sort()).toEqual([...redirectUris].sort());
+        expect(await target.backdoor.canGetToken(state.clientId, state.secret)).toBe(true);
+      });
+
+      it('add_registration / remove_registration with an audience change the token audience', async (ctx) => {
+        const audience = `https://api.example.com/product-${Date.now().toString(36)}`;
+        const add = await bridge.call('POST', `/${encodeURIComponent(state.clientId)}/event-hook`, {
+          body: konnectEvent(state.clientId, { event_type: 'add_registration', audience }),
+        });
+        expect(add.status, JSON.stringify(add.body)).toBe(200);
+        if (!target.adapter.capabilities.audienceRegistrations || !target.backdoor.audiences) {
+          expect(await target.backdoor.canGetToken(state.clientId, state.secret)).toBe(true);
+          return ctx.skip(`${target.adapter.id} does not announce audienceRegistrations (event acknowledged, nothing changed)`);
+        }
+        expect(await target.backdoor.audiences(state.clientId)).toContain(audience);
+        const remove = await bridge.call('POST', `/${encodeURIComponent(state.clientId)}/event-hook`, {
+          body: konnectEvent(state.clientId, { event_type: 'remove_registration', audience }),
+        });
+        expect(remove.status, JSON.stringify(remove.body)).toBe(200);
+        expect(await target.backdoor.audiences(state.clientId)).not.toContain(audience);
+        expect(await target.backdoor.canGetToken(state.clientId, state.secret)).toBe(true);
+      });
+
+      it('add_registration without an audience is acknowledged', async () => {
+        const res = await bridge.call('POST', `/${encodeURIComponent(state.clientId)}/event-hook`, {
+          body: konnectEvent(state.clientId, { event_type: 'add_registration' }),
+        });
+        expect(res.status, JSON.stringify(res.body)).toBe(200);
+        expect(await target.backdoor.canGetToken(state.clientId, state.secret)).toBe(true);
+      });
+
+      it('deletes the client: it is gone and its credentials are refused', async () => {
+        const res = await bridge.call('DELETE', `/${encodeURIComponent(state.clientId)}`);
+        expect(res.status, JSON.stringify(res.body)).toBe(204);
+        expect(await target.backdoor.clientExists(state.clientId)).toBe(false);
+        expect(await target.backdoor.canGetToken(state.clientId, state.secret)).toBe(false);
+      });
+
+      it('deletes it again: 204', async () => {
+        const res = await bridge.call('DELETE', `/${encodeURIComponent(state.clientId)}`);
+        expect(res.status, JSON.stringify(res.body)).toBe(204);
+      });
+    });
+
+    describe('unknown clients', () => {
+      it('delete of a client that never existed answers 204', async () => {
+        const res = await bridge.call('DELETE', `/${encodeURIComponent(unknownClientId())}`);
+        expect(res.status, JSON.stringify(res.body)).toBe(204);
+      });
+
+      it('rotate of an unknown client answers 404', async (ctx) => {
+        if (!target.adapter.capabilities.rotateSecret) return ctx.skip(`${target.adapter.id} does not announce rotateSecret`);
+        const res = await bridge.call('POST', `/${encodeURIComponent(unknownClientId())}/new-secret`);
+        expect(res.status, JSON.stringify(res.body)).toBe(404);
+        expect(res.body.error).toBe('not_found');
+      });
+
+      it('update_application of an unknown client answers 404', async (ctx) => {
+        if (!target.adapter.capabilities.updateRedirectUris) return ctx.skip(`${target.adapter.id} does not announce updateRedirectUris`);
+        const id = unknownClientId();
+        const res = await bridge.call('POST', `/${encodeURIComponent(id)}/event-hook`, {
+          body: konnectEvent(id, { event_type: 'update_application', redirect_uris: ['https://app.example.com/cb'] }),
+        });
+        expect(res.status, JSON.stringify(res.body)).toBe(404);
+        expect(res.body.error).toBe('not_found');
+      });
+    });
+
+    describe('clients the bridge did not create', () => {
+      let foreignId = '';
+      beforeAll(async () => {
+        foreignId = await target.backdoor.createForeignClient();
+      });
+
+      it('delete is refused with 403 and the client stays', async () => {
+        const res = await bridge.call('DELETE', `/${encodeURIComponent(foreignId)}`);
+        expect(res.status, JSON.stringify(res.body)).toBe(403);
+        expect(res.body.error).toBe('client_not_managed');
+        expect(await target.backdoor.clientExists(foreignId)).toBe(true);
+      });
+
+      it('rotate is refused with 403', async (ctx) => {
+        if (!target.adapter.capabilities.rotateSecret) return ctx.skip(`${target.adapter.id} does not announce rotateSecret`);
+        const res = await bridge.call('POST', `/${encodeURIComponent(foreignId)}/new-secret`);
+        expect(res.status, JSON.stringify(res.body)).toBe(403);
+        expect(res.body.error).toBe('client_not_managed');
+      });
+
+      it('update_application is refused with 403 and the redirect URIs stay', async (ctx) => {
+        if (!target.adapter.capabilities.updateRedirectUris) return ctx.skip(`${target.adapter.id} does not announce updateRedirectUris`);
+        const before = await target.backdoor.redirectUris(foreignId);
+        const res = await bridge.call('POST', `/${encodeURIComponent(foreignId)}/event-hook`, {
+          body: konnectEvent(foreignId, { event_type: 'update_application', redirect_uris: ['https://attacker.example.com/cb'] }),
+        });
+        expect(res.status, JSON.stringify(res.body)).toBe(403);
+        expect(await target.backdoor.redirectUris(foreignId)).toEqual(before);
+      });
+    });
+
+    describe('what Konnect really sends', () => {
+      it('the Verify button (portal_id "test portal_id") creates a working client', async () => {
+        const res = await bridge.call('POST', '/', { body: konnectVerifyApplication(target.application) });
+        expect(res.status, JSON.stringify(res.body)).toBe(201);
+        expect(await target.backdoor.canGetToken(res.body.client_id, res.body.client_secret)).toBe(true);
+        expect((await bridge.call('DELETE', `/${encodeURIComponent(res.body.client_id)}`)).status).toBe(204);
+      });
+
+      it('two applications with the same name both get their own client', async () => {
+        const name = `Same name ${Date.now().toString(36)}`;
+        const first = await bridge.call('POST', '/', { body: app({ client_name: name }) });
+        const second = await bridge.call('POST', '/', { body: app({ client_name: name }) });
+        expect(first.status, JSON.stringify(first.body)).toBe(201);
+        expect(second.status, JSON.stringify(second.body)).toBe(201);
+        expect(second.body.client_id).not.toBe(first.body.client_id);
+        for (const created of [first.body, second.body]) {
+          expect(await target.backdoor.canGetToken(created.client_id, created.client_secret)).toBe(true);
+          expect((await bridge.call('DELETE', `/${encodeURIComponent(created.client_id)}`)).status).toBe(204);
+        }
+      });
+
+      it('fields the spec does not list yet are tolerated', async () => {
+        const res = await bridge.call('POST', '/', { body: app({ some_future_field: { nested: true }, allow_multiple_credentials: false }) });
+        expect(res.status, JSON.stringify(res.body)).toBe(201);
+        expect((await bridge.call('DELETE', `/${encodeURIComponent(res.body.client_id)}`)).status).toBe(204);
+      });
+    });
+
+    describe('refused requests change nothing', () => {
+      it('a wrong API key answers 401 and creates nothing', async () => {
+        const before = await target.backdoor.countClients();
+        const res = await bridge.call('POST', '/', { body: app(), apiKey: 'wrong_key_wrong_key' });
+        expect(res.status).toBe(401);
+        expect(res.body.error).toBe('unauthorized');
+        expect(await target.backdoor.countClients()).toBe(before);
+      });
+
+      it('an invalid redirect URI answers 400 invalid_redirect_uri and creates nothing', async () => {
+        const before = await target.backdoor.countClients();
+        const res = await bridge.call('POST', '/', { body: app({ redirect_uris: ['not a uri'] }) });
+        expect(res.status).toBe(400);
+        expect(res.body.error).toBe('invalid_redirect_uri');
+        expect(await target.backdoor.countClients()).toBe(before);
+      });
+
+      it('a scope the IdP does not have answers 400 naming it and creates nothing', async (ctx) => {
+        if (!target.unknownScope) return ctx.skip('the target names no unknown scope');
+        const before = await target.backdoor.countClients();
+        const scopes = [...((target.application?.scopes as string[] | undefined) ?? []), target.unknownScope];
+        const res = await bridge.call('POST', '/', { body: app({ scopes }) });
+        expect(res.status, JSON.stringify(res.body)).toBe(400);
+        expect(res.body.error_description).toContain(target.unknownScope);
+        expect(await target.backdoor.countClients()).toBe(before);
+      });
+    });
+  });
+}

@@ -1,0 +1,173 @@
+/**
+ * # The adapter contract
+ *
+ * This file is the one place that says what an adapter is. Konnect calls the bridge; core authenticates
+ * the call, validates and normalises it, and calls exactly one method of the configured adapter; the
+ * adapter talks to its IdP and returns a result or throws a `BridgeError`. Adapters never see HTTP
+ * requests from Konnect, and core never knows an IdP.
+ *
+ * ## Rules every adapter keeps
+ * - **Ownership.** Every client it creates carries a marker the adapter can check later (an IdP attribute,
+ *   a name prefix, a store record). `rotateSecret`, `applyEvent` and `deleteClient` refuse a client without
+ *   it by throwing `client_not_managed`, and change nothing.
+ * - **No half-created clients.** A create that needs several IdP calls either completes or deletes what it
+ *   made before it throws (a compensating delete).
+ * - **Idempotent delete.** A client that is already gone is a success.
+ * - **Safe paths.** Every path segment built from request data goes through `path`/`encodeSegment` of the
+ *   HTTP client, so a client id can never reach another admin path.
+ * - **Secrets stay secret.** Client secrets, admin tokens, registration access tokens and API keys never
+ *   reach a log, an error message or an unencrypted store. Log through `context.logger` only.
+ * - **Errors.** Throw `BridgeError` with the code that fits (see `errors.ts`): `invalid_client_metadata`,
+ *   `invalid_redirect_uri`, `invalid_scope` for what the IdP cannot accept (name the field and the value);
+ *   `not_found`; `client_not_managed`; `idp_unavailable`, `idp_timeout`, `idp_rate_limited`, `idp_error`
+ *   for the IdP's own failures (the IdP HTTP client produces these). Anything else thrown is reported as
+ *   `adapter_failure` (500) without its message.
+ * - **No I/O at import or construction.** Factories only validate options and wire objects; the first
+ *   network call happens in a method (or `checkReady`).
+ */
+import type { Logger } from './logger.js';
+
+/** OAuth 2.0 grant types as the IdP understands them (Konnect's names are translated by core). */
+export type OAuthGrantType =
+  | 'client_credentials'
+  | 'authorization_code'
+  | 'refresh_token'
+  | 'implicit'
+  | 'password'
+  | 'urn:ietf:params:oauth:grant-type:device_code'
+  | 'urn:ietf:params:oauth:grant-type:jwt-bearer'
+  | 'urn:ietf:params:oauth:grant-type:token-exchange';
+
+/** Konnect's own identifiers for the application, for adapters that record them at the IdP. */
+export interface KonnectReferences {
+  portalId: string;
+  organizationId: string;
+  developerId: string;
+  authStrategyId: string;
+  dcrProviderId: string;
+}
+
+/** What Konnect asks for when a developer creates an application (the spec's ApplicationPayload). */
+export interface ClientRegistration {
+  /** The application's name in the portal. Not unique: two applications may share it. */
+  clientName: string;
+  description: string;
+  /** Absolute URIs, possibly empty (client_credentials-only applications). */
+  redirectUris: string[];
+  /** OAuth grant types, de-duplicated, in Konnect's order (`bearer` and `client_credentials` → `client_credentials`). */
+  grantTypes: OAuthGrantType[];
+  /** The grant types exactly as Konnect sent them, for error messages. */
+  requestedGrantTypes: string[];
+  /** Scopes the application asks for; the IdP must know each one. */
+  scopes: string[];
+  /** As Konnect sent it, e.g. `client_secret_post`, `client_secret_basic`, `client_secret_jwt`. */
+  tokenEndpointAuthMethod: string;
+  konnect: KonnectReferences;
+}
+
+/** The answer to a create. */
+export interface CreatedClient {
+  clientId: string;
+  clientSecret: string;
+  /** When the IdP issued the client; core uses "now" when the IdP does not say. */
+  clientIdIssuedAt?: Date;
+  /** When the secret expires; undefined when it never does (the response then has no expiry field). */
+  clientSecretExpiresAt?: Date;
+}
+
+/** The answer to a rotation: same client id, new secret, the old one no longer valid. */
+export interface RotatedSecret {
+  clientId: string;
+  clientSecret: string;
+}
+
+/** Konnect's ids that come with every event hook. */
+export interface EventApplication extends KonnectReferences {
+  applicationId: string;
+  applicationName: string;
+  applicationDescription: string;
+}
+
+export type ClientEvent =
+  /** The developer changed the application's redirect URIs: replace them at the IdP (nothing else changes). */
+  | { type: 'update_application'; redirectUris: string[]; application: EventApplication }
+  /** The application was registered to an API product version; `audience` is set when the product has one. */
+  | { type: 'add_registration'; apiProductVersionId: string; audience?: string; application: EventApplication }
+  /** The registration was removed; undo what add_registration did. */
+  | { type: 'remove_registration'; apiProductVersionId: string; audience?: string; application: EventApplication };
+
+export type ClientEventType = ClientEvent['type'];
+
+/** Passed to every call. */
+export interface OperationContext {
+  /** Aborts when the request's time budget is spent or Konnect hung up; pass it to every IdP call. */
+  signal: AbortSignal;
+  /** Bound to this request (request id, operation, adapter). */
+  logger: Logger;
+  requestId: string;
+}
+
+/**
+ * What the adapter can do beyond create and delete. Core checks at boot that every announced capability
+ * has its method (`assertAdapter`), and at request time answers `unsupported_operation` for the rest.
+ */
+export interface AdapterCapabilities {
+  /** `rotateSecret` gives a new secret for the same client id and the old one stops working. */
+  rotateSecret: boolean;
+  /** `applyEvent` handles `update_application` by replacing the redirect URIs at the IdP. */
+  updateRedirectUris: boolean;
+  /**
+   * `applyEvent` handles `add_registration` / `remove_registration` with an audience (e.g. an audience
+   * mapper). Without this capability those events are acknowledged and nothing changes: Konnect sends
+   * them for every registration, and most IdPs need nothing done.
+   */
+  audienceRegistrations: boolean;
+}
+
+export interface ReadinessReport {
+  ready: boolean;
+  /** For the logs only; `/readyz` reveals nothing to the caller. */
+  detail?: string;
+}
+
+export interface DcrAdapter {
+  /** Short stable id, e.g. `keycloak`; used in logs and error messages. */
+  readonly id: string;
+  readonly capabilities: AdapterCapabilities;
+
+  /**
+   * Creates a confidential client for `registration` and returns its credentials.
+   * Throws `invalid_client_metadata` / `invalid_redirect_uri` / `invalid_scope` (naming the value) for what
+   * the IdP cannot do. Leaves nothing behind at the IdP when it throws.
+   */
+  createClient(registration: ClientRegistration, context: OperationContext): Promise<CreatedClient>;
+
+  /**
+   * Deletes the client. Resolves when the client is gone, including when it never existed.
+   * Throws `client_not_managed` for a client the bridge did not create.
+   */
+  deleteClient(clientId: string, context: OperationContext): Promise<void>;
+
+  /**
+   * Issues a new secret for the same client id; the old secret must stop working before this resolves.
+   * Throws `not_found` for an unknown client, `client_not_managed` for a foreign one, and
+   * `unsupported_operation` when this IdP cannot rotate. Required when `capabilities.rotateSecret`.
+   */
+  rotateSecret?(clientId: string, context: OperationContext): Promise<RotatedSecret>;
+
+  /**
+   * Applies a lifecycle event. Required when `capabilities.updateRedirectUris` or
+   * `capabilities.audienceRegistrations`. Core only calls it for the events the capabilities announce.
+   * Throws `not_found` / `client_not_managed` as rotateSecret does.
+   */
+  applyEvent?(clientId: string, event: ClientEvent, context: OperationContext): Promise<void>;
+
+  /** Whether the adapter can serve now (admin credentials work, the IdP answers). Never throws. */
+  checkReady(context: OperationContext): Promise<ReadinessReport>;
+
+  /** Releases what the adapter holds (stores, agents). Called once at shutdown. */
+  close?(): Promise<void>;
+}
+
+/** The shape of every adapter package's factory: `createKeycloakAdapter(options) → DcrAdapter`. */
+export type AdapterFactory<Options> = (options: Options) => DcrAdapter;

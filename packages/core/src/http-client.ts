@@ -1,0 +1,240 @@
+import { BridgeError } from './errors.js';
+import { silentLogger, type Logger } from './logger.js';
+import { redactText, redactUrl } from './redact.js';
+import { parseRetryAfter, withRetries, type RetryPolicy } from './retry.js';
+
+/**
+ * The HTTP client every adapter uses to talk to its IdP: per-attempt timeouts, bounded retries with
+ * backoff and jitter for safe operations only, Retry-After honoured, one retry with a fresh admin token
+ * after a 401, and a debug line per call with secrets redacted. It answers every HTTP status as an
+ * `IdpResponse`; transport failures become `idp_unavailable` / `idp_timeout`. `errorFromResponse` turns
+ * an unexpected status into the right BridgeError.
+ */
+export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+/** Supplies the Authorization header; `rejected` is told when the IdP answered 401 to it. */
+export interface AuthorizationSource {
+  header(signal?: AbortSignal): Promise<string>;
+  rejected?(header: string): void;
+}
+
+export interface IdpHttpClientOptions {
+  /** Human name used in error messages, e.g. "Keycloak". */
+  idpName: string;
+  /** Base URL; request paths are appended to it (keep its own path, e.g. `/auth` or `/pf-admin-api/v1`). */
+  baseUrl: string | URL;
+  fetch?: typeof fetch;
+  /** Per attempt. Default 5000 ms. */
+  timeoutMs?: number;
+  retry?: Partial<RetryPolicy>;
+  authorization?: AuthorizationSource;
+  /** Sent with every request (e.g. PingFederate's X-XSRF-Header). */
+  headers?: Record<string, string>;
+  /** Seconds to wait after a 429; default reads Retry-After. Okta reads X-Rate-Limit-Reset instead. */
+  retryAfterSeconds?: (response: Response) => number | undefined;
+  /** Pulls the IdP's own error message out of an error body, for error_description. */
+  describeErrorBody?: (body: unknown) => string | undefined;
+  logger?: Logger;
+}
+
+export interface IdpRequestOptions {
+  query?: Record<string, string | number | boolean | undefined>;
+  json?: unknown;
+  form?: Record<string, string>;
+  headers?: Record<string, string>;
+  /** Retry this request on failure even though its method is not safe (the caller knows it is idempotent). */
+  idempotent?: boolean;
+  signal?: AbortSignal;
+}
+
+export interface IdpResponse<T = unknown> {
+  status: number;
+  ok: boolean;
+  headers: Headers;
+  /** Parsed JSON when the IdP sent JSON, text otherwise, undefined when empty. */
+  body: T;
+  /** Set on 429: how long the IdP asked us to wait. */
+  retryAfterSeconds?: number;
+  method: HttpMethod;
+  /** The path that was requested, for error messages (no query string). */
+  path: string;
+}
+
+export interface IdpHttpClient {
+  readonly idpName: string;
+  request<T = unknown>(method: HttpMethod, path: string, options?: IdpRequestOptions): Promise<IdpResponse<T>>;
+  get<T = unknown>(path: string, options?: IdpRequestOptions): Promise<IdpResponse<T>>;
+  post<T = unknown>(path: string, options?: IdpRequestOptions): Promise<IdpResponse<T>>;
+  put<T = unknown>(path: string, options?: IdpRequestOptions): Promise<IdpResponse<T>>;
+  delete<T = unknown>(path: string, options?: IdpRequestOptions): Promise<IdpResponse<T>>;
+  /** The BridgeError for a response the adapter did not expect. */
+  errorFromResponse(response: IdpResponse, action: string): BridgeError;
+}
+
+const SAFE_METHODS = new Set<HttpMethod>(['GET', 'HEAD', 'PUT', 'DELETE']);
+const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
+
+/**
+ * Builds a path from a template, encoding every interpolated value as one path segment. A value that
+ * would act as `.` or `..` is refused, because URL parsers resolve those even when percent-encoded.
+ *
+ *     path`/admin/realms/${realm}/clients/${id}` // "/admin/realms/acme/clients/a%2Fb"
+ */
+export function path(strings: TemplateStringsArray, ...values: Array<string | number>): string {
+  return strings.reduce((out, part, i) => out + part + (i < values.length ? encodeSegment(String(values[i])) : ''), '');
+}
+
+export function encodeSegment(value: string): string {
+  if (value === '' || /^(\.|%2e){1,2}$/i.test(value)) {
+    throw new BridgeError('invalid_request', `"${value}" cannot be used as an identifier in an IdP path.`);
+  }
+  return encodeURIComponent(value);
+}
+
+export function createIdpHttpClient(options: IdpHttpClientOptions): IdpHttpClient {
+  const fetchImpl = options.fetch ?? globalThis.fetch;
+  const timeoutMs = options.timeoutMs ?? 5_000;
+  const logger = options.logger ?? silentLogger;
+  const base = new URL(String(options.baseUrl));
+  const basePath = base.pathname.replace(/\/+$/, '');
+  const readRetryAfter = options.retryAfterSeconds ?? ((res: Response) => parseRetryAfter(res.headers.get('retry-after')));
+
+  function urlFor(requestPath: string, query: IdpRequestOptions['query']): URL {
+    const url = new URL(base.origin);
+    url.pathname = basePath + (requestPath.startsWith('/') ? requestPath : `/${requestPath}`);
+    for (const [key, value] of Object.entries(query ?? {})) {
+      if (value !== undefined) url.searchParams.set(key, String(value));
+    }
+    return url;
+  }
+
+  async function attempt(method: HttpMethod, url: URL, request: IdpRequestOptions, authHeader: string | undefined): Promise<Response> {
+    const headers = new Headers({ accept: 'application/json', ...options.headers, ...request.headers });
+    if (authHeader) headers.set('authorization', authHeader);
+    let body: string | undefined;
+    if (request.json !== undefined) {
+      headers.set('content-type', 'application/json');
+      body = JSON.stringify(request.json);
+    } else if (request.form) {
+      headers.set('content-type', 'application/x-www-form-urlencoded');
+      body = new URLSearchParams(request.form).toString();
+    }
+    const signals = [AbortSignal.timeout(timeoutMs)];
+    if (request.signal) signals.push(request.signal);
+    const started = performance.now();
+    try {
+      const response = await fetchImpl(url, { method, headers, body, signal: AbortSignal.any(signals), redirect: 'manual' });
+      logger.debug('idp request', { idp: options.idpName, method, url: redactUrl(url), status: response.status, ms: Math.round(performance.now() - started) });
+      return response;
+    } catch (error) {
+      logger.debug('idp request failed', { idp: options.idpName, method, url: redactUrl(url), error, ms: Math.round(performance.now() - started) });
+      throw transportError(error, options.idpName, url, timeoutMs, request.signal);
+    }
+  }
+
+  async function request<T>(method: HttpMethod, requestPath: string, request: IdpRequestOptions = {}): Promise<IdpResponse<T>> {
+    const url = urlFor(requestPath, request.query);
+    const retryable = SAFE_METHODS.has(method) || request.idempotent === true;
+    const auth = options.authorization;
+    let reauthorized = false;
+    const send = async (): Promise<Response> => {
+      const header = auth ? await auth.header(request.signal) : undefined;
+      const response = await attempt(method, url, request, header);
+      if (response.status === 401 && header && auth?.rejected && !reauthorized) {
+        // A cached admin token can be revoked or expire early; one fresh token is worth one more try.
+        reauthorized = true;
+        auth.rejected(header);
+        await response.body?.cancel();
+        return attempt(method, url, request, await auth.header(request.signal));
+      }
+      return response;
+    };
+    const response = await withRetries(send, {
+      policy: retryable ? options.retry : { ...options.retry, retries: 0 },
+      signal: request.signal,
+      classify: (outcome) => {
+        if ('error' in outcome) {
+          return outcome.error instanceof BridgeError && outcome.error.code === 'idp_unavailable' ? { retry: true } : { retry: false };
+        }
+        const status = outcome.result.status;
+        if (!RETRYABLE_STATUS.has(status)) return { retry: false };
+        const seconds = readRetryAfter(outcome.result);
+        void outcome.result.body?.cancel();
+        return { retry: true, retryAfterMs: seconds === undefined ? undefined : seconds * 1000 };
+      },
+    });
+    const parsed: IdpResponse<T> = {
+      status: response.status,
+      ok: response.ok,
+      headers: response.headers,
+      body: (await readBody(response)) as T,
+      method,
+      path: url.pathname,
+    };
+    if (response.status === 429) parsed.retryAfterSeconds = readRetryAfter(response) ?? 1;
+    return parsed;
+  }
+
+  function errorFromResponse(response: IdpResponse, action: string): BridgeError {
+    const idpMessage = options.describeErrorBody?.(response.body) ?? genericErrorMessage(response.body);
+    const detail = idpMessage ? `: ${redactText(idpMessage).slice(0, 300)}` : '';
+    const what = `${options.idpName} answered HTTP ${response.status} to ${action}`;
+    if (response.status === 429) {
+      return new BridgeError('idp_rate_limited', `${options.idpName} is rate-limiting the bridge (${action}); retry after ${response.retryAfterSeconds} s.`, {
+        retryAfterSeconds: response.retryAfterSeconds,
+      });
+    }
+    if (response.status === 401 || response.status === 403) {
+      return new BridgeError('idp_error', `${what}${detail}. The bridge's admin credentials were refused or lack a permission: check the adapter's credentials and roles.`);
+    }
+    if (response.status >= 500) return new BridgeError('idp_unavailable', `${what}${detail}.`);
+    return new BridgeError('idp_error', `${what}${detail}.`);
+  }
+
+  return {
+    idpName: options.idpName,
+    request,
+    get: (p, o) => request('GET', p, o),
+    post: (p, o) => request('POST', p, o),
+    put: (p, o) => request('PUT', p, o),
+    delete: (p, o) => request('DELETE', p, o),
+    errorFromResponse,
+  };
+}
+
+async function readBody(response: Response): Promise<unknown> {
+  const text = await response.text();
+  if (text === '') return undefined;
+  const type = response.headers.get('content-type') ?? '';
+  if (type.includes('json')) {
+    try {
+      return JSON.parse(text);
+    } catch {
+      return text;
+    }
+  }
+  return text;
+}
+
+/** The usual places IdPs put their message: OAuth `error_description`, `message`, `errorMessage`, `errorSummary`. */
+function genericErrorMessage(body: unknown): string | undefined {
+  if (typeof body !== 'object' || body === null) return undefined;
+  const record = body as Record<string, unknown>;
+  for (const key of ['error_description', 'errorSummary', 'errorMessage', 'message', 'error']) {
+    const value = record[key];
+    if (typeof value === 'string' && value !== '') return value;
+  }
+  return undefined;
+}
+
+function transportError(error: unknown, idpName: string, url: URL, timeoutMs: number, callerSignal?: AbortSignal): BridgeError {
+  const name = (error as { name?: string } | undefined)?.name;
+  if (callerSignal?.aborted || name === 'TimeoutError' || name === 'AbortError') {
+    const reason = callerSignal?.aborted ? 'within the request deadline' : `within ${timeoutMs} ms`;
+    return new BridgeError('idp_timeout', `${idpName} at ${url.origin} did not answer ${reason}.`, { cause: error });
+  }
+  const code = (error as { cause?: { code?: string } } | undefined)?.cause?.code;
+  return new BridgeError('idp_unavailable', `Could not reach ${idpName} at ${url.origin}${code ? ` (${code})` : ''}. Check the IdP URL and the network path.`, {
+    cause: error,
+  });
+}

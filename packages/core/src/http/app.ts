@@ -1,0 +1,228 @@
+import { randomUUID } from 'node:crypto';
+import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import { assertAdapter } from '../capabilities.js';
+import type { ClientEvent, DcrAdapter } from '../contract.js';
+import { BridgeError, isBridgeError } from '../errors.js';
+import { silentLogger, type Logger } from '../logger.js';
+import { createApiKeyVerifier } from './api-key.js';
+import { invokeAdapter } from './invoke.js';
+import { parseClientId, parseEvent, parseRegistration } from './payloads.js';
+
+/**
+ * The Konnect DCR HTTP API (see ../../README.md and the spec): where a Konnect request goes.
+ *
+ *   POST   {base}/                     create a client          → 201 {client_id, client_secret, …}
+ *   DELETE {base}/{clientId}           delete it                → 204 (also when already gone)
+ *   POST   {base}/{clientId}/new-secret rotate its secret       → 200 {client_id, client_secret}
+ *   POST   {base}/{clientId}/event-hook apply a lifecycle event → 200
+ *   GET    /healthz, /readyz (and under {base})                 liveness, readiness; no API key
+ *
+ * Request → request id → API key → body checks → payload parsing → invokeAdapter → response; every error
+ * becomes `{error, error_description}` in `sendError`.
+ */
+export interface BridgeAppOptions {
+  adapter: DcrAdapter;
+  /** Accepted X-API-KEY values (several during a key rotation). */
+  apiKeys: string[];
+  logger?: Logger;
+  /** Where Konnect's dcr_base_url points, e.g. `/v1/dcr`. Default `/`. */
+  basePath?: string;
+  /** Largest accepted body. Default 64 KiB. */
+  bodyLimitBytes?: number;
+  /** Budget for one adapter call; keep it under Konnect's (about 10 s). Default 9000 ms. */
+  operationTimeoutMs?: number;
+  /** Budget for the readiness check. Default 3000 ms. */
+  readinessTimeoutMs?: number;
+  /** While true, /readyz answers 503 (the server is draining). */
+  isDraining?: () => boolean;
+}
+
+export function createBridgeApp(options: BridgeAppOptions): express.Express {
+  assertAdapter(options.adapter);
+  const { adapter } = options;
+  const logger = options.logger ?? silentLogger;
+  const verifyApiKey = createApiKeyVerifier(options.apiKeys);
+  const basePath = normaliseBasePath(options.basePath ?? '/');
+  const timeoutMs = options.operationTimeoutMs ?? 9_000;
+  const jsonBody = express.json({ limit: options.bodyLimitBytes ?? 64 * 1024, type: () => true, strict: false });
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.use(requestContext(logger));
+
+  const health = express.Router();
+  health.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
+  health.get('/readyz', async (_req, res) => {
+    if (options.isDraining?.()) return void res.status(503).json({ status: 'draining' });
+    const { log, requestId } = scope(res);
+    const report = await invokeAdapter(
+      { adapter, operation: 'checkReady', logger: log, requestId, timeoutMs: options.readinessTimeoutMs ?? 3_000 },
+      (context) => adapter.checkReady(context),
+    ).catch((error: unknown) => ({ ready: false, detail: error instanceof Error ? error.message : 'readiness check failed' }));
+    if (!report.ready) log.warn('not ready', { detail: report.detail });
+    res.status(report.ready ? 200 : 503).json({ status: report.ready ? 'ready' : 'not_ready' });
+  });
+  app.use(health);
+
+  const dcr = express.Router({ strict: false });
+  if (basePath !== '/') dcr.use(health);
+  dcr.use(authenticate(verifyApiKey));
+
+  const call = <T>(res: Response, operation: string, run: Parameters<typeof invokeAdapter<T>>[1]) => {
+    const { log, requestId, signal } = scope(res);
+    return invokeAdapter({ adapter, operation, logger: log, requestId, timeoutMs, signal }, run);
+  };
+
+  dcr.route('/')
+    .post(requireJson, jsonBody, async (req, res) => {
+      const registration = parseRegistration(req.body);
+      const created = await call(res, 'createClient', (context) => adapter.createClient(registration, context));
+      noStore(res).status(201).json({
+        client_id: created.clientId,
+        client_secret: created.clientSecret,
+        client_id_issued_at: (created.clientIdIssuedAt ?? new Date()).toISOString(),
+        ...(created.clientSecretExpiresAt ? { client_secret_expires_at: created.clientSecretExpiresAt.toISOString() } : {}),
+      });
+    })
+    .all(methodNotAllowed('POST'));
+
+  dcr.route('/:clientId')
+    .delete(async (req, res) => {
+      const clientId = parseClientId(req.params.clientId);
+      await call(res, 'deleteClient', (context) => adapter.deleteClient(clientId, context));
+      res.status(204).end();
+    })
+    .all(methodNotAllowed('DELETE'));
+
+  dcr.route('/:clientId/new-secret')
+    .post(async (req, res) => {
+      const clientId = parseClientId(req.params.clientId);
+      if (!adapter.capabilities.rotateSecret || !adapter.rotateSecret) {
+        throw new BridgeError('unsupported_operation', `The ${adapter.id} adapter cannot rotate client secrets. Turn on "disable refresh secret" for this DCR provider in Konnect.`);
+      }
+      const rotate = adapter.rotateSecret.bind(adapter);
+      const rotated = await call(res, 'rotateSecret', (context) => rotate(clientId, context));
+      noStore(res).status(200).json({ client_id: rotated.clientId, client_secret: rotated.clientSecret });
+    })
+    .all(methodNotAllowed('POST'));
+
+  dcr.route('/:clientId/event-hook')
+    .post(requireJson, jsonBody, async (req, res) => {
+      const clientId = parseClientId(req.params.clientId);
+      const event = parseEvent(req.body, clientId);
+      if (handlesEvent(adapter, event)) {
+        const apply = adapter.applyEvent!.bind(adapter);
+        await call(res, `applyEvent(${event.type})`, (context) => apply(clientId, event, context));
+      } else if (event.type === 'update_application') {
+        throw new BridgeError('unsupported_operation', `The ${adapter.id} adapter cannot change redirect URIs. Turn on "disable event hooks" for this DCR provider in Konnect, or update the client at the IdP by hand.`);
+      } else {
+        scope(res).log.info('event acknowledged without change', { event: event.type, reason: 'the adapter has no audience registrations' });
+      }
+      res.status(200).json({});
+    })
+    .all(methodNotAllowed('POST'));
+
+  app.use(basePath, dcr);
+  app.use((_req, _res, next) => next(new BridgeError('not_found', 'No such route. The DCR API serves POST /, DELETE /{clientId}, POST /{clientId}/new-secret and POST /{clientId}/event-hook.')));
+  app.use(errorHandler);
+  return app;
+}
+
+function handlesEvent(adapter: DcrAdapter, event: ClientEvent): boolean {
+  if (!adapter.applyEvent) return false;
+  if (event.type === 'update_application') return adapter.capabilities.updateRedirectUris;
+  return adapter.capabilities.audienceRegistrations && event.audience !== undefined;
+}
+
+/** What requestContext attaches to each request (kept in res.locals, so Express's types stay untouched). */
+interface RequestScope {
+  requestId: string;
+  log: Logger;
+  signal: AbortSignal;
+}
+
+function scope(res: Response): RequestScope {
+  return res.locals.bridge as RequestScope;
+}
+
+function requestContext(logger: Logger): RequestHandler {
+  return (req, res, next) => {
+    const presented = req.get('x-request-id');
+    const requestId = presented && /^[A-Za-z0-9._-]{1,128}$/.test(presented) ? presented : randomUUID();
+    const log = logger.child({ requestId });
+    const abort = new AbortController();
+    res.locals.bridge = { requestId, log, signal: abort.signal } satisfies RequestScope;
+    res.on('close', () => {
+      if (!res.writableFinished) abort.abort(new Error('client closed the connection'));
+    });
+    res.set('x-request-id', requestId);
+    res.set('x-content-type-options', 'nosniff');
+    const started = performance.now();
+    res.on('finish', () => {
+      log.info('request', { method: req.method, path: req.path, status: res.statusCode, ms: Math.round((performance.now() - started) * 10) / 10 });
+    });
+    next();
+  };
+}
+
+function authenticate(verify: (key: string | undefined) => boolean): RequestHandler {
+  return (req, _res, next) => {
+    if (verify(req.get('x-api-key'))) return next();
+    next(new BridgeError('unauthorized', 'Missing or invalid X-API-KEY header. Check the api_key of the DCR provider in Konnect against DCR_BRIDGE_API_KEYS.'));
+  };
+}
+
+/** Bodies must be JSON; a request with no body at all is read as an empty body and refused by the payload check. */
+const requireJson: RequestHandler = (req, _res, next) => {
+  const hasBody = req.get('content-length') !== undefined ? req.get('content-length') !== '0' : req.get('transfer-encoding') !== undefined;
+  if (hasBody && !req.is(['application/json', '+json'])) {
+    return next(new BridgeError('unsupported_media_type', `Content-Type must be application/json (got ${req.get('content-type') ?? 'none'}).`));
+  }
+  next();
+};
+
+function methodNotAllowed(allowed: string): RequestHandler {
+  return (req, res, next) => {
+    res.set('allow', allowed);
+    next(new BridgeError('method_not_allowed', `${req.method} is not allowed here; use ${allowed}.`));
+  };
+}
+
+function noStore(res: Response): Response {
+  return res.set('cache-control', 'no-store').set('pragma', 'no-cache');
+}
+
+function errorHandler(error: unknown, _req: Request, res: Response, _next: NextFunction): void {
+  const bridgeError = fromExpressError(error);
+  if (bridgeError.code === 'internal_error') scope(res).log.error('unhandled error', { error });
+  if (bridgeError.retryAfterSeconds !== undefined) res.set('retry-after', String(Math.max(1, Math.ceil(bridgeError.retryAfterSeconds))));
+  if (res.headersSent) return void res.end();
+  noStore(res).status(bridgeError.status).json(bridgeError.toJSON());
+}
+
+/** body-parser and Express errors → BridgeError; anything unknown → internal_error without details. */
+function fromExpressError(error: unknown): BridgeError {
+  if (isBridgeError(error)) return error;
+  const type = (error as { type?: string } | undefined)?.type;
+  switch (type) {
+    case 'entity.too.large':
+      return new BridgeError('payload_too_large', 'The request body is larger than the bridge accepts.');
+    case 'entity.parse.failed':
+      return new BridgeError('invalid_request', 'The request body is not valid JSON.');
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return new BridgeError('unsupported_media_type', 'The request body must be UTF-8 JSON.');
+    case 'request.aborted':
+    case 'request.size.invalid':
+    case 'stream.encoding.set':
+      return new BridgeError('invalid_request', 'The request body could not be read.');
+  }
+  return new BridgeError('internal_error', 'The bridge failed unexpectedly. Its logs have the details.', { cause: error });
+}
+
+function normaliseBasePath(basePath: string): string {
+  const trimmed = `/${basePath.trim().replace(/^\/+|\/+$/g, '')}`;
+  if (!/^\/[A-Za-z0-9._~\-/]*$/.test(trimmed)) throw new Error(`The base path "${basePath}" may only hold URL path characters.`);
+  return trimmed;
+}

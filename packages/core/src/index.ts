@@ -1,0 +1,32 @@
+export * from './contract.js';
+export { assertAdapter } from './capabilities.js';
+export { BridgeError, ERROR_CODES, isBridgeError, statusForCode, toBridgeError, type BridgeErrorCode, type BridgeErrorOptions } from './errors.js';
+export { createJsonLogger, isLogLevel, silentLogger, type JsonLoggerOptions, type LogFields, type LogLevel, type Logger } from './logger.js';
+export { REDACTED, isSecretKey, redact, redactText, redactUrl } from './redact.js';
+export { DEFAULT_RETRY_POLICY, backoffDelayMs, parseRetryAfter, sleep, withRetries, type RetryDecision, type RetryOptions, type RetryPolicy } from './retry.js';
+export {
+  createIdpHttpClient,
+  encodeSegment,
+  path,
+  type AuthorizationSource,
+  type HttpMethod,
+  type IdpHttpClient,
+  type IdpHttpClientOptions,
+  type IdpRequestOptions,
+  type IdpResponse,
+} from './http-client.js';
+export {
+  basicAuthorization,
+  bearerAuthorization,
+  createClientCredentialsTokenProvider,
+  staticAuthorization,
+  type ClientAuthentication,
+  type ClientCredentialsTokenOptions,
+  type TokenProvider,
+} from './token-provider.js';
+export { createEncryptedStore, createMemoryDriver, parseStoreKey, type EncryptedStoreOptions, type StateStore, type StoreDriver } from './store.js';
+export { generateSecret, uniqueName, type UniqueNameOptions } from './naming.js';
+export { createBridgeApp, type BridgeAppOptions } from './http/app.js';
+export { apiKeyProblem, createApiKeyVerifier } from './http/api-key.js';
+export { invokeAdapter, type InvokeOptions } from './http/invoke.js';
+export { parseClientId, parseEvent, parseRegistration } from './http/payloads.js';

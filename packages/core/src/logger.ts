@@ -1,0 +1,63 @@
+import { redact } from './redact.js';
+
+/**
+ * The logger every package writes through. Libraries never use `console`: they receive a Logger (the
+ * server gives them its structured JSON logger; tests give them a capturing one). Fields are redacted
+ * by the implementation, so a caller that passes a whole IdP response cannot leak a secret.
+ */
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+export type LogFields = Record<string, unknown>;
+
+export interface Logger {
+  debug(message: string, fields?: LogFields): void;
+  info(message: string, fields?: LogFields): void;
+  warn(message: string, fields?: LogFields): void;
+  error(message: string, fields?: LogFields): void;
+  /** A logger that adds `bindings` to every line. */
+  child(bindings: LogFields): Logger;
+}
+
+const LEVELS: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+
+export function isLogLevel(value: string): value is LogLevel {
+  return value in LEVELS;
+}
+
+export interface JsonLoggerOptions {
+  level?: LogLevel;
+  /** Where lines go; default process.stdout. */
+  write?: (line: string) => void;
+  bindings?: LogFields;
+  now?: () => Date;
+}
+
+/** One JSON object per line: `{time, level, msg, ...bindings, ...fields}`, secrets redacted. */
+export function createJsonLogger(options: JsonLoggerOptions = {}): Logger {
+  const threshold = LEVELS[options.level ?? 'info'];
+  const write = options.write ?? ((line: string) => process.stdout.write(line));
+  const now = options.now ?? (() => new Date());
+  const make = (bindings: LogFields): Logger => {
+    const emit = (level: LogLevel) => (message: string, fields?: LogFields) => {
+      if (LEVELS[level] < threshold) return;
+      const record = { time: now().toISOString(), level, msg: message, ...(redact({ ...bindings, ...fields }) as LogFields) };
+      write(`${JSON.stringify(record)}\n`);
+    };
+    return {
+      debug: emit('debug'),
+      info: emit('info'),
+      warn: emit('warn'),
+      error: emit('error'),
+      child: (more) => make({ ...bindings, ...more }),
+    };
+  };
+  return make(options.bindings ?? {});
+}
+
+/** A logger that drops everything: the default for library code whose caller gave none. */
+export const silentLogger: Logger = {
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+  child: () => silentLogger,
+};

@@ -1,0 +1,44 @@
+import { randomBytes } from 'node:crypto';
+
+/**
+ * Client names and secrets the bridge makes itself. IdPs that want unique names (PingOne, Okta) or let
+ * the caller choose the client id (Keycloak, PingFederate) get a readable slug of Konnect's application
+ * name plus a random suffix, so two Konnect applications with the same name never collide.
+ */
+export interface UniqueNameOptions {
+  /** Longest result, suffix included. Default 64. */
+  maxLength?: number;
+  /** Characters that may stay; everything else becomes `-`. Default lowercase letters, digits, `-`. */
+  disallowed?: RegExp;
+  /** Put before the slug, e.g. `konnect-`. */
+  prefix?: string;
+  /** Random characters appended. Default 8 (40 bits). */
+  suffixLength?: number;
+  /** Keep the letter case of the name (default: lower-cased). */
+  keepCase?: boolean;
+}
+
+export function uniqueName(name: string, options: UniqueNameOptions = {}): string {
+  const maxLength = options.maxLength ?? 64;
+  const suffixLength = options.suffixLength ?? 8;
+  const disallowed = options.disallowed ?? /[^a-z0-9-]+/g;
+  const base = (options.keepCase ? name : name.toLowerCase()).normalize('NFKD').replace(/[\u0300-\u036f]/g, '');
+  const slug = base.replace(disallowed, '-').replace(/-{2,}/g, '-').replace(/^-|-$/g, '');
+  const suffix = randomSuffix(suffixLength);
+  const prefix = options.prefix ?? '';
+  const room = Math.max(0, maxLength - prefix.length - suffix.length - 1);
+  const head = (prefix + slug.slice(0, room)).replace(/-$/, '');
+  return head ? `${head}-${suffix}` : suffix;
+}
+
+function randomSuffix(length: number): string {
+  const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
+  const bytes = randomBytes(length);
+  return Array.from(bytes, (byte) => alphabet[byte % alphabet.length]).join('');
+}
+
+/** A client secret the bridge generates for IdPs that take one from the caller: `bytes` random bytes, base64url. */
+export function generateSecret(bytes = 32): string {
+  if (bytes < 32) throw new Error('Generated client secrets carry at least 256 bits.');
+  return randomBytes(bytes).toString('base64url');
+}

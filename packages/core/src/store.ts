@@ -1,0 +1,105 @@
+import { createHash } from 'node:crypto';
+import { CompactEncrypt, compactDecrypt } from 'jose';
+import { BridgeError } from './errors.js';
+
+/**
+ * Durable state for adapters that must remember something per client (the RFC 7591 adapter keeps each
+ * client's registration_client_uri and registration access token). Two layers:
+ *
+ * - a `StoreDriver` keeps opaque strings by key (embedded SQLite in `@dcr-bridge/store-sqlite`, memory
+ *   here for tests and dev mode);
+ * - `createEncryptedStore` puts JSON records in a driver encrypted at rest (JWE, dir + A256GCM), each
+ *   ciphertext bound to its key so that rows cannot be swapped. Adapters only ever see `StateStore`.
+ */
+export interface StoreDriver {
+  get(key: string): Promise<string | undefined>;
+  set(key: string, value: string): Promise<void>;
+  delete(key: string): Promise<void>;
+  /** Throws when the store cannot serve (readiness). */
+  check(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface StateStore {
+  get<T>(key: string): Promise<T | undefined>;
+  set<T>(key: string, value: T): Promise<void>;
+  delete(key: string): Promise<void>;
+  check(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function createMemoryDriver(): StoreDriver {
+  const rows = new Map<string, string>();
+  return {
+    get: async (key) => rows.get(key),
+    set: async (key, value) => void rows.set(key, value),
+    delete: async (key) => void rows.delete(key),
+    check: async () => undefined,
+    close: async () => rows.clear(),
+  };
+}
+
+interface StoreKey {
+  id: string;
+  bytes: Uint8Array;
+}
+
+/**
+ * Reads a store key: 32 random bytes in base64 or base64url (`openssl rand -base64 32`). Throws with a
+ * message that says how to make one, never echoing the value.
+ */
+export function parseStoreKey(text: string): Uint8Array {
+  const trimmed = text.trim();
+  const bytes = Buffer.from(trimmed.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
+  if (bytes.length !== 32 || !/^[A-Za-z0-9+/_-]+={0,2}$/.test(trimmed)) {
+    throw new Error('A store key must be 32 random bytes in base64 (make one with: openssl rand -base64 32).');
+  }
+  return new Uint8Array(bytes);
+}
+
+export interface EncryptedStoreOptions {
+  driver: StoreDriver;
+  /** Keys as bytes: the first encrypts, every one decrypts (so a key can be rotated without downtime). */
+  keys: Uint8Array[];
+}
+
+export function createEncryptedStore(options: EncryptedStoreOptions): StateStore {
+  if (options.keys.length === 0) throw new Error('createEncryptedStore needs at least one key.');
+  const keys: StoreKey[] = options.keys.map((bytes) => ({ bytes, id: keyId(bytes) }));
+  const current = keys[0] as StoreKey;
+  const { driver } = options;
+
+  return {
+    async get<T>(key: string) {
+      const sealed = await driver.get(key);
+      if (sealed === undefined) return undefined;
+      return JSON.parse(await open(sealed, key, keys)) as T;
+    },
+    async set<T>(key: string, value: T) {
+      const jwe = await new CompactEncrypt(new TextEncoder().encode(JSON.stringify(value)))
+        .setProtectedHeader({ alg: 'dir', enc: 'A256GCM', kid: current.id, 'dcr-key': key })
+        .encrypt(current.bytes);
+      await driver.set(key, jwe);
+    },
+    delete: (key) => driver.delete(key),
+    check: () => driver.check(),
+    close: () => driver.close(),
+  };
+}
+
+async function open(sealed: string, key: string, keys: StoreKey[]): Promise<string> {
+  const header = JSON.parse(Buffer.from(sealed.split('.')[0] ?? '', 'base64url').toString('utf8')) as { kid?: string };
+  const storeKey = keys.find((candidate) => candidate.id === header.kid);
+  if (!storeKey) {
+    throw new BridgeError('internal_error', 'A stored client record was encrypted with a key the bridge no longer has. Add the old key back to DCR_BRIDGE_STORE_KEY (comma-separated, newest first).');
+  }
+  const { plaintext, protectedHeader } = await compactDecrypt(sealed, storeKey.bytes);
+  if (protectedHeader['dcr-key'] !== key) {
+    throw new BridgeError('internal_error', 'A stored client record belongs to another key: the store has been tampered with.');
+  }
+  return new TextDecoder().decode(plaintext);
+}
+
+function keyId(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('base64url').slice(0, 8);
+}

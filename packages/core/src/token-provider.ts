@@ -1,0 +1,156 @@
+import * as oidc from 'openid-client';
+import { BridgeError } from './errors.js';
+import type { AuthorizationSource } from './http-client.js';
+import { silentLogger, type Logger } from './logger.js';
+
+/**
+ * Admin tokens for the IdP's management API, obtained with the OAuth client_credentials grant through
+ * openid-client. A token is cached until `refreshSkewSeconds` before it expires; concurrent callers share
+ * one in-flight token request, so a burst of Konnect calls costs one token request per token lifetime.
+ */
+export interface TokenProvider {
+  /** A valid access token, from cache when possible. */
+  getToken(signal?: AbortSignal): Promise<string>;
+  /** Forget `token` (the IdP refused it); the next getToken fetches a new one. */
+  invalidate(token: string): void;
+}
+
+export type ClientAuthentication =
+  | { method: 'client_secret_basic' | 'client_secret_post'; clientSecret: string }
+  | {
+      method: 'private_key_jwt';
+      privateKey: oidc.CryptoKey;
+      /** Key id put in the assertion header. */
+      keyId?: string;
+      /** `aud` of the client assertion; default the issuer (Okta wants the token endpoint URL). */
+      audience?: string;
+    };
+
+export interface ClientCredentialsTokenOptions {
+  /** Issuer identifier of the authorization server. */
+  issuer: string;
+  tokenEndpoint: string;
+  clientId: string;
+  auth: ClientAuthentication;
+  /** Space-separated scopes to request. */
+  scope?: string;
+  /** Extra token request parameters (e.g. `audience`, `resource`). */
+  parameters?: Record<string, string>;
+  /** Refresh this long before expiry. Default 30 s. */
+  refreshSkewSeconds?: number;
+  /** Lifetime assumed when the token response has no expires_in. Default 60 s. */
+  defaultLifetimeSeconds?: number;
+  /** Seconds. Default 5. */
+  timeoutSeconds?: number;
+  idpName: string;
+  fetch?: typeof fetch;
+  logger?: Logger;
+  now?: () => number;
+}
+
+interface CachedToken {
+  value: string;
+  refreshAt: number;
+}
+
+export function createClientCredentialsTokenProvider(options: ClientCredentialsTokenOptions): TokenProvider {
+  const logger = options.logger ?? silentLogger;
+  const now = options.now ?? Date.now;
+  const skewMs = (options.refreshSkewSeconds ?? 30) * 1000;
+  const config = new oidc.Configuration(
+    { issuer: options.issuer, token_endpoint: options.tokenEndpoint },
+    options.clientId,
+    undefined,
+    clientAuth(options.auth),
+  );
+  config.timeout = options.timeoutSeconds ?? 5;
+  if (options.fetch) config[oidc.customFetch] = options.fetch as oidc.CustomFetch;
+  if (new URL(options.tokenEndpoint).protocol === 'http:') oidc.allowInsecureRequests(config);
+
+  let cached: CachedToken | undefined;
+  let inFlight: Promise<string> | undefined;
+
+  async function fetchToken(): Promise<string> {
+    const params: Record<string, string> = { ...options.parameters };
+    if (options.scope) params.scope = options.scope;
+    const started = now();
+    try {
+      const response = await oidc.clientCredentialsGrant(config, params);
+      const lifetimeMs = (response.expires_in ?? options.defaultLifetimeSeconds ?? 60) * 1000;
+      cached = { value: response.access_token, refreshAt: started + Math.max(lifetimeMs - skewMs, lifetimeMs / 2) };
+      logger.debug('admin token issued', { idp: options.idpName, expiresInSeconds: response.expires_in });
+      return response.access_token;
+    } catch (error) {
+      throw tokenError(error, options);
+    }
+  }
+
+  return {
+    async getToken() {
+      if (cached && now() < cached.refreshAt) return cached.value;
+      inFlight ??= fetchToken().finally(() => {
+        inFlight = undefined;
+      });
+      return inFlight;
+    },
+    invalidate(token) {
+      if (cached?.value === token) cached = undefined;
+    },
+  };
+}
+
+/** Presents a TokenProvider as `Authorization: Bearer …` for the IdP HTTP client. */
+export function bearerAuthorization(provider: TokenProvider): AuthorizationSource {
+  return {
+    header: async (signal) => `Bearer ${await provider.getToken(signal)}`,
+    rejected: (header) => provider.invalidate(header.slice('Bearer '.length)),
+  };
+}
+
+/** A fixed Authorization header (Basic admin credentials, Okta's SSWS token). */
+export function staticAuthorization(header: string): AuthorizationSource {
+  return { header: async () => header };
+}
+
+export function basicAuthorization(username: string, password: string): AuthorizationSource {
+  return staticAuthorization(`Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`);
+}
+
+function clientAuth(auth: ClientAuthentication): oidc.ClientAuth {
+  switch (auth.method) {
+    case 'client_secret_basic':
+      return oidc.ClientSecretBasic(auth.clientSecret);
+    case 'client_secret_post':
+      return oidc.ClientSecretPost(auth.clientSecret);
+    case 'private_key_jwt':
+      return oidc.PrivateKeyJwt(auth.keyId ? { key: auth.privateKey, kid: auth.keyId } : auth.privateKey, {
+        [oidc.modifyAssertion]: (_header, payload) => {
+          if (auth.audience) payload.aud = auth.audience;
+        },
+      });
+  }
+}
+
+function tokenError(error: unknown, options: ClientCredentialsTokenOptions): BridgeError {
+  const where = `the ${options.idpName} token endpoint (${new URL(options.tokenEndpoint).origin})`;
+  if (error instanceof oidc.ResponseBodyError) {
+    const status = error.status;
+    if (status === 429) return new BridgeError('idp_rate_limited', `${where} is rate-limiting the bridge's token requests.`, { retryAfterSeconds: 1, cause: error });
+    if (status >= 500) return new BridgeError('idp_unavailable', `${where} answered HTTP ${status}.`, { cause: error });
+    return new BridgeError(
+      'idp_error',
+      `${where} refused the bridge's admin client "${options.clientId}" (${error.error}${error.error_description ? `: ${error.error_description}` : ''}). Check its credentials and that it may use client_credentials.`,
+      { cause: error },
+    );
+  }
+  const name = (error as { name?: string } | undefined)?.name;
+  if (name === 'TimeoutError' || name === 'AbortError') {
+    return new BridgeError('idp_timeout', `${where} did not answer in time.`, { cause: error });
+  }
+  if (error instanceof oidc.ClientError && error.code === 'OAUTH_RESPONSE_IS_NOT_CONFORM') {
+    const status = (error.cause as Response | undefined)?.status;
+    if (status === 429) return new BridgeError('idp_rate_limited', `${where} is rate-limiting the bridge's token requests.`, { retryAfterSeconds: 1, cause: error });
+    return new BridgeError('idp_unavailable', `${where} gave an answer that is not an OAuth token response${status ? ` (HTTP ${status})` : ''}.`, { cause: error });
+  }
+  return new BridgeError('idp_unavailable', `Could not get an admin token from ${where}. Check the URL and the network path.`, { cause: error });
+}

@@ -1,0 +1,18 @@
+import type { ViteUserConfig } from 'vitest/config';
+
+/**
+ * Test settings shared by every package: workspace packages resolve to their TypeScript sources
+ * (the `@dcr-bridge/source` export condition), so tests never need a build step.
+ */
+export const sharedTestConfig: ViteUserConfig = {
+  // Vite's default server conditions with ours first. Not `import`: vitest hands these to Node for
+  // external packages too, and `import` would make CommonJS `require` load ESM builds.
+  ssr: { resolve: { conditions: ['@dcr-bridge/source', 'module', 'node', 'development|production'] } },
+  test: {
+    environment: 'node',
+    include: ['test/**/*.test.ts', 'src/**/*.test.ts'],
+    testTimeout: 20_000,
+    hookTimeout: 60_000,
+    restoreMocks: true,
+  },
+};
