@@ -30,3 +30,5 @@ export { createBridgeApp, type BridgeAppOptions } from './http/app.js';
 export { apiKeyProblem, createApiKeyVerifier } from './http/api-key.js';
 export { invokeAdapter, type InvokeOptions } from './http/invoke.js';
 export { parseClientId, parseEvent, parseRegistration } from './http/payloads.js';
+export { isAdapterModule, readAdapterOptions, type AdapterContext, type AdapterModule } from './adapter-module.js';
+export { createSettingsReader, type SettingsReader } from './settings.js';

@@ -1,0 +1,41 @@
+import type { DcrAdapter } from './contract.js';
+import type { Logger } from './logger.js';
+import type { StateStore } from './store.js';
+import { createSettingsReader, type SettingsReader } from './settings.js';
+
+/**
+ * How an adapter package plugs into the server. Every adapter package, ours or a third party's, exports
+ * `dcrBridgeAdapter: AdapterModule` next to its factory; the server imports the package named by
+ * `DCR_BRIDGE_ADAPTER` (a known id or a module specifier), reads the options with `readOptions` (every
+ * problem collected and reported at once, at boot) and builds the adapter with `create`.
+ *
+ * The adapter package never reads `process.env`: the server hands it a SettingsReader over the merged
+ * configuration (environment over file).
+ */
+export interface AdapterContext {
+  logger: Logger;
+  /** The bridge's encrypted state store, opened on first call (only adapters that keep state call it). */
+  openStore(): Promise<StateStore>;
+}
+
+export interface AdapterModule<Options = unknown> {
+  /** The id `DCR_BRIDGE_ADAPTER` selects, e.g. `keycloak`. */
+  id: string;
+  /** Reads and checks this adapter's settings; records problems on the reader instead of throwing. */
+  readOptions(settings: SettingsReader): Options;
+  /** Builds the adapter from checked options. No network I/O here. */
+  create(options: Options, context: AdapterContext): DcrAdapter | Promise<DcrAdapter>;
+}
+
+export function isAdapterModule(value: unknown): value is AdapterModule {
+  const candidate = value as Partial<AdapterModule> | undefined;
+  return typeof candidate?.id === 'string' && typeof candidate.readOptions === 'function' && typeof candidate.create === 'function';
+}
+
+/** Reads an adapter's options from a plain map (tests, programmatic use); throws listing every problem. */
+export function readAdapterOptions<Options>(module: AdapterModule<Options>, values: Record<string, string | undefined>): Options {
+  const settings = createSettingsReader(values);
+  const options = module.readOptions(settings);
+  if (settings.problems.length > 0) throw new Error(`Invalid ${module.id} settings:\n- ${settings.problems.join('\n- ')}`);
+  return options;
+}
