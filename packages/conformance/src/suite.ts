@@ -35,6 +35,13 @@ export interface ConformanceTarget {
   unknownClientId?: string;
   /** Logger for the bridge (e.g. one that captures lines to check for secrets). */
   logger?: Logger;
+  /**
+   * How the adapter sees a client it did not create. `refused` (default): it can tell, and answers 403
+   * `client_not_managed`. `unknown`: it cannot even see it (RFC 7592 needs the registration access token
+   * that only the creator holds), so it answers as for an unknown client (delete 204, rotate and update
+   * 404). Either way the client must stay untouched.
+   */
+  foreignClients?: 'refused' | 'unknown';
 }
 
 export interface ConformanceOptions {
@@ -193,31 +200,37 @@ export function runConformanceSuite(options: ConformanceOptions): void {
 
     describe('clients the bridge did not create', () => {
       let foreignId = '';
+      const refused = () => (target.foreignClients ?? 'refused') === 'refused';
       beforeAll(async () => {
         foreignId = await target.backdoor.createForeignClient();
       });
 
-      it('delete is refused with 403 and the client stays', async () => {
+      it('delete is refused (or treated as unknown) and the client stays', async () => {
         const res = await bridge.call('DELETE', `/${encodeURIComponent(foreignId)}`);
-        expect(res.status, JSON.stringify(res.body)).toBe(403);
-        expect(res.body.error).toBe('client_not_managed');
+        if (refused()) {
+          expect(res.status, JSON.stringify(res.body)).toBe(403);
+          expect(res.body.error).toBe('client_not_managed');
+        } else {
+          expect(res.status, JSON.stringify(res.body)).toBe(204);
+        }
         expect(await target.backdoor.clientExists(foreignId)).toBe(true);
       });
 
-      it('rotate is refused with 403', async (ctx) => {
+      it('rotate is refused (or treated as unknown)', async (ctx) => {
         if (!target.adapter.capabilities.rotateSecret) return ctx.skip(`${target.adapter.id} does not announce rotateSecret`);
         const res = await bridge.call('POST', `/${encodeURIComponent(foreignId)}/new-secret`);
-        expect(res.status, JSON.stringify(res.body)).toBe(403);
-        expect(res.body.error).toBe('client_not_managed');
+        expect(res.status, JSON.stringify(res.body)).toBe(refused() ? 403 : 404);
+        expect(res.body.error).toBe(refused() ? 'client_not_managed' : 'not_found');
+        expect(await target.backdoor.clientExists(foreignId)).toBe(true);
       });
 
-      it('update_application is refused with 403 and the redirect URIs stay', async (ctx) => {
+      it('update_application is refused (or treated as unknown) and the redirect URIs stay', async (ctx) => {
         if (!target.adapter.capabilities.updateRedirectUris) return ctx.skip(`${target.adapter.id} does not announce updateRedirectUris`);
         const before = await target.backdoor.redirectUris(foreignId);
         const res = await bridge.call('POST', `/${encodeURIComponent(foreignId)}/event-hook`, {
           body: konnectEvent(foreignId, { event_type: 'update_application', redirect_uris: ['https://attacker.example.com/cb'] }),
         });
-        expect(res.status, JSON.stringify(res.body)).toBe(403);
+        expect(res.status, JSON.stringify(res.body)).toBe(refused() ? 403 : 404);
         expect(await target.backdoor.redirectUris(foreignId)).toEqual(before);
       });
     });
