@@ -137,7 +137,10 @@ export function createIdpHttpClient(options: IdpHttpClientOptions): IdpHttpClien
     const retryable = SAFE_METHODS.has(method) || request.idempotent === true;
     const auth = options.authorization;
     let reauthorized = false;
+    let previous: Response | undefined;
     const send = async (): Promise<Response> => {
+      // Only reached again when retrying: release the answer we are not going to read.
+      await previous?.body?.cancel();
       const header = auth ? await auth.header(request.signal) : undefined;
       const response = await attempt(method, url, request, header);
       if (response.status === 401 && header && auth?.rejected && !reauthorized) {
@@ -145,8 +148,10 @@ export function createIdpHttpClient(options: IdpHttpClientOptions): IdpHttpClien
         reauthorized = true;
         auth.rejected(header);
         await response.body?.cancel();
-        return attempt(method, url, request, await auth.header(request.signal));
+        previous = await attempt(method, url, request, await auth.header(request.signal));
+        return previous;
       }
+      previous = response;
       return response;
     };
     const response = await withRetries(send, {
@@ -159,7 +164,6 @@ export function createIdpHttpClient(options: IdpHttpClientOptions): IdpHttpClien
         const status = outcome.result.status;
         if (!RETRYABLE_STATUS.has(status)) return { retry: false };
         const seconds = readRetryAfter(outcome.result);
-        void outcome.result.body?.cancel();
         return { retry: true, retryAfterMs: seconds === undefined ? undefined : seconds * 1000 };
       },
     });

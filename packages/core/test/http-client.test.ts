@@ -1,0 +1,156 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { BridgeError, createIdpHttpClient, createJsonLogger, encodeSegment, path, staticAuthorization, type AuthorizationSource } from '../src/index.js';
+import { captureLines, listen, readBody, sendJson } from './helpers.js';
+
+let close: (() => Promise<void>) | undefined;
+afterEach(async () => {
+  await close?.();
+  close = undefined;
+});
+
+/** A scripted IdP: answers the queued responses in order and records every request. */
+async function scriptedIdp(script: Array<{ status: number; body?: unknown; headers?: Record<string, string> } | 'hang'>) {
+  const seen: Array<{ method: string; url: string; headers: Record<string, string | string[] | undefined>; body: string }> = [];
+  const server = await listen(async (req, res) => {
+    seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: await readBody(req) });
+    const next = script.shift() ?? { status: 500 };
+    if (next === 'hang') return;
+    if (next.body === undefined) {
+      res.writeHead(next.status, next.headers);
+      res.end();
+    } else sendJson(res, next.status, next.body, next.headers);
+  });
+  close = server.close;
+  return { url: server.url, seen };
+}
+
+const fast = { baseDelayMs: 1, maxDelayMs: 2 };
+
+describe('path', () => {
+  it('encodes every interpolated value as one segment', () => {
+    expect(path`/clients/${'a/b?c#d'}/secret`).toBe('/clients/a%2Fb%3Fc%23d/secret');
+    expect(path`/clients/${'%2F'}`).toBe('/clients/%252F');
+    expect(path`/x/${'../admin'}`).toBe('/x/..%2Fadmin');
+  });
+
+  it('refuses dot segments and empty values, which URL parsers would resolve', () => {
+    for (const value of ['..', '.', '%2e%2E', '%2E', '']) expect(() => encodeSegment(value)).toThrow(BridgeError);
+  });
+});
+
+describe('createIdpHttpClient', () => {
+  it('keeps the base URL path, sends JSON and query, and parses JSON answers', async () => {
+    const idp = await scriptedIdp([{ status: 201, body: { id: 'x' }, headers: { location: '/auth/things/x' } }]);
+    const client = createIdpHttpClient({ idpName: 'Test IdP', baseUrl: `${idp.url}/auth/`, headers: { 'x-xsrf-header': 'PingFederate' } });
+    const res = await client.post(path`/things`, { json: { a: 1 }, query: { q: 'a b', skip: undefined } });
+    expect(res).toMatchObject({ status: 201, ok: true, body: { id: 'x' } });
+    expect(res.headers.get('location')).toBe('/auth/things/x');
+    expect(idp.seen[0]).toMatchObject({ method: 'POST', url: '/auth/things?q=a+b', body: '{"a":1}' });
+    expect(idp.seen[0]?.headers['x-xsrf-header']).toBe('PingFederate');
+    expect(idp.seen[0]?.headers['content-type']).toBe('application/json');
+  });
+
+  it('retries safe methods on 503 and network errors, up to the limit', async () => {
+    const idp = await scriptedIdp([{ status: 503 }, { status: 502 }, { status: 200, body: { ok: true } }]);
+    const client = createIdpHttpClient({ idpName: 'Test IdP', baseUrl: idp.url, retry: fast });
+    expect((await client.get('/x')).body).toEqual({ ok: true });
+    expect(idp.seen).toHaveLength(3);
+  });
+
+  it('never retries a POST unless told it is idempotent', async () => {
+    const idp = await scriptedIdp([{ status: 503 }, { status: 200 }, { status: 503 }, { status: 201 }]);
+    const client = createIdpHttpClient({ idpName: 'Test IdP', baseUrl: idp.url, retry: fast });
+    expect((await client.post('/x')).status).toBe(503);
+    expect(idp.seen).toHaveLength(1);
+    expect((await client.post('/y')).status).toBe(200);
+    expect((await client.post('/z', { idempotent: true })).status).toBe(201);
+    expect(idp.seen).toHaveLength(4);
+  });
+
+  it('honours a short Retry-After and gives a long one back to the caller at once', async () => {
+    const idp = await scriptedIdp([
+      { status: 429, headers: { 'retry-after': '0' } },
+      { status: 200 },
+      { status: 429, headers: { 'retry-after': '120' } },
+    ]);
+    const client = createIdpHttpClient({ idpName: 'Test IdP', baseUrl: idp.url, retry: fast });
+    expect((await client.get('/a')).status).toBe(200);
+    const limited = await client.get('/b');
+    expect(limited.status).toBe(429);
+    expect(limited.retryAfterSeconds).toBe(120);
+    expect(idp.seen).toHaveLength(3);
+    const error = client.errorFromResponse(limited, 'listing things');
+    expect(error.code).toBe('idp_rate_limited');
+    expect(error.retryAfterSeconds).toBe(120);
+  });
+
+  it('reads the rate-limit reset the way the adapter says (Okta: X-Rate-Limit-Reset)', async () => {
+    const reset = Math.floor(Date.now() / 1000) + 30;
+    const idp = await scriptedIdp([{ status: 429, headers: { 'x-rate-limit-reset': String(reset) } }]);
+    const client = createIdpHttpClient({
+      idpName: 'Okta',
+      baseUrl: idp.url,
+      retry: { retries: 0 },
+      retryAfterSeconds: (res) => Math.max(0, Number(res.headers.get('x-rate-limit-reset')) - Math.floor(Date.now() / 1000)),
+    });
+    const res = await client.delete('/c');
+    expect(res.retryAfterSeconds).toBeGreaterThanOrEqual(29);
+  });
+
+  it('turns a hung IdP into idp_timeout and an unreachable one into idp_unavailable', async () => {
+    const idp = await scriptedIdp(['hang']);
+    const slow = createIdpHttpClient({ idpName: 'Slow IdP', baseUrl: idp.url, timeoutMs: 50, retry: { retries: 0 } });
+    await expect(slow.get('/x')).rejects.toMatchObject({ code: 'idp_timeout' });
+    const down = createIdpHttpClient({ idpName: 'Gone IdP', baseUrl: 'http://127.0.0.1:1', retry: { ...fast, retries: 1 } });
+    const error = await down.get('/x').catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'idp_unavailable' });
+    expect((error as Error).message).toContain('Gone IdP');
+  });
+
+  it('aborts when the caller signal aborts (request deadline)', async () => {
+    const idp = await scriptedIdp(['hang']);
+    const client = createIdpHttpClient({ idpName: 'Slow IdP', baseUrl: idp.url });
+    await expect(client.get('/x', { signal: AbortSignal.timeout(30) })).rejects.toMatchObject({ code: 'idp_timeout' });
+  });
+
+  it('after a 401 asks for a fresh token once and retries, even for a POST', async () => {
+    const idp = await scriptedIdp([{ status: 401 }, { status: 201 }, { status: 401 }, { status: 401 }]);
+    let issued = 0;
+    const rejected: string[] = [];
+    const auth: AuthorizationSource = { header: async () => `Bearer t${++issued}`, rejected: (header) => void rejected.push(header) };
+    const client = createIdpHttpClient({ idpName: 'Test IdP', baseUrl: idp.url, authorization: auth });
+    expect((await client.post('/x')).status).toBe(201);
+    expect(idp.seen.map((r) => r.headers.authorization)).toEqual(['Bearer t1', 'Bearer t2']);
+    expect(rejected).toEqual(['Bearer t1']);
+    const refused = await client.get('/y');
+    expect(refused.status).toBe(401);
+    expect(client.errorFromResponse(refused, 'reading y').message).toMatch(/admin credentials were refused/);
+  });
+
+  it('maps unexpected statuses to errors that carry the IdP message but not credentials', async () => {
+    const idp = await scriptedIdp([
+      { status: 400, body: { errorMessage: 'Invalid redirect: Bearer abc.def' } },
+      { status: 500, body: 'oops' },
+    ]);
+    const client = createIdpHttpClient({ idpName: 'Keycloak', baseUrl: idp.url, retry: { retries: 0 } });
+    const bad = client.errorFromResponse(await client.post('/a'), 'creating the client');
+    expect(bad.code).toBe('idp_error');
+    expect(bad.message).toBe('Keycloak answered HTTP 400 to creating the client: Invalid redirect: Bearer [REDACTED].');
+    expect(client.errorFromResponse(await client.post('/b'), 'x').code).toBe('idp_unavailable');
+  });
+
+  it('logs each call at debug without the Authorization header or secret query values', async () => {
+    const idp = await scriptedIdp([{ status: 200 }]);
+    const lines = captureLines();
+    const client = createIdpHttpClient({
+      idpName: 'Test IdP',
+      baseUrl: idp.url,
+      authorization: staticAuthorization('SSWS very-secret-token'),
+      logger: createJsonLogger({ level: 'debug', write: lines.write }),
+    });
+    await client.get('/x', { query: { client_secret: 'shh', page: 2 } });
+    expect(lines.text()).toContain('"status":200');
+    expect(lines.text()).not.toContain('very-secret-token');
+    expect(lines.text()).not.toContain('shh');
+  });
+});

@@ -1,0 +1,115 @@
+import { exportJWK, generateKeyPair, jwtVerify, createLocalJWKSet } from 'jose';
+import { afterEach, describe, expect, it } from 'vitest';
+import { bearerAuthorization, createClientCredentialsTokenProvider } from '../src/index.js';
+import { listen, readBody, sendJson } from './helpers.js';
+
+let close: (() => Promise<void>) | undefined;
+afterEach(async () => {
+  await close?.();
+  close = undefined;
+});
+
+interface TokenEndpoint {
+  url: string;
+  requests: URLSearchParams[];
+  authHeaders: Array<string | undefined>;
+}
+
+/** A token endpoint that answers client_credentials with numbered tokens, or the given error. */
+async function tokenEndpoint(answer: (n: number, form: URLSearchParams) => { status: number; body: unknown } = (n) => ({ status: 200, body: { access_token: `token-${n}`, token_type: 'Bearer', expires_in: 300 } })): Promise<TokenEndpoint> {
+  const endpoint: TokenEndpoint = { url: '', requests: [], authHeaders: [] };
+  const server = await listen(async (req, res) => {
+    const form = new URLSearchParams(await readBody(req));
+    endpoint.requests.push(form);
+    endpoint.authHeaders.push(req.headers.authorization);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const { status, body } = answer(endpoint.requests.length, form);
+    sendJson(res, status, body, { 'cache-control': 'no-store' });
+  });
+  close = server.close;
+  endpoint.url = `${server.url}/realms/master/protocol/openid-connect/token`;
+  return endpoint;
+}
+
+const base = (url: string) => ({ issuer: url.replace(/\/protocol.*$/, ''), tokenEndpoint: url, clientId: 'bridge-admin', idpName: 'Keycloak' });
+
+describe('createClientCredentialsTokenProvider', () => {
+  it('makes concurrent callers share one token request and caches the token', async () => {
+    const endpoint = await tokenEndpoint();
+    const provider = createClientCredentialsTokenProvider({ ...base(endpoint.url), auth: { method: 'client_secret_basic', clientSecret: 's3cret' }, scope: 'manage' });
+    const tokens = await Promise.all(Array.from({ length: 25 }, () => provider.getToken()));
+    expect(new Set(tokens)).toEqual(new Set(['token-1']));
+    expect(await provider.getToken()).toBe('token-1');
+    expect(endpoint.requests).toHaveLength(1);
+    expect(endpoint.requests[0]?.get('grant_type')).toBe('client_credentials');
+    expect(endpoint.requests[0]?.get('scope')).toBe('manage');
+    // RFC 6749 §2.3.1: the id and secret are form-encoded before Basic encoding ("-" → "%2D").
+    expect(endpoint.authHeaders[0]).toBe(`Basic ${Buffer.from('bridge%2Dadmin:s3cret').toString('base64')}`);
+  });
+
+  it('refreshes shortly before expiry and after an invalidation', async () => {
+    const endpoint = await tokenEndpoint();
+    let clock = 1_000_000;
+    const provider = createClientCredentialsTokenProvider({ ...base(endpoint.url), auth: { method: 'client_secret_post', clientSecret: 's' }, now: () => clock, refreshSkewSeconds: 30 });
+    expect(await provider.getToken()).toBe('token-1');
+    expect(endpoint.requests[0]?.get('client_secret')).toBe('s');
+    clock += 269_000;
+    expect(await provider.getToken()).toBe('token-1');
+    clock += 2_000;
+    expect(await provider.getToken()).toBe('token-2');
+    provider.invalidate('token-1');
+    expect(await provider.getToken()).toBe('token-2');
+    provider.invalidate('token-2');
+    expect(await provider.getToken()).toBe('token-3');
+    const auth = bearerAuthorization(provider);
+    expect(await auth.header()).toBe('Bearer token-3');
+    auth.rejected?.('Bearer token-3');
+    expect(await auth.header()).toBe('Bearer token-4');
+  });
+
+  it('reports refused admin credentials as idp_error naming the client, never the secret', async () => {
+    const endpoint = await tokenEndpoint(() => ({ status: 401, body: { error: 'invalid_client', error_description: 'Invalid client credentials' } }));
+    const provider = createClientCredentialsTokenProvider({ ...base(endpoint.url), auth: { method: 'client_secret_basic', clientSecret: 'the-admin-secret' } });
+    const error = await provider.getToken().catch((e: Error & { code?: string }) => e);
+    expect(error).toMatchObject({ code: 'idp_error' });
+    expect(error.message).toContain('bridge-admin');
+    expect(error.message).toContain('invalid_client');
+    expect(error.message).not.toContain('the-admin-secret');
+    await provider.getToken().catch(() => undefined);
+    expect(endpoint.requests).toHaveLength(2);
+  });
+
+  it('reports a failing token endpoint as idp_unavailable and a rate limit as idp_rate_limited', async () => {
+    const endpoint = await tokenEndpoint((n) => (n === 1 ? { status: 503, body: { error: 'temporarily_unavailable' } } : { status: 429, body: { error: 'slow_down' } }));
+    const provider = createClientCredentialsTokenProvider({ ...base(endpoint.url), auth: { method: 'client_secret_basic', clientSecret: 's' } });
+    await expect(provider.getToken()).rejects.toMatchObject({ code: 'idp_unavailable' });
+    await expect(provider.getToken()).rejects.toMatchObject({ code: 'idp_rate_limited' });
+  });
+
+  it('reports an unreachable token endpoint as idp_unavailable', async () => {
+    const provider = createClientCredentialsTokenProvider({ ...base('http://127.0.0.1:1/token'), auth: { method: 'client_secret_basic', clientSecret: 's' } });
+    await expect(provider.getToken()).rejects.toMatchObject({ code: 'idp_unavailable' });
+  });
+
+  it('signs a private_key_jwt assertion with the configured audience and key id', async () => {
+    const { privateKey, publicKey } = await generateKeyPair('RS256');
+    const jwks = createLocalJWKSet({ keys: [{ ...(await exportJWK(publicKey)), kid: 'key-1', alg: 'RS256' }] });
+    let verified: { aud?: unknown; sub?: unknown; iss?: unknown } | undefined;
+    const endpoint = await tokenEndpoint((n, form) => {
+      void jwtVerify(form.get('client_assertion') ?? '', jwks).then(({ payload }) => (verified = payload));
+      return { status: 200, body: { access_token: `token-${n}`, token_type: 'Bearer', expires_in: 3600 } };
+    });
+    const audience = 'https://example.okta.com/oauth2/v1/token';
+    const provider = createClientCredentialsTokenProvider({
+      issuer: 'https://example.okta.com',
+      tokenEndpoint: endpoint.url,
+      clientId: '0oa-service',
+      idpName: 'Okta',
+      auth: { method: 'private_key_jwt', privateKey, keyId: 'key-1', audience },
+      scope: 'okta.clients.manage',
+    });
+    expect(await provider.getToken()).toBe('token-1');
+    expect(endpoint.requests[0]?.get('client_assertion_type')).toBe('urn:ietf:params:oauth:client-assertion-type:jwt-bearer');
+    await expect.poll(() => verified).toMatchObject({ aud: audience, sub: '0oa-service', iss: '0oa-service' });
+  });
+});
