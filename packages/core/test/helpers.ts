@@ -1,10 +1,9 @@
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Express } from 'express';
 
 /** Starts a handler or an Express app on 127.0.0.1 and a free port. */
-export async function listen(handler: RequestListener | Express): Promise<{ url: string; server: Server; close: () => Promise<void> }> {
-  const server = createServer(handler as RequestListener);
+export async function listen(handler: RequestListener): Promise<{ url: string; server: Server; close: () => Promise<void> }> {
+  const server = createServer(handler);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {

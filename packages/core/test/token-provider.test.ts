@@ -70,7 +70,7 @@ describe('createClientCredentialsTokenProvider', () => {
   it('reports refused admin credentials as idp_error naming the client, never the secret', async () => {
     const endpoint = await tokenEndpoint(() => ({ status: 401, body: { error: 'invalid_client', error_description: 'Invalid client credentials' } }));
     const provider = createClientCredentialsTokenProvider({ ...base(endpoint.url), auth: { method: 'client_secret_basic', clientSecret: 'the-admin-secret' } });
-    const error = await provider.getToken().catch((e: Error & { code?: string }) => e);
+    const error = (await provider.getToken().catch((e: unknown) => e)) as Error & { code?: string };
     expect(error).toMatchObject({ code: 'idp_error' });
     expect(error.message).toContain('bridge-admin');
     expect(error.message).toContain('invalid_client');
