@@ -2,6 +2,8 @@
 // Creates packages/adapter-<id> from templates/adapter: `pnpm new-adapter zitadel "Zitadel"`.
 import { cpSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import process from 'node:process';
+import { URL } from 'node:url';
 
 export function createAdapterPackage({ id, display, root }) {
   if (!/^[a-z][a-z0-9-]{1,30}$/.test(id)) throw new Error(`The id "${id}" must be lowercase letters, digits and dashes (e.g. zitadel).`);
