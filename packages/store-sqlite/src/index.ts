@@ -1,0 +1,1 @@
+export { createSqliteDriver, type SqliteDriverOptions } from './sqlite-driver.js';

@@ -1,0 +1,67 @@
+import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import type { StoreDriver } from '@dcr-bridge/core';
+import sqlite from 'node-sqlite3-wasm';
+
+export interface SqliteDriverOptions {
+  /** The database file; created (mode 0600, parent directories 0700) when missing. */
+  path: string;
+}
+
+/**
+ * A StoreDriver on one SQLite file, through SQLite compiled to WebAssembly with real file I/O: nothing
+ * to compile or download at install time, so it installs on any machine with Node.js. Values are opaque
+ * strings (core's encrypted store puts JWEs here); every operation is a single statement, so each write
+ * is its own transaction and is on disk when the promise resolves.
+ */
+export function createSqliteDriver(options: SqliteDriverOptions): StoreDriver {
+  const file = resolve(options.path);
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  // Create the file ourselves so that it is never world-readable, whatever the umask.
+  closeSync(openSync(file, 'a', 0o600));
+
+  const db = new sqlite.Database(file);
+  // WAL needs shared memory, which the WebAssembly build's file system layer does not provide; the
+  // rollback journal with synchronous=FULL keeps every committed write durable.
+  db.exec(`PRAGMA journal_mode = DELETE;
+    PRAGMA synchronous = FULL;
+    CREATE TABLE IF NOT EXISTS dcr_bridge_state (
+      key TEXT PRIMARY KEY,
+      value TEXT NOT NULL,
+      updated_at TEXT NOT NULL
+    );`);
+  const select = db.prepare('SELECT value FROM dcr_bridge_state WHERE key = ?');
+  const upsert = db.prepare(
+    'INSERT INTO dcr_bridge_state (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at',
+  );
+  const remove = db.prepare('DELETE FROM dcr_bridge_state WHERE key = ?');
+
+  const open = () => {
+    if (!db.isOpen) throw new Error(`The state store ${file} is closed.`);
+  };
+
+  return {
+    async get(key) {
+      open();
+      const row = select.get(key) as { value?: unknown } | null;
+      return typeof row?.value === 'string' ? row.value : undefined;
+    },
+    async set(key, value) {
+      open();
+      upsert.run([key, value, new Date().toISOString()]);
+    },
+    async delete(key) {
+      open();
+      remove.run(key);
+    },
+    async check() {
+      open();
+      db.get('SELECT 1 AS ok');
+    },
+    async close() {
+      if (!db.isOpen) return;
+      for (const statement of [select, upsert, remove]) statement.finalize();
+      db.close();
+    },
+  };
+}

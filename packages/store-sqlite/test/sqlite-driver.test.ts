@@ -1,0 +1,71 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createEncryptedStore } from '@dcr-bridge/core';
+import { createSqliteDriver } from '../src/index.js';
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'dcr-sqlite-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('createSqliteDriver', () => {
+  it('keeps values across a close and reopen, like a restart', async () => {
+    const path = join(dir, 'nested', 'state.sqlite');
+    const first = createSqliteDriver({ path });
+    await first.set('client-a', 'value-a');
+    await first.set('client-b', 'value-b');
+    await first.set('client-a', 'value-a2');
+    await first.delete('client-b');
+    await first.close();
+    const second = createSqliteDriver({ path });
+    expect(await second.get('client-a')).toBe('value-a2');
+    expect(await second.get('client-b')).toBeUndefined();
+    expect(await second.get('never')).toBeUndefined();
+    await second.close();
+  });
+
+  it('creates the file readable by its owner only', async () => {
+    const path = join(dir, 'state.sqlite');
+    const driver = createSqliteDriver({ path });
+    await driver.set('k', 'v');
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    expect(statSync(join(dir)).isDirectory()).toBe(true);
+    await driver.close();
+  });
+
+  it('serves many interleaved writes and reads', async () => {
+    const driver = createSqliteDriver({ path: join(dir, 'state.sqlite') });
+    await Promise.all(Array.from({ length: 200 }, (_, i) => driver.set(`k${i}`, `v${i}`)));
+    const values = await Promise.all(Array.from({ length: 200 }, (_, i) => driver.get(`k${i}`)));
+    expect(values).toEqual(Array.from({ length: 200 }, (_, i) => `v${i}`));
+    await driver.close();
+  });
+
+  it('passes its readiness check while open and fails clearly once closed', async () => {
+    const driver = createSqliteDriver({ path: join(dir, 'state.sqlite') });
+    await expect(driver.check()).resolves.toBeUndefined();
+    await driver.close();
+    await driver.close();
+    await expect(driver.check()).rejects.toThrow(/is closed/);
+    await expect(driver.get('k')).rejects.toThrow(/is closed/);
+  });
+
+  it('with core\'s encrypted store, keeps no plaintext on disk', async () => {
+    const path = join(dir, 'state.sqlite');
+    const key = new Uint8Array(randomBytes(32));
+    const store = createEncryptedStore({ driver: createSqliteDriver({ path }), keys: [key] });
+    const secret = `registration-access-token-${randomBytes(8).toString('hex')}`;
+    await store.set('client-1', { registrationAccessToken: secret, registrationClientUri: 'https://idp.example.com/reg/client-1' });
+    await store.close();
+    const bytes = readFileSync(path);
+    expect(bytes.includes(Buffer.from(secret))).toBe(false);
+    expect(bytes.includes(Buffer.from('idp.example.com'))).toBe(false);
+    const reopened = createEncryptedStore({ driver: createSqliteDriver({ path }), keys: [key] });
+    expect(await reopened.get('client-1')).toEqual({ registrationAccessToken: secret, registrationClientUri: 'https://idp.example.com/reg/client-1' });
+    await reopened.close();
+  });
+});
