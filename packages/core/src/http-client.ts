@@ -60,13 +60,19 @@ export interface IdpResponse<T = unknown> {
   path: string;
 }
 
+/**
+ * Where a request goes: a path (appended to the base URL; build it with `path` when it holds request
+ * data), or an absolute URL that the IdP itself handed out (e.g. an RFC 7592 registration_client_uri).
+ */
+export type IdpTarget = string | URL;
+
 export interface IdpHttpClient {
   readonly idpName: string;
-  request<T = unknown>(method: HttpMethod, path: string, options?: IdpRequestOptions): Promise<IdpResponse<T>>;
-  get<T = unknown>(path: string, options?: IdpRequestOptions): Promise<IdpResponse<T>>;
-  post<T = unknown>(path: string, options?: IdpRequestOptions): Promise<IdpResponse<T>>;
-  put<T = unknown>(path: string, options?: IdpRequestOptions): Promise<IdpResponse<T>>;
-  delete<T = unknown>(path: string, options?: IdpRequestOptions): Promise<IdpResponse<T>>;
+  request<T = unknown>(method: HttpMethod, target: IdpTarget, options?: IdpRequestOptions): Promise<IdpResponse<T>>;
+  get<T = unknown>(target: IdpTarget, options?: IdpRequestOptions): Promise<IdpResponse<T>>;
+  post<T = unknown>(target: IdpTarget, options?: IdpRequestOptions): Promise<IdpResponse<T>>;
+  put<T = unknown>(target: IdpTarget, options?: IdpRequestOptions): Promise<IdpResponse<T>>;
+  delete<T = unknown>(target: IdpTarget, options?: IdpRequestOptions): Promise<IdpResponse<T>>;
   /** The BridgeError for a response the adapter did not expect. */
   errorFromResponse(response: IdpResponse, action: string): BridgeError;
 }
@@ -99,9 +105,14 @@ export function createIdpHttpClient(options: IdpHttpClientOptions): IdpHttpClien
   const basePath = base.pathname.replace(/\/+$/, '');
   const readRetryAfter = options.retryAfterSeconds ?? ((res: Response) => parseRetryAfter(res.headers.get('retry-after')));
 
-  function urlFor(requestPath: string, query: IdpRequestOptions['query']): URL {
-    const url = new URL(base.origin);
-    url.pathname = basePath + (requestPath.startsWith('/') ? requestPath : `/${requestPath}`);
+  function urlFor(target: IdpTarget, query: IdpRequestOptions['query']): URL {
+    let url: URL;
+    if (target instanceof URL) {
+      url = new URL(target);
+    } else {
+      url = new URL(base.origin);
+      url.pathname = basePath + (target.startsWith('/') ? target : `/${target}`);
+    }
     for (const [key, value] of Object.entries(query ?? {})) {
       if (value !== undefined) url.searchParams.set(key, String(value));
     }
@@ -132,8 +143,8 @@ export function createIdpHttpClient(options: IdpHttpClientOptions): IdpHttpClien
     }
   }
 
-  async function request<T>(method: HttpMethod, requestPath: string, request: IdpRequestOptions = {}): Promise<IdpResponse<T>> {
-    const url = urlFor(requestPath, request.query);
+  async function request<T>(method: HttpMethod, target: IdpTarget, request: IdpRequestOptions = {}): Promise<IdpResponse<T>> {
+    const url = urlFor(target, request.query);
     const retryable = SAFE_METHODS.has(method) || request.idempotent === true;
     const auth = options.authorization;
     let reauthorized = false;

@@ -14,6 +14,7 @@ export {
   type IdpHttpClientOptions,
   type IdpRequestOptions,
   type IdpResponse,
+  type IdpTarget,
 } from './http-client.js';
 export {
   basicAuthorization,

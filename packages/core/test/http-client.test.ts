@@ -50,6 +50,13 @@ describe('createIdpHttpClient', () => {
     expect(idp.seen[0]?.headers['content-type']).toBe('application/json');
   });
 
+  it('sends to an absolute URL the IdP handed out as it is, query included', async () => {
+    const idp = await scriptedIdp([{ status: 200, body: {} }]);
+    const client = createIdpHttpClient({ idpName: 'Test IdP', baseUrl: `${idp.url}/base` });
+    await client.get(new URL(`${idp.url}/reg/abc?tenant=1`));
+    expect(idp.seen[0]?.url).toBe('/reg/abc?tenant=1');
+  });
+
   it('retries safe methods on 503 and network errors, up to the limit', async () => {
     const idp = await scriptedIdp([{ status: 503 }, { status: 502 }, { status: 200, body: { ok: true } }]);
     const client = createIdpHttpClient({ idpName: 'Test IdP', baseUrl: idp.url, retry: fast });
