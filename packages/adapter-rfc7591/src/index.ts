@@ -1,0 +1,2 @@
+export { createRfc7591Adapter, type Rfc7591AdapterOptions } from './adapter.js';
+export { dcrBridgeAdapter } from './options.js';

@@ -1,0 +1,42 @@
+import type { AdapterModule } from '@dcr-bridge/core';
+import { createRfc7591Adapter, type Rfc7591AdapterOptions } from './adapter.js';
+
+type Settings = Omit<Rfc7591AdapterOptions, 'store' | 'fetch' | 'logger'>;
+
+/** `DCR_BRIDGE_ADAPTER=rfc7591`: any IdP with RFC 7591 registration and RFC 7592 management. */
+export const dcrBridgeAdapter: AdapterModule<Settings> = {
+  id: 'rfc7591',
+  readOptions(settings) {
+    const allowInsecureHttp = settings.boolean('RFC7591_ALLOW_INSECURE_HTTP', { default: false });
+    const url = (name: string) => settings.url(name, { allowHttp: allowInsecureHttp });
+    const issuer = url('RFC7591_ISSUER');
+    const registrationEndpoint = url('RFC7591_REGISTRATION_ENDPOINT');
+    const tokenEndpoint = url('RFC7591_TOKEN_ENDPOINT');
+    const initialAccessToken = settings.secret('RFC7591_INITIAL_ACCESS_TOKEN');
+    const clientId = settings.string('RFC7591_TOKEN_CLIENT_ID');
+    const clientSecret = settings.secret('RFC7591_TOKEN_CLIENT_SECRET');
+    const scope = settings.string('RFC7591_TOKEN_SCOPE');
+    if (!issuer && !registrationEndpoint && !settings.raw('RFC7591_ISSUER') && !settings.raw('RFC7591_REGISTRATION_ENDPOINT')) {
+      settings.problem('Set RFC7591_ISSUER (discovery) or RFC7591_REGISTRATION_ENDPOINT.');
+    }
+    if (settings.raw('RFC7591_ISSUER') && settings.raw('RFC7591_REGISTRATION_ENDPOINT')) {
+      settings.problem('Set RFC7591_ISSUER or RFC7591_REGISTRATION_ENDPOINT, not both.');
+    }
+    if (!clientId !== !clientSecret) settings.problem('RFC7591_TOKEN_CLIENT_ID and RFC7591_TOKEN_CLIENT_SECRET go together.');
+    if (initialAccessToken && clientId) settings.problem('Set RFC7591_INITIAL_ACCESS_TOKEN or RFC7591_TOKEN_CLIENT_ID/SECRET, not both.');
+    if (clientId && !issuer && !tokenEndpoint && registrationEndpoint) {
+      settings.problem('RFC7591_TOKEN_CLIENT_ID needs RFC7591_TOKEN_ENDPOINT when there is no RFC7591_ISSUER to discover it from.');
+    }
+    return {
+      issuer,
+      registrationEndpoint,
+      tokenEndpoint,
+      initialAccessToken,
+      tokenClient: clientId && clientSecret ? { clientId, clientSecret, scope } : undefined,
+      allowInsecureHttp,
+    };
+  },
+  async create(options, context) {
+    return createRfc7591Adapter({ ...options, store: await context.openStore(), logger: context.logger });
+  },
+};
