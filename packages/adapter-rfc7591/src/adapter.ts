@@ -70,7 +70,7 @@ export function createRfc7591Adapter(options: Rfc7591AdapterOptions): DcrAdapter
   });
 
   let endpoints: Promise<Endpoints> | undefined;
-  let tokens: TokenProvider | undefined;
+  let tokens: Promise<TokenProvider> | undefined;
 
   /** Discovery runs on first use and is cached; a failure is not, so the next call tries again. */
   function resolveEndpoints(): Promise<Endpoints> {
@@ -111,21 +111,29 @@ export function createRfc7591Adapter(options: Rfc7591AdapterOptions): DcrAdapter
   async function initialAccessToken(): Promise<string | undefined> {
     if (options.initialAccessToken) return options.initialAccessToken;
     if (!options.tokenClient) return undefined;
-    if (!tokens) {
-      const { tokenEndpoint, issuer } = await resolveEndpoints();
+    return (await tokenProvider()).getToken();
+  }
+
+  /** Built once the token endpoint is known; concurrent first calls share it (and so one token request). */
+  function tokenProvider(): Promise<TokenProvider> {
+    tokens ??= resolveEndpoints().then(({ tokenEndpoint, issuer }) => {
       if (!tokenEndpoint) throw new BridgeError('idp_error', 'The IdP announces no token_endpoint; set RFC7591_TOKEN_ENDPOINT.');
-      tokens = createClientCredentialsTokenProvider({
+      const client = options.tokenClient as NonNullable<Rfc7591AdapterOptions['tokenClient']>;
+      return createClientCredentialsTokenProvider({
         issuer: issuer ?? new URL(tokenEndpoint).origin,
         tokenEndpoint,
-        clientId: options.tokenClient.clientId,
-        auth: { method: 'client_secret_basic', clientSecret: options.tokenClient.clientSecret },
-        scope: options.tokenClient.scope,
+        clientId: client.clientId,
+        auth: { method: 'client_secret_basic', clientSecret: client.clientSecret },
+        scope: client.scope,
         idpName: IDP_NAME,
         fetch: options.fetch,
         logger,
       });
-    }
-    return tokens.getToken();
+    });
+    tokens.catch(() => {
+      tokens = undefined;
+    });
+    return tokens;
   }
 
   async function record(clientId: string): Promise<RegistrationRecord | undefined> {

@@ -137,7 +137,9 @@ export async function startTestProvider(): Promise<TestProvider> {
         const tokens = await oidc.clientCredentialsGrant(config);
         return typeof tokens.access_token === 'string';
       } catch (error) {
+        // client_secret_post failures answer a 400/401 body; client_secret_basic ones a WWW-Authenticate challenge.
         if (error instanceof oidc.ResponseBodyError && error.error === 'invalid_client') return false;
+        if (error instanceof oidc.WWWAuthenticateChallengeError && error.status === 401) return false;
         throw error;
       }
     },
