@@ -1,0 +1,119 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { extname, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { apiKeyProblem, createSettingsReader, isLogLevel, parseStoreKey, type AdapterModule, type LogLevel } from '@dcr-bridge/core';
+import { loadAdapterModule } from './registry.js';
+
+/**
+ * The whole configuration, read once at boot from the environment over an optional YAML/JSON file
+ * (DCR_BRIDGE_CONFIG, a flat map of the same names). Every problem, the server's and the adapter's, is
+ * collected and reported at once; secret values are never repeated.
+ */
+export interface ServerConfig {
+  /** Undefined: the embedded dev mode. */
+  adapter?: { module: AdapterModule; options: unknown };
+  apiKeys: string[];
+  /** True when the dev mode generated the API key (the banner shows it). */
+  generatedApiKey: boolean;
+  host: string;
+  port: number;
+  basePath: string;
+  logLevel: LogLevel;
+  storePath: string;
+  storeKeys: Uint8Array[];
+  operationTimeoutMs: number;
+  shutdownTimeoutMs: number;
+}
+
+export type ConfigResult = { config: ServerConfig; problems: [] } | { config?: undefined; problems: string[] };
+
+export async function loadConfig(env: Record<string, string | undefined>, cwd: string = process.cwd()): Promise<ConfigResult> {
+  const problems: string[] = [];
+  const values = { ...readConfigFile(env.DCR_BRIDGE_CONFIG, cwd, problems), ...definedOnly(env) };
+  const settings = createSettingsReader(values);
+
+  const adapterChoice = settings.string('DCR_BRIDGE_ADAPTER');
+  const devMode = adapterChoice === undefined;
+  const keys = settings.list('DCR_BRIDGE_API_KEYS');
+  const apiKeys = keys.length > 0 ? keys : settings.list('KONG_API_TOKENS').length > 0 ? settings.list('KONG_API_TOKENS') : settings.list('KONG_API_TOKEN');
+  apiKeys.forEach((key, index) => {
+    const problem = apiKeyProblem(key);
+    if (problem) settings.problem(`DCR_BRIDGE_API_KEYS: key #${index + 1} ${problem}.`);
+  });
+  if (apiKeys.length === 0 && !devMode) settings.problem('DCR_BRIDGE_API_KEYS is required: the keys Konnect sends in X-API-KEY (comma-separated; KONG_API_TOKENS is read too).');
+
+  const logLevel = settings.string('DCR_BRIDGE_LOG_LEVEL', { default: 'info' }) as string;
+  if (!isLogLevel(logLevel)) settings.problem(`DCR_BRIDGE_LOG_LEVEL must be one of debug, info, warn, error (got "${logLevel}").`);
+  const basePath = settings.string('DCR_BRIDGE_BASE_PATH', { default: '/' }) as string;
+  if (!/^\/?[A-Za-z0-9._~\-/]*$/.test(basePath)) settings.problem(`DCR_BRIDGE_BASE_PATH must be a URL path such as /v1/dcr (got "${basePath}").`);
+
+  const storeKeys: Uint8Array[] = [];
+  settings.list('DCR_BRIDGE_STORE_KEY').forEach((key, index) => {
+    try {
+      storeKeys.push(parseStoreKey(key));
+    } catch (error) {
+      settings.problem(`DCR_BRIDGE_STORE_KEY: key #${index + 1}: ${(error as Error).message}`);
+    }
+  });
+
+  let adapter: ServerConfig['adapter'];
+  if (adapterChoice !== undefined) {
+    const lookup = await loadAdapterModule(adapterChoice);
+    if ('problem' in lookup) settings.problem(lookup.problem);
+    else adapter = { module: lookup.module, options: lookup.module.readOptions(settings) };
+  }
+
+  const config: ServerConfig = {
+    adapter,
+    apiKeys: apiKeys.length > 0 ? apiKeys : [generateApiKey()],
+    generatedApiKey: apiKeys.length === 0,
+    host: settings.string('HOST', { default: devMode ? '127.0.0.1' : '0.0.0.0' }) as string,
+    port: settings.integer('PORT', { default: 3000, min: 0, max: 65535 }),
+    basePath,
+    logLevel: isLogLevel(logLevel) ? logLevel : 'info',
+    storePath: resolve(cwd, settings.string('DCR_BRIDGE_STORE', { default: 'dcr-bridge.sqlite' }) as string),
+    storeKeys,
+    operationTimeoutMs: settings.integer('DCR_BRIDGE_OPERATION_TIMEOUT_MS', { default: 9000, min: 100, max: 120_000 }),
+    shutdownTimeoutMs: settings.integer('DCR_BRIDGE_SHUTDOWN_TIMEOUT_MS', { default: 10_000, min: 0, max: 300_000 }),
+  };
+  const all = [...problems, ...settings.problems];
+  return all.length > 0 ? { problems: all } : { config, problems: [] };
+}
+
+/** A key Konnect accepts (12–256 of [A-Za-z0-9_]), for the dev mode. */
+export function generateApiKey(): string {
+  return randomBytes(24).toString('base64url').replace(/-/g, '_');
+}
+
+function definedOnly(env: Record<string, string | undefined>): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined && entry[1] !== ''));
+}
+
+function readConfigFile(name: string | undefined, cwd: string, problems: string[]): Record<string, string> {
+  if (!name) return {};
+  const file = resolve(cwd, name);
+  if (!existsSync(file)) {
+    problems.push(`DCR_BRIDGE_CONFIG names ${file}, which does not exist.`);
+    return {};
+  }
+  let parsed: unknown;
+  try {
+    const text = readFileSync(file, 'utf8');
+    parsed = extname(file) === '.json' ? JSON.parse(text) : parseYaml(text);
+  } catch (error) {
+    problems.push(`DCR_BRIDGE_CONFIG ${file} is not valid ${extname(file) === '.json' ? 'JSON' : 'YAML'}: ${(error as Error).message.split('\n')[0]}`);
+    return {};
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    problems.push(`DCR_BRIDGE_CONFIG ${file} must hold a map of setting names to values (e.g. KEYCLOAK_URL: https://…).`);
+    return {};
+  }
+  const values: Record<string, string> = {};
+  for (const [key, value] of Object.entries(parsed)) {
+    if (Array.isArray(value)) values[key] = value.map(String).join(',');
+    else if (value !== null && typeof value === 'object') problems.push(`DCR_BRIDGE_CONFIG: ${key} must be a value or a list, not a map.`);
+    else if (value !== null && value !== undefined) values[key] = String(value);
+  }
+  return values;
+}

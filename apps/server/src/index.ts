@@ -1,0 +1,4 @@
+export { loadConfig, generateApiKey, type ConfigResult, type ServerConfig } from './config.js';
+export { KNOWN_ADAPTERS, loadAdapterModule, type AdapterLookup } from './registry.js';
+export { startServer, type RunningServer, type StartOptions } from './server.js';
+export { devModeBanner } from './banner.js';

@@ -1,0 +1,42 @@
+import { isAdapterModule, type AdapterModule } from '@dcr-bridge/core';
+
+/**
+ * Adapter id → package. The server imports the package only when it is chosen, so an unused adapter's
+ * SDK is never loaded. Any other value of DCR_BRIDGE_ADAPTER that looks like a module specifier is
+ * imported as a third-party adapter package; it must export `dcrBridgeAdapter` like ours do.
+ */
+export const KNOWN_ADAPTERS: Readonly<Record<string, string>> = {
+  rfc7591: '@dcr-bridge/adapter-rfc7591',
+  keycloak: '@dcr-bridge/adapter-keycloak',
+  cognito: '@dcr-bridge/adapter-cognito',
+  pingone: '@dcr-bridge/adapter-pingone',
+  pingfederate: '@dcr-bridge/adapter-pingfederate',
+  okta: '@dcr-bridge/adapter-okta',
+};
+
+/** `@scope/pkg`, `pkg-name/sub`, `./local.js`, `/abs/path.js`, `file:…` — but not a bare word like `keycloak2`. */
+function isModuleSpecifier(value: string): boolean {
+  return /^(@[^/]+\/|\.{0,2}\/|file:)/.test(value) || /^[a-z0-9][\w.-]*-[\w.-]*(\/.*)?$/.test(value) || value.includes('/');
+}
+
+export type AdapterLookup = { module: AdapterModule } | { problem: string };
+
+export async function loadAdapterModule(choice: string): Promise<AdapterLookup> {
+  const known = KNOWN_ADAPTERS[choice];
+  if (!known && !isModuleSpecifier(choice)) {
+    return { problem: `DCR_BRIDGE_ADAPTER "${choice}" is not a known adapter (${Object.keys(KNOWN_ADAPTERS).join(', ')}) nor a module specifier of an adapter package.` };
+  }
+  const specifier = known ?? choice;
+  let imported: Record<string, unknown>;
+  try {
+    imported = (await import(specifier)) as Record<string, unknown>;
+  } catch (error) {
+    const reason = (error as { code?: string }).code === 'ERR_MODULE_NOT_FOUND' ? 'it is not installed' : (error as Error).message;
+    return { problem: `DCR_BRIDGE_ADAPTER "${choice}": the package ${specifier} could not be loaded (${reason}). Known adapters: ${Object.keys(KNOWN_ADAPTERS).join(', ')}.` };
+  }
+  const module = imported.dcrBridgeAdapter;
+  if (!isAdapterModule(module)) {
+    return { problem: `DCR_BRIDGE_ADAPTER "${choice}": ${specifier} does not export dcrBridgeAdapter ({ id, readOptions, create }) as a dcr-bridge adapter package must.` };
+  }
+  return { module };
+}

@@ -1,0 +1,125 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/index.js';
+
+const key = 'konnect_key_0123456789';
+const storeKey = randomBytes(32).toString('base64');
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'dcr-config-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('loadConfig', () => {
+  it('starts the dev mode with defaults when no adapter is chosen', async () => {
+    const { config, problems } = await loadConfig({}, dir);
+    expect(problems).toEqual([]);
+    expect(config).toMatchObject({ adapter: undefined, generatedApiKey: true, host: '127.0.0.1', port: 3000, basePath: '/', logLevel: 'info', operationTimeoutMs: 9000 });
+    expect(config?.apiKeys[0]).toMatch(/^[A-Za-z0-9_]{12,256}$/);
+    expect(config?.storePath).toBe(join(dir, 'dcr-bridge.sqlite'));
+  });
+
+  it('reads an adapter, its settings and the server settings from the environment', async () => {
+    const { config, problems } = await loadConfig(
+      {
+        DCR_BRIDGE_ADAPTER: 'rfc7591',
+        DCR_BRIDGE_API_KEYS: `${key}, second_key_0123456789`,
+        RFC7591_ISSUER: 'https://idp.example.com',
+        RFC7591_INITIAL_ACCESS_TOKEN: 'iat',
+        PORT: '8080',
+        DCR_BRIDGE_BASE_PATH: '/v1/dcr',
+        DCR_BRIDGE_LOG_LEVEL: 'debug',
+        DCR_BRIDGE_STORE: 'data/state.sqlite',
+        DCR_BRIDGE_STORE_KEY: storeKey,
+      },
+      dir,
+    );
+    expect(problems).toEqual([]);
+    expect(config).toMatchObject({ apiKeys: [key, 'second_key_0123456789'], generatedApiKey: false, host: '0.0.0.0', port: 8080, basePath: '/v1/dcr', logLevel: 'debug', storePath: join(dir, 'data', 'state.sqlite') });
+    expect(config?.adapter?.module.id).toBe('rfc7591');
+    expect(config?.adapter?.options).toMatchObject({ issuer: 'https://idp.example.com', initialAccessToken: 'iat' });
+    expect(config?.storeKeys).toHaveLength(1);
+  });
+
+  it("accepts Kong's example bridge names for the API key", async () => {
+    for (const name of ['KONG_API_TOKENS', 'KONG_API_TOKEN']) {
+      const { config } = await loadConfig({ [name]: key, DCR_BRIDGE_ADAPTER: 'rfc7591', RFC7591_ISSUER: 'https://idp.example.com' }, dir);
+      expect(config?.apiKeys).toEqual([key]);
+    }
+  });
+
+  it('lists every problem at once, the adapter\'s too, and never echoes secrets', async () => {
+    const { config, problems } = await loadConfig(
+      {
+        DCR_BRIDGE_ADAPTER: 'rfc7591',
+        DCR_BRIDGE_API_KEYS: 'short-key!',
+        PORT: 'eighty',
+        DCR_BRIDGE_LOG_LEVEL: 'loud',
+        DCR_BRIDGE_STORE_KEY: 'not-a-key-secret-value',
+        RFC7591_TOKEN_CLIENT_SECRET: 'client-secret-value',
+      },
+      dir,
+    );
+    expect(config).toBeUndefined();
+    expect(problems).toEqual([
+      expect.stringMatching(/^DCR_BRIDGE_API_KEYS: key #1 must be 12–256 characters/),
+      expect.stringMatching(/^DCR_BRIDGE_LOG_LEVEL must be one of/),
+      expect.stringMatching(/^DCR_BRIDGE_STORE_KEY: key #1: .*openssl rand -base64 32/),
+      'Set RFC7591_ISSUER (discovery) or RFC7591_REGISTRATION_ENDPOINT.',
+      'RFC7591_TOKEN_CLIENT_ID and RFC7591_TOKEN_CLIENT_SECRET go together.',
+      'PORT must be a whole number ≥ 0 and ≤ 65535 (got "eighty").',
+    ]);
+    const text = problems.join('\n');
+    for (const secret of ['short-key!', 'not-a-key-secret-value', 'client-secret-value']) expect(text).not.toContain(secret);
+  });
+
+  it('requires API keys outside dev mode', async () => {
+    const { problems } = await loadConfig({ DCR_BRIDGE_ADAPTER: 'rfc7591', RFC7591_ISSUER: 'https://idp.example.com' }, dir);
+    expect(problems).toEqual([expect.stringMatching(/^DCR_BRIDGE_API_KEYS is required/)]);
+  });
+
+  it('reads a YAML or JSON file named by DCR_BRIDGE_CONFIG, the environment winning', async () => {
+    writeFileSync(join(dir, 'bridge.yaml'), `DCR_BRIDGE_ADAPTER: rfc7591\nDCR_BRIDGE_API_KEYS:\n  - ${key}\n  - other_key_0123456789\nRFC7591_ISSUER: https://file.example.com\nPORT: 4000\n`);
+    const yaml = await loadConfig({ DCR_BRIDGE_CONFIG: 'bridge.yaml', PORT: '5000' }, dir);
+    expect(yaml.problems).toEqual([]);
+    expect(yaml.config).toMatchObject({ apiKeys: [key, 'other_key_0123456789'], port: 5000 });
+    expect(yaml.config?.adapter?.options).toMatchObject({ issuer: 'https://file.example.com' });
+
+    writeFileSync(join(dir, 'bridge.json'), JSON.stringify({ DCR_BRIDGE_ADAPTER: 'rfc7591', DCR_BRIDGE_API_KEYS: key, RFC7591_ISSUER: 'https://json.example.com' }));
+    const json = await loadConfig({ DCR_BRIDGE_CONFIG: join(dir, 'bridge.json'), RFC7591_ISSUER: 'https://env.example.com' }, dir);
+    expect(json.config?.adapter?.options).toMatchObject({ issuer: 'https://env.example.com' });
+  });
+
+  it('reports a missing, unreadable or misshapen config file', async () => {
+    expect((await loadConfig({ DCR_BRIDGE_CONFIG: 'missing.yaml' }, dir)).problems).toEqual([expect.stringMatching(/does not exist/)]);
+    writeFileSync(join(dir, 'bad.json'), '{ nope');
+    expect((await loadConfig({ DCR_BRIDGE_CONFIG: 'bad.json' }, dir)).problems).toEqual([expect.stringMatching(/is not valid JSON/)]);
+    writeFileSync(join(dir, 'list.yaml'), '- a\n- b\n');
+    expect((await loadConfig({ DCR_BRIDGE_CONFIG: 'list.yaml' }, dir)).problems).toEqual([expect.stringMatching(/must hold a map/)]);
+  });
+});
+
+describe('adapter registry', () => {
+  it('names the known adapters when the id is unknown', async () => {
+    const { problems } = await loadConfig({ DCR_BRIDGE_ADAPTER: 'keycloack', DCR_BRIDGE_API_KEYS: key }, dir);
+    expect(problems).toEqual(['DCR_BRIDGE_ADAPTER "keycloack" is not a known adapter (rfc7591, keycloak, cognito, pingone, pingfederate, okta) nor a module specifier of an adapter package.']);
+  });
+
+  it('loads a third-party adapter package by module specifier, with its own settings', async () => {
+    const specifier = new URL('./fixtures/third-party-adapter.mjs', import.meta.url).href;
+    const missing = await loadConfig({ DCR_BRIDGE_ADAPTER: specifier, DCR_BRIDGE_API_KEYS: key }, dir);
+    expect(missing.problems).toEqual(['ACME_URL is required.']);
+    const { config } = await loadConfig({ DCR_BRIDGE_ADAPTER: specifier, DCR_BRIDGE_API_KEYS: key, ACME_URL: 'https://acme.example.com' }, dir);
+    expect(config?.adapter?.module.id).toBe('acme');
+  });
+
+  it('refuses a module that is not an adapter package, and one that is not installed', async () => {
+    const notAdapter = await loadConfig({ DCR_BRIDGE_ADAPTER: new URL('./fixtures/not-an-adapter.mjs', import.meta.url).href, DCR_BRIDGE_API_KEYS: key }, dir);
+    expect(notAdapter.problems).toEqual([expect.stringMatching(/does not export dcrBridgeAdapter/)]);
+    const missing = await loadConfig({ DCR_BRIDGE_ADAPTER: '@acme/dcr-bridge-adapter', DCR_BRIDGE_API_KEYS: key }, dir);
+    expect(missing.problems).toEqual([expect.stringMatching(/could not be loaded \(it is not installed\)/)]);
+  });
+});

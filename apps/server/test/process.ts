@@ -1,0 +1,58 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+/** Starts the real server process (src/bin.ts through tsx) and waits for its "listening" line. */
+export interface BridgeProcess {
+  url: string;
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  /** Resolves with the exit code. */
+  exited: Promise<number | null>;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+const serverDir = fileURLToPath(new URL('..', import.meta.url));
+
+export function runBridgeProcess(env: Record<string, string>, options: { waitForListening?: boolean; cwd?: string } = {}): Promise<BridgeProcess> {
+  const child = spawn(process.execPath, ['--conditions=@dcr-bridge/source', '--import', 'tsx', fileURLToPath(new URL('../src/bin.ts', import.meta.url))], {
+    cwd: options.cwd ?? serverDir,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PORT: '0', HOST: '127.0.0.1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout?.on('data', (chunk) => (out += chunk));
+  child.stderr?.on('data', (chunk) => (err += chunk));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const handle = (url: string): BridgeProcess => ({
+    url,
+    child,
+    stdout: () => out,
+    stderr: () => err,
+    exited,
+    stop(signal = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  });
+  if (options.waitForListening === false) return Promise.resolve(handle(''));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`the bridge did not start in 30 s:\n${out}\n${err}`));
+    }, 30_000);
+    const onData = () => {
+      const line = out.split('\n').find((candidate) => candidate.includes('"msg":"listening"'));
+      if (!line) return;
+      clearTimeout(timer);
+      child.stdout?.off('data', onData);
+      resolve(handle((JSON.parse(line) as { url: string }).url));
+    };
+    child.stdout?.on('data', onData);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`the bridge exited with ${code} before listening:\n${out}\n${err}`));
+    });
+  });
+}
