@@ -130,16 +130,27 @@ export function createIdpHttpClient(options: IdpHttpClientOptions): IdpHttpClien
       headers.set('content-type', 'application/x-www-form-urlencoded');
       body = new URLSearchParams(request.form).toString();
     }
-    const signals = [AbortSignal.timeout(timeoutMs)];
-    if (request.signal) signals.push(request.signal);
+    // A clearable timer rather than AbortSignal.timeout()/any(), which would outlive the request.
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, timeoutMs);
+    const onCallerAbort = () => controller.abort(request.signal?.reason);
+    if (request.signal?.aborted) onCallerAbort();
+    else request.signal?.addEventListener('abort', onCallerAbort, { once: true });
     const started = performance.now();
     try {
-      const response = await fetchImpl(url, { method, headers, body, signal: AbortSignal.any(signals), redirect: 'manual' });
+      const response = await fetchImpl(url, { method, headers, body, signal: controller.signal, redirect: 'manual' });
       logger.debug('idp request', { idp: options.idpName, method, url: redactUrl(url), status: response.status, ms: Math.round(performance.now() - started) });
       return response;
     } catch (error) {
       logger.debug('idp request failed', { idp: options.idpName, method, url: redactUrl(url), error, ms: Math.round(performance.now() - started) });
-      throw transportError(error, options.idpName, url, timeoutMs, request.signal);
+      throw transportError(error, options.idpName, url, timeoutMs, timedOut, request.signal);
+    } finally {
+      clearTimeout(timer);
+      request.signal?.removeEventListener('abort', onCallerAbort);
     }
   }
 
@@ -242,9 +253,8 @@ function genericErrorMessage(body: unknown): string | undefined {
   return undefined;
 }
 
-function transportError(error: unknown, idpName: string, url: URL, timeoutMs: number, callerSignal?: AbortSignal): BridgeError {
-  const name = (error as { name?: string } | undefined)?.name;
-  if (callerSignal?.aborted || name === 'TimeoutError' || name === 'AbortError') {
+function transportError(error: unknown, idpName: string, url: URL, timeoutMs: number, timedOut: boolean, callerSignal?: AbortSignal): BridgeError {
+  if (timedOut || callerSignal?.aborted) {
     const reason = callerSignal?.aborted ? 'within the request deadline' : `within ${timeoutMs} ms`;
     return new BridgeError('idp_timeout', `${idpName} at ${url.origin} did not answer ${reason}.`, { cause: error });
   }

@@ -20,29 +20,36 @@ export interface InvokeOptions {
 
 export async function invokeAdapter<T>(options: InvokeOptions, call: (context: OperationContext) => Promise<T>): Promise<T> {
   const { adapter, operation } = options;
-  const deadline = AbortSignal.timeout(options.timeoutMs);
-  const signal = options.signal ? AbortSignal.any([deadline, options.signal]) : deadline;
   const logger = options.logger.child({ adapter: adapter.id, operation });
   const started = performance.now();
-  let onAbort: (() => void) | undefined;
-  const overrun = new Promise<never>((_, reject) => {
-    onAbort = () =>
-      reject(new BridgeError('idp_timeout', `The ${adapter.id} adapter did not finish ${operation} within ${options.timeoutMs} ms.`));
-    deadline.addEventListener('abort', onAbort, { once: true });
-  });
+  // One controller with a clearable timer: AbortSignal.timeout()/any() would keep a timer and a signal
+  // alive for the whole budget after every request, which costs memory and CPU under load.
+  const controller = new AbortController();
+  let overran = false;
+  let rejectOverrun: (error: BridgeError) => void = () => undefined;
+  const overrun = new Promise<never>((_, reject) => (rejectOverrun = reject));
   overrun.catch(() => undefined);
+  const timer = setTimeout(() => {
+    overran = true;
+    controller.abort(overrunError(adapter.id, operation, options.timeoutMs));
+    rejectOverrun(overrunError(adapter.id, operation, options.timeoutMs));
+  }, options.timeoutMs);
+  const onCallerAbort = () => controller.abort(options.signal?.reason);
+  if (options.signal?.aborted) onCallerAbort();
+  else options.signal?.addEventListener('abort', onCallerAbort, { once: true });
   try {
-    const result = await Promise.race([call({ signal, logger, requestId: options.requestId }), overrun]);
+    const result = await Promise.race([call({ signal: controller.signal, logger, requestId: options.requestId }), overrun]);
     logger.debug('adapter call succeeded', { ms: elapsed(started) });
     return result;
   } catch (error) {
-    const bridgeError = deadline.aborted && !(error instanceof BridgeError) ? overrunError(adapter.id, operation, options.timeoutMs) : toBridgeError(error, adapter.id, operation);
+    const bridgeError = overran && !(error instanceof BridgeError) ? overrunError(adapter.id, operation, options.timeoutMs) : toBridgeError(error, adapter.id, operation);
     const fields = { ms: elapsed(started), code: bridgeError.code, description: bridgeError.message, cause: bridgeError.cause ?? (error === bridgeError ? undefined : error) };
     if (bridgeError.status >= 500) logger.error('adapter call failed', fields);
     else logger.info('adapter call refused', fields);
     throw bridgeError;
   } finally {
-    if (onAbort) deadline.removeEventListener('abort', onAbort);
+    clearTimeout(timer);
+    options.signal?.removeEventListener('abort', onCallerAbort);
   }
 }
 
