@@ -1,0 +1,2 @@
+export { createKeycloakAdapter, type KeycloakAdapterOptions } from './adapter.js';
+export { dcrBridgeAdapter } from './options.js';

@@ -1,0 +1,84 @@
+import { BridgeError, uniqueName, type ClientRegistration } from '@dcr-bridge/core';
+
+/** Keycloak's ClientRepresentation, as much of it as the bridge reads or writes. */
+export interface KeycloakClient {
+  id?: string;
+  clientId: string;
+  name?: string;
+  description?: string;
+  enabled?: boolean;
+  protocol?: string;
+  publicClient?: boolean;
+  clientAuthenticatorType?: string;
+  serviceAccountsEnabled?: boolean;
+  standardFlowEnabled?: boolean;
+  implicitFlowEnabled?: boolean;
+  directAccessGrantsEnabled?: boolean;
+  redirectUris?: string[];
+  attributes?: Record<string, string>;
+  [field: string]: unknown;
+}
+
+/** The bridge's marker: rotate, update and delete refuse a client without it. */
+export const MANAGED_ATTRIBUTE = 'dcr-bridge.managed';
+const KONNECT_ATTRIBUTE_PREFIX = 'dcr-bridge.konnect.';
+
+/** token_endpoint_auth_method → Keycloak's client authenticator. */
+const AUTHENTICATORS: Record<string, string> = {
+  client_secret_basic: 'client-secret',
+  client_secret_post: 'client-secret',
+  client_secret_jwt: 'client-secret-jwt',
+};
+
+export function isManaged(client: KeycloakClient): boolean {
+  return client.attributes?.[MANAGED_ATTRIBUTE] === 'true';
+}
+
+export function clientRepresentation(registration: ClientRegistration): KeycloakClient {
+  const authenticator = AUTHENTICATORS[registration.tokenEndpointAuthMethod];
+  if (!authenticator) {
+    throw new BridgeError(
+      'invalid_client_metadata',
+      `token_endpoint_auth_method "${registration.tokenEndpointAuthMethod}" is not one the Keycloak adapter can give a confidential client (client_secret_basic, client_secret_post, client_secret_jwt).`,
+    );
+  }
+  const grants = new Set(registration.grantTypes);
+  const unsupported = registration.grantTypes.filter((grant) => !['client_credentials', 'authorization_code', 'refresh_token', 'implicit', 'password'].includes(grant));
+  if (unsupported.length > 0) {
+    throw new BridgeError('invalid_client_metadata', `The Keycloak adapter cannot enable the grant type${unsupported.length > 1 ? 's' : ''} ${unsupported.join(', ')}.`);
+  }
+  const { konnect } = registration;
+  return {
+    // Keycloak client ids are unique per realm; Konnect application names are not.
+    clientId: uniqueName(registration.clientName, { prefix: 'konnect-', maxLength: 64 }),
+    name: registration.clientName,
+    description: registration.description,
+    enabled: true,
+    protocol: 'openid-connect',
+    publicClient: false,
+    clientAuthenticatorType: authenticator,
+    serviceAccountsEnabled: grants.has('client_credentials'),
+    standardFlowEnabled: grants.has('authorization_code'),
+    implicitFlowEnabled: grants.has('implicit'),
+    directAccessGrantsEnabled: grants.has('password'),
+    redirectUris: registration.redirectUris,
+    attributes: {
+      [MANAGED_ATTRIBUTE]: 'true',
+      [`${KONNECT_ATTRIBUTE_PREFIX}portal_id`]: konnect.portalId,
+      [`${KONNECT_ATTRIBUTE_PREFIX}organization_id`]: konnect.organizationId,
+      [`${KONNECT_ATTRIBUTE_PREFIX}developer_id`]: konnect.developerId,
+      [`${KONNECT_ATTRIBUTE_PREFIX}auth_strategy_id`]: konnect.authStrategyId,
+      [`${KONNECT_ATTRIBUTE_PREFIX}dcr_provider_id`]: konnect.dcrProviderId,
+    },
+  };
+}
+
+/** Keycloak's error bodies: `{errorMessage}` or `{error, error_description}`. */
+export function keycloakMessage(body: unknown): string | undefined {
+  if (typeof body !== 'object' || body === null) return undefined;
+  const record = body as Record<string, unknown>;
+  for (const key of ['errorMessage', 'error_description', 'error']) {
+    if (typeof record[key] === 'string' && record[key] !== '') return record[key] as string;
+  }
+  return undefined;
+}

@@ -1,0 +1,51 @@
+import { createCapturingLogger, runConformanceSuite } from '@dcr-bridge/conformance';
+import { afterAll, expect } from 'vitest';
+import { createKeycloakAdapter } from '../src/index.js';
+import { startFakeKeycloak, tokenAudiences, type FakeKeycloak } from './fake-keycloak.js';
+
+let keycloak: FakeKeycloak;
+const logger = createCapturingLogger();
+const secretsSeen: string[] = [];
+
+runConformanceSuite({
+  name: 'keycloak (fake admin REST API, /auth prefix, admin client in master)',
+  async setup() {
+    keycloak = await startFakeKeycloak({ pathPrefix: '/auth' });
+    const adapter = createKeycloakAdapter({
+      baseUrl: keycloak.url,
+      realm: keycloak.realm,
+      tokenRealm: keycloak.admin.realm,
+      clientId: keycloak.admin.clientId,
+      clientSecret: keycloak.admin.clientSecret,
+      logger,
+    });
+    return {
+      adapter,
+      logger,
+      application: { scopes: ['read:orders'] },
+      unknownScope: 'no-such-scope',
+      backdoor: {
+        async canGetToken(clientId, secret) {
+          secretsSeen.push(secret);
+          return (await keycloak.clientCredentials(clientId, secret)) !== undefined;
+        },
+        clientExists: async (clientId) => keycloak.clientByClientId(clientId) !== undefined,
+        redirectUris: async (clientId) => (keycloak.clientByClientId(clientId)?.rep.redirectUris as string[] | undefined) ?? [],
+        createForeignClient: async () => keycloak.createForeignClient(),
+        countClients: async () => keycloak.clientCount(),
+        async audiences(clientId) {
+          const client = keycloak.clientByClientId(clientId);
+          const token = client ? await keycloak.clientCredentials(clientId, client.secret) : undefined;
+          return token ? tokenAudiences(token) : [];
+        },
+      },
+    };
+  },
+  teardown: () => keycloak.close(),
+});
+
+afterAll(() => {
+  const text = logger.text();
+  expect(secretsSeen.length).toBeGreaterThan(3);
+  for (const secret of [...secretsSeen, keycloak.admin.clientSecret]) expect(text).not.toContain(secret);
+});

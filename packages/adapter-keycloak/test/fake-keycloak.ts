@@ -1,0 +1,267 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { createServer, type Server } from 'node:http';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { SignJWT, decodeJwt, jwtVerify } from 'jose';
+
+/**
+ * A fake of Keycloak's token endpoint and admin REST API (the parts the adapter uses), written from
+ * Keycloak's admin REST API documentation and its resource classes (ClientsResource, ClientResource,
+ * ClientScopesResource, ProtocolMappersResource, ErrorResponse):
+ * - admin paths take the internal UUID; `GET /clients?clientId=` is an exact match returning an array;
+ * - create answers 201 with an empty body and a Location header ending in the UUID; a duplicate clientId
+ *   answers 409 {"errorMessage":"Client X already exists"};
+ * - unknown ids answer 404 {"error":"Could not find client"}; an admin without manage-clients gets 403;
+ *   a missing or expired bearer token gets 401;
+ * - client-scope names that do not exist are ignored by Keycloak (the adapter must check them itself);
+ * - admin tokens live 300 s (the clock is controllable); client_credentials needs serviceAccountsEnabled;
+ * - audience protocol mappers put their audience into the access tokens the client gets.
+ */
+interface Client {
+  rep: Record<string, unknown> & { id: string; clientId: string };
+  secret: string;
+  defaultScopes: Set<string>;
+  mappers: Array<Record<string, unknown> & { id: string; name: string }>;
+}
+
+interface Token {
+  clientId: string;
+  realm: string;
+  expiresAt: number;
+}
+
+export interface FakeKeycloak {
+  url: string;
+  realm: string;
+  admin: { realm: string; clientId: string; clientSecret: string };
+  /** Seconds added to the fake's clock (token expiry). */
+  advanceClock(seconds: number): void;
+  /** Whether the admin's service account may manage clients. */
+  setAdminCanManage(allowed: boolean): void;
+  /** The next request matching method and path pattern answers this status and body, once. */
+  failNext(method: string, pathPattern: RegExp, status: number, body?: unknown, headers?: Record<string, string>): void;
+  /** Raw request lines as received: "METHOD /path?query". */
+  requests: string[];
+  tokenRequests: (clientId: string) => number;
+  clientByClientId(clientId: string): Client | undefined;
+  clientCount(): number;
+  /** Creates a client directly, as an administrator would in the console (no bridge marker). */
+  createForeignClient(): string;
+  /** client_credentials at the realm's token endpoint; the access token, or undefined when refused. */
+  clientCredentials(clientId: string, clientSecret: string): Promise<string | undefined>;
+  close(): Promise<void>;
+}
+
+export async function startFakeKeycloak(options: { realm?: string; adminRealm?: string; scopes?: string[]; pathPrefix?: string } = {}): Promise<FakeKeycloak> {
+  const realm = options.realm ?? 'customers';
+  const prefix = options.pathPrefix ?? '';
+  const admin = { realm: options.adminRealm ?? 'master', clientId: 'dcr-bridge', clientSecret: randomBytes(24).toString('base64url') };
+  const signingKey = randomBytes(32);
+  const clients = new Map<string, Client>();
+  const scopes = (options.scopes ?? ['profile', 'email', 'read:orders', 'write:orders']).map((name) => ({ id: randomUUID(), name, protocol: 'openid-connect' }));
+  const tokens = new Map<string, Token>();
+  const tokenRequestCounts = new Map<string, number>();
+  const failures: Array<{ method: string; pattern: RegExp; status: number; body?: unknown; headers?: Record<string, string> }> = [];
+  const requests: string[] = [];
+  let clockOffset = 0;
+  let adminCanManage = true;
+  const now = () => Date.now() + clockOffset * 1000;
+
+  const app = express();
+  const router = express.Router();
+  app.use((req, _res, next) => {
+    requests.push(`${req.method} ${req.originalUrl}`);
+    next();
+  });
+  app.use((req, res, next) => {
+    const failure = failures.findIndex((candidate) => candidate.method === req.method && candidate.pattern.test(req.path));
+    if (failure === -1) return next();
+    const [injected] = failures.splice(failure, 1);
+    res.status(injected!.status).set(injected!.headers ?? {});
+    if (injected!.body === undefined) res.end();
+    else res.json(injected!.body);
+  });
+  app.use(prefix || '/', router);
+
+  router.post('/realms/:realm/protocol/openid-connect/token', express.urlencoded({ extended: false }), async (req, res) => {
+    const form = req.body as Record<string, string>;
+    let clientId = form.client_id;
+    let secret = form.client_secret;
+    const basic = req.get('authorization')?.match(/^Basic (.+)$/)?.[1];
+    if (basic) [clientId, secret] = Buffer.from(basic, 'base64').toString('utf8').split(':').map(decodeURIComponent) as [string, string];
+    if (form.grant_type !== 'client_credentials') return res.status(400).json({ error: 'unsupported_grant_type', error_description: 'Unsupported grant_type' });
+    tokenRequestCounts.set(clientId ?? '', (tokenRequestCounts.get(clientId ?? '') ?? 0) + 1);
+    const refuse = () => res.status(401).json({ error: 'unauthorized_client', error_description: 'Invalid client or Invalid client credentials' });
+    if (req.params.realm === admin.realm && clientId === admin.clientId) {
+      if (secret !== admin.clientSecret) return refuse();
+      const token = randomBytes(24).toString('base64url');
+      tokens.set(token, { clientId, realm: admin.realm, expiresAt: now() + 300_000 });
+      return res.json({ access_token: token, expires_in: 300, refresh_expires_in: 0, token_type: 'Bearer', 'not-before-policy': 0, scope: 'profile email' });
+    }
+    if (req.params.realm !== realm) return refuse();
+    const client = [...clients.values()].find((candidate) => candidate.rep.clientId === clientId);
+    if (!client || client.rep.enabled === false) return refuse();
+    if (client.rep.clientAuthenticatorType === 'client-secret-jwt') {
+      const assertion = form.client_assertion;
+      try {
+        if (!assertion) throw new Error('no assertion');
+        await jwtVerify(assertion, new TextEncoder().encode(client.secret), { issuer: clientId, subject: clientId });
+      } catch {
+        return refuse();
+      }
+    } else if (secret !== client.secret) {
+      return refuse();
+    }
+    if (!client.rep.serviceAccountsEnabled) return res.status(401).json({ error: 'unauthorized_client', error_description: 'Client not enabled to retrieve service account' });
+    const audiences = client.mappers.filter((mapper) => mapper.protocolMapper === 'oidc-audience-mapper').map((mapper) => (mapper.config as Record<string, string>)['included.custom.audience'])
+      .filter((audience): audience is string => typeof audience === 'string');
+    const token = await new SignJWT({ azp: clientId, scope: [...client.defaultScopes].map((id) => scopes.find((scope) => scope.id === id)?.name).join(' ') })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setIssuer(`${prefix}/realms/${realm}`)
+      .setAudience(audiences.length > 0 ? audiences : ['account'])
+      .setExpirationTime('300s')
+      .sign(signingKey);
+    res.json({ access_token: token, expires_in: 300, token_type: 'Bearer' });
+  });
+
+  const requireAdmin = (req: Request, res: Response, next: NextFunction) => {
+    const bearer = req.get('authorization')?.match(/^Bearer (.+)$/)?.[1];
+    const token = bearer ? tokens.get(bearer) : undefined;
+    if (!token || token.expiresAt <= now()) return void res.status(401).json({ error: 'HTTP 401 Unauthorized' });
+    if (!adminCanManage) return void res.status(403).json({ error: 'HTTP 403 Forbidden' });
+    if (req.params.realm !== realm) return void res.status(404).json({ error: 'Realm not found.' });
+    next();
+  };
+  const admin_ = express.Router({ mergeParams: true });
+  router.use('/admin/realms/:realm', requireAdmin, express.json(), admin_);
+  const byId = (req: Request, res: Response): Client | undefined => {
+    const client = clients.get(String(req.params.id));
+    if (!client) res.status(404).json({ error: 'Could not find client' });
+    return client;
+  };
+
+  admin_.get('/clients', (req, res) => {
+    const wanted = req.query.clientId as string | undefined;
+    const search = req.query.search === 'true';
+    let list = [...clients.values()].map((client) => client.rep);
+    if (wanted !== undefined) list = list.filter((rep) => (search ? rep.clientId.includes(wanted) : rep.clientId === wanted));
+    const first = Number(req.query.first ?? 0);
+    const max = req.query.max === undefined ? list.length : Number(req.query.max);
+    res.json(list.slice(first, first + max));
+  });
+  admin_.post('/clients', (req, res) => {
+    const rep = req.body as Client['rep'];
+    if (typeof rep.clientId !== 'string' || rep.clientId === '') return res.status(400).json({ errorMessage: 'Client id is missing' });
+    if ([...clients.values()].some((client) => client.rep.clientId === rep.clientId)) return res.status(409).json({ errorMessage: `Client ${rep.clientId} already exists` });
+    for (const uri of (rep.redirectUris as string[] | undefined) ?? []) {
+      try {
+        new URL(uri);
+      } catch {
+        return res.status(400).json({ error: 'invalid_input', error_description: 'A redirect URI is not a valid URI' });
+      }
+    }
+    const id = randomUUID();
+    clients.set(id, { rep: { ...rep, id }, secret: randomBytes(24).toString('base64url'), defaultScopes: new Set(scopes.filter((s) => ['profile', 'email'].includes(s.name)).map((s) => s.id)), mappers: [] });
+    res.status(201).location(`${req.protocol}://${req.get('host')}${prefix}/admin/realms/${realm}/clients/${id}`).end();
+  });
+  admin_.get('/clients/:id', (req, res) => {
+    const client = byId(req, res);
+    if (client) res.json(client.rep);
+  });
+  admin_.put('/clients/:id', (req, res) => {
+    const client = byId(req, res);
+    if (!client) return;
+    client.rep = { ...(req.body as Client['rep']), id: client.rep.id, clientId: (req.body as Client['rep']).clientId ?? client.rep.clientId };
+    res.status(204).end();
+  });
+  admin_.delete('/clients/:id', (req, res) => {
+    if (!byId(req, res)) return;
+    clients.delete(String(req.params.id));
+    res.status(204).end();
+  });
+  admin_.get('/clients/:id/client-secret', (req, res) => {
+    const client = byId(req, res);
+    if (client) res.json({ type: 'secret', value: client.secret });
+  });
+  admin_.post('/clients/:id/client-secret', (req, res) => {
+    const client = byId(req, res);
+    if (!client) return;
+    client.secret = randomBytes(24).toString('base64url');
+    res.json({ type: 'secret', value: client.secret });
+  });
+  admin_.get('/client-scopes', (_req, res) => void res.json(scopes));
+  admin_.put('/clients/:id/default-client-scopes/:scopeId', (req, res) => {
+    const client = byId(req, res);
+    if (!client) return;
+    if (!scopes.some((scope) => scope.id === req.params.scopeId)) return res.status(404).json({ error: 'Could not find client scope' });
+    client.defaultScopes.add(String(req.params.scopeId));
+    res.status(204).end();
+  });
+  admin_.get('/clients/:id/protocol-mappers/models', (req, res) => {
+    const client = byId(req, res);
+    if (client) res.json(client.mappers);
+  });
+  admin_.post('/clients/:id/protocol-mappers/models', (req, res) => {
+    const client = byId(req, res);
+    if (!client) return;
+    const mapper = req.body as ProtocolMapperBody;
+    if (client.mappers.some((existing) => existing.name === mapper.name)) return res.status(409).json({ errorMessage: `Protocol mapper exists with same name` });
+    const id = randomUUID();
+    client.mappers.push({ ...mapper, id });
+    res.status(201).location(`${req.protocol}://${req.get('host')}${prefix}/admin/realms/${realm}/clients/${client.rep.id}/protocol-mappers/models/${id}`).end();
+  });
+  admin_.delete('/clients/:id/protocol-mappers/models/:mapperId', (req, res) => {
+    const client = byId(req, res);
+    if (!client) return;
+    const before = client.mappers.length;
+    client.mappers = client.mappers.filter((mapper) => mapper.id !== req.params.mapperId);
+    if (client.mappers.length === before) return res.status(404).json({ error: 'Model not found' });
+    res.status(204).end();
+  });
+  router.use((req, res) => void res.status(404).json({ error: 'RESTEASY003210: Could not find resource for full path: ' + req.originalUrl }));
+
+  const server: Server = createServer(app);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}${prefix}`;
+
+  return {
+    url,
+    realm,
+    admin,
+    requests,
+    advanceClock: (seconds) => void (clockOffset += seconds),
+    setAdminCanManage: (allowed) => void (adminCanManage = allowed),
+    failNext: (method, pattern, status, body, headers) => void failures.push({ method, pattern, status, body, headers }),
+    tokenRequests: (clientId) => tokenRequestCounts.get(clientId) ?? 0,
+    clientByClientId: (clientId) => [...clients.values()].find((client) => client.rep.clientId === clientId),
+    clientCount: () => clients.size,
+    createForeignClient() {
+      const id = randomUUID();
+      const clientId = `console-made-${id.slice(0, 8)}`;
+      clients.set(id, { rep: { id, clientId, enabled: true, publicClient: false, serviceAccountsEnabled: true, redirectUris: ['https://foreign.example.com/cb'], attributes: {} }, secret: 'foreign-secret', defaultScopes: new Set(), mappers: [] });
+      return clientId;
+    },
+    async clientCredentials(clientId, clientSecret) {
+      const res = await fetch(`${url}/realms/${realm}/protocol/openid-connect/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret }),
+      });
+      return res.ok ? ((await res.json()) as { access_token: string }).access_token : undefined;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+type ProtocolMapperBody = Record<string, unknown> & { name: string };
+
+/** The audiences of an access token the fake issued. */
+export function tokenAudiences(token: string): string[] {
+  const { aud } = decodeJwt(token);
+  return Array.isArray(aud) ? aud : aud ? [aud] : [];
+}
+
