@@ -1,0 +1,199 @@
+import {
+  BridgeError,
+  bearerAuthorization,
+  createClientCredentialsTokenProvider,
+  createIdpHttpClient,
+  path,
+  silentLogger,
+  staticAuthorization,
+  type AuthorizationSource,
+  type DcrAdapter,
+  type IdpResponse,
+  type Logger,
+  type OperationContext,
+} from '@dcr-bridge/core';
+import { importJWK, importPKCS8, type CryptoKey } from 'jose';
+import { bridgeProfile, oktaClient, oktaMessage, orgUrl, type BridgeProfile, type OktaClient } from './settings.js';
+
+export type OktaAuthentication =
+  /** An API token (`Authorization: SSWS …`), as Kong's example bridge uses. */
+  | { apiToken: string }
+  /** OAuth 2.0 for Okta: a service app that signs its client assertion (private_key_jwt). */
+  | { clientId: string; privateKey: string; keyId?: string; scopes?: string[] };
+
+export interface OktaAdapterOptions {
+  /** The org: `dev-123.okta.com` or `https://dev-123.okta.com/`. */
+  domain: string;
+  auth: OktaAuthentication;
+  fetch?: typeof fetch;
+  logger?: Logger;
+  timeoutMs?: number;
+}
+
+export const DEFAULT_SCOPES = ['okta.clients.manage', 'okta.clients.read', 'okta.apps.manage', 'okta.apps.read'];
+
+interface OktaApp {
+  id: string;
+  profile?: { dcrBridge?: Partial<BridgeProfile> } & Record<string, unknown>;
+  [field: string]: unknown;
+}
+
+export function createOktaAdapter(options: OktaAdapterOptions): DcrAdapter {
+  const logger = options.logger ?? silentLogger;
+  const org = orgUrl(options.domain);
+  const http = createIdpHttpClient({
+    idpName: 'Okta',
+    baseUrl: org,
+    authorization: authorization(org, options, logger),
+    describeErrorBody: oktaMessage,
+    // Okta announces when its rate-limit window resets (epoch seconds), not a Retry-After.
+    retryAfterSeconds: (response) => {
+      const reset = Number(response.headers.get('x-rate-limit-reset'));
+      return Number.isFinite(reset) && reset > 0 ? Math.max(1, reset - Math.floor(Date.now() / 1000)) : undefined;
+    },
+    fetch: options.fetch,
+    logger,
+    timeoutMs: options.timeoutMs,
+  });
+  const oauthClient = (clientId: string) => path`/oauth2/v1/clients/${clientId}`;
+  const app = (clientId: string) => path`/api/v1/apps/${clientId}`;
+
+  /** The client's application (an OIDC client's app id is its client_id), or undefined when it is gone. */
+  async function findApp(clientId: string, context: OperationContext): Promise<OktaApp | undefined> {
+    const response = await http.get<OktaApp>(app(clientId), { signal: context.signal });
+    if (response.status === 404) return undefined;
+    if (!response.ok) throw http.errorFromResponse(response, `reading application ${clientId}`);
+    return response.body;
+  }
+
+  async function findManaged(clientId: string, context: OperationContext): Promise<OktaApp> {
+    const found = await findApp(clientId, context);
+    if (!found) throw new BridgeError('not_found', `Okta has no client ${clientId}.`);
+    if (found.profile?.dcrBridge?.managed !== true) throw new BridgeError('client_not_managed', `Client ${clientId} was not created by the bridge (its application profile has no dcrBridge marker); the bridge leaves it alone.`);
+    return found;
+  }
+
+  function refused(response: IdpResponse, action: string): BridgeError {
+    if (response.status === 400) {
+      const message = oktaMessage(response.body) ?? 'no reason given';
+      return new BridgeError(/redirect/i.test(message) ? 'invalid_redirect_uri' : 'invalid_client_metadata', `Okta refused ${action}: ${message}.`);
+    }
+    return http.errorFromResponse(response, action);
+  }
+
+  async function removeClient(clientId: string, signal: AbortSignal): Promise<void> {
+    const response = await http.delete(oauthClient(clientId), { signal });
+    if (response.status === 204 || response.status === 404) return;
+    // Okta answers an unknown client with 401 invalid_client on this endpoint; a bad admin credential
+    // also answers 401, with an errorCode (E0000011). Only the first means "already gone".
+    const body = response.body as { error?: unknown; errorCode?: unknown } | undefined;
+    if (response.status === 401 && body?.error === 'invalid_client' && body.errorCode === undefined) return;
+    throw http.errorFromResponse(response, `deleting client ${clientId}`);
+  }
+
+  return {
+    id: 'okta',
+    capabilities: { rotateSecret: true, updateRedirectUris: true, audienceRegistrations: false },
+
+    async createClient(registration, context) {
+      const created = await http.post<OktaClient>('/oauth2/v1/clients', { json: oktaClient(registration), signal: context.signal });
+      if (created.status !== 201 || typeof created.body?.client_id !== 'string') throw refused(created, 'the client');
+      const client = created.body as OktaClient & { client_id: string };
+      try {
+        // The marker lives in the application's profile (the OAuth client object has no custom fields).
+        const current = await http.get<OktaApp>(app(client.client_id), { signal: context.signal });
+        if (!current.ok) throw http.errorFromResponse(current, `reading application ${client.client_id}`);
+        const marked = await http.put(app(client.client_id), { json: { ...current.body, profile: { ...current.body.profile, dcrBridge: bridgeProfile(registration) } }, signal: context.signal });
+        if (!marked.ok) throw http.errorFromResponse(marked, `marking application ${client.client_id}`);
+        if (typeof client.client_secret !== 'string') throw new BridgeError('idp_error', 'Okta created the client without a secret.');
+      } catch (error) {
+        await removeClient(client.client_id, AbortSignal.timeout(5000)).catch((cleanup: unknown) =>
+          context.logger.error('could not remove a half-created client: delete it in Okta by hand', { clientId: client.client_id, error: cleanup }),
+        );
+        throw error;
+      }
+      return {
+        clientId: client.client_id,
+        clientSecret: client.client_secret,
+        clientIdIssuedAt: typeof client.client_id_issued_at === 'number' ? new Date(client.client_id_issued_at * 1000) : undefined,
+        clientSecretExpiresAt: client.client_secret_expires_at ? new Date(client.client_secret_expires_at * 1000) : undefined,
+      };
+    },
+
+    async deleteClient(clientId, context) {
+      const found = await findApp(clientId, context);
+      if (!found) return;
+      if (found.profile?.dcrBridge?.managed !== true) throw new BridgeError('client_not_managed', `Client ${clientId} was not created by the bridge; the bridge leaves it alone.`);
+      await removeClient(clientId, context.signal);
+    },
+
+    async rotateSecret(clientId, context) {
+      await findManaged(clientId, context);
+      const response = await http.post<OktaClient>(`${oauthClient(clientId)}/lifecycle/newSecret`, { signal: context.signal });
+      if (response.status === 404) throw new BridgeError('not_found', `Okta has no client ${clientId}.`);
+      if (!response.ok || typeof response.body?.client_secret !== 'string') throw http.errorFromResponse(response, `rotating the secret of ${clientId}`);
+      return { clientId, clientSecret: response.body.client_secret };
+    },
+
+    async applyEvent(clientId, event, context) {
+      if (event.type !== 'update_application') return;
+      await findManaged(clientId, context);
+      // PUT replaces every setting: read them, change the redirect URIs, write them all back.
+      const current = await http.get<OktaClient>(oauthClient(clientId), { signal: context.signal });
+      if (!current.ok) throw http.errorFromResponse(current, `reading client ${clientId}`);
+      const { client_secret: _secret, client_id_issued_at: _issued, client_secret_expires_at: _expires, ...settings } = current.body;
+      const updated = await http.put(oauthClient(clientId), { json: { ...settings, redirect_uris: event.redirectUris }, signal: context.signal });
+      if (!updated.ok) throw refused(updated, `the new redirect URIs of ${clientId}`);
+    },
+
+    async checkReady(context) {
+      try {
+        const response = await http.get('/oauth2/v1/clients', { query: { limit: 1 }, signal: context.signal });
+        return response.ok ? { ready: true } : { ready: false, detail: http.errorFromResponse(response, 'listing clients').message };
+      } catch (error) {
+        return { ready: false, detail: error instanceof Error ? error.message : String(error) };
+      }
+    },
+  };
+}
+
+function authorization(org: string, options: OktaAdapterOptions, logger: Logger): AuthorizationSource {
+  const { auth } = options;
+  if ('apiToken' in auth) return staticAuthorization(`SSWS ${auth.apiToken}`);
+  const tokenEndpoint = `${org}/oauth2/v1/token`;
+  let key: Promise<CryptoKey> | undefined;
+  const provider = (async () => {
+    key ??= loadPrivateKey(auth.privateKey);
+    return createClientCredentialsTokenProvider({
+      issuer: org,
+      tokenEndpoint,
+      clientId: auth.clientId,
+      // Okta wants the token endpoint itself as the assertion's audience.
+      auth: { method: 'private_key_jwt', privateKey: await key, keyId: auth.keyId ?? jwkKeyId(auth.privateKey), audience: tokenEndpoint },
+      scope: (auth.scopes ?? DEFAULT_SCOPES).join(' '),
+      idpName: 'Okta',
+      fetch: options.fetch,
+      logger,
+    });
+  })();
+  provider.catch(() => undefined);
+  return {
+    header: async (signal) => bearerAuthorization(await provider).header(signal),
+    rejected: (header) => void provider.then((tokens) => tokens.invalidate(header.slice('Bearer '.length)), () => undefined),
+  };
+}
+
+async function loadPrivateKey(text: string): Promise<CryptoKey> {
+  try {
+    if (text.trim().startsWith('{')) return (await importJWK(JSON.parse(text), (JSON.parse(text) as { alg?: string }).alg ?? 'RS256')) as CryptoKey;
+    return await importPKCS8(text.replace(/\\n/g, '\n'), 'RS256');
+  } catch {
+    throw new BridgeError('internal_error', 'OKTA_PRIVATE_KEY is neither a PKCS#8 PEM private key nor a private JWK.');
+  }
+}
+
+function jwkKeyId(text: string): string | undefined {
+  if (!text.trim().startsWith('{')) return undefined;
+  const kid = (JSON.parse(text) as { kid?: unknown }).kid;
+  return typeof kid === 'string' ? kid : undefined;
+}

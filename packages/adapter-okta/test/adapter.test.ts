@@ -1,0 +1,124 @@
+import { readAdapterOptions } from '@dcr-bridge/core';
+import { konnectApplication, startBridge, type BridgeHarness } from '@dcr-bridge/conformance';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createOktaAdapter, dcrBridgeAdapter } from '../src/index.js';
+import { startOrg } from './setup.js';
+
+let org: Awaited<ReturnType<typeof startOrg>>;
+let bridge: BridgeHarness;
+
+beforeAll(async () => {
+  org = await startOrg();
+  bridge = await startBridge(createOktaAdapter({ domain: org.okta.url, auth: { clientId: org.okta.serviceApp.clientId, privateKey: org.pem } }));
+});
+afterAll(async () => {
+  await bridge.close();
+  await org.okta.close();
+});
+
+describe('create', () => {
+  it('makes a service app for client_credentials and a web app for authorization_code, marked in the app profile', async () => {
+    const service = await bridge.call('POST', '/', { body: konnectApplication({ client_name: 'Billing' }) });
+    expect(org.okta.client(service.body.client_id)?.settings).toMatchObject({ application_type: 'service', response_types: ['token'], grant_types: ['client_credentials'] });
+    expect(org.okta.client(service.body.client_id)?.settings.client_name).toMatch(/^Billing-[a-z0-9]{8}$/);
+    const web = await bridge.call('POST', '/', { body: konnectApplication({ grant_types: ['authorization_code', 'refresh_token', 'bearer'], token_endpoint_auth_method: 'client_secret_basic' }) });
+    expect(web.status).toBe(201);
+    const client = org.okta.client(web.body.client_id);
+    expect(client?.settings).toMatchObject({ application_type: 'web', response_types: ['code'], token_endpoint_auth_method: 'client_secret_basic' });
+    expect(client?.profile).toMatchObject({ dcrBridge: { managed: true, portalId: expect.any(String), dcrProviderId: expect.any(String) } });
+  });
+
+  it('refuses what Okta cannot do, creating nothing', async () => {
+    const before = org.okta.clientCount();
+    const method = await bridge.call('POST', '/', { body: konnectApplication({ token_endpoint_auth_method: 'private_key_jwt' }) });
+    expect(method.body).toEqual({ error: 'invalid_client_metadata', error_description: expect.stringContaining('"private_key_jwt"') });
+    const refresh = await bridge.call('POST', '/', { body: konnectApplication({ grant_types: ['client_credentials', 'refresh_token'] }) });
+    expect(refresh.body.error_description).toContain('refresh_token only together with authorization_code');
+    const noUris = await bridge.call('POST', '/', { body: konnectApplication({ grant_types: ['authorization_code'], redirect_uris: [] }) });
+    expect(noUris.status).toBe(400);
+    expect(noUris.body.error).toBe('invalid_redirect_uri');
+    expect(org.okta.clientCount()).toBe(before);
+  });
+
+  it('leaves no client behind when marking the application fails', async () => {
+    const before = org.okta.clientCount();
+    org.okta.failNext('PUT', /^\/api\/v1\/apps\//, 500, { errorCode: 'E0000009', errorSummary: 'Internal Server Error' });
+    const res = await bridge.call('POST', '/', { body: konnectApplication() });
+    expect(res.status).toBe(502);
+    expect(org.okta.clientCount()).toBe(before);
+  });
+});
+
+describe('delete and a refused admin credential', () => {
+  it('never mistakes a 401 for a bad admin token for "already gone"', async () => {
+    const created = await bridge.call('POST', '/', { body: konnectApplication() });
+    const badToken = await startBridge(createOktaAdapter({ domain: org.okta.url, auth: { apiToken: 'not-the-token' } }));
+    try {
+      const res = await badToken.call('DELETE', `/${created.body.client_id}`);
+      expect(res.status).toBe(502);
+      expect(res.body.error_description).toContain('E0000011');
+      expect(JSON.stringify(res.body)).not.toContain('not-the-token');
+      expect(org.okta.client(created.body.client_id)).toBeDefined();
+    } finally {
+      await badToken.close();
+    }
+  });
+
+  it('treats Okta\'s 401 invalid_client on DELETE (client gone meanwhile) as already gone', async () => {
+    const created = await bridge.call('POST', '/', { body: konnectApplication() });
+    org.okta.failNext('DELETE', /^\/oauth2\/v1\/clients\//, 401, { error: 'invalid_client', error_description: 'Invalid value for client_id parameter.' });
+    expect((await bridge.call('DELETE', `/${created.body.client_id}`)).status).toBe(204);
+  });
+});
+
+describe('rate limits', () => {
+  it('waits for X-Rate-Limit-Reset on safe calls and answers 503 with Retry-After otherwise', async () => {
+    const soon = String(Math.floor(Date.now() / 1000) + 1);
+    org.okta.failNext('GET', /^\/api\/v1\/apps\//, 429, { errorCode: 'E0000047', errorSummary: 'API call exceeded rate limit due to too many requests.' }, { 'x-rate-limit-limit': '100', 'x-rate-limit-remaining': '0', 'x-rate-limit-reset': soon });
+    expect((await bridge.call('DELETE', '/0oanobody')).status).toBe(204);
+    const later = String(Math.floor(Date.now() / 1000) + 40);
+    org.okta.failNext('POST', /^\/oauth2\/v1\/clients$/, 429, { errorCode: 'E0000047', errorSummary: 'API call exceeded rate limit due to too many requests.' }, { 'x-rate-limit-reset': later });
+    const limited = await bridge.call('POST', '/', { body: konnectApplication() });
+    expect(limited.status).toBe(503);
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(38);
+  });
+});
+
+describe('paths and tokens', () => {
+  it.each(['../../users/me', 'a/b', '%2F..', '0oa?limit=200'])('keeps %j inside one path segment', async (clientId) => {
+    const start = org.okta.requests.length;
+    await bridge.call('DELETE', `/${encodeURIComponent(clientId)}`);
+    await bridge.call('POST', `/${encodeURIComponent(clientId)}/new-secret`);
+    for (const line of org.okta.requests.slice(start)) expect(line).toBe(`GET /api/v1/apps/${encodeURIComponent(clientId)}`);
+  });
+
+  it('gets one OAuth token for many concurrent calls, signed with the PEM key', async () => {
+    const local = await startBridge(createOktaAdapter({ domain: org.okta.url, auth: { clientId: org.okta.serviceApp.clientId, privateKey: org.pem, keyId: 'bridge-key-1' } }));
+    try {
+      const before = org.okta.tokenRequests();
+      const results = await Promise.all(Array.from({ length: 8 }, () => local.call('POST', '/', { body: konnectApplication() })));
+      expect(results.map((r) => r.status)).toEqual(Array(8).fill(201));
+      expect(org.okta.tokenRequests() - before).toBe(1);
+    } finally {
+      await local.close();
+    }
+  });
+});
+
+describe('settings', () => {
+  it("takes Kong's example bridge settings as they are (OKTA_DOMAIN with scheme and slash, OKTA_API_TOKEN)", () => {
+    const options = readAdapterOptions(dcrBridgeAdapter, { OKTA_DOMAIN: 'https://dev-something.okta.com/', OKTA_API_TOKEN: 'atoken' });
+    expect(options).toEqual({ domain: 'https://dev-something.okta.com/', auth: { apiToken: 'atoken' }, timeoutMs: 5000 });
+  });
+
+  it('reads OAuth 2.0 for Okta settings and checks the key at boot', () => {
+    const options = readAdapterOptions(dcrBridgeAdapter, { OKTA_DOMAIN: 'dev-1.okta.com', OKTA_CLIENT_ID: '0oa1', OKTA_PRIVATE_KEY: org.jwk, OKTA_SCOPES: 'okta.clients.manage,okta.apps.read' });
+    expect(options.auth).toMatchObject({ clientId: '0oa1', scopes: ['okta.clients.manage', 'okta.apps.read'] });
+    expect(() => readAdapterOptions(dcrBridgeAdapter, { OKTA_DOMAIN: 'dev-1.okta.com', OKTA_CLIENT_ID: '0oa1', OKTA_PRIVATE_KEY: 'not a key' })).toThrow(/OKTA_PRIVATE_KEY must be a PKCS#8 PEM private key or a private JWK/);
+  });
+
+  it('lists every problem at once', () => {
+    expect(() => readAdapterOptions(dcrBridgeAdapter, {})).toThrow('Invalid okta settings:\n- OKTA_DOMAIN is required.\n- Set OKTA_API_TOKEN (an API token), or OKTA_CLIENT_ID + OKTA_PRIVATE_KEY (OAuth 2.0 for Okta).');
+    expect(() => readAdapterOptions(dcrBridgeAdapter, { OKTA_DOMAIN: 'x.okta.com', OKTA_API_TOKEN: 't', OKTA_CLIENT_ID: 'c' })).toThrow(/not both/);
+  });
+});
