@@ -9,6 +9,7 @@ export const KNOWN_ADAPTERS: Readonly<Record<string, string>> = {
   rfc7591: '@dcr-bridge/adapter-rfc7591',
   keycloak: '@dcr-bridge/adapter-keycloak',
   okta: '@dcr-bridge/adapter-okta',
+  pingfederate: '@dcr-bridge/adapter-pingfederate',
 };
 
 /** `@scope/pkg`, `pkg-name/sub`, `./local.js`, `/abs/path.js`, `file:…` — but not a bare word like `keycloak2`. */

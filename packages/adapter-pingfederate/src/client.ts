@@ -1,0 +1,84 @@
+import { BridgeError, generateSecret, uniqueName, type ClientRegistration } from '@dcr-bridge/core';
+
+/** PingFederate's OAuth client (pf-admin-api `Client`), as much as the bridge reads or writes. */
+export interface PingFederateClient {
+  clientId: string;
+  name?: string;
+  description?: string;
+  enabled?: boolean;
+  grantTypes: string[];
+  redirectUris?: string[];
+  restrictScopes?: boolean;
+  restrictedScopes?: string[];
+  clientAuth?: { type: string; secret?: string; encryptedSecret?: string; secondarySecrets?: unknown[] };
+  defaultAccessTokenManagerRef?: { id: string };
+  [field: string]: unknown;
+}
+
+export interface ClientDefaults {
+  /** Access token manager for the bridge's clients; default: PingFederate's default manager. */
+  accessTokenManagerId?: string;
+}
+
+const GRANTS: Record<string, string> = {
+  client_credentials: 'CLIENT_CREDENTIALS',
+  authorization_code: 'AUTHORIZATION_CODE',
+  refresh_token: 'REFRESH_TOKEN',
+  implicit: 'IMPLICIT',
+  password: 'RESOURCE_OWNER_CREDENTIALS',
+  'urn:ietf:params:oauth:grant-type:device_code': 'DEVICE_CODE',
+  'urn:ietf:params:oauth:grant-type:token-exchange': 'TOKEN_EXCHANGE',
+};
+
+/** The bridge's marker is the last line of the description: `dcr-bridge: {"managed":true,…}`. */
+const MARKER = /^dcr-bridge: (\{.*\})$/m;
+
+export function isManaged(client: PingFederateClient): boolean {
+  const json = MARKER.exec(client.description ?? '')?.[1];
+  if (!json) return false;
+  try {
+    return (JSON.parse(json) as { managed?: unknown }).managed === true;
+  } catch {
+    return false;
+  }
+}
+
+/** A new client and the secret the bridge generated for it (PingFederate takes the secret from the caller). */
+export function newClient(registration: ClientRegistration, defaults: ClientDefaults): { client: PingFederateClient; secret: string } {
+  if (!['client_secret_basic', 'client_secret_post'].includes(registration.tokenEndpointAuthMethod)) {
+    throw new BridgeError('invalid_client_metadata', `token_endpoint_auth_method "${registration.tokenEndpointAuthMethod}" is not one the PingFederate adapter supports (client_secret_basic, client_secret_post: PingFederate's SECRET client authentication).`);
+  }
+  const grantTypes = registration.grantTypes.map((grant) => {
+    const mapped = GRANTS[grant];
+    if (!mapped) throw new BridgeError('invalid_client_metadata', `The PingFederate adapter cannot enable the grant type ${grant}.`);
+    return mapped;
+  });
+  const secret = generateSecret();
+  const { konnect } = registration;
+  const marker = `dcr-bridge: ${JSON.stringify({ managed: true, portalId: konnect.portalId, organizationId: konnect.organizationId, developerId: konnect.developerId, authStrategyId: konnect.authStrategyId, dcrProviderId: konnect.dcrProviderId })}`;
+  return {
+    secret,
+    client: {
+      // PingFederate client ids are chosen by the caller and unique; Konnect names are not.
+      clientId: uniqueName(registration.clientName, { prefix: 'konnect-', maxLength: 100, disallowed: /[^a-z0-9._-]+/g }),
+      name: registration.clientName.slice(0, 128),
+      description: registration.description ? `${registration.description}\n${marker}` : marker,
+      enabled: true,
+      grantTypes,
+      redirectUris: registration.redirectUris,
+      restrictScopes: registration.scopes.length > 0,
+      restrictedScopes: registration.scopes,
+      clientAuth: { type: 'SECRET', secret, secondarySecrets: [] },
+      ...(defaults.accessTokenManagerId ? { defaultAccessTokenManagerRef: { id: defaults.accessTokenManagerId } } : {}),
+    },
+  };
+}
+
+/** PingFederate's errors: `{resultId, message, validationErrors: [{fieldPath, errorId, message}]}`. */
+export function pingFederateMessage(body: unknown): string | undefined {
+  if (typeof body !== 'object' || body === null) return undefined;
+  const record = body as { message?: unknown; validationErrors?: Array<{ fieldPath?: unknown; message?: unknown }> };
+  const details = (record.validationErrors ?? []).map((error) => [error.fieldPath, error.message].filter((part) => typeof part === 'string').join(': ')).filter(Boolean);
+  const message = typeof record.message === 'string' ? record.message : undefined;
+  return details.length > 0 ? `${message ?? 'Validation error(s)'} ${details.join('; ')}` : message;
+}

@@ -1,0 +1,142 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readAdapterOptions } from '@dcr-bridge/core';
+import { konnectApplication, startBridge, type BridgeHarness } from '@dcr-bridge/conformance';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPingFederateAdapter, dcrBridgeAdapter } from '../src/index.js';
+import { startFakePingFederate, type FakePingFederate } from './fake-pingfederate.js';
+
+let pf: FakePingFederate;
+let bridge: BridgeHarness;
+beforeAll(async () => {
+  pf = await startFakePingFederate();
+  bridge = await startBridge(createPingFederateAdapter({ adminUrl: pf.adminUrl, auth: pf.admin, accessTokenManagerId: 'jwt-atm' }));
+});
+afterAll(async () => {
+  await bridge.close();
+  await pf.close();
+});
+
+describe('create and rotate', () => {
+  it('creates the client with a bridge-generated 256-bit secret, its settings and the marker', async () => {
+    const res = await bridge.call('POST', '/', { body: konnectApplication({ client_name: 'Payments Portal', grant_types: ['authorization_code', 'bearer'], scopes: ['read:orders'] }) });
+    expect(res.status).toBe(201);
+    expect(Buffer.from(res.body.client_secret, 'base64url')).toHaveLength(32);
+    expect(res.body.client_id).toMatch(/^konnect-payments-portal-[a-z0-9]{8}$/);
+    const stored = pf.client(res.body.client_id);
+    expect(stored?.client).toMatchObject({ grantTypes: ['AUTHORIZATION_CODE', 'CLIENT_CREDENTIALS'], restrictScopes: true, restrictedScopes: ['read:orders'], defaultAccessTokenManagerRef: { id: 'jwt-atm' } });
+    expect(stored?.client.description).toMatch(/^Created by the dcr-bridge conformance suite\ndcr-bridge: \{"managed":true,"portalId":/);
+  });
+
+  it('rotates without keeping a secondary secret', async () => {
+    const created = await bridge.call('POST', '/', { body: konnectApplication() });
+    const rotated = await bridge.call('POST', `/${created.body.client_id}/new-secret`);
+    expect(rotated.status).toBe(200);
+    expect(pf.client(created.body.client_id)?.secrets).toEqual([rotated.body.client_secret]);
+  });
+
+  it('refuses an auth method PingFederate secrets cannot serve, creating nothing', async () => {
+    const before = pf.clientCount();
+    const res = await bridge.call('POST', '/', { body: konnectApplication({ token_endpoint_auth_method: 'client_secret_jwt' }) });
+    expect(res.body).toEqual({ error: 'invalid_client_metadata', error_description: expect.stringContaining('"client_secret_jwt"') });
+    expect(pf.clientCount()).toBe(before);
+  });
+
+  it('turns PingFederate validation errors into 400s that name the field', async () => {
+    pf.failNext('POST', /\/oauth\/clients$/, 422, { resultId: 'validation_error', message: 'Validation error(s) occurred.', validationErrors: [{ fieldPath: 'redirectUris[0]', errorId: 'invalid_redirect_uri', message: 'Wildcards are not allowed.' }] });
+    const res = await bridge.call('POST', '/', { body: konnectApplication() });
+    expect(res.status).toBe(400);
+    expect(res.body.error).toBe('invalid_redirect_uri');
+    expect(res.body.error_description).toContain('redirectUris[0]: Wildcards are not allowed.');
+  });
+});
+
+describe('transport and authentication', () => {
+  it('sends the XSRF header PingFederate requires (the fake refuses requests without it)', async () => {
+    const bare = await fetch(`${pf.adminUrl}/oauth/clients`, { headers: { authorization: `Basic ${Buffer.from(`${pf.admin.username}:${pf.admin.password}`).toString('base64')}` } });
+    expect(bare.status).toBe(403);
+    expect((await bridge.call('DELETE', '/konnect-nobody')).status).toBe(204);
+  });
+
+  it('keeps request data inside one path segment', async () => {
+    const start = pf.requests.length;
+    for (const id of ['../../serverSettings', 'a/b', '%2F..', 'x?numberPerPage=1']) await bridge.call('DELETE', `/${encodeURIComponent(id)}`);
+    const paths = pf.requests.slice(start);
+    expect(paths).toHaveLength(4);
+    for (const line of paths) expect(line).toMatch(/^GET \/pf-admin-api\/v1\/oauth\/clients\/[^/?]+$/);
+  });
+
+  it('uses one admin OAuth token for concurrent calls when the admin API is configured for OAuth', async () => {
+    const oauth = await startBridge(createPingFederateAdapter({ adminUrl: pf.adminUrl, auth: { tokenEndpoint: `${pf.runtimeUrl}/as/token.oauth2`, clientId: pf.oauthAdmin.clientId, clientSecret: pf.oauthAdmin.clientSecret } }));
+    try {
+      const before = pf.adminTokenRequests();
+      const results = await Promise.all(Array.from({ length: 6 }, () => oauth.call('POST', '/', { body: konnectApplication() })));
+      expect(results.map((r) => r.status)).toEqual(Array(6).fill(201));
+      expect(pf.adminTokenRequests() - before).toBe(1);
+    } finally {
+      await oauth.close();
+    }
+  });
+
+  it('answers 503 with Retry-After when PingFederate rate-limits a create, and 502 for refused admin credentials', async () => {
+    pf.failNext('POST', /\/oauth\/clients$/, 429, { resultId: 'too_many_requests', message: 'Too many requests.' }, { 'retry-after': '12' });
+    const limited = await bridge.call('POST', '/', { body: konnectApplication() });
+    expect(limited.status).toBe(503);
+    expect(limited.headers.get('retry-after')).toBe('12');
+    const wrong = await startBridge(createPingFederateAdapter({ adminUrl: pf.adminUrl, auth: { username: pf.admin.username, password: 'wrong-password' } }));
+    try {
+      const res = await wrong.call('DELETE', '/some-client');
+      expect(res.status).toBe(502);
+      expect(JSON.stringify(res.body)).not.toContain('wrong-password');
+    } finally {
+      await wrong.close();
+    }
+  });
+
+  it('trusts a private CA for the admin port with PINGFEDERATE_CA_FILE, and only then', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dcr-pf-tls-'));
+    const run = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
+    run('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '1', '-subj', '/CN=Test PingFederate CA');
+    run('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost');
+    writeFileSync(join(dir, 'ext.cnf'), 'subjectAltName=DNS:localhost\n');
+    run('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '1', '-extfile', 'ext.cnf');
+    const tlsPf = await startFakePingFederate({ tls: { key: readFileSync(join(dir, 'server.key'), 'utf8'), cert: readFileSync(join(dir, 'server.pem'), 'utf8') } });
+    try {
+      const trusting = await startBridge(createPingFederateAdapter({ adminUrl: tlsPf.adminUrl, auth: tlsPf.admin, caFile: join(dir, 'ca.pem') }));
+      const untrusting = await startBridge(createPingFederateAdapter({ adminUrl: tlsPf.adminUrl, auth: tlsPf.admin }));
+      try {
+        const created = await trusting.call('POST', '/', { body: konnectApplication() });
+        expect(created.status).toBe(201);
+        expect(tlsPf.client(created.body.client_id)).toBeDefined();
+        expect((await untrusting.call('POST', '/', { body: konnectApplication() })).status).toBe(502);
+      } finally {
+        await trusting.close();
+        await untrusting.close();
+      }
+    } finally {
+      await tlsPf.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('settings', () => {
+  it('reads Basic admin credentials and client defaults', () => {
+    expect(readAdapterOptions(dcrBridgeAdapter, { PINGFEDERATE_ADMIN_URL: 'https://pf.example.com:9999/pf-admin-api/v1', PINGFEDERATE_ADMIN_USERNAME: 'bridge', PINGFEDERATE_ADMIN_PASSWORD: 'pw', PINGFEDERATE_ACCESS_TOKEN_MANAGER_ID: 'jwt' })).toEqual({
+      adminUrl: 'https://pf.example.com:9999/pf-admin-api/v1',
+      auth: { username: 'bridge', password: 'pw' },
+      caFile: undefined,
+      accessTokenManagerId: 'jwt',
+      timeoutMs: 5000,
+    });
+  });
+
+  it('lists every problem at once', () => {
+    expect(() => readAdapterOptions(dcrBridgeAdapter, { PINGFEDERATE_CA_FILE: '/no/such/ca.pem' })).toThrow(
+      'Invalid pingfederate settings:\n- PINGFEDERATE_ADMIN_URL is required.\n- PINGFEDERATE_CA_FILE names /no/such/ca.pem, which does not exist.\n- Set PINGFEDERATE_ADMIN_USERNAME + PINGFEDERATE_ADMIN_PASSWORD, or PINGFEDERATE_OAUTH_TOKEN_URL + PINGFEDERATE_OAUTH_CLIENT_ID + PINGFEDERATE_OAUTH_CLIENT_SECRET.',
+    );
+    expect(() => readAdapterOptions(dcrBridgeAdapter, { PINGFEDERATE_ADMIN_URL: 'https://pf', PINGFEDERATE_ADMIN_USERNAME: 'u', PINGFEDERATE_OAUTH_CLIENT_ID: 'c' })).toThrow(/not both/);
+  });
+});

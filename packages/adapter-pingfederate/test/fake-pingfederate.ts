@@ -1,0 +1,180 @@
+import { randomBytes } from 'node:crypto';
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import express, { type NextFunction, type Request, type Response } from 'express';
+
+/**
+ * A fake of PingFederate's administrative API (`/pf-admin-api/v1`) and its runtime token endpoint
+ * (`/as/token.oauth2`), written from Ping's documentation and the pingfederate-go-client models:
+ * - every admin request needs `X-XSRF-Header: PingFederate` and Basic admin credentials (or a bearer
+ *   token from the admin OAuth client);
+ * - the caller chooses `clientId` and supplies the plaintext secret in `clientAuth.secret`; reads return
+ *   only `clientAuth.encryptedSecret`, which a PUT passes back unchanged to keep the secret;
+ *   `secondarySecrets` keeps old secrets valid;
+ * - validation errors answer 422 `{resultId: "validation_error", message, validationErrors: [...]}`;
+ *   unknown ids answer 404 `{resultId: "resource_not_found", message}` (bodies not checked first-hand:
+ *   Ping's docs give their shape, not full examples);
+ * - restricted scopes must exist in the authorization server settings.
+ */
+interface StoredClient {
+  client: Record<string, unknown> & { clientId: string; grantTypes: string[] };
+  secrets: string[];
+}
+
+export interface FakePingFederate {
+  adminUrl: string;
+  runtimeUrl: string;
+  admin: { username: string; password: string };
+  oauthAdmin: { clientId: string; clientSecret: string };
+  requests: string[];
+  adminTokenRequests(): number;
+  failNext(method: string, pattern: RegExp, status: number, body?: unknown, headers?: Record<string, string>): void;
+  client(clientId: string): StoredClient | undefined;
+  clientCount(): number;
+  createForeignClient(): string;
+  clientCredentials(clientId: string, clientSecret: string): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export async function startFakePingFederate(options: { tls?: { key: string; cert: string } } = {}): Promise<FakePingFederate> {
+  const admin = { username: 'dcr-bridge-admin', password: randomBytes(18).toString('base64url') };
+  const oauthAdmin = { clientId: 'pf-admin-client', clientSecret: randomBytes(18).toString('base64url') };
+  const clients = new Map<string, StoredClient>();
+  const adminTokens = new Set<string>();
+  const scopes = [{ name: 'openid', description: 'OpenID' }, { name: 'read:orders', description: 'Read orders' }];
+  const failures: Array<{ method: string; pattern: RegExp; status: number; body?: unknown; headers?: Record<string, string> }> = [];
+  const requests: string[] = [];
+  let adminTokenRequests = 0;
+  const encrypt = (secret: string) => `OBF:JWE:${Buffer.from(secret).toString('base64url')}`;
+  const decrypt = (value: string) => Buffer.from(value.replace('OBF:JWE:', ''), 'base64url').toString();
+
+  const app = express();
+  app.use((req, _res, next) => void (requests.push(`${req.method} ${req.originalUrl}`), next()));
+  app.use((req, res, next) => {
+    const index = failures.findIndex((failure) => failure.method === req.method && failure.pattern.test(req.path));
+    if (index === -1) return next();
+    const [failure] = failures.splice(index, 1);
+    res.status(failure!.status).set(failure!.headers ?? {});
+    if (failure!.body === undefined) res.end();
+    else res.json(failure!.body);
+  });
+
+  app.post('/as/token.oauth2', express.urlencoded({ extended: false }), (req, res) => {
+    const form = req.body as Record<string, string>;
+    let clientId = form.client_id;
+    let secret = form.client_secret;
+    const basic = req.get('authorization')?.match(/^Basic (.+)$/)?.[1];
+    if (basic) [clientId, secret] = Buffer.from(basic, 'base64').toString().split(':').map(decodeURIComponent) as [string, string];
+    if (form.grant_type !== 'client_credentials') return res.status(400).json({ error: 'unsupported_grant_type' });
+    if (clientId === oauthAdmin.clientId) {
+      adminTokenRequests++;
+      if (secret !== oauthAdmin.clientSecret) return res.status(401).json({ error: 'invalid_client', error_description: 'Invalid client or client credentials.' });
+      const token = randomBytes(24).toString('base64url');
+      adminTokens.add(token);
+      return res.json({ access_token: token, token_type: 'Bearer', expires_in: 7200 });
+    }
+    const stored = clients.get(clientId ?? '');
+    if (!stored || !stored.secrets.includes(secret ?? '') || stored.client.enabled === false) return res.status(401).json({ error: 'invalid_client', error_description: 'Invalid client or client credentials.' });
+    if (!stored.client.grantTypes.includes('CLIENT_CREDENTIALS')) return res.status(400).json({ error: 'unauthorized_client', error_description: 'The client is not authorized to request a token using this method.' });
+    res.json({ access_token: randomBytes(24).toString('base64url'), token_type: 'Bearer', expires_in: 7200 });
+  });
+
+  const adminApi = express.Router();
+  const guard = (req: Request, res: Response, next: NextFunction) => {
+    if (req.get('x-xsrf-header') !== 'PingFederate') return void res.status(403).json({ resultId: 'forbidden', message: 'The X-XSRF-Header header is required.' });
+    const header = req.get('authorization') ?? '';
+    const basic = header.match(/^Basic (.+)$/)?.[1];
+    const bearer = header.match(/^Bearer (.+)$/)?.[1];
+    const ok = basic ? Buffer.from(basic, 'base64').toString() === `${admin.username}:${admin.password}` : bearer ? adminTokens.has(bearer) : false;
+    if (!ok) return void res.status(401).json({ resultId: 'unauthorized', message: 'Authentication required.' });
+    next();
+  };
+  app.use('/pf-admin-api/v1', guard, express.json(), adminApi);
+  const view = (stored: StoredClient) => ({ ...stored.client, clientAuth: { type: 'SECRET', encryptedSecret: encrypt(stored.secrets[0] ?? ''), secondarySecrets: stored.secrets.slice(1).map((s) => ({ encryptedSecret: encrypt(s), expiryTime: new Date(Date.now() + 3_600_000).toISOString() })) } });
+  const validate = (body: Record<string, unknown>): string[] => {
+    const errors: string[] = [];
+    if (!Array.isArray(body.grantTypes) || body.grantTypes.length === 0) errors.push('grantTypes: At least one grant type is required.');
+    (body.redirectUris as string[] | undefined)?.forEach((uri, i) => {
+      try {
+        new URL(uri);
+      } catch {
+        errors.push(`redirectUris[${i}]: Invalid redirect URI.`);
+      }
+    });
+    for (const scope of (body.restrictedScopes as string[] | undefined) ?? []) if (!scopes.some((s) => s.name === scope)) errors.push(`restrictedScopes: Scope '${scope}' is not defined.`);
+    return errors;
+  };
+  const validationError = (res: Response, errors: string[]) =>
+    void res.status(422).json({
+      resultId: 'validation_error',
+      message: 'Validation error(s) occurred. Please review the error(s) and address accordingly.',
+      validationErrors: errors.map((error) => ({ fieldPath: error.split(':')[0], errorId: 'invalid_value', message: error.split(': ')[1] })),
+    });
+  const secretFrom = (auth: { secret?: string; encryptedSecret?: string } | undefined, current?: string) => auth?.secret ?? (auth?.encryptedSecret ? decrypt(auth.encryptedSecret) : current);
+
+  adminApi.get('/oauth/authServerSettings', (_req, res) => void res.json({ scopes, exclusiveScopes: [] }));
+  adminApi.get('/oauth/clients', (_req, res) => void res.json({ items: [...clients.values()].map(view) }));
+  adminApi.post('/oauth/clients', (req, res) => {
+    const body = req.body as StoredClient['client'] & { clientAuth?: { type?: string; secret?: string } };
+    const errors = validate(body);
+    if (clients.has(body.clientId)) errors.push(`clientId: The client ID '${body.clientId}' is already in use.`);
+    if (body.clientAuth?.type === 'SECRET' && !body.clientAuth.secret) errors.push('clientAuth.secret: A secret is required.');
+    if (errors.length > 0) return validationError(res, errors);
+    const { clientAuth, ...client } = body;
+    clients.set(body.clientId, { client, secrets: [clientAuth?.secret ?? ''] });
+    res.status(201).json(view(clients.get(body.clientId)!));
+  });
+  adminApi.get('/oauth/clients/:id', (req, res) => {
+    const stored = clients.get(String(req.params.id));
+    if (!stored) return res.status(404).json({ resultId: 'resource_not_found', message: 'Resource not found.' });
+    res.json(view(stored));
+  });
+  adminApi.put('/oauth/clients/:id', (req, res) => {
+    const stored = clients.get(String(req.params.id));
+    if (!stored) return res.status(404).json({ resultId: 'resource_not_found', message: 'Resource not found.' });
+    const body = req.body as StoredClient['client'] & { clientAuth?: { secret?: string; encryptedSecret?: string; secondarySecrets?: Array<{ secret?: string; encryptedSecret?: string }> } };
+    const errors = validate(body);
+    if (errors.length > 0) return validationError(res, errors);
+    const { clientAuth, ...client } = body;
+    const primary = secretFrom(clientAuth, undefined);
+    if (!primary) return validationError(res, ['clientAuth.secret: A secret is required.']);
+    const secondary = (clientAuth?.secondarySecrets ?? []).map((s) => secretFrom(s, undefined)).filter((s): s is string => typeof s === 'string');
+    stored.client = { ...client, clientId: stored.client.clientId };
+    stored.secrets = [primary, ...secondary];
+    res.json(view(stored));
+  });
+  adminApi.delete('/oauth/clients/:id', (req, res) => {
+    if (!clients.delete(String(req.params.id))) return res.status(404).json({ resultId: 'resource_not_found', message: 'Resource not found.' });
+    res.status(204).end();
+  });
+
+  const server: Server = options.tls ? createHttpsServer({ key: options.tls.key, cert: options.tls.cert }, app) : createHttpServer(app);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const origin = `${options.tls ? 'https' : 'http'}://${options.tls ? 'localhost' : '127.0.0.1'}:${(server.address() as AddressInfo).port}`;
+  return {
+    adminUrl: `${origin}/pf-admin-api/v1`,
+    runtimeUrl: origin,
+    admin,
+    oauthAdmin,
+    requests,
+    adminTokenRequests: () => adminTokenRequests,
+    failNext: (method, pattern, status, body, headers) => void failures.push({ method, pattern, status, body, headers }),
+    client: (clientId) => clients.get(clientId),
+    clientCount: () => clients.size,
+    createForeignClient() {
+      const clientId = `console-${randomBytes(4).toString('hex')}`;
+      clients.set(clientId, { client: { clientId, name: 'Made in the admin console', description: 'Partner integration', enabled: true, grantTypes: ['CLIENT_CREDENTIALS'], redirectUris: ['https://foreign.example.com/cb'] }, secrets: ['foreign'] });
+      return clientId;
+    },
+    async clientCredentials(clientId, clientSecret) {
+      const res = await fetch(`${origin}/as/token.oauth2`, { method: 'POST', body: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret }) });
+      return res.ok;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
