@@ -10,6 +10,7 @@ export const KNOWN_ADAPTERS: Readonly<Record<string, string>> = {
   keycloak: '@dcr-bridge/adapter-keycloak',
   okta: '@dcr-bridge/adapter-okta',
   pingfederate: '@dcr-bridge/adapter-pingfederate',
+  pingone: '@dcr-bridge/adapter-pingone',
 };
 
 /** `@scope/pkg`, `pkg-name/sub`, `./local.js`, `/abs/path.js`, `file:…` — but not a bare word like `keycloak2`. */

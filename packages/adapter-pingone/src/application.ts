@@ -1,0 +1,81 @@
+import { BridgeError, uniqueName, type ClientRegistration } from '@dcr-bridge/core';
+
+/** A PingOne application (Platform API `applications`), as much as the bridge reads or writes. */
+export interface PingOneApplication {
+  id?: string;
+  name: string;
+  description?: string;
+  enabled: boolean;
+  type: string;
+  protocol: string;
+  grantTypes: string[];
+  responseTypes?: string[];
+  redirectUris?: string[];
+  tokenEndpointAuthMethod: string;
+  [field: string]: unknown;
+}
+
+const GRANTS: Record<string, string> = {
+  client_credentials: 'CLIENT_CREDENTIALS',
+  authorization_code: 'AUTHORIZATION_CODE',
+  refresh_token: 'REFRESH_TOKEN',
+  implicit: 'IMPLICIT',
+};
+const AUTH_METHODS: Record<string, string> = {
+  client_secret_basic: 'CLIENT_SECRET_BASIC',
+  client_secret_post: 'CLIENT_SECRET_POST',
+  client_secret_jwt: 'CLIENT_SECRET_JWT',
+};
+
+/** The bridge's marker is the last line of the description: `dcr-bridge: {"managed":true,…}`. */
+const MARKER = /^dcr-bridge: (\{.*\})$/m;
+
+export function isManaged(application: PingOneApplication): boolean {
+  const json = MARKER.exec(application.description ?? '')?.[1];
+  if (!json) return false;
+  try {
+    return (JSON.parse(json) as { managed?: unknown }).managed === true;
+  } catch {
+    return false;
+  }
+}
+
+export function newApplication(registration: ClientRegistration): PingOneApplication {
+  const authMethod = AUTH_METHODS[registration.tokenEndpointAuthMethod];
+  if (!authMethod) {
+    throw new BridgeError('invalid_client_metadata', `token_endpoint_auth_method "${registration.tokenEndpointAuthMethod}" is not one the PingOne adapter supports (client_secret_basic, client_secret_post, client_secret_jwt).`);
+  }
+  const grantTypes = registration.grantTypes.map((grant) => {
+    const mapped = GRANTS[grant];
+    if (!mapped) throw new BridgeError('invalid_client_metadata', `PingOne web applications cannot use the grant type ${grant}.`);
+    return mapped;
+  });
+  const responseTypes = [...(grantTypes.includes('AUTHORIZATION_CODE') ? ['CODE'] : []), ...(grantTypes.includes('IMPLICIT') ? ['TOKEN', 'ID_TOKEN'] : [])];
+  const { konnect } = registration;
+  const marker = `dcr-bridge: ${JSON.stringify({ managed: true, portalId: konnect.portalId, organizationId: konnect.organizationId, developerId: konnect.developerId, authStrategyId: konnect.authStrategyId, dcrProviderId: konnect.dcrProviderId })}`;
+  return {
+    // Application names are unique per environment; Konnect application names are not.
+    name: uniqueName(registration.clientName, { keepCase: true, disallowed: /[^\p{L}\p{N} ._()-]+/gu, maxLength: 100 }),
+    description: registration.description ? `${registration.description}\n${marker}` : marker,
+    enabled: true,
+    type: 'WEB_APP',
+    protocol: 'OPENID_CONNECT',
+    grantTypes,
+    responseTypes,
+    redirectUris: registration.redirectUris,
+    tokenEndpointAuthMethod: authMethod,
+  };
+}
+
+/** PingOne's errors: `{id, code, message, details: [{code, target, message}]}`. */
+export function pingOneMessage(body: unknown): string | undefined {
+  if (typeof body !== 'object' || body === null) return undefined;
+  const record = body as { code?: unknown; message?: unknown; details?: Array<{ code?: unknown; target?: unknown; message?: unknown }> };
+  const details = (record.details ?? []).map((detail) => [detail.target, detail.message].filter((part) => typeof part === 'string').join(': ')).filter(Boolean);
+  const head = typeof record.message === 'string' ? record.message : undefined;
+  const text = [head, ...details].filter(Boolean).join(' ');
+  return text ? `${text}${typeof record.code === 'string' ? ` [${record.code}]` : ''}` : undefined;
+}
+
+export const REGIONS = ['com', 'eu', 'ca', 'com.au', 'sg', 'asia'] as const;
+export type PingOneRegion = (typeof REGIONS)[number];

@@ -1,0 +1,204 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { createServer, type Server } from 'node:http';
+import express, { type NextFunction, type Request, type Response } from 'express';
+
+/**
+ * A fake of the PingOne Platform API (applications, application secret, grants, resources and scopes) and
+ * of the environment's token endpoint, written from PingOne's API reference:
+ * - the application `id` is the OAuth client_id; names are unique per environment (400 INVALID_DATA with a
+ *   UNIQUENESS_VIOLATION detail on `name`);
+ * - the secret is NOT in the create answer: `GET …/applications/{id}/secret`; `POST` there rotates (with
+ *   `previous.expiresAt` the old one stays valid until then, without it stops at once);
+ * - errors `{id, code, message, details: [{code, target, message}]}`; unknown ids 404 NOT_FOUND; a missing
+ *   or expired worker token 401; rate limits 429 with Retry-After;
+ * - scopes belong to resources and are granted with `POST …/applications/{id}/grants`;
+ * - worker tokens live 1 hour.
+ */
+interface App {
+  body: Record<string, unknown> & { id: string; name: string; grantTypes: string[] };
+  secret: string;
+  previous?: { secret: string; expiresAt: number };
+  grants: Array<{ resourceId: string; scopeIds: string[] }>;
+}
+
+export interface FakePingOne {
+  apiUrl: string;
+  authUrl: string;
+  environmentId: string;
+  worker: { clientId: string; clientSecret: string };
+  requests: string[];
+  workerTokenRequests(): number;
+  failNext(method: string, pattern: RegExp, status: number, body?: unknown, headers?: Record<string, string>): void;
+  app(id: string): App | undefined;
+  appCount(): number;
+  scopeNames(app: App): string[];
+  createForeignApp(): string;
+  clientCredentials(clientId: string, clientSecret: string): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+const error = (res: Response, status: number, code: string, message: string, details: Array<{ code: string; target: string; message: string }> = []) =>
+  void res.status(status).json({ id: randomUUID(), code, message, ...(details.length > 0 ? { details } : {}) });
+
+export async function startFakePingOne(): Promise<FakePingOne> {
+  const environmentId = randomUUID();
+  const worker = { clientId: randomUUID(), clientSecret: randomBytes(32).toString('base64url') };
+  const apps = new Map<string, App>();
+  const tokens = new Map<string, number>();
+  const resources = [
+    { id: randomUUID(), name: 'openid', type: 'OPENID_CONNECT', scopes: [{ id: randomUUID(), name: 'openid' }, { id: randomUUID(), name: 'profile' }] },
+    { id: randomUUID(), name: 'Orders API', type: 'CUSTOM', scopes: [{ id: randomUUID(), name: 'orders:read' }, { id: randomUUID(), name: 'orders:write' }] },
+  ];
+  const failures: Array<{ method: string; pattern: RegExp; status: number; body?: unknown; headers?: Record<string, string> }> = [];
+  const requests: string[] = [];
+  let workerTokenRequests = 0;
+
+  const app = express();
+  app.use((req, _res, next) => void (requests.push(`${req.method} ${req.originalUrl}`), next()));
+  app.use((req, res, next) => {
+    const index = failures.findIndex((failure) => failure.method === req.method && failure.pattern.test(req.path));
+    if (index === -1) return next();
+    const [failure] = failures.splice(index, 1);
+    res.status(failure!.status).set(failure!.headers ?? {});
+    if (failure!.body === undefined) res.end();
+    else res.json(failure!.body);
+  });
+
+  app.post('/:envId/as/token', express.urlencoded({ extended: false }), (req, res) => {
+    const form = req.body as Record<string, string>;
+    let clientId = form.client_id;
+    let secret = form.client_secret;
+    const basic = req.get('authorization')?.match(/^Basic (.+)$/)?.[1];
+    if (basic) [clientId, secret] = Buffer.from(basic, 'base64').toString().split(':').map(decodeURIComponent) as [string, string];
+    const invalid = () => res.status(401).json({ error: 'invalid_client', error_description: 'Request denied: Invalid client credentials (Correlation ID: x)' });
+    if (req.params.envId !== environmentId || form.grant_type !== 'client_credentials') return res.status(400).json({ error: 'invalid_request' });
+    if (clientId === worker.clientId) {
+      workerTokenRequests++;
+      if (secret !== worker.clientSecret) return invalid();
+      const token = randomBytes(24).toString('base64url');
+      tokens.set(token, Date.now() + 3_600_000);
+      return res.json({ access_token: token, token_type: 'Bearer', expires_in: 3600 });
+    }
+    const found = apps.get(clientId ?? '');
+    const valid = found && (found.secret === secret || (found.previous && found.previous.secret === secret && found.previous.expiresAt > Date.now()));
+    if (!found || !valid || found.body.enabled === false) return invalid();
+    if (!found.body.grantTypes.includes('CLIENT_CREDENTIALS')) return res.status(400).json({ error: 'unauthorized_client', error_description: 'Request denied: Unsupported grant_type' });
+    res.json({ access_token: randomBytes(24).toString('base64url'), token_type: 'Bearer', expires_in: 3600, scope: '' });
+  });
+
+  const api = express.Router({ mergeParams: true });
+  const authorize = (req: Request, res: Response, next: NextFunction) => {
+    const bearer = req.get('authorization')?.match(/^Bearer (.+)$/)?.[1];
+    const expires = bearer ? tokens.get(bearer) : undefined;
+    if (!expires || expires < Date.now()) return error(res, 401, 'UNAUTHORIZED', 'The request could not be completed. You do not have access to this resource.');
+    if (req.params.envId !== environmentId) return error(res, 404, 'NOT_FOUND', 'The request could not be completed. The requested resource was not found.');
+    next();
+  };
+  app.use('/v1/environments/:envId', authorize, express.json(), api);
+  const found = (req: Request, res: Response) => {
+    const item = apps.get(String(req.params.id));
+    if (!item) error(res, 404, 'NOT_FOUND', `Unable to find application with ID: '${req.params.id}'`);
+    return item;
+  };
+  const validate = (body: Record<string, unknown>, except?: string) => {
+    const details: Array<{ code: string; target: string; message: string }> = [];
+    if ([...apps.values()].some((other) => other.body.name === body.name && other.body.id !== except)) details.push({ code: 'UNIQUENESS_VIOLATION', target: 'name', message: 'May not be the same as an existing value.' });
+    (body.redirectUris as string[] | undefined)?.forEach((uri) => {
+      try {
+        new URL(uri);
+      } catch {
+        details.push({ code: 'INVALID_VALUE', target: 'redirectUris', message: `Must be a valid redirect URI: ${uri}` });
+      }
+    });
+    return details;
+  };
+  const invalidData = (res: Response, details: Array<{ code: string; target: string; message: string }>) =>
+    error(res, 400, 'INVALID_DATA', 'The request could not be completed. One or more validation errors were in the request.', details);
+
+  api.get('/applications', (req, res) => void res.json({ _embedded: { applications: [...apps.values()].slice(0, Number(req.query.limit ?? 100)).map((a) => a.body) }, count: apps.size }));
+  api.post('/applications', (req, res) => {
+    const details = validate(req.body as Record<string, unknown>);
+    if (details.length > 0) return invalidData(res, details);
+    const id = randomUUID();
+    const body = { ...(req.body as App['body']), id, environment: { id: environmentId }, createdAt: new Date().toISOString(), updatedAt: new Date().toISOString() };
+    apps.set(id, { body, secret: randomBytes(48).toString('base64url').slice(0, 64), grants: [] });
+    res.status(201).json(body);
+  });
+  api.get('/applications/:id', (req, res) => {
+    const item = found(req, res);
+    if (item) res.json(item.body);
+  });
+  api.put('/applications/:id', (req, res) => {
+    const item = found(req, res);
+    if (!item) return;
+    const details = validate(req.body as Record<string, unknown>, item.body.id);
+    if (details.length > 0) return invalidData(res, details);
+    item.body = { ...(req.body as App['body']), id: item.body.id, environment: { id: environmentId }, createdAt: item.body.createdAt, updatedAt: new Date().toISOString() };
+    res.json(item.body);
+  });
+  api.delete('/applications/:id', (req, res) => {
+    if (!found(req, res)) return;
+    apps.delete(String(req.params.id));
+    res.status(204).end();
+  });
+  api.get('/applications/:id/secret', (req, res) => {
+    const item = found(req, res);
+    if (item) res.json({ secret: item.secret, ...(item.previous ? { previous: { secret: item.previous.secret, expiresAt: new Date(item.previous.expiresAt).toISOString() } } : {}) });
+  });
+  api.post('/applications/:id/secret', (req, res) => {
+    const item = found(req, res);
+    if (!item) return;
+    const previousUntil = (req.body as { previous?: { expiresAt?: string } } | undefined)?.previous?.expiresAt;
+    item.previous = previousUntil ? { secret: item.secret, expiresAt: Date.parse(previousUntil) } : undefined;
+    item.secret = randomBytes(48).toString('base64url').slice(0, 64);
+    res.json({ secret: item.secret, ...(item.previous ? { previous: { secret: item.previous.secret, expiresAt: previousUntil } } : {}) });
+  });
+  api.post('/applications/:id/grants', (req, res) => {
+    const item = found(req, res);
+    if (!item) return;
+    const body = req.body as { resource?: { id?: string }; scopes?: Array<{ id?: string }> };
+    const resource = resources.find((candidate) => candidate.id === body.resource?.id);
+    if (!resource) return invalidData(res, [{ code: 'INVALID_VALUE', target: 'resource.id', message: 'Referenced resource does not exist.' }]);
+    const scopeIds = (body.scopes ?? []).map((scope) => scope.id ?? '');
+    if (scopeIds.some((id) => !resource.scopes.some((scope) => scope.id === id))) return invalidData(res, [{ code: 'INVALID_VALUE', target: 'scopes', message: 'Referenced scope does not belong to the resource.' }]);
+    item.grants.push({ resourceId: resource.id, scopeIds });
+    res.status(201).json({ id: randomUUID(), resource: { id: resource.id }, scopes: scopeIds.map((id) => ({ id })) });
+  });
+  api.get('/resources', (_req, res) => void res.json({ _embedded: { resources: resources.map(({ scopes: _scopes, ...resource }) => resource) } }));
+  api.get('/resources/:resourceId/scopes', (req, res) => {
+    const resource = resources.find((candidate) => candidate.id === req.params.resourceId);
+    if (!resource) return error(res, 404, 'NOT_FOUND', 'Unable to find resource');
+    res.json({ _embedded: { scopes: resource.scopes } });
+  });
+
+  const server: Server = createServer(app);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    apiUrl: `${origin}/v1`,
+    authUrl: origin,
+    environmentId,
+    worker,
+    requests,
+    workerTokenRequests: () => workerTokenRequests,
+    failNext: (method, pattern, status, body, headers) => void failures.push({ method, pattern, status, body, headers }),
+    app: (id) => apps.get(id),
+    appCount: () => apps.size,
+    scopeNames: (item) => item.grants.flatMap((grant) => grant.scopeIds.map((id) => resources.flatMap((r) => r.scopes).find((scope) => scope.id === id)?.name ?? '?')),
+    createForeignApp() {
+      const id = randomUUID();
+      apps.set(id, { body: { id, name: `Console app ${id.slice(0, 8)}`, description: 'Made by an administrator', enabled: true, type: 'WEB_APP', protocol: 'OPENID_CONNECT', grantTypes: ['CLIENT_CREDENTIALS'], redirectUris: ['https://foreign.example.com/cb'], tokenEndpointAuthMethod: 'CLIENT_SECRET_BASIC' }, secret: 'foreign', grants: [] });
+      return id;
+    },
+    async clientCredentials(clientId, clientSecret) {
+      const res = await fetch(`${origin}/${environmentId}/as/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret }) });
+      return res.ok;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
