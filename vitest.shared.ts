@@ -5,9 +5,9 @@ import type { ViteUserConfig } from 'vitest/config';
  * (the `@dcr-bridge/source` export condition), so tests never need a build step.
  */
 export const sharedTestConfig: ViteUserConfig = {
-  // Vite's default server conditions with ours first. Not `import`: vitest hands these to Node for
-  // external packages too, and `import` would make CommonJS `require` load ESM builds.
-  ssr: { resolve: { conditions: ['@dcr-bridge/source', 'module', 'node', 'development|production'] } },
+  // Ours first, then Node's own. vitest hands these to Node for external packages too: `import` would
+  // make CommonJS `require` load ESM builds, and `module` would pick bundler-only builds (the AWS SDK's dist-es).
+  ssr: { resolve: { conditions: ['@dcr-bridge/source', 'node', 'development|production'] } },
   test: {
     environment: 'node',
     include: ['test/**/*.test.ts', 'src/**/*.test.ts'],

@@ -7,6 +7,7 @@ import { isAdapterModule, type AdapterModule } from '@dcr-bridge/core';
  */
 export const KNOWN_ADAPTERS: Readonly<Record<string, string>> = {
   rfc7591: '@dcr-bridge/adapter-rfc7591',
+  cognito: '@dcr-bridge/adapter-cognito',
   keycloak: '@dcr-bridge/adapter-keycloak',
   okta: '@dcr-bridge/adapter-okta',
   pingfederate: '@dcr-bridge/adapter-pingfederate',

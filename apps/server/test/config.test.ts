@@ -105,7 +105,7 @@ describe('loadConfig', () => {
 describe('adapter registry', () => {
   it('names the known adapters when the id is unknown', async () => {
     const { problems } = await loadConfig({ DCR_BRIDGE_ADAPTER: 'keycloack', DCR_BRIDGE_API_KEYS: key }, dir);
-    expect(problems).toEqual(['DCR_BRIDGE_ADAPTER "keycloack" is not a known adapter (rfc7591, keycloak, okta, pingfederate, pingone) nor a module specifier of an adapter package.']);
+    expect(problems).toEqual(['DCR_BRIDGE_ADAPTER "keycloack" is not a known adapter (rfc7591, cognito, keycloak, okta, pingfederate, pingone) nor a module specifier of an adapter package.']);
   });
 
   it('loads a third-party adapter package by module specifier, with its own settings', async () => {

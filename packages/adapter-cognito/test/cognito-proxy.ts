@@ -1,0 +1,172 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * A proxy in front of cognito-local that makes it behave like Cognito where the emulator does not,
+ * following AWS's API reference:
+ * - AddUserPoolClientSecret / ListUserPoolClientSecrets / DeleteUserPoolClientSecret (cognito-local
+ *   answers 500 CognitoLocal#Unsupported): at most two secrets per client (LimitExceededException), the
+ *   last one cannot be deleted (InvalidParameterException), the list never shows values;
+ * - UpdateUserPoolClient resets every attribute the request omits (cognito-local merges them);
+ * - AllowedOAuthScopes must exist on a resource server (ScopeDoesNotExistException) unless standard;
+ *   client_credentials cannot be combined with code or implicit (InvalidOAuthFlowException);
+ *   CallbackURLs must be absolute https URLs (http only for localhost) without fragments;
+ * - the user pool domain's /oauth2/token issues client_credentials tokens to a client with that flow
+ *   enabled, for any of its active secrets and its allowed scopes;
+ * - TooManyRequestsException can be injected.
+ * Everything else goes to cognito-local unchanged. Errors are AWS JSON 1.1: 400, `x-amzn-ErrorType`,
+ * `{"__type", "message"}`.
+ */
+interface Secret {
+  id: string;
+  value: string;
+  created: number;
+}
+
+const STANDARD_SCOPES = new Set(['openid', 'email', 'phone', 'profile', 'aws.cognito.signin.user.admin']);
+const RESETTABLE = ['CallbackURLs', 'LogoutURLs', 'AllowedOAuthFlows', 'AllowedOAuthScopes', 'SupportedIdentityProviders', 'ExplicitAuthFlows', 'ReadAttributes', 'WriteAttributes', 'DefaultRedirectURI'];
+
+export interface CognitoProxy {
+  url: string;
+  /** Scopes defined on resource servers (e.g. `orders/read`). */
+  customScopes: Set<string>;
+  secrets: Map<string, Secret[]>;
+  targets: string[];
+  throttleNext(target: string): void;
+  close(): Promise<void>;
+}
+
+export async function startCognitoProxy(upstream: string, customScopes: string[]): Promise<CognitoProxy> {
+  const secrets = new Map<string, Secret[]>();
+  const targets: string[] = [];
+  const throttled: string[] = [];
+  const scopes = new Set(customScopes);
+
+  const forward = async (target: string, body: Record<string, unknown>) => {
+    const res = await fetch(upstream, { method: 'POST', headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': `AWSCognitoIdentityProviderService.${target}`, authorization: 'AWS4-HMAC-SHA256 Credential=local/20260101/local/cognito-idp/aws4_request' }, body: JSON.stringify(body) });
+    return { status: res.status, body: (await res.json().catch(() => ({}))) as Record<string, unknown> };
+  };
+  const describe = async (pool: unknown, clientId: unknown) => {
+    const res = await forward('DescribeUserPoolClient', { UserPoolId: pool, ClientId: clientId });
+    return res.status === 200 ? (res.body.UserPoolClient as Record<string, unknown>) : undefined;
+  };
+  const send = (res: ServerResponse, status: number, body: unknown) => {
+    res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1' }).end(JSON.stringify(body));
+  };
+  const awsError = (res: ServerResponse, type: string, message: string) => {
+    res.writeHead(400, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-errortype': type }).end(JSON.stringify({ __type: type, message }));
+  };
+  const invalid = (body: Record<string, unknown>): [string, string] | undefined => {
+    const flows = (body.AllowedOAuthFlows as string[] | undefined) ?? [];
+    if (flows.includes('client_credentials') && flows.some((flow) => flow !== 'client_credentials')) return ['InvalidOAuthFlowException', 'client_credentials flow can not be selected if authorization code or implicit flow is selected.'];
+    for (const scope of (body.AllowedOAuthScopes as string[] | undefined) ?? []) {
+      if (!STANDARD_SCOPES.has(scope) && !scopes.has(scope)) return ['ScopeDoesNotExistException', `Invalid scope requested: ${scope}`];
+      if (flows.includes('client_credentials') && STANDARD_SCOPES.has(scope)) return ['InvalidOAuthFlowException', 'client_credentials flow can only be used with custom scopes.'];
+    }
+    for (const uri of (body.CallbackURLs as string[] | undefined) ?? []) {
+      let url: URL | undefined;
+      try {
+        url = new URL(uri);
+      } catch {
+        url = undefined;
+      }
+      if (!url || url.hash || (url.protocol !== 'https:' && !(url.protocol === 'http:' && url.hostname === 'localhost'))) return ['InvalidParameterException', `1 validation error detected: Value '${uri}' at 'callbackURLs' failed to satisfy constraint: Member must be an https URL without a fragment`];
+    }
+    return undefined;
+  };
+
+  async function api(target: string, body: Record<string, unknown>, res: ServerResponse) {
+    targets.push(target);
+    const throttle = throttled.indexOf(target);
+    if (throttle !== -1) {
+      throttled.splice(throttle, 1);
+      return awsError(res, 'TooManyRequestsException', 'Too many requests');
+    }
+    const clientId = String(body.ClientId ?? '');
+    switch (target) {
+      case 'CreateUserPoolClient': {
+        const problem = invalid(body);
+        if (problem) return awsError(res, ...problem);
+        const created = await forward(target, body);
+        const client = created.body.UserPoolClient as Record<string, unknown> | undefined;
+        if (client?.ClientSecret) secrets.set(String(client.ClientId), [{ id: randomUUID(), value: String(client.ClientSecret), created: Date.now() }]);
+        return send(res, created.status, created.body);
+      }
+      case 'UpdateUserPoolClient': {
+        const problem = invalid(body);
+        if (problem) return awsError(res, ...problem);
+        const reset: Record<string, unknown> = { ...body, AllowedOAuthFlowsUserPoolClient: body.AllowedOAuthFlowsUserPoolClient ?? false };
+        for (const field of RESETTABLE) if (!(field in body)) reset[field] = field === 'DefaultRedirectURI' ? null : [];
+        const updated = await forward(target, reset);
+        return send(res, updated.status, updated.body);
+      }
+      case 'DeleteUserPoolClient': {
+        const deleted = await forward(target, body);
+        if (deleted.status === 200) secrets.delete(clientId);
+        return send(res, deleted.status, deleted.body);
+      }
+      case 'AddUserPoolClientSecret': {
+        if (!(await describe(body.UserPoolId, clientId))) return awsError(res, 'ResourceNotFoundException', `Client ${clientId} does not exist.`);
+        const list = secrets.get(clientId) ?? [];
+        if (list.length >= 2) return awsError(res, 'LimitExceededException', 'A client can have at most 2 client secrets.');
+        const secret = { id: randomUUID(), value: randomBytes(39).toString('base64url').toLowerCase().slice(0, 52), created: Date.now() + list.length };
+        secrets.set(clientId, [...list, secret]);
+        return send(res, 200, { ClientSecretDescriptor: { ClientSecretId: secret.id, ClientSecretValue: secret.value, ClientSecretCreateDate: secret.created / 1000 } });
+      }
+      case 'ListUserPoolClientSecrets': {
+        if (!(await describe(body.UserPoolId, clientId))) return awsError(res, 'ResourceNotFoundException', `Client ${clientId} does not exist.`);
+        return send(res, 200, { ClientSecrets: (secrets.get(clientId) ?? []).map((secret) => ({ ClientSecretId: secret.id, ClientSecretCreateDate: secret.created / 1000 })) });
+      }
+      case 'DeleteUserPoolClientSecret': {
+        const list = secrets.get(clientId) ?? [];
+        if (!list.some((secret) => secret.id === body.ClientSecretId)) return awsError(res, 'ResourceNotFoundException', 'The client secret does not exist.');
+        if (list.length === 1) return awsError(res, 'InvalidParameterException', 'The last client secret of a client cannot be deleted.');
+        secrets.set(clientId, list.filter((secret) => secret.id !== body.ClientSecretId));
+        return send(res, 200, {});
+      }
+      default: {
+        const passed = await forward(target, body);
+        return send(res, passed.status, passed.body);
+      }
+    }
+  }
+
+  async function token(req: IncomingMessage, form: URLSearchParams, res: ServerResponse) {
+    let clientId = form.get('client_id') ?? '';
+    let secret = form.get('client_secret') ?? '';
+    const basic = req.headers.authorization?.match(/^Basic (.+)$/)?.[1];
+    if (basic) [clientId, secret] = Buffer.from(basic, 'base64').toString().split(':').map(decodeURIComponent) as [string, string];
+    const reply = (status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    if (form.get('grant_type') !== 'client_credentials') return reply(400, { error: 'unsupported_grant_type' });
+    const pool = form.get('user_pool_id');
+    const client = await describe(pool, clientId);
+    if (!client || !(secrets.get(clientId) ?? []).some((candidate) => candidate.value === secret)) return reply(400, { error: 'invalid_client' });
+    if (!client.AllowedOAuthFlowsUserPoolClient || !(client.AllowedOAuthFlows as string[] | undefined)?.includes('client_credentials')) return reply(400, { error: 'unauthorized_client' });
+    const allowed = (client.AllowedOAuthScopes as string[] | undefined) ?? [];
+    const requested = form.get('scope')?.split(' ').filter(Boolean) ?? allowed;
+    if (requested.some((scope) => !allowed.includes(scope))) return reply(400, { error: 'invalid_scope' });
+    reply(200, { access_token: randomBytes(32).toString('base64url'), expires_in: 3600, token_type: 'Bearer' });
+  }
+
+  const server: Server = createServer(async (req, res) => {
+    let text = '';
+    for await (const chunk of req) text += chunk;
+    if (req.url?.startsWith('/oauth2/token')) return token(req, new URLSearchParams(`${text}&${req.url.split('?')[1] ?? ''}`), res);
+    const target = String(req.headers['x-amz-target'] ?? '').split('.').pop() ?? '';
+    await api(target, text ? (JSON.parse(text) as Record<string, unknown>) : {}, res);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    customScopes: scopes,
+    secrets,
+    targets,
+    throttleNext: (target) => void throttled.push(target),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
