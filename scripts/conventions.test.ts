@@ -87,7 +87,13 @@ describe.each(adapterDirs)('%s adapter', (dir) => {
     const version = json(join(root, dir, 'package.json')).version as string;
     const changesets = readdirSync(join(root, '.changeset')).filter((name) => name.endsWith('.md') && name !== 'README.md');
     const mentioned = changesets.some((name) => read(join(root, '.changeset', name)).includes(`"@dcr-bridge/adapter-${id}"`));
-    expect(mentioned || version !== '0.1.0').toBe(true);
+    expect(mentioned || version !== '0.0.0').toBe(true);
+  });
+
+  it('is registered in the server (known id and dependency)', () => {
+    const registry = read(join(root, 'apps', 'server', 'src', 'registry.ts'));
+    expect(registry).toContain(`${id}: '@dcr-bridge/adapter-${id}'`);
+    expect(json(join(root, 'apps', 'server', 'package.json')).dependencies?.[`@dcr-bridge/adapter-${id}`]).toBe('workspace:^');
   });
 });
 
