@@ -182,13 +182,6 @@ export function createKeycloakAdapter(options: KeycloakAdapterOptions): DcrAdapt
       }
     },
 
-    async checkReady(context) {
-      try {
-        const response = await http.get(clients, { query: { first: 0, max: 1 }, signal: context.signal });
-        return response.ok ? { ready: true } : { ready: false, detail: http.errorFromResponse(response, 'listing clients').message };
-      } catch (error) {
-        return { ready: false, detail: error instanceof Error ? error.message : String(error) };
-      }
-    },
+    checkReady: (context) => http.probe(clients, 'listing clients', { query: { first: 0, max: 1 }, signal: context.signal }),
   };
 }

@@ -59,11 +59,8 @@ export function createOktaAdapter(options: OktaAdapterOptions): DcrAdapter {
   const app = (clientId: string) => path`/api/v1/apps/${clientId}`;
 
   /** The client's application (an OIDC client's app id is its client_id), or undefined when it is gone. */
-  async function findApp(clientId: string, context: OperationContext): Promise<OktaApp | undefined> {
-    const response = await http.get<OktaApp>(app(clientId), { signal: context.signal });
-    if (response.status === 404) return undefined;
-    if (!response.ok) throw http.errorFromResponse(response, `reading application ${clientId}`);
-    return response.body;
+  function findApp(clientId: string, context: OperationContext): Promise<OktaApp | undefined> {
+    return http.find<OktaApp>(app(clientId), `reading application ${clientId}`, { signal: context.signal });
   }
 
   async function findManaged(clientId: string, context: OperationContext): Promise<OktaApp> {
@@ -146,14 +143,7 @@ export function createOktaAdapter(options: OktaAdapterOptions): DcrAdapter {
       if (!updated.ok) throw refused(updated, `the new redirect URIs of ${clientId}`);
     },
 
-    async checkReady(context) {
-      try {
-        const response = await http.get('/oauth2/v1/clients', { query: { limit: 1 }, signal: context.signal });
-        return response.ok ? { ready: true } : { ready: false, detail: http.errorFromResponse(response, 'listing clients').message };
-      } catch (error) {
-        return { ready: false, detail: error instanceof Error ? error.message : String(error) };
-      }
-    },
+    checkReady: (context) => http.probe('/oauth2/v1/clients', 'listing clients', { query: { limit: 1 }, signal: context.signal }),
   };
 }
 

@@ -54,11 +54,8 @@ export function createPingFederateAdapter(options: PingFederateAdapterOptions): 
   });
   const clientPath = (clientId: string) => path`/oauth/clients/${clientId}`;
 
-  async function find(clientId: string, context: OperationContext): Promise<PingFederateClient | undefined> {
-    const response = await http.get<PingFederateClient>(clientPath(clientId), { signal: context.signal });
-    if (response.status === 404) return undefined;
-    if (!response.ok) throw http.errorFromResponse(response, `reading client ${clientId}`);
-    return response.body;
+  function find(clientId: string, context: OperationContext): Promise<PingFederateClient | undefined> {
+    return http.find<PingFederateClient>(clientPath(clientId), `reading client ${clientId}`, { signal: context.signal });
   }
 
   async function findManaged(clientId: string, context: OperationContext): Promise<PingFederateClient> {
@@ -123,14 +120,7 @@ export function createPingFederateAdapter(options: PingFederateAdapterOptions): 
       await put({ ...found, redirectUris: event.redirectUris }, context, `the new redirect URIs of ${clientId}`);
     },
 
-    async checkReady(context) {
-      try {
-        const response = await http.get('/oauth/clients', { query: { numberPerPage: 1 }, signal: context.signal });
-        return response.ok ? { ready: true } : { ready: false, detail: http.errorFromResponse(response, 'listing clients').message };
-      } catch (error) {
-        return { ready: false, detail: error instanceof Error ? error.message : String(error) };
-      }
-    },
+    checkReady: (context) => http.probe('/oauth/clients', 'listing clients', { query: { numberPerPage: 1 }, signal: context.signal }),
   };
 }
 

@@ -1,4 +1,4 @@
-import { BridgeError, generateSecret, uniqueName, type ClientRegistration } from '@dcr-bridge/core';
+import { BridgeError, generateSecret, hasOwnershipMarkerLine, ownershipMarkerLine, uniqueName, type ClientRegistration } from '@dcr-bridge/core';
 
 /** PingFederate's OAuth client (pf-admin-api `Client`), as much as the bridge reads or writes. */
 export interface PingFederateClient {
@@ -30,17 +30,9 @@ const GRANTS: Record<string, string> = {
   'urn:ietf:params:oauth:grant-type:token-exchange': 'TOKEN_EXCHANGE',
 };
 
-/** The bridge's marker is the last line of the description: `dcr-bridge: {"managed":true,…}`. */
-const MARKER = /^dcr-bridge: (\{.*\})$/m;
-
+/** The bridge's marker is the last line of the description (core's ownership marker line). */
 export function isManaged(client: PingFederateClient): boolean {
-  const json = MARKER.exec(client.description ?? '')?.[1];
-  if (!json) return false;
-  try {
-    return (JSON.parse(json) as { managed?: unknown }).managed === true;
-  } catch {
-    return false;
-  }
+  return hasOwnershipMarkerLine(client.description);
 }
 
 /** A new client and the secret the bridge generated for it (PingFederate takes the secret from the caller). */
@@ -54,8 +46,7 @@ export function newClient(registration: ClientRegistration, defaults: ClientDefa
     return mapped;
   });
   const secret = generateSecret();
-  const { konnect } = registration;
-  const marker = `dcr-bridge: ${JSON.stringify({ managed: true, portalId: konnect.portalId, organizationId: konnect.organizationId, developerId: konnect.developerId, authStrategyId: konnect.authStrategyId, dcrProviderId: konnect.dcrProviderId })}`;
+  const marker = ownershipMarkerLine(registration.konnect);
   return {
     secret,
     client: {

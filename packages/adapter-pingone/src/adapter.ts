@@ -64,11 +64,8 @@ export function createPingOneAdapter(options: PingOneAdapterOptions): DcrAdapter
   const applications = `${environment}/applications`;
   const application = (id: string) => `${applications}${path`/${id}`}`;
 
-  async function find(clientId: string, context: OperationContext): Promise<PingOneApplication | undefined> {
-    const response = await http.get<PingOneApplication>(application(clientId), { signal: context.signal });
-    if (response.status === 404) return undefined;
-    if (!response.ok) throw http.errorFromResponse(response, `reading application ${clientId}`);
-    return response.body;
+  function find(clientId: string, context: OperationContext): Promise<PingOneApplication | undefined> {
+    return http.find<PingOneApplication>(application(clientId), `reading application ${clientId}`, { signal: context.signal });
   }
 
   async function findManaged(clientId: string, context: OperationContext): Promise<PingOneApplication> {
@@ -160,13 +157,6 @@ export function createPingOneAdapter(options: PingOneAdapterOptions): DcrAdapter
       if (!updated.ok) throw refused(updated, `the new redirect URIs of ${clientId}`);
     },
 
-    async checkReady(context) {
-      try {
-        const response = await http.get(applications, { query: { limit: 1 }, signal: context.signal });
-        return response.ok ? { ready: true } : { ready: false, detail: http.errorFromResponse(response, 'listing applications').message };
-      } catch (error) {
-        return { ready: false, detail: error instanceof Error ? error.message : String(error) };
-      }
-    },
+    checkReady: (context) => http.probe(applications, 'listing applications', { query: { limit: 1 }, signal: context.signal }),
   };
 }

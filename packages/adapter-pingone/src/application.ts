@@ -1,4 +1,4 @@
-import { BridgeError, uniqueName, type ClientRegistration } from '@dcr-bridge/core';
+import { BridgeError, hasOwnershipMarkerLine, ownershipMarkerLine, uniqueName, type ClientRegistration } from '@dcr-bridge/core';
 
 /** A PingOne application (Platform API `applications`), as much as the bridge reads or writes. */
 export interface PingOneApplication {
@@ -27,17 +27,9 @@ const AUTH_METHODS: Record<string, string> = {
   client_secret_jwt: 'CLIENT_SECRET_JWT',
 };
 
-/** The bridge's marker is the last line of the description: `dcr-bridge: {"managed":true,…}`. */
-const MARKER = /^dcr-bridge: (\{.*\})$/m;
-
+/** The bridge's marker is the last line of the description (core's ownership marker line). */
 export function isManaged(application: PingOneApplication): boolean {
-  const json = MARKER.exec(application.description ?? '')?.[1];
-  if (!json) return false;
-  try {
-    return (JSON.parse(json) as { managed?: unknown }).managed === true;
-  } catch {
-    return false;
-  }
+  return hasOwnershipMarkerLine(application.description);
 }
 
 export function newApplication(registration: ClientRegistration): PingOneApplication {
@@ -51,8 +43,7 @@ export function newApplication(registration: ClientRegistration): PingOneApplica
     return mapped;
   });
   const responseTypes = [...(grantTypes.includes('AUTHORIZATION_CODE') ? ['CODE'] : []), ...(grantTypes.includes('IMPLICIT') ? ['TOKEN', 'ID_TOKEN'] : [])];
-  const { konnect } = registration;
-  const marker = `dcr-bridge: ${JSON.stringify({ managed: true, portalId: konnect.portalId, organizationId: konnect.organizationId, developerId: konnect.developerId, authStrategyId: konnect.authStrategyId, dcrProviderId: konnect.dcrProviderId })}`;
+  const marker = ownershipMarkerLine(registration.konnect);
   return {
     // Application names are unique per environment; Konnect application names are not.
     name: uniqueName(registration.clientName, { keepCase: true, disallowed: /[^\p{L}\p{N} ._()-]+/gu, maxLength: 100 }),

@@ -1,3 +1,4 @@
+import type { ReadinessReport } from './contract.js';
 import { BridgeError } from './errors.js';
 import { silentLogger, type Logger } from './logger.js';
 import { redactText, redactUrl } from './redact.js';
@@ -73,6 +74,10 @@ export interface IdpHttpClient {
   post<T = unknown>(target: IdpTarget, options?: IdpRequestOptions): Promise<IdpResponse<T>>;
   put<T = unknown>(target: IdpTarget, options?: IdpRequestOptions): Promise<IdpResponse<T>>;
   delete<T = unknown>(target: IdpTarget, options?: IdpRequestOptions): Promise<IdpResponse<T>>;
+  /** GET whose 404 means "not there": the body, or undefined. Any other failure throws. */
+  find<T = unknown>(target: IdpTarget, action: string, options?: IdpRequestOptions): Promise<T | undefined>;
+  /** A readiness report from one cheap GET (admin credentials accepted, IdP answering). Never throws. */
+  probe(target: IdpTarget, action: string, options?: IdpRequestOptions): Promise<ReadinessReport>;
   /** The BridgeError for a response the adapter did not expect. */
   errorFromResponse(response: IdpResponse, action: string): BridgeError;
 }
@@ -217,9 +222,27 @@ export function createIdpHttpClient(options: IdpHttpClientOptions): IdpHttpClien
     return new BridgeError('idp_error', `${what}${detail}.`);
   }
 
+  async function find<T>(target: IdpTarget, action: string, requestOptions?: IdpRequestOptions): Promise<T | undefined> {
+    const response = await request<T>('GET', target, requestOptions);
+    if (response.status === 404) return undefined;
+    if (!response.ok) throw errorFromResponse(response, action);
+    return response.body;
+  }
+
+  async function probe(target: IdpTarget, action: string, requestOptions?: IdpRequestOptions): Promise<ReadinessReport> {
+    try {
+      const response = await request('GET', target, requestOptions);
+      return response.ok ? { ready: true } : { ready: false, detail: errorFromResponse(response, action).message };
+    } catch (error) {
+      return { ready: false, detail: error instanceof Error ? error.message : String(error) };
+    }
+  }
+
   return {
     idpName: options.idpName,
     request,
+    find,
+    probe,
     get: (p, o) => request('GET', p, o),
     post: (p, o) => request('POST', p, o),
     put: (p, o) => request('PUT', p, o),

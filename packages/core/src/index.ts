@@ -26,7 +26,7 @@ export {
   type TokenProvider,
 } from './token-provider.js';
 export { createEncryptedStore, createMemoryDriver, parseStoreKey, type EncryptedStoreOptions, type StateStore, type StoreDriver } from './store.js';
-export { generateSecret, uniqueName, type UniqueNameOptions } from './naming.js';
+export { generateSecret, hasOwnershipMarkerLine, ownershipMarkerLine, uniqueName, type UniqueNameOptions } from './naming.js';
 export { createBridgeApp, type BridgeAppOptions } from './http/app.js';
 export { apiKeyProblem, createApiKeyVerifier } from './http/api-key.js';
 export { invokeAdapter, type InvokeOptions } from './http/invoke.js';

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { KonnectReferences } from './contract.js';
 
 /**
  * Client names and secrets the bridge makes itself. IdPs that want unique names (PingOne, Okta) or let
@@ -41,4 +42,24 @@ function randomSuffix(length: number): string {
 export function generateSecret(bytes = 32): string {
   if (bytes < 32) throw new Error('Generated client secrets carry at least 256 bits.');
   return randomBytes(bytes).toString('base64url');
+}
+
+/**
+ * The ownership marker for IdPs whose clients have only a free-text field to carry it (PingOne and
+ * PingFederate descriptions): one line `dcr-bridge: {"managed":true,…Konnect's ids}`.
+ */
+export function ownershipMarkerLine(konnect: KonnectReferences): string {
+  return `dcr-bridge: ${JSON.stringify({ managed: true, portalId: konnect.portalId, organizationId: konnect.organizationId, developerId: konnect.developerId, authStrategyId: konnect.authStrategyId, dcrProviderId: konnect.dcrProviderId })}`;
+}
+
+const MARKER_LINE = /^dcr-bridge: (\{.*\})$/m;
+
+export function hasOwnershipMarkerLine(text: string | undefined): boolean {
+  const json = MARKER_LINE.exec(text ?? '')?.[1];
+  if (!json) return false;
+  try {
+    return (JSON.parse(json) as { managed?: unknown }).managed === true;
+  } catch {
+    return false;
+  }
 }

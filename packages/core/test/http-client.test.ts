@@ -50,6 +50,18 @@ describe('createIdpHttpClient', () => {
     expect(idp.seen[0]?.headers['content-type']).toBe('application/json');
   });
 
+  it('find reads a 404 as undefined and throws for other failures; probe reports readiness without throwing', async () => {
+    const idp = await scriptedIdp([{ status: 404, body: { error: 'gone' } }, { status: 200, body: { id: 'x' } }, { status: 403, body: { error: 'forbidden' } }, { status: 200 }, { status: 401 }]);
+    const client = createIdpHttpClient({ idpName: 'Test IdP', baseUrl: idp.url, retry: { retries: 0 } });
+    expect(await client.find('/a', 'reading a')).toBeUndefined();
+    expect(await client.find('/b', 'reading b')).toEqual({ id: 'x' });
+    await expect(client.find('/c', 'reading c')).rejects.toMatchObject({ code: 'idp_error' });
+    expect(await client.probe('/d', 'listing d')).toEqual({ ready: true });
+    expect(await client.probe('/e', 'listing e')).toEqual({ ready: false, detail: expect.stringContaining('HTTP 401 to listing e') });
+    const down = createIdpHttpClient({ idpName: 'Gone', baseUrl: 'http://127.0.0.1:1', retry: { retries: 0 } });
+    expect(await down.probe('/f', 'listing f')).toMatchObject({ ready: false, detail: expect.stringContaining('Could not reach Gone') });
+  });
+
   it('sends to an absolute URL the IdP handed out as it is, query included', async () => {
     const idp = await scriptedIdp([{ status: 200, body: {} }]);
     const client = createIdpHttpClient({ idpName: 'Test IdP', baseUrl: `${idp.url}/base` });

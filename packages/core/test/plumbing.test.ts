@@ -9,6 +9,8 @@ import {
   createSettingsReader,
   DEFAULT_RETRY_POLICY,
   generateSecret,
+  hasOwnershipMarkerLine,
+  ownershipMarkerLine,
   isAdapterModule,
   parseRetryAfter,
   readAdapterOptions,
@@ -107,6 +109,17 @@ describe('uniqueName and generateSecret', () => {
     expect(Buffer.from(generateSecret(), 'base64url')).toHaveLength(32);
     expect(generateSecret()).not.toBe(generateSecret());
     expect(() => generateSecret(16)).toThrow();
+  });
+});
+
+describe('ownership marker line', () => {
+  it('round-trips Konnect ids and is found in a longer description', () => {
+    const line = ownershipMarkerLine({ portalId: 'p', organizationId: 'o', developerId: 'd', authStrategyId: 'a', dcrProviderId: 'x' });
+    expect(line).toBe('dcr-bridge: {"managed":true,"portalId":"p","organizationId":"o","developerId":"d","authStrategyId":"a","dcrProviderId":"x"}');
+    expect(hasOwnershipMarkerLine(`An app for orders\n${line}`)).toBe(true);
+    expect(hasOwnershipMarkerLine('dcr-bridge: {"managed":false}')).toBe(false);
+    expect(hasOwnershipMarkerLine('dcr-bridge: {broken')).toBe(false);
+    expect(hasOwnershipMarkerLine(undefined)).toBe(false);
   });
 });
 
