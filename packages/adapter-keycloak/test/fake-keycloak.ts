@@ -1,8 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
-import { createServer, type Server } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { SignJWT, decodeJwt, jwtVerify } from 'jose';
+import { clientCredentials, createFakeIdpKit, listenOnLoopback } from '@dcr-bridge/conformance';
 
 /**
  * A fake of Keycloak's token endpoint and admin REST API (the parts the adapter uses), written from
@@ -61,36 +60,21 @@ export async function startFakeKeycloak(options: { realm?: string; adminRealm?: 
   const scopes = (options.scopes ?? ['profile', 'email', 'read:orders', 'write:orders']).map((name) => ({ id: randomUUID(), name, protocol: 'openid-connect' }));
   const tokens = new Map<string, Token>();
   const tokenRequestCounts = new Map<string, number>();
-  const failures: Array<{ method: string; pattern: RegExp; status: number; body?: unknown; headers?: Record<string, string> }> = [];
-  const requests: string[] = [];
+  const kit = createFakeIdpKit();
   let clockOffset = 0;
   let adminCanManage = true;
   const now = () => Date.now() + clockOffset * 1000;
 
   const app = express();
   const router = express.Router();
-  app.use((req, _res, next) => {
-    requests.push(`${req.method} ${req.originalUrl}`);
-    next();
-  });
-  app.use((req, res, next) => {
-    const failure = failures.findIndex((candidate) => candidate.method === req.method && candidate.pattern.test(req.path));
-    if (failure === -1) return next();
-    const [injected] = failures.splice(failure, 1);
-    res.status(injected!.status).set(injected!.headers ?? {});
-    if (injected!.body === undefined) res.end();
-    else res.json(injected!.body);
-  });
+  app.use(kit.middleware);
   app.use(prefix || '/', router);
 
   router.post('/realms/:realm/protocol/openid-connect/token', express.urlencoded({ extended: false }), async (req, res) => {
     const form = req.body as Record<string, string>;
-    let clientId = form.client_id;
-    let secret = form.client_secret;
-    const basic = req.get('authorization')?.match(/^Basic (.+)$/)?.[1];
-    if (basic) [clientId, secret] = Buffer.from(basic, 'base64').toString('utf8').split(':').map(decodeURIComponent) as [string, string];
+    const { clientId, clientSecret: secret } = clientCredentials(req.get('authorization'), form);
     if (form.grant_type !== 'client_credentials') return res.status(400).json({ error: 'unsupported_grant_type', error_description: 'Unsupported grant_type' });
-    tokenRequestCounts.set(clientId ?? '', (tokenRequestCounts.get(clientId ?? '') ?? 0) + 1);
+    tokenRequestCounts.set(clientId, (tokenRequestCounts.get(clientId) ?? 0) + 1);
     const refuse = () => res.status(401).json({ error: 'unauthorized_client', error_description: 'Invalid client or Invalid client credentials' });
     if (req.params.realm === admin.realm && clientId === admin.clientId) {
       if (secret !== admin.clientSecret) return refuse();
@@ -220,18 +204,17 @@ export async function startFakeKeycloak(options: { realm?: string; adminRealm?: 
   });
   router.use((req, res) => void res.status(404).json({ error: 'RESTEASY003210: Could not find resource for full path: ' + req.originalUrl }));
 
-  const server: Server = createServer(app);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}${prefix}`;
+  const server = await listenOnLoopback(app);
+  const url = `${server.origin}${prefix}`;
 
   return {
     url,
     realm,
     admin,
-    requests,
+    requests: kit.requests,
     advanceClock: (seconds) => void (clockOffset += seconds),
     setAdminCanManage: (allowed) => void (adminCanManage = allowed),
-    failNext: (method, pattern, status, body, headers) => void failures.push({ method, pattern, status, body, headers }),
+    failNext: kit.failNext,
     tokenRequests: (clientId) => tokenRequestCounts.get(clientId) ?? 0,
     clientByClientId: (clientId) => [...clients.values()].find((client) => client.rep.clientId === clientId),
     clientCount: () => clients.size,
@@ -249,11 +232,7 @@ export async function startFakeKeycloak(options: { realm?: string; adminRealm?: 
       });
       return res.ok ? ((await res.json()) as { access_token: string }).access_token : undefined;
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: server.close,
   };
 }
 

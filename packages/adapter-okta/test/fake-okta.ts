@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
-import { createServer, type Server } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { jwtVerify, type CryptoKey, type KeyObject } from 'jose';
+import { clientCredentials, createFakeIdpKit, listenOnLoopback } from '@dcr-bridge/conformance';
 
 /**
  * A fake of Okta's OAuth client API, Apps API and token endpoints, written from Okta's documentation
@@ -47,21 +46,12 @@ export async function startFakeOkta(serviceApp: { clientId: string; publicKey: C
   const apiToken = `00${randomBytes(20).toString('base64url')}`;
   const clients = new Map<string, Client>();
   const tokens = new Map<string, { scopes: string[]; expiresAt: number }>();
-  const failures: Array<{ method: string; pattern: RegExp; status: number; body?: unknown; headers?: Record<string, string> }> = [];
-  const requests: string[] = [];
+  const kit = createFakeIdpKit();
   let tokenRequests = 0;
   let url = '';
 
   const app = express();
-  app.use((req, _res, next) => void (requests.push(`${req.method} ${req.originalUrl}`), next()));
-  app.use((req, res, next) => {
-    const index = failures.findIndex((failure) => failure.method === req.method && failure.pattern.test(req.path));
-    if (index === -1) return next();
-    const [failure] = failures.splice(index, 1);
-    res.status(failure!.status).set(failure!.headers ?? {});
-    if (failure!.body === undefined) res.end();
-    else res.json(failure!.body);
-  });
+  app.use(kit.middleware);
 
   app.post('/oauth2/v1/token', express.urlencoded({ extended: false }), async (req, res) => {
     tokenRequests++;
@@ -84,11 +74,8 @@ export async function startFakeOkta(serviceApp: { clientId: string; publicKey: C
 
   app.post('/oauth2/default/v1/token', express.urlencoded({ extended: false }), (req, res) => {
     const form = req.body as Record<string, string>;
-    let clientId = form.client_id;
-    let secret = form.client_secret;
-    const basic = req.get('authorization')?.match(/^Basic (.+)$/)?.[1];
-    if (basic) [clientId, secret] = Buffer.from(basic, 'base64').toString().split(':').map(decodeURIComponent) as [string, string];
-    const client = clients.get(clientId ?? '');
+    const { clientId, clientSecret: secret } = clientCredentials(req.get('authorization'), form);
+    const client = clients.get(clientId);
     if (!client || client.secret !== secret) return res.status(401).json({ error: 'invalid_client', error_description: 'The client secret supplied for a confidential client is invalid.' });
     if (!client.settings.grant_types.includes('client_credentials')) return res.status(400).json({ error: 'unauthorized_client', error_description: 'The client is not authorized to use the provided grant type.' });
     res.json({ token_type: 'Bearer', expires_in: 3600, access_token: randomBytes(24).toString('base64url') });
@@ -167,16 +154,15 @@ export async function startFakeOkta(serviceApp: { clientId: string; publicKey: C
   });
   app.use((_req, res) => oktaError(res, 404, 'E0000022', 'The endpoint does not support the provided HTTP method'));
 
-  const server: Server = createServer(app);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const server = await listenOnLoopback(app);
+  url = server.origin;
   return {
     url,
     apiToken,
     serviceApp,
-    requests,
+    requests: kit.requests,
     tokenRequests: () => tokenRequests,
-    failNext: (method, pattern, status, body, headers) => void failures.push({ method, pattern, status, body, headers }),
+    failNext: kit.failNext,
     client: (clientId) => clients.get(clientId),
     clientCount: () => clients.size,
     createForeignClient() {
@@ -188,10 +174,6 @@ export async function startFakeOkta(serviceApp: { clientId: string; publicKey: C
       const res = await fetch(`${url}/oauth2/default/v1/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret, scope: 'orders' }) });
       return res.ok;
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: server.close,
   };
 }

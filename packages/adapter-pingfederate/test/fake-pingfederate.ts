@@ -1,8 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { createServer as createHttpServer, type Server } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
+import { clientCredentials, createFakeIdpKit, listenOnLoopback } from '@dcr-bridge/conformance';
 
 /**
  * A fake of PingFederate's administrative API (`/pf-admin-api/v1`) and its runtime token endpoint
@@ -43,29 +41,17 @@ export async function startFakePingFederate(options: { tls?: { key: string; cert
   const clients = new Map<string, StoredClient>();
   const adminTokens = new Set<string>();
   const scopes = [{ name: 'openid', description: 'OpenID' }, { name: 'read:orders', description: 'Read orders' }];
-  const failures: Array<{ method: string; pattern: RegExp; status: number; body?: unknown; headers?: Record<string, string> }> = [];
-  const requests: string[] = [];
+  const kit = createFakeIdpKit();
   let adminTokenRequests = 0;
   const encrypt = (secret: string) => `OBF:JWE:${Buffer.from(secret).toString('base64url')}`;
   const decrypt = (value: string) => Buffer.from(value.replace('OBF:JWE:', ''), 'base64url').toString();
 
   const app = express();
-  app.use((req, _res, next) => void (requests.push(`${req.method} ${req.originalUrl}`), next()));
-  app.use((req, res, next) => {
-    const index = failures.findIndex((failure) => failure.method === req.method && failure.pattern.test(req.path));
-    if (index === -1) return next();
-    const [failure] = failures.splice(index, 1);
-    res.status(failure!.status).set(failure!.headers ?? {});
-    if (failure!.body === undefined) res.end();
-    else res.json(failure!.body);
-  });
+  app.use(kit.middleware);
 
   app.post('/as/token.oauth2', express.urlencoded({ extended: false }), (req, res) => {
     const form = req.body as Record<string, string>;
-    let clientId = form.client_id;
-    let secret = form.client_secret;
-    const basic = req.get('authorization')?.match(/^Basic (.+)$/)?.[1];
-    if (basic) [clientId, secret] = Buffer.from(basic, 'base64').toString().split(':').map(decodeURIComponent) as [string, string];
+    const { clientId, clientSecret: secret } = clientCredentials(req.get('authorization'), form);
     if (form.grant_type !== 'client_credentials') return res.status(400).json({ error: 'unsupported_grant_type' });
     if (clientId === oauthAdmin.clientId) {
       adminTokenRequests++;
@@ -74,8 +60,8 @@ export async function startFakePingFederate(options: { tls?: { key: string; cert
       adminTokens.add(token);
       return res.json({ access_token: token, token_type: 'Bearer', expires_in: 7200 });
     }
-    const stored = clients.get(clientId ?? '');
-    if (!stored || !stored.secrets.includes(secret ?? '') || stored.client.enabled === false) return res.status(401).json({ error: 'invalid_client', error_description: 'Invalid client or client credentials.' });
+    const stored = clients.get(clientId);
+    if (!stored || !stored.secrets.includes(secret) || stored.client.enabled === false) return res.status(401).json({ error: 'invalid_client', error_description: 'Invalid client or client credentials.' });
     if (!stored.client.grantTypes.includes('CLIENT_CREDENTIALS')) return res.status(400).json({ error: 'unauthorized_client', error_description: 'The client is not authorized to request a token using this method.' });
     res.json({ access_token: randomBytes(24).toString('base64url'), token_type: 'Bearer', expires_in: 7200 });
   });
@@ -149,17 +135,16 @@ export async function startFakePingFederate(options: { tls?: { key: string; cert
     res.status(204).end();
   });
 
-  const server: Server = options.tls ? createHttpsServer({ key: options.tls.key, cert: options.tls.cert }, app) : createHttpServer(app);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const origin = `${options.tls ? 'https' : 'http'}://${options.tls ? 'localhost' : '127.0.0.1'}:${(server.address() as AddressInfo).port}`;
+  const server = await listenOnLoopback(app, { tls: options.tls });
+  const origin = server.origin;
   return {
     adminUrl: `${origin}/pf-admin-api/v1`,
     runtimeUrl: origin,
     admin,
     oauthAdmin,
-    requests,
+    requests: kit.requests,
     adminTokenRequests: () => adminTokenRequests,
-    failNext: (method, pattern, status, body, headers) => void failures.push({ method, pattern, status, body, headers }),
+    failNext: kit.failNext,
     client: (clientId) => clients.get(clientId),
     clientCount: () => clients.size,
     createForeignClient() {
@@ -171,10 +156,6 @@ export async function startFakePingFederate(options: { tls?: { key: string; cert
       const res = await fetch(`${origin}/as/token.oauth2`, { method: 'POST', body: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret }) });
       return res.ok;
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: server.close,
   };
 }

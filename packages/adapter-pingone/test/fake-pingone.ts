@@ -1,7 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
-import { createServer, type Server } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
+import { clientCredentials, createFakeIdpKit, listenOnLoopback } from '@dcr-bridge/conformance';
 
 /**
  * A fake of the PingOne Platform API (applications, application secret, grants, resources and scopes) and
@@ -50,27 +49,15 @@ export async function startFakePingOne(): Promise<FakePingOne> {
     { id: randomUUID(), name: 'openid', type: 'OPENID_CONNECT', scopes: [{ id: randomUUID(), name: 'openid' }, { id: randomUUID(), name: 'profile' }] },
     { id: randomUUID(), name: 'Orders API', type: 'CUSTOM', scopes: [{ id: randomUUID(), name: 'orders:read' }, { id: randomUUID(), name: 'orders:write' }] },
   ];
-  const failures: Array<{ method: string; pattern: RegExp; status: number; body?: unknown; headers?: Record<string, string> }> = [];
-  const requests: string[] = [];
+  const kit = createFakeIdpKit();
   let workerTokenRequests = 0;
 
   const app = express();
-  app.use((req, _res, next) => void (requests.push(`${req.method} ${req.originalUrl}`), next()));
-  app.use((req, res, next) => {
-    const index = failures.findIndex((failure) => failure.method === req.method && failure.pattern.test(req.path));
-    if (index === -1) return next();
-    const [failure] = failures.splice(index, 1);
-    res.status(failure!.status).set(failure!.headers ?? {});
-    if (failure!.body === undefined) res.end();
-    else res.json(failure!.body);
-  });
+  app.use(kit.middleware);
 
   app.post('/:envId/as/token', express.urlencoded({ extended: false }), (req, res) => {
     const form = req.body as Record<string, string>;
-    let clientId = form.client_id;
-    let secret = form.client_secret;
-    const basic = req.get('authorization')?.match(/^Basic (.+)$/)?.[1];
-    if (basic) [clientId, secret] = Buffer.from(basic, 'base64').toString().split(':').map(decodeURIComponent) as [string, string];
+    const { clientId, clientSecret: secret } = clientCredentials(req.get('authorization'), form);
     const invalid = () => res.status(401).json({ error: 'invalid_client', error_description: 'Request denied: Invalid client credentials (Correlation ID: x)' });
     if (req.params.envId !== environmentId || form.grant_type !== 'client_credentials') return res.status(400).json({ error: 'invalid_request' });
     if (clientId === worker.clientId) {
@@ -80,7 +67,7 @@ export async function startFakePingOne(): Promise<FakePingOne> {
       tokens.set(token, Date.now() + 3_600_000);
       return res.json({ access_token: token, token_type: 'Bearer', expires_in: 3600 });
     }
-    const found = apps.get(clientId ?? '');
+    const found = apps.get(clientId);
     const valid = found && (found.secret === secret || (found.previous && found.previous.secret === secret && found.previous.expiresAt > Date.now()));
     if (!found || !valid || found.body.enabled === false) return invalid();
     if (!found.body.grantTypes.includes('CLIENT_CREDENTIALS')) return res.status(400).json({ error: 'unauthorized_client', error_description: 'Request denied: Unsupported grant_type' });
@@ -172,17 +159,16 @@ export async function startFakePingOne(): Promise<FakePingOne> {
     res.json({ _embedded: { scopes: resource.scopes } });
   });
 
-  const server: Server = createServer(app);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const server = await listenOnLoopback(app);
+  const origin = server.origin;
   return {
     apiUrl: `${origin}/v1`,
     authUrl: origin,
     environmentId,
     worker,
-    requests,
+    requests: kit.requests,
     workerTokenRequests: () => workerTokenRequests,
-    failNext: (method, pattern, status, body, headers) => void failures.push({ method, pattern, status, body, headers }),
+    failNext: kit.failNext,
     app: (id) => apps.get(id),
     appCount: () => apps.size,
     scopeNames: (item) => item.grants.flatMap((grant) => grant.scopeIds.map((id) => resources.flatMap((r) => r.scopes).find((scope) => scope.id === id)?.name ?? '?')),
@@ -195,10 +181,6 @@ export async function startFakePingOne(): Promise<FakePingOne> {
       const res = await fetch(`${origin}/${environmentId}/as/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret }) });
       return res.ok;
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: server.close,
   };
 }

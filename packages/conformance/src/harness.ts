@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
-import { createServer, type Server } from 'node:http';
 import { createBridgeApp, silentLogger, type DcrAdapter, type Logger } from '@dcr-bridge/core';
+import { listenOnLoopback } from './fake-kit.js';
 
 /**
  * A bridge on 127.0.0.1 and a free port, called the way Konnect calls it. Used by the conformance
@@ -27,10 +26,8 @@ export async function startBridge(adapter: DcrAdapter, options: { basePath?: str
   const apiKey = randomBytes(24).toString('base64url').replace(/-/g, '_');
   const basePath = options.basePath ?? '/dcr';
   const app = createBridgeApp({ adapter, apiKeys: [apiKey], basePath, logger: options.logger ?? silentLogger, operationTimeoutMs: options.operationTimeoutMs });
-  const server: Server = createServer(app);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  const baseUrl = `http://127.0.0.1:${port}${basePath === '/' ? '' : basePath}`;
+  const server = await listenOnLoopback(app);
+  const baseUrl = `${server.origin}${basePath === '/' ? '' : basePath}`;
   return {
     baseUrl,
     apiKey,
@@ -55,10 +52,6 @@ export async function startBridge(adapter: DcrAdapter, options: { basePath?: str
       }
       return { status: response.status, headers: response.headers, body };
     },
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.closeAllConnections();
-        server.close((error) => (error ? reject(error) : resolve()));
-      }),
+    close: server.close,
   };
 }

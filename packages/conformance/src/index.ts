@@ -2,3 +2,4 @@ export { runConformanceSuite, type ConformanceBackdoor, type ConformanceOptions,
 export { startBridge, type BridgeHarness, type HarnessResponse } from './harness.js';
 export { konnectApplication, konnectEvent, konnectVerifyApplication } from './payloads.js';
 export { createCapturingLogger, type CapturedLine, type CapturingLogger } from './capturing-logger.js';
+export { clientCredentials, createFakeIdpKit, listenOnLoopback, type FakeIdpKit, type LoopbackServer } from './fake-kit.js';
