@@ -1,11 +1,9 @@
 import { createCapturingLogger, runConformanceSuite } from '@dcr-bridge/conformance';
-import { afterAll, expect } from 'vitest';
 import { createCognitoAdapter } from '../src/index.js';
 import { startCognitoEnvironment, type CognitoEnvironment } from './environment.js';
 
 let env: CognitoEnvironment;
 const logger = createCapturingLogger();
-const secretsSeen: string[] = [];
 
 runConformanceSuite({
   name: 'cognito (cognito-local behind a proxy faithful to AWS)',
@@ -17,19 +15,9 @@ runConformanceSuite({
       logger,
       application: { scopes: ['orders/read'] },
       unknownScope: 'orders/nonexistent',
-      backdoor: {
-        ...env.backdoor,
-        async canGetToken(clientId, secret) {
-          secretsSeen.push(secret);
-          return env.backdoor.canGetToken(clientId, secret);
-        },
-      },
+      backdoor: env.backdoor,
     };
   },
   teardown: () => env.stop(),
 });
 
-afterAll(() => {
-  expect(secretsSeen.length).toBeGreaterThan(3);
-  for (const secret of secretsSeen) expect(logger.text()).not.toContain(secret);
-});

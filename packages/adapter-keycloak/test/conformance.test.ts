@@ -1,11 +1,9 @@
 import { createCapturingLogger, runConformanceSuite } from '@dcr-bridge/conformance';
-import { afterAll, expect } from 'vitest';
 import { createKeycloakAdapter } from '../src/index.js';
 import { startFakeKeycloak, tokenAudiences, type FakeKeycloak } from './fake-keycloak.js';
 
 let keycloak: FakeKeycloak;
 const logger = createCapturingLogger();
-const secretsSeen: string[] = [];
 
 runConformanceSuite({
   name: 'keycloak (fake admin REST API, /auth prefix, admin client in master)',
@@ -22,13 +20,11 @@ runConformanceSuite({
     return {
       adapter,
       logger,
+      hiddenValues: [keycloak.admin.clientSecret],
       application: { scopes: ['read:orders'] },
       unknownScope: 'no-such-scope',
       backdoor: {
-        async canGetToken(clientId, secret) {
-          secretsSeen.push(secret);
-          return (await keycloak.clientCredentials(clientId, secret)) !== undefined;
-        },
+        canGetToken: async (clientId, secret) => (await keycloak.clientCredentials(clientId, secret)) !== undefined,
         clientExists: async (clientId) => keycloak.clientByClientId(clientId) !== undefined,
         redirectUris: async (clientId) => (keycloak.clientByClientId(clientId)?.rep.redirectUris as string[] | undefined) ?? [],
         createForeignClient: async () => keycloak.createForeignClient(),
@@ -44,8 +40,3 @@ runConformanceSuite({
   teardown: () => keycloak.close(),
 });
 
-afterAll(() => {
-  const text = logger.text();
-  expect(secretsSeen.length).toBeGreaterThan(3);
-  for (const secret of [...secretsSeen, keycloak.admin.clientSecret]) expect(text).not.toContain(secret);
-});

@@ -1,5 +1,4 @@
 import { createCapturingLogger, runConformanceSuite } from '@dcr-bridge/conformance';
-import { afterAll, expect } from 'vitest';
 import { createOktaAdapter } from '../src/index.js';
 import { startOrg } from './setup.js';
 
@@ -11,13 +10,8 @@ for (const mode of ['OAuth 2.0 for Okta (private_key_jwt, JWK)', 'API token (SSW
     async setup() {
       org = await startOrg();
       const auth = mode.startsWith('API') ? { apiToken: org.okta.apiToken } : { clientId: org.okta.serviceApp.clientId, privateKey: org.jwk };
-      return { adapter: createOktaAdapter({ domain: org.okta.url, auth, logger }), backdoor: org.backdoor, logger };
+      return { adapter: createOktaAdapter({ domain: org.okta.url, auth, logger }), backdoor: org.backdoor, logger, hiddenValues: [org.okta.apiToken, (JSON.parse(org.jwk) as { d: string }).d] };
     },
     teardown: () => org.okta.close(),
-  });
-  afterAll(() => {
-    const text = logger.text();
-    expect(org.secretsSeen.length).toBeGreaterThan(3);
-    for (const secret of [...org.secretsSeen, org.okta.apiToken]) expect(text).not.toContain(secret);
   });
 }

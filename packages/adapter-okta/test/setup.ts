@@ -4,20 +4,15 @@ import { DEFAULT_SCOPES } from '../src/adapter.js';
 import { startFakeOkta, type FakeOkta } from './fake-okta.js';
 
 /** A fake org with a service app whose key pair the tests hold (PEM and JWK forms of the private key). */
-export async function startOrg(): Promise<{ okta: FakeOkta; pem: string; jwk: string; backdoor: ConformanceBackdoor; secretsSeen: string[] }> {
+export async function startOrg(): Promise<{ okta: FakeOkta; pem: string; jwk: string; backdoor: ConformanceBackdoor }> {
   const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true });
   const okta = await startFakeOkta({ clientId: '0oaservice123', publicKey, scopes: DEFAULT_SCOPES });
-  const secretsSeen: string[] = [];
   return {
     okta,
     pem: await exportPKCS8(privateKey),
     jwk: JSON.stringify({ ...(await exportJWK(privateKey)), kid: 'bridge-key-1', alg: 'RS256' }),
-    secretsSeen,
     backdoor: {
-      async canGetToken(clientId, secret) {
-        secretsSeen.push(secret);
-        return okta.clientCredentials(clientId, secret);
-      },
+      canGetToken: (clientId, secret) => okta.clientCredentials(clientId, secret),
       clientExists: async (clientId) => okta.client(clientId) !== undefined,
       redirectUris: async (clientId) => (okta.client(clientId)?.settings.redirect_uris as string[] | undefined) ?? [],
       createForeignClient: async () => okta.createForeignClient(),

@@ -1,11 +1,9 @@
 import { createCapturingLogger, runConformanceSuite } from '@dcr-bridge/conformance';
-import { afterAll, expect } from 'vitest';
 import { createPingOneAdapter } from '../src/index.js';
 import { startFakePingOne, type FakePingOne } from './fake-pingone.js';
 
 let p1: FakePingOne;
 const logger = createCapturingLogger();
-const secretsSeen: string[] = [];
 
 runConformanceSuite({
   name: 'pingone (fake Platform API and token endpoint)',
@@ -14,13 +12,11 @@ runConformanceSuite({
     return {
       adapter: createPingOneAdapter({ environmentId: p1.environmentId, apiUrl: p1.apiUrl, authUrl: p1.authUrl, clientId: p1.worker.clientId, clientSecret: p1.worker.clientSecret, logger }),
       logger,
+      hiddenValues: [p1.worker.clientSecret],
       application: { scopes: ['orders:read'] },
       unknownScope: 'no-such-scope',
       backdoor: {
-        async canGetToken(clientId, secret) {
-          secretsSeen.push(secret);
-          return p1.clientCredentials(clientId, secret);
-        },
+        canGetToken: (clientId, secret) => p1.clientCredentials(clientId, secret),
         clientExists: async (clientId) => p1.app(clientId) !== undefined,
         redirectUris: async (clientId) => (p1.app(clientId)?.body.redirectUris as string[] | undefined) ?? [],
         createForeignClient: async () => p1.createForeignApp(),
@@ -31,8 +27,3 @@ runConformanceSuite({
   teardown: () => p1.close(),
 });
 
-afterAll(() => {
-  const text = logger.text();
-  expect(secretsSeen.length).toBeGreaterThan(3);
-  for (const secret of [...secretsSeen, p1.worker.clientSecret]) expect(text).not.toContain(secret);
-});

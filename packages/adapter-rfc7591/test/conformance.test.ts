@@ -12,7 +12,6 @@ import { startTestProvider, type TestProvider } from './oidc-provider.js';
 let idp: TestProvider;
 const dir = mkdtempSync(join(tmpdir(), 'dcr-rfc7591-'));
 const logger = createCapturingLogger();
-const secretsSeen: string[] = [];
 
 runConformanceSuite({
   name: 'rfc7591 against oidc-provider',
@@ -26,10 +25,7 @@ runConformanceSuite({
       foreignClients: 'unknown',
       unknownScope: 'no-such-scope',
       backdoor: {
-        async canGetToken(clientId, secret) {
-          secretsSeen.push(secret);
-          return idp.canGetToken(clientId, secret);
-        },
+        canGetToken: (clientId, secret) => idp.canGetToken(clientId, secret),
         clientExists: async (clientId) => (await idp.storedClient(clientId)) !== undefined,
         redirectUris: async (clientId) => ((await idp.storedClient(clientId))?.redirect_uris as string[] | undefined) ?? [],
         countClients: async () => idp.countClients(),
@@ -50,10 +46,8 @@ runConformanceSuite({
   },
 });
 
+
 afterAll(() => {
-  // Every secret the suite saw, and every registration access token, stayed out of the logs.
-  const text = logger.text();
-  expect(secretsSeen.length).toBeGreaterThan(3);
-  for (const secret of secretsSeen) expect(text).not.toContain(secret);
-  expect(text).not.toMatch(/registration_access_token":"[^[]/);
+  // Registration access tokens are never logged either (the suite checks the client secrets).
+  expect(logger.text()).not.toMatch(/registration_access_token"\s*:\s*"[^[]/);
 });

@@ -33,8 +33,13 @@ export interface ConformanceTarget {
   unknownScope?: string;
   /** A client id no client has. Default a random one. */
   unknownClientId?: string;
-  /** Logger for the bridge (e.g. one that captures lines to check for secrets). */
+  /**
+   * Logger for the bridge. With a capturing logger (`createCapturingLogger`) the suite checks that no
+   * secret it was handed, and none of `hiddenValues`, ever reached a log line.
+   */
   logger?: Logger;
+  /** Values that must never be logged besides the client secrets: admin credentials, API tokens. */
+  hiddenValues?: string[];
   /**
    * How the adapter sees a client it did not create. `refused` (default): it can tell, and answers 403
    * `client_not_managed`. `unknown`: it cannot even see it (RFC 7592 needs the registration access token
@@ -57,6 +62,13 @@ export function runConformanceSuite(options: ConformanceOptions): void {
   describe(`Konnect conformance: ${options.name}`, () => {
     let target: ConformanceTarget;
     let bridge: BridgeHarness;
+    const issuedSecrets: string[] = [];
+    /** Calls the bridge and remembers every client secret it answers with. */
+    const call: BridgeHarness['call'] = async (...args) => {
+      const res = await bridge.call(...args);
+      if (typeof res.body?.client_secret === 'string') issuedSecrets.push(res.body.client_secret);
+      return res;
+    };
     const app = (overrides: Record<string, unknown> = {}) => konnectApplication({ ...target.application, ...overrides });
     const unknownClientId = () => target.unknownClientId ?? `no-such-client-${Date.now().toString(36)}`;
 
@@ -75,7 +87,7 @@ export function runConformanceSuite(options: ConformanceOptions): void {
 
       it('creates a client whose credentials get a token', async () => {
         const requested = app();
-        const res = await bridge.call('POST', '/', { body: requested });
+        const res = await call('POST', '/', { body: requested });
         expect(res.status, JSON.stringify(res.body)).toBe(201);
         expect(res.headers.get('cache-control')).toBe('no-store');
         expect(typeof res.body.client_id).toBe('string');
@@ -94,12 +106,12 @@ export function runConformanceSuite(options: ConformanceOptions): void {
 
       it('rotates the secret: the old one is refused, the new one works', async (ctx) => {
         if (!target.adapter.capabilities.rotateSecret) {
-          const res = await bridge.call('POST', `/${encodeURIComponent(state.clientId)}/new-secret`);
+          const res = await call('POST', `/${encodeURIComponent(state.clientId)}/new-secret`);
           expect(res.status).toBe(400);
           expect(res.body.error).toBe('unsupported_operation');
           return ctx.skip(`${target.adapter.id} does not announce rotateSecret (answered 400 unsupported_operation)`);
         }
-        const res = await bridge.call('POST', `/${encodeURIComponent(state.clientId)}/new-secret`);
+        const res = await call('POST', `/${encodeURIComponent(state.clientId)}/new-secret`);
         expect(res.status, JSON.stringify(res.body)).toBe(200);
         expect(res.headers.get('cache-control')).toBe('no-store');
         expect(res.body.client_id).toBe(state.clientId);
@@ -111,7 +123,7 @@ export function runConformanceSuite(options: ConformanceOptions): void {
 
       it('rotates again: only the newest secret works', async (ctx) => {
         if (!target.adapter.capabilities.rotateSecret) return ctx.skip(`${target.adapter.id} does not announce rotateSecret`);
-        const res = await bridge.call('POST', `/${encodeURIComponent(state.clientId)}/new-secret`);
+        const res = await call('POST', `/${encodeURIComponent(state.clientId)}/new-secret`);
         expect(res.status, JSON.stringify(res.body)).toBe(200);
         expect(await target.backdoor.canGetToken(state.clientId, state.firstSecret)).toBe(false);
         expect(await target.backdoor.canGetToken(state.clientId, state.secret)).toBe(false);
@@ -121,7 +133,7 @@ export function runConformanceSuite(options: ConformanceOptions): void {
 
       it('update_application replaces the redirect URIs and nothing else', async (ctx) => {
         const redirectUris = target.updatedRedirectUris ?? ['https://app.example.com/new-callback', 'https://other.example.com/cb'];
-        const res = await bridge.call('POST', `/${encodeURIComponent(state.clientId)}/event-hook`, {
+        const res = await call('POST', `/${encodeURIComponent(state.clientId)}/event-hook`, {
           body: konnectEvent(state.clientId, { event_type: 'update_application', redirect_uris: redirectUris }),
         });
         if (!target.adapter.capabilities.updateRedirectUris) {
@@ -136,7 +148,7 @@ export function runConformanceSuite(options: ConformanceOptions): void {
 
       it('add_registration / remove_registration with an audience change the token audience', async (ctx) => {
         const audience = `https://api.example.com/product-${Date.now().toString(36)}`;
-        const add = await bridge.call('POST', `/${encodeURIComponent(state.clientId)}/event-hook`, {
+        const add = await call('POST', `/${encodeURIComponent(state.clientId)}/event-hook`, {
           body: konnectEvent(state.clientId, { event_type: 'add_registration', audience }),
         });
         expect(add.status, JSON.stringify(add.body)).toBe(200);
@@ -145,7 +157,7 @@ export function runConformanceSuite(options: ConformanceOptions): void {
           return ctx.skip(`${target.adapter.id} does not announce audienceRegistrations (event acknowledged, nothing changed)`);
         }
         expect(await target.backdoor.audiences(state.clientId)).toContain(audience);
-        const remove = await bridge.call('POST', `/${encodeURIComponent(state.clientId)}/event-hook`, {
+        const remove = await call('POST', `/${encodeURIComponent(state.clientId)}/event-hook`, {
           body: konnectEvent(state.clientId, { event_type: 'remove_registration', audience }),
         });
         expect(remove.status, JSON.stringify(remove.body)).toBe(200);
@@ -154,7 +166,7 @@ export function runConformanceSuite(options: ConformanceOptions): void {
       });
 
       it('add_registration without an audience is acknowledged', async () => {
-        const res = await bridge.call('POST', `/${encodeURIComponent(state.clientId)}/event-hook`, {
+        const res = await call('POST', `/${encodeURIComponent(state.clientId)}/event-hook`, {
           body: konnectEvent(state.clientId, { event_type: 'add_registration' }),
         });
         expect(res.status, JSON.stringify(res.body)).toBe(200);
@@ -162,27 +174,27 @@ export function runConformanceSuite(options: ConformanceOptions): void {
       });
 
       it('deletes the client: it is gone and its credentials are refused', async () => {
-        const res = await bridge.call('DELETE', `/${encodeURIComponent(state.clientId)}`);
+        const res = await call('DELETE', `/${encodeURIComponent(state.clientId)}`);
         expect(res.status, JSON.stringify(res.body)).toBe(204);
         expect(await target.backdoor.clientExists(state.clientId)).toBe(false);
         expect(await target.backdoor.canGetToken(state.clientId, state.secret)).toBe(false);
       });
 
       it('deletes it again: 204', async () => {
-        const res = await bridge.call('DELETE', `/${encodeURIComponent(state.clientId)}`);
+        const res = await call('DELETE', `/${encodeURIComponent(state.clientId)}`);
         expect(res.status, JSON.stringify(res.body)).toBe(204);
       });
     });
 
     describe('unknown clients', () => {
       it('delete of a client that never existed answers 204', async () => {
-        const res = await bridge.call('DELETE', `/${encodeURIComponent(unknownClientId())}`);
+        const res = await call('DELETE', `/${encodeURIComponent(unknownClientId())}`);
         expect(res.status, JSON.stringify(res.body)).toBe(204);
       });
 
       it('rotate of an unknown client answers 404', async (ctx) => {
         if (!target.adapter.capabilities.rotateSecret) return ctx.skip(`${target.adapter.id} does not announce rotateSecret`);
-        const res = await bridge.call('POST', `/${encodeURIComponent(unknownClientId())}/new-secret`);
+        const res = await call('POST', `/${encodeURIComponent(unknownClientId())}/new-secret`);
         expect(res.status, JSON.stringify(res.body)).toBe(404);
         expect(res.body.error).toBe('not_found');
       });
@@ -190,7 +202,7 @@ export function runConformanceSuite(options: ConformanceOptions): void {
       it('update_application of an unknown client answers 404', async (ctx) => {
         if (!target.adapter.capabilities.updateRedirectUris) return ctx.skip(`${target.adapter.id} does not announce updateRedirectUris`);
         const id = unknownClientId();
-        const res = await bridge.call('POST', `/${encodeURIComponent(id)}/event-hook`, {
+        const res = await call('POST', `/${encodeURIComponent(id)}/event-hook`, {
           body: konnectEvent(id, { event_type: 'update_application', redirect_uris: ['https://app.example.com/cb'] }),
         });
         expect(res.status, JSON.stringify(res.body)).toBe(404);
@@ -206,7 +218,7 @@ export function runConformanceSuite(options: ConformanceOptions): void {
       });
 
       it('delete is refused (or treated as unknown) and the client stays', async () => {
-        const res = await bridge.call('DELETE', `/${encodeURIComponent(foreignId)}`);
+        const res = await call('DELETE', `/${encodeURIComponent(foreignId)}`);
         if (refused()) {
           expect(res.status, JSON.stringify(res.body)).toBe(403);
           expect(res.body.error).toBe('client_not_managed');
@@ -218,7 +230,7 @@ export function runConformanceSuite(options: ConformanceOptions): void {
 
       it('rotate is refused (or treated as unknown)', async (ctx) => {
         if (!target.adapter.capabilities.rotateSecret) return ctx.skip(`${target.adapter.id} does not announce rotateSecret`);
-        const res = await bridge.call('POST', `/${encodeURIComponent(foreignId)}/new-secret`);
+        const res = await call('POST', `/${encodeURIComponent(foreignId)}/new-secret`);
         expect(res.status, JSON.stringify(res.body)).toBe(refused() ? 403 : 404);
         expect(res.body.error).toBe(refused() ? 'client_not_managed' : 'not_found');
         expect(await target.backdoor.clientExists(foreignId)).toBe(true);
@@ -227,7 +239,7 @@ export function runConformanceSuite(options: ConformanceOptions): void {
       it('update_application is refused (or treated as unknown) and the redirect URIs stay', async (ctx) => {
         if (!target.adapter.capabilities.updateRedirectUris) return ctx.skip(`${target.adapter.id} does not announce updateRedirectUris`);
         const before = await target.backdoor.redirectUris(foreignId);
-        const res = await bridge.call('POST', `/${encodeURIComponent(foreignId)}/event-hook`, {
+        const res = await call('POST', `/${encodeURIComponent(foreignId)}/event-hook`, {
           body: konnectEvent(foreignId, { event_type: 'update_application', redirect_uris: ['https://attacker.example.com/cb'] }),
         });
         expect(res.status, JSON.stringify(res.body)).toBe(refused() ? 403 : 404);
@@ -237,36 +249,45 @@ export function runConformanceSuite(options: ConformanceOptions): void {
 
     describe('what Konnect really sends', () => {
       it('the Verify button (portal_id "test portal_id") creates a working client', async () => {
-        const res = await bridge.call('POST', '/', { body: konnectVerifyApplication(target.application) });
+        const res = await call('POST', '/', { body: konnectVerifyApplication(target.application) });
         expect(res.status, JSON.stringify(res.body)).toBe(201);
         expect(await target.backdoor.canGetToken(res.body.client_id, res.body.client_secret)).toBe(true);
-        expect((await bridge.call('DELETE', `/${encodeURIComponent(res.body.client_id)}`)).status).toBe(204);
+        expect((await call('DELETE', `/${encodeURIComponent(res.body.client_id)}`)).status).toBe(204);
       });
 
       it('two applications with the same name both get their own client', async () => {
         const name = `Same name ${Date.now().toString(36)}`;
-        const first = await bridge.call('POST', '/', { body: app({ client_name: name }) });
-        const second = await bridge.call('POST', '/', { body: app({ client_name: name }) });
+        const first = await call('POST', '/', { body: app({ client_name: name }) });
+        const second = await call('POST', '/', { body: app({ client_name: name }) });
         expect(first.status, JSON.stringify(first.body)).toBe(201);
         expect(second.status, JSON.stringify(second.body)).toBe(201);
         expect(second.body.client_id).not.toBe(first.body.client_id);
         for (const created of [first.body, second.body]) {
           expect(await target.backdoor.canGetToken(created.client_id, created.client_secret)).toBe(true);
-          expect((await bridge.call('DELETE', `/${encodeURIComponent(created.client_id)}`)).status).toBe(204);
+          expect((await call('DELETE', `/${encodeURIComponent(created.client_id)}`)).status).toBe(204);
         }
       });
 
       it('fields the spec does not list yet are tolerated', async () => {
-        const res = await bridge.call('POST', '/', { body: app({ some_future_field: { nested: true }, allow_multiple_credentials: false }) });
+        const res = await call('POST', '/', { body: app({ some_future_field: { nested: true }, allow_multiple_credentials: false }) });
         expect(res.status, JSON.stringify(res.body)).toBe(201);
-        expect((await bridge.call('DELETE', `/${encodeURIComponent(res.body.client_id)}`)).status).toBe(204);
+        expect((await call('DELETE', `/${encodeURIComponent(res.body.client_id)}`)).status).toBe(204);
+      });
+    });
+
+    describe('logs', () => {
+      it('no client secret the bridge handed out, nor any hidden value, reaches a log line', (ctx) => {
+        const text = (target.logger as { text?: () => string } | undefined)?.text?.();
+        if (text === undefined) return ctx.skip('the target gives no capturing logger (createCapturingLogger)');
+        expect(issuedSecrets.length).toBeGreaterThan(3);
+        for (const secret of [...issuedSecrets, ...(target.hiddenValues ?? [])]) expect(text).not.toContain(secret);
       });
     });
 
     describe('refused requests change nothing', () => {
       it('a wrong API key answers 401 and creates nothing', async () => {
         const before = await target.backdoor.countClients();
-        const res = await bridge.call('POST', '/', { body: app(), apiKey: 'wrong_key_wrong_key' });
+        const res = await call('POST', '/', { body: app(), apiKey: 'wrong_key_wrong_key' });
         expect(res.status).toBe(401);
         expect(res.body.error).toBe('unauthorized');
         expect(await target.backdoor.countClients()).toBe(before);
@@ -274,7 +295,7 @@ export function runConformanceSuite(options: ConformanceOptions): void {
 
       it('an invalid redirect URI answers 400 invalid_redirect_uri and creates nothing', async () => {
         const before = await target.backdoor.countClients();
-        const res = await bridge.call('POST', '/', { body: app({ redirect_uris: ['not a uri'] }) });
+        const res = await call('POST', '/', { body: app({ redirect_uris: ['not a uri'] }) });
         expect(res.status).toBe(400);
         expect(res.body.error).toBe('invalid_redirect_uri');
         expect(await target.backdoor.countClients()).toBe(before);
@@ -284,7 +305,7 @@ export function runConformanceSuite(options: ConformanceOptions): void {
         if (!target.unknownScope) return ctx.skip('the target names no unknown scope');
         const before = await target.backdoor.countClients();
         const scopes = [...((target.application?.scopes as string[] | undefined) ?? []), target.unknownScope];
-        const res = await bridge.call('POST', '/', { body: app({ scopes }) });
+        const res = await call('POST', '/', { body: app({ scopes }) });
         expect(res.status, JSON.stringify(res.body)).toBe(400);
         expect(res.body.error_description).toContain(target.unknownScope);
         expect(await target.backdoor.countClients()).toBe(before);

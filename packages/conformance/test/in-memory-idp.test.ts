@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { BridgeError, type DcrAdapter } from '@dcr-bridge/core';
-import { runConformanceSuite } from '../src/index.js';
+import { createCapturingLogger, runConformanceSuite } from '../src/index.js';
 
 /**
  * The suite run against the smallest adapter that keeps the contract, over an in-memory "IdP". It proves
@@ -70,5 +70,5 @@ function createMemoryIdp() {
 
 runConformanceSuite({
   name: 'in-memory reference adapter',
-  setup: async () => ({ ...createMemoryIdp(), unknownScope: 'unknown-scope' }),
+  setup: async () => ({ ...createMemoryIdp(), unknownScope: 'unknown-scope', logger: createCapturingLogger() }),
 });
