@@ -173,7 +173,8 @@ function peakRssMb(pid: number): number {
 
 async function main() {
   if (!existsSync(bin)) throw new Error(`${bin} is missing: run the build first (pnpm bench does).`);
-  const storeDir = mkdtempSync(join(tmpdir(), 'dcr-bench-'));
+  // BENCH_STORE_DIR=/dev/shm puts the store on tmpfs, to tell the disk's fsync cost from the bridge's own.
+  const storeDir = mkdtempSync(join(process.env.BENCH_STORE_DIR ?? tmpdir(), 'dcr-bench-'));
   const stub = await startStub();
   try {
     const starts: number[] = [];
@@ -192,7 +193,7 @@ async function main() {
     const stubPaced = await drive(stub.url, SECONDS, straightAtStub, PACED_CYCLES_PER_SECOND);
     const stubSaturated = await drive(stub.url, SECONDS, straightAtStub);
 
-    const lines = [`dcr-bridge benchmark: ${CONNECTIONS} connections, ${SECONDS} s per run, loopback, node ${process.version}`];
+    const lines = [`dcr-bridge benchmark: ${CONNECTIONS} connections, ${SECONDS} s per run, loopback, node ${process.version}, store in ${storeDir}`];
     const table = (title: string, bridgeRun: Run, stubRun: Run) => {
       lines.push('', title, 'mode     op       ops/s     p50        p99        errors');
       for (const [mode, run] of [['bridge', bridgeRun], ['stub', stubRun]] as const) {
