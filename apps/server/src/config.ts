@@ -33,7 +33,8 @@ export async function loadConfig(env: Record<string, string | undefined>, cwd: s
   const values = { ...readConfigFile(env.DCR_BRIDGE_CONFIG, cwd, problems), ...definedOnly(env) };
   const settings = createSettingsReader(values);
 
-  const adapterChoice = settings.string('DCR_BRIDGE_ADAPTER');
+  // Kong's example bridge is configured with OKTA_DOMAIN alone; its users switch without a new setting.
+  const adapterChoice = settings.string('DCR_BRIDGE_ADAPTER') ?? (settings.raw('OKTA_DOMAIN') ? 'okta' : undefined);
   const devMode = adapterChoice === undefined;
   const keys = settings.list('DCR_BRIDGE_API_KEYS');
   const apiKeys = keys.length > 0 ? keys : settings.list('KONG_API_TOKENS').length > 0 ? settings.list('KONG_API_TOKENS') : settings.list('KONG_API_TOKEN');

@@ -44,6 +44,13 @@ describe('loadConfig', () => {
     expect(config?.storeKeys).toHaveLength(1);
   });
 
+  it("runs a Kong example bridge configuration unchanged: OKTA_DOMAIN selects the okta adapter", async () => {
+    const { config, problems } = await loadConfig({ OKTA_DOMAIN: 'https://dev-something.okta.com/', OKTA_API_TOKEN: 'atoken', KONG_API_TOKEN: 'azertyuiop12' }, dir);
+    expect(problems).toEqual([]);
+    expect(config?.adapter?.module.id).toBe('okta');
+    expect(config).toMatchObject({ apiKeys: ['azertyuiop12'], port: 3000, host: '0.0.0.0' });
+  });
+
   it("accepts Kong's example bridge names for the API key", async () => {
     for (const name of ['KONG_API_TOKENS', 'KONG_API_TOKEN']) {
       const { config } = await loadConfig({ [name]: key, DCR_BRIDGE_ADAPTER: 'rfc7591', RFC7591_ISSUER: 'https://idp.example.com' }, dir);
