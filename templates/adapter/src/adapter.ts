@@ -25,9 +25,6 @@ export function create__PASCAL__Adapter(options: __PASCAL__AdapterOptions): DcrA
     async deleteClient() {
       throw notYet('deleteClient');
     },
-    async checkReady(context) {
-      const response = await http.get('/', { signal: context.signal }).catch(() => undefined);
-      return response?.ok ? { ready: true } : { ready: false, detail: `__DISPLAY__ at ${options.baseUrl} did not answer` };
-    },
+    checkReady: (context) => http.probe('/', 'reaching __DISPLAY__', { signal: context.signal }),
   };
 }
