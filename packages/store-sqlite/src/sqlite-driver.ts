@@ -11,8 +11,7 @@ export interface SqliteDriverOptions {
 /**
  * A StoreDriver on one SQLite file, through SQLite compiled to WebAssembly with real file I/O: nothing
  * to compile or download at install time, so it installs on any machine with Node.js. Values are opaque
- * strings (core's encrypted store puts JWEs here); every operation is a single statement, so each write
- * is its own transaction and is on disk when the promise resolves.
+ * strings (core's encrypted store puts JWEs here); a write is on disk when its promise resolves.
  */
 export function createSqliteDriver(options: SqliteDriverOptions): StoreDriver {
   const file = resolve(options.path);
@@ -43,26 +42,65 @@ export function createSqliteDriver(options: SqliteDriverOptions): StoreDriver {
     if (!db.isOpen) throw new Error(`The state store ${file} is closed.`);
   };
 
+  // Group commit: the writes issued during one turn of the event loop go into one transaction, so a burst
+  // of requests pays for one fsync instead of one each. Every write still resolves only after its commit;
+  // reads see writes that are waiting for it.
+  const pending = new Map<string, string | null>();
+  let waiters: Array<{ resolve: () => void; reject: (error: unknown) => void }> = [];
+  let flushScheduled = false;
+
+  function flush(): void {
+    flushScheduled = false;
+    const batch = [...pending];
+    const settled = waiters;
+    pending.clear();
+    waiters = [];
+    try {
+      open();
+      db.exec('BEGIN IMMEDIATE');
+      try {
+        const now = new Date().toISOString();
+        for (const [key, value] of batch) {
+          if (value === null) remove.run(key);
+          else upsert.run([key, value, now]);
+        }
+        db.exec('COMMIT');
+      } catch (error) {
+        db.exec('ROLLBACK');
+        throw error;
+      }
+      for (const waiter of settled) waiter.resolve();
+    } catch (error) {
+      for (const waiter of settled) waiter.reject(error);
+    }
+  }
+
+  function write(key: string, value: string | null): Promise<void> {
+    open();
+    pending.set(key, value);
+    if (!flushScheduled) {
+      flushScheduled = true;
+      setImmediate(flush);
+    }
+    return new Promise((resolve, reject) => waiters.push({ resolve, reject }));
+  }
+
   return {
     async get(key) {
       open();
+      if (pending.has(key)) return pending.get(key) ?? undefined;
       const row = select.get(key) as { value?: unknown } | null;
       return typeof row?.value === 'string' ? row.value : undefined;
     },
-    async set(key, value) {
-      open();
-      upsert.run([key, value, new Date().toISOString()]);
-    },
-    async delete(key) {
-      open();
-      remove.run(key);
-    },
+    set: async (key, value) => write(key, value),
+    delete: async (key) => write(key, null),
     async check() {
       open();
       db.get('SELECT 1 AS ok');
     },
     async close() {
       if (!db.isOpen) return;
+      if (flushScheduled) flush();
       for (const statement of [select, upsert, remove]) statement.finalize();
       db.close();
     },

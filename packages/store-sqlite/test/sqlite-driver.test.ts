@@ -45,6 +45,33 @@ describe('createSqliteDriver', () => {
     await driver.close();
   });
 
+  it('commits a burst of writes together, durably, and reads its own writes before the commit', async () => {
+    const path = join(dir, 'state.sqlite');
+    const driver = createSqliteDriver({ path });
+    await driver.set('gone', 'soon');
+    const writes = Array.from({ length: 100 }, (_, i) => driver.set(`burst-${i}`, `v${i}`));
+    const removal = driver.delete('gone');
+    expect(await driver.get('burst-7')).toBe('v7');
+    expect(await driver.get('gone')).toBeUndefined();
+    await Promise.all([...writes, removal]);
+    await driver.close();
+    const reopened = createSqliteDriver({ path });
+    expect(await reopened.get('burst-99')).toBe('v99');
+    expect(await reopened.get('gone')).toBeUndefined();
+    await reopened.close();
+  });
+
+  it('writes what is still pending when it closes', async () => {
+    const path = join(dir, 'state.sqlite');
+    const driver = createSqliteDriver({ path });
+    const pendingWrite = driver.set('last', 'word');
+    await driver.close();
+    await pendingWrite;
+    const reopened = createSqliteDriver({ path });
+    expect(await reopened.get('last')).toBe('word');
+    await reopened.close();
+  });
+
   it('passes its readiness check while open and fails clearly once closed', async () => {
     const driver = createSqliteDriver({ path: join(dir, 'state.sqlite') });
     await expect(driver.check()).resolves.toBeUndefined();
@@ -52,6 +79,7 @@ describe('createSqliteDriver', () => {
     await driver.close();
     await expect(driver.check()).rejects.toThrow(/is closed/);
     await expect(driver.get('k')).rejects.toThrow(/is closed/);
+    await expect(driver.set('k', 'v')).rejects.toThrow(/is closed/);
   });
 
   it('with core\'s encrypted store, keeps no plaintext on disk', async () => {
