@@ -4,14 +4,17 @@ import {
   bearerAuthorization,
   createClientCredentialsTokenProvider,
   createIdpHttpClient,
+  defineDcrAdapter,
   path,
   silentLogger,
   type DcrAdapter,
+  type IdpPrimitives,
   type IdpResponse,
   type Logger,
   type OperationContext,
+  type StateStore,
 } from '@dcr-bridge/core';
-import { clientRepresentation, isManaged, keycloakMessage, type KeycloakClient } from './representation.js';
+import { MANAGED_ATTRIBUTE, clientIdFor, clientRepresentation, isManaged, keycloakMessage, type KeycloakClient } from './representation.js';
 
 export interface KeycloakAdapterOptions {
   /** Server base URL, with its path prefix on older servers (e.g. https://sso.example.com/auth). */
@@ -23,8 +26,11 @@ export interface KeycloakAdapterOptions {
   clientSecret: string;
   /** The realm of that client, when it is not `realm` (e.g. master). Default `realm`. */
   tokenRealm?: string;
+  /** Where open creates are journaled (core's lifecycle); default in memory. The server keeps it in the store file. */
+  journal?: StateStore;
   fetch?: typeof fetch;
   logger?: Logger;
+  /** Ceiling of one request to Keycloak; default 30 000 ms (the operation's budget usually ends it first). */
   timeoutMs?: number;
 }
 
@@ -35,6 +41,8 @@ interface ProtocolMapper {
   protocolMapper: string;
   config: Record<string, string>;
 }
+
+type FoundClient = KeycloakClient & { id: string };
 
 export function createKeycloakAdapter(options: KeycloakAdapterOptions): DcrAdapter {
   const logger = options.logger ?? silentLogger;
@@ -63,18 +71,11 @@ export function createKeycloakAdapter(options: KeycloakAdapterOptions): DcrAdapt
   const clients = path`/admin/realms/${realm}/clients`;
   const client = (id: string) => `${clients}${path`/${id}`}`;
 
-  /** The client by its clientId (what Konnect knows), or undefined; Keycloak's own paths use its internal id. */
-  async function find(clientId: string, context: OperationContext): Promise<KeycloakClient | undefined> {
+  /** The client by its clientId (what Konnect knows); Keycloak's own paths use its internal id. */
+  async function find(clientId: string, context: OperationContext): Promise<FoundClient | undefined> {
     const response = await http.get<KeycloakClient[]>(clients, { query: { clientId, search: false }, signal: context.signal });
     if (!response.ok || !Array.isArray(response.body)) throw http.errorFromResponse(response, `looking up client ${clientId}`);
-    return response.body.find((candidate) => candidate.clientId === clientId);
-  }
-
-  async function findManaged(clientId: string, context: OperationContext): Promise<KeycloakClient & { id: string }> {
-    const found = await find(clientId, context);
-    if (!found?.id) throw new BridgeError('not_found', `Keycloak realm ${realm} has no client ${clientId}.`);
-    if (!isManaged(found)) throw new BridgeError('client_not_managed', `Client ${clientId} was not created by the bridge (it has no dcr-bridge.managed attribute); the bridge leaves it alone.`);
-    return found as KeycloakClient & { id: string };
+    return response.body.find((candidate): candidate is FoundClient => candidate.clientId === clientId && typeof candidate.id === 'string');
   }
 
   async function scopeIds(names: string[], context: OperationContext): Promise<string[]> {
@@ -90,98 +91,89 @@ export function createKeycloakAdapter(options: KeycloakAdapterOptions): DcrAdapt
     return names.map((name) => byName.get(name) as string);
   }
 
-  function createError(response: IdpResponse): BridgeError {
+  function refused(response: IdpResponse, action: string): BridgeError {
     const message = keycloakMessage(response.body) ?? 'no reason given';
     if (response.status === 400) {
-      return new BridgeError(/redirect/i.test(message) ? 'invalid_redirect_uri' : 'invalid_client_metadata', `Keycloak refused the client: ${message}.`);
+      return new BridgeError(/redirect/i.test(message) ? 'invalid_redirect_uri' : 'invalid_client_metadata', `Keycloak refused ${action}: ${message}.`);
     }
-    if (response.status === 409) return new BridgeError('conflict', `Keycloak refused the client: ${message}.`);
-    return http.errorFromResponse(response, 'creating the client');
-  }
-
-  async function remove(id: string, signal: AbortSignal): Promise<void> {
-    const response = await http.delete(client(id), { signal });
-    if (response.status !== 204 && response.status !== 404) throw http.errorFromResponse(response, 'deleting the client');
+    if (response.status === 409) return new BridgeError('conflict', `Keycloak refused ${action}: ${message}.`);
+    return http.errorFromResponse(response, action);
   }
 
   const mapperName = (audience: string) => `dcr-bridge-audience-${createHash('sha256').update(audience).digest('hex').slice(0, 16)}`;
+  const mappers = (found: FoundClient) => `${client(found.id)}/protocol-mappers/models`;
 
-  return {
+  const primitives: IdpPrimitives<FoundClient> = {
     id: 'keycloak',
-    capabilities: { rotateSecret: true, updateRedirectUris: true, audienceRegistrations: true },
+    idpName: `Keycloak realm ${realm}`,
+    marker: `${MANAGED_ATTRIBUTE} attribute`,
+    find,
+    isOurs: isManaged,
 
-    async createClient(registration, context) {
-      const representation = clientRepresentation(registration);
+    async create(registration, context) {
+      const representation = clientRepresentation(registration, context.nonce);
       const scopes = await scopeIds(registration.scopes, context);
       const created = await http.post(clients, { json: representation, signal: context.signal });
-      if (created.status !== 201) throw createError(created);
+      if (created.status !== 201) throw refused(created, 'the client');
+      await context.created(representation.clientId);
       const id = created.headers.get('location')?.split('/').pop();
-      if (!id) throw new BridgeError('idp_error', `Keycloak created client ${representation.clientId} but sent no Location header; delete it in realm ${realm} by hand.`);
-      try {
-        for (const scopeId of scopes) {
-          const assigned = await http.put(`${client(id)}${path`/default-client-scopes/${scopeId}`}`, { signal: context.signal });
-          if (!assigned.ok) throw http.errorFromResponse(assigned, 'assigning a client scope');
-        }
-        const secret = await http.get<{ value?: string }>(`${client(id)}/client-secret`, { signal: context.signal });
-        if (!secret.ok || typeof secret.body?.value !== 'string') throw http.errorFromResponse(secret, 'reading the client secret');
-        return { clientId: representation.clientId, clientSecret: secret.body.value };
-      } catch (error) {
-        // No half-created client: its own budget, since the request's may be what ran out.
-        await remove(id, AbortSignal.timeout(5000)).catch((cleanup: unknown) =>
-          context.logger.error('could not remove a half-created client: delete it in Keycloak by hand', { clientId: representation.clientId, error: cleanup }),
-        );
-        throw error;
+      if (!id) throw new BridgeError('idp_error', `Keycloak created client ${representation.clientId} but sent no Location header.`);
+      for (const scopeId of scopes) {
+        const assigned = await http.put(`${client(id)}${path`/default-client-scopes/${scopeId}`}`, { signal: context.signal, idempotent: true });
+        if (!assigned.ok) throw http.errorFromResponse(assigned, 'assigning a client scope');
       }
+      const secret = await http.get<{ value?: string }>(`${client(id)}/client-secret`, { signal: context.signal });
+      if (!secret.ok || typeof secret.body?.value !== 'string') throw http.errorFromResponse(secret, 'reading the client secret');
+      return { clientId: representation.clientId, clientSecret: secret.body.value };
     },
 
-    async deleteClient(clientId, context) {
+    async findByNonce(nonce, draft, context) {
+      // The clientId is the application name's slug with the nonce as its unique suffix: one exact lookup.
+      const clientId = clientIdFor(draft.clientName, nonce);
       const found = await find(clientId, context);
-      if (!found?.id) return;
-      if (!isManaged(found)) throw new BridgeError('client_not_managed', `Client ${clientId} was not created by the bridge; the bridge leaves it alone.`);
-      await remove(found.id, context.signal);
+      return found ? { clientId, client: found } : undefined;
     },
 
-    async rotateSecret(clientId, context) {
-      const found = await findManaged(clientId, context);
+    async remove(clientId, found, context) {
+      const response = await http.delete(client(found.id), { signal: context.signal });
+      if (response.status !== 204 && response.status !== 404) throw http.errorFromResponse(response, `deleting client ${clientId}`);
+    },
+
+    async rotateSecret(clientId, found, context) {
       const response = await http.post<{ value?: string }>(`${client(found.id)}/client-secret`, { signal: context.signal });
       if (!response.ok || typeof response.body?.value !== 'string') throw http.errorFromResponse(response, `rotating the secret of ${clientId}`);
-      return { clientId, clientSecret: response.body.value };
+      return response.body.value;
     },
 
-    async applyEvent(clientId, event, context) {
-      const found = await findManaged(clientId, context);
-      if (event.type === 'update_application') {
-        // Read the full representation and write it back, so that nothing but the redirect URIs changes.
-        const current = await http.get<KeycloakClient>(client(found.id), { signal: context.signal });
-        if (!current.ok || typeof current.body !== 'object') throw http.errorFromResponse(current, `reading client ${clientId}`);
-        const updated = await http.put(client(found.id), { json: { ...current.body, redirectUris: event.redirectUris }, signal: context.signal });
-        if (updated.status === 400) throw createError(updated);
-        if (!updated.ok) throw http.errorFromResponse(updated, `updating client ${clientId}`);
-        return;
-      }
-      if (!event.audience) return;
-      const mappers = `${client(found.id)}/protocol-mappers/models`;
-      const name = mapperName(event.audience);
-      if (event.type === 'add_registration') {
-        const mapper: ProtocolMapper = {
-          name,
-          protocol: 'openid-connect',
-          protocolMapper: 'oidc-audience-mapper',
-          config: { 'included.custom.audience': event.audience, 'access.token.claim': 'true', 'id.token.claim': 'false', 'introspection.token.claim': 'true' },
-        };
-        const added = await http.post(mappers, { json: mapper, signal: context.signal });
-        // 409: the mapper for this audience exists already (a repeated event), which is the goal.
-        if (!added.ok && added.status !== 409) throw http.errorFromResponse(added, `adding audience ${event.audience} to ${clientId}`);
-        return;
-      }
-      const listed = await http.get<ProtocolMapper[]>(mappers, { signal: context.signal });
+    async replaceRedirectUris(clientId, found, redirectUris, context) {
+      // Keycloak applies only the fields a PUT carries, so the write holds nothing but the redirect URIs:
+      // never a secret read earlier, which a concurrent rotation would see undone.
+      const updated = await http.put(client(found.id), { json: { redirectUris }, signal: context.signal, idempotent: true });
+      if (!updated.ok) throw refused(updated, `the new redirect URIs of ${clientId}`);
+    },
+
+    async addAudience(clientId, found, audience, context) {
+      const mapper: ProtocolMapper = {
+        name: mapperName(audience),
+        protocol: 'openid-connect',
+        protocolMapper: 'oidc-audience-mapper',
+        config: { 'included.custom.audience': audience, 'access.token.claim': 'true', 'id.token.claim': 'false', 'introspection.token.claim': 'true' },
+      };
+      const added = await http.post(mappers(found), { json: mapper, signal: context.signal });
+      // 409: the mapper for this audience exists already (a repeated event), which is the goal.
+      if (!added.ok && added.status !== 409) throw http.errorFromResponse(added, `adding audience ${audience} to ${clientId}`);
+    },
+
+    async removeAudience(clientId, found, audience, context) {
+      const listed = await http.get<ProtocolMapper[]>(mappers(found), { signal: context.signal });
       if (!listed.ok || !Array.isArray(listed.body)) throw http.errorFromResponse(listed, `listing the mappers of ${clientId}`);
-      for (const mapper of listed.body.filter((candidate) => candidate.name === name && candidate.id)) {
-        const removed = await http.delete(`${mappers}${path`/${mapper.id as string}`}`, { signal: context.signal });
-        if (!removed.ok && removed.status !== 404) throw http.errorFromResponse(removed, `removing audience ${event.audience} from ${clientId}`);
+      for (const mapper of listed.body.filter((candidate) => candidate.name === mapperName(audience) && candidate.id)) {
+        const removed = await http.delete(`${mappers(found)}${path`/${mapper.id as string}`}`, { signal: context.signal });
+        if (!removed.ok && removed.status !== 404) throw http.errorFromResponse(removed, `removing audience ${audience} from ${clientId}`);
       }
     },
 
     checkReady: (context) => http.probe(clients, 'listing clients', { query: { first: 0, max: 1 }, signal: context.signal }),
   };
+  return defineDcrAdapter(primitives, { journal: options.journal, logger });
 }

@@ -2,7 +2,7 @@ import type { AdapterModule } from '@dcr-bridge/core';
 import { createKeycloakAdapter, type KeycloakAdapterOptions } from './adapter.js';
 
 /** `DCR_BRIDGE_ADAPTER=keycloak`: clients through Keycloak's admin REST API. */
-export const dcrBridgeAdapter: AdapterModule<Omit<KeycloakAdapterOptions, 'logger' | 'fetch'>> = {
+export const dcrBridgeAdapter: AdapterModule<Omit<KeycloakAdapterOptions, 'logger' | 'fetch' | 'journal'>> = {
   id: 'keycloak',
   readOptions: (settings) => ({
     baseUrl: settings.url('KEYCLOAK_URL', { required: true, allowHttp: true }) ?? '',
@@ -10,7 +10,7 @@ export const dcrBridgeAdapter: AdapterModule<Omit<KeycloakAdapterOptions, 'logge
     clientId: settings.string('KEYCLOAK_CLIENT_ID', { required: true }) ?? '',
     clientSecret: settings.secret('KEYCLOAK_CLIENT_SECRET', { required: true }) ?? '',
     tokenRealm: settings.string('KEYCLOAK_TOKEN_REALM'),
-    timeoutMs: settings.integer('KEYCLOAK_TIMEOUT_MS', { default: 5000, min: 100, max: 60_000 }),
+    timeoutMs: settings.integer('KEYCLOAK_TIMEOUT_MS', { default: 30_000, min: 100, max: 120_000 }),
   }),
-  create: (options, context) => createKeycloakAdapter({ ...options, logger: context.logger }),
+  create: async (options, context) => createKeycloakAdapter({ ...options, logger: context.logger, journal: await context.openJournal() }),
 };

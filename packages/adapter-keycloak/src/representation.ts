@@ -34,7 +34,12 @@ export function isManaged(client: KeycloakClient): boolean {
   return client.attributes?.[MANAGED_ATTRIBUTE] === 'true';
 }
 
-export function clientRepresentation(registration: ClientRegistration): KeycloakClient {
+/** Keycloak client ids are unique per realm and Konnect application names are not: the nonce makes them unique. */
+export function clientIdFor(clientName: string, nonce: string): string {
+  return uniqueName(clientName, { prefix: 'konnect-', maxLength: 64, suffix: nonce });
+}
+
+export function clientRepresentation(registration: ClientRegistration, nonce: string): KeycloakClient {
   const authenticator = AUTHENTICATORS[registration.tokenEndpointAuthMethod];
   if (!authenticator) {
     throw new BridgeError(
@@ -49,8 +54,7 @@ export function clientRepresentation(registration: ClientRegistration): Keycloak
   }
   const { konnect } = registration;
   return {
-    // Keycloak client ids are unique per realm; Konnect application names are not.
-    clientId: uniqueName(registration.clientName, { prefix: 'konnect-', maxLength: 64 }),
+    clientId: clientIdFor(registration.clientName, nonce),
     name: registration.clientName,
     description: registration.description,
     enabled: true,

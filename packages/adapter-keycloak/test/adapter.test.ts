@@ -7,12 +7,14 @@ import { startFakeKeycloak, type FakeKeycloak } from './fake-keycloak.js';
 
 let keycloak: FakeKeycloak;
 let bridge: BridgeHarness;
+let adapter: ReturnType<typeof createKeycloakAdapter>;
 const adapterFor = (overrides: Partial<Parameters<typeof createKeycloakAdapter>[0]> = {}) =>
   createKeycloakAdapter({ baseUrl: keycloak.url, realm: keycloak.realm, tokenRealm: keycloak.admin.realm, clientId: keycloak.admin.clientId, clientSecret: keycloak.admin.clientSecret, ...overrides });
 
 beforeAll(async () => {
   keycloak = await startFakeKeycloak();
-  bridge = await startBridge(adapterFor());
+  adapter = adapterFor();
+  bridge = await startBridge(adapter);
 });
 afterAll(async () => {
   await bridge.close();
@@ -68,6 +70,7 @@ describe('create', () => {
     keycloak.failNext(method, pattern, 500, { error: 'unknown_error' });
     const res = await bridge.call('POST', '/', { body: konnectApplication({ scopes: ['read:orders'] }) });
     expect(res.status).toBe(502);
+    await adapter.drained?.();
     expect(keycloak.clientCount()).toBe(before);
   });
 });
@@ -152,7 +155,7 @@ describe('settings', () => {
   it('reads the Keycloak settings', () => {
     expect(
       readAdapterOptions(dcrBridgeAdapter, { KEYCLOAK_URL: 'https://sso.example.com/auth', KEYCLOAK_REALM: 'customers', KEYCLOAK_CLIENT_ID: 'dcr-bridge', KEYCLOAK_CLIENT_SECRET: 's', KEYCLOAK_TOKEN_REALM: 'master' }),
-    ).toEqual({ baseUrl: 'https://sso.example.com/auth', realm: 'customers', clientId: 'dcr-bridge', clientSecret: 's', tokenRealm: 'master', timeoutMs: 5000 });
+    ).toEqual({ baseUrl: 'https://sso.example.com/auth', realm: 'customers', clientId: 'dcr-bridge', clientSecret: 's', tokenRealm: 'master', timeoutMs: 30_000 });
   });
 
   it('lists every missing setting at once', () => {

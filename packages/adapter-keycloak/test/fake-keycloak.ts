@@ -10,6 +10,8 @@ import { clientCredentials, createFakeIdpKit, listenOnLoopback } from '@dcr-brid
  * - admin paths take the internal UUID; `GET /clients?clientId=` is an exact match returning an array;
  * - create answers 201 with an empty body and a Location header ending in the UUID; a duplicate clientId
  *   answers 409 {"errorMessage":"Client X already exists"};
+ * - `PUT /clients/{id}` applies only the fields the body carries (RepresentationToModel.updateClient sets
+ *   each non-null field), `secret` included: a PUT that carries an old secret brings it back;
  * - unknown ids answer 404 {"error":"Could not find client"}; an admin without manage-clients gets 403;
  *   a missing or expired bearer token gets 401;
  * - client-scope names that do not exist are ignored by Keycloak (the adapter must check them itself);
@@ -155,7 +157,10 @@ export async function startFakeKeycloak(options: { realm?: string; adminRealm?: 
   admin_.put('/clients/:id', (req, res) => {
     const client = byId(req, res);
     if (!client) return;
-    client.rep = { ...(req.body as Client['rep']), id: client.rep.id, clientId: (req.body as Client['rep']).clientId ?? client.rep.clientId };
+    const { secret, ...fields } = req.body as Client['rep'] & { secret?: unknown };
+    const present = Object.entries(fields).filter(([, value]) => value !== null && value !== undefined);
+    client.rep = { ...client.rep, ...Object.fromEntries(present), id: client.rep.id };
+    if (typeof secret === 'string') client.secret = secret;
     res.status(204).end();
   });
   admin_.delete('/clients/:id', (req, res) => {

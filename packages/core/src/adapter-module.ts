@@ -16,6 +16,11 @@ export interface AdapterContext {
   logger: Logger;
   /** The bridge's encrypted state store, opened on first call (only adapters that keep state call it). */
   openStore(): Promise<StateStore>;
+  /**
+   * The journal of core's lifecycle (open creates; no secrets in it): pass it to `defineDcrAdapter`. The
+   * server keeps it in the embedded store file, so creates under way at a crash are undone at the next start.
+   */
+  openJournal(): Promise<StateStore>;
 }
 
 export interface AdapterModule<Options = unknown> {

@@ -6,13 +6,24 @@
  * adapter talks to its IdP and returns a result or throws a `BridgeError`. Adapters never see HTTP
  * requests from Konnect, and core never knows an IdP.
  *
- * ## Rules every adapter keeps
- * - **Ownership.** Every client it creates carries a marker the adapter can check later (an IdP attribute,
- *   a name prefix, a store record). `rotateSecret`, `applyEvent` and `deleteClient` refuse a client without
- *   it by throwing `client_not_managed`, and change nothing.
- * - **No half-created clients.** A create that needs several IdP calls either completes or deletes what it
- *   made before it throws (a compensating delete).
- * - **Idempotent delete.** A client that is already gone is a success.
+ * ## Two ways to write an adapter
+ * - **Hand core the IdP's primitives** (`IdpPrimitives` below) and call `defineDcrAdapter(primitives)`
+ *   from `lifecycle.ts`. Core then keeps every rule of the lifecycle once, for every adapter: the ownership
+ *   check, idempotent delete, per-client serialisation, the create journal (a create whose answer never
+ *   reached Konnect is undone, also after a crash), cleanup that retries until the client is gone, and the
+ *   capabilities, derived from which primitives exist. Every first-party adapter is written this way.
+ * - Implement `DcrAdapter` directly (a third-party adapter that needs full control). It must then keep the
+ *   rules below by itself.
+ *
+ * ## Rules every adapter keeps (core's lifecycle keeps the starred ones for primitives)
+ * - **Ownership.*** Every client it creates carries a marker the adapter can check later (an IdP
+ *   attribute, a name prefix, a store record). `rotateSecret`, `applyEvent` and `deleteClient` refuse a
+ *   client without it by throwing `client_not_managed`, and change nothing.
+ * - **No half-created clients.*** A create that needs several IdP calls either completes or deletes what it
+ *   made; a create the IdP completes after Konnect was told it failed is found and deleted.
+ * - **Idempotent delete.*** A client that is already gone is a success.
+ * - **One operation per client at a time.*** Two Konnect calls on one client never interleave their IdP
+ *   writes, and a write carries only what it changes (never a secret read earlier).
  * - **Safe paths.** Every path segment built from request data goes through `path`/`encodeSegment` of the
  *   HTTP client, so a client id can never reach another admin path.
  * - **Secrets stay secret.** Client secrets, admin tokens, registration access tokens and API keys never
@@ -100,8 +111,23 @@ export type ClientEventType = ClientEvent['type'];
 
 /** Passed to every call. */
 export interface OperationContext {
-  /** Aborts when the request's time budget is spent or Konnect hung up; pass it to every IdP call. */
+  /**
+   * Aborts when the operation's completion budget is spent; pass it to every IdP call. It does not abort
+   * when Konnect's answer is due: core answers Konnect on time (504) and lets IdP work already under way
+   * finish, so that what the IdP did is known (and undone when Konnect never learnt of it).
+   */
   signal: AbortSignal;
+  /**
+   * Aborts when Konnect's answer is due or Konnect hung up. Work that has not started by then must not
+   * start (core's lifecycle checks it before every operation); work under way goes on under `signal`.
+   */
+  deadline: AbortSignal;
+  /**
+   * Settles `true` once Konnect's connection has taken the successful answer to this call, `false` when
+   * Konnect will never get it (the deadline passed, Konnect hung up, the call failed). Core's lifecycle
+   * undoes a create whose answer settles `false`.
+   */
+  answered: Promise<boolean>;
   /** Bound to this request (request id, operation, adapter). */
   logger: Logger;
   requestId: string;
@@ -165,8 +191,89 @@ export interface DcrAdapter {
   /** Whether the adapter can serve now (admin credentials work, the IdP answers). Never throws. */
   checkReady(context: OperationContext): Promise<ReadinessReport>;
 
+  /**
+   * Finishes what a previous process left open: creates that were under way when it died are found at the
+   * IdP and undone. The server calls it once at boot, in the background. Adapters built with
+   * `defineDcrAdapter` have it.
+   */
+  recover?(): Promise<RecoveryReport>;
+
+  /** Resolves when no cleanup is pending (tests, the soak, shutdown). Adapters built with `defineDcrAdapter` have it. */
+  drained?(): Promise<void>;
+
   /** Releases what the adapter holds (stores, agents). Called once at shutdown. */
   close?(): Promise<void>;
+}
+
+/** What `recover()` did with the creates a previous process left open. */
+export interface RecoveryReport {
+  /** Open creates found in the journal. */
+  open: number;
+  /** Clients found at the IdP and deleted, because Konnect never got their credentials. */
+  undone: number;
+  /** Creates that never reached the IdP (nothing to undo). */
+  neverCreated: number;
+  /** Creates the bridge could not resolve (the IdP cannot be searched, or it kept failing); logged for an operator. */
+  unresolved: number;
+}
+
+/**
+ * # IdP primitives: what an adapter hands to core's lifecycle (`defineDcrAdapter`)
+ *
+ * Each primitive does one IdP thing and nothing else: no ownership checks, no compensation, no retries
+ * beyond the HTTP client's, no locking. Core calls them in the right order, one operation per client at a
+ * time, and derives the capabilities from which optional ones exist. `Client` is whatever `find` returns
+ * (the IdP's representation); core passes it back to the other primitives, so the read that proves
+ * ownership doubles as the read an update needs.
+ *
+ * Throw `BridgeError`s as described above. `invalid_*` errors must be thrown before anything is created.
+ */
+export interface IdpPrimitives<Client> {
+  /** Adapter id (`keycloak`), as `DcrAdapter.id`. */
+  readonly id: string;
+  /** For messages, e.g. `Keycloak`. */
+  readonly idpName: string;
+  /** How the ownership marker looks, for the `client_not_managed` message, e.g. `a dcr-bridge.managed attribute`. */
+  readonly marker: string;
+
+  /** The client, or undefined when the IdP has no client with this id. */
+  find(clientId: string, context: OperationContext): Promise<Client | undefined>;
+  /** Whether the client carries the bridge's ownership marker. */
+  isOurs(client: Client): boolean;
+
+  /**
+   * Creates the client and returns its credentials. Validate first (scopes, grant types, auth method), so
+   * that a refused registration changes nothing. `context.nonce` is a fresh random string of 8 characters
+   * `[a-z0-9]`: put it into the client where `findByNonce` can find it (typically as the unique suffix of
+   * its name: `uniqueName(name, {suffix: context.nonce})`). Call `context.created(clientId)` as soon as
+   * the IdP holds the client, before any further step: from then on core deletes it if anything fails.
+   */
+  create(registration: ClientRegistration, context: CreateContext): Promise<CreatedClient>;
+
+  /** Deletes the client; resolves when it is gone, also when it was already gone. */
+  remove(clientId: string, client: Client, context: OperationContext): Promise<void>;
+
+  /** The client the create with this nonce made, if the IdP holds one; omit when the IdP cannot be searched. */
+  findByNonce?(nonce: string, draft: { clientName: string }, context: OperationContext): Promise<{ clientId: string; client: Client } | undefined>;
+
+  /** A new secret for the same client id; the old one must be dead when this resolves. Enables `rotateSecret`. */
+  rotateSecret?(clientId: string, client: Client, context: OperationContext): Promise<string>;
+  /** Replaces the redirect URIs and changes nothing else. Enables `updateRedirectUris`. */
+  replaceRedirectUris?(clientId: string, client: Client, redirectUris: string[], context: OperationContext): Promise<void>;
+  /** Tokens of the client carry this audience from now on (idempotent). With `removeAudience`, enables `audienceRegistrations`. */
+  addAudience?(clientId: string, client: Client, audience: string, context: OperationContext): Promise<void>;
+  /** Undoes `addAudience` (idempotent). */
+  removeAudience?(clientId: string, client: Client, audience: string, context: OperationContext): Promise<void>;
+
+  checkReady(context: OperationContext): Promise<ReadinessReport>;
+  close?(): Promise<void>;
+}
+
+export interface CreateContext extends OperationContext {
+  /** Random, unique per create; the client carries it so that a create can be found after a crash. */
+  nonce: string;
+  /** Tells core that the IdP now holds `clientId` (journaled before the promise resolves). */
+  created(clientId: string): Promise<void>;
 }
 
 /** The shape of every adapter package's factory: `createKeycloakAdapter(options) → DcrAdapter`. */

@@ -5,9 +5,10 @@ import { redactText, redactUrl } from './redact.js';
 import { parseRetryAfter, withRetries, type RetryPolicy } from './retry.js';
 
 /**
- * The HTTP client every adapter uses to talk to its IdP: per-attempt timeouts, bounded retries with
- * backoff and jitter for safe operations only, Retry-After honoured, one retry with a fresh admin token
- * after a 401, and a debug line per call with secrets redacted. It answers every HTTP status as an
+ * The HTTP client every adapter uses to talk to its IdP: attempts bounded by the operation's completion
+ * budget (the request's signal) and a per-attempt ceiling, bounded retries with backoff and jitter for
+ * operations that are safe to repeat only (GET, HEAD, DELETE, and requests marked `idempotent`), Retry-After
+ * honoured, one retry with a fresh admin token after a 401, and a debug line per call with secrets redacted. It answers every HTTP status as an
  * `IdpResponse`; transport failures become `idp_unavailable` / `idp_timeout`. `errorFromResponse` turns
  * an unexpected status into the right BridgeError.
  */
@@ -25,7 +26,10 @@ export interface IdpHttpClientOptions {
   /** Base URL; request paths are appended to it (keep its own path, e.g. `/auth` or `/pf-admin-api/v1`). */
   baseUrl: string | URL;
   fetch?: typeof fetch;
-  /** Per attempt. Default 5000 ms. */
+  /**
+   * Ceiling of one attempt. Default 30 000 ms: the operation's own budget (the signal of each request)
+   * normally ends an attempt first, so no attempt is cut short while Konnect would still wait for it.
+   */
   timeoutMs?: number;
   retry?: Partial<RetryPolicy>;
   authorization?: AuthorizationSource;
@@ -43,7 +47,11 @@ export interface IdpRequestOptions {
   json?: unknown;
   form?: Record<string, string>;
   headers?: Record<string, string>;
-  /** Retry this request on failure even though its method is not safe (the caller knows it is idempotent). */
+  /**
+   * Repeating this request is harmless (a PUT of a full representation, a POST the IdP de-duplicates), so
+   * it is retried like a GET. PUT and POST are never retried without it: an attempt that failed may have
+   * been processed, and some PUTs are not idempotent (an RFC 7592 update rotates the registration token).
+   */
   idempotent?: boolean;
   signal?: AbortSignal;
 }
@@ -82,7 +90,7 @@ export interface IdpHttpClient {
   errorFromResponse(response: IdpResponse, action: string): BridgeError;
 }
 
-const SAFE_METHODS = new Set<HttpMethod>(['GET', 'HEAD', 'PUT', 'DELETE']);
+const SAFE_METHODS = new Set<HttpMethod>(['GET', 'HEAD', 'DELETE']);
 const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
 
 /**
@@ -104,7 +112,7 @@ export function encodeSegment(value: string): string {
 
 export function createIdpHttpClient(options: IdpHttpClientOptions): IdpHttpClient {
   const fetchImpl = options.fetch ?? globalThis.fetch;
-  const timeoutMs = options.timeoutMs ?? 5_000;
+  const timeoutMs = options.timeoutMs ?? 30_000;
   const logger = options.logger ?? silentLogger;
   const base = new URL(String(options.baseUrl));
   const basePath = base.pathname.replace(/\/+$/, '');

@@ -25,8 +25,9 @@ export {
   type ClientCredentialsTokenOptions,
   type TokenProvider,
 } from './token-provider.js';
-export { createEncryptedStore, createMemoryDriver, parseStoreKey, type EncryptedStoreOptions, type StateStore, type StoreDriver } from './store.js';
-export { generateSecret, hasOwnershipMarkerLine, ownershipMarkerLine, uniqueName, type UniqueNameOptions } from './naming.js';
+export { createEncryptedStore, createJsonStore, createMemoryDriver, parseStoreKey, type EncryptedStoreOptions, type StateStore, type StoreDriver } from './store.js';
+export { JOURNAL_PREFIX, defineDcrAdapter, type JournalEntry, type LifecycleOptions } from './lifecycle.js';
+export { generateSecret, hasOwnershipMarkerLine, newNonce, ownershipMarkerLine, uniqueName, type UniqueNameOptions } from './naming.js';
 export { createBridgeApp, type BridgeAppOptions } from './http/app.js';
 export { apiKeyProblem, createApiKeyVerifier } from './http/api-key.js';
 export { invokeAdapter, type InvokeOptions } from './http/invoke.js';

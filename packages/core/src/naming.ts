@@ -15,6 +15,8 @@ export interface UniqueNameOptions {
   prefix?: string;
   /** Random characters appended. Default 8 (40 bits). */
   suffixLength?: number;
+  /** The suffix to use instead of a random one (the lifecycle's create nonce, so the name can be found again). */
+  suffix?: string;
   /** Keep the letter case of the name (default: lower-cased). */
   keepCase?: boolean;
 }
@@ -25,11 +27,16 @@ export function uniqueName(name: string, options: UniqueNameOptions = {}): strin
   const disallowed = options.disallowed ?? /[^a-z0-9-]+/g;
   const base = (options.keepCase ? name : name.toLowerCase()).normalize('NFKD').replace(/[\u0300-\u036f]/g, '');
   const slug = base.replace(disallowed, '-').replace(/-{2,}/g, '-').replace(/^-|-$/g, '');
-  const suffix = randomSuffix(suffixLength);
+  const suffix = options.suffix ?? randomSuffix(suffixLength);
   const prefix = options.prefix ?? '';
   const room = Math.max(0, maxLength - prefix.length - suffix.length - 1);
   const head = (prefix + slug.slice(0, room)).replace(/-$/, '');
   return head ? `${head}-${suffix}` : suffix;
+}
+
+/** A create nonce: 8 random characters of [a-z0-9] (41 bits), fit for any IdP's names and ids. */
+export function newNonce(): string {
+  return randomSuffix(8);
 }
 
 function randomSuffix(length: number): string {

@@ -10,11 +10,15 @@ import { BridgeError } from './errors.js';
  *   here for tests and dev mode);
  * - `createEncryptedStore` puts JSON records in a driver encrypted at rest (JWE, dir + A256GCM), each
  *   ciphertext bound to its key so that rows cannot be swapped. Adapters only ever see `StateStore`.
+ * - `createJsonStore` puts plain JSON records in a driver, for state that holds no secret: the lifecycle's
+ *   create journal (nonces, client ids, times), which every adapter keeps, with or without a store key.
  */
 export interface StoreDriver {
   get(key: string): Promise<string | undefined>;
   set(key: string, value: string): Promise<void>;
   delete(key: string): Promise<void>;
+  /** Every key starting with `prefix`, with its value, in key order. */
+  list(prefix: string): Promise<Array<[string, string]>>;
   /** Throws when the store cannot serve (readiness). */
   check(): Promise<void>;
   close(): Promise<void>;
@@ -24,6 +28,7 @@ export interface StateStore {
   get<T>(key: string): Promise<T | undefined>;
   set<T>(key: string, value: T): Promise<void>;
   delete(key: string): Promise<void>;
+  list<T>(prefix: string): Promise<Array<[string, T]>>;
   check(): Promise<void>;
   close(): Promise<void>;
 }
@@ -34,6 +39,7 @@ export function createMemoryDriver(): StoreDriver {
     get: async (key) => rows.get(key),
     set: async (key, value) => void rows.set(key, value),
     delete: async (key) => void rows.delete(key),
+    list: async (prefix) => [...rows].filter(([key]) => key.startsWith(prefix)).sort(([a], [b]) => (a < b ? -1 : 1)),
     check: async () => undefined,
     close: async () => rows.clear(),
   };
@@ -82,6 +88,25 @@ export function createEncryptedStore(options: EncryptedStoreOptions): StateStore
       await driver.set(key, jwe);
     },
     delete: (key) => driver.delete(key),
+    async list<T>(prefix: string) {
+      const rows = await driver.list(prefix);
+      return Promise.all(rows.map(async ([key, sealed]): Promise<[string, T]> => [key, JSON.parse(await open(sealed, key, keys)) as T]));
+    },
+    check: () => driver.check(),
+    close: () => driver.close(),
+  };
+}
+
+/** JSON records in a driver, unencrypted: only for state that holds no secret. */
+export function createJsonStore(driver: StoreDriver): StateStore {
+  return {
+    get: async <T>(key: string) => {
+      const text = await driver.get(key);
+      return text === undefined ? undefined : (JSON.parse(text) as T);
+    },
+    set: (key, value) => driver.set(key, JSON.stringify(value)),
+    delete: (key) => driver.delete(key),
+    list: async <T>(prefix: string) => (await driver.list(prefix)).map(([key, text]): [string, T] => [key, JSON.parse(text) as T]),
     check: () => driver.check(),
     close: () => driver.close(),
   };

@@ -1,6 +1,6 @@
 import { request } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BridgeError, createBridgeApp, createJsonLogger, type DcrAdapter } from '../src/index.js';
+import { BridgeError, createBridgeApp, createJsonLogger, type DcrAdapter, type OperationContext } from '../src/index.js';
 import { eventBody, fakeAdapter, konnectBody } from './fixtures.js';
 import { captureLines, listen } from './helpers.js';
 
@@ -284,21 +284,39 @@ describe('adapter errors', () => {
     expect(lines.text()).toContain('boom');
   });
 
-  it('answers 504 on time when the adapter overruns its budget, and aborts its signal', async () => {
-    let seen: AbortSignal | undefined;
+  it('answers 504 on time when the adapter overruns its deadline, and lets IdP work go on until the completion budget', async () => {
+    let seen: OperationContext | undefined;
     const call = await start(
       fakeAdapter({
         createClient: (_registration, context) => {
-          seen = context.signal;
+          seen = context;
           return new Promise(() => undefined);
         },
       }),
-      { operationTimeoutMs: 100 },
+      { operationTimeoutMs: 100, completionTimeoutMs: 400 },
     );
     const res = await call('POST', '/', { body: konnectBody() });
     expect(res.status).toBe(504);
     expect(res.json.error).toBe('idp_timeout');
-    expect(seen?.aborted).toBe(true);
+    expect(seen?.deadline.aborted).toBe(true);
+    expect(seen?.signal.aborted).toBe(false);
+    expect(await seen?.answered).toBe(false);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(seen?.signal.aborted).toBe(true);
+  });
+
+  it('tells the adapter whether Konnect got a successful answer', async () => {
+    const contexts: OperationContext[] = [];
+    const call = await start(
+      fakeAdapter({
+        createClient: async (_registration, context) => {
+          contexts.push(context);
+          return { clientId: 'c', clientSecret: 'super-secret-value' };
+        },
+      }),
+    );
+    expect((await call('POST', '/', { body: konnectBody() })).status).toBe(201);
+    expect(await contexts[0]?.answered).toBe(true);
   });
 });
 

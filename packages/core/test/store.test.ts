@@ -11,6 +11,7 @@ function recordingDriver(): StoreDriver & { rows: Map<string, string> } {
     get: async (k) => rows.get(k),
     set: async (k, v) => void rows.set(k, v),
     delete: async (k) => void rows.delete(k),
+    list: async (prefix) => [...rows].filter(([k]) => k.startsWith(prefix)),
     check: async () => undefined,
     close: async () => undefined,
   };

@@ -29,8 +29,10 @@ export interface BridgeAppOptions {
   basePath?: string;
   /** Largest accepted body. Default 64 KiB. */
   bodyLimitBytes?: number;
-  /** Budget for one adapter call; keep it under Konnect's (about 10 s). Default 9000 ms. */
+  /** When the answer to Konnect is due; keep it under Konnect's budget (about 10 s). Default 9000 ms. */
   operationTimeoutMs?: number;
+  /** How long IdP work already under way may go on after the answer was due (see invokeAdapter). Default 30 000 ms. */
+  completionTimeoutMs?: number;
   /** Budget for the readiness check. Default 3000 ms. */
   readinessTimeoutMs?: number;
   /** While true, /readyz answers 503 (the server is draining). */
@@ -71,7 +73,7 @@ export function createBridgeApp(options: BridgeAppOptions): express.Express {
 
   const call = <T>(res: Response, operation: string, run: Parameters<typeof invokeAdapter<T>>[1]) => {
     const { log, requestId, signal } = scope(res);
-    return invokeAdapter({ adapter, operation, logger: log, requestId, timeoutMs, signal }, run);
+    return invokeAdapter({ adapter, operation, logger: log, requestId, timeoutMs, completionTimeoutMs: options.completionTimeoutMs, signal, answered: answered(res) }, run);
   };
 
   dcr.route('/')
@@ -144,6 +146,14 @@ interface RequestScope {
 
 function scope(res: Response): RequestScope {
   return res.locals.bridge as RequestScope;
+}
+
+/** True once the response left with a success status; false when it failed or the connection closed first. */
+function answered(res: Response): Promise<boolean> {
+  return new Promise((resolve) => {
+    res.once('finish', () => resolve(res.statusCode < 400));
+    res.once('close', () => resolve(false));
+  });
 }
 
 function requestContext(logger: Logger): RequestHandler {

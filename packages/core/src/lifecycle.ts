@@ -1,0 +1,307 @@
+import type { ClientEvent, ClientRegistration, CreatedClient, DcrAdapter, IdpPrimitives, OperationContext, RecoveryReport } from './contract.js';
+import { BridgeError, isBridgeError } from './errors.js';
+import { silentLogger, type Logger } from './logger.js';
+import { newNonce } from './naming.js';
+import { sleep } from './retry.js';
+import { createJsonStore, createMemoryDriver, type StateStore } from './store.js';
+
+/**
+ * # The client lifecycle, written once for every adapter
+ *
+ * `defineDcrAdapter(primitives)` turns an IdP's primitives (see `IdpPrimitives` in contract.ts) into the
+ * `DcrAdapter` the HTTP layer calls. Every rule of the contract lives here:
+ *
+ * - **Ownership**: rotate, update and delete look the client up first (`find`) and refuse one without the
+ *   marker (`isOurs`) with `client_not_managed`; the client read is handed to the primitive.
+ * - **Idempotent delete**: a client that is not there is a success; so is one that vanished while the
+ *   delete failed (it is looked up again before an error is reported).
+ * - **One operation per client at a time** within the process: operations on the same client id queue
+ *   behind each other, so a rotation and an update never interleave their reads and writes. An operation
+ *   whose Konnect deadline passed while it queued is not started. (Across processes, the adapters that
+ *   share state keep one process per store file; see @dcr-bridge/store-sqlite.)
+ * - **Journaled creates**: before the creating call, an intent `{nonce, clientName, startedAt}` is written
+ *   to the journal; `created(clientId)` adds the client id. The create runs to completion under the
+ *   operation's completion budget even when Konnect was already answered 504. The entry is removed once
+ *   Konnect's connection took the answer; otherwise the client is deleted, retrying with backoff until it is
+ *   gone (the entry stays until then). A create that failed in a way that may still have created the client
+ *   (a timeout, a lost answer) is searched for by its nonce (`findByNonce`) and deleted when found.
+ * - **Recovery**: `recover()` (called by the server at boot) does the same for every entry a previous
+ *   process left open: the ones with a client id are deleted, the others are searched for by nonce. Where the
+ *   IdP cannot be searched, the entry is logged for an operator with the nonce the client's name carries.
+ *
+ * The journal holds no secrets (nonces, client ids, Konnect application names, times), so it may be a plain
+ * JSON store (`createJsonStore`); the server keeps it in the embedded store file, so it survives a crash.
+ */
+export interface LifecycleOptions {
+  /** Where open creates are recorded. Default: in memory (late completions are undone, a crash is not survived). */
+  journal?: StateStore;
+  logger?: Logger;
+  /** Budget of one cleanup attempt (finding and deleting one client). Default 30 000 ms. */
+  cleanupTimeoutMs?: number;
+  /** Backoff between cleanup attempts: doubles from `cleanupBaseDelayMs` up to `cleanupMaxDelayMs`. Defaults 500 and 30 000 ms. */
+  cleanupBaseDelayMs?: number;
+  cleanupMaxDelayMs?: number;
+}
+
+/** One open create in the journal. */
+export interface JournalEntry {
+  nonce: string;
+  /** Konnect's application name (the client's name at the IdP is derived from it and the nonce). */
+  clientName: string;
+  startedAt: string;
+  /** Set as soon as the IdP holds the client. */
+  clientId?: string;
+}
+
+export const JOURNAL_PREFIX = 'dcr-bridge/journal/';
+
+/** Errors after which the IdP may still have created the client (nothing says it refused). */
+const MAYBE_CREATED = new Set(['idp_timeout', 'idp_unavailable', 'idp_error', 'adapter_failure', 'internal_error']);
+
+export function defineDcrAdapter<Client>(idp: IdpPrimitives<Client>, options: LifecycleOptions = {}): DcrAdapter {
+  const journal = options.journal ?? createJsonStore(createMemoryDriver());
+  const logger = (options.logger ?? silentLogger).child({ component: 'lifecycle' });
+  const cleanupTimeoutMs = options.cleanupTimeoutMs ?? 30_000;
+  const baseDelayMs = options.cleanupBaseDelayMs ?? 500;
+  const maxDelayMs = options.cleanupMaxDelayMs ?? 30_000;
+  const locks = new ClientLocks();
+  /** Nonces of creates this process is working on; recovery leaves them alone. */
+  const active = new Set<string>();
+  const background = new Set<Promise<unknown>>();
+  const closed = new AbortController();
+
+  const journalKey = (nonce: string) => `${JOURNAL_PREFIX}${nonce}`;
+  const notFound = (clientId: string) => new BridgeError('not_found', `${idp.idpName} has no client ${clientId}.`);
+
+  function track<T>(work: Promise<T>): void {
+    const settled = work.then(
+      () => undefined,
+      (error: unknown) => logger.error('background cleanup failed', { error }),
+    );
+    background.add(settled);
+    void settled.finally(() => background.delete(settled));
+  }
+
+  /** A context for work that no Konnect request waits for (cleanup, recovery). */
+  function backgroundContext(operation: string): OperationContext {
+    const signal = AbortSignal.any([AbortSignal.timeout(cleanupTimeoutMs), closed.signal]);
+    return { signal, deadline: signal, answered: Promise.resolve(false), logger: logger.child({ operation }), requestId: `cleanup-${operation}` };
+  }
+
+  /** Finds the client and checks the marker; throws not_found / client_not_managed. */
+  async function findOurs(clientId: string, context: OperationContext): Promise<Client> {
+    const client = await idp.find(clientId, context);
+    if (client === undefined) throw notFound(clientId);
+    if (!idp.isOurs(client)) {
+      throw new BridgeError('client_not_managed', `Client ${clientId} was not created by the bridge (it has no ${idp.marker}); the bridge leaves it alone.`);
+    }
+    return client;
+  }
+
+  /** Runs an operation on one client: queued behind the others on it, not started after Konnect's deadline. */
+  function onClient<T>(clientId: string, context: OperationContext, work: () => Promise<T>): Promise<T> {
+    return locks.run(clientId, async () => {
+      if (context.deadline.aborted) {
+        throw new BridgeError('idp_timeout', `Another operation on client ${clientId} took the whole time budget; nothing was changed. Retry.`);
+      }
+      return work();
+    });
+  }
+
+  /** An IdP failure on a client that has vanished meanwhile is reported as what it is: not found. */
+  async function orNotFound<T>(clientId: string, context: OperationContext, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      if (!isBridgeError(error) || error.status < 500) throw error;
+      const stillThere = await idp.find(clientId, context).catch(() => true);
+      throw stillThere === undefined ? notFound(clientId) : error;
+    }
+  }
+
+  /** Deletes a client the bridge created, retrying with backoff until it is gone; then closes the journal entry. */
+  async function undo(entry: JournalEntry & { clientId: string }, reason: string): Promise<void> {
+    const log = logger.child({ clientId: entry.clientId, nonce: entry.nonce });
+    log.warn('deleting a client Konnect never got', { reason });
+    for (let attempt = 0; !closed.signal.aborted; attempt++) {
+      const context = backgroundContext('undo');
+      try {
+        await locks.run(entry.clientId, async () => {
+          const client = await idp.find(entry.clientId, context);
+          if (client !== undefined) await idp.remove(entry.clientId, client, context);
+        });
+        await journal.delete(journalKey(entry.nonce));
+        log.info('deleted a client Konnect never got', { attempts: attempt + 1 });
+        return;
+      } catch (error) {
+        const delay = Math.min(maxDelayMs, baseDelayMs * 2 ** attempt);
+        log.warn('could not delete a client Konnect never got yet; retrying', { error, retryInMs: delay, attempts: attempt + 1 });
+        await sleep(delay, closed.signal).catch(() => undefined);
+      }
+    }
+    log.warn('shutting down before a client Konnect never got was deleted: the next start deletes it', {});
+  }
+
+  /** After a failed create whose client id is unknown: search by nonce, delete what is found. */
+  async function resolveUnknown(entry: JournalEntry, reason: string): Promise<'undone' | 'never_created' | 'unresolved'> {
+    if (!idp.findByNonce) {
+      logger.error(
+        `a create may have left a client at ${idp.idpName} that nobody holds, and ${idp.idpName} cannot be searched: look for a client whose name ends in "${entry.nonce}" and delete it`,
+        { nonce: entry.nonce, clientName: entry.clientName, startedAt: entry.startedAt, reason },
+      );
+      await journal.delete(journalKey(entry.nonce));
+      return 'unresolved';
+    }
+    for (let attempt = 0; !closed.signal.aborted; attempt++) {
+      try {
+        const found = await idp.findByNonce(entry.nonce, { clientName: entry.clientName }, backgroundContext('find-by-nonce'));
+        if (!found) {
+          await journal.delete(journalKey(entry.nonce));
+          return 'never_created';
+        }
+        await undo({ ...entry, clientId: found.clientId }, reason);
+        return 'undone';
+      } catch (error) {
+        const delay = Math.min(maxDelayMs, baseDelayMs * 2 ** attempt);
+        logger.warn('could not search for a client a failed create may have left; retrying', { nonce: entry.nonce, error, retryInMs: delay });
+        await sleep(delay, closed.signal).catch(() => undefined);
+      }
+    }
+    return 'unresolved';
+  }
+
+  async function createClient(registration: ClientRegistration, context: OperationContext): Promise<CreatedClient> {
+    if (context.deadline.aborted) throw new BridgeError('idp_timeout', 'The time budget was spent before the create could start; nothing was created.');
+    const entry: JournalEntry = { nonce: newNonce(), clientName: registration.clientName, startedAt: new Date().toISOString() };
+    active.add(entry.nonce);
+    await journal.set(journalKey(entry.nonce), entry);
+    let created: CreatedClient;
+    try {
+      created = await idp.create(registration, {
+        ...context,
+        nonce: entry.nonce,
+        created: async (clientId) => {
+          entry.clientId = clientId;
+          await journal.set(journalKey(entry.nonce), entry);
+        },
+      });
+    } catch (error) {
+      const reason = isBridgeError(error) ? error.code : 'unexpected error';
+      if (entry.clientId !== undefined) track(undo({ ...entry, clientId: entry.clientId }, `the create failed (${reason})`).finally(() => active.delete(entry.nonce)));
+      else if (!isBridgeError(error) || MAYBE_CREATED.has(error.code)) track(resolveUnknown(entry, `the create failed (${reason})`).finally(() => active.delete(entry.nonce)));
+      else track(journal.delete(journalKey(entry.nonce)).finally(() => active.delete(entry.nonce)));
+      throw error;
+    }
+    const clientId = created.clientId;
+    track(
+      context.answered
+        .then((answered) => (answered ? journal.delete(journalKey(entry.nonce)) : undo({ ...entry, clientId }, 'Konnect did not get the answer')))
+        .finally(() => active.delete(entry.nonce)),
+    );
+    return created;
+  }
+
+  async function applyEvent(clientId: string, event: ClientEvent, context: OperationContext): Promise<void> {
+    if (event.type === 'update_application') {
+      const replace = idp.replaceRedirectUris?.bind(idp);
+      if (!replace) throw new BridgeError('unsupported_operation', `The ${idp.id} adapter cannot change redirect URIs.`);
+      return onClient(clientId, context, async () => {
+        const client = await findOurs(clientId, context);
+        await orNotFound(clientId, context, () => replace(clientId, client, event.redirectUris, context));
+      });
+    }
+    const audience = event.audience;
+    const change = event.type === 'add_registration' ? idp.addAudience?.bind(idp) : idp.removeAudience?.bind(idp);
+    if (audience === undefined || !change) return;
+    return onClient(clientId, context, async () => {
+      const client = await findOurs(clientId, context);
+      await orNotFound(clientId, context, () => change(clientId, client, audience, context));
+    });
+  }
+
+  const rotate = idp.rotateSecret?.bind(idp);
+  return {
+    id: idp.id,
+    capabilities: {
+      rotateSecret: rotate !== undefined,
+      updateRedirectUris: idp.replaceRedirectUris !== undefined,
+      audienceRegistrations: idp.addAudience !== undefined && idp.removeAudience !== undefined,
+    },
+
+    createClient,
+
+    deleteClient: (clientId, context) =>
+      onClient(clientId, context, async () => {
+        const client = await idp.find(clientId, context);
+        if (client === undefined) return;
+        if (!idp.isOurs(client)) throw new BridgeError('client_not_managed', `Client ${clientId} was not created by the bridge (it has no ${idp.marker}); the bridge leaves it alone.`);
+        try {
+          await idp.remove(clientId, client, context);
+        } catch (error) {
+          if ((await idp.find(clientId, context).catch(() => client)) === undefined) return;
+          throw error;
+        }
+      }),
+
+    ...(rotate
+      ? {
+          rotateSecret: (clientId: string, context: OperationContext) =>
+            onClient(clientId, context, async () => {
+              const client = await findOurs(clientId, context);
+              const clientSecret = await orNotFound(clientId, context, () => rotate(clientId, client, context));
+              return { clientId, clientSecret };
+            }),
+        }
+      : {}),
+
+    applyEvent,
+
+    checkReady: (context) => idp.checkReady(context),
+
+    async recover(): Promise<RecoveryReport> {
+      const entries = (await journal.list<JournalEntry>(JOURNAL_PREFIX)).map(([, entry]) => entry).filter((entry) => !active.has(entry.nonce));
+      const report: RecoveryReport = { open: entries.length, undone: 0, neverCreated: 0, unresolved: 0 };
+      if (entries.length > 0) logger.warn('finishing creates a previous process left open', { open: entries.length });
+      await Promise.all(
+        entries.map(async (entry) => {
+          if (entry.clientId !== undefined) {
+            await undo({ ...entry, clientId: entry.clientId }, 'the process that created it stopped before Konnect got the answer');
+            report.undone++;
+            return;
+          }
+          const outcome = await resolveUnknown(entry, 'the process that created it stopped during the create');
+          if (outcome === 'undone') report.undone++;
+          else if (outcome === 'never_created') report.neverCreated++;
+          else report.unresolved++;
+        }),
+      );
+      return report;
+    },
+
+    async drained() {
+      while (background.size > 0) await Promise.all([...background]);
+    },
+
+    async close() {
+      closed.abort(new Error('the adapter is closing'));
+      await Promise.all([...background]);
+      await idp.close?.();
+    },
+  };
+}
+
+/** A queue per client id: `run` starts `work` when every earlier work on the same id has settled. */
+class ClientLocks {
+  private readonly tails = new Map<string, Promise<unknown>>();
+
+  run<T>(clientId: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.tails.get(clientId) ?? Promise.resolve();
+    const result = previous.then(work, work);
+    const tail = result.catch(() => undefined);
+    this.tails.set(clientId, tail);
+    void tail.then(() => {
+      if (this.tails.get(clientId) === tail) this.tails.delete(clientId);
+    });
+    return result;
+  }
+}
