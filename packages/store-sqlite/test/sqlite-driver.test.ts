@@ -28,6 +28,23 @@ describe('createSqliteDriver', () => {
     await second.close();
   });
 
+  it('lists the keys under a prefix in key order, committed and pending alike, across a reopen', async () => {
+    const path = join(dir, 'state.sqlite');
+    const driver = createSqliteDriver({ path });
+    await driver.set('journal/b', '2');
+    await driver.set('journal/a', '1');
+    await driver.set('journalx', 'not under the prefix');
+    await driver.set('client-1', 'other');
+    const pending = [driver.set('journal/c', '3'), driver.delete('journal/b')];
+    expect(await driver.list('journal/')).toEqual([['journal/a', '1'], ['journal/c', '3']]);
+    await Promise.all(pending);
+    await driver.close();
+    const reopened = createSqliteDriver({ path });
+    expect(await reopened.list('journal/')).toEqual([['journal/a', '1'], ['journal/c', '3']]);
+    expect(await reopened.list('nothing/')).toEqual([]);
+    await reopened.close();
+  });
+
   it('creates the file readable by its owner only', async () => {
     const path = join(dir, 'state.sqlite');
     const driver = createSqliteDriver({ path });
