@@ -76,14 +76,28 @@ describe('createIdpHttpClient', () => {
     expect(idp.seen).toHaveLength(3);
   });
 
-  it('never retries a POST unless told it is idempotent', async () => {
+  it.each(['POST', 'PUT'] as const)('never retries a %s unless told it is idempotent (the failed attempt may have been processed)', async (method) => {
     const idp = await scriptedIdp([{ status: 503 }, { status: 200 }, { status: 503 }, { status: 201 }]);
     const client = createIdpHttpClient({ idpName: 'Test IdP', baseUrl: idp.url, retry: fast });
-    expect((await client.post('/x')).status).toBe(503);
+    expect((await client.request(method, '/x')).status).toBe(503);
     expect(idp.seen).toHaveLength(1);
-    expect((await client.post('/y')).status).toBe(200);
-    expect((await client.post('/z', { idempotent: true })).status).toBe(201);
+    expect((await client.request(method, '/y')).status).toBe(200);
+    expect((await client.request(method, '/z', { idempotent: true })).status).toBe(201);
     expect(idp.seen).toHaveLength(4);
+  });
+
+  it('never retries a PUT after a connection reset: it may have been processed', async () => {
+    let attempts = 0;
+    const server = await listen((req) => {
+      attempts++;
+      req.socket.destroy();
+    });
+    close = server.close;
+    const client = createIdpHttpClient({ idpName: 'Test IdP', baseUrl: server.url, retry: fast });
+    await expect(client.put('/registration/abc', { json: { redirect_uris: [] } })).rejects.toMatchObject({ code: 'idp_unavailable' });
+    expect(attempts).toBe(1);
+    await expect(client.delete('/clients/abc')).rejects.toMatchObject({ code: 'idp_unavailable' });
+    expect(attempts).toBe(4);
   });
 
   it('honours a short Retry-After and gives a long one back to the caller at once', async () => {

@@ -1,0 +1,273 @@
+import { describe, expect, it } from 'vitest';
+import {
+  BridgeError,
+  JOURNAL_PREFIX,
+  createJsonLogger,
+  createJsonStore,
+  createMemoryDriver,
+  defineDcrAdapter,
+  parseRegistration,
+  uniqueName,
+  type IdpPrimitives,
+  type JournalEntry,
+  type OperationContext,
+  type StateStore,
+} from '../src/index.js';
+import { konnectBody } from './fixtures.js';
+import { captureLines } from './helpers.js';
+
+/** An IdP in memory whose primitives can be made to fail, to hang, or to run slowly, and that records overlap. */
+interface MemoryClient {
+  name: string;
+  secret: string;
+  redirectUris: string[];
+  ours: boolean;
+}
+
+function memoryIdp(options: { searchable?: boolean } = {}) {
+  const clients = new Map<string, MemoryClient>();
+  /** Errors the next calls of a step throw; a function runs first (e.g. to make the client vanish). */
+  const faults: Partial<Record<'create' | 'afterCreate' | 'remove' | 'rotate' | 'find', Array<BridgeError | (() => BridgeError)>>> = {};
+  const calls: string[] = [];
+  let running = 0;
+  let maxRunning = 0;
+  let counter = 0;
+  const fail = (step: keyof typeof faults) => {
+    const fault = faults[step]?.shift();
+    if (fault) throw typeof fault === 'function' ? fault() : fault;
+  };
+  const exclusive = async <T>(work: () => T): Promise<T> => {
+    running++;
+    maxRunning = Math.max(maxRunning, running);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    try {
+      return work();
+    } finally {
+      running--;
+    }
+  };
+  const primitives: IdpPrimitives<MemoryClient> = {
+    id: 'memory',
+    idpName: 'Memory IdP',
+    marker: 'ours flag',
+    async find(clientId) {
+      calls.push(`find ${clientId}`);
+      fail('find');
+      return clients.get(clientId);
+    },
+    isOurs: (client) => client.ours,
+    async create(registration, context) {
+      calls.push('create');
+      if (registration.scopes.includes('unknown')) throw new BridgeError('invalid_scope', 'No scope "unknown".');
+      const clientId = `client-${++counter}`;
+      const name = uniqueName(registration.clientName, { suffix: context.nonce });
+      fail('create');
+      clients.set(clientId, { name, secret: `secret-${counter}`, redirectUris: registration.redirectUris, ours: true });
+      await context.created(clientId);
+      fail('afterCreate');
+      return { clientId, clientSecret: `secret-${counter}` };
+    },
+    async remove(clientId) {
+      calls.push(`remove ${clientId}`);
+      fail('remove');
+      clients.delete(clientId);
+    },
+    ...(options.searchable === false
+      ? {}
+      : {
+          async findByNonce(nonce: string, draft: { clientName: string }) {
+            calls.push(`search ${nonce}`);
+            const name = uniqueName(draft.clientName, { suffix: nonce });
+            const found = [...clients].find(([, client]) => client.name === name);
+            return found ? { clientId: found[0], client: found[1] } : undefined;
+          },
+        }),
+    rotateSecret: (clientId, client) =>
+      exclusive(() => {
+        calls.push(`rotate ${clientId}`);
+        fail('rotate');
+        client.secret = `${client.secret}+`;
+        return client.secret;
+      }),
+    replaceRedirectUris: (clientId, client, redirectUris) =>
+      exclusive(() => {
+        calls.push(`update ${clientId}`);
+        client.redirectUris = redirectUris;
+      }),
+    checkReady: async () => ({ ready: true }),
+  };
+  return { primitives, clients, faults, calls, maxRunning: () => maxRunning };
+}
+
+function context(overrides: Partial<OperationContext> = {}): OperationContext {
+  return { signal: new AbortController().signal, deadline: new AbortController().signal, answered: Promise.resolve(true), logger: createJsonLogger({ write: () => undefined }), requestId: 'r', ...overrides };
+}
+
+const registration = (overrides: Record<string, unknown> = {}) => parseRegistration(konnectBody(overrides));
+const fast = { cleanupBaseDelayMs: 1, cleanupMaxDelayMs: 5 };
+const openEntries = async (journal: StateStore) => (await journal.list<JournalEntry>(JOURNAL_PREFIX)).map(([, entry]) => entry);
+
+describe('defineDcrAdapter: the rules of the contract', () => {
+  it('derives the capabilities from the primitives it was given', () => {
+    const { primitives } = memoryIdp();
+    expect(defineDcrAdapter(primitives).capabilities).toEqual({ rotateSecret: true, updateRedirectUris: true, audienceRegistrations: false });
+    const { rotateSecret: _rotate, replaceRedirectUris: _replace, ...minimal } = primitives;
+    expect(defineDcrAdapter(minimal).capabilities).toEqual({ rotateSecret: false, updateRedirectUris: false, audienceRegistrations: false });
+  });
+
+  it('refuses clients without the marker and answers not_found for unknown ones, changing nothing', async () => {
+    const idp = memoryIdp();
+    idp.clients.set('foreign', { name: 'x', secret: 's', redirectUris: ['https://a.example/cb'], ours: false });
+    const adapter = defineDcrAdapter(idp.primitives);
+    await expect(adapter.rotateSecret?.('foreign', context())).rejects.toMatchObject({ code: 'client_not_managed', message: expect.stringContaining('ours flag') });
+    await expect(adapter.deleteClient('foreign', context())).rejects.toMatchObject({ code: 'client_not_managed' });
+    await expect(adapter.rotateSecret?.('nobody', context())).rejects.toMatchObject({ code: 'not_found' });
+    await expect(adapter.deleteClient('nobody', context())).resolves.toBeUndefined();
+    expect(idp.clients.get('foreign')?.secret).toBe('s');
+    expect(idp.calls.filter((call) => call.startsWith('remove') || call.startsWith('rotate'))).toEqual([]);
+  });
+
+  it('treats a delete that failed on a client that vanished meanwhile as done, and a rotation of one as not found', async () => {
+    const idp = memoryIdp();
+    const adapter = defineDcrAdapter(idp.primitives);
+    const created = await adapter.createClient(registration(), context());
+    const vanish = (clientId: string) => () => {
+      idp.clients.delete(clientId);
+      return new BridgeError('idp_unavailable', 'IdP answered 502.');
+    };
+    idp.faults.remove = [vanish(created.clientId)];
+    await expect(adapter.deleteClient(created.clientId, context())).resolves.toBeUndefined();
+    const second = await adapter.createClient(registration(), context());
+    idp.faults.rotate = [vanish(second.clientId)];
+    await expect(adapter.rotateSecret?.(second.clientId, context())).rejects.toMatchObject({ code: 'not_found' });
+    const third = await adapter.createClient(registration(), context());
+    idp.faults.rotate = [new BridgeError('idp_unavailable', 'IdP answered 502.')];
+    await expect(adapter.rotateSecret?.(third.clientId, context())).rejects.toMatchObject({ code: 'idp_unavailable' });
+  });
+
+  it('runs one operation per client at a time, in arrival order', async () => {
+    const idp = memoryIdp();
+    const adapter = defineDcrAdapter(idp.primitives);
+    const { clientId } = await adapter.createClient(registration(), context());
+    const event = { type: 'update_application' as const, redirectUris: ['https://new.example/cb'], application: {} as never };
+    await Promise.all([
+      adapter.rotateSecret?.(clientId, context()),
+      adapter.applyEvent?.(clientId, event, context()),
+      adapter.rotateSecret?.(clientId, context()),
+      adapter.applyEvent?.(clientId, event, context()),
+    ]);
+    expect(idp.maxRunning()).toBe(1);
+    expect(idp.calls.filter((call) => /^(rotate|update)/.test(call))).toEqual([`rotate ${clientId}`, `update ${clientId}`, `rotate ${clientId}`, `update ${clientId}`]);
+  });
+
+  it('does not start an operation whose Konnect deadline passed while it queued', async () => {
+    const idp = memoryIdp();
+    const adapter = defineDcrAdapter(idp.primitives);
+    const { clientId } = await adapter.createClient(registration(), context());
+    const deadline = new AbortController();
+    const first = adapter.rotateSecret?.(clientId, context());
+    const queued = adapter.rotateSecret?.(clientId, context({ deadline: deadline.signal }));
+    deadline.abort();
+    await first;
+    await expect(queued).rejects.toMatchObject({ code: 'idp_timeout', message: expect.stringContaining('nothing was changed') });
+    expect(idp.calls.filter((call) => call.startsWith('rotate'))).toHaveLength(1);
+  });
+});
+
+describe('defineDcrAdapter: journaled creates', () => {
+  it('closes the journal entry once Konnect got the answer', async () => {
+    const journal = createJsonStore(createMemoryDriver());
+    const adapter = defineDcrAdapter(memoryIdp().primitives, { journal });
+    await adapter.createClient(registration(), context());
+    await adapter.drained?.();
+    expect(await openEntries(journal)).toEqual([]);
+  });
+
+  it('deletes a client whose answer never reached Konnect, retrying until it is gone', async () => {
+    const idp = memoryIdp();
+    const journal = createJsonStore(createMemoryDriver());
+    const adapter = defineDcrAdapter(idp.primitives, { journal, ...fast });
+    idp.faults.remove = [new BridgeError('idp_unavailable', 'down'), new BridgeError('idp_timeout', 'slow')];
+    const { clientId } = await adapter.createClient(registration(), context({ answered: Promise.resolve(false) }));
+    await adapter.drained?.();
+    expect(idp.clients.has(clientId)).toBe(false);
+    expect(idp.calls.filter((call) => call === `remove ${clientId}`)).toHaveLength(3);
+    expect(await openEntries(journal)).toEqual([]);
+  });
+
+  it('deletes a half-created client when a later create step fails', async () => {
+    const idp = memoryIdp();
+    const adapter = defineDcrAdapter(idp.primitives, fast);
+    idp.faults.afterCreate = [new BridgeError('idp_error', 'reading the secret failed')];
+    await expect(adapter.createClient(registration(), context())).rejects.toMatchObject({ code: 'idp_error' });
+    await adapter.drained?.();
+    expect(idp.clients.size).toBe(0);
+  });
+
+  it('finds by nonce and deletes a client created by a call whose answer was lost', async () => {
+    const idp = memoryIdp();
+    const adapter = defineDcrAdapter(idp.primitives, fast);
+    const original = idp.primitives.create;
+    idp.primitives.create = async (reg, ctx) => {
+      await original(reg, { ...ctx, created: async () => undefined });
+      throw new BridgeError('idp_unavailable', 'the connection was reset');
+    };
+    await expect(adapter.createClient(registration(), context())).rejects.toMatchObject({ code: 'idp_unavailable' });
+    await adapter.drained?.();
+    expect(idp.clients.size).toBe(0);
+    expect(idp.calls.some((call) => call.startsWith('search '))).toBe(true);
+  });
+
+  it('neither searches nor keeps an entry when the IdP refused the create', async () => {
+    const idp = memoryIdp();
+    const journal = createJsonStore(createMemoryDriver());
+    const adapter = defineDcrAdapter(idp.primitives, { journal });
+    await expect(adapter.createClient(registration({ scopes: ['unknown'] }), context())).rejects.toMatchObject({ code: 'invalid_scope' });
+    await adapter.drained?.();
+    expect(idp.calls.some((call) => call.startsWith('search '))).toBe(false);
+    expect(await openEntries(journal)).toEqual([]);
+  });
+});
+
+describe('defineDcrAdapter: recovery after a crash', () => {
+  it('deletes what a dead process created and never answered, and closes entries that never reached the IdP', async () => {
+    const idp = memoryIdp();
+    const journal = createJsonStore(createMemoryDriver());
+    const crashed = defineDcrAdapter(idp.primitives, { journal });
+    // The answer never settles: the process "dies" with the entry open.
+    const { clientId } = await crashed.createClient(registration(), context({ answered: new Promise(() => undefined) }));
+    const beforeCreatedCall = idp.primitives.create;
+    idp.primitives.create = async (reg, ctx) => beforeCreatedCall(reg, { ...ctx, created: async () => undefined });
+    const { clientId: unjournaled } = await crashed.createClient(registration(), context({ answered: new Promise(() => undefined) }));
+    await journal.set(`${JOURNAL_PREFIX}abcd1234`, { nonce: 'abcd1234', clientName: 'Never made', startedAt: new Date().toISOString() });
+
+    const restarted = defineDcrAdapter(idp.primitives, { journal, ...fast });
+    expect(await restarted.recover?.()).toEqual({ open: 3, undone: 2, neverCreated: 1, unresolved: 0 });
+    expect(idp.clients.has(clientId)).toBe(false);
+    expect(idp.clients.has(unjournaled)).toBe(false);
+    expect(await openEntries(journal)).toEqual([]);
+  });
+
+  it('logs, for an operator, a create it cannot resolve because the IdP cannot be searched', async () => {
+    const idp = memoryIdp({ searchable: false });
+    const journal = createJsonStore(createMemoryDriver());
+    await journal.set(`${JOURNAL_PREFIX}zz99yy88`, { nonce: 'zz99yy88', clientName: 'Lost app', startedAt: '2026-01-01T00:00:00.000Z' });
+    const lines = captureLines();
+    const adapter = defineDcrAdapter(idp.primitives, { journal, logger: createJsonLogger({ write: lines.write }) });
+    expect(await adapter.recover?.()).toEqual({ open: 1, undone: 0, neverCreated: 0, unresolved: 1 });
+    expect(lines.text()).toContain('zz99yy88');
+    expect(lines.text()).toContain('"level":"error"');
+  });
+
+  it('leaves alone the creates this process is still working on', async () => {
+    const idp = memoryIdp();
+    const journal = createJsonStore(createMemoryDriver());
+    const adapter = defineDcrAdapter(idp.primitives, { journal });
+    let answer!: (value: boolean) => void;
+    const { clientId } = await adapter.createClient(registration(), context({ answered: new Promise((resolve) => (answer = resolve)) }));
+    expect(await adapter.recover?.()).toEqual({ open: 0, undone: 0, neverCreated: 0, unresolved: 0 });
+    answer(true);
+    await adapter.drained?.();
+    expect(idp.clients.has(clientId)).toBe(true);
+  });
+});
