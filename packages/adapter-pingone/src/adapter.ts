@@ -3,14 +3,17 @@ import {
   bearerAuthorization,
   createClientCredentialsTokenProvider,
   createIdpHttpClient,
+  defineDcrAdapter,
   path,
   silentLogger,
   type DcrAdapter,
+  type IdpPrimitives,
   type IdpResponse,
   type Logger,
   type OperationContext,
+  type StateStore,
 } from '@dcr-bridge/core';
-import { isManaged, newApplication, pingOneMessage, type PingOneApplication, type PingOneRegion } from './application.js';
+import { applicationName, isManaged, newApplication, pingOneMessage, type PingOneApplication, type PingOneRegion } from './application.js';
 
 export interface PingOneAdapterOptions {
   environmentId: string;
@@ -22,13 +25,17 @@ export interface PingOneAdapterOptions {
   /** A worker application that may manage applications in the environment. */
   clientId: string;
   clientSecret: string;
+  /** Where open creates are journaled (core's lifecycle); default in memory. The server keeps it in the store file. */
+  journal?: StateStore;
   fetch?: typeof fetch;
   logger?: Logger;
+  /** Ceiling of one request to PingOne; default 30 000 ms (the operation's budget usually ends it first). */
   timeoutMs?: number;
 }
 
 interface Collection<T> {
   _embedded?: Record<string, T[]>;
+  _links?: { next?: { href?: string } };
 }
 
 interface ScopeRef {
@@ -63,16 +70,22 @@ export function createPingOneAdapter(options: PingOneAdapterOptions): DcrAdapter
   const environment = path`/environments/${options.environmentId}`;
   const applications = `${environment}/applications`;
   const application = (id: string) => `${applications}${path`/${id}`}`;
+  const applicationList = new URL(`${apiUrl}${applications}`);
 
   function find(clientId: string, context: OperationContext): Promise<PingOneApplication | undefined> {
     return http.find<PingOneApplication>(application(clientId), `reading application ${clientId}`, { signal: context.signal });
   }
 
-  async function findManaged(clientId: string, context: OperationContext): Promise<PingOneApplication> {
-    const found = await find(clientId, context);
-    if (!found) throw new BridgeError('not_found', `PingOne has no application ${clientId}.`);
-    if (!isManaged(found)) throw new BridgeError('client_not_managed', `Application ${clientId} was not created by the bridge (no dcr-bridge marker in its description); the bridge leaves it alone.`);
-    return found;
+  /** The next page of the application list, or undefined on the last page. */
+  function nextPage(page: Collection<PingOneApplication>): URL | undefined {
+    const href = page._links?.next?.href;
+    if (href === undefined) return undefined;
+    const next = new URL(href, applicationList);
+    // The worker token goes with the request: follow only links back to the same list.
+    if (next.origin !== applicationList.origin || next.pathname !== applicationList.pathname) {
+      throw new BridgeError('idp_error', 'PingOne sent a next-page link outside the application list; the bridge does not follow it.');
+    }
+    return next;
   }
 
   /** Scopes belong to resources; finds the resource and scope ids of each requested scope name. */
@@ -99,64 +112,69 @@ export function createPingOneAdapter(options: PingOneAdapterOptions): DcrAdapter
     return http.errorFromResponse(response, action);
   }
 
-  async function remove(id: string, signal: AbortSignal): Promise<void> {
-    const response = await http.delete(application(id), { signal });
-    if (response.status !== 204 && response.status !== 404) throw http.errorFromResponse(response, `deleting application ${id}`);
-  }
-
-  return {
+  const primitives: IdpPrimitives<PingOneApplication> = {
     id: 'pingone',
-    capabilities: { rotateSecret: true, updateRedirectUris: true, audienceRegistrations: false },
+    idpName: 'PingOne',
+    marker: 'dcr-bridge marker line in its description',
+    find,
+    isOurs: isManaged,
 
-    async createClient(registration, context) {
-      const draft = newApplication(registration);
+    async create(registration, context) {
+      const draft = newApplication(registration, context.nonce);
       const scopes = await resolveScopes(registration.scopes, context);
       const created = await http.post<PingOneApplication>(applications, { json: draft, signal: context.signal });
       if (created.status !== 201 || typeof created.body?.id !== 'string') throw refused(created, 'the application');
       const id = created.body.id;
-      try {
-        // PingOne does not return the secret on create; it is read separately.
-        const secret = await http.get<{ secret?: string }>(`${application(id)}/secret`, { signal: context.signal });
-        if (!secret.ok || typeof secret.body?.secret !== 'string') throw http.errorFromResponse(secret, `reading the secret of ${id}`);
-        const byResource = new Map<string, string[]>();
-        for (const { resourceId, scopeId } of scopes) byResource.set(resourceId, [...(byResource.get(resourceId) ?? []), scopeId]);
-        for (const [resourceId, scopeIds] of byResource) {
-          const grant = await http.post(`${application(id)}/grants`, { json: { resource: { id: resourceId }, scopes: scopeIds.map((scopeId) => ({ id: scopeId })) }, signal: context.signal });
-          if (!grant.ok) throw http.errorFromResponse(grant, `granting scopes to ${id}`);
-        }
-        return { clientId: id, clientSecret: secret.body.secret, clientIdIssuedAt: typeof created.body.createdAt === 'string' ? new Date(created.body.createdAt) : undefined };
-      } catch (error) {
-        await remove(id, AbortSignal.timeout(5000)).catch((cleanup: unknown) =>
-          context.logger.error('could not remove a half-created application: delete it in PingOne by hand', { clientId: id, error: cleanup }),
-        );
-        throw error;
+      await context.created(id);
+      // PingOne does not return the secret on create; it is read separately.
+      const secret = await http.get<{ secret?: string }>(`${application(id)}/secret`, { signal: context.signal });
+      if (!secret.ok || typeof secret.body?.secret !== 'string') throw http.errorFromResponse(secret, `reading the secret of ${id}`);
+      const byResource = new Map<string, string[]>();
+      for (const { resourceId, scopeId } of scopes) byResource.set(resourceId, [...(byResource.get(resourceId) ?? []), scopeId]);
+      for (const [resourceId, scopeIds] of byResource) {
+        const grant = await http.post(`${application(id)}/grants`, { json: { resource: { id: resourceId }, scopes: scopeIds.map((scopeId) => ({ id: scopeId })) }, signal: context.signal });
+        if (!grant.ok) throw http.errorFromResponse(grant, `granting scopes to ${id}`);
       }
+      return { clientId: id, clientSecret: secret.body.secret, clientIdIssuedAt: typeof created.body.createdAt === 'string' ? new Date(created.body.createdAt) : undefined };
     },
 
-    async deleteClient(clientId, context) {
-      const found = await find(clientId, context);
-      if (!found) return;
-      if (!isManaged(found)) throw new BridgeError('client_not_managed', `Application ${clientId} was not created by the bridge; the bridge leaves it alone.`);
-      await remove(clientId, context.signal);
+    async findByNonce(nonce, draft, context) {
+      // The application list takes no filter (PingOne's API reference names none for it): page through it
+      // and match the exact name, which ends in the nonce.
+      const name = applicationName(draft.clientName, nonce);
+      let page: string | URL | undefined = applications;
+      while (page !== undefined) {
+        const listed: IdpResponse<Collection<PingOneApplication>> = await http.get(page, { signal: context.signal });
+        if (!listed.ok || typeof listed.body !== 'object' || listed.body === null) throw http.errorFromResponse(listed, 'listing applications');
+        const match = listed.body._embedded?.applications?.find((candidate) => candidate.name === name && typeof candidate.id === 'string');
+        if (match) return { clientId: match.id as string, client: match };
+        page = nextPage(listed.body);
+      }
+      return undefined;
     },
 
-    async rotateSecret(clientId, context) {
-      await findManaged(clientId, context);
+    async remove(clientId, _application, context) {
+      const response = await http.delete(application(clientId), { signal: context.signal });
+      if (response.status !== 204 && response.status !== 404) throw http.errorFromResponse(response, `deleting application ${clientId}`);
+    },
+
+    async rotateSecret(clientId, _application, context) {
       // No `previous` in the body: the old secret stops working at once.
       const response = await http.post<{ secret?: string }>(`${application(clientId)}/secret`, { signal: context.signal });
       if (!response.ok || typeof response.body?.secret !== 'string') throw http.errorFromResponse(response, `rotating the secret of ${clientId}`);
-      return { clientId, clientSecret: response.body.secret };
+      return response.body.secret;
     },
 
-    async applyEvent(clientId, event, context) {
-      if (event.type !== 'update_application') return;
-      const found = await findManaged(clientId, context);
-      // PUT replaces the whole application: send back what was read, with the new redirect URIs.
+    async replaceRedirectUris(clientId, found, redirectUris, context) {
+      // PUT replaces the whole application: send back what find read, minus the read-only fields. The secret
+      // is not part of it (PingOne keeps it at …/secret), and core runs one operation per application at a
+      // time, so no change made between the read and this write is undone.
       const { id: _id, createdAt: _created, updatedAt: _updated, environment: _environment, _links: _linkSet, ...writable } = found;
-      const updated = await http.put(application(clientId), { json: { ...writable, redirectUris: event.redirectUris }, signal: context.signal });
+      const updated = await http.put(application(clientId), { json: { ...writable, redirectUris }, signal: context.signal, idempotent: true });
       if (!updated.ok) throw refused(updated, `the new redirect URIs of ${clientId}`);
     },
 
     checkReady: (context) => http.probe(applications, 'listing applications', { query: { limit: 1 }, signal: context.signal }),
   };
+  return defineDcrAdapter(primitives, { journal: options.journal, logger });
 }

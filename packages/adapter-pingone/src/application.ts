@@ -32,7 +32,12 @@ export function isManaged(application: PingOneApplication): boolean {
   return hasOwnershipMarkerLine(application.description);
 }
 
-export function newApplication(registration: ClientRegistration): PingOneApplication {
+/** Application names are unique per environment and Konnect application names are not: the nonce makes them unique. */
+export function applicationName(clientName: string, nonce: string): string {
+  return uniqueName(clientName, { keepCase: true, disallowed: /[^\p{L}\p{N} ._()-]+/gu, maxLength: 100, suffix: nonce });
+}
+
+export function newApplication(registration: ClientRegistration, nonce: string): PingOneApplication {
   const authMethod = AUTH_METHODS[registration.tokenEndpointAuthMethod];
   if (!authMethod) {
     throw new BridgeError('invalid_client_metadata', `token_endpoint_auth_method "${registration.tokenEndpointAuthMethod}" is not one the PingOne adapter supports (client_secret_basic, client_secret_post, client_secret_jwt).`);
@@ -45,8 +50,7 @@ export function newApplication(registration: ClientRegistration): PingOneApplica
   const responseTypes = [...(grantTypes.includes('AUTHORIZATION_CODE') ? ['CODE'] : []), ...(grantTypes.includes('IMPLICIT') ? ['TOKEN', 'ID_TOKEN'] : [])];
   const marker = ownershipMarkerLine(registration.konnect);
   return {
-    // Application names are unique per environment; Konnect application names are not.
-    name: uniqueName(registration.clientName, { keepCase: true, disallowed: /[^\p{L}\p{N} ._()-]+/gu, maxLength: 100 }),
+    name: applicationName(registration.clientName, nonce),
     description: registration.description ? `${registration.description}\n${marker}` : marker,
     enabled: true,
     type: 'WEB_APP',

@@ -3,7 +3,7 @@ import { createPingOneAdapter, type PingOneAdapterOptions } from './adapter.js';
 import { REGIONS } from './application.js';
 
 /** `DCR_BRIDGE_ADAPTER=pingone`: OIDC applications through the PingOne Platform API. */
-export const dcrBridgeAdapter: AdapterModule<Omit<PingOneAdapterOptions, 'logger' | 'fetch'>> = {
+export const dcrBridgeAdapter: AdapterModule<Omit<PingOneAdapterOptions, 'logger' | 'fetch' | 'journal'>> = {
   id: 'pingone',
   readOptions(settings) {
     const apiUrl = settings.url('PINGONE_API_URL', { allowHttp: true });
@@ -16,8 +16,8 @@ export const dcrBridgeAdapter: AdapterModule<Omit<PingOneAdapterOptions, 'logger
       authUrl,
       clientId: settings.string('PINGONE_CLIENT_ID', { required: true }) ?? '',
       clientSecret: settings.secret('PINGONE_CLIENT_SECRET', { required: true }) ?? '',
-      timeoutMs: settings.integer('PINGONE_TIMEOUT_MS', { default: 5000, min: 100, max: 60_000 }),
+      timeoutMs: settings.integer('PINGONE_TIMEOUT_MS', { default: 30_000, min: 100, max: 120_000 }),
     };
   },
-  create: (options, context) => createPingOneAdapter({ ...options, logger: context.logger }),
+  create: async (options, context) => createPingOneAdapter({ ...options, logger: context.logger, journal: await context.openJournal() }),
 };

@@ -1,15 +1,21 @@
-import { readAdapterOptions, silentLogger } from '@dcr-bridge/core';
-import { konnectApplication, startBridge, type BridgeHarness } from '@dcr-bridge/conformance';
+import { JOURNAL_PREFIX, createJsonStore, createMemoryDriver, parseRegistration, readAdapterOptions, silentLogger, type DcrAdapter, type JournalEntry, type OperationContext } from '@dcr-bridge/core';
+import { konnectApplication, konnectEvent, startBridge, type BridgeHarness } from '@dcr-bridge/conformance';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPingOneAdapter, dcrBridgeAdapter } from '../src/index.js';
+import { createPingOneAdapter, dcrBridgeAdapter, type PingOneAdapterOptions } from '../src/index.js';
 import { startFakePingOne, type FakePingOne } from './fake-pingone.js';
 
 let p1: FakePingOne;
 let bridge: BridgeHarness;
-const adapter = () => createPingOneAdapter({ environmentId: p1.environmentId, apiUrl: p1.apiUrl, authUrl: p1.authUrl, clientId: p1.worker.clientId, clientSecret: p1.worker.clientSecret });
+let adapter: DcrAdapter;
+const adapterFor = (overrides: Partial<PingOneAdapterOptions> = {}) =>
+  createPingOneAdapter({ environmentId: p1.environmentId, apiUrl: p1.apiUrl, authUrl: p1.authUrl, clientId: p1.worker.clientId, clientSecret: p1.worker.clientSecret, ...overrides });
+/** A context as core's HTTP layer builds it; `answered` says whether Konnect got the answer. */
+const contextWith = (answered: Promise<boolean>): OperationContext => ({ signal: new AbortController().signal, deadline: new AbortController().signal, answered, logger: silentLogger, requestId: 't' });
+// A small page size, so that looking an application up by name has to follow PingOne's next-page links.
 beforeAll(async () => {
-  p1 = await startFakePingOne();
-  bridge = await startBridge(adapter());
+  p1 = await startFakePingOne({ pageSize: 3 });
+  adapter = adapterFor();
+  bridge = await startBridge(adapter);
 });
 afterAll(async () => {
   await bridge.close();
@@ -34,6 +40,7 @@ describe('create', () => {
     p1.failNext('POST', /\/grants$/, 500, { id: 'x', code: 'UNEXPECTED_SERVER_ERROR', message: 'boom' });
     const res = await bridge.call('POST', '/', { body: konnectApplication({ scopes: ['orders:read'] }) });
     expect(res.status).toBe(502);
+    await adapter.drained?.();
     expect(p1.appCount()).toBe(before);
   });
 
@@ -43,6 +50,7 @@ describe('create', () => {
     const res = await bridge.call('POST', '/', { body: konnectApplication() });
     expect(res.status).toBe(502);
     expect(res.body.error_description).toContain('lack a permission');
+    await adapter.drained?.();
     expect(p1.appCount()).toBe(before);
   });
 
@@ -64,7 +72,7 @@ describe('rotation, tokens, limits, paths', () => {
   });
 
   it('gets one worker token for many concurrent creates', async () => {
-    const local = await startBridge(adapter());
+    const local = await startBridge(adapterFor());
     try {
       const before = p1.workerTokenRequests();
       const results = await Promise.all(Array.from({ length: 8 }, () => local.call('POST', '/', { body: konnectApplication() })));
@@ -92,10 +100,130 @@ describe('rotation, tokens, limits, paths', () => {
   });
 });
 
+describe('lifecycle (core)', () => {
+  it('deletes an application whose credentials Konnect never got', async () => {
+    const registration = parseRegistration(konnectApplication({ scopes: ['orders:read'] }));
+    const created = await adapter.createClient(registration, contextWith(Promise.resolve(false)));
+    expect(created.clientSecret).toBeTruthy();
+    const start = p1.requests.length;
+    await adapter.drained?.();
+    expect(p1.app(created.clientId)).toBeUndefined();
+    const application = `/v1/environments/${p1.environmentId}/applications/${created.clientId}`;
+    expect(p1.requests.slice(start)).toEqual([`GET ${application}`, `DELETE ${application}`]);
+  });
+
+  it('after a crash, deletes the application a create left open (its id was journaled)', async () => {
+    const journal = createJsonStore(createMemoryDriver());
+    const crashed = adapterFor({ journal });
+    const created = await crashed.createClient(parseRegistration(konnectApplication()), contextWith(new Promise(() => {})));
+    expect(p1.app(created.clientId)).toBeDefined();
+    const restarted = adapterFor({ journal });
+    expect(await restarted.recover?.()).toEqual({ open: 1, undone: 1, neverCreated: 0, unresolved: 0 });
+    expect(p1.app(created.clientId)).toBeUndefined();
+    expect(await journal.list(JOURNAL_PREFIX)).toEqual([]);
+  });
+
+  it('after a crash, finds the application by its nonce when its id was never journaled, paging through the list', async () => {
+    const journal = createJsonStore(createMemoryDriver());
+    const crashed = adapterFor({ journal });
+    const created = await crashed.createClient(parseRegistration(konnectApplication({ client_name: 'Orders (EU) / prod' })), contextWith(new Promise(() => {})));
+    const entries = await journal.list<JournalEntry>(JOURNAL_PREFIX);
+    expect(entries).toHaveLength(1);
+    const [key, entry] = entries[0]!;
+    expect(entry.clientId).toBe(created.clientId);
+    expect(p1.app(created.clientId)?.body.name).toBe(`Orders (EU) - prod-${entry.nonce}`);
+    // The process died after PingOne created the application and before its id reached the journal.
+    await journal.set(key, { nonce: entry.nonce, clientName: entry.clientName, startedAt: entry.startedAt });
+    const start = p1.requests.length;
+    const restarted = adapterFor({ journal });
+    expect(await restarted.recover?.()).toEqual({ open: 1, undone: 1, neverCreated: 0, unresolved: 0 });
+    expect(p1.app(created.clientId)).toBeUndefined();
+    const pages = p1.requests.slice(start).filter((line) => line.replace(/\?.*$/, '') === `GET /v1/environments/${p1.environmentId}/applications`);
+    expect(pages.length).toBeGreaterThan(1);
+    expect(pages.slice(1).every((line) => line.includes('cursor='))).toBe(true);
+  });
+
+  it('after a crash, closes an entry whose create never reached PingOne', async () => {
+    const journal = createJsonStore(createMemoryDriver());
+    await journal.set(`${JOURNAL_PREFIX}abcd1234`, { nonce: 'abcd1234', clientName: 'Never made', startedAt: new Date().toISOString() });
+    const before = p1.appCount();
+    expect(await adapterFor({ journal }).recover?.()).toEqual({ open: 1, undone: 0, neverCreated: 1, unresolved: 0 });
+    expect(p1.appCount()).toBe(before);
+    expect(await journal.list(JOURNAL_PREFIX)).toEqual([]);
+  });
+
+  it('does not follow a next-page link that leaves the application list', async () => {
+    const journal = createJsonStore(createMemoryDriver());
+    const urls: string[] = [];
+    const elsewhere = (async (input: URL | Request | string) => {
+      const url = String(input instanceof Request ? input.url : input);
+      urls.push(url);
+      if (url.includes('/as/token')) return Response.json({ access_token: 't', token_type: 'Bearer', expires_in: 3600 });
+      return Response.json({ _embedded: { applications: [] }, _links: { next: { href: 'https://evil.example/v1/environments/env-1/applications?cursor=x' } } });
+    }) as typeof fetch;
+    await journal.set(`${JOURNAL_PREFIX}abcd1234`, { nonce: 'abcd1234', clientName: 'Somewhere', startedAt: new Date().toISOString() });
+    const foreign = createPingOneAdapter({ environmentId: 'env-1', clientId: 'worker', clientSecret: 's', fetch: elsewhere, journal });
+    const recovery = foreign.recover?.();
+    // Core keeps retrying a search that fails; closing the adapter ends it.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await foreign.close?.();
+    expect(await recovery).toEqual({ open: 1, undone: 0, neverCreated: 0, unresolved: 1 });
+    expect(urls).toContain('https://api.pingone.com/v1/environments/env-1/applications');
+    expect(urls.filter((url) => url.includes('evil.example'))).toEqual([]);
+    expect(await journal.list(JOURNAL_PREFIX)).toHaveLength(1);
+  });
+
+  it('rotations and redirect-URI updates on one application at once: each succeeds, the newest secret is the one that works', async () => {
+    const created = await bridge.call('POST', '/', { body: konnectApplication() });
+    const clientId = created.body.client_id as string;
+    let secret = created.body.client_secret as string;
+    for (let round = 0; round < 10; round++) {
+      const redirectUris = [`https://app.example.com/round-${round}`];
+      const [rotated, updated] = await Promise.all([
+        bridge.call('POST', `/${clientId}/new-secret`),
+        bridge.call('POST', `/${clientId}/event-hook`, { body: konnectEvent(clientId, { event_type: 'update_application', redirect_uris: redirectUris }) }),
+      ]);
+      expect([rotated.status, updated.status]).toEqual([200, 200]);
+      expect(await p1.clientCredentials(clientId, rotated.body.client_secret)).toBe(true);
+      expect(await p1.clientCredentials(clientId, secret)).toBe(false);
+      expect(p1.app(clientId)?.body.redirectUris).toEqual(redirectUris);
+      secret = rotated.body.client_secret;
+    }
+  });
+
+  it('costs these PingOne calls per Konnect operation', async () => {
+    const calls = async (run: () => Promise<unknown>) => {
+      const start = p1.requests.length;
+      await run();
+      return p1.requests.slice(start).filter((line) => line.includes('/v1/')).map((line) => line.replace(/\/[0-9a-f-]{36}/g, '/{id}').replace(/\?.*$/, ''));
+    };
+    let clientId = '';
+    expect(
+      await calls(async () => {
+        clientId = (await bridge.call('POST', '/', { body: konnectApplication({ scopes: ['orders:read', 'profile'] }) })).body.client_id;
+      }),
+    ).toEqual([
+      'GET /v1/environments/{id}/resources',
+      'GET /v1/environments/{id}/resources/{id}/scopes',
+      'GET /v1/environments/{id}/resources/{id}/scopes',
+      'POST /v1/environments/{id}/applications',
+      'GET /v1/environments/{id}/applications/{id}/secret',
+      'POST /v1/environments/{id}/applications/{id}/grants',
+      'POST /v1/environments/{id}/applications/{id}/grants',
+    ]);
+    expect(await calls(() => bridge.call('POST', '/', { body: konnectApplication() }))).toEqual(['POST /v1/environments/{id}/applications', 'GET /v1/environments/{id}/applications/{id}/secret']);
+    expect(await calls(() => bridge.call('POST', `/${clientId}/new-secret`))).toEqual(['GET /v1/environments/{id}/applications/{id}', 'POST /v1/environments/{id}/applications/{id}/secret']);
+    expect(
+      await calls(() => bridge.call('POST', `/${clientId}/event-hook`, { body: konnectEvent(clientId, { event_type: 'update_application', redirect_uris: ['https://app.example.com/cb2'] }) })),
+    ).toEqual(['GET /v1/environments/{id}/applications/{id}', 'PUT /v1/environments/{id}/applications/{id}']);
+    expect(await calls(() => bridge.call('DELETE', `/${clientId}`))).toEqual(['GET /v1/environments/{id}/applications/{id}', 'DELETE /v1/environments/{id}/applications/{id}']);
+  });
+});
+
 describe('settings', () => {
   it('derives the hosts from the region', () => {
     const options = readAdapterOptions(dcrBridgeAdapter, { PINGONE_ENVIRONMENT_ID: 'env', PINGONE_REGION: 'eu', PINGONE_CLIENT_ID: 'worker', PINGONE_CLIENT_SECRET: 's' });
-    expect(options).toMatchObject({ environmentId: 'env', region: 'eu', clientId: 'worker' });
+    expect(options).toMatchObject({ environmentId: 'env', region: 'eu', clientId: 'worker', timeoutMs: 30_000 });
   });
 
   it('talks to the regional hosts: auth.pingone.{region} for the token, api.pingone.{region}/v1 for the API', async () => {
@@ -107,7 +235,7 @@ describe('settings', () => {
         : new Response(JSON.stringify({ _embedded: { applications: [] } }), { headers: { 'content-type': 'application/json' } });
     }) as typeof fetch;
     const regional = createPingOneAdapter({ environmentId: 'env-1', region: 'com.au', clientId: 'worker', clientSecret: 's', fetch: recording });
-    expect(await regional.checkReady({ signal: AbortSignal.timeout(2000), logger: silentLogger, requestId: 'r' })).toEqual({ ready: true });
+    expect(await regional.checkReady({ ...contextWith(Promise.resolve(true)), signal: AbortSignal.timeout(2000) })).toEqual({ ready: true });
     expect(urls).toEqual(['https://auth.pingone.com.au/env-1/as/token', 'https://api.pingone.com.au/v1/environments/env-1/applications?limit=1']);
   });
 

@@ -12,7 +12,14 @@ import { clientCredentials, createFakeIdpKit, listenOnLoopback } from '@dcr-brid
  * - errors `{id, code, message, details: [{code, target, message}]}`; unknown ids 404 NOT_FOUND; a missing
  *   or expired worker token 401; rate limits 429 with Retry-After;
  * - scopes belong to resources and are granted with `POST …/applications/{id}/grants`;
- * - worker tokens live 1 hour.
+ * - worker tokens live 1 hour;
+ * - `GET …/applications` takes no `filter`: "READ All Applications" documents no query parameter, the
+ *   PingOne Go SDK (pingone-go-sdk-v2, generated from the API spec) gives ReadAllApplications none, and
+ *   Ping's Terraform provider finds an application by name by listing them all and comparing names. It
+ *   pages as "Paging and ordering collections" describes: at most `limit` items (or the service's page
+ *   size), `size` and `count`, and an absolute `_links.next.href` carrying a `cursor` while more follow;
+ * - `PUT …/applications/{id}` replaces the application with the body ("UPDATE Application": the body holds
+ *   the whole application); `id`, `environment`, `createdAt` and `updatedAt` are the server's.
  */
 interface App {
   body: Record<string, unknown> & { id: string; name: string; grantTypes: string[] };
@@ -40,7 +47,9 @@ export interface FakePingOne {
 const error = (res: Response, status: number, code: string, message: string, details: Array<{ code: string; target: string; message: string }> = []) =>
   void res.status(status).json({ id: randomUUID(), code, message, ...(details.length > 0 ? { details } : {}) });
 
-export async function startFakePingOne(): Promise<FakePingOne> {
+/** `pageSize`: the service's page size for `GET …/applications` (default 100). */
+export async function startFakePingOne(options: { pageSize?: number } = {}): Promise<FakePingOne> {
+  const pageSize = options.pageSize ?? 100;
   const environmentId = randomUUID();
   const worker = { clientId: randomUUID(), clientSecret: randomBytes(32).toString('base64url') };
   const apps = new Map<string, App>();
@@ -103,7 +112,20 @@ export async function startFakePingOne(): Promise<FakePingOne> {
   const invalidData = (res: Response, details: Array<{ code: string; target: string; message: string }>) =>
     error(res, 400, 'INVALID_DATA', 'The request could not be completed. One or more validation errors were in the request.', details);
 
-  api.get('/applications', (req, res) => void res.json({ _embedded: { applications: [...apps.values()].slice(0, Number(req.query.limit ?? 100)).map((a) => a.body) }, count: apps.size }));
+  api.get('/applications', (req, res) => {
+    const all = [...apps.values()].map((item) => item.body);
+    const start = typeof req.query.cursor === 'string' ? Number(Buffer.from(req.query.cursor, 'base64url').toString()) : 0;
+    const size = Math.min(pageSize, Number(req.query.limit ?? pageSize));
+    const page = all.slice(start, start + size);
+    const here = `${req.protocol}://${req.get('host')}${req.baseUrl}${req.path}`;
+    const link = (offset: number) => ({ href: `${here}?${new URLSearchParams({ ...(req.query.limit ? { limit: String(req.query.limit) } : {}), cursor: Buffer.from(String(offset)).toString('base64url') })}` });
+    res.json({
+      _links: { self: { href: `${req.protocol}://${req.get('host')}${req.originalUrl}` }, ...(start + size < all.length ? { next: link(start + size) } : {}) },
+      _embedded: { applications: page },
+      size: page.length,
+      count: all.length,
+    });
+  });
   api.post('/applications', (req, res) => {
     const details = validate(req.body as Record<string, unknown>);
     if (details.length > 0) return invalidData(res, details);
