@@ -3,17 +3,20 @@ import {
   bearerAuthorization,
   createClientCredentialsTokenProvider,
   createIdpHttpClient,
+  defineDcrAdapter,
   path,
   silentLogger,
   staticAuthorization,
   type AuthorizationSource,
   type DcrAdapter,
+  type IdpPrimitives,
   type IdpResponse,
   type Logger,
   type OperationContext,
+  type StateStore,
 } from '@dcr-bridge/core';
 import { importJWK, importPKCS8, type CryptoKey } from 'jose';
-import { bridgeProfile, oktaClient, oktaMessage, orgUrl, type BridgeProfile, type OktaClient } from './settings.js';
+import { bridgeProfile, clientNameFor, oktaClient, oktaMessage, orgUrl, type BridgeProfile, type OktaClient } from './settings.js';
 
 export type OktaAuthentication =
   /** An API token (`Authorization: SSWS …`), as Kong's example bridge uses. */
@@ -25,8 +28,11 @@ export interface OktaAdapterOptions {
   /** The org: `dev-123.okta.com` or `https://dev-123.okta.com/`. */
   domain: string;
   auth: OktaAuthentication;
+  /** Where open creates are journaled (core's lifecycle); default in memory. The server keeps it in the store file. */
+  journal?: StateStore;
   fetch?: typeof fetch;
   logger?: Logger;
+  /** Ceiling of one request to Okta; default 30 000 ms (the operation's budget usually ends it first). */
   timeoutMs?: number;
 }
 
@@ -59,15 +65,8 @@ export function createOktaAdapter(options: OktaAdapterOptions): DcrAdapter {
   const app = (clientId: string) => path`/api/v1/apps/${clientId}`;
 
   /** The client's application (an OIDC client's app id is its client_id), or undefined when it is gone. */
-  function findApp(clientId: string, context: OperationContext): Promise<OktaApp | undefined> {
+  function find(clientId: string, context: OperationContext): Promise<OktaApp | undefined> {
     return http.find<OktaApp>(app(clientId), `reading application ${clientId}`, { signal: context.signal });
-  }
-
-  async function findManaged(clientId: string, context: OperationContext): Promise<OktaApp> {
-    const found = await findApp(clientId, context);
-    if (!found) throw new BridgeError('not_found', `Okta has no client ${clientId}.`);
-    if (found.profile?.dcrBridge?.managed !== true) throw new BridgeError('client_not_managed', `Client ${clientId} was not created by the bridge (its application profile has no dcrBridge marker); the bridge leaves it alone.`);
-    return found;
   }
 
   function refused(response: IdpResponse, action: string): BridgeError {
@@ -78,37 +77,26 @@ export function createOktaAdapter(options: OktaAdapterOptions): DcrAdapter {
     return http.errorFromResponse(response, action);
   }
 
-  async function removeClient(clientId: string, signal: AbortSignal): Promise<void> {
-    const response = await http.delete(oauthClient(clientId), { signal });
-    if (response.status === 204 || response.status === 404) return;
-    // Okta answers an unknown client with 401 invalid_client on this endpoint; a bad admin credential
-    // also answers 401, with an errorCode (E0000011). Only the first means "already gone".
-    const body = response.body as { error?: unknown; errorCode?: unknown } | undefined;
-    if (response.status === 401 && body?.error === 'invalid_client' && body.errorCode === undefined) return;
-    throw http.errorFromResponse(response, `deleting client ${clientId}`);
-  }
-
-  return {
+  const primitives: IdpPrimitives<OktaApp> = {
     id: 'okta',
-    capabilities: { rotateSecret: true, updateRedirectUris: true, audienceRegistrations: false },
+    idpName: 'Okta',
+    marker: 'dcrBridge marker in its application profile',
+    find,
+    isOurs: (found) => found.profile?.dcrBridge?.managed === true,
 
-    async createClient(registration, context) {
-      const created = await http.post<OktaClient>('/oauth2/v1/clients', { json: oktaClient(registration), signal: context.signal });
+    async create(registration, context) {
+      const settings = oktaClient(registration, context.nonce);
+      const created = await http.post<OktaClient>('/oauth2/v1/clients', { json: settings, signal: context.signal });
       if (created.status !== 201 || typeof created.body?.client_id !== 'string') throw refused(created, 'the client');
       const client = created.body as OktaClient & { client_id: string };
-      try {
-        // The marker lives in the application's profile (the OAuth client object has no custom fields).
-        const current = await http.get<OktaApp>(app(client.client_id), { signal: context.signal });
-        if (!current.ok) throw http.errorFromResponse(current, `reading application ${client.client_id}`);
-        const marked = await http.put(app(client.client_id), { json: { ...current.body, profile: { ...current.body.profile, dcrBridge: bridgeProfile(registration) } }, signal: context.signal });
-        if (!marked.ok) throw http.errorFromResponse(marked, `marking application ${client.client_id}`);
-        if (typeof client.client_secret !== 'string') throw new BridgeError('idp_error', 'Okta created the client without a secret.');
-      } catch (error) {
-        await removeClient(client.client_id, AbortSignal.timeout(5000)).catch((cleanup: unknown) =>
-          context.logger.error('could not remove a half-created client: delete it in Okta by hand', { clientId: client.client_id, error: cleanup }),
-        );
-        throw error;
-      }
+      await context.created(client.client_id);
+      if (typeof client.client_secret !== 'string') throw new BridgeError('idp_error', 'Okta created the client without a secret.');
+      // The marker lives in the application's profile (the OAuth client object has no custom fields).
+      const current = await http.get<OktaApp>(app(client.client_id), { signal: context.signal });
+      if (!current.ok) throw http.errorFromResponse(current, `reading application ${client.client_id}`);
+      const profile = { ...current.body.profile, dcrBridge: bridgeProfile(registration) };
+      const marked = await http.put(app(client.client_id), { json: { ...current.body, profile }, signal: context.signal, idempotent: true });
+      if (!marked.ok) throw http.errorFromResponse(marked, `marking application ${client.client_id}`);
       return {
         clientId: client.client_id,
         clientSecret: client.client_secret,
@@ -117,34 +105,48 @@ export function createOktaAdapter(options: OktaAdapterOptions): DcrAdapter {
       };
     },
 
-    async deleteClient(clientId, context) {
-      const found = await findApp(clientId, context);
-      if (!found) return;
-      if (found.profile?.dcrBridge?.managed !== true) throw new BridgeError('client_not_managed', `Client ${clientId} was not created by the bridge; the bridge leaves it alone.`);
-      await removeClient(clientId, context.signal);
+    async findByNonce(nonce, draft, context) {
+      // `q` searches client_name by prefix and lists exact matches first, so the first page holds the one
+      // whose name is exactly the create's (Okta refuses duplicate names).
+      const name = clientNameFor(draft.clientName, nonce);
+      const listed = await http.get<OktaClient[]>('/oauth2/v1/clients', { query: { q: name, limit: 20 }, signal: context.signal });
+      if (!listed.ok || !Array.isArray(listed.body)) throw http.errorFromResponse(listed, `searching for client ${name}`);
+      const clientId = listed.body.find((candidate) => candidate.client_name === name)?.client_id;
+      if (typeof clientId !== 'string') return undefined;
+      const found = await find(clientId, context);
+      return found ? { clientId, client: found } : undefined;
     },
 
-    async rotateSecret(clientId, context) {
-      await findManaged(clientId, context);
+    async remove(clientId, _found, context) {
+      const response = await http.delete(oauthClient(clientId), { signal: context.signal });
+      if (response.status === 204 || response.status === 404) return;
+      // Okta answers an unknown client with 401 invalid_client on this endpoint; a bad admin credential
+      // also answers 401, with an errorCode (E0000011). Only the first means "already gone".
+      const body = response.body as { error?: unknown; errorCode?: unknown } | undefined;
+      if (response.status === 401 && body?.error === 'invalid_client' && body.errorCode === undefined) return;
+      throw http.errorFromResponse(response, `deleting client ${clientId}`);
+    },
+
+    async rotateSecret(clientId, _found, context) {
       const response = await http.post<OktaClient>(`${oauthClient(clientId)}/lifecycle/newSecret`, { signal: context.signal });
       if (response.status === 404) throw new BridgeError('not_found', `Okta has no client ${clientId}.`);
       if (!response.ok || typeof response.body?.client_secret !== 'string') throw http.errorFromResponse(response, `rotating the secret of ${clientId}`);
-      return { clientId, clientSecret: response.body.client_secret };
+      return response.body.client_secret;
     },
 
-    async applyEvent(clientId, event, context) {
-      if (event.type !== 'update_application') return;
-      await findManaged(clientId, context);
-      // PUT replaces every setting: read them, change the redirect URIs, write them all back.
+    async replaceRedirectUris(clientId, _found, redirectUris, context) {
+      // PUT replaces every setting: read them, change the redirect URIs, write them all back. The secret
+      // stays out (Okta keeps it when a PUT omits it), so a rotation can never be undone by this write.
       const current = await http.get<OktaClient>(oauthClient(clientId), { signal: context.signal });
       if (!current.ok) throw http.errorFromResponse(current, `reading client ${clientId}`);
       const { client_secret: _secret, client_id_issued_at: _issued, client_secret_expires_at: _expires, ...settings } = current.body;
-      const updated = await http.put(oauthClient(clientId), { json: { ...settings, redirect_uris: event.redirectUris }, signal: context.signal });
+      const updated = await http.put(oauthClient(clientId), { json: { ...settings, redirect_uris: redirectUris }, signal: context.signal, idempotent: true });
       if (!updated.ok) throw refused(updated, `the new redirect URIs of ${clientId}`);
     },
 
     checkReady: (context) => http.probe('/oauth2/v1/clients', 'listing clients', { query: { limit: 1 }, signal: context.signal }),
   };
+  return defineDcrAdapter(primitives, { journal: options.journal, logger });
 }
 
 function authorization(org: string, options: OktaAdapterOptions, logger: Logger): AuthorizationSource {

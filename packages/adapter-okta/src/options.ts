@@ -6,7 +6,7 @@ import { createOktaAdapter, type OktaAdapterOptions } from './adapter.js';
  * `DCR_BRIDGE_ADAPTER=okta`. OKTA_DOMAIN and OKTA_API_TOKEN are the names Kong's example bridge uses, so
  * its users switch by changing the image only.
  */
-export const dcrBridgeAdapter: AdapterModule<Omit<OktaAdapterOptions, 'logger' | 'fetch'>> = {
+export const dcrBridgeAdapter: AdapterModule<Omit<OktaAdapterOptions, 'logger' | 'fetch' | 'journal'>> = {
   id: 'okta',
   readOptions(settings) {
     const domain = settings.string('OKTA_DOMAIN', { required: true }) ?? '';
@@ -21,7 +21,7 @@ export const dcrBridgeAdapter: AdapterModule<Omit<OktaAdapterOptions, 'logger' |
     const clientId = settings.string('OKTA_CLIENT_ID');
     const privateKey = settings.secret('OKTA_PRIVATE_KEY');
     const scopes = settings.list('OKTA_SCOPES');
-    const timeoutMs = settings.integer('OKTA_TIMEOUT_MS', { default: 5000, min: 100, max: 60_000 });
+    const timeoutMs = settings.integer('OKTA_TIMEOUT_MS', { default: 30_000, min: 100, max: 120_000 });
     if (apiToken && (clientId || privateKey)) settings.problem('Set OKTA_API_TOKEN or OKTA_CLIENT_ID + OKTA_PRIVATE_KEY, not both.');
     if (!apiToken && !clientId && !privateKey) settings.problem('Set OKTA_API_TOKEN (an API token), or OKTA_CLIENT_ID + OKTA_PRIVATE_KEY (OAuth 2.0 for Okta).');
     if (!apiToken && !clientId !== !privateKey) settings.problem('OKTA_CLIENT_ID and OKTA_PRIVATE_KEY go together.');
@@ -31,7 +31,7 @@ export const dcrBridgeAdapter: AdapterModule<Omit<OktaAdapterOptions, 'logger' |
       : { clientId: clientId ?? '', privateKey: privateKey ?? '', keyId: settings.string('OKTA_PRIVATE_KEY_ID'), scopes: scopes.length > 0 ? scopes : undefined };
     return { domain, auth, timeoutMs };
   },
-  create: (options, context) => createOktaAdapter({ ...options, logger: context.logger }),
+  create: async (options, context) => createOktaAdapter({ ...options, logger: context.logger, journal: await context.openJournal() }),
 };
 
 function isPrivateKey(text: string): boolean {

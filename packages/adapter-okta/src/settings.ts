@@ -25,6 +25,11 @@ export interface BridgeProfile {
   dcrProviderId: string;
 }
 
+/** Okta wants unique client names and Konnect application names are not: the create nonce makes them unique. */
+export function clientNameFor(clientName: string, nonce: string): string {
+  return uniqueName(clientName, { keepCase: true, disallowed: /[^\p{L}\p{N} ._()-]+/gu, maxLength: 100, suffix: nonce });
+}
+
 const AUTH_METHODS = new Set(['client_secret_basic', 'client_secret_post', 'client_secret_jwt']);
 
 /**
@@ -32,7 +37,7 @@ const AUTH_METHODS = new Set(['client_secret_basic', 'client_secret_post', 'clie
  * one with a browser flow is a `web` app (authorization_code → `code`, implicit → `token`/`id_token`),
  * which may also use client_credentials. Okta refuses grant types its application type cannot have.
  */
-export function oktaClient(registration: ClientRegistration): OktaClient {
+export function oktaClient(registration: ClientRegistration, nonce: string): OktaClient {
   if (!AUTH_METHODS.has(registration.tokenEndpointAuthMethod)) {
     throw new BridgeError('invalid_client_metadata', `token_endpoint_auth_method "${registration.tokenEndpointAuthMethod}" is not one the Okta adapter can give a secret client (client_secret_basic, client_secret_post, client_secret_jwt).`);
   }
@@ -45,8 +50,7 @@ export function oktaClient(registration: ClientRegistration): OktaClient {
   }
   const responseTypes = browser ? [...(grants.includes('authorization_code') ? ['code'] : []), ...(grants.includes('implicit') ? ['token', 'id_token'] : [])] : ['token'];
   return {
-    // Okta wants unique client names; Konnect application names are not.
-    client_name: uniqueName(registration.clientName, { keepCase: true, disallowed: /[^\p{L}\p{N} ._()-]+/gu, maxLength: 100 }),
+    client_name: clientNameFor(registration.clientName, nonce),
     redirect_uris: registration.redirectUris,
     response_types: responseTypes,
     grant_types: grants,

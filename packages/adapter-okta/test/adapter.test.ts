@@ -1,15 +1,18 @@
-import { readAdapterOptions } from '@dcr-bridge/core';
-import { konnectApplication, startBridge, type BridgeHarness } from '@dcr-bridge/conformance';
+import { JOURNAL_PREFIX, createJsonStore, createMemoryDriver, parseRegistration, readAdapterOptions, silentLogger, type JournalEntry, type OperationContext, type StateStore } from '@dcr-bridge/core';
+import { konnectApplication, konnectEvent, startBridge, type BridgeHarness } from '@dcr-bridge/conformance';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOktaAdapter, dcrBridgeAdapter } from '../src/index.js';
 import { startOrg } from './setup.js';
 
 let org: Awaited<ReturnType<typeof startOrg>>;
 let bridge: BridgeHarness;
+let adapter: ReturnType<typeof createOktaAdapter>;
+const adapterFor = (journal?: StateStore) => createOktaAdapter({ domain: org.okta.url, auth: { clientId: org.okta.serviceApp.clientId, privateKey: org.pem }, journal });
 
 beforeAll(async () => {
   org = await startOrg();
-  bridge = await startBridge(createOktaAdapter({ domain: org.okta.url, auth: { clientId: org.okta.serviceApp.clientId, privateKey: org.pem } }));
+  adapter = adapterFor();
+  bridge = await startBridge(adapter);
 });
 afterAll(async () => {
   await bridge.close();
@@ -45,7 +48,97 @@ describe('create', () => {
     org.okta.failNext('PUT', /^\/api\/v1\/apps\//, 500, { errorCode: 'E0000009', errorSummary: 'Internal Server Error' });
     const res = await bridge.call('POST', '/', { body: konnectApplication() });
     expect(res.status).toBe(502);
+    await adapter.drained?.();
     expect(org.okta.clientCount()).toBe(before);
+  });
+});
+
+const operation = (answered: Promise<boolean>): OperationContext => ({ signal: new AbortController().signal, deadline: new AbortController().signal, answered, logger: silentLogger, requestId: 't' });
+const searchedNames = (requests: string[]) =>
+  requests.filter((line) => line.startsWith('GET /oauth2/v1/clients?')).map((line) => new URLSearchParams(line.slice(line.indexOf('?') + 1)).get('q'));
+
+describe('lifecycle (core): creates Konnect never learnt of, crashes, concurrent operations', () => {
+  it('deletes a client whose create answer Konnect never got', async () => {
+    const registration = parseRegistration(konnectApplication({ client_name: 'Unanswered' }));
+    const created = await adapter.createClient(registration, operation(Promise.resolve(false)));
+    expect(org.okta.client(created.clientId)).toBeDefined();
+    await adapter.drained?.();
+    expect(org.okta.client(created.clientId)).toBeUndefined();
+  });
+
+  it('recovers after a crash: the client a create left open is deleted by the next process', async () => {
+    const journal = createJsonStore(createMemoryDriver());
+    const crashed = adapterFor(journal);
+    const created = await crashed.createClient(parseRegistration(konnectApplication({ client_name: 'Crashed' })), operation(new Promise(() => {})));
+    expect(org.okta.client(created.clientId)).toBeDefined();
+    const next = adapterFor(journal);
+    expect(await next.recover?.()).toEqual({ open: 1, undone: 1, neverCreated: 0, unresolved: 0 });
+    expect(org.okta.client(created.clientId)).toBeUndefined();
+    expect(await journal.list(JOURNAL_PREFIX)).toEqual([]);
+  });
+
+  it('recovers a create whose client id was never learnt: found by its nonce in client_name, exact match only', async () => {
+    const journal = createJsonStore(createMemoryDriver());
+    const crashed = adapterFor(journal);
+    const created = await crashed.createClient(parseRegistration(konnectApplication({ client_name: 'Lost answer' })), operation(new Promise(() => {})));
+    const entries = await journal.list<JournalEntry>(JOURNAL_PREFIX);
+    expect(entries).toHaveLength(1);
+    const [key, entry] = entries[0] as [string, JournalEntry];
+    expect(entry.clientId).toBe(created.clientId);
+    // As if the process died before Okta's answer to the POST arrived.
+    await journal.set(key, { nonce: entry.nonce, clientName: entry.clientName, startedAt: entry.startedAt });
+    const decoy = org.okta.createClientNamed(`${org.okta.client(created.clientId)?.settings.client_name} (copy)`);
+    const start = org.okta.requests.length;
+    const next = adapterFor(journal);
+    expect(await next.recover?.()).toEqual({ open: 1, undone: 1, neverCreated: 0, unresolved: 0 });
+    expect(searchedNames(org.okta.requests.slice(start))).toEqual([`Lost answer-${entry.nonce}`]);
+    expect(org.okta.client(created.clientId)).toBeUndefined();
+    expect(org.okta.client(decoy)).toBeDefined();
+  });
+
+  it('counts a create that never reached Okta as never created, leaving clients with similar names alone', async () => {
+    const journal = createJsonStore(createMemoryDriver());
+    await journal.set(`${JOURNAL_PREFIX}abcd1234`, { nonce: 'abcd1234', clientName: 'Never made', startedAt: new Date().toISOString() });
+    const decoys = [org.okta.createClientNamed('Never made-abcd1234 (copy)'), org.okta.createClientNamed('never made-abcd1234')];
+    const start = org.okta.requests.length;
+    expect(await adapterFor(journal).recover?.()).toEqual({ open: 1, undone: 0, neverCreated: 1, unresolved: 0 });
+    expect(searchedNames(org.okta.requests.slice(start))).toEqual(['Never made-abcd1234']);
+    for (const decoy of decoys) expect(org.okta.client(decoy)).toBeDefined();
+  });
+
+  it('serialises a rotation and an update_application on one client: both succeed and only the new secret works', async () => {
+    const created = await bridge.call('POST', '/', { body: konnectApplication({ grant_types: ['authorization_code', 'client_credentials'] }) });
+    const clientId = created.body.client_id as string;
+    let secret = created.body.client_secret as string;
+    for (let round = 0; round < 10; round++) {
+      const redirectUris = [`https://app.example.com/round-${round}`];
+      const [rotated, updated] = await Promise.all([
+        bridge.call('POST', `/${clientId}/new-secret`),
+        bridge.call('POST', `/${clientId}/event-hook`, { body: konnectEvent(clientId, { event_type: 'update_application', redirect_uris: redirectUris }) }),
+      ]);
+      expect([rotated.status, updated.status]).toEqual([200, 200]);
+      expect(await org.okta.clientCredentials(clientId, rotated.body.client_secret)).toBe(true);
+      expect(await org.okta.clientCredentials(clientId, secret)).toBe(false);
+      expect(org.okta.client(clientId)?.settings.redirect_uris).toEqual(redirectUris);
+      secret = rotated.body.client_secret;
+    }
+  });
+
+  it('costs Okta 3 calls per create, 2 per rotation, 3 per update_application and 2 per delete', async () => {
+    const calls = async (work: () => Promise<unknown>) => {
+      const start = org.okta.requests.length;
+      await work();
+      return org.okta.requests.slice(start).filter((line) => !line.startsWith('POST /oauth2/v1/token')).map((line) => line.replace(/0oa\w+/, '{id}'));
+    };
+    let clientId = '';
+    expect(await calls(async () => (clientId = (await bridge.call('POST', '/', { body: konnectApplication() })).body.client_id))).toEqual(['POST /oauth2/v1/clients', 'GET /api/v1/apps/{id}', 'PUT /api/v1/apps/{id}']);
+    expect(await calls(() => bridge.call('POST', `/${clientId}/new-secret`))).toEqual(['GET /api/v1/apps/{id}', 'POST /oauth2/v1/clients/{id}/lifecycle/newSecret']);
+    expect(await calls(() => bridge.call('POST', `/${clientId}/event-hook`, { body: konnectEvent(clientId, { event_type: 'update_application', redirect_uris: ['https://app.example.com/cb2'] }) }))).toEqual([
+      'GET /api/v1/apps/{id}',
+      'GET /oauth2/v1/clients/{id}',
+      'PUT /oauth2/v1/clients/{id}',
+    ]);
+    expect(await calls(() => bridge.call('DELETE', `/${clientId}`))).toEqual(['GET /api/v1/apps/{id}', 'DELETE /oauth2/v1/clients/{id}']);
   });
 });
 
@@ -108,7 +201,7 @@ describe('paths and tokens', () => {
 describe('settings', () => {
   it("takes Kong's example bridge settings as they are (OKTA_DOMAIN with scheme and slash, OKTA_API_TOKEN)", () => {
     const options = readAdapterOptions(dcrBridgeAdapter, { OKTA_DOMAIN: 'https://dev-something.okta.com/', OKTA_API_TOKEN: 'atoken' });
-    expect(options).toEqual({ domain: 'https://dev-something.okta.com/', auth: { apiToken: 'atoken' }, timeoutMs: 5000 });
+    expect(options).toEqual({ domain: 'https://dev-something.okta.com/', auth: { apiToken: 'atoken' }, timeoutMs: 30_000 });
   });
 
   it('reads OAuth 2.0 for Okta settings and checks the key at boot', () => {

@@ -8,7 +8,11 @@ import { clientCredentials, createFakeIdpKit, listenOnLoopback } from '@dcr-brid
  * (okta-developer-docs: reference/api/oauth-clients, apps, error codes, rate limits, OAuth for Okta):
  * - `/oauth2/v1/clients`: Okta chooses the client_id; unknown clients answer 401 `invalid_client` on
  *   GET/DELETE and 404 E0000007 on lifecycle/newSecret; duplicate client_name answers 400
- *   invalid_client_metadata; PUT needs the full settings;
+ *   invalid_client_metadata; PUT needs the full settings and keeps the secret only when the body omits
+ *   `client_secret` (a PUT carrying an old secret brings it back);
+ * - `GET /oauth2/v1/clients?q=` searches client_name: a case-insensitive starts-with match, exact matches
+ *   first; an array of client objects, paged by `limit` (default 200) and the `after` cursor of
+ *   the `Link: <…>; rel="next"` header;
  * - `/api/v1/apps/{id}`: an OIDC client is an application with the same id, with a `profile` object;
  *   unknown → 404 E0000007; PUT replaces the application;
  * - management errors `{errorCode, errorSummary, errorLink, errorId, errorCauses}`; a bad token → 401
@@ -34,6 +38,8 @@ export interface FakeOkta {
   client(clientId: string): Client | undefined;
   clientCount(): number;
   createForeignClient(): string;
+  /** A client made outside the bridge (no marker) with this client_name. */
+  createClientNamed(clientName: string): string;
   clientCredentials(clientId: string, clientSecret: string): Promise<boolean>;
   close(): Promise<void>;
 }
@@ -92,7 +98,19 @@ export async function startFakeOkta(serviceApp: { clientId: string; publicKey: C
   };
 
   app.get('/oauth2/v1/clients', authorize('okta.clients.read'), (req, res) => {
-    res.json([...clients.values()].slice(0, Number(req.query.limit ?? 200)).map((client) => client.settings));
+    const q = typeof req.query.q === 'string' ? req.query.q : undefined;
+    const limit = Number(req.query.limit ?? 200);
+    const name = (settings: Client['settings']) => settings.client_name.toLowerCase();
+    const all = [...clients.values()].map((client) => client.settings);
+    const matching = q === undefined ? all : all.filter((settings) => name(settings).startsWith(q.toLowerCase())).sort((a, b) => Number(name(b) === q.toLowerCase()) - Number(name(a) === q.toLowerCase()));
+    const start = typeof req.query.after === 'string' ? matching.findIndex((settings) => settings.client_id === req.query.after) + 1 : 0;
+    const page = matching.slice(start, start + limit);
+    const last = page.at(-1);
+    if (last && start + limit < matching.length) {
+      const next = new URLSearchParams({ ...(q === undefined ? {} : { q }), limit: String(limit), after: last.client_id });
+      res.set('link', `<${url}/oauth2/v1/clients?${next.toString()}>; rel="next"`);
+    }
+    res.json(page);
   });
   app.post('/oauth2/v1/clients', authorize('okta.clients.manage'), express.json(), (req, res) => {
     const body = req.body as Client['settings'];
@@ -124,7 +142,9 @@ export async function startFakeOkta(serviceApp: { clientId: string; publicKey: C
     for (const field of ['client_name', 'redirect_uris', 'grant_types', 'response_types', 'token_endpoint_auth_method', 'application_type']) {
       if (body[field] === undefined) return res.status(400).json({ error: 'invalid_client_metadata', error_description: `${field}: The field cannot be left blank.` });
     }
-    client.settings = { ...body, client_id: client.settings.client_id, client_id_issued_at: client.settings.client_id_issued_at, client_secret_expires_at: 0 };
+    const { client_secret: secret, ...settings } = body;
+    client.settings = { ...settings, client_id: client.settings.client_id, client_id_issued_at: client.settings.client_id_issued_at, client_secret_expires_at: 0 };
+    if (typeof secret === 'string') client.secret = secret;
     res.json({ ...client.settings, client_secret: client.secret });
   });
   app.delete('/oauth2/v1/clients/:clientId', authorize('okta.clients.manage'), (req, res) => {
@@ -154,6 +174,12 @@ export async function startFakeOkta(serviceApp: { clientId: string; publicKey: C
   });
   app.use((_req, res) => oktaError(res, 404, 'E0000022', 'The endpoint does not support the provided HTTP method'));
 
+  function foreignClient(clientName: string): string {
+    const clientId = `0oaforeign${randomBytes(4).toString('hex')}`;
+    clients.set(clientId, { settings: { client_id: clientId, client_name: clientName, grant_types: ['client_credentials'], redirect_uris: ['https://foreign.example.com/cb'] }, secret: 'foreign', profile: {} });
+    return clientId;
+  }
+
   const server = await listenOnLoopback(app);
   url = server.origin;
   return {
@@ -165,11 +191,8 @@ export async function startFakeOkta(serviceApp: { clientId: string; publicKey: C
     failNext: kit.failNext,
     client: (clientId) => clients.get(clientId),
     clientCount: () => clients.size,
-    createForeignClient() {
-      const clientId = `0oaforeign${randomBytes(4).toString('hex')}`;
-      clients.set(clientId, { settings: { client_id: clientId, client_name: 'Made in the admin console', grant_types: ['client_credentials'], redirect_uris: ['https://foreign.example.com/cb'] }, secret: 'foreign', profile: {} });
-      return clientId;
-    },
+    createForeignClient: () => foreignClient('Made in the admin console'),
+    createClientNamed: foreignClient,
     async clientCredentials(clientId, clientSecret) {
       const res = await fetch(`${url}/oauth2/default/v1/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret, scope: 'orders' }) });
       return res.ok;
