@@ -2,4 +2,14 @@ export { runConformanceSuite, type ConformanceBackdoor, type ConformanceOptions,
 export { startBridge, type BridgeHarness, type HarnessResponse } from './harness.js';
 export { konnectApplication, konnectEvent, konnectVerifyApplication } from './payloads.js';
 export { createCapturingLogger, type CapturedLine, type CapturingLogger } from './capturing-logger.js';
-export { clientCredentials, createFakeIdpKit, listenOnLoopback, type FakeIdpKit, type LoopbackServer } from './fake-kit.js';
+export {
+  clientCredentials,
+  createFakeIdpKit,
+  FAULT_KINDS,
+  listenOnLoopback,
+  type FakeIdpKit,
+  type FaultKind,
+  type FaultPlan,
+  type InjectedFault,
+  type LoopbackServer,
+} from './fake-kit.js';
