@@ -3,9 +3,12 @@ import {
   BridgeError,
   createClientCredentialsTokenProvider,
   createIdpHttpClient,
+  defineDcrAdapter,
   silentLogger,
   type DcrAdapter,
   type IdpHttpClient,
+  type IdpPrimitives,
+  type IdpResponse,
   type Logger,
   type OperationContext,
   type StateStore,
@@ -26,10 +29,13 @@ export interface Rfc7591AdapterOptions {
   tokenClient?: { clientId: string; clientSecret: string; scope?: string };
   /** Keeps registration_client_uri + registration_access_token per client (encrypted by core). */
   store: StateStore;
+  /** Where core's lifecycle journals open creates; default `store`. */
+  journal?: StateStore;
   /** Allow http:// IdP URLs (tests, the server's dev mode). Default false. */
   allowInsecureHttp?: boolean;
   fetch?: typeof fetch;
   logger?: Logger;
+  /** Ceiling of one request to the IdP; default 30 000 ms (the operation's budget usually ends it first). */
   timeoutMs?: number;
 }
 
@@ -37,7 +43,22 @@ export interface Rfc7591AdapterOptions {
 interface RegistrationRecord {
   registrationClientUri: string;
   registrationAccessToken: string;
+  /**
+   * Set while a write whose outcome decides what a refused token means is under way: `writing` (an
+   * update, which may rotate the token), `deleting` (the bridge's own delete); `lost` once an update went
+   * through without its answer, so its new token is unknown.
+   */
+  state?: 'writing' | 'deleting' | 'lost';
 }
+
+/** What find() hands the other primitives. */
+interface ManagedClient {
+  record: RegistrationRecord;
+  metadata: ClientMetadata;
+}
+
+/** Budget of the read that settles an update's fate, and of the delete of a client that could not be recorded. */
+const cleanupReadTimeoutMs = 10_000;
 
 interface Endpoints {
   registrationEndpoint: string;
@@ -91,7 +112,7 @@ export function createRfc7591Adapter(options: Rfc7591AdapterOptions): DcrAdapter
       const config = await oidc.discovery(new URL(issuer), 'dcr-bridge', undefined, undefined, {
         execute: options.allowInsecureHttp ? [oidc.allowInsecureRequests] : [],
         ...(options.fetch ? { [oidc.customFetch]: options.fetch as oidc.CustomFetch } : {}),
-        timeout: Math.ceil((options.timeoutMs ?? 5000) / 1000),
+        timeout: Math.ceil((options.timeoutMs ?? 30_000) / 1000),
       });
       metadata = config.serverMetadata();
     } catch (error) {
@@ -136,10 +157,6 @@ export function createRfc7591Adapter(options: Rfc7591AdapterOptions): DcrAdapter
     return tokens;
   }
 
-  async function record(clientId: string): Promise<RegistrationRecord | undefined> {
-    return store.get<RegistrationRecord>(clientId);
-  }
-
   /** Sends an RFC 7592 request for a client the bridge registered, with its registration access token. */
   function manage(method: 'GET' | 'PUT' | 'DELETE', entry: RegistrationRecord, context: OperationContext, json?: ClientMetadata) {
     return http.request<ClientMetadata>(method, new URL(entry.registrationClientUri), {
@@ -149,48 +166,93 @@ export function createRfc7591Adapter(options: Rfc7591AdapterOptions): DcrAdapter
     });
   }
 
-  async function managedRecord(clientId: string): Promise<RegistrationRecord> {
-    const entry = await record(clientId);
-    if (!entry) throw new BridgeError('not_found', `The bridge holds no registration for client ${clientId}, so it cannot manage it.`);
-    return entry;
+  /** RFC 7592 §2.1: an unknown client and a dead registration access token both answer 401 (403 or 404 on some servers). */
+  const refusesToken = (status: number) => status === 401 || status === 403 || status === 404;
+
+  function lostControl(clientId: string, entry: RegistrationRecord): BridgeError {
+    return new BridgeError(
+      'idp_error',
+      `The bridge can no longer manage client ${clientId}: the IdP ${entry.state === 'lost' ? 'rotated its registration access token during an update whose answer never arrived' : 'refuses its registration access token (the client was deleted or its token revoked at the IdP)'}. An operator must check client ${clientId} at the IdP and delete it there if it still exists; the bridge keeps its record and will not report it deleted.`,
+    );
   }
 
-  async function readClient(clientId: string, entry: RegistrationRecord, context: OperationContext): Promise<ClientMetadata> {
+  async function setState(clientId: string, entry: RegistrationRecord, state: RegistrationRecord['state']): Promise<RegistrationRecord> {
+    const next: RegistrationRecord = { registrationClientUri: entry.registrationClientUri, registrationAccessToken: entry.registrationAccessToken, ...(state ? { state } : {}) };
+    await store.set<RegistrationRecord>(clientId, next);
+    return next;
+  }
+
+  /**
+   * The client's record and its current metadata, read with its registration access token. A refused token
+   * means "gone" only when the bridge's own delete was under way; after an update whose fate is unknown it
+   * means the update went through and rotated the token (control is lost); otherwise it is ambiguous and
+   * reported as such, never as gone.
+   */
+  async function find(clientId: string, context: OperationContext): Promise<ManagedClient | undefined> {
+    const entry = await store.get<RegistrationRecord>(clientId);
+    if (!entry) return undefined;
+    if (entry.state === 'lost') throw lostControl(clientId, entry);
     const response = await manage('GET', entry, context);
-    // RFC 7592 §2.1: an unknown client or a revoked token answers 401 (403 or 404 on some servers).
-    if ([401, 403, 404].includes(response.status)) throw new BridgeError('not_found', `The IdP no longer knows client ${clientId}.`);
+    if (refusesToken(response.status)) {
+      if (entry.state === 'deleting') {
+        await store.delete(clientId);
+        return undefined;
+      }
+      if (entry.state === 'writing') {
+        const lost = await setState(clientId, entry, 'lost');
+        context.logger.error('lost control of a client: an update went through but its answer never arrived, so its new registration access token is lost; delete the client at the IdP by hand', { clientId });
+        throw lostControl(clientId, lost);
+      }
+      throw lostControl(clientId, entry);
+    }
     if (!response.ok || typeof response.body !== 'object') throw http.errorFromResponse(response, `reading client ${clientId}`);
-    return response.body;
+    // An update whose answer was lost but which the IdP never applied leaves the token valid: back to normal.
+    const current = entry.state === 'writing' ? await setState(clientId, entry, undefined) : entry;
+    return { record: current, metadata: response.body };
   }
 
-  async function writeClient(clientId: string, entry: RegistrationRecord, body: ClientMetadata, context: OperationContext): Promise<ClientMetadata> {
-    const response = await manage('PUT', entry, context, body);
-    if ([401, 403, 404].includes(response.status)) throw new BridgeError('not_found', `The IdP no longer knows client ${clientId}.`);
+  /**
+   * An RFC 7592 update. The IdP may rotate the registration access token on every update (oidc-provider and
+   * Keycloak do), so the record says an update is under way before it is sent, the update is never repeated
+   * blindly, and it runs to completion under the operation's completion budget so that a late answer's new
+   * token is still kept. Without an answer, a read with the old token tells whether the update went through.
+   */
+  async function update(clientId: string, client: ManagedClient, body: ClientMetadata, context: OperationContext): Promise<ClientMetadata> {
+    const writing = await setState(clientId, client.record, 'writing');
+    let response: IdpResponse<ClientMetadata>;
+    try {
+      response = await manage('PUT', writing, context, body);
+    } catch (error) {
+      // No answer: find() reads with the old token and settles the record (normal again, or lost).
+      await find(clientId, { ...context, signal: AbortSignal.timeout(cleanupReadTimeoutMs) }).catch(() => undefined);
+      throw error;
+    }
+    const token = response.ok && typeof response.body === 'object' ? response.body.registration_access_token : undefined;
+    if (typeof token === 'string' && token !== '') {
+      await store.set<RegistrationRecord>(clientId, {
+        registrationAccessToken: token,
+        registrationClientUri: typeof response.body.registration_client_uri === 'string' ? response.body.registration_client_uri : writing.registrationClientUri,
+      });
+    } else if (refusesToken(response.status)) {
+      throw lostControl(clientId, await setState(clientId, writing, 'lost'));
+    } else {
+      await setState(clientId, writing, undefined);
+    }
     const refused = registrationError(response);
     if (refused) throw refused;
     if (!response.ok || typeof response.body !== 'object') throw http.errorFromResponse(response, `updating client ${clientId}`);
-    const token = response.body.registration_access_token;
-    if (typeof token === 'string' && token !== entry.registrationAccessToken) {
-      // RFC 7592 §2.2: the server may rotate the token on every update; the old one is dead already.
-      await store.set<RegistrationRecord>(clientId, {
-        registrationAccessToken: token,
-        registrationClientUri: typeof response.body.registration_client_uri === 'string' ? response.body.registration_client_uri : entry.registrationClientUri,
-      });
-    }
     return response.body;
   }
 
-  async function removeAtIdp(clientId: string, entry: RegistrationRecord, context: OperationContext): Promise<void> {
-    const response = await manage('DELETE', entry, context);
-    if (response.status === 204 || response.status === 200 || response.status === 401 || response.status === 404) return;
-    throw http.errorFromResponse(response, `deleting client ${clientId}`);
-  }
-
-  return {
+  const primitives: IdpPrimitives<ManagedClient> = {
     id: 'rfc7591',
-    capabilities: { rotateSecret: true, updateRedirectUris: true, audienceRegistrations: false },
+    idpName: IDP_NAME,
+    marker: 'registration held by the bridge',
+    find,
+    // Only the creator holds a client's registration access token: a client with a record is the bridge's.
+    isOurs: () => true,
 
-    async createClient(registration, context) {
+    async create(registration, context) {
       const { registrationEndpoint, scopesSupported } = await resolveEndpoints();
       const unknownScopes = scopesSupported ? registration.scopes.filter((scope) => !scopesSupported.includes(scope)) : [];
       if (unknownScopes.length > 0) {
@@ -198,7 +260,7 @@ export function createRfc7591Adapter(options: Rfc7591AdapterOptions): DcrAdapter
       }
       const token = await initialAccessToken();
       const response = await http.post<ClientMetadata>(new URL(registrationEndpoint), {
-        json: registrationMetadata(registration),
+        json: registrationMetadata(registration, context.nonce),
         headers: token ? { authorization: `Bearer ${token}` } : {},
         signal: context.signal,
       });
@@ -212,24 +274,22 @@ export function createRfc7591Adapter(options: Rfc7591AdapterOptions): DcrAdapter
       }
       const created = response.body;
       const clientId = created.client_id as string;
-      const entry =
-        typeof created.registration_client_uri === 'string' && typeof created.registration_access_token === 'string'
-          ? { registrationClientUri: created.registration_client_uri, registrationAccessToken: created.registration_access_token }
-          : undefined;
-      if (!entry) {
+      if (typeof created.registration_client_uri !== 'string' || typeof created.registration_access_token !== 'string') {
         context.logger.error('registered client cannot be managed: delete it at the IdP by hand', { clientId });
         throw new BridgeError('idp_error', `The IdP registered client ${clientId} without RFC 7592 management (no registration_client_uri or registration_access_token), so the bridge could never rotate or delete it. Delete ${clientId} at the IdP and enable client management there.`);
       }
+      const entry: RegistrationRecord = { registrationClientUri: created.registration_client_uri, registrationAccessToken: created.registration_access_token };
       try {
-        if (typeof created.client_secret !== 'string' || created.client_secret === '') {
-          throw new BridgeError('invalid_client_metadata', `The IdP issued no client secret for token_endpoint_auth_method "${registration.tokenEndpointAuthMethod}".`);
-        }
         await store.set<RegistrationRecord>(clientId, entry);
       } catch (error) {
-        await removeAtIdp(clientId, entry, { ...context, signal: AbortSignal.timeout(5000) }).catch((cleanup: unknown) =>
-          context.logger.error('could not remove a half-created client: delete it at the IdP by hand', { clientId, error: cleanup }),
-        );
+        // Without its record nobody could ever delete the client: delete it now, with the token in hand.
+        const removed = await manage('DELETE', entry, { ...context, signal: AbortSignal.timeout(cleanupReadTimeoutMs) }).catch(() => undefined);
+        if (!removed?.ok) context.logger.error('could not record a registered client nor delete it: delete it at the IdP by hand', { clientId });
         throw error;
+      }
+      await context.created(clientId);
+      if (typeof created.client_secret !== 'string' || created.client_secret === '') {
+        throw new BridgeError('invalid_client_metadata', `The IdP issued no client secret for token_endpoint_auth_method "${registration.tokenEndpointAuthMethod}".`);
       }
       return {
         clientId,
@@ -239,32 +299,30 @@ export function createRfc7591Adapter(options: Rfc7591AdapterOptions): DcrAdapter
       };
     },
 
-    async deleteClient(clientId, context) {
-      const entry = await record(clientId);
-      if (!entry) {
-        context.logger.warn('delete of a client the bridge holds no registration for: nothing to do', { clientId });
+    async remove(clientId, client, context) {
+      const deleting = await setState(clientId, client.record, 'deleting');
+      const response = await manage('DELETE', deleting, context);
+      // find() has just read the client with this token, and operations on a client are serialised: a refused
+      // token now means one of this request's own attempts deleted it.
+      if (response.ok || refusesToken(response.status)) {
+        await store.delete(clientId);
         return;
       }
-      await removeAtIdp(clientId, entry, context);
-      await store.delete(clientId);
+      await setState(clientId, deleting, undefined);
+      throw http.errorFromResponse(response, `deleting client ${clientId}`);
     },
 
-    async rotateSecret(clientId, context) {
-      const entry = await managedRecord(clientId);
-      const current = await readClient(clientId, entry, context);
-      const updated = await writeClient(clientId, (await record(clientId)) ?? entry, updateBody(current, {}, { keepSecret: false }), context);
-      if (typeof updated.client_secret !== 'string' || updated.client_secret === '' || updated.client_secret === current.client_secret) {
+    async rotateSecret(clientId, client, context) {
+      const updated = await update(clientId, client, updateBody(client.metadata, {}, { keepSecret: false }), context);
+      if (typeof updated.client_secret !== 'string' || updated.client_secret === '' || updated.client_secret === client.metadata.client_secret) {
         throw new BridgeError('unsupported_operation', 'This IdP did not issue a new client secret on an RFC 7592 update, so the bridge cannot rotate secrets here. Turn on "disable refresh secret" for this DCR provider in Konnect.');
       }
-      return { clientId, clientSecret: updated.client_secret };
+      return updated.client_secret;
     },
 
-    async applyEvent(clientId, event, context) {
-      if (event.type !== 'update_application') return;
-      const entry = await managedRecord(clientId);
-      const current = await readClient(clientId, entry, context);
-      const updated = await writeClient(clientId, (await record(clientId)) ?? entry, updateBody(current, { redirect_uris: event.redirectUris }, { keepSecret: true }), context);
-      if (typeof updated.client_secret === 'string' && updated.client_secret !== current.client_secret) {
+    async replaceRedirectUris(clientId, client, redirectUris, context) {
+      const updated = await update(clientId, client, updateBody(client.metadata, { redirect_uris: redirectUris }, { keepSecret: true }), context);
+      if (typeof updated.client_secret === 'string' && updated.client_secret !== client.metadata.client_secret) {
         context.logger.warn('the IdP issued a new secret while updating redirect URIs; the developer must refresh the secret in the portal', { clientId });
       }
     },
@@ -280,4 +338,5 @@ export function createRfc7591Adapter(options: Rfc7591AdapterOptions): DcrAdapter
       }
     },
   };
+  return defineDcrAdapter(primitives, { journal: options.journal ?? store, logger });
 }

@@ -15,9 +15,13 @@ export interface ClientMetadata {
 /** RFC 7592 §2.2: an update request must not carry these. */
 const READ_ONLY_FIELDS = ['registration_access_token', 'registration_client_uri', 'client_secret_expires_at', 'client_id_issued_at'];
 
-export function registrationMetadata(registration: ClientRegistration): ClientMetadata {
+/**
+ * RFC 7591 clients cannot be searched, so the client name carries the create's nonce: an operator can find
+ * a client a crashed create may have left by the nonce the bridge logs.
+ */
+export function registrationMetadata(registration: ClientRegistration, nonce: string): ClientMetadata {
   const metadata: ClientMetadata = {
-    client_name: registration.clientName,
+    client_name: `${registration.clientName} [${nonce}]`,
     redirect_uris: registration.redirectUris,
     grant_types: registration.grantTypes,
     // RFC 7591 defaults response_types to ["code"]; a client_credentials-only client must say it has none.

@@ -4,14 +4,14 @@ import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createEncryptedStore, createMemoryDriver, readAdapterOptions, silentLogger, type OperationContext, type StateStore } from '@dcr-bridge/core';
+import { createEncryptedStore, createJsonStore, createMemoryDriver, readAdapterOptions, silentLogger, type OperationContext, type StateStore } from '@dcr-bridge/core';
 import { konnectApplication, startBridge } from '@dcr-bridge/conformance';
 import { createSqliteDriver } from '@dcr-bridge/store-sqlite';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createRfc7591Adapter, dcrBridgeAdapter } from '../src/index.js';
 import { startTestProvider, type TestProvider } from './oidc-provider.js';
 
-const context = (): OperationContext => ({ signal: AbortSignal.timeout(5000), logger: silentLogger, requestId: 'test' });
+const context = (): OperationContext => ({ signal: AbortSignal.timeout(5000), deadline: AbortSignal.timeout(5000), answered: Promise.resolve(true), logger: silentLogger, requestId: 'test' });
 const memoryStore = () => createEncryptedStore({ driver: createMemoryDriver(), keys: [new Uint8Array(randomBytes(32))] });
 const registration = (overrides: Record<string, unknown> = {}) => ({
   clientName: 'Test app',
@@ -106,9 +106,11 @@ describe('an IdP that does not rotate secrets on update', () => {
 describe('no half-created clients', () => {
   it('deletes the client at the IdP when the bridge cannot record it', async () => {
     const failing: StateStore = { ...memoryStore(), set: async () => Promise.reject(new Error('disk full')) };
-    const adapter = createRfc7591Adapter({ issuer: idp.issuer, initialAccessToken: await idp.rotatingInitialAccessToken(), store: failing, allowInsecureHttp: true });
+    const journal = createJsonStore(createMemoryDriver());
+    const adapter = createRfc7591Adapter({ issuer: idp.issuer, initialAccessToken: await idp.rotatingInitialAccessToken(), store: failing, journal, allowInsecureHttp: true });
     const before = idp.countClients();
     await expect(adapter.createClient(registration(), context())).rejects.toThrow('disk full');
+    await adapter.drained?.();
     expect(idp.countClients()).toBe(before);
   });
 
@@ -186,8 +188,8 @@ describe('settings', () => {
   it('builds the adapter with the store the server opens', async () => {
     let opened = 0;
     const options = readAdapterOptions(dcrBridgeAdapter, { RFC7591_ISSUER: idp.issuer, RFC7591_ALLOW_INSECURE_HTTP: 'true' });
-    const adapter = await dcrBridgeAdapter.create(options, { logger: silentLogger, openStore: async () => (opened++, memoryStore()) });
+    const adapter = await dcrBridgeAdapter.create(options, { logger: silentLogger, openStore: async () => (opened++, memoryStore()), openJournal: async () => (opened++, createJsonStore(createMemoryDriver())) });
     expect(adapter.id).toBe('rfc7591');
-    expect(opened).toBe(1);
+    expect(opened).toBe(2);
   });
 });

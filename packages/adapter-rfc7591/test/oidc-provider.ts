@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair } from 'jose';
 import * as oidc from 'openid-client';
 import Provider from 'oidc-provider';
+import { createFakeIdpKit, type FakeIdpKit } from '@dcr-bridge/conformance';
 
 /**
  * A real OpenID Provider (panva/oidc-provider, OpenID Certified) on 127.0.0.1 for the tests:
@@ -62,17 +63,16 @@ export interface TestProvider {
   canGetToken(clientId: string, clientSecret: string): Promise<boolean>;
   /** Requests (method + path) the provider received. */
   requests: string[];
+  /** Faults injected in front of the provider (the conformance kit): lost, late and refused answers. */
+  faults: Pick<FakeIdpKit, 'faultNext' | 'injectFaults' | 'settle' | 'faults'>;
   close(): Promise<void>;
 }
 
 export async function startTestProvider(): Promise<TestProvider> {
   const clientStore = `Client-${randomBytes(4).toString('hex')}`;
   let handler: RequestListener = (_req, res) => res.end();
-  const requests: string[] = [];
-  const server: Server = createServer((req, res) => {
-    requests.push(`${req.method} ${req.url}`);
-    handler(req, res);
-  });
+  const kit = createFakeIdpKit();
+  const server: Server = createServer((req, res) => kit.middleware(req, res, () => handler(req, res)));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const admin = { clientId: 'bridge-admin', clientSecret: randomBytes(24).toString('base64url') };
@@ -123,7 +123,8 @@ export async function startTestProvider(): Promise<TestProvider> {
     tokenEndpoint,
     provider,
     admin,
-    requests,
+    requests: kit.requests,
+    faults: kit,
     rotatingInitialAccessToken: () => new provider.InitialAccessToken({ policies: ['rotate-secret-on-update'] }).save(),
     plainInitialAccessToken: () => new provider.InitialAccessToken({}).save(),
     storedClient: async (clientId) => clients().get(clientId),
