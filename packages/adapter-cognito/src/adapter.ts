@@ -7,14 +7,15 @@ import {
   DescribeUserPoolClientCommand,
   DescribeUserPoolCommand,
   ListUserPoolClientSecretsCommand,
+  ListUserPoolClientsCommand,
   UpdateUserPoolClientCommand,
   type ClientSecretDescriptorType,
   type CognitoIdentityProviderClientConfig,
   type UpdateUserPoolClientCommandInput,
   type UserPoolClientType,
 } from '@aws-sdk/client-cognito-identity-provider';
-import { BridgeError, withRetries, type DcrAdapter, type OperationContext } from '@dcr-bridge/core';
-import { clientName, isManaged, oauthFlows, type AppClientSettings, type MixedFlowPolicy } from './app-client.js';
+import { BridgeError, defineDcrAdapter, withRetries, type DcrAdapter, type IdpPrimitives, type Logger, type OperationContext, type StateStore } from '@dcr-bridge/core';
+import { checkAuthMethod, clientName, isManaged, oauthFlows, type AppClientSettings, type MixedFlowPolicy } from './app-client.js';
 import { fromAwsError } from './errors.js';
 
 export interface CognitoAdapterOptions extends Partial<AppClientSettings> {
@@ -27,10 +28,17 @@ export interface CognitoAdapterOptions extends Partial<AppClientSettings> {
   /** An injected SDK client (tests). */
   client?: CognitoIdentityProviderClient;
   mixedFlows?: MixedFlowPolicy;
+  /** Where open creates are journaled (core's lifecycle); default in memory. The server keeps it in the store file. */
+  journal?: StateStore;
+  /** For core's lifecycle (cleanup and recovery); Cognito calls log through each request's logger. */
+  logger?: Logger;
 }
 
 /** Describe's fields that UpdateUserPoolClient does not take. */
 const READ_ONLY = ['ClientSecret', 'CreationDate', 'LastModifiedDate'] as const;
+
+/** The most app clients one ListUserPoolClients page may hold. */
+const PAGE_SIZE = 60;
 
 export function createCognitoAdapter(options: CognitoAdapterOptions): DcrAdapter {
   const settings: AppClientSettings = { namePrefix: options.namePrefix ?? 'konnect-', mixedFlows: options.mixedFlows ?? 'reject', defaultScopes: options.defaultScopes ?? [] };
@@ -51,23 +59,6 @@ export function createCognitoAdapter(options: CognitoAdapterOptions): DcrAdapter
     }
   }
 
-  async function describe(clientId: string, context: OperationContext): Promise<UserPoolClientType | undefined> {
-    try {
-      const output = await send('reading the app client', context, (abortSignal) => cognito.send(new DescribeUserPoolClientCommand({ ...pool, ClientId: clientId }), { abortSignal }), true);
-      return output.UserPoolClient;
-    } catch (error) {
-      if (error instanceof BridgeError && error.code === 'not_found') return undefined;
-      throw error;
-    }
-  }
-
-  async function describeManaged(clientId: string, context: OperationContext): Promise<UserPoolClientType> {
-    const client = await describe(clientId, context);
-    if (!client) throw new BridgeError('not_found', `User pool ${options.userPoolId} has no app client ${clientId}.`);
-    if (!isManaged(client, settings)) throw new BridgeError('client_not_managed', `App client ${clientId} was not created by the bridge (its name does not start with "${settings.namePrefix}"); the bridge leaves it alone.`);
-    return client;
-  }
-
   async function secrets(clientId: string, context: OperationContext): Promise<ClientSecretDescriptorType[]> {
     const all: ClientSecretDescriptorType[] = [];
     let next: string | undefined;
@@ -83,23 +74,37 @@ export function createCognitoAdapter(options: CognitoAdapterOptions): DcrAdapter
     await send('deleting an old client secret', context, (abortSignal) => cognito.send(new DeleteUserPoolClientSecretCommand({ ...pool, ClientId: clientId, ClientSecretId: secretId }), { abortSignal }), true);
   }
 
-  return {
+  const primitives: IdpPrimitives<UserPoolClientType> = {
     id: 'cognito',
-    capabilities: { rotateSecret: true, updateRedirectUris: true, audienceRegistrations: false },
+    idpName: `Cognito user pool ${options.userPoolId}`,
+    marker: `ClientName starting with "${settings.namePrefix}"`,
 
-    async createClient(registration, context) {
+    async find(clientId, context) {
+      try {
+        const output = await send('reading the app client', context, (abortSignal) => cognito.send(new DescribeUserPoolClientCommand({ ...pool, ClientId: clientId }), { abortSignal }), true);
+        return output.UserPoolClient;
+      } catch (error) {
+        if (error instanceof BridgeError && error.code === 'not_found') return undefined;
+        throw error;
+      }
+    },
+
+    isOurs: (client) => isManaged(client, settings),
+
+    async create(registration, context) {
+      checkAuthMethod(registration);
       const flows = oauthFlows(registration, settings, context.logger);
       const scopes = registration.scopes.length > 0 ? registration.scopes : settings.defaultScopes;
       if (flows.length > 0 && scopes.length === 0) {
         throw new BridgeError('invalid_scope', 'Cognito OAuth app clients need at least one scope: give the auth strategy scopes in Konnect, or set COGNITO_DEFAULT_SCOPES.');
       }
       const browser = flows.some((flow) => flow !== 'client_credentials');
-      // One call creates the client and its secret: nothing to undo if it fails.
+      // One call creates the client and its secret.
       const output = await send('creating the app client', context, (abortSignal) =>
         cognito.send(
           new CreateUserPoolClientCommand({
             ...pool,
-            ClientName: clientName(registration, settings),
+            ClientName: clientName(registration.clientName, context.nonce, settings),
             GenerateSecret: true,
             AllowedOAuthFlowsUserPoolClient: flows.length > 0,
             AllowedOAuthFlows: flows,
@@ -119,10 +124,20 @@ export function createCognitoAdapter(options: CognitoAdapterOptions): DcrAdapter
       return { clientId: client.ClientId, clientSecret: client.ClientSecret, clientIdIssuedAt: client.CreationDate };
     },
 
-    async deleteClient(clientId, context) {
-      const client = await describe(clientId, context);
-      if (!client) return;
-      if (!isManaged(client, settings)) throw new BridgeError('client_not_managed', `App client ${clientId} was not created by the bridge; the bridge leaves it alone.`);
+    async findByNonce(nonce, draft, context) {
+      // Cognito cannot look a client up by name: page through the pool's clients for the exact name.
+      const name = clientName(draft.clientName, nonce, settings);
+      let next: string | undefined;
+      do {
+        const page = await send('listing the app clients', context, (abortSignal) => cognito.send(new ListUserPoolClientsCommand({ ...pool, MaxResults: PAGE_SIZE, NextToken: next }), { abortSignal }), true);
+        const found = page.UserPoolClients?.find((candidate) => candidate.ClientName === name);
+        if (found?.ClientId) return { clientId: found.ClientId, client: found };
+        next = page.NextToken;
+      } while (next);
+      return undefined;
+    },
+
+    async remove(clientId, _client, context) {
       try {
         await send('deleting the app client', context, (abortSignal) => cognito.send(new DeleteUserPoolClientCommand({ ...pool, ClientId: clientId }), { abortSignal }), true);
       } catch (error) {
@@ -130,8 +145,7 @@ export function createCognitoAdapter(options: CognitoAdapterOptions): DcrAdapter
       }
     },
 
-    async rotateSecret(clientId, context) {
-      await describeManaged(clientId, context);
+    async rotateSecret(clientId, _client, context) {
       // At most two secrets can be active: make room first, always keeping one that works.
       const before = await secrets(clientId, context);
       for (const old of before.slice(0, Math.max(0, before.length - 1))) if (old.ClientSecretId) await deleteSecret(clientId, old.ClientSecretId, context);
@@ -140,17 +154,16 @@ export function createCognitoAdapter(options: CognitoAdapterOptions): DcrAdapter
       if (!fresh?.ClientSecretValue || !fresh.ClientSecretId) throw new BridgeError('idp_error', 'Cognito added a client secret without returning it.');
       // Then the old secrets go, so the previous one stops working as Konnect expects.
       for (const old of await secrets(clientId, context)) if (old.ClientSecretId && old.ClientSecretId !== fresh.ClientSecretId) await deleteSecret(clientId, old.ClientSecretId, context);
-      return { clientId, clientSecret: fresh.ClientSecretValue };
+      return fresh.ClientSecretValue;
     },
 
-    async applyEvent(clientId, event, context) {
-      if (event.type !== 'update_application') return;
-      const current = await describeManaged(clientId, context);
-      // UpdateUserPoolClient resets every attribute it is not given: send the whole configuration back.
-      const input = { ...current } as Record<string, unknown>;
+    async replaceRedirectUris(clientId, client, redirectUris, context) {
+      // UpdateUserPoolClient resets every attribute it is not given: send the configuration find read back.
+      // It takes no secret, so it cannot bring back one a rotation removed.
+      const input = { ...client } as Record<string, unknown>;
       for (const field of READ_ONLY) delete input[field];
       await send('updating the callback URLs', context, (abortSignal) =>
-        cognito.send(new UpdateUserPoolClientCommand({ ...(input as unknown as UpdateUserPoolClientCommandInput), ...pool, ClientId: clientId, CallbackURLs: event.redirectUris }), { abortSignal }),
+        cognito.send(new UpdateUserPoolClientCommand({ ...(input as unknown as UpdateUserPoolClientCommandInput), ...pool, ClientId: clientId, CallbackURLs: redirectUris }), { abortSignal }),
         true,
       );
     },
@@ -168,4 +181,5 @@ export function createCognitoAdapter(options: CognitoAdapterOptions): DcrAdapter
       if (!options.client) cognito.destroy();
     },
   };
+  return defineDcrAdapter(primitives, { journal: options.journal, logger: options.logger });
 }

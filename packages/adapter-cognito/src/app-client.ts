@@ -22,6 +22,16 @@ const FLOWS: Partial<Record<OAuthGrantType, OAuthFlowType>> = {
   implicit: 'implicit',
 };
 
+/** What Cognito's token endpoint accepts from a client with a secret (it has no client_secret_jwt or private_key_jwt). */
+const AUTH_METHODS = ['client_secret_basic', 'client_secret_post'];
+
+/** Refuses a token_endpoint_auth_method Cognito cannot give the client, instead of creating a secret client anyway. */
+export function checkAuthMethod(registration: ClientRegistration): void {
+  if (!AUTH_METHODS.includes(registration.tokenEndpointAuthMethod)) {
+    throw new BridgeError('invalid_client_metadata', `token_endpoint_auth_method "${registration.tokenEndpointAuthMethod}" is not one Cognito app clients support (${AUTH_METHODS.join(', ')}).`);
+  }
+}
+
 export function isManaged(client: UserPoolClientType, settings: AppClientSettings): boolean {
   return typeof client.ClientName === 'string' && client.ClientName.startsWith(settings.namePrefix);
 }
@@ -49,9 +59,10 @@ export function oauthFlows(registration: ClientRegistration, settings: AppClient
 }
 
 /**
- * ClientName: the prefix plus a slug of Konnect's name and a random suffix, within Cognito's rules
- * (1–128 characters of `[\w\s+=,.@-]`; the slug leaves out spaces).
+ * ClientName: the prefix plus a slug of Konnect's name and the create's nonce, within Cognito's rules
+ * (1–128 characters of `[\w\s+=,.@-]`; the slug leaves out spaces). The nonce makes two applications of
+ * the same name two clients, and lets a create be found again by its name.
  */
-export function clientName(registration: ClientRegistration, settings: AppClientSettings): string {
-  return uniqueName(registration.clientName, { prefix: settings.namePrefix, keepCase: true, disallowed: /[^\w+=,.@-]+/g, maxLength: 128 });
+export function clientName(applicationName: string, nonce: string, settings: AppClientSettings): string {
+  return uniqueName(applicationName, { prefix: settings.namePrefix, keepCase: true, disallowed: /[^\w+=,.@-]+/g, maxLength: 128, suffix: nonce });
 }

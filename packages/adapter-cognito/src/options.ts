@@ -3,7 +3,7 @@ import { createCognitoAdapter, type CognitoAdapterOptions } from './adapter.js';
 import { MIXED_FLOW_POLICIES } from './app-client.js';
 
 /** `DCR_BRIDGE_ADAPTER=cognito`: app clients of an Amazon Cognito user pool. AWS credentials come from the SDK's chain. */
-export const dcrBridgeAdapter: AdapterModule<Omit<CognitoAdapterOptions, 'client' | 'credentials'>> = {
+export const dcrBridgeAdapter: AdapterModule<Omit<CognitoAdapterOptions, 'client' | 'credentials' | 'journal' | 'logger'>> = {
   id: 'cognito',
   readOptions(settings) {
     const region = settings.string('COGNITO_REGION') ?? settings.string('AWS_REGION');
@@ -21,6 +21,5 @@ export const dcrBridgeAdapter: AdapterModule<Omit<CognitoAdapterOptions, 'client
       defaultScopes: settings.list('COGNITO_DEFAULT_SCOPES'),
     };
   },
-  // Cognito calls log through each request's logger; the factory needs none.
-  create: (options) => createCognitoAdapter(options),
+  create: async (options, context) => createCognitoAdapter({ ...options, logger: context.logger, journal: await context.openJournal() }),
 };

@@ -1,11 +1,12 @@
 import { AddUserPoolClientSecretCommand, DescribeUserPoolClientCommand } from '@aws-sdk/client-cognito-identity-provider';
-import { readAdapterOptions } from '@dcr-bridge/core';
+import { JOURNAL_PREFIX, createJsonStore, createMemoryDriver, parseRegistration, readAdapterOptions, silentLogger, type DcrAdapter, type OperationContext } from '@dcr-bridge/core';
 import { createCapturingLogger, konnectApplication, konnectEvent, startBridge, type BridgeHarness } from '@dcr-bridge/conformance';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCognitoAdapter, dcrBridgeAdapter, type CognitoAdapterOptions } from '../src/index.js';
 import { startCognitoEnvironment, type CognitoEnvironment } from './environment.js';
 
 let env: CognitoEnvironment;
+let adapter: DcrAdapter;
 let bridge: BridgeHarness;
 const bridges: BridgeHarness[] = [];
 const adapterFor = (overrides: Partial<CognitoAdapterOptions> = {}) =>
@@ -16,10 +17,16 @@ const bridgeFor = async (overrides: Partial<CognitoAdapterOptions> = {}) => {
   return started;
 };
 const describeClient = async (clientId: string) => (await env.sdk.send(new DescribeUserPoolClientCommand({ UserPoolId: env.userPoolId, ClientId: clientId }))).UserPoolClient;
+/** A context as core's HTTP layer builds it; `answered` says whether Konnect got the answer. */
+const operation = (answered: Promise<boolean>): OperationContext => ({ signal: new AbortController().signal, deadline: new AbortController().signal, answered, logger: silentLogger, requestId: 't' });
+/** The Cognito operations the proxy received since `mark` (an index into its log). */
+const callsSince = (mark: number) => env.proxy.targets.slice(mark);
 
 beforeAll(async () => {
   env = await startCognitoEnvironment();
-  bridge = await bridgeFor();
+  adapter = adapterFor();
+  bridge = await startBridge(adapter);
+  bridges.push(bridge);
 });
 afterAll(async () => {
   for (const started of bridges) await started.close();
@@ -41,6 +48,7 @@ describe('create', () => {
     const res = await bridge.call('POST', '/', { body: konnectApplication({ grant_types: ['client_credentials', 'authorization_code'], scopes: ['orders/read'] }) });
     expect(res.status).toBe(400);
     expect(res.body.error_description).toContain('Cognito allows client_credentials only on its own');
+    await adapter.drained?.();
     expect(await env.backdoor.countClients()).toBe(before);
   });
 
@@ -68,6 +76,23 @@ describe('create', () => {
     expect((await describeClient(created.body.client_id))?.AllowedOAuthScopes).toEqual(['orders/read']);
   });
 
+  it.each(['none', 'private_key_jwt', 'client_secret_jwt', 'tls_client_auth'])('refuses token_endpoint_auth_method %s with 400 before calling Cognito', async (method) => {
+    const before = await env.backdoor.countClients();
+    const mark = env.proxy.targets.length;
+    const res = await bridge.call('POST', '/', { body: konnectApplication({ scopes: ['orders/read'], token_endpoint_auth_method: method }) });
+    expect(res.status).toBe(400);
+    expect(res.body).toEqual({ error: 'invalid_client_metadata', error_description: `token_endpoint_auth_method "${method}" is not one Cognito app clients support (client_secret_basic, client_secret_post).` });
+    expect(callsSince(mark)).toEqual([]);
+    await adapter.drained?.();
+    expect(await env.backdoor.countClients()).toBe(before);
+  });
+
+  it('creates clients for client_secret_basic as for client_secret_post', async () => {
+    const res = await bridge.call('POST', '/', { body: konnectApplication({ scopes: ['orders/read'], token_endpoint_auth_method: 'client_secret_basic' }) });
+    expect(res.status).toBe(201);
+    expect(await env.backdoor.canGetToken(res.body.client_id, res.body.client_secret)).toBe(true);
+  });
+
   it("passes on Cognito's callback URL rules as invalid_redirect_uri", async () => {
     const res = await bridge.call('POST', '/', { body: konnectApplication({ scopes: ['orders/read'], redirect_uris: ['http://app.example.com/cb'] }) });
     expect(res.status).toBe(400);
@@ -80,8 +105,10 @@ describe('rotation and updates', () => {
   it('rotates when the client already has two secrets: only the new one is left and works', async () => {
     const created = await bridge.call('POST', '/', { body: konnectApplication({ scopes: ['orders/read'] }) });
     const second = await env.sdk.send(new AddUserPoolClientSecretCommand({ UserPoolId: env.userPoolId, ClientId: created.body.client_id }));
+    const mark = env.proxy.targets.length;
     const rotated = await bridge.call('POST', `/${created.body.client_id}/new-secret`);
     expect(rotated.status).toBe(200);
+    expect(callsSince(mark)).toEqual(['DescribeUserPoolClient', 'ListUserPoolClientSecrets', 'DeleteUserPoolClientSecret', 'AddUserPoolClientSecret', 'ListUserPoolClientSecrets', 'DeleteUserPoolClientSecret']);
     expect(env.proxy.secrets.get(created.body.client_id)?.map((secret) => secret.value)).toEqual([rotated.body.client_secret]);
     for (const old of [created.body.client_secret, second.ClientSecretDescriptor?.ClientSecretValue as string]) expect(await env.backdoor.canGetToken(created.body.client_id, old)).toBe(false);
     expect(await env.backdoor.canGetToken(created.body.client_id, rotated.body.client_secret)).toBe(true);
@@ -94,6 +121,90 @@ describe('rotation and updates', () => {
     expect(res.status).toBe(200);
     const after = await describeClient(created.body.client_id);
     expect(after).toMatchObject({ CallbackURLs: ['https://new.example.com/cb'], AllowedOAuthFlows: before?.AllowedOAuthFlows, AllowedOAuthScopes: before?.AllowedOAuthScopes, ExplicitAuthFlows: before?.ExplicitAuthFlows, ClientName: before?.ClientName });
+  });
+});
+
+describe('lifecycle', () => {
+  it('deletes a client whose create Konnect never got the answer of', async () => {
+    const mark = env.proxy.targets.length;
+    const created = await adapter.createClient(parseRegistration(konnectApplication({ scopes: ['orders/read'] })), operation(Promise.resolve(false)));
+    await adapter.drained?.();
+    expect(callsSince(mark)).toEqual(['CreateUserPoolClient', 'DescribeUserPoolClient', 'DeleteUserPoolClient']);
+    expect(await env.backdoor.clientExists(created.clientId)).toBe(false);
+  });
+
+  it('a create whose answer was lost is found by its name and deleted', async () => {
+    const before = await env.backdoor.countClients();
+    env.proxy.loseAnswerOfNext('CreateUserPoolClient');
+    const mark = env.proxy.targets.length;
+    const res = await bridge.call('POST', '/', { body: konnectApplication({ scopes: ['orders/read'] }) });
+    expect(res.status).toBe(502);
+    await adapter.drained?.();
+    expect(callsSince(mark)).toEqual(['CreateUserPoolClient', 'ListUserPoolClients', 'DescribeUserPoolClient', 'DeleteUserPoolClient']);
+    expect(await env.backdoor.countClients()).toBe(before);
+  });
+
+  it('recovery finds the client of a create a crashed process left open by its name, across pages, and deletes it', async () => {
+    // Other clients in the pool, so that the search has pages to go through.
+    await env.backdoor.createForeignClient();
+    await env.backdoor.createForeignClient();
+    const journal = createJsonStore(createMemoryDriver());
+    const crashed = adapterFor({ journal });
+    // Konnect's answer never settles: the journal entry stays open, as a crash leaves it.
+    const created = await crashed.createClient(parseRegistration(konnectApplication({ client_name: 'Crashed create', scopes: ['orders/read'] })), operation(new Promise(() => {})));
+    expect(await env.backdoor.clientExists(created.clientId)).toBe(true);
+    const mark = env.proxy.targets.length;
+    env.proxy.pageSize = 2;
+    try {
+      expect(await adapterFor({ journal }).recover?.()).toEqual({ open: 1, undone: 1, neverCreated: 0, unresolved: 0 });
+    } finally {
+      env.proxy.pageSize = 60;
+    }
+    expect(callsSince(mark).filter((target) => target === 'ListUserPoolClients').length).toBeGreaterThan(1);
+    expect(await env.backdoor.clientExists(created.clientId)).toBe(false);
+    expect(await journal.list(JOURNAL_PREFIX)).toEqual([]);
+  });
+
+  it('recovery closes an entry whose create never reached Cognito', async () => {
+    const journal = createJsonStore(createMemoryDriver());
+    await journal.set(`${JOURNAL_PREFIX}abcd1234`, { nonce: 'abcd1234', clientName: 'Never made', startedAt: new Date().toISOString() });
+    expect(await adapterFor({ journal }).recover?.()).toEqual({ open: 1, undone: 0, neverCreated: 1, unresolved: 0 });
+    expect(await journal.list(JOURNAL_PREFIX)).toEqual([]);
+  });
+
+  it('a rotation and an update_application at once both succeed, and only the newest secret works', async () => {
+    const created = await bridge.call('POST', '/', { body: konnectApplication({ scopes: ['orders/read'] }) });
+    const clientId = created.body.client_id as string;
+    let previous = created.body.client_secret as string;
+    for (let round = 0; round < 10; round++) {
+      const redirectUri = `https://round-${round}.example.com/cb`;
+      const [rotated, updated] = await Promise.all([
+        bridge.call('POST', `/${clientId}/new-secret`),
+        bridge.call('POST', `/${clientId}/event-hook`, { body: konnectEvent(clientId, { event_type: 'update_application', redirect_uris: [redirectUri] }) }),
+      ]);
+      expect([rotated.status, updated.status]).toEqual([200, 200]);
+      expect(await env.backdoor.canGetToken(clientId, rotated.body.client_secret)).toBe(true);
+      expect(await env.backdoor.canGetToken(clientId, previous)).toBe(false);
+      expect(await env.backdoor.redirectUris(clientId)).toEqual([redirectUri]);
+      previous = rotated.body.client_secret;
+    }
+  });
+
+  it('costs Cognito 1 call per create, 5 per rotation, 2 per update_application and 2 per delete', async () => {
+    let mark = env.proxy.targets.length;
+    const created = await bridge.call('POST', '/', { body: konnectApplication({ scopes: ['orders/read'] }) });
+    await adapter.drained?.();
+    expect(callsSince(mark)).toEqual(['CreateUserPoolClient']);
+    const clientId = created.body.client_id as string;
+    mark = env.proxy.targets.length;
+    expect((await bridge.call('POST', `/${clientId}/new-secret`)).status).toBe(200);
+    expect(callsSince(mark)).toEqual(['DescribeUserPoolClient', 'ListUserPoolClientSecrets', 'AddUserPoolClientSecret', 'ListUserPoolClientSecrets', 'DeleteUserPoolClientSecret']);
+    mark = env.proxy.targets.length;
+    expect((await bridge.call('POST', `/${clientId}/event-hook`, { body: konnectEvent(clientId, { event_type: 'update_application', redirect_uris: ['https://new.example.com/cb'] }) })).status).toBe(200);
+    expect(callsSince(mark)).toEqual(['DescribeUserPoolClient', 'UpdateUserPoolClient']);
+    mark = env.proxy.targets.length;
+    expect((await bridge.call('DELETE', `/${clientId}`)).status).toBe(204);
+    expect(callsSince(mark)).toEqual(['DescribeUserPoolClient', 'DeleteUserPoolClient']);
   });
 });
 

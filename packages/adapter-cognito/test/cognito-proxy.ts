@@ -14,7 +14,11 @@ import type { AddressInfo } from 'node:net';
  *   CallbackURLs must be absolute https URLs (http only for localhost) without fragments;
  * - the user pool domain's /oauth2/token issues client_credentials tokens to a client with that flow
  *   enabled, for any of its active secrets and its allowed scopes;
- * - TooManyRequestsException can be injected.
+ * - ListUserPoolClients (cognito-local ignores MaxResults and NextToken and lists whole clients) returns
+ *   pages of id, pool id and name only, at most MaxResults (1–60) each, with an opaque NextToken while more
+ *   follow; `pageSize` makes pages smaller than MaxResults asks, so that tests cross pages;
+ * - TooManyRequestsException can be injected, and so can a lost answer: the operation is carried out and
+ *   the caller gets 500 InternalErrorException.
  * Everything else goes to cognito-local unchanged. Errors are AWS JSON 1.1: 400, `x-amzn-ErrorType`,
  * `{"__type", "message"}`.
  */
@@ -33,7 +37,11 @@ export interface CognitoProxy {
   customScopes: Set<string>;
   secrets: Map<string, Secret[]>;
   targets: string[];
+  /** The most clients one ListUserPoolClients page holds, whatever MaxResults says (default 60). */
+  pageSize: number;
   throttleNext(target: string): void;
+  /** The next call of `target` is carried out, and answered 500 InternalErrorException. */
+  loseAnswerOfNext(target: string): void;
   close(): Promise<void>;
 }
 
@@ -41,6 +49,7 @@ export async function startCognitoProxy(upstream: string, customScopes: string[]
   const secrets = new Map<string, Secret[]>();
   const targets: string[] = [];
   const throttled: string[] = [];
+  const lost: string[] = [];
   const scopes = new Set(customScopes);
 
   const forward = async (target: string, body: Record<string, unknown>) => {
@@ -125,6 +134,17 @@ export async function startCognitoProxy(upstream: string, customScopes: string[]
         secrets.set(clientId, list.filter((secret) => secret.id !== body.ClientSecretId));
         return send(res, 200, {});
       }
+      case 'ListUserPoolClients': {
+        const max = body.MaxResults ?? 60;
+        if (typeof max !== 'number' || !Number.isInteger(max) || max < 1 || max > 60) return awsError(res, 'InvalidParameterException', `1 validation error detected: Value '${String(max)}' at 'maxResults' failed to satisfy constraint: Member must have value between 1 and 60`);
+        const start = body.NextToken === undefined ? 0 : Number(Buffer.from(String(body.NextToken), 'base64url').toString() || 'x');
+        if (!Number.isInteger(start) || start < 0) return awsError(res, 'InvalidParameterException', 'The pagination token is not valid.');
+        const listed = await forward(target, { UserPoolId: body.UserPoolId });
+        if (listed.status !== 200) return send(res, listed.status, listed.body);
+        const all = ((listed.body.UserPoolClients as Array<Record<string, unknown>> | undefined) ?? []).map((client) => ({ ClientId: client.ClientId, UserPoolId: client.UserPoolId, ClientName: client.ClientName }));
+        const end = start + Math.min(max, proxy.pageSize);
+        return send(res, 200, { UserPoolClients: all.slice(start, end), ...(end < all.length ? { NextToken: Buffer.from(String(end)).toString('base64url') } : {}) });
+      }
       default: {
         const passed = await forward(target, body);
         return send(res, passed.status, passed.body);
@@ -154,19 +174,28 @@ export async function startCognitoProxy(upstream: string, customScopes: string[]
     for await (const chunk of req) text += chunk;
     if (req.url?.startsWith('/oauth2/token')) return token(req, new URLSearchParams(`${text}&${req.url.split('?')[1] ?? ''}`), res);
     const target = String(req.headers['x-amz-target'] ?? '').split('.').pop() ?? '';
-    await api(target, text ? (JSON.parse(text) as Record<string, unknown>) : {}, res);
+    const body = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+    const lose = lost.indexOf(target);
+    if (lose === -1) return api(target, body, res);
+    lost.splice(lose, 1);
+    const nowhere = { writeHead: () => nowhere, end: () => nowhere } as unknown as ServerResponse;
+    await api(target, body, nowhere);
+    res.writeHead(500, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-errortype': 'InternalErrorException' }).end(JSON.stringify({ __type: 'InternalErrorException', message: 'An internal error occurred.' }));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
+  const proxy: CognitoProxy = {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     customScopes: scopes,
     secrets,
     targets,
+    pageSize: 60,
     throttleNext: (target) => void throttled.push(target),
+    loseAnswerOfNext: (target) => void lost.push(target),
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
         server.close(() => resolve());
       }),
   };
+  return proxy;
 }

@@ -43,7 +43,14 @@ export async function startCognitoEnvironment(): Promise<CognitoEnvironment> {
         return created.UserPoolClient?.ClientId as string;
       },
       async countClients() {
-        return (await sdk.send(new ListUserPoolClientsCommand({ UserPoolId: userPoolId, MaxResults: 60 }))).UserPoolClients?.length ?? 0;
+        let count = 0;
+        let next: string | undefined;
+        do {
+          const page = await sdk.send(new ListUserPoolClientsCommand({ UserPoolId: userPoolId, MaxResults: 60, NextToken: next }));
+          count += page.UserPoolClients?.length ?? 0;
+          next = page.NextToken;
+        } while (next);
+        return count;
       },
     },
     async stop() {
