@@ -5,17 +5,20 @@ import {
   bearerAuthorization,
   createClientCredentialsTokenProvider,
   createIdpHttpClient,
+  defineDcrAdapter,
   generateSecret,
   path,
   silentLogger,
   type AuthorizationSource,
   type DcrAdapter,
+  type IdpPrimitives,
   type IdpResponse,
   type Logger,
   type OperationContext,
+  type StateStore,
 } from '@dcr-bridge/core';
 import { Agent, fetch as undiciFetch } from 'undici';
-import { isManaged, newClient, pingFederateMessage, type ClientDefaults, type PingFederateClient } from './client.js';
+import { clientIdFor, isManaged, newClient, pingFederateMessage, writable, type ClientDefaults, type PingFederateClient } from './client.js';
 
 export type PingFederateAdminAuth =
   | { username: string; password: string }
@@ -28,8 +31,11 @@ export interface PingFederateAdapterOptions extends ClientDefaults {
   auth: PingFederateAdminAuth;
   /** PEM file of the CA that signed the admin port's certificate (admin ports often use a private CA). */
   caFile?: string;
+  /** Where open creates are journaled (core's lifecycle); default in memory. The server keeps it in the store file. */
+  journal?: StateStore;
   fetch?: typeof fetch;
   logger?: Logger;
+  /** Ceiling of one request to PingFederate; default 30 000 ms (the operation's budget usually ends it first). */
   timeoutMs?: number;
 }
 
@@ -58,13 +64,6 @@ export function createPingFederateAdapter(options: PingFederateAdapterOptions): 
     return http.find<PingFederateClient>(clientPath(clientId), `reading client ${clientId}`, { signal: context.signal });
   }
 
-  async function findManaged(clientId: string, context: OperationContext): Promise<PingFederateClient> {
-    const found = await find(clientId, context);
-    if (!found) throw new BridgeError('not_found', `PingFederate has no OAuth client ${clientId}.`);
-    if (!isManaged(found)) throw new BridgeError('client_not_managed', `Client ${clientId} was not created by the bridge (no dcr-bridge marker in its description); the bridge leaves it alone.`);
-    return found;
-  }
-
   function refused(response: IdpResponse, action: string): BridgeError {
     if (response.status === 400 || response.status === 422) {
       const message = pingFederateMessage(response.body) ?? 'no reason given';
@@ -73,55 +72,62 @@ export function createPingFederateAdapter(options: PingFederateAdapterOptions): 
     return http.errorFromResponse(response, action);
   }
 
-  async function put(client: PingFederateClient, context: OperationContext, action: string): Promise<void> {
-    const response = await http.put(clientPath(client.clientId), { json: client, signal: context.signal });
-    if (!response.ok) throw refused(response, action);
+  async function checkScopes(scopes: string[], context: OperationContext): Promise<void> {
+    const settings = await http.get<AuthServerSettings>('/oauth/authServerSettings', { signal: context.signal });
+    if (!settings.ok) throw http.errorFromResponse(settings, 'reading the authorization server settings');
+    const known = new Set([...(settings.body.scopes ?? []), ...(settings.body.exclusiveScopes ?? [])].map((scope) => scope.name));
+    const unknown = scopes.filter((scope) => !known.has(scope));
+    if (unknown.length > 0) throw new BridgeError('invalid_scope', `PingFederate has no scope${unknown.length > 1 ? 's' : ''} ${unknown.map((scope) => `"${scope}"`).join(', ')} (OAuth Server → Scope Management).`);
   }
 
-  return {
+  const primitives: IdpPrimitives<PingFederateClient> = {
     id: 'pingfederate',
-    capabilities: { rotateSecret: true, updateRedirectUris: true, audienceRegistrations: false },
+    idpName: 'PingFederate',
+    marker: 'dcr-bridge marker line in its description',
+    find,
+    isOurs: isManaged,
 
-    async createClient(registration, context) {
-      const { client, secret } = newClient(registration, options);
-      if (registration.scopes.length > 0) {
-        const settings = await http.get<AuthServerSettings>('/oauth/authServerSettings', { signal: context.signal });
-        if (!settings.ok) throw http.errorFromResponse(settings, 'reading the authorization server settings');
-        const known = new Set([...(settings.body.scopes ?? []), ...(settings.body.exclusiveScopes ?? [])].map((scope) => scope.name));
-        const unknown = registration.scopes.filter((scope) => !known.has(scope));
-        if (unknown.length > 0) throw new BridgeError('invalid_scope', `PingFederate has no scope${unknown.length > 1 ? 's' : ''} ${unknown.map((scope) => `"${scope}"`).join(', ')} (OAuth Server → Scope Management).`);
-      }
-      // One call creates the client with its secret: nothing to undo if it fails.
+    async create(registration, context) {
+      const { client, secret } = newClient(registration, options, context.nonce);
+      if (registration.scopes.length > 0) await checkScopes(registration.scopes, context);
+      // One call creates the client with its secret; core finds it by its nonce-suffixed id if the answer is lost.
       const created = await http.post<PingFederateClient>('/oauth/clients', { json: client, signal: context.signal });
       if (created.status !== 201 && created.status !== 200) throw refused(created, 'the new client');
       return { clientId: client.clientId, clientSecret: secret };
     },
 
-    async deleteClient(clientId, context) {
+    async findByNonce(nonce, draft, context) {
+      // The clientId is the application name's slug with the nonce as its unique suffix: one exact lookup.
+      const clientId = clientIdFor(draft.clientName, nonce);
       const found = await find(clientId, context);
-      if (!found) return;
-      if (!isManaged(found)) throw new BridgeError('client_not_managed', `Client ${clientId} was not created by the bridge; the bridge leaves it alone.`);
+      return found ? { clientId, client: found } : undefined;
+    },
+
+    async remove(clientId, _found, context) {
       const response = await http.delete(clientPath(clientId), { signal: context.signal });
       if (response.status !== 204 && response.status !== 200 && response.status !== 404) throw http.errorFromResponse(response, `deleting client ${clientId}`);
     },
 
-    async rotateSecret(clientId, context) {
-      const found = await findManaged(clientId, context);
+    async rotateSecret(clientId, _found, context) {
       const secret = generateSecret();
-      // A new plaintext secret and no secondary secrets: the old secret stops working at once.
-      await put({ ...found, clientAuth: { type: 'SECRET', secret, secondarySecrets: [] } }, context, `the new secret of ${clientId}`);
-      return { clientId, clientSecret: secret };
+      // The secret's own resource: the write carries nothing but the new secret, and no secondary
+      // secrets, so the old secret stops working at once.
+      const response = await http.put(`${clientPath(clientId)}/clientAuth/clientSecret`, { json: { secret, secondarySecrets: [] }, signal: context.signal, idempotent: true });
+      if (!response.ok) throw refused(response, `the new secret of ${clientId}`);
+      return secret;
     },
 
-    async applyEvent(clientId, event, context) {
-      if (event.type !== 'update_application') return;
-      const found = await findManaged(clientId, context);
-      // Passing encryptedSecret back unchanged keeps the secret (PingFederate's documented contract).
-      await put({ ...found, redirectUris: event.redirectUris }, context, `the new redirect URIs of ${clientId}`);
+    async replaceRedirectUris(clientId, found, redirectUris, context) {
+      // PingFederate's PUT replaces the whole client: send back what find read, whose encryptedSecret
+      // keeps the secret (its documented contract). Core runs one operation per client at a time, so no
+      // rotation can slip in between that read and this write.
+      const response = await http.put(clientPath(clientId), { json: { ...writable(found), redirectUris }, signal: context.signal, idempotent: true });
+      if (!response.ok) throw refused(response, `the new redirect URIs of ${clientId}`);
     },
 
     checkReady: (context) => http.probe('/oauth/clients', 'listing clients', { query: { numberPerPage: 1 }, signal: context.signal }),
   };
+  return defineDcrAdapter(primitives, { journal: options.journal, logger });
 }
 
 function adminAuthorization(auth: PingFederateAdminAuth, fetchImpl: typeof fetch | undefined, logger: Logger): AuthorizationSource {

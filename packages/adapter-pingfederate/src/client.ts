@@ -35,8 +35,21 @@ export function isManaged(client: PingFederateClient): boolean {
   return hasOwnershipMarkerLine(client.description);
 }
 
+/** PingFederate client ids are chosen by the caller and unique; Konnect names are not: the create nonce makes them unique. */
+export function clientIdFor(clientName: string, nonce: string): string {
+  return uniqueName(clientName, { prefix: 'konnect-', maxLength: 100, disallowed: /[^a-z0-9._-]+/g, suffix: nonce });
+}
+
+/** Fields PingFederate fills in itself and ignores on PUT. */
+const READ_ONLY_FIELDS = ['creationDate', 'modificationDate', 'replicationStatus', 'clientSecretChangedTime'];
+
+/** The client as read, minus the read-only fields: what a full-client PUT sends back. */
+export function writable(client: PingFederateClient): PingFederateClient {
+  return Object.fromEntries(Object.entries(client).filter(([field]) => !READ_ONLY_FIELDS.includes(field))) as PingFederateClient;
+}
+
 /** A new client and the secret the bridge generated for it (PingFederate takes the secret from the caller). */
-export function newClient(registration: ClientRegistration, defaults: ClientDefaults): { client: PingFederateClient; secret: string } {
+export function newClient(registration: ClientRegistration, defaults: ClientDefaults, nonce: string): { client: PingFederateClient; secret: string } {
   if (!['client_secret_basic', 'client_secret_post'].includes(registration.tokenEndpointAuthMethod)) {
     throw new BridgeError('invalid_client_metadata', `token_endpoint_auth_method "${registration.tokenEndpointAuthMethod}" is not one the PingFederate adapter supports (client_secret_basic, client_secret_post: PingFederate's SECRET client authentication).`);
   }
@@ -50,8 +63,7 @@ export function newClient(registration: ClientRegistration, defaults: ClientDefa
   return {
     secret,
     client: {
-      // PingFederate client ids are chosen by the caller and unique; Konnect names are not.
-      clientId: uniqueName(registration.clientName, { prefix: 'konnect-', maxLength: 100, disallowed: /[^a-z0-9._-]+/g }),
+      clientId: clientIdFor(registration.clientName, nonce),
       name: registration.clientName.slice(0, 128),
       description: registration.description ? `${registration.description}\n${marker}` : marker,
       enabled: true,

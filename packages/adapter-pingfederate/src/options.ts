@@ -3,7 +3,7 @@ import type { AdapterModule } from '@dcr-bridge/core';
 import { createPingFederateAdapter, type PingFederateAdapterOptions } from './adapter.js';
 
 /** `DCR_BRIDGE_ADAPTER=pingfederate`: OAuth clients through PingFederate's administrative API. */
-export const dcrBridgeAdapter: AdapterModule<Omit<PingFederateAdapterOptions, 'logger' | 'fetch'>> = {
+export const dcrBridgeAdapter: AdapterModule<Omit<PingFederateAdapterOptions, 'logger' | 'fetch' | 'journal'>> = {
   id: 'pingfederate',
   readOptions(settings) {
     const adminUrl = settings.url('PINGFEDERATE_ADMIN_URL', { required: true, allowHttp: true }) ?? '';
@@ -27,8 +27,8 @@ export const dcrBridgeAdapter: AdapterModule<Omit<PingFederateAdapterOptions, 'l
         : { tokenEndpoint: tokenEndpoint ?? '', clientId: clientId ?? '', clientSecret: clientSecret ?? '', scope: settings.string('PINGFEDERATE_OAUTH_SCOPE') },
       caFile,
       accessTokenManagerId: settings.string('PINGFEDERATE_ACCESS_TOKEN_MANAGER_ID'),
-      timeoutMs: settings.integer('PINGFEDERATE_TIMEOUT_MS', { default: 5000, min: 100, max: 60_000 }),
+      timeoutMs: settings.integer('PINGFEDERATE_TIMEOUT_MS', { default: 30_000, min: 100, max: 120_000 }),
     };
   },
-  create: (options, context) => createPingFederateAdapter({ ...options, logger: context.logger }),
+  create: async (options, context) => createPingFederateAdapter({ ...options, logger: context.logger, journal: await context.openJournal() }),
 };

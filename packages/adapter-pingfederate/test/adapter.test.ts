@@ -2,17 +2,29 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readAdapterOptions } from '@dcr-bridge/core';
-import { konnectApplication, startBridge, type BridgeHarness } from '@dcr-bridge/conformance';
+import {
+  JOURNAL_PREFIX,
+  createJsonStore,
+  createMemoryDriver,
+  parseRegistration,
+  readAdapterOptions,
+  silentLogger,
+  type JournalEntry,
+  type OperationContext,
+  type StateStore,
+} from '@dcr-bridge/core';
+import { konnectApplication, konnectEvent, startBridge, type BridgeHarness } from '@dcr-bridge/conformance';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPingFederateAdapter, dcrBridgeAdapter } from '../src/index.js';
 import { startFakePingFederate, type FakePingFederate } from './fake-pingfederate.js';
 
 let pf: FakePingFederate;
 let bridge: BridgeHarness;
+let adapter: ReturnType<typeof createPingFederateAdapter>;
 beforeAll(async () => {
   pf = await startFakePingFederate();
-  bridge = await startBridge(createPingFederateAdapter({ adminUrl: pf.adminUrl, auth: pf.admin, accessTokenManagerId: 'jwt-atm' }));
+  adapter = createPingFederateAdapter({ adminUrl: pf.adminUrl, auth: pf.admin, accessTokenManagerId: 'jwt-atm' });
+  bridge = await startBridge(adapter);
 });
 afterAll(async () => {
   await bridge.close();
@@ -35,6 +47,24 @@ describe('create and rotate', () => {
     const rotated = await bridge.call('POST', `/${created.body.client_id}/new-secret`);
     expect(rotated.status).toBe(200);
     expect(pf.client(created.body.client_id)?.secrets).toEqual([rotated.body.client_secret]);
+  });
+
+  it('rotates through the clientSecret resource and drops secondary secrets an administrator kept', async () => {
+    const created = await bridge.call('POST', '/', { body: konnectApplication() });
+    const id = created.body.client_id as string;
+    const kept = await fetch(`${pf.adminUrl}/oauth/clients/${id}/clientAuth/clientSecret`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json', 'x-xsrf-header': 'PingFederate', authorization: `Basic ${Buffer.from(`${pf.admin.username}:${pf.admin.password}`).toString('base64')}` },
+      body: JSON.stringify({ secret: 'admin-set', secondarySecrets: [{ secret: created.body.client_secret }] }),
+    });
+    expect(kept.status).toBe(200);
+    const start = pf.requests.length;
+    const rotated = await bridge.call('POST', `/${id}/new-secret`);
+    expect(rotated.status).toBe(200);
+    expect(pf.requests.slice(start)).toEqual([`GET /pf-admin-api/v1/oauth/clients/${id}`, `PUT /pf-admin-api/v1/oauth/clients/${id}/clientAuth/clientSecret`]);
+    expect(pf.client(id)?.secrets).toEqual([rotated.body.client_secret]);
+    expect(await pf.clientCredentials(id, created.body.client_secret)).toBe(false);
+    expect(await pf.clientCredentials(id, 'admin-set')).toBe(false);
   });
 
   it('refuses an auth method PingFederate secrets cannot serve, creating nothing', async () => {
@@ -105,7 +135,8 @@ describe('transport and authentication', () => {
     const tlsPf = await startFakePingFederate({ tls: { key: readFileSync(join(dir, 'server.key'), 'utf8'), cert: readFileSync(join(dir, 'server.pem'), 'utf8') } });
     try {
       const trusting = await startBridge(createPingFederateAdapter({ adminUrl: tlsPf.adminUrl, auth: tlsPf.admin, caFile: join(dir, 'ca.pem') }));
-      const untrusting = await startBridge(createPingFederateAdapter({ adminUrl: tlsPf.adminUrl, auth: tlsPf.admin }));
+      const untrustingAdapter = createPingFederateAdapter({ adminUrl: tlsPf.adminUrl, auth: tlsPf.admin });
+      const untrusting = await startBridge(untrustingAdapter);
       try {
         const created = await trusting.call('POST', '/', { body: konnectApplication() });
         expect(created.status).toBe(201);
@@ -114,11 +145,94 @@ describe('transport and authentication', () => {
       } finally {
         await trusting.close();
         await untrusting.close();
+        // Its search for what the failed create may have left keeps failing on TLS: closing ends it.
+        await untrustingAdapter.close?.();
       }
     } finally {
       await tlsPf.close();
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('lifecycle (core)', () => {
+  const context = (answered: Promise<boolean>): OperationContext => ({ signal: new AbortController().signal, deadline: new AbortController().signal, answered, logger: silentLogger, requestId: 't' });
+  const adapterOn = (journal?: StateStore) => createPingFederateAdapter({ adminUrl: pf.adminUrl, auth: pf.admin, journal });
+
+  it('deletes a client whose answer Konnect never got', async () => {
+    const own = adapterOn();
+    const created = await own.createClient(parseRegistration(konnectApplication()), context(Promise.resolve(false)));
+    expect(pf.client(created.clientId)).toBeDefined();
+    await own.drained?.();
+    expect(pf.client(created.clientId)).toBeUndefined();
+    await own.close?.();
+  });
+
+  it('recover() finds a client a crashed process created by its nonce and deletes it', async () => {
+    const journal = createJsonStore(createMemoryDriver());
+    // Konnect's answer never settles: the entry stays open, as a process that died would leave it.
+    const crashed = adapterOn(journal);
+    const created = await crashed.createClient(parseRegistration(konnectApplication({ client_name: 'Crashed Portal App' })), context(new Promise(() => {})));
+    const entries = await journal.list<JournalEntry>(JOURNAL_PREFIX);
+    expect(entries).toHaveLength(1);
+    const entry = entries[0]?.[1];
+    expect(entry?.clientId).toBeUndefined();
+    expect(created.clientId).toBe(`konnect-crashed-portal-app-${entry?.nonce}`);
+
+    const restarted = adapterOn(journal);
+    expect(await restarted.recover?.()).toEqual({ open: 1, undone: 1, neverCreated: 0, unresolved: 0 });
+    expect(pf.client(created.clientId)).toBeUndefined();
+    expect(await journal.list(JOURNAL_PREFIX)).toEqual([]);
+    await restarted.close?.();
+  });
+
+  it('recover() closes an entry whose create never reached PingFederate', async () => {
+    const journal = createJsonStore(createMemoryDriver());
+    await journal.set(`${JOURNAL_PREFIX}abcd1234`, { nonce: 'abcd1234', clientName: 'Never made', startedAt: new Date().toISOString() });
+    const restarted = adapterOn(journal);
+    const start = pf.requests.length;
+    expect(await restarted.recover?.()).toEqual({ open: 1, undone: 0, neverCreated: 1, unresolved: 0 });
+    expect(pf.requests.slice(start)).toEqual(['GET /pf-admin-api/v1/oauth/clients/konnect-never-made-abcd1234']);
+    expect(await journal.list(JOURNAL_PREFIX)).toEqual([]);
+    await restarted.close?.();
+  });
+
+  it('a rotation and an update_application at once both succeed, and the old secret does not come back', async () => {
+    const created = await bridge.call('POST', '/', { body: konnectApplication() });
+    const id = created.body.client_id as string;
+    let secret = created.body.client_secret as string;
+    for (let round = 0; round < 10; round++) {
+      const redirectUris = [`https://app.example.com/round-${round}`];
+      const [rotated, updated] = await Promise.all([
+        bridge.call('POST', `/${id}/new-secret`),
+        bridge.call('POST', `/${id}/event-hook`, { body: konnectEvent(id, { event_type: 'update_application', redirect_uris: redirectUris }) }),
+      ]);
+      expect(rotated.status, JSON.stringify(rotated.body)).toBe(200);
+      expect(updated.status, JSON.stringify(updated.body)).toBe(200);
+      expect(await pf.clientCredentials(id, rotated.body.client_secret)).toBe(true);
+      expect(await pf.clientCredentials(id, secret)).toBe(false);
+      expect(pf.client(id)?.secrets).toEqual([rotated.body.client_secret]);
+      expect(pf.client(id)?.client.redirectUris).toEqual(redirectUris);
+      secret = rotated.body.client_secret;
+    }
+  });
+
+  it('costs PingFederate 1 call per create (2 with scopes) and 2 per new-secret, update_application and delete', async () => {
+    await adapter.drained?.();
+    const calls = async (work: () => Promise<unknown>) => {
+      const start = pf.requests.length;
+      await work();
+      return pf.requests.slice(start).map((line) => line.replace(/konnect-[a-z0-9._-]+/, '{id}'));
+    };
+    let id = '';
+    expect(await calls(async () => (id = (await bridge.call('POST', '/', { body: konnectApplication() })).body.client_id))).toEqual(['POST /pf-admin-api/v1/oauth/clients']);
+    expect(await calls(() => bridge.call('POST', '/', { body: konnectApplication({ scopes: ['read:orders'] }) }))).toEqual(['GET /pf-admin-api/v1/oauth/authServerSettings', 'POST /pf-admin-api/v1/oauth/clients']);
+    expect(await calls(() => bridge.call('POST', `/${id}/new-secret`))).toEqual(['GET /pf-admin-api/v1/oauth/clients/{id}', 'PUT /pf-admin-api/v1/oauth/clients/{id}/clientAuth/clientSecret']);
+    expect(await calls(() => bridge.call('POST', `/${id}/event-hook`, { body: konnectEvent(id, { event_type: 'update_application', redirect_uris: ['https://app.example.com/cb'] }) }))).toEqual([
+      'GET /pf-admin-api/v1/oauth/clients/{id}',
+      'PUT /pf-admin-api/v1/oauth/clients/{id}',
+    ]);
+    expect(await calls(() => bridge.call('DELETE', `/${id}`))).toEqual(['GET /pf-admin-api/v1/oauth/clients/{id}', 'DELETE /pf-admin-api/v1/oauth/clients/{id}']);
   });
 });
 
@@ -129,7 +243,7 @@ describe('settings', () => {
       auth: { username: 'bridge', password: 'pw' },
       caFile: undefined,
       accessTokenManagerId: 'jwt',
-      timeoutMs: 5000,
+      timeoutMs: 30_000,
     });
   });
 

@@ -10,6 +10,11 @@ import { clientCredentials, createFakeIdpKit, listenOnLoopback } from '@dcr-brid
  * - the caller chooses `clientId` and supplies the plaintext secret in `clientAuth.secret`; reads return
  *   only `clientAuth.encryptedSecret`, which a PUT passes back unchanged to keep the secret;
  *   `secondarySecrets` keeps old secrets valid;
+ * - `PUT /oauth/clients/{id}` replaces the whole client: an `encryptedSecret` read before a rotation
+ *   brings the old secret back; read-only fields (`creationDate`, `clientSecretChangedTime`) are ignored;
+ * - `GET|PUT /oauth/clients/{id}/clientAuth/clientSecret` reads and writes the `ClientSecret` model
+ *   `{secret, encryptedSecret, secondarySecrets}` and answers 200 with it; a PUT without
+ *   `secondarySecrets` keeps the current ones (Ping's docs do not say; the fake assumes the worse case);
  * - validation errors answer 422 `{resultId: "validation_error", message, validationErrors: [...]}`;
  *   unknown ids answer 404 `{resultId: "resource_not_found", message}` (bodies not checked first-hand:
  *   Ping's docs give their shape, not full examples);
@@ -18,6 +23,14 @@ import { clientCredentials, createFakeIdpKit, listenOnLoopback } from '@dcr-brid
 interface StoredClient {
   client: Record<string, unknown> & { clientId: string; grantTypes: string[] };
   secrets: string[];
+  creationDate: string;
+  clientSecretChangedTime: string;
+}
+
+interface SecretBody {
+  secret?: string;
+  encryptedSecret?: string;
+  secondarySecrets?: Array<{ secret?: string; encryptedSecret?: string }>;
 }
 
 export interface FakePingFederate {
@@ -77,7 +90,15 @@ export async function startFakePingFederate(options: { tls?: { key: string; cert
     next();
   };
   app.use('/pf-admin-api/v1', guard, express.json(), adminApi);
-  const view = (stored: StoredClient) => ({ ...stored.client, clientAuth: { type: 'SECRET', encryptedSecret: encrypt(stored.secrets[0] ?? ''), secondarySecrets: stored.secrets.slice(1).map((s) => ({ encryptedSecret: encrypt(s), expiryTime: new Date(Date.now() + 3_600_000).toISOString() })) } });
+  const secretView = (stored: StoredClient) => ({
+    encryptedSecret: encrypt(stored.secrets[0] ?? ''),
+    secondarySecrets: stored.secrets.slice(1).map((s) => ({ encryptedSecret: encrypt(s), expiryTime: new Date(Date.now() + 3_600_000).toISOString() })),
+  });
+  const view = (stored: StoredClient) => ({ ...stored.client, creationDate: stored.creationDate, clientSecretChangedTime: stored.clientSecretChangedTime, clientAuth: { type: 'SECRET', ...secretView(stored) } });
+  const setSecrets = (stored: StoredClient, secrets: string[]) => {
+    if (secrets[0] !== stored.secrets[0]) stored.clientSecretChangedTime = new Date().toISOString();
+    stored.secrets = secrets;
+  };
   const validate = (body: Record<string, unknown>): string[] => {
     const errors: string[] = [];
     if (!Array.isArray(body.grantTypes) || body.grantTypes.length === 0) errors.push('grantTypes: At least one grant type is required.');
@@ -108,7 +129,8 @@ export async function startFakePingFederate(options: { tls?: { key: string; cert
     if (body.clientAuth?.type === 'SECRET' && !body.clientAuth.secret) errors.push('clientAuth.secret: A secret is required.');
     if (errors.length > 0) return validationError(res, errors);
     const { clientAuth, ...client } = body;
-    clients.set(body.clientId, { client, secrets: [clientAuth?.secret ?? ''] });
+    const now = new Date().toISOString();
+    clients.set(body.clientId, { client, secrets: [clientAuth?.secret ?? ''], creationDate: now, clientSecretChangedTime: now });
     res.status(201).json(view(clients.get(body.clientId)!));
   });
   adminApi.get('/oauth/clients/:id', (req, res) => {
@@ -119,16 +141,31 @@ export async function startFakePingFederate(options: { tls?: { key: string; cert
   adminApi.put('/oauth/clients/:id', (req, res) => {
     const stored = clients.get(String(req.params.id));
     if (!stored) return res.status(404).json({ resultId: 'resource_not_found', message: 'Resource not found.' });
-    const body = req.body as StoredClient['client'] & { clientAuth?: { secret?: string; encryptedSecret?: string; secondarySecrets?: Array<{ secret?: string; encryptedSecret?: string }> } };
+    const body = req.body as StoredClient['client'] & { clientAuth?: SecretBody };
     const errors = validate(body);
     if (errors.length > 0) return validationError(res, errors);
-    const { clientAuth, ...client } = body;
+    const { clientAuth, creationDate: _created, clientSecretChangedTime: _changed, ...client } = body;
     const primary = secretFrom(clientAuth, undefined);
     if (!primary) return validationError(res, ['clientAuth.secret: A secret is required.']);
     const secondary = (clientAuth?.secondarySecrets ?? []).map((s) => secretFrom(s, undefined)).filter((s): s is string => typeof s === 'string');
     stored.client = { ...client, clientId: stored.client.clientId };
-    stored.secrets = [primary, ...secondary];
+    setSecrets(stored, [primary, ...secondary]);
     res.json(view(stored));
+  });
+  adminApi.get('/oauth/clients/:id/clientAuth/clientSecret', (req, res) => {
+    const stored = clients.get(String(req.params.id));
+    if (!stored) return res.status(404).json({ resultId: 'resource_not_found', message: 'Resource not found.' });
+    res.json(secretView(stored));
+  });
+  adminApi.put('/oauth/clients/:id/clientAuth/clientSecret', (req, res) => {
+    const stored = clients.get(String(req.params.id));
+    if (!stored) return res.status(404).json({ resultId: 'resource_not_found', message: 'Resource not found.' });
+    const body = req.body as SecretBody;
+    const primary = secretFrom(body, undefined);
+    if (!primary) return validationError(res, ['secret: A secret is required.']);
+    const secondary = body.secondarySecrets ? body.secondarySecrets.map((s) => secretFrom(s, undefined)).filter((s): s is string => typeof s === 'string') : stored.secrets.slice(1);
+    setSecrets(stored, [primary, ...secondary]);
+    res.json(secretView(stored));
   });
   adminApi.delete('/oauth/clients/:id', (req, res) => {
     if (!clients.delete(String(req.params.id))) return res.status(404).json({ resultId: 'resource_not_found', message: 'Resource not found.' });
@@ -149,7 +186,13 @@ export async function startFakePingFederate(options: { tls?: { key: string; cert
     clientCount: () => clients.size,
     createForeignClient() {
       const clientId = `console-${randomBytes(4).toString('hex')}`;
-      clients.set(clientId, { client: { clientId, name: 'Made in the admin console', description: 'Partner integration', enabled: true, grantTypes: ['CLIENT_CREDENTIALS'], redirectUris: ['https://foreign.example.com/cb'] }, secrets: ['foreign'] });
+      const now = new Date().toISOString();
+      clients.set(clientId, {
+        client: { clientId, name: 'Made in the admin console', description: 'Partner integration', enabled: true, grantTypes: ['CLIENT_CREDENTIALS'], redirectUris: ['https://foreign.example.com/cb'] },
+        secrets: ['foreign'],
+        creationDate: now,
+        clientSecretChangedTime: now,
+      });
       return clientId;
     },
     async clientCredentials(clientId, clientSecret) {
