@@ -23,6 +23,7 @@ export interface ServerConfig {
   storePath: string;
   storeKeys: Uint8Array[];
   operationTimeoutMs: number;
+  completionTimeoutMs: number;
   shutdownTimeoutMs: number;
 }
 
@@ -76,6 +77,7 @@ export async function loadConfig(env: Record<string, string | undefined>, cwd: s
     storePath: resolve(cwd, settings.string('DCR_BRIDGE_STORE', { default: 'dcr-bridge.sqlite' }) as string),
     storeKeys,
     operationTimeoutMs: settings.integer('DCR_BRIDGE_OPERATION_TIMEOUT_MS', { default: 9000, min: 100, max: 120_000 }),
+    completionTimeoutMs: settings.integer('DCR_BRIDGE_COMPLETION_TIMEOUT_MS', { default: 30_000, min: 100, max: 600_000 }),
     shutdownTimeoutMs: settings.integer('DCR_BRIDGE_SHUTDOWN_TIMEOUT_MS', { default: 10_000, min: 0, max: 300_000 }),
   };
   const all = [...problems, ...settings.problems];

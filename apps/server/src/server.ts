@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
-import { createBridgeApp, createEncryptedStore, createJsonLogger, createMemoryDriver, type DcrAdapter, type Logger, type StateStore } from '@dcr-bridge/core';
+import { answerClientError, createBridgeApp, createEncryptedStore, createJsonLogger, createJsonStore, createMemoryDriver, type DcrAdapter, type Logger, type StoreDriver } from '@dcr-bridge/core';
 import type { ServerConfig } from './config.js';
 import { createDevIdp, DEV_IDP_PATH } from './dev-idp.js';
 import { devModeBanner } from './banner.js';
@@ -32,17 +32,22 @@ export interface StartOptions {
 export async function startServer(config: ServerConfig, options: StartOptions = {}): Promise<RunningServer> {
   const logger = options.logger ?? createJsonLogger({ level: config.logLevel });
   let draining = false;
-  let store: StateStore | undefined;
-  let opening: Promise<StateStore> | undefined;
-  const openStore = (): Promise<StateStore> => {
-    opening ??= openStateStore(config).then((opened) => (store = opened));
+  // One driver (the embedded store file, or memory in dev mode) holds both the encrypted per-client state
+  // and the lifecycle's journal, opened on first use.
+  let driver: StoreDriver | undefined;
+  let opening: Promise<StoreDriver> | undefined;
+  const openDriver = (): Promise<StoreDriver> => {
+    opening ??= openStoreDriver(config).then((opened) => (driver = opened));
     return opening;
   };
+  const openStore = async () => createEncryptedStore({ driver: await openDriver(), keys: requireStoreKeys(config) });
+  const openJournal = async () => createJsonStore(await openDriver());
 
   // Listen first: the dev IdP's issuer needs the real port (PORT may be 0).
   const outer = express();
   outer.disable('x-powered-by');
   const server = createServer(outer);
+  server.on('clientError', answerClientError);
   server.requestTimeout = 30_000;
   server.headersTimeout = 15_000;
   // Above the usual load-balancer idle timeouts (60 s), so the balancer closes idle connections first.
@@ -62,13 +67,14 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   let devIdp: RunningServer['devIdp'];
   try {
     if (config.adapter) {
-      adapter = await config.adapter.module.create(config.adapter.options, { logger: logger.child({ adapter: config.adapter.module.id }), openStore });
+      adapter = await config.adapter.module.create(config.adapter.options, { logger: logger.child({ adapter: config.adapter.module.id }), openStore, openJournal });
     } else {
       const idp = await createDevIdp(`${url}${DEV_IDP_PATH}`);
       outer.use(DEV_IDP_PATH, idp.handler);
-      store = createEncryptedStore({ driver: createMemoryDriver(), keys: [new Uint8Array(randomBytes(32))] });
+      driver = createMemoryDriver();
+      const store = createEncryptedStore({ driver, keys: [new Uint8Array(randomBytes(32))] });
       const { createRfc7591Adapter } = await import('@dcr-bridge/adapter-rfc7591');
-      adapter = createRfc7591Adapter({ issuer: idp.issuer, initialAccessToken: idp.initialAccessToken, store, allowInsecureHttp: true, logger: logger.child({ adapter: 'rfc7591' }) });
+      adapter = createRfc7591Adapter({ issuer: idp.issuer, initialAccessToken: idp.initialAccessToken, store, journal: createJsonStore(driver), allowInsecureHttp: true, logger: logger.child({ adapter: 'rfc7591' }) });
       devIdp = { issuer: idp.issuer };
     }
     outer.use(
@@ -78,14 +84,24 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
         basePath: config.basePath,
         logger,
         operationTimeoutMs: config.operationTimeoutMs,
+        completionTimeoutMs: config.completionTimeoutMs,
         isDraining: () => draining,
       }),
     );
   } catch (error) {
     server.close();
-    await store?.close();
+    await driver?.close();
     throw error;
   }
+
+  // Creates a previous process left open (it crashed or was killed mid-create) are finished in the
+  // background: Konnect never got those credentials, so the clients are found and deleted.
+  const recovered = (adapter.recover?.() ?? Promise.resolve(undefined)).then(
+    (report) => {
+      if (report && report.open > 0) logger.info('recovered the creates a previous process left open', { ...report });
+    },
+    (error: unknown) => logger.error('could not recover the creates a previous process left open; they are retried at the next start', { error }),
+  );
 
   if (devIdp) {
     (options.printBanner ?? ((text) => process.stderr.write(text)))(
@@ -101,7 +117,8 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       logger.info('shutting down', { graceMs: config.shutdownTimeoutMs });
       await stopAccepting(server, config.shutdownTimeoutMs, logger);
       await adapter.close?.();
-      await store?.close();
+      await recovered;
+      await driver?.close();
       logger.info('stopped');
     })();
     return closing;
@@ -122,11 +139,13 @@ async function stopAccepting(server: Server, graceMs: number, logger: Logger): P
   clearTimeout(timer);
 }
 
-function openStateStore(config: ServerConfig): Promise<StateStore> {
+function openStoreDriver(config: ServerConfig): Promise<StoreDriver> {
+  return import('@dcr-bridge/store-sqlite').then(({ createSqliteDriver }) => createSqliteDriver({ path: config.storePath }));
+}
+
+function requireStoreKeys(config: ServerConfig): Uint8Array[] {
   if (config.storeKeys.length === 0) {
-    return Promise.reject(
-      new Error(`The ${config.adapter?.module.id} adapter keeps per-client state, encrypted at rest: set DCR_BRIDGE_STORE_KEY to 32 random bytes in base64 (make one with: openssl rand -base64 32).`),
-    );
+    throw new Error(`The ${config.adapter?.module.id} adapter keeps per-client state, encrypted at rest: set DCR_BRIDGE_STORE_KEY to 32 random bytes in base64 (make one with: openssl rand -base64 32).`);
   }
-  return import('@dcr-bridge/store-sqlite').then(({ createSqliteDriver }) => createEncryptedStore({ driver: createSqliteDriver({ path: config.storePath }), keys: config.storeKeys }));
+  return config.storeKeys;
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createBridgeApp, silentLogger, type DcrAdapter, type Logger } from '@dcr-bridge/core';
+import { answerClientError, createBridgeApp, silentLogger, type DcrAdapter, type Logger } from '@dcr-bridge/core';
 import { listenOnLoopback } from './fake-kit.js';
 
 /**
@@ -22,11 +22,19 @@ export interface HarnessResponse {
   body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 
-export async function startBridge(adapter: DcrAdapter, options: { basePath?: string; logger?: Logger; operationTimeoutMs?: number } = {}): Promise<BridgeHarness> {
+export async function startBridge(adapter: DcrAdapter, options: { basePath?: string; logger?: Logger; operationTimeoutMs?: number; completionTimeoutMs?: number } = {}): Promise<BridgeHarness> {
   const apiKey = randomBytes(24).toString('base64url').replace(/-/g, '_');
   const basePath = options.basePath ?? '/dcr';
-  const app = createBridgeApp({ adapter, apiKeys: [apiKey], basePath, logger: options.logger ?? silentLogger, operationTimeoutMs: options.operationTimeoutMs });
+  const app = createBridgeApp({
+    adapter,
+    apiKeys: [apiKey],
+    basePath,
+    logger: options.logger ?? silentLogger,
+    operationTimeoutMs: options.operationTimeoutMs,
+    completionTimeoutMs: options.completionTimeoutMs,
+  });
   const server = await listenOnLoopback(app);
+  server.server.on('clientError', answerClientError);
   const baseUrl = `${server.origin}${basePath === '/' ? '' : basePath}`;
   return {
     baseUrl,

@@ -30,6 +30,7 @@ export { JOURNAL_PREFIX, defineDcrAdapter, type JournalEntry, type LifecycleOpti
 export { generateSecret, hasOwnershipMarkerLine, newNonce, ownershipMarkerLine, uniqueName, type UniqueNameOptions } from './naming.js';
 export { createBridgeApp, type BridgeAppOptions } from './http/app.js';
 export { apiKeyProblem, createApiKeyVerifier } from './http/api-key.js';
+export { answerClientError } from './http/client-error.js';
 export { invokeAdapter, type InvokeOptions } from './http/invoke.js';
 export { parseClientId, parseEvent, parseRegistration } from './http/payloads.js';
 export { isAdapterModule, readAdapterOptions, type AdapterContext, type AdapterModule } from './adapter-module.js';

@@ -1,6 +1,8 @@
-import { request } from 'node:http';
+import { createServer, request } from 'node:http';
+import { connect } from 'node:net';
+import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BridgeError, createBridgeApp, createJsonLogger, type DcrAdapter, type OperationContext } from '../src/index.js';
+import { BridgeError, answerClientError, createBridgeApp, createJsonLogger, type DcrAdapter, type OperationContext } from '../src/index.js';
 import { eventBody, fakeAdapter, konnectBody } from './fixtures.js';
 import { captureLines, listen } from './helpers.js';
 
@@ -120,6 +122,26 @@ describe('create', () => {
     }
   });
 
+  it.each(['javascript:alert(1)', 'JavaScript:alert(1)', 'data:text/html,<script>x</script>', 'vbscript:msgbox', 'file:///etc/passwd', 'https://app.example.com/c\rb', 'https://app.example.com/\tcb', 'https://app.example.com/cb\nx', 'https://app.example.com/a b'])(
+    'refuses the redirect URI %j before the adapter sees it, on create and on update',
+    async (uri) => {
+      const adapter = fakeAdapter();
+      const call = await start(adapter);
+      const created = await call('POST', '/', { body: konnectBody({ redirect_uris: ['https://ok.example.com/cb', uri] }) });
+      expect(created.status).toBe(400);
+      expect(created.json).toEqual({ error: 'invalid_redirect_uri', error_description: expect.stringContaining('redirect_uris[1]') });
+      const updated = await call('POST', '/c/event-hook', { body: eventBody('c', { redirect_uris: [uri] }) });
+      expect(updated.status).toBe(400);
+      expect(updated.json.error).toBe('invalid_redirect_uri');
+      expect(adapter.calls).toEqual([]);
+    },
+  );
+
+  it('keeps accepting native-app redirect URIs with a private-use scheme (RFC 8252)', async () => {
+    const call = await start(fakeAdapter());
+    expect((await call('POST', '/', { body: konnectBody({ redirect_uris: ['com.example.app:/oauth2redirect', 'http://127.0.0.1:8080/cb'] }) })).status).toBe(201);
+  });
+
   it('answers malformed JSON 400, a huge body 413, a non-JSON body 415, a non-object 400', async () => {
     const adapter = fakeAdapter();
     const call = await start(adapter, { bodyLimitBytes: 1024 });
@@ -135,6 +157,57 @@ describe('create', () => {
     const empty = await call('POST', '/', {});
     expect(empty.status).toBe(400);
     expect(adapter.calls).toEqual([]);
+  });
+});
+
+describe('hostile requests get a JSON 4xx, never a 500 or a bare answer', () => {
+  it('answers a client id with malformed percent-encoding 400', async () => {
+    const adapter = fakeAdapter();
+    const call = await start(adapter);
+    for (const path of ['/%E0%A4%A', '/%zz/new-secret', '/%/event-hook']) {
+      const res = await call(path.endsWith('hook') || path.endsWith('secret') ? 'POST' : 'DELETE', path, path.endsWith('hook') ? { body: eventBody('x') } : {});
+      expect(res.status, path).toBe(400);
+      expect(res.json).toEqual({ error: 'invalid_request', error_description: expect.any(String) });
+    }
+    expect(adapter.calls).toEqual([]);
+  });
+
+  it('answers a corrupt compressed body 400', async () => {
+    const adapter = fakeAdapter();
+    const server = await listen(createBridgeApp({ adapter, apiKeys: [API_KEY] }));
+    closeServer = server.close;
+    const send = (body: Buffer) =>
+      fetch(`${server.url}/`, { method: 'POST', headers: { 'x-api-key': API_KEY, 'content-type': 'application/json', 'content-encoding': 'gzip' }, body });
+    const corrupt = await send(Buffer.concat([gzipSync(JSON.stringify(konnectBody())).subarray(0, 12), Buffer.from('not gzip at all')]));
+    expect(corrupt.status).toBe(400);
+    expect(await corrupt.json()).toEqual({ error: 'invalid_request', error_description: expect.any(String) });
+    expect(adapter.calls).toEqual([]);
+    expect((await send(gzipSync(JSON.stringify(konnectBody())))).status).toBe(201);
+  });
+
+  it('answers requests that Node\'s HTTP parser refuses with the same JSON shape (answerClientError)', async () => {
+    const server = createServer(createBridgeApp({ adapter: fakeAdapter(), apiKeys: [API_KEY] }));
+    server.on('clientError', answerClientError);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as { port: number }).port;
+    try {
+      for (const raw of ['GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n', `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 'NOT HTTP AT ALL\r\n\r\n']) {
+        const answer = await new Promise<string>((resolve) => {
+          const socket = connect(port, '127.0.0.1', () => socket.write(raw));
+          let text = '';
+          socket.on('data', (chunk) => (text += chunk));
+          socket.on('close', () => resolve(text));
+          socket.on('error', () => resolve(text));
+        });
+        const [head = '', body = ''] = answer.split('\r\n\r\n');
+        expect(head).toMatch(/^HTTP\/1\.1 4(00|31) /);
+        expect(head.toLowerCase()).toContain('content-type: application/json');
+        expect(JSON.parse(body)).toEqual({ error: 'invalid_request', error_description: expect.any(String) });
+      }
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
 

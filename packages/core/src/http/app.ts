@@ -214,6 +214,7 @@ function errorHandler(error: unknown, _req: Request, res: Response, _next: NextF
 /** body-parser and Express errors → BridgeError; anything unknown → internal_error without details. */
 function fromExpressError(error: unknown): BridgeError {
   if (isBridgeError(error)) return error;
+  if (error instanceof URIError) return new BridgeError('invalid_request', 'The path is not valid percent-encoding.');
   const type = (error as { type?: string } | undefined)?.type;
   switch (type) {
     case 'entity.too.large':
@@ -228,6 +229,10 @@ function fromExpressError(error: unknown): BridgeError {
     case 'stream.encoding.set':
       return new BridgeError('invalid_request', 'The request body could not be read.');
   }
+  // Anything else Express or body-parser marks as the client's fault (a corrupt compressed body, a bad
+  // header): a 4xx without details, never a 500.
+  const status = (error as { status?: unknown } | undefined)?.status;
+  if (typeof status === 'number' && status >= 400 && status < 500) return new BridgeError('invalid_request', 'The request could not be read (its encoding or body is malformed).', { cause: error });
   return new BridgeError('internal_error', 'The bridge failed unexpectedly. Its logs have the details.', { cause: error });
 }
 

@@ -109,7 +109,14 @@ function toOAuthGrant(grant: string, index: number): OAuthGrantType {
   );
 }
 
+/** Schemes that run code or read local content in a browser: never a place to send an authorization code. */
+const FORBIDDEN_SCHEMES = new Set(['javascript:', 'data:', 'vbscript:', 'file:', 'blob:', 'about:']);
+
 function checkRedirectUri(uri: string, field: string): void {
+  // Checked on the raw string: the URL parser silently drops tabs and line breaks before it parses.
+  if (hasControlCharacter(uri) || /\s/.test(uri)) {
+    throw new BridgeError('invalid_redirect_uri', `${field} must not contain white space or control characters.`);
+  }
   let parsed: URL;
   try {
     parsed = new URL(uri);
@@ -118,6 +125,9 @@ function checkRedirectUri(uri: string, field: string): void {
   }
   if (parsed.hash !== '' || uri.includes('#')) {
     throw new BridgeError('invalid_redirect_uri', `${field} "${uri}" must not contain a fragment (RFC 6749 §3.1.2).`);
+  }
+  if (FORBIDDEN_SCHEMES.has(parsed.protocol)) {
+    throw new BridgeError('invalid_redirect_uri', `${field} uses the scheme "${parsed.protocol}", which can never be a redirect URI.`);
   }
 }
 
