@@ -96,7 +96,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
 
   // Creates a previous process left open (it crashed or was killed mid-create) are finished in the
   // background: Konnect never got those credentials, so the clients are found and deleted.
-  const recovered = (adapter.recover?.() ?? Promise.resolve(undefined)).then(
+  const recovered = (adapter.recover?.({ inFlightMs: config.completionTimeoutMs }) ?? Promise.resolve(undefined)).then(
     (report) => {
       if (report && report.open > 0) logger.info('recovered the creates a previous process left open', { ...report });
     },

@@ -156,7 +156,7 @@ describe('lifecycle', () => {
     const mark = env.proxy.targets.length;
     env.proxy.pageSize = 2;
     try {
-      expect(await adapterFor({ journal }).recover?.()).toEqual({ open: 1, undone: 1, neverCreated: 0, unresolved: 0 });
+      expect(await adapterFor({ journal }).recover?.({ inFlightMs: 0 })).toEqual({ open: 1, undone: 1, neverCreated: 0, unresolved: 0 });
     } finally {
       env.proxy.pageSize = 60;
     }
@@ -168,7 +168,7 @@ describe('lifecycle', () => {
   it('recovery closes an entry whose create never reached Cognito', async () => {
     const journal = createJsonStore(createMemoryDriver());
     await journal.set(`${JOURNAL_PREFIX}abcd1234`, { nonce: 'abcd1234', clientName: 'Never made', startedAt: new Date().toISOString() });
-    expect(await adapterFor({ journal }).recover?.()).toEqual({ open: 1, undone: 0, neverCreated: 1, unresolved: 0 });
+    expect(await adapterFor({ journal }).recover?.({ inFlightMs: 0 })).toEqual({ open: 1, undone: 0, neverCreated: 1, unresolved: 0 });
     expect(await journal.list(JOURNAL_PREFIX)).toEqual([]);
   });
 

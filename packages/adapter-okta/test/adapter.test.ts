@@ -72,7 +72,7 @@ describe('lifecycle (core): creates Konnect never learnt of, crashes, concurrent
     const created = await crashed.createClient(parseRegistration(konnectApplication({ client_name: 'Crashed' })), operation(new Promise(() => {})));
     expect(org.okta.client(created.clientId)).toBeDefined();
     const next = adapterFor(journal);
-    expect(await next.recover?.()).toEqual({ open: 1, undone: 1, neverCreated: 0, unresolved: 0 });
+    expect(await next.recover?.({ inFlightMs: 0 })).toEqual({ open: 1, undone: 1, neverCreated: 0, unresolved: 0 });
     expect(org.okta.client(created.clientId)).toBeUndefined();
     expect(await journal.list(JOURNAL_PREFIX)).toEqual([]);
   });
@@ -90,7 +90,7 @@ describe('lifecycle (core): creates Konnect never learnt of, crashes, concurrent
     const decoy = org.okta.createClientNamed(`${org.okta.client(created.clientId)?.settings.client_name} (copy)`);
     const start = org.okta.requests.length;
     const next = adapterFor(journal);
-    expect(await next.recover?.()).toEqual({ open: 1, undone: 1, neverCreated: 0, unresolved: 0 });
+    expect(await next.recover?.({ inFlightMs: 0 })).toEqual({ open: 1, undone: 1, neverCreated: 0, unresolved: 0 });
     expect(searchedNames(org.okta.requests.slice(start))).toEqual([`Lost answer-${entry.nonce}`]);
     expect(org.okta.client(created.clientId)).toBeUndefined();
     expect(org.okta.client(decoy)).toBeDefined();
@@ -101,7 +101,7 @@ describe('lifecycle (core): creates Konnect never learnt of, crashes, concurrent
     await journal.set(`${JOURNAL_PREFIX}abcd1234`, { nonce: 'abcd1234', clientName: 'Never made', startedAt: new Date().toISOString() });
     const decoys = [org.okta.createClientNamed('Never made-abcd1234 (copy)'), org.okta.createClientNamed('never made-abcd1234')];
     const start = org.okta.requests.length;
-    expect(await adapterFor(journal).recover?.()).toEqual({ open: 1, undone: 0, neverCreated: 1, unresolved: 0 });
+    expect(await adapterFor(journal).recover?.({ inFlightMs: 0 })).toEqual({ open: 1, undone: 0, neverCreated: 1, unresolved: 0 });
     expect(searchedNames(org.okta.requests.slice(start))).toEqual(['Never made-abcd1234']);
     for (const decoy of decoys) expect(org.okta.client(decoy)).toBeDefined();
   });

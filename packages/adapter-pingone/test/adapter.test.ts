@@ -118,7 +118,7 @@ describe('lifecycle (core)', () => {
     const created = await crashed.createClient(parseRegistration(konnectApplication()), contextWith(new Promise(() => {})));
     expect(p1.app(created.clientId)).toBeDefined();
     const restarted = adapterFor({ journal });
-    expect(await restarted.recover?.()).toEqual({ open: 1, undone: 1, neverCreated: 0, unresolved: 0 });
+    expect(await restarted.recover?.({ inFlightMs: 0 })).toEqual({ open: 1, undone: 1, neverCreated: 0, unresolved: 0 });
     expect(p1.app(created.clientId)).toBeUndefined();
     expect(await journal.list(JOURNAL_PREFIX)).toEqual([]);
   });
@@ -136,7 +136,7 @@ describe('lifecycle (core)', () => {
     await journal.set(key, { nonce: entry.nonce, clientName: entry.clientName, startedAt: entry.startedAt });
     const start = p1.requests.length;
     const restarted = adapterFor({ journal });
-    expect(await restarted.recover?.()).toEqual({ open: 1, undone: 1, neverCreated: 0, unresolved: 0 });
+    expect(await restarted.recover?.({ inFlightMs: 0 })).toEqual({ open: 1, undone: 1, neverCreated: 0, unresolved: 0 });
     expect(p1.app(created.clientId)).toBeUndefined();
     const pages = p1.requests.slice(start).filter((line) => line.replace(/\?.*$/, '') === `GET /v1/environments/${p1.environmentId}/applications`);
     expect(pages.length).toBeGreaterThan(1);
@@ -147,7 +147,7 @@ describe('lifecycle (core)', () => {
     const journal = createJsonStore(createMemoryDriver());
     await journal.set(`${JOURNAL_PREFIX}abcd1234`, { nonce: 'abcd1234', clientName: 'Never made', startedAt: new Date().toISOString() });
     const before = p1.appCount();
-    expect(await adapterFor({ journal }).recover?.()).toEqual({ open: 1, undone: 0, neverCreated: 1, unresolved: 0 });
+    expect(await adapterFor({ journal }).recover?.({ inFlightMs: 0 })).toEqual({ open: 1, undone: 0, neverCreated: 1, unresolved: 0 });
     expect(p1.appCount()).toBe(before);
     expect(await journal.list(JOURNAL_PREFIX)).toEqual([]);
   });
@@ -163,7 +163,7 @@ describe('lifecycle (core)', () => {
     }) as typeof fetch;
     await journal.set(`${JOURNAL_PREFIX}abcd1234`, { nonce: 'abcd1234', clientName: 'Somewhere', startedAt: new Date().toISOString() });
     const foreign = createPingOneAdapter({ environmentId: 'env-1', clientId: 'worker', clientSecret: 's', fetch: elsewhere, journal });
-    const recovery = foreign.recover?.();
+    const recovery = foreign.recover?.({ inFlightMs: 0 });
     // Core keeps retrying a search that fails; closing the adapter ends it.
     await new Promise((resolve) => setTimeout(resolve, 50));
     await foreign.close?.();

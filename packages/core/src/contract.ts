@@ -195,8 +195,13 @@ export interface DcrAdapter {
    * Finishes what a previous process left open: creates that were under way when it died are found at the
    * IdP and undone. The server calls it once at boot, in the background. Adapters built with
    * `defineDcrAdapter` have it.
+   *
+   * `inFlightMs`: how long a create may still complete at the IdP after the process that sent it died (the
+   * completion budget of IdP work, the server's DCR_BRIDGE_COMPLETION_TIMEOUT_MS; default 30 000 ms). A create
+   * whose client id was never recorded is searched for only once that much time has passed since it started,
+   * so that one the IdP finishes late is found too.
    */
-  recover?(): Promise<RecoveryReport>;
+  recover?(options?: { inFlightMs?: number }): Promise<RecoveryReport>;
 
   /** Resolves when no cleanup is pending (tests, the soak, shutdown). Adapters built with `defineDcrAdapter` have it. */
   drained?(): Promise<void>;

@@ -26,8 +26,9 @@ import { createJsonStore, createMemoryDriver, type StateStore } from './store.js
  *   gone (the entry stays until then). A create that failed in a way that may still have created the client
  *   (a timeout, a lost answer) is searched for by its nonce (`findByNonce`) and deleted when found.
  * - **Recovery**: `recover()` (called by the server at boot) does the same for every entry a previous
- *   process left open: the ones with a client id are deleted, the others are searched for by nonce. Where the
- *   IdP cannot be searched, the entry is logged for an operator with the nonce the client's name carries.
+ *   process left open: the ones with a client id are deleted, the others are searched for by nonce once
+ *   their create can no longer be under way at the IdP (`recover({inFlightMs})` after it started). Where the IdP
+ *   cannot be searched, the entry is logged for an operator with the nonce the client's name carries.
  *
  * The journal holds no secrets (nonces, client ids, Konnect application names, times), so it may be a plain
  * JSON store (`createJsonStore`); the server keeps it in the embedded store file, so it survives a crash.
@@ -258,7 +259,7 @@ export function defineDcrAdapter<Client>(idp: IdpPrimitives<Client>, options: Li
 
     checkReady: (context) => idp.checkReady(context),
 
-    async recover(): Promise<RecoveryReport> {
+    async recover({ inFlightMs = 30_000 } = {}): Promise<RecoveryReport> {
       const entries = (await journal.list<JournalEntry>(JOURNAL_PREFIX)).map(([, entry]) => entry).filter((entry) => !active.has(entry.nonce));
       const report: RecoveryReport = { open: entries.length, undone: 0, neverCreated: 0, unresolved: 0 };
       if (entries.length > 0) logger.warn('finishing creates a previous process left open', { open: entries.length });
@@ -269,6 +270,8 @@ export function defineDcrAdapter<Client>(idp: IdpPrimitives<Client>, options: Li
             report.undone++;
             return;
           }
+          const settledAt = Date.parse(entry.startedAt) + inFlightMs;
+          if (settledAt > Date.now()) await sleep(settledAt - Date.now(), closed.signal).catch(() => undefined);
           const outcome = await resolveUnknown(entry, 'the process that created it stopped during the create');
           if (outcome === 'undone') report.undone++;
           else if (outcome === 'never_created') report.neverCreated++;

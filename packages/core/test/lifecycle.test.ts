@@ -105,6 +105,7 @@ function context(overrides: Partial<OperationContext> = {}): OperationContext {
 
 const registration = (overrides: Record<string, unknown> = {}) => parseRegistration(konnectBody(overrides));
 const fast = { cleanupBaseDelayMs: 1, cleanupMaxDelayMs: 5 };
+const now = { inFlightMs: 0 };
 const openEntries = async (journal: StateStore) => (await journal.list<JournalEntry>(JOURNAL_PREFIX)).map(([, entry]) => entry);
 
 describe('defineDcrAdapter: the rules of the contract', () => {
@@ -242,7 +243,7 @@ describe('defineDcrAdapter: recovery after a crash', () => {
     await journal.set(`${JOURNAL_PREFIX}abcd1234`, { nonce: 'abcd1234', clientName: 'Never made', startedAt: new Date().toISOString() });
 
     const restarted = defineDcrAdapter(idp.primitives, { journal, ...fast });
-    expect(await restarted.recover?.()).toEqual({ open: 3, undone: 2, neverCreated: 1, unresolved: 0 });
+    expect(await restarted.recover?.(now)).toEqual({ open: 3, undone: 2, neverCreated: 1, unresolved: 0 });
     expect(idp.clients.has(clientId)).toBe(false);
     expect(idp.clients.has(unjournaled)).toBe(false);
     expect(await openEntries(journal)).toEqual([]);
@@ -254,9 +255,23 @@ describe('defineDcrAdapter: recovery after a crash', () => {
     await journal.set(`${JOURNAL_PREFIX}zz99yy88`, { nonce: 'zz99yy88', clientName: 'Lost app', startedAt: '2026-01-01T00:00:00.000Z' });
     const lines = captureLines();
     const adapter = defineDcrAdapter(idp.primitives, { journal, logger: createJsonLogger({ write: lines.write }) });
-    expect(await adapter.recover?.()).toEqual({ open: 1, undone: 0, neverCreated: 0, unresolved: 1 });
+    expect(await adapter.recover?.(now)).toEqual({ open: 1, undone: 0, neverCreated: 0, unresolved: 1 });
     expect(lines.text()).toContain('zz99yy88');
     expect(lines.text()).toContain('"level":"error"');
+  });
+
+  it('searches for a create of the dead process only once the IdP can no longer be working on it', async () => {
+    const idp = memoryIdp();
+    const journal = createJsonStore(createMemoryDriver());
+    const nonce = 'late0001';
+    await journal.set(`${JOURNAL_PREFIX}${nonce}`, { nonce, clientName: 'Held at the IdP', startedAt: new Date().toISOString() });
+    const adapter = defineDcrAdapter(idp.primitives, { journal });
+    const recovering = adapter.recover?.({ inFlightMs: 150 });
+    // The IdP finishes the dead process's create 50 ms into the recovery.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    idp.clients.set('late-client', { name: uniqueName('Held at the IdP', { suffix: nonce }), secret: 's', redirectUris: [], ours: true });
+    expect(await recovering).toEqual({ open: 1, undone: 1, neverCreated: 0, unresolved: 0 });
+    expect(idp.clients.has('late-client')).toBe(false);
   });
 
   it('leaves alone the creates this process is still working on', async () => {
@@ -265,7 +280,7 @@ describe('defineDcrAdapter: recovery after a crash', () => {
     const adapter = defineDcrAdapter(idp.primitives, { journal });
     let answer!: (value: boolean) => void;
     const { clientId } = await adapter.createClient(registration(), context({ answered: new Promise((resolve) => (answer = resolve)) }));
-    expect(await adapter.recover?.()).toEqual({ open: 0, undone: 0, neverCreated: 0, unresolved: 0 });
+    expect(await adapter.recover?.(now)).toEqual({ open: 0, undone: 0, neverCreated: 0, unresolved: 0 });
     answer(true);
     await adapter.drained?.();
     expect(idp.clients.has(clientId)).toBe(true);
