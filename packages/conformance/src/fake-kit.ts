@@ -249,8 +249,8 @@ function interceptAnswer(res: ServerResponse, onEnd: (send: () => void) => void)
   } as ServerResponse['end'];
 }
 
-/** A small seeded generator of numbers in [0, 1) (mulberry32). */
-function mulberry32(seed: number): () => number {
+/** A small seeded generator of numbers in [0, 1) (mulberry32), so that a run can be replayed. */
+export function mulberry32(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;

@@ -1,5 +1,6 @@
 export { runConformanceSuite, type ConformanceBackdoor, type ConformanceOptions, type ConformanceTarget } from './suite.js';
 export { startBridge, type BridgeHarness, type HarnessResponse } from './harness.js';
+export { auditLedger, createLedger, runKonnectLoad, type AuditReport, type Call, type KonnectLedger, type LoadOptions } from './load.js';
 export { konnectApplication, konnectEvent, konnectVerifyApplication } from './payloads.js';
 export { createCapturingLogger, type CapturedLine, type CapturingLogger } from './capturing-logger.js';
 export {

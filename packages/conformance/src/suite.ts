@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DcrAdapter, Logger } from '@dcr-bridge/core';
+import type { FakeIdpKit } from './fake-kit.js';
 import { startBridge, type BridgeHarness } from './harness.js';
+import { auditLedger, runKonnectLoad } from './load.js';
 import { konnectApplication, konnectEvent, konnectVerifyApplication } from './payloads.js';
 
 /**
@@ -47,6 +49,23 @@ export interface ConformanceTarget {
    * 404). Either way the client must stay untouched.
    */
   foreignClients?: 'refused' | 'unknown';
+  /**
+   * The fake's fault layer (the kit's `injectFaults`/`settle`/`faults`). With it, the fault group drives
+   * Konnect's traffic while a fifth of the IdP's requests misbehave in every way the kit knows; without it
+   * the group is skipped, saying why.
+   */
+  faults?: Pick<FakeIdpKit, 'injectFaults' | 'settle' | 'faults'>;
+  /**
+   * What this IdP's API makes impossible under faults, with the requests concerned. The fault group then
+   * tolerates at most one orphan per `processed_answer_lost` fault on `unsearchableCreate` (a create whose
+   * answer was lost cannot be found when the IdP cannot be searched), and at most one unmanageable client
+   * per such fault on `tokenRotatingUpdate` (an update that rotated the only management token and lost its
+   * answer). Everything else stays at zero.
+   */
+  faultLimits?: {
+    unsearchableCreate?: { method: string; path: RegExp };
+    tokenRotatingUpdate?: { method: string; path: RegExp };
+  };
 }
 
 export interface ConformanceOptions {
@@ -272,6 +291,99 @@ export function runConformanceSuite(options: ConformanceOptions): void {
         const res = await call('POST', '/', { body: app({ some_future_field: { nested: true }, allow_multiple_credentials: false }) });
         expect(res.status, JSON.stringify(res.body)).toBe(201);
         expect((await call('DELETE', `/${encodeURIComponent(res.body.client_id)}`)).status).toBe(204);
+      });
+    });
+
+    describe('two Konnect calls on one client at once', () => {
+      const created = async () => {
+        const res = await call('POST', '/', { body: app() });
+        expect(res.status, JSON.stringify(res.body)).toBe(201);
+        return { clientId: res.body.client_id as string, secret: res.body.client_secret as string };
+      };
+
+      it('a rotation and an update at once: both succeed, only the new secret works, the URIs are the new ones', async (ctx) => {
+        if (!target.adapter.capabilities.rotateSecret || !target.adapter.capabilities.updateRedirectUris) return ctx.skip(`${target.adapter.id} does not announce both rotateSecret and updateRedirectUris`);
+        const { clientId, secret } = await created();
+        let current = secret;
+        for (let round = 0; round < 5; round++) {
+          const redirectUris = [`https://app.example.com/race-${round}`];
+          const [rotated, updated] = await Promise.all([
+            call('POST', `/${encodeURIComponent(clientId)}/new-secret`),
+            call('POST', `/${encodeURIComponent(clientId)}/event-hook`, { body: konnectEvent(clientId, { event_type: 'update_application', redirect_uris: redirectUris }) }),
+          ]);
+          expect(rotated.status, JSON.stringify(rotated.body)).toBe(200);
+          expect(updated.status, JSON.stringify(updated.body)).toBe(200);
+          expect(await target.backdoor.canGetToken(clientId, current)).toBe(false);
+          expect(await target.backdoor.canGetToken(clientId, rotated.body.client_secret)).toBe(true);
+          expect(await target.backdoor.redirectUris(clientId)).toEqual(redirectUris);
+          current = rotated.body.client_secret;
+        }
+        expect((await call('DELETE', `/${encodeURIComponent(clientId)}`)).status).toBe(204);
+      });
+
+      it('two rotations at once: both answer 200 and exactly one of the two secrets works', async (ctx) => {
+        if (!target.adapter.capabilities.rotateSecret) return ctx.skip(`${target.adapter.id} does not announce rotateSecret`);
+        const { clientId, secret } = await created();
+        const answers = await Promise.all([1, 2].map(() => call('POST', `/${encodeURIComponent(clientId)}/new-secret`)));
+        for (const answer of answers) expect(answer.status, JSON.stringify(answer.body)).toBe(200);
+        const working = await Promise.all(answers.map((answer) => target.backdoor.canGetToken(clientId, answer.body.client_secret)));
+        expect(working.filter(Boolean)).toHaveLength(1);
+        expect(await target.backdoor.canGetToken(clientId, secret)).toBe(false);
+        expect((await call('DELETE', `/${encodeURIComponent(clientId)}`)).status).toBe(204);
+      });
+
+      it('a delete, a rotation and an update at once: the client ends deleted, every secret dead, no 5xx', async () => {
+        const { clientId, secret } = await created();
+        const id = encodeURIComponent(clientId);
+        const [deleted, rotated, updated] = await Promise.all([
+          call('DELETE', `/${id}`),
+          call('POST', `/${id}/new-secret`),
+          call('POST', `/${id}/event-hook`, { body: konnectEvent(clientId, { event_type: 'update_application', redirect_uris: ['https://app.example.com/late'] }) }),
+        ]);
+        expect(deleted.status, JSON.stringify(deleted.body)).toBe(204);
+        for (const answer of [rotated, updated]) expect(answer.status, JSON.stringify(answer.body)).toBeLessThan(500);
+        expect(await target.backdoor.clientExists(clientId)).toBe(false);
+        expect(await target.backdoor.canGetToken(clientId, secret)).toBe(false);
+        if (rotated.status === 200) expect(await target.backdoor.canGetToken(clientId, rotated.body.client_secret)).toBe(false);
+      });
+    });
+
+    describe('under IdP faults', () => {
+      it('keeps its promises while a fifth of the IdP requests fail, hang, or complete late or unanswered', { timeout: 180_000 }, async (ctx) => {
+        const faults = target.faults;
+        if (!faults) return ctx.skip('the target gives the suite no fault layer (ConformanceTarget.faults)');
+        const operationTimeoutMs = 1_200;
+        const harness = await startBridge(target.adapter, { operationTimeoutMs, completionTimeoutMs: 5_000, logger: target.logger });
+        try {
+          const baseline = await target.backdoor.countClients();
+          const seed = Math.floor(Math.random() * 2 ** 31);
+          const injectedBefore = faults.faults.length;
+          faults.injectFaults({ rate: 0.2, delayMs: [800, 2_000], seed });
+          const ledger = await runKonnectLoad({ call: harness.call, operations: 80, concurrency: 8, application: target.application, budgetMs: operationTimeoutMs + 500, seed });
+          faults.injectFaults(undefined);
+          await faults.settle();
+          await target.adapter.drained?.();
+          const injected = faults.faults.slice(injectedBefore);
+          const lostAnswers = (request?: { method: string; path: RegExp }) =>
+            request ? injected.filter((fault) => fault.kind === 'processed_answer_lost' && fault.method === request.method && request.path.test(fault.path)).length : 0;
+          const report = await auditLedger(ledger, target.backdoor, harness.call, baseline);
+          await target.adapter.drained?.();
+          const context = `seed ${seed}; ${injected.length} faults injected; answers ${JSON.stringify(ledger.answers)}; audit ${JSON.stringify(report)}`;
+          expect(injected.length, context).toBeGreaterThan(5);
+          expect({ zombies: report.zombies, resurrectedSecrets: report.resurrectedSecrets, missing: report.missing, deadSecrets: report.deadSecrets, slowAnswers: report.slowAnswers, badErrors: report.badErrors }, context).toEqual({
+            zombies: 0,
+            resurrectedSecrets: 0,
+            missing: 0,
+            deadSecrets: 0,
+            slowAnswers: 0,
+            badErrors: 0,
+          });
+          expect(report.orphans, context).toBeLessThanOrEqual(lostAnswers(target.faultLimits?.unsearchableCreate));
+          expect(report.unmanageable, context).toBeLessThanOrEqual(lostAnswers(target.faultLimits?.tokenRotatingUpdate));
+        } finally {
+          faults.injectFaults(undefined);
+          await harness.close();
+        }
       });
     });
 

@@ -1,10 +1,11 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { BridgeError, type DcrAdapter } from '@dcr-bridge/core';
+import { BridgeError, defineDcrAdapter, type IdpPrimitives } from '@dcr-bridge/core';
 import { createCapturingLogger, runConformanceSuite } from '../src/index.js';
 
 /**
- * The suite run against the smallest adapter that keeps the contract, over an in-memory "IdP". It proves
- * the scenarios and the HTTP layer together; real adapters run the same suite against their IdP.
+ * The suite run against the smallest adapter there is: an in-memory "IdP"'s primitives handed to core's
+ * lifecycle. It proves the scenarios, the lifecycle and the HTTP layer together; real adapters run the
+ * same suite against their IdP.
  */
 interface MemoryClient {
   secret: string;
@@ -15,42 +16,30 @@ interface MemoryClient {
 
 function createMemoryIdp() {
   const clients = new Map<string, MemoryClient>();
-  const managed = (clientId: string) => {
-    const client = clients.get(clientId);
-    if (!client) throw new BridgeError('not_found', `No client ${clientId}.`);
-    if (!client.managed) throw new BridgeError('client_not_managed', `Client ${clientId} was not created by the bridge.`);
-    return client;
-  };
-  const adapter: DcrAdapter = {
+  const primitives: IdpPrimitives<MemoryClient> = {
     id: 'memory',
-    capabilities: { rotateSecret: true, updateRedirectUris: true, audienceRegistrations: true },
-    async createClient(registration) {
+    idpName: 'The memory IdP',
+    marker: 'managed flag',
+    find: async (clientId) => clients.get(clientId),
+    isOurs: (client) => client.managed,
+    async create(registration) {
       if (registration.scopes.includes('unknown-scope')) throw new BridgeError('invalid_scope', 'Scope "unknown-scope" does not exist.');
       const clientId = randomUUID();
       const secret = randomBytes(16).toString('hex');
       clients.set(clientId, { secret, redirectUris: registration.redirectUris, managed: true, audiences: [] });
       return { clientId, clientSecret: secret };
     },
-    async deleteClient(clientId) {
-      if (!clients.has(clientId)) return;
-      managed(clientId);
-      clients.delete(clientId);
-    },
-    async rotateSecret(clientId) {
-      const client = managed(clientId);
+    remove: async (clientId) => void clients.delete(clientId),
+    async rotateSecret(_clientId, client) {
       client.secret = randomBytes(16).toString('hex');
-      return { clientId, clientSecret: client.secret };
+      return client.secret;
     },
-    async applyEvent(clientId, event) {
-      const client = managed(clientId);
-      if (event.type === 'update_application') client.redirectUris = event.redirectUris;
-      else if (event.type === 'add_registration' && event.audience) client.audiences.push(event.audience);
-      else if (event.type === 'remove_registration') client.audiences = client.audiences.filter((a) => a !== event.audience);
-    },
-    async checkReady() {
-      return { ready: true };
-    },
+    replaceRedirectUris: async (_clientId, client, redirectUris) => void (client.redirectUris = redirectUris),
+    addAudience: async (_clientId, client, audience) => void (client.audiences = [...new Set([...client.audiences, audience])]),
+    removeAudience: async (_clientId, client, audience) => void (client.audiences = client.audiences.filter((candidate) => candidate !== audience)),
+    checkReady: async () => ({ ready: true }),
   };
+  const adapter = defineDcrAdapter(primitives);
   return {
     adapter,
     backdoor: {
