@@ -1,4 +1,4 @@
-import { cpSync, existsSync, mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -10,7 +10,8 @@ import { createAdapterPackage } from './new-adapter.mjs';
 /**
  * The conventions of ARCHITECTURE.md, checked for every package so that a new adapter cannot drift:
  * folder = package name, one package.json shape, a README with the required sections, core as a peer
- * dependency, the AdapterModule export, and the conformance suite in the tests.
+ * dependency, the AdapterModule export, the conformance suite in the tests, and adapters written as
+ * primitives on core's lifecycle.
  */
 const root = join(import.meta.dirname, '..');
 const read = (file: string) => readFileSync(file, 'utf8');
@@ -38,6 +39,30 @@ function packageShapeProblems(dir: string, pkg: Record<string, any>): string[] {
   if (pkg.publishConfig?.access !== 'public' || !published || '@dcr-bridge/source' in published) problems.push('publishConfig should be public and export dist only');
   for (const script of ['build', 'typecheck', 'lint', 'test']) if (!pkg.scripts?.[script]) problems.push(`script ${script} is missing`);
   if (dir.startsWith('packages') && pkg.sideEffects !== false) problems.push('sideEffects should be false');
+  return problems;
+}
+
+/**
+ * The one adapter that still keeps cleanup budgets of its own: adapter-rfc7591 alone holds each client's RFC 7592
+ * registration access token, so it deletes a registration it could not record, and re-reads a client whose
+ * update got no answer, under `AbortSignal.timeout(cleanupReadTimeoutMs)` (src/adapter.ts). Remove the entry
+ * once it no longer does.
+ */
+const OWN_CLEANUP_BUDGETS = new Set(['adapter-rfc7591']);
+
+/**
+ * Core owns the client lifecycle: an adapter hands its primitives to `defineDcrAdapter` with the server's
+ * journal, and keeps no cleanup budgets of its own (core's cleanup retries under its own budget).
+ */
+function lifecycleProblems(dir: string): string[] {
+  const problems: string[] = [];
+  const folder = dir.split(/[\\/]/).pop() as string;
+  if (!read(join(dir, 'src', 'adapter.ts')).includes('defineDcrAdapter(')) problems.push('src/adapter.ts should hand its primitives to defineDcrAdapter(');
+  if (!read(join(dir, 'src', 'options.ts')).includes('journal: await context.openJournal()')) problems.push('src/options.ts should pass journal: await context.openJournal() to the factory');
+  const sources = readdirSync(join(dir, 'src'), { recursive: true, encoding: 'utf8' }).filter((name) => name.endsWith('.ts'));
+  for (const name of sources) {
+    if (read(join(dir, 'src', name)).includes('AbortSignal.timeout(') && !OWN_CLEANUP_BUDGETS.has(folder)) problems.push(`src/${name} uses AbortSignal.timeout(: cleanup budgets are core's`);
+  }
   return problems;
 }
 
@@ -78,6 +103,10 @@ describe.each(adapterDirs)('%s adapter', (dir) => {
     expect('default' in module).toBe(false);
   });
 
+  it("hands primitives to core's lifecycle with the server's journal, and keeps no cleanup budgets", () => {
+    expect(lifecycleProblems(join(root, dir))).toEqual([]);
+  });
+
   it('runs the conformance suite in its tests', () => {
     const tests = readdirSync(join(root, dir, 'test')).filter((name) => name.endsWith('.ts'));
     expect(tests.some((name) => read(join(root, dir, 'test', name)).includes('runConformanceSuite('))).toBe(true);
@@ -98,7 +127,7 @@ describe.each(adapterDirs)('%s adapter', (dir) => {
 });
 
 describe('the adapter template', () => {
-  it('generates a package that keeps the package.json shape', () => {
+  it('generates a package that keeps the package.json shape and the adapter conventions', () => {
     const scratch = mkdtempSync(join(tmpdir(), 'dcr-template-'));
     try {
       cpSync(join(root, 'templates'), join(scratch, 'templates'), { recursive: true });
@@ -107,10 +136,14 @@ describe('the adapter template', () => {
       const target = createAdapterPackage({ id: 'acme-id', display: 'Acme ID', root: scratch }) as string;
       const pkg = json(join(target, 'package.json'));
       expect(packageShapeProblems(join('packages', 'adapter-acme-id'), pkg)).toEqual([]);
+      const files = readdirSync(target, { recursive: true, encoding: 'utf8' }).filter((name) => statSync(join(target, name)).isFile());
+      expect(files).toContain(join('test', 'fake-acme-id.ts'));
+      for (const name of files) expect(name + read(join(target, name)), name).not.toMatch(/__[A-Z]+__/);
       const source = read(join(target, 'src', 'adapter.ts')) + read(join(target, 'src', 'options.ts'));
       expect(source).toContain('createAcmeIdAdapter');
       expect(source).toContain("'ACME_ID_URL'");
-      expect(source).not.toMatch(/__[A-Z]+__/);
+      expect(lifecycleProblems(target)).toEqual([]);
+      expect(read(join(target, 'test', 'conformance.test.ts'))).toContain('runConformanceSuite(');
       expect(existsSync(join(scratch, '.changeset', 'adapter-acme-id.md'))).toBe(true);
       expect(() => createAdapterPackage({ id: 'acme-id', display: 'Acme', root: scratch })).toThrow(/exists already/);
       expect(() => createAdapterPackage({ id: 'Bad Id', display: 'x', root: scratch })).toThrow(/lowercase/);

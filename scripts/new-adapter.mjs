@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Creates packages/adapter-<id> from templates/adapter: `pnpm new-adapter zitadel "Zitadel"`.
-import { cpSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import process from 'node:process';
 import { URL } from 'node:url';
@@ -11,12 +11,15 @@ export function createAdapterPackage({ id, display, root }) {
   if (existsSync(target)) throw new Error(`${target} exists already.`);
   const pascal = id.split('-').map((part) => part[0].toUpperCase() + part.slice(1)).join('');
   const env = id.toUpperCase().replace(/-/g, '_');
+  const substitute = (text) => text.replaceAll('__PASCAL__', pascal).replaceAll('__ENV__', env).replaceAll('__DISPLAY__', display).replaceAll('__ID__', id);
   cpSync(join(root, 'templates', 'adapter'), target, { recursive: true });
+  // Placeholders are filled in file contents and names (test/fake-__ID__.ts → test/fake-zitadel.ts).
   const fill = (dir) => {
     for (const name of readdirSync(dir)) {
-      const file = join(dir, name);
+      const file = join(dir, substitute(name));
+      if (file !== join(dir, name)) renameSync(join(dir, name), file);
       if (statSync(file).isDirectory()) fill(file);
-      else writeFileSync(file, readFileSync(file, 'utf8').replaceAll('__PASCAL__', pascal).replaceAll('__ENV__', env).replaceAll('__DISPLAY__', display).replaceAll('__ID__', id));
+      else writeFileSync(file, substitute(readFileSync(file, 'utf8')));
     }
   };
   fill(target);

@@ -1,30 +1,149 @@
-import { BridgeError, createIdpHttpClient, silentLogger, type DcrAdapter, type Logger } from '@dcr-bridge/core';
+import {
+  BridgeError,
+  createIdpHttpClient,
+  defineDcrAdapter,
+  path,
+  silentLogger,
+  staticAuthorization,
+  uniqueName,
+  type ClientRegistration,
+  type DcrAdapter,
+  type IdpPrimitives,
+  type IdpResponse,
+  type Logger,
+  type OperationContext,
+  type StateStore,
+} from '@dcr-bridge/core';
 
-// Scaffolding from templates/adapter: CONTRIBUTING.md lists what to replace. Every method below answers
-// `unsupported_operation` until it is written, so the package is never mistaken for a working adapter.
+// Scaffolding from templates/adapter. The primitives below call the made-up admin API of the template's fake
+// (test/fake-__ID__.ts): replace every call with __DISPLAY__'s own, following CONTRIBUTING.md ("Adding an IdP").
+// Core's lifecycle (`defineDcrAdapter`) does the rest: ownership checks, idempotent delete, one operation
+// per client at a time, the create journal, cleanup and recovery.
 
 export interface __PASCAL__AdapterOptions {
   /** Base URL of __DISPLAY__'s admin API. */
   baseUrl: string;
+  /** The admin API token the bridge calls __DISPLAY__ with. */
+  apiToken: string;
+  /** Where open creates are journaled (core's lifecycle); default in memory. The server keeps it in the store file. */
+  journal?: StateStore;
   fetch?: typeof fetch;
   logger?: Logger;
+  /** Ceiling of one request to __DISPLAY__; default 30 000 ms (the operation's budget usually ends it first). */
   timeoutMs?: number;
+}
+
+/** A client as __DISPLAY__'s admin API returns it, as much as the adapter reads. */
+interface __PASCAL__Client {
+  id: string;
+  name: string;
+  metadata?: Record<string, string>;
+}
+
+/** The ownership marker: a metadata entry every client the bridge creates carries. */
+const MANAGED = 'dcr-bridge.managed';
+const AUTH_METHODS = ['client_secret_basic', 'client_secret_post'];
+const GRANT_TYPES = ['client_credentials', 'authorization_code', 'refresh_token'];
+
+const isManaged = (client: __PASCAL__Client) => client.metadata?.[MANAGED] === 'true';
+
+/** The client's name at __DISPLAY__: Konnect's application name with the create nonce as its unique suffix. */
+const clientNameFor = (clientName: string, nonce: string) => uniqueName(clientName, { suffix: nonce });
+
+/** Refuses what __DISPLAY__ cannot do before any call, so that a refused registration changes nothing. */
+function checkRegistration(registration: ClientRegistration): void {
+  if (!AUTH_METHODS.includes(registration.tokenEndpointAuthMethod)) {
+    throw new BridgeError('invalid_client_metadata', `token_endpoint_auth_method "${registration.tokenEndpointAuthMethod}" is not one the __ID__ adapter supports (${AUTH_METHODS.join(', ')}).`);
+  }
+  const unsupported = registration.grantTypes.filter((grant) => !GRANT_TYPES.includes(grant));
+  if (unsupported.length > 0) throw new BridgeError('invalid_client_metadata', `The __ID__ adapter cannot enable the grant type${unsupported.length > 1 ? 's' : ''} ${unsupported.join(', ')}.`);
 }
 
 export function create__PASCAL__Adapter(options: __PASCAL__AdapterOptions): DcrAdapter {
   const logger = options.logger ?? silentLogger;
-  const http = createIdpHttpClient({ idpName: '__DISPLAY__', baseUrl: options.baseUrl, fetch: options.fetch, logger, timeoutMs: options.timeoutMs });
-  const notYet = (operation: string) => new BridgeError('unsupported_operation', `The __ID__ adapter does not implement ${operation} yet.`);
+  const http = createIdpHttpClient({
+    idpName: '__DISPLAY__',
+    baseUrl: options.baseUrl,
+    authorization: staticAuthorization(`Bearer ${options.apiToken}`),
+    fetch: options.fetch,
+    logger,
+    timeoutMs: options.timeoutMs,
+  });
+  const clientPath = (clientId: string) => path`/admin/clients/${clientId}`;
 
-  return {
+  /** A 400 names what __DISPLAY__ refused; everything else is the IdP's own failure. */
+  function refused(response: IdpResponse, action: string): BridgeError {
+    if (response.status !== 400) return http.errorFromResponse(response, action);
+    const message = (response.body as { message?: string } | undefined)?.message ?? 'no reason given';
+    return new BridgeError(/redirect/i.test(message) ? 'invalid_redirect_uri' : 'invalid_client_metadata', `__DISPLAY__ refused ${action}: ${message}`);
+  }
+
+  async function checkScopes(scopes: string[], context: OperationContext): Promise<void> {
+    const response = await http.get<Array<{ name: string }>>('/admin/scopes', { signal: context.signal });
+    if (!response.ok || !Array.isArray(response.body)) throw http.errorFromResponse(response, 'listing scopes');
+    const known = new Set(response.body.map((scope) => scope.name));
+    const unknown = scopes.filter((scope) => !known.has(scope));
+    if (unknown.length > 0) throw new BridgeError('invalid_scope', `__DISPLAY__ has no scope${unknown.length > 1 ? 's' : ''} ${unknown.map((scope) => `"${scope}"`).join(', ')}.`);
+  }
+
+  async function issueSecret(clientId: string, context: OperationContext): Promise<string> {
+    // Each POST issues another secret, so it is not idempotent: never marked, never retried blindly.
+    const response = await http.post<{ secret?: string }>(`${clientPath(clientId)}/secret`, { signal: context.signal });
+    if (!response.ok || typeof response.body?.secret !== 'string') throw http.errorFromResponse(response, `issuing a secret for ${clientId}`);
+    return response.body.secret;
+  }
+
+  const primitives: IdpPrimitives<__PASCAL__Client> = {
     id: '__ID__',
-    capabilities: { rotateSecret: false, updateRedirectUris: false, audienceRegistrations: false },
-    async createClient() {
-      throw notYet('createClient');
+    idpName: '__DISPLAY__',
+    marker: `${MANAGED} metadata entry`,
+
+    find: (clientId, context) => http.find<__PASCAL__Client>(clientPath(clientId), `reading client ${clientId}`, { signal: context.signal }),
+    isOurs: isManaged,
+
+    async create(registration, context) {
+      checkRegistration(registration);
+      if (registration.scopes.length > 0) await checkScopes(registration.scopes, context);
+      const created = await http.post<__PASCAL__Client>('/admin/clients', {
+        json: {
+          name: clientNameFor(registration.clientName, context.nonce),
+          description: registration.description,
+          redirect_uris: registration.redirectUris,
+          grant_types: registration.grantTypes,
+          scopes: registration.scopes,
+          metadata: { [MANAGED]: 'true', 'dcr-bridge.konnect': JSON.stringify(registration.konnect) },
+        },
+        signal: context.signal,
+      });
+      if (created.status !== 201 || typeof created.body?.id !== 'string') throw refused(created, 'the new client');
+      // The client exists from here on: tell core before the next step, so it is deleted if that step fails.
+      await context.created(created.body.id);
+      return { clientId: created.body.id, clientSecret: await issueSecret(created.body.id, context) };
     },
-    async deleteClient() {
-      throw notYet('deleteClient');
+
+    async findByNonce(nonce, draft, context) {
+      // __DISPLAY__'s name search matches substrings: keep only the exact name, and only a client with the marker.
+      const name = clientNameFor(draft.clientName, nonce);
+      const response = await http.get<__PASCAL__Client[]>('/admin/clients', { query: { name }, signal: context.signal });
+      if (!response.ok || !Array.isArray(response.body)) throw http.errorFromResponse(response, `searching for client ${name}`);
+      const found = response.body.find((client) => client.name === name && isManaged(client));
+      return found ? { clientId: found.id, client: found } : undefined;
     },
-    checkReady: (context) => http.probe('/', 'reaching __DISPLAY__', { signal: context.signal }),
+
+    async remove(clientId, _client, context) {
+      const response = await http.delete(clientPath(clientId), { signal: context.signal });
+      if (!response.ok && response.status !== 404) throw http.errorFromResponse(response, `deleting client ${clientId}`);
+    },
+
+    rotateSecret: (clientId, _client, context) => issueSecret(clientId, context),
+
+    async replaceRedirectUris(clientId, _client, redirectUris, context) {
+      // The write carries nothing but the redirect URIs, and repeating it changes nothing more: idempotent.
+      const response = await http.put(`${clientPath(clientId)}/redirect_uris`, { json: { redirect_uris: redirectUris }, signal: context.signal, idempotent: true });
+      if (!response.ok) throw refused(response, `the new redirect URIs of ${clientId}`);
+    },
+
+    checkReady: (context) => http.probe('/admin/clients', 'listing clients', { query: { limit: 1 }, signal: context.signal }),
   };
+  return defineDcrAdapter(primitives, { journal: options.journal, logger });
 }

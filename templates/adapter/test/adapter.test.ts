@@ -1,10 +1,178 @@
-import { readAdapterOptions } from '@dcr-bridge/core';
-import { describe, expect, it } from 'vitest';
-import { dcrBridgeAdapter } from '../src/index.js';
+import { JOURNAL_PREFIX, createJsonStore, createMemoryDriver, parseRegistration, readAdapterOptions, silentLogger, type JournalEntry, type OperationContext, type StateStore } from '@dcr-bridge/core';
+import { konnectApplication, konnectEvent, startBridge, type BridgeHarness } from '@dcr-bridge/conformance';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { create__PASCAL__Adapter, dcrBridgeAdapter } from '../src/index.js';
+import { startFake__PASCAL__, type Fake__PASCAL__ } from './fake-__ID__.js';
 
-// Replace with the conformance suite against test/fake-__ID__.ts once the adapter works (CONTRIBUTING.md).
-describe('__ID__ settings', () => {
-  it('reports a missing URL', () => {
-    expect(() => readAdapterOptions(dcrBridgeAdapter, {})).toThrow('__ENV___URL is required.');
+let idp: Fake__PASCAL__;
+let bridge: BridgeHarness;
+let adapter: ReturnType<typeof create__PASCAL__Adapter>;
+const adapterOn = (journal?: StateStore, apiToken = idp.apiToken) => create__PASCAL__Adapter({ baseUrl: idp.url, apiToken, journal });
+/** The context core gives an adapter call; `answered` is what Konnect's connection did with the answer. */
+const operation = (answered: Promise<boolean>): OperationContext => ({ signal: new AbortController().signal, deadline: new AbortController().signal, answered, logger: silentLogger, requestId: 'test' });
+
+beforeAll(async () => {
+  idp = await startFake__PASCAL__();
+  adapter = adapterOn();
+  bridge = await startBridge(adapter);
+});
+afterAll(async () => {
+  await bridge.close();
+  await adapter.close?.();
+  await idp.close();
+});
+
+describe('create', () => {
+  it('creates a marked client whose name ends in the create nonce', async () => {
+    const res = await bridge.call('POST', '/', { body: konnectApplication({ client_name: 'Orders App', scopes: ['read:orders'] }) });
+    expect(res.status).toBe(201);
+    const client = idp.client(res.body.client_id);
+    expect(client?.name).toMatch(/^orders-app-[a-z0-9]{8}$/);
+    expect(client).toMatchObject({ scopes: ['read:orders'], metadata: { 'dcr-bridge.managed': 'true' } });
+    expect(await idp.clientCredentials(res.body.client_id, res.body.client_secret)).toBe(true);
+  });
+
+  it('refuses what __DISPLAY__ cannot do before any call, creating nothing', async () => {
+    const start = idp.requests.length;
+    const res = await bridge.call('POST', '/', { body: konnectApplication({ token_endpoint_auth_method: 'private_key_jwt' }) });
+    expect(res.body).toEqual({ error: 'invalid_client_metadata', error_description: expect.stringContaining('"private_key_jwt"') });
+    expect(idp.requests.slice(start)).toEqual([]);
+  });
+
+  it('turns a refusal of __DISPLAY__ into a 400 naming the field', async () => {
+    idp.failNext('POST', /^\/admin\/clients$/, 400, { error: 'invalid_request', message: 'redirect_uris[0]: wildcards are not allowed.' });
+    const res = await bridge.call('POST', '/', { body: konnectApplication() });
+    expect(res.status).toBe(400);
+    expect(res.body).toEqual({ error: 'invalid_redirect_uri', error_description: expect.stringContaining('redirect_uris[0]') });
+  });
+
+  it('leaves no client behind when issuing its secret fails', async () => {
+    const before = idp.clientCount();
+    idp.failNext('POST', /^\/admin\/clients\/[^/]+\/secret$/, 500, { error: 'server_error', message: 'Internal error.' });
+    const res = await bridge.call('POST', '/', { body: konnectApplication() });
+    expect(res.status).toBe(502);
+    await adapter.drained?.();
+    expect(idp.clientCount()).toBe(before);
+  });
+});
+
+describe('paths built from client ids', () => {
+  it.each(['../../scopes', 'a/b', '%2F..', 'x?limit=1'])('keeps %j inside one path segment', async (clientId) => {
+    const start = idp.requests.length;
+    await bridge.call('DELETE', `/${encodeURIComponent(clientId)}`);
+    await bridge.call('POST', `/${encodeURIComponent(clientId)}/new-secret`);
+    expect(idp.requests.slice(start)).toEqual(Array(2).fill(`GET /admin/clients/${encodeURIComponent(clientId)}`));
+  });
+});
+
+describe('IdP failures', () => {
+  it('answers 503 with Retry-After when __DISPLAY__ rate-limits a create', async () => {
+    idp.failNext('POST', /^\/admin\/clients$/, 429, { error: 'rate_limited', message: 'Slow down.' }, { 'retry-after': '12' });
+    const res = await bridge.call('POST', '/', { body: konnectApplication() });
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toBe('12');
+  });
+
+  it('answers 502 for a refused API token, without the token, and is not ready', async () => {
+    const refused = adapterOn(undefined, 'wrong-token');
+    const wrong = await startBridge(refused);
+    try {
+      const res = await wrong.call('DELETE', '/some-client');
+      expect(res.status).toBe(502);
+      expect(JSON.stringify(res.body)).not.toContain('wrong-token');
+      expect((await refused.checkReady(operation(Promise.resolve(true)))).ready).toBe(false);
+      expect((await adapter.checkReady(operation(Promise.resolve(true)))).ready).toBe(true);
+    } finally {
+      await wrong.close();
+    }
+  });
+});
+
+describe('lifecycle (core)', () => {
+  it('deletes a client whose answer Konnect never got', async () => {
+    const created = await adapter.createClient(parseRegistration(konnectApplication()), operation(Promise.resolve(false)));
+    expect(idp.client(created.clientId)).toBeDefined();
+    await adapter.drained?.();
+    expect(idp.client(created.clientId)).toBeUndefined();
+  });
+
+  // Konnect's answer never settles in these: the journal entry stays open, as a process that died would leave it.
+  it('recover() on a second adapter over the same journal deletes the client a crashed process created', async () => {
+    const journal = createJsonStore(createMemoryDriver());
+    const created = await adapterOn(journal).createClient(parseRegistration(konnectApplication()), operation(new Promise(() => {})));
+    const restarted = adapterOn(journal);
+    expect(await restarted.recover?.({ inFlightMs: 0 })).toEqual({ open: 1, undone: 1, neverCreated: 0, unresolved: 0 });
+    expect(idp.client(created.clientId)).toBeUndefined();
+    expect(await journal.list(JOURNAL_PREFIX)).toEqual([]);
+    await restarted.close?.();
+  });
+
+  it('recover() finds by its nonce a client whose id never reached the journal, and nothing else', async () => {
+    const journal = createJsonStore(createMemoryDriver());
+    const created = await adapterOn(journal).createClient(parseRegistration(konnectApplication({ client_name: 'Lost answer' })), operation(new Promise(() => {})));
+    const [key, entry] = (await journal.list<JournalEntry>(JOURNAL_PREFIX))[0] as [string, JournalEntry];
+    // As if the process died before __DISPLAY__'s answer to the create arrived.
+    await journal.set(key, { nonce: entry.nonce, clientName: entry.clientName, startedAt: entry.startedAt });
+    const decoy = idp.createForeignClient(`${idp.client(created.clientId)?.name} (copy)`);
+    const restarted = adapterOn(journal);
+    expect(await restarted.recover?.({ inFlightMs: 0 })).toEqual({ open: 1, undone: 1, neverCreated: 0, unresolved: 0 });
+    expect(idp.client(created.clientId)).toBeUndefined();
+    expect(idp.client(decoy)).toBeDefined();
+    await restarted.close?.();
+  });
+
+  it('recover() closes an entry whose create never reached __DISPLAY__', async () => {
+    const journal = createJsonStore(createMemoryDriver());
+    await journal.set(`${JOURNAL_PREFIX}abcd1234`, { nonce: 'abcd1234', clientName: 'Never made', startedAt: new Date().toISOString() });
+    const restarted = adapterOn(journal);
+    expect(await restarted.recover?.({ inFlightMs: 0 })).toEqual({ open: 1, undone: 0, neverCreated: 1, unresolved: 0 });
+    expect(await journal.list(JOURNAL_PREFIX)).toEqual([]);
+    await restarted.close?.();
+  });
+
+  it('a rotation and an update_application at once both succeed, and only the new secret works', async () => {
+    const created = await bridge.call('POST', '/', { body: konnectApplication() });
+    const clientId = created.body.client_id as string;
+    let secret = created.body.client_secret as string;
+    for (let round = 0; round < 10; round++) {
+      const redirectUris = [`https://app.example.com/round-${round}`];
+      const [rotated, updated] = await Promise.all([
+        bridge.call('POST', `/${clientId}/new-secret`),
+        bridge.call('POST', `/${clientId}/event-hook`, { body: konnectEvent(clientId, { event_type: 'update_application', redirect_uris: redirectUris }) }),
+      ]);
+      expect([rotated.status, updated.status]).toEqual([200, 200]);
+      expect(await idp.clientCredentials(clientId, rotated.body.client_secret)).toBe(true);
+      expect(await idp.clientCredentials(clientId, secret)).toBe(false);
+      expect(idp.client(clientId)?.redirect_uris).toEqual(redirectUris);
+      secret = rotated.body.client_secret;
+    }
+  });
+
+  it('costs __DISPLAY__ the calls of the README table', async () => {
+    await adapter.drained?.();
+    const calls = async (work: () => Promise<unknown>) => {
+      const start = idp.requests.length;
+      await work();
+      return idp.requests.slice(start).map((line) => line.replace(/\/clients\/[0-9a-f]+/, '/clients/{id}'));
+    };
+    const event = (clientId: string, body: Parameters<typeof konnectEvent>[1]) => bridge.call('POST', `/${clientId}/event-hook`, { body: konnectEvent(clientId, body) });
+    let clientId = '';
+    expect(await calls(async () => (clientId = (await bridge.call('POST', '/', { body: konnectApplication() })).body.client_id))).toEqual(['POST /admin/clients', 'POST /admin/clients/{id}/secret']);
+    expect(await calls(() => bridge.call('POST', '/', { body: konnectApplication({ scopes: ['read:orders'] }) }))).toEqual(['GET /admin/scopes', 'POST /admin/clients', 'POST /admin/clients/{id}/secret']);
+    expect(await calls(() => bridge.call('POST', `/${clientId}/new-secret`))).toEqual(['GET /admin/clients/{id}', 'POST /admin/clients/{id}/secret']);
+    expect(await calls(() => event(clientId, { event_type: 'update_application', redirect_uris: ['https://app.example.com/cb'] }))).toEqual(['GET /admin/clients/{id}', 'PUT /admin/clients/{id}/redirect_uris']);
+    expect(await calls(() => event(clientId, { event_type: 'add_registration', audience: 'https://api.example.com' }))).toEqual([]);
+    expect(await calls(() => event(clientId, { event_type: 'remove_registration', audience: 'https://api.example.com' }))).toEqual([]);
+    expect(await calls(() => bridge.call('DELETE', `/${clientId}`))).toEqual(['GET /admin/clients/{id}', 'DELETE /admin/clients/{id}']);
+  });
+});
+
+describe('settings', () => {
+  it('reads the __DISPLAY__ settings', () => {
+    expect(readAdapterOptions(dcrBridgeAdapter, { __ENV___URL: 'https://idp.example.com', __ENV___API_TOKEN: 'token' })).toEqual({ baseUrl: 'https://idp.example.com', apiToken: 'token', timeoutMs: 30_000 });
+  });
+
+  it('lists every missing setting at once', () => {
+    expect(() => readAdapterOptions(dcrBridgeAdapter, {})).toThrow('Invalid __ID__ settings:\n- __ENV___URL is required.\n- __ENV___API_TOKEN is required.');
   });
 });
