@@ -21,6 +21,7 @@ runConformanceSuite({
       adapter,
       logger,
       hiddenValues: [keycloak.admin.clientSecret],
+      faults: keycloak.faults,
       application: { scopes: ['read:orders'] },
       unknownScope: 'no-such-scope',
       backdoor: {

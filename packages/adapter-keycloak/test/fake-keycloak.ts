@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { SignJWT, decodeJwt, jwtVerify } from 'jose';
-import { clientCredentials, createFakeIdpKit, listenOnLoopback } from '@dcr-bridge/conformance';
+import { clientCredentials, createFakeIdpKit, listenOnLoopback, type FakeIdpKit } from '@dcr-bridge/conformance';
 
 /**
  * A fake of Keycloak's token endpoint and admin REST API (the parts the adapter uses), written from
@@ -32,6 +32,8 @@ interface Token {
 }
 
 export interface FakeKeycloak {
+  /** The kit's fault injection (see @dcr-bridge/conformance, "Fault injection"). */
+  faults: Pick<FakeIdpKit, 'faultNext' | 'injectFaults' | 'settle' | 'faults'>;
   url: string;
   realm: string;
   admin: { realm: string; clientId: string; clientSecret: string };
@@ -217,6 +219,7 @@ export async function startFakeKeycloak(options: { realm?: string; adminRealm?: 
     realm,
     admin,
     requests: kit.requests,
+    faults: kit,
     advanceClock: (seconds) => void (clockOffset += seconds),
     setAdminCanManage: (allowed) => void (adminCanManage = allowed),
     failNext: kit.failNext,

@@ -10,7 +10,7 @@ for (const mode of ['OAuth 2.0 for Okta (private_key_jwt, JWK)', 'API token (SSW
     async setup() {
       org = await startOrg();
       const auth = mode.startsWith('API') ? { apiToken: org.okta.apiToken } : { clientId: org.okta.serviceApp.clientId, privateKey: org.jwk };
-      return { adapter: createOktaAdapter({ domain: org.okta.url, auth, logger }), backdoor: org.backdoor, logger, hiddenValues: [org.okta.apiToken, (JSON.parse(org.jwk) as { d: string }).d] };
+      return { adapter: createOktaAdapter({ domain: org.okta.url, auth, logger }), backdoor: org.backdoor, faults: org.okta.faults, logger, hiddenValues: [org.okta.apiToken, (JSON.parse(org.jwk) as { d: string }).d] };
     },
     teardown: () => org.okta.close(),
   });

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { jwtVerify, type CryptoKey, type KeyObject } from 'jose';
-import { clientCredentials, createFakeIdpKit, listenOnLoopback } from '@dcr-bridge/conformance';
+import { clientCredentials, createFakeIdpKit, listenOnLoopback, type FakeIdpKit } from '@dcr-bridge/conformance';
 
 /**
  * A fake of Okta's OAuth client API, Apps API and token endpoints, written from Okta's documentation
@@ -29,6 +29,8 @@ interface Client {
 }
 
 export interface FakeOkta {
+  /** The kit's fault injection (see @dcr-bridge/conformance, "Fault injection"). */
+  faults: Pick<FakeIdpKit, 'faultNext' | 'injectFaults' | 'settle' | 'faults'>;
   url: string;
   apiToken: string;
   serviceApp: { clientId: string; publicKey: CryptoKey | KeyObject; scopes: string[] };
@@ -187,6 +189,7 @@ export async function startFakeOkta(serviceApp: { clientId: string; publicKey: C
     apiToken,
     serviceApp,
     requests: kit.requests,
+    faults: kit,
     tokenRequests: () => tokenRequests,
     failNext: kit.failNext,
     client: (clientId) => clients.get(clientId),

@@ -13,6 +13,7 @@ runConformanceSuite({
       adapter: createPingFederateAdapter({ adminUrl: pf.adminUrl, auth: pf.admin, logger }),
       logger,
       hiddenValues: [pf.admin.password],
+      faults: pf.faults,
       application: { scopes: ['read:orders'] },
       unknownScope: 'no-such-scope',
       backdoor: {

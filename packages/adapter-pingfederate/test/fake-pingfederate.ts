@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { clientCredentials, createFakeIdpKit, listenOnLoopback } from '@dcr-bridge/conformance';
+import { clientCredentials, createFakeIdpKit, listenOnLoopback, type FakeIdpKit } from '@dcr-bridge/conformance';
 
 /**
  * A fake of PingFederate's administrative API (`/pf-admin-api/v1`) and its runtime token endpoint
@@ -34,6 +34,8 @@ interface SecretBody {
 }
 
 export interface FakePingFederate {
+  /** The kit's fault injection (see @dcr-bridge/conformance, "Fault injection"). */
+  faults: Pick<FakeIdpKit, 'faultNext' | 'injectFaults' | 'settle' | 'faults'>;
   adminUrl: string;
   runtimeUrl: string;
   admin: { username: string; password: string };
@@ -180,6 +182,7 @@ export async function startFakePingFederate(options: { tls?: { key: string; cert
     admin,
     oauthAdmin,
     requests: kit.requests,
+    faults: kit,
     adminTokenRequests: () => adminTokenRequests,
     failNext: kit.failNext,
     client: (clientId) => clients.get(clientId),

@@ -13,6 +13,7 @@ runConformanceSuite({
       adapter: createPingOneAdapter({ environmentId: p1.environmentId, apiUrl: p1.apiUrl, authUrl: p1.authUrl, clientId: p1.worker.clientId, clientSecret: p1.worker.clientSecret, logger }),
       logger,
       hiddenValues: [p1.worker.clientSecret],
+      faults: p1.faults,
       application: { scopes: ['orders:read'] },
       unknownScope: 'no-such-scope',
       backdoor: {

@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { clientCredentials, createFakeIdpKit, listenOnLoopback } from '@dcr-bridge/conformance';
+import { clientCredentials, createFakeIdpKit, listenOnLoopback, type FakeIdpKit } from '@dcr-bridge/conformance';
 
 /**
  * A fake of the PingOne Platform API (applications, application secret, grants, resources and scopes) and
@@ -29,6 +29,8 @@ interface App {
 }
 
 export interface FakePingOne {
+  /** The kit's fault injection (see @dcr-bridge/conformance, "Fault injection"). */
+  faults: Pick<FakeIdpKit, 'faultNext' | 'injectFaults' | 'settle' | 'faults'>;
   apiUrl: string;
   authUrl: string;
   environmentId: string;
@@ -189,6 +191,7 @@ export async function startFakePingOne(options: { pageSize?: number } = {}): Pro
     environmentId,
     worker,
     requests: kit.requests,
+    faults: kit,
     workerTokenRequests: () => workerTokenRequests,
     failNext: kit.failNext,
     app: (id) => apps.get(id),
