@@ -151,12 +151,12 @@ describe('lifecycle', () => {
     const journal = createJsonStore(createMemoryDriver());
     const crashed = adapterFor({ journal });
     // Konnect's answer never settles: the journal entry stays open, as a crash leaves it.
-    const created = await crashed.createClient(parseRegistration(konnectApplication({ client_name: 'Crashed create', scopes: ['orders/read'] })), operation(new Promise(() => {})));
+    const created = await crashed.createClient(parseRegistration(konnectApplication({ client_name: 'Crashed create', scopes: ['orders/read'] })), { ...operation(new Promise(() => {})), deadline: AbortSignal.timeout(0) });
     expect(await env.backdoor.clientExists(created.clientId)).toBe(true);
     const mark = env.proxy.targets.length;
     env.proxy.pageSize = 2;
     try {
-      expect(await adapterFor({ journal }).recover?.({ inFlightMs: 0 })).toEqual({ open: 1, undone: 1, neverCreated: 0, unresolved: 0 });
+      expect(await adapterFor({ journal }).recover?.({ inFlightMs: 0 })).toEqual({ open: 1, undone: 1, neverCreated: 0, unresolved: 0, kept: 0 });
     } finally {
       env.proxy.pageSize = 60;
     }
@@ -168,7 +168,7 @@ describe('lifecycle', () => {
   it('recovery closes an entry whose create never reached Cognito', async () => {
     const journal = createJsonStore(createMemoryDriver());
     await journal.set(`${JOURNAL_PREFIX}abcd1234`, { nonce: 'abcd1234', clientName: 'Never made', startedAt: new Date().toISOString() });
-    expect(await adapterFor({ journal }).recover?.({ inFlightMs: 0 })).toEqual({ open: 1, undone: 0, neverCreated: 1, unresolved: 0 });
+    expect(await adapterFor({ journal }).recover?.({ inFlightMs: 0 })).toEqual({ open: 1, undone: 0, neverCreated: 1, unresolved: 0, kept: 0 });
     expect(await journal.list(JOURNAL_PREFIX)).toEqual([]);
   });
 

@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createFakeIdpKit, type FakeIdpKit } from '@dcr-bridge/conformance';
 
 /**
  * A proxy in front of cognito-local that makes it behave like Cognito where the emulator does not,
@@ -18,7 +19,9 @@ import type { AddressInfo } from 'node:net';
  *   pages of id, pool id and name only, at most MaxResults (1–60) each, with an opaque NextToken while more
  *   follow; `pageSize` makes pages smaller than MaxResults asks, so that tests cross pages;
  * - TooManyRequestsException can be injected, and so can a lost answer: the operation is carried out and
- *   the caller gets 500 InternalErrorException.
+ *   the caller gets 500 InternalErrorException;
+ * - the conformance kit's fault layer sits in front of everything (`faults`): resets, hangs, late and lost
+ *   answers, as a network between the bridge and AWS produces them.
  * Everything else goes to cognito-local unchanged. Errors are AWS JSON 1.1: 400, `x-amzn-ErrorType`,
  * `{"__type", "message"}`.
  */
@@ -42,6 +45,8 @@ export interface CognitoProxy {
   throttleNext(target: string): void;
   /** The next call of `target` is carried out, and answered 500 InternalErrorException. */
   loseAnswerOfNext(target: string): void;
+  /** The kit's fault injection (see @dcr-bridge/conformance, "Fault injection"). */
+  faults: Pick<FakeIdpKit, 'faultNext' | 'injectFaults' | 'settle' | 'faults'>;
   close(): Promise<void>;
 }
 
@@ -169,7 +174,8 @@ export async function startCognitoProxy(upstream: string, customScopes: string[]
     reply(200, { access_token: randomBytes(32).toString('base64url'), expires_in: 3600, token_type: 'Bearer' });
   }
 
-  const server: Server = createServer(async (req, res) => {
+  const kit = createFakeIdpKit();
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
     let text = '';
     for await (const chunk of req) text += chunk;
     if (req.url?.startsWith('/oauth2/token')) return token(req, new URLSearchParams(`${text}&${req.url.split('?')[1] ?? ''}`), res);
@@ -181,7 +187,8 @@ export async function startCognitoProxy(upstream: string, customScopes: string[]
     const nowhere = { writeHead: () => nowhere, end: () => nowhere } as unknown as ServerResponse;
     await api(target, body, nowhere);
     res.writeHead(500, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-errortype': 'InternalErrorException' }).end(JSON.stringify({ __type: 'InternalErrorException', message: 'An internal error occurred.' }));
-  });
+  };
+  const server: Server = createServer((req, res) => kit.middleware(req, res, () => void handle(req, res)));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const proxy: CognitoProxy = {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
@@ -191,6 +198,7 @@ export async function startCognitoProxy(upstream: string, customScopes: string[]
     pageSize: 60,
     throttleNext: (target) => void throttled.push(target),
     loseAnswerOfNext: (target) => void lost.push(target),
+    faults: kit,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -16,6 +16,7 @@ runConformanceSuite({
       application: { scopes: ['orders/read'] },
       unknownScope: 'orders/nonexistent',
       backdoor: env.backdoor,
+      faults: env.proxy.faults,
     };
   },
   teardown: () => env.stop(),

@@ -69,10 +69,10 @@ describe('lifecycle (core): creates Konnect never learnt of, crashes, concurrent
   it('recovers after a crash: the client a create left open is deleted by the next process', async () => {
     const journal = createJsonStore(createMemoryDriver());
     const crashed = adapterFor(journal);
-    const created = await crashed.createClient(parseRegistration(konnectApplication({ client_name: 'Crashed' })), operation(new Promise(() => {})));
+    const created = await crashed.createClient(parseRegistration(konnectApplication({ client_name: 'Crashed' })), { ...operation(new Promise(() => {})), deadline: AbortSignal.timeout(0) });
     expect(org.okta.client(created.clientId)).toBeDefined();
     const next = adapterFor(journal);
-    expect(await next.recover?.({ inFlightMs: 0 })).toEqual({ open: 1, undone: 1, neverCreated: 0, unresolved: 0 });
+    expect(await next.recover?.({ inFlightMs: 0 })).toEqual({ open: 1, undone: 1, neverCreated: 0, unresolved: 0, kept: 0 });
     expect(org.okta.client(created.clientId)).toBeUndefined();
     expect(await journal.list(JOURNAL_PREFIX)).toEqual([]);
   });
@@ -80,7 +80,7 @@ describe('lifecycle (core): creates Konnect never learnt of, crashes, concurrent
   it('recovers a create whose client id was never learnt: found by its nonce in client_name, exact match only', async () => {
     const journal = createJsonStore(createMemoryDriver());
     const crashed = adapterFor(journal);
-    const created = await crashed.createClient(parseRegistration(konnectApplication({ client_name: 'Lost answer' })), operation(new Promise(() => {})));
+    const created = await crashed.createClient(parseRegistration(konnectApplication({ client_name: 'Lost answer' })), { ...operation(new Promise(() => {})), deadline: AbortSignal.timeout(0) });
     const entries = await journal.list<JournalEntry>(JOURNAL_PREFIX);
     expect(entries).toHaveLength(1);
     const [key, entry] = entries[0] as [string, JournalEntry];
@@ -90,7 +90,7 @@ describe('lifecycle (core): creates Konnect never learnt of, crashes, concurrent
     const decoy = org.okta.createClientNamed(`${org.okta.client(created.clientId)?.settings.client_name} (copy)`);
     const start = org.okta.requests.length;
     const next = adapterFor(journal);
-    expect(await next.recover?.({ inFlightMs: 0 })).toEqual({ open: 1, undone: 1, neverCreated: 0, unresolved: 0 });
+    expect(await next.recover?.({ inFlightMs: 0 })).toEqual({ open: 1, undone: 1, neverCreated: 0, unresolved: 0, kept: 0 });
     expect(searchedNames(org.okta.requests.slice(start))).toEqual([`Lost answer-${entry.nonce}`]);
     expect(org.okta.client(created.clientId)).toBeUndefined();
     expect(org.okta.client(decoy)).toBeDefined();
@@ -101,7 +101,7 @@ describe('lifecycle (core): creates Konnect never learnt of, crashes, concurrent
     await journal.set(`${JOURNAL_PREFIX}abcd1234`, { nonce: 'abcd1234', clientName: 'Never made', startedAt: new Date().toISOString() });
     const decoys = [org.okta.createClientNamed('Never made-abcd1234 (copy)'), org.okta.createClientNamed('never made-abcd1234')];
     const start = org.okta.requests.length;
-    expect(await adapterFor(journal).recover?.({ inFlightMs: 0 })).toEqual({ open: 1, undone: 0, neverCreated: 1, unresolved: 0 });
+    expect(await adapterFor(journal).recover?.({ inFlightMs: 0 })).toEqual({ open: 1, undone: 0, neverCreated: 1, unresolved: 0, kept: 0 });
     expect(searchedNames(org.okta.requests.slice(start))).toEqual(['Never made-abcd1234']);
     for (const decoy of decoys) expect(org.okta.client(decoy)).toBeDefined();
   });

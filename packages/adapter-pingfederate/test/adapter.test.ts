@@ -172,7 +172,7 @@ describe('lifecycle (core)', () => {
     const journal = createJsonStore(createMemoryDriver());
     // Konnect's answer never settles: the entry stays open, as a process that died would leave it.
     const crashed = adapterOn(journal);
-    const created = await crashed.createClient(parseRegistration(konnectApplication({ client_name: 'Crashed Portal App' })), context(new Promise(() => {})));
+    const created = await crashed.createClient(parseRegistration(konnectApplication({ client_name: 'Crashed Portal App' })), { ...context(new Promise(() => {})), deadline: AbortSignal.timeout(0) });
     const entries = await journal.list<JournalEntry>(JOURNAL_PREFIX);
     expect(entries).toHaveLength(1);
     const entry = entries[0]?.[1];
@@ -180,7 +180,7 @@ describe('lifecycle (core)', () => {
     expect(created.clientId).toBe(`konnect-crashed-portal-app-${entry?.nonce}`);
 
     const restarted = adapterOn(journal);
-    expect(await restarted.recover?.({ inFlightMs: 0 })).toEqual({ open: 1, undone: 1, neverCreated: 0, unresolved: 0 });
+    expect(await restarted.recover?.({ inFlightMs: 0 })).toEqual({ open: 1, undone: 1, neverCreated: 0, unresolved: 0, kept: 0 });
     expect(pf.client(created.clientId)).toBeUndefined();
     expect(await journal.list(JOURNAL_PREFIX)).toEqual([]);
     await restarted.close?.();
@@ -191,7 +191,7 @@ describe('lifecycle (core)', () => {
     await journal.set(`${JOURNAL_PREFIX}abcd1234`, { nonce: 'abcd1234', clientName: 'Never made', startedAt: new Date().toISOString() });
     const restarted = adapterOn(journal);
     const start = pf.requests.length;
-    expect(await restarted.recover?.({ inFlightMs: 0 })).toEqual({ open: 1, undone: 0, neverCreated: 1, unresolved: 0 });
+    expect(await restarted.recover?.({ inFlightMs: 0 })).toEqual({ open: 1, undone: 0, neverCreated: 1, unresolved: 0, kept: 0 });
     expect(pf.requests.slice(start)).toEqual(['GET /pf-admin-api/v1/oauth/clients/konnect-never-made-abcd1234']);
     expect(await journal.list(JOURNAL_PREFIX)).toEqual([]);
     await restarted.close?.();

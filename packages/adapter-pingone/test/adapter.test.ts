@@ -115,10 +115,10 @@ describe('lifecycle (core)', () => {
   it('after a crash, deletes the application a create left open (its id was journaled)', async () => {
     const journal = createJsonStore(createMemoryDriver());
     const crashed = adapterFor({ journal });
-    const created = await crashed.createClient(parseRegistration(konnectApplication()), contextWith(new Promise(() => {})));
+    const created = await crashed.createClient(parseRegistration(konnectApplication()), { ...contextWith(new Promise(() => {})), deadline: AbortSignal.timeout(0) });
     expect(p1.app(created.clientId)).toBeDefined();
     const restarted = adapterFor({ journal });
-    expect(await restarted.recover?.({ inFlightMs: 0 })).toEqual({ open: 1, undone: 1, neverCreated: 0, unresolved: 0 });
+    expect(await restarted.recover?.({ inFlightMs: 0 })).toEqual({ open: 1, undone: 1, neverCreated: 0, unresolved: 0, kept: 0 });
     expect(p1.app(created.clientId)).toBeUndefined();
     expect(await journal.list(JOURNAL_PREFIX)).toEqual([]);
   });
@@ -126,7 +126,7 @@ describe('lifecycle (core)', () => {
   it('after a crash, finds the application by its nonce when its id was never journaled, paging through the list', async () => {
     const journal = createJsonStore(createMemoryDriver());
     const crashed = adapterFor({ journal });
-    const created = await crashed.createClient(parseRegistration(konnectApplication({ client_name: 'Orders (EU) / prod' })), contextWith(new Promise(() => {})));
+    const created = await crashed.createClient(parseRegistration(konnectApplication({ client_name: 'Orders (EU) / prod' })), { ...contextWith(new Promise(() => {})), deadline: AbortSignal.timeout(0) });
     const entries = await journal.list<JournalEntry>(JOURNAL_PREFIX);
     expect(entries).toHaveLength(1);
     const [key, entry] = entries[0]!;
@@ -136,7 +136,7 @@ describe('lifecycle (core)', () => {
     await journal.set(key, { nonce: entry.nonce, clientName: entry.clientName, startedAt: entry.startedAt });
     const start = p1.requests.length;
     const restarted = adapterFor({ journal });
-    expect(await restarted.recover?.({ inFlightMs: 0 })).toEqual({ open: 1, undone: 1, neverCreated: 0, unresolved: 0 });
+    expect(await restarted.recover?.({ inFlightMs: 0 })).toEqual({ open: 1, undone: 1, neverCreated: 0, unresolved: 0, kept: 0 });
     expect(p1.app(created.clientId)).toBeUndefined();
     const pages = p1.requests.slice(start).filter((line) => line.replace(/\?.*$/, '') === `GET /v1/environments/${p1.environmentId}/applications`);
     expect(pages.length).toBeGreaterThan(1);
@@ -147,7 +147,7 @@ describe('lifecycle (core)', () => {
     const journal = createJsonStore(createMemoryDriver());
     await journal.set(`${JOURNAL_PREFIX}abcd1234`, { nonce: 'abcd1234', clientName: 'Never made', startedAt: new Date().toISOString() });
     const before = p1.appCount();
-    expect(await adapterFor({ journal }).recover?.({ inFlightMs: 0 })).toEqual({ open: 1, undone: 0, neverCreated: 1, unresolved: 0 });
+    expect(await adapterFor({ journal }).recover?.({ inFlightMs: 0 })).toEqual({ open: 1, undone: 0, neverCreated: 1, unresolved: 0, kept: 0 });
     expect(p1.appCount()).toBe(before);
     expect(await journal.list(JOURNAL_PREFIX)).toEqual([]);
   });
@@ -167,7 +167,7 @@ describe('lifecycle (core)', () => {
     // Core keeps retrying a search that fails; closing the adapter ends it.
     await new Promise((resolve) => setTimeout(resolve, 50));
     await foreign.close?.();
-    expect(await recovery).toEqual({ open: 1, undone: 0, neverCreated: 0, unresolved: 1 });
+    expect(await recovery).toEqual({ open: 1, undone: 0, neverCreated: 0, unresolved: 1, kept: 0 });
     expect(urls).toContain('https://api.pingone.com/v1/environments/env-1/applications');
     expect(urls.filter((url) => url.includes('evil.example'))).toEqual([]);
     expect(await journal.list(JOURNAL_PREFIX)).toHaveLength(1);

@@ -220,6 +220,8 @@ export interface RecoveryReport {
   neverCreated: number;
   /** Creates the bridge could not resolve (the IdP cannot be searched, or it kept failing); logged for an operator. */
   unresolved: number;
+  /** Creates whose answer was leaving for Konnect when the process died: kept (Konnect may hold them) and logged. */
+  kept: number;
 }
 
 /**

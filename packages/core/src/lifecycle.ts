@@ -20,15 +20,17 @@ import { createJsonStore, createMemoryDriver, type StateStore } from './store.js
  *   whose Konnect deadline passed while it queued is not started. (Across processes, the adapters that
  *   share state keep one process per store file; see @dcr-bridge/store-sqlite.)
  * - **Journaled creates**: before the creating call, an intent `{nonce, clientName, startedAt}` is written
- *   to the journal; `created(clientId)` adds the client id. The create runs to completion under the
- *   operation's completion budget even when Konnect was already answered 504. The entry is removed once
- *   Konnect's connection took the answer; otherwise the client is deleted, retrying with backoff until it is
- *   gone (the entry stays until then). A create that failed in a way that may still have created the client
+ *   to the journal; `created(clientId)` adds the client id, and `answering` is recorded just before the
+ *   answer is handed to Konnect. The create runs to completion under the operation's completion budget even
+ *   when Konnect was already answered 504. The entry is removed once Konnect's connection took the answer;
+ *   otherwise the client is deleted, retrying with backoff until it is gone (the entry stays until then). A create that failed in a way that may still have created the client
  *   (a timeout, a lost answer) is searched for by its nonce (`findByNonce`) and deleted when found.
  * - **Recovery**: `recover()` (called by the server at boot) does the same for every entry a previous
  *   process left open: the ones with a client id are deleted, the others are searched for by nonce once
  *   their create can no longer be under way at the IdP (`recover({inFlightMs})` after it started). Where the IdP
- *   cannot be searched, the entry is logged for an operator with the nonce the client's name carries.
+ *   cannot be searched, the entry is logged for an operator with the nonce the client's name carries. An
+ *   entry marked `answering` is kept and logged: the answer may have reached Konnect, and deleting a client
+ *   Konnect holds would break an application in use.
  *
  * The journal holds no secrets (nonces, client ids, Konnect application names, times), so it may be a plain
  * JSON store (`createJsonStore`); the server keeps it in the embedded store file, so it survives a crash.
@@ -52,6 +54,12 @@ export interface JournalEntry {
   startedAt: string;
   /** Set as soon as the IdP holds the client. */
   clientId?: string;
+  /**
+   * Set just before the answer is handed to Konnect. A process that dies after this may or may not have
+   * delivered the credentials: recovery keeps such a client (deleting one Konnect holds would break an
+   * application in use) and logs it as a possible orphan.
+   */
+  answering?: true;
 }
 
 export const JOURNAL_PREFIX = 'dcr-bridge/journal/';
@@ -194,6 +202,11 @@ export function defineDcrAdapter<Client>(idp: IdpPrimitives<Client>, options: Li
       throw error;
     }
     const clientId = created.clientId;
+    if (!context.deadline.aborted) {
+      // Durable before the answer leaves: a crash after this point must not undo a client Konnect may hold.
+      Object.assign(entry, { clientId, answering: true });
+      await journal.set(journalKey(entry.nonce), entry);
+    }
     track(
       context.answered
         .then((answered) => (answered ? journal.delete(journalKey(entry.nonce)) : undo({ ...entry, clientId }, 'Konnect did not get the answer')))
@@ -261,10 +274,20 @@ export function defineDcrAdapter<Client>(idp: IdpPrimitives<Client>, options: Li
 
     async recover({ inFlightMs = 30_000 } = {}): Promise<RecoveryReport> {
       const entries = (await journal.list<JournalEntry>(JOURNAL_PREFIX)).map(([, entry]) => entry).filter((entry) => !active.has(entry.nonce));
-      const report: RecoveryReport = { open: entries.length, undone: 0, neverCreated: 0, unresolved: 0 };
+      const report: RecoveryReport = { open: entries.length, undone: 0, neverCreated: 0, unresolved: 0, kept: 0 };
       if (entries.length > 0) logger.warn('finishing creates a previous process left open', { open: entries.length });
       await Promise.all(
         entries.map(async (entry) => {
+          if (entry.answering) {
+            logger.warn('a create was answering Konnect when the process stopped: the client is kept; if the application does not exist in Konnect, delete it at the IdP', {
+              clientId: entry.clientId,
+              nonce: entry.nonce,
+              startedAt: entry.startedAt,
+            });
+            await journal.delete(journalKey(entry.nonce));
+            report.kept++;
+            return;
+          }
           if (entry.clientId !== undefined) {
             await undo({ ...entry, clientId: entry.clientId }, 'the process that created it stopped before Konnect got the answer');
             report.undone++;

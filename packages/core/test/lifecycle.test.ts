@@ -235,17 +235,37 @@ describe('defineDcrAdapter: recovery after a crash', () => {
     const idp = memoryIdp();
     const journal = createJsonStore(createMemoryDriver());
     const crashed = defineDcrAdapter(idp.primitives, { journal });
-    // The answer never settles: the process "dies" with the entry open.
-    const { clientId } = await crashed.createClient(registration(), context({ answered: new Promise(() => undefined) }));
+    // Konnect's deadline passes while the IdP works, and the process "dies" before the undo: the entry stays open.
+    const createThenDie = () => {
+      const deadline = new AbortController();
+      const created = crashed.createClient(registration(), context({ answered: new Promise(() => undefined), deadline: deadline.signal }));
+      deadline.abort();
+      return created;
+    };
+    const { clientId } = await createThenDie();
     const beforeCreatedCall = idp.primitives.create;
     idp.primitives.create = async (reg, ctx) => beforeCreatedCall(reg, { ...ctx, created: async () => undefined });
-    const { clientId: unjournaled } = await crashed.createClient(registration(), context({ answered: new Promise(() => undefined) }));
+    const { clientId: unjournaled } = await createThenDie();
     await journal.set(`${JOURNAL_PREFIX}abcd1234`, { nonce: 'abcd1234', clientName: 'Never made', startedAt: new Date().toISOString() });
 
     const restarted = defineDcrAdapter(idp.primitives, { journal, ...fast });
-    expect(await restarted.recover?.(now)).toEqual({ open: 3, undone: 2, neverCreated: 1, unresolved: 0 });
+    expect(await restarted.recover?.(now)).toEqual({ open: 3, undone: 2, neverCreated: 1, unresolved: 0, kept: 0 });
     expect(idp.clients.has(clientId)).toBe(false);
     expect(idp.clients.has(unjournaled)).toBe(false);
+    expect(await openEntries(journal)).toEqual([]);
+  });
+
+  it('keeps, and logs as a possible orphan, a client whose answer was leaving for Konnect when the process died', async () => {
+    const idp = memoryIdp();
+    const journal = createJsonStore(createMemoryDriver());
+    // The answer was being written: the entry is marked answering, and the process dies before it is closed.
+    const { clientId } = await defineDcrAdapter(idp.primitives, { journal }).createClient(registration(), context({ answered: new Promise(() => undefined) }));
+    expect(await openEntries(journal)).toEqual([expect.objectContaining({ clientId, answering: true })]);
+    const lines = captureLines();
+    const restarted = defineDcrAdapter(idp.primitives, { journal, logger: createJsonLogger({ write: lines.write }) });
+    expect(await restarted.recover?.(now)).toEqual({ open: 1, undone: 0, neverCreated: 0, unresolved: 0, kept: 1 });
+    expect(idp.clients.has(clientId)).toBe(true);
+    expect(lines.text()).toContain(clientId);
     expect(await openEntries(journal)).toEqual([]);
   });
 
@@ -255,7 +275,7 @@ describe('defineDcrAdapter: recovery after a crash', () => {
     await journal.set(`${JOURNAL_PREFIX}zz99yy88`, { nonce: 'zz99yy88', clientName: 'Lost app', startedAt: '2026-01-01T00:00:00.000Z' });
     const lines = captureLines();
     const adapter = defineDcrAdapter(idp.primitives, { journal, logger: createJsonLogger({ write: lines.write }) });
-    expect(await adapter.recover?.(now)).toEqual({ open: 1, undone: 0, neverCreated: 0, unresolved: 1 });
+    expect(await adapter.recover?.(now)).toEqual({ open: 1, undone: 0, neverCreated: 0, unresolved: 1, kept: 0 });
     expect(lines.text()).toContain('zz99yy88');
     expect(lines.text()).toContain('"level":"error"');
   });
@@ -270,7 +290,7 @@ describe('defineDcrAdapter: recovery after a crash', () => {
     // The IdP finishes the dead process's create 50 ms into the recovery.
     await new Promise((resolve) => setTimeout(resolve, 50));
     idp.clients.set('late-client', { name: uniqueName('Held at the IdP', { suffix: nonce }), secret: 's', redirectUris: [], ours: true });
-    expect(await recovering).toEqual({ open: 1, undone: 1, neverCreated: 0, unresolved: 0 });
+    expect(await recovering).toEqual({ open: 1, undone: 1, neverCreated: 0, unresolved: 0, kept: 0 });
     expect(idp.clients.has('late-client')).toBe(false);
   });
 
@@ -280,7 +300,7 @@ describe('defineDcrAdapter: recovery after a crash', () => {
     const adapter = defineDcrAdapter(idp.primitives, { journal });
     let answer!: (value: boolean) => void;
     const { clientId } = await adapter.createClient(registration(), context({ answered: new Promise((resolve) => (answer = resolve)) }));
-    expect(await adapter.recover?.(now)).toEqual({ open: 0, undone: 0, neverCreated: 0, unresolved: 0 });
+    expect(await adapter.recover?.(now)).toEqual({ open: 0, undone: 0, neverCreated: 0, unresolved: 0, kept: 0 });
     answer(true);
     await adapter.drained?.();
     expect(idp.clients.has(clientId)).toBe(true);

@@ -99,9 +99,9 @@ describe('lifecycle (core)', () => {
   // Konnect's answer never settles in these: the journal entry stays open, as a process that died would leave it.
   it('recover() on a second adapter over the same journal deletes the client a crashed process created', async () => {
     const journal = createJsonStore(createMemoryDriver());
-    const created = await adapterOn(journal).createClient(parseRegistration(konnectApplication()), operation(new Promise(() => {})));
+    const created = await adapterOn(journal).createClient(parseRegistration(konnectApplication()), { ...operation(new Promise(() => {})), deadline: AbortSignal.timeout(0) });
     const restarted = adapterOn(journal);
-    expect(await restarted.recover?.({ inFlightMs: 0 })).toEqual({ open: 1, undone: 1, neverCreated: 0, unresolved: 0 });
+    expect(await restarted.recover?.({ inFlightMs: 0 })).toEqual({ open: 1, undone: 1, neverCreated: 0, unresolved: 0, kept: 0 });
     expect(idp.client(created.clientId)).toBeUndefined();
     expect(await journal.list(JOURNAL_PREFIX)).toEqual([]);
     await restarted.close?.();
@@ -109,13 +109,13 @@ describe('lifecycle (core)', () => {
 
   it('recover() finds by its nonce a client whose id never reached the journal, and nothing else', async () => {
     const journal = createJsonStore(createMemoryDriver());
-    const created = await adapterOn(journal).createClient(parseRegistration(konnectApplication({ client_name: 'Lost answer' })), operation(new Promise(() => {})));
+    const created = await adapterOn(journal).createClient(parseRegistration(konnectApplication({ client_name: 'Lost answer' })), { ...operation(new Promise(() => {})), deadline: AbortSignal.timeout(0) });
     const [key, entry] = (await journal.list<JournalEntry>(JOURNAL_PREFIX))[0] as [string, JournalEntry];
     // As if the process died before __DISPLAY__'s answer to the create arrived.
     await journal.set(key, { nonce: entry.nonce, clientName: entry.clientName, startedAt: entry.startedAt });
     const decoy = idp.createForeignClient(`${idp.client(created.clientId)?.name} (copy)`);
     const restarted = adapterOn(journal);
-    expect(await restarted.recover?.({ inFlightMs: 0 })).toEqual({ open: 1, undone: 1, neverCreated: 0, unresolved: 0 });
+    expect(await restarted.recover?.({ inFlightMs: 0 })).toEqual({ open: 1, undone: 1, neverCreated: 0, unresolved: 0, kept: 0 });
     expect(idp.client(created.clientId)).toBeUndefined();
     expect(idp.client(decoy)).toBeDefined();
     await restarted.close?.();
@@ -125,7 +125,7 @@ describe('lifecycle (core)', () => {
     const journal = createJsonStore(createMemoryDriver());
     await journal.set(`${JOURNAL_PREFIX}abcd1234`, { nonce: 'abcd1234', clientName: 'Never made', startedAt: new Date().toISOString() });
     const restarted = adapterOn(journal);
-    expect(await restarted.recover?.({ inFlightMs: 0 })).toEqual({ open: 1, undone: 0, neverCreated: 1, unresolved: 0 });
+    expect(await restarted.recover?.({ inFlightMs: 0 })).toEqual({ open: 1, undone: 0, neverCreated: 1, unresolved: 0, kept: 0 });
     expect(await journal.list(JOURNAL_PREFIX)).toEqual([]);
     await restarted.close?.();
   });
