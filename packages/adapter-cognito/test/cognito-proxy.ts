@@ -188,7 +188,14 @@ export async function startCognitoProxy(upstream: string, customScopes: string[]
     await api(target, body, nowhere);
     res.writeHead(500, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-errortype': 'InternalErrorException' }).end(JSON.stringify({ __type: 'InternalErrorException', message: 'An internal error occurred.' }));
   };
-  const server: Server = createServer((req, res) => kit.middleware(req, res, () => void handle(req, res)));
+  const server: Server = createServer((req, res) =>
+    kit.middleware(req, res, () =>
+      handle(req, res).catch(() => {
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-errortype': 'InternalErrorException' });
+        res.end(JSON.stringify({ __type: 'InternalErrorException', message: 'An internal error occurred.' }));
+      }),
+    ),
+  );
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const proxy: CognitoProxy = {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,

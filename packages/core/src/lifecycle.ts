@@ -91,10 +91,23 @@ export function defineDcrAdapter<Client>(idp: IdpPrimitives<Client>, options: Li
     void settled.finally(() => background.delete(settled));
   }
 
-  /** A context for work that no Konnect request waits for (cleanup, recovery). */
-  function backgroundContext(operation: string): OperationContext {
-    const signal = AbortSignal.any([AbortSignal.timeout(cleanupTimeoutMs), closed.signal]);
-    return { signal, deadline: signal, answered: Promise.resolve(false), logger: logger.child({ operation }), requestId: `cleanup-${operation}` };
+  /**
+   * Runs work that no Konnect request waits for (cleanup, recovery) under its own budget, ended early by
+   * close(). A clearable timer, not AbortSignal.timeout()/any(): on Node 20 a composite signal whose timeout
+   * source nothing else references can be garbage-collected before it fires, and the work then never ends.
+   */
+  async function inBackground<T>(operation: string, work: (context: OperationContext) => Promise<T>): Promise<T> {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(new BridgeError('idp_timeout', `${operation} did not finish within ${cleanupTimeoutMs} ms.`)), cleanupTimeoutMs);
+    const onClose = () => controller.abort(closed.signal.reason);
+    closed.signal.addEventListener('abort', onClose, { once: true });
+    const { signal } = controller;
+    try {
+      return await work({ signal, deadline: signal, answered: Promise.resolve(false), logger: logger.child({ operation }), requestId: `cleanup-${operation}` });
+    } finally {
+      clearTimeout(timer);
+      closed.signal.removeEventListener('abort', onClose);
+    }
   }
 
   /** Finds the client and checks the marker; throws not_found / client_not_managed. */
@@ -133,12 +146,13 @@ export function defineDcrAdapter<Client>(idp: IdpPrimitives<Client>, options: Li
     const log = logger.child({ clientId: entry.clientId, nonce: entry.nonce });
     log.warn('deleting a client Konnect never got', { reason });
     for (let attempt = 0; !closed.signal.aborted; attempt++) {
-      const context = backgroundContext('undo');
       try {
-        await locks.run(entry.clientId, async () => {
-          const client = await idp.find(entry.clientId, context);
-          if (client !== undefined) await idp.remove(entry.clientId, client, context);
-        });
+        await locks.run(entry.clientId, () =>
+          inBackground('undo', async (context) => {
+            const client = await idp.find(entry.clientId, context);
+            if (client !== undefined) await idp.remove(entry.clientId, client, context);
+          }),
+        );
         await journal.delete(journalKey(entry.nonce));
         log.info('deleted a client Konnect never got', { attempts: attempt + 1 });
         return;
@@ -163,7 +177,8 @@ export function defineDcrAdapter<Client>(idp: IdpPrimitives<Client>, options: Li
     }
     for (let attempt = 0; !closed.signal.aborted; attempt++) {
       try {
-        const found = await idp.findByNonce(entry.nonce, { clientName: entry.clientName }, backgroundContext('find-by-nonce'));
+        const findByNonce = idp.findByNonce.bind(idp);
+        const found = await inBackground('find-by-nonce', (context) => findByNonce(entry.nonce, { clientName: entry.clientName }, context));
         if (!found) {
           await journal.delete(journalKey(entry.nonce));
           return 'never_created';
