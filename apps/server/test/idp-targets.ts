@@ -21,7 +21,7 @@ export interface IdpTarget {
   clientExists(clientId: string): Promise<boolean>;
   canGetToken(clientId: string, secret: string): Promise<boolean>;
   /** The conformance kit's fault injection in front of the IdP; undefined where there is none. */
-  faults: Pick<FakeIdpKit, 'injectFaults' | 'faultNext' | 'settle'> | undefined;
+  faults: Pick<FakeIdpKit, 'injectFaults' | 'faultNext' | 'settle' | 'faults'> | undefined;
   /** The IdP request that creates a client (path without query), to aim faults at. */
   createPath: { method: string; path: RegExp };
   /**

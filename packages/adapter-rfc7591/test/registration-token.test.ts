@@ -21,7 +21,7 @@ beforeAll(async () => {
   idp = await startTestProvider();
   store = createEncryptedStore({ driver: createMemoryDriver(), keys: [new Uint8Array(randomBytes(32))] });
   adapter = createRfc7591Adapter({ issuer: idp.issuer, initialAccessToken: await idp.rotatingInitialAccessToken(), store, allowInsecureHttp: true });
-  bridge = await startBridge(adapter, { operationTimeoutMs: 300 });
+  bridge = await startBridge(adapter, { operationTimeoutMs: 1_500 });
 });
 afterAll(async () => {
   await bridge.close();
@@ -70,7 +70,7 @@ describe('an RFC 7592 update whose answer never arrives', () => {
 
   it('keeps the new token of an update answered after Konnect was told 504', async () => {
     const { clientId, secret } = await created();
-    idp.faults.faultNext('PUT', REGISTRATION, 'processed_answer_late', { delayMs: 600 });
+    idp.faults.faultNext('PUT', REGISTRATION, 'processed_answer_late', { delayMs: 2_500 });
     const late = await bridge.call('POST', `/${clientId}/event-hook`, { body: konnectEvent(clientId, { event_type: 'update_application', redirect_uris: ['https://late.example.com/cb'] }) });
     expect(late.status).toBe(504);
     await idp.faults.settle();
@@ -98,7 +98,7 @@ describe('deletes', () => {
 
   it('a delete answered after Konnect was told 504 is recognised as done when Konnect asks again', async () => {
     const { clientId } = await created();
-    idp.faults.faultNext('DELETE', REGISTRATION, 'processed_answer_late', { delayMs: 600 });
+    idp.faults.faultNext('DELETE', REGISTRATION, 'processed_answer_late', { delayMs: 2_500 });
     expect((await bridge.call('DELETE', `/${clientId}`)).status).toBe(504);
     // Konnect asks again later (a retry queued behind the running delete would not start after its deadline).
     await idp.faults.settle();

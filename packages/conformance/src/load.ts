@@ -161,7 +161,7 @@ export interface AuditReport {
  * created since `baseline`; then rotates and deletes every held client through the bridge, counting those
  * it can no longer manage. Leaves the IdP at the baseline (but for unmanageable clients).
  */
-export async function auditLedger(ledger: KonnectLedger, backdoor: ConformanceBackdoor, call: Call, baseline: number): Promise<AuditReport> {
+export async function auditLedger(ledger: KonnectLedger, backdoor: Pick<ConformanceBackdoor, 'clientExists' | 'canGetToken' | 'countClients'>, call: Call, baseline: number): Promise<AuditReport> {
   const report: AuditReport = { orphans: 0, missing: 0, deletedLate: 0, zombies: 0, resurrectedSecrets: 0, deadSecrets: 0, unmanageable: 0, unmanageableIds: [], slowAnswers: ledger.slowAnswers, badErrors: ledger.badErrors };
   for (const clientId of ledger.deleted) if (await backdoor.clientExists(clientId)) report.zombies++;
   const present: string[] = [];
