@@ -110,7 +110,6 @@ async function soak(id: AdapterId): Promise<Figures> {
     DCR_BRIDGE_STORE: join(dir, 'dcr-bridge.sqlite'),
     DCR_BRIDGE_OPERATION_TIMEOUT_MS: String(profile.operationTimeoutMs),
     DCR_BRIDGE_COMPLETION_TIMEOUT_MS: String(profile.completionTimeoutMs),
-    DCR_BRIDGE_LOG_LEVEL: 'warn',
   };
   let bridge = await runBridgeProcess(env);
   const call = callOn(() => bridge);
