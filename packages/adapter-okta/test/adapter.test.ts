@@ -106,24 +106,6 @@ describe('lifecycle (core): creates Konnect never learnt of, crashes, concurrent
     for (const decoy of decoys) expect(org.okta.client(decoy)).toBeDefined();
   });
 
-  it('serialises a rotation and an update_application on one client: both succeed and only the new secret works', async () => {
-    const created = await bridge.call('POST', '/', { body: konnectApplication({ grant_types: ['authorization_code', 'client_credentials'] }) });
-    const clientId = created.body.client_id as string;
-    let secret = created.body.client_secret as string;
-    for (let round = 0; round < 10; round++) {
-      const redirectUris = [`https://app.example.com/round-${round}`];
-      const [rotated, updated] = await Promise.all([
-        bridge.call('POST', `/${clientId}/new-secret`),
-        bridge.call('POST', `/${clientId}/event-hook`, { body: konnectEvent(clientId, { event_type: 'update_application', redirect_uris: redirectUris }) }),
-      ]);
-      expect([rotated.status, updated.status]).toEqual([200, 200]);
-      expect(await org.okta.clientCredentials(clientId, rotated.body.client_secret)).toBe(true);
-      expect(await org.okta.clientCredentials(clientId, secret)).toBe(false);
-      expect(org.okta.client(clientId)?.settings.redirect_uris).toEqual(redirectUris);
-      secret = rotated.body.client_secret;
-    }
-  });
-
   it('costs Okta 3 calls per create, 2 per rotation, 3 per update_application and 2 per delete', async () => {
     const calls = async (work: () => Promise<unknown>) => {
       const start = org.okta.requests.length;

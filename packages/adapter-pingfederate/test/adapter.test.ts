@@ -197,26 +197,6 @@ describe('lifecycle (core)', () => {
     await restarted.close?.();
   });
 
-  it('a rotation and an update_application at once both succeed, and the old secret does not come back', async () => {
-    const created = await bridge.call('POST', '/', { body: konnectApplication() });
-    const id = created.body.client_id as string;
-    let secret = created.body.client_secret as string;
-    for (let round = 0; round < 10; round++) {
-      const redirectUris = [`https://app.example.com/round-${round}`];
-      const [rotated, updated] = await Promise.all([
-        bridge.call('POST', `/${id}/new-secret`),
-        bridge.call('POST', `/${id}/event-hook`, { body: konnectEvent(id, { event_type: 'update_application', redirect_uris: redirectUris }) }),
-      ]);
-      expect(rotated.status, JSON.stringify(rotated.body)).toBe(200);
-      expect(updated.status, JSON.stringify(updated.body)).toBe(200);
-      expect(await pf.clientCredentials(id, rotated.body.client_secret)).toBe(true);
-      expect(await pf.clientCredentials(id, secret)).toBe(false);
-      expect(pf.client(id)?.secrets).toEqual([rotated.body.client_secret]);
-      expect(pf.client(id)?.client.redirectUris).toEqual(redirectUris);
-      secret = rotated.body.client_secret;
-    }
-  });
-
   it('costs PingFederate 1 call per create (2 with scopes) and 2 per new-secret, update_application and delete', async () => {
     await adapter.drained?.();
     const calls = async (work: () => Promise<unknown>) => {

@@ -173,24 +173,6 @@ describe('lifecycle (core)', () => {
     expect(await journal.list(JOURNAL_PREFIX)).toHaveLength(1);
   });
 
-  it('rotations and redirect-URI updates on one application at once: each succeeds, the newest secret is the one that works', async () => {
-    const created = await bridge.call('POST', '/', { body: konnectApplication() });
-    const clientId = created.body.client_id as string;
-    let secret = created.body.client_secret as string;
-    for (let round = 0; round < 10; round++) {
-      const redirectUris = [`https://app.example.com/round-${round}`];
-      const [rotated, updated] = await Promise.all([
-        bridge.call('POST', `/${clientId}/new-secret`),
-        bridge.call('POST', `/${clientId}/event-hook`, { body: konnectEvent(clientId, { event_type: 'update_application', redirect_uris: redirectUris }) }),
-      ]);
-      expect([rotated.status, updated.status]).toEqual([200, 200]);
-      expect(await p1.clientCredentials(clientId, rotated.body.client_secret)).toBe(true);
-      expect(await p1.clientCredentials(clientId, secret)).toBe(false);
-      expect(p1.app(clientId)?.body.redirectUris).toEqual(redirectUris);
-      secret = rotated.body.client_secret;
-    }
-  });
-
   it('costs these PingOne calls per Konnect operation', async () => {
     const calls = async (run: () => Promise<unknown>) => {
       const start = p1.requests.length;

@@ -130,24 +130,6 @@ describe('lifecycle (core)', () => {
     await restarted.close?.();
   });
 
-  it('a rotation and an update_application at once both succeed, and only the new secret works', async () => {
-    const created = await bridge.call('POST', '/', { body: konnectApplication() });
-    const clientId = created.body.client_id as string;
-    let secret = created.body.client_secret as string;
-    for (let round = 0; round < 10; round++) {
-      const redirectUris = [`https://app.example.com/round-${round}`];
-      const [rotated, updated] = await Promise.all([
-        bridge.call('POST', `/${clientId}/new-secret`),
-        bridge.call('POST', `/${clientId}/event-hook`, { body: konnectEvent(clientId, { event_type: 'update_application', redirect_uris: redirectUris }) }),
-      ]);
-      expect([rotated.status, updated.status]).toEqual([200, 200]);
-      expect(await idp.clientCredentials(clientId, rotated.body.client_secret)).toBe(true);
-      expect(await idp.clientCredentials(clientId, secret)).toBe(false);
-      expect(idp.client(clientId)?.redirect_uris).toEqual(redirectUris);
-      secret = rotated.body.client_secret;
-    }
-  });
-
   it('costs __DISPLAY__ the calls of the README table', async () => {
     await adapter.drained?.();
     const calls = async (work: () => Promise<unknown>) => {
