@@ -18,6 +18,8 @@ const apiKey = 'crash_test_api_key_0123456789';
 const ROUNDS = 2;
 const CONCURRENCY = 8;
 const LOAD_MS = 1_000;
+const MIN_ANSWERED = 4;
+const MAX_LOAD_MS = 20_000;
 // Recovery searches for a create without a client id only once this long has passed since it started.
 const COMPLETION_TIMEOUT_MS = 1_500;
 const RECOVERY_TIMEOUT_MS = 20_000;
@@ -87,6 +89,8 @@ function konnectLoad(bridge: BridgeProcess, application: Record<string, unknown>
   };
   const workers = Promise.all(Array.from({ length: CONCURRENCY }, worker));
   return {
+    /** How many creates got a 201 so far. */
+    answered: () => held.length,
     /** Starts no more creates; returns how many are still in flight. */
     stop() {
       stopped = true;
@@ -144,7 +148,10 @@ describe.each(Object.keys(idpTargets) as AdapterId[])('%s: the server killed und
       const before = new Set((await target.listClients?.())?.map((client) => client.clientId));
 
       const load = konnectLoad(bridge, target.application);
+      // At least LOAD_MS, and until some creates were answered: a loaded CI machine may answer none in 1 s.
+      const loadUntil = performance.now() + MAX_LOAD_MS;
       await sleep(LOAD_MS);
+      while (load.answered() < MIN_ANSWERED && performance.now() < loadUntil) await sleep(50);
       const inFlightAtKill = load.stop();
       const killedAt = performance.now();
       bridge.child.kill('SIGKILL');
