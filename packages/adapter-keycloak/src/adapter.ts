@@ -9,7 +9,6 @@ import {
   silentLogger,
   type DcrAdapter,
   type IdpPrimitives,
-  type IdpResponse,
   type Logger,
   type OperationContext,
   type StateStore,
@@ -91,14 +90,6 @@ export function createKeycloakAdapter(options: KeycloakAdapterOptions): DcrAdapt
     return names.map((name) => byName.get(name) as string);
   }
 
-  function refused(response: IdpResponse, action: string): BridgeError {
-    const message = keycloakMessage(response.body) ?? 'no reason given';
-    if (response.status === 400) {
-      return new BridgeError(/redirect/i.test(message) ? 'invalid_redirect_uri' : 'invalid_client_metadata', `Keycloak refused ${action}: ${message}.`);
-    }
-    if (response.status === 409) return new BridgeError('conflict', `Keycloak refused ${action}: ${message}.`);
-    return http.errorFromResponse(response, action);
-  }
 
   const mapperName = (audience: string) => `dcr-bridge-audience-${createHash('sha256').update(audience).digest('hex').slice(0, 16)}`;
   const mappers = (found: FoundClient) => `${client(found.id)}/protocol-mappers/models`;
@@ -114,7 +105,7 @@ export function createKeycloakAdapter(options: KeycloakAdapterOptions): DcrAdapt
       const representation = clientRepresentation(registration, context.nonce);
       const scopes = await scopeIds(registration.scopes, context);
       const created = await http.post(clients, { json: representation, signal: context.signal });
-      if (created.status !== 201) throw refused(created, 'the client');
+      if (created.status !== 201) throw http.refusal(created, 'the client');
       await context.created(representation.clientId);
       const id = created.headers.get('location')?.split('/').pop();
       if (!id) throw new BridgeError('idp_error', `Keycloak created client ${representation.clientId} but sent no Location header.`);
@@ -149,7 +140,7 @@ export function createKeycloakAdapter(options: KeycloakAdapterOptions): DcrAdapt
       // Keycloak applies only the fields a PUT carries, so the write holds nothing but the redirect URIs:
       // never a secret read earlier, which a concurrent rotation would see undone.
       const updated = await http.put(client(found.id), { json: { redirectUris }, signal: context.signal, idempotent: true });
-      if (!updated.ok) throw refused(updated, `the new redirect URIs of ${clientId}`);
+      if (!updated.ok) throw http.refusal(updated, `the new redirect URIs of ${clientId}`);
     },
 
     async addAudience(clientId, found, audience, context) {

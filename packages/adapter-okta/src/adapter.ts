@@ -10,7 +10,6 @@ import {
   type AuthorizationSource,
   type DcrAdapter,
   type IdpPrimitives,
-  type IdpResponse,
   type Logger,
   type OperationContext,
   type StateStore,
@@ -69,13 +68,6 @@ export function createOktaAdapter(options: OktaAdapterOptions): DcrAdapter {
     return http.find<OktaApp>(app(clientId), `reading application ${clientId}`, { signal: context.signal });
   }
 
-  function refused(response: IdpResponse, action: string): BridgeError {
-    if (response.status === 400) {
-      const message = oktaMessage(response.body) ?? 'no reason given';
-      return new BridgeError(/redirect/i.test(message) ? 'invalid_redirect_uri' : 'invalid_client_metadata', `Okta refused ${action}: ${message}.`);
-    }
-    return http.errorFromResponse(response, action);
-  }
 
   const primitives: IdpPrimitives<OktaApp> = {
     id: 'okta',
@@ -87,7 +79,7 @@ export function createOktaAdapter(options: OktaAdapterOptions): DcrAdapter {
     async create(registration, context) {
       const settings = oktaClient(registration, context.nonce);
       const created = await http.post<OktaClient>('/oauth2/v1/clients', { json: settings, signal: context.signal });
-      if (created.status !== 201 || typeof created.body?.client_id !== 'string') throw refused(created, 'the client');
+      if (created.status !== 201 || typeof created.body?.client_id !== 'string') throw http.refusal(created, 'the client');
       const client = created.body as OktaClient & { client_id: string };
       await context.created(client.client_id);
       if (typeof client.client_secret !== 'string') throw new BridgeError('idp_error', 'Okta created the client without a secret.');
@@ -141,7 +133,7 @@ export function createOktaAdapter(options: OktaAdapterOptions): DcrAdapter {
       if (!current.ok) throw http.errorFromResponse(current, `reading client ${clientId}`);
       const { client_secret: _secret, client_id_issued_at: _issued, client_secret_expires_at: _expires, ...settings } = current.body;
       const updated = await http.put(oauthClient(clientId), { json: { ...settings, redirect_uris: redirectUris }, signal: context.signal, idempotent: true });
-      if (!updated.ok) throw refused(updated, `the new redirect URIs of ${clientId}`);
+      if (!updated.ok) throw http.refusal(updated, `the new redirect URIs of ${clientId}`);
     },
 
     checkReady: (context) => http.probe('/oauth2/v1/clients', 'listing clients', { query: { limit: 1 }, signal: context.signal }),

@@ -12,7 +12,6 @@ import {
   type AuthorizationSource,
   type DcrAdapter,
   type IdpPrimitives,
-  type IdpResponse,
   type Logger,
   type OperationContext,
   type StateStore,
@@ -64,13 +63,6 @@ export function createPingFederateAdapter(options: PingFederateAdapterOptions): 
     return http.find<PingFederateClient>(clientPath(clientId), `reading client ${clientId}`, { signal: context.signal });
   }
 
-  function refused(response: IdpResponse, action: string): BridgeError {
-    if (response.status === 400 || response.status === 422) {
-      const message = pingFederateMessage(response.body) ?? 'no reason given';
-      return new BridgeError(/redirect/i.test(message) ? 'invalid_redirect_uri' : 'invalid_client_metadata', `PingFederate refused ${action}: ${message}`);
-    }
-    return http.errorFromResponse(response, action);
-  }
 
   async function checkScopes(scopes: string[], context: OperationContext): Promise<void> {
     const settings = await http.get<AuthServerSettings>('/oauth/authServerSettings', { signal: context.signal });
@@ -92,7 +84,7 @@ export function createPingFederateAdapter(options: PingFederateAdapterOptions): 
       if (registration.scopes.length > 0) await checkScopes(registration.scopes, context);
       // One call creates the client with its secret; core finds it by its nonce-suffixed id if the answer is lost.
       const created = await http.post<PingFederateClient>('/oauth/clients', { json: client, signal: context.signal });
-      if (created.status !== 201 && created.status !== 200) throw refused(created, 'the new client');
+      if (created.status !== 201 && created.status !== 200) throw http.refusal(created, 'the new client');
       return { clientId: client.clientId, clientSecret: secret };
     },
 
@@ -113,7 +105,7 @@ export function createPingFederateAdapter(options: PingFederateAdapterOptions): 
       // The secret's own resource: the write carries nothing but the new secret, and no secondary
       // secrets, so the old secret stops working at once.
       const response = await http.put(`${clientPath(clientId)}/clientAuth/clientSecret`, { json: { secret, secondarySecrets: [] }, signal: context.signal, idempotent: true });
-      if (!response.ok) throw refused(response, `the new secret of ${clientId}`);
+      if (!response.ok) throw http.refusal(response, `the new secret of ${clientId}`);
       return secret;
     },
 
@@ -122,7 +114,7 @@ export function createPingFederateAdapter(options: PingFederateAdapterOptions): 
       // keeps the secret (its documented contract). Core runs one operation per client at a time, so no
       // rotation can slip in between that read and this write.
       const response = await http.put(clientPath(clientId), { json: { ...writable(found), redirectUris }, signal: context.signal, idempotent: true });
-      if (!response.ok) throw refused(response, `the new redirect URIs of ${clientId}`);
+      if (!response.ok) throw http.refusal(response, `the new redirect URIs of ${clientId}`);
     },
 
     checkReady: (context) => http.probe('/oauth/clients', 'listing clients', { query: { numberPerPage: 1 }, signal: context.signal }),

@@ -104,13 +104,6 @@ export function createPingOneAdapter(options: PingOneAdapterOptions): DcrAdapter
     return names.map((name) => found.get(name) as ScopeRef);
   }
 
-  function refused(response: IdpResponse, action: string): BridgeError {
-    if (response.status === 400) {
-      const message = pingOneMessage(response.body) ?? 'no reason given';
-      return new BridgeError(/redirect/i.test(message) ? 'invalid_redirect_uri' : 'invalid_client_metadata', `PingOne refused ${action}: ${message}`);
-    }
-    return http.errorFromResponse(response, action);
-  }
 
   const primitives: IdpPrimitives<PingOneApplication> = {
     id: 'pingone',
@@ -123,7 +116,7 @@ export function createPingOneAdapter(options: PingOneAdapterOptions): DcrAdapter
       const draft = newApplication(registration, context.nonce);
       const scopes = await resolveScopes(registration.scopes, context);
       const created = await http.post<PingOneApplication>(applications, { json: draft, signal: context.signal });
-      if (created.status !== 201 || typeof created.body?.id !== 'string') throw refused(created, 'the application');
+      if (created.status !== 201 || typeof created.body?.id !== 'string') throw http.refusal(created, 'the application');
       const id = created.body.id;
       await context.created(id);
       // PingOne does not return the secret on create; it is read separately.
@@ -171,7 +164,7 @@ export function createPingOneAdapter(options: PingOneAdapterOptions): DcrAdapter
       // time, so no change made between the read and this write is undone.
       const { id: _id, createdAt: _created, updatedAt: _updated, environment: _environment, _links: _linkSet, ...writable } = found;
       const updated = await http.put(application(clientId), { json: { ...writable, redirectUris }, signal: context.signal, idempotent: true });
-      if (!updated.ok) throw refused(updated, `the new redirect URIs of ${clientId}`);
+      if (!updated.ok) throw http.refusal(updated, `the new redirect URIs of ${clientId}`);
     },
 
     checkReady: (context) => http.probe(applications, 'listing applications', { query: { limit: 1 }, signal: context.signal }),

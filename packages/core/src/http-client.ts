@@ -88,6 +88,12 @@ export interface IdpHttpClient {
   probe(target: IdpTarget, action: string, options?: IdpRequestOptions): Promise<ReadinessReport>;
   /** The BridgeError for a response the adapter did not expect. */
   errorFromResponse(response: IdpResponse, action: string): BridgeError;
+  /**
+   * The BridgeError for a write the IdP refused: 400 or 422 → `invalid_redirect_uri` when the IdP's
+   * message is about a redirect URI, else `invalid_client_metadata` (a 400 to Konnect, with the IdP's
+   * reason); 409 → `conflict`; anything else as `errorFromResponse`.
+   */
+  refusal(response: IdpResponse, action: string): BridgeError;
 }
 
 const SAFE_METHODS = new Set<HttpMethod>(['GET', 'HEAD', 'DELETE']);
@@ -214,8 +220,18 @@ export function createIdpHttpClient(options: IdpHttpClientOptions): IdpHttpClien
     return parsed;
   }
 
+  const idpMessageOf = (response: IdpResponse) => options.describeErrorBody?.(response.body) ?? genericErrorMessage(response.body);
+
+  function refusal(response: IdpResponse, action: string): BridgeError {
+    if (![400, 409, 422].includes(response.status)) return errorFromResponse(response, action);
+    const message = redactText(idpMessageOf(response) ?? 'no reason given').slice(0, 300);
+    const description = `${options.idpName} refused ${action}: ${message}`;
+    if (response.status === 409) return new BridgeError('conflict', description);
+    return new BridgeError(/redirect/i.test(message) ? 'invalid_redirect_uri' : 'invalid_client_metadata', description);
+  }
+
   function errorFromResponse(response: IdpResponse, action: string): BridgeError {
-    const idpMessage = options.describeErrorBody?.(response.body) ?? genericErrorMessage(response.body);
+    const idpMessage = idpMessageOf(response);
     const detail = idpMessage ? `: ${redactText(idpMessage).slice(0, 300)}` : '';
     const what = `${options.idpName} answered HTTP ${response.status} to ${action}`;
     if (response.status === 429) {
@@ -256,6 +272,7 @@ export function createIdpHttpClient(options: IdpHttpClientOptions): IdpHttpClien
     put: (p, o) => request('PUT', p, o),
     delete: (p, o) => request('DELETE', p, o),
     errorFromResponse,
+    refusal,
   };
 }
 

@@ -160,6 +160,21 @@ describe('createIdpHttpClient', () => {
     expect(client.errorFromResponse(refused, 'reading y').message).toMatch(/admin credentials were refused/);
   });
 
+  it('turns a refused write into the metadata error Konnect should see, with the IdP\'s reason', async () => {
+    const idp = await scriptedIdp([
+      { status: 400, body: { message: 'redirect_uris[0] must use https' } },
+      { status: 422, body: { message: 'grantTypes contains an unknown value' } },
+      { status: 409, body: { message: 'name already in use' } },
+      { status: 503 },
+    ]);
+    const client = createIdpHttpClient({ idpName: 'Test IdP', baseUrl: idp.url, retry: { retries: 0 } });
+    const refusal = async () => client.refusal(await client.post('/clients'), 'the client');
+    expect(await refusal()).toMatchObject({ code: 'invalid_redirect_uri', message: 'Test IdP refused the client: redirect_uris[0] must use https' });
+    expect(await refusal()).toMatchObject({ code: 'invalid_client_metadata', message: expect.stringContaining('grantTypes contains an unknown value') });
+    expect(await refusal()).toMatchObject({ code: 'conflict', message: expect.stringContaining('name already in use') });
+    expect(await refusal()).toMatchObject({ code: 'idp_unavailable' });
+  });
+
   it('maps unexpected statuses to errors that carry the IdP message but not credentials', async () => {
     const idp = await scriptedIdp([
       { status: 400, body: { errorMessage: 'Invalid redirect: Bearer abc.def' } },

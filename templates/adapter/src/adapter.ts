@@ -9,7 +9,6 @@ import {
   type ClientRegistration,
   type DcrAdapter,
   type IdpPrimitives,
-  type IdpResponse,
   type Logger,
   type OperationContext,
   type StateStore,
@@ -72,11 +71,6 @@ export function create__PASCAL__Adapter(options: __PASCAL__AdapterOptions): DcrA
   const clientPath = (clientId: string) => path`/admin/clients/${clientId}`;
 
   /** A 400 names what __DISPLAY__ refused; everything else is the IdP's own failure. */
-  function refused(response: IdpResponse, action: string): BridgeError {
-    if (response.status !== 400) return http.errorFromResponse(response, action);
-    const message = (response.body as { message?: string } | undefined)?.message ?? 'no reason given';
-    return new BridgeError(/redirect/i.test(message) ? 'invalid_redirect_uri' : 'invalid_client_metadata', `__DISPLAY__ refused ${action}: ${message}`);
-  }
 
   async function checkScopes(scopes: string[], context: OperationContext): Promise<void> {
     const response = await http.get<Array<{ name: string }>>('/admin/scopes', { signal: context.signal });
@@ -115,7 +109,7 @@ export function create__PASCAL__Adapter(options: __PASCAL__AdapterOptions): DcrA
         },
         signal: context.signal,
       });
-      if (created.status !== 201 || typeof created.body?.id !== 'string') throw refused(created, 'the new client');
+      if (created.status !== 201 || typeof created.body?.id !== 'string') throw http.refusal(created, 'the new client');
       // The client exists from here on: tell core before the next step, so it is deleted if that step fails.
       await context.created(created.body.id);
       return { clientId: created.body.id, clientSecret: await issueSecret(created.body.id, context) };
@@ -140,7 +134,7 @@ export function create__PASCAL__Adapter(options: __PASCAL__AdapterOptions): DcrA
     async replaceRedirectUris(clientId, _client, redirectUris, context) {
       // The write carries nothing but the redirect URIs, and repeating it changes nothing more: idempotent.
       const response = await http.put(`${clientPath(clientId)}/redirect_uris`, { json: { redirect_uris: redirectUris }, signal: context.signal, idempotent: true });
-      if (!response.ok) throw refused(response, `the new redirect URIs of ${clientId}`);
+      if (!response.ok) throw http.refusal(response, `the new redirect URIs of ${clientId}`);
     },
 
     checkReady: (context) => http.probe('/admin/clients', 'listing clients', { query: { limit: 1 }, signal: context.signal }),
