@@ -233,6 +233,14 @@ export interface RecoveryReport {
  * (the IdP's representation); core passes it back to the other primitives, so the read that proves
  * ownership doubles as the read an update needs.
  *
+ * **Remembered ownership.** Core remembers, in a bounded in-process list, the clients this process created
+ * (`created(clientId, client)`) or found to be its own, with the representation it had then. A rotate,
+ * update or delete of a remembered client skips `find` and hands the primitive the remembered `Client`: an
+ * IdP never reuses a client id, so "ours" stays true, and a client deleted meanwhile answers the primitive
+ * with a 404 (a delete then succeeds, the others answer `not_found`). A remembered `Client` is as it was, not
+ * as it is: use it for what never changes (internal ids, the marker). A primitive that writes the client
+ * back in full names itself in `readsCurrent`, and core reads the client first even when it remembers it.
+ *
  * Throw `BridgeError`s as described above. `invalid_*` errors must be thrown before anything is created.
  */
 export interface IdpPrimitives<Client> {
@@ -247,6 +255,11 @@ export interface IdpPrimitives<Client> {
   find(clientId: string, context: OperationContext): Promise<Client | undefined>;
   /** Whether the client carries the bridge's ownership marker. */
   isOurs(client: Client): boolean;
+  /**
+   * Primitives that need the client as the IdP holds it now (they write it back in full, e.g. a PUT that
+   * replaces every setting): core calls `find` before them even when it remembers the client. Default: none.
+   */
+  readonly readsCurrent?: ReadonlyArray<'remove' | 'rotateSecret' | 'replaceRedirectUris' | 'addAudience' | 'removeAudience'>;
 
   /**
    * Creates the client and returns its credentials. Validate first (scopes, grant types, auth method), so
@@ -255,7 +268,7 @@ export interface IdpPrimitives<Client> {
    * its name: `uniqueName(name, {suffix: context.nonce})`). Call `context.created(clientId)` as soon as
    * the IdP holds the client, before any further step: from then on core deletes it if anything fails.
    */
-  create(registration: ClientRegistration, context: CreateContext): Promise<CreatedClient>;
+  create(registration: ClientRegistration, context: CreateContext<Client>): Promise<CreatedClient>;
 
   /** Deletes the client; resolves when it is gone, also when it was already gone. */
   remove(clientId: string, client: Client, context: OperationContext): Promise<void>;
@@ -276,11 +289,15 @@ export interface IdpPrimitives<Client> {
   close?(): Promise<void>;
 }
 
-export interface CreateContext extends OperationContext {
+export interface CreateContext<Client = unknown> extends OperationContext {
   /** Random, unique per create; the client carries it so that a create can be found after a crash. */
   nonce: string;
-  /** Tells core that the IdP now holds `clientId` (journaled before the promise resolves). */
-  created(clientId: string): Promise<void>;
+  /**
+   * Tells core that the IdP now holds `clientId` (journaled before the promise resolves). Pass the client as
+   * `find` would return it when the create has it (the IdP's answer, or what was sent plus the id the IdP
+   * gave): core remembers it, so a rotate or delete right after needs no read.
+   */
+  created(clientId: string, client?: Client): Promise<void>;
 }
 
 /** The shape of every adapter package's factory: `createKeycloakAdapter(options) → DcrAdapter`. */

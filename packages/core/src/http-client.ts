@@ -1,3 +1,4 @@
+import { Agent, fetch as undiciFetch, type Dispatcher } from 'undici';
 import type { ReadinessReport } from './contract.js';
 import { BridgeError } from './errors.js';
 import { silentLogger, type Logger } from './logger.js';
@@ -5,7 +6,9 @@ import { redactText, redactUrl } from './redact.js';
 import { parseRetryAfter, withRetries, type RetryPolicy } from './retry.js';
 
 /**
- * The HTTP client every adapter uses to talk to its IdP: attempts bounded by the operation's completion
+ * The HTTP client every adapter uses to talk to its IdP, on undici's `request` API (the library Node's own
+ * fetch is built from, without fetch's web streams and per-call signal plumbing) with a keep-alive
+ * connection pool per IdP origin: attempts bounded by the operation's completion
  * budget (the request's signal) and a per-attempt ceiling, bounded retries with backoff and jitter for
  * operations that are safe to repeat only (GET, HEAD, DELETE, and requests marked `idempotent`), Retry-After
  * honoured, one retry with a fresh admin token after a 401, and a debug line per call with secrets redacted. It answers every HTTP status as an
@@ -25,7 +28,12 @@ export interface IdpHttpClientOptions {
   idpName: string;
   /** Base URL; request paths are appended to it (keep its own path, e.g. `/auth` or `/pf-admin-api/v1`). */
   baseUrl: string | URL;
-  fetch?: typeof fetch;
+  /**
+   * Where requests go. Default: an undici `Agent` of this client's own (keep-alive, one connection pool per
+   * origin), closed by `close()`. Pass one to trust a private CA (`new Agent({connect: {ca}})`), to share a
+   * pool, or undici's `MockAgent` in tests; the caller then closes it.
+   */
+  dispatcher?: Dispatcher;
   /**
    * Ceiling of one attempt. Default 30 000 ms: the operation's own budget (the signal of each request)
    * normally ends an attempt first, so no attempt is cut short while Konnect would still wait for it.
@@ -36,7 +44,7 @@ export interface IdpHttpClientOptions {
   /** Sent with every request (e.g. PingFederate's X-XSRF-Header). */
   headers?: Record<string, string>;
   /** Seconds to wait after a 429; default reads Retry-After. Okta reads X-Rate-Limit-Reset instead. */
-  retryAfterSeconds?: (response: Response) => number | undefined;
+  retryAfterSeconds?: (response: { status: number; headers: ResponseHeaders }) => number | undefined;
   /** Pulls the IdP's own error message out of an error body, for error_description. */
   describeErrorBody?: (body: unknown) => string | undefined;
   logger?: Logger;
@@ -56,10 +64,15 @@ export interface IdpRequestOptions {
   signal?: AbortSignal;
 }
 
+/** The answer's headers, looked up by name in any case; repeated headers are joined with ", ". */
+export interface ResponseHeaders {
+  get(name: string): string | null;
+}
+
 export interface IdpResponse<T = unknown> {
   status: number;
   ok: boolean;
-  headers: Headers;
+  headers: ResponseHeaders;
   /** Parsed JSON when the IdP sent JSON, text otherwise, undefined when empty. */
   body: T;
   /** Set on 429: how long the IdP asked us to wait. */
@@ -94,6 +107,8 @@ export interface IdpHttpClient {
    * reason); 409 → `conflict`; anything else as `errorFromResponse`.
    */
   refusal(response: IdpResponse, action: string): BridgeError;
+  /** Closes the connection pool this client made (not a dispatcher it was given). */
+  close(): Promise<void>;
 }
 
 const SAFE_METHODS = new Set<HttpMethod>(['GET', 'HEAD', 'DELETE']);
@@ -116,13 +131,21 @@ export function encodeSegment(value: string): string {
   return encodeURIComponent(value);
 }
 
+/** A `fetch` that sends through `dispatcher`, for libraries that take a fetch (openid-client's customFetch). */
+export function fetchVia(dispatcher: Dispatcher): typeof fetch {
+  return ((input: Parameters<typeof fetch>[0], init?: Parameters<typeof fetch>[1]) =>
+    undiciFetch(input as Parameters<typeof undiciFetch>[0], { ...(init as Parameters<typeof undiciFetch>[1]), dispatcher })) as unknown as typeof fetch;
+}
+
 export function createIdpHttpClient(options: IdpHttpClientOptions): IdpHttpClient {
-  const fetchImpl = options.fetch ?? globalThis.fetch;
+  const ownDispatcher = options.dispatcher ? undefined : new Agent({ keepAliveTimeout: 10_000 });
+  const dispatcher = options.dispatcher ?? (ownDispatcher as Agent);
   const timeoutMs = options.timeoutMs ?? 30_000;
   const logger = options.logger ?? silentLogger;
   const base = new URL(String(options.baseUrl));
   const basePath = base.pathname.replace(/\/+$/, '');
-  const readRetryAfter = options.retryAfterSeconds ?? ((res: Response) => parseRetryAfter(res.headers.get('retry-after')));
+  const fixedHeaders = { accept: 'application/json', ...lowerCaseKeys(options.headers) };
+  const readRetryAfter = options.retryAfterSeconds ?? ((res: { headers: ResponseHeaders }) => parseRetryAfter(res.headers.get('retry-after')));
 
   function urlFor(target: IdpTarget, query: IdpRequestOptions['query']): URL {
     let url: URL;
@@ -138,38 +161,36 @@ export function createIdpHttpClient(options: IdpHttpClientOptions): IdpHttpClien
     return url;
   }
 
-  async function attempt(method: HttpMethod, url: URL, request: IdpRequestOptions, authHeader: string | undefined): Promise<Response> {
-    const headers = new Headers({ accept: 'application/json', ...options.headers, ...request.headers });
-    if (authHeader) headers.set('authorization', authHeader);
+  /** One attempt, its answer read in full. The ceiling is undici's own (headers, then each body chunk). */
+  async function attempt(method: HttpMethod, url: URL, request: IdpRequestOptions, authHeader: string | undefined): Promise<Answer> {
+    const headers: Record<string, string> = { ...fixedHeaders, ...lowerCaseKeys(request.headers) };
+    if (authHeader) headers.authorization = authHeader;
     let body: string | undefined;
     if (request.json !== undefined) {
-      headers.set('content-type', 'application/json');
+      headers['content-type'] = 'application/json';
       body = JSON.stringify(request.json);
     } else if (request.form) {
-      headers.set('content-type', 'application/x-www-form-urlencoded');
+      headers['content-type'] = 'application/x-www-form-urlencoded';
       body = new URLSearchParams(request.form).toString();
     }
-    // A clearable timer rather than AbortSignal.timeout()/any(), which would outlive the request.
-    const controller = new AbortController();
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      controller.abort();
-    }, timeoutMs);
-    const onCallerAbort = () => controller.abort(request.signal?.reason);
-    if (request.signal?.aborted) onCallerAbort();
-    else request.signal?.addEventListener('abort', onCallerAbort, { once: true });
     const started = performance.now();
     try {
-      const response = await fetchImpl(url, { method, headers, body, signal: controller.signal, redirect: 'manual' });
-      logger.debug('idp request', { idp: options.idpName, method, url: redactUrl(url), status: response.status, ms: Math.round(performance.now() - started) });
-      return response;
+      const response = await dispatcher.request({
+        origin: url.origin,
+        path: url.pathname + url.search,
+        method,
+        headers,
+        body,
+        signal: request.signal,
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+      });
+      const answer: Answer = { status: response.statusCode, headers: new HeaderLookup(response.headers), text: await response.body.text() };
+      logger.debug('idp request', { idp: options.idpName, method, url: redactUrl(url), status: answer.status, ms: Math.round(performance.now() - started) });
+      return answer;
     } catch (error) {
       logger.debug('idp request failed', { idp: options.idpName, method, url: redactUrl(url), error, ms: Math.round(performance.now() - started) });
-      throw transportError(error, options.idpName, url, timeoutMs, timedOut, request.signal);
-    } finally {
-      clearTimeout(timer);
-      request.signal?.removeEventListener('abort', onCallerAbort);
+      throw transportError(error, options.idpName, url, timeoutMs, request.signal);
     }
   }
 
@@ -178,24 +199,18 @@ export function createIdpHttpClient(options: IdpHttpClientOptions): IdpHttpClien
     const retryable = SAFE_METHODS.has(method) || request.idempotent === true;
     const auth = options.authorization;
     let reauthorized = false;
-    let previous: Response | undefined;
-    const send = async (): Promise<Response> => {
-      // Only reached again when retrying: release the answer we are not going to read.
-      await previous?.body?.cancel();
+    const send = async (): Promise<Answer> => {
       const header = auth ? await auth.header(request.signal) : undefined;
-      const response = await attempt(method, url, request, header);
-      if (response.status === 401 && header && auth?.rejected && !reauthorized) {
+      const answer = await attempt(method, url, request, header);
+      if (answer.status === 401 && header && auth?.rejected && !reauthorized) {
         // A cached admin token can be revoked or expire early; one fresh token is worth one more try.
         reauthorized = true;
         auth.rejected(header);
-        await response.body?.cancel();
-        previous = await attempt(method, url, request, await auth.header(request.signal));
-        return previous;
+        return attempt(method, url, request, await auth.header(request.signal));
       }
-      previous = response;
-      return response;
+      return answer;
     };
-    const response = await withRetries(send, {
+    const answer = await withRetries(send, {
       policy: retryable ? options.retry : { ...options.retry, retries: 0 },
       signal: request.signal,
       classify: (outcome) => {
@@ -209,14 +224,14 @@ export function createIdpHttpClient(options: IdpHttpClientOptions): IdpHttpClien
       },
     });
     const parsed: IdpResponse<T> = {
-      status: response.status,
-      ok: response.ok,
-      headers: response.headers,
-      body: (await readBody(response)) as T,
+      status: answer.status,
+      ok: answer.status >= 200 && answer.status < 300,
+      headers: answer.headers,
+      body: parseBody(answer) as T,
       method,
       path: url.pathname,
     };
-    if (response.status === 429) parsed.retryAfterSeconds = readRetryAfter(response) ?? 1;
+    if (answer.status === 429) parsed.retryAfterSeconds = readRetryAfter(answer) ?? 1;
     return parsed;
   }
 
@@ -273,21 +288,45 @@ export function createIdpHttpClient(options: IdpHttpClientOptions): IdpHttpClien
     delete: (p, o) => request('DELETE', p, o),
     errorFromResponse,
     refusal,
+    close: async () => {
+      await ownDispatcher?.close();
+    },
   };
 }
 
-async function readBody(response: Response): Promise<unknown> {
-  const text = await response.text();
-  if (text === '') return undefined;
-  const type = response.headers.get('content-type') ?? '';
-  if (type.includes('json')) {
+/** An attempt's answer, its body read. */
+interface Answer {
+  status: number;
+  headers: ResponseHeaders;
+  text: string;
+}
+
+class HeaderLookup implements ResponseHeaders {
+  constructor(private readonly headers: Record<string, string | string[] | undefined>) {}
+
+  get(name: string): string | null {
+    const value = this.headers[name.toLowerCase()];
+    if (value === undefined) return null;
+    return Array.isArray(value) ? value.join(', ') : value;
+  }
+}
+
+function lowerCaseKeys(headers: Record<string, string> | undefined): Record<string, string> {
+  const lowered: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers ?? {})) lowered[name.toLowerCase()] = value;
+  return lowered;
+}
+
+function parseBody(answer: Answer): unknown {
+  if (answer.text === '') return undefined;
+  if ((answer.headers.get('content-type') ?? '').includes('json')) {
     try {
-      return JSON.parse(text);
+      return JSON.parse(answer.text);
     } catch {
-      return text;
+      return answer.text;
     }
   }
-  return text;
+  return answer.text;
 }
 
 /** The usual places IdPs put their message: OAuth `error_description`, `message`, `errorMessage`, `errorSummary`. */
@@ -301,13 +340,15 @@ function genericErrorMessage(body: unknown): string | undefined {
   return undefined;
 }
 
-function transportError(error: unknown, idpName: string, url: URL, timeoutMs: number, timedOut: boolean, callerSignal?: AbortSignal): BridgeError {
-  if (timedOut || callerSignal?.aborted) {
+const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
+
+function transportError(error: unknown, idpName: string, url: URL, timeoutMs: number, callerSignal?: AbortSignal): BridgeError {
+  const code = (error as { code?: unknown } | undefined)?.code ?? (error as { cause?: { code?: unknown } } | undefined)?.cause?.code;
+  if (callerSignal?.aborted || TIMEOUT_CODES.has(String(code))) {
     const reason = callerSignal?.aborted ? 'within the request deadline' : `within ${timeoutMs} ms`;
     return new BridgeError('idp_timeout', `${idpName} at ${url.origin} did not answer ${reason}.`, { cause: error });
   }
-  const code = (error as { cause?: { code?: string } } | undefined)?.cause?.code;
-  return new BridgeError('idp_unavailable', `Could not reach ${idpName} at ${url.origin}${code ? ` (${code})` : ''}. Check the IdP URL and the network path.`, {
+  return new BridgeError('idp_unavailable', `Could not reach ${idpName} at ${url.origin}${typeof code === 'string' ? ` (${code})` : ''}. Check the IdP URL and the network path.`, {
     cause: error,
   });
 }

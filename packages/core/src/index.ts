@@ -7,6 +7,7 @@ export { DEFAULT_RETRY_POLICY, backoffDelayMs, parseRetryAfter, sleep, withRetri
 export {
   createIdpHttpClient,
   encodeSegment,
+  fetchVia,
   path,
   type AuthorizationSource,
   type HttpMethod,
@@ -15,7 +16,10 @@ export {
   type IdpRequestOptions,
   type IdpResponse,
   type IdpTarget,
+  type ResponseHeaders,
 } from './http-client.js';
+/** undici's dispatcher type, for adapter options that let a caller route IdP calls (a private CA, a mock). */
+export type { Dispatcher } from 'undici';
 export {
   basicAuthorization,
   bearerAuthorization,

@@ -12,7 +12,10 @@ import { createJsonStore, createMemoryDriver, type StateStore } from './store.js
  * `DcrAdapter` the HTTP layer calls. Every rule of the contract lives here:
  *
  * - **Ownership**: rotate, update and delete look the client up first (`find`) and refuse one without the
- *   marker (`isOurs`) with `client_not_managed`; the client read is handed to the primitive.
+ *   marker (`isOurs`) with `client_not_managed`; the client read is handed to the primitive. Clients this
+ *   process created or proved to be its own are remembered (`rememberClients`, most recently used first):
+ *   an operation on one of them skips the read, unless its primitive is in `readsCurrent`. Only "ours" is
+ *   remembered, never "not ours" or "gone", and a client is forgotten when it is deleted or found missing.
  * - **Idempotent delete**: a client that is not there is a success; so is one that vanished while the
  *   delete failed (it is looked up again before an error is reported).
  * - **One operation per client at a time** within the process: operations on the same client id queue
@@ -44,6 +47,8 @@ export interface LifecycleOptions {
   /** Backoff between cleanup attempts: doubles from `cleanupBaseDelayMs` up to `cleanupMaxDelayMs`. Defaults 500 and 30 000 ms. */
   cleanupBaseDelayMs?: number;
   cleanupMaxDelayMs?: number;
+  /** How many clients proven to be the bridge's are remembered, so that their next operation skips the read. Default 1 000; 0 turns it off. */
+  rememberClients?: number;
 }
 
 /** One open create in the journal. */
@@ -74,6 +79,8 @@ export function defineDcrAdapter<Client>(idp: IdpPrimitives<Client>, options: Li
   const baseDelayMs = options.cleanupBaseDelayMs ?? 500;
   const maxDelayMs = options.cleanupMaxDelayMs ?? 30_000;
   const locks = new ClientLocks();
+  const owned = new RememberedClients<Client>(options.rememberClients ?? 1_000);
+  const readsCurrent = new Set(idp.readsCurrent ?? []);
   /** Nonces of creates this process is working on; recovery leaves them alone. */
   const active = new Set<string>();
   const background = new Set<Promise<unknown>>();
@@ -110,13 +117,30 @@ export function defineDcrAdapter<Client>(idp: IdpPrimitives<Client>, options: Li
     }
   }
 
-  /** Finds the client and checks the marker; throws not_found / client_not_managed. */
-  async function findOurs(clientId: string, context: OperationContext): Promise<Client> {
+  const notManaged = (clientId: string) =>
+    new BridgeError('client_not_managed', `Client ${clientId} was not created by the bridge (it has no ${idp.marker}); the bridge leaves it alone.`);
+
+  /**
+   * The client for `operation`, proven ours: the remembered one, or read (and remembered) when none is or the
+   * primitive reads the current one. Undefined when the IdP has no such client; throws client_not_managed.
+   */
+  async function ours(clientId: string, operation: Primitive, context: OperationContext): Promise<Client | undefined> {
+    const remembered = readsCurrent.has(operation) ? undefined : owned.get(clientId);
+    if (remembered !== undefined) return remembered;
     const client = await idp.find(clientId, context);
-    if (client === undefined) throw notFound(clientId);
-    if (!idp.isOurs(client)) {
-      throw new BridgeError('client_not_managed', `Client ${clientId} was not created by the bridge (it has no ${idp.marker}); the bridge leaves it alone.`);
+    if (client === undefined) {
+      owned.forget(clientId);
+      return undefined;
     }
+    if (!idp.isOurs(client)) throw notManaged(clientId);
+    owned.remember(clientId, client);
+    return client;
+  }
+
+  /** As `ours`, for operations on a client that must exist. */
+  async function findOurs(clientId: string, operation: Primitive, context: OperationContext): Promise<Client> {
+    const client = await ours(clientId, operation, context);
+    if (client === undefined) throw notFound(clientId);
     return client;
   }
 
@@ -137,7 +161,9 @@ export function defineDcrAdapter<Client>(idp: IdpPrimitives<Client>, options: Li
     } catch (error) {
       if (!isBridgeError(error) || error.status < 500) throw error;
       const stillThere = await idp.find(clientId, context).catch(() => true);
-      throw stillThere === undefined ? notFound(clientId) : error;
+      if (stillThere !== undefined) throw error;
+      owned.forget(clientId);
+      throw notFound(clientId);
     }
   }
 
@@ -153,6 +179,7 @@ export function defineDcrAdapter<Client>(idp: IdpPrimitives<Client>, options: Li
             if (client !== undefined) await idp.remove(entry.clientId, client, context);
           }),
         );
+        owned.forget(entry.clientId);
         await journal.delete(journalKey(entry.nonce));
         log.info('deleted a client Konnect never got', { attempts: attempt + 1 });
         return;
@@ -204,9 +231,10 @@ export function defineDcrAdapter<Client>(idp: IdpPrimitives<Client>, options: Li
       created = await idp.create(registration, {
         ...context,
         nonce: entry.nonce,
-        created: async (clientId) => {
+        created: async (clientId, client) => {
           entry.clientId = clientId;
           await journal.set(journalKey(entry.nonce), entry);
+          if (client !== undefined) owned.remember(clientId, client);
         },
       });
     } catch (error) {
@@ -235,15 +263,16 @@ export function defineDcrAdapter<Client>(idp: IdpPrimitives<Client>, options: Li
       const replace = idp.replaceRedirectUris?.bind(idp);
       if (!replace) throw new BridgeError('unsupported_operation', `The ${idp.id} adapter cannot change redirect URIs.`);
       return onClient(clientId, context, async () => {
-        const client = await findOurs(clientId, context);
+        const client = await findOurs(clientId, 'replaceRedirectUris', context);
         await orNotFound(clientId, context, () => replace(clientId, client, event.redirectUris, context));
       });
     }
     const audience = event.audience;
-    const change = event.type === 'add_registration' ? idp.addAudience?.bind(idp) : idp.removeAudience?.bind(idp);
+    const operation = event.type === 'add_registration' ? 'addAudience' : 'removeAudience';
+    const change = idp[operation]?.bind(idp);
     if (audience === undefined || !change) return;
     return onClient(clientId, context, async () => {
-      const client = await findOurs(clientId, context);
+      const client = await findOurs(clientId, operation, context);
       await orNotFound(clientId, context, () => change(clientId, client, audience, context));
     });
   }
@@ -261,22 +290,21 @@ export function defineDcrAdapter<Client>(idp: IdpPrimitives<Client>, options: Li
 
     deleteClient: (clientId, context) =>
       onClient(clientId, context, async () => {
-        const client = await idp.find(clientId, context);
+        const client = await ours(clientId, 'remove', context);
         if (client === undefined) return;
-        if (!idp.isOurs(client)) throw new BridgeError('client_not_managed', `Client ${clientId} was not created by the bridge (it has no ${idp.marker}); the bridge leaves it alone.`);
         try {
           await idp.remove(clientId, client, context);
         } catch (error) {
-          if ((await idp.find(clientId, context).catch(() => client)) === undefined) return;
-          throw error;
+          if ((await idp.find(clientId, context).catch(() => client)) !== undefined) throw error;
         }
+        owned.forget(clientId);
       }),
 
     ...(rotate
       ? {
           rotateSecret: (clientId: string, context: OperationContext) =>
             onClient(clientId, context, async () => {
-              const client = await findOurs(clientId, context);
+              const client = await findOurs(clientId, 'rotateSecret', context);
               const clientSecret = await orNotFound(clientId, context, () => rotate(clientId, client, context));
               return { clientId, clientSecret };
             }),
@@ -329,6 +357,38 @@ export function defineDcrAdapter<Client>(idp: IdpPrimitives<Client>, options: Li
       await idp.close?.();
     },
   };
+}
+
+type Primitive = NonNullable<IdpPrimitives<unknown>['readsCurrent']>[number];
+
+/**
+ * Clients proven to be the bridge's, most recently used last; the least recently used is dropped beyond
+ * `limit`. Holds only "ours": an IdP never gives a deleted client's id to another client.
+ */
+class RememberedClients<Client> {
+  private readonly clients = new Map<string, Client>();
+
+  constructor(private readonly limit: number) {}
+
+  get(clientId: string): Client | undefined {
+    const client = this.clients.get(clientId);
+    if (client !== undefined) {
+      this.clients.delete(clientId);
+      this.clients.set(clientId, client);
+    }
+    return client;
+  }
+
+  remember(clientId: string, client: Client): void {
+    if (this.limit <= 0) return;
+    this.clients.delete(clientId);
+    this.clients.set(clientId, client);
+    if (this.clients.size > this.limit) this.clients.delete(this.clients.keys().next().value as string);
+  }
+
+  forget(clientId: string): void {
+    this.clients.delete(clientId);
+  }
 }
 
 /** A queue per client id: `run` starts `work` when every earlier work on the same id has settled. */

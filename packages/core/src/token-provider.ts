@@ -1,6 +1,7 @@
 import * as oidc from 'openid-client';
+import type { Dispatcher } from 'undici';
 import { BridgeError } from './errors.js';
-import type { AuthorizationSource } from './http-client.js';
+import { fetchVia, type AuthorizationSource } from './http-client.js';
 import { silentLogger, type Logger } from './logger.js';
 
 /**
@@ -43,7 +44,8 @@ export interface ClientCredentialsTokenOptions {
   /** Seconds. Default 5. */
   timeoutSeconds?: number;
   idpName: string;
-  fetch?: typeof fetch;
+  /** Where token requests go (a private CA's Agent, undici's MockAgent in tests); default Node's global dispatcher. */
+  dispatcher?: Dispatcher;
   logger?: Logger;
   now?: () => number;
 }
@@ -64,7 +66,7 @@ export function createClientCredentialsTokenProvider(options: ClientCredentialsT
     clientAuth(options.auth),
   );
   config.timeout = options.timeoutSeconds ?? 5;
-  if (options.fetch) config[oidc.customFetch] = options.fetch as oidc.CustomFetch;
+  if (options.dispatcher) config[oidc.customFetch] = fetchVia(options.dispatcher) as oidc.CustomFetch;
   if (new URL(options.tokenEndpoint).protocol === 'http:') oidc.allowInsecureRequests(config);
 
   let cached: CachedToken | undefined;

@@ -1,3 +1,5 @@
+import type { Socket } from 'node:net';
+import { MockAgent } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BridgeError, createIdpHttpClient, createJsonLogger, encodeSegment, path, staticAuthorization, type AuthorizationSource } from '../src/index.js';
 import { captureLines, listen, readBody, sendJson } from './helpers.js';
@@ -60,6 +62,33 @@ describe('createIdpHttpClient', () => {
     expect(await client.probe('/e', 'listing e')).toEqual({ ready: false, detail: expect.stringContaining('HTTP 401 to listing e') });
     const down = createIdpHttpClient({ idpName: 'Gone', baseUrl: 'http://127.0.0.1:1', retry: { retries: 0 } });
     expect(await down.probe('/f', 'listing f')).toMatchObject({ ready: false, detail: expect.stringContaining('Could not reach Gone') });
+  });
+
+  it('keeps its connections alive across requests, and closes its pool on close()', async () => {
+    const connections: Socket[] = [];
+    const server = await listen((_req, res) => sendJson(res, 200, { ok: true }));
+    server.server.on('connection', (socket: Socket) => connections.push(socket));
+    close = server.close;
+    const client = createIdpHttpClient({ idpName: 'Test IdP', baseUrl: server.url });
+    for (let i = 0; i < 20; i++) expect((await client.get(`/x/${i}`)).body).toEqual({ ok: true });
+    // Reused, not one per request (a request may go out while the previous answer is still being settled).
+    expect(connections.length).toBeLessThanOrEqual(2);
+    await client.close();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(connections[0]?.destroyed).toBe(true);
+  });
+
+  it('sends through a dispatcher it is given (undici MockAgent), which its close() leaves open', async () => {
+    const agent = new MockAgent();
+    agent.disableNetConnect();
+    agent.get('https://idp.example').intercept({ path: '/base/things/a%2Fb?x=1', method: 'GET' }).reply(200, { id: 'a/b' }, { headers: { 'content-type': 'application/json', 'x-multi': ['1', '2'] } });
+    const client = createIdpHttpClient({ idpName: 'Mocked IdP', baseUrl: 'https://idp.example/base', dispatcher: agent });
+    const res = await client.get(path`/things/${'a/b'}`, { query: { x: 1 } });
+    expect(res).toMatchObject({ status: 200, ok: true, body: { id: 'a/b' }, path: '/base/things/a%2Fb' });
+    expect(res.headers.get('X-Multi')).toBe('1, 2');
+    await client.close();
+    agent.assertNoPendingInterceptors();
+    await agent.close();
   });
 
   it('sends to an absolute URL the IdP handed out as it is, query included', async () => {

@@ -24,7 +24,7 @@ interface MemoryClient {
   ours: boolean;
 }
 
-function memoryIdp(options: { searchable?: boolean } = {}) {
+function memoryIdp(options: { searchable?: boolean; handsOverCreated?: boolean } = {}) {
   const clients = new Map<string, MemoryClient>();
   /** Errors the next calls of a step throw; a function runs first (e.g. to make the client vanish). */
   const faults: Partial<Record<'create' | 'afterCreate' | 'remove' | 'rotate' | 'find', Array<BridgeError | (() => BridgeError)>>> = {};
@@ -62,8 +62,9 @@ function memoryIdp(options: { searchable?: boolean } = {}) {
       const clientId = `client-${++counter}`;
       const name = uniqueName(registration.clientName, { suffix: context.nonce });
       fail('create');
-      clients.set(clientId, { name, secret: `secret-${counter}`, redirectUris: registration.redirectUris, ours: true });
-      await context.created(clientId);
+      const client = { name, secret: `secret-${counter}`, redirectUris: registration.redirectUris, ours: true };
+      clients.set(clientId, client);
+      await context.created(clientId, options.handsOverCreated ? client : undefined);
       fail('afterCreate');
       return { clientId, clientSecret: `secret-${counter}` };
     },
@@ -304,5 +305,74 @@ describe('defineDcrAdapter: recovery after a crash', () => {
     answer(true);
     await adapter.drained?.();
     expect(idp.clients.has(clientId)).toBe(true);
+  });
+});
+
+describe('defineDcrAdapter: remembered ownership', () => {
+  const finds = (calls: string[]) => calls.filter((call) => call.startsWith('find')).length;
+
+  it('skips the read for a client this process created or proved to be its own', async () => {
+    const idp = memoryIdp({ handsOverCreated: true });
+    const adapter = defineDcrAdapter(idp.primitives);
+    const { clientId } = await adapter.createClient(registration(), context());
+    await adapter.rotateSecret?.(clientId, context());
+    await adapter.applyEvent?.(clientId, { type: 'update_application', redirectUris: ['https://app.example.com/cb'], application: {} as never }, context());
+    await adapter.deleteClient(clientId, context());
+    expect(idp.calls).toEqual(['create', `rotate ${clientId}`, `update ${clientId}`, `remove ${clientId}`]);
+
+    // Created before this process remembered it: one read proves it ours, the next operation skips it.
+    const other = defineDcrAdapter(idp.primitives);
+    const second = await adapter.createClient(registration(), context());
+    idp.calls.length = 0;
+    await other.rotateSecret?.(second.clientId, context());
+    await other.rotateSecret?.(second.clientId, context());
+    expect(idp.calls).toEqual([`find ${second.clientId}`, `rotate ${second.clientId}`, `rotate ${second.clientId}`]);
+  });
+
+  it('reads the client first for the primitives that need it as it is now', async () => {
+    const idp = memoryIdp({ handsOverCreated: true });
+    const adapter = defineDcrAdapter({ ...idp.primitives, readsCurrent: ['replaceRedirectUris'] });
+    const { clientId } = await adapter.createClient(registration(), context());
+    await adapter.applyEvent?.(clientId, { type: 'update_application', redirectUris: [], application: {} as never }, context());
+    await adapter.rotateSecret?.(clientId, context());
+    expect(idp.calls).toEqual(['create', `find ${clientId}`, `update ${clientId}`, `rotate ${clientId}`]);
+  });
+
+  it('never remembers a foreign client, nor one that is gone', async () => {
+    const idp = memoryIdp();
+    idp.clients.set('foreign', { name: 'theirs', secret: 's', redirectUris: [], ours: false });
+    const adapter = defineDcrAdapter(idp.primitives);
+    for (let i = 0; i < 2; i++) await expect(adapter.rotateSecret?.('foreign', context())).rejects.toMatchObject({ code: 'client_not_managed' });
+    expect(finds(idp.calls)).toBe(2);
+    for (let i = 0; i < 2; i++) await expect(adapter.rotateSecret?.('missing', context())).rejects.toMatchObject({ code: 'not_found' });
+    expect(finds(idp.calls)).toBe(4);
+  });
+
+  it('answers not_found for a remembered client deleted behind its back, then forgets it; its delete succeeds', async () => {
+    const idp = memoryIdp({ handsOverCreated: true });
+    const adapter = defineDcrAdapter({
+      ...idp.primitives,
+      // As an IdP answers a write on a client it no longer holds: an unexpected 404 reported as an IdP error.
+      rotateSecret: async (clientId, client, ctx) => {
+        if (!idp.clients.has(clientId)) throw new BridgeError('idp_error', 'Memory IdP answered HTTP 404.');
+        return idp.primitives.rotateSecret!(clientId, client, ctx);
+      },
+    });
+    const { clientId } = await adapter.createClient(registration(), context());
+    idp.clients.delete(clientId);
+    await expect(adapter.rotateSecret?.(clientId, context())).rejects.toMatchObject({ code: 'not_found' });
+    idp.calls.length = 0;
+    await expect(adapter.rotateSecret?.(clientId, context())).rejects.toMatchObject({ code: 'not_found' });
+    expect(idp.calls).toEqual([`find ${clientId}`]);
+    await adapter.deleteClient(clientId, context());
+  });
+
+  it('keeps at most rememberClients clients, dropping the least recently used', async () => {
+    const idp = memoryIdp({ handsOverCreated: true });
+    const adapter = defineDcrAdapter(idp.primitives, { rememberClients: 2 });
+    const [a, b, c] = [await adapter.createClient(registration(), context()), await adapter.createClient(registration(), context()), await adapter.createClient(registration(), context())];
+    idp.calls.length = 0;
+    for (const { clientId } of [c, b, a]) await adapter.rotateSecret?.(clientId, context());
+    expect(idp.calls).toEqual([`rotate ${c.clientId}`, `rotate ${b.clientId}`, `find ${a.clientId}`, `rotate ${a.clientId}`]);
   });
 });
