@@ -12,6 +12,7 @@ import {
   type Logger,
   type OperationContext,
   type StateStore,
+  type Dispatcher,
 } from '@dcr-bridge/core';
 import { MANAGED_ATTRIBUTE, clientIdFor, clientRepresentation, isManaged, keycloakMessage, type KeycloakClient } from './representation.js';
 
@@ -27,7 +28,8 @@ export interface KeycloakAdapterOptions {
   tokenRealm?: string;
   /** Where open creates are journaled (core's lifecycle); default in memory. The server keeps it in the store file. */
   journal?: StateStore;
-  fetch?: typeof fetch;
+  /** Where IdP calls go (undici): a shared pool, a private CA's Agent, or undici's MockAgent in tests. Default: a keep-alive pool of the adapter's own. */
+  dispatcher?: Dispatcher;
   logger?: Logger;
   /** Ceiling of one request to Keycloak; default 30 000 ms (the operation's budget usually ends it first). */
   timeoutMs?: number;
@@ -54,7 +56,7 @@ export function createKeycloakAdapter(options: KeycloakAdapterOptions): DcrAdapt
     clientId: options.clientId,
     auth: { method: 'client_secret_basic', clientSecret: options.clientSecret },
     idpName: 'Keycloak',
-    fetch: options.fetch,
+    dispatcher: options.dispatcher,
     logger,
   });
   const http = createIdpHttpClient({
@@ -62,7 +64,7 @@ export function createKeycloakAdapter(options: KeycloakAdapterOptions): DcrAdapt
     baseUrl: base,
     authorization: bearerAuthorization(tokens),
     describeErrorBody: keycloakMessage,
-    fetch: options.fetch,
+    dispatcher: options.dispatcher,
     logger,
     timeoutMs: options.timeoutMs,
   });
@@ -165,6 +167,7 @@ export function createKeycloakAdapter(options: KeycloakAdapterOptions): DcrAdapt
     },
 
     checkReady: (context) => http.probe(clients, 'listing clients', { query: { first: 0, max: 1 }, signal: context.signal }),
+    close: () => http.close(),
   };
   return defineDcrAdapter(primitives, { journal: options.journal, logger });
 }

@@ -2,7 +2,7 @@ import type { AdapterModule } from '@dcr-bridge/core';
 import { createKeycloakAdapter, type KeycloakAdapterOptions } from './adapter.js';
 
 /** `DCR_BRIDGE_ADAPTER=keycloak`: clients through Keycloak's admin REST API. */
-export const dcrBridgeAdapter: AdapterModule<Omit<KeycloakAdapterOptions, 'logger' | 'fetch' | 'journal'>> = {
+export const dcrBridgeAdapter: AdapterModule<Omit<KeycloakAdapterOptions, 'logger' | 'dispatcher' | 'journal'>> = {
   id: 'keycloak',
   readOptions: (settings) => ({
     baseUrl: settings.url('KEYCLOAK_URL', { required: true, allowHttp: true }) ?? '',

@@ -13,6 +13,7 @@ import {
   type Logger,
   type OperationContext,
   type StateStore,
+  type Dispatcher,
 } from '@dcr-bridge/core';
 import { importJWK, importPKCS8, type CryptoKey } from 'jose';
 import { bridgeProfile, clientNameFor, oktaClient, oktaMessage, orgUrl, type BridgeProfile, type OktaClient } from './settings.js';
@@ -29,7 +30,8 @@ export interface OktaAdapterOptions {
   auth: OktaAuthentication;
   /** Where open creates are journaled (core's lifecycle); default in memory. The server keeps it in the store file. */
   journal?: StateStore;
-  fetch?: typeof fetch;
+  /** Where IdP calls go (undici): a shared pool, a private CA's Agent, or undici's MockAgent in tests. Default: a keep-alive pool of the adapter's own. */
+  dispatcher?: Dispatcher;
   logger?: Logger;
   /** Ceiling of one request to Okta; default 30 000 ms (the operation's budget usually ends it first). */
   timeoutMs?: number;
@@ -56,7 +58,7 @@ export function createOktaAdapter(options: OktaAdapterOptions): DcrAdapter {
       const reset = Number(response.headers.get('x-rate-limit-reset'));
       return Number.isFinite(reset) && reset > 0 ? Math.max(1, reset - Math.floor(Date.now() / 1000)) : undefined;
     },
-    fetch: options.fetch,
+    dispatcher: options.dispatcher,
     logger,
     timeoutMs: options.timeoutMs,
   });
@@ -137,6 +139,7 @@ export function createOktaAdapter(options: OktaAdapterOptions): DcrAdapter {
     },
 
     checkReady: (context) => http.probe('/oauth2/v1/clients', 'listing clients', { query: { limit: 1 }, signal: context.signal }),
+    close: () => http.close(),
   };
   return defineDcrAdapter(primitives, { journal: options.journal, logger });
 }
@@ -156,7 +159,7 @@ function authorization(org: string, options: OktaAdapterOptions, logger: Logger)
       auth: { method: 'private_key_jwt', privateKey: await key, keyId: auth.keyId ?? jwkKeyId(auth.privateKey), audience: tokenEndpoint },
       scope: (auth.scopes ?? DEFAULT_SCOPES).join(' '),
       idpName: 'Okta',
-      fetch: options.fetch,
+      dispatcher: options.dispatcher,
       logger,
     });
   })();

@@ -6,7 +6,7 @@ import { createOktaAdapter, type OktaAdapterOptions } from './adapter.js';
  * `DCR_BRIDGE_ADAPTER=okta`. OKTA_DOMAIN and OKTA_API_TOKEN are the names Kong's example bridge uses, so
  * its users switch by changing the image only.
  */
-export const dcrBridgeAdapter: AdapterModule<Omit<OktaAdapterOptions, 'logger' | 'fetch' | 'journal'>> = {
+export const dcrBridgeAdapter: AdapterModule<Omit<OktaAdapterOptions, 'logger' | 'dispatcher' | 'journal'>> = {
   id: 'okta',
   readOptions(settings) {
     const domain = settings.string('OKTA_DOMAIN', { required: true }) ?? '';

@@ -15,8 +15,9 @@ import {
   type Logger,
   type OperationContext,
   type StateStore,
+  type Dispatcher,
 } from '@dcr-bridge/core';
-import { Agent, fetch as undiciFetch } from 'undici';
+import { Agent } from 'undici';
 import { clientIdFor, isManaged, newClient, pingFederateMessage, writable, type ClientDefaults, type PingFederateClient } from './client.js';
 
 export type PingFederateAdminAuth =
@@ -32,7 +33,8 @@ export interface PingFederateAdapterOptions extends ClientDefaults {
   caFile?: string;
   /** Where open creates are journaled (core's lifecycle); default in memory. The server keeps it in the store file. */
   journal?: StateStore;
-  fetch?: typeof fetch;
+  /** Where admin API calls go (undici): default a keep-alive pool trusting `caFile` when set. Tests pass undici's MockAgent. */
+  dispatcher?: Dispatcher;
   logger?: Logger;
   /** Ceiling of one request to PingFederate; default 30 000 ms (the operation's budget usually ends it first). */
   timeoutMs?: number;
@@ -45,15 +47,15 @@ interface AuthServerSettings {
 
 export function createPingFederateAdapter(options: PingFederateAdapterOptions): DcrAdapter {
   const logger = options.logger ?? silentLogger;
-  const fetchImpl = options.fetch ?? (options.caFile ? fetchTrusting(readFileSync(options.caFile, 'utf8')) : undefined);
+  const dispatcher = options.dispatcher ?? (options.caFile ? trusting(readFileSync(options.caFile, 'utf8')) : undefined);
   const http = createIdpHttpClient({
     idpName: 'PingFederate',
     baseUrl: options.adminUrl,
     // PingFederate refuses admin API calls without it (CSRF protection).
     headers: { 'x-xsrf-header': 'PingFederate' },
-    authorization: adminAuthorization(options.auth, fetchImpl, logger),
+    authorization: adminAuthorization(options.auth, dispatcher, logger),
     describeErrorBody: pingFederateMessage,
-    fetch: fetchImpl,
+    dispatcher,
     logger,
     timeoutMs: options.timeoutMs,
   });
@@ -118,11 +120,12 @@ export function createPingFederateAdapter(options: PingFederateAdapterOptions): 
     },
 
     checkReady: (context) => http.probe('/oauth/clients', 'listing clients', { query: { numberPerPage: 1 }, signal: context.signal }),
+    close: () => http.close(),
   };
   return defineDcrAdapter(primitives, { journal: options.journal, logger });
 }
 
-function adminAuthorization(auth: PingFederateAdminAuth, fetchImpl: typeof fetch | undefined, logger: Logger): AuthorizationSource {
+function adminAuthorization(auth: PingFederateAdminAuth, dispatcher: Dispatcher | undefined, logger: Logger): AuthorizationSource {
   if ('username' in auth) return basicAuthorization(auth.username, auth.password);
   return bearerAuthorization(
     createClientCredentialsTokenProvider({
@@ -132,15 +135,13 @@ function adminAuthorization(auth: PingFederateAdminAuth, fetchImpl: typeof fetch
       auth: { method: 'client_secret_basic', clientSecret: auth.clientSecret },
       scope: auth.scope,
       idpName: 'PingFederate',
-      fetch: fetchImpl,
+      dispatcher,
       logger,
     }),
   );
 }
 
-/** fetch that trusts the given CA (plus nothing else) for TLS, through an undici dispatcher. */
-export function fetchTrusting(caPem: string): typeof fetch {
-  const dispatcher = new Agent({ connect: { ca: caPem } });
-  return ((input: Parameters<typeof fetch>[0], init?: Parameters<typeof fetch>[1]) =>
-    undiciFetch(input as Parameters<typeof undiciFetch>[0], { ...(init as Parameters<typeof undiciFetch>[1]), dispatcher })) as unknown as typeof fetch;
+/** A keep-alive pool that trusts the given CA (plus nothing else) for TLS. */
+function trusting(caPem: string): Agent {
+  return new Agent({ connect: { ca: caPem }, keepAliveTimeout: 10_000 });
 }

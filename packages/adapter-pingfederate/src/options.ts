@@ -3,7 +3,7 @@ import type { AdapterModule } from '@dcr-bridge/core';
 import { createPingFederateAdapter, type PingFederateAdapterOptions } from './adapter.js';
 
 /** `DCR_BRIDGE_ADAPTER=pingfederate`: OAuth clients through PingFederate's administrative API. */
-export const dcrBridgeAdapter: AdapterModule<Omit<PingFederateAdapterOptions, 'logger' | 'fetch' | 'journal'>> = {
+export const dcrBridgeAdapter: AdapterModule<Omit<PingFederateAdapterOptions, 'logger' | 'dispatcher' | 'journal'>> = {
   id: 'pingfederate',
   readOptions(settings) {
     const adminUrl = settings.url('PINGFEDERATE_ADMIN_URL', { required: true, allowHttp: true }) ?? '';

@@ -12,6 +12,7 @@ import {
   type Logger,
   type OperationContext,
   type StateStore,
+  type Dispatcher,
 } from '@dcr-bridge/core';
 import { applicationName, isManaged, newApplication, pingOneMessage, type PingOneApplication, type PingOneRegion } from './application.js';
 
@@ -27,7 +28,8 @@ export interface PingOneAdapterOptions {
   clientSecret: string;
   /** Where open creates are journaled (core's lifecycle); default in memory. The server keeps it in the store file. */
   journal?: StateStore;
-  fetch?: typeof fetch;
+  /** Where IdP calls go (undici): a shared pool, a private CA's Agent, or undici's MockAgent in tests. Default: a keep-alive pool of the adapter's own. */
+  dispatcher?: Dispatcher;
   logger?: Logger;
   /** Ceiling of one request to PingOne; default 30 000 ms (the operation's budget usually ends it first). */
   timeoutMs?: number;
@@ -55,7 +57,7 @@ export function createPingOneAdapter(options: PingOneAdapterOptions): DcrAdapter
     clientId: options.clientId,
     auth: { method: 'client_secret_basic', clientSecret: options.clientSecret },
     idpName: 'PingOne',
-    fetch: options.fetch,
+    dispatcher: options.dispatcher,
     logger,
   });
   const http = createIdpHttpClient({
@@ -63,7 +65,7 @@ export function createPingOneAdapter(options: PingOneAdapterOptions): DcrAdapter
     baseUrl: apiUrl,
     authorization: bearerAuthorization(tokens),
     describeErrorBody: pingOneMessage,
-    fetch: options.fetch,
+    dispatcher: options.dispatcher,
     logger,
     timeoutMs: options.timeoutMs,
   });
@@ -168,6 +170,7 @@ export function createPingOneAdapter(options: PingOneAdapterOptions): DcrAdapter
     },
 
     checkReady: (context) => http.probe(applications, 'listing applications', { query: { limit: 1 }, signal: context.signal }),
+    close: () => http.close(),
   };
   return defineDcrAdapter(primitives, { journal: options.journal, logger });
 }

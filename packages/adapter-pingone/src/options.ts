@@ -3,7 +3,7 @@ import { createPingOneAdapter, type PingOneAdapterOptions } from './adapter.js';
 import { REGIONS } from './application.js';
 
 /** `DCR_BRIDGE_ADAPTER=pingone`: OIDC applications through the PingOne Platform API. */
-export const dcrBridgeAdapter: AdapterModule<Omit<PingOneAdapterOptions, 'logger' | 'fetch' | 'journal'>> = {
+export const dcrBridgeAdapter: AdapterModule<Omit<PingOneAdapterOptions, 'logger' | 'dispatcher' | 'journal'>> = {
   id: 'pingone',
   readOptions(settings) {
     const apiUrl = settings.url('PINGONE_API_URL', { allowHttp: true });

@@ -13,6 +13,8 @@ import {
   type OperationContext,
   type StateStore,
   type TokenProvider,
+  type Dispatcher,
+  fetchVia,
 } from '@dcr-bridge/core';
 import { epochToDate, registrationError, registrationMetadata, updateBody, type ClientMetadata } from './metadata.js';
 
@@ -33,7 +35,8 @@ export interface Rfc7591AdapterOptions {
   journal?: StateStore;
   /** Allow http:// IdP URLs (tests, the server's dev mode). Default false. */
   allowInsecureHttp?: boolean;
-  fetch?: typeof fetch;
+  /** Where IdP calls go (undici): a shared pool, a private CA's Agent, or undici's MockAgent in tests. Default: a keep-alive pool of the adapter's own. */
+  dispatcher?: Dispatcher;
   logger?: Logger;
   /** Ceiling of one request to the IdP; default 30 000 ms (the operation's budget usually ends it first). */
   timeoutMs?: number;
@@ -85,7 +88,7 @@ export function createRfc7591Adapter(options: Rfc7591AdapterOptions): DcrAdapter
   const http: IdpHttpClient = createIdpHttpClient({
     idpName: IDP_NAME,
     baseUrl: options.issuer ?? options.registrationEndpoint ?? '',
-    fetch: options.fetch,
+    dispatcher: options.dispatcher,
     logger,
     timeoutMs: options.timeoutMs,
   });
@@ -111,7 +114,7 @@ export function createRfc7591Adapter(options: Rfc7591AdapterOptions): DcrAdapter
     try {
       const config = await oidc.discovery(new URL(issuer), 'dcr-bridge', undefined, undefined, {
         execute: options.allowInsecureHttp ? [oidc.allowInsecureRequests] : [],
-        ...(options.fetch ? { [oidc.customFetch]: options.fetch as oidc.CustomFetch } : {}),
+        ...(options.dispatcher ? { [oidc.customFetch]: fetchVia(options.dispatcher) as oidc.CustomFetch } : {}),
         timeout: Math.ceil((options.timeoutMs ?? 30_000) / 1000),
       });
       metadata = config.serverMetadata();
@@ -147,7 +150,7 @@ export function createRfc7591Adapter(options: Rfc7591AdapterOptions): DcrAdapter
         auth: { method: 'client_secret_basic', clientSecret: client.clientSecret },
         scope: client.scope,
         idpName: IDP_NAME,
-        fetch: options.fetch,
+        dispatcher: options.dispatcher,
         logger,
       });
     });
@@ -337,6 +340,7 @@ export function createRfc7591Adapter(options: Rfc7591AdapterOptions): DcrAdapter
         return { ready: false, detail: error instanceof Error ? error.message : String(error) };
       }
     },
+    close: () => http.close(),
   };
   return defineDcrAdapter(primitives, { journal: options.journal ?? store, logger });
 }

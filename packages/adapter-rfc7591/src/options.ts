@@ -1,7 +1,7 @@
 import type { AdapterModule } from '@dcr-bridge/core';
 import { createRfc7591Adapter, type Rfc7591AdapterOptions } from './adapter.js';
 
-type Settings = Omit<Rfc7591AdapterOptions, 'store' | 'journal' | 'fetch' | 'logger'>;
+type Settings = Omit<Rfc7591AdapterOptions, 'store' | 'journal' | 'dispatcher' | 'logger'>;
 
 /** `DCR_BRIDGE_ADAPTER=rfc7591`: any IdP with RFC 7591 registration and RFC 7592 management. */
 export const dcrBridgeAdapter: AdapterModule<Settings> = {
