@@ -57,12 +57,12 @@ export function createBridgeApp(options: BridgeAppOptions): express.Express {
   health.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
   health.get('/readyz', async (_req, res) => {
     if (options.isDraining?.()) return void res.status(503).json({ status: 'draining' });
-    const { log, requestId } = scope(res);
+    const { requestId } = scope(res);
     const report = await invokeAdapter(
-      { adapter, operation: 'checkReady', logger: log, requestId, timeoutMs: options.readinessTimeoutMs ?? 3_000 },
+      { adapter, operation: 'checkReady', logger: requestLogger(res), requestId, timeoutMs: options.readinessTimeoutMs ?? 3_000 },
       (context) => adapter.checkReady(context),
     ).catch((error: unknown) => ({ ready: false, detail: error instanceof Error ? error.message : 'readiness check failed' }));
-    if (!report.ready) log.warn('not ready', { detail: report.detail });
+    if (!report.ready) requestLogger(res).warn('not ready', { detail: report.detail });
     res.status(report.ready ? 200 : 503).json({ status: report.ready ? 'ready' : 'not_ready' });
   });
   app.use(health);
@@ -72,8 +72,21 @@ export function createBridgeApp(options: BridgeAppOptions): express.Express {
   dcr.use(authenticate(verifyApiKey));
 
   const call = <T>(res: Response, operation: string, run: Parameters<typeof invokeAdapter<T>>[1]) => {
-    const { log, requestId, signal } = scope(res);
-    return invokeAdapter({ adapter, operation, logger: log, requestId, timeoutMs, completionTimeoutMs: options.completionTimeoutMs, signal, answered: answered(res) }, run);
+    const requestScope = scope(res);
+    requestScope.deadline = new AbortController();
+    return invokeAdapter(
+      {
+        adapter,
+        operation,
+        logger: logger.child({ requestId: requestScope.requestId }),
+        requestId: requestScope.requestId,
+        timeoutMs,
+        completionTimeoutMs: options.completionTimeoutMs,
+        deadline: requestScope.deadline,
+        answered: () => (requestScope.outcome !== undefined ? Promise.resolve(requestScope.outcome) : new Promise<boolean>((resolve) => (requestScope.answered = resolve))),
+      },
+      run,
+    );
   };
 
   dcr.route('/')
@@ -119,7 +132,7 @@ export function createBridgeApp(options: BridgeAppOptions): express.Express {
       } else if (event.type === 'update_application') {
         throw new BridgeError('unsupported_operation', `The ${adapter.id} adapter cannot change redirect URIs. Turn on "disable event hooks" for this DCR provider in Konnect, or update the client at the IdP by hand.`);
       } else {
-        scope(res).log.info('event acknowledged without change', { event: event.type, reason: 'the adapter has no audience registrations' });
+        requestLogger(res).info('event acknowledged without change', { event: event.type, reason: 'the adapter has no audience registrations' });
       }
       res.status(200).json({});
     })
@@ -127,7 +140,7 @@ export function createBridgeApp(options: BridgeAppOptions): express.Express {
 
   app.use(basePath, dcr);
   app.use((_req, _res, next) => next(new BridgeError('not_found', 'No such route. The DCR API serves POST /, DELETE /{clientId}, POST /{clientId}/new-secret and POST /{clientId}/event-hook.')));
-  app.use(errorHandler);
+  app.use(errorHandler(logger));
   return app;
 }
 
@@ -137,40 +150,50 @@ function handlesEvent(adapter: DcrAdapter, event: ClientEvent): boolean {
   return adapter.capabilities.audienceRegistrations && event.audience !== undefined;
 }
 
-/** What requestContext attaches to each request (kept in res.locals, so Express's types stay untouched). */
+/**
+ * What requestContext attaches to each request (kept in res.locals, so Express's types stay untouched). The
+ * rest is made only when an operation needs it: most requests need no deadline controller or answer promise.
+ */
 interface RequestScope {
   requestId: string;
-  log: Logger;
-  signal: AbortSignal;
+  logger: Logger;
+  /** Aborted when Konnect hangs up before the answer left (set by the adapter call). */
+  deadline?: AbortController;
+  /** Told whether the answer reached Konnect (set when the adapter asks, i.e. by creates). */
+  answered?: (answered: boolean) => void;
+  /** Whether the answer reached Konnect, once the response closed. */
+  outcome?: boolean;
 }
 
 function scope(res: Response): RequestScope {
   return res.locals.bridge as RequestScope;
 }
 
-/** True once the response left with a success status; false when it failed or the connection closed first. */
-function answered(res: Response): Promise<boolean> {
-  return new Promise((resolve) => {
-    res.once('finish', () => resolve(res.statusCode < 400));
-    res.once('close', () => resolve(false));
-  });
+function requestLogger(res: Response): Logger {
+  const { logger, requestId } = scope(res);
+  return logger.child({ requestId });
 }
 
+/**
+ * Per request: its id, and one listener on the response's close (after finish when the answer left), which
+ * writes the access log line, tells a create whether Konnect got its answer, and aborts the adapter
+ * call's deadline when Konnect hung up first.
+ */
 function requestContext(logger: Logger): RequestHandler {
   return (req, res, next) => {
     const presented = req.get('x-request-id');
     const requestId = presented && /^[A-Za-z0-9._-]{1,128}$/.test(presented) ? presented : randomUUID();
-    const log = logger.child({ requestId });
-    const abort = new AbortController();
-    res.locals.bridge = { requestId, log, signal: abort.signal } satisfies RequestScope;
-    res.on('close', () => {
-      if (!res.writableFinished) abort.abort(new Error('client closed the connection'));
-    });
-    res.set('x-request-id', requestId);
-    res.set('x-content-type-options', 'nosniff');
+    const requestScope: RequestScope = { requestId, logger };
+    res.locals.bridge = requestScope;
+    res.setHeader('x-request-id', requestId);
+    res.setHeader('x-content-type-options', 'nosniff');
     const started = performance.now();
-    res.on('finish', () => {
-      log.info('request', { method: req.method, path: req.path, status: res.statusCode, ms: Math.round((performance.now() - started) * 10) / 10 });
+    res.once('close', () => {
+      const finished = res.writableFinished;
+      requestScope.outcome = finished && res.statusCode < 400;
+      requestScope.answered?.(requestScope.outcome);
+      if (!finished) requestScope.deadline?.abort(new Error('client closed the connection'));
+      logger.info('request', { requestId, method: req.method, path: req.path, status: finished ? res.statusCode : 499, ms: Math.round((performance.now() - started) * 10) / 10 });
     });
     next();
   };
@@ -203,12 +226,14 @@ function noStore(res: Response): Response {
   return res.set('cache-control', 'no-store').set('pragma', 'no-cache');
 }
 
-function errorHandler(error: unknown, _req: Request, res: Response, _next: NextFunction): void {
-  const bridgeError = fromExpressError(error);
-  if (bridgeError.code === 'internal_error') scope(res).log.error('unhandled error', { error });
-  if (bridgeError.retryAfterSeconds !== undefined) res.set('retry-after', String(Math.max(1, Math.ceil(bridgeError.retryAfterSeconds))));
-  if (res.headersSent) return void res.end();
-  noStore(res).status(bridgeError.status).json(bridgeError.toJSON());
+function errorHandler(logger: Logger) {
+  return (error: unknown, _req: Request, res: Response, _next: NextFunction): void => {
+    const bridgeError = fromExpressError(error);
+    if (bridgeError.code === 'internal_error') (res.locals.bridge ? requestLogger(res) : logger).error('unhandled error', { error });
+    if (bridgeError.retryAfterSeconds !== undefined) res.set('retry-after', String(Math.max(1, Math.ceil(bridgeError.retryAfterSeconds))));
+    if (res.headersSent) return void res.end();
+    noStore(res).status(bridgeError.status).json(bridgeError.toJSON());
+  };
 }
 
 /** body-parser and Express errors → BridgeError; anything unknown → internal_error without details. */

@@ -18,40 +18,60 @@ export interface InvokeOptions {
   timeoutMs: number;
   /** How long IdP work already under way may go on after that. Default the larger of 30 000 ms and timeoutMs. */
   completionTimeoutMs?: number;
-  /** Aborts when Konnect hangs up. */
-  signal?: AbortSignal;
-  /** Whether Konnect got the answer (see OperationContext.answered). Default: true once the call succeeded. */
-  answered?: Promise<boolean>;
+  /**
+   * The deadline's controller, for a caller that aborts it when Konnect hangs up (the HTTP layer does, from
+   * the response's close event); invokeAdapter aborts it when the answer is due. Default a new one.
+   */
+  deadline?: AbortController;
+  /**
+   * Whether Konnect got the answer (see OperationContext.answered), asked for only when the adapter reads it
+   * (creates do). Default: true once the call succeeded.
+   */
+  answered?: () => Promise<boolean>;
 }
 
 export async function invokeAdapter<T>(options: InvokeOptions, call: (context: OperationContext) => Promise<T>): Promise<T> {
   const { adapter, operation } = options;
   const logger = options.logger.child({ adapter: adapter.id, operation });
   const started = performance.now();
-  // Clearable timers rather than AbortSignal.timeout()/any(), which would keep a timer and a signal alive
-  // for the whole budget after every request: that costs memory and CPU under load.
-  const deadline = new AbortController();
+  const deadline = options.deadline ?? new AbortController();
   const completion = new AbortController();
+  const completionMs = Math.max(options.timeoutMs, options.completionTimeoutMs ?? 30_000);
   let overran = false;
+  let settled = false;
   let rejectOverrun: (error: BridgeError) => void = () => undefined;
   const overrun = new Promise<never>((_, reject) => (rejectOverrun = reject));
   overrun.catch(() => undefined);
-  const deadlineTimer = setTimeout(() => {
+  // One clearable timer at a time (not AbortSignal.timeout()/any(), which would keep a timer and a signal
+  // alive for the whole budget after every request): first the deadline, then what is left of the
+  // completion budget, only while the adapter's work is still under way.
+  let timer = setTimeout(() => {
     overran = true;
     deadline.abort(overrunError(adapter.id, operation, options.timeoutMs));
     rejectOverrun(overrunError(adapter.id, operation, options.timeoutMs));
+    if (settled) return;
+    timer = setTimeout(() => completion.abort(overrunError(adapter.id, operation, completionMs)), completionMs - options.timeoutMs);
+    timer.unref();
   }, options.timeoutMs);
-  const completionMs = Math.max(options.timeoutMs, options.completionTimeoutMs ?? 30_000);
-  const completionTimer = setTimeout(() => completion.abort(overrunError(adapter.id, operation, completionMs)), completionMs);
-  completionTimer.unref();
-  const onCallerAbort = () => deadline.abort(options.signal?.reason);
-  if (options.signal?.aborted) onCallerAbort();
-  else options.signal?.addEventListener('abort', onCallerAbort, { once: true });
+  const stopTimer = () => {
+    settled = true;
+    clearTimeout(timer);
+  };
 
-  let succeeded!: (value: boolean) => void;
-  const answered = options.answered ?? new Promise<boolean>((resolve) => (succeeded = resolve));
-  const work = call({ signal: completion.signal, deadline: deadline.signal, answered, logger, requestId: options.requestId });
-  work.finally(() => clearTimeout(completionTimer)).catch(() => undefined);
+  let succeeded: ((value: boolean) => void) | undefined;
+  let answered: Promise<boolean> | undefined;
+  const context: OperationContext = {
+    signal: completion.signal,
+    deadline: deadline.signal,
+    logger,
+    requestId: options.requestId,
+    get answered() {
+      answered ??= options.answered?.() ?? new Promise<boolean>((resolve) => (succeeded = resolve));
+      return answered;
+    },
+  };
+  const work = call(context);
+  work.then(stopTimer, stopTimer);
   try {
     const result = await Promise.race([work, overrun]);
     logger.debug('adapter call succeeded', { ms: elapsed(started) });
@@ -64,12 +84,8 @@ export async function invokeAdapter<T>(options: InvokeOptions, call: (context: O
     if (bridgeError.status >= 500) logger.error('adapter call failed', fields);
     else logger.info('adapter call refused', fields);
     throw bridgeError;
-  } finally {
-    clearTimeout(deadlineTimer);
-    options.signal?.removeEventListener('abort', onCallerAbort);
   }
 }
-
 function overrunError(adapterId: string, operation: string, timeoutMs: number): BridgeError {
   return new BridgeError('idp_timeout', `The ${adapterId} adapter did not finish ${operation} within ${timeoutMs} ms.`);
 }
