@@ -90,16 +90,22 @@ export function createPingOneAdapter(options: PingOneAdapterOptions): DcrAdapter
     return next;
   }
 
-  /** Scopes belong to resources; finds the resource and scope ids of each requested scope name. */
+  /**
+   * Scopes belong to resources; finds the resource and scope ids of each requested scope name. Neither list
+   * takes a filter, so the resources are read in PingOne's order until every name is found (a name two
+   * resources share goes to the first); an unknown name costs a read of every resource's scopes.
+   */
   async function resolveScopes(names: string[], context: OperationContext): Promise<ScopeRef[]> {
     if (names.length === 0) return [];
+    const wanted = new Set(names);
     const resources = await http.get<Collection<{ id: string; name: string }>>(`${environment}/resources`, { signal: context.signal });
     if (!resources.ok) throw http.errorFromResponse(resources, 'listing resources');
     const found = new Map<string, ScopeRef>();
     for (const resource of resources.body._embedded?.resources ?? []) {
+      if (found.size === wanted.size) break;
       const scopes = await http.get<Collection<{ id: string; name: string }>>(`${environment}${path`/resources/${resource.id}/scopes`}`, { signal: context.signal });
       if (!scopes.ok) throw http.errorFromResponse(scopes, `listing the scopes of resource ${resource.name}`);
-      for (const scope of scopes.body._embedded?.scopes ?? []) if (names.includes(scope.name) && !found.has(scope.name)) found.set(scope.name, { resourceId: resource.id, scopeId: scope.id });
+      for (const scope of scopes.body._embedded?.scopes ?? []) if (wanted.has(scope.name) && !found.has(scope.name)) found.set(scope.name, { resourceId: resource.id, scopeId: scope.id });
     }
     const unknown = names.filter((name) => !found.has(name));
     if (unknown.length > 0) throw new BridgeError('invalid_scope', `No PingOne resource in this environment has the scope${unknown.length > 1 ? 's' : ''} ${unknown.map((name) => `"${name}"`).join(', ')}.`);
@@ -113,6 +119,8 @@ export function createPingOneAdapter(options: PingOneAdapterOptions): DcrAdapter
     marker: 'dcr-bridge marker line in its description',
     find,
     isOurs: isManaged,
+    // The PUT replaces the whole application: it is built from the application as PingOne holds it now.
+    readsCurrent: ['replaceRedirectUris'],
 
     async create(registration, context) {
       const draft = newApplication(registration, context.nonce);
@@ -120,7 +128,9 @@ export function createPingOneAdapter(options: PingOneAdapterOptions): DcrAdapter
       const created = await http.post<PingOneApplication>(applications, { json: draft, signal: context.signal });
       if (created.status !== 201 || typeof created.body?.id !== 'string') throw http.refusal(created, 'the application');
       const id = created.body.id;
-      await context.created(id);
+      // The create answer is the application as a read returns it: core remembers it, so a rotation or a
+      // delete right after needs no read.
+      await context.created(id, created.body);
       // PingOne does not return the secret on create; it is read separately.
       const secret = await http.get<{ secret?: string }>(`${application(id)}/secret`, { signal: context.signal });
       if (!secret.ok || typeof secret.body?.secret !== 'string') throw http.errorFromResponse(secret, `reading the secret of ${id}`);
@@ -161,9 +171,9 @@ export function createPingOneAdapter(options: PingOneAdapterOptions): DcrAdapter
     },
 
     async replaceRedirectUris(clientId, found, redirectUris, context) {
-      // PUT replaces the whole application: send back what find read, minus the read-only fields. The secret
-      // is not part of it (PingOne keeps it at …/secret), and core runs one operation per application at a
-      // time, so no change made between the read and this write is undone.
+      // PUT replaces the whole application: send back what find read just before (readsCurrent), minus the
+      // read-only fields. The secret is not part of it (PingOne keeps it at …/secret), and core runs one
+      // operation per application at a time, so no change made between the read and this write is undone.
       const { id: _id, createdAt: _created, updatedAt: _updated, environment: _environment, _links: _linkSet, ...writable } = found;
       const updated = await http.put(application(clientId), { json: { ...writable, redirectUris }, signal: context.signal, idempotent: true });
       if (!updated.ok) throw http.refusal(updated, `the new redirect URIs of ${clientId}`);

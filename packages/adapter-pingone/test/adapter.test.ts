@@ -1,6 +1,7 @@
 import { JOURNAL_PREFIX, createJsonStore, createMemoryDriver, parseRegistration, readAdapterOptions, silentLogger, type DcrAdapter, type JournalEntry, type OperationContext } from '@dcr-bridge/core';
 import { konnectApplication, konnectEvent, startBridge, type BridgeHarness } from '@dcr-bridge/conformance';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MockAgent } from 'undici';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createPingOneAdapter, dcrBridgeAdapter, type PingOneAdapterOptions } from '../src/index.js';
 import { startFakePingOne, type FakePingOne } from './fake-pingone.js';
 
@@ -9,6 +10,8 @@ let bridge: BridgeHarness;
 let adapter: DcrAdapter;
 const adapterFor = (overrides: Partial<PingOneAdapterOptions> = {}) =>
   createPingOneAdapter({ environmentId: p1.environmentId, apiUrl: p1.apiUrl, authUrl: p1.authUrl, clientId: p1.worker.clientId, clientSecret: p1.worker.clientSecret, ...overrides });
+/** MockAgent replies as PingOne sends them: JSON bodies with their content type. */
+const json = { headers: { 'content-type': 'application/json' } };
 /** A context as core's HTTP layer builds it; `answered` says whether Konnect got the answer. */
 const contextWith = (answered: Promise<boolean>): OperationContext => ({ signal: new AbortController().signal, deadline: new AbortController().signal, answered, logger: silentLogger, requestId: 't' });
 // A small page size, so that looking an application up by name has to follow PingOne's next-page links.
@@ -154,51 +157,114 @@ describe('lifecycle (core)', () => {
 
   it('does not follow a next-page link that leaves the application list', async () => {
     const journal = createJsonStore(createMemoryDriver());
-    const urls: string[] = [];
-    const elsewhere = (async (input: URL | Request | string) => {
-      const url = String(input instanceof Request ? input.url : input);
-      urls.push(url);
-      if (url.includes('/as/token')) return Response.json({ access_token: 't', token_type: 'Bearer', expires_in: 3600 });
-      return Response.json({ _embedded: { applications: [] }, _links: { next: { href: 'https://evil.example/v1/environments/env-1/applications?cursor=x' } } });
-    }) as typeof fetch;
+    const agent = new MockAgent({ enableCallHistory: true });
+    agent.disableNetConnect();
+    agent.get('https://auth.pingone.com').intercept({ path: '/env-1/as/token', method: 'POST' }).reply(200, { access_token: 't', token_type: 'Bearer', expires_in: 3600 }, json).persist();
+    agent
+      .get('https://api.pingone.com')
+      .intercept({ path: '/v1/environments/env-1/applications', method: 'GET' })
+      .reply(200, { _embedded: { applications: [] }, _links: { next: { href: 'https://evil.example/v1/environments/env-1/applications?cursor=x' } } }, json)
+      .persist();
     await journal.set(`${JOURNAL_PREFIX}abcd1234`, { nonce: 'abcd1234', clientName: 'Somewhere', startedAt: new Date().toISOString() });
-    const foreign = createPingOneAdapter({ environmentId: 'env-1', clientId: 'worker', clientSecret: 's', fetch: elsewhere, journal });
-    const recovery = foreign.recover?.({ inFlightMs: 0 });
-    // Core keeps retrying a search that fails; closing the adapter ends it.
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    await foreign.close?.();
-    expect(await recovery).toEqual({ open: 1, undone: 0, neverCreated: 0, unresolved: 1, kept: 0 });
-    expect(urls).toContain('https://api.pingone.com/v1/environments/env-1/applications');
-    expect(urls.filter((url) => url.includes('evil.example'))).toEqual([]);
-    expect(await journal.list(JOURNAL_PREFIX)).toHaveLength(1);
+    const foreign = createPingOneAdapter({ environmentId: 'env-1', clientId: 'worker', clientSecret: 's', dispatcher: agent, journal });
+    try {
+      const recovery = foreign.recover?.({ inFlightMs: 0 });
+      // Core retries a search that fails: once the list is read a second time, the first search is over.
+      // Closing the adapter ends the retries.
+      const listReads = () => agent.getCallHistory()?.calls().filter((call) => call.fullUrl === 'https://api.pingone.com/v1/environments/env-1/applications').length ?? 0;
+      await vi.waitFor(() => expect(listReads()).toBeGreaterThanOrEqual(2), { timeout: 10_000 });
+      await foreign.close?.();
+      expect(await recovery).toEqual({ open: 1, undone: 0, neverCreated: 0, unresolved: 1, kept: 0 });
+      expect(agent.getCallHistory()?.calls().filter((call) => call.origin !== 'https://auth.pingone.com' && call.origin !== 'https://api.pingone.com')).toEqual([]);
+      expect(await journal.list(JOURNAL_PREFIX)).toHaveLength(1);
+    } finally {
+      await agent.close();
+    }
   });
 
-  it('costs these PingOne calls per Konnect operation', async () => {
-    const calls = async (run: () => Promise<unknown>) => {
-      const start = p1.requests.length;
-      await run();
-      return p1.requests.slice(start).filter((line) => line.includes('/v1/')).map((line) => line.replace(/\/[0-9a-f-]{36}/g, '/{id}').replace(/\?.*$/, ''));
-    };
+  it('a remembered application deleted behind the bridge: new-secret answers 404 after the failed rotation and one read, and it is forgotten', async () => {
+    const clientId = (await bridge.call('POST', '/', { body: konnectApplication() })).body.client_id as string;
+    const application = `/v1/environments/${p1.environmentId}/applications/${clientId}`;
+    p1.deleteApp(clientId);
+    let start = p1.requests.length;
+    expect((await bridge.call('POST', `/${clientId}/new-secret`)).status).toBe(404);
+    expect(p1.requests.slice(start)).toEqual([`POST ${application}/secret`, `GET ${application}`]);
+    // Found missing, it is forgotten: the next operation reads first.
+    start = p1.requests.length;
+    expect((await bridge.call('DELETE', `/${clientId}`)).status).toBe(204);
+    expect(p1.requests.slice(start)).toEqual([`GET ${application}`]);
+  });
+});
+
+/** The PingOne calls an operation makes, ids replaced by {id}, worker token requests left out. */
+async function callsOf(run: () => Promise<unknown>): Promise<string[]> {
+  const start = p1.requests.length;
+  await run();
+  return p1.requests
+    .slice(start)
+    .filter((line) => line.includes('/v1/'))
+    .map((line) => line.replace(/\/[0-9a-f-]{36}/g, '/{id}').replace(/\?.*$/, ''));
+}
+
+const APP = 'applications/{id}';
+const api = (...lines: string[]) => lines.map((line) => line.replace(/^(\w+) /, '$1 /v1/environments/{id}/'));
+
+describe('PingOne calls per Konnect operation', () => {
+  it('remembered (the instance that created the application): create 2 (+ scopes and grants), new-secret 1, update 2, registrations 0, delete 1', async () => {
     let clientId = '';
     expect(
-      await calls(async () => {
+      await callsOf(async () => {
         clientId = (await bridge.call('POST', '/', { body: konnectApplication({ scopes: ['orders:read', 'profile'] }) })).body.client_id;
       }),
-    ).toEqual([
-      'GET /v1/environments/{id}/resources',
-      'GET /v1/environments/{id}/resources/{id}/scopes',
-      'GET /v1/environments/{id}/resources/{id}/scopes',
-      'POST /v1/environments/{id}/applications',
-      'GET /v1/environments/{id}/applications/{id}/secret',
-      'POST /v1/environments/{id}/applications/{id}/grants',
-      'POST /v1/environments/{id}/applications/{id}/grants',
-    ]);
-    expect(await calls(() => bridge.call('POST', '/', { body: konnectApplication() }))).toEqual(['POST /v1/environments/{id}/applications', 'GET /v1/environments/{id}/applications/{id}/secret']);
-    expect(await calls(() => bridge.call('POST', `/${clientId}/new-secret`))).toEqual(['GET /v1/environments/{id}/applications/{id}', 'POST /v1/environments/{id}/applications/{id}/secret']);
+    ).toEqual(api('GET resources', 'GET resources/{id}/scopes', 'GET resources/{id}/scopes', 'POST applications', `GET ${APP}/secret`, `POST ${APP}/grants`, `POST ${APP}/grants`));
+    // The scopes are read resource by resource until every requested one is found.
+    expect(await callsOf(() => bridge.call('POST', '/', { body: konnectApplication({ scopes: ['profile'] }) }))).toEqual(
+      api('GET resources', 'GET resources/{id}/scopes', 'POST applications', `GET ${APP}/secret`, `POST ${APP}/grants`),
+    );
+    expect(await callsOf(() => bridge.call('POST', '/', { body: konnectApplication() }))).toEqual(api('POST applications', `GET ${APP}/secret`));
+
+    let rotated = '';
     expect(
-      await calls(() => bridge.call('POST', `/${clientId}/event-hook`, { body: konnectEvent(clientId, { event_type: 'update_application', redirect_uris: ['https://app.example.com/cb2'] }) })),
-    ).toEqual(['GET /v1/environments/{id}/applications/{id}', 'PUT /v1/environments/{id}/applications/{id}']);
-    expect(await calls(() => bridge.call('DELETE', `/${clientId}`))).toEqual(['GET /v1/environments/{id}/applications/{id}', 'DELETE /v1/environments/{id}/applications/{id}']);
+      await callsOf(async () => {
+        rotated = (await bridge.call('POST', `/${clientId}/new-secret`)).body.client_secret;
+      }),
+    ).toEqual(api(`POST ${APP}/secret`));
+    expect(await p1.clientCredentials(clientId, rotated)).toBe(true);
+    // The PUT replaces the whole application, so it is built on a fresh read even of a remembered one.
+    expect(await callsOf(() => bridge.call('POST', `/${clientId}/event-hook`, { body: konnectEvent(clientId, { event_type: 'update_application', redirect_uris: ['https://app.example.com/cb2'] }) }))).toEqual(
+      api(`GET ${APP}`, `PUT ${APP}`),
+    );
+    expect(p1.app(clientId)?.body.redirectUris).toEqual(['https://app.example.com/cb2']);
+    for (const event_type of ['add_registration', 'remove_registration'] as const) {
+      expect(await callsOf(() => bridge.call('POST', `/${clientId}/event-hook`, { body: konnectEvent(clientId, { event_type, audience: 'https://orders.example.com' }) }))).toEqual([]);
+    }
+    expect(await callsOf(() => bridge.call('DELETE', `/${clientId}`))).toEqual(api(`DELETE ${APP}`));
+    expect(p1.app(clientId)).toBeUndefined();
+  });
+
+  it('cold (another instance, as after a restart): new-secret 2, update 2, delete 2', async () => {
+    const clientId = (await bridge.call('POST', '/', { body: konnectApplication() })).body.client_id as string;
+    const restarted = await startBridge(adapterFor());
+    try {
+      let rotated = '';
+      expect(
+        await callsOf(async () => {
+          rotated = (await restarted.call('POST', `/${clientId}/new-secret`)).body.client_secret;
+        }),
+      ).toEqual(api(`GET ${APP}`, `POST ${APP}/secret`));
+      expect(await p1.clientCredentials(clientId, rotated)).toBe(true);
+      const update = konnectEvent(clientId, { event_type: 'update_application', redirect_uris: ['https://app.example.com/cold'] });
+      expect(await callsOf(() => restarted.call('POST', `/${clientId}/event-hook`, { body: update }))).toEqual(api(`GET ${APP}`, `PUT ${APP}`));
+      const other = await startBridge(adapterFor());
+      try {
+        expect(await callsOf(() => other.call('DELETE', `/${clientId}`))).toEqual(api(`GET ${APP}`, `DELETE ${APP}`));
+      } finally {
+        await other.close();
+      }
+      expect(p1.app(clientId)).toBeUndefined();
+    } finally {
+      await restarted.close();
+    }
   });
 });
 
@@ -209,16 +275,21 @@ describe('settings', () => {
   });
 
   it('talks to the regional hosts: auth.pingone.{region} for the token, api.pingone.{region}/v1 for the API', async () => {
-    const urls: string[] = [];
-    const recording = (async (input: URL | Request | string) => {
-      urls.push(String(input instanceof Request ? input.url : input));
-      return String(input).includes('/as/token')
-        ? new Response(JSON.stringify({ access_token: 't', token_type: 'Bearer', expires_in: 3600 }), { headers: { 'content-type': 'application/json' } })
-        : new Response(JSON.stringify({ _embedded: { applications: [] } }), { headers: { 'content-type': 'application/json' } });
-    }) as typeof fetch;
-    const regional = createPingOneAdapter({ environmentId: 'env-1', region: 'com.au', clientId: 'worker', clientSecret: 's', fetch: recording });
-    expect(await regional.checkReady({ ...contextWith(Promise.resolve(true)), signal: AbortSignal.timeout(2000) })).toEqual({ ready: true });
-    expect(urls).toEqual(['https://auth.pingone.com.au/env-1/as/token', 'https://api.pingone.com.au/v1/environments/env-1/applications?limit=1']);
+    const agent = new MockAgent({ enableCallHistory: true });
+    agent.disableNetConnect();
+    agent.get('https://auth.pingone.com.au').intercept({ path: '/env-1/as/token', method: 'POST' }).reply(200, { access_token: 't', token_type: 'Bearer', expires_in: 3600 }, json);
+    agent.get('https://api.pingone.com.au').intercept({ path: '/v1/environments/env-1/applications?limit=1', method: 'GET' }).reply(200, { _embedded: { applications: [] } }, json);
+    const regional = createPingOneAdapter({ environmentId: 'env-1', region: 'com.au', clientId: 'worker', clientSecret: 's', dispatcher: agent });
+    try {
+      expect(await regional.checkReady({ ...contextWith(Promise.resolve(true)), signal: AbortSignal.timeout(2000) })).toEqual({ ready: true });
+      expect(agent.getCallHistory()?.calls().map((call) => `${call.method} ${call.fullUrl}`)).toEqual([
+        'POST https://auth.pingone.com.au/env-1/as/token',
+        'GET https://api.pingone.com.au/v1/environments/env-1/applications?limit=1',
+      ]);
+    } finally {
+      await regional.close?.();
+      await agent.close();
+    }
   });
 
   it('lists every problem at once', () => {

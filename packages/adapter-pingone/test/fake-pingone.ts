@@ -7,11 +7,13 @@ import { clientCredentials, createFakeIdpKit, listenOnLoopback, type FakeIdpKit 
  * of the environment's token endpoint, written from PingOne's API reference:
  * - the application `id` is the OAuth client_id; names are unique per environment (400 INVALID_DATA with a
  *   UNIQUENESS_VIOLATION detail on `name`);
- * - the secret is NOT in the create answer: `GET …/applications/{id}/secret`; `POST` there rotates (with
- *   `previous.expiresAt` the old one stays valid until then, without it stops at once);
+ * - the secret is NOT in the create answer: `GET …/applications/{id}/secret` (with `previous` only while it
+ *   has not expired); `POST` there rotates (with `previous.expiresAt` the old one stays valid until then,
+ *   without it stops at once);
  * - errors `{id, code, message, details: [{code, target, message}]}`; unknown ids 404 NOT_FOUND; a missing
  *   or expired worker token 401; rate limits 429 with Retry-After;
- * - scopes belong to resources and are granted with `POST …/applications/{id}/grants`;
+ * - scopes belong to resources and are granted with `POST …/applications/{id}/grants`, at most one grant per
+ *   resource ("Create Grant"); neither the resource list nor a resource's scope list takes a filter;
  * - worker tokens live 1 hour;
  * - `GET …/applications` takes no `filter`: "READ All Applications" documents no query parameter, the
  *   PingOne Go SDK (pingone-go-sdk-v2, generated from the API spec) gives ReadAllApplications none, and
@@ -42,6 +44,8 @@ export interface FakePingOne {
   appCount(): number;
   scopeNames(app: App): string[];
   createForeignApp(): string;
+  /** An administrator deletes the application in the console, behind the bridge's back. */
+  deleteApp(id: string): void;
   clientCredentials(clientId: string, clientSecret: string): Promise<boolean>;
   close(): Promise<void>;
 }
@@ -155,7 +159,9 @@ export async function startFakePingOne(options: { pageSize?: number } = {}): Pro
   });
   api.get('/applications/:id/secret', (req, res) => {
     const item = found(req, res);
-    if (item) res.json({ secret: item.secret, ...(item.previous ? { previous: { secret: item.previous.secret, expiresAt: new Date(item.previous.expiresAt).toISOString() } } : {}) });
+    // "If a previous client secret has been designated (and has not expired), the previous secret is also returned."
+    const previous = item?.previous && item.previous.expiresAt > Date.now() ? item.previous : undefined;
+    if (item) res.json({ secret: item.secret, ...(previous ? { previous: { secret: previous.secret, expiresAt: new Date(previous.expiresAt).toISOString() } } : {}) });
   });
   api.post('/applications/:id/secret', (req, res) => {
     const item = found(req, res);
@@ -173,6 +179,8 @@ export async function startFakePingOne(options: { pageSize?: number } = {}): Pro
     if (!resource) return invalidData(res, [{ code: 'INVALID_VALUE', target: 'resource.id', message: 'Referenced resource does not exist.' }]);
     const scopeIds = (body.scopes ?? []).map((scope) => scope.id ?? '');
     if (scopeIds.some((id) => !resource.scopes.some((scope) => scope.id === id))) return invalidData(res, [{ code: 'INVALID_VALUE', target: 'scopes', message: 'Referenced scope does not belong to the resource.' }]);
+    // "An application cannot have multiple grants that refer to the same resource, even if the scopes differ."
+    if (item.grants.some((grant) => grant.resourceId === resource.id)) return invalidData(res, [{ code: 'UNIQUENESS_VIOLATION', target: 'resource.id', message: 'The application already has a grant for this resource.' }]);
     item.grants.push({ resourceId: resource.id, scopeIds });
     res.status(201).json({ id: randomUUID(), resource: { id: resource.id }, scopes: scopeIds.map((id) => ({ id })) });
   });
@@ -201,6 +209,9 @@ export async function startFakePingOne(options: { pageSize?: number } = {}): Pro
       const id = randomUUID();
       apps.set(id, { body: { id, name: `Console app ${id.slice(0, 8)}`, description: 'Made by an administrator', enabled: true, type: 'WEB_APP', protocol: 'OPENID_CONNECT', grantTypes: ['CLIENT_CREDENTIALS'], redirectUris: ['https://foreign.example.com/cb'], tokenEndpointAuthMethod: 'CLIENT_SECRET_BASIC' }, secret: 'foreign', grants: [] });
       return id;
+    },
+    deleteApp(id) {
+      apps.delete(id);
     },
     async clientCredentials(clientId, clientSecret) {
       const res = await fetch(`${origin}/${environmentId}/as/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret }) });
