@@ -18,7 +18,7 @@ import {
   type Dispatcher,
 } from '@dcr-bridge/core';
 import { Agent } from 'undici';
-import { clientIdFor, isManaged, newClient, pingFederateMessage, writable, type ClientDefaults, type PingFederateClient } from './client.js';
+import { clientIdFor, isManaged, newClient, pingFederateMessage, withoutSecret, writable, type ClientDefaults, type PingFederateClient } from './client.js';
 
 export type PingFederateAdminAuth =
   | { username: string; password: string }
@@ -65,7 +65,6 @@ export function createPingFederateAdapter(options: PingFederateAdapterOptions): 
     return http.find<PingFederateClient>(clientPath(clientId), `reading client ${clientId}`, { signal: context.signal });
   }
 
-
   async function checkScopes(scopes: string[], context: OperationContext): Promise<void> {
     const settings = await http.get<AuthServerSettings>('/oauth/authServerSettings', { signal: context.signal });
     if (!settings.ok) throw http.errorFromResponse(settings, 'reading the authorization server settings');
@@ -80,6 +79,10 @@ export function createPingFederateAdapter(options: PingFederateAdapterOptions): 
     marker: 'dcr-bridge marker line in its description',
     find,
     isOurs: isManaged,
+    // The full-client PUT writes back every setting, the secret's encryptedSecret included: it must start
+    // from the client as PingFederate holds it now, never from a remembered one (that would bring back a
+    // secret rotated since). Rotate and delete use sub-resources or the id alone, so they need no read.
+    readsCurrent: ['replaceRedirectUris'],
 
     async create(registration, context) {
       const { client, secret } = newClient(registration, options, context.nonce);
@@ -87,6 +90,8 @@ export function createPingFederateAdapter(options: PingFederateAdapterOptions): 
       // One call creates the client with its secret; core finds it by its nonce-suffixed id if the answer is lost.
       const created = await http.post<PingFederateClient>('/oauth/clients', { json: client, signal: context.signal });
       if (created.status !== 201 && created.status !== 200) throw http.refusal(created, 'the new client');
+      // What was sent is the client as PingFederate holds it (the bridge chose its id), minus the plaintext secret.
+      await context.created(client.clientId, withoutSecret(client));
       return { clientId: client.clientId, clientSecret: secret };
     },
 
@@ -98,6 +103,7 @@ export function createPingFederateAdapter(options: PingFederateAdapterOptions): 
     },
 
     async remove(clientId, _found, context) {
+      // By id alone: a remembered client costs this one call.
       const response = await http.delete(clientPath(clientId), { signal: context.signal });
       if (response.status !== 204 && response.status !== 200 && response.status !== 404) throw http.errorFromResponse(response, `deleting client ${clientId}`);
     },
@@ -105,16 +111,18 @@ export function createPingFederateAdapter(options: PingFederateAdapterOptions): 
     async rotateSecret(clientId, _found, context) {
       const secret = generateSecret();
       // The secret's own resource: the write carries nothing but the new secret, and no secondary
-      // secrets, so the old secret stops working at once.
+      // secrets, so the old secret stops working at once. It needs nothing of the client but its id, so
+      // a remembered client costs this one call; one deleted meanwhile answers 404, which surfaces as a
+      // 502 and makes core read again and answer not_found.
       const response = await http.put(`${clientPath(clientId)}/clientAuth/clientSecret`, { json: { secret, secondarySecrets: [] }, signal: context.signal, idempotent: true });
       if (!response.ok) throw http.refusal(response, `the new secret of ${clientId}`);
       return secret;
     },
 
     async replaceRedirectUris(clientId, found, redirectUris, context) {
-      // PingFederate's PUT replaces the whole client: send back what find read, whose encryptedSecret
-      // keeps the secret (its documented contract). Core runs one operation per client at a time, so no
-      // rotation can slip in between that read and this write.
+      // PingFederate's PUT replaces the whole client: send back what find has just read (readsCurrent),
+      // whose encryptedSecret keeps the secret (its documented contract). Core runs one operation per
+      // client at a time, so no rotation can slip in between that read and this write.
       const response = await http.put(clientPath(clientId), { json: { ...writable(found), redirectUris }, signal: context.signal, idempotent: true });
       if (!response.ok) throw http.refusal(response, `the new redirect URIs of ${clientId}`);
     },

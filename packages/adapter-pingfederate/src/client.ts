@@ -48,6 +48,11 @@ export function writable(client: PingFederateClient): PingFederateClient {
   return Object.fromEntries(Object.entries(client).filter(([field]) => !READ_ONLY_FIELDS.includes(field))) as PingFederateClient;
 }
 
+/** The client with its authentication type only: what the bridge keeps of a client it sent, never a secret. */
+export function withoutSecret(client: PingFederateClient): PingFederateClient {
+  return { ...client, clientAuth: client.clientAuth && { type: client.clientAuth.type } };
+}
+
 /** A new client and the secret the bridge generated for it (PingFederate takes the secret from the caller). */
 export function newClient(registration: ClientRegistration, defaults: ClientDefaults, nonce: string): { client: PingFederateClient; secret: string } {
   if (!['client_secret_basic', 'client_secret_post'].includes(registration.tokenEndpointAuthMethod)) {

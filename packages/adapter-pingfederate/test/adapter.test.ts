@@ -15,6 +15,7 @@ import {
 } from '@dcr-bridge/core';
 import { konnectApplication, konnectEvent, startBridge, type BridgeHarness } from '@dcr-bridge/conformance';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newClient } from '../src/client.js';
 import { createPingFederateAdapter, dcrBridgeAdapter } from '../src/index.js';
 import { startFakePingFederate, type FakePingFederate } from './fake-pingfederate.js';
 
@@ -30,6 +31,15 @@ afterAll(async () => {
   await bridge.close();
   await pf.close();
 });
+
+/** A call to the fake's admin API as an administrator would make it, behind the bridge's back. */
+function adminCall(method: string, path: string, body?: unknown): Promise<Response> {
+  return fetch(`${pf.adminUrl}${path}`, {
+    method,
+    headers: { 'content-type': 'application/json', 'x-xsrf-header': 'PingFederate', authorization: `Basic ${Buffer.from(`${pf.admin.username}:${pf.admin.password}`).toString('base64')}` },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+}
 
 describe('create and rotate', () => {
   it('creates the client with a bridge-generated 256-bit secret, its settings and the marker', async () => {
@@ -52,16 +62,12 @@ describe('create and rotate', () => {
   it('rotates through the clientSecret resource and drops secondary secrets an administrator kept', async () => {
     const created = await bridge.call('POST', '/', { body: konnectApplication() });
     const id = created.body.client_id as string;
-    const kept = await fetch(`${pf.adminUrl}/oauth/clients/${id}/clientAuth/clientSecret`, {
-      method: 'PUT',
-      headers: { 'content-type': 'application/json', 'x-xsrf-header': 'PingFederate', authorization: `Basic ${Buffer.from(`${pf.admin.username}:${pf.admin.password}`).toString('base64')}` },
-      body: JSON.stringify({ secret: 'admin-set', secondarySecrets: [{ secret: created.body.client_secret }] }),
-    });
+    const kept = await adminCall('PUT', `/oauth/clients/${id}/clientAuth/clientSecret`, { secret: 'admin-set', secondarySecrets: [{ secret: created.body.client_secret }] });
     expect(kept.status).toBe(200);
     const start = pf.requests.length;
     const rotated = await bridge.call('POST', `/${id}/new-secret`);
     expect(rotated.status).toBe(200);
-    expect(pf.requests.slice(start)).toEqual([`GET /pf-admin-api/v1/oauth/clients/${id}`, `PUT /pf-admin-api/v1/oauth/clients/${id}/clientAuth/clientSecret`]);
+    expect(pf.requests.slice(start)).toEqual([`PUT /pf-admin-api/v1/oauth/clients/${id}/clientAuth/clientSecret`]);
     expect(pf.client(id)?.secrets).toEqual([rotated.body.client_secret]);
     expect(await pf.clientCredentials(id, created.body.client_secret)).toBe(false);
     expect(await pf.clientCredentials(id, 'admin-set')).toBe(false);
@@ -168,7 +174,7 @@ describe('lifecycle (core)', () => {
     await own.close?.();
   });
 
-  it('recover() finds a client a crashed process created by its nonce and deletes it', async () => {
+  it('recover() deletes a client a crashed process created: create journals its id as soon as PingFederate holds it', async () => {
     const journal = createJsonStore(createMemoryDriver());
     // Konnect's answer never settles: the entry stays open, as a process that died would leave it.
     const crashed = adapterOn(journal);
@@ -176,12 +182,28 @@ describe('lifecycle (core)', () => {
     const entries = await journal.list<JournalEntry>(JOURNAL_PREFIX);
     expect(entries).toHaveLength(1);
     const entry = entries[0]?.[1];
-    expect(entry?.clientId).toBeUndefined();
+    expect(entry?.clientId).toBe(created.clientId);
     expect(created.clientId).toBe(`konnect-crashed-portal-app-${entry?.nonce}`);
 
     const restarted = adapterOn(journal);
+    const start = pf.requests.length;
     expect(await restarted.recover?.({ inFlightMs: 0 })).toEqual({ open: 1, undone: 1, neverCreated: 0, unresolved: 0, kept: 0 });
+    expect(pf.requests.slice(start)).toEqual([`GET /pf-admin-api/v1/oauth/clients/${created.clientId}`, `DELETE /pf-admin-api/v1/oauth/clients/${created.clientId}`]);
     expect(pf.client(created.clientId)).toBeUndefined();
+    expect(await journal.list(JOURNAL_PREFIX)).toEqual([]);
+    await restarted.close?.();
+  });
+
+  it('recover() finds by its nonce a client whose create PingFederate completed after the process died', async () => {
+    const journal = createJsonStore(createMemoryDriver());
+    await journal.set(`${JOURNAL_PREFIX}efgh5678`, { nonce: 'efgh5678', clientName: 'Late Portal App', startedAt: new Date().toISOString() });
+    // What the POST of the process that died left: the client, never journaled by id.
+    const { client } = newClient(parseRegistration(konnectApplication({ client_name: 'Late Portal App' })), {}, 'efgh5678');
+    expect((await adminCall('POST', '/oauth/clients', client)).status).toBe(201);
+
+    const restarted = adapterOn(journal);
+    expect(await restarted.recover?.({ inFlightMs: 0 })).toEqual({ open: 1, undone: 1, neverCreated: 0, unresolved: 0, kept: 0 });
+    expect(pf.client('konnect-late-portal-app-efgh5678')).toBeUndefined();
     expect(await journal.list(JOURNAL_PREFIX)).toEqual([]);
     await restarted.close?.();
   });
@@ -197,22 +219,94 @@ describe('lifecycle (core)', () => {
     await restarted.close?.();
   });
 
-  it('costs PingFederate 1 call per create (2 with scopes) and 2 per new-secret, update_application and delete', async () => {
-    await adapter.drained?.();
-    const calls = async (work: () => Promise<unknown>) => {
+  describe('PingFederate calls per Konnect operation (admin token requests aside)', () => {
+    const calls = async <T>(work: () => Promise<T>): Promise<{ result: T; requests: string[] }> => {
+      await adapter.drained?.();
       const start = pf.requests.length;
-      await work();
-      return pf.requests.slice(start).map((line) => line.replace(/konnect-[a-z0-9._-]+/, '{id}'));
+      const result = await work();
+      return { result, requests: pf.requests.slice(start).map((line) => line.replace(/konnect-[a-z0-9._-]+/, '{id}')) };
     };
-    let id = '';
-    expect(await calls(async () => (id = (await bridge.call('POST', '/', { body: konnectApplication() })).body.client_id))).toEqual(['POST /pf-admin-api/v1/oauth/clients']);
-    expect(await calls(() => bridge.call('POST', '/', { body: konnectApplication({ scopes: ['read:orders'] }) }))).toEqual(['GET /pf-admin-api/v1/oauth/authServerSettings', 'POST /pf-admin-api/v1/oauth/clients']);
-    expect(await calls(() => bridge.call('POST', `/${id}/new-secret`))).toEqual(['GET /pf-admin-api/v1/oauth/clients/{id}', 'PUT /pf-admin-api/v1/oauth/clients/{id}/clientAuth/clientSecret']);
-    expect(await calls(() => bridge.call('POST', `/${id}/event-hook`, { body: konnectEvent(id, { event_type: 'update_application', redirect_uris: ['https://app.example.com/cb'] }) }))).toEqual([
-      'GET /pf-admin-api/v1/oauth/clients/{id}',
-      'PUT /pf-admin-api/v1/oauth/clients/{id}',
-    ]);
-    expect(await calls(() => bridge.call('DELETE', `/${id}`))).toEqual(['GET /pf-admin-api/v1/oauth/clients/{id}', 'DELETE /pf-admin-api/v1/oauth/clients/{id}']);
+    const admin = '/pf-admin-api/v1';
+    const event = (id: string, body: Parameters<typeof konnectEvent>[1]) => ({ body: konnectEvent(id, body) });
+
+    it('remembered (the instance that created the client): create 1 (2 with scopes), new-secret 1, update_application 2, registrations 0, delete 1', async () => {
+      const created = await calls(() => bridge.call('POST', '/', { body: konnectApplication() }));
+      expect(created.requests).toEqual([`POST ${admin}/oauth/clients`]);
+      const id = created.result.body.client_id as string;
+      expect(await pf.clientCredentials(id, created.result.body.client_secret)).toBe(true);
+
+      const scoped = await calls(() => bridge.call('POST', '/', { body: konnectApplication({ scopes: ['read:orders'] }) }));
+      expect(scoped.requests).toEqual([`GET ${admin}/oauth/authServerSettings`, `POST ${admin}/oauth/clients`]);
+      expect(await pf.clientCredentials(scoped.result.body.client_id, scoped.result.body.client_secret)).toBe(true);
+
+      const rotated = await calls(() => bridge.call('POST', `/${id}/new-secret`));
+      expect(rotated.requests).toEqual([`PUT ${admin}/oauth/clients/{id}/clientAuth/clientSecret`]);
+      const secret = rotated.result.body.client_secret as string;
+
+      // The full-client PUT starts from a fresh read, never from the client remembered at the create:
+      // the remembered one would write the pre-rotation secret back.
+      const updated = await calls(() => bridge.call('POST', `/${id}/event-hook`, event(id, { event_type: 'update_application', redirect_uris: ['https://app.example.com/cb'] })));
+      expect(updated.result.status).toBe(200);
+      expect(updated.requests).toEqual([`GET ${admin}/oauth/clients/{id}`, `PUT ${admin}/oauth/clients/{id}`]);
+      expect(await pf.clientCredentials(id, secret)).toBe(true);
+      expect(await pf.clientCredentials(id, created.result.body.client_secret)).toBe(false);
+
+      for (const event_type of ['add_registration', 'remove_registration'] as const) {
+        const registration = await calls(() => bridge.call('POST', `/${id}/event-hook`, event(id, { event_type, audience: 'https://api.example.com' })));
+        expect(registration.result.status).toBe(200);
+        expect(registration.requests).toEqual([]);
+      }
+
+      const deleted = await calls(() => bridge.call('DELETE', `/${id}`));
+      expect(deleted.result.status).toBe(204);
+      expect(deleted.requests).toEqual([`DELETE ${admin}/oauth/clients/{id}`]);
+      expect(pf.client(id)).toBeUndefined();
+    });
+
+    it('cold (another instance, as after a restart): new-secret 2, update_application 2, delete 2; then remembered as proven', async () => {
+      const create = async () => (await bridge.call('POST', '/', { body: konnectApplication() })).body.client_id as string;
+      const [rotatedId, updatedId, deletedId] = [await create(), await create(), await create()];
+      const restarted = createPingFederateAdapter({ adminUrl: pf.adminUrl, auth: pf.admin });
+      const cold = await startBridge(restarted);
+      try {
+        const rotated = await calls(() => cold.call('POST', `/${rotatedId}/new-secret`));
+        expect(rotated.requests).toEqual([`GET ${admin}/oauth/clients/{id}`, `PUT ${admin}/oauth/clients/{id}/clientAuth/clientSecret`]);
+        expect(await pf.clientCredentials(rotatedId, rotated.result.body.client_secret)).toBe(true);
+
+        const updated = await calls(() => cold.call('POST', `/${updatedId}/event-hook`, event(updatedId, { event_type: 'update_application', redirect_uris: ['https://app.example.com/cold'] })));
+        expect(updated.requests).toEqual([`GET ${admin}/oauth/clients/{id}`, `PUT ${admin}/oauth/clients/{id}`]);
+        expect(pf.client(updatedId)?.client.redirectUris).toEqual(['https://app.example.com/cold']);
+
+        const deleted = await calls(() => cold.call('DELETE', `/${deletedId}`));
+        expect(deleted.requests).toEqual([`GET ${admin}/oauth/clients/{id}`, `DELETE ${admin}/oauth/clients/{id}`]);
+        expect(pf.client(deletedId)).toBeUndefined();
+
+        // The rotation's read proved the client ours: this instance now remembers it.
+        const deletedAfterProof = await calls(() => cold.call('DELETE', `/${rotatedId}`));
+        expect(deletedAfterProof.requests).toEqual([`DELETE ${admin}/oauth/clients/{id}`]);
+        expect(pf.client(rotatedId)).toBeUndefined();
+      } finally {
+        await cold.close();
+        await restarted.close?.();
+      }
+    });
+
+    it('a remembered client deleted behind the bridge: new-secret answers 404 after one more read, delete 204 in one call', async () => {
+      const rotatedAway = (await bridge.call('POST', '/', { body: konnectApplication() })).body.client_id as string;
+      const deletedAway = (await bridge.call('POST', '/', { body: konnectApplication() })).body.client_id as string;
+      for (const id of [rotatedAway, deletedAway]) expect((await adminCall('DELETE', `/oauth/clients/${id}`)).status).toBe(204);
+
+      const rotated = await calls(() => bridge.call('POST', `/${rotatedAway}/new-secret`));
+      expect(rotated.result.status).toBe(404);
+      expect(rotated.result.body.error).toBe('not_found');
+      expect(rotated.requests).toEqual([`PUT ${admin}/oauth/clients/{id}/clientAuth/clientSecret`, `GET ${admin}/oauth/clients/{id}`]);
+      // Forgotten once found missing: the next operation reads first.
+      expect((await calls(() => bridge.call('POST', `/${rotatedAway}/new-secret`))).requests).toEqual([`GET ${admin}/oauth/clients/{id}`]);
+
+      const deleted = await calls(() => bridge.call('DELETE', `/${deletedAway}`));
+      expect(deleted.result.status).toBe(204);
+      expect(deleted.requests).toEqual([`DELETE ${admin}/oauth/clients/{id}`]);
+    });
   });
 });
 
