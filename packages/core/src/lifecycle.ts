@@ -159,6 +159,7 @@ export function defineDcrAdapter<Client>(idp: IdpPrimitives<Client>, options: Li
     try {
       return await work();
     } catch (error) {
+      if (isBridgeError(error) && error.code === 'not_found') owned.forget(clientId);
       if (!isBridgeError(error) || error.status < 500) throw error;
       const stillThere = await idp.find(clientId, context).catch(() => true);
       if (stillThere !== undefined) throw error;

@@ -367,6 +367,23 @@ describe('defineDcrAdapter: remembered ownership', () => {
     await adapter.deleteClient(clientId, context());
   });
 
+  it('forgets a remembered client whose primitive answered not_found itself', async () => {
+    const idp = memoryIdp({ handsOverCreated: true });
+    const adapter = defineDcrAdapter({
+      ...idp.primitives,
+      rotateSecret: async (clientId, client, ctx) => {
+        if (!idp.clients.has(clientId)) throw new BridgeError('not_found', `Memory IdP has no client ${clientId}.`);
+        return idp.primitives.rotateSecret!(clientId, client, ctx);
+      },
+    });
+    const { clientId } = await adapter.createClient(registration(), context());
+    idp.clients.delete(clientId);
+    await expect(adapter.rotateSecret?.(clientId, context())).rejects.toMatchObject({ code: 'not_found' });
+    idp.calls.length = 0;
+    await expect(adapter.rotateSecret?.(clientId, context())).rejects.toMatchObject({ code: 'not_found' });
+    expect(idp.calls).toEqual([`find ${clientId}`]);
+  });
+
   it('keeps at most rememberClients clients, dropping the least recently used', async () => {
     const idp = memoryIdp({ handsOverCreated: true });
     const adapter = defineDcrAdapter(idp.primitives, { rememberClients: 2 });
