@@ -22,6 +22,8 @@ export interface IdpTarget {
   canGetToken(clientId: string, secret: string): Promise<boolean>;
   /** The conformance kit's fault injection in front of the IdP; undefined where there is none. */
   faults: Pick<FakeIdpKit, 'injectFaults' | 'faultNext' | 'settle' | 'faults'> | undefined;
+  /** Every request the IdP got, as `METHOD path?query` (the fake's own log), for counting round trips. */
+  requests(): string[];
   /** The IdP request that creates a client (path without query), to aim faults at. */
   createPath: { method: string; path: RegExp };
   /**
@@ -53,6 +55,7 @@ export const idpTargets: Record<AdapterId, () => Promise<IdpTarget>> = {
       clientExists: stored,
       canGetToken: (clientId, secret) => idp.canGetToken(clientId, secret),
       faults: idp.faults,
+      requests: () => idp.requests,
       createPath: { method: 'POST', path: /^\/reg$/ },
       async listClients() {
         const held = [];
@@ -79,6 +82,7 @@ export const idpTargets: Record<AdapterId, () => Promise<IdpTarget>> = {
       clientExists: async (clientId) => keycloak.clientByClientId(clientId) !== undefined,
       canGetToken: async (clientId, secret) => (await keycloak.clientCredentials(clientId, secret)) !== undefined,
       faults: keycloak.faults,
+      requests: () => keycloak.requests,
       createPath: { method: 'POST', path: /^\/admin\/realms\/[^/]+\/clients$/ },
       close: () => keycloak.close(),
     };
@@ -93,7 +97,8 @@ export const idpTargets: Record<AdapterId, () => Promise<IdpTarget>> = {
       clientExists: backdoor.clientExists,
       canGetToken: backdoor.canGetToken,
       faults: okta.faults,
-      createPath: { method: 'POST', path: /^\/oauth2\/v1\/clients$/ },
+      requests: () => okta.requests,
+      createPath: { method: 'POST', path: /^\/api\/v1\/apps$/ },
       close: () => okta.close(),
     };
   },
@@ -114,6 +119,7 @@ export const idpTargets: Record<AdapterId, () => Promise<IdpTarget>> = {
       clientExists: async (clientId) => p1.app(clientId) !== undefined,
       canGetToken: (clientId, secret) => p1.clientCredentials(clientId, secret),
       faults: p1.faults,
+      requests: () => p1.requests,
       createPath: { method: 'POST', path: /^\/v1\/environments\/[^/]+\/applications$/ },
       close: () => p1.close(),
     };
@@ -133,6 +139,7 @@ export const idpTargets: Record<AdapterId, () => Promise<IdpTarget>> = {
       clientExists: async (clientId) => pf.client(clientId) !== undefined,
       canGetToken: (clientId, secret) => pf.clientCredentials(clientId, secret),
       faults: pf.faults,
+      requests: () => pf.requests,
       createPath: { method: 'POST', path: /^\/pf-admin-api\/v1\/oauth\/clients$/ },
       close: () => pf.close(),
     };
@@ -164,6 +171,7 @@ export const idpTargets: Record<AdapterId, () => Promise<IdpTarget>> = {
       clientExists: cognito.backdoor.clientExists,
       canGetToken: cognito.backdoor.canGetToken,
       faults: kit,
+      requests: () => kit.requests,
       createPath: { method: 'POST', path: /^\/CreateUserPoolClient$/ },
       async close() {
         try {

@@ -11,12 +11,12 @@ import {
   type DcrAdapter,
   type IdpPrimitives,
   type Logger,
-  type OperationContext,
   type StateStore,
   type Dispatcher,
+  type IdpResponse,
 } from '@dcr-bridge/core';
 import { importJWK, importPKCS8, type CryptoKey } from 'jose';
-import { bridgeProfile, clientNameFor, oktaClient, oktaMessage, orgUrl, type BridgeProfile, type OktaClient } from './settings.js';
+import { clientNameFor, oktaApp, oktaMessage, orgUrl, withoutSecret, type OktaApp } from './settings.js';
 
 export type OktaAuthentication =
   /** An API token (`Authorization: SSWS …`), as Kong's example bridge uses. */
@@ -39,12 +39,6 @@ export interface OktaAdapterOptions {
 
 export const DEFAULT_SCOPES = ['okta.clients.manage', 'okta.clients.read', 'okta.apps.manage', 'okta.apps.read'];
 
-interface OktaApp {
-  id: string;
-  profile?: { dcrBridge?: Partial<BridgeProfile> } & Record<string, unknown>;
-  [field: string]: unknown;
-}
-
 export function createOktaAdapter(options: OktaAdapterOptions): DcrAdapter {
   const logger = options.logger ?? silentLogger;
   const org = orgUrl(options.domain);
@@ -63,55 +57,61 @@ export function createOktaAdapter(options: OktaAdapterOptions): DcrAdapter {
     timeoutMs: options.timeoutMs,
   });
   const oauthClient = (clientId: string) => path`/oauth2/v1/clients/${clientId}`;
+  // An OIDC app created without a client_id of its own has its app id as client_id.
   const app = (clientId: string) => path`/api/v1/apps/${clientId}`;
+  const isOurs = (found: OktaApp) => found.profile?.dcrBridge?.managed === true;
 
-  /** The client's application (an OIDC client's app id is its client_id), or undefined when it is gone. */
-  function find(clientId: string, context: OperationContext): Promise<OktaApp | undefined> {
-    return http.find<OktaApp>(app(clientId), `reading application ${clientId}`, { signal: context.signal });
+  /** The next page of a list, from Okta's `Link: <…>; rel="next"` header; only on the org itself, which gets the admin credential. */
+  function nextPage(link: string | null): URL | undefined {
+    const href = link?.match(/<([^>]+)>\s*;\s*rel="next"/)?.[1];
+    if (href === undefined) return undefined;
+    const next = new URL(href, org);
+    if (next.origin !== org) throw new BridgeError('idp_error', `Okta's next page of applications is on another origin (${next.origin}); the bridge does not follow it.`);
+    return next;
   }
-
 
   const primitives: IdpPrimitives<OktaApp> = {
     id: 'okta',
     idpName: 'Okta',
     marker: 'dcrBridge marker in its application profile',
-    find,
-    isOurs: (found) => found.profile?.dcrBridge?.managed === true,
+    /** The client's application, or undefined when it is gone. */
+    find: (clientId, context) => http.find<OktaApp>(app(clientId), `reading application ${clientId}`, { signal: context.signal }),
+    isOurs,
+    // The PUT of update_application sends the whole app back: it must be the app as Okta holds it now.
+    readsCurrent: ['replaceRedirectUris'],
 
     async create(registration, context) {
-      const settings = oktaClient(registration, context.nonce);
-      const created = await http.post<OktaClient>('/oauth2/v1/clients', { json: settings, signal: context.signal });
-      if (created.status !== 201 || typeof created.body?.client_id !== 'string') throw http.refusal(created, 'the client');
-      const client = created.body as OktaClient & { client_id: string };
-      await context.created(client.client_id);
-      if (typeof client.client_secret !== 'string') throw new BridgeError('idp_error', 'Okta created the client without a secret.');
-      // The marker lives in the application's profile (the OAuth client object has no custom fields).
-      const current = await http.get<OktaApp>(app(client.client_id), { signal: context.signal });
-      if (!current.ok) throw http.errorFromResponse(current, `reading application ${client.client_id}`);
-      const profile = { ...current.body.profile, dcrBridge: bridgeProfile(registration) };
-      const marked = await http.put(app(client.client_id), { json: { ...current.body, profile }, signal: context.signal, idempotent: true });
-      if (!marked.ok) throw http.errorFromResponse(marked, `marking application ${client.client_id}`);
-      return {
-        clientId: client.client_id,
-        clientSecret: client.client_secret,
-        clientIdIssuedAt: typeof client.client_id_issued_at === 'number' ? new Date(client.client_id_issued_at * 1000) : undefined,
-        clientSecretExpiresAt: client.client_secret_expires_at ? new Date(client.client_secret_expires_at * 1000) : undefined,
-      };
+      // The marker travels in the create itself (the app profile), and Okta answers with the client's
+      // credentials: one call, and nothing to clean up if a second step failed.
+      const created = await http.post<OktaApp>('/api/v1/apps', { json: oktaApp(registration, context.nonce), signal: context.signal });
+      if (!created.ok || typeof created.body?.id !== 'string') throw http.refusal(created, 'the application');
+      const answer = created.body;
+      await context.created(answer.id, withoutSecret(answer));
+      const clientSecret = answer.credentials?.oauthClient?.client_secret;
+      if (typeof clientSecret !== 'string') throw new BridgeError('idp_error', 'Okta created the application without a client secret.');
+      const issuedAt = answer.created === undefined ? undefined : new Date(answer.created);
+      return { clientId: answer.id, clientSecret, clientIdIssuedAt: issuedAt && !Number.isNaN(issuedAt.getTime()) ? issuedAt : undefined };
     },
 
     async findByNonce(nonce, draft, context) {
-      // `q` searches client_name by prefix and lists exact matches first, so the first page holds the one
-      // whose name is exactly the create's (Okta refuses duplicate names).
-      const name = clientNameFor(draft.clientName, nonce);
-      const listed = await http.get<OktaClient[]>('/oauth2/v1/clients', { query: { q: name, limit: 20 }, signal: context.signal });
-      if (!listed.ok || !Array.isArray(listed.body)) throw http.errorFromResponse(listed, `searching for client ${name}`);
-      const clientId = listed.body.find((candidate) => candidate.client_name === name)?.client_id;
-      if (typeof clientId !== 'string') return undefined;
-      const found = await find(clientId, context);
-      return found ? { clientId, client: found } : undefined;
+      // `q` matches the start of an app's label; only an app whose label is exactly the create's, and that
+      // carries the marker (the create wrote both at once), is the one.
+      const label = clientNameFor(draft.clientName, nonce);
+      let target: string | URL | undefined = '/api/v1/apps';
+      let query: Record<string, string | number> | undefined = { q: label, limit: 200 };
+      while (target !== undefined) {
+        const page: IdpResponse<OktaApp[]> = await http.get<OktaApp[]>(target, { query, signal: context.signal });
+        if (!page.ok || !Array.isArray(page.body)) throw http.errorFromResponse(page, `searching for application ${label}`);
+        const found = page.body.find((candidate) => candidate.label === label && isOurs(candidate));
+        if (found) return { clientId: found.id, client: found };
+        target = nextPage(page.headers.get('link'));
+        query = undefined;
+      }
+      return undefined;
     },
 
     async remove(clientId, _found, context) {
+      // One call, whatever the app's status (the Apps API deletes only deactivated apps: two calls).
       const response = await http.delete(oauthClient(clientId), { signal: context.signal });
       if (response.status === 204 || response.status === 404) return;
       // Okta answers an unknown client with 401 invalid_client on this endpoint; a bad admin credential
@@ -122,19 +122,21 @@ export function createOktaAdapter(options: OktaAdapterOptions): DcrAdapter {
     },
 
     async rotateSecret(clientId, _found, context) {
-      const response = await http.post<OktaClient>(`${oauthClient(clientId)}/lifecycle/newSecret`, { signal: context.signal });
+      const response = await http.post<{ client_secret?: unknown }>(`${oauthClient(clientId)}/lifecycle/newSecret`, { signal: context.signal });
       if (response.status === 404) throw new BridgeError('not_found', `Okta has no client ${clientId}.`);
       if (!response.ok || typeof response.body?.client_secret !== 'string') throw http.errorFromResponse(response, `rotating the secret of ${clientId}`);
       return response.body.client_secret;
     },
 
-    async replaceRedirectUris(clientId, _found, redirectUris, context) {
-      // PUT replaces every setting: read them, change the redirect URIs, write them all back. The secret
-      // stays out (Okta keeps it when a PUT omits it), so a rotation can never be undone by this write.
-      const current = await http.get<OktaClient>(oauthClient(clientId), { signal: context.signal });
-      if (!current.ok) throw http.errorFromResponse(current, `reading client ${clientId}`);
-      const { client_secret: _secret, client_id_issued_at: _issued, client_secret_expires_at: _expires, ...settings } = current.body;
-      const updated = await http.put(oauthClient(clientId), { json: { ...settings, redirect_uris: redirectUris }, signal: context.signal, idempotent: true });
+    async replaceRedirectUris(clientId, current, redirectUris, context) {
+      // Okta's PUT replaces the whole app: core handed over the app as read just now (readsCurrent), and it
+      // goes back with the new redirect URIs only. Without a client secret: Okta keeps the secret when a PUT
+      // has none, so a rotation made meanwhile is never undone; and the token endpoint auth method goes back
+      // unchanged (changing it would make Okta issue a new secret).
+      const { _links: _readOnlyLinks, _embedded: _readOnlyEmbedded, ...replacement } = withoutSecret(current);
+      const settings = { ...replacement.settings, oauthClient: { ...replacement.settings?.oauthClient, redirect_uris: redirectUris } };
+      const updated = await http.put(app(clientId), { json: { ...replacement, settings }, signal: context.signal, idempotent: true });
+      if (updated.status === 404) throw new BridgeError('not_found', `Okta has no client ${clientId}.`);
       if (!updated.ok) throw http.refusal(updated, `the new redirect URIs of ${clientId}`);
     },
 

@@ -1,18 +1,36 @@
 import { BridgeError, uniqueName, type ClientRegistration } from '@dcr-bridge/core';
 
-/** Okta's OAuth client (RFC 7591 shape) as /oauth2/v1/clients reads and writes it. */
-export interface OktaClient {
-  client_id?: string;
-  client_secret?: string;
-  client_id_issued_at?: number;
-  client_secret_expires_at?: number;
-  client_name: string;
-  redirect_uris?: string[];
-  response_types: string[];
-  grant_types: string[];
-  token_endpoint_auth_method: string;
-  application_type: 'web' | 'service';
+/**
+ * An OAuth 2.0 client application as Okta's Apps API reads and writes it (`/api/v1/apps`, `name: oidc_client`).
+ * Okta answers with more (accessibility, visibility, `_links`, …); a full-representation PUT sends it all back.
+ */
+export interface OktaApp {
+  id: string;
+  name?: string;
+  label?: string;
+  created?: string;
+  credentials?: { oauthClient?: { client_id?: string; client_secret?: string; token_endpoint_auth_method?: string; [field: string]: unknown }; [field: string]: unknown };
+  settings?: { oauthClient?: { redirect_uris?: string[]; [field: string]: unknown }; [field: string]: unknown };
+  profile?: { dcrBridge?: Partial<BridgeProfile> } & Record<string, unknown>;
   [field: string]: unknown;
+}
+
+/** What the create sends: an `oidc_client` app, the marker in its profile. */
+export interface NewOktaApp {
+  name: 'oidc_client';
+  label: string;
+  signOnMode: 'OPENID_CONNECT';
+  credentials: { oauthClient: { token_endpoint_auth_method: string } };
+  settings: {
+    oauthClient: {
+      redirect_uris: string[];
+      response_types: string[];
+      grant_types: string[];
+      application_type: 'web' | 'service';
+      consent_method: 'REQUIRED';
+    };
+  };
+  profile: { dcrBridge: BridgeProfile };
 }
 
 /** What the bridge keeps in the Apps API `profile` of each client it creates. */
@@ -25,7 +43,7 @@ export interface BridgeProfile {
   dcrProviderId: string;
 }
 
-/** Okta wants unique client names and Konnect application names are not: the create nonce makes them unique. */
+/** Okta wants unique app labels (an OIDC app's label is its client_name) and Konnect application names are not: the create nonce makes them unique. */
 export function clientNameFor(clientName: string, nonce: string): string {
   return uniqueName(clientName, { keepCase: true, disallowed: /[^\p{L}\p{N} ._()-]+/gu, maxLength: 100, suffix: nonce });
 }
@@ -36,8 +54,10 @@ const AUTH_METHODS = new Set(['client_secret_basic', 'client_secret_post', 'clie
  * Okta's rules: an app that only uses client_credentials is a `service` app (response type `token`);
  * one with a browser flow is a `web` app (authorization_code → `code`, implicit → `token`/`id_token`),
  * which may also use client_credentials. Okta refuses grant types its application type cannot have.
+ * `consent_method: REQUIRED` is what clients made by Okta's Dynamic Client Registration API get; the Apps
+ * API would default to `TRUSTED`, so it is set to keep the bridge's clients as they always were.
  */
-export function oktaClient(registration: ClientRegistration, nonce: string): OktaClient {
+export function oktaApp(registration: ClientRegistration, nonce: string): NewOktaApp {
   if (!AUTH_METHODS.has(registration.tokenEndpointAuthMethod)) {
     throw new BridgeError('invalid_client_metadata', `token_endpoint_auth_method "${registration.tokenEndpointAuthMethod}" is not one the Okta adapter can give a secret client (client_secret_basic, client_secret_post, client_secret_jwt).`);
   }
@@ -50,13 +70,29 @@ export function oktaClient(registration: ClientRegistration, nonce: string): Okt
   }
   const responseTypes = browser ? [...(grants.includes('authorization_code') ? ['code'] : []), ...(grants.includes('implicit') ? ['token', 'id_token'] : [])] : ['token'];
   return {
-    client_name: clientNameFor(registration.clientName, nonce),
-    redirect_uris: registration.redirectUris,
-    response_types: responseTypes,
-    grant_types: grants,
-    token_endpoint_auth_method: registration.tokenEndpointAuthMethod,
-    application_type: browser ? 'web' : 'service',
+    name: 'oidc_client',
+    label: clientNameFor(registration.clientName, nonce),
+    signOnMode: 'OPENID_CONNECT',
+    credentials: { oauthClient: { token_endpoint_auth_method: registration.tokenEndpointAuthMethod } },
+    settings: {
+      oauthClient: {
+        redirect_uris: registration.redirectUris,
+        response_types: responseTypes,
+        grant_types: grants,
+        application_type: browser ? 'web' : 'service',
+        consent_method: 'REQUIRED',
+      },
+    },
+    profile: { dcrBridge: bridgeProfile(registration) },
   };
+}
+
+/** The app without its client secret (Okta shows it in the answers to a create or an update only). */
+export function withoutSecret(app: OktaApp): OktaApp {
+  const oauthClient = app.credentials?.oauthClient;
+  if (oauthClient === undefined || !('client_secret' in oauthClient)) return app;
+  const { client_secret: _secret, ...rest } = oauthClient;
+  return { ...app, credentials: { ...app.credentials, oauthClient: rest } };
 }
 
 export function bridgeProfile(registration: ClientRegistration): BridgeProfile {

@@ -29,6 +29,9 @@ describe('create', () => {
     const client = org.okta.client(web.body.client_id);
     expect(client?.settings).toMatchObject({ application_type: 'web', response_types: ['code'], token_endpoint_auth_method: 'client_secret_basic' });
     expect(client?.profile).toMatchObject({ dcrBridge: { managed: true, portalId: expect.any(String), dcrProviderId: expect.any(String) } });
+    // As /oauth2/v1/clients would have made it (the Apps API alone would default to TRUSTED).
+    expect(client?.app).toMatchObject({ status: 'ACTIVE', settings: { oauthClient: { consent_method: 'REQUIRED' } } });
+    expect(await org.okta.clientCredentials(service.body.client_id, service.body.client_secret)).toBe(true);
   });
 
   it('refuses what Okta cannot do, creating nothing', async () => {
@@ -43,19 +46,21 @@ describe('create', () => {
     expect(org.okta.clientCount()).toBe(before);
   });
 
-  it('leaves no client behind when marking the application fails', async () => {
+  it("leaves no client behind when Okta's answer to the create is lost: found by its label and deleted", async () => {
     const before = org.okta.clientCount();
-    org.okta.failNext('PUT', /^\/api\/v1\/apps\//, 500, { errorCode: 'E0000009', errorSummary: 'Internal Server Error' });
-    const res = await bridge.call('POST', '/', { body: konnectApplication() });
-    expect(res.status).toBe(502);
+    org.okta.faults.faultNext('POST', /^\/api\/v1\/apps$/, 'processed_answer_lost');
+    const start = org.okta.requests.length;
+    const res = await bridge.call('POST', '/', { body: konnectApplication({ client_name: 'Answer lost' }) });
+    expect(res.status).toBeGreaterThanOrEqual(500);
     await adapter.drained?.();
+    expect(searchedNames(org.okta.requests.slice(start))).toEqual([expect.stringMatching(/^Answer lost-[a-z0-9]{8}$/)]);
     expect(org.okta.clientCount()).toBe(before);
   });
 });
 
 const operation = (answered: Promise<boolean>): OperationContext => ({ signal: new AbortController().signal, deadline: new AbortController().signal, answered, logger: silentLogger, requestId: 't' });
 const searchedNames = (requests: string[]) =>
-  requests.filter((line) => line.startsWith('GET /oauth2/v1/clients?')).map((line) => new URLSearchParams(line.slice(line.indexOf('?') + 1)).get('q'));
+  requests.filter((line) => line.startsWith('GET /api/v1/apps?')).map((line) => new URLSearchParams(line.slice(line.indexOf('?') + 1)).get('q'));
 
 describe('lifecycle (core): creates Konnect never learnt of, crashes, concurrent operations', () => {
   it('deletes a client whose create answer Konnect never got', async () => {
@@ -77,7 +82,7 @@ describe('lifecycle (core): creates Konnect never learnt of, crashes, concurrent
     expect(await journal.list(JOURNAL_PREFIX)).toEqual([]);
   });
 
-  it('recovers a create whose client id was never learnt: found by its nonce in client_name, exact match only', async () => {
+  it('recovers a create whose client id was never learnt: found by its nonce in the app label, exact match only', async () => {
     const journal = createJsonStore(createMemoryDriver());
     const crashed = adapterFor(journal);
     const created = await crashed.createClient(parseRegistration(konnectApplication({ client_name: 'Lost answer' })), { ...operation(new Promise(() => {})), deadline: AbortSignal.timeout(0) });
@@ -106,21 +111,118 @@ describe('lifecycle (core): creates Konnect never learnt of, crashes, concurrent
     for (const decoy of decoys) expect(org.okta.client(decoy)).toBeDefined();
   });
 
-  it('costs Okta 3 calls per create, 2 per rotation, 3 per update_application and 2 per delete', async () => {
-    const calls = async (work: () => Promise<unknown>) => {
-      const start = org.okta.requests.length;
-      await work();
-      return org.okta.requests.slice(start).filter((line) => !line.startsWith('POST /oauth2/v1/token')).map((line) => line.replace(/0oa\w+/, '{id}'));
-    };
-    let clientId = '';
-    expect(await calls(async () => (clientId = (await bridge.call('POST', '/', { body: konnectApplication() })).body.client_id))).toEqual(['POST /oauth2/v1/clients', 'GET /api/v1/apps/{id}', 'PUT /api/v1/apps/{id}']);
-    expect(await calls(() => bridge.call('POST', `/${clientId}/new-secret`))).toEqual(['GET /api/v1/apps/{id}', 'POST /oauth2/v1/clients/{id}/lifecycle/newSecret']);
-    expect(await calls(() => bridge.call('POST', `/${clientId}/event-hook`, { body: konnectEvent(clientId, { event_type: 'update_application', redirect_uris: ['https://app.example.com/cb2'] }) }))).toEqual([
+  it('finds the app on a later page of the search, past apps whose labels only start with its own', async () => {
+    const journal = createJsonStore(createMemoryDriver());
+    await journal.set(`${JOURNAL_PREFIX}pg7x2k9q`, { nonce: 'pg7x2k9q', clientName: 'Paged', startedAt: new Date().toISOString() });
+    for (let i = 0; i < 200; i++) org.okta.createClientNamed(`Paged-pg7x2k9q (${i})`);
+    // Made as a create of the bridge makes it (marker in the profile), after the look-alikes.
+    const made = await fetch(`${org.okta.url}/api/v1/apps`, {
+      method: 'POST',
+      headers: { authorization: `SSWS ${org.okta.apiToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        name: 'oidc_client',
+        label: 'Paged-pg7x2k9q',
+        signOnMode: 'OPENID_CONNECT',
+        credentials: { oauthClient: { token_endpoint_auth_method: 'client_secret_basic' } },
+        settings: { oauthClient: { grant_types: ['client_credentials'], response_types: ['token'], application_type: 'service', redirect_uris: [] } },
+        profile: { dcrBridge: { managed: true } },
+      }),
+    });
+    const { id } = (await made.json()) as { id: string };
+    const start = org.okta.requests.length;
+    expect(await adapterFor(journal).recover?.({ inFlightMs: 0 })).toEqual({ open: 1, undone: 1, neverCreated: 0, unresolved: 0, kept: 0 });
+    expect(searchedNames(org.okta.requests.slice(start))).toEqual(['Paged-pg7x2k9q', 'Paged-pg7x2k9q']);
+    expect(org.okta.client(id)).toBeUndefined();
+  });
+});
+
+/** The Okta calls `work` made, admin token requests aside, ids as `{id}`. */
+const calls = async (work: () => Promise<unknown>) => {
+  const start = org.okta.requests.length;
+  await work();
+  return org.okta.requests.slice(start).filter((line) => !line.startsWith('POST /oauth2/v1/token')).map((line) => line.replace(/0oa\w+/, '{id}'));
+};
+
+describe('Okta calls per Konnect operation (admin token requests aside)', () => {
+  const update = (clientId: string) => konnectEvent(clientId, { event_type: 'update_application', redirect_uris: ['https://app.example.com/cb2'] });
+  /** A bridge whose adapter has never seen the client, as after a restart. */
+  const cold = async <T>(work: (fresh: BridgeHarness) => Promise<T>): Promise<T> => {
+    const fresh = await startBridge(adapterFor());
+    try {
+      return await work(fresh);
+    } finally {
+      await fresh.close();
+    }
+  };
+
+  it('remembered (the process that created the client): create 1, new-secret 1, update_application 2, registrations 0, delete 1', async () => {
+    let created = { client_id: '', client_secret: '' };
+    expect(await calls(async () => (created = (await bridge.call('POST', '/', { body: konnectApplication() })).body))).toEqual(['POST /api/v1/apps']);
+    expect(await org.okta.clientCredentials(created.client_id, created.client_secret)).toBe(true);
+    const clientId = created.client_id;
+    let rotated = '';
+    expect(await calls(async () => (rotated = (await bridge.call('POST', `/${clientId}/new-secret`)).body.client_secret))).toEqual(['POST /oauth2/v1/clients/{id}/lifecycle/newSecret']);
+    expect(await org.okta.clientCredentials(clientId, rotated)).toBe(true);
+    expect(await org.okta.clientCredentials(clientId, created.client_secret)).toBe(false);
+    expect(await calls(() => bridge.call('POST', `/${clientId}/event-hook`, { body: update(clientId) }))).toEqual(['GET /api/v1/apps/{id}', 'PUT /api/v1/apps/{id}']);
+    expect(await calls(() => bridge.call('POST', `/${clientId}/event-hook`, { body: konnectEvent(clientId, { event_type: 'add_registration', audience: 'orders' }) }))).toEqual([]);
+    expect(await calls(() => bridge.call('POST', `/${clientId}/event-hook`, { body: konnectEvent(clientId, { event_type: 'remove_registration', audience: 'orders' }) }))).toEqual([]);
+    expect(await calls(() => bridge.call('DELETE', `/${clientId}`))).toEqual(['DELETE /oauth2/v1/clients/{id}']);
+    expect(org.okta.client(clientId)).toBeUndefined();
+  });
+
+  it('cold (another process): new-secret 2, update_application 2, delete 2', async () => {
+    const clientId = (await bridge.call('POST', '/', { body: konnectApplication() })).body.client_id as string;
+    let rotated = '';
+    expect(await cold((fresh) => calls(async () => (rotated = (await fresh.call('POST', `/${clientId}/new-secret`)).body.client_secret)))).toEqual([
       'GET /api/v1/apps/{id}',
-      'GET /oauth2/v1/clients/{id}',
-      'PUT /oauth2/v1/clients/{id}',
+      'POST /oauth2/v1/clients/{id}/lifecycle/newSecret',
     ]);
-    expect(await calls(() => bridge.call('DELETE', `/${clientId}`))).toEqual(['GET /api/v1/apps/{id}', 'DELETE /oauth2/v1/clients/{id}']);
+    expect(await org.okta.clientCredentials(clientId, rotated)).toBe(true);
+    expect(await cold((fresh) => calls(() => fresh.call('POST', `/${clientId}/event-hook`, { body: update(clientId) })))).toEqual(['GET /api/v1/apps/{id}', 'PUT /api/v1/apps/{id}']);
+    expect(await cold((fresh) => calls(() => fresh.call('DELETE', `/${clientId}`)))).toEqual(['GET /api/v1/apps/{id}', 'DELETE /oauth2/v1/clients/{id}']);
+    expect(org.okta.client(clientId)).toBeUndefined();
+  });
+});
+
+describe('update_application', () => {
+  it('sends the app back whole with the new redirect URIs only: marker, settings and a secret rotated before it stay', async () => {
+    const created = await bridge.call('POST', '/', { body: konnectApplication({ grant_types: ['authorization_code', 'client_credentials'], redirect_uris: ['https://app.example.com/cb'] }) });
+    const clientId = created.body.client_id as string;
+    const before = org.okta.client(clientId);
+    const rotated = (await bridge.call('POST', `/${clientId}/new-secret`)).body.client_secret as string;
+    const res = await bridge.call('POST', `/${clientId}/event-hook`, { body: konnectEvent(clientId, { event_type: 'update_application', redirect_uris: ['https://app.example.com/new'] }) });
+    expect(res.status).toBeLessThan(300);
+    const after = org.okta.client(clientId);
+    expect(after?.settings).toEqual({ ...before?.settings, redirect_uris: ['https://app.example.com/new'] });
+    expect(after?.profile).toEqual(before?.profile);
+    expect(after?.app).toMatchObject({ label: before?.app.label, credentials: before?.app.credentials });
+    expect(await org.okta.clientCredentials(clientId, rotated)).toBe(true);
+    expect(await org.okta.clientCredentials(clientId, created.body.client_secret)).toBe(false);
+  });
+
+  it('a remembered client deleted behind the bridge: new-secret and update answer 404, delete 204', async () => {
+    const deleteBehind = async () => {
+      const clientId = (await bridge.call('POST', '/', { body: konnectApplication() })).body.client_id as string;
+      const gone = await fetch(`${org.okta.url}/oauth2/v1/clients/${clientId}`, { method: 'DELETE', headers: { authorization: `SSWS ${org.okta.apiToken}` } });
+      expect(gone.status).toBe(204);
+      return clientId;
+    };
+    const rotated = await deleteBehind();
+    let status = 0;
+    expect(await calls(async () => (status = (await bridge.call('POST', `/${rotated}/new-secret`)).status))).toEqual(['POST /oauth2/v1/clients/{id}/lifecycle/newSecret']);
+    expect(status).toBe(404);
+    const updated = await deleteBehind();
+    const event = konnectEvent(updated, { event_type: 'update_application', redirect_uris: ['https://app.example.com/cb'] });
+    expect(await calls(async () => (status = (await bridge.call('POST', `/${updated}/event-hook`, { body: event })).status))).toEqual(['GET /api/v1/apps/{id}']);
+    expect(status).toBe(404);
+    const deleted = await deleteBehind();
+    const tokensBefore = org.okta.tokenRequests();
+    // Okta answers the DELETE of a gone client 401 invalid_client; core's HTTP client takes any 401 for a
+    // stale admin token and tries once more with a fresh one (OAuth mode), so the gone client costs two.
+    expect(await calls(async () => (status = (await bridge.call('DELETE', `/${deleted}`)).status))).toEqual(['DELETE /oauth2/v1/clients/{id}', 'DELETE /oauth2/v1/clients/{id}']);
+    expect(org.okta.tokenRequests() - tokensBefore).toBe(1);
+    expect(status).toBe(204);
   });
 });
 
@@ -152,7 +254,7 @@ describe('rate limits', () => {
     org.okta.failNext('GET', /^\/api\/v1\/apps\//, 429, { errorCode: 'E0000047', errorSummary: 'API call exceeded rate limit due to too many requests.' }, { 'x-rate-limit-limit': '100', 'x-rate-limit-remaining': '0', 'x-rate-limit-reset': soon });
     expect((await bridge.call('DELETE', '/0oanobody')).status).toBe(204);
     const later = String(Math.floor(Date.now() / 1000) + 40);
-    org.okta.failNext('POST', /^\/oauth2\/v1\/clients$/, 429, { errorCode: 'E0000047', errorSummary: 'API call exceeded rate limit due to too many requests.' }, { 'x-rate-limit-reset': later });
+    org.okta.failNext('POST', /^\/api\/v1\/apps$/, 429, { errorCode: 'E0000047', errorSummary: 'API call exceeded rate limit due to too many requests.' }, { 'x-rate-limit-reset': later });
     const limited = await bridge.call('POST', '/', { body: konnectApplication() });
     expect(limited.status).toBe(503);
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(38);

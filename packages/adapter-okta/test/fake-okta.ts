@@ -4,17 +4,25 @@ import { jwtVerify, type CryptoKey, type KeyObject } from 'jose';
 import { clientCredentials, createFakeIdpKit, listenOnLoopback, type FakeIdpKit } from '@dcr-bridge/conformance';
 
 /**
- * A fake of Okta's OAuth client API, Apps API and token endpoints, written from Okta's documentation
- * (okta-developer-docs: reference/api/oauth-clients, apps, error codes, rate limits, OAuth for Okta):
- * - `/oauth2/v1/clients`: Okta chooses the client_id; unknown clients answer 401 `invalid_client` on
- *   GET/DELETE and 404 E0000007 on lifecycle/newSecret; duplicate client_name answers 400
- *   invalid_client_metadata; PUT needs the full settings and keeps the secret only when the body omits
- *   `client_secret` (a PUT carrying an old secret brings it back);
- * - `GET /oauth2/v1/clients?q=` searches client_name: a case-insensitive starts-with match, exact matches
- *   first; an array of client objects, paged by `limit` (default 200) and the `after` cursor of
- *   the `Link: <…>; rel="next"` header;
- * - `/api/v1/apps/{id}`: an OIDC client is an application with the same id, with a `profile` object;
- *   unknown → 404 E0000007; PUT replaces the application;
+ * A fake of Okta's Apps API, OAuth client API and token endpoints, written from Okta's documentation
+ * (okta-developer-docs: reference/api/apps, reference/api/oauth-clients, error codes, rate limits, OAuth for Okta):
+ * - `POST /api/v1/apps` with an `oidc_client` app (`label`, `signOnMode: OPENID_CONNECT`,
+ *   `credentials.oauthClient`, `settings.oauthClient`, `profile`): 200 with the app, whose
+ *   `credentials.oauthClient` shows the `client_secret` Okta generated (shown only in the answers to a create
+ *   or an update); the app id is the client_id; `?activate=false` leaves it INACTIVE (default ACTIVE);
+ *   validation failures answer 400 E0000001 `Api validation failed: <field>` with `errorCauses`; a duplicate
+ *   label is refused (labels are unique); at least one redirect URI unless the grant types include
+ *   client_credentials;
+ * - `GET /api/v1/apps/{id}`: the app without its secret; unknown → 404 E0000007;
+ * - `PUT /api/v1/apps/{id}` replaces the app (no delta updates: a missing `profile` or setting is gone
+ *   afterwards); system-assigned properties are ignored; the secret stays when the body has none, a body
+ *   with a `client_secret` sets it (an old secret sent back is back), and a changed
+ *   `token_endpoint_auth_method` gets a new secret;
+ * - `GET /api/v1/apps?q=` matches the start of `name` or `label` (case-insensitive), paged by `limit`
+ *   (default 20, at most 200) and the `after` cursor of the `Link: <…>; rel="next"` header;
+ * - `/oauth2/v1/clients`: the list (RFC 7591 shape, `q` on `client_name`, the app's label);
+ *   `DELETE /oauth2/v1/clients/{id}` → 204, unknown → 401 `invalid_client`;
+ *   `POST …/lifecycle/newSecret` → 200 with the new secret (the old one stops), unknown → 404 E0000007;
  * - management errors `{errorCode, errorSummary, errorLink, errorId, errorCauses}`; a bad token → 401
  *   E0000011; a missing OAuth scope → 403 E0000006;
  * - 429 with X-Rate-Limit-Limit / -Remaining / -Reset (epoch seconds);
@@ -22,10 +30,24 @@ import { clientCredentials, createFakeIdpKit, listenOnLoopback, type FakeIdpKit 
  *   with the service app's public key, and the `default` authorization server issues client_credentials
  *   tokens to the clients (service or web apps with that grant).
  */
-interface Client {
-  settings: Record<string, unknown> & { client_id: string; client_name: string; grant_types: string[] };
+interface App {
+  id: string;
+  label: string;
+  status: 'ACTIVE' | 'INACTIVE';
+  created: string;
+  lastUpdated: string;
+  credentials: { oauthClient: Record<string, unknown> & { client_id: string; token_endpoint_auth_method: string } };
+  settings: { oauthClient: Record<string, unknown> & { grant_types: string[]; redirect_uris?: string[] } };
+  profile: Record<string, unknown>;
+  secret: string;
+}
+
+/** A client as the tests look at it: its RFC 7591 settings (as `/oauth2/v1/clients` shows them), secret, profile and app. */
+export interface FakeClient {
+  settings: Record<string, unknown> & { client_id: string; client_name: string; grant_types: string[]; redirect_uris?: string[] };
   secret: string;
   profile: Record<string, unknown>;
+  app: Record<string, unknown>;
 }
 
 export interface FakeOkta {
@@ -37,10 +59,10 @@ export interface FakeOkta {
   requests: string[];
   tokenRequests(): number;
   failNext(method: string, pattern: RegExp, status: number, body?: unknown, headers?: Record<string, string>): void;
-  client(clientId: string): Client | undefined;
+  client(clientId: string): FakeClient | undefined;
   clientCount(): number;
   createForeignClient(): string;
-  /** A client made outside the bridge (no marker) with this client_name. */
+  /** A client made outside the bridge (no marker) with this label (client_name). */
   createClientNamed(clientName: string): string;
   clientCredentials(clientId: string, clientSecret: string): Promise<boolean>;
   close(): Promise<void>;
@@ -49,14 +71,72 @@ export interface FakeOkta {
 let errorIds = 0;
 const oktaError = (res: Response, status: number, errorCode: string, errorSummary: string, causes: string[] = []) =>
   void res.status(status).json({ errorCode, errorSummary, errorLink: errorCode, errorId: `oae${(++errorIds).toString().padStart(8, '0')}`, errorCauses: causes.map((summary) => ({ errorSummary: summary })) });
+const validationFailed = (res: Response, field: string, cause: string): undefined => oktaError(res, 400, 'E0000001', `Api validation failed: ${field}`, [`${field}: ${cause}`]);
+const appNotFound = (res: Response, id: string) => oktaError(res, 404, 'E0000007', `Not found: Resource not found: ${id} (AppInstance)`);
+const newSecret = () => randomBytes(30).toString('base64url');
+const newAppId = () => `0oa${randomBytes(12).toString('base64url').replace(/[-_]/g, 'x').slice(0, 17)}`;
+
+/** One page of a list, with the `Link: <…>; rel="next"` header when there is more. */
+function page<T extends { id: string }>(req: Request, res: Response, url: string, items: T[], defaultLimit: number): T[] {
+  const limit = Math.min(200, Number(req.query.limit ?? defaultLimit));
+  const start = typeof req.query.after === 'string' ? items.findIndex((item) => item.id === req.query.after) + 1 : 0;
+  const slice = items.slice(start, start + limit);
+  const last = slice.at(-1);
+  if (last && start + limit < items.length) {
+    const next = new URL(req.originalUrl, url);
+    next.searchParams.set('limit', String(limit));
+    next.searchParams.set('after', last.id);
+    res.set('link', `<${next.toString()}>; rel="next"`);
+  }
+  return slice;
+}
 
 export async function startFakeOkta(serviceApp: { clientId: string; publicKey: CryptoKey | KeyObject; scopes: string[] }): Promise<FakeOkta> {
   const apiToken = `00${randomBytes(20).toString('base64url')}`;
-  const clients = new Map<string, Client>();
+  const apps = new Map<string, App>();
   const tokens = new Map<string, { scopes: string[]; expiresAt: number }>();
   const kit = createFakeIdpKit();
   let tokenRequests = 0;
   let url = '';
+
+  const appView = (app: App) => ({
+    id: app.id,
+    name: 'oidc_client',
+    label: app.label,
+    status: app.status,
+    lastUpdated: app.lastUpdated,
+    created: app.created,
+    accessibility: { selfService: false, errorRedirectUrl: null, loginRedirectUrl: null },
+    visibility: { autoLaunch: false, autoSubmitToolbar: false, hide: { iOS: true, web: true }, appLinks: { oidc_client_link: true } },
+    features: [],
+    signOnMode: 'OPENID_CONNECT',
+    credentials: { userNameTemplate: { template: '${source.login}', type: 'BUILT_IN' }, signing: { kid: 'fake-signing-key' }, oauthClient: { ...app.credentials.oauthClient } },
+    settings: { app: {}, notifications: { vpn: { network: { connection: 'DISABLED' }, message: null, helpUrl: null } }, notes: { admin: null, enduser: null }, oauthClient: { ...app.settings.oauthClient } },
+    profile: app.profile,
+    _links: {
+      appLinks: [{ name: 'oidc_client_link', href: `${url}/home/oidc_client/${app.id}/aln5z7uhkbM6y7bMy0g7`, type: 'text/html' }],
+      groups: { href: `${url}/api/v1/apps/${app.id}/groups` },
+      users: { href: `${url}/api/v1/apps/${app.id}/users` },
+      deactivate: { href: `${url}/api/v1/apps/${app.id}/lifecycle/deactivate` },
+    },
+  });
+  /** Create and update answers show the secret. */
+  const withSecret = (app: App) => {
+    const view = appView(app);
+    return { ...view, credentials: { ...view.credentials, oauthClient: { ...view.credentials.oauthClient, client_secret: app.secret } } };
+  };
+  /** The same client as `/oauth2/v1/clients` shows it (RFC 7591 shape). */
+  const clientView = (app: App): FakeClient['settings'] => {
+    const { consent_method: _consent, ...settings } = app.settings.oauthClient;
+    return {
+      ...settings,
+      client_id: app.credentials.oauthClient.client_id,
+      client_id_issued_at: Math.floor(Date.parse(app.created) / 1000),
+      client_secret_expires_at: 0,
+      client_name: app.label,
+      token_endpoint_auth_method: app.credentials.oauthClient.token_endpoint_auth_method,
+    };
+  };
 
   const app = express();
   app.use(kit.middleware);
@@ -83,9 +163,11 @@ export async function startFakeOkta(serviceApp: { clientId: string; publicKey: C
   app.post('/oauth2/default/v1/token', express.urlencoded({ extended: false }), (req, res) => {
     const form = req.body as Record<string, string>;
     const { clientId, clientSecret: secret } = clientCredentials(req.get('authorization'), form);
-    const client = clients.get(clientId);
-    if (!client || client.secret !== secret) return res.status(401).json({ error: 'invalid_client', error_description: 'The client secret supplied for a confidential client is invalid.' });
-    if (!client.settings.grant_types.includes('client_credentials')) return res.status(400).json({ error: 'unauthorized_client', error_description: 'The client is not authorized to use the provided grant type.' });
+    const client = apps.get(clientId);
+    if (!client || client.status !== 'ACTIVE' || client.secret !== secret) {
+      return res.status(401).json({ error: 'invalid_client', error_description: 'The client secret supplied for a confidential client is invalid.' });
+    }
+    if (!client.settings.oauthClient.grant_types.includes('client_credentials')) return res.status(400).json({ error: 'unauthorized_client', error_description: 'The client is not authorized to use the provided grant type.' });
     res.json({ token_type: 'Bearer', expires_in: 3600, access_token: randomBytes(24).toString('base64url') });
   });
 
@@ -99,87 +181,119 @@ export async function startFakeOkta(serviceApp: { clientId: string; publicKey: C
     next();
   };
 
+  /** Checks an `oidc_client` app body; answers the refusal and returns undefined when Okta would refuse it. */
+  function readApp(req: Request, res: Response, except?: string): (Pick<App, 'label' | 'settings' | 'profile'> & { oauthClient: Record<string, unknown>; method: string }) | undefined {
+    const body = req.body as {
+      name?: unknown;
+      label?: unknown;
+      signOnMode?: unknown;
+      credentials?: { oauthClient?: Record<string, unknown> };
+      settings?: { oauthClient?: Record<string, unknown> };
+      profile?: unknown;
+    };
+    if (body.name !== 'oidc_client') return validationFailed(res, 'name', 'The field cannot be left blank.');
+    if (body.signOnMode !== 'OPENID_CONNECT') return validationFailed(res, 'signOnMode', 'The field cannot be left blank.');
+    if (typeof body.label !== 'string' || body.label.length < 1 || body.label.length > 100) return validationFailed(res, 'label', 'The field must be between 1 and 100 characters.');
+    const label = body.label;
+    if ([...apps.values()].some((other) => other.id !== except && other.label === label)) {
+      return validationFailed(res, 'label', 'An object with this field already exists in the current organization');
+    }
+    const oauthClient = body.settings?.oauthClient;
+    const grants = oauthClient?.grant_types;
+    if (!Array.isArray(grants) || grants.length === 0) return validationFailed(res, 'settings.oauthClient.grant_types', 'The field cannot be left blank.');
+    if (typeof oauthClient?.application_type !== 'string') return validationFailed(res, 'settings.oauthClient.application_type', 'The field cannot be left blank.');
+    const redirectUris = oauthClient.redirect_uris;
+    if (!grants.includes('client_credentials') && !(Array.isArray(redirectUris) && redirectUris.length > 0)) {
+      return validationFailed(res, 'settings.oauthClient.redirect_uris', 'A redirect URI is required for this application type.');
+    }
+    const method = body.credentials?.oauthClient?.token_endpoint_auth_method ?? 'client_secret_basic';
+    if (typeof method !== 'string') return validationFailed(res, 'credentials.oauthClient.token_endpoint_auth_method', 'The field must be a string.');
+    const profile = typeof body.profile === 'object' && body.profile !== null ? (body.profile as Record<string, unknown>) : {};
+    // client_id is immutable (the fake does not take a client_id of the caller's choosing on create either).
+    const { client_id: _clientId, token_endpoint_auth_method: _method, ...credentials } = body.credentials?.oauthClient ?? {};
+    return { label, method, oauthClient: credentials, settings: { oauthClient: { ...(oauthClient as App['settings']['oauthClient']) } }, profile };
+  }
+
+  app.post('/api/v1/apps', authorize('okta.apps.manage'), express.json(), (req, res) => {
+    const fields = readApp(req, res);
+    if (!fields) return;
+    const { client_secret: given, ...oauthClient } = fields.oauthClient;
+    const id = newAppId();
+    const now = new Date().toISOString();
+    const created: App = {
+      id,
+      label: fields.label,
+      status: req.query.activate === 'false' ? 'INACTIVE' : 'ACTIVE',
+      created: now,
+      lastUpdated: now,
+      credentials: { oauthClient: { autoKeyRotation: true, ...oauthClient, client_id: id, token_endpoint_auth_method: fields.method } },
+      settings: fields.settings,
+      profile: fields.profile,
+      secret: typeof given === 'string' ? given : newSecret(),
+    };
+    apps.set(id, created);
+    res.json(withSecret(created));
+  });
+  app.get('/api/v1/apps', authorize('okta.apps.read'), (req, res) => {
+    const q = typeof req.query.q === 'string' ? req.query.q.toLowerCase() : undefined;
+    const matching = [...apps.values()].filter((item) => q === undefined || item.label.toLowerCase().startsWith(q) || 'oidc_client'.startsWith(q));
+    res.json(page(req, res, url, matching, 20).map(appView));
+  });
+  app.get('/api/v1/apps/:id', authorize('okta.apps.read'), (req, res) => {
+    const found = apps.get(String(req.params.id));
+    if (!found) return appNotFound(res, String(req.params.id));
+    res.json(appView(found));
+  });
+  app.put('/api/v1/apps/:id', authorize('okta.apps.manage'), express.json(), (req, res) => {
+    const found = apps.get(String(req.params.id));
+    if (!found) return appNotFound(res, String(req.params.id));
+    const fields = readApp(req, res, found.id);
+    if (!fields) return;
+    const { client_secret: given, ...oauthClient } = fields.oauthClient;
+    const methodChanged = fields.method !== found.credentials.oauthClient.token_endpoint_auth_method;
+    Object.assign(found, {
+      label: fields.label,
+      lastUpdated: new Date().toISOString(),
+      credentials: { oauthClient: { ...oauthClient, client_id: found.id, token_endpoint_auth_method: fields.method } },
+      settings: fields.settings,
+      profile: fields.profile,
+      secret: typeof given === 'string' ? given : methodChanged ? newSecret() : found.secret,
+    });
+    res.json(withSecret(found));
+  });
+
   app.get('/oauth2/v1/clients', authorize('okta.clients.read'), (req, res) => {
-    const q = typeof req.query.q === 'string' ? req.query.q : undefined;
-    const limit = Number(req.query.limit ?? 200);
-    const name = (settings: Client['settings']) => settings.client_name.toLowerCase();
-    const all = [...clients.values()].map((client) => client.settings);
-    const matching = q === undefined ? all : all.filter((settings) => name(settings).startsWith(q.toLowerCase())).sort((a, b) => Number(name(b) === q.toLowerCase()) - Number(name(a) === q.toLowerCase()));
-    const start = typeof req.query.after === 'string' ? matching.findIndex((settings) => settings.client_id === req.query.after) + 1 : 0;
-    const page = matching.slice(start, start + limit);
-    const last = page.at(-1);
-    if (last && start + limit < matching.length) {
-      const next = new URLSearchParams({ ...(q === undefined ? {} : { q }), limit: String(limit), after: last.client_id });
-      res.set('link', `<${url}/oauth2/v1/clients?${next.toString()}>; rel="next"`);
-    }
-    res.json(page);
-  });
-  app.post('/oauth2/v1/clients', authorize('okta.clients.manage'), express.json(), (req, res) => {
-    const body = req.body as Client['settings'];
-    if ([...clients.values()].some((client) => client.settings.client_name === body.client_name)) {
-      return res.status(400).json({ error: 'invalid_client_metadata', error_description: `client_name: An object with this field already exists in the current organization` });
-    }
-    if (body.application_type === 'web' && !(body.redirect_uris as string[] | undefined)?.length) {
-      return res.status(400).json({ error: 'invalid_redirect_uri', error_description: 'redirect_uris: A redirect URI is required for web applications.' });
-    }
-    const clientId = `0oa${randomBytes(9).toString('base64url').replace(/[-_]/g, 'x')}`;
-    const secret = randomBytes(30).toString('base64url');
-    const settings = { ...body, client_id: clientId, client_id_issued_at: Math.floor(Date.now() / 1000), client_secret_expires_at: 0 };
-    clients.set(clientId, { settings, secret, profile: {} });
-    res.status(201).json({ ...settings, client_secret: secret });
-  });
-  const clientOr401 = (req: Request, res: Response) => {
-    const client = clients.get(String(req.params.clientId));
-    if (!client) res.status(401).json({ error: 'invalid_client', error_description: 'Invalid value for client_id parameter.' });
-    return client;
-  };
-  app.get('/oauth2/v1/clients/:clientId', authorize('okta.clients.read'), (req, res) => {
-    const client = clientOr401(req, res);
-    if (client) res.json({ ...client.settings, client_secret: client.secret });
-  });
-  app.put('/oauth2/v1/clients/:clientId', authorize('okta.clients.manage'), express.json(), (req, res) => {
-    const client = clientOr401(req, res);
-    if (!client) return;
-    const body = req.body as Client['settings'];
-    for (const field of ['client_name', 'redirect_uris', 'grant_types', 'response_types', 'token_endpoint_auth_method', 'application_type']) {
-      if (body[field] === undefined) return res.status(400).json({ error: 'invalid_client_metadata', error_description: `${field}: The field cannot be left blank.` });
-    }
-    const { client_secret: secret, ...settings } = body;
-    client.settings = { ...settings, client_id: client.settings.client_id, client_id_issued_at: client.settings.client_id_issued_at, client_secret_expires_at: 0 };
-    if (typeof secret === 'string') client.secret = secret;
-    res.json({ ...client.settings, client_secret: client.secret });
+    const q = typeof req.query.q === 'string' ? req.query.q.toLowerCase() : undefined;
+    const matching = [...apps.values()].filter((item) => q === undefined || item.label.toLowerCase().startsWith(q));
+    res.json(page(req, res, url, matching, 200).map(clientView));
   });
   app.delete('/oauth2/v1/clients/:clientId', authorize('okta.clients.manage'), (req, res) => {
-    if (!clientOr401(req, res)) return;
-    clients.delete(String(req.params.clientId));
+    if (!apps.delete(String(req.params.clientId))) return res.status(401).json({ error: 'invalid_client', error_description: "Invalid value for 'client_id' parameter." });
     res.status(204).end();
   });
   app.post('/oauth2/v1/clients/:clientId/lifecycle/newSecret', authorize('okta.clients.manage'), (req, res) => {
-    const client = clients.get(String(req.params.clientId));
-    if (!client) return oktaError(res, 404, 'E0000007', `Not found: Resource not found: ${req.params.clientId} (AppInstance)`);
-    client.secret = randomBytes(30).toString('base64url');
-    res.json({ ...client.settings, client_secret: client.secret });
-  });
-  const appView = (client: Client) => ({ id: client.settings.client_id, name: 'oidc_client', label: client.settings.client_name, status: 'ACTIVE', signOnMode: 'OPENID_CONNECT', profile: client.profile, settings: { oauthClient: { redirect_uris: client.settings.redirect_uris } } });
-  app.get('/api/v1/apps/:id', authorize('okta.apps.read'), (req, res) => {
-    const client = clients.get(String(req.params.id));
-    if (!client) return oktaError(res, 404, 'E0000007', `Not found: Resource not found: ${req.params.id} (AppInstance)`);
-    res.json(appView(client));
-  });
-  app.put('/api/v1/apps/:id', authorize('okta.apps.manage'), express.json(), (req, res) => {
-    const client = clients.get(String(req.params.id));
-    if (!client) return oktaError(res, 404, 'E0000007', `Not found: Resource not found: ${req.params.id} (AppInstance)`);
-    const body = req.body as { name?: unknown; profile?: Record<string, unknown> };
-    if (body.name !== 'oidc_client') return oktaError(res, 400, 'E0000001', 'Api validation failed: name', ['name: The field cannot be left blank.']);
-    client.profile = body.profile ?? {};
-    res.json(appView(client));
+    const found = apps.get(String(req.params.clientId));
+    if (!found) return oktaError(res, 404, 'E0000007', `Not found: Resource not found: ${req.params.clientId} (PublicClientApp)`);
+    found.secret = newSecret();
+    res.json({ ...clientView(found), client_secret: found.secret });
   });
   app.use((_req, res) => oktaError(res, 404, 'E0000022', 'The endpoint does not support the provided HTTP method'));
 
-  function foreignClient(clientName: string): string {
-    const clientId = `0oaforeign${randomBytes(4).toString('hex')}`;
-    clients.set(clientId, { settings: { client_id: clientId, client_name: clientName, grant_types: ['client_credentials'], redirect_uris: ['https://foreign.example.com/cb'] }, secret: 'foreign', profile: {} });
-    return clientId;
+  function foreignClient(label: string): string {
+    const id = `0oaforeign${randomBytes(4).toString('hex')}`;
+    const now = new Date().toISOString();
+    apps.set(id, {
+      id,
+      label,
+      status: 'ACTIVE',
+      created: now,
+      lastUpdated: now,
+      credentials: { oauthClient: { autoKeyRotation: true, client_id: id, token_endpoint_auth_method: 'client_secret_basic' } },
+      settings: { oauthClient: { grant_types: ['client_credentials'], response_types: ['token'], application_type: 'service', redirect_uris: ['https://foreign.example.com/cb'] } },
+      profile: {},
+      secret: newSecret(),
+    });
+    return id;
   }
 
   const server = await listenOnLoopback(app);
@@ -192,8 +306,11 @@ export async function startFakeOkta(serviceApp: { clientId: string; publicKey: C
     faults: kit,
     tokenRequests: () => tokenRequests,
     failNext: kit.failNext,
-    client: (clientId) => clients.get(clientId),
-    clientCount: () => clients.size,
+    client(clientId) {
+      const found = apps.get(clientId);
+      return found && { settings: clientView(found), secret: found.secret, profile: found.profile, app: appView(found) };
+    },
+    clientCount: () => apps.size,
     createForeignClient: () => foreignClient('Made in the admin console'),
     createClientNamed: foreignClient,
     async clientCredentials(clientId, clientSecret) {
