@@ -5,6 +5,7 @@ import {
   createClientCredentialsTokenProvider,
   createIdpHttpClient,
   defineDcrAdapter,
+  generateSecret,
   path,
   silentLogger,
   type DcrAdapter,
@@ -14,7 +15,7 @@ import {
   type StateStore,
   type Dispatcher,
 } from '@dcr-bridge/core';
-import { MANAGED_ATTRIBUTE, clientIdFor, clientRepresentation, isManaged, keycloakMessage, type KeycloakClient } from './representation.js';
+import { MANAGED_ATTRIBUTE, clientIdFor, clientRepresentation, isManaged, keycloakMessage, withoutSecret, type KeycloakClient } from './representation.js';
 
 export interface KeycloakAdapterOptions {
   /** Server base URL, with its path prefix on older servers (e.g. https://sso.example.com/auth). */
@@ -44,6 +45,21 @@ interface ProtocolMapper {
 }
 
 type FoundClient = KeycloakClient & { id: string };
+
+interface ClientScope {
+  id: string;
+  name: string;
+}
+
+/**
+ * The id the bridge gives the audience mapper of `audience` on a client (Keycloak keeps an id the create
+ * carries), so that removing it needs no listing: a UUID (version 8) from the client's internal id and the audience.
+ */
+function audienceMapperId(clientInternalId: string, audience: string): string {
+  const hex = createHash('sha256').update(`${clientInternalId}\n${audience}`).digest('hex');
+  const variant = ((Number.parseInt(hex.charAt(16), 16) & 0x3) | 0x8).toString(16);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
 
 export function createKeycloakAdapter(options: KeycloakAdapterOptions): DcrAdapter {
   const logger = options.logger ?? silentLogger;
@@ -76,15 +92,19 @@ export function createKeycloakAdapter(options: KeycloakAdapterOptions): DcrAdapt
   async function find(clientId: string, context: OperationContext): Promise<FoundClient | undefined> {
     const response = await http.get<KeycloakClient[]>(clients, { query: { clientId, search: false }, signal: context.signal });
     if (!response.ok || !Array.isArray(response.body)) throw http.errorFromResponse(response, `looking up client ${clientId}`);
-    return response.body.find((candidate): candidate is FoundClient => candidate.clientId === clientId && typeof candidate.id === 'string');
+    const found = response.body.find((candidate): candidate is FoundClient => candidate.clientId === clientId && typeof candidate.id === 'string');
+    return found && withoutSecret(found);
   }
 
-  async function scopeIds(names: string[], context: OperationContext): Promise<string[]> {
-    if (names.length === 0) return [];
-    const response = await http.get<Array<{ id: string; name: string }>>(path`/admin/realms/${realm}/client-scopes`, { signal: context.signal });
-    if (!response.ok || !Array.isArray(response.body)) throw http.errorFromResponse(response, 'listing client scopes');
-    const byName = new Map(response.body.map((scope) => [scope.name, scope.id]));
-    // Keycloak silently ignores unknown scope names; the bridge refuses them before creating anything.
+  async function listScopes(target: string, action: string, context: OperationContext): Promise<ClientScope[]> {
+    const response = await http.get<ClientScope[]>(target, { signal: context.signal });
+    if (!response.ok || !Array.isArray(response.body)) throw http.errorFromResponse(response, action);
+    return response.body;
+  }
+
+  /** The ids of the requested scopes. Keycloak silently ignores unknown scope names; the bridge refuses them before creating anything. */
+  function requestedScopeIds(names: string[], known: ClientScope[]): string[] {
+    const byName = new Map(known.map((scope) => [scope.name, scope.id]));
     const unknown = names.filter((name) => !byName.has(name));
     if (unknown.length > 0) {
       throw new BridgeError('invalid_scope', `Keycloak realm ${realm} has no client scope${unknown.length > 1 ? 's' : ''} ${unknown.map((name) => `"${name}"`).join(', ')}.`);
@@ -92,6 +112,29 @@ export function createKeycloakAdapter(options: KeycloakAdapterOptions): DcrAdapt
     return names.map((name) => byName.get(name) as string);
   }
 
+  /**
+   * How the requested scopes reach the client, in the fewest calls. Keycloak gives a new client the realm's
+   * default and optional client scopes; `defaultClientScopes` in the create replaces both lists, so the
+   * bridge can only use it with the realm's lists in hand (two more reads). One scope: a PUT after the
+   * create (3 calls in all). Two or more: the realm's lists read beside the scope list, and everything in
+   * the create (4 calls, whatever the number). Either way the client ends with the realm's default scopes
+   * plus the requested ones as default scopes and the realm's optional scopes as optional ones; a
+   * requested scope the realm makes optional stays optional (Keycloak skips a scope a client already has).
+   */
+  async function scopePlan(names: string[], context: OperationContext): Promise<{ assignAfterCreate: string[]; inCreate: Pick<KeycloakClient, 'defaultClientScopes' | 'optionalClientScopes'> }> {
+    if (names.length === 0) return { assignAfterCreate: [], inCreate: {} };
+    const listing = () => listScopes(path`/admin/realms/${realm}/client-scopes`, 'listing client scopes', context);
+    if (names.length === 1) return { assignAfterCreate: requestedScopeIds(names, await listing()), inCreate: {} };
+    const [known, defaults, optionals] = await Promise.all([
+      listing(),
+      listScopes(path`/admin/realms/${realm}/default-default-client-scopes`, "listing the realm's default client scopes", context),
+      listScopes(path`/admin/realms/${realm}/default-optional-client-scopes`, "listing the realm's optional client scopes", context),
+    ]);
+    requestedScopeIds(names, known);
+    const optional = new Set(optionals.map((scope) => scope.name));
+    const defaultClientScopes = [...new Set([...defaults.map((scope) => scope.name), ...names.filter((name) => !optional.has(name))])];
+    return { assignAfterCreate: [], inCreate: { defaultClientScopes, optionalClientScopes: [...optional] } };
+  }
 
   const mapperName = (audience: string) => `dcr-bridge-audience-${createHash('sha256').update(audience).digest('hex').slice(0, 16)}`;
   const mappers = (found: FoundClient) => `${client(found.id)}/protocol-mappers/models`;
@@ -105,19 +148,19 @@ export function createKeycloakAdapter(options: KeycloakAdapterOptions): DcrAdapt
 
     async create(registration, context) {
       const representation = clientRepresentation(registration, context.nonce);
-      const scopes = await scopeIds(registration.scopes, context);
-      const created = await http.post(clients, { json: representation, signal: context.signal });
+      const scopes = await scopePlan(registration.scopes, context);
+      // The bridge gives the secret (Keycloak keeps a secret the create carries), so no read of it follows.
+      const clientSecret = generateSecret();
+      const created = await http.post(clients, { json: { ...representation, ...scopes.inCreate, secret: clientSecret }, signal: context.signal });
       if (created.status !== 201) throw http.refusal(created, 'the client');
-      await context.created(representation.clientId);
       const id = created.headers.get('location')?.split('/').pop();
+      await context.created(representation.clientId, id ? { ...representation, id } : undefined);
       if (!id) throw new BridgeError('idp_error', `Keycloak created client ${representation.clientId} but sent no Location header.`);
-      for (const scopeId of scopes) {
+      for (const scopeId of scopes.assignAfterCreate) {
         const assigned = await http.put(`${client(id)}${path`/default-client-scopes/${scopeId}`}`, { signal: context.signal, idempotent: true });
         if (!assigned.ok) throw http.errorFromResponse(assigned, 'assigning a client scope');
       }
-      const secret = await http.get<{ value?: string }>(`${client(id)}/client-secret`, { signal: context.signal });
-      if (!secret.ok || typeof secret.body?.value !== 'string') throw http.errorFromResponse(secret, 'reading the client secret');
-      return { clientId: representation.clientId, clientSecret: secret.body.value };
+      return { clientId: representation.clientId, clientSecret };
     },
 
     async findByNonce(nonce, draft, context) {
@@ -147,6 +190,7 @@ export function createKeycloakAdapter(options: KeycloakAdapterOptions): DcrAdapt
 
     async addAudience(clientId, found, audience, context) {
       const mapper: ProtocolMapper = {
+        id: audienceMapperId(found.id, audience),
         name: mapperName(audience),
         protocol: 'openid-connect',
         protocolMapper: 'oidc-audience-mapper',
@@ -158,11 +202,16 @@ export function createKeycloakAdapter(options: KeycloakAdapterOptions): DcrAdapt
     },
 
     async removeAudience(clientId, found, audience, context) {
+      const removed = await http.delete(`${mappers(found)}${path`/${audienceMapperId(found.id, audience)}`}`, { signal: context.signal });
+      if (removed.ok) return;
+      if (removed.status !== 404) throw http.errorFromResponse(removed, `removing audience ${audience} from ${clientId}`);
+      // No mapper with the bridge's id: the client is gone, the audience was never added, or an earlier
+      // version of the bridge added it under an id of Keycloak's. Look for it by name.
       const listed = await http.get<ProtocolMapper[]>(mappers(found), { signal: context.signal });
       if (!listed.ok || !Array.isArray(listed.body)) throw http.errorFromResponse(listed, `listing the mappers of ${clientId}`);
       for (const mapper of listed.body.filter((candidate) => candidate.name === mapperName(audience) && candidate.id)) {
-        const removed = await http.delete(`${mappers(found)}${path`/${mapper.id as string}`}`, { signal: context.signal });
-        if (!removed.ok && removed.status !== 404) throw http.errorFromResponse(removed, `removing audience ${audience} from ${clientId}`);
+        const deleted = await http.delete(`${mappers(found)}${path`/${mapper.id as string}`}`, { signal: context.signal });
+        if (!deleted.ok && deleted.status !== 404) throw http.errorFromResponse(deleted, `removing audience ${audience} from ${clientId}`);
       }
     },
 

@@ -16,6 +16,11 @@ export interface KeycloakClient {
   directAccessGrantsEnabled?: boolean;
   redirectUris?: string[];
   attributes?: Record<string, string>;
+  /** On create: the secret to give the client (Keycloak generates one when absent). Keycloak's reads carry it too. */
+  secret?: string;
+  /** On create, by name: they REPLACE the realm's default and optional scopes the client would get (unknown names are ignored). */
+  defaultClientScopes?: string[];
+  optionalClientScopes?: string[];
   [field: string]: unknown;
 }
 
@@ -32,6 +37,13 @@ const AUTHENTICATORS: Record<string, string> = {
 
 export function isManaged(client: KeycloakClient): boolean {
   return client.attributes?.[MANAGED_ATTRIBUTE] === 'true';
+}
+
+/** The client as the bridge keeps it: Keycloak's reads carry the secret, which nothing after the read needs. */
+export function withoutSecret<Client extends KeycloakClient>(client: Client): Client {
+  const copy = { ...client };
+  delete copy.secret;
+  return copy;
 }
 
 /** Keycloak client ids are unique per realm and Konnect application names are not: the nonce makes them unique. */

@@ -1,9 +1,10 @@
+import { createHash } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { readAdapterOptions } from '@dcr-bridge/core';
-import { konnectApplication, startBridge, type BridgeHarness } from '@dcr-bridge/conformance';
+import { konnectApplication, konnectEvent, startBridge, type BridgeHarness } from '@dcr-bridge/conformance';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createKeycloakAdapter, dcrBridgeAdapter } from '../src/index.js';
-import { startFakeKeycloak, type FakeKeycloak } from './fake-keycloak.js';
+import { startFakeKeycloak, tokenAudiences, type FakeKeycloak } from './fake-keycloak.js';
 
 let keycloak: FakeKeycloak;
 let bridge: BridgeHarness;
@@ -36,6 +37,31 @@ describe('create', () => {
     expect(scope.split(' ')).toEqual(expect.arrayContaining(['read:orders', 'write:orders', 'profile']));
   });
 
+  it('answers with the secret it gave Keycloak in the create, which Keycloak kept', async () => {
+    const res = await bridge.call('POST', '/', { body: konnectApplication() });
+    expect(res.status).toBe(201);
+    expect(res.body.client_secret).toMatch(/^[\w-]{43}$/);
+    expect(keycloak.clientByClientId(res.body.client_id)?.secret).toBe(res.body.client_secret);
+    expect(await keycloak.clientCredentials(res.body.client_id, res.body.client_secret)).toBeDefined();
+  });
+
+  it('gives the client the realm\'s default and optional scopes plus the requested ones, the same with one scope or several', async () => {
+    const realm = keycloak.realmScopes();
+    const scopesOf = async (scopes: string[]) => {
+      const res = await bridge.call('POST', '/', { body: konnectApplication({ scopes }) });
+      expect(res.status).toBe(201);
+      return keycloak.clientScopes(res.body.client_id);
+    };
+    expect(await scopesOf([])).toEqual(realm);
+    expect(await scopesOf(['read:orders'])).toEqual({ defaultScopes: [...realm.defaultScopes, 'read:orders'].sort(), optionalScopes: realm.optionalScopes });
+    expect(await scopesOf(['phone'])).toEqual(realm);
+    // Several scopes go into the create itself, with the realm's lists (which the create would otherwise replace).
+    expect(await scopesOf(['read:orders', 'write:orders', 'phone', 'email'])).toEqual({
+      defaultScopes: [...realm.defaultScopes, 'read:orders', 'write:orders'].sort(),
+      optionalScopes: realm.optionalScopes,
+    });
+  });
+
   it('maps client_secret_jwt to Keycloak\'s signed-JWT authenticator, and the credentials work that way', async () => {
     const res = await bridge.call('POST', '/', { body: konnectApplication({ token_endpoint_auth_method: 'client_secret_jwt' }) });
     expect(res.status).toBe(201);
@@ -62,16 +88,129 @@ describe('create', () => {
     expect(keycloak.clientCount()).toBe(before);
   });
 
-  it.each([
-    ['assigning a scope', 'PUT', /default-client-scopes/],
-    ['reading the secret', 'GET', /client-secret$/],
-  ])('leaves no client behind when %s fails', async (_step, method, pattern) => {
+  it('leaves no client behind when assigning its one scope fails', async () => {
     const before = keycloak.clientCount();
-    keycloak.failNext(method, pattern, 500, { error: 'unknown_error' });
+    keycloak.failNext('PUT', /default-client-scopes/, 500, { error: 'unknown_error' });
     const res = await bridge.call('POST', '/', { body: konnectApplication({ scopes: ['read:orders'] }) });
     expect(res.status).toBe(502);
     await adapter.drained?.();
     expect(keycloak.clientCount()).toBe(before);
+  });
+});
+
+describe('Keycloak calls per Konnect operation (admin token requests aside)', () => {
+  const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g;
+  const clients = '/admin/realms/customers/clients';
+  const calls = async (work: () => Promise<{ status: number }>, status: number) => {
+    const start = keycloak.requests.length;
+    expect((await work()).status).toBe(status);
+    return keycloak.requests
+      .slice(start)
+      .filter((line) => !line.includes('/protocol/openid-connect/token'))
+      .map((line) => line.replace(UUID, '{id}').replace(/clientId=[^&]+/, 'clientId={clientId}'));
+  };
+  const lookup = `GET ${clients}?clientId={clientId}&search=false`;
+  const audience = (clientId: string, type: 'add_registration' | 'remove_registration') =>
+    konnectEvent(clientId, { event_type: type, audience: 'https://orders.example.com' });
+
+  it('creates in 1 call, 3 with one scope and 4 with more', async () => {
+    expect(await calls(() => bridge.call('POST', '/', { body: konnectApplication() }), 201)).toEqual([`POST ${clients}`]);
+    expect(await calls(() => bridge.call('POST', '/', { body: konnectApplication({ scopes: ['read:orders'] }) }), 201)).toEqual([
+      'GET /admin/realms/customers/client-scopes',
+      `POST ${clients}`,
+      `PUT ${clients}/{id}/default-client-scopes/{id}`,
+    ]);
+    const several = await calls(() => bridge.call('POST', '/', { body: konnectApplication({ scopes: ['read:orders', 'write:orders', 'email'] }) }), 201);
+    expect(several.slice(0, 3).sort()).toEqual([
+      'GET /admin/realms/customers/client-scopes',
+      'GET /admin/realms/customers/default-default-client-scopes',
+      'GET /admin/realms/customers/default-optional-client-scopes',
+    ]);
+    expect(several.slice(3)).toEqual([`POST ${clients}`]);
+  });
+
+  /** Runs work on a bridge of its own whose adapter never saw the client, as after a restart. */
+  const onFreshBridge = async <T>(work: (fresh: BridgeHarness) => Promise<T>): Promise<T> => {
+    const fresh = await startBridge(adapterFor());
+    try {
+      return await work(fresh);
+    } finally {
+      await fresh.close();
+    }
+  };
+
+  it('costs 1 call per operation on a client this process created, 2 on one it did not (as after a restart)', async () => {
+    const created = await bridge.call('POST', '/', { body: konnectApplication() });
+    const clientId = created.body.client_id as string;
+    const updateTo = (uri: string) => ({ body: konnectEvent(clientId, { event_type: 'update_application', redirect_uris: [uri] }) });
+    let secret = '';
+    const rotateOn = (on: BridgeHarness) => async () => {
+      const res = await on.call('POST', `/${clientId}/new-secret`);
+      secret = res.body.client_secret;
+      return res;
+    };
+
+    expect(await calls(rotateOn(bridge), 200)).toEqual([`POST ${clients}/{id}/client-secret`]);
+    expect(await keycloak.clientCredentials(clientId, secret)).toBeDefined();
+    expect(await calls(() => bridge.call('POST', `/${clientId}/event-hook`, updateTo('https://app.example.com/v2')), 200)).toEqual([`PUT ${clients}/{id}`]);
+    expect(keycloak.clientByClientId(clientId)?.rep.redirectUris).toEqual(['https://app.example.com/v2']);
+    expect(await calls(() => bridge.call('POST', `/${clientId}/event-hook`, { body: audience(clientId, 'add_registration') }), 200)).toEqual([`POST ${clients}/{id}/protocol-mappers/models`]);
+    expect(tokenAudiences((await keycloak.clientCredentials(clientId, secret))!)).toEqual(['https://orders.example.com']);
+    expect(await calls(() => bridge.call('POST', `/${clientId}/event-hook`, { body: audience(clientId, 'remove_registration') }), 200)).toEqual([`DELETE ${clients}/{id}/protocol-mappers/models/{id}`]);
+    expect(tokenAudiences((await keycloak.clientCredentials(clientId, secret))!)).toEqual(['account']);
+
+    expect(await onFreshBridge((fresh) => calls(rotateOn(fresh), 200))).toEqual([lookup, `POST ${clients}/{id}/client-secret`]);
+    expect(await keycloak.clientCredentials(clientId, secret)).toBeDefined();
+    expect(await onFreshBridge((fresh) => calls(() => fresh.call('POST', `/${clientId}/event-hook`, updateTo('https://app.example.com/v3')), 200))).toEqual([lookup, `PUT ${clients}/{id}`]);
+    expect(keycloak.clientByClientId(clientId)?.rep.redirectUris).toEqual(['https://app.example.com/v3']);
+    expect(await onFreshBridge((fresh) => calls(() => fresh.call('POST', `/${clientId}/event-hook`, { body: audience(clientId, 'add_registration') }), 200))).toEqual([
+      lookup,
+      `POST ${clients}/{id}/protocol-mappers/models`,
+    ]);
+    expect(await onFreshBridge((fresh) => calls(() => fresh.call('POST', `/${clientId}/event-hook`, { body: audience(clientId, 'remove_registration') }), 200))).toEqual([
+      lookup,
+      `DELETE ${clients}/{id}/protocol-mappers/models/{id}`,
+    ]);
+    expect(await onFreshBridge((fresh) => calls(() => fresh.call('DELETE', `/${clientId}`), 204))).toEqual([lookup, `DELETE ${clients}/{id}`]);
+    expect(keycloak.clientByClientId(clientId)).toBeUndefined();
+  });
+
+  it('deletes in 1 call right after the create', async () => {
+    const created = await bridge.call('POST', '/', { body: konnectApplication() });
+    expect(await calls(() => bridge.call('DELETE', `/${created.body.client_id}`), 204)).toEqual([`DELETE ${clients}/{id}`]);
+    expect(keycloak.clientByClientId(created.body.client_id)).toBeUndefined();
+  });
+
+  it('answers 404 for a remembered client deleted behind its back, and forgets it', async () => {
+    const created = await bridge.call('POST', '/', { body: konnectApplication() });
+    const clientId = created.body.client_id as string;
+    await onFreshBridge((fresh) => fresh.call('DELETE', `/${clientId}`));
+    expect(await calls(() => bridge.call('POST', `/${clientId}/new-secret`), 404)).toEqual([`POST ${clients}/{id}/client-secret`, lookup]);
+    expect(await calls(() => bridge.call('POST', `/${clientId}/new-secret`), 404)).toEqual([lookup]);
+  });
+
+  it('removes an audience mapper an earlier version added under an id of Keycloak\'s, looking it up by name', async () => {
+    const created = await bridge.call('POST', '/', { body: konnectApplication() });
+    const clientId = created.body.client_id as string;
+    const client = keycloak.clientByClientId(clientId)!;
+    const adminToken = await fetch(`${keycloak.url}/realms/${keycloak.admin.realm}/protocol/openid-connect/token`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${Buffer.from(`${keycloak.admin.clientId}:${keycloak.admin.clientSecret}`).toString('base64')}` },
+      body: new URLSearchParams({ grant_type: 'client_credentials' }),
+    }).then(async (res) => ((await res.json()) as { access_token: string }).access_token);
+    const legacyName = `dcr-bridge-audience-${createHash('sha256').update('https://orders.example.com').digest('hex').slice(0, 16)}`;
+    const added = await fetch(`${keycloak.url}${clients}/${client.rep.id}/protocol-mappers/models`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: legacyName, protocol: 'openid-connect', protocolMapper: 'oidc-audience-mapper', config: { 'included.custom.audience': 'https://orders.example.com', 'access.token.claim': 'true' } }),
+    });
+    expect(added.status).toBe(201);
+    expect(await calls(() => bridge.call('POST', `/${clientId}/event-hook`, { body: audience(clientId, 'remove_registration') }), 200)).toEqual([
+      `DELETE ${clients}/{id}/protocol-mappers/models/{id}`,
+      `GET ${clients}/{id}/protocol-mappers/models`,
+      `DELETE ${clients}/{id}/protocol-mappers/models/{id}`,
+    ]);
+    expect(client.mappers).toEqual([]);
   });
 });
 

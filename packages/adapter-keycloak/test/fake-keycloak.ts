@@ -10,6 +10,19 @@ import { clientCredentials, createFakeIdpKit, listenOnLoopback, type FakeIdpKit 
  * - admin paths take the internal UUID; `GET /clients?clientId=` is an exact match returning an array;
  * - create answers 201 with an empty body and a Location header ending in the UUID; a duplicate clientId
  *   answers 409 {"errorMessage":"Client X already exists"};
+ * - create keeps the `secret` it carries and generates one otherwise (RepresentationToModel.createClient);
+ *   reads of a confidential client carry its secret and its default and optional client scope names
+ *   (ModelToRepresentation.toRepresentation);
+ * - a new client gets the realm's default and optional client scopes of its protocol
+ *   (AbstractLoginProtocolFactory.addDefaultClientScopes); `defaultClientScopes` / `optionalClientScopes` in
+ *   the create first remove every scope the client has, then add the named ones, ignoring unknown names
+ *   (RepresentationToModel.updateClientScopes); adding a scope skips one the client already has, default or
+ *   optional, and one of another protocol (JpaRealmProvider.addClientScopes), also for
+ *   `PUT …/default-client-scopes/{id}`; a PUT of the client never changes its scopes;
+ * - `GET /default-default-client-scopes` and `/default-optional-client-scopes` list the realm's
+ *   `{id, name, protocol}` (RealmAdminResource);
+ * - a protocol mapper create keeps the `id` it carries (ClientAdapter.addProtocolMapper); a second mapper
+ *   of the same name answers 409;
  * - `PUT /clients/{id}` applies only the fields the body carries (RepresentationToModel.updateClient sets
  *   each non-null field), `secret` included: a PUT that carries an old secret brings it back;
  * - unknown ids answer 404 {"error":"Could not find client"}; an admin without manage-clients gets 403;
@@ -21,9 +34,34 @@ import { clientCredentials, createFakeIdpKit, listenOnLoopback, type FakeIdpKit 
 interface Client {
   rep: Record<string, unknown> & { id: string; clientId: string };
   secret: string;
+  /** Client scope ids. */
   defaultScopes: Set<string>;
+  optionalScopes: Set<string>;
   mappers: Array<Record<string, unknown> & { id: string; name: string }>;
 }
+
+interface ClientScope {
+  id: string;
+  name: string;
+  protocol: string;
+  attributes: Record<string, string>;
+}
+
+/** A new realm's client scopes (Keycloak 26): [name, protocol, realm default / optional, in the token's scope claim]. */
+const BUILT_IN_SCOPES: Array<[string, string, 'default' | 'optional', boolean]> = [
+  ['acr', 'openid-connect', 'default', false],
+  ['basic', 'openid-connect', 'default', false],
+  ['email', 'openid-connect', 'default', true],
+  ['profile', 'openid-connect', 'default', true],
+  ['roles', 'openid-connect', 'default', false],
+  ['web-origins', 'openid-connect', 'default', false],
+  ['role_list', 'saml', 'default', false],
+  ['address', 'openid-connect', 'optional', true],
+  ['phone', 'openid-connect', 'optional', true],
+  ['offline_access', 'openid-connect', 'optional', true],
+  ['microprofile-jwt', 'openid-connect', 'optional', true],
+  ['organization', 'openid-connect', 'optional', true],
+];
 
 interface Token {
   clientId: string;
@@ -47,6 +85,10 @@ export interface FakeKeycloak {
   requests: string[];
   tokenRequests: (clientId: string) => number;
   clientByClientId(clientId: string): Client | undefined;
+  /** The names of a client's default and optional client scopes, sorted. */
+  clientScopes(clientId: string): { defaultScopes: string[]; optionalScopes: string[] } | undefined;
+  /** The realm's default and optional client scopes of the openid-connect protocol (what a client made in the console gets), sorted. */
+  realmScopes(): { defaultScopes: string[]; optionalScopes: string[] };
   clientCount(): number;
   /** Creates a client directly, as an administrator would in the console (no bridge marker). */
   createForeignClient(): string;
@@ -55,13 +97,40 @@ export interface FakeKeycloak {
   close(): Promise<void>;
 }
 
+/** `scopes`: the realm's own client scopes (openid-connect, neither default nor optional), beside the built-in ones. */
 export async function startFakeKeycloak(options: { realm?: string; adminRealm?: string; scopes?: string[]; pathPrefix?: string } = {}): Promise<FakeKeycloak> {
   const realm = options.realm ?? 'customers';
   const prefix = options.pathPrefix ?? '';
   const admin = { realm: options.adminRealm ?? 'master', clientId: 'dcr-bridge', clientSecret: randomBytes(24).toString('base64url') };
   const signingKey = randomBytes(32);
   const clients = new Map<string, Client>();
-  const scopes = (options.scopes ?? ['profile', 'email', 'read:orders', 'write:orders']).map((name) => ({ id: randomUUID(), name, protocol: 'openid-connect' }));
+  const realmDefaults = new Map<string, 'default' | 'optional'>();
+  const scopes: ClientScope[] = [
+    ...BUILT_IN_SCOPES.map(([name, protocol, kind, inToken]) => {
+      const scope = { id: randomUUID(), name, protocol, attributes: { 'include.in.token.scope': String(inToken) } };
+      realmDefaults.set(scope.id, kind);
+      return scope;
+    }),
+    ...(options.scopes ?? ['read:orders', 'write:orders']).map((name) => ({ id: randomUUID(), name, protocol: 'openid-connect', attributes: { 'include.in.token.scope': 'true' } })),
+  ];
+  const protocolOf = (client: Client) => (typeof client.rep.protocol === 'string' ? client.rep.protocol : 'openid-connect');
+  /** JpaRealmProvider.addClientScopes: skips what the client has already (default or optional) and other protocols. */
+  const addClientScopes = (client: Client, added: ClientScope[], asDefault: boolean) => {
+    for (const scope of added) {
+      if (client.defaultScopes.has(scope.id) || client.optionalScopes.has(scope.id) || scope.protocol !== protocolOf(client)) continue;
+      (asDefault ? client.defaultScopes : client.optionalScopes).add(scope.id);
+    }
+  };
+  const byNames = (names: unknown) => (Array.isArray(names) ? names : []).flatMap((name) => scopes.filter((scope) => scope.name === name));
+  const realmScopesOf = (kind: 'default' | 'optional') => scopes.filter((scope) => realmDefaults.get(scope.id) === kind);
+  const scopeNames = (ids: Set<string>) => scopes.filter((scope) => ids.has(scope.id)).map((scope) => scope.name).sort();
+  /** What the admin API answers for a client (ModelToRepresentation.toRepresentation). */
+  const representation = (client: Client) => ({
+    ...client.rep,
+    ...(client.rep.publicClient === true ? {} : { secret: client.secret }),
+    defaultClientScopes: scopeNames(client.defaultScopes),
+    optionalClientScopes: scopeNames(client.optionalScopes),
+  });
   const tokens = new Map<string, Token>();
   const tokenRequestCounts = new Map<string, number>();
   const kit = createFakeIdpKit();
@@ -103,7 +172,8 @@ export async function startFakeKeycloak(options: { realm?: string; adminRealm?: 
     if (!client.rep.serviceAccountsEnabled) return res.status(401).json({ error: 'unauthorized_client', error_description: 'Client not enabled to retrieve service account' });
     const audiences = client.mappers.filter((mapper) => mapper.protocolMapper === 'oidc-audience-mapper').map((mapper) => (mapper.config as Record<string, string>)['included.custom.audience'])
       .filter((audience): audience is string => typeof audience === 'string');
-    const token = await new SignJWT({ azp: clientId, scope: [...client.defaultScopes].map((id) => scopes.find((scope) => scope.id === id)?.name).join(' ') })
+    const inScopeClaim = scopes.filter((scope) => client.defaultScopes.has(scope.id) && scope.attributes['include.in.token.scope'] !== 'false');
+    const token = await new SignJWT({ azp: clientId, scope: inScopeClaim.map((scope) => scope.name).join(' ') })
       .setProtectedHeader({ alg: 'HS256' })
       .setIssuer(`${prefix}/realms/${realm}`)
       .setAudience(audiences.length > 0 ? audiences : ['account'])
@@ -131,14 +201,14 @@ export async function startFakeKeycloak(options: { realm?: string; adminRealm?: 
   admin_.get('/clients', (req, res) => {
     const wanted = req.query.clientId as string | undefined;
     const search = req.query.search === 'true';
-    let list = [...clients.values()].map((client) => client.rep);
+    let list = [...clients.values()].map(representation);
     if (wanted !== undefined) list = list.filter((rep) => (search ? rep.clientId.includes(wanted) : rep.clientId === wanted));
     const first = Number(req.query.first ?? 0);
     const max = req.query.max === undefined ? list.length : Number(req.query.max);
     res.json(list.slice(first, first + max));
   });
   admin_.post('/clients', (req, res) => {
-    const rep = req.body as Client['rep'];
+    const { secret, defaultClientScopes, optionalClientScopes, ...rep } = req.body as Client['rep'] & { secret?: unknown; defaultClientScopes?: unknown; optionalClientScopes?: unknown };
     if (typeof rep.clientId !== 'string' || rep.clientId === '') return res.status(400).json({ errorMessage: 'Client id is missing' });
     if ([...clients.values()].some((client) => client.rep.clientId === rep.clientId)) return res.status(409).json({ errorMessage: `Client ${rep.clientId} already exists` });
     for (const uri of (rep.redirectUris as string[] | undefined) ?? []) {
@@ -149,17 +219,27 @@ export async function startFakeKeycloak(options: { realm?: string; adminRealm?: 
       }
     }
     const id = randomUUID();
-    clients.set(id, { rep: { ...rep, id }, secret: randomBytes(24).toString('base64url'), defaultScopes: new Set(scopes.filter((s) => ['profile', 'email'].includes(s.name)).map((s) => s.id)), mappers: [] });
+    const client: Client = { rep: { ...rep, id }, secret: typeof secret === 'string' ? secret : randomBytes(24).toString('base64url'), defaultScopes: new Set(), optionalScopes: new Set(), mappers: [] };
+    addClientScopes(client, realmScopesOf('default'), true);
+    addClientScopes(client, realmScopesOf('optional'), false);
+    if ([defaultClientScopes, optionalClientScopes].some((list) => list !== undefined && list !== null)) {
+      client.defaultScopes.clear();
+      client.optionalScopes.clear();
+      addClientScopes(client, byNames(defaultClientScopes), true);
+      addClientScopes(client, byNames(optionalClientScopes), false);
+    }
+    clients.set(id, client);
     res.status(201).location(`${req.protocol}://${req.get('host')}${prefix}/admin/realms/${realm}/clients/${id}`).end();
   });
   admin_.get('/clients/:id', (req, res) => {
     const client = byId(req, res);
-    if (client) res.json(client.rep);
+    if (client) res.json(representation(client));
   });
   admin_.put('/clients/:id', (req, res) => {
     const client = byId(req, res);
     if (!client) return;
-    const { secret, ...fields } = req.body as Client['rep'] & { secret?: unknown };
+    // ClientResource.update: scopes are never changed by a PUT of the client.
+    const { secret, defaultClientScopes: _default, optionalClientScopes: _optional, ...fields } = req.body as Client['rep'] & { secret?: unknown; defaultClientScopes?: unknown; optionalClientScopes?: unknown };
     const present = Object.entries(fields).filter(([, value]) => value !== null && value !== undefined);
     client.rep = { ...client.rep, ...Object.fromEntries(present), id: client.rep.id };
     if (typeof secret === 'string') client.secret = secret;
@@ -181,11 +261,14 @@ export async function startFakeKeycloak(options: { realm?: string; adminRealm?: 
     res.json({ type: 'secret', value: client.secret });
   });
   admin_.get('/client-scopes', (_req, res) => void res.json(scopes));
+  admin_.get('/default-default-client-scopes', (_req, res) => void res.json(realmScopesOf('default').map(({ id, name, protocol }) => ({ id, name, protocol }))));
+  admin_.get('/default-optional-client-scopes', (_req, res) => void res.json(realmScopesOf('optional').map(({ id, name, protocol }) => ({ id, name, protocol }))));
   admin_.put('/clients/:id/default-client-scopes/:scopeId', (req, res) => {
     const client = byId(req, res);
     if (!client) return;
-    if (!scopes.some((scope) => scope.id === req.params.scopeId)) return res.status(404).json({ error: 'Could not find client scope' });
-    client.defaultScopes.add(String(req.params.scopeId));
+    const scope = scopes.find((candidate) => candidate.id === req.params.scopeId);
+    if (!scope) return res.status(404).json({ error: 'Client scope not found' });
+    addClientScopes(client, [scope], true);
     res.status(204).end();
   });
   admin_.get('/clients/:id/protocol-mappers/models', (req, res) => {
@@ -197,7 +280,7 @@ export async function startFakeKeycloak(options: { realm?: string; adminRealm?: 
     if (!client) return;
     const mapper = req.body as ProtocolMapperBody;
     if (client.mappers.some((existing) => existing.name === mapper.name)) return res.status(409).json({ errorMessage: `Protocol mapper exists with same name` });
-    const id = randomUUID();
+    const id = typeof mapper.id === 'string' ? mapper.id : randomUUID();
     client.mappers.push({ ...mapper, id });
     res.status(201).location(`${req.protocol}://${req.get('host')}${prefix}/admin/realms/${realm}/clients/${client.rep.id}/protocol-mappers/models/${id}`).end();
   });
@@ -225,11 +308,19 @@ export async function startFakeKeycloak(options: { realm?: string; adminRealm?: 
     failNext: kit.failNext,
     tokenRequests: (clientId) => tokenRequestCounts.get(clientId) ?? 0,
     clientByClientId: (clientId) => [...clients.values()].find((client) => client.rep.clientId === clientId),
+    clientScopes(clientId) {
+      const client = [...clients.values()].find((candidate) => candidate.rep.clientId === clientId);
+      return client && { defaultScopes: scopeNames(client.defaultScopes), optionalScopes: scopeNames(client.optionalScopes) };
+    },
+    realmScopes: () => ({
+      defaultScopes: realmScopesOf('default').filter((scope) => scope.protocol === 'openid-connect').map((scope) => scope.name).sort(),
+      optionalScopes: realmScopesOf('optional').filter((scope) => scope.protocol === 'openid-connect').map((scope) => scope.name).sort(),
+    }),
     clientCount: () => clients.size,
     createForeignClient() {
       const id = randomUUID();
       const clientId = `console-made-${id.slice(0, 8)}`;
-      clients.set(id, { rep: { id, clientId, enabled: true, publicClient: false, serviceAccountsEnabled: true, redirectUris: ['https://foreign.example.com/cb'], attributes: {} }, secret: 'foreign-secret', defaultScopes: new Set(), mappers: [] });
+      clients.set(id, { rep: { id, clientId, enabled: true, publicClient: false, serviceAccountsEnabled: true, redirectUris: ['https://foreign.example.com/cb'], attributes: {} }, secret: 'foreign-secret', defaultScopes: new Set(), optionalScopes: new Set(), mappers: [] });
       return clientId;
     },
     async clientCredentials(clientId, clientSecret) {
@@ -244,7 +335,7 @@ export async function startFakeKeycloak(options: { realm?: string; adminRealm?: 
   };
 }
 
-type ProtocolMapperBody = Record<string, unknown> & { name: string };
+type ProtocolMapperBody = Record<string, unknown> & { name: string; id?: unknown };
 
 /** The audiences of an access token the fake issued. */
 export function tokenAudiences(token: string): string[] {
