@@ -19,6 +19,7 @@ export const dcrBridgeAdapter: AdapterModule<Omit<CognitoAdapterOptions, 'client
       namePrefix,
       mixedFlows: settings.oneOf('COGNITO_MIXED_FLOWS', MIXED_FLOW_POLICIES, { default: 'reject' }),
       defaultScopes: settings.list('COGNITO_DEFAULT_SCOPES'),
+      timeoutMs: settings.integer('COGNITO_TIMEOUT_MS', { default: 30_000, min: 100, max: 120_000 }),
     };
   },
   create: async (options, context) => createCognitoAdapter({ ...options, logger: context.logger, journal: await context.openJournal() }),

@@ -1,7 +1,15 @@
-import { AddUserPoolClientSecretCommand, DescribeUserPoolClientCommand } from '@aws-sdk/client-cognito-identity-provider';
+import {
+  AddUserPoolClientSecretCommand,
+  CreateUserPoolClientCommand,
+  DeleteUserPoolClientCommand,
+  DescribeUserPoolClientCommand,
+  UpdateUserPoolClientCommand,
+  type UpdateUserPoolClientCommandInput,
+} from '@aws-sdk/client-cognito-identity-provider';
 import { JOURNAL_PREFIX, createJsonStore, createMemoryDriver, parseRegistration, readAdapterOptions, silentLogger, type DcrAdapter, type OperationContext } from '@dcr-bridge/core';
 import { createCapturingLogger, konnectApplication, konnectEvent, startBridge, type BridgeHarness } from '@dcr-bridge/conformance';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { clientName } from '../src/app-client.js';
 import { createCognitoAdapter, dcrBridgeAdapter, type CognitoAdapterOptions } from '../src/index.js';
 import { startCognitoEnvironment, type CognitoEnvironment } from './environment.js';
 
@@ -9,8 +17,13 @@ let env: CognitoEnvironment;
 let adapter: DcrAdapter;
 let bridge: BridgeHarness;
 const bridges: BridgeHarness[] = [];
-const adapterFor = (overrides: Partial<CognitoAdapterOptions> = {}) =>
-  createCognitoAdapter({ userPoolId: env.userPoolId, region: 'eu-west-1', endpoint: env.proxy.url, credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, ...overrides });
+const adapters: DcrAdapter[] = [];
+const adapterFor = (overrides: Partial<CognitoAdapterOptions> = {}) => {
+  const created = createCognitoAdapter({ userPoolId: env.userPoolId, region: 'eu-west-1', endpoint: env.proxy.url, credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, ...overrides });
+  adapters.push(created);
+  return created;
+};
+/** A bridge on its own adapter, as another process (or this one after a restart) would run it. */
 const bridgeFor = async (overrides: Partial<CognitoAdapterOptions> = {}) => {
   const started = await startBridge(adapterFor(overrides));
   bridges.push(started);
@@ -30,6 +43,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   for (const started of bridges) await started.close();
+  for (const created of adapters) await created.close?.();
   await env.stop();
 });
 
@@ -102,16 +116,60 @@ describe('create', () => {
 });
 
 describe('rotation and updates', () => {
+  /** The values of the secrets the client holds at Cognito (the proxy keeps them). */
+  const secretValues = (clientId: string) => env.proxy.secrets.get(clientId)?.map((secret) => secret.value);
+
   it('rotates when the client already has two secrets: only the new one is left and works', async () => {
     const created = await bridge.call('POST', '/', { body: konnectApplication({ scopes: ['orders/read'] }) });
     const second = await env.sdk.send(new AddUserPoolClientSecretCommand({ UserPoolId: env.userPoolId, ClientId: created.body.client_id }));
     const mark = env.proxy.targets.length;
     const rotated = await bridge.call('POST', `/${created.body.client_id}/new-secret`);
     expect(rotated.status).toBe(200);
-    expect(callsSince(mark)).toEqual(['DescribeUserPoolClient', 'ListUserPoolClientSecrets', 'DeleteUserPoolClientSecret', 'AddUserPoolClientSecret', 'ListUserPoolClientSecrets', 'DeleteUserPoolClientSecret']);
-    expect(env.proxy.secrets.get(created.body.client_id)?.map((secret) => secret.value)).toEqual([rotated.body.client_secret]);
+    expect(callsSince(mark)).toEqual(['ListUserPoolClientSecrets', 'DeleteUserPoolClientSecret', 'AddUserPoolClientSecret', 'DeleteUserPoolClientSecret']);
+    expect(secretValues(created.body.client_id)).toEqual([rotated.body.client_secret]);
     for (const old of [created.body.client_secret, second.ClientSecretDescriptor?.ClientSecretValue as string]) expect(await env.backdoor.canGetToken(created.body.client_id, old)).toBe(false);
     expect(await env.backdoor.canGetToken(created.body.client_id, rotated.body.client_secret)).toBe(true);
+  });
+
+  it('a secret added behind the bridge\'s back: Cognito refuses the third, the bridge lists once and still leaves only the new one', async () => {
+    const created = await bridge.call('POST', '/', { body: konnectApplication({ scopes: ['orders/read'] }) });
+    const first = await bridge.call('POST', `/${created.body.client_id}/new-secret`);
+    const added = await env.sdk.send(new AddUserPoolClientSecretCommand({ UserPoolId: env.userPoolId, ClientId: created.body.client_id }));
+    const mark = env.proxy.targets.length;
+    const rotated = await bridge.call('POST', `/${created.body.client_id}/new-secret`);
+    expect(rotated.status).toBe(200);
+    // Add is refused (LimitExceededException); the foreign secret goes, the one Konnect held works until the new one exists.
+    expect(callsSince(mark)).toEqual(['AddUserPoolClientSecret', 'ListUserPoolClientSecrets', 'DeleteUserPoolClientSecret', 'AddUserPoolClientSecret', 'DeleteUserPoolClientSecret']);
+    expect(secretValues(created.body.client_id)).toEqual([rotated.body.client_secret]);
+    for (const old of [first.body.client_secret, added.ClientSecretDescriptor?.ClientSecretValue as string]) expect(await env.backdoor.canGetToken(created.body.client_id, old)).toBe(false);
+    expect(await env.backdoor.canGetToken(created.body.client_id, rotated.body.client_secret)).toBe(true);
+  });
+
+  it('a client another process rotated meanwhile: the secret this one remembers is gone, so it lists once and deletes the other', async () => {
+    const created = await bridge.call('POST', '/', { body: konnectApplication({ scopes: ['orders/read'] }) });
+    expect((await bridge.call('POST', `/${created.body.client_id}/new-secret`)).status).toBe(200);
+    const elsewhere = await (await bridgeFor()).call('POST', `/${created.body.client_id}/new-secret`);
+    expect(elsewhere.status).toBe(200);
+    const mark = env.proxy.targets.length;
+    const rotated = await bridge.call('POST', `/${created.body.client_id}/new-secret`);
+    expect(rotated.status).toBe(200);
+    expect(callsSince(mark)).toEqual(['AddUserPoolClientSecret', 'DeleteUserPoolClientSecret', 'ListUserPoolClientSecrets', 'DeleteUserPoolClientSecret']);
+    expect(secretValues(created.body.client_id)).toEqual([rotated.body.client_secret]);
+    expect(await env.backdoor.canGetToken(created.body.client_id, elsewhere.body.client_secret)).toBe(false);
+    expect(await env.backdoor.canGetToken(created.body.client_id, rotated.body.client_secret)).toBe(true);
+  });
+
+  it('a remembered client deleted behind the bridge\'s back: rotate and update answer 404, delete 204', async () => {
+    const created = await bridge.call('POST', '/', { body: konnectApplication({ scopes: ['orders/read'] }) });
+    const clientId = created.body.client_id as string;
+    expect((await bridge.call('POST', `/${clientId}/new-secret`)).status).toBe(200);
+    await env.sdk.send(new DeleteUserPoolClientCommand({ UserPoolId: env.userPoolId, ClientId: clientId }));
+    const rotated = await bridge.call('POST', `/${clientId}/new-secret`);
+    expect(rotated.status).toBe(404);
+    expect(rotated.body.error).toBe('not_found');
+    const updated = await bridge.call('POST', `/${clientId}/event-hook`, { body: konnectEvent(clientId, { event_type: 'update_application', redirect_uris: ['https://new.example.com/cb'] }) });
+    expect(updated.status).toBe(404);
+    expect((await bridge.call('DELETE', `/${clientId}`)).status).toBe(204);
   });
 
   it('update_application sends the whole configuration back, so Cognito resets nothing', async () => {
@@ -121,6 +179,18 @@ describe('rotation and updates', () => {
     expect(res.status).toBe(200);
     const after = await describeClient(created.body.client_id);
     expect(after).toMatchObject({ CallbackURLs: ['https://new.example.com/cb'], AllowedOAuthFlows: before?.AllowedOAuthFlows, AllowedOAuthScopes: before?.AllowedOAuthScopes, ExplicitAuthFlows: before?.ExplicitAuthFlows, ClientName: before?.ClientName });
+  });
+
+  it('update_application writes back what Cognito holds now, not what the bridge remembers from the create', async () => {
+    const created = await bridge.call('POST', '/', { body: konnectApplication({ scopes: ['orders/read'] }) });
+    const clientId = created.body.client_id as string;
+    // An administrator changes a setting after the create (sending the whole configuration, as Cognito requires).
+    const current = (await describeClient(clientId)) as Record<string, unknown>;
+    for (const field of ['ClientSecret', 'CreationDate', 'LastModifiedDate']) delete current[field];
+    await env.sdk.send(new UpdateUserPoolClientCommand({ ...(current as unknown as UpdateUserPoolClientCommandInput), AccessTokenValidity: 15, TokenValidityUnits: { AccessToken: 'minutes' } }));
+    const res = await bridge.call('POST', `/${clientId}/event-hook`, { body: konnectEvent(clientId, { event_type: 'update_application', redirect_uris: ['https://new.example.com/cb'] }) });
+    expect(res.status).toBe(200);
+    expect(await describeClient(clientId)).toMatchObject({ CallbackURLs: ['https://new.example.com/cb'], AccessTokenValidity: 15, TokenValidityUnits: { AccessToken: 'minutes' } });
   });
 });
 
@@ -144,15 +214,31 @@ describe('lifecycle', () => {
     expect(await env.backdoor.countClients()).toBe(before);
   });
 
-  it('recovery finds the client of a create a crashed process left open by its name, across pages, and deletes it', async () => {
+  it('recovery deletes the client of a create a crashed process left open, by the id the create journaled', async () => {
+    const journal = createJsonStore(createMemoryDriver());
+    // Not closed: Konnect's answer never settles, so its lifecycle keeps the journal entry open, as a crash leaves it.
+    const crashed = createCognitoAdapter({ userPoolId: env.userPoolId, region: 'eu-west-1', endpoint: env.proxy.url, credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, journal });
+    const created = await crashed.createClient(parseRegistration(konnectApplication({ client_name: 'Crashed create', scopes: ['orders/read'] })), { ...operation(new Promise(() => {})), deadline: AbortSignal.timeout(0) });
+    expect(await env.backdoor.clientExists(created.clientId)).toBe(true);
+    const mark = env.proxy.targets.length;
+    expect(await adapterFor({ journal }).recover?.({ inFlightMs: 0 })).toEqual({ open: 1, undone: 1, neverCreated: 0, unresolved: 0, kept: 0 });
+    expect(callsSince(mark)).toEqual(['DescribeUserPoolClient', 'DeleteUserPoolClient']);
+    expect(await env.backdoor.clientExists(created.clientId)).toBe(false);
+    expect(await journal.list(JOURNAL_PREFIX)).toEqual([]);
+  });
+
+  it('recovery finds the client of a create that died before its id was journaled by its name, across pages, and deletes it', async () => {
     // Other clients in the pool, so that the search has pages to go through.
     await env.backdoor.createForeignClient();
     await env.backdoor.createForeignClient();
     const journal = createJsonStore(createMemoryDriver());
-    const crashed = adapterFor({ journal });
-    // Konnect's answer never settles: the journal entry stays open, as a crash leaves it.
-    const created = await crashed.createClient(parseRegistration(konnectApplication({ client_name: 'Crashed create', scopes: ['orders/read'] })), { ...operation(new Promise(() => {})), deadline: AbortSignal.timeout(0) });
-    expect(await env.backdoor.clientExists(created.clientId)).toBe(true);
+    const nonce = 'k3j9x2ab';
+    await journal.set(`${JOURNAL_PREFIX}${nonce}`, { nonce, clientName: 'Crashed create', startedAt: new Date().toISOString() });
+    // Cognito created the client; the process died before it could journal the id.
+    const made = await env.sdk.send(
+      new CreateUserPoolClientCommand({ UserPoolId: env.userPoolId, ClientName: clientName('Crashed create', nonce, { namePrefix: 'konnect-', mixedFlows: 'reject', defaultScopes: [] }), GenerateSecret: true }),
+    );
+    const clientId = made.UserPoolClient?.ClientId as string;
     const mark = env.proxy.targets.length;
     env.proxy.pageSize = 2;
     try {
@@ -161,7 +247,7 @@ describe('lifecycle', () => {
       env.proxy.pageSize = 60;
     }
     expect(callsSince(mark).filter((target) => target === 'ListUserPoolClients').length).toBeGreaterThan(1);
-    expect(await env.backdoor.clientExists(created.clientId)).toBe(false);
+    expect(await env.backdoor.clientExists(clientId)).toBe(false);
     expect(await journal.list(JOURNAL_PREFIX)).toEqual([]);
   });
 
@@ -172,21 +258,75 @@ describe('lifecycle', () => {
     expect(await journal.list(JOURNAL_PREFIX)).toEqual([]);
   });
 
-  it('costs Cognito 1 call per create, 5 per rotation, 2 per update_application and 2 per delete', async () => {
+  it('costs Cognito the fewest calls its API allows: 1 per create; remembered 3 then 2 per rotation, 2 per update, 1 per delete', async () => {
+    const cleanAdapter = adapterFor();
+    const clean = await startBridge(cleanAdapter);
+    bridges.push(clean);
     let mark = env.proxy.targets.length;
-    const created = await bridge.call('POST', '/', { body: konnectApplication({ scopes: ['orders/read'] }) });
-    await adapter.drained?.();
+    const created = await clean.call('POST', '/', { body: konnectApplication({ scopes: ['orders/read'] }) });
+    expect(created.status).toBe(201);
+    await cleanAdapter.drained?.();
     expect(callsSince(mark)).toEqual(['CreateUserPoolClient']);
     const clientId = created.body.client_id as string;
+    // The first rotation learns the id of the create's secret by listing; the next one knows it from the rotation.
     mark = env.proxy.targets.length;
-    expect((await bridge.call('POST', `/${clientId}/new-secret`)).status).toBe(200);
-    expect(callsSince(mark)).toEqual(['DescribeUserPoolClient', 'ListUserPoolClientSecrets', 'AddUserPoolClientSecret', 'ListUserPoolClientSecrets', 'DeleteUserPoolClientSecret']);
+    const first = await clean.call('POST', `/${clientId}/new-secret`);
+    expect(first.status).toBe(200);
+    expect(callsSince(mark)).toEqual(['ListUserPoolClientSecrets', 'AddUserPoolClientSecret', 'DeleteUserPoolClientSecret']);
     mark = env.proxy.targets.length;
-    expect((await bridge.call('POST', `/${clientId}/event-hook`, { body: konnectEvent(clientId, { event_type: 'update_application', redirect_uris: ['https://new.example.com/cb'] }) })).status).toBe(200);
+    const second = await clean.call('POST', `/${clientId}/new-secret`);
+    expect(second.status).toBe(200);
+    expect(callsSince(mark)).toEqual(['AddUserPoolClientSecret', 'DeleteUserPoolClientSecret']);
+    expect(await env.backdoor.canGetToken(clientId, first.body.client_secret)).toBe(false);
+    expect(await env.backdoor.canGetToken(clientId, second.body.client_secret)).toBe(true);
+    mark = env.proxy.targets.length;
+    expect((await clean.call('POST', `/${clientId}/event-hook`, { body: konnectEvent(clientId, { event_type: 'update_application', redirect_uris: ['https://new.example.com/cb'] }) })).status).toBe(200);
     expect(callsSince(mark)).toEqual(['DescribeUserPoolClient', 'UpdateUserPoolClient']);
     mark = env.proxy.targets.length;
-    expect((await bridge.call('DELETE', `/${clientId}`)).status).toBe(204);
+    expect((await clean.call('DELETE', `/${clientId}`)).status).toBe(204);
+    expect(callsSince(mark)).toEqual(['DeleteUserPoolClient']);
+    expect(await env.backdoor.clientExists(clientId)).toBe(false);
+  });
+
+  it('costs a process that did not create the client (as after a restart) 4 calls per rotation, 2 per update, 2 per delete', async () => {
+    const created = await bridge.call('POST', '/', { body: konnectApplication({ scopes: ['orders/read'] }) });
+    const clientId = created.body.client_id as string;
+    const restarted = await bridgeFor();
+    let mark = env.proxy.targets.length;
+    const rotated = await restarted.call('POST', `/${clientId}/new-secret`);
+    expect(rotated.status).toBe(200);
+    expect(callsSince(mark)).toEqual(['DescribeUserPoolClient', 'ListUserPoolClientSecrets', 'AddUserPoolClientSecret', 'DeleteUserPoolClientSecret']);
+    expect(await env.backdoor.canGetToken(clientId, created.body.client_secret)).toBe(false);
+    expect(await env.backdoor.canGetToken(clientId, rotated.body.client_secret)).toBe(true);
+    const again = await bridgeFor();
+    mark = env.proxy.targets.length;
+    expect((await again.call('POST', `/${clientId}/event-hook`, { body: konnectEvent(clientId, { event_type: 'update_application', redirect_uris: ['https://new.example.com/cb'] }) })).status).toBe(200);
+    expect(callsSince(mark)).toEqual(['DescribeUserPoolClient', 'UpdateUserPoolClient']);
+    mark = env.proxy.targets.length;
+    expect((await (await bridgeFor()).call('DELETE', `/${clientId}`)).status).toBe(204);
     expect(callsSince(mark)).toEqual(['DescribeUserPoolClient', 'DeleteUserPoolClient']);
+    expect(await env.backdoor.clientExists(clientId)).toBe(false);
+  });
+});
+
+describe('connections to Cognito', () => {
+  it('keeps one connection alive across the calls of a create, two rotations and a delete', async () => {
+    const local = await bridgeFor();
+    const before = env.proxy.connections;
+    const created = await local.call('POST', '/', { body: konnectApplication({ scopes: ['orders/read'] }) });
+    for (let round = 0; round < 2; round++) expect((await local.call('POST', `/${created.body.client_id}/new-secret`)).status).toBe(200);
+    expect((await local.call('DELETE', `/${created.body.client_id}`)).status).toBe(204);
+    expect(env.proxy.connections - before).toBe(1);
+  });
+
+  it('gives up on a request Cognito does not answer after timeoutMs, as idp_timeout', async () => {
+    const impatient = adapterFor({ timeoutMs: 300 });
+    env.proxy.faults.faultNext('POST', /^\/$/, 'hang');
+    try {
+      await expect(impatient.deleteClient('hangingclient000000000000000', operation(Promise.resolve(true)))).rejects.toMatchObject({ code: 'idp_timeout' });
+    } finally {
+      await env.proxy.faults.settle();
+    }
   });
 });
 
@@ -210,6 +350,7 @@ describe('settings', () => {
       namePrefix: 'konnect-',
       mixedFlows: 'client_credentials_only',
       defaultScopes: ['orders/read'],
+      timeoutMs: 30_000,
     });
   });
 

@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createFakeIdpKit, type FakeIdpKit } from '@dcr-bridge/conformance';
@@ -8,7 +8,8 @@ import { createFakeIdpKit, type FakeIdpKit } from '@dcr-bridge/conformance';
  * following AWS's API reference:
  * - AddUserPoolClientSecret / ListUserPoolClientSecrets / DeleteUserPoolClientSecret (cognito-local
  *   answers 500 CognitoLocal#Unsupported): at most two secrets per client (LimitExceededException), the
- *   last one cannot be deleted (InvalidParameterException), the list never shows values;
+ *   last one cannot be deleted (InvalidParameterException), the list is one answer without NextToken and
+ *   never shows values, secret ids are `<client-id>--<epoch-create-time>`;
  * - UpdateUserPoolClient resets every attribute the request omits (cognito-local merges them);
  * - AllowedOAuthScopes must exist on a resource server (ScopeDoesNotExistException) unless standard;
  *   client_credentials cannot be combined with code or implicit (InvalidOAuthFlowException);
@@ -42,6 +43,8 @@ export interface CognitoProxy {
   targets: string[];
   /** The most clients one ListUserPoolClients page holds, whatever MaxResults says (default 60). */
   pageSize: number;
+  /** TCP connections accepted so far. */
+  connections: number;
   throttleNext(target: string): void;
   /** The next call of `target` is carried out, and answered 500 InternalErrorException. */
   loseAnswerOfNext(target: string): void;
@@ -56,6 +59,14 @@ export async function startCognitoProxy(upstream: string, customScopes: string[]
   const throttled: string[] = [];
   const lost: string[] = [];
   const scopes = new Set(customScopes);
+  /** When each client's newest secret (deleted or not) was created, so that no two secrets of a client share an id. */
+  const lastCreated = new Map<string, number>();
+  /** A secret of `clientId` created now (a millisecond after its previous one at the earliest). */
+  const newSecret = (clientId: string, value: string): Secret => {
+    const created = Math.max(Date.now(), (lastCreated.get(clientId) ?? 0) + 1);
+    lastCreated.set(clientId, created);
+    return { id: `${clientId}--${created}`, value, created };
+  };
 
   const forward = async (target: string, body: Record<string, unknown>) => {
     const res = await fetch(upstream, { method: 'POST', headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': `AWSCognitoIdentityProviderService.${target}`, authorization: 'AWS4-HMAC-SHA256 Credential=local/20260101/local/cognito-idp/aws4_request' }, body: JSON.stringify(body) });
@@ -104,7 +115,7 @@ export async function startCognitoProxy(upstream: string, customScopes: string[]
         if (problem) return awsError(res, ...problem);
         const created = await forward(target, body);
         const client = created.body.UserPoolClient as Record<string, unknown> | undefined;
-        if (client?.ClientSecret) secrets.set(String(client.ClientId), [{ id: randomUUID(), value: String(client.ClientSecret), created: Date.now() }]);
+        if (client?.ClientSecret) secrets.set(String(client.ClientId), [newSecret(String(client.ClientId), String(client.ClientSecret))]);
         return send(res, created.status, created.body);
       }
       case 'UpdateUserPoolClient': {
@@ -124,7 +135,7 @@ export async function startCognitoProxy(upstream: string, customScopes: string[]
         if (!(await describe(body.UserPoolId, clientId))) return awsError(res, 'ResourceNotFoundException', `Client ${clientId} does not exist.`);
         const list = secrets.get(clientId) ?? [];
         if (list.length >= 2) return awsError(res, 'LimitExceededException', 'A client can have at most 2 client secrets.');
-        const secret = { id: randomUUID(), value: randomBytes(39).toString('base64url').toLowerCase().slice(0, 52), created: Date.now() + list.length };
+        const secret = newSecret(clientId, randomBytes(26).toString('hex'));
         secrets.set(clientId, [...list, secret]);
         return send(res, 200, { ClientSecretDescriptor: { ClientSecretId: secret.id, ClientSecretValue: secret.value, ClientSecretCreateDate: secret.created / 1000 } });
       }
@@ -196,6 +207,7 @@ export async function startCognitoProxy(upstream: string, customScopes: string[]
       }),
     ),
   );
+  server.on('connection', () => void proxy.connections++);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const proxy: CognitoProxy = {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
@@ -203,6 +215,7 @@ export async function startCognitoProxy(upstream: string, customScopes: string[]
     secrets,
     targets,
     pageSize: 60,
+    connections: 0,
     throttleNext: (target) => void throttled.push(target),
     loseAnswerOfNext: (target) => void lost.push(target),
     faults: kit,
