@@ -4,7 +4,10 @@ import {
   createClientCredentialsTokenProvider,
   createIdpHttpClient,
   defineDcrAdapter,
+  isBridgeError,
+  parseRetryAfter,
   silentLogger,
+  withRetries,
   type DcrAdapter,
   type IdpHttpClient,
   type IdpPrimitives,
@@ -54,11 +57,23 @@ interface RegistrationRecord {
   state?: 'writing' | 'deleting' | 'lost';
 }
 
-/** What find() hands the other primitives. */
+/**
+ * What find() hands core, and core hands back (also from memory): the proof that the bridge holds the
+ * client's registration. Everything else about the client changes (the registration access token rotates
+ * on every update), so the primitives read the record from the store, and the client from the IdP, afresh.
+ */
+interface HeldRegistration {
+  clientId: string;
+}
+
+/** A client read with its registration access token: the record that reached it and its current metadata. */
 interface ManagedClient {
   record: RegistrationRecord;
   metadata: ClientMetadata;
 }
+
+/** Answers after which a GET or DELETE is sent again, as core's HTTP client does for safe requests. */
+const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
 
 /** Budget of the read that settles an update's fate, and of the delete of a client that could not be recorded. */
 const cleanupReadTimeoutMs = 10_000;
@@ -91,6 +106,8 @@ export function createRfc7591Adapter(options: Rfc7591AdapterOptions): DcrAdapter
     dispatcher: options.dispatcher,
     logger,
     timeoutMs: options.timeoutMs,
+    // RFC 7592 requests are repeated by sendSafe below, which knows whether an earlier attempt was sent.
+    retry: { retries: 0 },
   });
 
   let endpoints: Promise<Endpoints> | undefined;
@@ -160,7 +177,7 @@ export function createRfc7591Adapter(options: Rfc7591AdapterOptions): DcrAdapter
     return tokens;
   }
 
-  /** Sends an RFC 7592 request for a client the bridge registered, with its registration access token. */
+  /** Sends one RFC 7592 request for a client the bridge registered, with its registration access token. */
   function manage(method: 'GET' | 'PUT' | 'DELETE', entry: RegistrationRecord, context: OperationContext, json?: ClientMetadata) {
     return http.request<ClientMetadata>(method, new URL(entry.registrationClientUri), {
       headers: { authorization: `Bearer ${entry.registrationAccessToken}` },
@@ -169,8 +186,35 @@ export function createRfc7591Adapter(options: Rfc7591AdapterOptions): DcrAdapter
     });
   }
 
+  /**
+   * An RFC 7592 GET or DELETE, sent again after a connection failure or a 429/502/503/504 (as core's HTTP
+   * client repeats safe requests), and telling how many attempts it took: a DELETE refused on a repeat was
+   * refused because an earlier attempt, whose answer was lost, deleted the client.
+   */
+  async function sendSafe(method: 'GET' | 'DELETE', entry: RegistrationRecord, context: OperationContext): Promise<{ response: IdpResponse<ClientMetadata>; attempts: number }> {
+    let attempts = 0;
+    const response = await withRetries(
+      () => {
+        attempts++;
+        return manage(method, entry, context);
+      },
+      {
+        signal: context.signal,
+        classify: (outcome) => {
+          if ('error' in outcome) return isBridgeError(outcome.error) && outcome.error.code === 'idp_unavailable' ? { retry: true } : { retry: false };
+          if (!RETRYABLE_STATUS.has(outcome.result.status)) return { retry: false };
+          const seconds = parseRetryAfter(outcome.result.headers.get('retry-after'));
+          return { retry: true, retryAfterMs: seconds === undefined ? undefined : seconds * 1000 };
+        },
+      },
+    );
+    return { response, attempts };
+  }
+
   /** RFC 7592 §2.1: an unknown client and a dead registration access token both answer 401 (403 or 404 on some servers). */
   const refusesToken = (status: number) => status === 401 || status === 403 || status === 404;
+
+  const notFound = (clientId: string) => new BridgeError('not_found', `${IDP_NAME} has no client ${clientId}.`);
 
   function lostControl(clientId: string, entry: RegistrationRecord): BridgeError {
     return new BridgeError(
@@ -186,20 +230,33 @@ export function createRfc7591Adapter(options: Rfc7591AdapterOptions): DcrAdapter
   }
 
   /**
-   * The client's record and its current metadata, read with its registration access token. A refused token
-   * means "gone" only when the bridge's own delete was under way; after an update whose fate is unknown it
-   * means the update went through and rotated the token (control is lost); otherwise it is ambiguous and
-   * reported as such, never as gone.
+   * Ownership, with no IdP call: only the creator holds a client's registration access token, so a client
+   * the bridge keeps a record for is the bridge's, and one it keeps none for cannot even be read.
    */
-  async function find(clientId: string, context: OperationContext): Promise<ManagedClient | undefined> {
+  async function find(clientId: string): Promise<HeldRegistration | undefined> {
+    return (await store.get<RegistrationRecord>(clientId)) ? { clientId } : undefined;
+  }
+
+  /** The client's record as it is now in the store; throws not_found without one, and for a client whose token is lost. */
+  async function currentRecord(clientId: string): Promise<RegistrationRecord> {
     const entry = await store.get<RegistrationRecord>(clientId);
-    if (!entry) return undefined;
+    if (!entry) throw notFound(clientId);
     if (entry.state === 'lost') throw lostControl(clientId, entry);
-    const response = await manage('GET', entry, context);
+    return entry;
+  }
+
+  /**
+   * The client's current metadata, read with its registration access token (RFC 7592 §2.1), and the record
+   * settled. A refused token means "gone" only when the bridge's own delete was under way; after an update
+   * whose fate is unknown it means the update went through and rotated the token (control is lost);
+   * otherwise it is ambiguous and reported as such, never as gone.
+   */
+  async function read(clientId: string, entry: RegistrationRecord, context: OperationContext): Promise<ManagedClient> {
+    const { response } = await sendSafe('GET', entry, context);
     if (refusesToken(response.status)) {
       if (entry.state === 'deleting') {
         await store.delete(clientId);
-        return undefined;
+        throw notFound(clientId);
       }
       if (entry.state === 'writing') {
         const lost = await setState(clientId, entry, 'lost');
@@ -209,8 +266,8 @@ export function createRfc7591Adapter(options: Rfc7591AdapterOptions): DcrAdapter
       throw lostControl(clientId, entry);
     }
     if (!response.ok || typeof response.body !== 'object') throw http.errorFromResponse(response, `reading client ${clientId}`);
-    // An update whose answer was lost but which the IdP never applied leaves the token valid: back to normal.
-    const current = entry.state === 'writing' ? await setState(clientId, entry, undefined) : entry;
+    // The token still works: an update or delete whose answer was lost never happened.
+    const current = entry.state ? await setState(clientId, entry, undefined) : entry;
     return { record: current, metadata: response.body };
   }
 
@@ -226,8 +283,8 @@ export function createRfc7591Adapter(options: Rfc7591AdapterOptions): DcrAdapter
     try {
       response = await manage('PUT', writing, context, body);
     } catch (error) {
-      // No answer: find() reads with the old token and settles the record (normal again, or lost).
-      await find(clientId, { ...context, signal: AbortSignal.timeout(cleanupReadTimeoutMs) }).catch(() => undefined);
+      // No answer: a read with the old token settles the record (normal again, or lost).
+      await read(clientId, writing, { ...context, signal: AbortSignal.timeout(cleanupReadTimeoutMs) }).catch(() => undefined);
       throw error;
     }
     const token = response.ok && typeof response.body === 'object' ? response.body.registration_access_token : undefined;
@@ -247,12 +304,11 @@ export function createRfc7591Adapter(options: Rfc7591AdapterOptions): DcrAdapter
     return response.body;
   }
 
-  const primitives: IdpPrimitives<ManagedClient> = {
+  const primitives: IdpPrimitives<HeldRegistration> = {
     id: 'rfc7591',
     idpName: IDP_NAME,
     marker: 'registration held by the bridge',
     find,
-    // Only the creator holds a client's registration access token: a client with a record is the bridge's.
     isOurs: () => true,
 
     async create(registration, context) {
@@ -290,7 +346,7 @@ export function createRfc7591Adapter(options: Rfc7591AdapterOptions): DcrAdapter
         if (!removed?.ok) context.logger.error('could not record a registered client nor delete it: delete it at the IdP by hand', { clientId });
         throw error;
       }
-      await context.created(clientId);
+      await context.created(clientId, { clientId });
       if (typeof created.client_secret !== 'string' || created.client_secret === '') {
         throw new BridgeError('invalid_client_metadata', `The IdP issued no client secret for token_endpoint_auth_method "${registration.tokenEndpointAuthMethod}".`);
       }
@@ -302,20 +358,32 @@ export function createRfc7591Adapter(options: Rfc7591AdapterOptions): DcrAdapter
       };
     },
 
-    async remove(clientId, client, context) {
-      const deleting = await setState(clientId, client.record, 'deleting');
-      const response = await manage('DELETE', deleting, context);
-      // find() has just read the client with this token, and operations on a client are serialised: a refused
-      // token now means one of this request's own attempts deleted it.
-      if (response.ok || refusesToken(response.status)) {
+    async remove(clientId, _held, context) {
+      let entry = await store.get<RegistrationRecord>(clientId);
+      if (!entry) return;
+      if (entry.state === 'lost') throw lostControl(clientId, entry);
+      // An update whose fate is unknown may have rotated the token: settle that first, or a refusal below would be ambiguous.
+      if (entry.state === 'writing') entry = (await read(clientId, entry, context)).record;
+      const retried = entry.state === 'deleting';
+      const deleting = retried ? entry : await setState(clientId, entry, 'deleting');
+      const { response, attempts } = await sendSafe('DELETE', deleting, context);
+      // A refused token means gone only when a delete of the bridge's went before this answer: an earlier
+      // attempt of this one, or an earlier delete of this client whose answer was lost (record left `deleting`).
+      if (response.ok || (refusesToken(response.status) && (retried || attempts > 1))) {
         await store.delete(clientId);
         return;
       }
-      await setState(clientId, deleting, undefined);
+      if (refusesToken(response.status)) {
+        await setState(clientId, deleting, undefined);
+        throw lostControl(clientId, entry);
+      }
+      // Only an answer to a single attempt says for sure that nothing was deleted.
+      if (attempts === 1 && response.status < 500) await setState(clientId, deleting, undefined);
       throw http.errorFromResponse(response, `deleting client ${clientId}`);
     },
 
-    async rotateSecret(clientId, client, context) {
+    async rotateSecret(clientId, _held, context) {
+      const client = await read(clientId, await currentRecord(clientId), context);
       const updated = await update(clientId, client, updateBody(client.metadata, {}, { keepSecret: false }), context);
       if (typeof updated.client_secret !== 'string' || updated.client_secret === '' || updated.client_secret === client.metadata.client_secret) {
         throw new BridgeError('unsupported_operation', 'This IdP did not issue a new client secret on an RFC 7592 update, so the bridge cannot rotate secrets here. Turn on "disable refresh secret" for this DCR provider in Konnect.');
@@ -323,7 +391,8 @@ export function createRfc7591Adapter(options: Rfc7591AdapterOptions): DcrAdapter
       return updated.client_secret;
     },
 
-    async replaceRedirectUris(clientId, client, redirectUris, context) {
+    async replaceRedirectUris(clientId, _held, redirectUris, context) {
+      const client = await read(clientId, await currentRecord(clientId), context);
       const updated = await update(clientId, client, updateBody(client.metadata, { redirect_uris: redirectUris }, { keepSecret: true }), context);
       if (typeof updated.client_secret === 'string' && updated.client_secret !== client.metadata.client_secret) {
         context.logger.warn('the IdP issued a new secret while updating redirect URIs; the developer must refresh the secret in the portal', { clientId });

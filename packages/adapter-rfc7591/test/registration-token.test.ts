@@ -106,6 +106,42 @@ describe('deletes', () => {
     expect(await idp.storedClient(clientId)).toBeUndefined();
   });
 
+  it('a delete retried after one whose outcome stayed unknown takes a refused token for "gone"', async () => {
+    const { clientId, secret } = await created();
+    // What an earlier delete leaves when it went through but neither its answer nor its repeats came back.
+    const record = await store.get<{ registrationClientUri: string; registrationAccessToken: string }>(clientId);
+    await store.set(clientId, { ...record, state: 'deleting' });
+    expect((await fetch(record?.registrationClientUri ?? '', { method: 'DELETE', headers: { authorization: `Bearer ${record?.registrationAccessToken}` } })).status).toBe(204);
+    expect((await bridge.call('DELETE', `/${clientId}`)).status).toBe(204);
+    expect(await store.get(clientId)).toBeUndefined();
+    expect(await idp.canGetToken(clientId, secret)).toBe(false);
+  });
+
+  it('a delete after an update whose outcome stayed unknown settles it first: the client is deleted when the update never happened', async () => {
+    const { clientId, secret } = await created();
+    const record = await store.get<Record<string, unknown>>(clientId);
+    await store.set(clientId, { ...record, state: 'writing' });
+    const calls = idp.requests.length;
+    expect((await bridge.call('DELETE', `/${clientId}`)).status).toBe(204);
+    expect(idp.requests.slice(calls)).toEqual([`GET /reg/${clientId}`, `DELETE /reg/${clientId}`]);
+    expect(await idp.storedClient(clientId)).toBeUndefined();
+    expect(await idp.canGetToken(clientId, secret)).toBe(false);
+    expect(await store.get(clientId)).toBeUndefined();
+  });
+
+  it('a delete after an update whose outcome stayed unknown and which rotated the token answers 502 and keeps the record', async () => {
+    const { clientId, secret } = await created();
+    const record = await store.get<{ registrationAccessToken: string }>(clientId);
+    await store.set(clientId, { ...record, state: 'writing' });
+    // The update went through: the IdP replaced the token the bridge holds.
+    await (await idp.provider.RegistrationAccessToken.find(record?.registrationAccessToken ?? ''))?.destroy();
+    const deleted = await bridge.call('DELETE', `/${clientId}`);
+    expect(deleted.status).toBe(502);
+    expect(deleted.body.error_description).toContain(`can no longer manage client ${clientId}`);
+    expect(await idp.canGetToken(clientId, secret)).toBe(true);
+    expect(await store.get(clientId)).toMatchObject({ state: 'lost' });
+  });
+
   it('a registration access token refused out of the blue is never taken for "already gone"', async () => {
     const { clientId, secret } = await created();
     const record = await store.get<{ registrationAccessToken: string }>(clientId);
