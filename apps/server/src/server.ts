@@ -2,10 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
-import { answerClientError, createBridgeApp, createEncryptedStore, createJsonLogger, createJsonStore, createMemoryDriver, type DcrAdapter, type Logger, type StoreDriver } from '@dcr-bridge/core';
+import { answerClientError, createBridgeApp, createEncryptedStore, createJsonStore, createMemoryDriver, type DcrAdapter, type Logger, type StoreDriver } from '@dcr-bridge/core';
 import type { ServerConfig } from './config.js';
 import { createDevIdp, DEV_IDP_PATH } from './dev-idp.js';
 import { devModeBanner } from './banner.js';
+import { createProcessLogger } from './logger.js';
 
 /**
  * config → adapter → Express app → listening HTTP server. The only place that builds the process's
@@ -30,7 +31,7 @@ export interface StartOptions {
 }
 
 export async function startServer(config: ServerConfig, options: StartOptions = {}): Promise<RunningServer> {
-  const logger = options.logger ?? createJsonLogger({ level: config.logLevel });
+  const logger = options.logger ?? createProcessLogger({ level: config.logLevel });
   let draining = false;
   // One driver (the embedded store file, or memory in dev mode) holds both the encrypted per-client state
   // and the lifecycle's journal, opened on first use.
