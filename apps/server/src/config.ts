@@ -21,6 +21,8 @@ export interface ServerConfig {
   basePath: string;
   logLevel: LogLevel;
   storePath: string;
+  /** The create journal (journal-file.ts), for every adapter. */
+  journalPath: string;
   storeKeys: Uint8Array[];
   operationTimeoutMs: number;
   completionTimeoutMs: number;
@@ -76,6 +78,7 @@ export async function loadConfig(env: Record<string, string | undefined>, cwd: s
     logLevel: isLogLevel(logLevel) ? logLevel : 'info',
     storePath: resolve(cwd, settings.string('DCR_BRIDGE_STORE', { default: 'dcr-bridge.sqlite' }) as string),
     storeKeys,
+    journalPath: resolve(cwd, settings.string('DCR_BRIDGE_JOURNAL', { default: 'dcr-bridge.journal' }) as string),
     operationTimeoutMs: settings.integer('DCR_BRIDGE_OPERATION_TIMEOUT_MS', { default: 9000, min: 100, max: 120_000 }),
     completionTimeoutMs: settings.integer('DCR_BRIDGE_COMPLETION_TIMEOUT_MS', { default: 30_000, min: 100, max: 600_000 }),
     shutdownTimeoutMs: settings.integer('DCR_BRIDGE_SHUTDOWN_TIMEOUT_MS', { default: 10_000, min: 0, max: 300_000 }),

@@ -6,6 +6,7 @@ import { answerClientError, createBridgeApp, createEncryptedStore, createJsonSto
 import type { ServerConfig } from './config.js';
 import { createDevIdp, DEV_IDP_PATH } from './dev-idp.js';
 import { devModeBanner } from './banner.js';
+import { openJournalFile } from './journal-file.js';
 import { createProcessLogger } from './logger.js';
 
 /**
@@ -33,16 +34,18 @@ export interface StartOptions {
 export async function startServer(config: ServerConfig, options: StartOptions = {}): Promise<RunningServer> {
   const logger = options.logger ?? createProcessLogger({ level: config.logLevel });
   let draining = false;
-  // One driver (the embedded store file, or memory in dev mode) holds both the encrypted per-client state
-  // and the lifecycle's journal, opened on first use.
+  // The encrypted per-client state (adapters that keep one: the SQLite store file) and the lifecycle's
+  // create journal (every adapter: an append-only file), each opened on first use; memory in dev mode.
   let driver: StoreDriver | undefined;
   let opening: Promise<StoreDriver> | undefined;
   const openDriver = (): Promise<StoreDriver> => {
     opening ??= openStoreDriver(config).then((opened) => (driver = opened));
     return opening;
   };
+  let journal: StoreDriver | undefined;
+  let journalOpening: Promise<StoreDriver> | undefined;
   const openStore = async () => createEncryptedStore({ driver: await openDriver(), keys: requireStoreKeys(config) });
-  const openJournal = async () => createJsonStore(await openDriver());
+  const openJournal = async () => createJsonStore(await (journalOpening ??= openJournalFile(config.journalPath).then((opened) => (journal = opened))));
 
   // Listen first: the dev IdP's issuer needs the real port (PORT may be 0).
   const outer = express();
@@ -92,6 +95,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   } catch (error) {
     server.close();
     await driver?.close();
+    await journal?.close();
     throw error;
   }
 
@@ -120,6 +124,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       await adapter.close?.();
       await recovered;
       await driver?.close();
+      await journal?.close();
       logger.info('stopped');
     })();
     return closing;

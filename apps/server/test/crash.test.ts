@@ -135,6 +135,7 @@ describe.each(Object.keys(idpTargets) as AdapterId[])('%s: the server killed und
       ...target.env,
       DCR_BRIDGE_API_KEYS: apiKey,
       DCR_BRIDGE_STORE: join(dir, 'dcr-bridge.sqlite'),
+      DCR_BRIDGE_JOURNAL: join(dir, 'dcr-bridge.journal'),
       DCR_BRIDGE_COMPLETION_TIMEOUT_MS: String(COMPLETION_TIMEOUT_MS),
     };
     const faults = target.faults;

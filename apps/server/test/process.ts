@@ -1,4 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** Starts the real server process (src/bin.ts through tsx) and waits for its "listening" line. */
@@ -15,9 +18,11 @@ export interface BridgeProcess {
 const serverDir = fileURLToPath(new URL('..', import.meta.url));
 
 export function runBridgeProcess(env: Record<string, string>, options: { waitForListening?: boolean; cwd?: string } = {}): Promise<BridgeProcess> {
+  // A journal of its own unless the test names one (a restart on the same files): one process per journal.
+  const journal = env.DCR_BRIDGE_JOURNAL ?? join(mkdtempSync(join(tmpdir(), 'dcr-journal-')), 'dcr-bridge.journal');
   const child = spawn(process.execPath, ['--conditions=@dcr-bridge/source', '--import', 'tsx', fileURLToPath(new URL('../src/bin.ts', import.meta.url))], {
     cwd: options.cwd ?? serverDir,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PORT: '0', HOST: '127.0.0.1', ...env },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PORT: '0', HOST: '127.0.0.1', DCR_BRIDGE_JOURNAL: journal, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

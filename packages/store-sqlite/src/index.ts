@@ -1,1 +1,2 @@
 export { createSqliteDriver, type SqliteDriverOptions } from './sqlite-driver.js';
+export { claimStoreFile } from './store-owner.js';

@@ -1,0 +1,137 @@
+import { closeSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, fsyncSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import type { StoreDriver } from '@dcr-bridge/core';
+import { claimStoreFile } from '@dcr-bridge/store-sqlite';
+
+/**
+ * The lifecycle's create journal as an append-only file of JSON lines: `{"k":key,"v":value}` sets,
+ * `{"k":key,"d":1}` deletes. A handful of small entries live at a time (one per create under way), so
+ * the file is read whole at open, then kept in memory; writes append and resolve once `fdatasync` has put
+ * them on disk. Why not the SQLite store: its WebAssembly build writes and syncs on the event loop
+ * (every request waits for the disk), and loading it costs tens of MB the stateless adapters never need.
+ *
+ * - Durable: a write resolves after its line is synced, so a crash (or SIGKILL, or power loss) after an
+ *   answer never loses the entry. The writes issued while a sync is under way share the next one.
+ * - Crash-tolerant: a torn last line (a write cut by a crash) is ignored at open; nothing after it was
+ *   ever acknowledged.
+ * - Bounded: at open, and whenever the appended lines outgrow what is live, the file is rewritten with
+ *   the live entries only (to a temporary file, synced, renamed over it).
+ * - One process per file, as for the SQLite store (the same owner record, `<file>.owner`).
+ */
+const COMPACT_AFTER_BYTES = 1024 * 1024;
+
+export async function openJournalFile(path: string): Promise<StoreDriver> {
+  const file = resolve(path);
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  closeSync(openSync(file, 'a', 0o600));
+  const release = claimStoreFile(file);
+  let handle: FileHandle;
+  const entries = new Map<string, string>();
+  try {
+    replay(readFileSync(file, 'utf8'), entries);
+    rewrite(file, entries);
+    handle = await open(file, 'a', 0o600);
+  } catch (error) {
+    release();
+    throw error;
+  }
+
+  let appended = 0;
+  let waiting: Array<{ line: string; resolve: () => void; reject: (error: unknown) => void }> = [];
+  let writing: Promise<void> | undefined;
+  let failure: unknown;
+  let closed = false;
+
+  async function flush(): Promise<void> {
+    while (waiting.length > 0) {
+      const batch = waiting;
+      waiting = [];
+      const text = batch.map((write) => write.line).join('');
+      try {
+        await handle.write(text);
+        await handle.datasync();
+        appended += Buffer.byteLength(text);
+        failure = undefined;
+        if (appended > COMPACT_AFTER_BYTES) {
+          await handle.close();
+          rewrite(file, entries);
+          handle = await open(file, 'a', 0o600);
+          appended = 0;
+        }
+        for (const write of batch) write.resolve();
+      } catch (error) {
+        failure = error;
+        for (const write of batch) write.reject(error);
+      }
+    }
+    writing = undefined;
+  }
+
+  function append(record: { k: string; v?: string; d?: 1 }): Promise<void> {
+    if (closed) return Promise.reject(new Error(`The journal ${file} is closed.`));
+    return new Promise<void>((resolve, reject) => {
+      waiting.push({ line: `${JSON.stringify(record)}\n`, resolve, reject });
+      writing ??= flush();
+    });
+  }
+
+  return {
+    get: async (key) => entries.get(key),
+    async set(key, value) {
+      entries.set(key, value);
+      await append({ k: key, v: value });
+    },
+    async delete(key) {
+      if (!entries.delete(key)) return;
+      await append({ k: key, d: 1 });
+    },
+    list: async (prefix) => [...entries].filter(([key]) => key.startsWith(prefix)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+    async check() {
+      if (closed) throw new Error(`The journal ${file} is closed.`);
+      if (failure !== undefined) throw new Error(`The journal ${file} could not be written: ${(failure as Error).message ?? String(failure)}`);
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await writing;
+      await handle.close();
+      release();
+    },
+  };
+}
+
+/** Applies the lines of a journal file in order, up to the first that does not parse (a torn tail). */
+function replay(text: string, entries: Map<string, string>): void {
+  for (const line of text.split('\n')) {
+    if (line === '') continue;
+    let record: { k?: unknown; v?: unknown; d?: unknown };
+    try {
+      record = JSON.parse(line) as typeof record;
+    } catch {
+      return;
+    }
+    if (typeof record.k !== 'string') return;
+    if (record.d === 1) entries.delete(record.k);
+    else if (typeof record.v === 'string') entries.set(record.k, record.v);
+  }
+}
+
+/** Replaces the file with the live entries: a synced temporary file renamed over it, then the directory synced. */
+function rewrite(file: string, entries: Map<string, string>): void {
+  const temporary = `${file}.tmp`;
+  writeFileSync(temporary, [...entries].map(([k, v]) => `${JSON.stringify({ k, v })}\n`).join(''), { mode: 0o600 });
+  const written = openSync(temporary, 'r');
+  try {
+    fsyncSync(written);
+  } finally {
+    closeSync(written);
+  }
+  renameSync(temporary, file);
+  const directory = openSync(dirname(file), 'r');
+  try {
+    fsyncSync(directory);
+  } finally {
+    closeSync(directory);
+  }
+}
