@@ -108,6 +108,7 @@ async function soak(id: AdapterId): Promise<Figures> {
     ...target.env,
     DCR_BRIDGE_API_KEYS: apiKey,
     DCR_BRIDGE_STORE: join(dir, 'dcr-bridge.sqlite'),
+    DCR_BRIDGE_JOURNAL: join(dir, 'dcr-bridge.journal'),
     DCR_BRIDGE_OPERATION_TIMEOUT_MS: String(profile.operationTimeoutMs),
     DCR_BRIDGE_COMPLETION_TIMEOUT_MS: String(profile.completionTimeoutMs),
   };

@@ -3,8 +3,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 
 /**
- * A minimal in-memory RFC 7591/7592 IdP for the benchmark: as fast as an IdP can be, so that what the
- * benchmark measures on top of it is the bridge. Prints its port on stdout, then serves until killed.
+ * A minimal in-memory RFC 7591/7592 IdP for the benchmark of the `rfc7591` adapter: as fast as an IdP can
+ * be, so that what the benchmark measures on top of it is the bridge. Started by stub.ts.
  */
 interface Client {
   metadata: Record<string, unknown>;
@@ -30,7 +30,28 @@ async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> 
   return text ? (JSON.parse(text) as Record<string, unknown>) : {};
 }
 
-const server = createServer(async (req, res) => {
+export async function startStubIdp(): Promise<{ env: Record<string, string>; application: Record<string, unknown>; requests: () => string[]; close: () => Promise<void> }> {
+  const seen: string[] = [];
+  const server = createServer((req, res) => {
+    seen.push(`${req.method} ${req.url}`);
+    void answer(req, res);
+  });
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    env: { DCR_BRIDGE_ADAPTER: 'rfc7591', RFC7591_REGISTRATION_ENDPOINT: `${url}/reg`, RFC7591_ALLOW_INSECURE_HTTP: 'true' },
+    application: {},
+    requests: () => seen,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+async function answer(req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://stub');
   const base = `http://${req.headers.host}`;
   if (req.method === 'POST' && url.pathname === '/reg') {
@@ -57,7 +78,4 @@ const server = createServer(async (req, res) => {
     return send(res, 204);
   }
   send(res, 405);
-});
-server.keepAliveTimeout = 65_000;
-server.listen(0, '127.0.0.1', () => process.stdout.write(`${(server.address() as AddressInfo).port}\n`));
-process.on('SIGTERM', () => server.close(() => process.exit(0)));
+}

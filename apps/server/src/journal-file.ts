@@ -11,8 +11,11 @@ import { claimStoreFile } from '@dcr-bridge/store-sqlite';
  * them on disk. Why not the SQLite store: its WebAssembly build writes and syncs on the event loop
  * (every request waits for the disk), and loading it costs tens of MB the stateless adapters never need.
  *
- * - Durable: a write resolves after its line is synced, so a crash (or SIGKILL, or power loss) after an
- *   answer never loses the entry. The writes issued while a sync is under way share the next one.
+ * - Durable: a set resolves after its line is synced, so a crash (or SIGKILL, or power loss) after an
+ *   answer never loses the entry. The writes issued while a sync is under way share the next one. A
+ *   delete resolves once written, unsynced (it survives SIGKILL, not power loss): losing one only makes
+ *   recovery look at a finished entry again, which it settles without harm (undo finds nothing to delete;
+ *   an answered create is kept and logged).
  * - Crash-tolerant: a torn last line (a write cut by a crash) is ignored at open; nothing after it was
  *   ever acknowledged.
  * - Bounded: at open, and whenever the appended lines outgrow what is live, the file is rewritten with
@@ -38,7 +41,7 @@ export async function openJournalFile(path: string): Promise<StoreDriver> {
   }
 
   let appended = 0;
-  let waiting: Array<{ line: string; resolve: () => void; reject: (error: unknown) => void }> = [];
+  let waiting: Array<{ line: string; durable: boolean; resolve: () => void; reject: (error: unknown) => void }> = [];
   let writing: Promise<void> | undefined;
   let failure: unknown;
   let closed = false;
@@ -50,7 +53,7 @@ export async function openJournalFile(path: string): Promise<StoreDriver> {
       const text = batch.map((write) => write.line).join('');
       try {
         await handle.write(text);
-        await handle.datasync();
+        if (batch.some((write) => write.durable)) await handle.datasync();
         appended += Buffer.byteLength(text);
         failure = undefined;
         if (appended > COMPACT_AFTER_BYTES) {
@@ -68,10 +71,10 @@ export async function openJournalFile(path: string): Promise<StoreDriver> {
     writing = undefined;
   }
 
-  function append(record: { k: string; v?: string; d?: 1 }): Promise<void> {
+  function append(record: { k: string; v?: string; d?: 1 }, durable: boolean): Promise<void> {
     if (closed) return Promise.reject(new Error(`The journal ${file} is closed.`));
     return new Promise<void>((resolve, reject) => {
-      waiting.push({ line: `${JSON.stringify(record)}\n`, resolve, reject });
+      waiting.push({ line: `${JSON.stringify(record)}\n`, durable, resolve, reject });
       writing ??= flush();
     });
   }
@@ -80,11 +83,12 @@ export async function openJournalFile(path: string): Promise<StoreDriver> {
     get: async (key) => entries.get(key),
     async set(key, value) {
       entries.set(key, value);
-      await append({ k: key, v: value });
+      await append({ k: key, v: value }, true);
     },
     async delete(key) {
       if (!entries.delete(key)) return;
-      await append({ k: key, d: 1 });
+      // Written, not synced: a delete a crash loses only makes recovery settle a finished entry again.
+      await append({ k: key, d: 1 }, false);
     },
     list: async (prefix) => [...entries].filter(([key]) => key.startsWith(prefix)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
     async check() {

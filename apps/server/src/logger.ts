@@ -126,6 +126,7 @@ export function createProcessLogger(options: ProcessLoggerOptions = {}): Process
       warn: emit('warn'),
       error: emit('error'),
       child: (more) => make({ ...bindings, ...more }),
+      isLevelEnabled: (level) => root.isLevelEnabled(level),
     };
   };
 

@@ -293,7 +293,9 @@ export interface CreateContext<Client = unknown> extends OperationContext {
   /** Random, unique per create; the client carries it so that a create can be found after a crash. */
   nonce: string;
   /**
-   * Tells core that the IdP now holds `clientId` (journaled before the promise resolves). Pass the client as
+   * Tells core that the IdP now holds `clientId`: from then on core deletes it if anything fails. Where the
+   * adapter has no `findByNonce`, the id is journaled before the promise resolves; otherwise it is journaled
+   * with the answering mark, and a crash in between is recovered by the nonce search. Pass the client as
    * `find` would return it when the create has it (the IdP's answer, or what was sent plus the id the IdP
    * gave): core remembers it, so a rotate or delete right after needs no read.
    */

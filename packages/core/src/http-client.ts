@@ -142,6 +142,7 @@ export function createIdpHttpClient(options: IdpHttpClientOptions): IdpHttpClien
   const dispatcher = options.dispatcher ?? (ownDispatcher as Agent);
   const timeoutMs = options.timeoutMs ?? 30_000;
   const logger = options.logger ?? silentLogger;
+  const debugging = () => logger.isLevelEnabled?.('debug') ?? true;
   const base = new URL(String(options.baseUrl));
   const basePath = base.pathname.replace(/\/+$/, '');
   const fixedHeaders = { accept: 'application/json', ...lowerCaseKeys(options.headers) };
@@ -186,10 +187,10 @@ export function createIdpHttpClient(options: IdpHttpClientOptions): IdpHttpClien
         bodyTimeout: timeoutMs,
       });
       const answer: Answer = { status: response.statusCode, headers: new HeaderLookup(response.headers), text: await response.body.text() };
-      logger.debug('idp request', { idp: options.idpName, method, url: redactUrl(url), status: answer.status, ms: Math.round(performance.now() - started) });
+      if (debugging()) logger.debug('idp request', { idp: options.idpName, method, url: redactUrl(url), status: answer.status, ms: Math.round(performance.now() - started) });
       return answer;
     } catch (error) {
-      logger.debug('idp request failed', { idp: options.idpName, method, url: redactUrl(url), error, ms: Math.round(performance.now() - started) });
+      if (debugging()) logger.debug('idp request failed', { idp: options.idpName, method, url: redactUrl(url), error, ms: Math.round(performance.now() - started) });
       throw transportError(error, options.idpName, url, timeoutMs, request.signal);
     }
   }

@@ -23,8 +23,9 @@ import { createJsonStore, createMemoryDriver, type StateStore } from './store.js
  *   whose Konnect deadline passed while it queued is not started. (Across processes, the adapters that
  *   share state keep one process per store file; see @dcr-bridge/store-sqlite.)
  * - **Journaled creates**: before the creating call, an intent `{nonce, clientName, startedAt}` is written
- *   to the journal; `created(clientId)` adds the client id, and `answering` is recorded just before the
- *   answer is handed to Konnect. The create runs to completion under the operation's completion budget even
+ *   to the journal; the client id given to `created(clientId)` is journaled at once where the IdP cannot be
+ *   searched by nonce (elsewhere with the next write: a crash in between is recovered by the search), and
+ *   `answering` is recorded, with the id, just before the answer is handed to Konnect. The create runs to completion under the operation's completion budget even
  *   when Konnect was already answered 504. The entry is removed once Konnect's connection took the answer;
  *   otherwise the client is deleted, retrying with backoff until it is gone (the entry stays until then). A create that failed in a way that may still have created the client
  *   (a timeout, a lost answer) is searched for by its nonce (`findByNonce`) and deleted when found.
@@ -234,8 +235,10 @@ export function defineDcrAdapter<Client>(idp: IdpPrimitives<Client>, options: Li
         nonce: entry.nonce,
         created: async (clientId, client) => {
           entry.clientId = clientId;
-          await journal.set(journalKey(entry.nonce), entry);
           if (client !== undefined) owned.remember(clientId, client);
+          // Where the IdP can be searched by nonce, a crash before the answering mark is recovered by that
+          // search, so the id is journaled with the mark: one synced write less per create. Otherwise now.
+          if (!idp.findByNonce) await journal.set(journalKey(entry.nonce), entry);
         },
       });
     } catch (error) {

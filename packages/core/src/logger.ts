@@ -15,6 +15,8 @@ export interface Logger {
   error(message: string, fields?: LogFields): void;
   /** A logger that adds `bindings` to every line. */
   child(bindings: LogFields): Logger;
+  /** Whether lines of `level` are written: lets a caller skip building fields nobody will read (optional). */
+  isLevelEnabled?(level: LogLevel): boolean;
 }
 
 const LEVELS: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
@@ -48,6 +50,7 @@ export function createJsonLogger(options: JsonLoggerOptions = {}): Logger {
       warn: emit('warn'),
       error: emit('error'),
       child: (more) => make({ ...bindings, ...more }),
+      isLevelEnabled: (level) => LEVELS[level] >= threshold,
     };
   };
   return make(options.bindings ?? {});
@@ -60,4 +63,5 @@ export const silentLogger: Logger = {
   warn: () => undefined,
   error: () => undefined,
   child: () => silentLogger,
+  isLevelEnabled: () => false,
 };

@@ -52,6 +52,8 @@ describe('redact', () => {
     logger.debug('hidden');
     logger.info('shown', { client_secret: 'nope', count: 2 });
     expect(lines.map((l) => JSON.parse(l))).toEqual([{ time: '1970-01-01T00:00:00.000Z', level: 'info', msg: 'shown', adapter: 'x', client_secret: '[REDACTED]', count: 2 }]);
+    // So that callers can skip building a line nobody will read.
+    expect([logger.isLevelEnabled?.('debug'), logger.isLevelEnabled?.('info'), logger.isLevelEnabled?.('error')]).toEqual([false, true, true]);
   });
 });
 

@@ -1,0 +1,28 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { idpTargets, type AdapterId, type IdpTarget } from '../test/idp-targets.js';
+import { startStubIdp } from './stub-idp.js';
+
+/**
+ * The IdP side of `pnpm bench`, in its own process so that the bridge's CPU and memory are measured alone:
+ * `rfc7591` gets the minimal RFC 7591/7592 stub (stub-idp.ts); every other adapter the in-memory fake of
+ * its admin API that its own tests run against (the same one the adapter's call-count tests read), with
+ * no fault injected. Prints one JSON line, `{env, application, control}`, then serves until SIGTERM.
+ * `GET {control}/requests?since=N` answers the IdP requests seen since the N-th, for counting round trips.
+ */
+const adapter = process.argv[2] as AdapterId;
+if (!(adapter in idpTargets)) throw new Error(`unknown adapter ${adapter}`);
+
+const target: Pick<IdpTarget, 'env' | 'application' | 'requests' | 'close'> = adapter === 'rfc7591' ? await startStubIdp() : await idpTargets[adapter]();
+const control = createServer((req, res) => {
+  const since = Number(new URL(req.url ?? '/', 'http://control').searchParams.get('since') ?? 0);
+  res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ total: target.requests().length, requests: target.requests().slice(since) }));
+});
+control.listen(0, '127.0.0.1', () => {
+  const { port } = control.address() as AddressInfo;
+  process.stdout.write(`${JSON.stringify({ env: target.env, application: target.application, control: `http://127.0.0.1:${port}` })}\n`);
+});
+process.on('SIGTERM', () => {
+  control.close();
+  void target.close().finally(() => process.exit(0));
+});
