@@ -1,7 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { extname, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { apiKeyProblem, createSettingsReader, isLogLevel, parseStoreKey, type AdapterModule, type LogLevel } from '@dcr-bridge/core';
 import { loadAdapterModule } from './registry.js';
 
@@ -33,7 +32,7 @@ export type ConfigResult = { config: ServerConfig; problems: [] } | { config?: u
 
 export async function loadConfig(env: Record<string, string | undefined>, cwd: string = process.cwd()): Promise<ConfigResult> {
   const problems: string[] = [];
-  const values = { ...readConfigFile(env.DCR_BRIDGE_CONFIG, cwd, problems), ...definedOnly(env) };
+  const values = { ...(await readConfigFile(env.DCR_BRIDGE_CONFIG, cwd, problems)), ...definedOnly(env) };
   const settings = createSettingsReader(values);
 
   // Kong's example bridge is configured with OKTA_DOMAIN alone; its users switch without a new setting.
@@ -96,7 +95,7 @@ function definedOnly(env: Record<string, string | undefined>): Record<string, st
   return Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined && entry[1] !== ''));
 }
 
-function readConfigFile(name: string | undefined, cwd: string, problems: string[]): Record<string, string> {
+async function readConfigFile(name: string | undefined, cwd: string, problems: string[]): Promise<Record<string, string>> {
   if (!name) return {};
   const file = resolve(cwd, name);
   if (!existsSync(file)) {
@@ -106,7 +105,8 @@ function readConfigFile(name: string | undefined, cwd: string, problems: string[
   let parsed: unknown;
   try {
     const text = readFileSync(file, 'utf8');
-    parsed = extname(file) === '.json' ? JSON.parse(text) : parseYaml(text);
+    // yaml is loaded only for a YAML file, not at every start.
+    parsed = extname(file) === '.json' ? JSON.parse(text) : (await import('yaml')).parse(text);
   } catch (error) {
     problems.push(`DCR_BRIDGE_CONFIG ${file} is not valid ${extname(file) === '.json' ? 'JSON' : 'YAML'}: ${(error as Error).message.split('\n')[0]}`);
     return {};

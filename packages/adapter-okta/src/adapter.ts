@@ -15,7 +15,7 @@ import {
   type Dispatcher,
   type IdpResponse,
 } from '@dcr-bridge/core';
-import { importJWK, importPKCS8, type CryptoKey } from 'jose';
+import type { CryptoKey } from 'jose';
 import { clientNameFor, oktaApp, oktaMessage, orgUrl, withoutSecret, type OktaApp } from './settings.js';
 
 export type OktaAuthentication =
@@ -173,6 +173,8 @@ function authorization(org: string, options: OktaAdapterOptions, logger: Logger)
 }
 
 async function loadPrivateKey(text: string): Promise<CryptoKey> {
+  // jose is loaded only for private-key credentials, not at every start.
+  const { importJWK, importPKCS8 } = await import('jose');
   try {
     if (text.trim().startsWith('{')) return (await importJWK(JSON.parse(text), (JSON.parse(text) as { alg?: string }).alg ?? 'RS256')) as CryptoKey;
     return await importPKCS8(text.replace(/\\n/g, '\n'), 'RS256');

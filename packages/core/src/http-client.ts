@@ -1,4 +1,4 @@
-import { Agent, fetch as undiciFetch, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import type { ReadinessReport } from './contract.js';
 import { BridgeError } from './errors.js';
 import { silentLogger, type Logger } from './logger.js';
@@ -133,13 +133,17 @@ export function encodeSegment(value: string): string {
 
 /** A `fetch` that sends through `dispatcher`, for libraries that take a fetch (openid-client's customFetch). */
 export function fetchVia(dispatcher: Dispatcher): typeof fetch {
-  return ((input: Parameters<typeof fetch>[0], init?: Parameters<typeof fetch>[1]) =>
-    undiciFetch(input as Parameters<typeof undiciFetch>[0], { ...(init as Parameters<typeof undiciFetch>[1]), dispatcher })) as unknown as typeof fetch;
+  return (async (input: Parameters<typeof fetch>[0], init?: Parameters<typeof fetch>[1]) => {
+    const { fetch: undiciFetch } = await import('undici');
+    return undiciFetch(input as Parameters<typeof undiciFetch>[0], { ...(init as Parameters<typeof undiciFetch>[1]), dispatcher });
+  }) as unknown as typeof fetch;
 }
 
 export function createIdpHttpClient(options: IdpHttpClientOptions): IdpHttpClient {
-  const ownDispatcher = options.dispatcher ? undefined : new Agent({ keepAliveTimeout: 10_000 });
-  const dispatcher = options.dispatcher ?? (ownDispatcher as Agent);
+  // undici is loaded with the first request, not at import, so that the process answers sooner after start.
+  let ownDispatcher: Promise<Dispatcher> | undefined;
+  const dispatcherFor = (): Dispatcher | Promise<Dispatcher> =>
+    options.dispatcher ?? (ownDispatcher ??= import('undici').then(({ Agent }) => new Agent({ keepAliveTimeout: 10_000 })));
   const timeoutMs = options.timeoutMs ?? 30_000;
   const logger = options.logger ?? silentLogger;
   const debugging = () => logger.isLevelEnabled?.('debug') ?? true;
@@ -176,6 +180,7 @@ export function createIdpHttpClient(options: IdpHttpClientOptions): IdpHttpClien
     }
     const started = performance.now();
     try {
+      const dispatcher = await dispatcherFor();
       const response = await dispatcher.request({
         origin: url.origin,
         path: url.pathname + url.search,
@@ -290,7 +295,7 @@ export function createIdpHttpClient(options: IdpHttpClientOptions): IdpHttpClien
     errorFromResponse,
     refusal,
     close: async () => {
-      await ownDispatcher?.close();
+      await (await ownDispatcher)?.close();
     },
   };
 }

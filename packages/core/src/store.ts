@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { CompactEncrypt, compactDecrypt } from 'jose';
 import { BridgeError } from './errors.js';
 
 /**
@@ -82,6 +81,7 @@ export function createEncryptedStore(options: EncryptedStoreOptions): StateStore
       return JSON.parse(await open(sealed, key, keys)) as T;
     },
     async set<T>(key: string, value: T) {
+      const { CompactEncrypt } = await import('jose');
       const jwe = await new CompactEncrypt(new TextEncoder().encode(JSON.stringify(value)))
         .setProtectedHeader({ alg: 'dir', enc: 'A256GCM', kid: current.id, 'dcr-key': key })
         .encrypt(current.bytes);
@@ -118,6 +118,7 @@ async function open(sealed: string, key: string, keys: StoreKey[]): Promise<stri
   if (!storeKey) {
     throw new BridgeError('internal_error', 'A stored client record was encrypted with a key the bridge no longer has. Add the old key back to DCR_BRIDGE_STORE_KEY (comma-separated, newest first).');
   }
+  const { compactDecrypt } = await import('jose');
   const { plaintext, protectedHeader } = await compactDecrypt(sealed, storeKey.bytes);
   if (protectedHeader['dcr-key'] !== key) {
     throw new BridgeError('internal_error', 'A stored client record belongs to another key: the store has been tampered with.');

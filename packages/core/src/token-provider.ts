@@ -1,4 +1,4 @@
-import * as oidc from 'openid-client';
+import type * as oidc from 'openid-client';
 import type { Dispatcher } from 'undici';
 import { BridgeError } from './errors.js';
 import { fetchVia, type AuthorizationSource } from './http-client.js';
@@ -59,15 +59,17 @@ export function createClientCredentialsTokenProvider(options: ClientCredentialsT
   const logger = options.logger ?? silentLogger;
   const now = options.now ?? Date.now;
   const skewMs = (options.refreshSkewSeconds ?? 30) * 1000;
-  const config = new oidc.Configuration(
-    { issuer: options.issuer, token_endpoint: options.tokenEndpoint },
-    options.clientId,
-    undefined,
-    clientAuth(options.auth),
-  );
-  config.timeout = options.timeoutSeconds ?? 5;
-  if (options.dispatcher) config[oidc.customFetch] = fetchVia(options.dispatcher) as oidc.CustomFetch;
-  if (new URL(options.tokenEndpoint).protocol === 'http:') oidc.allowInsecureRequests(config);
+  // openid-client is loaded with the first token request, not at import: adapters without OAuth admin
+  // credentials never load it, and the process starts faster.
+  let configuring: Promise<{ client: typeof oidc; config: oidc.Configuration }> | undefined;
+  const configure = () =>
+    (configuring ??= import('openid-client').then((client) => {
+      const config = new client.Configuration({ issuer: options.issuer, token_endpoint: options.tokenEndpoint }, options.clientId, undefined, clientAuth(client, options.auth));
+      config.timeout = options.timeoutSeconds ?? 5;
+      if (options.dispatcher) config[client.customFetch] = fetchVia(options.dispatcher) as oidc.CustomFetch;
+      if (new URL(options.tokenEndpoint).protocol === 'http:') client.allowInsecureRequests(config);
+      return { client, config };
+    }));
 
   let cached: CachedToken | undefined;
   let inFlight: Promise<string> | undefined;
@@ -76,14 +78,15 @@ export function createClientCredentialsTokenProvider(options: ClientCredentialsT
     const params: Record<string, string> = { ...options.parameters };
     if (options.scope) params.scope = options.scope;
     const started = now();
+    const { client, config } = await configure();
     try {
-      const response = await oidc.clientCredentialsGrant(config, params);
+      const response = await client.clientCredentialsGrant(config, params);
       const lifetimeMs = (response.expires_in ?? options.defaultLifetimeSeconds ?? 60) * 1000;
       cached = { value: response.access_token, refreshAt: started + Math.max(lifetimeMs - skewMs, lifetimeMs / 2) };
       logger.debug('admin token issued', { idp: options.idpName, expiresInSeconds: response.expires_in });
       return response.access_token;
     } catch (error) {
-      throw tokenError(error, options);
+      throw tokenError(client, error, options);
     }
   }
 
@@ -118,7 +121,7 @@ export function basicAuthorization(username: string, password: string): Authoriz
   return staticAuthorization(`Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`);
 }
 
-function clientAuth(auth: ClientAuthentication): oidc.ClientAuth {
+function clientAuth(oidc: typeof import('openid-client'), auth: ClientAuthentication): oidc.ClientAuth {
   switch (auth.method) {
     case 'client_secret_basic':
       return oidc.ClientSecretBasic(auth.clientSecret);
@@ -133,7 +136,7 @@ function clientAuth(auth: ClientAuthentication): oidc.ClientAuth {
   }
 }
 
-function tokenError(error: unknown, options: ClientCredentialsTokenOptions): BridgeError {
+function tokenError(oidc: typeof import('openid-client'), error: unknown, options: ClientCredentialsTokenOptions): BridgeError {
   const where = `the ${options.idpName} token endpoint (${new URL(options.tokenEndpoint).origin})`;
   if (error instanceof oidc.ResponseBodyError) {
     const status = error.status;
