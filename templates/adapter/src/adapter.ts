@@ -8,6 +8,7 @@ import {
   uniqueName,
   type ClientRegistration,
   type DcrAdapter,
+  type Dispatcher,
   type IdpPrimitives,
   type Logger,
   type OperationContext,
@@ -24,9 +25,10 @@ export interface __PASCAL__AdapterOptions {
   baseUrl: string;
   /** The admin API token the bridge calls __DISPLAY__ with. */
   apiToken: string;
-  /** Where open creates are journaled (core's lifecycle); default in memory. The server keeps it in the store file. */
+  /** Where open creates are journaled (core's lifecycle); default in memory. The server keeps it in its journal file. */
   journal?: StateStore;
-  fetch?: typeof fetch;
+  /** Where IdP calls go (undici): a private CA's Agent, or undici's MockAgent. Default: a keep-alive pool of the adapter's own. */
+  dispatcher?: Dispatcher;
   logger?: Logger;
   /** Ceiling of one request to __DISPLAY__; default 30 000 ms (the operation's budget usually ends it first). */
   timeoutMs?: number;
@@ -64,7 +66,7 @@ export function create__PASCAL__Adapter(options: __PASCAL__AdapterOptions): DcrA
     idpName: '__DISPLAY__',
     baseUrl: options.baseUrl,
     authorization: staticAuthorization(`Bearer ${options.apiToken}`),
-    fetch: options.fetch,
+    dispatcher: options.dispatcher,
     logger,
     timeoutMs: options.timeoutMs,
   });
@@ -111,7 +113,8 @@ export function create__PASCAL__Adapter(options: __PASCAL__AdapterOptions): DcrA
       });
       if (created.status !== 201 || typeof created.body?.id !== 'string') throw http.refusal(created, 'the new client');
       // The client exists from here on: tell core before the next step, so it is deleted if that step fails.
-      await context.created(created.body.id);
+      // Handing over the client as `find` returns it lets core skip the read of a rotate or delete right after.
+      await context.created(created.body.id, created.body);
       return { clientId: created.body.id, clientSecret: await issueSecret(created.body.id, context) };
     },
 
@@ -138,6 +141,7 @@ export function create__PASCAL__Adapter(options: __PASCAL__AdapterOptions): DcrA
     },
 
     checkReady: (context) => http.probe('/admin/clients', 'listing clients', { query: { limit: 1 }, signal: context.signal }),
+    close: () => http.close(),
   };
   return defineDcrAdapter(primitives, { journal: options.journal, logger });
 }

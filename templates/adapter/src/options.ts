@@ -2,7 +2,7 @@ import type { AdapterModule } from '@dcr-bridge/core';
 import { create__PASCAL__Adapter, type __PASCAL__AdapterOptions } from './adapter.js';
 
 /** How the server configures this adapter: `DCR_BRIDGE_ADAPTER=__ID__` and the settings below. */
-export const dcrBridgeAdapter: AdapterModule<Omit<__PASCAL__AdapterOptions, 'logger' | 'fetch' | 'journal'>> = {
+export const dcrBridgeAdapter: AdapterModule<Omit<__PASCAL__AdapterOptions, 'logger' | 'dispatcher' | 'journal'>> = {
   id: '__ID__',
   readOptions: (settings) => ({
     baseUrl: settings.url('__ENV___URL', { required: true }) ?? '',

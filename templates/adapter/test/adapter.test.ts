@@ -130,7 +130,7 @@ describe('lifecycle (core)', () => {
     await restarted.close?.();
   });
 
-  it('costs __DISPLAY__ the calls of the README table', async () => {
+  it('costs __DISPLAY__ the calls of the README table: one per operation on a client this process remembers', async () => {
     await adapter.drained?.();
     const calls = async (work: () => Promise<unknown>) => {
       const start = idp.requests.length;
@@ -141,11 +141,22 @@ describe('lifecycle (core)', () => {
     let clientId = '';
     expect(await calls(async () => (clientId = (await bridge.call('POST', '/', { body: konnectApplication() })).body.client_id))).toEqual(['POST /admin/clients', 'POST /admin/clients/{id}/secret']);
     expect(await calls(() => bridge.call('POST', '/', { body: konnectApplication({ scopes: ['read:orders'] }) }))).toEqual(['GET /admin/scopes', 'POST /admin/clients', 'POST /admin/clients/{id}/secret']);
-    expect(await calls(() => bridge.call('POST', `/${clientId}/new-secret`))).toEqual(['GET /admin/clients/{id}', 'POST /admin/clients/{id}/secret']);
-    expect(await calls(() => event(clientId, { event_type: 'update_application', redirect_uris: ['https://app.example.com/cb'] }))).toEqual(['GET /admin/clients/{id}', 'PUT /admin/clients/{id}/redirect_uris']);
+    expect(await calls(() => bridge.call('POST', `/${clientId}/new-secret`))).toEqual(['POST /admin/clients/{id}/secret']);
+    expect(await calls(() => event(clientId, { event_type: 'update_application', redirect_uris: ['https://app.example.com/cb'] }))).toEqual(['PUT /admin/clients/{id}/redirect_uris']);
     expect(await calls(() => event(clientId, { event_type: 'add_registration', audience: 'https://api.example.com' }))).toEqual([]);
     expect(await calls(() => event(clientId, { event_type: 'remove_registration', audience: 'https://api.example.com' }))).toEqual([]);
-    expect(await calls(() => bridge.call('DELETE', `/${clientId}`))).toEqual(['GET /admin/clients/{id}', 'DELETE /admin/clients/{id}']);
+    expect(await calls(() => bridge.call('DELETE', `/${clientId}`))).toEqual(['DELETE /admin/clients/{id}']);
+
+    // Cold, as after a restart: another adapter reads the client once to prove it the bridge's.
+    const other = await bridge.call('POST', '/', { body: konnectApplication() });
+    const restarted = await startBridge(adapterOn(createJsonStore(createMemoryDriver())));
+    try {
+      const id = other.body.client_id as string;
+      expect(await calls(() => restarted.call('POST', `/${id}/new-secret`))).toEqual(['GET /admin/clients/{id}', 'POST /admin/clients/{id}/secret']);
+      expect(await calls(() => restarted.call('DELETE', `/${id}`))).toEqual(['DELETE /admin/clients/{id}']);
+    } finally {
+      await restarted.close();
+    }
   });
 });
 
