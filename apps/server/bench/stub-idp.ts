@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { listenOnLoopback } from '@dcr-bridge/conformance';
 
 /**
  * A minimal in-memory RFC 7591/7592 IdP for the benchmark of the `rfc7591` adapter: as fast as an IdP can
@@ -32,22 +32,17 @@ async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> 
 
 export async function startStubIdp(): Promise<{ env: Record<string, string>; application: Record<string, unknown>; requests: () => string[]; close: () => Promise<void> }> {
   const seen: string[] = [];
-  const server = createServer((req, res) => {
+  const server = await listenOnLoopback((req, res) => {
     seen.push(`${req.method} ${req.url}`);
     void answer(req, res);
   });
-  server.keepAliveTimeout = 65_000;
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  server.server.keepAliveTimeout = 65_000;
+  const url = server.origin;
   return {
     env: { DCR_BRIDGE_ADAPTER: 'rfc7591', RFC7591_REGISTRATION_ENDPOINT: `${url}/reg`, RFC7591_ALLOW_INSECURE_HTTP: 'true' },
     application: {},
     requests: () => seen,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: server.close,
   };
 }
 

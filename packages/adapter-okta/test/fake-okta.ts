@@ -234,6 +234,27 @@ export async function startFakeOkta(serviceApp: { clientId: string; publicKey: C
     apps.set(id, created);
     res.json(withSecret(created));
   });
+  // The Client Application API's create (what Kong's example bridge calls; the benchmark runs it against
+  // this fake): RFC 7591 metadata in, 201 with the client and its secret out; the client is an app as well.
+  app.post('/oauth2/v1/clients', authorize('okta.clients.manage'), express.json(), (req, res) => {
+    const body = req.body as { client_name?: unknown; redirect_uris?: string[]; grant_types?: string[]; response_types?: string[]; token_endpoint_auth_method?: string; application_type?: string };
+    if (typeof body.client_name !== 'string' || body.client_name === '') return res.status(400).json({ error: 'invalid_client_metadata', error_description: 'client_name: The field cannot be left blank.' });
+    const id = newAppId();
+    const now = new Date().toISOString();
+    const created: App = {
+      id,
+      label: body.client_name,
+      status: 'ACTIVE',
+      created: now,
+      lastUpdated: now,
+      credentials: { oauthClient: { autoKeyRotation: true, client_id: id, token_endpoint_auth_method: body.token_endpoint_auth_method ?? 'client_secret_basic' } },
+      settings: { oauthClient: { redirect_uris: body.redirect_uris ?? [], grant_types: body.grant_types ?? ['authorization_code'], response_types: body.response_types ?? ['code'], application_type: body.application_type ?? 'web' } },
+      profile: {},
+      secret: newSecret(),
+    };
+    apps.set(id, created);
+    res.status(201).json({ client_id: id, client_id_issued_at: Math.floor(Date.parse(now) / 1000), client_name: created.label, client_secret: created.secret, client_secret_expires_at: 0, ...created.settings.oauthClient, token_endpoint_auth_method: created.credentials.oauthClient.token_endpoint_auth_method });
+  });
   app.get('/api/v1/apps', authorize('okta.apps.read'), (req, res) => {
     const q = typeof req.query.q === 'string' ? req.query.q.toLowerCase() : undefined;
     const matching = [...apps.values()].filter((item) => q === undefined || item.label.toLowerCase().startsWith(q) || 'oidc_client'.startsWith(q));
