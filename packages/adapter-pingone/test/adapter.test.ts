@@ -133,9 +133,11 @@ describe('lifecycle (core)', () => {
     const entries = await journal.list<JournalEntry>(JOURNAL_PREFIX);
     expect(entries).toHaveLength(1);
     const [key, entry] = entries[0]!;
-    expect(entry.clientId).toBe(created.clientId);
+    // PingOne can be searched by nonce, so core journals the id only with the answering mark, which a
+    // create past its deadline never writes: the entry holds the nonce alone, as after a crash mid-create.
+    expect(entry.clientId).toBeUndefined();
     expect(p1.app(created.clientId)?.body.name).toBe(`Orders (EU) - prod-${entry.nonce}`);
-    // The process died after PingOne created the application and before its id reached the journal.
+    // The process died here (Konnect's answer never settles, so its own cleanup never starts).
     await journal.set(key, { nonce: entry.nonce, clientName: entry.clientName, startedAt: entry.startedAt });
     const start = p1.requests.length;
     const restarted = adapterFor({ journal });
