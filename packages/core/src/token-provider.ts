@@ -4,6 +4,8 @@ import { BridgeError } from './errors.js';
 import { fetchVia, type AuthorizationSource } from './http-client.js';
 import { silentLogger, type Logger } from './logger.js';
 
+type OpenIdClient = typeof oidc;
+
 /**
  * Admin tokens for the IdP's management API, obtained with the OAuth client_credentials grant through
  * openid-client. A token is cached until `refreshSkewSeconds` before it expires; concurrent callers share
@@ -61,7 +63,7 @@ export function createClientCredentialsTokenProvider(options: ClientCredentialsT
   const skewMs = (options.refreshSkewSeconds ?? 30) * 1000;
   // openid-client is loaded with the first token request, not at import: adapters without OAuth admin
   // credentials never load it, and the process starts faster.
-  let configuring: Promise<{ client: typeof oidc; config: oidc.Configuration }> | undefined;
+  let configuring: Promise<{ client: OpenIdClient; config: oidc.Configuration }> | undefined;
   const configure = () =>
     (configuring ??= import('openid-client').then((client) => {
       const config = new client.Configuration({ issuer: options.issuer, token_endpoint: options.tokenEndpoint }, options.clientId, undefined, clientAuth(client, options.auth));
@@ -121,7 +123,7 @@ export function basicAuthorization(username: string, password: string): Authoriz
   return staticAuthorization(`Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`);
 }
 
-function clientAuth(oidc: typeof import('openid-client'), auth: ClientAuthentication): oidc.ClientAuth {
+function clientAuth(oidc: OpenIdClient, auth: ClientAuthentication): oidc.ClientAuth {
   switch (auth.method) {
     case 'client_secret_basic':
       return oidc.ClientSecretBasic(auth.clientSecret);
@@ -136,7 +138,7 @@ function clientAuth(oidc: typeof import('openid-client'), auth: ClientAuthentica
   }
 }
 
-function tokenError(oidc: typeof import('openid-client'), error: unknown, options: ClientCredentialsTokenOptions): BridgeError {
+function tokenError(oidc: OpenIdClient, error: unknown, options: ClientCredentialsTokenOptions): BridgeError {
   const where = `the ${options.idpName} token endpoint (${new URL(options.tokenEndpoint).origin})`;
   if (error instanceof oidc.ResponseBodyError) {
     const status = error.status;
