@@ -393,6 +393,39 @@ describe('adapter errors', () => {
   });
 });
 
+describe('audit lines', () => {
+  it('writes one per Konnect operation: operation, outcome, client id, Konnect ids, request id, duration; never a secret', async () => {
+    const lines = captureLines();
+    const call = await start(
+      fakeAdapter({
+        deleteClient: async () => {
+          throw new BridgeError('client_not_managed', 'Client x was not created by the bridge.');
+        },
+      }),
+      { logger: createJsonLogger({ level: 'info', write: lines.write }) },
+    );
+    await call('POST', '/', { body: konnectBody({ portal_id: 'portal-1', organization_id: 'org-1', developer_id: 'dev-1' }), headers: { 'x-request-id': 'req-create' } });
+    await call('POST', '/id-My%20app/new-secret', { headers: { 'x-request-id': 'req-rotate' } });
+    await call('POST', '/id-My%20app/event-hook', { body: eventBody('id-My app', { application_id: 'app-1' }) });
+    await call('POST', '/id-My%20app/event-hook', { body: eventBody('id-My app', { event_type: 'add_registration', api_product_version_id: 'v1', redirect_uris: undefined }) });
+    await call('DELETE', '/someone-elses', { headers: { 'x-request-id': 'req-delete' } });
+    const audit = lines.lines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((line) => line.msg === 'audit');
+    expect(audit.map(({ operation, outcome, clientId }) => ({ operation, outcome, clientId }))).toEqual([
+      { operation: 'createClient', outcome: 'success', clientId: 'id-My app' },
+      { operation: 'rotateSecret', outcome: 'success', clientId: 'id-My app' },
+      { operation: 'applyEvent(update_application)', outcome: 'success', clientId: 'id-My app' },
+      { operation: 'applyEvent(add_registration)', outcome: 'acknowledged', clientId: 'id-My app' },
+      { operation: 'deleteClient', outcome: 'client_not_managed', clientId: 'someone-elses' },
+    ]);
+    expect(audit[0]).toMatchObject({ requestId: 'req-create', portalId: 'portal-1', organizationId: 'org-1', developerId: 'dev-1', level: 'info' });
+    expect(audit[2]).toMatchObject({ applicationId: 'app-1', portalId: 'portal', organizationId: 'org', developerId: 'dev' });
+    expect(audit[4]).toMatchObject({ requestId: 'req-delete' });
+    for (const line of audit) expect(typeof line.ms).toBe('number');
+    expect(lines.text()).not.toContain('super-secret-value');
+    expect(lines.text()).not.toContain('rotated-secret-value');
+  });
+});
+
 describe('logs', () => {
   it('never contain the client secret or the API key, even at debug level', async () => {
     const lines = captureLines();

@@ -71,10 +71,29 @@ export function createBridgeApp(options: BridgeAppOptions): express.Express {
   if (basePath !== '/') dcr.use(health);
   dcr.use(authenticate(verifyApiKey));
 
-  const call = <T>(res: Response, operation: string, run: Parameters<typeof invokeAdapter<T>>[1]) => {
+  /**
+   * Runs one adapter operation for a Konnect call and writes its `audit` line once it is done: operation,
+   * outcome, the IdP client id, the Konnect ids that came with the call, the request id and the duration.
+   */
+  const call = async <T>(res: Response, operation: string, subject: AuditSubject, run: Parameters<typeof invokeAdapter<T>>[1], clientIdOf?: (result: T) => string): Promise<T> => {
     const requestScope = scope(res);
     requestScope.deadline = new AbortController();
-    return invokeAdapter(
+    const started = performance.now();
+    try {
+      const result = await invoke(requestScope, operation, run);
+      audit(requestScope, operation, 'success', { ...subject, clientId: clientIdOf ? clientIdOf(result) : subject.clientId }, started);
+      return result;
+    } catch (error) {
+      audit(requestScope, operation, isBridgeError(error) ? error.code : 'internal_error', subject, started);
+      throw error;
+    }
+  };
+
+  const audit = (requestScope: RequestScope, operation: string, outcome: string, subject: AuditSubject, started: number) =>
+    logger.info('audit', { requestId: requestScope.requestId, operation, outcome, clientId: subject.clientId, ...subject.konnect, ms: Math.round((performance.now() - started) * 10) / 10 });
+
+  const invoke = <T>(requestScope: RequestScope, operation: string, run: Parameters<typeof invokeAdapter<T>>[1]) =>
+    invokeAdapter(
       {
         adapter,
         operation,
@@ -87,12 +106,12 @@ export function createBridgeApp(options: BridgeAppOptions): express.Express {
       },
       run,
     );
-  };
 
   dcr.route('/')
     .post(requireJson, jsonBody, async (req, res) => {
       const registration = parseRegistration(req.body);
-      const created = await call(res, 'createClient', (context) => adapter.createClient(registration, context));
+      const { portalId, organizationId, developerId } = registration.konnect;
+      const created = await call(res, 'createClient', { konnect: { portalId, organizationId, developerId } }, (context) => adapter.createClient(registration, context), (result) => result.clientId);
       noStore(res).status(201).json({
         client_id: created.clientId,
         client_secret: created.clientSecret,
@@ -105,7 +124,7 @@ export function createBridgeApp(options: BridgeAppOptions): express.Express {
   dcr.route('/:clientId')
     .delete(async (req, res) => {
       const clientId = parseClientId(req.params.clientId);
-      await call(res, 'deleteClient', (context) => adapter.deleteClient(clientId, context));
+      await call(res, 'deleteClient', { clientId }, (context) => adapter.deleteClient(clientId, context));
       res.status(204).end();
     })
     .all(methodNotAllowed('DELETE'));
@@ -117,7 +136,7 @@ export function createBridgeApp(options: BridgeAppOptions): express.Express {
         throw new BridgeError('unsupported_operation', `The ${adapter.id} adapter cannot rotate client secrets. Turn on "disable refresh secret" for this DCR provider in Konnect.`);
       }
       const rotate = adapter.rotateSecret.bind(adapter);
-      const rotated = await call(res, 'rotateSecret', (context) => rotate(clientId, context));
+      const rotated = await call(res, 'rotateSecret', { clientId }, (context) => rotate(clientId, context));
       noStore(res).status(200).json({ client_id: rotated.clientId, client_secret: rotated.clientSecret });
     })
     .all(methodNotAllowed('POST'));
@@ -128,11 +147,12 @@ export function createBridgeApp(options: BridgeAppOptions): express.Express {
       const event = parseEvent(req.body, clientId);
       if (handlesEvent(adapter, event)) {
         const apply = adapter.applyEvent!.bind(adapter);
-        await call(res, `applyEvent(${event.type})`, (context) => apply(clientId, event, context));
+        await call(res, `applyEvent(${event.type})`, { clientId, konnect: eventReferences(event) }, (context) => apply(clientId, event, context));
       } else if (event.type === 'update_application') {
         throw new BridgeError('unsupported_operation', `The ${adapter.id} adapter cannot change redirect URIs. Turn on "disable event hooks" for this DCR provider in Konnect, or update the client at the IdP by hand.`);
       } else {
-        requestLogger(res).info('event acknowledged without change', { event: event.type, reason: 'the adapter has no audience registrations' });
+        // Acknowledged: the adapter has no audience registrations (or the product no audience); nothing changes.
+        audit(scope(res), `applyEvent(${event.type})`, 'acknowledged', { clientId, konnect: eventReferences(event) }, performance.now());
       }
       res.status(200).json({});
     })
@@ -142,6 +162,17 @@ export function createBridgeApp(options: BridgeAppOptions): express.Express {
   app.use((_req, _res, next) => next(new BridgeError('not_found', 'No such route. The DCR API serves POST /, DELETE /{clientId}, POST /{clientId}/new-secret and POST /{clientId}/event-hook.')));
   app.use(errorHandler(logger));
   return app;
+}
+
+/** What an audit line says the operation was about, besides its outcome. */
+interface AuditSubject {
+  clientId?: string;
+  konnect?: { portalId: string; organizationId: string; developerId: string; applicationId?: string };
+}
+
+function eventReferences(event: ClientEvent): NonNullable<AuditSubject['konnect']> {
+  const { portalId, organizationId, developerId, applicationId } = event.application;
+  return { portalId, organizationId, developerId, applicationId };
 }
 
 function handlesEvent(adapter: DcrAdapter, event: ClientEvent): boolean {
