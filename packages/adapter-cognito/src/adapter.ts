@@ -13,7 +13,7 @@ import {
   type UpdateUserPoolClientCommandInput,
   type UserPoolClientType,
 } from '@aws-sdk/client-cognito-identity-provider';
-import { BridgeError, defineDcrAdapter, withRetries, type DcrAdapter, type IdpPrimitives, type Logger, type OperationContext, type StateStore } from '@dcr-bridge/core';
+import { BridgeError, defineDcrAdapter, notReady, withRetries, type DcrAdapter, type IdpPrimitives, type Logger, type OperationContext, type StateStore } from '@dcr-bridge/core';
 import { checkAuthMethod, clientName, isManaged, oauthFlows, type AppClientSettings, type MixedFlowPolicy } from './app-client.js';
 import { fromAwsError } from './errors.js';
 
@@ -263,7 +263,7 @@ export function createCognitoAdapter(options: CognitoAdapterOptions): DcrAdapter
         await send('describing the user pool', context, (abortSignal) => cognito.send(new DescribeUserPoolCommand(pool), { abortSignal }), true);
         return { ready: true };
       } catch (error) {
-        return { ready: false, detail: error instanceof Error ? error.message : String(error) };
+        return notReady(error);
       }
     },
 

@@ -18,6 +18,7 @@ import {
   type TokenProvider,
   type Dispatcher,
   fetchVia,
+  notReady,
 } from '@dcr-bridge/core';
 import { epochToDate, registrationError, registrationMetadata, updateBody, type ClientMetadata } from './metadata.js';
 
@@ -406,7 +407,7 @@ export function createRfc7591Adapter(options: Rfc7591AdapterOptions): DcrAdapter
         await store.check();
         return { ready: true };
       } catch (error) {
-        return { ready: false, detail: error instanceof Error ? error.message : String(error) };
+        return notReady(error);
       }
     },
     close: () => http.close(),

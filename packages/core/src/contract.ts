@@ -36,6 +36,7 @@
  * - **No I/O at import or construction.** Factories only validate options and wire objects; the first
  *   network call happens in a method (or `checkReady`).
  */
+import type { BridgeErrorCode } from './errors.js';
 import type { Logger } from './logger.js';
 
 /** OAuth 2.0 grant types as the IdP understands them (Konnect's names are translated by core). */
@@ -152,8 +153,13 @@ export interface AdapterCapabilities {
 
 export interface ReadinessReport {
   ready: boolean;
-  /** For the logs only; `/readyz` reveals nothing to the caller. */
+  /** For the logs only; `/readyz` never shows it (it may name hosts or echo the IdP's words). */
   detail?: string;
+  /**
+   * Why not, as an error code `/readyz` may show (`idp_unavailable`, `idp_timeout`, `idp_error` for refused
+   * admin credentials or a missing permission, `idp_rate_limited`, `internal_error`…). Core's `probe` sets it.
+   */
+  reason?: BridgeErrorCode;
 }
 
 export interface DcrAdapter {

@@ -131,6 +131,11 @@ export function encodeSegment(value: string): string {
   return encodeURIComponent(value);
 }
 
+/** The readiness report for a check that threw: its message for the logs, its error code for `/readyz`. */
+export function notReady(error: unknown): ReadinessReport {
+  return { ready: false, detail: error instanceof Error ? error.message : String(error), reason: error instanceof BridgeError ? error.code : 'internal_error' };
+}
+
 /** A `fetch` that sends through `dispatcher`, for libraries that take a fetch (openid-client's customFetch). */
 export function fetchVia(dispatcher: Dispatcher): typeof fetch {
   return (async (input: Parameters<typeof fetch>[0], init?: Parameters<typeof fetch>[1]) => {
@@ -277,9 +282,11 @@ export function createIdpHttpClient(options: IdpHttpClientOptions): IdpHttpClien
   async function probe(target: IdpTarget, action: string, requestOptions?: IdpRequestOptions): Promise<ReadinessReport> {
     try {
       const response = await request('GET', target, requestOptions);
-      return response.ok ? { ready: true } : { ready: false, detail: errorFromResponse(response, action).message };
+      if (response.ok) return { ready: true };
+      const refused = errorFromResponse(response, action);
+      return { ready: false, detail: refused.message, reason: refused.code };
     } catch (error) {
-      return { ready: false, detail: error instanceof Error ? error.message : String(error) };
+      return notReady(error);
     }
   }
 

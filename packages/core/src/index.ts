@@ -8,6 +8,7 @@ export {
   createIdpHttpClient,
   encodeSegment,
   fetchVia,
+  notReady,
   path,
   type AuthorizationSource,
   type HttpMethod,

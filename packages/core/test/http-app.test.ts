@@ -235,6 +235,16 @@ describe('routes', () => {
     }
   });
 
+  it('readyz says why it is not ready as an error code, never the detail', async () => {
+    let hang = false;
+    const checkReady = () => (hang ? new Promise<never>(() => undefined) : Promise.resolve({ ready: false, detail: 'token endpoint https://idp.internal said invalid_client', reason: 'idp_error' as const }));
+    const call = await start(fakeAdapter({ checkReady }), { readinessTimeoutMs: 50 });
+    const res = await call('GET', '/readyz', { key: null });
+    expect([res.status, res.json]).toEqual([503, { status: 'not_ready', reason: 'idp_error' }]);
+    hang = true;
+    expect((await call('GET', '/readyz', { key: null })).json).toEqual({ status: 'not_ready', reason: 'idp_timeout' });
+  });
+
   it('readyz answers 503 revealing nothing when the adapter is not ready, and while draining', async () => {
     let draining = false;
     const call = await start(fakeAdapter({ checkReady: async () => ({ ready: false, detail: 'token endpoint said invalid_client for secret xyz' }) }), {
@@ -242,7 +252,7 @@ describe('routes', () => {
     });
     const res = await call('GET', '/readyz', { key: null });
     expect(res.status).toBe(503);
-    expect(res.json).toEqual({ status: 'not_ready' });
+    expect(res.json).toEqual({ status: 'not_ready', reason: 'not_ready' });
     draining = true;
     expect((await call('GET', '/readyz', { key: null })).json).toEqual({ status: 'draining' });
     expect((await call('GET', '/healthz', { key: null })).status).toBe(200);

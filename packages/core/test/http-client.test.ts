@@ -59,9 +59,9 @@ describe('createIdpHttpClient', () => {
     expect(await client.find('/b', 'reading b')).toEqual({ id: 'x' });
     await expect(client.find('/c', 'reading c')).rejects.toMatchObject({ code: 'idp_error' });
     expect(await client.probe('/d', 'listing d')).toEqual({ ready: true });
-    expect(await client.probe('/e', 'listing e')).toEqual({ ready: false, detail: expect.stringContaining('HTTP 401 to listing e') });
+    expect(await client.probe('/e', 'listing e')).toEqual({ ready: false, detail: expect.stringContaining('HTTP 401 to listing e'), reason: 'idp_error' });
     const down = createIdpHttpClient({ idpName: 'Gone', baseUrl: 'http://127.0.0.1:1', retry: { retries: 0 } });
-    expect(await down.probe('/f', 'listing f')).toMatchObject({ ready: false, detail: expect.stringContaining('Could not reach Gone') });
+    expect(await down.probe('/f', 'listing f')).toMatchObject({ ready: false, detail: expect.stringContaining('Could not reach Gone'), reason: 'idp_unavailable' });
   });
 
   it('keeps its connections alive across requests, and closes its pool on close()', async () => {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { assertAdapter } from '../capabilities.js';
-import type { ClientEvent, DcrAdapter } from '../contract.js';
+import type { ClientEvent, DcrAdapter, ReadinessReport } from '../contract.js';
 import { BridgeError, isBridgeError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { createApiKeyVerifier } from './api-key.js';
@@ -61,9 +61,11 @@ export function createBridgeApp(options: BridgeAppOptions): express.Express {
     const report = await invokeAdapter(
       { adapter, operation: 'checkReady', logger: requestLogger(res), requestId, timeoutMs: options.readinessTimeoutMs ?? 3_000 },
       (context) => adapter.checkReady(context),
-    ).catch((error: unknown) => ({ ready: false, detail: error instanceof Error ? error.message : 'readiness check failed' }));
-    if (!report.ready) requestLogger(res).warn('not ready', { detail: report.detail });
-    res.status(report.ready ? 200 : 503).json({ status: report.ready ? 'ready' : 'not_ready' });
+    ).catch((error: unknown): ReadinessReport => ({ ready: false, detail: error instanceof Error ? error.message : 'readiness check failed', reason: isBridgeError(error) ? error.code : 'internal_error' }));
+    if (report.ready) return void res.status(200).json({ status: 'ready' });
+    requestLogger(res).warn('not ready', { detail: report.detail, reason: report.reason });
+    // A machine-readable reason (an error code), never the detail: that may name hosts or echo the IdP.
+    res.status(503).json({ status: 'not_ready', reason: report.reason ?? 'not_ready' });
   });
   app.use(health);
 
