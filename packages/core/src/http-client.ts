@@ -3,6 +3,7 @@ import type { ReadinessReport } from './contract.js';
 import { BridgeError } from './errors.js';
 import { silentLogger, type Logger } from './logger.js';
 import { redactText, redactUrl } from './redact.js';
+import { injectTraceContext, inSpan } from './tracing.js';
 import { parseRetryAfter, withRetries, type RetryPolicy } from './retry.js';
 
 /**
@@ -172,8 +173,19 @@ export function createIdpHttpClient(options: IdpHttpClientOptions): IdpHttpClien
   }
 
   /** One attempt, its answer read in full. The ceiling is undici's own (headers, then each body chunk). */
-  async function attempt(method: HttpMethod, url: URL, request: IdpRequestOptions, authHeader: string | undefined): Promise<Answer> {
+  /** One attempt in a span of its own (a child of the Konnect operation's), the trace context sent along. */
+  function attempt(method: HttpMethod, url: URL, request: IdpRequestOptions, authHeader: string | undefined): Promise<Answer> {
+    return inSpan(`${method} ${options.idpName}`, 'idp', { 'http.request.method': method, 'server.address': url.hostname, 'dcr.idp': options.idpName }, async (span) => {
+      if (span.isRecording()) span.setAttribute('url.full', redactUrl(url));
+      const answer = await send(method, url, request, authHeader);
+      span.setAttribute('http.response.status_code', answer.status);
+      return answer;
+    });
+  }
+
+  async function send(method: HttpMethod, url: URL, request: IdpRequestOptions, authHeader: string | undefined): Promise<Answer> {
     const headers: Record<string, string> = { ...fixedHeaders, ...lowerCaseKeys(request.headers) };
+    injectTraceContext(headers);
     if (authHeader) headers.authorization = authHeader;
     let body: string | undefined;
     if (request.json !== undefined) {

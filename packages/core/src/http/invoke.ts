@@ -1,6 +1,7 @@
 import type { DcrAdapter, OperationContext } from '../contract.js';
 import { BridgeError, toBridgeError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { inSpan } from '../tracing.js';
 
 /**
  * Every adapter call goes through here: a deadline (Konnect's answer is due), a longer completion budget
@@ -30,7 +31,11 @@ export interface InvokeOptions {
   answered?: () => Promise<boolean>;
 }
 
-export async function invokeAdapter<T>(options: InvokeOptions, call: (context: OperationContext) => Promise<T>): Promise<T> {
+export function invokeAdapter<T>(options: InvokeOptions, call: (context: OperationContext) => Promise<T>): Promise<T> {
+  return inSpan(`dcr ${options.operation}`, 'operation', { 'dcr.operation': options.operation, 'dcr.adapter': options.adapter.id, 'dcr.request_id': options.requestId }, () => invoke(options, call));
+}
+
+async function invoke<T>(options: InvokeOptions, call: (context: OperationContext) => Promise<T>): Promise<T> {
   const { adapter, operation } = options;
   const logger = options.logger.child({ adapter: adapter.id, operation });
   const started = performance.now();
