@@ -3,6 +3,7 @@ import type { ReadinessReport } from './contract.js';
 import { BridgeError } from './errors.js';
 import { silentLogger, type Logger } from './logger.js';
 import { redactText, redactUrl } from './redact.js';
+import { measuringIdpCalls, publish, routeTemplate, secondsSince } from './instrumentation.js';
 import { injectTraceContext, inSpan } from './tracing.js';
 import { parseRetryAfter, withRetries, type RetryPolicy } from './retry.js';
 
@@ -174,12 +175,21 @@ export function createIdpHttpClient(options: IdpHttpClientOptions): IdpHttpClien
 
   /** One attempt, its answer read in full. The ceiling is undici's own (headers, then each body chunk). */
   /** One attempt in a span of its own (a child of the Konnect operation's), the trace context sent along. */
-  function attempt(method: HttpMethod, url: URL, request: IdpRequestOptions, authHeader: string | undefined): Promise<Answer> {
+  function attempt(method: HttpMethod, url: URL, request: IdpRequestOptions, authHeader: string | undefined, number: number): Promise<Answer> {
     return inSpan(`${method} ${options.idpName}`, 'idp', { 'http.request.method': method, 'server.address': url.hostname, 'dcr.idp': options.idpName }, async (span) => {
       if (span.isRecording()) span.setAttribute('url.full', redactUrl(url));
-      const answer = await send(method, url, request, authHeader);
-      span.setAttribute('http.response.status_code', answer.status);
-      return answer;
+      const started = performance.now();
+      const measure = (status: number | 'error') =>
+        measuringIdpCalls() && publish.idpCall({ idp: options.idpName, method, route: routeTemplate(url.pathname), status, seconds: secondsSince(started), attempt: number });
+      try {
+        const answer = await send(method, url, request, authHeader);
+        span.setAttribute('http.response.status_code', answer.status);
+        measure(answer.status);
+        return answer;
+      } catch (error) {
+        measure('error');
+        throw error;
+      }
     });
   }
 
@@ -222,14 +232,15 @@ export function createIdpHttpClient(options: IdpHttpClientOptions): IdpHttpClien
     const retryable = SAFE_METHODS.has(method) || request.idempotent === true;
     const auth = options.authorization;
     let reauthorized = false;
+    let attempts = 0;
     const send = async (): Promise<Answer> => {
       const header = auth ? await auth.header(request.signal) : undefined;
-      const answer = await attempt(method, url, request, header);
+      const answer = await attempt(method, url, request, header, attempts++);
       if (answer.status === 401 && header && auth?.rejected && !reauthorized) {
         // A cached admin token can be revoked or expire early; one fresh token is worth one more try.
         reauthorized = true;
         auth.rejected(header);
-        return attempt(method, url, request, await auth.header(request.signal));
+        return attempt(method, url, request, await auth.header(request.signal), attempts++);
       }
       return answer;
     };

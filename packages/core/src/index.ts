@@ -40,3 +40,4 @@ export { invokeAdapter, type InvokeOptions } from './http/invoke.js';
 export { parseClientId, parseEvent, parseRegistration } from './http/payloads.js';
 export { isAdapterModule, readAdapterOptions, type AdapterContext, type AdapterModule } from './adapter-module.js';
 export { createSettingsReader, type SettingsReader } from './settings.js';
+export { CHANNELS, routeTemplate, type IdpCallMessage, type OperationMessage, type StoreMessage, type TokenMessage } from './instrumentation.js';

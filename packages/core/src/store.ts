@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { measuringStore, publish, secondsSince } from './instrumentation.js';
 import { BridgeError } from './errors.js';
 
 /**
@@ -74,7 +75,7 @@ export function createEncryptedStore(options: EncryptedStoreOptions): StateStore
   const current = keys[0] as StoreKey;
   const { driver } = options;
 
-  return {
+  return measured('encrypted', {
     async get<T>(key: string) {
       const sealed = await driver.get(key);
       if (sealed === undefined) return undefined;
@@ -94,12 +95,12 @@ export function createEncryptedStore(options: EncryptedStoreOptions): StateStore
     },
     check: () => driver.check(),
     close: () => driver.close(),
-  };
+  });
 }
 
 /** JSON records in a driver, unencrypted: only for state that holds no secret. */
 export function createJsonStore(driver: StoreDriver): StateStore {
-  return {
+  return measured('json', {
     get: async <T>(key: string) => {
       const text = await driver.get(key);
       return text === undefined ? undefined : (JSON.parse(text) as T);
@@ -109,6 +110,32 @@ export function createJsonStore(driver: StoreDriver): StateStore {
     list: async <T>(prefix: string) => (await driver.list(prefix)).map(([key, text]): [string, T] => [key, JSON.parse(text) as T]),
     check: () => driver.check(),
     close: () => driver.close(),
+  });
+}
+
+/** The store with each get, set, delete and list published on the store channel (see instrumentation.ts). */
+function measured(kind: string, store: StateStore): StateStore {
+  const timed =
+    <A extends unknown[], R>(operation: string, work: (...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      if (!measuringStore()) return work(...args);
+      const started = performance.now();
+      try {
+        const result = await work(...args);
+        publish.store({ operation, store: kind, ok: true, seconds: secondsSince(started) });
+        return result;
+      } catch (error) {
+        publish.store({ operation, store: kind, ok: false, seconds: secondsSince(started) });
+        throw error;
+      }
+    };
+  return {
+    get: timed('get', store.get) as StateStore['get'],
+    set: timed('set', store.set),
+    delete: timed('delete', store.delete),
+    list: timed('list', store.list) as StateStore['list'],
+    check: () => store.check(),
+    close: () => store.close(),
   };
 }
 

@@ -2,6 +2,7 @@ import type * as oidc from 'openid-client';
 import type { Dispatcher } from 'undici';
 import { BridgeError } from './errors.js';
 import { fetchVia, type AuthorizationSource } from './http-client.js';
+import { publish, secondsSince } from './instrumentation.js';
 import { silentLogger, type Logger } from './logger.js';
 
 type OpenIdClient = typeof oidc;
@@ -80,14 +81,17 @@ export function createClientCredentialsTokenProvider(options: ClientCredentialsT
     const params: Record<string, string> = { ...options.parameters };
     if (options.scope) params.scope = options.scope;
     const started = now();
+    const timer = performance.now();
     const { client, config } = await configure();
     try {
       const response = await client.clientCredentialsGrant(config, params);
+      publish.token({ idp: options.idpName, ok: true, seconds: secondsSince(timer) });
       const lifetimeMs = (response.expires_in ?? options.defaultLifetimeSeconds ?? 60) * 1000;
       cached = { value: response.access_token, refreshAt: started + Math.max(lifetimeMs - skewMs, lifetimeMs / 2) };
       logger.debug('admin token issued', { idp: options.idpName, expiresInSeconds: response.expires_in });
       return response.access_token;
     } catch (error) {
+      publish.token({ idp: options.idpName, ok: false, seconds: secondsSince(timer) });
       throw tokenError(client, error, options);
     }
   }

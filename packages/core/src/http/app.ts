@@ -5,6 +5,7 @@ import type { ClientEvent, DcrAdapter, ReadinessReport } from '../contract.js';
 import { BridgeError, isBridgeError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { createApiKeyVerifier } from './api-key.js';
+import { publish, secondsSince } from '../instrumentation.js';
 import { invokeAdapter } from './invoke.js';
 import { parseClientId, parseEvent, parseRegistration } from './payloads.js';
 
@@ -83,16 +84,19 @@ export function createBridgeApp(options: BridgeAppOptions): express.Express {
     const started = performance.now();
     try {
       const result = await invoke(requestScope, operation, run);
-      audit(requestScope, operation, 'success', { ...subject, clientId: clientIdOf ? clientIdOf(result) : subject.clientId }, started);
+      audit(requestScope, operation, 'success', { ...subject, clientId: clientIdOf ? clientIdOf(result) : subject.clientId }, started, SUCCESS_STATUS[operation] ?? 200);
       return result;
     } catch (error) {
-      audit(requestScope, operation, isBridgeError(error) ? error.code : 'internal_error', subject, started);
+      audit(requestScope, operation, isBridgeError(error) ? error.code : 'internal_error', subject, started, isBridgeError(error) ? error.status : 500);
       throw error;
     }
   };
 
-  const audit = (requestScope: RequestScope, operation: string, outcome: string, subject: AuditSubject, started: number) =>
+  /** The audit line, and the same operation on the instrumentation channel (for metrics: no ids there). */
+  const audit = (requestScope: RequestScope, operation: string, outcome: string, subject: AuditSubject, started: number, status: number) => {
     logger.info('audit', { requestId: requestScope.requestId, operation, outcome, clientId: subject.clientId, ...subject.konnect, ms: Math.round((performance.now() - started) * 10) / 10 });
+    publish.operation({ operation, adapter: adapter.id, outcome, status, seconds: secondsSince(started) });
+  };
 
   const invoke = <T>(requestScope: RequestScope, operation: string, run: Parameters<typeof invokeAdapter<T>>[1]) =>
     invokeAdapter(
@@ -154,7 +158,7 @@ export function createBridgeApp(options: BridgeAppOptions): express.Express {
         throw new BridgeError('unsupported_operation', `The ${adapter.id} adapter cannot change redirect URIs. Turn on "disable event hooks" for this DCR provider in Konnect, or update the client at the IdP by hand.`);
       } else {
         // Acknowledged: the adapter has no audience registrations (or the product no audience); nothing changes.
-        audit(scope(res), `applyEvent(${event.type})`, 'acknowledged', { clientId, konnect: eventReferences(event) }, performance.now());
+        audit(scope(res), `applyEvent(${event.type})`, 'acknowledged', { clientId, konnect: eventReferences(event) }, performance.now(), 200);
       }
       res.status(200).json({});
     })
@@ -165,6 +169,8 @@ export function createBridgeApp(options: BridgeAppOptions): express.Express {
   app.use(errorHandler(logger));
   return app;
 }
+
+const SUCCESS_STATUS: Record<string, number> = { createClient: 201, deleteClient: 204 };
 
 /** What an audit line says the operation was about, besides its outcome. */
 interface AuditSubject {
