@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { extname, resolve } from 'node:path';
-import { apiKeyProblem, createSettingsReader, isLogLevel, parseStoreKey, type AdapterModule, type LogLevel } from '@dcr-bridge/core';
+import { apiKeyProblem, createSettingsReader, isLogLevel, parseStoreKey, type AdapterModule, type LogLevel, type SettingsReader } from '@dcr-bridge/core';
 import { loadAdapterModule } from './registry.js';
 
 /**
@@ -26,6 +26,8 @@ export interface ServerConfig {
   operationTimeoutMs: number;
   completionTimeoutMs: number;
   shutdownTimeoutMs: number;
+  /** `/metrics`: on the main port (`main`, default), on a port of its own, or off. */
+  metrics: { where: 'main' } | { where: 'port'; port: number } | { where: 'off' };
 }
 
 export type ConfigResult = { config: ServerConfig; problems: [] } | { config?: undefined; problems: string[] };
@@ -81,9 +83,17 @@ export async function loadConfig(env: Record<string, string | undefined>, cwd: s
     operationTimeoutMs: settings.integer('DCR_BRIDGE_OPERATION_TIMEOUT_MS', { default: 9000, min: 100, max: 120_000 }),
     completionTimeoutMs: settings.integer('DCR_BRIDGE_COMPLETION_TIMEOUT_MS', { default: 30_000, min: 100, max: 600_000 }),
     shutdownTimeoutMs: settings.integer('DCR_BRIDGE_SHUTDOWN_TIMEOUT_MS', { default: 10_000, min: 0, max: 300_000 }),
+    metrics: metricsSetting(settings),
   };
   const all = [...problems, ...settings.problems];
   return all.length > 0 ? { problems: all } : { config, problems: [] };
+}
+
+/** DCR_BRIDGE_METRICS (`on`, default, or `off`) and DCR_BRIDGE_METRICS_PORT (a port of its own for `/metrics`). */
+function metricsSetting(settings: SettingsReader): ServerConfig['metrics'] {
+  if (settings.oneOf('DCR_BRIDGE_METRICS', ['on', 'off'] as const, { default: 'on' }) === 'off') return { where: 'off' };
+  if (settings.raw('DCR_BRIDGE_METRICS_PORT') === undefined) return { where: 'main' };
+  return { where: 'port', port: settings.integer('DCR_BRIDGE_METRICS_PORT', { default: 9464, min: 1, max: 65535 }) };
 }
 
 /** A key Konnect accepts (12–256 of [A-Za-z0-9_]), for the dev mode. */

@@ -7,6 +7,7 @@ import type { ServerConfig } from './config.js';
 import { createDevIdp, DEV_IDP_PATH } from './dev-idp.js';
 import { devModeBanner } from './banner.js';
 import { openJournalFile } from './journal-file.js';
+import { createMetrics, listenForMetrics } from './metrics.js';
 import { createProcessLogger } from './logger.js';
 
 /**
@@ -50,6 +51,10 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   // Listen first: the dev IdP's issuer needs the real port (PORT may be 0).
   const outer = express();
   outer.disable('x-powered-by');
+  // Prometheus metrics, without the API key: on the main port, on one of their own, or not at all.
+  const metrics = config.metrics.where === 'off' ? undefined : createMetrics();
+  if (metrics && config.metrics.where === 'main') outer.get('/metrics', (req, res) => metrics.handler(req, res));
+  const metricsServer = metrics && config.metrics.where === 'port' ? await listenForMetrics(metrics, config.host, config.metrics.port) : undefined;
   const server = createServer(outer);
   server.on('clientError', answerClientError);
   server.requestTimeout = 30_000;
@@ -94,6 +99,8 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     );
   } catch (error) {
     server.close();
+    metricsServer?.close();
+    metrics?.close();
     await driver?.close();
     await journal?.close();
     throw error;
@@ -125,6 +132,8 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       await recovered;
       await driver?.close();
       await journal?.close();
+      if (metricsServer) await new Promise((resolve) => metricsServer.close(resolve));
+      metrics?.close();
       logger.info('stopped');
     })();
     return closing;

@@ -1,0 +1,98 @@
+import { createServer, type RequestListener, type Server } from 'node:http';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { CHANNELS, type IdpCallMessage, type OperationMessage, type StoreMessage, type TokenMessage } from '@dcr-bridge/core';
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * Prometheus metrics through prom-client, from what core publishes on its diagnostics channels (see
+ * @dcr-bridge/core, "Measurements"), plus Node's process metrics. Every label has a small, fixed set of
+ * values: no client id, no Konnect id, no raw IdP path.
+ */
+export interface BridgeMetrics {
+  /** Serves the text exposition format. */
+  handler: RequestListener;
+  close(): void;
+}
+
+const SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 9, 15, 30];
+
+export function createMetrics(): BridgeMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const operations = new Counter({ name: 'dcr_bridge_operations_total', help: 'Konnect operations that reached the adapter, by outcome (success, acknowledged, or the error code) and status class.', labelNames: ['operation', 'adapter', 'outcome', 'status_class'], registers: [registry] });
+  const operationSeconds = new Histogram({ name: 'dcr_bridge_operation_duration_seconds', help: 'Time from the Konnect call reaching the adapter to its answer.', labelNames: ['operation', 'adapter'], buckets: SECONDS, registers: [registry] });
+  const idpRequests = new Counter({ name: 'dcr_bridge_idp_requests_total', help: "IdP admin API calls (each attempt), by route template and status ('error': no answer).", labelNames: ['idp', 'method', 'route', 'status'], registers: [registry] });
+  const idpSeconds = new Histogram({ name: 'dcr_bridge_idp_request_duration_seconds', help: 'Duration of one IdP call attempt.', labelNames: ['idp', 'method', 'route'], buckets: SECONDS, registers: [registry] });
+  const idpRetries = new Counter({ name: 'dcr_bridge_idp_retries_total', help: 'IdP call attempts after the first (retries, and the one retry with a fresh admin token after a 401).', labelNames: ['idp', 'method', 'route'], registers: [registry] });
+  const tokens = new Counter({ name: 'dcr_bridge_admin_token_requests_total', help: 'Admin token requests to the IdP, by result.', labelNames: ['idp', 'result'], registers: [registry] });
+  const storeOperations = new Counter({ name: 'dcr_bridge_store_operations_total', help: 'Store and journal operations, by result.', labelNames: ['store', 'operation', 'result'], registers: [registry] });
+  const storeSeconds = new Histogram({ name: 'dcr_bridge_store_operation_duration_seconds', help: 'Duration of a store or journal operation (a write includes its sync to disk).', labelNames: ['store', 'operation'], buckets: SECONDS, registers: [registry] });
+
+  const listeners: Array<[string, (message: unknown) => void]> = [
+    [
+      CHANNELS.operation,
+      (message) => {
+        const { operation, adapter, outcome, status, seconds } = message as OperationMessage;
+        operations.inc({ operation, adapter, outcome, status_class: `${Math.floor(status / 100)}xx` });
+        operationSeconds.observe({ operation, adapter }, seconds);
+      },
+    ],
+    [
+      CHANNELS.idpCall,
+      (message) => {
+        const { idp, method, route, status, seconds, attempt } = message as IdpCallMessage;
+        idpRequests.inc({ idp, method, route, status: String(status) });
+        idpSeconds.observe({ idp, method, route }, seconds);
+        if (attempt > 0) idpRetries.inc({ idp, method, route });
+      },
+    ],
+    [
+      CHANNELS.token,
+      (message) => {
+        const { idp, ok } = message as TokenMessage;
+        tokens.inc({ idp, result: ok ? 'ok' : 'failed' });
+      },
+    ],
+    [
+      CHANNELS.store,
+      (message) => {
+        const { store, operation, ok, seconds } = message as StoreMessage;
+        storeOperations.inc({ store, operation, result: ok ? 'ok' : 'failed' });
+        storeSeconds.observe({ store, operation }, seconds);
+      },
+    ],
+  ];
+  for (const [name, listener] of listeners) subscribe(name, listener);
+
+  return {
+    handler: (req, res) => {
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        res.writeHead(405, { allow: 'GET', 'content-type': 'application/json' }).end(JSON.stringify({ error: 'method_not_allowed', error_description: 'Use GET /metrics.' }));
+        return;
+      }
+      registry.metrics().then(
+        (text) => void res.writeHead(200, { 'content-type': registry.contentType }).end(req.method === 'HEAD' ? undefined : text),
+        () => void res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'internal_error', error_description: 'The metrics could not be collected.' })),
+      );
+    },
+    close: () => {
+      for (const [name, listener] of listeners) unsubscribe(name, listener);
+    },
+  };
+}
+
+/** A server of its own for `/metrics` (DCR_BRIDGE_METRICS_PORT), on the same host as the bridge. */
+export async function listenForMetrics(metrics: BridgeMetrics, host: string, port: number): Promise<Server> {
+  const server = createServer((req, res) => {
+    if (new URL(req.url ?? '/', 'http://metrics').pathname === '/metrics') return metrics.handler(req, res);
+    res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'not_found', error_description: 'This port serves GET /metrics only.' }));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return server;
+}
