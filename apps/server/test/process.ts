@@ -61,3 +61,26 @@ export function runBridgeProcess(env: Record<string, string>, options: { waitFor
     });
   });
 }
+
+/** Runs `dcr-bridge <args>` (src/bin.ts through tsx) to its end: exit code and output. */
+export function runCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, ['--conditions=@dcr-bridge/source', '--import', 'tsx', fileURLToPath(new URL('../src/bin.ts', import.meta.url)), ...args], {
+    cwd: serverDir,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (chunk) => (stdout += chunk));
+  child.stderr?.on('data', (chunk) => (stderr += chunk));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`dcr-bridge ${args.join(' ')} did not end in 30 s:\n${stdout}\n${stderr}`));
+    }, 30_000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}

@@ -1,0 +1,61 @@
+import { existsSync } from 'node:fs';
+import { loadConfig } from '../config.js';
+import { createProcessLogger } from '../logger.js';
+import { startServer } from '../server.js';
+
+/** `dcr-bridge serve`: configuration from the environment, graceful shutdown on SIGTERM/SIGINT. */
+export async function serve(): Promise<void> {
+  // Kong's example bridge reads ./.env; so do we, and the environment wins over it.
+  if (existsSync('.env')) process.loadEnvFile('.env');
+  const result = await loadConfig(process.env);
+  if (!result.config) {
+    process.stderr.write(`dcr-bridge cannot start; fix these settings:\n${result.problems.map((problem) => `  - ${problem}`).join('\n')}\n`);
+    process.exitCode = 1;
+    return;
+  }
+  // Lines go to stdout asynchronously: every exit waits for the ones still being written, bounded.
+  const logger = createProcessLogger({ level: result.config.logLevel });
+  const exit = (code: number) => {
+    void bounded(logger.flush(), FLUSH_LIMIT_MS).then(() => process.exit(code));
+  };
+  let running: Awaited<ReturnType<typeof startServer>>;
+  try {
+    running = await startServer(result.config, { logger });
+  } catch (error) {
+    logger.error('dcr-bridge cannot start', { error });
+    process.stderr.write(`dcr-bridge cannot start: ${(error as Error).message}\n`);
+    exit(1);
+    return;
+  }
+  let signals = 0;
+  const stop = (signal: NodeJS.Signals) => {
+    if (++signals > 1) {
+      logger.warn('second signal: exiting now', { signal });
+      exit(1);
+      return;
+    }
+    logger.info('signal received', { signal });
+    running.close().then(
+      () => exit(0),
+      (error: unknown) => {
+        logger.error('shutdown failed', { error });
+        exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+/** How long an exit waits for stdout to take the last lines: a reader that stopped reading must not hold the process. */
+const FLUSH_LIMIT_MS = 2_000;
+
+function bounded(work: Promise<void>, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    void work.then(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
