@@ -7,6 +7,9 @@ import {
   apiKeyProblem,
   createJsonLogger,
   createSettingsReader,
+  invokeAdapter,
+  silentLogger,
+  type OperationContext,
   DEFAULT_RETRY_POLICY,
   generateSecret,
   hasOwnershipMarkerLine,
@@ -21,6 +24,7 @@ import {
   withRetries,
   type DcrAdapter,
 } from '../src/index.js';
+import { fakeAdapter } from './fixtures.js';
 
 describe('redact', () => {
   it('hides secret-named fields at any depth and credentials in text', () => {
@@ -186,3 +190,14 @@ describe('contract checks', () => {
     expect(known.status).toBe(404);
   });
 });
+
+describe('invokeAdapter', () => {
+  it('settles answered for the reader that asks only after the call ended', async () => {
+    const contexts: OperationContext[] = [];
+    const invoke = (work: () => Promise<string>) => invokeAdapter({ adapter: fakeAdapter(), operation: 'x', logger: silentLogger, requestId: 'r', timeoutMs: 1_000 }, (context) => (contexts.push(context), work()));
+    await invoke(async () => 'done');
+    await expect(invoke(async () => Promise.reject(new Error('boom')))).rejects.toMatchObject({ code: 'adapter_failure' });
+    expect([await contexts[0]?.answered, await contexts[1]?.answered]).toEqual([true, false]);
+  });
+});
+

@@ -63,7 +63,13 @@ async function invoke<T>(options: InvokeOptions, call: (context: OperationContex
     clearTimeout(timer);
   };
 
+  // Without a caller's `answered`: true once the call succeeded, also for a reader that asks afterwards.
+  let outcome: boolean | undefined;
   let succeeded: ((value: boolean) => void) | undefined;
+  const settle = (value: boolean) => {
+    outcome = value;
+    succeeded?.(value);
+  };
   let answered: Promise<boolean> | undefined;
   const context: OperationContext = {
     signal: completion.signal,
@@ -71,7 +77,7 @@ async function invoke<T>(options: InvokeOptions, call: (context: OperationContex
     logger,
     requestId: options.requestId,
     get answered() {
-      answered ??= options.answered?.() ?? new Promise<boolean>((resolve) => (succeeded = resolve));
+      answered ??= options.answered?.() ?? (outcome !== undefined ? Promise.resolve(outcome) : new Promise<boolean>((resolve) => (succeeded = resolve)));
       return answered;
     },
   };
@@ -80,10 +86,10 @@ async function invoke<T>(options: InvokeOptions, call: (context: OperationContex
   try {
     const result = await Promise.race([work, overrun]);
     logger.debug('adapter call succeeded', { ms: elapsed(started) });
-    succeeded?.(true);
+    settle(true);
     return result;
   } catch (error) {
-    succeeded?.(false);
+    settle(false);
     const bridgeError = overran && !(error instanceof BridgeError) ? overrunError(adapter.id, operation, options.timeoutMs) : toBridgeError(error, adapter.id, operation);
     const fields = { ms: elapsed(started), code: bridgeError.code, description: bridgeError.message, cause: bridgeError.cause ?? (error === bridgeError ? undefined : error) };
     if (bridgeError.status >= 500) logger.error('adapter call failed', fields);
@@ -91,6 +97,7 @@ async function invoke<T>(options: InvokeOptions, call: (context: OperationContex
     throw bridgeError;
   }
 }
+
 function overrunError(adapterId: string, operation: string, timeoutMs: number): BridgeError {
   return new BridgeError('idp_timeout', `The ${adapterId} adapter did not finish ${operation} within ${timeoutMs} ms.`);
 }
