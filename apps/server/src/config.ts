@@ -34,7 +34,8 @@ export type ConfigResult = { config: ServerConfig; problems: [] } | { config?: u
 
 export async function loadConfig(env: Record<string, string | undefined>, cwd: string = process.cwd()): Promise<ConfigResult> {
   const problems: string[] = [];
-  const values = { ...(await readConfigFile(env.DCR_BRIDGE_CONFIG, cwd, problems)), ...definedOnly(env) };
+  const fromFile = await readConfigFile(env.DCR_BRIDGE_CONFIG, cwd, problems);
+  const values = { ...fromFile, ...definedOnly(env) };
   const settings = createSettingsReader(values);
 
   // Kong's example bridge is configured with OKTA_DOMAIN alone; its users switch without a new setting.
@@ -85,6 +86,7 @@ export async function loadConfig(env: Record<string, string | undefined>, cwd: s
     shutdownTimeoutMs: settings.integer('DCR_BRIDGE_SHUTDOWN_TIMEOUT_MS', { default: 10_000, min: 0, max: 300_000 }),
     metrics: metricsSetting(settings),
   };
+  unreadFileSettings(Object.keys(fromFile), settings.names, adapter?.module.id).forEach((problem) => problems.push(problem));
   const all = [...problems, ...settings.problems];
   return all.length > 0 ? { problems: all } : { config, problems: [] };
 }
@@ -94,6 +96,33 @@ function metricsSetting(settings: SettingsReader): ServerConfig['metrics'] {
   if (settings.oneOf('DCR_BRIDGE_METRICS', ['on', 'off'] as const, { default: 'on' }) === 'off') return { where: 'off' };
   if (settings.raw('DCR_BRIDGE_METRICS_PORT') === undefined) return { where: 'main' };
   return { where: 'port', port: settings.integer('DCR_BRIDGE_METRICS_PORT', { default: 9464, min: 1, max: 65535 }) };
+}
+
+/**
+ * A configuration file holds settings, nothing else: a name that neither the server nor the chosen adapter
+ * read (a typo such as DCR_BRIDGE_BASEPATH, another adapter's setting, an option of another credential
+ * type) is refused, with the nearest name that is read.
+ */
+function unreadFileSettings(fileNames: string[], read: ReadonlySet<string>, adapterId: string | undefined): string[] {
+  const reader = adapterId ? `the server and the ${adapterId} adapter` : 'the server (no adapter is chosen)';
+  return fileNames
+    .filter((name) => !read.has(name))
+    .map((name) => {
+      const nearest = [...read].map((known) => [known, editDistance(name, known)] as const).sort((a, b) => a[1] - b[1])[0];
+      const hint = nearest && nearest[1] <= Math.max(2, Math.floor(name.length / 4)) ? ` Did you mean ${nearest[0]}?` : '';
+      return `DCR_BRIDGE_CONFIG sets ${name}, which ${reader} do not read in this configuration.${hint}`;
+    });
+}
+
+/** Levenshtein distance: edits that turn one name into the other. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) current[j] = Math.min((previous[j] as number) + 1, (current[j - 1] as number) + 1, (previous[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1));
+    previous = current;
+  }
+  return previous[b.length] as number;
 }
 
 /** A key Konnect accepts (12–256 of [A-Za-z0-9_]), for the dev mode. */

@@ -100,6 +100,16 @@ describe('loadConfig', () => {
     expect(json.config?.adapter?.options).toMatchObject({ issuer: 'https://env.example.com' });
   });
 
+  it('refuses a config file setting that nothing reads, naming the nearest one that is', async () => {
+    writeFileSync(join(dir, 'typo.yaml'), `DCR_BRIDGE_ADAPTER: okta\nDCR_BRIDGE_API_KEYS: ${key}\nOKTA_DOMAIN: https://acme.okta.com\nOKTA_API_TOKEN: t\nDCR_BRIDGE_BASEPATH: /v1/dcr\nKEYCLOAK_URL: https://sso.example.com\n`);
+    expect((await loadConfig({ DCR_BRIDGE_CONFIG: 'typo.yaml' }, dir)).problems).toEqual([
+      'DCR_BRIDGE_CONFIG sets DCR_BRIDGE_BASEPATH, which the server and the okta adapter do not read in this configuration. Did you mean DCR_BRIDGE_BASE_PATH?',
+      'DCR_BRIDGE_CONFIG sets KEYCLOAK_URL, which the server and the okta adapter do not read in this configuration.',
+    ]);
+    // The same names in the environment are someone else's business: the environment holds everything.
+    expect((await loadConfig({ DCR_BRIDGE_ADAPTER: 'okta', DCR_BRIDGE_API_KEYS: key, OKTA_DOMAIN: 'https://acme.okta.com', OKTA_API_TOKEN: 't', DCR_BRIDGE_BASEPATH: '/v1/dcr' }, dir)).problems).toEqual([]);
+  });
+
   it('reports a missing, unreadable or misshapen config file', async () => {
     expect((await loadConfig({ DCR_BRIDGE_CONFIG: 'missing.yaml' }, dir)).problems).toEqual([expect.stringMatching(/does not exist/)]);
     writeFileSync(join(dir, 'bad.json'), '{ nope');

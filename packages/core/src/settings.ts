@@ -19,11 +19,15 @@ export interface SettingsReader {
   /** Records a problem the typed reads cannot express (e.g. "set A or B, not both"). */
   problem(message: string): void;
   readonly problems: string[];
+  /** Every setting name asked for so far, set or not: what a configuration file may hold. */
+  readonly names: ReadonlySet<string>;
 }
 
 export function createSettingsReader(values: Record<string, string | undefined>): SettingsReader {
   const problems: string[] = [];
+  const names = new Set<string>();
   const raw = (name: string) => {
+    names.add(name);
     const value = values[name]?.trim();
     return value === undefined || value === '' ? undefined : value;
   };
@@ -31,6 +35,7 @@ export function createSettingsReader(values: Record<string, string | undefined>)
 
   return {
     problems,
+    names,
     raw,
     problem: (message) => void problems.push(message),
     string(name, options = {}) {
