@@ -65,7 +65,7 @@ export async function loadConfig(env: Record<string, string | undefined>, cwd: s
 
   let adapter: ServerConfig['adapter'];
   if (adapterChoice !== undefined) {
-    const lookup = await loadAdapterModule(adapterChoice);
+    const lookup = await loadAdapterModule(adapterChoice, cwd);
     if ('problem' in lookup) settings.problem(lookup.problem);
     else adapter = { module: lookup.module, options: lookup.module.readOptions(settings) };
   }

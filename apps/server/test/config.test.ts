@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/index.js';
 
@@ -138,5 +139,18 @@ describe('adapter registry', () => {
     expect(notAdapter.problems).toEqual([expect.stringMatching(/does not export dcrBridgeAdapter/)]);
     const missing = await loadConfig({ DCR_BRIDGE_ADAPTER: '@acme/dcr-bridge-adapter', DCR_BRIDGE_API_KEYS: key }, dir);
     expect(missing.problems).toEqual([expect.stringMatching(/could not be loaded \(it is not installed\)/)]);
+  });
+
+  it('resolves an adapter path against the working directory, and tells "not there" from "failed to load"', async () => {
+    mkdirSync(join(dir, 'adapters'));
+    copyFileSync(fileURLToPath(new URL('./fixtures/third-party-adapter.mjs', import.meta.url)), join(dir, 'adapters', 'mine.mjs'));
+    const relative = await loadConfig({ DCR_BRIDGE_ADAPTER: './adapters/mine.mjs', DCR_BRIDGE_API_KEYS: key, ACME_URL: 'https://acme.example.com' }, dir);
+    expect(relative.problems).toEqual([]);
+    expect(relative.config?.adapter?.module.id).toBe('acme');
+    const absent = await loadConfig({ DCR_BRIDGE_ADAPTER: './adapters/absent.mjs', DCR_BRIDGE_API_KEYS: key }, dir);
+    expect(absent.problems).toEqual([expect.stringContaining('could not be loaded (it is not installed)')]);
+    writeFileSync(join(dir, 'adapters', 'broken.mjs'), "import '@acme/some-sdk-that-is-missing';\nexport const dcrBridgeAdapter = {};\n");
+    const broken = await loadConfig({ DCR_BRIDGE_ADAPTER: './adapters/broken.mjs', DCR_BRIDGE_API_KEYS: key }, dir);
+    expect(broken.problems).toEqual([expect.stringMatching(/could not be loaded \(it is there but failed to load: .*@acme\/some-sdk-that-is-missing/)]);
   });
 });
