@@ -1,7 +1,8 @@
 /** What dev mode prints on start: where things are and copy-paste calls for the whole Konnect flow. */
 export function devModeBanner(options: { url: string; apiKey: string; generatedApiKey: boolean; basePath: string; issuer: string }): string {
   const dcr = `${options.url}${options.basePath === '/' ? '' : options.basePath.replace(/\/$/, '')}`;
-  const key = `-H 'X-API-KEY: ${options.apiKey}'`;
+  // A key the operator gave is theirs to keep out of terminals and logs: only a generated one is printed.
+  const key = options.generatedApiKey ? `-H 'X-API-KEY: ${options.apiKey}'` : `-H "X-API-KEY: $KEY"`;
   const json = `-H 'Content-Type: application/json'`;
   const app = JSON.stringify({
     client_name: 'My app',
@@ -37,12 +38,13 @@ export function devModeBanner(options: { url: string; apiKey: string; generatedA
  at restart. Set DCR_BRIDGE_ADAPTER (and its settings) to bridge a real IdP.
 ================================================================================
  DCR API (Konnect's dcr_base_url): ${dcr}
- API key (X-API-KEY):             ${options.apiKey}${options.generatedApiKey ? '   (generated; set DCR_BRIDGE_API_KEYS to choose)' : ''}
+ API key (X-API-KEY):             ${options.generatedApiKey ? `${options.apiKey}   (generated; set DCR_BRIDGE_API_KEYS to choose)` : 'a key of DCR_BRIDGE_API_KEYS (not printed)'}
  Dev IdP issuer:                  ${options.issuer}
  Dev IdP discovery:               ${options.issuer}/.well-known/openid-configuration
  Health:                          ${options.url}/healthz  ${options.url}/readyz
 
- Try it (curl and node):
+ Try it (curl and node):${options.generatedApiKey ? '' : `
+   KEY='…'   # a key of DCR_BRIDGE_API_KEYS`}
    # 1. what Konnect does when a developer creates an application
    APP=$(curl -s ${key} ${json} -d '${app}' ${dcr}/); echo "$APP"
    CLIENT_ID=$(echo "$APP" | node -pe 'JSON.parse(require("fs").readFileSync(0)).client_id')

@@ -41,6 +41,7 @@ export async function loadConfig(env: Record<string, string | undefined>, cwd: s
   // Kong's example bridge is configured with OKTA_DOMAIN alone; its users switch without a new setting.
   const adapterChoice = settings.string('DCR_BRIDGE_ADAPTER') ?? (settings.raw('OKTA_DOMAIN') ? 'okta' : undefined);
   const devMode = adapterChoice === undefined;
+  if (devMode) devModeRefusals(values).forEach((problem) => settings.problem(problem));
   const keys = settings.list('DCR_BRIDGE_API_KEYS');
   const apiKeys = keys.length > 0 ? keys : settings.list('KONG_API_TOKENS').length > 0 ? settings.list('KONG_API_TOKENS') : settings.list('KONG_API_TOKEN');
   apiKeys.forEach((key, index) => {
@@ -96,6 +97,32 @@ function metricsSetting(settings: SettingsReader): ServerConfig['metrics'] {
   if (settings.oneOf('DCR_BRIDGE_METRICS', ['on', 'off'] as const, { default: 'on' }) === 'off') return { where: 'off' };
   if (settings.raw('DCR_BRIDGE_METRICS_PORT') === undefined) return { where: 'main' };
   return { where: 'port', port: settings.integer('DCR_BRIDGE_METRICS_PORT', { default: 9464, min: 1, max: 65535 }) };
+}
+
+/** Each known adapter's setting prefix: such a setting without DCR_BRIDGE_ADAPTER is a forgotten choice, not dev mode. */
+const ADAPTER_PREFIXES: Record<string, string> = { KEYCLOAK_: 'keycloak', OKTA_: 'okta', PINGONE_: 'pingone', PINGFEDERATE_: 'pingfederate', COGNITO_: 'cognito', RFC7591_: 'rfc7591' };
+
+/**
+ * Dev mode serves an in-memory IdP: it never starts where production settings are present (an adapter's
+ * settings without DCR_BRIDGE_ADAPTER, a store key, an address other than loopback), so a forgotten
+ * DCR_BRIDGE_ADAPTER is a refusal to start, not a bridge handing out clients of a toy IdP.
+ */
+function devModeRefusals(values: Record<string, string>): string[] {
+  const refusals: string[] = [];
+  const byAdapter = new Map<string, string[]>();
+  for (const name of Object.keys(values)) {
+    const prefix = Object.keys(ADAPTER_PREFIXES).find((candidate) => name.startsWith(candidate));
+    if (prefix) byAdapter.set(ADAPTER_PREFIXES[prefix] as string, [...(byAdapter.get(ADAPTER_PREFIXES[prefix] as string) ?? []), name]);
+  }
+  for (const [id, names] of byAdapter) {
+    refusals.push(`${names.join(', ')} ${names.length > 1 ? 'are' : 'is'} set but DCR_BRIDGE_ADAPTER is not: set DCR_BRIDGE_ADAPTER=${id} to use the ${id} adapter (without an adapter the server would start its dev mode, which is not for production).`);
+  }
+  if (values.DCR_BRIDGE_STORE_KEY !== undefined) refusals.push('DCR_BRIDGE_STORE_KEY is set but DCR_BRIDGE_ADAPTER is not: choose the adapter (dev mode keeps everything in memory and takes no store key).');
+  const host = values.HOST?.trim();
+  if (host !== undefined && host !== '' && !['127.0.0.1', 'localhost', '::1'].includes(host)) {
+    refusals.push(`HOST=${host} without DCR_BRIDGE_ADAPTER: dev mode only listens on loopback (127.0.0.1, ::1, localhost), as it is not for production. Set DCR_BRIDGE_ADAPTER, or HOST=127.0.0.1 for dev mode.`);
+  }
+  return refusals;
 }
 
 /**

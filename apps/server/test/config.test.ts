@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { loadConfig } from '../src/index.js';
+import { devModeBanner, loadConfig } from '../src/index.js';
 
 const key = 'konnect_key_0123456789';
 const storeKey = randomBytes(32).toString('base64');
@@ -21,6 +21,18 @@ describe('loadConfig', () => {
     expect(config).toMatchObject({ adapter: undefined, generatedApiKey: true, host: '127.0.0.1', port: 3000, basePath: '/', logLevel: 'info', operationTimeoutMs: 9000 });
     expect(config?.apiKeys[0]).toMatch(/^[A-Za-z0-9_]{12,256}$/);
     expect(config?.storePath).toBe(join(dir, 'dcr-bridge.sqlite'));
+  });
+
+  it('never starts dev mode where production settings are: an adapter\'s settings, a store key, a public address', async () => {
+    const { problems } = await loadConfig({ KEYCLOAK_URL: 'https://sso.example.com', KEYCLOAK_REALM: 'acme', DCR_BRIDGE_API_KEYS: key, HOST: '0.0.0.0', DCR_BRIDGE_STORE_KEY: storeKey }, dir);
+    expect(problems).toEqual([
+      'KEYCLOAK_URL, KEYCLOAK_REALM are set but DCR_BRIDGE_ADAPTER is not: set DCR_BRIDGE_ADAPTER=keycloak to use the keycloak adapter (without an adapter the server would start its dev mode, which is not for production).',
+      'DCR_BRIDGE_STORE_KEY is set but DCR_BRIDGE_ADAPTER is not: choose the adapter (dev mode keeps everything in memory and takes no store key).',
+      'HOST=0.0.0.0 without DCR_BRIDGE_ADAPTER: dev mode only listens on loopback (127.0.0.1, ::1, localhost), as it is not for production. Set DCR_BRIDGE_ADAPTER, or HOST=127.0.0.1 for dev mode.',
+    ]);
+    // Dev mode on loopback with a key of one's own is fine; OKTA_DOMAIN alone still chooses okta (Kong's example's setting).
+    expect((await loadConfig({ DCR_BRIDGE_API_KEYS: key, HOST: '127.0.0.1' }, dir)).problems).toEqual([]);
+    expect((await loadConfig({ OKTA_DOMAIN: 'https://acme.okta.com', OKTA_API_TOKEN: 't', DCR_BRIDGE_API_KEYS: key }, dir)).config?.adapter?.module.id).toBe('okta');
   });
 
   it('reads an adapter, its settings and the server settings from the environment', async () => {
@@ -152,5 +164,15 @@ describe('adapter registry', () => {
     writeFileSync(join(dir, 'adapters', 'broken.mjs'), "import '@acme/some-sdk-that-is-missing';\nexport const dcrBridgeAdapter = {};\n");
     const broken = await loadConfig({ DCR_BRIDGE_ADAPTER: './adapters/broken.mjs', DCR_BRIDGE_API_KEYS: key }, dir);
     expect(broken.problems).toEqual([expect.stringMatching(/could not be loaded \(it is there but failed to load: .*@acme\/some-sdk-that-is-missing/)]);
+  });
+});
+
+describe('dev mode banner', () => {
+  it('prints a key it generated, never one it was given', () => {
+    const options = { url: 'http://127.0.0.1:3000', basePath: '/', issuer: 'http://127.0.0.1:3000/dev-idp' };
+    expect(devModeBanner({ ...options, apiKey: 'generated_key_0123456789', generatedApiKey: true })).toContain("X-API-KEY: generated_key_0123456789'");
+    const given = devModeBanner({ ...options, apiKey: 'operators_own_key_0123456789', generatedApiKey: false });
+    expect(given).not.toContain('operators_own_key_0123456789');
+    expect(given).toContain('X-API-KEY: $KEY');
   });
 });

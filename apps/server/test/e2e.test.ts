@@ -72,9 +72,10 @@ describe('dcr-bridge process, dev mode', () => {
     expect((await fetch(`${bridge.url}/`, { method: 'POST' })).status).toBe(404);
   });
 
-  it('prints the dev mode banner with the key and a warning, and logs JSON without secrets', async () => {
+  it('prints the dev mode banner with a warning but never the key it was given, and logs JSON without secrets', async () => {
     expect(bridge.stderr()).toContain('NOT FOR PRODUCTION');
-    expect(bridge.stderr()).toContain(apiKey);
+    expect(bridge.stderr()).toContain('a key of DCR_BRIDGE_API_KEYS (not printed)');
+    expect(bridge.stderr()).not.toContain(apiKey);
     // Every stdout line is a JSON log line, but for oidc-provider's own notices about the dev IdP.
     const raw = bridge.stdout().trim().split('\n');
     expect(raw.filter((line) => !line.startsWith('{') && !line.startsWith('oidc-provider '))).toEqual([]);
