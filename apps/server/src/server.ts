@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
-import { answerClientError, createBridgeApp, createEncryptedStore, createJsonStore, createMemoryDriver, type DcrAdapter, type Logger, type StoreDriver } from '@dcr-bridge/core';
+import { JOURNAL_PREFIX, answerClientError, createBridgeApp, createEncryptedStore, createJsonStore, createMemoryDriver, type DcrAdapter, type Logger, type StateStore, type StoreDriver } from '@dcr-bridge/core';
 import type { ServerConfig } from './config.js';
 import { createDevIdp, DEV_IDP_PATH } from './dev-idp.js';
 import { devModeBanner } from './banner.js';
@@ -45,7 +45,12 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   };
   let journal: StoreDriver | undefined;
   let journalOpening: Promise<StoreDriver> | undefined;
-  const openStore = async () => createEncryptedStore({ driver: await openDriver(), keys: requireStoreKeys(config) });
+  const openStore = async () => {
+    const opened = await openDriver();
+    const store = createEncryptedStore({ driver: opened, keys: requireStoreKeys(config) });
+    await assertKeysOpen(store, opened, config.storePath);
+    return store;
+  };
   const openJournal = async () => createJsonStore(await (journalOpening ??= openJournalFile(config.journalPath).then((opened) => (journal = opened))));
 
   // Listen first: the dev IdP's issuer needs the real port (PORT may be 0).
@@ -156,6 +161,23 @@ async function stopAccepting(server: Server, graceMs: number, logger: Logger): P
 
 function openStoreDriver(config: ServerConfig): Promise<StoreDriver> {
   return import('@dcr-bridge/store-sqlite').then(({ createSqliteDriver }) => createSqliteDriver({ path: config.storePath }));
+}
+
+/**
+ * A store key that does not open the records already stored (a key made anew at each start) would break every
+ * later rotate and delete with a 500: refuse to start instead, saying what to do.
+ */
+async function assertKeysOpen(store: StateStore, driver: StoreDriver, path: string): Promise<void> {
+  // A journal entry an older version kept in this file is plain JSON: only the encrypted records tell.
+  const first = (await driver.list('')).find(([key]) => !key.startsWith(JOURNAL_PREFIX));
+  if (first === undefined) return;
+  try {
+    await store.get(first[0]);
+  } catch {
+    throw new Error(
+      `DCR_BRIDGE_STORE_KEY does not open the records in ${path}: they were encrypted with another key. Set the key they were written with (to rotate, put the new key first and keep the old one: comma-separated, newest first).`,
+    );
+  }
 }
 
 function requireStoreKeys(config: ServerConfig): Uint8Array[] {
