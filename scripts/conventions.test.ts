@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -76,6 +77,22 @@ describe.each(packageDirs)('%s', (dir) => {
   it('has a README and builds from src/index.ts', () => {
     expect(existsSync(join(root, dir, 'README.md'))).toBe(true);
     expect(existsSync(join(root, dir, 'src', 'index.ts'))).toBe(true);
+  });
+
+  it('packs its LICENSE and source maps that carry their sources, not maps to files it does not ship', () => {
+    // The built package as npm would pack it (pnpm check builds before this test runs).
+    const packed = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: join(root, dir), encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })) as Array<{ files: Array<{ path: string }> }>;
+    const files = packed[0]?.files.map((file) => file.path) ?? [];
+    expect(files).toContain('LICENSE');
+    expect(read(join(root, dir, 'LICENSE'))).toBe(read(join(root, 'LICENSE')));
+    const maps = files.filter((file) => file.endsWith('.map'));
+    expect(maps.length).toBeGreaterThan(0);
+    expect(maps.filter((file) => file.endsWith('.d.ts.map'))).toEqual([]);
+    for (const map of maps) {
+      const { sources, sourcesContent } = JSON.parse(read(join(root, dir, map))) as { sources: string[]; sourcesContent?: unknown[] };
+      expect(sourcesContent?.length, map).toBe(sources.length);
+      expect(sourcesContent?.every((content) => typeof content === 'string'), map).toBe(true);
+    }
   });
 
   it('takes core as a peer dependency, never a direct one', () => {
