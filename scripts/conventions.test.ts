@@ -95,6 +95,33 @@ describe.each(packageDirs)('%s', (dir) => {
     }
   });
 
+  it('depends on every package its published types import, and on the types of those without their own', () => {
+    const typings = readdirSync(join(root, dir, 'dist'), { recursive: true, encoding: 'utf8' }).filter((name) => name.endsWith('.d.ts'));
+    const imported = new Set<string>();
+    for (const name of typings) {
+      for (const [, specifier] of read(join(root, dir, 'dist', name)).matchAll(/(?:from |import\()'([^'.][^']*)'/g)) {
+        if (specifier === undefined || specifier.startsWith('node:')) continue;
+        imported.add(specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : (specifier.split('/')[0] as string));
+      }
+    }
+    const declared = { ...pkg.dependencies, ...pkg.peerDependencies } as Record<string, string>;
+    const problems: string[] = [];
+    for (const name of imported) {
+      if (name === pkg.name) continue;
+      if (!(name in declared)) {
+        problems.push(`${name} is imported by the published types but is no dependency or peer`);
+        continue;
+      }
+      if (name.startsWith('@dcr-bridge/')) continue;
+      // pnpm links each package's own dependencies into its node_modules.
+      const manifest = JSON.parse(read(join(root, dir, 'node_modules', name, 'package.json'))) as Record<string, unknown>;
+      const ownTypes = manifest.types !== undefined || manifest.typings !== undefined || JSON.stringify(manifest.exports ?? {}).includes('"types"');
+      const typesPackage = `@types/${name.replace(/^@/, '').replace('/', '__')}`;
+      if (!ownTypes && !(typesPackage in declared)) problems.push(`${name} has no types of its own: ${typesPackage} must be a dependency`);
+    }
+    expect(problems).toEqual([]);
+  });
+
   it('takes core as a peer dependency, never a direct one', () => {
     if (pkg.name === '@dcr-bridge/core' || dir.startsWith('apps')) return;
     expect(pkg.dependencies?.['@dcr-bridge/core']).toBeUndefined();
