@@ -27,7 +27,8 @@ type Answer = Record<string, unknown>;
 
 function http(origin: string, connections: number) {
   const pool = new Pool(origin, { connections, pipelining: 1 });
-  const call = async (method: string, path: string, headers: Record<string, string>, expected: number, body?: unknown): Promise<Answer> => {
+  /** One call answered `expected`: its parsed body and its headers. */
+  const exchange = async (method: string, path: string, headers: Record<string, string>, expected: number, body?: unknown) => {
     const response = await pool.request({
       method: method as 'GET',
       path,
@@ -36,9 +37,10 @@ function http(origin: string, connections: number) {
     });
     const text = await response.body.text();
     if (response.statusCode !== expected) throw new Error(`${method} ${path}: HTTP ${response.statusCode} ${text.slice(0, 200)}`);
-    return text ? (JSON.parse(text) as Answer) : {};
+    return { body: text ? (JSON.parse(text) as Answer) : {}, headers: response.headers };
   };
-  return { call, close: () => pool.close() };
+  const call = async (...args: Parameters<typeof exchange>): Promise<Answer> => (await exchange(...args)).body;
+  return { call, exchange, close: () => pool.close() };
 }
 
 /** An admin token by client_credentials (HTTP Basic), as the adapters get theirs. */
@@ -209,37 +211,29 @@ function pingFederate(env: Record<string, string>, connections: number): DirectC
 
 async function keycloak(env: Record<string, string>, connections: number): Promise<DirectCalls> {
   const base = new URL(env.KEYCLOAK_URL as string);
-  const { call, close } = http(base.origin, connections);
+  const { call, exchange, close } = http(base.origin, connections);
   const root = base.pathname.replace(/\/$/, '');
   const token = await adminToken(`${base.href.replace(/\/$/, '')}/realms/${env.KEYCLOAK_TOKEN_REALM}/protocol/openid-connect/token`, env.KEYCLOAK_CLIENT_ID as string, env.KEYCLOAK_CLIENT_SECRET as string);
   const auth = { authorization: `Bearer ${token}` };
   const clients = `${root}/admin/realms/${env.KEYCLOAK_REALM}/clients`;
-  const pool = new Pool(base.origin, { connections, pipelining: 1 });
   return {
     async create() {
       // Keycloak answers the create 201 with an empty body and the internal id in Location.
-      const response = await pool.request({
-        method: 'POST',
-        path: clients,
-        headers: { ...auth, 'content-type': 'application/json' },
-        body: JSON.stringify({
-          clientId: `bench-${process.pid}-${++sequence}`,
-          name: 'Bench app',
-          enabled: true,
-          protocol: 'openid-connect',
-          publicClient: false,
-          clientAuthenticatorType: 'client-secret',
-          serviceAccountsEnabled: true,
-          standardFlowEnabled: false,
-          redirectUris: ['https://app.example.com/cb'],
-          secret: 'bench-secret-0123456789abcdef',
-          attributes: { 'dcr-bridge.managed': 'true' },
-        }),
+      const { headers } = await exchange('POST', clients, auth, 201, {
+        clientId: `bench-${process.pid}-${++sequence}`,
+        name: 'Bench app',
+        enabled: true,
+        protocol: 'openid-connect',
+        publicClient: false,
+        clientAuthenticatorType: 'client-secret',
+        serviceAccountsEnabled: true,
+        standardFlowEnabled: false,
+        redirectUris: ['https://app.example.com/cb'],
+        secret: 'bench-secret-0123456789abcdef',
+        attributes: { 'dcr-bridge.managed': 'true' },
       });
-      await response.body.dump();
-      const location = response.headers.location;
-      if (response.statusCode !== 201 || typeof location !== 'string') throw new Error(`create: HTTP ${response.statusCode}`);
-      return { id: location.split('/').pop() as string };
+      if (typeof headers.location !== 'string') throw new Error('create: no Location header');
+      return { id: headers.location.split('/').pop() as string };
     },
     async rotate(client) {
       await call('POST', `${clients}/${client.id}/client-secret`, auth, 200);
@@ -250,9 +244,7 @@ async function keycloak(env: Record<string, string>, connections: number): Promi
     async delete(client) {
       await call('DELETE', `${clients}/${client.id}`, auth, 204);
     },
-    close: async () => {
-      await Promise.all([close(), pool.close()]);
-    },
+    close,
   };
 }
 

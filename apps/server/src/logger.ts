@@ -1,4 +1,4 @@
-import { REDACTED, isSecretKey, redact, redactText, type LogFields, type LogLevel, type Logger } from '@dcr-bridge/core';
+import { REDACTED, bindingLogger, isSecretKey, redact, redactText, type LogFields, type LogLevel, type Logger } from '@dcr-bridge/core';
 import pino from 'pino';
 
 /**
@@ -115,22 +115,11 @@ export function createProcessLogger(options: ProcessLoggerOptions = {}): Process
     destination,
   );
 
-  const make = (bindings: LogFields): Logger => {
-    const emit = (level: LogLevel) => (message: string, fields?: LogFields) => {
-      if (!root.isLevelEnabled(level)) return;
-      root[level]({ ...bindings, ...fields }, redactText(message));
-    };
-    return {
-      debug: emit('debug'),
-      info: emit('info'),
-      warn: emit('warn'),
-      error: emit('error'),
-      child: (more) => make({ ...bindings, ...more }),
-      isLevelEnabled: (level) => root.isLevelEnabled(level),
-    };
-  };
-
-  return { ...make({}), flush: () => flush(destination) };
+  const logger = bindingLogger(
+    (level) => root.isLevelEnabled(level),
+    (level, message, fields) => root[level](fields, redactText(message)),
+  );
+  return { ...logger, flush: () => flush(destination) };
 }
 
 /**

@@ -1,7 +1,7 @@
 export * from './contract.js';
 export { assertAdapter } from './capabilities.js';
 export { BridgeError, ERROR_CODES, isBridgeError, statusForCode, toBridgeError, type BridgeErrorCode, type BridgeErrorOptions } from './errors.js';
-export { createJsonLogger, isLogLevel, silentLogger, type JsonLoggerOptions, type LogFields, type LogLevel, type Logger } from './logger.js';
+export { bindingLogger, createJsonLogger, isLogLevel, silentLogger, type JsonLoggerOptions, type LogFields, type LogLevel, type Logger } from './logger.js';
 export { REDACTED, isSecretKey, redact, redactText, redactUrl } from './redact.js';
 export { DEFAULT_RETRY_POLICY, backoffDelayMs, parseRetryAfter, sleep, withRetries, type RetryDecision, type RetryOptions, type RetryPolicy } from './retry.js';
 export {

@@ -38,22 +38,30 @@ export function createJsonLogger(options: JsonLoggerOptions = {}): Logger {
   const threshold = LEVELS[options.level ?? 'info'];
   const write = options.write ?? ((line: string) => process.stdout.write(line));
   const now = options.now ?? (() => new Date());
-  const make = (bindings: LogFields): Logger => {
-    const emit = (level: LogLevel) => (message: string, fields?: LogFields) => {
-      if (LEVELS[level] < threshold) return;
-      const record = { time: now().toISOString(), level, msg: message, ...(redact({ ...bindings, ...fields }) as LogFields) };
-      write(`${JSON.stringify(record)}\n`);
-    };
-    return {
-      debug: emit('debug'),
-      info: emit('info'),
-      warn: emit('warn'),
-      error: emit('error'),
-      child: (more) => make({ ...bindings, ...more }),
-      isLevelEnabled: (level) => LEVELS[level] >= threshold,
-    };
+  return bindingLogger(
+    (level) => LEVELS[level] >= threshold,
+    (level, message, fields) => write(`${JSON.stringify({ time: now().toISOString(), level, msg: message, ...(redact(fields) as LogFields) })}\n`),
+    options.bindings,
+  );
+}
+
+/**
+ * A `Logger` over one line writer: `child` bindings are merged under each line's own fields (a field wins
+ * over a binding of the same name), and `write` is called only for the levels `enabled` lets through.
+ * Core's JSON logger and the server's pino logger share it.
+ */
+export function bindingLogger(enabled: (level: LogLevel) => boolean, write: (level: LogLevel, message: string, fields: LogFields) => void, bindings: LogFields = {}): Logger {
+  const emit = (level: LogLevel) => (message: string, fields?: LogFields) => {
+    if (enabled(level)) write(level, message, { ...bindings, ...fields });
   };
-  return make(options.bindings ?? {});
+  return {
+    debug: emit('debug'),
+    info: emit('info'),
+    warn: emit('warn'),
+    error: emit('error'),
+    child: (more) => bindingLogger(enabled, write, { ...bindings, ...more }),
+    isLevelEnabled: enabled,
+  };
 }
 
 /** A logger that drops everything: the default for library code whose caller gave none. */
