@@ -199,8 +199,10 @@ export interface DcrAdapter {
 
   /**
    * Finishes what a previous process left open: creates that were under way when it died are found at the
-   * IdP and undone. The server calls it once at boot, in the background. Adapters built with
-   * `defineDcrAdapter` have it.
+   * IdP and undone. The server calls it once at boot, in the background. With a journal shared by several
+   * processes (a driver with `exclusive`), it touches only entries older than `inFlightMs` and sweeps again
+   * every `inFlightMs` until close(), so that a surviving replica finishes a dead one's creates. Adapters
+   * built with `defineDcrAdapter` have it.
    *
    * `inFlightMs`: how long a create may still complete at the IdP after the process that sent it died (the
    * completion budget of IdP work, the server's DCR_BRIDGE_COMPLETION_TIMEOUT_MS; default 30 000 ms). A create

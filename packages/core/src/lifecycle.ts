@@ -20,8 +20,9 @@ import { createJsonStore, createMemoryDriver, type StateStore } from './store.js
  *   delete failed (it is looked up again before an error is reported).
  * - **One operation per client at a time** within the process: operations on the same client id queue
  *   behind each other, so a rotation and an update never interleave their reads and writes. An operation
- *   whose Konnect deadline passed while it queued is not started. (Across processes, the adapters that
- *   share state keep one process per store file; see @dcr-bridge/store-sqlite.)
+ *   whose Konnect deadline passed while it queued is not started. Across processes: when the journal's
+ *   driver is shared by several processes (it has `exclusive`, as PostgreSQL does), each operation also
+ *   holds the driver's lock on the client, so two replicas never interleave either.
  * - **Journaled creates**: before the creating call, an intent `{nonce, clientName, startedAt}` is written
  *   to the journal; the client id given to `created(clientId)` is journaled at once where the IdP cannot be
  *   searched by nonce (elsewhere with the next write: a crash in between is recovered by the search), and
@@ -35,6 +36,11 @@ import { createJsonStore, createMemoryDriver, type StateStore } from './store.js
  *   cannot be searched, the entry is logged for an operator with the nonce the client's name carries. An
  *   entry marked `answering` is kept and logged: the answer may have reached Konnect, and deleting a client
  *   Konnect holds would break an application in use.
+ * - **A shared journal** (several replicas on one PostgreSQL store): another live process's creates are in
+ *   it too, so recovery touches only entries older than `inFlightMs` (a live process has finished or is
+ *   undoing those), each under the driver's lock on its nonce, and it sweeps again every `inFlightMs` until
+ *   close(): the creates of a replica that died are finished by the ones still running, without a restart.
+ *   Replicas' clocks must agree to well within `inFlightMs` (NTP does).
  *
  * The journal holds no secrets (nonces, client ids, Konnect application names, times), so it may be a plain
  * JSON store (`createJsonStore`); the server keeps it in the embedded store file, so it survives a crash.
@@ -79,7 +85,7 @@ export function defineDcrAdapter<Client>(idp: IdpPrimitives<Client>, options: Li
   const cleanupTimeoutMs = options.cleanupTimeoutMs ?? 30_000;
   const baseDelayMs = options.cleanupBaseDelayMs ?? 500;
   const maxDelayMs = options.cleanupMaxDelayMs ?? 30_000;
-  const locks = new ClientLocks();
+  const locks = new ClientLocks(journal.exclusive?.bind(journal));
   const owned = new RememberedClients<Client>(options.rememberClients ?? 1_000);
   const readsCurrent = new Set(idp.readsCurrent ?? []);
   /** Nonces of creates this process is working on; recovery leaves them alone. */
@@ -281,6 +287,68 @@ export function defineDcrAdapter<Client>(idp: IdpPrimitives<Client>, options: Li
     });
   }
 
+  /** One pass over the journal's open creates (see Recovery above). */
+  async function recoverOnce(inFlightMs: number): Promise<RecoveryReport> {
+    const shared = journal.exclusive?.bind(journal);
+    const startedBefore = Date.now() - inFlightMs;
+    const entries = (await journal.list<JournalEntry>(JOURNAL_PREFIX))
+      .map(([, entry]) => entry)
+      .filter((entry) => !active.has(entry.nonce) && (!shared || Date.parse(entry.startedAt) <= startedBefore));
+    const report: RecoveryReport = { open: entries.length, undone: 0, neverCreated: 0, unresolved: 0, kept: 0 };
+    if (entries.length > 0) logger.warn('finishing creates a previous process left open', { open: entries.length });
+    await Promise.all(
+      entries.map(async (entry) => {
+        const outcome = shared ? await shared(journalKey(entry.nonce), () => finishIfOpen(entry, inFlightMs)) : await finish(entry, inFlightMs);
+        if (outcome !== undefined) report[outcome]++;
+        else report.open--;
+      }),
+    );
+    return report;
+  }
+
+  /** In a shared journal: another replica may have finished the entry while this one listed it. */
+  async function finishIfOpen(entry: JournalEntry, inFlightMs: number): Promise<RecoveryOutcome | undefined> {
+    const current = await journal.get<JournalEntry>(journalKey(entry.nonce));
+    return current === undefined ? undefined : finish(current, inFlightMs);
+  }
+
+  async function finish(entry: JournalEntry, inFlightMs: number): Promise<RecoveryOutcome> {
+    if (entry.answering) {
+      logger.warn('a create was answering Konnect when the process stopped: the client is kept; if the application does not exist in Konnect, delete it at the IdP', {
+        clientId: entry.clientId,
+        nonce: entry.nonce,
+        startedAt: entry.startedAt,
+      });
+      await journal.delete(journalKey(entry.nonce));
+      return 'kept';
+    }
+    if (entry.clientId !== undefined) {
+      await undo({ ...entry, clientId: entry.clientId }, 'the process that created it stopped before Konnect got the answer');
+      return 'undone';
+    }
+    const settledAt = Date.parse(entry.startedAt) + inFlightMs;
+    if (settledAt > Date.now()) await sleep(settledAt - Date.now(), closed.signal).catch(() => undefined);
+    const outcome = await resolveUnknown(entry, 'the process that created it stopped during the create');
+    return outcome === 'undone' ? 'undone' : outcome === 'never_created' ? 'neverCreated' : 'unresolved';
+  }
+
+  /** With a shared journal: the next sweep, every `inFlightMs` until close(). */
+  function sweepAgain(inFlightMs: number): void {
+    if (closed.signal.aborted) return;
+    const timer = setTimeout(() => {
+      closed.signal.removeEventListener('abort', stop);
+      track(
+        recoverOnce(inFlightMs).then((report) => {
+          if (report.open > 0) logger.info('finished creates another process left open', { ...report });
+          sweepAgain(inFlightMs);
+        }),
+      );
+    }, inFlightMs);
+    timer.unref();
+    const stop = () => clearTimeout(timer);
+    closed.signal.addEventListener('abort', stop, { once: true });
+  }
+
   const rotate = idp.rotateSecret?.bind(idp);
   return {
     id: idp.id,
@@ -320,34 +388,8 @@ export function defineDcrAdapter<Client>(idp: IdpPrimitives<Client>, options: Li
     checkReady: (context) => idp.checkReady(context),
 
     async recover({ inFlightMs = 30_000 } = {}): Promise<RecoveryReport> {
-      const entries = (await journal.list<JournalEntry>(JOURNAL_PREFIX)).map(([, entry]) => entry).filter((entry) => !active.has(entry.nonce));
-      const report: RecoveryReport = { open: entries.length, undone: 0, neverCreated: 0, unresolved: 0, kept: 0 };
-      if (entries.length > 0) logger.warn('finishing creates a previous process left open', { open: entries.length });
-      await Promise.all(
-        entries.map(async (entry) => {
-          if (entry.answering) {
-            logger.warn('a create was answering Konnect when the process stopped: the client is kept; if the application does not exist in Konnect, delete it at the IdP', {
-              clientId: entry.clientId,
-              nonce: entry.nonce,
-              startedAt: entry.startedAt,
-            });
-            await journal.delete(journalKey(entry.nonce));
-            report.kept++;
-            return;
-          }
-          if (entry.clientId !== undefined) {
-            await undo({ ...entry, clientId: entry.clientId }, 'the process that created it stopped before Konnect got the answer');
-            report.undone++;
-            return;
-          }
-          const settledAt = Date.parse(entry.startedAt) + inFlightMs;
-          if (settledAt > Date.now()) await sleep(settledAt - Date.now(), closed.signal).catch(() => undefined);
-          const outcome = await resolveUnknown(entry, 'the process that created it stopped during the create');
-          if (outcome === 'undone') report.undone++;
-          else if (outcome === 'never_created') report.neverCreated++;
-          else report.unresolved++;
-        }),
-      );
+      const report = await recoverOnce(inFlightMs);
+      if (journal.exclusive) sweepAgain(inFlightMs);
       return report;
     },
 
@@ -362,6 +404,8 @@ export function defineDcrAdapter<Client>(idp: IdpPrimitives<Client>, options: Li
     },
   };
 }
+
+type RecoveryOutcome = Exclude<keyof RecoveryReport, 'open'>;
 
 type Primitive = NonNullable<IdpPrimitives<unknown>['readsCurrent']>[number];
 
@@ -395,13 +439,20 @@ class RememberedClients<Client> {
   }
 }
 
-/** A queue per client id: `run` starts `work` when every earlier work on the same id has settled. */
+/**
+ * A queue per client id: `run` starts `work` when every earlier work on the same id has settled. With a
+ * shared driver's lock, `work` then also holds that lock on the client, so other processes queue too.
+ */
 class ClientLocks {
   private readonly tails = new Map<string, Promise<unknown>>();
 
+  constructor(private readonly shared?: <T>(name: string, work: () => Promise<T>) => Promise<T>) {}
+
   run<T>(clientId: string, work: () => Promise<T>): Promise<T> {
+    const { shared } = this;
+    const locked = shared ? () => shared(`dcr-bridge/client/${clientId}`, work) : work;
     const previous = this.tails.get(clientId) ?? Promise.resolve();
-    const result = previous.then(work, work);
+    const result = previous.then(locked, locked);
     const tail = result.catch(() => undefined);
     this.tails.set(clientId, tail);
     void tail.then(() => {

@@ -22,6 +22,14 @@ export interface StoreDriver {
   /** Throws when the store cannot serve (readiness). */
   check(): Promise<void>;
   close(): Promise<void>;
+  /**
+   * Only in a driver that several processes use at once (PostgreSQL shared by replicas): runs `work` while
+   * holding a lock on `name` that every process on this store respects, and releases it when `work` settles
+   * or when the process holding it dies. Core's lifecycle then serializes the operations on one client
+   * across processes, and finishes a dead process's open creates from any other one (see lifecycle.ts).
+   * A driver that one process owns (SQLite, the journal file, memory) leaves it out.
+   */
+  exclusive?<T>(name: string, work: () => Promise<T>): Promise<T>;
 }
 
 export interface StateStore {
@@ -31,6 +39,8 @@ export interface StateStore {
   list<T>(prefix: string): Promise<Array<[string, T]>>;
   check(): Promise<void>;
   close(): Promise<void>;
+  /** The driver's cross-process lock, where its driver has one (see `StoreDriver.exclusive`). */
+  exclusive?<T>(name: string, work: () => Promise<T>): Promise<T>;
 }
 
 export function createMemoryDriver(): StoreDriver {
@@ -95,6 +105,7 @@ export function createEncryptedStore(options: EncryptedStoreOptions): StateStore
     },
     check: () => driver.check(),
     close: () => driver.close(),
+    ...sharedLock(driver),
   });
 }
 
@@ -110,7 +121,12 @@ export function createJsonStore(driver: StoreDriver): StateStore {
     list: async <T>(prefix: string) => (await driver.list(prefix)).map(([key, text]): [string, T] => [key, JSON.parse(text) as T]),
     check: () => driver.check(),
     close: () => driver.close(),
+    ...sharedLock(driver),
   });
+}
+
+function sharedLock(driver: StoreDriver): Pick<StateStore, 'exclusive'> {
+  return driver.exclusive ? { exclusive: driver.exclusive.bind(driver) } : {};
 }
 
 /** The store with each get, set, delete and list published on the store channel (see instrumentation.ts). */
@@ -136,6 +152,7 @@ function measured(kind: string, store: StateStore): StateStore {
     list: timed('list', store.list) as StateStore['list'],
     check: () => store.check(),
     close: () => store.close(),
+    ...(store.exclusive ? { exclusive: store.exclusive } : {}),
   };
 }
 

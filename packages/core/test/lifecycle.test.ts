@@ -380,3 +380,82 @@ describe('defineDcrAdapter: remembered ownership', () => {
     expect(idp.calls).toEqual([`rotate ${c.clientId}`, `rotate ${b.clientId}`, `find ${a.clientId}`, `rotate ${a.clientId}`]);
   });
 });
+
+/** A journal driver several processes share, as PostgreSQL is: its `exclusive` queues works by name. */
+function sharedDriver() {
+  const driver = createMemoryDriver();
+  const tails = new Map<string, Promise<unknown>>();
+  const locked: string[] = [];
+  return {
+    locked,
+    driver: {
+      ...driver,
+      exclusive<T>(name: string, work: () => Promise<T>): Promise<T> {
+        locked.push(name);
+        const result = (tails.get(name) ?? Promise.resolve()).then(work, work);
+        tails.set(name, result.catch(() => undefined));
+        return result;
+      },
+    },
+  };
+}
+
+describe('defineDcrAdapter: a journal shared by several replicas', () => {
+  it('serializes the operations on one client across replicas, under the driver lock on that client', async () => {
+    const idp = memoryIdp();
+    const shared = sharedDriver();
+    const journal = createJsonStore(shared.driver);
+    const [a, b] = [defineDcrAdapter(idp.primitives, { journal }), defineDcrAdapter(idp.primitives, { journal })];
+    const { clientId } = await a.createClient(registration(), context());
+    const event = { type: 'update_application' as const, redirectUris: ['https://new.example/cb'], application: {} as never };
+    await Promise.all([a.rotateSecret?.(clientId, context()), b.applyEvent?.(clientId, event, context()), b.rotateSecret?.(clientId, context()), a.deleteClient(clientId, context())]);
+    expect(idp.maxRunning()).toBe(1);
+    expect(shared.locked.filter((name) => name === `dcr-bridge/client/${clientId}`)).toHaveLength(4);
+    expect(idp.clients.has(clientId)).toBe(false);
+  });
+
+  it('leaves alone the creates another live replica may still be working on', async () => {
+    const idp = memoryIdp();
+    const journal = createJsonStore(sharedDriver().driver);
+    const a = defineDcrAdapter(idp.primitives, { journal });
+    let answer!: (value: boolean) => void;
+    const { clientId } = await a.createClient(registration(), context({ answered: new Promise((resolve) => (answer = resolve)) }));
+    await journal.set(`${JOURNAL_PREFIX}young001`, { nonce: 'young001', clientName: 'Under way', startedAt: new Date().toISOString(), clientId: 'client-elsewhere' });
+    idp.clients.set('client-elsewhere', { name: 'x', secret: 's', redirectUris: [], ours: true });
+    const b = defineDcrAdapter(idp.primitives, { journal, ...fast });
+    expect(await b.recover?.({ inFlightMs: 60_000 })).toEqual({ open: 0, undone: 0, neverCreated: 0, unresolved: 0, kept: 0 });
+    expect(idp.clients.has('client-elsewhere')).toBe(true);
+    answer(true);
+    await a.drained?.();
+    expect(idp.clients.has(clientId)).toBe(true);
+    await b.close?.();
+  });
+
+  it('finishes the creates of a replica that died, once they are old enough, without a restart', async () => {
+    const idp = memoryIdp();
+    const journal = createJsonStore(sharedDriver().driver);
+    idp.clients.set('orphan-old', { name: 'x', secret: 's', redirectUris: [], ours: true });
+    idp.clients.set('orphan-new', { name: 'y', secret: 's', redirectUris: [], ours: true });
+    await journal.set(`${JOURNAL_PREFIX}old00001`, { nonce: 'old00001', clientName: 'Old', startedAt: '2026-01-01T00:00:00.000Z', clientId: 'orphan-old' });
+    await journal.set(`${JOURNAL_PREFIX}new00001`, { nonce: 'new00001', clientName: 'New', startedAt: new Date().toISOString(), clientId: 'orphan-new' });
+    const survivor = defineDcrAdapter(idp.primitives, { journal, ...fast });
+    expect(await survivor.recover?.({ inFlightMs: 100 })).toEqual({ open: 1, undone: 1, neverCreated: 0, unresolved: 0, kept: 0 });
+    expect(idp.clients.has('orphan-old')).toBe(false);
+    expect(idp.clients.has('orphan-new')).toBe(true);
+    await expect.poll(() => idp.clients.has('orphan-new'), { timeout: 2_000 }).toBe(false);
+    expect(await openEntries(journal)).toEqual([]);
+    await survivor.close?.();
+  });
+
+  it('finishes each entry once when two replicas recover at the same time', async () => {
+    const idp = memoryIdp();
+    const journal = createJsonStore(sharedDriver().driver);
+    idp.clients.set('orphan', { name: 'x', secret: 's', redirectUris: [], ours: true });
+    await journal.set(`${JOURNAL_PREFIX}dead0001`, { nonce: 'dead0001', clientName: 'Dead', startedAt: '2026-01-01T00:00:00.000Z', clientId: 'orphan' });
+    const [a, b] = [defineDcrAdapter(idp.primitives, { journal, ...fast }), defineDcrAdapter(idp.primitives, { journal, ...fast })];
+    const reports = await Promise.all([a.recover?.({ inFlightMs: 60_000 }), b.recover?.({ inFlightMs: 60_000 })]);
+    expect(reports.map((report) => report?.undone).sort()).toEqual([0, 1]);
+    expect(idp.calls.filter((call) => call === 'remove orphan')).toHaveLength(1);
+    await Promise.all([a.close?.(), b.close?.()]);
+  });
+});

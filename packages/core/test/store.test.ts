@@ -70,6 +70,15 @@ describe('createEncryptedStore', () => {
     await store.close();
     expect(await store.get('a')).toBeUndefined();
   });
+
+  it("passes a shared driver's lock through, and has none over a driver one process owns", async () => {
+    const held: string[] = [];
+    const driver: StoreDriver = { ...createMemoryDriver(), exclusive: async (name, work) => (held.push(name), work()) };
+    const store = createEncryptedStore({ driver, keys: [key()] });
+    expect(await store.exclusive?.('client:a', async () => 'done')).toBe('done');
+    expect(held).toEqual(['client:a']);
+    expect(createEncryptedStore({ driver: createMemoryDriver(), keys: [key()] }).exclusive).toBeUndefined();
+  });
 });
 
 describe('parseStoreKey', () => {
