@@ -197,6 +197,9 @@ export interface DcrAdapter {
   /** Whether the adapter can serve now (admin credentials work, the IdP answers). Never throws. */
   checkReady(context: OperationContext): Promise<ReadinessReport>;
 
+  /** What `dcr-bridge doctor` checks at the IdP beyond readiness (see `AdapterDiagnostics`). */
+  readonly diagnostics?: AdapterDiagnostics;
+
   /**
    * Finishes what a previous process left open: creates that were under way when it died are found at the
    * IdP and undone. The server calls it once at boot, in the background. With a journal shared by several
@@ -216,6 +219,38 @@ export interface DcrAdapter {
 
   /** Releases what the adapter holds (stores, agents). Called once at shutdown. */
   close?(): Promise<void>;
+}
+
+/**
+ * # Diagnostics: what `dcr-bridge doctor` asks an adapter
+ *
+ * The doctor checks, in order: the configuration (as the server loads it); that `adminUrl` is reachable
+ * (DNS, TCP, TLS and its certificate, an HTTP answer); that the admin credentials are accepted
+ * (`checkReady`); the permissions the adapter needs (`checkPermissions`); and, with `--write-test` only,
+ * a probe client created, its credentials proven at `tokenEndpoint`, rotated (the old secret refused, the
+ * new one accepted) and deleted.
+ */
+export interface AdapterDiagnostics {
+  /** The IdP's admin API base URL, as configured (never with credentials in it). */
+  readonly adminUrl: string;
+  /**
+   * Read-only checks, one per permission the adapter needs (list, read, create, update, delete clients;
+   * read scopes…), as far as the IdP lets them be seen without changing anything. A permission that can
+   * only be proven by writing is a check with `result: 'skip'` naming `--write-test`.
+   */
+  checkPermissions(context: OperationContext): Promise<DiagnosticCheck[]>;
+  /** Where a client the bridge created asks for tokens (client_credentials), for the write test. */
+  tokenEndpoint(context: OperationContext): Promise<string>;
+}
+
+export interface DiagnosticCheck {
+  /** What was checked, e.g. `permission: manage-clients`. */
+  name: string;
+  result: 'pass' | 'fail' | 'skip';
+  /** What was seen (an HTTP status, a role list); never a secret. */
+  detail?: string;
+  /** For a failure: what to change at the IdP or in the settings, e.g. "assign the role manage-clients of realm-management to the service account". */
+  fix?: string;
 }
 
 /** What `recover()` did with the creates a previous process left open. */
@@ -294,6 +329,8 @@ export interface IdpPrimitives<Client> {
   removeAudience?(clientId: string, client: Client, audience: string, context: OperationContext): Promise<void>;
 
   checkReady(context: OperationContext): Promise<ReadinessReport>;
+  /** For `dcr-bridge doctor`; passed through to `DcrAdapter.diagnostics`. */
+  readonly diagnostics?: AdapterDiagnostics;
   close?(): Promise<void>;
 }
 

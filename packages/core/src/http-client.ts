@@ -1,5 +1,5 @@
 import type { Dispatcher } from 'undici';
-import type { ReadinessReport } from './contract.js';
+import type { DiagnosticCheck, ReadinessReport } from './contract.js';
 import { BridgeError } from './errors.js';
 import { silentLogger, type Logger } from './logger.js';
 import { redactText, redactUrl } from './redact.js';
@@ -101,6 +101,11 @@ export interface IdpHttpClient {
   find<T = unknown>(target: IdpTarget, action: string, options?: IdpRequestOptions): Promise<T | undefined>;
   /** A readiness report from one cheap GET (admin credentials accepted, IdP answering). Never throws. */
   probe(target: IdpTarget, action: string, options?: IdpRequestOptions): Promise<ReadinessReport>;
+  /**
+   * A doctor's permission check from one GET: `pass` on 2xx; on 401/403 `fail` with `fix` (what to grant);
+   * otherwise `fail` with the status and the IdP's words (redacted). Never throws.
+   */
+  checkAccess(target: IdpTarget, check: { name: string; fix: string }, options?: IdpRequestOptions): Promise<DiagnosticCheck>;
   /** The BridgeError for a response the adapter did not expect. */
   errorFromResponse(response: IdpResponse, action: string): BridgeError;
   /**
@@ -313,11 +318,23 @@ export function createIdpHttpClient(options: IdpHttpClientOptions): IdpHttpClien
     }
   }
 
+  async function checkAccess(target: IdpTarget, check: { name: string; fix: string }, requestOptions?: IdpRequestOptions): Promise<DiagnosticCheck> {
+    try {
+      const response = await request('GET', target, requestOptions);
+      if (response.ok) return { name: check.name, result: 'pass', detail: `GET answered ${response.status}` };
+      const refused = response.status === 401 || response.status === 403;
+      return { name: check.name, result: 'fail', detail: errorFromResponse(response, check.name).message, ...(refused ? { fix: check.fix } : {}) };
+    } catch (error) {
+      return { name: check.name, result: 'fail', detail: notReady(error).detail };
+    }
+  }
+
   return {
     idpName: options.idpName,
     request,
     find,
     probe,
+    checkAccess,
     get: (p, o) => request('GET', p, o),
     post: (p, o) => request('POST', p, o),
     put: (p, o) => request('PUT', p, o),

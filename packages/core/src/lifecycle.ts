@@ -387,6 +387,8 @@ export function defineDcrAdapter<Client>(idp: IdpPrimitives<Client>, options: Li
 
     checkReady: (context) => idp.checkReady(context),
 
+    ...(idp.diagnostics ? { diagnostics: idp.diagnostics } : {}),
+
     async recover({ inFlightMs = 30_000 } = {}): Promise<RecoveryReport> {
       const report = await recoverOnce(inFlightMs);
       if (journal.exclusive) sweepAgain(inFlightMs);

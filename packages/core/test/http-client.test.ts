@@ -64,6 +64,19 @@ describe('createIdpHttpClient', () => {
     expect(await down.probe('/f', 'listing f')).toMatchObject({ ready: false, detail: expect.stringContaining('Could not reach Gone'), reason: 'idp_unavailable' });
   });
 
+  it("checkAccess turns one GET into a doctor's check: pass, refused with what to grant, or failed with the status", async () => {
+    const idp = await scriptedIdp([{ status: 200, body: [] }, { status: 403, body: { error: 'insufficient_scope' } }, { status: 500, body: { error: 'boom' } }]);
+    const client = createIdpHttpClient({ idpName: 'Test IdP', baseUrl: idp.url, retry: { retries: 0 } });
+    const check = { name: 'permission: list clients', fix: 'grant clients.read' };
+    expect(await client.checkAccess('/clients', check)).toEqual({ name: check.name, result: 'pass', detail: 'GET answered 200' });
+    expect(await client.checkAccess('/clients', check)).toEqual({ name: check.name, result: 'fail', detail: expect.stringContaining('HTTP 403'), fix: 'grant clients.read' });
+    const failed = await client.checkAccess('/clients', check);
+    expect(failed).toMatchObject({ result: 'fail', detail: expect.stringContaining('HTTP 500') });
+    expect(failed.fix).toBeUndefined();
+    const down = createIdpHttpClient({ idpName: 'Gone', baseUrl: 'http://127.0.0.1:1', retry: { retries: 0 } });
+    expect(await down.checkAccess('/clients', check)).toMatchObject({ result: 'fail', detail: expect.stringContaining('Could not reach Gone') });
+  });
+
   it('keeps its connections alive across requests, and closes its pool on close()', async () => {
     const connections: Socket[] = [];
     const server = await listen((_req, res) => sendJson(res, 200, { ok: true }));

@@ -117,6 +117,13 @@ describe('defineDcrAdapter: the rules of the contract', () => {
     expect(defineDcrAdapter(minimal).capabilities).toEqual({ rotateSecret: false, updateRedirectUris: false, audienceRegistrations: false });
   });
 
+  it("hands the IdP's diagnostics to the doctor as they are, and has none when the primitives have none", () => {
+    const { primitives } = memoryIdp();
+    const diagnostics = { adminUrl: 'https://idp.example', checkPermissions: async () => [], tokenEndpoint: async () => 'https://idp.example/token' };
+    expect(defineDcrAdapter({ ...primitives, diagnostics }).diagnostics).toBe(diagnostics);
+    expect(defineDcrAdapter(primitives).diagnostics).toBeUndefined();
+  });
+
   it('refuses clients without the marker and answers not_found for unknown ones, changing nothing', async () => {
     const idp = memoryIdp();
     idp.clients.set('foreign', { name: 'x', secret: 's', redirectUris: ['https://a.example/cb'], ours: false });
