@@ -7,11 +7,11 @@ import { eventBody, fakeAdapter, konnectBody } from './fixtures.js';
 import { listen } from './helpers.js';
 
 /**
- * The project's OpenAPI document (openapi/dcr-bridge.openapi.yaml) is checked against what the HTTP layer
+ * The project's OpenAPI document (src/http/openapi.json, served at GET /openapi.json) is checked against what the HTTP layer
  * really answers, and its required request fields against Kong's published spec.
  */
 type Schema = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-const document = parse(readFileSync(join(import.meta.dirname, '..', 'openapi', 'dcr-bridge.openapi.yaml'), 'utf8')) as Schema;
+const document = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'src', 'http', 'openapi.json'), 'utf8')) as Schema;
 const kongSpecPath = join(import.meta.dirname, '..', '..', '..', '..', 'shared', 'spec', 'konnect-dcr-handler.openapi.yaml');
 
 function resolve(schema: Schema): Schema {
@@ -89,6 +89,7 @@ const cases: Array<[string, string, string, { body?: unknown; key?: string | nul
   ['/{clientId}/event-hook', 'post', '/c1/event-hook', { body: eventBody('c2') }],
   ['/healthz', 'get', '/healthz', { key: null }],
   ['/readyz', 'get', '/readyz', { key: null }],
+  ['/openapi.json', 'get', '/openapi.json', { key: null }],
 ];
 
 describe('the OpenAPI document', () => {
@@ -102,6 +103,20 @@ describe('the OpenAPI document', () => {
     if (schema) expect(validate(JSON.parse(text), schema), `${res.status} ${text}`).toEqual([]);
     else expect(text).toBe('');
     if (res.status === 503 && path !== '/readyz') expect(res.headers.get('retry-after')).toBe('3');
+  });
+
+  it('is served as it is at GET /openapi.json without the API key, at the root and under the base path', async () => {
+    const based = await listen(createBridgeApp({ adapter: fakeAdapter(), apiKeys: ['document_key_123'], basePath: '/v1/dcr' }));
+    try {
+      for (const at of [`${url}/openapi.json`, `${based.url}/openapi.json`, `${based.url}/v1/dcr/openapi.json`]) {
+        const res = await fetch(at);
+        expect(res.status).toBe(200);
+        expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+        expect(await res.json()).toEqual(document);
+      }
+    } finally {
+      await based.close();
+    }
   });
 
   it('lists exactly the error codes of errors.ts', () => {

@@ -7,6 +7,7 @@ import { silentLogger, type Logger } from '../logger.js';
 import { createApiKeyVerifier } from './api-key.js';
 import { publish, secondsSince } from '../instrumentation.js';
 import { invokeAdapter } from './invoke.js';
+import { openApiDocument } from './openapi.js';
 import { parseClientId, parseEvent, parseRegistration } from './payloads.js';
 
 /**
@@ -17,6 +18,7 @@ import { parseClientId, parseEvent, parseRegistration } from './payloads.js';
  *   POST   {base}/{clientId}/new-secret rotate its secret       → 200 {client_id, client_secret}
  *   POST   {base}/{clientId}/event-hook apply a lifecycle event → 200
  *   GET    /healthz, /readyz (and under {base})                 liveness, readiness; no API key
+ *   GET    /openapi.json (and under {base})                     this API's OpenAPI document; no API key
  *
  * Request → request id → API key → body checks → payload parsing → invokeAdapter → response; every error
  * becomes `{error, error_description}` in `sendError`.
@@ -54,9 +56,9 @@ export function createBridgeApp(options: BridgeAppOptions): express.Express {
   app.set('etag', false);
   app.use(requestContext(logger));
 
-  const health = express.Router();
-  health.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
-  health.get('/readyz', async (_req, res) => {
+  const unauthenticated = express.Router();
+  unauthenticated.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
+  unauthenticated.get('/readyz', async (_req, res) => {
     if (options.isDraining?.()) return void res.status(503).json({ status: 'draining' });
     const { requestId } = scope(res);
     const report = await invokeAdapter(
@@ -68,10 +70,11 @@ export function createBridgeApp(options: BridgeAppOptions): express.Express {
     // A machine-readable reason (an error code), never the detail: that may name hosts or echo the IdP.
     res.status(503).json({ status: 'not_ready', reason: report.reason ?? 'not_ready' });
   });
-  app.use(health);
+  unauthenticated.get('/openapi.json', (_req, res) => void res.type('application/json').send(openApiDocument()));
+  app.use(unauthenticated);
 
   const dcr = express.Router({ strict: false });
-  if (basePath !== '/') dcr.use(health);
+  if (basePath !== '/') dcr.use(unauthenticated);
   dcr.use(authenticate(verifyApiKey));
 
   /**
