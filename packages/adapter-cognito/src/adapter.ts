@@ -15,6 +15,7 @@ import {
 } from '@aws-sdk/client-cognito-identity-provider';
 import { BridgeError, defineDcrAdapter, notReady, withRetries, type DcrAdapter, type IdpPrimitives, type Logger, type OperationContext, type StateStore } from '@dcr-bridge/core';
 import { checkAuthMethod, clientName, isManaged, oauthFlows, type AppClientSettings, type MixedFlowPolicy } from './app-client.js';
+import { createCognitoDiagnostics } from './diagnostics.js';
 import { fromAwsError } from './errors.js';
 
 export interface CognitoAdapterOptions extends Partial<AppClientSettings> {
@@ -266,6 +267,8 @@ export function createCognitoAdapter(options: CognitoAdapterOptions): DcrAdapter
         return notReady(error);
       }
     },
+
+    diagnostics: createCognitoDiagnostics({ cognito, userPoolId: options.userPoolId, region: options.region, endpoint: options.endpoint }),
 
     async close() {
       if (!options.client) cognito.destroy();

@@ -21,6 +21,16 @@ import { createFakeIdpKit, type FakeIdpKit } from '@dcr-bridge/conformance';
  *   follow; `pageSize` makes pages smaller than MaxResults asks, so that tests cross pages;
  * - TooManyRequestsException can be injected, and so can a lost answer: the operation is carried out and
  *   the caller gets 500 InternalErrorException;
+ * - IAM, as far as the tests need it (cognito-local checks no credentials): an access key id marked
+ *   unknown is answered `UnrecognizedClientException` "The security token included in the request is
+ *   invalid."; an action denied to a key is answered `AccessDeniedException` "User: <arn> is not authorized
+ *   to perform: cognito-idp:<Action> on resource: <pool arn> because no identity-based policy allows the
+ *   cognito-idp:<Action> action" (AWS's wording, HTTP 400), before the action looks at anything;
+ * - user pool domains (cognito-local has none): CreateUserPoolDomain gives a pool a prefix domain, or a
+ *   custom one with `CustomDomainConfig`; DescribeUserPool shows them as `Domain` / `CustomDomain`; the
+ *   token endpoint knows the pool from the Host a request came to (`<prefix>.auth.<region>.amazoncognito.com`,
+ *   the region taken from the request's SigV4 credential scope, or the custom domain), or from a
+ *   `user_pool_id` query parameter where a test calls the proxy by its own address;
  * - the conformance kit's fault layer sits in front of everything (`faults`): resets, hangs, late and lost
  *   answers, as a network between the bridge and AWS produces them.
  * Everything else goes to cognito-local unchanged. Errors are AWS JSON 1.1: 400, `x-amzn-ErrorType`,
@@ -50,7 +60,17 @@ export interface CognitoProxy {
   loseAnswerOfNext(target: string): void;
   /** The kit's fault injection (see @dcr-bridge/conformance, "Fault injection"). */
   faults: Pick<FakeIdpKit, 'faultNext' | 'injectFaults' | 'settle' | 'faults'>;
+  /** Access key ids AWS does not know. */
+  unknownKeys: Set<string>;
+  /** Per access key id, the Cognito actions (e.g. `ListUserPoolClients`) its IAM policy does not allow. */
+  deniedActions: Map<string, Set<string>>;
   close(): Promise<void>;
+}
+
+/** The access key id and region of a SigV4 Authorization header (`Credential=<key>/<date>/<region>/<service>/aws4_request`). */
+function signer(authorization: string | undefined): { accessKeyId: string; region: string } {
+  const [accessKeyId = '', , region = ''] = /Credential=([^,\s]+)/.exec(authorization ?? '')?.[1]?.split('/') ?? [];
+  return { accessKeyId, region };
 }
 
 export async function startCognitoProxy(upstream: string, customScopes: string[]): Promise<CognitoProxy> {
@@ -59,6 +79,11 @@ export async function startCognitoProxy(upstream: string, customScopes: string[]
   const throttled: string[] = [];
   const lost: string[] = [];
   const scopes = new Set(customScopes);
+  const unknownKeys = new Set<string>();
+  const deniedActions = new Map<string, Set<string>>();
+  /** Host name → user pool id, for every domain CreateUserPoolDomain gave; per pool, its prefix and custom domain. */
+  const domainHosts = new Map<string, string>();
+  const poolDomains = new Map<string, { Domain?: string; CustomDomain?: string }>();
   /** When each client's newest secret (deleted or not) was created, so that no two secrets of a client share an id. */
   const lastCreated = new Map<string, number>();
   /** A secret of `clientId` created now (a millisecond after its previous one at the earliest). */
@@ -101,8 +126,13 @@ export async function startCognitoProxy(upstream: string, customScopes: string[]
     return undefined;
   };
 
-  async function api(target: string, body: Record<string, unknown>, res: ServerResponse) {
+  async function api(target: string, body: Record<string, unknown>, res: ServerResponse, caller: { accessKeyId: string; region: string }) {
     targets.push(target);
+    if (unknownKeys.has(caller.accessKeyId)) return awsError(res, 'UnrecognizedClientException', 'The security token included in the request is invalid.');
+    if (deniedActions.get(caller.accessKeyId)?.has(target)) {
+      const resource = `arn:aws:cognito-idp:${caller.region}:123456789012:userpool/${String(body.UserPoolId ?? '')}`;
+      return awsError(res, 'AccessDeniedException', `User: arn:aws:iam::123456789012:user/dcr-bridge is not authorized to perform: cognito-idp:${target} on resource: ${resource} because no identity-based policy allows the cognito-idp:${target} action`);
+    }
     const throttle = throttled.indexOf(target);
     if (throttle !== -1) {
       throttled.splice(throttle, 1);
@@ -161,6 +191,23 @@ export async function startCognitoProxy(upstream: string, customScopes: string[]
         const end = start + Math.min(max, proxy.pageSize);
         return send(res, 200, { UserPoolClients: all.slice(start, end), ...(end < all.length ? { NextToken: Buffer.from(String(end)).toString('base64url') } : {}) });
       }
+      case 'CreateUserPoolDomain': {
+        const domain = String(body.Domain ?? '');
+        const custom = body.CustomDomainConfig !== undefined;
+        const host = custom ? domain : `${domain}.auth.${caller.region}.amazoncognito.com`;
+        if (domainHosts.has(host)) return awsError(res, 'InvalidParameterException', 'Domain already associated with another user pool.');
+        domainHosts.set(host, String(body.UserPoolId));
+        poolDomains.set(String(body.UserPoolId), { ...poolDomains.get(String(body.UserPoolId)), ...(custom ? { CustomDomain: domain } : { Domain: domain }) });
+        return send(res, 200, custom ? { CloudFrontDomain: 'd111111abcdef8.cloudfront.net' } : {});
+      }
+      case 'DescribeUserPool': {
+        const described = await forward(target, body);
+        const userPool = described.body.UserPool as Record<string, unknown> | undefined;
+        if (described.status !== 200 || !userPool) return send(res, described.status, described.body);
+        // cognito-local names every pool's region "local"; the ARN carries the region the caller signed for.
+        const arn = `arn:aws:cognito-idp:${caller.region}:123456789012:userpool/${String(userPool.Id)}`;
+        return send(res, 200, { UserPool: { ...userPool, Arn: arn, ...poolDomains.get(String(userPool.Id)) } });
+      }
       default: {
         const passed = await forward(target, body);
         return send(res, passed.status, passed.body);
@@ -175,7 +222,7 @@ export async function startCognitoProxy(upstream: string, customScopes: string[]
     if (basic) [clientId, secret] = Buffer.from(basic, 'base64').toString().split(':').map(decodeURIComponent) as [string, string];
     const reply = (status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     if (form.get('grant_type') !== 'client_credentials') return reply(400, { error: 'unsupported_grant_type' });
-    const pool = form.get('user_pool_id');
+    const pool = form.get('user_pool_id') ?? domainHosts.get(String(req.headers.host ?? '').replace(/:\d+$/, ''));
     const client = await describe(pool, clientId);
     if (!client || !(secrets.get(clientId) ?? []).some((candidate) => candidate.value === secret)) return reply(400, { error: 'invalid_client' });
     if (!client.AllowedOAuthFlowsUserPoolClient || !(client.AllowedOAuthFlows as string[] | undefined)?.includes('client_credentials')) return reply(400, { error: 'unauthorized_client' });
@@ -192,11 +239,12 @@ export async function startCognitoProxy(upstream: string, customScopes: string[]
     if (req.url?.startsWith('/oauth2/token')) return token(req, new URLSearchParams(`${text}&${req.url.split('?')[1] ?? ''}`), res);
     const target = String(req.headers['x-amz-target'] ?? '').split('.').pop() ?? '';
     const body = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+    const caller = signer(req.headers.authorization);
     const lose = lost.indexOf(target);
-    if (lose === -1) return api(target, body, res);
+    if (lose === -1) return api(target, body, res, caller);
     lost.splice(lose, 1);
     const nowhere = { writeHead: () => nowhere, end: () => nowhere } as unknown as ServerResponse;
-    await api(target, body, nowhere);
+    await api(target, body, nowhere, caller);
     res.writeHead(500, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-errortype': 'InternalErrorException' }).end(JSON.stringify({ __type: 'InternalErrorException', message: 'An internal error occurred.' }));
   };
   const server: Server = createServer((req, res) =>
@@ -219,6 +267,8 @@ export async function startCognitoProxy(upstream: string, customScopes: string[]
     throttleNext: (target) => void throttled.push(target),
     loseAnswerOfNext: (target) => void lost.push(target),
     faults: kit,
+    unknownKeys,
+    deniedActions,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -18,6 +18,7 @@ import {
   type Dispatcher,
 } from '@dcr-bridge/core';
 import { Agent } from 'undici';
+import { createPingFederateDiagnostics } from './diagnostics.js';
 import { clientIdFor, isManaged, newClient, pingFederateMessage, withoutSecret, writable, type ClientDefaults, type PingFederateClient } from './client.js';
 
 export type PingFederateAdminAuth =
@@ -128,6 +129,7 @@ export function createPingFederateAdapter(options: PingFederateAdapterOptions): 
     },
 
     checkReady: (context) => http.probe('/oauth/clients', 'listing clients', { query: { numberPerPage: 1 }, signal: context.signal }),
+    diagnostics: createPingFederateDiagnostics({ adminUrl: options.adminUrl, http, username: 'username' in options.auth ? options.auth.username : undefined }),
     close: () => http.close(),
   };
   return defineDcrAdapter(primitives, { journal: options.journal, logger });

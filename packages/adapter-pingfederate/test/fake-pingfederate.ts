@@ -18,13 +18,28 @@ import { clientCredentials, createFakeIdpKit, listenOnLoopback, type FakeIdpKit 
  * - validation errors answer 422 `{resultId: "validation_error", message, validationErrors: [...]}`;
  *   unknown ids answer 404 `{resultId: "resource_not_found", message}` (bodies not checked first-hand:
  *   Ping's docs give their shape, not full examples);
- * - restricted scopes must exist in the authorization server settings.
+ * - restricted scopes must exist in the authorization server settings;
+ * - role-based access control, from the User Access Control table of "Configure access to the
+ *   administrative API": the Admin role (`ADMINISTRATOR`) reads and writes OAuth clients, scope management
+ *   and server settings; an Auditor (`auditor: true`, no other role) reads them and writes nothing; other
+ *   roles reach none of them. Account management (`/administrativeAccounts`) belongs to User Admin
+ *   (`USER_ADMINISTRATOR`), and an Auditor reads it. A refusal answers 403 with no body, as the admin API's
+ *   OpenAPI description gives its 403s (`content: {}`); which role each resource needs is the table's
+ *   wording, not a live server's answer. The admin OAuth client's tokens carry the Admin role (as mapped
+ *   in oauth2.properties);
+ * - `GET /serverSettings` gives `federationInfo.baseUrl`, the runtime's base URL (this fake's origin).
  */
 interface StoredClient {
   client: Record<string, unknown> & { clientId: string; grantTypes: string[] };
   secrets: string[];
   creationDate: string;
   clientSecretChangedTime: string;
+}
+
+interface AdminAccount {
+  password: string;
+  roles: string[];
+  auditor: boolean;
 }
 
 interface SecretBody {
@@ -39,6 +54,8 @@ export interface FakePingFederate {
   adminUrl: string;
   runtimeUrl: string;
   admin: { username: string; password: string };
+  /** A native administrative account with these roles (`ADMINISTRATOR`, `USER_ADMINISTRATOR`, `CRYPTO_ADMINISTRATOR`…), or an Auditor. */
+  addAccount(account: { roles: string[]; auditor?: boolean }): { username: string; password: string };
   oauthAdmin: { clientId: string; clientSecret: string };
   requests: string[];
   adminTokenRequests(): number;
@@ -53,11 +70,14 @@ export interface FakePingFederate {
 export async function startFakePingFederate(options: { tls?: { key: string; cert: string } } = {}): Promise<FakePingFederate> {
   const admin = { username: 'dcr-bridge-admin', password: randomBytes(18).toString('base64url') };
   const oauthAdmin = { clientId: 'pf-admin-client', clientSecret: randomBytes(18).toString('base64url') };
+  const accounts = new Map<string, AdminAccount>([[admin.username, { password: admin.password, roles: ['ADMINISTRATOR'], auditor: false }]]);
   const clients = new Map<string, StoredClient>();
   const adminTokens = new Set<string>();
   const scopes = [{ name: 'openid', description: 'OpenID' }, { name: 'read:orders', description: 'Read orders' }];
   const kit = createFakeIdpKit();
   let adminTokenRequests = 0;
+  /** Known once the server listens; the server settings give it as the base URL. */
+  let origin = '';
   const encrypt = (secret: string) => `OBF:JWE:${Buffer.from(secret).toString('base64url')}`;
   const decrypt = (value: string) => Buffer.from(value.replace('OBF:JWE:', ''), 'base64url').toString();
 
@@ -87,11 +107,23 @@ export async function startFakePingFederate(options: { tls?: { key: string; cert
     const header = req.get('authorization') ?? '';
     const basic = header.match(/^Basic (.+)$/)?.[1];
     const bearer = header.match(/^Bearer (.+)$/)?.[1];
-    const ok = basic ? Buffer.from(basic, 'base64').toString() === `${admin.username}:${admin.password}` : bearer ? adminTokens.has(bearer) : false;
-    if (!ok) return void res.status(401).json({ resultId: 'unauthorized', message: 'Authentication required.' });
+    const credentials = basic ? Buffer.from(basic, 'base64').toString() : '';
+    const username = credentials.slice(0, credentials.indexOf(':'));
+    const account = basic ? accounts.get(username) : undefined;
+    const caller: Omit<AdminAccount, 'password'> | undefined = account && credentials === `${username}:${account.password}` ? account : bearer && adminTokens.has(bearer) ? { roles: ['ADMINISTRATOR'], auditor: false } : undefined;
+    if (!caller) return void res.status(401).json({ resultId: 'unauthorized', message: 'Authentication required.' });
+    const role = req.path.startsWith('/administrativeAccounts') ? 'USER_ADMINISTRATOR' : 'ADMINISTRATOR';
+    const reading = req.method === 'GET';
+    if (!caller.roles.includes(role) && !(reading && caller.auditor)) return void res.status(403).end();
     next();
   };
   app.use('/pf-admin-api/v1', guard, express.json(), adminApi);
+  adminApi.get('/administrativeAccounts/:username', (req, res) => {
+    const account = accounts.get(String(req.params.username));
+    if (!account) return res.status(404).json({ resultId: 'resource_not_found', message: 'Resource not found.' });
+    res.json({ username: req.params.username, active: true, auditor: account.auditor, roles: account.roles, encryptedPassword: encrypt(account.password) });
+  });
+  adminApi.get('/serverSettings', (_req, res) => void res.json({ federationInfo: { baseUrl: origin, saml2EntityId: 'pf.example.com' }, rolesAndProtocols: { oauthRole: { enableOauth: true, enableOpenIdConnect: true } } }));
   const secretView = (stored: StoredClient) => ({
     encryptedSecret: encrypt(stored.secrets[0] ?? ''),
     secondarySecrets: stored.secrets.slice(1).map((s) => ({ encryptedSecret: encrypt(s), expiryTime: new Date(Date.now() + 3_600_000).toISOString() })),
@@ -175,11 +207,17 @@ export async function startFakePingFederate(options: { tls?: { key: string; cert
   });
 
   const server = await listenOnLoopback(app, { tls: options.tls });
-  const origin = server.origin;
+  origin = server.origin;
   return {
     adminUrl: `${origin}/pf-admin-api/v1`,
     runtimeUrl: origin,
     admin,
+    addAccount(account) {
+      const username = `account-${randomBytes(4).toString('hex')}`;
+      const password = randomBytes(18).toString('base64url');
+      accounts.set(username, { password, roles: account.auditor ? [] : account.roles, auditor: account.auditor ?? false });
+      return { username, password };
+    },
     oauthAdmin,
     requests: kit.requests,
     faults: kit,

@@ -20,6 +20,7 @@ import {
   fetchVia,
   notReady,
 } from '@dcr-bridge/core';
+import { createRfc7591Diagnostics } from './diagnostics.js';
 import { epochToDate, registrationError, registrationMetadata, updateBody, type ClientMetadata } from './metadata.js';
 
 export interface Rfc7591AdapterOptions {
@@ -123,22 +124,26 @@ export function createRfc7591Adapter(options: Rfc7591AdapterOptions): DcrAdapter
     return endpoints;
   }
 
-  async function discover(): Promise<Endpoints> {
-    if (options.registrationEndpoint) {
-      return { registrationEndpoint: options.registrationEndpoint, tokenEndpoint: options.tokenEndpoint };
-    }
-    const issuer = options.issuer as string;
-    let metadata: oidc.ServerMetadata;
+  /** The issuer's discovery document (openid-client `discovery`), read afresh. */
+  async function discoveryDocument(issuer: string): Promise<oidc.ServerMetadata> {
     try {
       const config = await oidc.discovery(new URL(issuer), 'dcr-bridge', undefined, undefined, {
         execute: options.allowInsecureHttp ? [oidc.allowInsecureRequests] : [],
         ...(options.dispatcher ? { [oidc.customFetch]: fetchVia(options.dispatcher) as oidc.CustomFetch } : {}),
         timeout: Math.ceil((options.timeoutMs ?? 30_000) / 1000),
       });
-      metadata = config.serverMetadata();
+      return config.serverMetadata();
     } catch (error) {
       throw new BridgeError('idp_unavailable', `Discovery of ${issuer} failed. Check RFC7591_ISSUER and that the IdP serves /.well-known/openid-configuration.`, { cause: error });
     }
+  }
+
+  async function discover(): Promise<Endpoints> {
+    if (options.registrationEndpoint) {
+      return { registrationEndpoint: options.registrationEndpoint, tokenEndpoint: options.tokenEndpoint };
+    }
+    const issuer = options.issuer as string;
+    const metadata = await discoveryDocument(issuer);
     if (typeof metadata.registration_endpoint !== 'string') {
       throw new BridgeError('idp_error', `${issuer} announces no registration_endpoint: dynamic client registration is not enabled there.`);
     }
@@ -410,6 +415,18 @@ export function createRfc7591Adapter(options: Rfc7591AdapterOptions): DcrAdapter
         return notReady(error);
       }
     },
+    diagnostics: createRfc7591Diagnostics({
+      issuer: options.issuer,
+      registrationEndpoint: options.registrationEndpoint,
+      initialAccessToken: options.initialAccessToken ? 'static' : options.tokenClient ? 'client_credentials' : 'none',
+      discoveryDocument,
+      tokenForRegistration: initialAccessToken,
+      tokenEndpoint: async () => {
+        const { tokenEndpoint } = await resolveEndpoints();
+        if (!tokenEndpoint) throw new BridgeError('idp_error', 'The IdP announces no token_endpoint; set RFC7591_TOKEN_ENDPOINT.');
+        return tokenEndpoint;
+      },
+    }),
     close: () => http.close(),
   };
   return defineDcrAdapter(primitives, { journal: options.journal ?? store, logger });

@@ -68,7 +68,15 @@ export interface TestProvider {
   close(): Promise<void>;
 }
 
-export async function startTestProvider(): Promise<TestProvider> {
+/** What a provider turns off, for the doctor's tests: registration, or the client_credentials grant. */
+export interface TestProviderOptions {
+  registration?: boolean;
+  clientCredentials?: boolean;
+}
+
+export async function startTestProvider(options: TestProviderOptions = {}): Promise<TestProvider> {
+  const registration = options.registration ?? true;
+  const clientCredentials = options.clientCredentials ?? true;
   const clientStore = `Client-${randomBytes(4).toString('hex')}`;
   let handler: RequestListener = (_req, res) => res.end();
   const kit = createFakeIdpKit();
@@ -81,13 +89,14 @@ export async function startTestProvider(): Promise<TestProvider> {
   const provider = new Provider(issuer, {
     jwks: { keys: [{ ...(await exportJWK(privateKey)), kid: 'test', alg: 'RS256', use: 'sig' }] },
     adapter: (name: string) => new MapAdapter(name === 'Client' ? clientStore : `${name}-${clientStore}`),
-    clients: [{ client_id: admin.clientId, client_secret: admin.clientSecret, grant_types: ['client_credentials'], response_types: [], redirect_uris: [], scope: 'dcr' }],
+    // The admin client exists only where its grant does (oidc-provider refuses a client with a disabled grant).
+    clients: clientCredentials ? [{ client_id: admin.clientId, client_secret: admin.clientSecret, grant_types: ['client_credentials'], response_types: [], redirect_uris: [], scope: 'dcr' }] : [],
     scopes: ['openid', 'offline_access', 'dcr', 'read', 'write'],
     features: {
       devInteractions: { enabled: false },
-      clientCredentials: { enabled: true },
+      clientCredentials: { enabled: clientCredentials },
       registration: {
-        enabled: true,
+        enabled: registration,
         initialAccessToken: true,
         policies: {
           'rotate-secret-on-update': (ctx, properties) => {
@@ -98,7 +107,7 @@ export async function startTestProvider(): Promise<TestProvider> {
           },
         },
       },
-      registrationManagement: { enabled: true, rotateRegistrationAccessToken: true },
+      registrationManagement: { enabled: registration, rotateRegistrationAccessToken: true },
     },
   });
   // IdPs such as Keycloak and Curity accept an access token with a registration scope as the initial
