@@ -15,6 +15,7 @@ import {
   type StateStore,
   type Dispatcher,
 } from '@dcr-bridge/core';
+import { keycloakDiagnostics } from './diagnostics.js';
 import { MANAGED_ATTRIBUTE, clientIdFor, clientRepresentation, isManaged, keycloakMessage, withoutSecret, type KeycloakClient } from './representation.js';
 
 export interface KeycloakAdapterOptions {
@@ -216,6 +217,7 @@ export function createKeycloakAdapter(options: KeycloakAdapterOptions): DcrAdapt
     },
 
     checkReady: (context) => http.probe(clients, 'listing clients', { query: { first: 0, max: 1 }, signal: context.signal }),
+    diagnostics: keycloakDiagnostics({ http, tokens, baseUrl: base, realm, tokenRealm, clientId: options.clientId }),
     close: () => http.close(),
   };
   return defineDcrAdapter(primitives, { journal: options.journal, logger });

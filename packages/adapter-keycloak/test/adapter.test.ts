@@ -21,7 +21,7 @@ afterAll(async () => {
   await bridge.close();
   await keycloak.close();
 });
-afterEach(() => keycloak.setAdminCanManage(true));
+afterEach(() => keycloak.setAdminRoles(['manage-clients']));
 
 describe('create', () => {
   it('makes a confidential client with the requested scopes, grants and Konnect ids, answering with its clientId', async () => {
@@ -249,13 +249,16 @@ describe('the admin token', () => {
 describe('IdP failures', () => {
   it('reports a service account without manage-clients as a refused credential, never as "gone"', async () => {
     const created = await bridge.call('POST', '/', { body: konnectApplication() });
-    keycloak.setAdminCanManage(false);
+    keycloak.setAdminRoles([]);
+    keycloak.advanceClock(301);
     const res = await bridge.call('DELETE', `/${created.body.client_id}`);
     expect(res.status).toBe(502);
     expect(res.body.error).toBe('idp_error');
     expect(res.body.error_description).toMatch(/admin credentials were refused or lack a permission/);
-    keycloak.setAdminCanManage(true);
     expect(keycloak.clientByClientId(created.body.client_id)).toBeDefined();
+    // Roles travel in the admin token: the token issued without them must not outlive the test.
+    keycloak.setAdminRoles(['manage-clients']);
+    keycloak.advanceClock(301);
   });
 
   it('waits out a short 429 on lookups and answers 503 with Retry-After on a rate-limited create', async () => {

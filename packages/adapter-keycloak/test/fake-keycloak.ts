@@ -25,8 +25,13 @@ import { clientCredentials, createFakeIdpKit, listenOnLoopback, type FakeIdpKit 
  *   of the same name answers 409;
  * - `PUT /clients/{id}` applies only the fields the body carries (RepresentationToModel.updateClient sets
  *   each non-null field), `secret` included: a PUT that carries an old secret brings it back;
- * - unknown ids answer 404 {"error":"Could not find client"}; an admin without manage-clients gets 403;
- *   a missing or expired bearer token gets 401;
+ * - unknown ids answer 404 {"error":"Could not find client"}; a missing or expired bearer token gets 401;
+ * - admin tokens are JWTs carrying the service account's roles with composites expanded
+ *   (`resource_access["realm-management"].roles`, or `["<realm>-realm"]` for an admin client in master;
+ *   RoleResolveUtil), and the admin API authorizes by the token's roles (MgmtPermissions builds its identity
+ *   from the token): reads need view-clients or manage-clients, writes manage-clients, else 403; a role change
+ *   applies to tokens issued after it. A lightweight access token (`lightweightAdminTokens`) carries neither
+ *   `sub` nor roles, and Keycloak then resolves the roles from the session;
  * - client-scope names that do not exist are ignored by Keycloak (the adapter must check them itself);
  * - admin tokens live 300 s (the clock is controllable); client_credentials needs serviceAccountsEnabled;
  * - audience protocol mappers put their audience into the access tokens the client gets.
@@ -67,7 +72,18 @@ interface Token {
   clientId: string;
   realm: string;
   expiresAt: number;
+  /** The management client's roles the token carries (expanded). */
+  roles: string[];
 }
+
+/** The client roles of realm-management (and of each `<realm>-realm` client in master). */
+const MANAGEMENT_ROLES = [
+  'create-client', 'impersonation', 'manage-authorization', 'manage-clients', 'manage-events', 'manage-identity-providers', 'manage-realm', 'manage-users',
+  'query-clients', 'query-groups', 'query-realms', 'query-users', 'view-authorization', 'view-clients', 'view-events', 'view-identity-providers', 'view-realm', 'view-users',
+];
+/** Composite roles as a new realm has them: realm-admin (realm-management) and master's `admin` realm role hold every management role. */
+const COMPOSITES: Record<string, string[]> = { 'realm-admin': MANAGEMENT_ROLES, admin: MANAGEMENT_ROLES, 'view-clients': ['query-clients'], 'view-users': ['query-users', 'query-groups'] };
+const expand = (roles: string[]): string[] => [...new Set(roles.flatMap((role) => [role, ...expand(COMPOSITES[role] ?? [])]))].sort();
 
 export interface FakeKeycloak {
   /** The kit's fault injection (see @dcr-bridge/conformance, "Fault injection"). */
@@ -77,8 +93,16 @@ export interface FakeKeycloak {
   admin: { realm: string; clientId: string; clientSecret: string };
   /** Seconds added to the fake's clock (token expiry). */
   advanceClock(seconds: number): void;
-  /** Whether the admin's service account may manage clients. */
-  setAdminCanManage(allowed: boolean): void;
+  /**
+   * The roles of the admin's service account: client roles of the management client (`manage-clients`,
+   * `view-clients`, `realm-admin`…) or master's `admin` realm role. Tokens issued from now on carry them;
+   * default `['manage-clients']`.
+   */
+  setAdminRoles(roles: string[]): void;
+  /** Admin tokens issued from now on are lightweight (no `sub`, no roles). */
+  setLightweightAdminTokens(lightweight: boolean): void;
+  /** The management client whose roles the admin token carries. */
+  managementClient: string;
   /** The next request matching method and path pattern answers this status and body, once. */
   failNext(method: string, pathPattern: RegExp, status: number, body?: unknown, headers?: Record<string, string>): void;
   /** Raw request lines as received: "METHOD /path?query". */
@@ -135,7 +159,10 @@ export async function startFakeKeycloak(options: { realm?: string; adminRealm?: 
   const tokenRequestCounts = new Map<string, number>();
   const kit = createFakeIdpKit();
   let clockOffset = 0;
-  let adminCanManage = true;
+  let adminRoles = ['manage-clients'];
+  let lightweight = false;
+  const managementClient = admin.realm === realm ? 'realm-management' : `${realm}-realm`;
+  const adminUserId = randomUUID();
   const now = () => Date.now() + clockOffset * 1000;
 
   const app = express();
@@ -151,8 +178,12 @@ export async function startFakeKeycloak(options: { realm?: string; adminRealm?: 
     const refuse = () => res.status(401).json({ error: 'unauthorized_client', error_description: 'Invalid client or Invalid client credentials' });
     if (req.params.realm === admin.realm && clientId === admin.clientId) {
       if (secret !== admin.clientSecret) return refuse();
-      const token = randomBytes(24).toString('base64url');
-      tokens.set(token, { clientId, realm: admin.realm, expiresAt: now() + 300_000 });
+      const roles = expand(adminRoles).filter((role) => role !== 'admin');
+      const claims = lightweight
+        ? { azp: clientId, scope: 'profile email' }
+        : { sub: adminUserId, azp: clientId, scope: 'profile email', realm_access: { roles: adminRoles.filter((role) => role === 'admin') }, resource_access: roles.length > 0 ? { [managementClient]: { roles } } : {} };
+      const token = await new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setIssuer(`${prefix}/realms/${admin.realm}`).setExpirationTime('300s').setIssuedAt().setJti(randomUUID()).sign(signingKey);
+      tokens.set(token, { clientId, realm: admin.realm, expiresAt: now() + 300_000, roles });
       return res.json({ access_token: token, expires_in: 300, refresh_expires_in: 0, token_type: 'Bearer', 'not-before-policy': 0, scope: 'profile email' });
     }
     if (req.params.realm !== realm) return refuse();
@@ -186,7 +217,8 @@ export async function startFakeKeycloak(options: { realm?: string; adminRealm?: 
     const bearer = req.get('authorization')?.match(/^Bearer (.+)$/)?.[1];
     const token = bearer ? tokens.get(bearer) : undefined;
     if (!token || token.expiresAt <= now()) return void res.status(401).json({ error: 'HTTP 401 Unauthorized' });
-    if (!adminCanManage) return void res.status(403).json({ error: 'HTTP 403 Forbidden' });
+    const allowed = req.method === 'GET' ? token.roles.includes('view-clients') || token.roles.includes('manage-clients') : token.roles.includes('manage-clients');
+    if (!allowed) return void res.status(403).json({ error: 'HTTP 403 Forbidden' });
     if (req.params.realm !== realm) return void res.status(404).json({ error: 'Realm not found.' });
     next();
   };
@@ -304,7 +336,9 @@ export async function startFakeKeycloak(options: { realm?: string; adminRealm?: 
     requests: kit.requests,
     faults: kit,
     advanceClock: (seconds) => void (clockOffset += seconds),
-    setAdminCanManage: (allowed) => void (adminCanManage = allowed),
+    setAdminRoles: (roles) => void (adminRoles = roles),
+    setLightweightAdminTokens: (value) => void (lightweight = value),
+    managementClient,
     failNext: kit.failNext,
     tokenRequests: (clientId) => tokenRequestCounts.get(clientId) ?? 0,
     clientByClientId: (clientId) => [...clients.values()].find((client) => client.rep.clientId === clientId),

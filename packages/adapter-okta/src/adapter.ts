@@ -9,6 +9,7 @@ import {
   staticAuthorization,
   type AuthorizationSource,
   type DcrAdapter,
+  type TokenProvider,
   type IdpPrimitives,
   type Logger,
   type StateStore,
@@ -16,6 +17,7 @@ import {
   type IdpResponse,
 } from '@dcr-bridge/core';
 import type { CryptoKey } from 'jose';
+import { oktaDiagnostics, type OktaServiceApp } from './diagnostics.js';
 import { clientNameFor, oktaApp, oktaMessage, orgUrl, withoutSecret, type OktaApp } from './settings.js';
 
 export type OktaAuthentication =
@@ -35,17 +37,28 @@ export interface OktaAdapterOptions {
   logger?: Logger;
   /** Ceiling of one request to Okta; default 30 000 ms (the operation's budget usually ends it first). */
   timeoutMs?: number;
+  /** The custom authorization server the bridge's clients get tokens from (for `dcr-bridge doctor`); default `default`. */
+  authorizationServerId?: string;
 }
 
-export const DEFAULT_SCOPES = ['okta.clients.manage', 'okta.clients.read', 'okta.apps.manage', 'okta.apps.read'];
+/** The Okta API scopes the adapter needs, each with what for. */
+const REQUIRED_SCOPES = [
+  ['okta.clients.manage', 'rotate client secrets and delete clients'],
+  ['okta.clients.read', 'list OAuth clients (readiness)'],
+  ['okta.apps.manage', 'create applications and update their redirect URIs'],
+  ['okta.apps.read', 'read an application\'s ownership marker and find a create cut short'],
+] as const;
+
+export const DEFAULT_SCOPES = REQUIRED_SCOPES.map(([scope]) => scope);
 
 export function createOktaAdapter(options: OktaAdapterOptions): DcrAdapter {
   const logger = options.logger ?? silentLogger;
   const org = orgUrl(options.domain);
+  const { authorization, serviceApp } = adminAccess(org, options, logger);
   const http = createIdpHttpClient({
     idpName: 'Okta',
     baseUrl: org,
-    authorization: authorization(org, options, logger),
+    authorization,
     describeErrorBody: oktaMessage,
     // Okta announces when its rate-limit window resets (epoch seconds), not a Retry-After.
     retryAfterSeconds: (response) => {
@@ -141,17 +154,22 @@ export function createOktaAdapter(options: OktaAdapterOptions): DcrAdapter {
     },
 
     checkReady: (context) => http.probe('/oauth2/v1/clients', 'listing clients', { query: { limit: 1 }, signal: context.signal }),
+    diagnostics: oktaDiagnostics({ org, http, authorizationServerId: options.authorizationServerId ?? 'default', requiredScopes: REQUIRED_SCOPES, serviceApp }),
     close: () => http.close(),
   };
   return defineDcrAdapter(primitives, { journal: options.journal, logger });
 }
 
-function authorization(org: string, options: OktaAdapterOptions, logger: Logger): AuthorizationSource {
-  const { auth } = options;
-  if ('apiToken' in auth) return staticAuthorization(`SSWS ${auth.apiToken}`);
+type ServiceAppAuthentication = Extract<OktaAuthentication, { privateKey: string }>;
+
+/**
+ * Token providers of the service app (OAuth 2.0 for Okta), one per set of scopes, sharing the private key:
+ * the adapter's own, and the doctor's one-scope ones.
+ */
+function serviceAppTokens(org: string, auth: ServiceAppAuthentication, options: OktaAdapterOptions, logger: Logger): (scopes: string[]) => Promise<TokenProvider> {
   const tokenEndpoint = `${org}/oauth2/v1/token`;
   let key: Promise<CryptoKey> | undefined;
-  const provider = (async () => {
+  return async (scopes) => {
     key ??= loadPrivateKey(auth.privateKey);
     return createClientCredentialsTokenProvider({
       issuer: org,
@@ -159,12 +177,23 @@ function authorization(org: string, options: OktaAdapterOptions, logger: Logger)
       clientId: auth.clientId,
       // Okta wants the token endpoint itself as the assertion's audience.
       auth: { method: 'private_key_jwt', privateKey: await key, keyId: auth.keyId ?? jwkKeyId(auth.privateKey), audience: tokenEndpoint },
-      scope: (auth.scopes ?? DEFAULT_SCOPES).join(' '),
+      scope: scopes.join(' '),
       idpName: 'Okta',
       dispatcher: options.dispatcher,
       logger,
     });
-  })();
+  };
+}
+
+/** How the adapter authenticates to Okta's APIs: an API token as it is, or the service app's tokens for its scopes. */
+function adminAccess(org: string, options: OktaAdapterOptions, logger: Logger): { authorization: AuthorizationSource; serviceApp?: OktaServiceApp } {
+  const { auth } = options;
+  if ('apiToken' in auth) return { authorization: staticAuthorization(`SSWS ${auth.apiToken}`) };
+  const serviceApp = { clientId: auth.clientId, scopes: auth.scopes ?? DEFAULT_SCOPES, tokensFor: serviceAppTokens(org, auth, options, logger) };
+  return { authorization: bearerFrom(serviceApp.tokensFor([...serviceApp.scopes])), serviceApp };
+}
+
+function bearerFrom(provider: Promise<TokenProvider>): AuthorizationSource {
   provider.catch(() => undefined);
   return {
     header: async (signal) => bearerAuthorization(await provider).header(signal),

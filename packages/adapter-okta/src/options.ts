@@ -22,6 +22,8 @@ export const dcrBridgeAdapter: AdapterModule<Omit<OktaAdapterOptions, 'logger' |
     const privateKey = settings.secret('OKTA_PRIVATE_KEY');
     const scopes = settings.list('OKTA_SCOPES');
     const timeoutMs = settings.integer('OKTA_TIMEOUT_MS', { default: 30_000, min: 100, max: 120_000 });
+    const authorizationServerId = settings.string('OKTA_AUTHORIZATION_SERVER_ID', { default: 'default' });
+    if (authorizationServerId && !/^[A-Za-z0-9]+$/.test(authorizationServerId)) settings.problem(`OKTA_AUTHORIZATION_SERVER_ID must be an authorization server id such as default or aus1a2b3c4d5e6f7g8h9 (got "${authorizationServerId}").`);
     if (apiToken && (clientId || privateKey)) settings.problem('Set OKTA_API_TOKEN or OKTA_CLIENT_ID + OKTA_PRIVATE_KEY, not both.');
     if (!apiToken && !clientId && !privateKey) settings.problem('Set OKTA_API_TOKEN (an API token), or OKTA_CLIENT_ID + OKTA_PRIVATE_KEY (OAuth 2.0 for Okta).');
     if (!apiToken && !clientId !== !privateKey) settings.problem('OKTA_CLIENT_ID and OKTA_PRIVATE_KEY go together.');
@@ -29,7 +31,7 @@ export const dcrBridgeAdapter: AdapterModule<Omit<OktaAdapterOptions, 'logger' |
     const auth = apiToken
       ? { apiToken }
       : { clientId: clientId ?? '', privateKey: privateKey ?? '', keyId: settings.string('OKTA_PRIVATE_KEY_ID'), scopes: scopes.length > 0 ? scopes : undefined };
-    return { domain, auth, timeoutMs };
+    return { domain, auth, timeoutMs, authorizationServerId };
   },
   create: async (options, context) => createOktaAdapter({ ...options, logger: context.logger, journal: await context.openJournal() }),
 };

@@ -286,7 +286,13 @@ describe('paths and tokens', () => {
 describe('settings', () => {
   it("takes Kong's example bridge settings as they are (OKTA_DOMAIN with scheme and slash, OKTA_API_TOKEN)", () => {
     const options = readAdapterOptions(dcrBridgeAdapter, { OKTA_DOMAIN: 'https://dev-something.okta.com/', OKTA_API_TOKEN: 'atoken' });
-    expect(options).toEqual({ domain: 'https://dev-something.okta.com/', auth: { apiToken: 'atoken' }, timeoutMs: 30_000 });
+    expect(options).toEqual({ domain: 'https://dev-something.okta.com/', auth: { apiToken: 'atoken' }, timeoutMs: 30_000, authorizationServerId: 'default' });
+  });
+
+  it('reads the authorization server of the clients, refusing what cannot be an id', () => {
+    const base = { OKTA_DOMAIN: 'dev-1.okta.com', OKTA_API_TOKEN: 't' };
+    expect(readAdapterOptions(dcrBridgeAdapter, { ...base, OKTA_AUTHORIZATION_SERVER_ID: 'aus1a2b3c4d5e6f7g8h9' }).authorizationServerId).toBe('aus1a2b3c4d5e6f7g8h9');
+    expect(() => readAdapterOptions(dcrBridgeAdapter, { ...base, OKTA_AUTHORIZATION_SERVER_ID: '../v1' })).toThrow(/OKTA_AUTHORIZATION_SERVER_ID must be an authorization server id/);
   });
 
   it('reads OAuth 2.0 for Okta settings and checks the key at boot', () => {

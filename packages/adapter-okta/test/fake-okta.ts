@@ -25,10 +25,19 @@ import { clientCredentials, createFakeIdpKit, listenOnLoopback, type FakeIdpKit 
  *   `POST …/lifecycle/newSecret` → 200 with the new secret (the old one stops), unknown → 404 E0000007;
  * - management errors `{errorCode, errorSummary, errorLink, errorId, errorCauses}`; a bad token → 401
  *   E0000011; a missing OAuth scope → 403 E0000006;
+ * - admin roles (Okta's standard roles, `{id, label, type, status, assignmentType}`): the API token acts with
+ *   the roles of the admin who created it, the service app with its own; reading apps and clients needs an
+ *   admin role that may read them (Read-only, Application, Org or Super Administrator, or a custom role),
+ *   writing one that may manage them (not Read-only), else 403 E0000006; `GET /api/v1/users/me` answers the
+ *   API token's admin and `GET /api/v1/users/{id}/roles` its role assignments (a service app's token has no
+ *   `okta.users.read` / `okta.roles.read` scope: 403 E0000006);
+ * - the org authorization server issues the service app a token only for scopes granted to it (400
+ *   `invalid_scope` otherwise); grants can change (`grantScopes`);
  * - 429 with X-Rate-Limit-Limit / -Remaining / -Reset (epoch seconds);
  * - the org token endpoint accepts private_key_jwt assertions (aud = the token endpoint URL) verified
- *   with the service app's public key, and the `default` authorization server issues client_credentials
- *   tokens to the clients (service or web apps with that grant).
+ *   with the service app's public key, and the `default` custom authorization server
+ *   (`/oauth2/default/v1/token`; another id → 404 E0000007) issues client_credentials tokens to the clients
+ *   (service or web apps with that grant).
  */
 interface App {
   id: string;
@@ -58,6 +67,10 @@ export interface FakeOkta {
   serviceApp: { clientId: string; publicKey: CryptoKey | KeyObject; scopes: string[] };
   requests: string[];
   tokenRequests(): number;
+  /** The Okta API scopes granted to the service app from now on. */
+  grantScopes(scopes: string[]): void;
+  /** The standard admin role types (`APP_ADMIN`, `READ_ONLY_ADMIN`, `CUSTOM`…) of the service app or of the API token's admin; default `['APP_ADMIN']`. */
+  setAdminRoles(principal: 'serviceApp' | 'apiToken', types: string[]): void;
   failNext(method: string, pattern: RegExp, status: number, body?: unknown, headers?: Record<string, string>): void;
   client(clientId: string): FakeClient | undefined;
   clientCount(): number;
@@ -91,8 +104,22 @@ function page<T extends { id: string }>(req: Request, res: Response, url: string
   return slice;
 }
 
+const ROLE_LABELS: Record<string, string> = {
+  SUPER_ADMIN: 'Super Administrator',
+  ORG_ADMIN: 'Organization Administrator',
+  APP_ADMIN: 'Application Administrator',
+  READ_ONLY_ADMIN: 'Read-only Administrator',
+  USER_ADMIN: 'Group Administrator',
+  CUSTOM: 'Bridge operators',
+};
+const MANAGING_ROLES = new Set(['SUPER_ADMIN', 'ORG_ADMIN', 'APP_ADMIN', 'CUSTOM']);
+const READING_ROLES = new Set([...MANAGING_ROLES, 'READ_ONLY_ADMIN']);
+
 export async function startFakeOkta(serviceApp: { clientId: string; publicKey: CryptoKey | KeyObject; scopes: string[] }): Promise<FakeOkta> {
   const apiToken = `00${randomBytes(20).toString('base64url')}`;
+  const apiTokenAdmin = { id: `00u${randomBytes(12).toString('base64url').replace(/[-_]/g, 'x').slice(0, 17)}`, login: 'bridge.admin@example.com' };
+  const adminRoles = { serviceApp: ['APP_ADMIN'], apiToken: ['APP_ADMIN'] };
+  let grantedScopes = [...serviceApp.scopes];
   const apps = new Map<string, App>();
   const tokens = new Map<string, { scopes: string[]; expiresAt: number }>();
   const kit = createFakeIdpKit();
@@ -153,14 +180,15 @@ export async function startFakeOkta(serviceApp: { clientId: string; publicKey: C
       return res.status(401).json({ error: 'invalid_client', error_description: 'The client_assertion signature is invalid.' });
     }
     const requested = (form.scope ?? '').split(' ').filter(Boolean);
-    const denied = requested.filter((scope) => !serviceApp.scopes.includes(scope));
+    const denied = requested.filter((scope) => !grantedScopes.includes(scope));
     if (denied.length > 0) return res.status(400).json({ error: 'invalid_scope', error_description: `The following scopes are not allowed: ${denied.join(', ')}` });
     const token = randomBytes(24).toString('base64url');
     tokens.set(token, { scopes: requested, expiresAt: Date.now() + 3_600_000 });
     res.json({ token_type: 'Bearer', expires_in: 3600, access_token: token, scope: requested.join(' ') });
   });
 
-  app.post('/oauth2/default/v1/token', express.urlencoded({ extended: false }), (req, res) => {
+  app.post('/oauth2/:authorizationServerId/v1/token', express.urlencoded({ extended: false }), (req, res) => {
+    if (req.params.authorizationServerId !== 'default') return oktaError(res, 404, 'E0000007', `Not found: Resource not found: ${req.params.authorizationServerId} (AuthorizationServer)`);
     const form = req.body as Record<string, string>;
     const { clientId, clientSecret: secret } = clientCredentials(req.get('authorization'), form);
     const client = apps.get(clientId);
@@ -171,14 +199,26 @@ export async function startFakeOkta(serviceApp: { clientId: string; publicKey: C
     res.json({ token_type: 'Bearer', expires_in: 3600, access_token: randomBytes(24).toString('base64url') });
   });
 
+  const forbidden = (res: Response) => oktaError(res, 403, 'E0000006', 'You do not have permission to perform the requested action');
+  /** Admin roles allow the call: reads need a role that may read apps, writes one that may manage them. */
+  const roleAllows = (roles: string[], scope: string) => roles.some((role) => (scope.endsWith('.read') ? READING_ROLES : MANAGING_ROLES).has(role));
   const authorize = (scope: string) => (req: Request, res: Response, next: NextFunction) => {
+    const header = req.get('authorization') ?? '';
+    if (header === `SSWS ${apiToken}`) return roleAllows(adminRoles.apiToken, scope) ? next() : forbidden(res);
+    const bearer = header.match(/^Bearer (.+)$/)?.[1];
+    const token = bearer ? tokens.get(bearer) : undefined;
+    if (!token || token.expiresAt < Date.now()) return oktaError(res, 401, 'E0000011', 'Invalid token provided');
+    if (!token.scopes.includes(scope) || !roleAllows(adminRoles.serviceApp, scope)) return forbidden(res);
+    next();
+  };
+  /** The Users API for the API token's own admin only (what the doctor reads); a service app's token lacks its scopes. */
+  const apiTokenOnly = (req: Request, res: Response, next: NextFunction) => {
     const header = req.get('authorization') ?? '';
     if (header === `SSWS ${apiToken}`) return next();
     const bearer = header.match(/^Bearer (.+)$/)?.[1];
     const token = bearer ? tokens.get(bearer) : undefined;
     if (!token || token.expiresAt < Date.now()) return oktaError(res, 401, 'E0000011', 'Invalid token provided');
-    if (!token.scopes.includes(scope)) return oktaError(res, 403, 'E0000006', 'You do not have permission to perform the requested action');
-    next();
+    forbidden(res);
   };
 
   /** Checks an `oidc_client` app body; answers the refusal and returns undefined when Okta would refuse it. */
@@ -298,6 +338,31 @@ export async function startFakeOkta(serviceApp: { clientId: string; publicKey: C
     found.secret = newSecret();
     res.json({ ...clientView(found), client_secret: found.secret });
   });
+  app.get('/api/v1/users/me', apiTokenOnly, (_req, res) => {
+    res.json({
+      id: apiTokenAdmin.id,
+      status: 'ACTIVE',
+      type: { id: 'oty1234567890abcdef' },
+      profile: { login: apiTokenAdmin.login, email: apiTokenAdmin.login, firstName: 'Bridge', lastName: 'Admin' },
+      _links: { self: { href: `${url}/api/v1/users/${apiTokenAdmin.id}` } },
+    });
+  });
+  app.get('/api/v1/users/:id/roles', apiTokenOnly, (req, res) => {
+    if (req.params.id !== apiTokenAdmin.id) return oktaError(res, 404, 'E0000007', `Not found: Resource not found: ${req.params.id} (User)`);
+    const now = new Date().toISOString();
+    res.json(
+      adminRoles.apiToken.map((type, index) => ({
+        id: `ra1${index}${type.toLowerCase().replace(/_/g, '')}`,
+        label: ROLE_LABELS[type] ?? type,
+        type,
+        status: 'ACTIVE',
+        created: now,
+        lastUpdated: now,
+        assignmentType: 'USER',
+        _links: { assignee: { href: `${url}/api/v1/users/${apiTokenAdmin.id}` } },
+      })),
+    );
+  });
   app.use((_req, res) => oktaError(res, 404, 'E0000022', 'The endpoint does not support the provided HTTP method'));
 
   function foreignClient(label: string): string {
@@ -326,6 +391,8 @@ export async function startFakeOkta(serviceApp: { clientId: string; publicKey: C
     requests: kit.requests,
     faults: kit,
     tokenRequests: () => tokenRequests,
+    grantScopes: (scopes) => void (grantedScopes = [...scopes]),
+    setAdminRoles: (principal, types) => void (adminRoles[principal] = [...types]),
     failNext: kit.failNext,
     client(clientId) {
       const found = apps.get(clientId);

@@ -14,6 +14,7 @@ import {
   type StateStore,
   type Dispatcher,
 } from '@dcr-bridge/core';
+import { pingOneDiagnostics } from './diagnostics.js';
 import { applicationName, isManaged, newApplication, pingOneMessage, type PingOneApplication, type PingOneRegion } from './application.js';
 
 export interface PingOneAdapterOptions {
@@ -180,6 +181,7 @@ export function createPingOneAdapter(options: PingOneAdapterOptions): DcrAdapter
     },
 
     checkReady: (context) => http.probe(applications, 'listing applications', { query: { limit: 1 }, signal: context.signal }),
+    diagnostics: pingOneDiagnostics({ http, apiUrl, issuer, environmentId: options.environmentId, workerId: options.clientId }),
     close: () => http.close(),
   };
   return defineDcrAdapter(primitives, { journal: options.journal, logger });

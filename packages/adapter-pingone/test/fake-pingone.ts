@@ -22,6 +22,15 @@ import { clientCredentials, createFakeIdpKit, listenOnLoopback, type FakeIdpKit 
  *   size), `size` and `count`, and an absolute `_links.next.href` carrying a `cursor` while more follow;
  * - `PUT …/applications/{id}` replaces the application with the body ("UPDATE Application": the body holds
  *   the whole application); `id`, `environment`, `createdAt` and `updatedAt` are the server's.
+ * - the worker's access comes from its role assignments ("Application Role Assignments": `{id, role: {id},
+ *   scope: {id, type}, environment: {id}, readOnly}`), each call needing its permission identifier
+ *   (`applications:create:application`…, "PingOne Permissions by Identifier") in a role held for the
+ *   environment (or the organization), else 403 ACCESS_FAILED; `GET /roles` lists the built-in roles with
+ *   their permissions ("Read All Built-in Admin Roles"); a role id it does not list is a custom role, which
+ *   here grants what the bridge uses. The permission lists of the built-in roles are the ones the adapter's
+ *   README relies on (Application Owner: applications, their secrets and grants, reading resources and
+ *   scopes), not copied from a tenant. Reading its own role assignments is allowed to every worker (PingOne
+ *   marks an assignment `readOnly` when "the actor is the target").
  */
 interface App {
   body: Record<string, unknown> & { id: string; name: string; grantTypes: string[] };
@@ -29,6 +38,35 @@ interface App {
   previous?: { secret: string; expiresAt: number };
   grants: Array<{ resourceId: string; scopeIds: string[] }>;
 }
+
+/** What the worker holds: a built-in role by name (any other name is a custom role), for the environment unless a scope is given. */
+export interface WorkerRole {
+  role: string;
+  scope?: { type: 'ENVIRONMENT' | 'ORGANIZATION' | 'POPULATION'; id: string };
+}
+
+/** The permissions the bridge's calls need (see the adapter's diagnostics). */
+const BRIDGE_PERMISSIONS = [
+  'applications:read:application',
+  'applications:create:application',
+  'applications:update:application',
+  'applications:delete:application',
+  'applications:read:secret',
+  'applications:update:secret',
+  'applications:create:grant',
+  'resources:read:resource',
+  'resources:read:scope',
+];
+const BUILT_IN_ROLES: Array<{ name: string; applicableTo: string[]; permissions: string[] }> = [
+  { name: 'Organization Admin', applicableTo: ['ORGANIZATION'], permissions: ['orgmgt:read:organization', 'orgmgt:create:environment', 'orgmgt:read:environment', 'orgmgt:update:environment', 'orgmgt:delete:environment'] },
+  {
+    name: 'Environment Admin',
+    applicableTo: ['ENVIRONMENT'],
+    permissions: [...BRIDGE_PERMISSIONS, 'applications:import:application', 'applications:delete:secret', 'applications:read:grant', 'applications:delete:grant', 'resources:create:resource', 'resources:create:scope', 'orgmgt:read:environment'],
+  },
+  { name: 'Application Owner', applicableTo: ['ENVIRONMENT'], permissions: [...BRIDGE_PERMISSIONS, 'applications:read:grant', 'applications:delete:grant'] },
+  { name: 'Identity Data Admin', applicableTo: ['ENVIRONMENT', 'POPULATION'], permissions: ['dir:create:user', 'dir:read:user', 'dir:update:user', 'dir:delete:user', 'dir:read:population'] },
+];
 
 export interface FakePingOne {
   /** The kit's fault injection (see @dcr-bridge/conformance, "Fault injection"). */
@@ -39,6 +77,8 @@ export interface FakePingOne {
   worker: { clientId: string; clientSecret: string };
   requests: string[];
   workerTokenRequests(): number;
+  /** The worker's role assignments from now on; default Application Owner for the environment. */
+  setWorkerRoles(roles: WorkerRole[]): void;
   failNext(method: string, pattern: RegExp, status: number, body?: unknown, headers?: Record<string, string>): void;
   app(id: string): App | undefined;
   appCount(): number;
@@ -66,6 +106,19 @@ export async function startFakePingOne(options: { pageSize?: number } = {}): Pro
   ];
   const kit = createFakeIdpKit();
   let workerTokenRequests = 0;
+  const builtInRoles = BUILT_IN_ROLES.map((role) => ({ id: randomUUID(), ...role }));
+  const customRoleIds = new Map<string, string>();
+  const roleId = (name: string) => builtInRoles.find((role) => role.name === name)?.id ?? customRoleIds.get(name) ?? customRoleIds.set(name, randomUUID()).get(name)!;
+  let workerRoles: WorkerRole[] = [{ role: 'Application Owner' }];
+  const scopeOf = (assignment: WorkerRole) => assignment.scope ?? { type: 'ENVIRONMENT' as const, id: environmentId };
+  /** What the worker may do in the environment: the permissions of the roles it holds for it or for the organization. */
+  const workerMay = (permission: string) =>
+    workerRoles.some((assignment) => {
+      const scope = scopeOf(assignment);
+      if (!(scope.type === 'ORGANIZATION' || (scope.type === 'ENVIRONMENT' && scope.id === environmentId))) return false;
+      const builtIn = builtInRoles.find((role) => role.name === assignment.role);
+      return (builtIn ? builtIn.permissions : BRIDGE_PERMISSIONS).includes(permission);
+    });
 
   const app = express();
   app.use(kit.middleware);
@@ -90,14 +143,38 @@ export async function startFakePingOne(options: { pageSize?: number } = {}): Pro
   });
 
   const api = express.Router({ mergeParams: true });
-  const authorize = (req: Request, res: Response, next: NextFunction) => {
+  const authenticate = (req: Request, res: Response, next: NextFunction) => {
     const bearer = req.get('authorization')?.match(/^Bearer (.+)$/)?.[1];
     const expires = bearer ? tokens.get(bearer) : undefined;
     if (!expires || expires < Date.now()) return error(res, 401, 'UNAUTHORIZED', 'The request could not be completed. You do not have access to this resource.');
+    next();
+  };
+  const inEnvironment = (req: Request, res: Response, next: NextFunction) => {
     if (req.params.envId !== environmentId) return error(res, 404, 'NOT_FOUND', 'The request could not be completed. The requested resource was not found.');
     next();
   };
-  app.use('/v1/environments/:envId', authorize, express.json(), api);
+  const requires = (permission: string) => (_req: Request, res: Response, next: NextFunction) =>
+    workerMay(permission) ? next() : error(res, 403, 'ACCESS_FAILED', 'The request could not be completed. You do not have permissions or are not licensed to make this request.');
+  app.get('/v1/roles', authenticate, (req, res) => {
+    res.json({
+      _links: { self: { href: `${req.protocol}://${req.get('host')}${req.originalUrl}` } },
+      _embedded: { roles: builtInRoles.map(({ id, name, applicableTo, permissions }) => ({ id, name, description: `${name} (built-in)`, applicableTo, permissions: permissions.map((permission) => ({ id: permission, classifier: permission.split(':')[0], description: permission })) })) },
+      size: builtInRoles.length,
+    });
+  });
+  app.use('/v1/environments/:envId', authenticate, inEnvironment, express.json(), api);
+  api.get('/applications/:id/roleAssignments', (req, res) => {
+    if (req.params.id !== worker.clientId) return error(res, 403, 'ACCESS_FAILED', 'The request could not be completed. You do not have permissions or are not licensed to make this request.');
+    const assignments = workerRoles.map((assignment) => ({
+      id: randomUUID(),
+      role: { id: roleId(assignment.role) },
+      scope: scopeOf(assignment),
+      environment: { id: environmentId },
+      application: { id: worker.clientId },
+      readOnly: true,
+    }));
+    res.json({ _links: { self: { href: `${req.protocol}://${req.get('host')}${req.originalUrl}` } }, _embedded: { roleAssignments: assignments }, size: assignments.length });
+  });
   const found = (req: Request, res: Response) => {
     const item = apps.get(String(req.params.id));
     if (!item) error(res, 404, 'NOT_FOUND', `Unable to find application with ID: '${req.params.id}'`);
@@ -118,7 +195,7 @@ export async function startFakePingOne(options: { pageSize?: number } = {}): Pro
   const invalidData = (res: Response, details: Array<{ code: string; target: string; message: string }>) =>
     error(res, 400, 'INVALID_DATA', 'The request could not be completed. One or more validation errors were in the request.', details);
 
-  api.get('/applications', (req, res) => {
+  api.get('/applications', requires('applications:read:application'), (req, res) => {
     const all = [...apps.values()].map((item) => item.body);
     const start = typeof req.query.cursor === 'string' ? Number(Buffer.from(req.query.cursor, 'base64url').toString()) : 0;
     const size = Math.min(pageSize, Number(req.query.limit ?? pageSize));
@@ -132,7 +209,7 @@ export async function startFakePingOne(options: { pageSize?: number } = {}): Pro
       count: all.length,
     });
   });
-  api.post('/applications', (req, res) => {
+  api.post('/applications', requires('applications:create:application'), (req, res) => {
     const details = validate(req.body as Record<string, unknown>);
     if (details.length > 0) return invalidData(res, details);
     const id = randomUUID();
@@ -140,11 +217,11 @@ export async function startFakePingOne(options: { pageSize?: number } = {}): Pro
     apps.set(id, { body, secret: randomBytes(48).toString('base64url').slice(0, 64), grants: [] });
     res.status(201).json(body);
   });
-  api.get('/applications/:id', (req, res) => {
+  api.get('/applications/:id', requires('applications:read:application'), (req, res) => {
     const item = found(req, res);
     if (item) res.json(item.body);
   });
-  api.put('/applications/:id', (req, res) => {
+  api.put('/applications/:id', requires('applications:update:application'), (req, res) => {
     const item = found(req, res);
     if (!item) return;
     const details = validate(req.body as Record<string, unknown>, item.body.id);
@@ -152,18 +229,18 @@ export async function startFakePingOne(options: { pageSize?: number } = {}): Pro
     item.body = { ...(req.body as App['body']), id: item.body.id, environment: { id: environmentId }, createdAt: item.body.createdAt, updatedAt: new Date().toISOString() };
     res.json(item.body);
   });
-  api.delete('/applications/:id', (req, res) => {
+  api.delete('/applications/:id', requires('applications:delete:application'), (req, res) => {
     if (!found(req, res)) return;
     apps.delete(String(req.params.id));
     res.status(204).end();
   });
-  api.get('/applications/:id/secret', (req, res) => {
+  api.get('/applications/:id/secret', requires('applications:read:secret'), (req, res) => {
     const item = found(req, res);
     // "If a previous client secret has been designated (and has not expired), the previous secret is also returned."
     const previous = item?.previous && item.previous.expiresAt > Date.now() ? item.previous : undefined;
     if (item) res.json({ secret: item.secret, ...(previous ? { previous: { secret: previous.secret, expiresAt: new Date(previous.expiresAt).toISOString() } } : {}) });
   });
-  api.post('/applications/:id/secret', (req, res) => {
+  api.post('/applications/:id/secret', requires('applications:update:secret'), (req, res) => {
     const item = found(req, res);
     if (!item) return;
     const previousUntil = (req.body as { previous?: { expiresAt?: string } } | undefined)?.previous?.expiresAt;
@@ -171,7 +248,7 @@ export async function startFakePingOne(options: { pageSize?: number } = {}): Pro
     item.secret = randomBytes(48).toString('base64url').slice(0, 64);
     res.json({ secret: item.secret, ...(item.previous ? { previous: { secret: item.previous.secret, expiresAt: previousUntil } } : {}) });
   });
-  api.post('/applications/:id/grants', (req, res) => {
+  api.post('/applications/:id/grants', requires('applications:create:grant'), (req, res) => {
     const item = found(req, res);
     if (!item) return;
     const body = req.body as { resource?: { id?: string }; scopes?: Array<{ id?: string }> };
@@ -184,8 +261,8 @@ export async function startFakePingOne(options: { pageSize?: number } = {}): Pro
     item.grants.push({ resourceId: resource.id, scopeIds });
     res.status(201).json({ id: randomUUID(), resource: { id: resource.id }, scopes: scopeIds.map((id) => ({ id })) });
   });
-  api.get('/resources', (_req, res) => void res.json({ _embedded: { resources: resources.map(({ scopes: _scopes, ...resource }) => resource) } }));
-  api.get('/resources/:resourceId/scopes', (req, res) => {
+  api.get('/resources', requires('resources:read:resource'), (_req, res) => void res.json({ _embedded: { resources: resources.map(({ scopes: _scopes, ...resource }) => resource) } }));
+  api.get('/resources/:resourceId/scopes', requires('resources:read:scope'), (req, res) => {
     const resource = resources.find((candidate) => candidate.id === req.params.resourceId);
     if (!resource) return error(res, 404, 'NOT_FOUND', 'Unable to find resource');
     res.json({ _embedded: { scopes: resource.scopes } });
@@ -201,6 +278,7 @@ export async function startFakePingOne(options: { pageSize?: number } = {}): Pro
     requests: kit.requests,
     faults: kit,
     workerTokenRequests: () => workerTokenRequests,
+    setWorkerRoles: (roles) => void (workerRoles = [...roles]),
     failNext: kit.failNext,
     app: (id) => apps.get(id),
     appCount: () => apps.size,

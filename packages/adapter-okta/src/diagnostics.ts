@@ -1,0 +1,110 @@
+import { path, type AdapterDiagnostics, type DiagnosticCheck, type IdpHttpClient, type OperationContext, type TokenProvider } from '@dcr-bridge/core';
+
+export interface OktaDiagnosticsSetup {
+  org: string;
+  http: IdpHttpClient;
+  /** The custom authorization server whose token endpoint the bridge's clients use. */
+  authorizationServerId: string;
+  /** The Okta API scopes the adapter needs, each with what it needs it for. */
+  requiredScopes: ReadonlyArray<readonly [scope: string, use: string]>;
+  /** OAuth 2.0 for Okta; undefined with an API token (SSWS), which has no scopes, only its admin's roles. */
+  serviceApp?: OktaServiceApp;
+}
+
+export interface OktaServiceApp {
+  clientId: string;
+  /** The scopes the adapter asks for (OKTA_SCOPES or the default). */
+  scopes: readonly string[];
+  /** A token provider of the service app asking for exactly these scopes. */
+  tokensFor(scopes: string[]): Promise<TokenProvider>;
+}
+
+interface OktaRoleAssignment {
+  type?: unknown;
+  label?: unknown;
+  status?: unknown;
+}
+
+const ROLE_CHECK = 'permission: Application Administrator role';
+/** Standard admin roles that may create, update and delete OIDC applications (Okta's "Standard roles" table). */
+const MANAGING_ROLES = new Set(['SUPER_ADMIN', 'ORG_ADMIN', 'APP_ADMIN']);
+
+/**
+ * What `dcr-bridge doctor` checks at Okta. With OAuth 2.0 for Okta, the org authorization server issues a
+ * token only for scopes granted to the service app and refuses the request otherwise (`invalid_scope`), so
+ * asking for one scope at a time shows each grant without writing anything. The service app's admin role
+ * is visible only with `okta.roles.read`, which the bridge does not ask for: reading applications is tried,
+ * managing them is left to `--write-test`. An API token acts with the roles of the admin who made it,
+ * which Okta lists at `GET /api/v1/users/{id}/roles`.
+ */
+export function oktaDiagnostics(setup: OktaDiagnosticsSetup): AdapterDiagnostics {
+  const { http, serviceApp } = setup;
+
+  async function scopeCheck(app: OktaServiceApp, scope: string, use: string, signal: AbortSignal): Promise<DiagnosticCheck> {
+    const name = `permission: ${scope}`;
+    if (!app.scopes.includes(scope)) {
+      return { name, result: 'fail', detail: `OKTA_SCOPES leaves out ${scope}, which the bridge needs to ${use}.`, fix: `Add ${scope} to OKTA_SCOPES, or unset OKTA_SCOPES to ask for the default scopes.` };
+    }
+    try {
+      await (await app.tokensFor([scope])).getToken(signal);
+      return { name, result: 'pass', detail: `Okta issued service app ${app.clientId} a token with ${scope}.` };
+    } catch (error) {
+      const detail = error instanceof Error ? error.message : String(error);
+      if (oauthErrorCode(error) === 'invalid_scope') {
+        return { name, result: 'fail', detail, fix: `In the Okta Admin Console, open application ${app.clientId} → Okta API Scopes, and grant ${scope} (needed to ${use}).` };
+      }
+      return { name, result: 'fail', detail, fix: `Check OKTA_CLIENT_ID, OKTA_PRIVATE_KEY and OKTA_PRIVATE_KEY_ID: Okta issued no token to service app ${app.clientId}.` };
+    }
+  }
+
+  async function serviceAppRoleCheck(app: OktaServiceApp, signal: AbortSignal): Promise<DiagnosticCheck> {
+    const fix = `In the Okta Admin Console, open application ${app.clientId} → Admin roles, and assign the Application Administrator role.`;
+    const read = await http.checkAccess('/api/v1/apps', { name: ROLE_CHECK, fix }, { query: { limit: 1 }, signal });
+    if (read.result !== 'pass') return read;
+    return {
+      name: ROLE_CHECK,
+      result: 'skip',
+      detail: `Listing applications works (${read.detail}). Okta shows a service app's admin roles only to a token with okta.roles.read, which the bridge does not ask for: \`dcr-bridge doctor --write-test\` proves the role lets it create, rotate and delete clients.`,
+    };
+  }
+
+  async function apiTokenRoleCheck(signal: AbortSignal): Promise<DiagnosticCheck> {
+    const fix =
+      'Give the admin who created OKTA_API_TOKEN the Application Administrator role (Security → Administrators): an API token acts with its admin\'s current roles.';
+    try {
+      const me = await http.get<{ id?: unknown }>('/api/v1/users/me', { signal });
+      if (me.status === 401) return { name: ROLE_CHECK, result: 'fail', detail: http.errorFromResponse(me, 'reading the API token\'s admin').message, fix: 'OKTA_API_TOKEN was refused: create a new API token (Security → API → Tokens) and set it.' };
+      if (!me.ok || typeof me.body?.id !== 'string') return { name: ROLE_CHECK, result: 'fail', detail: http.errorFromResponse(me, 'reading the API token\'s admin').message };
+      const listed = await http.get<OktaRoleAssignment[]>(path`/api/v1/users/${me.body.id}/roles`, { signal });
+      if (listed.status === 403) {
+        return { name: ROLE_CHECK, result: 'skip', detail: `Okta does not let this API token list its admin's roles (HTTP 403). \`dcr-bridge doctor --write-test\` proves them.` };
+      }
+      if (!listed.ok || !Array.isArray(listed.body)) return { name: ROLE_CHECK, result: 'fail', detail: http.errorFromResponse(listed, 'listing the API token\'s admin roles').message };
+      const active = listed.body.filter((role) => role.status === undefined || role.status === 'ACTIVE');
+      const seen = `The API token's admin has ${active.length > 0 ? active.map((role) => `${String(role.label ?? role.type)} (${String(role.type)})`).join(', ') : 'no admin role'}.`;
+      if (active.some((role) => typeof role.type === 'string' && MANAGING_ROLES.has(role.type))) return { name: ROLE_CHECK, result: 'pass', detail: seen };
+      if (active.some((role) => role.type === 'CUSTOM')) {
+        return { name: ROLE_CHECK, result: 'skip', detail: `${seen} What a custom role allows is not checked here: \`dcr-bridge doctor --write-test\` proves it.` };
+      }
+      return { name: ROLE_CHECK, result: 'fail', detail: `${seen} Creating and deleting OAuth clients needs Application Administrator (APP_ADMIN), or Org or Super Administrator.`, fix };
+    } catch (error) {
+      return { name: ROLE_CHECK, result: 'fail', detail: error instanceof Error ? error.message : String(error) };
+    }
+  }
+
+  return {
+    adminUrl: setup.org,
+    async checkPermissions(context: OperationContext) {
+      if (!serviceApp) return [await apiTokenRoleCheck(context.signal)];
+      const scopes = await Promise.all(setup.requiredScopes.map(([scope, use]) => scopeCheck(serviceApp, scope, use, context.signal)));
+      return [...scopes, await serviceAppRoleCheck(serviceApp, context.signal)];
+    },
+    tokenEndpoint: async () => `${setup.org}${path`/oauth2/${setup.authorizationServerId}`}/v1/token`,
+  };
+}
+
+/** The OAuth error code of a refused token request (core's token provider keeps openid-client's error as the cause). */
+function oauthErrorCode(error: unknown): string | undefined {
+  const code = (error as { cause?: { error?: unknown } } | undefined)?.cause?.error;
+  return typeof code === 'string' ? code : undefined;
+}

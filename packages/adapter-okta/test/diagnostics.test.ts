@@ -1,0 +1,164 @@
+import { exportPKCS8, generateKeyPair } from 'jose';
+import { silentLogger, type AdapterDiagnostics, type DcrAdapter, type OperationContext } from '@dcr-bridge/core';
+import { konnectApplication, startBridge } from '@dcr-bridge/conformance';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_SCOPES, createOktaAdapter, type OktaAdapterOptions } from '../src/adapter.js';
+import { startOrg } from './setup.js';
+
+const context: OperationContext = { signal: new AbortController().signal, deadline: new AbortController().signal, answered: Promise.resolve(true), logger: silentLogger, requestId: 'doctor' };
+const ROLE_CHECK = 'permission: Application Administrator role';
+
+let org: Awaited<ReturnType<typeof startOrg>>;
+beforeAll(async () => {
+  org = await startOrg();
+});
+afterAll(() => org.okta.close());
+afterEach(() => {
+  org.okta.grantScopes(DEFAULT_SCOPES);
+  org.okta.setAdminRoles('serviceApp', ['APP_ADMIN']);
+  org.okta.setAdminRoles('apiToken', ['APP_ADMIN']);
+});
+
+function diagnosticsOf(adapter: DcrAdapter): AdapterDiagnostics {
+  if (!adapter.diagnostics) throw new Error('the adapter has no diagnostics');
+  return adapter.diagnostics;
+}
+
+const serviceApp = (overrides: Partial<Extract<OktaAdapterOptions['auth'], { privateKey: string }>> = {}): OktaAdapterOptions['auth'] => ({ clientId: org.okta.serviceApp.clientId, privateKey: org.pem, ...overrides });
+
+/** The checks run by a fresh adapter, the Okta calls they made, and the adapter's readiness. */
+async function doctor(auth: OktaAdapterOptions['auth']) {
+  const adapter = createOktaAdapter({ domain: org.okta.url, auth });
+  const start = org.okta.requests.length;
+  const checks = await diagnosticsOf(adapter).checkPermissions(context);
+  const calls = org.okta.requests.slice(start);
+  const ready = await adapter.checkReady(context);
+  await adapter.close?.();
+  return { checks, calls, ready, byName: (name: string) => checks.find((check) => check.name === name) };
+}
+const writesIn = (calls: string[]) => calls.filter((call) => /^(POST|PUT|PATCH|DELETE) /.test(call) && call !== 'POST /oauth2/v1/token');
+
+describe('doctor, OAuth 2.0 for Okta (service app)', () => {
+  it('passes every scope, each seen in a token Okta issued for it alone, and leaves the admin role to --write-test', async () => {
+    const { checks, calls, ready } = await doctor(serviceApp());
+    expect(checks).toEqual([
+      ...DEFAULT_SCOPES.map((scope) => ({ name: `permission: ${scope}`, result: 'pass', detail: `Okta issued service app ${org.okta.serviceApp.clientId} a token with ${scope}.` })),
+      { name: ROLE_CHECK, result: 'skip', detail: expect.stringContaining('--write-test') },
+    ]);
+    expect(calls).toContain('GET /api/v1/apps?limit=1');
+    expect(writesIn(calls)).toEqual([]);
+    expect(ready.ready).toBe(true);
+  });
+
+  it('finds a scope the service app was not granted, and names where to grant it', async () => {
+    org.okta.grantScopes(DEFAULT_SCOPES.filter((scope) => scope !== 'okta.apps.manage'));
+    const { byName, calls, ready } = await doctor(serviceApp());
+    expect(byName('permission: okta.apps.manage')).toEqual({
+      name: 'permission: okta.apps.manage',
+      result: 'fail',
+      detail: expect.stringContaining('invalid_scope'),
+      fix: `In the Okta Admin Console, open application ${org.okta.serviceApp.clientId} → Okta API Scopes, and grant okta.apps.manage (needed to create applications and update their redirect URIs).`,
+    });
+    for (const scope of ['okta.apps.read', 'okta.clients.read', 'okta.clients.manage']) expect(byName(`permission: ${scope}`)?.result).toBe('pass');
+    expect(writesIn(calls)).toEqual([]);
+    expect(ready.ready).toBe(false);
+  });
+
+  it('finds a scope OKTA_SCOPES leaves out, without asking Okta for it', async () => {
+    const { byName } = await doctor(serviceApp({ scopes: DEFAULT_SCOPES.filter((scope) => scope !== 'okta.clients.read') }));
+    expect(byName('permission: okta.clients.read')).toEqual({
+      name: 'permission: okta.clients.read',
+      result: 'fail',
+      detail: 'OKTA_SCOPES leaves out okta.clients.read, which the bridge needs to list OAuth clients (readiness).',
+      fix: 'Add okta.clients.read to OKTA_SCOPES, or unset OKTA_SCOPES to ask for the default scopes.',
+    });
+  });
+
+  it('fails the role check when the service app has no admin role that may read applications', async () => {
+    org.okta.setAdminRoles('serviceApp', []);
+    const { byName } = await doctor(serviceApp());
+    expect(byName(ROLE_CHECK)).toEqual({
+      name: ROLE_CHECK,
+      result: 'fail',
+      detail: expect.stringContaining('HTTP 403'),
+      fix: `In the Okta Admin Console, open application ${org.okta.serviceApp.clientId} → Admin roles, and assign the Application Administrator role.`,
+    });
+    expect(byName('permission: okta.apps.read')?.result).toBe('pass');
+  });
+
+  it('fails every check when Okta refuses the service app\'s key, naming the settings to check', async () => {
+    const { privateKey } = await generateKeyPair('RS256', { extractable: true });
+    const { checks, ready } = await doctor(serviceApp({ privateKey: await exportPKCS8(privateKey) }));
+    expect(checks.map((check) => check.result)).toEqual(['fail', 'fail', 'fail', 'fail', 'fail']);
+    for (const check of checks.slice(0, 4)) expect(check.fix).toBe(`Check OKTA_CLIENT_ID, OKTA_PRIVATE_KEY and OKTA_PRIVATE_KEY_ID: Okta issued no token to service app ${org.okta.serviceApp.clientId}.`);
+    expect(ready.ready).toBe(false);
+  });
+});
+
+describe('doctor, API token (SSWS)', () => {
+  it("passes when the token's admin holds Application Administrator, read from the admin's role assignments", async () => {
+    const { checks, calls, ready } = await doctor({ apiToken: org.okta.apiToken });
+    expect(checks).toEqual([{ name: ROLE_CHECK, result: 'pass', detail: "The API token's admin has Application Administrator (APP_ADMIN)." }]);
+    expect(calls).toEqual(['GET /api/v1/users/me', expect.stringMatching(/^GET \/api\/v1\/users\/00u\w+\/roles$/)]);
+    expect(ready.ready).toBe(true);
+  });
+
+  it('finds a read-only admin read-only, which readiness cannot (it only reads)', async () => {
+    org.okta.setAdminRoles('apiToken', ['READ_ONLY_ADMIN']);
+    const { checks, ready } = await doctor({ apiToken: org.okta.apiToken });
+    expect(checks).toEqual([
+      {
+        name: ROLE_CHECK,
+        result: 'fail',
+        detail: expect.stringContaining('Read-only Administrator (READ_ONLY_ADMIN)'),
+        fix: expect.stringContaining('Application Administrator role'),
+      },
+    ]);
+    expect(ready.ready).toBe(true);
+  });
+
+  it('leaves a custom admin role, and role assignments Okta will not show, to --write-test', async () => {
+    org.okta.setAdminRoles('apiToken', ['CUSTOM']);
+    expect((await doctor({ apiToken: org.okta.apiToken })).checks).toEqual([{ name: ROLE_CHECK, result: 'skip', detail: expect.stringMatching(/Bridge operators \(CUSTOM\).*--write-test/) }]);
+    org.okta.setAdminRoles('apiToken', ['APP_ADMIN']);
+    org.okta.failNext('GET', /^\/api\/v1\/users\/[^/]+\/roles$/, 403, { errorCode: 'E0000006', errorSummary: 'You do not have permission to perform the requested action', errorLink: 'E0000006', errorId: 'oae1', errorCauses: [] });
+    expect((await doctor({ apiToken: org.okta.apiToken })).checks).toEqual([{ name: ROLE_CHECK, result: 'skip', detail: expect.stringContaining('--write-test') }]);
+  });
+
+  it('fails when Okta refuses the API token, without showing it', async () => {
+    const wrong = `00${'x'.repeat(40)}`;
+    const { checks, ready } = await doctor({ apiToken: wrong });
+    expect(checks).toEqual([{ name: ROLE_CHECK, result: 'fail', detail: expect.stringContaining('HTTP 401'), fix: expect.stringContaining('OKTA_API_TOKEN was refused') }]);
+    expect(JSON.stringify(checks)).not.toContain(wrong);
+    expect(ready.ready).toBe(false);
+  });
+});
+
+describe('doctor: admin URL and token endpoint', () => {
+  it('reports the org, and the authorization server where a client the bridge created gets a token', async () => {
+    const adapter = createOktaAdapter({ domain: org.okta.url, auth: serviceApp() });
+    const bridge = await startBridge(adapter);
+    try {
+      const diagnostics = diagnosticsOf(adapter);
+      expect(diagnostics.adminUrl).toBe(org.okta.url);
+      const tokenEndpoint = await diagnostics.tokenEndpoint(context);
+      expect(tokenEndpoint).toBe(`${org.okta.url}/oauth2/default/v1/token`);
+      const created = await bridge.call('POST', '/', { body: konnectApplication({ grant_types: ['client_credentials'] }) });
+      expect(created.status).toBe(201);
+      const answer = await fetch(tokenEndpoint, {
+        method: 'POST',
+        headers: { authorization: `Basic ${Buffer.from(`${created.body.client_id}:${created.body.client_secret}`).toString('base64')}` },
+        body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'orders' }),
+      });
+      expect(answer.status).toBe(200);
+      expect(await answer.json()).toMatchObject({ token_type: 'Bearer', access_token: expect.any(String) });
+    } finally {
+      await bridge.close();
+    }
+  });
+
+  it('uses the configured authorization server', async () => {
+    const adapter = createOktaAdapter({ domain: org.okta.url, auth: { apiToken: org.okta.apiToken }, authorizationServerId: 'aus1a2b3c4d5e6f7g8h9' });
+    expect(await diagnosticsOf(adapter).tokenEndpoint(context)).toBe(`${org.okta.url}/oauth2/aus1a2b3c4d5e6f7g8h9/v1/token`);
+  });
+});
