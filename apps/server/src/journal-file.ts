@@ -2,7 +2,8 @@ import { closeSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync
 import { open, type FileHandle } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { StoreDriver } from '@dcr-bridge/core';
-import { claimStoreFile } from '@dcr-bridge/store-sqlite';
+// The owner claim alone: the package's index would also load SQLite's WebAssembly, which the journal never needs.
+import { claimStoreFile } from '@dcr-bridge/store-sqlite/owner';
 
 /**
  * The lifecycle's create journal as an append-only file of JSON lines: `{"k":key,"v":value}` sets,

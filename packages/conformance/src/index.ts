@@ -14,3 +14,4 @@ export {
   type InjectedFault,
   type LoopbackServer,
 } from './fake-kit.js';
+export { runStoreDriverContract, type StoreDriverContractOptions } from './store-driver.js';

@@ -30,7 +30,7 @@ export {
   type ClientCredentialsTokenOptions,
   type TokenProvider,
 } from './token-provider.js';
-export { createEncryptedStore, createJsonStore, createMemoryDriver, parseStoreKey, type EncryptedStoreOptions, type StateStore, type StoreDriver } from './store.js';
+export { compareCodePoints, createEncryptedStore, createJsonStore, createMemoryDriver, parseStoreKey, prefixUpperBound, type EncryptedStoreOptions, type StateStore, type StoreDriver } from './store.js';
 export { JOURNAL_PREFIX, defineDcrAdapter, type JournalEntry, type LifecycleOptions } from './lifecycle.js';
 export { generateSecret, hasOwnershipMarkerLine, newNonce, ownershipMarkerLine, uniqueName, type UniqueNameOptions } from './naming.js';
 export { createBridgeApp, type BridgeAppOptions } from './http/app.js';

@@ -49,7 +49,7 @@ export function createMemoryDriver(): StoreDriver {
     get: async (key) => rows.get(key),
     set: async (key, value) => void rows.set(key, value),
     delete: async (key) => void rows.delete(key),
-    list: async (prefix) => [...rows].filter(([key]) => key.startsWith(prefix)).sort(([a], [b]) => (a < b ? -1 : 1)),
+    list: async (prefix) => [...rows].filter(([key]) => key.startsWith(prefix)).sort(([a], [b]) => compareCodePoints(a, b)),
     check: async () => undefined,
     close: async () => rows.clear(),
   };
@@ -172,4 +172,29 @@ async function open(sealed: string, key: string, keys: StoreKey[]): Promise<stri
 
 function keyId(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('base64url').slice(0, 8);
+}
+
+const MAX_CODE_POINT = 0x10ffff;
+
+/**
+ * For store drivers: the smallest string greater than every string that starts with `prefix`, in code point
+ * order (which is UTF-8 byte order: SQLite's BINARY, PostgreSQL's COLLATE "C"), or undefined when there is
+ * none (an empty prefix, or one of U+10FFFF only). `key >= prefix AND key < bound` is then exactly "starts
+ * with prefix", a range the key's index serves, with no LIKE metacharacter to escape.
+ */
+export function prefixUpperBound(prefix: string): string | undefined {
+  const codePoints = [...prefix].map((char) => char.codePointAt(0) as number);
+  while (codePoints.length > 0) {
+    const last = codePoints.pop() as number;
+    if (last === MAX_CODE_POINT) continue;
+    // Surrogate code points are not characters: after U+D7FF comes U+E000.
+    const next = last === 0xd7ff ? 0xe000 : last + 1;
+    return String.fromCodePoint(...codePoints, next);
+  }
+  return undefined;
+}
+
+/** For store drivers: compares keys in code point order (UTF-8 byte order), as the databases order them; `<` on strings compares UTF-16 units. */
+export function compareCodePoints(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 }

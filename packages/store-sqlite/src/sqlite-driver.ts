@@ -1,6 +1,6 @@
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import type { StoreDriver } from '@dcr-bridge/core';
+import { compareCodePoints, prefixUpperBound, type StoreDriver } from '@dcr-bridge/core';
 import sqlite from 'node-sqlite3-wasm';
 import { claimStoreFile } from './store-owner.js';
 
@@ -47,8 +47,9 @@ export function createSqliteDriver(options: SqliteDriverOptions): StoreDriver {
     'INSERT INTO dcr_bridge_state (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at',
   );
   const remove = db.prepare('DELETE FROM dcr_bridge_state WHERE key = ?');
-  // A prefix scan as a key range (`>= prefix`, `< prefix + U+FFFF`), so that the primary key's index serves it.
+  // A prefix scan as a key range (see prefixUpperBound), so that the primary key's index serves it.
   const range = db.prepare('SELECT key, value FROM dcr_bridge_state WHERE key >= ? AND key < ? ORDER BY key');
+  const from = db.prepare('SELECT key, value FROM dcr_bridge_state WHERE key >= ? ORDER BY key');
 
   const open = () => {
     if (!db.isOpen) throw new Error(`The state store ${file} is closed.`);
@@ -108,13 +109,15 @@ export function createSqliteDriver(options: SqliteDriverOptions): StoreDriver {
     delete: async (key) => write(key, null),
     async list(prefix) {
       open();
-      const rows = new Map((range.all([prefix, `${prefix}\uffff`]) as Array<{ key: string; value: string }>).map((row) => [row.key, row.value]));
+      const upper = prefixUpperBound(prefix);
+      const stored = (upper === undefined ? from.all([prefix]) : range.all([prefix, upper])) as Array<{ key: string; value: string }>;
+      const rows = new Map(stored.map((row) => [row.key, row.value]));
       for (const [key, value] of pending) {
         if (!key.startsWith(prefix)) continue;
         if (value === null) rows.delete(key);
         else rows.set(key, value);
       }
-      return [...rows].sort(([a], [b]) => (a < b ? -1 : 1));
+      return [...rows].sort(([a], [b]) => compareCodePoints(a, b));
     },
     async check() {
       open();
@@ -123,7 +126,7 @@ export function createSqliteDriver(options: SqliteDriverOptions): StoreDriver {
     async close() {
       if (!db.isOpen) return;
       if (flushScheduled) flush();
-      for (const statement of [select, upsert, remove, range]) statement.finalize();
+      for (const statement of [select, upsert, remove, range, from]) statement.finalize();
       db.close();
       release();
     },

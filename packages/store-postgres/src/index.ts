@@ -1,0 +1,1 @@
+export { createPostgresDriver, type PostgresDriverOptions } from './postgres-driver.js';
