@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
 import { konnectApplication, konnectEvent } from '@dcr-bridge/conformance';
 import { directCalls, isTokenRequest, type DirectCalls } from './direct.js';
+import { benchLambda } from './lambda.js';
 
 /**
  * `pnpm bench`: what the bridge adds on top of each IdP, adapter by adapter.
@@ -385,6 +386,7 @@ async function main() {
     rmSync(storeDir, { recursive: true, force: true });
   }
   process.stdout.write(report(figures));
+  process.stdout.write(`\n${await benchLambda({ coldStarts: 10, cycles: 500 })}`);
 }
 
 await main();

@@ -34,6 +34,8 @@ export type ConfigResult = { config: ServerConfig; problems: [] } | { config?: u
 
 export async function loadConfig(env: Record<string, string | undefined>, cwd: string = process.cwd()): Promise<ConfigResult> {
   const problems: string[] = [];
+  // Set by the Lambda runtime (a reserved variable): the function's only writable place is /tmp.
+  const onLambda = Boolean(env.AWS_LAMBDA_FUNCTION_NAME);
   const fromFile = await readConfigFile(env.DCR_BRIDGE_CONFIG, cwd, problems);
   const values = { ...fromFile, ...definedOnly(env) };
   const settings = createSettingsReader(values);
@@ -81,20 +83,28 @@ export async function loadConfig(env: Record<string, string | undefined>, cwd: s
     logLevel: isLogLevel(logLevel) ? logLevel : 'info',
     storePath: resolve(cwd, settings.string('DCR_BRIDGE_STORE', { default: 'dcr-bridge.sqlite' }) as string),
     storeKeys,
-    journalPath: resolve(cwd, settings.string('DCR_BRIDGE_JOURNAL', { default: 'dcr-bridge.journal' }) as string),
+    journalPath: resolve(cwd, settings.string('DCR_BRIDGE_JOURNAL', { default: onLambda ? LAMBDA_JOURNAL : 'dcr-bridge.journal' }) as string),
     operationTimeoutMs: settings.integer('DCR_BRIDGE_OPERATION_TIMEOUT_MS', { default: 9000, min: 100, max: 120_000 }),
     completionTimeoutMs: settings.integer('DCR_BRIDGE_COMPLETION_TIMEOUT_MS', { default: 30_000, min: 100, max: 600_000 }),
     shutdownTimeoutMs: settings.integer('DCR_BRIDGE_SHUTDOWN_TIMEOUT_MS', { default: 10_000, min: 0, max: 300_000 }),
-    metrics: metricsSetting(settings),
+    metrics: metricsSetting(settings, onLambda),
   };
   unreadFileSettings(Object.keys(fromFile), settings.names, adapter?.module.id).forEach((problem) => problems.push(problem));
   const all = [...problems, ...settings.problems];
   return all.length > 0 ? { problems: all } : { config, problems: [] };
 }
 
-/** DCR_BRIDGE_METRICS (`on`, default, or `off`) and DCR_BRIDGE_METRICS_PORT (a port of its own for `/metrics`). */
-function metricsSetting(settings: SettingsReader): ServerConfig['metrics'] {
-  if (settings.oneOf('DCR_BRIDGE_METRICS', ['on', 'off'] as const, { default: 'on' }) === 'off') return { where: 'off' };
+/** Where the create journal goes on AWS Lambda, unless DCR_BRIDGE_JOURNAL says otherwise. */
+export const LAMBDA_JOURNAL = '/tmp/dcr-bridge.journal';
+
+/**
+ * DCR_BRIDGE_METRICS (`on`, default, or `off`) and DCR_BRIDGE_METRICS_PORT (a port of its own for `/metrics`).
+ * Off by default on AWS Lambda (unless a metrics port is set, which the Lambda entry refuses): each instance
+ * counts only its own invocations, and a scrape would reach whichever instance the gateway picks.
+ */
+function metricsSetting(settings: SettingsReader, onLambda: boolean): ServerConfig['metrics'] {
+  const byDefault = onLambda && settings.raw('DCR_BRIDGE_METRICS_PORT') === undefined ? 'off' : 'on';
+  if (settings.oneOf('DCR_BRIDGE_METRICS', ['on', 'off'] as const, { default: byDefault }) === 'off') return { where: 'off' };
   if (settings.raw('DCR_BRIDGE_METRICS_PORT') === undefined) return { where: 'main' };
   return { where: 'port', port: settings.integer('DCR_BRIDGE_METRICS_PORT', { default: 9464, min: 1, max: 65535 }) };
 }

@@ -1,18 +1,19 @@
 import { randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import express from 'express';
+import express, { type Express } from 'express';
 import { JOURNAL_PREFIX, answerClientError, createBridgeApp, createEncryptedStore, createJsonStore, createMemoryDriver, type DcrAdapter, type Logger, type StateStore, type StoreDriver } from '@dcr-bridge/core';
 import type { ServerConfig } from './config.js';
 import { createDevIdp, DEV_IDP_PATH } from './dev-idp.js';
 import { devModeBanner } from './banner.js';
 import { openJournalFile } from './journal-file.js';
-import { createMetrics, listenForMetrics } from './metrics.js';
+import type { BridgeMetrics } from './metrics.js';
 import { createProcessLogger } from './logger.js';
 
 /**
- * config → adapter → Express app → listening HTTP server. The only place that builds the process's
- * objects; `bin.ts` adds the environment, the signals and the exit codes.
+ * config → adapter → Express app → listening HTTP server. `bin.ts` adds the environment, the signals and
+ * the exit codes; the composition itself (config → adapter → Express app) is `buildBridgeApp`, which the
+ * AWS Lambda entry (`lambda.ts`) uses too.
  */
 export interface RunningServer {
   /** e.g. http://127.0.0.1:3000 */
@@ -35,32 +36,10 @@ export interface StartOptions {
 export async function startServer(config: ServerConfig, options: StartOptions = {}): Promise<RunningServer> {
   const logger = options.logger ?? createProcessLogger({ level: config.logLevel });
   let draining = false;
-  // The encrypted per-client state (adapters that keep one: the SQLite store file) and the lifecycle's
-  // create journal (every adapter: an append-only file), each opened on first use; memory in dev mode.
-  let driver: StoreDriver | undefined;
-  let opening: Promise<StoreDriver> | undefined;
-  const openDriver = (): Promise<StoreDriver> => {
-    opening ??= openStoreDriver(config).then((opened) => (driver = opened));
-    return opening;
-  };
-  let journal: StoreDriver | undefined;
-  let journalOpening: Promise<StoreDriver> | undefined;
-  const openStore = async () => {
-    const opened = await openDriver();
-    const store = createEncryptedStore({ driver: opened, keys: requireStoreKeys(config) });
-    await assertKeysOpen(store, opened, config.storePath);
-    return store;
-  };
-  const openJournal = async () => createJsonStore(await (journalOpening ??= openJournalFile(config.journalPath).then((opened) => (journal = opened))));
-
-  // Listen first: the dev IdP's issuer needs the real port (PORT may be 0).
-  const outer = express();
-  outer.disable('x-powered-by');
-  // Prometheus metrics, without the API key: on the main port, on one of their own, or not at all.
-  const metrics = config.metrics.where === 'off' ? undefined : createMetrics();
-  if (metrics && config.metrics.where === 'main') outer.get('/metrics', (req, res) => metrics.handler(req, res));
-  const metricsServer = metrics && config.metrics.where === 'port' ? await listenForMetrics(metrics, config.host, config.metrics.port) : undefined;
-  const server = createServer(outer);
+  // Listen first: the dev IdP's issuer needs the real port (PORT may be 0). Until the app is built, every
+  // request is answered 503.
+  let bridge: BridgeApp | undefined;
+  const server = createServer((req, res) => (bridge ? bridge.app(req, res) : answerStarting(res)));
   server.on('clientError', answerClientError);
   server.requestTimeout = 30_000;
   server.headersTimeout = 15_000;
@@ -77,39 +56,113 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   const localHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
   const url = `http://${localHost.includes(':') ? `[${localHost}]` : localHost}:${port}`;
 
-  let adapter: DcrAdapter;
-  let devIdp: RunningServer['devIdp'];
+  let metricsServer: Server | undefined;
+  try {
+    bridge = await buildBridgeApp(config, { logger, isDraining: () => draining, devModeUrl: url });
+    // Prometheus metrics on a port of their own (DCR_BRIDGE_METRICS_PORT), without the API key.
+    if (bridge.metrics && config.metrics.where === 'port') metricsServer = await (await import('./metrics.js')).listenForMetrics(bridge.metrics, config.host, config.metrics.port);
+  } catch (error) {
+    server.close();
+    await bridge?.close();
+    throw error;
+  }
+  const built = bridge;
+
+  if (built.devIdp) {
+    (options.printBanner ?? ((text) => process.stderr.write(text)))(
+      devModeBanner({ url, apiKey: config.apiKeys[0] as string, generatedApiKey: config.generatedApiKey, basePath: config.basePath, issuer: built.devIdp.issuer }),
+    );
+  }
+  logger.info('listening', { url, port, host: config.host, adapter: built.adapter.id, basePath: config.basePath, devMode: built.devIdp !== undefined });
+
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      draining = true;
+      logger.info('shutting down', { graceMs: config.shutdownTimeoutMs });
+      await stopAccepting(server, config.shutdownTimeoutMs, logger);
+      await built.close();
+      if (metricsServer) await new Promise((resolve) => metricsServer?.close(resolve));
+      logger.info('stopped');
+    })();
+    return closing;
+  };
+  return { url, port, server, adapter: built.adapter, devIdp: built.devIdp, close };
+}
+
+/** The Express app of the bridge, with what it holds open. */
+export interface BridgeApp {
+  /** The whole app: `/metrics` (when on the main port), the dev IdP (dev mode), then core's DCR API. */
+  app: Express;
+  adapter: DcrAdapter;
+  /** Set in dev mode. */
+  devIdp?: { issuer: string };
+  /** Set when metrics are on; served at `/metrics` by `app` when on the main port. */
+  metrics?: BridgeMetrics;
+  /** Closes the adapter, waits for the background recovery, closes the store, the journal and the metrics. */
+  close(): Promise<void>;
+}
+
+export interface BuildOptions {
+  logger: Logger;
+  /** While true, /readyz answers 503 (the server is draining). */
+  isDraining?: () => boolean;
+  /** Dev mode only: the URL the app is served at, under which the dev IdP's issuer lives. */
+  devModeUrl?: string;
+  /**
+   * Set where a store file cannot work (AWS Lambda: each instance has its own /tmp, lost with it): an adapter
+   * that keeps per-client state then fails to start with this message instead of opening the file.
+   */
+  storeFileRefusal?: string;
+}
+
+/**
+ * config → adapter → Express app, the one composition of the process's objects: the adapter with its
+ * stores (`openAdapter`; the dev mode's in memory), core's app, metrics. Recovery of the creates a previous
+ * process left open starts in the background: nothing waits for it.
+ */
+export async function buildBridgeApp(config: ServerConfig, options: BuildOptions): Promise<BridgeApp> {
+  const { logger } = options;
+  const app = express();
+  app.disable('x-powered-by');
+  // Prometheus metrics, without the API key: on the main port, on one of their own (the caller serves them), or
+  // not at all (prom-client is then never loaded: the default on AWS Lambda, where every cold start pays for it).
+  const metrics = config.metrics.where === 'off' ? undefined : (await import('./metrics.js')).createMetrics();
+  if (metrics && config.metrics.where === 'main') app.get('/metrics', (req, res) => metrics.handler(req, res));
+
+  let opened: OpenedAdapter | undefined;
+  let devIdp: BridgeApp['devIdp'];
   try {
     if (config.adapter) {
-      adapter = await config.adapter.module.create(config.adapter.options, { logger: logger.child({ adapter: config.adapter.module.id }), openStore, openJournal });
+      opened = await openAdapter(config, options);
     } else {
-      const idp = await createDevIdp(`${url}${DEV_IDP_PATH}`);
-      outer.use(DEV_IDP_PATH, idp.handler);
-      driver = createMemoryDriver();
+      if (options.devModeUrl === undefined) throw new Error('Dev mode serves its IdP beside the bridge and needs the URL it listens at: set DCR_BRIDGE_ADAPTER.');
+      const idp = await createDevIdp(`${options.devModeUrl}${DEV_IDP_PATH}`);
+      app.use(DEV_IDP_PATH, idp.handler);
+      const driver = createMemoryDriver();
       const store = createEncryptedStore({ driver, keys: [new Uint8Array(randomBytes(32))] });
       const { createRfc7591Adapter } = await import('@dcr-bridge/adapter-rfc7591');
-      adapter = createRfc7591Adapter({ issuer: idp.issuer, initialAccessToken: idp.initialAccessToken, store, journal: createJsonStore(driver), allowInsecureHttp: true, logger: logger.child({ adapter: 'rfc7591' }) });
+      const adapter = createRfc7591Adapter({ issuer: idp.issuer, initialAccessToken: idp.initialAccessToken, store, journal: createJsonStore(driver), allowInsecureHttp: true, logger: logger.child({ adapter: 'rfc7591' }) });
+      opened = { adapter, close: async () => void (await adapter.close?.()) };
       devIdp = { issuer: idp.issuer };
     }
-    outer.use(
+    app.use(
       createBridgeApp({
-        adapter,
+        adapter: opened.adapter,
         apiKeys: config.apiKeys,
         basePath: config.basePath,
         logger,
         operationTimeoutMs: config.operationTimeoutMs,
         completionTimeoutMs: config.completionTimeoutMs,
-        isDraining: () => draining,
+        isDraining: options.isDraining,
       }),
     );
   } catch (error) {
-    server.close();
-    metricsServer?.close();
     metrics?.close();
-    await driver?.close();
-    await journal?.close();
+    await opened?.close();
     throw error;
   }
+  const { adapter } = opened;
 
   // Creates a previous process left open (it crashed or was killed mid-create) are finished in the
   // background: Konnect never got those credentials, so the clients are found and deleted.
@@ -120,30 +173,76 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     (error: unknown) => logger.error('could not recover the creates a previous process left open; they are retried at the next start', { error }),
   );
 
-  if (devIdp) {
-    (options.printBanner ?? ((text) => process.stderr.write(text)))(
-      devModeBanner({ url, apiKey: config.apiKeys[0] as string, generatedApiKey: config.generatedApiKey, basePath: config.basePath, issuer: devIdp.issuer }),
-    );
-  }
-  logger.info('listening', { url, port, host: config.host, adapter: adapter.id, basePath: config.basePath, devMode: devIdp !== undefined });
-
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
-      draining = true;
-      logger.info('shutting down', { graceMs: config.shutdownTimeoutMs });
-      await stopAccepting(server, config.shutdownTimeoutMs, logger);
-      await adapter.close?.();
-      await recovered;
-      await driver?.close();
-      await journal?.close();
-      if (metricsServer) await new Promise((resolve) => metricsServer.close(resolve));
+      await opened.close({ before: () => recovered });
       metrics?.close();
-      logger.info('stopped');
     })();
     return closing;
   };
-  return { url, port, server, adapter, devIdp, close };
+  return { app, adapter, devIdp, metrics, close };
+}
+
+/** The configured adapter and what it opened. */
+export interface OpenedAdapter {
+  adapter: DcrAdapter;
+  /** Closes the adapter, then (after `before`, if given) the store and the journal. */
+  close(options?: { before?: () => Promise<void> }): Promise<void>;
+}
+
+/**
+ * The configured adapter (config.adapter) with its stores: the encrypted per-client store (adapters that keep
+ * state: the SQLite store file) and the lifecycle's create journal (every adapter: an append-only file), each
+ * opened on the adapter's first use.
+ */
+export interface OpenAdapterOptions extends Pick<BuildOptions, 'logger' | 'storeFileRefusal'> {
+  /**
+   * False for `dcr-bridge doctor`: the create journal is kept in memory instead of the journal file, which a
+   * running server owns. Default true.
+   */
+  journalFile?: boolean;
+}
+
+export async function openAdapter(config: ServerConfig, options: OpenAdapterOptions): Promise<OpenedAdapter> {
+  const chosen = config.adapter;
+  if (!chosen) throw new Error('DCR_BRIDGE_ADAPTER is not set: there is no adapter to open.');
+  let driver: StoreDriver | undefined;
+  let opening: Promise<StoreDriver> | undefined;
+  const openStore = async () => {
+    if (options.storeFileRefusal !== undefined) throw new Error(options.storeFileRefusal);
+    const opened = await (opening ??= openStoreDriver(config).then((created) => (driver = created)));
+    const store = createEncryptedStore({ driver: opened, keys: requireStoreKeys(config) });
+    await assertKeysOpen(store, opened, config.storePath);
+    return store;
+  };
+  let journal: StoreDriver | undefined;
+  let journalOpening: Promise<StoreDriver> | undefined;
+  const openJournalDriver = () => (options.journalFile === false ? Promise.resolve(createMemoryDriver()) : openJournalFile(config.journalPath));
+  const openJournal = async () => createJsonStore(await (journalOpening ??= openJournalDriver().then((opened) => (journal = opened))));
+  const closeStores = async () => {
+    await driver?.close();
+    await journal?.close();
+  };
+  let adapter: DcrAdapter;
+  try {
+    adapter = await chosen.module.create(chosen.options, { logger: options.logger.child({ adapter: chosen.module.id }), openStore, openJournal });
+  } catch (error) {
+    await closeStores();
+    throw error;
+  }
+  return {
+    adapter,
+    async close({ before } = {}) {
+      await adapter.close?.();
+      await before?.();
+      await closeStores();
+    },
+  };
+}
+
+function answerStarting(res: ServerResponse): void {
+  res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '1' }).end(JSON.stringify({ error: 'starting', error_description: 'The bridge is starting; try again in a moment.' }));
 }
 
 /** Stops accepting connections, closes idle keep-alive ones, and gives in-flight requests a grace period. */
