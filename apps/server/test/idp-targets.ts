@@ -146,7 +146,7 @@ export const idpTargets: Record<AdapterId, () => Promise<IdpTarget>> = {
   },
 
   async cognito() {
-    const cognito = await startCognitoEnvironment();
+    const cognito = await startCognitoEnvironment({ domain: 'konnect-developers' });
     // The Cognito proxy is not built on the fake kit: put one in front of it. Every Cognito action is a
     // POST to `/`, so the kit sees the action (X-Amz-Target) as the path, which lets faults aim at creates.
     const kit = createFakeIdpKit();

@@ -1,4 +1,4 @@
-import { CognitoIdentityProviderClient, CreateUserPoolClientCommand, CreateUserPoolCommand, DescribeUserPoolClientCommand, ListUserPoolClientsCommand } from '@aws-sdk/client-cognito-identity-provider';
+import { CognitoIdentityProviderClient, CreateUserPoolClientCommand, CreateUserPoolCommand, CreateUserPoolDomainCommand, DescribeUserPoolClientCommand, ListUserPoolClientsCommand } from '@aws-sdk/client-cognito-identity-provider';
 import type { ConformanceBackdoor } from '@dcr-bridge/conformance';
 import { startCognitoLocal, type CognitoLocal } from './cognito-local.js';
 import { startCognitoProxy, type CognitoProxy } from './cognito-proxy.js';
@@ -13,12 +13,14 @@ export interface CognitoEnvironment {
   stop(): Promise<void>;
 }
 
-export async function startCognitoEnvironment(): Promise<CognitoEnvironment> {
+/** `domain`: a Cognito prefix domain for the pool, as a pool serving client_credentials has (the doctor checks it). */
+export async function startCognitoEnvironment(options: { domain?: string } = {}): Promise<CognitoEnvironment> {
   const local = await startCognitoLocal();
   const proxy = await startCognitoProxy(local.url, ['orders/read', 'orders/write']);
   const sdk = new CognitoIdentityProviderClient({ region: 'eu-west-1', endpoint: proxy.url, credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
   const pool = await sdk.send(new CreateUserPoolCommand({ PoolName: 'konnect-developers' }));
   const userPoolId = pool.UserPool?.Id as string;
+  if (options.domain !== undefined) await sdk.send(new CreateUserPoolDomainCommand({ UserPoolId: userPoolId, Domain: options.domain }));
   const describe = async (clientId: string) => {
     try {
       return (await sdk.send(new DescribeUserPoolClientCommand({ UserPoolId: userPoolId, ClientId: clientId }))).UserPoolClient;

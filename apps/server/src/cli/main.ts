@@ -1,5 +1,8 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { silentLogger } from '@dcr-bridge/core';
+import { openAdapter } from '../server.js';
+import { formatDoctorReport, runDoctor } from './doctor.js';
 import { serve } from './serve.js';
 import { formatReport, verifyBridge } from './verify.js';
 
@@ -12,6 +15,7 @@ const HELP = `Usage: dcr-bridge [command] [options]
 
 Commands:
   serve             run the bridge, configured from the environment (the default with no command)
+  doctor            check the configuration, the IdP's reachability, the admin credentials and their permissions
   verify <url>      call a DCR bridge the way Konnect does and check its answers against Konnect's contract
 
 Options:
@@ -28,6 +32,32 @@ or the file named by DCR_BRIDGE_CONFIG (see the README). With no DCR_BRIDGE_ADAP
 embedded dev mode. Stops gracefully on SIGTERM or SIGINT.
 
 Exit codes: 0 stopped by a signal, 1 bad settings, failed start or failed shutdown, 2 usage error.
+`;
+
+const DOCTOR_HELP = `Usage: dcr-bridge doctor [--write-test [--scope <scopes>]] [--json] [--timeout <ms>]
+
+Checks what would stop the bridge from serving Konnect, reading the settings exactly as \`serve\` does
+(the environment, ./.env, DCR_BRIDGE_CONFIG):
+  configuration   every setting problem, then the adapter and its store opened
+  reachability    the IdP's admin URL: DNS, TCP, TLS (certificate and expiry), an HTTP answer
+  credentials     the admin credentials accepted (the readiness check)
+  permissions     each permission the adapter needs, read-only where the IdP shows it,
+                  with what to grant at the IdP when one is missing
+Read-only: nothing is created unless --write-test is given.
+
+Options:
+  --write-test      also create a probe client (named "dcr-bridge doctor probe …"), get a token with its
+                    credentials, rotate its secret (the old one must be refused), and delete it
+  --scope <scopes>  scopes the probe asks for, comma-separated (an IdP that refuses a client
+                    without one, e.g. Cognito, needs a scope it has)
+  --json            one JSON document on stdout instead of the human report
+  --timeout <ms>    how long each network step may take (default 10000)
+  -h, --help        show this help
+
+The adapter's store is opened as the server opens it: an SQLite store file that a running server owns
+cannot be opened (run the doctor before the server, or against a PostgreSQL store).
+
+Exit codes: 0 no problem found, 1 a check failed, 2 usage error.
 `;
 
 const VERIFY_HELP = `Usage: dcr-bridge verify <url> --api-key <key> [--lifecycle] [--json] [--timeout <ms>]
@@ -77,6 +107,7 @@ async function dispatch(argv: string[]): Promise<void> {
     return serve();
   }
   if (command === 'verify') return verify(args);
+  if (command === 'doctor') return doctor(args);
   throw new UsageError(`unknown command "${command}"`);
 }
 
@@ -85,6 +116,24 @@ function topLevel(argv: string[]): void {
   if (values.help) return print(HELP);
   if (values.version) return print(values.json ? `${JSON.stringify({ version: packageVersion() })}\n` : `${packageVersion()}\n`);
   throw new UsageError('--json goes with --version or a command');
+}
+
+async function doctor(args: string[]): Promise<void> {
+  const { values } = parse(
+    args,
+    { 'write-test': { type: 'boolean' }, scope: { type: 'string' }, json: { type: 'boolean' }, timeout: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    'doctor',
+    0,
+  );
+  if (values.help) return print(DOCTOR_HELP);
+  const timeoutMs = timeoutOption(values.timeout, 'doctor');
+  if (values.scope !== undefined && !values['write-test']) throw new UsageError('--scope goes with --write-test', 'doctor');
+  const probeScopes = (values.scope ?? '').split(',').map((scope) => scope.trim()).filter(Boolean);
+  // The settings exactly as `serve` reads them: ./.env under the environment.
+  if (existsSync('.env')) process.loadEnvFile('.env');
+  const report = await runDoctor({ env: process.env, cwd: process.cwd(), writeTest: values['write-test'] === true, probeScopes, timeoutMs, openAdapter: (config) => openAdapter(config, { logger: silentLogger, journalFile: false }) });
+  print(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatDoctorReport(report));
+  process.exitCode = report.ok ? EXIT_OK : EXIT_FAILED;
 }
 
 async function verify(args: string[]): Promise<void> {
@@ -106,12 +155,17 @@ async function verify(args: string[]): Promise<void> {
   if (!isHttpUrl(url)) throw new UsageError(`"${url}" is not an http(s) URL`, 'verify');
   const apiKey = values['api-key'];
   if (!apiKey) throw new UsageError('--api-key is required', 'verify');
-  const timeoutMs = values.timeout === undefined ? 10_000 : Number(values.timeout);
-  if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) throw new UsageError('--timeout takes a positive number of milliseconds', 'verify');
+  const timeoutMs = timeoutOption(values.timeout, 'verify');
 
   const report = await verifyBridge({ url, apiKey, lifecycle: values.lifecycle === true, timeoutMs });
   print(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
   process.exitCode = report.ok ? EXIT_OK : EXIT_FAILED;
+}
+
+function timeoutOption(value: string | undefined, command: string): number {
+  const timeoutMs = value === undefined ? 10_000 : Number(value);
+  if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) throw new UsageError('--timeout takes a positive number of milliseconds', command);
+  return timeoutMs;
 }
 
 /** parseArgs, strict, with its errors turned into one-line usage errors. */

@@ -1,0 +1,364 @@
+import { lookup } from 'node:dns/promises';
+import { connect as connectTcp, type Socket } from 'node:net';
+import { connect as connectTls, type PeerCertificate } from 'node:tls';
+import { parseRegistration, redactText, silentLogger, type DcrAdapter, type DiagnosticCheck, type OperationContext } from '@dcr-bridge/core';
+import { loadConfig, type ServerConfig } from '../config.js';
+
+/**
+ * `dcr-bridge doctor`: what would stop the bridge from serving Konnect, found before Konnect finds it.
+ * Groups run in order, and a group whose ground is missing (no configuration, an unreachable IdP) leaves the
+ * later ones as skipped rather than piling up consequences of the first problem:
+ *
+ * 1. configuration: loaded exactly as the server loads it, every problem listed;
+ * 2. reachability of the adapter's admin URL: DNS, TCP, TLS (the certificate, its expiry), an HTTP answer;
+ * 3. credentials: the adapter's readiness check (the admin credentials accepted);
+ * 4. permissions: the adapter's read-only checks (`AdapterDiagnostics.checkPermissions`);
+ * 5. with `writeTest`: a probe client created through the adapter (marked like every client the bridge
+ *    makes), its credentials proven at the token endpoint, rotated (the old secret refused, the new one
+ *    accepted), deleted (its secret refused). The probe is deleted whatever step fails.
+ *
+ * Read-only unless `writeTest`. Secrets never reach the report.
+ */
+export interface DoctorOptions {
+  env: Record<string, string | undefined>;
+  cwd: string;
+  writeTest: boolean;
+  /** Scopes the write test's probe asks for (an IdP may refuse a client_credentials client without one: Cognito). */
+  probeScopes: string[];
+  /** Budget of each network step. */
+  timeoutMs: number;
+  /** Opens the configured adapter with its stores, as the server does (its journal in memory). */
+  openAdapter(config: ServerConfig): Promise<{ adapter: DcrAdapter; close(): Promise<void> }>;
+}
+
+export type DoctorGroup = 'configuration' | 'reachability' | 'credentials' | 'permissions' | 'write test';
+
+export interface DoctorCheck extends DiagnosticCheck {
+  group: DoctorGroup;
+}
+
+export interface DoctorReport {
+  adapter?: string;
+  writeTest: boolean;
+  ok: boolean;
+  checks: DoctorCheck[];
+}
+
+/** The probe's name at the IdP starts with this (the adapter adds its nonce), so an operator can find a stray one. */
+export const PROBE_NAME = 'dcr-bridge doctor probe';
+
+export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
+  const checks: DoctorCheck[] = [];
+  const add = (group: DoctorGroup, check: DiagnosticCheck) => checks.push({ group, ...check });
+  const report = (adapter?: string): DoctorReport => ({ adapter, writeTest: options.writeTest, ok: checks.every((check) => check.result !== 'fail'), checks });
+
+  const loaded = await loadConfig(options.env, options.cwd);
+  if (!loaded.config) {
+    loaded.problems.forEach((problem) => add('configuration', { name: 'setting', result: 'fail', detail: problem }));
+    return report();
+  }
+  const { config } = loaded;
+  if (!config.adapter) {
+    add('configuration', { name: 'adapter', result: 'skip', detail: 'DCR_BRIDGE_ADAPTER is not set: the server would start its embedded dev mode, with no IdP to check.' });
+    return report();
+  }
+  const adapterId = config.adapter.module.id;
+  add('configuration', { name: 'settings', result: 'pass', detail: `loaded as the server loads them; adapter ${adapterId}` });
+
+  let opened: Awaited<ReturnType<DoctorOptions['openAdapter']>>;
+  try {
+    opened = await options.openAdapter(config);
+  } catch (error) {
+    add('configuration', { name: 'adapter', result: 'fail', detail: messageOf(error) });
+    return report(adapterId);
+  }
+  add('configuration', { name: 'adapter', result: 'pass', detail: `${adapterId} created` });
+
+  const { adapter } = opened;
+  try {
+    const diagnostics = adapter.diagnostics;
+    if (diagnostics) {
+      for (const check of await reachability(diagnostics.adminUrl, options.timeoutMs)) add('reachability', check);
+    } else {
+      add('reachability', { name: 'admin URL', result: 'skip', detail: `the ${adapterId} adapter does not name its admin URL (it has no diagnostics)` });
+    }
+    if (checks.some((check) => check.group === 'reachability' && check.result === 'fail')) {
+      skipRest(add, 'the IdP is not reachable', options.writeTest);
+      return report(adapterId);
+    }
+
+    const ready = await adapter.checkReady(context(options.timeoutMs));
+    add(
+      'credentials',
+      ready.ready
+        ? { name: 'admin credentials', result: 'pass', detail: 'the readiness check passed' }
+        : {
+            name: 'admin credentials',
+            result: 'fail',
+            detail: ready.detail ?? ready.reason,
+            fix: ready.reason === 'idp_error' ? `the IdP refused the admin credentials or a permission: check the ${adapterId} credential settings and the roles they carry` : 'see the detail',
+          },
+    );
+
+    if (diagnostics) {
+      for (const check of await diagnostics.checkPermissions(context(options.timeoutMs))) add('permissions', check);
+    } else {
+      add('permissions', { name: 'permissions', result: 'skip', detail: `the ${adapterId} adapter offers no permission checks` });
+    }
+
+    if (options.writeTest) {
+      if (!diagnostics) add('write test', { name: 'write test', result: 'skip', detail: `the ${adapterId} adapter does not name its token endpoint` });
+      else if (checks.some((check) => check.result === 'fail')) add('write test', { name: 'write test', result: 'skip', detail: 'not run: fix the failures above first' });
+      else for (const check of await writeTest(adapter, await diagnostics.tokenEndpoint(context(options.timeoutMs)), options)) add('write test', check);
+    }
+  } finally {
+    await opened.close();
+  }
+  return report(adapterId);
+}
+
+function skipRest(add: (group: DoctorGroup, check: DiagnosticCheck) => void, why: string, writeTest: boolean): void {
+  add('credentials', { name: 'admin credentials', result: 'skip', detail: why });
+  add('permissions', { name: 'permissions', result: 'skip', detail: why });
+  if (writeTest) add('write test', { name: 'write test', result: 'skip', detail: why });
+}
+
+/** DNS, TCP, TLS (https only) and one unauthenticated GET of the admin URL: any answer below 500 is a server answering. */
+async function reachability(adminUrl: string, timeoutMs: number): Promise<DiagnosticCheck[]> {
+  const url = new URL(adminUrl);
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
+  const checks: DiagnosticCheck[] = [];
+  try {
+    const addresses = await lookup(host, { all: true });
+    checks.push({ name: `DNS ${host}`, result: 'pass', detail: addresses.map((entry) => entry.address).join(', ') });
+  } catch (error) {
+    checks.push({ name: `DNS ${host}`, result: 'fail', detail: messageOf(error), fix: `the host name does not resolve from here: check the IdP URL in the adapter's settings and this host's DNS` });
+    return checks;
+  }
+  const tcp = await connectOnce(() => connectTcp({ host, port }), timeoutMs);
+  if (tcp !== undefined) {
+    checks.push({ name: `TCP ${host}:${port}`, result: 'fail', detail: tcp, fix: 'nothing accepts connections there: check the port in the IdP URL, and the firewalls and proxies between the bridge and the IdP' });
+    return checks;
+  }
+  checks.push({ name: `TCP ${host}:${port}`, result: 'pass' });
+  if (url.protocol === 'https:') {
+    const tls = await tlsCheck(host, port, timeoutMs);
+    checks.push(tls);
+    if (tls.result === 'fail') return checks;
+  }
+  checks.push(await httpAnswer(adminUrl, timeoutMs));
+  return checks;
+}
+
+/** Resolves undefined once connected, or the reason it could not. */
+function connectOnce(open: () => Socket, timeoutMs: number): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const socket = open();
+    socket.setTimeout(timeoutMs, () => {
+      socket.destroy();
+      resolve(`no connection within ${timeoutMs} ms`);
+    });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(undefined);
+    });
+    socket.once('error', (error) => resolve(messageOf(error)));
+  });
+}
+
+function tlsCheck(host: string, port: number, timeoutMs: number): Promise<DiagnosticCheck> {
+  const name = `TLS ${host}:${port}`;
+  return new Promise((resolve) => {
+    const socket = connectTls({ host, port, servername: isIp(host) ? undefined : host, timeout: timeoutMs });
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolve({ name, result: 'fail', detail: `no TLS handshake within ${timeoutMs} ms`, fix: 'check that the port speaks TLS (https) and that no proxy intercepts it' });
+    });
+    socket.once('secureConnect', () => {
+      const certificate = socket.getPeerCertificate();
+      socket.destroy();
+      resolve({ name, result: 'pass', detail: describeCertificate(certificate) });
+    });
+    socket.once('error', (error: NodeJS.ErrnoException) => {
+      resolve({ name, result: 'fail', detail: messageOf(error), fix: tlsFix(error.code) });
+    });
+  });
+}
+
+function tlsFix(code: string | undefined): string {
+  if (code === 'CERT_HAS_EXPIRED') return "the IdP's certificate has expired: renew it at the IdP";
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') return "the certificate does not name this host: use the host name the certificate was issued for in the IdP URL";
+  if (code && /SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/.test(code)) {
+    return "the certificate is signed by a CA this process does not trust: give the bridge that CA with NODE_EXTRA_CA_CERTS=/path/to/ca.pem (never turn verification off)";
+  }
+  return 'check that the port speaks TLS (https) and that the IdP URL is right';
+}
+
+function describeCertificate(certificate: PeerCertificate): string {
+  const daysLeft = Math.floor((Date.parse(certificate.valid_to) - Date.now()) / 86_400_000);
+  return `certificate for ${certificate.subject?.CN ?? 'no CN'}, issued by ${certificate.issuer?.CN ?? certificate.issuer?.O ?? 'unknown'}, valid ${daysLeft} more days`;
+}
+
+async function httpAnswer(adminUrl: string, timeoutMs: number): Promise<DiagnosticCheck> {
+  const name = `HTTP GET ${redactText(adminUrl)}`;
+  try {
+    const response = await fetch(adminUrl, { redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
+    await response.body?.cancel();
+    if (response.status >= 500) return { name, result: 'fail', detail: `answered ${response.status}`, fix: 'the IdP answers with a server error: check its health and logs' };
+    return { name, result: 'pass', detail: `answered ${response.status}` };
+  } catch (error) {
+    return { name, result: 'fail', detail: messageOf(error), fix: 'the IdP does not answer HTTP there: check the IdP URL and any proxy' };
+  }
+}
+
+/** Create → token → rotate → old refused, new accepted → delete → refused. The probe is deleted whatever fails. */
+async function writeTest(adapter: DcrAdapter, tokenEndpoint: string, options: Pick<DoctorOptions, 'timeoutMs' | 'probeScopes'>): Promise<DiagnosticCheck[]> {
+  const { timeoutMs } = options;
+  const checks: DiagnosticCheck[] = [];
+  let clientId: string | undefined;
+  try {
+    const created = await adapter.createClient(probeRegistration(options.probeScopes), context(timeoutMs));
+    clientId = created.clientId;
+    checks.push({ name: 'create a probe client', result: 'pass', detail: `client ${clientId}` });
+    const token = (clientSecret: string): TokenRequest => ({ tokenEndpoint, clientId: created.clientId, clientSecret, scopes: options.probeScopes, timeoutMs });
+    checks.push(await tokenCheck('the probe gets a token', token(created.clientSecret), true));
+    if (!adapter.rotateSecret) {
+      checks.push({ name: 'rotate its secret', result: 'skip', detail: `the ${adapter.id} adapter cannot rotate secrets` });
+    } else {
+      const rotated = await adapter.rotateSecret(clientId, context(timeoutMs));
+      checks.push({ name: 'rotate its secret', result: 'pass' });
+      checks.push(await tokenCheck('the new secret gets a token', token(rotated.clientSecret), true));
+      checks.push(await tokenCheck('the old secret is refused', token(created.clientSecret), false));
+    }
+  } catch (error) {
+    const refusedScope = (error as { code?: string }).code === 'invalid_scope';
+    checks.push({
+      name: clientId === undefined ? 'create a probe client' : 'rotate its secret',
+      result: 'fail',
+      detail: messageOf(error),
+      fix: refusedScope ? 'the IdP wants a scope it knows: run again with --scope <a scope the IdP has>' : 'the admin credentials lack a write permission, or the IdP refused the probe: see the detail',
+    });
+  } finally {
+    if (clientId !== undefined) {
+      try {
+        await adapter.deleteClient(clientId, context(timeoutMs));
+        checks.push({ name: 'delete the probe client', result: 'pass' });
+      } catch (error) {
+        checks.push({ name: 'delete the probe client', result: 'fail', detail: messageOf(error), fix: `delete client ${clientId} (named "${PROBE_NAME} …") at the IdP by hand, and grant the permission to delete clients` });
+      }
+    }
+  }
+  return checks;
+}
+
+/**
+ * A client_credentials token request with the probe's credentials (client_secret_post, as the probe was
+ * registered; client_secret_basic when the IdP refuses the first). An IdP may take a moment to apply a new or
+ * revoked secret everywhere, so the expected outcome is awaited for a few seconds.
+ */
+interface TokenRequest {
+  tokenEndpoint: string;
+  clientId: string;
+  clientSecret: string;
+  /** Sent as `scope` when not empty (an authorization server without a default scope refuses a request without one). */
+  scopes: string[];
+  timeoutMs: number;
+}
+
+async function tokenCheck(name: string, request: TokenRequest, accepted: boolean): Promise<DiagnosticCheck> {
+  const { tokenEndpoint, timeoutMs } = request;
+  const until = Date.now() + Math.min(timeoutMs, 10_000);
+  let last = '';
+  for (;;) {
+    try {
+      const status = await requestToken(request);
+      last = `token endpoint answered ${status}`;
+      if ((status === 200) === accepted) return { name, result: 'pass', detail: last };
+    } catch (error) {
+      last = messageOf(error);
+    }
+    if (Date.now() >= until) break;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  return {
+    name,
+    result: 'fail',
+    detail: last,
+    fix: accepted
+      ? `the IdP does not issue tokens to the clients the bridge creates at ${tokenEndpoint}: check that the client_credentials grant is allowed there`
+      : 'a rotated secret still gets tokens: the IdP keeps old secrets valid; check its secret rotation settings',
+  };
+}
+
+async function requestToken({ tokenEndpoint, clientId, clientSecret, scopes, timeoutMs }: TokenRequest): Promise<number> {
+  const scope: Record<string, string> = scopes.length > 0 ? { scope: scopes.join(' ') } : {};
+  const post = await fetch(tokenEndpoint, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret, ...scope }),
+    signal: AbortSignal.timeout(timeoutMs),
+  });
+  await post.body?.cancel();
+  if (post.status === 200 || (post.status !== 400 && post.status !== 401)) return post.status;
+  const basic = await fetch(tokenEndpoint, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      accept: 'application/json',
+      authorization: `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`).toString('base64')}`,
+    },
+    body: new URLSearchParams({ grant_type: 'client_credentials', ...scope }),
+    signal: AbortSignal.timeout(timeoutMs),
+  });
+  await basic.body?.cancel();
+  return basic.status;
+}
+
+function probeRegistration(scopes: string[]) {
+  return parseRegistration({
+    client_name: PROBE_NAME,
+    application_description: 'Created by dcr-bridge doctor --write-test and deleted at once.',
+    redirect_uris: ['https://doctor.dcr-bridge.invalid/callback'],
+    grant_types: ['client_credentials'],
+    scopes,
+    token_endpoint_auth_method: 'client_secret_post',
+    // Konnect's references, required in every create: the doctor's own, so the audit line names it.
+    portal_id: 'dcr-bridge-doctor',
+    organization_id: 'dcr-bridge-doctor',
+    developer_id: 'dcr-bridge-doctor',
+    auth_strategy_id: 'dcr-bridge-doctor',
+    dcr_provider_id: 'dcr-bridge-doctor',
+  });
+}
+
+function context(timeoutMs: number): OperationContext {
+  const signal = AbortSignal.timeout(timeoutMs);
+  return { signal, deadline: signal, answered: Promise.resolve(true), logger: silentLogger, requestId: 'dcr-bridge-doctor' };
+}
+
+function isIp(host: string): boolean {
+  return /^[\d.]+$/.test(host) || host.includes(':');
+}
+
+function messageOf(error: unknown): string {
+  return redactText(error instanceof Error ? error.message : String(error));
+}
+
+const MARK: Record<DiagnosticCheck['result'], string> = { pass: 'PASS', fail: 'FAIL', skip: 'SKIP' };
+
+export function formatDoctorReport(report: DoctorReport): string {
+  const lines = [`dcr-bridge doctor${report.adapter ? ` (adapter ${report.adapter})` : ''}${report.writeTest ? ' --write-test' : ''}`];
+  let group: DoctorGroup | undefined;
+  for (const check of report.checks) {
+    if (check.group !== group) {
+      group = check.group;
+      lines.push(`${group}:`);
+    }
+    lines.push(`  ${MARK[check.result]}  ${check.name}${check.detail ? ` — ${check.detail}` : ''}`);
+    if (check.result === 'fail' && check.fix) lines.push(`        fix: ${check.fix}`);
+  }
+  const failed = report.checks.filter((check) => check.result === 'fail').length;
+  lines.push(failed === 0 ? 'No problem found.' : `${failed} problem${failed === 1 ? '' : 's'} found.`);
+  return `${lines.join('\n')}\n`;
+}
