@@ -39,6 +39,8 @@ export const ERROR_CODES = {
   idp_rate_limited: 503,
   /** The bridge is not ready to serve (readiness check failed). */
   not_ready: 503,
+  /** The store several replicas share (PostgreSQL) cannot be reached; nothing was changed. */
+  store_unavailable: 503,
   /** The IdP did not answer within the time budget. */
   idp_timeout: 504,
 } as const satisfies Record<string, number>;

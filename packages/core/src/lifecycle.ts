@@ -233,7 +233,13 @@ export function defineDcrAdapter<Client>(idp: IdpPrimitives<Client>, options: Li
     if (context.deadline.aborted) throw new BridgeError('idp_timeout', 'The time budget was spent before the create could start; nothing was created.');
     const entry: JournalEntry = { nonce: newNonce(), clientName: registration.clientName, startedAt: new Date().toISOString() };
     active.add(entry.nonce);
-    await journal.set(journalKey(entry.nonce), entry);
+    try {
+      await journal.set(journalKey(entry.nonce), entry);
+    } catch (error) {
+      active.delete(entry.nonce);
+      logger.error('could not record a create in the journal; nothing was created', { error });
+      throw new BridgeError('store_unavailable', 'The bridge could not record the create in its journal, so it did not start it: nothing was created. Retry.');
+    }
     let created: CreatedClient;
     try {
       created = await idp.create(registration, {
@@ -385,7 +391,17 @@ export function defineDcrAdapter<Client>(idp: IdpPrimitives<Client>, options: Li
 
     applyEvent,
 
-    checkReady: (context) => idp.checkReady(context),
+    async checkReady(context) {
+      // A journal several replicas share is a database this process needs for every operation: check it too.
+      if (journal.exclusive) {
+        try {
+          await journal.check();
+        } catch (error) {
+          return { ready: false, detail: error instanceof Error ? error.message : String(error), reason: 'store_unavailable' };
+        }
+      }
+      return idp.checkReady(context);
+    },
 
     ...(idp.diagnostics ? { diagnostics: idp.diagnostics } : {}),
 

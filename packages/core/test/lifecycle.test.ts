@@ -454,6 +454,23 @@ describe('defineDcrAdapter: a journal shared by several replicas', () => {
     await survivor.close?.();
   });
 
+  it('is not ready while the shared journal is down, and creates nothing it could not journal', async () => {
+    const idp = memoryIdp();
+    const shared = sharedDriver();
+    let down = false;
+    const failWhenDown = async () => {
+      if (down) throw new Error('PostgreSQL store 127.0.0.1:5432/dcr is unreachable');
+    };
+    const driver = { ...shared.driver, check: failWhenDown, set: async (key: string, value: string) => (await failWhenDown(), shared.driver.set(key, value)) };
+    const adapter = defineDcrAdapter(idp.primitives, { journal: createJsonStore(driver) });
+    expect(await adapter.checkReady(context())).toEqual({ ready: true });
+    down = true;
+    expect(await adapter.checkReady(context())).toEqual({ ready: false, detail: expect.stringContaining('unreachable'), reason: 'store_unavailable' });
+    await expect(adapter.createClient(registration(), context())).rejects.toMatchObject({ code: 'store_unavailable', status: 503 });
+    expect(idp.calls).not.toContain('create');
+    expect(idp.clients.size).toBe(0);
+  });
+
   it('finishes each entry once when two replicas recover at the same time', async () => {
     const idp = memoryIdp();
     const journal = createJsonStore(sharedDriver().driver);
