@@ -19,7 +19,8 @@ export interface ServerConfig {
   port: number;
   basePath: string;
   logLevel: LogLevel;
-  storePath: string;
+  /** Where per-client state and, with PostgreSQL, the create journal are kept (DCR_BRIDGE_STORE). */
+  store: StoreLocation;
   /** The create journal (journal-file.ts), for every adapter. */
   journalPath: string;
   storeKeys: Uint8Array[];
@@ -81,7 +82,7 @@ export async function loadConfig(env: Record<string, string | undefined>, cwd: s
     port: settings.integer('PORT', { default: 3000, min: 0, max: 65535 }),
     basePath,
     logLevel: isLogLevel(logLevel) ? logLevel : 'info',
-    storePath: resolve(cwd, settings.string('DCR_BRIDGE_STORE', { default: 'dcr-bridge.sqlite' }) as string),
+    store: storeLocation(settings, cwd),
     storeKeys,
     journalPath: resolve(cwd, settings.string('DCR_BRIDGE_JOURNAL', { default: onLambda ? LAMBDA_JOURNAL : 'dcr-bridge.journal' }) as string),
     operationTimeoutMs: settings.integer('DCR_BRIDGE_OPERATION_TIMEOUT_MS', { default: 9000, min: 100, max: 120_000 }),
@@ -92,6 +93,33 @@ export async function loadConfig(env: Record<string, string | undefined>, cwd: s
   unreadFileSettings(Object.keys(fromFile), settings.names, adapter?.module.id).forEach((problem) => problems.push(problem));
   const all = [...problems, ...settings.problems];
   return all.length > 0 ? { problems: all } : { config, problems: [] };
+}
+
+/**
+ * DCR_BRIDGE_STORE: an SQLite file that one process owns (default), or a PostgreSQL URL (`postgres://…` or
+ * `postgresql://…`) for several replicas, which then also holds the create journal. DCR_BRIDGE_STORE_CA_FILE:
+ * a PEM bundle of the CA that signed the database's certificate. The URL is never repeated in a message: it
+ * may carry a password.
+ */
+export type StoreLocation = { kind: 'file'; path: string } | { kind: 'postgres'; url: string; caFile?: string; description: string };
+
+function storeLocation(settings: SettingsReader, cwd: string): StoreLocation {
+  const value = settings.string('DCR_BRIDGE_STORE', { default: 'dcr-bridge.sqlite' }) as string;
+  const caFile = settings.string('DCR_BRIDGE_STORE_CA_FILE');
+  if (!/^postgres(ql)?:\/\//i.test(value)) {
+    if (caFile !== undefined) settings.problem('DCR_BRIDGE_STORE_CA_FILE is set, but DCR_BRIDGE_STORE is a file: the CA file is for a PostgreSQL store (DCR_BRIDGE_STORE=postgres://…).');
+    return { kind: 'file', path: resolve(cwd, value) };
+  }
+  let description = 'PostgreSQL';
+  try {
+    const url = new URL(value);
+    description = `PostgreSQL at ${url.hostname}:${url.port || '5432'}${url.pathname}`;
+  } catch {
+    settings.problem('DCR_BRIDGE_STORE starts like a PostgreSQL URL but is not a URL: write it as postgres://user:password@host:5432/database (percent-encode special characters in the password).');
+  }
+  const caPath = caFile === undefined ? undefined : resolve(cwd, caFile);
+  if (caPath !== undefined && !existsSync(caPath)) settings.problem(`DCR_BRIDGE_STORE_CA_FILE: no file at ${caPath}.`);
+  return { kind: 'postgres', url: value, ...(caPath === undefined ? {} : { caFile: caPath }), description };
 }
 
 /** Where the create journal goes on AWS Lambda, unless DCR_BRIDGE_JOURNAL says otherwise. */

@@ -53,7 +53,7 @@ export function createLambdaHandler(env: Record<string, string | undefined>, opt
       }
       const { config } = result;
       logger = loggerAt(config.logLevel);
-      const bridge = await buildBridgeApp(config, { logger, storeFileRefusal: storeFileRefusal(config) });
+      const bridge = await buildBridgeApp(config, { logger, ...(config.store.kind === 'file' ? { storeFileRefusal: storeFileRefusal(config.store.path, config) } : {}) });
       logger.info('cold start done', { adapter: bridge.adapter.id, basePath: config.basePath, journal: config.journalPath, ms: Math.round(performance.now() - began) });
       return { ok: true, proxy: lambdaProxy(bridge.app, logger), config, logger };
     } catch (error) {
@@ -96,8 +96,8 @@ function lambdaProblems(config: ServerConfig): string[] {
 }
 
 /** A store file under /tmp belongs to one instance and is lost with it: the records must be where every instance reads them. */
-function storeFileRefusal(config: ServerConfig): string {
-  return `The ${config.adapter?.module.id} adapter keeps per-client state, and on AWS Lambda a store file (${config.storePath}) would belong to one instance and be lost with it: each instance would refuse to rotate or delete the clients another created. Run this adapter on AWS Lambda with a PostgreSQL store (DCR_BRIDGE_STORE=postgres://…), or run the server.`;
+function storeFileRefusal(path: string, config: ServerConfig): string {
+  return `The ${config.adapter?.module.id} adapter keeps per-client state, and on AWS Lambda a store file (${path}) would belong to one instance and be lost with it: each instance would refuse to rotate or delete the clients another created. Run this adapter on AWS Lambda with a PostgreSQL store (DCR_BRIDGE_STORE=postgres://…), or run the server.`;
 }
 
 /** Lambda ends an invocation at the function's timeout: the bridge must answer (504 at worst) before that. */

@@ -192,14 +192,15 @@ export interface OpenedAdapter {
 }
 
 /**
- * The configured adapter (config.adapter) with its stores: the encrypted per-client store (adapters that keep
- * state: the SQLite store file) and the lifecycle's create journal (every adapter: an append-only file), each
- * opened on the adapter's first use.
+ * The configured adapter (config.adapter) with its stores, each opened on the adapter's first use: the
+ * encrypted per-client store (adapters that keep state) and the lifecycle's create journal (every adapter).
+ * With a store file (SQLite, one process) the journal is a file of its own; with PostgreSQL both live in the
+ * database, so that the replicas share the journal and its locks (see core's lifecycle).
  */
 export interface OpenAdapterOptions extends Pick<BuildOptions, 'logger' | 'storeFileRefusal'> {
   /**
-   * False for `dcr-bridge doctor`: the create journal is kept in memory instead of the journal file, which a
-   * running server owns. Default true.
+   * False for `dcr-bridge doctor`: with a store file, the create journal is kept in memory instead of the
+   * journal file, which a running server owns. Default true.
    */
   journalFile?: boolean;
 }
@@ -207,22 +208,25 @@ export interface OpenAdapterOptions extends Pick<BuildOptions, 'logger' | 'store
 export async function openAdapter(config: ServerConfig, options: OpenAdapterOptions): Promise<OpenedAdapter> {
   const chosen = config.adapter;
   if (!chosen) throw new Error('DCR_BRIDGE_ADAPTER is not set: there is no adapter to open.');
-  let driver: StoreDriver | undefined;
-  let opening: Promise<StoreDriver> | undefined;
+  const { store: location } = config;
+  const opened: StoreDriver[] = [];
+  const once = (open: () => Promise<StoreDriver>) => {
+    let opening: Promise<StoreDriver> | undefined;
+    return () => (opening ??= open().then((driver) => (opened.push(driver), driver)));
+  };
+  const storeDriver = once(() => openStoreDriver(location, options.logger));
+  const journalDriver =
+    location.kind === 'postgres' ? storeDriver : once(async () => (options.journalFile === false ? createMemoryDriver() : openJournalFile(config.journalPath)));
   const openStore = async () => {
     if (options.storeFileRefusal !== undefined) throw new Error(options.storeFileRefusal);
-    const opened = await (opening ??= openStoreDriver(config).then((created) => (driver = created)));
-    const store = createEncryptedStore({ driver: opened, keys: requireStoreKeys(config) });
-    await assertKeysOpen(store, opened, config.storePath);
+    const driver = await storeDriver();
+    const store = createEncryptedStore({ driver, keys: requireStoreKeys(config) });
+    await assertKeysOpen(store, driver, location.kind === 'file' ? location.path : location.description);
     return store;
   };
-  let journal: StoreDriver | undefined;
-  let journalOpening: Promise<StoreDriver> | undefined;
-  const openJournalDriver = () => (options.journalFile === false ? Promise.resolve(createMemoryDriver()) : openJournalFile(config.journalPath));
-  const openJournal = async () => createJsonStore(await (journalOpening ??= openJournalDriver().then((opened) => (journal = opened))));
+  const openJournal = async () => createJsonStore(await journalDriver());
   const closeStores = async () => {
-    await driver?.close();
-    await journal?.close();
+    for (const driver of opened) await driver.close();
   };
   let adapter: DcrAdapter;
   try {
@@ -258,15 +262,20 @@ async function stopAccepting(server: Server, graceMs: number, logger: Logger): P
   clearTimeout(timer);
 }
 
-function openStoreDriver(config: ServerConfig): Promise<StoreDriver> {
-  return import('@dcr-bridge/store-sqlite').then(({ createSqliteDriver }) => createSqliteDriver({ path: config.storePath }));
+async function openStoreDriver(location: ServerConfig['store'], logger: Logger): Promise<StoreDriver> {
+  if (location.kind === 'file') {
+    const { createSqliteDriver } = await import('@dcr-bridge/store-sqlite');
+    return createSqliteDriver({ path: location.path });
+  }
+  const { createPostgresDriver } = await import('@dcr-bridge/store-postgres');
+  return createPostgresDriver({ url: location.url, caFile: location.caFile, logger: logger.child({ component: 'store-postgres' }) });
 }
 
 /**
  * A store key that does not open the records already stored (a key made anew at each start) would break every
  * later rotate and delete with a 500: refuse to start instead, saying what to do.
  */
-async function assertKeysOpen(store: StateStore, driver: StoreDriver, path: string): Promise<void> {
+async function assertKeysOpen(store: StateStore, driver: StoreDriver, where: string): Promise<void> {
   // A journal entry an older version kept in this file is plain JSON: only the encrypted records tell.
   const first = (await driver.list('')).find(([key]) => !key.startsWith(JOURNAL_PREFIX));
   if (first === undefined) return;
@@ -274,7 +283,7 @@ async function assertKeysOpen(store: StateStore, driver: StoreDriver, path: stri
     await store.get(first[0]);
   } catch {
     throw new Error(
-      `DCR_BRIDGE_STORE_KEY does not open the records in ${path}: they were encrypted with another key. Set the key they were written with (to rotate, put the new key first and keep the old one: comma-separated, newest first).`,
+      `DCR_BRIDGE_STORE_KEY does not open the records in ${where}: they were encrypted with another key. Set the key they were written with (to rotate, put the new key first and keep the old one: comma-separated, newest first).`,
     );
   }
 }

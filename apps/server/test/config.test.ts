@@ -15,12 +15,29 @@ beforeEach(() => {
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('loadConfig', () => {
+  it('reads a PostgreSQL URL as the store, and never repeats it (it may carry a password) in a problem', async () => {
+    const base = { DCR_BRIDGE_ADAPTER: 'okta', OKTA_DOMAIN: 'https://acme.okta.com', OKTA_API_TOKEN: '00token000000000000000000000000000000000000', DCR_BRIDGE_API_KEYS: key };
+    writeFileSync(join(dir, 'db-ca.pem'), '-----BEGIN CERTIFICATE-----\n');
+    const { config } = await loadConfig({ ...base, DCR_BRIDGE_STORE: 'postgresql://bridge:s3cret@db.internal:6432/dcr?sslmode=verify-full', DCR_BRIDGE_STORE_CA_FILE: 'db-ca.pem' }, dir);
+    expect(config?.store).toEqual({
+      kind: 'postgres',
+      url: 'postgresql://bridge:s3cret@db.internal:6432/dcr?sslmode=verify-full',
+      caFile: join(dir, 'db-ca.pem'),
+      description: 'PostgreSQL at db.internal:6432/dcr',
+    });
+    const bad = await loadConfig({ ...base, DCR_BRIDGE_STORE: 'postgres://bridge:s3cretw0rd@[db:5432/dcr', DCR_BRIDGE_STORE_CA_FILE: 'missing.pem' }, dir);
+    expect(bad.problems).toEqual([expect.stringContaining('DCR_BRIDGE_STORE starts like a PostgreSQL URL but is not a URL'), `DCR_BRIDGE_STORE_CA_FILE: no file at ${join(dir, 'missing.pem')}.`]);
+    expect(bad.problems.join('\n')).not.toContain('w0rd');
+    const fileWithCa = await loadConfig({ ...base, DCR_BRIDGE_STORE_CA_FILE: 'db-ca.pem' }, dir);
+    expect(fileWithCa.problems).toEqual([expect.stringContaining('the CA file is for a PostgreSQL store')]);
+  });
+
   it('starts the dev mode with defaults when no adapter is chosen', async () => {
     const { config, problems } = await loadConfig({}, dir);
     expect(problems).toEqual([]);
     expect(config).toMatchObject({ adapter: undefined, generatedApiKey: true, host: '127.0.0.1', port: 3000, basePath: '/', logLevel: 'info', operationTimeoutMs: 9000 });
     expect(config?.apiKeys[0]).toMatch(/^[A-Za-z0-9_]{12,256}$/);
-    expect(config?.storePath).toBe(join(dir, 'dcr-bridge.sqlite'));
+    expect(config?.store).toEqual({ kind: 'file', path: join(dir, 'dcr-bridge.sqlite') });
   });
 
   it('never starts dev mode where production settings are: an adapter\'s settings, a store key, a public address', async () => {
@@ -51,7 +68,7 @@ describe('loadConfig', () => {
       dir,
     );
     expect(problems).toEqual([]);
-    expect(config).toMatchObject({ apiKeys: [key, 'second_key_0123456789'], generatedApiKey: false, host: '0.0.0.0', port: 8080, basePath: '/v1/dcr', logLevel: 'debug', storePath: join(dir, 'data', 'state.sqlite') });
+    expect(config).toMatchObject({ apiKeys: [key, 'second_key_0123456789'], generatedApiKey: false, host: '0.0.0.0', port: 8080, basePath: '/v1/dcr', logLevel: 'debug', store: { kind: 'file', path: join(dir, 'data', 'state.sqlite') } });
     expect(config?.adapter?.module.id).toBe('rfc7591');
     expect(config?.adapter?.options).toMatchObject({ issuer: 'https://idp.example.com', initialAccessToken: 'iat' });
     expect(config?.storeKeys).toHaveLength(1);

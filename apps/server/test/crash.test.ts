@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { konnectApplication } from '@dcr-bridge/conformance';
 import { idpTargets, type AdapterId, type IdpTarget } from './idp-targets.js';
+import { call as callBridge, konnectLoad as startLoad, logLines, waitForLine, type RecoveryReport } from './konnect-calls.js';
 import { runBridgeProcess, type BridgeProcess } from './process.js';
 
 /**
@@ -25,80 +25,12 @@ const COMPLETION_TIMEOUT_MS = 1_500;
 const RECOVERY_TIMEOUT_MS = 20_000;
 const RECOVERED = 'recovered the creates a previous process left open';
 
-interface LogLine {
-  level: string;
-  msg: string;
-  [field: string]: unknown;
-}
-
-interface RecoveryReport {
-  open: number;
-  undone: number;
-  neverCreated: number;
-  unresolved: number;
-  kept: number;
-}
-
-function logLines(bridge: BridgeProcess): LogLine[] {
-  return bridge
-    .stdout()
-    .split('\n')
-    .filter((line) => line.startsWith('{'))
-    .map((line) => JSON.parse(line) as LogLine);
-}
-
 async function waitForRecovery(bridge: BridgeProcess): Promise<RecoveryReport> {
-  const deadline = Date.now() + RECOVERY_TIMEOUT_MS;
-  while (Date.now() < deadline) {
-    const line = logLines(bridge).find((candidate) => candidate.msg === RECOVERED);
-    if (line) return line as unknown as RecoveryReport;
-    await sleep(50);
-  }
-  throw new Error(`no "${RECOVERED}" line within ${RECOVERY_TIMEOUT_MS} ms:\n${bridge.stdout().slice(-4000)}\n${bridge.stderr().slice(-2000)}`);
+  return (await waitForLine(bridge, RECOVERED, RECOVERY_TIMEOUT_MS)) as unknown as RecoveryReport;
 }
 
-async function call(bridge: BridgeProcess, method: string, path: string, body?: unknown) {
-  const res = await fetch(`${bridge.url}${path}`, {
-    method,
-    headers: { 'x-api-key': apiKey, ...(body ? { 'content-type': 'application/json' } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? (JSON.parse(text) as Record<string, string>) : undefined };
-}
-
-/** Konnect creating applications, `CONCURRENCY` at a time, until `stop()`; what it holds is every 201. */
-function konnectLoad(bridge: BridgeProcess, application: Record<string, unknown>) {
-  let stopped = false;
-  let inFlight = 0;
-  const held: Array<{ clientId: string; clientSecret: string; answeredAt: number }> = [];
-  const statuses: number[] = [];
-  const worker = async () => {
-    while (!stopped) {
-      inFlight++;
-      try {
-        const res = await call(bridge, 'POST', '/', konnectApplication(application));
-        statuses.push(res.status);
-        if (res.status === 201 && res.body) held.push({ clientId: res.body.client_id as string, clientSecret: res.body.client_secret as string, answeredAt: performance.now() });
-      } catch {
-        // The connection died with the process: Konnect got no answer.
-      } finally {
-        inFlight--;
-      }
-    }
-  };
-  const workers = Promise.all(Array.from({ length: CONCURRENCY }, worker));
-  return {
-    /** How many creates got a 201 so far. */
-    answered: () => held.length,
-    /** Starts no more creates; returns how many are still in flight. */
-    stop() {
-      stopped = true;
-      return inFlight;
-    },
-    done: () => workers.then(() => ({ held, statuses })),
-  };
-}
+const call = (bridge: BridgeProcess, method: string, path: string, body?: unknown) => callBridge(bridge, apiKey, method, path, body);
+const konnectLoad = (bridge: BridgeProcess, application: Record<string, unknown>) => startLoad(bridge, apiKey, application, CONCURRENCY);
 
 describe.each(Object.keys(idpTargets) as AdapterId[])('%s: the server killed under load and restarted on the same store', (id) => {
   let target: IdpTarget;

