@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -7,6 +7,7 @@ import { loadConfig } from '../src/config.js';
 import { createLambdaHandler, handler as exportedHandler, type LambdaHttpHandler } from '../src/lambda.js';
 import { createProcessLogger } from '../src/logger.js';
 import { answerOf, lambdaEvent, type Answer, type KonnectCall, type LambdaRoute } from './fixtures/lambda/events.js';
+import { startTestPostgres } from '../../../packages/store-postgres/test/postgres-server.js';
 import { idpTargets, type IdpTarget } from './idp-targets.js';
 
 /**
@@ -115,6 +116,38 @@ describe('the Konnect flow through the Lambda handler', () => {
     expect(missed.status).toBe(404);
     expect(missed.body?.error).toBe('not_found');
     expect(await okta.countClients()).toBe(before);
+  });
+});
+
+describe('rfc7591 on AWS Lambda with the PostgreSQL store', () => {
+  let rfc7591: IdpTarget;
+  let postgres: Awaited<ReturnType<typeof startTestPostgres>>;
+  beforeAll(async () => {
+    [rfc7591, postgres] = await Promise.all([idpTargets.rfc7591(), startTestPostgres()]);
+  }, 60_000);
+  afterAll(async () => {
+    await rfc7591?.close();
+    await postgres?.stop();
+  });
+
+  it('two instances share the records: created through one, rotated, updated and deleted through the other', async () => {
+    const env = { ...rfc7591.env, DCR_BRIDGE_API_KEYS: apiKey, DCR_BRIDGE_STORE: postgres.url };
+    const [first, second] = [lambda(env), lambda(env)];
+    const route: LambdaRoute = { kind: 'http', stage: '$default', apiBase: '/' };
+    const created = await invoke(first, route, { method: 'POST', suffix: '/', body: konnectApplication() });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const clientId = created.body?.client_id as string;
+    expect(await rfc7591.canGetToken(clientId, created.body?.client_secret as string)).toBe(true);
+    const rotated = await invoke(second, route, { method: 'POST', suffix: `/${clientId}/new-secret` });
+    expect(rotated.status, JSON.stringify(rotated.body)).toBe(200);
+    expect(await rfc7591.canGetToken(clientId, rotated.body?.client_secret as string)).toBe(true);
+    expect(await rfc7591.canGetToken(clientId, created.body?.client_secret as string)).toBe(false);
+    const updated = await invoke(first, route, { method: 'POST', suffix: `/${clientId}/event-hook`, body: konnectEvent(clientId, { event_type: 'update_application', redirect_uris: ['https://app.example.com/lambda'] }) });
+    expect(updated.status).toBe(200);
+    expect((await invoke(second, route, { method: 'DELETE', suffix: `/${clientId}` })).status).toBe(204);
+    expect(await rfc7591.clientExists(clientId)).toBe(false);
+    // The journal is in the database: neither instance wrote a journal file under /tmp.
+    expect(existsSync(first.journal) || existsSync(second.journal)).toBe(false);
   });
 });
 
