@@ -3,7 +3,7 @@ import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeKeycloak } from '../../../packages/adapter-keycloak/test/fake-keycloak.js';
-import { idpTargets, type AdapterId, type IdpTarget } from './idp-targets.js';
+import { idpTargets, keycloakSettings, type AdapterId, type IdpTarget } from './idp-targets.js';
 import { runCli } from './process.js';
 
 /** `dcr-bridge doctor` as a real process, against every adapter's IdP (the fakes and servers of their own tests). */
@@ -95,15 +95,7 @@ describe('dcr-bridge doctor: a permission missing', () => {
     const keycloak = await startFakeKeycloak();
     try {
       keycloak.setAdminRoles(['view-clients']);
-      const env = {
-        DCR_BRIDGE_ADAPTER: 'keycloak',
-        KEYCLOAK_URL: keycloak.url,
-        KEYCLOAK_REALM: keycloak.realm,
-        KEYCLOAK_TOKEN_REALM: keycloak.admin.realm,
-        KEYCLOAK_CLIENT_ID: keycloak.admin.clientId,
-        KEYCLOAK_CLIENT_SECRET: keycloak.admin.clientSecret,
-      };
-      const { code, report, stdout } = await doctor(env, '--write-test');
+      const { code, report, stdout } = await doctor(keycloakSettings(keycloak), '--write-test');
       expect(code).toBe(1);
       expect(group(report, 'credentials')).toEqual([expect.objectContaining({ result: 'pass' })]);
       expect(failed(report)).toEqual([expect.objectContaining({ group: 'permissions', name: 'permission: manage-clients', fix: expect.stringContaining('manage-clients') })]);

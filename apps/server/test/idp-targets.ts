@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createFakeIdpKit, listenOnLoopback, type FakeIdpKit } from '@dcr-bridge/conformance';
 import { startCognitoEnvironment } from '../../../packages/adapter-cognito/test/environment.js';
-import { startFakeKeycloak } from '../../../packages/adapter-keycloak/test/fake-keycloak.js';
+import { startFakeKeycloak, type FakeKeycloak } from '../../../packages/adapter-keycloak/test/fake-keycloak.js';
 import { startOrg } from '../../../packages/adapter-okta/test/setup.js';
 import { startFakePingFederate } from '../../../packages/adapter-pingfederate/test/fake-pingfederate.js';
 import { startFakePingOne } from '../../../packages/adapter-pingone/test/fake-pingone.js';
@@ -32,6 +32,18 @@ export interface IdpTarget {
    */
   listClients?(): Promise<Array<{ clientId: string; clientName: string }>>;
   close(): Promise<void>;
+}
+
+/** The keycloak adapter's settings for a fake Keycloak. */
+export function keycloakSettings(keycloak: FakeKeycloak): Record<string, string> {
+  return {
+    DCR_BRIDGE_ADAPTER: 'keycloak',
+    KEYCLOAK_URL: keycloak.url,
+    KEYCLOAK_REALM: keycloak.realm,
+    KEYCLOAK_TOKEN_REALM: keycloak.admin.realm,
+    KEYCLOAK_CLIENT_ID: keycloak.admin.clientId,
+    KEYCLOAK_CLIENT_SECRET: keycloak.admin.clientSecret,
+  };
 }
 
 export type AdapterId = 'rfc7591' | 'keycloak' | 'okta' | 'pingone' | 'pingfederate' | 'cognito';
@@ -69,14 +81,7 @@ export const idpTargets: Record<AdapterId, () => Promise<IdpTarget>> = {
   async keycloak() {
     const keycloak = await startFakeKeycloak();
     return {
-      env: {
-        DCR_BRIDGE_ADAPTER: 'keycloak',
-        KEYCLOAK_URL: keycloak.url,
-        KEYCLOAK_REALM: keycloak.realm,
-        KEYCLOAK_TOKEN_REALM: keycloak.admin.realm,
-        KEYCLOAK_CLIENT_ID: keycloak.admin.clientId,
-        KEYCLOAK_CLIENT_SECRET: keycloak.admin.clientSecret,
-      },
+      env: keycloakSettings(keycloak),
       application: { scopes: ['read:orders'] },
       countClients: async () => keycloak.clientCount(),
       clientExists: async (clientId) => keycloak.clientByClientId(clientId) !== undefined,

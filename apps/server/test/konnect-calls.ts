@@ -2,19 +2,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { konnectApplication } from '@dcr-bridge/conformance';
 import type { BridgeProcess } from './process.js';
 
+export type { RecoveryReport } from '@dcr-bridge/core';
+
 /** Konnect's calls to real bridge processes, and their log lines, for the crash and replica tests. */
 export interface LogLine {
   level: string;
   msg: string;
   [field: string]: unknown;
-}
-
-export interface RecoveryReport {
-  open: number;
-  undone: number;
-  neverCreated: number;
-  unresolved: number;
-  kept: number;
 }
 
 export function logLines(bridge: BridgeProcess): LogLine[] {

@@ -2,20 +2,10 @@ import { silentLogger, type AdapterDiagnostics, type DcrAdapter, type OperationC
 import { konnectApplication, startBridge } from '@dcr-bridge/conformance';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createPingOneAdapter, type PingOneAdapterOptions } from '../src/index.js';
-import { startFakePingOne, type FakePingOne } from './fake-pingone.js';
+import { BRIDGE_PERMISSIONS, startFakePingOne, type FakePingOne } from './fake-pingone.js';
 
 const context: OperationContext = { signal: new AbortController().signal, deadline: new AbortController().signal, answered: Promise.resolve(true), logger: silentLogger, requestId: 'doctor' };
-const PERMISSIONS = [
-  'applications:read:application',
-  'applications:create:application',
-  'applications:update:application',
-  'applications:delete:application',
-  'applications:read:secret',
-  'applications:update:secret',
-  'applications:create:grant',
-  'resources:read:resource',
-  'resources:read:scope',
-];
+const PERMISSIONS = BRIDGE_PERMISSIONS;
 
 let p1: FakePingOne;
 beforeAll(async () => {

@@ -46,7 +46,7 @@ export interface WorkerRole {
 }
 
 /** The permissions the bridge's calls need (see the adapter's diagnostics). */
-const BRIDGE_PERMISSIONS = [
+export const BRIDGE_PERMISSIONS = [
   'applications:read:application',
   'applications:create:application',
   'applications:update:application',
