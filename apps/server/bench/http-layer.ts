@@ -5,7 +5,8 @@ import { parseArgs } from 'node:util';
 import express from 'express';
 import { pino } from 'pino';
 import { Pool } from 'undici';
-import { createBridgeApp, type DcrAdapter, type Logger } from '@dcr-bridge/core';
+import type { DcrAdapter, Logger } from '@dcr-bridge/core';
+import { createBridgeApp } from '@dcr-bridge/core/http';
 import { konnectApplication } from '@dcr-bridge/conformance';
 import { createProcessLogger } from '../src/logger.js';
 

@@ -1,4 +1,5 @@
-import { REDACTED, bindingLogger, isSecretKey, redact, redactText, type LogFields, type LogLevel, type Logger } from '@dcr-bridge/core';
+import type { LogFields, LogLevel, Logger } from '@dcr-bridge/core';
+import { REDACTED, bindingLogger, isSecretKey, redact, redactText } from '@dcr-bridge/core/http';
 import pino from 'pino';
 
 /**

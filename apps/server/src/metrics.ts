@@ -1,6 +1,6 @@
 import { createServer, type RequestListener, type Server } from 'node:http';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import { CHANNELS, type IdpCallMessage, type OperationMessage, type StoreMessage, type TokenMessage } from '@dcr-bridge/core';
+import { CHANNELS, type IdpCallMessage, type OperationMessage, type StoreMessage, type TokenMessage } from '@dcr-bridge/core/http';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /**

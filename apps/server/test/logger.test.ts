@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
-import { REDACTED, createJsonLogger, isSecretKey, type Logger } from '@dcr-bridge/core';
+import type { Logger } from '@dcr-bridge/core';
+import { REDACTED, createJsonLogger, isSecretKey } from '@dcr-bridge/core/http';
 import { SECRET_FIELDS, SECRET_PATHS, createProcessLogger, redactLine } from '../src/logger.js';
 import { runBridgeProcess, type BridgeProcess } from './process.js';
 

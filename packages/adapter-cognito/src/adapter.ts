@@ -13,7 +13,8 @@ import {
   type UpdateUserPoolClientCommandInput,
   type UserPoolClientType,
 } from '@aws-sdk/client-cognito-identity-provider';
-import { BridgeError, defineDcrAdapter, notReady, withRetries, type DcrAdapter, type IdpPrimitives, type Logger, type OperationContext, type StateStore } from '@dcr-bridge/core';
+import { BridgeError, defineDcrAdapter, notReady, type DcrAdapter, type IdpPrimitives, type Logger, type OperationContext, type StateStore } from '@dcr-bridge/core';
+import { withRetries } from '@dcr-bridge/core/idp';
 import { checkAuthMethod, clientName, isManaged, oauthFlows, type AppClientSettings, type MixedFlowPolicy } from './app-client.js';
 import { createCognitoDiagnostics } from './diagnostics.js';
 import { fromAwsError } from './errors.js';

@@ -1,20 +1,22 @@
 import { createHash } from 'node:crypto';
 import {
   BridgeError,
-  bearerAuthorization,
-  createClientCredentialsTokenProvider,
-  createIdpHttpClient,
   defineDcrAdapter,
   generateSecret,
-  path,
   silentLogger,
   type DcrAdapter,
   type IdpPrimitives,
   type Logger,
   type OperationContext,
   type StateStore,
-  type Dispatcher,
 } from '@dcr-bridge/core';
+import {
+  bearerAuthorization,
+  createClientCredentialsTokenProvider,
+  createIdpHttpClient,
+  path,
+  type Dispatcher,
+} from '@dcr-bridge/core/idp';
 import { keycloakDiagnostics } from './diagnostics.js';
 import { MANAGED_ATTRIBUTE, clientIdFor, clientRepresentation, isManaged, keycloakMessage, withoutSecret, type KeycloakClient } from './representation.js';
 

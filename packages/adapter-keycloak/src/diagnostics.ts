@@ -1,4 +1,5 @@
-import { path, type AdapterDiagnostics, type DiagnosticCheck, type IdpHttpClient, type OperationContext, type TokenProvider } from '@dcr-bridge/core';
+import type { AdapterDiagnostics, DiagnosticCheck, OperationContext } from '@dcr-bridge/core';
+import { path, type IdpHttpClient, type TokenProvider } from '@dcr-bridge/core/idp';
 
 export interface KeycloakDiagnosticsSetup {
   http: IdpHttpClient;

@@ -1,21 +1,23 @@
 import {
   BridgeError,
-  bearerAuthorization,
-  createClientCredentialsTokenProvider,
-  createIdpHttpClient,
   defineDcrAdapter,
-  path,
   silentLogger,
-  staticAuthorization,
-  type AuthorizationSource,
   type DcrAdapter,
-  type TokenProvider,
   type IdpPrimitives,
   type Logger,
   type StateStore,
+} from '@dcr-bridge/core';
+import {
+  bearerAuthorization,
+  createClientCredentialsTokenProvider,
+  createIdpHttpClient,
+  path,
+  staticAuthorization,
+  type AuthorizationSource,
+  type TokenProvider,
   type Dispatcher,
   type IdpResponse,
-} from '@dcr-bridge/core';
+} from '@dcr-bridge/core/idp';
 import type { CryptoKey } from 'jose';
 import { oktaDiagnostics, type OktaServiceApp } from './diagnostics.js';
 import { clientNameFor, oktaApp, oktaMessage, orgUrl, withoutSecret, type OktaApp } from './settings.js';

@@ -1,22 +1,24 @@
 import { readFileSync } from 'node:fs';
 import {
   BridgeError,
-  basicAuthorization,
-  bearerAuthorization,
-  createClientCredentialsTokenProvider,
-  createIdpHttpClient,
   defineDcrAdapter,
   generateSecret,
-  path,
   silentLogger,
-  type AuthorizationSource,
   type DcrAdapter,
   type IdpPrimitives,
   type Logger,
   type OperationContext,
   type StateStore,
-  type Dispatcher,
 } from '@dcr-bridge/core';
+import {
+  basicAuthorization,
+  bearerAuthorization,
+  createClientCredentialsTokenProvider,
+  createIdpHttpClient,
+  path,
+  type AuthorizationSource,
+  type Dispatcher,
+} from '@dcr-bridge/core/idp';
 import { Agent } from 'undici';
 import { createPingFederateDiagnostics } from './diagnostics.js';
 import { clientIdFor, isManaged, newClient, pingFederateMessage, withoutSecret, writable, type ClientDefaults, type PingFederateClient } from './client.js';

@@ -1,4 +1,5 @@
-import { BridgeError, notReady, path, type AdapterDiagnostics, type DiagnosticCheck, type IdpHttpClient, type IdpResponse, type OperationContext } from '@dcr-bridge/core';
+import { BridgeError, notReady, type AdapterDiagnostics, type DiagnosticCheck, type OperationContext } from '@dcr-bridge/core';
+import { path, type IdpHttpClient, type IdpResponse } from '@dcr-bridge/core/idp';
 
 /** PingFederate's `AdministrativeAccount`, as much as the doctor reads. */
 interface AdministrativeAccount {

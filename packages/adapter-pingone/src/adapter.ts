@@ -1,19 +1,21 @@
 import {
   BridgeError,
-  bearerAuthorization,
-  createClientCredentialsTokenProvider,
-  createIdpHttpClient,
   defineDcrAdapter,
-  path,
   silentLogger,
   type DcrAdapter,
   type IdpPrimitives,
-  type IdpResponse,
   type Logger,
   type OperationContext,
   type StateStore,
-  type Dispatcher,
 } from '@dcr-bridge/core';
+import {
+  bearerAuthorization,
+  createClientCredentialsTokenProvider,
+  createIdpHttpClient,
+  path,
+  type IdpResponse,
+  type Dispatcher,
+} from '@dcr-bridge/core/idp';
 import { pingOneDiagnostics } from './diagnostics.js';
 import { applicationName, isManaged, newApplication, pingOneMessage, type PingOneApplication, type PingOneRegion } from './application.js';
 

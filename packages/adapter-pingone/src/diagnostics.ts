@@ -1,4 +1,5 @@
-import { path, type AdapterDiagnostics, type DiagnosticCheck, type IdpHttpClient, type OperationContext } from '@dcr-bridge/core';
+import type { AdapterDiagnostics, DiagnosticCheck, OperationContext } from '@dcr-bridge/core';
+import { path, type IdpHttpClient } from '@dcr-bridge/core/idp';
 
 export interface PingOneDiagnosticsSetup {
   http: IdpHttpClient;

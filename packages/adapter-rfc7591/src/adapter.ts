@@ -1,25 +1,27 @@
 import * as oidc from 'openid-client';
 import {
   BridgeError,
-  createClientCredentialsTokenProvider,
-  createIdpHttpClient,
   defineDcrAdapter,
   isBridgeError,
-  parseRetryAfter,
   silentLogger,
-  withRetries,
   type DcrAdapter,
-  type IdpHttpClient,
   type IdpPrimitives,
-  type IdpResponse,
   type Logger,
   type OperationContext,
   type StateStore,
+  notReady,
+} from '@dcr-bridge/core';
+import {
+  createClientCredentialsTokenProvider,
+  createIdpHttpClient,
+  parseRetryAfter,
+  withRetries,
+  type IdpHttpClient,
+  type IdpResponse,
   type TokenProvider,
   type Dispatcher,
   fetchVia,
-  notReady,
-} from '@dcr-bridge/core';
+} from '@dcr-bridge/core/idp';
 import { createRfc7591Diagnostics } from './diagnostics.js';
 import { epochToDate, registrationError, registrationMetadata, updateBody, type ClientMetadata } from './metadata.js';
 

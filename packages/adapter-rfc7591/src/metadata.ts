@@ -1,4 +1,5 @@
-import { BridgeError, type ClientRegistration, type IdpResponse } from '@dcr-bridge/core';
+import { BridgeError, type ClientRegistration } from '@dcr-bridge/core';
+import type { IdpResponse } from '@dcr-bridge/core/idp';
 
 /** RFC 7591 client metadata, as sent and as the IdP answers (RFC 7591 §2, §3.2.1; RFC 7592 §3). */
 export interface ClientMetadata {

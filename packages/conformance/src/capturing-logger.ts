@@ -1,4 +1,5 @@
-import { createJsonLogger, type Logger } from '@dcr-bridge/core';
+import type { Logger } from '@dcr-bridge/core';
+import { createJsonLogger } from '@dcr-bridge/core/http';
 
 /**
  * The bridge's real JSON logger at debug level, writing into memory, so tests can assert that no

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { answerClientError, createBridgeApp, silentLogger, type DcrAdapter, type Logger } from '@dcr-bridge/core';
+import { silentLogger, type DcrAdapter, type Logger } from '@dcr-bridge/core';
+import { answerClientError, createBridgeApp } from '@dcr-bridge/core/http';
 import { listenOnLoopback } from './fake-kit.js';
 
 /**

@@ -108,8 +108,6 @@ export type ClientEvent =
   /** The registration was removed; undo what add_registration did. */
   | { type: 'remove_registration'; apiProductVersionId: string; audience?: string; application: EventApplication };
 
-export type ClientEventType = ClientEvent['type'];
-
 /** Passed to every call. */
 export interface OperationContext {
   /**
@@ -346,6 +344,3 @@ export interface CreateContext<Client = unknown> extends OperationContext {
    */
   created(clientId: string, client?: Client): Promise<void>;
 }
-
-/** The shape of every adapter package's factory: `createKeycloakAdapter(options) → DcrAdapter`. */
-export type AdapterFactory<Options> = (options: Options) => DcrAdapter;

@@ -1,3 +1,5 @@
+import type { ReadinessReport } from './contract.js';
+
 /**
  * The one error type of the bridge. Every failure that reaches Konnect is a `BridgeError` with a stable
  * `code`; the HTTP layer turns the code into a status in exactly one place (`statusForCode`).
@@ -96,4 +98,9 @@ export function toBridgeError(error: unknown, adapterId: string, operation: stri
     `The ${adapterId} adapter failed unexpectedly during ${operation}. The bridge's logs have the details.`,
     { cause: error },
   );
+}
+
+/** The readiness report for a check that threw: its message for the logs, its error code for `/readyz`. */
+export function notReady(error: unknown): ReadinessReport {
+  return { ready: false, detail: error instanceof Error ? error.message : String(error), reason: isBridgeError(error) ? error.code : 'internal_error' };
 }

@@ -1,6 +1,6 @@
 import type { Dispatcher } from 'undici';
 import type { DiagnosticCheck, ReadinessReport } from './contract.js';
-import { BridgeError } from './errors.js';
+import { BridgeError, notReady } from './errors.js';
 import { silentLogger, type Logger } from './logger.js';
 import { redactText, redactUrl } from './redact.js';
 import { measuringIdpCalls, publish, routeTemplate, secondsSince } from './instrumentation.js';
@@ -12,7 +12,7 @@ import { parseRetryAfter, withRetries, type RetryPolicy } from './retry.js';
  * fetch is built from, without fetch's web streams and per-call signal plumbing) with a keep-alive
  * connection pool per IdP origin: attempts bounded by the operation's completion
  * budget (the request's signal) and a per-attempt ceiling, bounded retries with backoff and jitter for
- * operations that are safe to repeat only (GET, HEAD, DELETE, and requests marked `idempotent`), Retry-After
+ * idempotent operations only (GET, HEAD, DELETE, and requests marked `idempotent`), Retry-After
  * honoured, one retry with a fresh admin token after a 401, and a debug line per call with secrets redacted. It answers every HTTP status as an
  * `IdpResponse`; transport failures become `idp_unavailable` / `idp_timeout`. `errorFromResponse` turns
  * an unexpected status into the right BridgeError.
@@ -118,7 +118,8 @@ export interface IdpHttpClient {
   close(): Promise<void>;
 }
 
-const SAFE_METHODS = new Set<HttpMethod>(['GET', 'HEAD', 'DELETE']);
+/** Methods whose repetition leaves the IdP as one call would (RFC 9110 §9.2.2): retried without being marked. */
+const IDEMPOTENT_METHODS = new Set<HttpMethod>(['GET', 'HEAD', 'DELETE']);
 const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
 
 /**
@@ -136,11 +137,6 @@ export function encodeSegment(value: string): string {
     throw new BridgeError('invalid_request', `"${value}" cannot be used as an identifier in an IdP path.`);
   }
   return encodeURIComponent(value);
-}
-
-/** The readiness report for a check that threw: its message for the logs, its error code for `/readyz`. */
-export function notReady(error: unknown): ReadinessReport {
-  return { ready: false, detail: error instanceof Error ? error.message : String(error), reason: error instanceof BridgeError ? error.code : 'internal_error' };
 }
 
 /** A `fetch` that sends through `dispatcher`, for libraries that take a fetch (openid-client's customFetch). */
@@ -234,7 +230,7 @@ export function createIdpHttpClient(options: IdpHttpClientOptions): IdpHttpClien
 
   async function request<T>(method: HttpMethod, target: IdpTarget, request: IdpRequestOptions = {}): Promise<IdpResponse<T>> {
     const url = urlFor(target, request.query);
-    const retryable = SAFE_METHODS.has(method) || request.idempotent === true;
+    const retryable = IDEMPOTENT_METHODS.has(method) || request.idempotent === true;
     const auth = options.authorization;
     let reauthorized = false;
     let attempts = 0;

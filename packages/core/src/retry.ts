@@ -1,6 +1,6 @@
 /**
  * Bounded retries with exponential backoff and full jitter, honouring the IdP's Retry-After. Used by the
- * IdP HTTP client for safe operations; an adapter on a vendor SDK (Cognito) can use it directly.
+ * IdP HTTP client for idempotent operations; an adapter on a vendor SDK (Cognito) can use it directly.
  */
 export interface RetryPolicy {
   /** Retries after the first attempt. */

@@ -13,7 +13,10 @@ type OpenIdClient = typeof oidc;
  * one in-flight token request, so a burst of Konnect calls costs one token request per token lifetime.
  */
 export interface TokenProvider {
-  /** A valid access token, from cache when possible. */
+  /**
+   * A valid access token, from cache when possible. Rejects at once (`idp_timeout`) when `signal` is or
+   * becomes aborted; a token request other callers share goes on for them, and its token is cached.
+   */
   getToken(signal?: AbortSignal): Promise<string>;
   /** Forget `token` (the IdP refused it); the next getToken fetches a new one. */
   invalidate(token: string): void;
@@ -97,17 +100,39 @@ export function createClientCredentialsTokenProvider(options: ClientCredentialsT
   }
 
   return {
-    async getToken() {
+    async getToken(signal) {
+      if (signal?.aborted) throw abandoned(signal, options);
       if (cached && now() < cached.refreshAt) return cached.value;
       inFlight ??= fetchToken().finally(() => {
         inFlight = undefined;
       });
-      return inFlight;
+      return signal ? untilAborted(inFlight, signal, options) : inFlight;
     },
     invalidate(token) {
       if (cached?.value === token) cached = undefined;
     },
   };
+}
+
+/**
+ * `shared`, or a rejection as soon as `signal` aborts. Only this caller stops waiting: the shared request is
+ * not aborted, so the callers still waiting for it are not failed by one whose budget ran out, and its token
+ * is cached for the next caller (the request itself is bounded by `timeoutSeconds`).
+ */
+function untilAborted(shared: Promise<string>, signal: AbortSignal, options: ClientCredentialsTokenOptions): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(abandoned(signal, options));
+    signal.addEventListener('abort', onAbort, { once: true });
+    shared.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+function abandoned(signal: AbortSignal, options: ClientCredentialsTokenOptions): BridgeError {
+  return new BridgeError('idp_timeout', `No admin token from ${tokenEndpointName(options)} within the request deadline.`, { cause: signal.reason });
+}
+
+function tokenEndpointName(options: ClientCredentialsTokenOptions): string {
+  return `the ${options.idpName} token endpoint (${new URL(options.tokenEndpoint).origin})`;
 }
 
 /** Presents a TokenProvider as `Authorization: Bearer …` for the IdP HTTP client. */
@@ -143,7 +168,7 @@ function clientAuth(oidc: OpenIdClient, auth: ClientAuthentication): oidc.Client
 }
 
 function tokenError(oidc: OpenIdClient, error: unknown, options: ClientCredentialsTokenOptions): BridgeError {
-  const where = `the ${options.idpName} token endpoint (${new URL(options.tokenEndpoint).origin})`;
+  const where = tokenEndpointName(options);
   if (error instanceof oidc.ResponseBodyError) {
     const status = error.status;
     if (status === 429) return new BridgeError('idp_rate_limited', `${where} is rate-limiting the bridge's token requests.`, { retryAfterSeconds: 1, cause: error });

@@ -2,7 +2,8 @@ import { createServer, request } from 'node:http';
 import { connect } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BridgeError, answerClientError, createBridgeApp, createJsonLogger, type DcrAdapter, type OperationContext } from '../src/index.js';
+import { BridgeError, type DcrAdapter, type OperationContext } from '../src/index.js';
+import { answerClientError, createBridgeApp, createJsonLogger } from '../src/http.js';
 import { eventBody, fakeAdapter, konnectBody } from './fixtures.js';
 import { captureLines, listen } from './helpers.js';
 

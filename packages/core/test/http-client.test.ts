@@ -1,7 +1,10 @@
 import type { Socket } from 'node:net';
 import { MockAgent } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BridgeError, createIdpHttpClient, createJsonLogger, encodeSegment, path, staticAuthorization, type AuthorizationSource } from '../src/index.js';
+import { BridgeError } from '../src/index.js';
+import { createIdpHttpClient, path, staticAuthorization, type AuthorizationSource } from '../src/idp.js';
+import { createJsonLogger } from '../src/http.js';
+import { encodeSegment } from '../src/http-client.js';
 import { captureLines, listen, readBody, sendJson } from './helpers.js';
 
 let close: (() => Promise<void>) | undefined;

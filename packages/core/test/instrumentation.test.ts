@@ -1,6 +1,9 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CHANNELS, createBridgeApp, createIdpHttpClient, createJsonStore, createMemoryDriver, defineDcrAdapter, path, routeTemplate, type IdpPrimitives } from '../src/index.js';
+import { createJsonStore, createMemoryDriver, defineDcrAdapter, type IdpPrimitives } from '../src/index.js';
+import { createIdpHttpClient, path } from '../src/idp.js';
+import { CHANNELS, createBridgeApp } from '../src/http.js';
+import { routeTemplate } from '../src/instrumentation.js';
 import { konnectBody } from './fixtures.js';
 import { listen, readBody, sendJson } from './helpers.js';
 

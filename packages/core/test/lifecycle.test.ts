@@ -2,17 +2,16 @@ import { describe, expect, it } from 'vitest';
 import {
   BridgeError,
   JOURNAL_PREFIX,
-  createJsonLogger,
   createJsonStore,
   createMemoryDriver,
   defineDcrAdapter,
-  parseRegistration,
   uniqueName,
   type IdpPrimitives,
   type JournalEntry,
   type OperationContext,
   type StateStore,
 } from '../src/index.js';
+import { createJsonLogger, parseRegistration } from '../src/http.js';
 import { konnectBody } from './fixtures.js';
 import { captureLines } from './helpers.js';
 

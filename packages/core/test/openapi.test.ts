@@ -2,7 +2,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BridgeError, createBridgeApp, ERROR_CODES } from '../src/index.js';
+import { BridgeError } from '../src/index.js';
+import { createBridgeApp } from '../src/http.js';
+import { ERROR_CODES } from '../src/errors.js';
 import { eventBody, fakeAdapter, konnectBody } from './fixtures.js';
 import { listen } from './helpers.js';
 

@@ -1,29 +1,25 @@
 import { describe, expect, it } from 'vitest';
 import {
   BridgeError,
-  assertAdapter,
-  backoffDelayMs,
-  createApiKeyVerifier,
-  apiKeyProblem,
-  createJsonLogger,
   createSettingsReader,
-  invokeAdapter,
   silentLogger,
   type OperationContext,
-  DEFAULT_RETRY_POLICY,
   generateSecret,
   hasOwnershipMarkerLine,
   ownershipMarkerLine,
   isAdapterModule,
-  parseRetryAfter,
   readAdapterOptions,
-  redact,
-  redactUrl,
-  toBridgeError,
   uniqueName,
-  withRetries,
   type DcrAdapter,
 } from '../src/index.js';
+import { parseRetryAfter, withRetries } from '../src/idp.js';
+import { apiKeyProblem, createJsonLogger, redact } from '../src/http.js';
+import { assertAdapter } from '../src/capabilities.js';
+import { toBridgeError } from '../src/errors.js';
+import { createApiKeyVerifier } from '../src/http/api-key.js';
+import { invokeAdapter } from '../src/http/invoke.js';
+import { redactUrl } from '../src/redact.js';
+import { backoffDelayMs, DEFAULT_RETRY_POLICY } from '../src/retry.js';
 import { fakeAdapter } from './fixtures.js';
 
 describe('redact', () => {

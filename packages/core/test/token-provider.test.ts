@@ -1,6 +1,6 @@
 import { exportJWK, generateKeyPair, jwtVerify, createLocalJWKSet } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
-import { bearerAuthorization, createClientCredentialsTokenProvider } from '../src/index.js';
+import { bearerAuthorization, createClientCredentialsTokenProvider } from '../src/idp.js';
 import { listen, readBody, sendJson } from './helpers.js';
 
 let close: (() => Promise<void>) | undefined;
@@ -15,14 +15,17 @@ interface TokenEndpoint {
   authHeaders: Array<string | undefined>;
 }
 
-/** A token endpoint that answers client_credentials with numbered tokens, or the given error. */
-async function tokenEndpoint(answer: (n: number, form: URLSearchParams) => { status: number; body: unknown } = (n) => ({ status: 200, body: { access_token: `token-${n}`, token_type: 'Bearer', expires_in: 300 } })): Promise<TokenEndpoint> {
+/** A token endpoint that answers client_credentials with numbered tokens, or the given error, once `answerAfter()` settles. */
+async function tokenEndpoint(
+  answer: (n: number, form: URLSearchParams) => { status: number; body: unknown } = (n) => ({ status: 200, body: { access_token: `token-${n}`, token_type: 'Bearer', expires_in: 300 } }),
+  answerAfter: () => Promise<unknown> = () => new Promise((resolve) => setTimeout(resolve, 20)),
+): Promise<TokenEndpoint> {
   const endpoint: TokenEndpoint = { url: '', requests: [], authHeaders: [] };
   const server = await listen(async (req, res) => {
     const form = new URLSearchParams(await readBody(req));
     endpoint.requests.push(form);
     endpoint.authHeaders.push(req.headers.authorization);
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await answerAfter();
     const { status, body } = answer(endpoint.requests.length, form);
     sendJson(res, status, body, { 'cache-control': 'no-store' });
   });
@@ -89,6 +92,37 @@ describe('createClientCredentialsTokenProvider', () => {
   it('reports an unreachable token endpoint as idp_unavailable', async () => {
     const provider = createClientCredentialsTokenProvider({ ...base('http://127.0.0.1:1/token'), auth: { method: 'client_secret_basic', clientSecret: 's' } });
     await expect(provider.getToken()).rejects.toMatchObject({ code: 'idp_unavailable' });
+  });
+
+  it('rejects at once for an aborted signal, without a token request', async () => {
+    const endpoint = await tokenEndpoint();
+    const provider = createClientCredentialsTokenProvider({ ...base(endpoint.url), auth: { method: 'client_secret_basic', clientSecret: 's' } });
+    await expect(provider.getToken(AbortSignal.abort())).rejects.toMatchObject({ code: 'idp_timeout' });
+    expect(endpoint.requests).toHaveLength(0);
+    expect(await provider.getToken()).toBe('token-1');
+    await expect(provider.getToken(AbortSignal.abort())).rejects.toMatchObject({ code: 'idp_timeout' });
+  });
+
+  it('stops waiting when its signal aborts, while the shared token request goes on for the other callers', async () => {
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const endpoint = await tokenEndpoint((n) => ({ status: 200, body: { access_token: `token-${n}`, token_type: 'Bearer', expires_in: 300 } }), () => held);
+    const provider = createClientCredentialsTokenProvider({ ...base(endpoint.url), auth: { method: 'client_secret_basic', clientSecret: 's' } });
+    const giveUp = new AbortController();
+    const impatient = provider.getToken(giveUp.signal);
+    const patient = provider.getToken();
+    const alsoPatient = provider.getToken(new AbortController().signal);
+    await expect.poll(() => endpoint.requests.length).toBe(1);
+    giveUp.abort(new Error('the operation budget is spent'));
+    // Rejected while the token endpoint still holds its answer: the caller does not wait for it.
+    const error = (await impatient.catch((e: unknown) => e)) as Error & { code?: string };
+    expect(error).toMatchObject({ code: 'idp_timeout' });
+    expect(error.message).toContain('Keycloak token endpoint');
+    release();
+    expect(await patient).toBe('token-1');
+    expect(await alsoPatient).toBe('token-1');
+    expect(await provider.getToken(new AbortController().signal)).toBe('token-1');
+    expect(endpoint.requests).toHaveLength(1);
   });
 
   it('signs a private_key_jwt assertion with the configured audience and key id', async () => {

@@ -3,7 +3,9 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createBridgeApp, createIdpHttpClient, defineDcrAdapter, path, staticAuthorization, type IdpPrimitives } from '../src/index.js';
+import { defineDcrAdapter, type IdpPrimitives } from '../src/index.js';
+import { createIdpHttpClient, path, staticAuthorization } from '../src/idp.js';
+import { createBridgeApp } from '../src/http.js';
 import { konnectBody } from './fixtures.js';
 import { listen, readBody, sendJson } from './helpers.js';
 

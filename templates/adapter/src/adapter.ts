@@ -1,19 +1,21 @@
 import {
   BridgeError,
-  createIdpHttpClient,
   defineDcrAdapter,
-  path,
   silentLogger,
-  staticAuthorization,
   uniqueName,
   type ClientRegistration,
   type DcrAdapter,
-  type Dispatcher,
   type IdpPrimitives,
   type Logger,
   type OperationContext,
   type StateStore,
 } from '@dcr-bridge/core';
+import {
+  createIdpHttpClient,
+  path,
+  staticAuthorization,
+  type Dispatcher,
+} from '@dcr-bridge/core/idp';
 
 // Scaffolding from templates/adapter. The primitives below call the made-up admin API of the template's fake
 // (test/fake-__ID__.ts): replace every call with __DISPLAY__'s own, following CONTRIBUTING.md ("Adding an IdP").

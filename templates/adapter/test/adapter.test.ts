@@ -1,4 +1,5 @@
-import { JOURNAL_PREFIX, createJsonStore, createMemoryDriver, parseRegistration, readAdapterOptions, silentLogger, type JournalEntry, type OperationContext, type StateStore } from '@dcr-bridge/core';
+import { JOURNAL_PREFIX, createJsonStore, createMemoryDriver, readAdapterOptions, silentLogger, type JournalEntry, type OperationContext, type StateStore } from '@dcr-bridge/core';
+import { parseRegistration } from '@dcr-bridge/core/http';
 import { konnectApplication, konnectEvent, startBridge, type BridgeHarness } from '@dcr-bridge/conformance';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { create__PASCAL__Adapter, dcrBridgeAdapter } from '../src/index.js';

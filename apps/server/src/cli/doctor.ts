@@ -1,7 +1,8 @@
 import { lookup } from 'node:dns/promises';
 import { connect as connectTcp, type Socket } from 'node:net';
 import { connect as connectTls, type PeerCertificate } from 'node:tls';
-import { parseRegistration, redactText, silentLogger, type DcrAdapter, type DiagnosticCheck, type OperationContext } from '@dcr-bridge/core';
+import { silentLogger, type DcrAdapter, type DiagnosticCheck, type OperationContext } from '@dcr-bridge/core';
+import { parseRegistration, redactText } from '@dcr-bridge/core/http';
 import { loadConfig, type ServerConfig } from '../config.js';
 
 /**

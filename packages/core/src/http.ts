@@ -1,0 +1,13 @@
+/**
+ * `@dcr-bridge/core/http`: what a process that serves Konnect needs (the server, and conformance's test
+ * harness): the Express app, the parser of Konnect's registration body, the API key rule, the `clientError`
+ * answer, the JSON logger and redaction, and the measurement channels. It loads Express, an optional peer
+ * dependency of core: a package that imports this entry point depends on `express` itself.
+ */
+export { createBridgeApp, type BridgeAppOptions } from './http/app.js';
+export { apiKeyProblem } from './http/api-key.js';
+export { answerClientError } from './http/client-error.js';
+export { parseRegistration } from './http/payloads.js';
+export { bindingLogger, createJsonLogger, isLogLevel, type JsonLoggerOptions } from './logger.js';
+export { REDACTED, isSecretKey, redact, redactText } from './redact.js';
+export { CHANNELS, type IdpCallMessage, type OperationMessage, type StoreMessage, type TokenMessage } from './instrumentation.js';
