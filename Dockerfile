@@ -2,7 +2,9 @@
 # apps/server/README.md ("Container image and Kubernetes") says what it holds and how to run it.
 
 # Build stage: the whole workspace, installed from the lockfile, then deploy/build-image-dir.sh writes /image:
-# the server's dist/, every adapter's dist/ and their production dependencies, nothing else.
+# @dcr-bridge/server-all (the server, every adapter, both stores), built, with their production dependencies,
+# nothing else. The server takes the adapters as optional peers; the image holds them all, so it serves any
+# DCR_BRIDGE_ADAPTER.
 FROM node:24-bookworm-slim AS build
 ENV CI=true TURBO_TELEMETRY_DISABLED=1 DO_NOT_TRACK=1
 # The same pnpm as package.json's packageManager (scripts/container.test.ts checks that they agree).
@@ -33,4 +35,4 @@ EXPOSE 3000
 VOLUME ["/data"]
 # Node itself is PID 1 and receives SIGTERM: the server drains, then exits 0 (apps/server/README.md, "Shutdown").
 ENTRYPOINT ["/nodejs/bin/node"]
-CMD ["/app/dist/bin.js"]
+CMD ["/app/node_modules/@dcr-bridge/server/dist/bin.js"]

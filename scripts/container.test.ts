@@ -185,18 +185,27 @@ function listTree(dir: string): string[] {
 }
 
 describe('the image directory (pnpm deploy output, copied to /app)', () => {
-  const serverPackage = JSON.parse(read('apps/server/package.json')) as { dependencies: Record<string, string> };
-  const workspaceDependencies = Object.keys(serverPackage.dependencies).filter((name) => name.startsWith('@dcr-bridge/'));
+  // The image is @dcr-bridge/server-all: the server, which takes the adapters as optional peers, and all of them.
+  const allInOne = JSON.parse(read('apps/server-all/package.json')) as { name: string; dependencies: Record<string, string> };
+  const workspaceDependencies = Object.keys(allInOne.dependencies).filter((name) => name.startsWith('@dcr-bridge/'));
+  const adapterIds = readdirSync(join(root, 'packages')).filter((name) => name.startsWith('adapter-')).map((name) => name.slice('adapter-'.length));
 
-  it('is what the runtime stage copies to its WORKDIR and starts with its CMD', () => {
+  it('is what the runtime stage copies to its WORKDIR and starts with its CMD: the server\'s bin', () => {
     const { target } = buildCommand();
     expect(argsOf(runtimeStage, 'COPY')).toContainEqual(expect.stringMatching(new RegExp(`^--from=build\\s.*\\s${target}\\s+${workdir}$`)));
     const [entrypoint] = execForm(argsOf(runtimeStage, 'ENTRYPOINT').at(-1) as string);
     const [bin] = execForm(argsOf(runtimeStage, 'CMD').at(-1) as string);
     expect(entrypoint).toMatch(/\/node$/);
-    expect(bin).toBe(posix.join(workdir, 'dist', 'bin.js'));
-    expect(existsSync(join(imageDir, 'dist', 'bin.js'))).toBe(true);
-    expect(existsSync(join(imageDir, 'package.json'))).toBe(true);
+    expect(bin).toBe(posix.join(workdir, 'node_modules', '@dcr-bridge', 'server', 'dist', 'bin.js'));
+    expect(existsSync(join(imageDir, 'node_modules', '@dcr-bridge', 'server', 'dist', 'bin.js'))).toBe(true);
+    expect((JSON.parse(readFileSync(join(imageDir, 'package.json'), 'utf8')) as { name: string }).name).toBe(allInOne.name);
+  });
+
+  it('lets the server load every adapter of the repository by its id, from where the server is installed', () => {
+    const script = `const { loadAdapterModule } = await import(${JSON.stringify(join(imageDir, 'node_modules', '@dcr-bridge', 'server', 'dist', 'index.js'))});
+for (const id of ${JSON.stringify(adapterIds)}) { const lookup = await loadAdapterModule(id); console.log(lookup.module?.id ?? lookup.problem); }`;
+    const loaded = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: imageDir, env: { PATH: process.env.PATH ?? '' }, encoding: 'utf8' }).trim().split('\n');
+    expect(loaded).toEqual(adapterIds);
   });
 
   it('holds every workspace package the server depends on, built, without its sources or tests', () => {
@@ -367,7 +376,7 @@ describe('the Dockerfile', () => {
     expect(ignored).toEqual(expect.arrayContaining(['.git', '**/node_modules', '**/dist', '**/*.sqlite', '**/*.journal', '**/.env']));
     // Nothing the build needs: no negations to reason about, and no pattern that matches a source file.
     const matches = (pattern: string, file: string) => new RegExp(`^${pattern.replace(/\./g, '\\.').replace(/\*\*\//g, '(?:.*/)?').replace(/\*/g, '[^/]*')}(?:/.*)?$`).test(file);
-    for (const file of ['package.json', 'pnpm-lock.yaml', 'pnpm-workspace.yaml', '.npmrc', 'turbo.json', 'tsconfig.base.json', 'deploy/build-image-dir.sh', 'apps/server/src/bin.ts', 'packages/core/src/index.ts']) {
+    for (const file of ['package.json', 'pnpm-lock.yaml', 'pnpm-workspace.yaml', '.npmrc', 'turbo.json', 'tsconfig.base.json', 'deploy/build-image-dir.sh', 'apps/server/src/bin.ts', 'apps/server-all/src/index.ts', 'packages/core/src/index.ts']) {
       expect(existsSync(join(root, file)), file).toBe(true);
       expect(ignored.filter((pattern) => matches(pattern, file)), file).toEqual([]);
     }

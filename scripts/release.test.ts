@@ -13,7 +13,7 @@ const changeset = join(root, 'node_modules', '.bin', 'changeset');
 const scratch = mkdtempSync(join(tmpdir(), 'dcr-release-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-const packageDirs = ['apps/server', ...readdirSync(join(root, 'packages')).map((name) => `packages/${name}`)];
+const packageDirs = [...readdirSync(join(root, 'apps')).map((name) => `apps/${name}`), ...readdirSync(join(root, 'packages')).map((name) => `packages/${name}`)];
 const names = packageDirs.map((dir) => (JSON.parse(readFileSync(join(root, dir, 'package.json'), 'utf8')) as { name: string }).name);
 
 /** A workspace of the real manifests at `version`, with one changeset per `bumps` entry; its release plan. */

@@ -1,8 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { extname, resolve } from 'node:path';
-import { apiKeyProblem, createSettingsReader, isLogLevel, parseStoreKey, type AdapterModule, type LogLevel, type SettingsReader } from '@dcr-bridge/core';
-import { loadAdapterModule } from './registry.js';
+import { createSettingsReader, parseStoreKey, type AdapterModule, type LogLevel, type SettingsReader } from '@dcr-bridge/core';
+import { apiKeyProblem, isLogLevel } from '@dcr-bridge/core/http';
+import { KNOWN_ADAPTERS, loadAdapterModule, optionalPackageProblem, settingPrefix } from './registry.js';
 
 /**
  * The whole configuration, read once at boot from the environment over an optional YAML/JSON file
@@ -74,6 +75,12 @@ export async function loadConfig(env: Record<string, string | undefined>, cwd: s
     else adapter = { module: lookup.module, options: lookup.module.readOptions(settings) };
   }
 
+  const store = storeLocation(settings, cwd);
+  if (store.kind === 'postgres') {
+    const problem = await optionalPackageProblem('@dcr-bridge/store-postgres', 'DCR_BRIDGE_STORE is a PostgreSQL URL');
+    if (problem) settings.problem(problem);
+  }
+
   const config: ServerConfig = {
     adapter,
     apiKeys: apiKeys.length > 0 ? apiKeys : [generateApiKey()],
@@ -82,7 +89,7 @@ export async function loadConfig(env: Record<string, string | undefined>, cwd: s
     port: settings.integer('PORT', { default: 3000, min: 0, max: 65535 }),
     basePath,
     logLevel: isLogLevel(logLevel) ? logLevel : 'info',
-    store: storeLocation(settings, cwd),
+    store,
     storeKeys,
     journalPath: resolve(cwd, settings.string('DCR_BRIDGE_JOURNAL', { default: onLambda ? LAMBDA_JOURNAL : 'dcr-bridge.journal' }) as string),
     operationTimeoutMs: settings.integer('DCR_BRIDGE_OPERATION_TIMEOUT_MS', { default: 9000, min: 100, max: 120_000 }),
@@ -138,7 +145,7 @@ function metricsSetting(settings: SettingsReader, onLambda: boolean): ServerConf
 }
 
 /** Each known adapter's setting prefix: such a setting without DCR_BRIDGE_ADAPTER is a forgotten choice, not dev mode. */
-const ADAPTER_PREFIXES: Record<string, string> = { KEYCLOAK_: 'keycloak', OKTA_: 'okta', PINGONE_: 'pingone', PINGFEDERATE_: 'pingfederate', COGNITO_: 'cognito', RFC7591_: 'rfc7591' };
+const ADAPTER_PREFIXES: Record<string, string> = Object.fromEntries(KNOWN_ADAPTERS.map((id) => [settingPrefix(id), id]));
 
 /**
  * Dev mode serves an in-memory IdP: it never starts where production settings are present (an adapter's

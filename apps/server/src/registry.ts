@@ -1,28 +1,42 @@
-import { resolve } from 'node:path';
+import { readdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { isAdapterModule, type AdapterModule } from '@dcr-bridge/core';
 
 /**
- * Adapter id → package. The server imports the package only when it is chosen, so an unused adapter's
- * SDK is never loaded. Any other value of DCR_BRIDGE_ADAPTER that looks like a module specifier is
- * imported as a third-party adapter package; it must export `dcrBridgeAdapter` like ours do.
+ * The adapters published from this repository, by id. Loading needs no table: `DCR_BRIDGE_ADAPTER=<id>` imports
+ * `@dcr-bridge/adapter-<id>` (adapterPackageName). This list only tells dev mode which settings belong to an
+ * adapter (settingPrefix): one of them without DCR_BRIDGE_ADAPTER is a forgotten choice, installed or not.
+ * scripts/conventions.test.ts checks that it names every packages/adapter-* directory.
  */
-export const KNOWN_ADAPTERS: Readonly<Record<string, string>> = {
-  rfc7591: '@dcr-bridge/adapter-rfc7591',
-  cognito: '@dcr-bridge/adapter-cognito',
-  keycloak: '@dcr-bridge/adapter-keycloak',
-  okta: '@dcr-bridge/adapter-okta',
-  pingfederate: '@dcr-bridge/adapter-pingfederate',
-  pingone: '@dcr-bridge/adapter-pingone',
-};
+export const KNOWN_ADAPTERS: readonly string[] = ['cognito', 'keycloak', 'okta', 'pingfederate', 'pingone', 'rfc7591'];
 
-/** `@scope/pkg`, `pkg-name/sub`, `./local.js`, `/abs/path.js`, `file:…` — but not a bare word like `keycloak2`. */
-function isModuleSpecifier(value: string): boolean {
-  return /^(@[^/]+\/|\.{0,2}\/|file:)/.test(value) || /^[a-z0-9][\w.-]*-[\w.-]*(\/.*)?$/.test(value) || value.includes('/');
+/** The package of the adapter `id` by the repository's convention (folder = package): `@dcr-bridge/adapter-<id>`. */
+export function adapterPackageName(id: string): string {
+  return `@dcr-bridge/adapter-${id}`;
+}
+
+/** The prefix of the settings an adapter reads: `KEYCLOAK_` for keycloak, `ACME_ID_` for acme-id. */
+export function settingPrefix(id: string): string {
+  return `${id.toUpperCase().replace(/-/g, '_')}_`;
+}
+
+/** An adapter id as the template generates them: lowercase words joined by hyphens (`keycloak`, `acme-id`). */
+const ADAPTER_ID = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
+
+/** `@scope/pkg`, `pkg/sub`, `./local.js`, `/abs/path.js`, `file:…`: always a module, never an id. */
+function isPathOrScopedSpecifier(value: string): boolean {
+  return /^(@[^/]+\/|\.{0,2}\/|file:)/.test(value) || value.includes('/');
+}
+
+/** The package a bare specifier names (`@acme/pkg/sub` → `@acme/pkg`); undefined for a path or URL. */
+function packageOf(specifier: string): string | undefined {
+  if (/^(\.{0,2}\/|file:)/.test(specifier)) return undefined;
+  return specifier.split('/').slice(0, specifier.startsWith('@') ? 2 : 1).join('/');
 }
 
 /**
- * Whether the import failed because the adapter module itself is missing, rather than something it imports
+ * Whether the import failed because the module itself is missing, rather than something it imports
  * (a dependency not installed, a syntax error): Node names the module it could not find.
  */
 function isMissing(specifier: string, error: unknown): boolean {
@@ -33,25 +47,98 @@ function isMissing(specifier: string, error: unknown): boolean {
   return specifier === missing || specifier.startsWith(`${missing}/`);
 }
 
-export type AdapterLookup = { module: AdapterModule } | { problem: string };
+/**
+ * The ids of the `@dcr-bridge/adapter-*` packages this server can import: those in every `node_modules/@dcr-bridge`
+ * folder on the way up from this file, where Node looks for them.
+ */
+export function installedAdapterIds(from: string = fileURLToPath(import.meta.url)): string[] {
+  const ids = new Set<string>();
+  for (let dir = dirname(from); ; dir = dirname(dir)) {
+    try {
+      for (const name of readdirSync(join(dir, 'node_modules', '@dcr-bridge'))) if (name.startsWith('adapter-')) ids.add(name.slice('adapter-'.length));
+    } catch {
+      // No such folder here: Node looks one level up, and so do we.
+    }
+    if (dirname(dir) === dir) break;
+  }
+  return [...ids].sort();
+}
 
-export async function loadAdapterModule(choice: string, cwd: string = process.cwd()): Promise<AdapterLookup> {
-  const known = KNOWN_ADAPTERS[choice];
-  if (!known && !isModuleSpecifier(choice)) {
-    return { problem: `DCR_BRIDGE_ADAPTER "${choice}" is not a known adapter (${Object.keys(KNOWN_ADAPTERS).join(', ')}) nor a module specifier of an adapter package.` };
-  }
-  // A path is the operator's, relative to the working directory (not to this file); a package name resolves as usual.
-  const specifier = known ?? (/^\.{1,2}\/|^\//.test(choice) ? pathToFileURL(resolve(cwd, choice)).href : choice);
-  let imported: Record<string, unknown>;
+export type AdapterLookup = { module: AdapterModule } | { problem: string };
+export type ImportModule = (specifier: string) => Promise<Record<string, unknown>>;
+
+/** Where adapter packages come from: by default, the packages installed beside this server. */
+export interface AdapterPackages {
+  importModule: ImportModule;
+  installedIds: () => string[];
+}
+
+const INSTALLED_HERE: AdapterPackages = { importModule: (specifier) => import(specifier), installedIds: () => installedAdapterIds() };
+
+type Imported = { module: Record<string, unknown> } | { missing: true } | { failed: string };
+
+async function tryImport(specifier: string, importModule: ImportModule): Promise<Imported> {
   try {
-    imported = (await import(specifier)) as Record<string, unknown>;
+    return { module: await importModule(specifier) };
   } catch (error) {
-    const reason = isMissing(specifier, error) ? 'it is not installed' : `it is there but failed to load: ${(error as Error).message.split('\n')[0]}`;
-    return { problem: `DCR_BRIDGE_ADAPTER "${choice}": ${specifier} could not be loaded (${reason}). Known adapters: ${Object.keys(KNOWN_ADAPTERS).join(', ')}.` };
+    return isMissing(specifier, error) ? { missing: true } : { failed: (error as Error).message.split('\n')[0] as string };
   }
-  const module = imported.dcrBridgeAdapter;
+}
+
+/**
+ * The adapter module DCR_BRIDGE_ADAPTER names:
+ * - an id (`keycloak`) → `@dcr-bridge/adapter-keycloak`, whose `dcrBridgeAdapter.id` must be that id; a bare name
+ *   with a hyphen that is no such package is tried as a third-party package of that name (`acme-dcr-adapter`);
+ * - any other module specifier → a third-party adapter package or file (a path is the operator's, relative to
+ *   the working directory).
+ * A package that is not installed is named with the command that installs it.
+ */
+export async function loadAdapterModule(choice: string, cwd: string = process.cwd(), packages: AdapterPackages = INSTALLED_HERE): Promise<AdapterLookup> {
+  const { importModule } = packages;
+  if (!isPathOrScopedSpecifier(choice) && !ADAPTER_ID.test(choice)) {
+    return { problem: `DCR_BRIDGE_ADAPTER "${choice}" is neither an adapter id (lowercase, such as keycloak: the package @dcr-bridge/adapter-keycloak) nor the module specifier of an adapter package.` };
+  }
+  if (!isPathOrScopedSpecifier(choice)) {
+    const ours = adapterPackageName(choice);
+    const imported = await tryImport(ours, importModule);
+    if ('missing' in imported && choice.includes('-')) {
+      const theirs = await tryImport(choice, importModule);
+      if (!('missing' in theirs)) return adapterOf(choice, choice, theirs);
+    }
+    if ('missing' in imported) {
+      const installed = packages.installedIds();
+      return { problem: `DCR_BRIDGE_ADAPTER is ${choice}; the adapters installed are ${installed.length > 0 ? installed.join(', ') : 'none'}. The ${choice} adapter is not installed: npm install ${ours}` };
+    }
+    const lookup = adapterOf(choice, ours, imported);
+    if ('module' in lookup && lookup.module.id !== choice) {
+      return { problem: `DCR_BRIDGE_ADAPTER "${choice}": ${ours} exports the adapter "${lookup.module.id}", not "${choice}": an adapter package's dcrBridgeAdapter.id is its name after @dcr-bridge/adapter-. Reinstall ${ours}, or set DCR_BRIDGE_ADAPTER to the package you meant.` };
+    }
+    return lookup;
+  }
+  const specifier = /^\.{1,2}\/|^\//.test(choice) ? pathToFileURL(resolve(cwd, choice)).href : choice;
+  return adapterOf(choice, specifier, await tryImport(specifier, importModule));
+}
+
+function adapterOf(choice: string, specifier: string, imported: Imported): AdapterLookup {
+  if ('missing' in imported) {
+    const name = packageOf(specifier);
+    return { problem: `DCR_BRIDGE_ADAPTER "${choice}": ${specifier} could not be loaded (it is not installed)${name === undefined ? '.' : `: npm install ${name}`}` };
+  }
+  if ('failed' in imported) return { problem: `DCR_BRIDGE_ADAPTER "${choice}": ${specifier} could not be loaded (it is there but failed to load: ${imported.failed}).` };
+  const module = imported.module.dcrBridgeAdapter;
   if (!isAdapterModule(module)) {
     return { problem: `DCR_BRIDGE_ADAPTER "${choice}": ${specifier} does not export dcrBridgeAdapter ({ id, readOptions, create }) as a dcr-bridge adapter package must.` };
   }
   return { module };
+}
+
+/**
+ * An optional peer of the server that a setting needs (the PostgreSQL store): undefined when it can be imported,
+ * else what is wrong, with the command that installs it when it is missing.
+ */
+export async function optionalPackageProblem(name: string, neededFor: string, importModule: ImportModule = INSTALLED_HERE.importModule): Promise<string | undefined> {
+  const imported = await tryImport(name, importModule);
+  if ('missing' in imported) return `${neededFor}, but ${name} is not installed: npm install ${name}`;
+  if ('failed' in imported) return `${neededFor}, but ${name} failed to load: ${imported.failed}`;
+  return undefined;
 }

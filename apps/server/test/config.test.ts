@@ -150,9 +150,9 @@ describe('loadConfig', () => {
 });
 
 describe('adapter registry', () => {
-  it('names the known adapters when the id is unknown', async () => {
+  it('says how to install an adapter that is not installed, beside the ones that are', async () => {
     const { problems } = await loadConfig({ DCR_BRIDGE_ADAPTER: 'keycloack', DCR_BRIDGE_API_KEYS: key }, dir);
-    expect(problems).toEqual(['DCR_BRIDGE_ADAPTER "keycloack" is not a known adapter (rfc7591, cognito, keycloak, okta, pingfederate, pingone) nor a module specifier of an adapter package.']);
+    expect(problems).toEqual(['DCR_BRIDGE_ADAPTER is keycloack; the adapters installed are cognito, keycloak, okta, pingfederate, pingone, rfc7591. The keycloack adapter is not installed: npm install @dcr-bridge/adapter-keycloack']);
   });
 
   it('loads a third-party adapter package by module specifier, with its own settings', async () => {
@@ -167,7 +167,7 @@ describe('adapter registry', () => {
     const notAdapter = await loadConfig({ DCR_BRIDGE_ADAPTER: new URL('./fixtures/not-an-adapter.mjs', import.meta.url).href, DCR_BRIDGE_API_KEYS: key }, dir);
     expect(notAdapter.problems).toEqual([expect.stringMatching(/does not export dcrBridgeAdapter/)]);
     const missing = await loadConfig({ DCR_BRIDGE_ADAPTER: '@acme/dcr-bridge-adapter', DCR_BRIDGE_API_KEYS: key }, dir);
-    expect(missing.problems).toEqual([expect.stringMatching(/could not be loaded \(it is not installed\)/)]);
+    expect(missing.problems).toEqual(['DCR_BRIDGE_ADAPTER "@acme/dcr-bridge-adapter": @acme/dcr-bridge-adapter could not be loaded (it is not installed): npm install @acme/dcr-bridge-adapter']);
   });
 
   it('resolves an adapter path against the working directory, and tells "not there" from "failed to load"', async () => {
