@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -24,5 +25,13 @@ describe('@dcr-bridge/server-all', () => {
       const lookup = await loadAdapterModule(id, process.cwd(), installedWithThisPackage);
       expect('module' in lookup ? lookup.module.id : lookup.problem, id).toBe(id);
     }
+  });
+
+  it('has the dcr-bridge command: the server\'s, run from here', () => {
+    const serverVersion = (JSON.parse(readFileSync(new URL('../../server/package.json', import.meta.url), 'utf8')) as { version: string }).version;
+    const bin = fileURLToPath(new URL('../src/bin.ts', import.meta.url));
+    const printed = execFileSync(process.execPath, ['--conditions=@dcr-bridge/source', '--import', 'tsx', bin, '--version'], { encoding: 'utf8' });
+    expect(printed).toBe(`${serverVersion}\n`);
+    expect((JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { bin: Record<string, string> }).bin).toEqual({ 'dcr-bridge': './dist/bin.js' });
   });
 });

@@ -2,3 +2,4 @@ export { loadConfig, generateApiKey, type ConfigResult, type ServerConfig } from
 export { KNOWN_ADAPTERS, loadAdapterModule, type AdapterLookup } from './registry.js';
 export { startServer, type RunningServer, type StartOptions } from './server.js';
 export { devModeBanner } from './banner.js';
+export { main } from './cli/main.js';
