@@ -16,8 +16,8 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 const packageDirs = [...readdirSync(join(root, 'apps')).map((name) => `apps/${name}`), ...readdirSync(join(root, 'packages')).map((name) => `packages/${name}`)];
 const names = packageDirs.map((dir) => (JSON.parse(readFileSync(join(root, dir, 'package.json'), 'utf8')) as { name: string }).name);
 
-/** A workspace of the real manifests at `version`, with one changeset per `bumps` entry; its release plan. */
-function plan(version: string, bumps: Record<string, 'patch' | 'minor'>): Record<string, { type: string; newVersion: string }> {
+/** A git repository of the real manifests at `version` and the changesets configuration, no changeset yet. */
+function manifestsRepo(version: string): string {
   const dir = mkdtempSync(join(scratch, 'repo-'));
   for (const file of ['package.json', 'pnpm-workspace.yaml']) cpSync(join(root, file), join(dir, file));
   mkdirSync(join(dir, '.changeset'));
@@ -31,6 +31,12 @@ function plan(version: string, bumps: Record<string, 'patch' | 'minor'>): Record
   git('init', '-q', '-b', 'main');
   git('add', '-A');
   git('commit', '-q', '-m', 'manifests');
+  return dir;
+}
+
+/** A workspace of the real manifests at `version`, with one changeset per `bumps` entry; its release plan. */
+function plan(version: string, bumps: Record<string, 'patch' | 'minor'>): Record<string, { type: string; newVersion: string }> {
+  const dir = manifestsRepo(version);
   Object.entries(bumps).forEach(([name, type], index) => writeFileSync(join(dir, '.changeset', `change-${index}.md`), `---\n"${name}": ${type}\n---\nA change.\n`));
   execFileSync(changeset, ['status', '--output', 'plan.json'], { cwd: dir, stdio: 'ignore' });
   const { releases } = JSON.parse(readFileSync(join(dir, 'plan.json'), 'utf8')) as { releases: Array<{ name: string; type: string; newVersion: string }> };
@@ -38,6 +44,24 @@ function plan(version: string, bumps: Record<string, 'patch' | 'minor'>): Record
 }
 
 describe('releases', () => {
+  it('pnpm changeset version, on the pending changesets, writes each released package its version and a CHANGELOG.md', () => {
+    const dir = manifestsRepo('0.0.0');
+    const pending = readdirSync(join(root, '.changeset')).filter((name) => name.endsWith('.md') && name !== 'README.md');
+    for (const name of pending) cpSync(join(root, '.changeset', name), join(dir, '.changeset', name));
+    execFileSync(changeset, ['version'], { cwd: dir, stdio: 'ignore' });
+    const mentioned = new Set(pending.flatMap((name) => [...readFileSync(join(root, '.changeset', name), 'utf8').matchAll(/^"(@dcr-bridge\/[^"]+)":/gm)].map((match) => match[1] as string)));
+    expect(mentioned.size).toBeGreaterThan(0);
+    for (const pkgDir of packageDirs) {
+      const manifest = JSON.parse(readFileSync(join(dir, pkgDir, 'package.json'), 'utf8')) as { name: string; version: string };
+      if (!mentioned.has(manifest.name)) continue;
+      expect(manifest.version, manifest.name).toBe('0.1.0');
+      const changelog = readFileSync(join(dir, pkgDir, 'CHANGELOG.md'), 'utf8');
+      expect(changelog, manifest.name).toMatch(new RegExp(`^# ${manifest.name.replace('/', '\\/')}\\n\\n## 0\\.1\\.0`));
+    }
+    // The changesets are consumed: nothing pending after a version.
+    expect(readdirSync(join(dir, '.changeset')).filter((name) => name.endsWith('.md'))).toEqual([]);
+  });
+
   it('a first release is 0.1.0 everywhere', () => {
     const releases = plan('0.0.0', Object.fromEntries(names.map((name) => [name, 'minor'])));
     expect(Object.keys(releases).sort()).toEqual([...names].sort());
