@@ -1,4 +1,12 @@
-export { runConformanceSuite, type ConformanceBackdoor, type ConformanceOptions, type ConformanceTarget } from './suite.js';
+export {
+  runConformanceSuite,
+  SCENARIOS,
+  type ConformanceBackdoor,
+  type ConformanceIdpPlumbing,
+  type ConformanceOptions,
+  type ConformanceTarget,
+  type ScenarioId,
+} from './suite.js';
 export { startBridge, type BridgeHarness, type HarnessResponse } from './harness.js';
 export { auditLedger, createLedger, runKonnectLoad, type AuditReport, type Call, type KonnectLedger, type LoadOptions } from './load.js';
 export { konnectApplication, konnectEvent, konnectVerifyApplication } from './payloads.js';

@@ -1,0 +1,106 @@
+import type { DcrAdapter, Logger } from '@dcr-bridge/core';
+import type { FakeIdpKit } from '../fake-kit.js';
+import type { ScenarioId } from './scenarios.js';
+
+/**
+ * What the scenarios check at the IdP, through a backdoor that does not go through the bridge.
+ */
+export interface ConformanceBackdoor {
+  /** Requests a token from the IdP with these credentials (client_credentials); true when one is issued. */
+  canGetToken(clientId: string, clientSecret: string): Promise<boolean>;
+  /** Whether the IdP holds this client. */
+  clientExists(clientId: string): Promise<boolean>;
+  /** The client's redirect URIs as the IdP holds them. */
+  redirectUris(clientId: string): Promise<string[]>;
+  /** Creates a client directly at the IdP, without the bridge's ownership marker; returns its client id. */
+  createForeignClient(): Promise<string>;
+  /** How many clients the IdP holds; proves that refused or failed creates leave nothing behind. */
+  countClients(): Promise<number>;
+  /** The audiences the client's access tokens carry (required for `audienceRegistrations`). */
+  audiences?(clientId: string): Promise<string[]>;
+}
+
+/**
+ * The IdP's side of the wire, for the `idp plumbing` group: usually read from and driven through the fake.
+ * A scenario that needs a hook the target does not give fails, naming the hook and the opt-out to use.
+ */
+export interface ConformanceIdpPlumbing {
+  /**
+   * `METHOD /path?query` of every request the IdP's admin API received, oldest first, its token endpoint
+   * left out (the kit's `requests`, filtered). Only grows.
+   */
+  adminRequests?(): readonly string[];
+  /** A new adapter on the same IdP, with the same settings, that has fetched no admin token yet. The suite closes it. */
+  coldAdapter?(): DcrAdapter;
+  /** How many admin tokens the IdP has issued to the bridge so far. */
+  adminTokensIssued?(): number;
+  /**
+   * Makes the IdP answer the next request that creates a client as it answers when it rate-limits, asking
+   * to retry after `retryAfterSeconds` where its 429 can say so. Returns the wait its answer asked for, or
+   * undefined when the IdP's 429 names none.
+   */
+  rateLimitNextCreate?(retryAfterSeconds: number): number | undefined;
+  /** Makes the IdP rate-limit the next request that looks a client up by its id, asking to retry after `retryAfterSeconds`. */
+  rateLimitNextLookup?(retryAfterSeconds: number): void;
+  /** A new adapter on the same IdP whose admin credentials the IdP refuses, and the refused secret value. The suite closes it. */
+  refusedCredentials?(): { adapter: DcrAdapter; secret: string };
+}
+
+export interface ConformanceTarget {
+  adapter: DcrAdapter;
+  backdoor: ConformanceBackdoor;
+  /** Fields of the create payload this IdP needs (grant types, scopes that exist there, redirect URIs). */
+  application?: Record<string, unknown>;
+  /** Redirect URIs for the update_application scenario. Default two https URIs. */
+  updatedRedirectUris?: string[];
+  /** A scope this IdP does not have: a create asking for it must answer 400 and leave nothing (`contract/unknown-scope`). */
+  unknownScope?: string;
+  /** A client id no client has. Default a random one. */
+  unknownClientId?: string;
+  /**
+   * Logger for the bridge: a capturing logger (`createCapturingLogger`), so that the suite checks that no
+   * secret it was handed, and none of `hiddenValues`, ever reached a log line (`logs/no-secrets`).
+   */
+  logger?: Logger;
+  /** Values that must never be logged besides the client secrets: admin credentials, API tokens. */
+  hiddenValues?: string[];
+  /**
+   * How the adapter sees a client it did not create. `refused` (default): it can tell, and answers 403
+   * `client_not_managed`. `unknown`: it cannot even see it (RFC 7592 needs the registration access token
+   * that only the creator holds), so it answers as for an unknown client (delete 204, rotate and update
+   * 404). Either way the client must stay untouched.
+   */
+  foreignClients?: 'refused' | 'unknown';
+  /**
+   * The fake's fault layer (the kit's `injectFaults`/`settle`/`faults`), for `faults/konnect-load`: Konnect's
+   * traffic while a fifth of the IdP's requests misbehave in every way the kit knows.
+   */
+  faults?: Pick<FakeIdpKit, 'injectFaults' | 'settle' | 'faults'>;
+  /**
+   * What this IdP's API makes impossible under faults, with the requests concerned. The fault group then
+   * tolerates at most one orphan per `processed_answer_lost` fault on `unsearchableCreate` (a create whose
+   * answer was lost cannot be found when the IdP cannot be searched), and at most one unmanageable client
+   * per such fault on `tokenRotatingUpdate` (an update that rotated the only management token and lost its
+   * answer). Everything else stays at zero.
+   */
+  faultLimits?: {
+    unsearchableCreate?: { method: string; path: RegExp };
+    tokenRotatingUpdate?: { method: string; path: RegExp };
+  };
+  /** The IdP's side of the wire, for the `idp plumbing` group. */
+  idp?: ConformanceIdpPlumbing;
+}
+
+export interface ConformanceOptions {
+  /** Shown in the test names, e.g. "keycloak (fake admin API)". */
+  name: string;
+  /** Builds the adapter and its backdoor (start servers here). */
+  setup: () => Promise<ConformanceTarget>;
+  /** Stops what setup started. */
+  teardown?: () => Promise<void>;
+  /**
+   * Scenarios this target opts out of, each with the reason (shown in the skipped test's name). An id the
+   * suite does not know, or an empty reason, is an error: a typo never silently skips nothing.
+   */
+  skip?: Partial<Record<ScenarioId, string>>;
+}
