@@ -67,7 +67,7 @@ function lifecycleProblems(dir: string): string[] {
   const problems: string[] = [];
   const folder = dir.split(/[\\/]/).pop() as string;
   if (!read(join(dir, 'src', 'adapter.ts')).includes('defineDcrAdapter(')) problems.push('src/adapter.ts should hand its primitives to defineDcrAdapter(');
-  if (!read(join(dir, 'src', 'options.ts')).includes('journal: await context.openJournal()')) problems.push('src/options.ts should pass journal: await context.openJournal() to the factory');
+  if (!read(join(dir, 'src', 'module.ts')).includes('journal: await context.openJournal()')) problems.push('src/module.ts should pass journal: await context.openJournal() to the factory');
   const sources = readdirSync(join(dir, 'src'), { recursive: true, encoding: 'utf8' }).filter((name) => name.endsWith('.ts'));
   for (const name of sources) {
     if (read(join(dir, 'src', name)).includes('AbortSignal.timeout(') && !OWN_CLEANUP_BUDGETS.has(folder)) problems.push(`src/${name} uses AbortSignal.timeout(: cleanup budgets are core's`);
@@ -203,9 +203,9 @@ describe('the adapter template', () => {
       const files = readdirSync(target, { recursive: true, encoding: 'utf8' }).filter((name) => statSync(join(target, name)).isFile());
       expect(files).toContain(join('test', 'fake-acme-id.ts'));
       for (const name of files) expect(name + read(join(target, name)), name).not.toMatch(/__[A-Z]+__/);
-      const source = read(join(target, 'src', 'adapter.ts')) + read(join(target, 'src', 'options.ts'));
+      const source = read(join(target, 'src', 'adapter.ts')) + read(join(target, 'src', 'module.ts')) + read(join(target, 'src', 'identity.ts'));
       expect(source).toContain('createAcmeIdAdapter');
-      expect(source).toContain("'ACME_ID_URL'");
+      expect(source).toContain("SETTINGS_PREFIX = 'ACME_ID'");
       expect(lifecycleProblems(target)).toEqual([]);
       expect(read(join(target, 'test', 'conformance.test.ts'))).toContain('runConformanceSuite(');
       expect(existsSync(join(scratch, '.changeset', 'adapter-acme-id.md'))).toBe(true);

@@ -15,7 +15,8 @@ import {
 } from '@aws-sdk/client-cognito-identity-provider';
 import { BridgeError, defineDcrAdapter, notReady, type DcrAdapter, type IdpPrimitives, type Logger, type OperationContext, type StateStore } from '@dcr-bridge/core';
 import { withRetries } from '@dcr-bridge/core/idp';
-import { checkAuthMethod, clientName, isManaged, oauthFlows, type AppClientSettings, type MixedFlowPolicy } from './app-client.js';
+import { checkAuthMethod, clientName, isManaged, oauthFlows, type AppClientSettings, type MixedFlowPolicy } from './mapping.js';
+import { ADAPTER_ID, IDP_NAME } from './identity.js';
 import { createCognitoDiagnostics } from './diagnostics.js';
 import { fromAwsError } from './errors.js';
 
@@ -130,7 +131,7 @@ export function createCognitoAdapter(options: CognitoAdapterOptions): DcrAdapter
     );
     if (added === undefined) return undefined;
     const fresh = added.ClientSecretDescriptor;
-    if (!fresh?.ClientSecretValue || !fresh.ClientSecretId) throw new BridgeError('idp_error', 'Cognito added a client secret without returning it.');
+    if (!fresh?.ClientSecretValue || !fresh.ClientSecretId) throw new BridgeError('idp_error', `${IDP_NAME} added a client secret without returning it.`);
     return { id: fresh.ClientSecretId, value: fresh.ClientSecretValue };
   }
 
@@ -152,8 +153,8 @@ export function createCognitoAdapter(options: CognitoAdapterOptions): DcrAdapter
   }
 
   const primitives: IdpPrimitives<UserPoolClientType> = {
-    id: 'cognito',
-    idpName: `Cognito user pool ${options.userPoolId}`,
+    id: ADAPTER_ID,
+    idpName: `${IDP_NAME} user pool ${options.userPoolId}`,
     marker: `ClientName starting with "${settings.namePrefix}"`,
     // UpdateUserPoolClient resets what it is not given: the update writes back the configuration read just before.
     readsCurrent: ['replaceRedirectUris'],
@@ -175,7 +176,7 @@ export function createCognitoAdapter(options: CognitoAdapterOptions): DcrAdapter
       const flows = oauthFlows(registration, settings, context.logger);
       const scopes = registration.scopes.length > 0 ? registration.scopes : settings.defaultScopes;
       if (flows.length > 0 && scopes.length === 0) {
-        throw new BridgeError('invalid_scope', 'Cognito OAuth app clients need at least one scope: give the auth strategy scopes in Konnect, or set COGNITO_DEFAULT_SCOPES.');
+        throw new BridgeError('invalid_scope', `${IDP_NAME} OAuth app clients need at least one scope: give the auth strategy scopes in Konnect, or set COGNITO_DEFAULT_SCOPES.`);
       }
       const browser = flows.some((flow) => flow !== 'client_credentials');
       // One call creates the client and its secret.
@@ -199,10 +200,10 @@ export function createCognitoAdapter(options: CognitoAdapterOptions): DcrAdapter
         false,
       );
       const client = output.UserPoolClient;
-      if (!client?.ClientId) throw new BridgeError('idp_error', 'Cognito created the app client without an id.');
+      if (!client?.ClientId) throw new BridgeError('idp_error', `${IDP_NAME} created the app client without an id.`);
       // The answer is the client as DescribeUserPoolClient shows it: core remembers it, so a rotate or delete right after reads nothing.
       await context.created(client.ClientId, withoutSecret(client));
-      if (!client.ClientSecret) throw new BridgeError('idp_error', 'Cognito created the app client without a secret.');
+      if (!client.ClientSecret) throw new BridgeError('idp_error', `${IDP_NAME} created the app client without a secret.`);
       return { clientId: client.ClientId, clientSecret: client.ClientSecret, clientIdIssuedAt: client.CreationDate };
     },
 
@@ -241,7 +242,7 @@ export function createCognitoAdapter(options: CognitoAdapterOptions): DcrAdapter
         previous = known !== undefined && ids.includes(known) ? known : ids.at(-1);
         for (const id of ids) if (id !== previous) await deleteSecret(clientId, id, context);
         fresh = await addSecret(clientId, context);
-        if (fresh === undefined) throw new BridgeError('idp_error', `Cognito refused a new secret for client ${clientId}: another secret was added to it meanwhile. Retry.`);
+        if (fresh === undefined) throw new BridgeError('idp_error', `${IDP_NAME} refused a new secret for client ${clientId}: another secret was added to it meanwhile. Retry.`);
       }
       // Then the previous secret goes, so it stops working before Konnect gets the new one.
       if (previous !== undefined) await retire(clientId, previous, fresh.id, context);

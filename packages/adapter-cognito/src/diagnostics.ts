@@ -8,6 +8,7 @@ import {
 } from '@aws-sdk/client-cognito-identity-provider';
 import { BridgeError, type AdapterDiagnostics, type DiagnosticCheck, type OperationContext } from '@dcr-bridge/core';
 import { fromAwsError } from './errors.js';
+import { IDP_NAME } from './identity.js';
 
 export interface CognitoDiagnosticsSource {
   cognito: CognitoIdentityProviderClient;
@@ -38,7 +39,7 @@ const CREDENTIALS_FIX =
 export function tokenEndpointOf(pool: Pick<UserPoolType, 'Id' | 'Domain' | 'CustomDomain'>, region: string): string {
   if (pool.CustomDomain) return `https://${pool.CustomDomain}/oauth2/token`;
   if (pool.Domain) return `https://${pool.Domain}.auth.${region}.amazoncognito.com/oauth2/token`;
-  throw new BridgeError('idp_error', `User pool ${pool.Id ?? ''} has no domain, so its clients have no token endpoint: add one (Amazon Cognito console → the user pool → Domain, or CreateUserPoolDomain).`);
+  throw new BridgeError('idp_error', `User pool ${pool.Id ?? ''} has no domain, so its clients have no token endpoint: add one (Amazon ${IDP_NAME} console → the user pool → Domain, or CreateUserPoolDomain).`);
 }
 
 /**
@@ -54,7 +55,7 @@ export function createCognitoDiagnostics(source: CognitoDiagnosticsSource): Adap
 
   async function describePool(context: OperationContext): Promise<UserPoolType> {
     const answer = await cognito.send(new DescribeUserPoolCommand(pool), { abortSignal: context.signal });
-    if (!answer.UserPool) throw new BridgeError('idp_error', `Cognito described user pool ${userPoolId} without the pool.`);
+    if (!answer.UserPool) throw new BridgeError('idp_error', `${IDP_NAME} described user pool ${userPoolId} without the pool.`);
     return answer.UserPool;
   }
 
@@ -66,7 +67,7 @@ export function createCognitoDiagnostics(source: CognitoDiagnosticsSource): Adap
       return { name, result: 'pass', detail: 'allowed' };
     } catch (error) {
       const { name: errorName = 'Error', message = '' } = error as { name?: string; message?: string };
-      if (probe && errorName === 'ResourceNotFoundException') return { name, result: 'pass', detail: `allowed (Cognito looked for app client ${PROBE_CLIENT_ID}, which does not exist)` };
+      if (probe && errorName === 'ResourceNotFoundException') return { name, result: 'pass', detail: `allowed (${IDP_NAME} looked for app client ${PROBE_CLIENT_ID}, which does not exist)` };
       if (DENIED.has(errorName)) return { name, result: 'fail', detail: `${errorName}: ${message}`, fix: allowFix(action, arn) };
       if (BAD_CREDENTIALS.has(errorName)) return { name, result: 'fail', detail: `${errorName}: ${message}`, fix: CREDENTIALS_FIX };
       return { name, result: 'fail', detail: fromAwsError(error, action).message };
@@ -113,6 +114,6 @@ function domainCheck(described: UserPoolType, region: string): DiagnosticCheck {
   try {
     return { name: 'user pool domain', result: 'pass', detail: `clients get their tokens at ${tokenEndpointOf(described, region)}` };
   } catch (error) {
-    return { name: 'user pool domain', result: 'fail', detail: (error as Error).message, fix: 'Add a domain to the user pool (a Cognito prefix domain or your own): applications get their tokens at https://<domain>/oauth2/token.' };
+    return { name: 'user pool domain', result: 'fail', detail: (error as Error).message, fix: `Add a domain to the user pool (a ${IDP_NAME} prefix domain or your own): applications get their tokens at https://<domain>/oauth2/token.` };
   }
 }

@@ -1,11 +1,12 @@
 import { BridgeError } from '@dcr-bridge/core';
+import { IDP_NAME } from './identity.js';
 
 /** AWS error names → the bridge's codes, with AWS's own message (it carries no secret). */
 export function fromAwsError(error: unknown, action: string): BridgeError {
   if (error instanceof BridgeError) return error;
   const name = (error as { name?: string } | undefined)?.name ?? 'Error';
   const message = (error as { message?: string } | undefined)?.message ?? '';
-  const said = `Cognito refused ${action}: ${message} (${name})`;
+  const said = `${IDP_NAME} refused ${action}: ${message} (${name})`;
   switch (name) {
     case 'ScopeDoesNotExistException':
       return new BridgeError('invalid_scope', `${said}. Define the scope on a resource server of the user pool.`, { cause: error });
@@ -16,7 +17,7 @@ export function fromAwsError(error: unknown, action: string): BridgeError {
     case 'ResourceNotFoundException':
       return new BridgeError('not_found', said, { cause: error });
     case 'TooManyRequestsException':
-      return new BridgeError('idp_rate_limited', `Cognito is rate-limiting the bridge (${action}).`, { retryAfterSeconds: 1, cause: error });
+      return new BridgeError('idp_rate_limited', `${IDP_NAME} is rate-limiting the bridge (${action}).`, { retryAfterSeconds: 1, cause: error });
     case 'NotAuthorizedException':
     case 'AccessDeniedException':
     case 'UnrecognizedClientException':
@@ -25,14 +26,14 @@ export function fromAwsError(error: unknown, action: string): BridgeError {
     case 'CredentialsProviderError':
       return new BridgeError('idp_error', `${said}. Check the bridge's AWS credentials and its IAM policy (see the adapter's README).`, { cause: error });
     case 'LimitExceededException':
-      return new BridgeError('idp_error', `${said}. A Cognito quota was reached.`, { cause: error });
+      return new BridgeError('idp_error', `${said}. A ${IDP_NAME} quota was reached.`, { cause: error });
     case 'TimeoutError':
     case 'AbortError':
-      return new BridgeError('idp_timeout', `Cognito did not answer in time (${action}).`, { cause: error });
+      return new BridgeError('idp_timeout', `${IDP_NAME} did not answer in time (${action}).`, { cause: error });
     case 'InternalErrorException':
       return new BridgeError('idp_unavailable', said, { cause: error });
   }
   const status = (error as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
-  if (status === undefined || status >= 500) return new BridgeError('idp_unavailable', `Could not reach Cognito (${action}): ${name}.`, { cause: error });
+  if (status === undefined || status >= 500) return new BridgeError('idp_unavailable', `Could not reach ${IDP_NAME} (${action}): ${name}.`, { cause: error });
   return new BridgeError('idp_error', said, { cause: error });
 }

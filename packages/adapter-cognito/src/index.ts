@@ -1,3 +1,3 @@
 export { createCognitoAdapter, type CognitoAdapterOptions } from './adapter.js';
-export { MIXED_FLOW_POLICIES, type MixedFlowPolicy } from './app-client.js';
-export { dcrBridgeAdapter } from './options.js';
+export { MIXED_FLOW_POLICIES, type MixedFlowPolicy } from './mapping.js';
+export { dcrBridgeAdapter } from './module.js';

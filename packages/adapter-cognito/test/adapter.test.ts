@@ -6,10 +6,11 @@ import {
   UpdateUserPoolClientCommand,
   type UpdateUserPoolClientCommandInput,
 } from '@aws-sdk/client-cognito-identity-provider';
-import { JOURNAL_PREFIX, createJsonStore, createMemoryDriver, parseRegistration, readAdapterOptions, silentLogger, type DcrAdapter, type OperationContext } from '@dcr-bridge/core';
+import { JOURNAL_PREFIX, createJsonStore, createMemoryDriver, readAdapterOptions, silentLogger, type DcrAdapter, type OperationContext } from '@dcr-bridge/core';
+import { parseRegistration } from '@dcr-bridge/core/http';
 import { createCapturingLogger, konnectApplication, konnectEvent, startBridge, type BridgeHarness } from '@dcr-bridge/conformance';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clientName } from '../src/app-client.js';
+import { clientName } from '../src/mapping.js';
 import { createCognitoAdapter, dcrBridgeAdapter, type CognitoAdapterOptions } from '../src/index.js';
 import { startCognitoEnvironment, type CognitoEnvironment } from './environment.js';
 
@@ -331,17 +332,6 @@ describe('connections to Cognito', () => {
     } finally {
       await env.proxy.faults.settle();
     }
-  });
-});
-
-describe('throttling', () => {
-  it('retries a throttled safe call and answers 503 with Retry-After for a throttled create', async () => {
-    env.proxy.throttleNext('DescribeUserPoolClient');
-    expect((await bridge.call('DELETE', '/nonexistentclient0000000000')).status).toBe(204);
-    env.proxy.throttleNext('CreateUserPoolClient');
-    const res = await bridge.call('POST', '/', { body: konnectApplication({ scopes: ['orders/read'] }) });
-    expect(res.status).toBe(503);
-    expect(res.headers.get('retry-after')).toBe('1');
   });
 });
 

@@ -3,22 +3,40 @@ import { createCognitoAdapter } from '../src/index.js';
 import { startCognitoEnvironment, type CognitoEnvironment } from './environment.js';
 
 let env: CognitoEnvironment;
+/** An access key the proxy's IAM does not know, as AWS answers a deleted or mistyped one. */
+const REFUSED_KEY = { accessKeyId: 'AKIAREFUSEDKEY000000', secretAccessKey: 'refused-secret-access-key' };
 const logger = createCapturingLogger();
 
 runConformanceSuite({
   name: 'cognito (cognito-local behind a proxy faithful to AWS)',
   async setup() {
     env = await startCognitoEnvironment();
-    const adapter = createCognitoAdapter({ userPoolId: env.userPoolId, region: 'eu-west-1', endpoint: env.proxy.url, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    const adapterAs = (credentials: { accessKeyId: string; secretAccessKey: string }) =>
+      createCognitoAdapter({ userPoolId: env.userPoolId, region: 'eu-west-1', endpoint: env.proxy.url, credentials, logger });
     return {
-      adapter,
+      adapter: adapterAs({ accessKeyId: 'local', secretAccessKey: 'local' }),
       logger,
       application: { scopes: ['orders/read'] },
       unknownScope: 'orders/nonexistent',
       backdoor: env.backdoor,
       faults: env.proxy.faults,
+      idp: {
+        // Every Cognito call is a POST to / naming its operation in X-Amz-Target: the log holds the operations.
+        adminRequests: () => env.proxy.targets,
+        // TooManyRequestsException names no wait.
+        rateLimitNextCreate: () => void env.proxy.throttleNext('CreateUserPoolClient'),
+        rateLimitNextLookup: () => env.proxy.throttleNext('DescribeUserPoolClient'),
+        refusedCredentials() {
+          env.proxy.unknownKeys.add(REFUSED_KEY.accessKeyId);
+          return { adapter: adapterAs(REFUSED_KEY), secret: REFUSED_KEY.secretAccessKey };
+        },
+      },
     };
   },
   teardown: () => env.stop(),
+  skip: {
+    'idp-plumbing/one-admin-token': 'the AWS SDK signs every request with the IAM credentials (SigV4): no admin token is ever requested',
+    'idp-plumbing/encoded-path-segments': "Cognito's API takes the client id in a JSON body, never in a URL: there is no path segment to escape",
+  },
 });
 

@@ -1,6 +1,7 @@
 import { request } from 'node:http';
 import { CreateUserPoolCommand, CreateUserPoolDomainCommand } from '@aws-sdk/client-cognito-identity-provider';
-import { parseRegistration, silentLogger, type DcrAdapter, type DiagnosticCheck, type OperationContext } from '@dcr-bridge/core';
+import { silentLogger, type DcrAdapter, type DiagnosticCheck, type OperationContext } from '@dcr-bridge/core';
+import { parseRegistration } from '@dcr-bridge/core/http';
 import { konnectApplication } from '@dcr-bridge/conformance';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCognitoAdapter } from '../src/index.js';

@@ -18,7 +18,8 @@ import {
   type Dispatcher,
 } from '@dcr-bridge/core/idp';
 import { keycloakDiagnostics } from './diagnostics.js';
-import { MANAGED_ATTRIBUTE, clientIdFor, clientRepresentation, isManaged, keycloakMessage, withoutSecret, type KeycloakClient } from './representation.js';
+import { MANAGED_ATTRIBUTE, clientIdFor, clientRepresentation, isManaged, keycloakMessage, withoutSecret, type KeycloakClient } from './mapping.js';
+import { ADAPTER_ID, IDP_NAME } from './identity.js';
 
 export interface KeycloakAdapterOptions {
   /** Server base URL, with its path prefix on older servers (e.g. https://sso.example.com/auth). */
@@ -74,12 +75,12 @@ export function createKeycloakAdapter(options: KeycloakAdapterOptions): DcrAdapt
     tokenEndpoint: `${issuer}/protocol/openid-connect/token`,
     clientId: options.clientId,
     auth: { method: 'client_secret_basic', clientSecret: options.clientSecret },
-    idpName: 'Keycloak',
+    idpName: IDP_NAME,
     dispatcher: options.dispatcher,
     logger,
   });
   const http = createIdpHttpClient({
-    idpName: 'Keycloak',
+    idpName: IDP_NAME,
     baseUrl: base,
     authorization: bearerAuthorization(tokens),
     describeErrorBody: keycloakMessage,
@@ -110,7 +111,7 @@ export function createKeycloakAdapter(options: KeycloakAdapterOptions): DcrAdapt
     const byName = new Map(known.map((scope) => [scope.name, scope.id]));
     const unknown = names.filter((name) => !byName.has(name));
     if (unknown.length > 0) {
-      throw new BridgeError('invalid_scope', `Keycloak realm ${realm} has no client scope${unknown.length > 1 ? 's' : ''} ${unknown.map((name) => `"${name}"`).join(', ')}.`);
+      throw new BridgeError('invalid_scope', `${IDP_NAME} realm ${realm} has no client scope${unknown.length > 1 ? 's' : ''} ${unknown.map((name) => `"${name}"`).join(', ')}.`);
     }
     return names.map((name) => byName.get(name) as string);
   }
@@ -143,8 +144,8 @@ export function createKeycloakAdapter(options: KeycloakAdapterOptions): DcrAdapt
   const mappers = (found: FoundClient) => `${client(found.id)}/protocol-mappers/models`;
 
   const primitives: IdpPrimitives<FoundClient> = {
-    id: 'keycloak',
-    idpName: `Keycloak realm ${realm}`,
+    id: ADAPTER_ID,
+    idpName: `${IDP_NAME} realm ${realm}`,
     marker: `${MANAGED_ATTRIBUTE} attribute`,
     find,
     isOurs: isManaged,
@@ -158,7 +159,7 @@ export function createKeycloakAdapter(options: KeycloakAdapterOptions): DcrAdapt
       if (created.status !== 201) throw http.refusal(created, 'the client');
       const id = created.headers.get('location')?.split('/').pop();
       await context.created(representation.clientId, id ? { ...representation, id } : undefined);
-      if (!id) throw new BridgeError('idp_error', `Keycloak created client ${representation.clientId} but sent no Location header.`);
+      if (!id) throw new BridgeError('idp_error', `${IDP_NAME} created client ${representation.clientId} but sent no Location header.`);
       for (const scopeId of scopes.assignAfterCreate) {
         const assigned = await http.put(`${client(id)}${path`/default-client-scopes/${scopeId}`}`, { signal: context.signal, idempotent: true });
         if (!assigned.ok) throw http.errorFromResponse(assigned, 'assigning a client scope');

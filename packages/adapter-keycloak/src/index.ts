@@ -1,2 +1,2 @@
 export { createKeycloakAdapter, type KeycloakAdapterOptions } from './adapter.js';
-export { dcrBridgeAdapter } from './options.js';
+export { dcrBridgeAdapter } from './module.js';

@@ -214,31 +214,18 @@ describe('Keycloak calls per Konnect operation (admin token requests aside)', ()
   });
 });
 
-describe('paths built from client ids', () => {
-  // A bare ".." cannot even be sent with fetch (it normalises it away); core's tests send it raw.
-  it.each(['../../users', 'a/b', '%2F..%2Fusers', 'x?first=0', '../..'])('never lets %j reach another admin path', async (clientId) => {
-    const start = keycloak.requests.length;
-    const encoded = encodeURIComponent(clientId);
-    const deleted = await bridge.call('DELETE', `/${encoded}`);
-    const rotated = await bridge.call('POST', `/${encoded}/new-secret`);
-    expect([204, 400]).toContain(deleted.status);
-    expect([404, 400]).toContain(rotated.status);
-    const paths = keycloak.requests.slice(start).filter((line) => line.includes('/admin/'));
-    for (const line of paths) expect(line).toMatch(/^GET \/admin\/realms\/customers\/clients\?clientId=[^&/]*&search=false$/);
-  });
-});
-
+// Client ids kept inside their path segment, one admin token for concurrent calls, 429s and refused admin
+// credentials: the conformance suite's `idp plumbing` group (test/conformance.test.ts).
 describe('the admin token', () => {
-  it('is requested once for many concurrent calls, and again after it expires', async () => {
-    const adapter = adapterFor();
-    const local = await startBridge(adapter);
+  it('is requested again once it expires (Keycloak admin tokens live 300 s)', async () => {
+    const local = await startBridge(adapterFor());
     try {
       const before = keycloak.tokenRequests(keycloak.admin.clientId);
-      const results = await Promise.all(Array.from({ length: 10 }, () => local.call('POST', '/', { body: konnectApplication() })));
-      expect(results.map((r) => r.status)).toEqual(Array(10).fill(201));
+      const created = await local.call('POST', '/', { body: konnectApplication() });
+      expect(created.status).toBe(201);
       expect(keycloak.tokenRequests(keycloak.admin.clientId) - before).toBe(1);
       keycloak.advanceClock(301);
-      expect((await local.call('DELETE', `/${results[0]!.body.client_id}`)).status).toBe(204);
+      expect((await local.call('DELETE', `/${created.body.client_id}`)).status).toBe(204);
       expect(keycloak.tokenRequests(keycloak.admin.clientId) - before).toBe(2);
     } finally {
       await local.close();
@@ -261,22 +248,13 @@ describe('IdP failures', () => {
     keycloak.advanceClock(301);
   });
 
-  it('waits out a short 429 on lookups and answers 503 with Retry-After on a rate-limited create', async () => {
-    keycloak.failNext('GET', /\/clients$/, 429, { error: 'too many requests' }, { 'retry-after': '0' });
-    expect((await bridge.call('DELETE', '/konnect-nobody-00000000')).status).toBe(204);
-    keycloak.failNext('POST', /\/clients$/, 429, { error: 'too many requests' }, { 'retry-after': '30' });
-    const limited = await bridge.call('POST', '/', { body: konnectApplication() });
-    expect(limited.status).toBe(503);
-    expect(limited.headers.get('retry-after')).toBe('30');
-  });
-
-  it('answers 502 with a clear message when the admin client secret is wrong, without the secret', async () => {
+  it('with a wrong admin client secret: the answer names the admin client to check, and the bridge is not ready', async () => {
     const wrong = await startBridge(adapterFor({ clientSecret: 'wrong-admin-secret' }));
     try {
       const res = await wrong.call('POST', '/', { body: konnectApplication() });
       expect(res.status).toBe(502);
+      expect(res.body.error).toBe('idp_error');
       expect(res.body.error_description).toContain('dcr-bridge');
-      expect(JSON.stringify(res.body)).not.toContain('wrong-admin-secret');
       expect((await fetch(`${wrong.baseUrl}/readyz`)).status).toBe(503);
     } finally {
       await wrong.close();
@@ -286,7 +264,9 @@ describe('IdP failures', () => {
   it('answers 502 when Keycloak cannot be reached', async () => {
     const down = await startBridge(createKeycloakAdapter({ baseUrl: 'http://127.0.0.1:1', realm: 'r', clientId: 'c', clientSecret: 's' }));
     try {
-      expect((await down.call('DELETE', '/x')).status).toBe(502);
+      const res = await down.call('DELETE', '/x');
+      expect(res.status).toBe(502);
+      expect(res.body.error).toBe('idp_unavailable');
     } finally {
       await down.close();
     }
@@ -302,7 +282,7 @@ describe('settings', () => {
 
   it('lists every missing setting at once', () => {
     expect(() => readAdapterOptions(dcrBridgeAdapter, { KEYCLOAK_URL: 'not a url' })).toThrow(
-      'Invalid keycloak settings:\n- KEYCLOAK_URL must be an absolute URL (got "not a url").\n- KEYCLOAK_REALM is required.\n- KEYCLOAK_CLIENT_ID is required.\n- KEYCLOAK_CLIENT_SECRET is required.',
+      'Invalid keycloak settings:\n- KEYCLOAK_URL must be an absolute URL such as https://idp.example.com (its value is not repeated here, as a URL may hold a password).\n- KEYCLOAK_REALM is required.\n- KEYCLOAK_CLIENT_ID is required.\n- KEYCLOAK_CLIENT_SECRET is required.',
     );
   });
 });

@@ -9,18 +9,22 @@ runConformanceSuite({
   name: 'keycloak (fake admin REST API, /auth prefix, admin client in master)',
   async setup() {
     keycloak = await startFakeKeycloak({ pathPrefix: '/auth' });
-    const adapter = createKeycloakAdapter({
-      baseUrl: keycloak.url,
-      realm: keycloak.realm,
-      tokenRealm: keycloak.admin.realm,
-      clientId: keycloak.admin.clientId,
-      clientSecret: keycloak.admin.clientSecret,
-      logger,
-    });
+    const adapterWith = (clientSecret: string) =>
+      createKeycloakAdapter({ baseUrl: keycloak.url, realm: keycloak.realm, tokenRealm: keycloak.admin.realm, clientId: keycloak.admin.clientId, clientSecret, logger });
+    const tooManyRequests = (method: string, path: RegExp, retryAfterSeconds: number) =>
+      keycloak.failNext(method, path, 429, { error: 'too many requests' }, { 'retry-after': String(retryAfterSeconds) });
     return {
-      adapter,
+      adapter: adapterWith(keycloak.admin.clientSecret),
       logger,
       hiddenValues: [keycloak.admin.clientSecret],
+      idp: {
+        adminRequests: () => keycloak.requests.filter((line) => !line.includes('/protocol/openid-connect/token')),
+        coldAdapter: () => adapterWith(keycloak.admin.clientSecret),
+        adminTokensIssued: () => keycloak.tokenRequests(keycloak.admin.clientId),
+        rateLimitNextCreate: (seconds) => (tooManyRequests('POST', /\/clients$/, seconds), seconds),
+        rateLimitNextLookup: (seconds) => tooManyRequests('GET', /\/clients$/, seconds),
+        refusedCredentials: () => ({ adapter: adapterWith('wrong-admin-secret'), secret: 'wrong-admin-secret' }),
+      },
       faults: keycloak.faults,
       application: { scopes: ['read:orders'] },
       unknownScope: 'no-such-scope',

@@ -20,7 +20,8 @@ import {
 } from '@dcr-bridge/core/idp';
 import type { CryptoKey } from 'jose';
 import { oktaDiagnostics, type OktaServiceApp } from './diagnostics.js';
-import { clientNameFor, oktaApp, oktaMessage, orgUrl, withoutSecret, type OktaApp } from './settings.js';
+import { clientNameFor, oktaApp, oktaMessage, orgUrl, withoutSecret, type OktaApp } from './mapping.js';
+import { ADAPTER_ID, IDP_NAME } from './identity.js';
 
 export type OktaAuthentication =
   /** An API token (`Authorization: SSWS …`), as Kong's example bridge uses. */
@@ -58,7 +59,7 @@ export function createOktaAdapter(options: OktaAdapterOptions): DcrAdapter {
   const org = orgUrl(options.domain);
   const { authorization, serviceApp } = adminAccess(org, options, logger);
   const http = createIdpHttpClient({
-    idpName: 'Okta',
+    idpName: IDP_NAME,
     baseUrl: org,
     authorization,
     describeErrorBody: oktaMessage,
@@ -81,13 +82,13 @@ export function createOktaAdapter(options: OktaAdapterOptions): DcrAdapter {
     const href = link?.match(/<([^>]+)>\s*;\s*rel="next"/)?.[1];
     if (href === undefined) return undefined;
     const next = new URL(href, org);
-    if (next.origin !== org) throw new BridgeError('idp_error', `Okta's next page of applications is on another origin (${next.origin}); the bridge does not follow it.`);
+    if (next.origin !== org) throw new BridgeError('idp_error', `${IDP_NAME}'s next page of applications is on another origin (${next.origin}); the bridge does not follow it.`);
     return next;
   }
 
   const primitives: IdpPrimitives<OktaApp> = {
-    id: 'okta',
-    idpName: 'Okta',
+    id: ADAPTER_ID,
+    idpName: IDP_NAME,
     marker: 'dcrBridge marker in its application profile',
     /** The client's application, or undefined when it is gone. */
     find: (clientId, context) => http.find<OktaApp>(app(clientId), `reading application ${clientId}`, { signal: context.signal }),
@@ -103,7 +104,7 @@ export function createOktaAdapter(options: OktaAdapterOptions): DcrAdapter {
       const answer = created.body;
       await context.created(answer.id, withoutSecret(answer));
       const clientSecret = answer.credentials?.oauthClient?.client_secret;
-      if (typeof clientSecret !== 'string') throw new BridgeError('idp_error', 'Okta created the application without a client secret.');
+      if (typeof clientSecret !== 'string') throw new BridgeError('idp_error', `${IDP_NAME} created the application without a client secret.`);
       const issuedAt = answer.created === undefined ? undefined : new Date(answer.created);
       return { clientId: answer.id, clientSecret, clientIdIssuedAt: issuedAt && !Number.isNaN(issuedAt.getTime()) ? issuedAt : undefined };
     },
@@ -138,7 +139,7 @@ export function createOktaAdapter(options: OktaAdapterOptions): DcrAdapter {
 
     async rotateSecret(clientId, _found, context) {
       const response = await http.post<{ client_secret?: unknown }>(`${oauthClient(clientId)}/lifecycle/newSecret`, { signal: context.signal });
-      if (response.status === 404) throw new BridgeError('not_found', `Okta has no client ${clientId}.`);
+      if (response.status === 404) throw new BridgeError('not_found', `${IDP_NAME} has no client ${clientId}.`);
       if (!response.ok || typeof response.body?.client_secret !== 'string') throw http.errorFromResponse(response, `rotating the secret of ${clientId}`);
       return response.body.client_secret;
     },
@@ -151,7 +152,7 @@ export function createOktaAdapter(options: OktaAdapterOptions): DcrAdapter {
       const { _links: _readOnlyLinks, _embedded: _readOnlyEmbedded, ...replacement } = withoutSecret(current);
       const settings = { ...replacement.settings, oauthClient: { ...replacement.settings?.oauthClient, redirect_uris: redirectUris } };
       const updated = await http.put(app(clientId), { json: { ...replacement, settings }, signal: context.signal, idempotent: true });
-      if (updated.status === 404) throw new BridgeError('not_found', `Okta has no client ${clientId}.`);
+      if (updated.status === 404) throw new BridgeError('not_found', `${IDP_NAME} has no client ${clientId}.`);
       if (!updated.ok) throw http.refusal(updated, `the new redirect URIs of ${clientId}`);
     },
 
@@ -180,7 +181,7 @@ function serviceAppTokens(org: string, auth: ServiceAppAuthentication, options: 
       // Okta wants the token endpoint itself as the assertion's audience.
       auth: { method: 'private_key_jwt', privateKey: await key, keyId: auth.keyId ?? jwkKeyId(auth.privateKey), audience: tokenEndpoint },
       scope: scopes.join(' '),
-      idpName: 'Okta',
+      idpName: IDP_NAME,
       dispatcher: options.dispatcher,
       logger,
     });

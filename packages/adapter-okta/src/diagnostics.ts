@@ -1,5 +1,6 @@
 import type { AdapterDiagnostics, DiagnosticCheck, OperationContext } from '@dcr-bridge/core';
 import { path, type IdpHttpClient, type TokenProvider } from '@dcr-bridge/core/idp';
+import { IDP_NAME } from './identity.js';
 
 export interface OktaDiagnosticsSetup {
   org: string;
@@ -48,24 +49,24 @@ export function oktaDiagnostics(setup: OktaDiagnosticsSetup): AdapterDiagnostics
     }
     try {
       await (await app.tokensFor([scope])).getToken(signal);
-      return { name, result: 'pass', detail: `Okta issued service app ${app.clientId} a token with ${scope}.` };
+      return { name, result: 'pass', detail: `${IDP_NAME} issued service app ${app.clientId} a token with ${scope}.` };
     } catch (error) {
       const detail = error instanceof Error ? error.message : String(error);
       if (oauthErrorCode(error) === 'invalid_scope') {
-        return { name, result: 'fail', detail, fix: `In the Okta Admin Console, open application ${app.clientId} → Okta API Scopes, and grant ${scope} (needed to ${use}).` };
+        return { name, result: 'fail', detail, fix: `In the ${IDP_NAME} Admin Console, open application ${app.clientId} → ${IDP_NAME} API Scopes, and grant ${scope} (needed to ${use}).` };
       }
-      return { name, result: 'fail', detail, fix: `Check OKTA_CLIENT_ID, OKTA_PRIVATE_KEY and OKTA_PRIVATE_KEY_ID: Okta issued no token to service app ${app.clientId}.` };
+      return { name, result: 'fail', detail, fix: `Check OKTA_CLIENT_ID, OKTA_PRIVATE_KEY and OKTA_PRIVATE_KEY_ID: ${IDP_NAME} issued no token to service app ${app.clientId}.` };
     }
   }
 
   async function serviceAppRoleCheck(app: OktaServiceApp, signal: AbortSignal): Promise<DiagnosticCheck> {
-    const fix = `In the Okta Admin Console, open application ${app.clientId} → Admin roles, and assign the Application Administrator role.`;
+    const fix = `In the ${IDP_NAME} Admin Console, open application ${app.clientId} → Admin roles, and assign the Application Administrator role.`;
     const read = await http.checkAccess('/api/v1/apps', { name: ROLE_CHECK, fix }, { query: { limit: 1 }, signal });
     if (read.result !== 'pass') return read;
     return {
       name: ROLE_CHECK,
       result: 'skip',
-      detail: `Listing applications works (${read.detail}). Okta shows a service app's admin roles only to a token with okta.roles.read, which the bridge does not ask for: \`dcr-bridge doctor --write-test\` proves the role lets it create, rotate and delete clients.`,
+      detail: `Listing applications works (${read.detail}). ${IDP_NAME} shows a service app's admin roles only to a token with okta.roles.read, which the bridge does not ask for: \`dcr-bridge doctor --write-test\` proves the role lets it create, rotate and delete clients.`,
     };
   }
 
@@ -78,7 +79,7 @@ export function oktaDiagnostics(setup: OktaDiagnosticsSetup): AdapterDiagnostics
       if (!me.ok || typeof me.body?.id !== 'string') return { name: ROLE_CHECK, result: 'fail', detail: http.errorFromResponse(me, 'reading the API token\'s admin').message };
       const listed = await http.get<OktaRoleAssignment[]>(path`/api/v1/users/${me.body.id}/roles`, { signal });
       if (listed.status === 403) {
-        return { name: ROLE_CHECK, result: 'skip', detail: `Okta does not let this API token list its admin's roles (HTTP 403). \`dcr-bridge doctor --write-test\` proves them.` };
+        return { name: ROLE_CHECK, result: 'skip', detail: `${IDP_NAME} does not let this API token list its admin's roles (HTTP 403). \`dcr-bridge doctor --write-test\` proves them.` };
       }
       if (!listed.ok || !Array.isArray(listed.body)) return { name: ROLE_CHECK, result: 'fail', detail: http.errorFromResponse(listed, 'listing the API token\'s admin roles').message };
       const active = listed.body.filter((role) => role.status === undefined || role.status === 'ACTIVE');

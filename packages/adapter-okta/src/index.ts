@@ -1,2 +1,2 @@
 export { createOktaAdapter, type OktaAdapterOptions } from './adapter.js';
-export { dcrBridgeAdapter } from './options.js';
+export { dcrBridgeAdapter } from './module.js';

@@ -21,7 +21,8 @@ import {
 } from '@dcr-bridge/core/idp';
 import { Agent } from 'undici';
 import { createPingFederateDiagnostics } from './diagnostics.js';
-import { clientIdFor, isManaged, newClient, pingFederateMessage, withoutSecret, writable, type ClientDefaults, type PingFederateClient } from './client.js';
+import { clientIdFor, isManaged, newClient, pingFederateMessage, withoutSecret, writable, type ClientDefaults, type PingFederateClient } from './mapping.js';
+import { ADAPTER_ID, IDP_NAME } from './identity.js';
 
 export type PingFederateAdminAuth =
   | { username: string; password: string }
@@ -52,9 +53,9 @@ export function createPingFederateAdapter(options: PingFederateAdapterOptions): 
   const logger = options.logger ?? silentLogger;
   const dispatcher = options.dispatcher ?? (options.caFile ? trusting(readFileSync(options.caFile, 'utf8')) : undefined);
   const http = createIdpHttpClient({
-    idpName: 'PingFederate',
+    idpName: IDP_NAME,
     baseUrl: options.adminUrl,
-    // PingFederate refuses admin API calls without it (CSRF protection).
+    // PingFederate refuses admin API calls without it (CSRF protection); the value is the one its docs give, not the IdP's display name.
     headers: { 'x-xsrf-header': 'PingFederate' },
     authorization: adminAuthorization(options.auth, dispatcher, logger),
     describeErrorBody: pingFederateMessage,
@@ -73,12 +74,12 @@ export function createPingFederateAdapter(options: PingFederateAdapterOptions): 
     if (!settings.ok) throw http.errorFromResponse(settings, 'reading the authorization server settings');
     const known = new Set([...(settings.body.scopes ?? []), ...(settings.body.exclusiveScopes ?? [])].map((scope) => scope.name));
     const unknown = scopes.filter((scope) => !known.has(scope));
-    if (unknown.length > 0) throw new BridgeError('invalid_scope', `PingFederate has no scope${unknown.length > 1 ? 's' : ''} ${unknown.map((scope) => `"${scope}"`).join(', ')} (OAuth Server → Scope Management).`);
+    if (unknown.length > 0) throw new BridgeError('invalid_scope', `${IDP_NAME} has no scope${unknown.length > 1 ? 's' : ''} ${unknown.map((scope) => `"${scope}"`).join(', ')} (OAuth Server → Scope Management).`);
   }
 
   const primitives: IdpPrimitives<PingFederateClient> = {
-    id: 'pingfederate',
-    idpName: 'PingFederate',
+    id: ADAPTER_ID,
+    idpName: IDP_NAME,
     marker: 'dcr-bridge marker line in its description',
     find,
     isOurs: isManaged,
@@ -146,7 +147,7 @@ function adminAuthorization(auth: PingFederateAdminAuth, dispatcher: Dispatcher 
       clientId: auth.clientId,
       auth: { method: 'client_secret_basic', clientSecret: auth.clientSecret },
       scope: auth.scope,
-      idpName: 'PingFederate',
+      idpName: IDP_NAME,
       dispatcher,
       logger,
     }),

@@ -1,5 +1,6 @@
 import { BridgeError, notReady, type AdapterDiagnostics, type DiagnosticCheck, type OperationContext } from '@dcr-bridge/core';
 import { path, type IdpHttpClient, type IdpResponse } from '@dcr-bridge/core/idp';
+import { IDP_NAME } from './identity.js';
 
 /** PingFederate's `AdministrativeAccount`, as much as the doctor reads. */
 interface AdministrativeAccount {
@@ -31,7 +32,7 @@ const ADMINISTRATOR = 'ADMINISTRATOR';
 export function createPingFederateDiagnostics(source: PingFederateDiagnosticsSource): AdapterDiagnostics {
   const { http, username } = source;
   const fix = username
-    ? `In PingFederate's administrative console, System → Server → Administrative Accounts: give the account "${username}" the Admin role, and untick Auditor (an Auditor is view-only and holds no other role).`
+    ? `In ${IDP_NAME}'s administrative console, System → Server → Administrative Accounts: give the account "${username}" the Admin role, and untick Auditor (an Auditor is view-only and holds no other role).`
     : 'Give the bridge\'s OAuth client the Admin role: map it to the Admin role in <pf_install>/pingfederate/bin/oauth2.properties (the admin API\'s OAuth 2.0 authorization settings), then restart the console node.';
 
   async function writeRoleCheck(context: OperationContext): Promise<DiagnosticCheck> {
@@ -53,8 +54,8 @@ export function createPingFederateDiagnostics(source: PingFederateDiagnosticsSou
     }
     const why =
       response.status === 404
-        ? 'the account is not one of PingFederate\'s native accounts (LDAP and RADIUS accounts get their roles from their properties files)'
-        : `PingFederate does not show the account its own roles (GET /administrativeAccounts/${username} answered ${response.status}; account management belongs to the User Admin role, which the bridge does not need)`;
+        ? `the account is not one of ${IDP_NAME}'s native accounts (LDAP and RADIUS accounts get their roles from their properties files)`
+        : `${IDP_NAME} does not show the account its own roles (GET /administrativeAccounts/${username} answered ${response.status}; account management belongs to the User Admin role, which the bridge does not need)`;
     return { name, result: 'skip', detail: `${why}: \`dcr-bridge doctor --write-test\` proves it.` };
   }
 
@@ -72,7 +73,7 @@ export function createPingFederateDiagnostics(source: PingFederateDiagnosticsSou
       const settings = await http.get<ServerSettings>('/serverSettings', { signal: context.signal });
       if (!settings.ok) throw http.errorFromResponse(settings, 'reading the server settings');
       const baseUrl = settings.body.federationInfo?.baseUrl;
-      if (!baseUrl) throw new BridgeError('idp_error', 'PingFederate has no base URL: set it in System → Protocol Settings → Federation Info (clients get their tokens at <base URL>/as/token.oauth2).');
+      if (!baseUrl) throw new BridgeError('idp_error', `${IDP_NAME} has no base URL: set it in System → Protocol Settings → Federation Info (clients get their tokens at <base URL>/as/token.oauth2).`);
       return `${baseUrl.replace(/\/+$/, '')}/as/token.oauth2`;
     },
   };

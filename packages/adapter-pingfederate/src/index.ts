@@ -1,2 +1,2 @@
 export { createPingFederateAdapter, type PingFederateAdapterOptions, type PingFederateAdminAuth } from './adapter.js';
-export { dcrBridgeAdapter } from './options.js';
+export { dcrBridgeAdapter } from './module.js';

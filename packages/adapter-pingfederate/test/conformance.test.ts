@@ -9,10 +9,22 @@ runConformanceSuite({
   name: 'pingfederate (fake admin API, Basic admin credentials)',
   async setup() {
     pf = await startFakePingFederate();
+    const tooManyRequests = (method: string, path: RegExp, seconds: number) =>
+      pf.failNext(method, path, 429, { resultId: 'too_many_requests', message: 'Too many requests.' }, { 'retry-after': String(seconds) });
     return {
       adapter: createPingFederateAdapter({ adminUrl: pf.adminUrl, auth: pf.admin, logger }),
       logger,
-      hiddenValues: [pf.admin.password],
+      hiddenValues: [pf.admin.password, pf.oauthAdmin.clientSecret],
+      idp: {
+        adminRequests: () => pf.requests.filter((line) => !line.startsWith('POST /as/token.oauth2')),
+        // Basic credentials need no token: the cold adapter reaches the admin API with an OAuth client instead.
+        coldAdapter: () =>
+          createPingFederateAdapter({ adminUrl: pf.adminUrl, auth: { tokenEndpoint: `${pf.runtimeUrl}/as/token.oauth2`, clientId: pf.oauthAdmin.clientId, clientSecret: pf.oauthAdmin.clientSecret }, logger }),
+        adminTokensIssued: () => pf.adminTokenRequests(),
+        rateLimitNextCreate: (seconds) => (tooManyRequests('POST', /\/oauth\/clients$/, seconds), seconds),
+        rateLimitNextLookup: (seconds) => tooManyRequests('GET', /\/oauth\/clients\/[^/]+$/, seconds),
+        refusedCredentials: () => ({ adapter: createPingFederateAdapter({ adminUrl: pf.adminUrl, auth: { username: pf.admin.username, password: 'wrong-password' }, logger }), secret: 'wrong-password' }),
+      },
       faults: pf.faults,
       application: { scopes: ['read:orders'] },
       unknownScope: 'no-such-scope',

@@ -1,4 +1,5 @@
-import { parseRegistration, silentLogger, type DcrAdapter, type DiagnosticCheck, type OperationContext } from '@dcr-bridge/core';
+import { silentLogger, type DcrAdapter, type DiagnosticCheck, type OperationContext } from '@dcr-bridge/core';
+import { parseRegistration } from '@dcr-bridge/core/http';
 import { konnectApplication } from '@dcr-bridge/conformance';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPingFederateAdapter, type PingFederateAdminAuth } from '../src/index.js';

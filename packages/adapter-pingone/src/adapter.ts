@@ -17,7 +17,8 @@ import {
   type Dispatcher,
 } from '@dcr-bridge/core/idp';
 import { pingOneDiagnostics } from './diagnostics.js';
-import { applicationName, isManaged, newApplication, pingOneMessage, type PingOneApplication, type PingOneRegion } from './application.js';
+import { applicationName, isManaged, newApplication, pingOneMessage, type PingOneApplication, type PingOneRegion } from './mapping.js';
+import { ADAPTER_ID, IDP_NAME } from './identity.js';
 
 export interface PingOneAdapterOptions {
   environmentId: string;
@@ -59,12 +60,12 @@ export function createPingOneAdapter(options: PingOneAdapterOptions): DcrAdapter
     tokenEndpoint: `${issuer}/token`,
     clientId: options.clientId,
     auth: { method: 'client_secret_basic', clientSecret: options.clientSecret },
-    idpName: 'PingOne',
+    idpName: IDP_NAME,
     dispatcher: options.dispatcher,
     logger,
   });
   const http = createIdpHttpClient({
-    idpName: 'PingOne',
+    idpName: IDP_NAME,
     baseUrl: apiUrl,
     authorization: bearerAuthorization(tokens),
     describeErrorBody: pingOneMessage,
@@ -88,7 +89,7 @@ export function createPingOneAdapter(options: PingOneAdapterOptions): DcrAdapter
     const next = new URL(href, applicationList);
     // The worker token goes with the request: follow only links back to the same list.
     if (next.origin !== applicationList.origin || next.pathname !== applicationList.pathname) {
-      throw new BridgeError('idp_error', 'PingOne sent a next-page link outside the application list; the bridge does not follow it.');
+      throw new BridgeError('idp_error', `${IDP_NAME} sent a next-page link outside the application list; the bridge does not follow it.`);
     }
     return next;
   }
@@ -111,14 +112,14 @@ export function createPingOneAdapter(options: PingOneAdapterOptions): DcrAdapter
       for (const scope of scopes.body._embedded?.scopes ?? []) if (wanted.has(scope.name) && !found.has(scope.name)) found.set(scope.name, { resourceId: resource.id, scopeId: scope.id });
     }
     const unknown = names.filter((name) => !found.has(name));
-    if (unknown.length > 0) throw new BridgeError('invalid_scope', `No PingOne resource in this environment has the scope${unknown.length > 1 ? 's' : ''} ${unknown.map((name) => `"${name}"`).join(', ')}.`);
+    if (unknown.length > 0) throw new BridgeError('invalid_scope', `No ${IDP_NAME} resource in this environment has the scope${unknown.length > 1 ? 's' : ''} ${unknown.map((name) => `"${name}"`).join(', ')}.`);
     return names.map((name) => found.get(name) as ScopeRef);
   }
 
 
   const primitives: IdpPrimitives<PingOneApplication> = {
-    id: 'pingone',
-    idpName: 'PingOne',
+    id: ADAPTER_ID,
+    idpName: IDP_NAME,
     marker: 'dcr-bridge marker line in its description',
     find,
     isOurs: isManaged,

@@ -1,5 +1,6 @@
 import type { AdapterDiagnostics, DiagnosticCheck, OperationContext } from '@dcr-bridge/core';
 import { path, type IdpHttpClient } from '@dcr-bridge/core/idp';
+import { IDP_NAME } from './identity.js';
 
 export interface PingOneDiagnosticsSetup {
   http: IdpHttpClient;
@@ -52,7 +53,7 @@ export function pingOneDiagnostics(setup: PingOneDiagnosticsSetup): AdapterDiagn
   const { http, environmentId, workerId } = setup;
   const environment = path`/environments/${environmentId}`;
   const fixFor = (permission: string) =>
-    `In PingOne, open application ${workerId} (the bridge's worker) → Roles → Grant Roles, and grant Application Owner for environment ${environmentId} (it includes ${permission}).`;
+    `In ${IDP_NAME}, open application ${workerId} (the bridge's worker) → Roles → Grant Roles, and grant Application Owner for environment ${environmentId} (it includes ${permission}).`;
   const checkName = (permission: string) => `permission: ${permission}`;
 
   /** Every check skipped, reading applications proven by one GET: PingOne would not show the worker's roles. */
@@ -71,10 +72,10 @@ export function pingOneDiagnostics(setup: PingOneDiagnosticsSetup): AdapterDiagn
     const { signal } = context;
     try {
       const assignments = await http.get<Collection<RoleAssignment>>(`${environment}${path`/applications/${workerId}/roleAssignments`}`, { signal });
-      if (assignments.status === 403) return unseen("PingOne does not let the worker read its own role assignments (HTTP 403).", signal);
+      if (assignments.status === 403) return unseen(`${IDP_NAME} does not let the worker read its own role assignments (HTTP 403).`, signal);
       if (!assignments.ok) throw http.errorFromResponse(assignments, "reading the worker's role assignments");
       const roles = await http.get<Collection<Role>>('/roles', { signal });
-      if (roles.status === 403) return unseen('PingOne does not let the worker read the built-in roles (HTTP 403).', signal);
+      if (roles.status === 403) return unseen(`${IDP_NAME} does not let the worker read the built-in roles (HTTP 403).`, signal);
       if (!roles.ok) throw http.errorFromResponse(roles, 'reading the built-in roles');
       return judge(assignments.body._embedded?.roleAssignments ?? [], roles.body._embedded?.roles ?? []);
     } catch (error) {

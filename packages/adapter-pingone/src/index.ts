@@ -1,3 +1,3 @@
 export { createPingOneAdapter, type PingOneAdapterOptions } from './adapter.js';
-export { REGIONS, type PingOneRegion } from './application.js';
-export { dcrBridgeAdapter } from './options.js';
+export { REGIONS, type PingOneRegion } from './mapping.js';
+export { dcrBridgeAdapter } from './module.js';

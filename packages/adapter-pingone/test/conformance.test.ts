@@ -9,10 +9,22 @@ runConformanceSuite({
   name: 'pingone (fake Platform API and token endpoint)',
   async setup() {
     p1 = await startFakePingOne();
+    const adapterWith = (clientSecret: string) =>
+      createPingOneAdapter({ environmentId: p1.environmentId, apiUrl: p1.apiUrl, authUrl: p1.authUrl, clientId: p1.worker.clientId, clientSecret, logger });
+    const requestLimited = (method: string, path: RegExp, seconds: number) =>
+      p1.failNext(method, path, 429, { id: 'b4d5b5e1-0c57-4f8c-9a7e-3f0f7c2b6a01', code: 'REQUEST_LIMITED', message: 'The request was rate limited.' }, { 'retry-after': String(seconds) });
     return {
-      adapter: createPingOneAdapter({ environmentId: p1.environmentId, apiUrl: p1.apiUrl, authUrl: p1.authUrl, clientId: p1.worker.clientId, clientSecret: p1.worker.clientSecret, logger }),
+      adapter: adapterWith(p1.worker.clientSecret),
       logger,
       hiddenValues: [p1.worker.clientSecret],
+      idp: {
+        adminRequests: () => p1.requests.filter((line) => !/^POST \/[^/]+\/as\/token/.test(line)),
+        coldAdapter: () => adapterWith(p1.worker.clientSecret),
+        adminTokensIssued: () => p1.workerTokenRequests(),
+        rateLimitNextCreate: (seconds) => (requestLimited('POST', /\/applications$/, seconds), seconds),
+        rateLimitNextLookup: (seconds) => requestLimited('GET', /\/applications\/[^/]+$/, seconds),
+        refusedCredentials: () => ({ adapter: adapterWith('wrong-worker-secret'), secret: 'wrong-worker-secret' }),
+      },
       faults: p1.faults,
       application: { scopes: ['orders:read'] },
       unknownScope: 'no-such-scope',

@@ -23,7 +23,8 @@ import {
   fetchVia,
 } from '@dcr-bridge/core/idp';
 import { createRfc7591Diagnostics } from './diagnostics.js';
-import { epochToDate, registrationError, registrationMetadata, updateBody, type ClientMetadata } from './metadata.js';
+import { epochToDate, registrationError, registrationMetadata, updateBody, type ClientMetadata } from './mapping.js';
+import { ADAPTER_ID, IDP_NAME } from './identity.js';
 
 export interface Rfc7591AdapterOptions {
   /** Issuer for discovery (openid-client `discovery`); one of issuer / registrationEndpoint is required. */
@@ -89,8 +90,6 @@ interface Endpoints {
   /** From discovery, when the IdP publishes it: lets the bridge name an unknown scope before registering. */
   scopesSupported?: string[];
 }
-
-const IDP_NAME = 'The RFC 7591 IdP';
 
 export function createRfc7591Adapter(options: Rfc7591AdapterOptions): DcrAdapter {
   if (!options.issuer === !options.registrationEndpoint) {
@@ -313,7 +312,7 @@ export function createRfc7591Adapter(options: Rfc7591AdapterOptions): DcrAdapter
   }
 
   const primitives: IdpPrimitives<HeldRegistration> = {
-    id: 'rfc7591',
+    id: ADAPTER_ID,
     idpName: IDP_NAME,
     marker: 'registration held by the bridge',
     find,

@@ -120,15 +120,9 @@ describe('IdP calls per operation', () => {
   });
 });
 
+// The registration token fetched once by client_credentials for concurrent creates: the conformance suite's
+// `idp plumbing` group (test/conformance.test.ts).
 describe('initial access token modes', () => {
-  it('gets the registration token by client_credentials, once for many concurrent creates', async () => {
-    const adapter = createRfc7591Adapter({ issuer: idp.issuer, tokenClient: { ...idp.admin, scope: 'dcr' }, store: memoryStore(), allowInsecureHttp: true });
-    const tokenRequestsBefore = idp.requests.filter((r) => r === 'POST /token').length;
-    const created = await Promise.all(Array.from({ length: 8 }, () => adapter.createClient(registration(), context())));
-    expect(idp.requests.filter((r) => r === 'POST /token').length - tokenRequestsBefore).toBe(1);
-    for (const client of created) expect(await idp.canGetToken(client.clientId, client.clientSecret)).toBe(true);
-  });
-
   it('works with the registration endpoint given directly, without discovery', async () => {
     const discoveriesBefore = idp.requests.filter((r) => r.includes('.well-known')).length;
     const adapter = createRfc7591Adapter({ registrationEndpoint: idp.registrationEndpoint, initialAccessToken: await idp.rotatingInitialAccessToken(), store: memoryStore(), allowInsecureHttp: true });
@@ -214,6 +208,7 @@ describe('settings', () => {
         RFC7591_TOKEN_CLIENT_ID: 'bridge',
         RFC7591_TOKEN_CLIENT_SECRET: 's3cret',
         RFC7591_TOKEN_SCOPE: 'dcr',
+        RFC7591_TIMEOUT_MS: '5000',
       }),
     ).toEqual({
       issuer: 'https://idp.example.com/realms/x',
@@ -222,6 +217,7 @@ describe('settings', () => {
       initialAccessToken: undefined,
       tokenClient: { clientId: 'bridge', clientSecret: 's3cret', scope: 'dcr' },
       allowInsecureHttp: false,
+      timeoutMs: 5000,
     });
   });
 

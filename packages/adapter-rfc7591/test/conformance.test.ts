@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createEncryptedStore } from '@dcr-bridge/core';
+import { createEncryptedStore, createMemoryDriver } from '@dcr-bridge/core';
 import { createCapturingLogger, runConformanceSuite } from '@dcr-bridge/conformance';
 import { createSqliteDriver } from '@dcr-bridge/store-sqlite';
 import { afterAll, expect } from 'vitest';
@@ -12,6 +12,9 @@ import { startTestProvider, type TestProvider } from './oidc-provider.js';
 let idp: TestProvider;
 const dir = mkdtempSync(join(tmpdir(), 'dcr-rfc7591-'));
 const logger = createCapturingLogger();
+/** Why client ids never reach this IdP on their own. */
+const unknownIdsStayHome =
+  "RFC 7592 management URIs come from the bridge's store (registration_client_uri), never from a client id Konnect sends: a client the store does not hold is answered without a request to the IdP";
 
 runConformanceSuite({
   name: 'rfc7591 against oidc-provider',
@@ -19,9 +22,26 @@ runConformanceSuite({
     idp = await startTestProvider();
     const store = createEncryptedStore({ driver: createSqliteDriver({ path: join(dir, 'state.sqlite') }), keys: [new Uint8Array(randomBytes(32))] });
     const adapter = createRfc7591Adapter({ issuer: idp.issuer, initialAccessToken: await idp.rotatingInitialAccessToken(), store, allowInsecureHttp: true, logger });
+    let adminTokens = 0;
+    idp.provider.on('grant.success', (ctx) => {
+      if (ctx.oidc.client?.clientId === idp.admin.clientId) adminTokens++;
+    });
+    const memoryStore = () => createEncryptedStore({ driver: createMemoryDriver(), keys: [new Uint8Array(randomBytes(32))] });
     return {
       adapter: { ...adapter, close: () => store.close() },
       logger,
+      hiddenValues: [idp.admin.clientSecret],
+      idp: {
+        // The initial access token mode fetches no token: the cold adapter gets its registration token by client_credentials.
+        coldAdapter: () => createRfc7591Adapter({ issuer: idp.issuer, tokenClient: { ...idp.admin, scope: 'dcr' }, store: memoryStore(), allowInsecureHttp: true, logger }),
+        adminTokensIssued: () => adminTokens,
+        // oidc-provider does not rate-limit; a gateway in front of it does, as the kit's fault layer answers (Retry-After: 1).
+        rateLimitNextCreate: () => (idp.faults.faultNext('POST', /^\/reg$/, 'rate_limited'), 1),
+        refusedCredentials: () => ({
+          adapter: createRfc7591Adapter({ issuer: idp.issuer, initialAccessToken: 'not-a-real-token', store: memoryStore(), allowInsecureHttp: true, logger }),
+          secret: 'not-a-real-token',
+        }),
+      },
       foreignClients: 'unknown',
       unknownScope: 'no-such-scope',
       faults: idp.faults,
@@ -47,6 +67,12 @@ runConformanceSuite({
   async teardown() {
     await idp.close();
     rmSync(dir, { recursive: true, force: true });
+  },
+  skip: {
+    'idp-plumbing/encoded-path-segments': unknownIdsStayHome,
+    'idp-plumbing/rate-limited-lookup': unknownIdsStayHome,
+    'idp-plumbing/refused-credentials-delete':
+      "RFC 7592 manages each client with its own registration access token, from the bridge's store: no admin credential takes part in a delete",
   },
 });
 

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import * as oidc from 'openid-client';
-import { createEncryptedStore, createMemoryDriver, parseRegistration, silentLogger, type DcrAdapter, type OperationContext } from '@dcr-bridge/core';
+import { createEncryptedStore, createMemoryDriver, silentLogger, type DcrAdapter, type OperationContext } from '@dcr-bridge/core';
+import { parseRegistration } from '@dcr-bridge/core/http';
 import { konnectApplication } from '@dcr-bridge/conformance';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRfc7591Adapter, type Rfc7591AdapterOptions } from '../src/index.js';

@@ -5,12 +5,13 @@ import { createSettingsReader, type SettingsReader } from './settings.js';
 
 /**
  * How an adapter package plugs into the server. Every adapter package, ours or a third party's, exports
- * `dcrBridgeAdapter: AdapterModule` next to its factory; the server imports the package named by
- * `DCR_BRIDGE_ADAPTER` (a known id or a module specifier), reads the options with `readOptions` (every
- * problem collected and reported at once, at boot) and builds the adapter with `create`.
+ * `dcrBridgeAdapter: AdapterModule` next to its factory; the server imports the package its configuration
+ * chooses (a known id or a module specifier), reads the options with `readOptions` (every problem collected
+ * and reported at once, at boot) and builds the adapter with `create`.
  *
  * The adapter package never reads `process.env`: the server hands it a SettingsReader over the merged
- * configuration (environment over file).
+ * configuration (environment over file). The adapter reads its own settings through
+ * `settings.scoped(<its prefix>)`, and the settings every adapter has with `readSharedAdapterSettings`.
  */
 export interface AdapterContext {
   logger: Logger;
@@ -24,7 +25,7 @@ export interface AdapterContext {
 }
 
 export interface AdapterModule<Options = unknown> {
-  /** The id `DCR_BRIDGE_ADAPTER` selects, e.g. `keycloak`. */
+  /** The id the server's configuration chooses the adapter by, e.g. `keycloak`. */
   id: string;
   /** Reads and checks this adapter's settings; records problems on the reader instead of throwing. */
   readOptions(settings: SettingsReader): Options;

@@ -1,13 +1,14 @@
 /**
  * Typed reads of configuration values with every problem collected, so that the server can report all of
- * them at boot at once. Problems name the setting and never echo a secret's value.
+ * them at boot at once. Problems name the setting and never echo a secret's value, nor a URL's (it may
+ * carry a password: `https://user:password@host`).
  */
 export interface SettingsReader {
   /** A string; empty counts as unset. */
   string(name: string, options?: { required?: boolean; default?: string }): string | undefined;
   /** Like string, but the value is never repeated in a problem. */
   secret(name: string, options?: { required?: boolean }): string | undefined;
-  /** An absolute http(s) URL. `https` only unless `allowHttp`. */
+  /** An absolute http(s) URL. `https` only unless `allowHttp`. A rejected value is never repeated in a problem. */
   url(name: string, options?: { required?: boolean; default?: string; allowHttp?: boolean }): string | undefined;
   integer(name: string, options: { default: number; min?: number; max?: number }): number;
   boolean(name: string, options: { default: boolean }): boolean;
@@ -18,88 +19,129 @@ export interface SettingsReader {
   raw(name: string): string | undefined;
   /** Records a problem the typed reads cannot express (e.g. "set A or B, not both"). */
   problem(message: string): void;
+  /**
+   * The settings under `prefix`: `settings.scoped('KEYCLOAK').string('URL')` reads `KEYCLOAK_URL`. Its
+   * problems name the full setting and land in this reader's `problems`; the names it reads, in `names`.
+   */
+  scoped(prefix: string): ScopedSettingsReader;
   readonly problems: string[];
   /** Every setting name asked for so far, set or not: what a configuration file may hold. */
   readonly names: ReadonlySet<string>;
 }
 
+/** A reader of one adapter's settings, all named `<prefix>_<name>`. */
+export interface ScopedSettingsReader extends SettingsReader {
+  readonly prefix: string;
+  /** The full name of a setting, for messages: `nameOf('URL')` is `KEYCLOAK_URL`. */
+  nameOf(name: string): string;
+}
+
+/** The settings every adapter has, under its own prefix. */
+export interface SharedAdapterSettings {
+  /** `<PREFIX>_TIMEOUT_MS`: the ceiling of one request (one attempt) to the IdP. */
+  timeoutMs: number;
+}
+
+/** `<PREFIX>_TIMEOUT_MS`: the operation's budget usually ends a request first; this bounds each attempt on its own. */
+const IDP_TIMEOUT_SETTING = { name: 'TIMEOUT_MS', default: 30_000, min: 100, max: 120_000 } as const;
+
+/** Reads the settings every adapter has (see `SharedAdapterSettings`) from the adapter's scoped reader. */
+export function readSharedAdapterSettings(settings: ScopedSettingsReader): SharedAdapterSettings {
+  const { name, ...range } = IDP_TIMEOUT_SETTING;
+  return { timeoutMs: settings.integer(name, range) };
+}
+
+/** Why a rejected URL is not in its problem: `https://user:password@host` carries a password. */
+const NOT_REPEATED = ' (its value is not repeated here, as a URL may hold a password).';
+
 export function createSettingsReader(values: Record<string, string | undefined>): SettingsReader {
   const problems: string[] = [];
   const names = new Set<string>();
-  const raw = (name: string) => {
-    names.add(name);
-    const value = values[name]?.trim();
-    return value === undefined || value === '' ? undefined : value;
+  return readerOver(values, problems, names, (name) => name);
+}
+
+function readerOver(values: Record<string, string | undefined>, problems: string[], names: Set<string>, fullName: (name: string) => string): SettingsReader {
+  const read = (name: string) => {
+    const full = fullName(name);
+    names.add(full);
+    const value = values[full]?.trim();
+    return { full, value: value === undefined || value === '' ? undefined : value };
   };
-  const missing = (name: string) => problems.push(`${name} is required.`);
+  const missing = (full: string) => problems.push(`${full} is required.`);
 
   return {
     problems,
     names,
-    raw,
+    raw: (name) => read(name).value,
     problem: (message) => void problems.push(message),
+    scoped(prefix) {
+      const nameOf = (name: string) => fullName(`${prefix}_${name}`);
+      return { ...readerOver(values, problems, names, nameOf), prefix: fullName(prefix), nameOf };
+    },
     string(name, options = {}) {
-      const value = raw(name) ?? options.default;
-      if (value === undefined && options.required) missing(name);
+      const { full, value = options.default } = read(name);
+      if (value === undefined && options.required) missing(full);
       return value;
     },
     secret(name, options = {}) {
-      const value = raw(name);
-      if (value === undefined && options.required) missing(name);
+      const { full, value } = read(name);
+      if (value === undefined && options.required) missing(full);
       return value;
     },
     url(name, options = {}) {
-      const value = raw(name) ?? options.default;
+      const { full, value = options.default } = read(name);
       if (value === undefined) {
-        if (options.required) missing(name);
+        if (options.required) missing(full);
         return undefined;
       }
       let parsed: URL;
       try {
         parsed = new URL(value);
       } catch {
-        problems.push(`${name} must be an absolute URL (got "${value}").`);
+        problems.push(`${full} must be an absolute URL such as https://idp.example.com${NOT_REPEATED}`);
         return undefined;
       }
       const allowed = options.allowHttp ? ['https:', 'http:'] : ['https:'];
       if (!allowed.includes(parsed.protocol)) {
-        problems.push(`${name} must be an ${allowed.join(' or ').replace(/:/g, '')} URL (got "${value}").`);
+        problems.push(`${full} must be an ${allowed.join(' or ').replace(/:/g, '')} URL${NOT_REPEATED}`);
         return undefined;
       }
       return value;
     },
     integer(name, options) {
-      const value = raw(name);
+      const { full, value } = read(name);
       if (value === undefined) return options.default;
       const number = Number(value);
       if (!Number.isInteger(number) || (options.min !== undefined && number < options.min) || (options.max !== undefined && number > options.max)) {
         const range = [options.min !== undefined ? `≥ ${options.min}` : '', options.max !== undefined ? `≤ ${options.max}` : ''].filter(Boolean).join(' and ');
-        problems.push(`${name} must be a whole number${range ? ` ${range}` : ''} (got "${value}").`);
+        problems.push(`${full} must be a whole number${range ? ` ${range}` : ''} (got "${value}").`);
         return options.default;
       }
       return number;
     },
     boolean(name, options) {
-      const value = raw(name)?.toLowerCase();
+      const { full, value } = read(name);
       if (value === undefined) return options.default;
-      if (['true', '1', 'yes', 'on'].includes(value)) return true;
-      if (['false', '0', 'no', 'off'].includes(value)) return false;
-      problems.push(`${name} must be true or false (got "${value}").`);
+      const word = value.toLowerCase();
+      if (['true', '1', 'yes', 'on'].includes(word)) return true;
+      if (['false', '0', 'no', 'off'].includes(word)) return false;
+      problems.push(`${full} must be true or false (got "${word}").`);
       return options.default;
     },
     list(name, options = {}) {
-      const items = (raw(name) ?? '').split(',').map((item) => item.trim()).filter((item) => item !== '');
-      if (items.length === 0 && options.required) missing(name);
+      const { full, value } = read(name);
+      const items = (value ?? '').split(',').map((item) => item.trim()).filter((item) => item !== '');
+      if (items.length === 0 && options.required) missing(full);
       return items;
     },
     oneOf(name, allowed, options = {}) {
-      const value = raw(name) ?? options.default;
+      const { full, value = options.default } = read(name);
       if (value === undefined) {
-        if (options.required) missing(name);
+        if (options.required) missing(full);
         return undefined;
       }
       if (!allowed.includes(value as (typeof allowed)[number])) {
-        problems.push(`${name} must be one of ${allowed.join(', ')} (got "${value}").`);
+        problems.push(`${full} must be one of ${allowed.join(', ')} (got "${value}").`);
         return undefined;
       }
       return value as (typeof allowed)[number];

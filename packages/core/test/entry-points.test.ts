@@ -81,6 +81,7 @@ describe('the values each entry point exports', () => {
       'parseStoreKey',
       'prefixUpperBound',
       'readAdapterOptions',
+      'readSharedAdapterSettings',
       'silentLogger',
       'uniqueName',
     ]);

@@ -1,14 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import {
   BridgeError,
-  createSettingsReader,
   silentLogger,
   type OperationContext,
   generateSecret,
   hasOwnershipMarkerLine,
   ownershipMarkerLine,
-  isAdapterModule,
-  readAdapterOptions,
   uniqueName,
   type DcrAdapter,
 } from '../src/index.js';
@@ -122,44 +119,6 @@ describe('ownership marker line', () => {
     expect(hasOwnershipMarkerLine('dcr-bridge: {"managed":false}')).toBe(false);
     expect(hasOwnershipMarkerLine('dcr-bridge: {broken')).toBe(false);
     expect(hasOwnershipMarkerLine(undefined)).toBe(false);
-  });
-});
-
-describe('settings', () => {
-  it('collects every problem at once and never echoes secrets', () => {
-    const settings = createSettingsReader({ URL: 'http://idp', N: 'x', B: 'maybe', MODE: 'z', SECRET: '' });
-    settings.url('URL', { required: true });
-    settings.integer('N', { default: 3, min: 1 });
-    settings.boolean('B', { default: false });
-    settings.oneOf('MODE', ['a', 'b'] as const);
-    settings.secret('SECRET', { required: true });
-    settings.string('MISSING', { required: true });
-    expect(settings.problems).toEqual([
-      'URL must be an https URL (got "http://idp").',
-      'N must be a whole number ≥ 1 (got "x").',
-      'B must be true or false (got "maybe").',
-      'MODE must be one of a, b (got "z").',
-      'SECRET is required.',
-      'MISSING is required.',
-    ]);
-  });
-
-  it('reads values with defaults', () => {
-    const settings = createSettingsReader({ URL: 'http://idp:8080/x', LIST: ' a, ,b ', ON: 'yes' });
-    expect(settings.url('URL', { allowHttp: true })).toBe('http://idp:8080/x');
-    expect(settings.list('LIST')).toEqual(['a', 'b']);
-    expect(settings.boolean('ON', { default: false })).toBe(true);
-    expect(settings.integer('PORT', { default: 3000 })).toBe(3000);
-    expect(settings.string('X', { default: 'd' })).toBe('d');
-    expect(settings.problems).toEqual([]);
-  });
-
-  it('readAdapterOptions throws listing every problem of an adapter module', () => {
-    const module = { id: 'demo', readOptions: (s: ReturnType<typeof createSettingsReader>) => ({ a: s.string('A', { required: true }), b: s.url('B', { required: true }) }), create: () => ({}) as DcrAdapter };
-    expect(isAdapterModule(module)).toBe(true);
-    expect(isAdapterModule({ id: 'x' })).toBe(false);
-    expect(() => readAdapterOptions(module, {})).toThrow('Invalid demo settings:\n- A is required.\n- B is required.');
-    expect(readAdapterOptions(module, { A: 'a', B: 'https://b' })).toEqual({ a: 'a', b: 'https://b' });
   });
 });
 

@@ -2,8 +2,6 @@ import {
   BridgeError,
   defineDcrAdapter,
   silentLogger,
-  uniqueName,
-  type ClientRegistration,
   type DcrAdapter,
   type IdpPrimitives,
   type Logger,
@@ -16,9 +14,12 @@ import {
   staticAuthorization,
   type Dispatcher,
 } from '@dcr-bridge/core/idp';
+import { ADAPTER_ID, IDP_NAME } from './identity.js';
+import { MANAGED, clientNameFor, isManaged, newClient, type __PASCAL__Client } from './mapping.js';
 
 // Scaffolding from templates/adapter. The primitives below call the made-up admin API of the template's fake
-// (test/fake-__ID__.ts): replace every call with __DISPLAY__'s own, following CONTRIBUTING.md ("Adding an IdP").
+// (test/fake-__ID__.ts): replace every call with __DISPLAY__'s own, following CONTRIBUTING.md ("Adding an IdP"),
+// and what a Konnect registration becomes at the IdP in src/mapping.ts.
 // Core's lifecycle (`defineDcrAdapter`) does the rest: ownership checks, idempotent delete, one operation
 // per client at a time, the create journal, cleanup and recovery.
 
@@ -36,36 +37,10 @@ export interface __PASCAL__AdapterOptions {
   timeoutMs?: number;
 }
 
-/** A client as __DISPLAY__'s admin API returns it, as much as the adapter reads. */
-interface __PASCAL__Client {
-  id: string;
-  name: string;
-  metadata?: Record<string, string>;
-}
-
-/** The ownership marker: a metadata entry every client the bridge creates carries. */
-const MANAGED = 'dcr-bridge.managed';
-const AUTH_METHODS = ['client_secret_basic', 'client_secret_post'];
-const GRANT_TYPES = ['client_credentials', 'authorization_code', 'refresh_token'];
-
-const isManaged = (client: __PASCAL__Client) => client.metadata?.[MANAGED] === 'true';
-
-/** The client's name at __DISPLAY__: Konnect's application name with the create nonce as its unique suffix. */
-const clientNameFor = (clientName: string, nonce: string) => uniqueName(clientName, { suffix: nonce });
-
-/** Refuses what __DISPLAY__ cannot do before any call, so that a refused registration changes nothing. */
-function checkRegistration(registration: ClientRegistration): void {
-  if (!AUTH_METHODS.includes(registration.tokenEndpointAuthMethod)) {
-    throw new BridgeError('invalid_client_metadata', `token_endpoint_auth_method "${registration.tokenEndpointAuthMethod}" is not one the __ID__ adapter supports (${AUTH_METHODS.join(', ')}).`);
-  }
-  const unsupported = registration.grantTypes.filter((grant) => !GRANT_TYPES.includes(grant));
-  if (unsupported.length > 0) throw new BridgeError('invalid_client_metadata', `The __ID__ adapter cannot enable the grant type${unsupported.length > 1 ? 's' : ''} ${unsupported.join(', ')}.`);
-}
-
 export function create__PASCAL__Adapter(options: __PASCAL__AdapterOptions): DcrAdapter {
   const logger = options.logger ?? silentLogger;
   const http = createIdpHttpClient({
-    idpName: '__DISPLAY__',
+    idpName: IDP_NAME,
     baseUrl: options.baseUrl,
     authorization: staticAuthorization(`Bearer ${options.apiToken}`),
     dispatcher: options.dispatcher,
@@ -74,14 +49,12 @@ export function create__PASCAL__Adapter(options: __PASCAL__AdapterOptions): DcrA
   });
   const clientPath = (clientId: string) => path`/admin/clients/${clientId}`;
 
-  /** A 400 names what __DISPLAY__ refused; everything else is the IdP's own failure. */
-
   async function checkScopes(scopes: string[], context: OperationContext): Promise<void> {
     const response = await http.get<Array<{ name: string }>>('/admin/scopes', { signal: context.signal });
     if (!response.ok || !Array.isArray(response.body)) throw http.errorFromResponse(response, 'listing scopes');
     const known = new Set(response.body.map((scope) => scope.name));
     const unknown = scopes.filter((scope) => !known.has(scope));
-    if (unknown.length > 0) throw new BridgeError('invalid_scope', `__DISPLAY__ has no scope${unknown.length > 1 ? 's' : ''} ${unknown.map((scope) => `"${scope}"`).join(', ')}.`);
+    if (unknown.length > 0) throw new BridgeError('invalid_scope', `${IDP_NAME} has no scope${unknown.length > 1 ? 's' : ''} ${unknown.map((scope) => `"${scope}"`).join(', ')}.`);
   }
 
   async function issueSecret(clientId: string, context: OperationContext): Promise<string> {
@@ -92,27 +65,17 @@ export function create__PASCAL__Adapter(options: __PASCAL__AdapterOptions): DcrA
   }
 
   const primitives: IdpPrimitives<__PASCAL__Client> = {
-    id: '__ID__',
-    idpName: '__DISPLAY__',
+    id: ADAPTER_ID,
+    idpName: IDP_NAME,
     marker: `${MANAGED} metadata entry`,
 
     find: (clientId, context) => http.find<__PASCAL__Client>(clientPath(clientId), `reading client ${clientId}`, { signal: context.signal }),
     isOurs: isManaged,
 
     async create(registration, context) {
-      checkRegistration(registration);
+      const json = newClient(registration, context.nonce);
       if (registration.scopes.length > 0) await checkScopes(registration.scopes, context);
-      const created = await http.post<__PASCAL__Client>('/admin/clients', {
-        json: {
-          name: clientNameFor(registration.clientName, context.nonce),
-          description: registration.description,
-          redirect_uris: registration.redirectUris,
-          grant_types: registration.grantTypes,
-          scopes: registration.scopes,
-          metadata: { [MANAGED]: 'true', 'dcr-bridge.konnect': JSON.stringify(registration.konnect) },
-        },
-        signal: context.signal,
-      });
+      const created = await http.post<__PASCAL__Client>('/admin/clients', { json, signal: context.signal });
       if (created.status !== 201 || typeof created.body?.id !== 'string') throw http.refusal(created, 'the new client');
       // The client exists from here on: tell core before the next step, so it is deleted if that step fails.
       // Handing over the client as `find` returns it lets core skip the read of a rotate or delete right after.

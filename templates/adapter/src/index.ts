@@ -1,2 +1,2 @@
 export { create__PASCAL__Adapter, type __PASCAL__AdapterOptions } from './adapter.js';
-export { dcrBridgeAdapter } from './options.js';
+export { dcrBridgeAdapter } from './module.js';

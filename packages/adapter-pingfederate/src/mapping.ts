@@ -1,4 +1,5 @@
 import { BridgeError, generateSecret, hasOwnershipMarkerLine, ownershipMarkerLine, uniqueName, type ClientRegistration } from '@dcr-bridge/core';
+import { IDP_NAME } from './identity.js';
 
 /** PingFederate's OAuth client (pf-admin-api `Client`), as much as the bridge reads or writes. */
 export interface PingFederateClient {
@@ -56,11 +57,11 @@ export function withoutSecret(client: PingFederateClient): PingFederateClient {
 /** A new client and the secret the bridge generated for it (PingFederate takes the secret from the caller). */
 export function newClient(registration: ClientRegistration, defaults: ClientDefaults, nonce: string): { client: PingFederateClient; secret: string } {
   if (!['client_secret_basic', 'client_secret_post'].includes(registration.tokenEndpointAuthMethod)) {
-    throw new BridgeError('invalid_client_metadata', `token_endpoint_auth_method "${registration.tokenEndpointAuthMethod}" is not one the PingFederate adapter supports (client_secret_basic, client_secret_post: PingFederate's SECRET client authentication).`);
+    throw new BridgeError('invalid_client_metadata', `token_endpoint_auth_method "${registration.tokenEndpointAuthMethod}" is not one the ${IDP_NAME} adapter supports (client_secret_basic, client_secret_post: ${IDP_NAME}'s SECRET client authentication).`);
   }
   const grantTypes = registration.grantTypes.map((grant) => {
     const mapped = GRANTS[grant];
-    if (!mapped) throw new BridgeError('invalid_client_metadata', `The PingFederate adapter cannot enable the grant type ${grant}.`);
+    if (!mapped) throw new BridgeError('invalid_client_metadata', `The ${IDP_NAME} adapter cannot enable the grant type ${grant}.`);
     return mapped;
   });
   const secret = generateSecret();

@@ -1,4 +1,5 @@
 import { BridgeError, uniqueName, type ClientRegistration } from '@dcr-bridge/core';
+import { IDP_NAME } from './identity.js';
 
 /**
  * An OAuth 2.0 client application as Okta's Apps API reads and writes it (`/api/v1/apps`, `name: oidc_client`).
@@ -59,14 +60,14 @@ const AUTH_METHODS = new Set(['client_secret_basic', 'client_secret_post', 'clie
  */
 export function oktaApp(registration: ClientRegistration, nonce: string): NewOktaApp {
   if (!AUTH_METHODS.has(registration.tokenEndpointAuthMethod)) {
-    throw new BridgeError('invalid_client_metadata', `token_endpoint_auth_method "${registration.tokenEndpointAuthMethod}" is not one the Okta adapter can give a secret client (client_secret_basic, client_secret_post, client_secret_jwt).`);
+    throw new BridgeError('invalid_client_metadata', `token_endpoint_auth_method "${registration.tokenEndpointAuthMethod}" is not one the ${IDP_NAME} adapter can give a secret client (client_secret_basic, client_secret_post, client_secret_jwt).`);
   }
   const grants = registration.grantTypes;
   const unsupported = grants.filter((grant) => !['client_credentials', 'authorization_code', 'refresh_token', 'implicit'].includes(grant));
-  if (unsupported.length > 0) throw new BridgeError('invalid_client_metadata', `Okta web and service apps cannot use the grant type${unsupported.length > 1 ? 's' : ''} ${unsupported.join(', ')}.`);
+  if (unsupported.length > 0) throw new BridgeError('invalid_client_metadata', `${IDP_NAME} web and service apps cannot use the grant type${unsupported.length > 1 ? 's' : ''} ${unsupported.join(', ')}.`);
   const browser = grants.includes('authorization_code') || grants.includes('implicit');
   if (grants.includes('refresh_token') && !grants.includes('authorization_code')) {
-    throw new BridgeError('invalid_client_metadata', 'Okta allows refresh_token only together with authorization_code.');
+    throw new BridgeError('invalid_client_metadata', `${IDP_NAME} allows refresh_token only together with authorization_code.`);
   }
   const responseTypes = browser ? [...(grants.includes('authorization_code') ? ['code'] : []), ...(grants.includes('implicit') ? ['token', 'id_token'] : [])] : ['token'];
   return {

@@ -1,4 +1,5 @@
 import { BridgeError, uniqueName, type ClientRegistration } from '@dcr-bridge/core';
+import { IDP_NAME } from './identity.js';
 
 /** Keycloak's ClientRepresentation, as much of it as the bridge reads or writes. */
 export interface KeycloakClient {
@@ -56,13 +57,13 @@ export function clientRepresentation(registration: ClientRegistration, nonce: st
   if (!authenticator) {
     throw new BridgeError(
       'invalid_client_metadata',
-      `token_endpoint_auth_method "${registration.tokenEndpointAuthMethod}" is not one the Keycloak adapter can give a confidential client (client_secret_basic, client_secret_post, client_secret_jwt).`,
+      `token_endpoint_auth_method "${registration.tokenEndpointAuthMethod}" is not one the ${IDP_NAME} adapter can give a confidential client (client_secret_basic, client_secret_post, client_secret_jwt).`,
     );
   }
   const grants = new Set(registration.grantTypes);
   const unsupported = registration.grantTypes.filter((grant) => !['client_credentials', 'authorization_code', 'refresh_token', 'implicit', 'password'].includes(grant));
   if (unsupported.length > 0) {
-    throw new BridgeError('invalid_client_metadata', `The Keycloak adapter cannot enable the grant type${unsupported.length > 1 ? 's' : ''} ${unsupported.join(', ')}.`);
+    throw new BridgeError('invalid_client_metadata', `The ${IDP_NAME} adapter cannot enable the grant type${unsupported.length > 1 ? 's' : ''} ${unsupported.join(', ')}.`);
   }
   const { konnect } = registration;
   return {

@@ -1,25 +1,27 @@
-import type { AdapterModule } from '@dcr-bridge/core';
+import { readSharedAdapterSettings, type AdapterModule } from '@dcr-bridge/core';
 import { createRfc7591Adapter, type Rfc7591AdapterOptions } from './adapter.js';
+import { ADAPTER_ID, SETTINGS_PREFIX } from './identity.js';
 
 type Settings = Omit<Rfc7591AdapterOptions, 'store' | 'journal' | 'dispatcher' | 'logger'>;
 
-/** `DCR_BRIDGE_ADAPTER=rfc7591`: any IdP with RFC 7591 registration and RFC 7592 management. */
+/** The adapter as the server loads it: any IdP with RFC 7591 registration and RFC 7592 management. */
 export const dcrBridgeAdapter: AdapterModule<Settings> = {
-  id: 'rfc7591',
-  readOptions(settings) {
-    const allowInsecureHttp = settings.boolean('RFC7591_ALLOW_INSECURE_HTTP', { default: false });
+  id: ADAPTER_ID,
+  readOptions(root) {
+    const settings = root.scoped(SETTINGS_PREFIX);
+    const allowInsecureHttp = settings.boolean('ALLOW_INSECURE_HTTP', { default: false });
     const url = (name: string) => settings.url(name, { allowHttp: allowInsecureHttp });
-    const issuer = url('RFC7591_ISSUER');
-    const registrationEndpoint = url('RFC7591_REGISTRATION_ENDPOINT');
-    const tokenEndpoint = url('RFC7591_TOKEN_ENDPOINT');
-    const initialAccessToken = settings.secret('RFC7591_INITIAL_ACCESS_TOKEN');
-    const clientId = settings.string('RFC7591_TOKEN_CLIENT_ID');
-    const clientSecret = settings.secret('RFC7591_TOKEN_CLIENT_SECRET');
-    const scope = settings.string('RFC7591_TOKEN_SCOPE');
-    if (!issuer && !registrationEndpoint && !settings.raw('RFC7591_ISSUER') && !settings.raw('RFC7591_REGISTRATION_ENDPOINT')) {
+    const issuer = url('ISSUER');
+    const registrationEndpoint = url('REGISTRATION_ENDPOINT');
+    const tokenEndpoint = url('TOKEN_ENDPOINT');
+    const initialAccessToken = settings.secret('INITIAL_ACCESS_TOKEN');
+    const clientId = settings.string('TOKEN_CLIENT_ID');
+    const clientSecret = settings.secret('TOKEN_CLIENT_SECRET');
+    const scope = settings.string('TOKEN_SCOPE');
+    if (!issuer && !registrationEndpoint && !settings.raw('ISSUER') && !settings.raw('REGISTRATION_ENDPOINT')) {
       settings.problem('Set RFC7591_ISSUER (discovery) or RFC7591_REGISTRATION_ENDPOINT.');
     }
-    if (settings.raw('RFC7591_ISSUER') && settings.raw('RFC7591_REGISTRATION_ENDPOINT')) {
+    if (settings.raw('ISSUER') && settings.raw('REGISTRATION_ENDPOINT')) {
       settings.problem('Set RFC7591_ISSUER or RFC7591_REGISTRATION_ENDPOINT, not both.');
     }
     if (!clientId !== !clientSecret) settings.problem('RFC7591_TOKEN_CLIENT_ID and RFC7591_TOKEN_CLIENT_SECRET go together.');
@@ -34,6 +36,7 @@ export const dcrBridgeAdapter: AdapterModule<Settings> = {
       initialAccessToken,
       tokenClient: clientId && clientSecret ? { clientId, clientSecret, scope } : undefined,
       allowInsecureHttp,
+      ...readSharedAdapterSettings(settings),
     };
   },
   async create(options, context) {

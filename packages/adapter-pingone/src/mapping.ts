@@ -1,4 +1,5 @@
 import { BridgeError, hasOwnershipMarkerLine, ownershipMarkerLine, uniqueName, type ClientRegistration } from '@dcr-bridge/core';
+import { IDP_NAME } from './identity.js';
 
 /** A PingOne application (Platform API `applications`), as much as the bridge reads or writes. */
 export interface PingOneApplication {
@@ -40,11 +41,11 @@ export function applicationName(clientName: string, nonce: string): string {
 export function newApplication(registration: ClientRegistration, nonce: string): PingOneApplication {
   const authMethod = AUTH_METHODS[registration.tokenEndpointAuthMethod];
   if (!authMethod) {
-    throw new BridgeError('invalid_client_metadata', `token_endpoint_auth_method "${registration.tokenEndpointAuthMethod}" is not one the PingOne adapter supports (client_secret_basic, client_secret_post, client_secret_jwt).`);
+    throw new BridgeError('invalid_client_metadata', `token_endpoint_auth_method "${registration.tokenEndpointAuthMethod}" is not one the ${IDP_NAME} adapter supports (client_secret_basic, client_secret_post, client_secret_jwt).`);
   }
   const grantTypes = registration.grantTypes.map((grant) => {
     const mapped = GRANTS[grant];
-    if (!mapped) throw new BridgeError('invalid_client_metadata', `PingOne web applications cannot use the grant type ${grant}.`);
+    if (!mapped) throw new BridgeError('invalid_client_metadata', `${IDP_NAME} web applications cannot use the grant type ${grant}.`);
     return mapped;
   });
   const responseTypes = [...(grantTypes.includes('AUTHORIZATION_CODE') ? ['CODE'] : []), ...(grantTypes.includes('IMPLICIT') ? ['TOKEN', 'ID_TOKEN'] : [])];

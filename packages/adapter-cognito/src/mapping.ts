@@ -1,5 +1,6 @@
 import { BridgeError, uniqueName, type ClientRegistration, type Logger, type OAuthGrantType } from '@dcr-bridge/core';
 import type { OAuthFlowType, UserPoolClientType } from '@aws-sdk/client-cognito-identity-provider';
+import { IDP_NAME } from './identity.js';
 
 /**
  * What happens when Konnect asks for client_credentials together with a browser flow, which Cognito
@@ -28,7 +29,7 @@ const AUTH_METHODS = ['client_secret_basic', 'client_secret_post'];
 /** Refuses a token_endpoint_auth_method Cognito cannot give the client, instead of creating a secret client anyway. */
 export function checkAuthMethod(registration: ClientRegistration): void {
   if (!AUTH_METHODS.includes(registration.tokenEndpointAuthMethod)) {
-    throw new BridgeError('invalid_client_metadata', `token_endpoint_auth_method "${registration.tokenEndpointAuthMethod}" is not one Cognito app clients support (${AUTH_METHODS.join(', ')}).`);
+    throw new BridgeError('invalid_client_metadata', `token_endpoint_auth_method "${registration.tokenEndpointAuthMethod}" is not one ${IDP_NAME} app clients support (${AUTH_METHODS.join(', ')}).`);
   }
 }
 
@@ -39,7 +40,7 @@ export function isManaged(client: UserPoolClientType, settings: AppClientSetting
 /** Cognito's flows for Konnect's grant types, applying the mixed-flow policy (and saying so in the log). */
 export function oauthFlows(registration: ClientRegistration, settings: AppClientSettings, logger: Logger): OAuthFlowType[] {
   const unsupported = registration.grantTypes.filter((grant) => !(grant in FLOWS) && grant !== 'refresh_token');
-  if (unsupported.length > 0) throw new BridgeError('invalid_client_metadata', `Cognito app clients cannot use the grant type${unsupported.length > 1 ? 's' : ''} ${unsupported.join(', ')} through OAuth.`);
+  if (unsupported.length > 0) throw new BridgeError('invalid_client_metadata', `${IDP_NAME} app clients cannot use the grant type${unsupported.length > 1 ? 's' : ''} ${unsupported.join(', ')} through OAuth.`);
   const flows = registration.grantTypes.map((grant) => FLOWS[grant]).filter((flow): flow is OAuthFlowType => flow !== undefined);
   const browser = flows.filter((flow) => flow !== 'client_credentials');
   if (!flows.includes('client_credentials') || browser.length === 0) return flows;
@@ -47,13 +48,13 @@ export function oauthFlows(registration: ClientRegistration, settings: AppClient
     case 'reject':
       throw new BridgeError(
         'invalid_client_metadata',
-        `Cognito allows client_credentials only on its own, and this application asks for it with ${browser.join(' and ')}. Use separate auth strategies in Konnect, or set COGNITO_MIXED_FLOWS.`,
+        `${IDP_NAME} allows client_credentials only on its own, and this application asks for it with ${browser.join(' and ')}. Use separate auth strategies in Konnect, or set COGNITO_MIXED_FLOWS.`,
       );
     case 'client_credentials_only':
-      logger.warn('Cognito cannot combine client_credentials with browser flows: keeping client_credentials only (COGNITO_MIXED_FLOWS)', { requested: registration.requestedGrantTypes, dropped: browser });
+      logger.warn(`${IDP_NAME} cannot combine client_credentials with browser flows: keeping client_credentials only (COGNITO_MIXED_FLOWS)`, { requested: registration.requestedGrantTypes, dropped: browser });
       return ['client_credentials'];
     case 'browser_flows_only':
-      logger.warn('Cognito cannot combine client_credentials with browser flows: keeping the browser flows only (COGNITO_MIXED_FLOWS)', { requested: registration.requestedGrantTypes, dropped: ['client_credentials'] });
+      logger.warn(`${IDP_NAME} cannot combine client_credentials with browser flows: keeping the browser flows only (COGNITO_MIXED_FLOWS)`, { requested: registration.requestedGrantTypes, dropped: ['client_credentials'] });
       return browser;
   }
 }

@@ -1,0 +1,6 @@
+/** The adapter's id: what the server's configuration chooses it by, and what core's lifecycle names in its logs. */
+export const ADAPTER_ID = 'pingone';
+/** The IdP's name in messages and logs. */
+export const IDP_NAME = 'PingOne';
+/** The prefix of the adapter's settings: PINGONE_TIMEOUT_MS, … */
+export const SETTINGS_PREFIX = 'PINGONE';

@@ -1,0 +1,6 @@
+/** The adapter's id: what the server's configuration chooses it by, and what core's lifecycle names in its logs. */
+export const ADAPTER_ID = 'rfc7591';
+/** The IdP's name in messages and logs; a sentence may start with it. */
+export const IDP_NAME = 'The RFC 7591 IdP';
+/** The prefix of the adapter's settings: RFC7591_TIMEOUT_MS, … */
+export const SETTINGS_PREFIX = 'RFC7591';

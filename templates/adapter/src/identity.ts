@@ -1,0 +1,6 @@
+/** The adapter's id: what the server's configuration chooses it by, and what core's lifecycle names in its logs. */
+export const ADAPTER_ID = '__ID__';
+/** The IdP's name in messages and logs. */
+export const IDP_NAME = '__DISPLAY__';
+/** The prefix of the adapter's settings: __ENV___URL, __ENV___API_TOKEN, … */
+export const SETTINGS_PREFIX = '__ENV__';
