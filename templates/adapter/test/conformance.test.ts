@@ -9,10 +9,21 @@ runConformanceSuite({
   name: '__ID__ (fake admin API)',
   async setup() {
     idp = await startFake__PASCAL__();
+    const adapterWith = (apiToken: string) => create__PASCAL__Adapter({ baseUrl: idp.url, apiToken, logger });
+    const tooManyRequests = (method: string, path: RegExp, retryAfterSeconds: number) =>
+      idp.failNext(method, path, 429, { error: 'rate_limited', message: 'Too many requests.' }, { 'retry-after': String(retryAfterSeconds) });
     return {
-      adapter: create__PASCAL__Adapter({ baseUrl: idp.url, apiToken: idp.apiToken, logger }),
+      adapter: adapterWith(idp.apiToken),
       logger,
       hiddenValues: [idp.apiToken],
+      // The IdP's side of the wire for the suite's `idp plumbing` group: replace with your fake's.
+      idp: {
+        adminRequests: () => idp.requests.filter((line) => !line.includes('/oauth/token')),
+        coldAdapter: () => adapterWith(idp.apiToken),
+        rateLimitNextCreate: (seconds) => (tooManyRequests('POST', /\/admin\/clients$/, seconds), seconds),
+        rateLimitNextLookup: (seconds) => tooManyRequests('GET', /\/admin\/clients\/[^/]+$/, seconds),
+        refusedCredentials: () => ({ adapter: adapterWith('not-the-api-token'), secret: 'not-the-api-token' }),
+      },
       faults: idp.faults,
       application: { scopes: ['read:orders'] },
       unknownScope: 'no-such-scope',
@@ -26,4 +37,6 @@ runConformanceSuite({
     };
   },
   teardown: () => idp.close(),
+  // An opt-out names the scenario and says why your IdP cannot meet it.
+  skip: { 'idp-plumbing/one-admin-token': 'a static API token: the bridge requests no admin token' },
 });
