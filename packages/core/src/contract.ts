@@ -206,7 +206,7 @@ export interface DcrAdapter {
    * built with `defineDcrAdapter` have it.
    *
    * `inFlightMs`: how long a create may still complete at the IdP after the process that sent it died (the
-   * completion budget of IdP work, the server's DCR_BRIDGE_COMPLETION_TIMEOUT_MS; default 30 000 ms). A create
+   * completion budget of IdP work, `completionTimeoutMs` of the HTTP layer; default 30 000 ms). A create
    * whose client id was never recorded is searched for only once that much time has passed since it started,
    * so that one the IdP finishes late is found too.
    */
