@@ -244,7 +244,7 @@ function requestContext(logger: Logger): RequestHandler {
 function authenticate(verify: (key: string | undefined) => boolean): RequestHandler {
   return (req, _res, next) => {
     if (verify(req.get('x-api-key'))) return next();
-    next(new BridgeError('unauthorized', 'Missing or invalid X-API-KEY header. Check the api_key of the DCR provider in Konnect against the bridge's API keys.'));
+    next(new BridgeError('unauthorized', 'Missing or invalid X-API-KEY header. Check the api_key of the DCR provider in Konnect against the API keys of the bridge.'));
   };
 }
 
