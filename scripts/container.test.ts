@@ -65,7 +65,8 @@ const dockerfileText = read('Dockerfile');
 const stages = dockerfileStages(dockerfileText);
 const buildStage = stages[0] as Instruction[];
 const runtimeStage = stages.at(-1) as Instruction[];
-const argsOf = (stage: Instruction[], keyword: string) => stage.filter((instruction) => instruction.keyword === keyword).map((instruction) => instruction.args);
+const argsOf = (stage: Instruction[], keyword: string) =>
+  stage.filter((instruction) => instruction.keyword === keyword).map((instruction) => instruction.args);
 
 /** The build stage's RUN of deploy/build-image-dir.sh and the directory it writes. */
 function buildCommand(): { script: string; target: string } {
@@ -101,18 +102,32 @@ const manifests = new Map(manifestFiles.map((file) => [file, yamlFile(join(kubeD
 const byKind = (kind: string) => [...manifests.values()].find((manifest) => manifest.kind === kind) as Manifest;
 const deployment = byKind('Deployment');
 const container = deployment.spec.template.spec.containers[0] as Manifest;
-const containerEnv = Object.fromEntries((container.env as Array<{ name: string; value: string }>).map((entry) => [entry.name, entry.value]));
+const containerEnv = Object.fromEntries(
+  (container.env as Array<{ name: string; value: string }>).map((entry) => [entry.name, entry.value]),
+);
 
 /** Each kind the manifests use: its schema-validating model and the TypeScript type of its fields. */
 const kinds: Record<string, { model: new (data: Manifest) => { validate(): void }; module: string; type: string }> = {
   'apps/v1 Deployment': { model: Deployment, module: 'kubernetes-models/apps/v1/Deployment', type: 'IDeployment' },
-  'policy/v1 PodDisruptionBudget': { model: PodDisruptionBudget, module: 'kubernetes-models/policy/v1/PodDisruptionBudget', type: 'IPodDisruptionBudget' },
-  'networking.k8s.io/v1 NetworkPolicy': { model: NetworkPolicy, module: 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy', type: 'INetworkPolicy' },
+  'policy/v1 PodDisruptionBudget': {
+    model: PodDisruptionBudget,
+    module: 'kubernetes-models/policy/v1/PodDisruptionBudget',
+    type: 'IPodDisruptionBudget',
+  },
+  'networking.k8s.io/v1 NetworkPolicy': {
+    model: NetworkPolicy,
+    module: 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy',
+    type: 'INetworkPolicy',
+  },
   'v1 ConfigMap': { model: ConfigMap, module: 'kubernetes-models/v1/ConfigMap', type: 'IConfigMap' },
   'v1 Secret': { model: Secret, module: 'kubernetes-models/v1/Secret', type: 'ISecret' },
   'v1 Service': { model: Service, module: 'kubernetes-models/v1/Service', type: 'IService' },
   'v1 ServiceAccount': { model: ServiceAccount, module: 'kubernetes-models/v1/ServiceAccount', type: 'IServiceAccount' },
-  'v1 PersistentVolumeClaim': { model: PersistentVolumeClaim, module: 'kubernetes-models/v1/PersistentVolumeClaim', type: 'IPersistentVolumeClaim' },
+  'v1 PersistentVolumeClaim': {
+    model: PersistentVolumeClaim,
+    module: 'kubernetes-models/v1/PersistentVolumeClaim',
+    type: 'IPersistentVolumeClaim',
+  },
 };
 const kindOf = (manifest: Manifest) => kinds[`${manifest.apiVersion} ${manifest.kind}`];
 
@@ -130,11 +145,20 @@ function unknownFieldProblems(named: Array<[string, Manifest]>): string[] {
       return `import type { ${kind.type} as T${index} } from '${kind.module}';\nexport const m${index}: T${index} = ${JSON.stringify(manifest)}; // ${name}`;
     })
     .join('\n');
-  const options: ts.CompilerOptions = { strict: true, noEmit: true, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, target: ts.ScriptTarget.ES2022, skipLibCheck: true, types: [] };
+  const options: ts.CompilerOptions = {
+    strict: true,
+    noEmit: true,
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    target: ts.ScriptTarget.ES2022,
+    skipLibCheck: true,
+    types: [],
+  };
   const host = ts.createCompilerHost(options);
   const getSourceFile = host.getSourceFile.bind(host);
   const fileExists = host.fileExists.bind(host);
-  host.getSourceFile = (name, language, ...rest) => (name === file ? ts.createSourceFile(name, source, language) : getSourceFile(name, language, ...rest));
+  host.getSourceFile = (name, language, ...rest) =>
+    name === file ? ts.createSourceFile(name, source, language) : getSourceFile(name, language, ...rest);
   host.fileExists = (name) => name === file || fileExists(name);
   const program = ts.createProgram([file], options, host);
   return ts.getPreEmitDiagnostics(program).map((diagnostic) => ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n'));
@@ -144,7 +168,10 @@ function unknownFieldProblems(named: Array<[string, Manifest]>): string[] {
 function applyJsonPatch(document: Manifest, operations: Array<{ op: string; path: string; value?: unknown }>): Manifest {
   const patched = structuredClone(document);
   for (const { op, path, value } of operations) {
-    const keys = path.split('/').slice(1).map((key) => key.replace(/~1/g, '/').replace(/~0/g, '~'));
+    const keys = path
+      .split('/')
+      .slice(1)
+      .map((key) => key.replace(/~1/g, '/').replace(/~0/g, '~'));
     const last = keys.pop() as string;
     const parent = keys.reduce((node, key) => node?.[key], patched);
     if (parent === undefined) throw new Error(`${op} ${path}: no such parent`);
@@ -173,7 +200,11 @@ beforeAll(() => {
   chmodSync(scratch, 0o755);
   imageDir = join(scratch, 'app');
   const { script } = buildCommand();
-  execFileSync('sh', [script, imageDir], { cwd: root, stdio: 'pipe', env: { ...process.env, TURBO_TELEMETRY_DISABLED: '1', DO_NOT_TRACK: '1' } });
+  execFileSync('sh', [script, imageDir], {
+    cwd: root,
+    stdio: 'pipe',
+    env: { ...process.env, TURBO_TELEMETRY_DISABLED: '1', DO_NOT_TRACK: '1' },
+  });
 }, 600_000);
 
 afterAll(() => {
@@ -188,9 +219,11 @@ describe('the image directory (pnpm deploy output, copied to /app)', () => {
   // The image is @dcr-bridge/server-all: the server, which takes the adapters as optional peers, and all of them.
   const allInOne = JSON.parse(read('apps/server-all/package.json')) as { name: string; dependencies: Record<string, string> };
   const workspaceDependencies = Object.keys(allInOne.dependencies).filter((name) => name.startsWith('@dcr-bridge/'));
-  const adapterIds = readdirSync(join(root, 'packages')).filter((name) => name.startsWith('adapter-')).map((name) => name.slice('adapter-'.length));
+  const adapterIds = readdirSync(join(root, 'packages'))
+    .filter((name) => name.startsWith('adapter-'))
+    .map((name) => name.slice('adapter-'.length));
 
-  it('is what the runtime stage copies to its WORKDIR and starts with its CMD: the server\'s bin', () => {
+  it("is what the runtime stage copies to its WORKDIR and starts with its CMD: the server's bin", () => {
     const { target } = buildCommand();
     expect(argsOf(runtimeStage, 'COPY')).toContainEqual(expect.stringMatching(new RegExp(`^--from=build\\s.*\\s${target}\\s+${workdir}$`)));
     const [entrypoint] = execForm(argsOf(runtimeStage, 'ENTRYPOINT').at(-1) as string);
@@ -204,7 +237,13 @@ describe('the image directory (pnpm deploy output, copied to /app)', () => {
   it('lets the server load every adapter of the repository by its id, from where the server is installed', () => {
     const script = `const { loadAdapterModule } = await import(${JSON.stringify(join(imageDir, 'node_modules', '@dcr-bridge', 'server', 'dist', 'index.js'))});
 for (const id of ${JSON.stringify(adapterIds)}) { const lookup = await loadAdapterModule(id); console.log(lookup.module?.id ?? lookup.problem); }`;
-    const loaded = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: imageDir, env: { PATH: process.env.PATH ?? '' }, encoding: 'utf8' }).trim().split('\n');
+    const loaded = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: imageDir,
+      env: { PATH: process.env.PATH ?? '' },
+      encoding: 'utf8',
+    })
+      .trim()
+      .split('\n');
     expect(loaded).toEqual(adapterIds);
   });
 
@@ -213,7 +252,9 @@ for (const id of ${JSON.stringify(adapterIds)}) { const lookup = await loadAdapt
     for (const name of workspaceDependencies) {
       const packageDir = join(imageDir, 'node_modules', name);
       expect(existsSync(join(packageDir, 'dist', 'index.js')), `${name}/dist/index.js`).toBe(true);
-      expect(readdirSync(packageDir).sort(), name).toEqual(expect.not.arrayContaining(['src', 'test', 'tsconfig.json', 'vitest.config.ts']));
+      expect(readdirSync(packageDir).sort(), name).toEqual(
+        expect.not.arrayContaining(['src', 'test', 'tsconfig.json', 'vitest.config.ts']),
+      );
     }
     expect(readdirSync(imageDir)).toEqual(expect.not.arrayContaining(['src', 'test', 'bench', 'tsconfig.json', 'vitest.config.ts']));
   });
@@ -221,14 +262,23 @@ for (const id of ${JSON.stringify(adapterIds)}) { const lookup = await loadAdapt
   it('holds no development dependency', () => {
     const installed = readdirSync(join(imageDir, 'node_modules', '.pnpm'));
     for (const tool of ['vitest@', 'typescript@', 'tsx@', 'esbuild@', 'eslint@', 'turbo@', '@dcr-bridge+conformance@']) {
-      expect(installed.filter((entry) => entry.startsWith(tool)), tool).toEqual([]);
+      expect(
+        installed.filter((entry) => entry.startsWith(tool)),
+        tool,
+      ).toEqual([]);
     }
     expect(listTree(join(imageDir, 'dist')).filter((file) => file.endsWith('.test.js'))).toEqual([]);
   });
 
   it('resolves every @dcr-bridge package to its dist, as plain Node does in the image', () => {
     const script = `for (const name of ${JSON.stringify(workspaceDependencies)}) console.log(import.meta.resolve(name));`;
-    const resolved = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: imageDir, env: { PATH: process.env.PATH ?? '' }, encoding: 'utf8' }).trim().split('\n');
+    const resolved = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: imageDir,
+      env: { PATH: process.env.PATH ?? '' },
+      encoding: 'utf8',
+    })
+      .trim()
+      .split('\n');
     expect(resolved).toHaveLength(workspaceDependencies.length);
     for (const url of resolved) expect(url).toMatch(/\/dist\/index\.js$/);
   });
@@ -262,7 +312,13 @@ describe('the image directory started as the image starts it', () => {
       const configMap = byKind('ConfigMap').data as Record<string, string>;
       const secret = (byKind('Secret').stringData ?? {}) as Record<string, string>;
       const apiKey = `container_test_${randomBytes(12).toString('hex')}`;
-      const settings = { ...configMap, ...secret, ...okta.env, DCR_BRIDGE_API_KEYS: apiKey, DCR_BRIDGE_STORE_KEY: randomBytes(32).toString('base64') };
+      const settings = {
+        ...configMap,
+        ...secret,
+        ...okta.env,
+        DCR_BRIDGE_API_KEYS: apiKey,
+        DCR_BRIDGE_STORE_KEY: randomBytes(32).toString('base64'),
+      };
       expect(Object.keys(settings).sort()).toEqual([...Object.keys(configMap), ...Object.keys(secret)].sort());
       const configFile = join(scratch, 'settings.json');
       writeFileSync(configFile, JSON.stringify(settings), { mode: 0o644 });
@@ -298,7 +354,11 @@ describe('the image directory started as the image starts it', () => {
         });
         const base = `http://127.0.0.1:${port}`;
         const call = async (method: string, path: string, body?: unknown) => {
-          const res = await fetch(`${base}${path}`, { method, headers: { 'x-api-key': apiKey, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });
+          const res = await fetch(`${base}${path}`, {
+            method,
+            headers: { 'x-api-key': apiKey, ...(body ? { 'content-type': 'application/json' } : {}) },
+            body: body ? JSON.stringify(body) : undefined,
+          });
           const text = await res.text();
           return { status: res.status, body: text ? (JSON.parse(text) as Record<string, string>) : undefined };
         };
@@ -312,7 +372,11 @@ describe('the image directory started as the image starts it', () => {
         const rotated = await call('POST', `/${clientId}/new-secret`);
         expect(rotated.status).toBe(200);
         expect(rotated.body?.client_secret).not.toBe(created.body?.client_secret);
-        const updated = await call('POST', `/${clientId}/event-hook`, konnectEvent(clientId, { event_type: 'update_application', redirect_uris: ['https://app.example.com/new'] }));
+        const updated = await call(
+          'POST',
+          `/${clientId}/event-hook`,
+          konnectEvent(clientId, { event_type: 'update_application', redirect_uris: ['https://app.example.com/new'] }),
+        );
         expect(updated.status).toBe(200);
         expect((await call('DELETE', `/${clientId}`)).status).toBe(204);
 
@@ -337,12 +401,21 @@ describe('the image directory started as the image starts it', () => {
 describe('the Dockerfile', () => {
   it('passes dockerfile-utils with every check at error level', () => {
     const everyCheck = Object.fromEntries(
-      ['deprecatedMaintainer', 'directiveCasing', 'emptyContinuationLine', 'instructionCasing', 'instructionCmdMultiple', 'instructionEntrypointMultiple', 'instructionHealthcheckMultiple', 'instructionJSONInSingleQuotes', 'instructionWorkdirRelative'].map((name) => [
-        name,
-        ValidationSeverity.ERROR,
-      ]),
+      [
+        'deprecatedMaintainer',
+        'directiveCasing',
+        'emptyContinuationLine',
+        'instructionCasing',
+        'instructionCmdMultiple',
+        'instructionEntrypointMultiple',
+        'instructionHealthcheckMultiple',
+        'instructionJSONInSingleQuotes',
+        'instructionWorkdirRelative',
+      ].map((name) => [name, ValidationSeverity.ERROR]),
     ) as ValidatorSettings;
-    expect(lintDockerfile(dockerfileText, everyCheck).map((diagnostic) => `line ${diagnostic.range.start.line + 1}: ${diagnostic.message}`)).toEqual([]);
+    expect(
+      lintDockerfile(dockerfileText, everyCheck).map((diagnostic) => `line ${diagnostic.range.start.line + 1}: ${diagnostic.message}`),
+    ).toEqual([]);
   });
 
   it('keeps the house rules: two stages, pinned bases and pnpm, exec form, a numeric unprivileged user, no ADD', () => {
@@ -372,13 +445,35 @@ describe('the Dockerfile', () => {
   });
 
   it('.dockerignore keeps local output and state out of the build context', () => {
-    const ignored = read('.dockerignore').split('\n').filter((line) => line && !line.startsWith('#'));
+    const ignored = read('.dockerignore')
+      .split('\n')
+      .filter((line) => line && !line.startsWith('#'));
     expect(ignored).toEqual(expect.arrayContaining(['.git', '**/node_modules', '**/dist', '**/*.sqlite', '**/*.journal', '**/.env']));
     // Nothing the build needs: no negations to reason about, and no pattern that matches a source file.
-    const matches = (pattern: string, file: string) => new RegExp(`^${pattern.replace(/\./g, '\\.').replace(/\*\*\//g, '(?:.*/)?').replace(/\*/g, '[^/]*')}(?:/.*)?$`).test(file);
-    for (const file of ['package.json', 'pnpm-lock.yaml', 'pnpm-workspace.yaml', '.npmrc', 'turbo.json', 'tsconfig.base.json', 'deploy/build-image-dir.sh', 'apps/server/src/bin.ts', 'apps/server-all/src/index.ts', 'packages/core/src/index.ts']) {
+    const matches = (pattern: string, file: string) =>
+      new RegExp(
+        `^${pattern
+          .replace(/\./g, '\\.')
+          .replace(/\*\*\//g, '(?:.*/)?')
+          .replace(/\*/g, '[^/]*')}(?:/.*)?$`,
+      ).test(file);
+    for (const file of [
+      'package.json',
+      'pnpm-lock.yaml',
+      'pnpm-workspace.yaml',
+      '.npmrc',
+      'turbo.json',
+      'tsconfig.base.json',
+      'deploy/build-image-dir.sh',
+      'apps/server/src/bin.ts',
+      'apps/server-all/src/index.ts',
+      'packages/core/src/index.ts',
+    ]) {
       expect(existsSync(join(root, file)), file).toBe(true);
-      expect(ignored.filter((pattern) => matches(pattern, file)), file).toEqual([]);
+      expect(
+        ignored.filter((pattern) => matches(pattern, file)),
+        file,
+      ).toEqual([]);
     }
     expect(ignored.filter((pattern) => pattern.startsWith('!'))).toEqual([]);
   });
@@ -399,7 +494,10 @@ describe('the Kubernetes manifests', () => {
 
   it('use no field name the Kubernetes types do not know', () => {
     const sqliteDir = join(kubeDir, 'sqlite');
-    const all: Array<[string, Manifest]> = [...manifests, ['sqlite/persistentvolumeclaim.yaml', yamlFile(join(sqliteDir, 'persistentvolumeclaim.yaml'))]];
+    const all: Array<[string, Manifest]> = [
+      ...manifests,
+      ['sqlite/persistentvolumeclaim.yaml', yamlFile(join(sqliteDir, 'persistentvolumeclaim.yaml'))],
+    ];
     expect(unknownFieldProblems(all)).toEqual([]);
     // The check itself: a misspelt field is caught.
     const misspelt = structuredClone(deployment);
@@ -409,7 +507,9 @@ describe('the Kubernetes manifests', () => {
 
   it('the kustomization lists every manifest but the example Secret and the optional NetworkPolicy', () => {
     const kustomization = yamlFile(join(kubeDir, 'kustomization.yaml'));
-    expect([...kustomization.resources].sort()).toEqual(manifestFiles.filter((file) => file !== 'secret.example.yaml' && file !== 'networkpolicy.yaml').sort());
+    expect([...kustomization.resources].sort()).toEqual(
+      manifestFiles.filter((file) => file !== 'secret.example.yaml' && file !== 'networkpolicy.yaml').sort(),
+    );
   });
 
   it('probe the server’s own endpoints on the port the server listens on', () => {
@@ -426,7 +526,10 @@ describe('the Kubernetes manifests', () => {
   });
 
   it('take the settings from the ConfigMap and the Secret, with the API keys and the store key in the Secret', () => {
-    expect(container.envFrom).toEqual([{ configMapRef: { name: byKind('ConfigMap').metadata.name } }, { secretRef: { name: byKind('Secret').metadata.name } }]);
+    expect(container.envFrom).toEqual([
+      { configMapRef: { name: byKind('ConfigMap').metadata.name } },
+      { secretRef: { name: byKind('Secret').metadata.name } },
+    ]);
     const secretKeys = Object.keys(byKind('Secret').stringData);
     expect(secretKeys).toEqual(expect.arrayContaining(['DCR_BRIDGE_API_KEYS', 'DCR_BRIDGE_STORE_KEY']));
     // Secrets never sit in the ConfigMap or in the Deployment itself.
@@ -439,7 +542,12 @@ describe('the Kubernetes manifests', () => {
   it('run the image as its unprivileged user, on a read-only root file system, without privileges', () => {
     const pod = deployment.spec.template.spec;
     expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: imageUid, runAsGroup: imageGid, fsGroup: imageGid });
-    expect(container.securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, privileged: false, capabilities: { drop: ['ALL'] } });
+    expect(container.securityContext).toEqual({
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      privileged: false,
+      capabilities: { drop: ['ALL'] },
+    });
     expect(pod.automountServiceAccountToken).toBe(false);
     expect(pod.serviceAccountName).toBe(byKind('ServiceAccount').metadata.name);
     // The one writable place is the volume at the directory of the image's journal and store.
@@ -468,7 +576,9 @@ describe('the Kubernetes manifests', () => {
     const sqliteDir = join(kubeDir, 'sqlite');
     const kustomization = yamlFile(join(sqliteDir, 'kustomization.yaml'));
     expect(kustomization.resources).toEqual(['..', 'persistentvolumeclaim.yaml']);
-    expect(kustomization.patches).toEqual([{ path: 'deployment-patch.yaml', target: { kind: 'Deployment', name: deployment.metadata.name } }]);
+    expect(kustomization.patches).toEqual([
+      { path: 'deployment-patch.yaml', target: { kind: 'Deployment', name: deployment.metadata.name } },
+    ]);
     const patched = applyJsonPatch(deployment, parseYaml(readFileSync(join(sqliteDir, 'deployment-patch.yaml'), 'utf8')));
     expect(() => new Deployment(patched).validate()).not.toThrow();
     expect(unknownFieldProblems([['sqlite deployment', patched]])).toEqual([]);
@@ -476,6 +586,8 @@ describe('the Kubernetes manifests', () => {
     expect(patched.spec.strategy).toEqual({ type: 'Recreate' });
     const claim = yamlFile(join(sqliteDir, 'persistentvolumeclaim.yaml'));
     expect(() => new PersistentVolumeClaim(claim).validate()).not.toThrow();
-    expect(patched.spec.template.spec.volumes).toEqual([{ name: container.volumeMounts[0].name, persistentVolumeClaim: { claimName: claim.metadata.name } }]);
+    expect(patched.spec.template.spec.volumes).toEqual([
+      { name: container.volumeMounts[0].name, persistentVolumeClaim: { claimName: claim.metadata.name } },
+    ]);
   }, 60_000);
 });

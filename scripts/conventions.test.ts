@@ -24,7 +24,8 @@ const packageDirs = [
 ].filter((dir) => existsSync(join(root, dir, 'package.json')));
 const adapterDirs = packageDirs.filter((dir) => dir.startsWith(join('packages', 'adapter-')));
 
-function packageShapeProblems(dir: string, pkg: Record<string, any>): string[] { // eslint-disable-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function packageShapeProblems(dir: string, pkg: Record<string, any>): string[] {
   const problems: string[] = [];
   const folder = dir.split(/[\\/]/).pop();
   if (pkg.name !== `@dcr-bridge/${folder}`) problems.push(`name ${pkg.name} should be @dcr-bridge/${folder}`);
@@ -35,15 +36,23 @@ function packageShapeProblems(dir: string, pkg: Record<string, any>): string[] {
   // Every entry point ("." and subpaths such as core's "./idp"): the source in the workspace, its build when published.
   for (const [subpath, entry] of Object.entries<Record<string, string>>(pkg.exports ?? {})) {
     const file = subpath === '.' ? 'index' : /^\.\/src\/(.+)\.ts$/.exec(entry['@dcr-bridge/source'] ?? '')?.[1];
-    if (!file || entry['@dcr-bridge/source'] !== `./src/${file}.ts` || entry.types !== `./dist/${file}.d.ts` || entry.default !== `./dist/${file}.js`) {
-      problems.push(`exports["${subpath}"] should map @dcr-bridge/source to ./src/<file>.ts (index for "."), types and default to ./dist/<file>.d.ts and ./dist/<file>.js`);
+    if (
+      !file ||
+      entry['@dcr-bridge/source'] !== `./src/${file}.ts` ||
+      entry.types !== `./dist/${file}.d.ts` ||
+      entry.default !== `./dist/${file}.js`
+    ) {
+      problems.push(
+        `exports["${subpath}"] should map @dcr-bridge/source to ./src/<file>.ts (index for "."), types and default to ./dist/<file>.d.ts and ./dist/<file>.js`,
+      );
     }
     const published = pkg.publishConfig?.exports?.[subpath];
     if (published?.types !== entry.types || published?.default !== entry.default || '@dcr-bridge/source' in published) {
       problems.push(`publishConfig.exports["${subpath}"] should be exports["${subpath}"] without @dcr-bridge/source`);
     }
   }
-  if (JSON.stringify(Object.keys(pkg.publishConfig?.exports ?? {})) !== JSON.stringify(Object.keys(pkg.exports ?? {}))) problems.push('publishConfig.exports should have the entry points of exports');
+  if (JSON.stringify(Object.keys(pkg.publishConfig?.exports ?? {})) !== JSON.stringify(Object.keys(pkg.exports ?? {})))
+    problems.push('publishConfig.exports should have the entry points of exports');
   if (JSON.stringify(pkg.files) !== '["dist"]') problems.push('files should be ["dist"]');
   if (pkg.publishConfig?.access !== 'public') problems.push('publishConfig should be public');
   for (const script of ['build', 'typecheck', 'lint', 'test']) if (!pkg.scripts?.[script]) problems.push(`script ${script} is missing`);
@@ -66,11 +75,14 @@ const OWN_CLEANUP_BUDGETS = new Set(['adapter-rfc7591']);
 function lifecycleProblems(dir: string): string[] {
   const problems: string[] = [];
   const folder = dir.split(/[\\/]/).pop() as string;
-  if (!read(join(dir, 'src', 'adapter.ts')).includes('defineDcrAdapter(')) problems.push('src/adapter.ts should hand its primitives to defineDcrAdapter(');
-  if (!read(join(dir, 'src', 'module.ts')).includes('journal: await context.openJournal()')) problems.push('src/module.ts should pass journal: await context.openJournal() to the factory');
+  if (!read(join(dir, 'src', 'adapter.ts')).includes('defineDcrAdapter('))
+    problems.push('src/adapter.ts should hand its primitives to defineDcrAdapter(');
+  if (!read(join(dir, 'src', 'module.ts')).includes('journal: await context.openJournal()'))
+    problems.push('src/module.ts should pass journal: await context.openJournal() to the factory');
   const sources = readdirSync(join(dir, 'src'), { recursive: true, encoding: 'utf8' }).filter((name) => name.endsWith('.ts'));
   for (const name of sources) {
-    if (read(join(dir, 'src', name)).includes('AbortSignal.timeout(') && !OWN_CLEANUP_BUDGETS.has(folder)) problems.push(`src/${name} uses AbortSignal.timeout(: cleanup budgets are core's`);
+    if (read(join(dir, 'src', name)).includes('AbortSignal.timeout(') && !OWN_CLEANUP_BUDGETS.has(folder))
+      problems.push(`src/${name} uses AbortSignal.timeout(: cleanup budgets are core's`);
   }
   return problems;
 }
@@ -84,12 +96,19 @@ describe.each(packageDirs)('%s', (dir) => {
 
   it('has a README and builds every entry point from src', () => {
     expect(existsSync(join(root, dir, 'README.md'))).toBe(true);
-    for (const entry of Object.values<Record<string, string>>(pkg.exports ?? {})) expect(existsSync(join(root, dir, entry['@dcr-bridge/source'] ?? 'src/index.ts')), entry['@dcr-bridge/source']).toBe(true);
+    for (const entry of Object.values<Record<string, string>>(pkg.exports ?? {}))
+      expect(existsSync(join(root, dir, entry['@dcr-bridge/source'] ?? 'src/index.ts')), entry['@dcr-bridge/source']).toBe(true);
   });
 
   it('packs its LICENSE and source maps that carry their sources, not maps to files it does not ship', () => {
     // The built package as npm would pack it (pnpm check builds before this test runs).
-    const packed = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: join(root, dir), encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })) as Array<{ files: Array<{ path: string }> }>;
+    const packed = JSON.parse(
+      execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
+        cwd: join(root, dir),
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      }),
+    ) as Array<{ files: Array<{ path: string }> }>;
     const files = packed[0]?.files.map((file) => file.path) ?? [];
     expect(files).toContain('LICENSE');
     expect(read(join(root, dir, 'LICENSE'))).toBe(read(join(root, 'LICENSE')));
@@ -99,7 +118,10 @@ describe.each(packageDirs)('%s', (dir) => {
     for (const map of maps) {
       const { sources, sourcesContent } = JSON.parse(read(join(root, dir, map))) as { sources: string[]; sourcesContent?: unknown[] };
       expect(sourcesContent?.length, map).toBe(sources.length);
-      expect(sourcesContent?.every((content) => typeof content === 'string'), map).toBe(true);
+      expect(
+        sourcesContent?.every((content) => typeof content === 'string'),
+        map,
+      ).toBe(true);
     }
   });
 
@@ -126,7 +148,8 @@ describe.each(packageDirs)('%s', (dir) => {
       if (name.startsWith('@dcr-bridge/')) continue;
       // pnpm links each package's own dependencies into its node_modules.
       const manifest = JSON.parse(read(join(root, dir, 'node_modules', name, 'package.json'))) as Record<string, unknown>;
-      const ownTypes = manifest.types !== undefined || manifest.typings !== undefined || JSON.stringify(manifest.exports ?? {}).includes('"types"');
+      const ownTypes =
+        manifest.types !== undefined || manifest.typings !== undefined || JSON.stringify(manifest.exports ?? {}).includes('"types"');
       if (!ownTypes && !(typesPackage in declared)) problems.push(`${name} has no types of its own: ${typesPackage} must be a dependency`);
     }
     expect(problems).toEqual([]);
@@ -144,9 +167,15 @@ describe.each(adapterDirs)('%s adapter', (dir) => {
   const id = dir.split('adapter-').pop() as string;
 
   it('documents Install, Options, Capabilities, IdP setup, Limits and Testing', () => {
-    const headings = read(join(root, dir, 'README.md')).split('\n').filter((line) => line.startsWith('## ')).map((line) => line.slice(3).trim().toLowerCase());
+    const headings = read(join(root, dir, 'README.md'))
+      .split('\n')
+      .filter((line) => line.startsWith('## '))
+      .map((line) => line.slice(3).trim().toLowerCase());
     for (const section of ['install', 'options', 'capabilities', 'idp setup', 'limits', 'testing']) {
-      expect(headings.some((heading) => heading.startsWith(section)), `README section "${section}"`).toBe(true);
+      expect(
+        headings.some((heading) => heading.startsWith(section)),
+        `README section "${section}"`,
+      ).toBe(true);
     }
   });
 
@@ -203,7 +232,8 @@ describe('the adapter template', () => {
       const files = readdirSync(target, { recursive: true, encoding: 'utf8' }).filter((name) => statSync(join(target, name)).isFile());
       expect(files).toContain(join('test', 'fake-acme-id.ts'));
       for (const name of files) expect(name + read(join(target, name)), name).not.toMatch(/__[A-Z]+__/);
-      const source = read(join(target, 'src', 'adapter.ts')) + read(join(target, 'src', 'module.ts')) + read(join(target, 'src', 'identity.ts'));
+      const source =
+        read(join(target, 'src', 'adapter.ts')) + read(join(target, 'src', 'module.ts')) + read(join(target, 'src', 'identity.ts'));
       expect(source).toContain('createAcmeIdAdapter');
       expect(source).toContain("SETTINGS_PREFIX = 'ACME_ID'");
       expect(lifecycleProblems(target)).toEqual([]);

@@ -9,9 +9,13 @@ export function createAdapterPackage({ id, display, root }) {
   if (!/^[a-z][a-z0-9-]{1,30}$/.test(id)) throw new Error(`The id "${id}" must be lowercase letters, digits and dashes (e.g. zitadel).`);
   const target = join(root, 'packages', `adapter-${id}`);
   if (existsSync(target)) throw new Error(`${target} exists already.`);
-  const pascal = id.split('-').map((part) => part[0].toUpperCase() + part.slice(1)).join('');
+  const pascal = id
+    .split('-')
+    .map((part) => part[0].toUpperCase() + part.slice(1))
+    .join('');
   const env = id.toUpperCase().replace(/-/g, '_');
-  const substitute = (text) => text.replaceAll('__PASCAL__', pascal).replaceAll('__ENV__', env).replaceAll('__DISPLAY__', display).replaceAll('__ID__', id);
+  const substitute = (text) =>
+    text.replaceAll('__PASCAL__', pascal).replaceAll('__ENV__', env).replaceAll('__DISPLAY__', display).replaceAll('__ID__', id);
   cpSync(join(root, 'templates', 'adapter'), target, { recursive: true });
   // Placeholders are filled in file contents and names (test/fake-__ID__.ts → test/fake-zitadel.ts).
   const fill = (dir) => {
@@ -23,7 +27,10 @@ export function createAdapterPackage({ id, display, root }) {
     }
   };
   fill(target);
-  writeFileSync(join(root, '.changeset', `adapter-${id}.md`), `---\n"@dcr-bridge/adapter-${id}": minor\n---\n\nFirst release of the ${display} adapter.\n`);
+  writeFileSync(
+    join(root, '.changeset', `adapter-${id}.md`),
+    `---\n"@dcr-bridge/adapter-${id}": minor\n---\n\nFirst release of the ${display} adapter.\n`,
+  );
   return target;
 }
 

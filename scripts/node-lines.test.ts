@@ -38,8 +38,10 @@ describe('node-lines', () => {
   it("runs the server's end-to-end test and the conformance test of every adapter that has one", () => {
     const fakeRoot = mkdtempSync(join(tmpdir(), 'node-lines-root-'));
     scratch.push(fakeRoot);
-    for (const name of ['adapter-zeta', 'adapter-alpha', 'adapter-bare', 'store-sqlite']) mkdirSync(join(fakeRoot, 'packages', name, 'test'), { recursive: true });
-    for (const name of ['adapter-zeta', 'adapter-alpha', 'store-sqlite']) writeFileSync(join(fakeRoot, 'packages', name, 'test', 'conformance.test.ts'), '');
+    for (const name of ['adapter-zeta', 'adapter-alpha', 'adapter-bare', 'store-sqlite'])
+      mkdirSync(join(fakeRoot, 'packages', name, 'test'), { recursive: true });
+    for (const name of ['adapter-zeta', 'adapter-alpha', 'store-sqlite'])
+      writeFileSync(join(fakeRoot, 'packages', name, 'test', 'conformance.test.ts'), '');
     expect(testRuns(fakeRoot)).toEqual([
       { dir: 'apps/server', file: 'test/e2e.test.ts' },
       { dir: 'packages/adapter-alpha', file: 'test/conformance.test.ts' },

@@ -10,7 +10,18 @@ import { formatMessage } from 'publint/utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOktaStub } from '../apps/server/bench/stub-okta.js';
 import { konnectApplication } from '../packages/conformance/src/index.js';
-import { cleanEnv, eachLimited, installedAmong, installedPackages, npmInstall, packAll, publishableDirs, run, withOwnDependencies, type PackedPackage } from './packed.js';
+import {
+  cleanEnv,
+  eachLimited,
+  installedAmong,
+  installedPackages,
+  npmInstall,
+  packAll,
+  publishableDirs,
+  run,
+  withOwnDependencies,
+  type PackedPackage,
+} from './packed.js';
 import { writeThirdPartyAdapter } from './third-party-adapter.js';
 
 /**
@@ -42,13 +53,21 @@ beforeAll(async () => {
   scratch = mkdtempSync(join(tmpdir(), 'dcr-packages-'));
   tarballs = join(scratch, 'tarballs');
   mkdirSync(tarballs);
-  await timed('build (turbo)', () => run('pnpm', ['turbo', 'run', 'build', '--output-logs=errors-only'], { cwd: root, env: { ...process.env, TURBO_TELEMETRY_DISABLED: '1', DO_NOT_TRACK: '1' }, maxBuffer: 64 * 2 ** 20 }));
+  await timed('build (turbo)', () =>
+    run('pnpm', ['turbo', 'run', 'build', '--output-logs=errors-only'], {
+      cwd: root,
+      env: { ...process.env, TURBO_TELEMETRY_DISABLED: '1', DO_NOT_TRACK: '1' },
+      maxBuffer: 64 * 2 ** 20,
+    }),
+  );
   packed = await timed('pack (pnpm pack, every package)', () => packAll(root, tarballs));
 }, 600_000);
 
 afterAll(() => {
   const width = Math.max(...timings.map(([label]) => label.length));
-  process.stdout.write(`\nscripts/packages.test.ts timings\n${timings.map(([label, ms]) => `  ${label.padEnd(width)}  ${(ms / 1000).toFixed(1)} s`).join('\n')}\n`);
+  process.stdout.write(
+    `\nscripts/packages.test.ts timings\n${timings.map(([label, ms]) => `  ${label.padEnd(width)}  ${(ms / 1000).toFixed(1)} s`).join('\n')}\n`,
+  );
   if (scratch) rmSync(scratch, { recursive: true, force: true });
 });
 
@@ -74,8 +93,15 @@ describe('the packed packages', () => {
     await timed('publint --strict', () =>
       eachLimited([...packed.values()], 4, async ({ name, tarball }) => {
         const bytes = readFileSync(tarball);
-        const { messages, pkg } = await publint({ pack: { tarball: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) }, strict: true, level: 'suggestion' });
-        for (const message of messages) (message.type === 'suggestion' ? suggestions : problems).push(`${name}: ${formatMessage(message, pkg, { color: false }) ?? message.code}`);
+        const { messages, pkg } = await publint({
+          pack: { tarball: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) },
+          strict: true,
+          level: 'suggestion',
+        });
+        for (const message of messages)
+          (message.type === 'suggestion' ? suggestions : problems).push(
+            `${name}: ${formatMessage(message, pkg, { color: false }) ?? message.code}`,
+          );
       }),
     );
     if (suggestions.length > 0) process.stdout.write(`publint suggests:\n${suggestions.join('\n')}\n`);
@@ -107,13 +133,21 @@ describe('the packed packages', () => {
       const tarball = join(dir, 'broken.tgz');
       await run('tar', ['-czf', tarball, '-C', dir, 'package']);
       const bytes = readFileSync(tarball);
-      const { messages } = await publint({ pack: { tarball: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) }, strict: true });
+      const { messages } = await publint({
+        pack: { tarball: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) },
+        strict: true,
+      });
       return { publint: messages.map((message) => `${message.type} ${message.code}`), attw: await attw(tarball) };
     };
     const entry = (name: string) => ({ types: `./${name}.d.ts`, default: `./${name}.js` });
     const manifest = (exports: Record<string, unknown>) => JSON.stringify({ name: 'broken', version: '1.0.0', type: 'module', exports });
 
-    const untypedSubpath = await lint({ 'package.json': manifest({ '.': entry('index'), './sub': entry('sub') }), 'index.js': 'export const a = 1;\n', 'index.d.ts': 'export declare const a: number;\n', 'sub.js': 'export const b = 2;\n' });
+    const untypedSubpath = await lint({
+      'package.json': manifest({ '.': entry('index'), './sub': entry('sub') }),
+      'index.js': 'export const a = 1;\n',
+      'index.d.ts': 'export declare const a: number;\n',
+      'sub.js': 'export const b = 2;\n',
+    });
     expect(untypedSubpath.publint).toContain('error FILE_DOES_NOT_EXIST');
     expect(untypedSubpath.attw).toEqual({ ok: false, problems: expect.stringContaining('./sub (node16-esm): UntypedResolution') });
 
@@ -137,17 +171,29 @@ async function attw(tarball: string): Promise<{ ok: boolean; problems: string }>
     stdout = failed.stdout;
     exitedZero = false;
   }
-  const { analysis } = JSON.parse(stdout) as { analysis: { types: { kind: string } | false; problems?: Array<{ kind: string; entrypoint: string; resolutionKind: string }> } };
+  const { analysis } = JSON.parse(stdout) as {
+    analysis: { types: { kind: string } | false; problems?: Array<{ kind: string; entrypoint: string; resolutionKind: string }> };
+  };
   const typesIncluded = analysis.types !== false && analysis.types.kind === 'included';
   // What esm-only checks: an entry point imported from ESM under node16, and under bundler resolution.
-  const problems = (analysis.problems ?? []).filter((problem) => ['node16-esm', 'bundler'].includes(problem.resolutionKind)).map((problem) => `${problem.entrypoint} (${problem.resolutionKind}): ${problem.kind}`);
+  const problems = (analysis.problems ?? [])
+    .filter((problem) => ['node16-esm', 'bundler'].includes(problem.resolutionKind))
+    .map((problem) => `${problem.entrypoint} (${problem.resolutionKind}): ${problem.kind}`);
   return { ok: exitedZero && typesIncluded, problems: typesIncluded ? problems.join('\n') : 'the package contains no types' };
 }
 
 // ---- installed with npm, outside the workspace ----
 
 /** What an install of the server and one adapter must not bring: the other adapters, their SDKs, the PostgreSQL store. */
-const NOT_WITH_SERVER_AND_OKTA = ['@aws-sdk/*', '@dcr-bridge/adapter-keycloak', '@dcr-bridge/adapter-pingone', '@dcr-bridge/adapter-pingfederate', '@dcr-bridge/adapter-cognito', '@dcr-bridge/store-postgres', 'pg'];
+const NOT_WITH_SERVER_AND_OKTA = [
+  '@aws-sdk/*',
+  '@dcr-bridge/adapter-keycloak',
+  '@dcr-bridge/adapter-pingone',
+  '@dcr-bridge/adapter-pingfederate',
+  '@dcr-bridge/adapter-cognito',
+  '@dcr-bridge/store-postgres',
+  'pg',
+];
 /** What an adapter alone must not bring: the HTTP layer, the dev IdP, the stores' drivers, the other IdPs' SDKs. */
 const NOT_WITH_AN_ADAPTER_ALONE = ['express', '@types/express', 'oidc-provider', 'pg', '@aws-sdk/*', '@dcr-bridge/server'];
 
@@ -190,7 +236,11 @@ async function startBin(dir: string, env: Record<string, string>): Promise<Runni
   return {
     port,
     async call(method, path, body) {
-      const res = await fetch(`http://127.0.0.1:${port}${path}`, { method, headers: { 'x-api-key': apiKey, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });
+      const res = await fetch(`http://127.0.0.1:${port}${path}`, {
+        method,
+        headers: { 'x-api-key': apiKey, ...(body ? { 'content-type': 'application/json' } : {}) },
+        body: body ? JSON.stringify(body) : undefined,
+      });
       const text = await res.text();
       return { status: res.status, body: text ? (JSON.parse(text) as Record<string, string>) : undefined };
     },
@@ -206,7 +256,11 @@ describe('installed with npm from the tarballs, outside the workspace', () => {
     const dir = join(scratch, 'server-okta');
     await timed('npm install server + adapter-okta', () => npmInstall(dir, tarballsFor('@dcr-bridge/server', '@dcr-bridge/adapter-okta')));
     const installed = installedPackages(dir);
-    expect(installedAmong(installed, ['@dcr-bridge/server', '@dcr-bridge/adapter-okta', '@dcr-bridge/core'])).toEqual(['node_modules/@dcr-bridge/adapter-okta', 'node_modules/@dcr-bridge/core', 'node_modules/@dcr-bridge/server']);
+    expect(installedAmong(installed, ['@dcr-bridge/server', '@dcr-bridge/adapter-okta', '@dcr-bridge/core'])).toEqual([
+      'node_modules/@dcr-bridge/adapter-okta',
+      'node_modules/@dcr-bridge/core',
+      'node_modules/@dcr-bridge/server',
+    ]);
     expect(installedAmong(installed, NOT_WITH_SERVER_AND_OKTA)).toEqual([]);
     expect(fromTheRegistry(dir)).toEqual([]);
 
@@ -241,17 +295,22 @@ describe('installed with npm from the tarballs, outside the workspace', () => {
     const dir = join(scratch, 'okta-alone');
     await timed('npm install adapter-okta alone', () => npmInstall(dir, tarballsFor('@dcr-bridge/adapter-okta')));
     const installed = installedPackages(dir);
-    expect(installedAmong(installed, ['@dcr-bridge/*'])).toEqual(['node_modules/@dcr-bridge/adapter-okta', 'node_modules/@dcr-bridge/core']);
+    expect(installedAmong(installed, ['@dcr-bridge/*'])).toEqual([
+      'node_modules/@dcr-bridge/adapter-okta',
+      'node_modules/@dcr-bridge/core',
+    ]);
     expect(installedAmong(installed, NOT_WITH_AN_ADAPTER_ALONE)).toEqual([]);
     expect(fromTheRegistry(dir)).toEqual([]);
-    const script = "const { dcrBridgeAdapter, createOktaAdapter } = await import('@dcr-bridge/adapter-okta'); console.log(dcrBridgeAdapter.id, typeof createOktaAdapter);";
+    const script =
+      "const { dcrBridgeAdapter, createOktaAdapter } = await import('@dcr-bridge/adapter-okta'); console.log(dcrBridgeAdapter.id, typeof createOktaAdapter);";
     const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: dir, env: cleanEnv() });
     expect(stdout.trim()).toBe('okta function');
   }, 300_000);
 
   it('a third-party adapter package (CONTRIBUTING.md): typechecks, builds and passes the packed conformance suite, and the packed server serves it by package name', async () => {
     const name = '@acme/dcr-bridge-adapter-acme';
-    const versionOf = (pkg: string) => (JSON.parse(readFileSync(join(root, 'node_modules', pkg, 'package.json'), 'utf8')) as { version: string }).version;
+    const versionOf = (pkg: string) =>
+      (JSON.parse(readFileSync(join(root, 'node_modules', pkg, 'package.json'), 'utf8')) as { version: string }).version;
     const dir = writeThirdPartyAdapter({
       root,
       scratch: join(scratch, 'third-party'),
@@ -274,10 +333,16 @@ describe('installed with npm from the tarballs, outside the workspace', () => {
     await timed('third party: typecheck (tsc)', () => npm('run', 'typecheck'));
     await timed('third party: build (tsc)', () => npm('run', 'build'));
     const report = join(dir, 'vitest-report.json');
-    await timed('third party: vitest run', () => npm('test', '--', '--reporter=dot', '--reporter=json', `--outputFile.json=${report}`)).catch((error: { stdout?: string; stderr?: string }) => {
+    await timed('third party: vitest run', () =>
+      npm('test', '--', '--reporter=dot', '--reporter=json', `--outputFile.json=${report}`),
+    ).catch((error: { stdout?: string; stderr?: string }) => {
       throw new Error(`the third-party adapter's tests failed:\n${error.stdout ?? ''}\n${error.stderr ?? ''}`);
     });
-    const results = JSON.parse(readFileSync(report, 'utf8')) as { numFailedTests: number; numPassedTests: number; testResults: Array<{ name: string; status: string }> };
+    const results = JSON.parse(readFileSync(report, 'utf8')) as {
+      numFailedTests: number;
+      numPassedTests: number;
+      testResults: Array<{ name: string; status: string }>;
+    };
     expect(results.numFailedTests).toBe(0);
     expect(results.testResults.map((file) => [file.name.slice(dir.length + 1), file.status]).sort()).toEqual([
       ['test/adapter.test.ts', 'passed'],
@@ -287,11 +352,21 @@ describe('installed with npm from the tarballs, outside the workspace', () => {
 
     const { stdout: packedName } = await npm('pack', '--pack-destination', tarballs, '--json');
     const [thirdPartyTarball] = JSON.parse(packedName) as Array<{ filename: string; files: Array<{ path: string }> }>;
-    expect(thirdPartyTarball?.files.map((file) => file.path).filter((path) => !path.startsWith('dist/')).sort()).toEqual(['LICENSE', 'README.md', 'package.json']);
+    expect(
+      thirdPartyTarball?.files
+        .map((file) => file.path)
+        .filter((path) => !path.startsWith('dist/'))
+        .sort(),
+    ).toEqual(['LICENSE', 'README.md', 'package.json']);
 
     const serverDir = join(scratch, 'server-third-party');
-    await timed('npm install server + third-party adapter', () => npmInstall(serverDir, [...tarballsFor('@dcr-bridge/server'), join(tarballs, thirdPartyTarball?.filename as string)]));
-    expect(installedAmong(installedPackages(serverDir), ['@dcr-bridge/adapter-*', '@acme/*'])).toEqual(['node_modules/@acme/dcr-bridge-adapter-acme', 'node_modules/@dcr-bridge/adapter-rfc7591']);
+    await timed('npm install server + third-party adapter', () =>
+      npmInstall(serverDir, [...tarballsFor('@dcr-bridge/server'), join(tarballs, thirdPartyTarball?.filename as string)]),
+    );
+    expect(installedAmong(installedPackages(serverDir), ['@dcr-bridge/adapter-*', '@acme/*'])).toEqual([
+      'node_modules/@acme/dcr-bridge-adapter-acme',
+      'node_modules/@dcr-bridge/adapter-rfc7591',
+    ]);
 
     // The template's adapter takes an https URL only: the fake is put behind TLS, its certificate given to Node
     // the way an operator trusts a private CA.
@@ -300,7 +375,12 @@ describe('installed with npm from the tarballs, outside the workspace', () => {
       const tls = await startTlsFront(join(scratch, 'tls'), Number(new URL(fake.url).port));
       try {
         await timed('server + third-party adapter: start and create', async () => {
-          const server = await startBin(serverDir, { DCR_BRIDGE_ADAPTER: name, ACME_URL: tls.url, ACME_API_TOKEN: fake.apiToken, NODE_EXTRA_CA_CERTS: tls.certificateFile });
+          const server = await startBin(serverDir, {
+            DCR_BRIDGE_ADAPTER: name,
+            ACME_URL: tls.url,
+            ACME_API_TOKEN: fake.apiToken,
+            NODE_EXTRA_CA_CERTS: tls.certificateFile,
+          });
           try {
             const created = await server.call('POST', '/', konnectApplication());
             expect(created.status).toBe(201);
@@ -362,7 +442,23 @@ async function startTlsFront(dir: string, port: number): Promise<{ url: string; 
   mkdirSync(dir, { recursive: true });
   const certificateFile = join(dir, 'cert.pem');
   const keyFile = join(dir, 'key.pem');
-  await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', keyFile, '-out', certificateFile]);
+  await run('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-days',
+    '1',
+    '-subj',
+    '/CN=127.0.0.1',
+    '-addext',
+    'subjectAltName=IP:127.0.0.1',
+    '-keyout',
+    keyFile,
+    '-out',
+    certificateFile,
+  ]);
   const sockets = new Set<Socket>();
   const server = createTlsServer({ key: readFileSync(keyFile), cert: readFileSync(certificateFile) }, (socket) => {
     const upstream = connect(port, '127.0.0.1');

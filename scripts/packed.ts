@@ -26,7 +26,10 @@ export interface PackedPackage {
 export function publishableDirs(root: string): string[] {
   return ['packages', 'apps']
     .flatMap((parent) => readdirSync(join(root, parent)).map((name) => join(parent, name)))
-    .filter((dir) => existsSync(join(root, dir, 'package.json')) && JSON.parse(readFileSync(join(root, dir, 'package.json'), 'utf8')).private !== true)
+    .filter(
+      (dir) =>
+        existsSync(join(root, dir, 'package.json')) && JSON.parse(readFileSync(join(root, dir, 'package.json'), 'utf8')).private !== true,
+    )
     .sort();
 }
 
@@ -53,7 +56,10 @@ export async function eachLimited<T, R>(items: readonly T[], limit: number, work
 /** `pnpm pack` in every publishable package, into `destination`. */
 export async function packAll(root: string, destination: string): Promise<Map<string, PackedPackage>> {
   const packed = await eachLimited(publishableDirs(root), 2, async (dir) => {
-    const { stdout } = await run('pnpm', ['pack', '--pack-destination', destination, '--json'], { cwd: join(root, dir), maxBuffer: 16 * 2 ** 20 });
+    const { stdout } = await run('pnpm', ['pack', '--pack-destination', destination, '--json'], {
+      cwd: join(root, dir),
+      maxBuffer: 16 * 2 ** 20,
+    });
     const { name, filename } = JSON.parse(stdout) as { name: string; filename: string };
     return { name, dir, tarball: filename, manifest: await tarballManifest(filename) };
   });
@@ -73,7 +79,10 @@ export function withOwnDependencies(names: readonly string[], packed: Map<string
     if (!pkg) throw new Error(`${name} is no publishable package of this repository`);
     wanted.add(name);
     const { dependencies = {}, peerDependencies = {}, peerDependenciesMeta = {} } = pkg.manifest;
-    const needed = [...Object.keys(dependencies), ...Object.keys(peerDependencies).filter((peer) => peerDependenciesMeta[peer]?.optional !== true)];
+    const needed = [
+      ...Object.keys(dependencies),
+      ...Object.keys(peerDependencies).filter((peer) => peerDependenciesMeta[peer]?.optional !== true),
+    ];
     needed.filter((dependency) => dependency.startsWith('@dcr-bridge/')).forEach(visit);
   };
   names.forEach(visit);
@@ -99,8 +108,13 @@ export function cleanEnv(extra: Record<string, string> = {}): Record<string, str
  */
 export async function npmInstall(dir: string, specs: readonly string[]): Promise<string> {
   mkdirSync(dir, { recursive: true });
-  if (!existsSync(join(dir, 'package.json'))) writeFileSync(join(dir, 'package.json'), `${JSON.stringify({ name: 'outside-the-workspace', private: true }, null, 2)}\n`);
-  const { stdout, stderr } = await run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...specs], { cwd: dir, env: cleanEnv(), maxBuffer: 64 * 2 ** 20 });
+  if (!existsSync(join(dir, 'package.json')))
+    writeFileSync(join(dir, 'package.json'), `${JSON.stringify({ name: 'outside-the-workspace', private: true }, null, 2)}\n`);
+  const { stdout, stderr } = await run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...specs], {
+    cwd: dir,
+    env: cleanEnv(),
+    maxBuffer: 64 * 2 ** 20,
+  });
   return stdout + stderr;
 }
 
@@ -114,14 +128,21 @@ export interface InstalledPackage {
 
 /** Every package npm installed in `dir`, nested ones included, from its package-lock.json. */
 export function installedPackages(dir: string): InstalledPackage[] {
-  const lock = JSON.parse(readFileSync(join(dir, 'package-lock.json'), 'utf8')) as { packages: Record<string, { resolved?: string; link?: boolean }> };
+  const lock = JSON.parse(readFileSync(join(dir, 'package-lock.json'), 'utf8')) as {
+    packages: Record<string, { resolved?: string; link?: boolean }>;
+  };
   return Object.entries(lock.packages)
     .filter(([path]) => path.includes('node_modules/'))
-    .map(([path, entry]) => ({ name: path.slice(path.lastIndexOf('node_modules/') + 'node_modules/'.length), path, resolved: entry.resolved }));
+    .map(([path, entry]) => ({
+      name: path.slice(path.lastIndexOf('node_modules/') + 'node_modules/'.length),
+      path,
+      resolved: entry.resolved,
+    }));
 }
 
 /** Where the installed packages named in `names` are; a name ending in `*` is a prefix (`@aws-sdk/*`). */
 export function installedAmong(installed: readonly InstalledPackage[], names: readonly string[]): string[] {
-  const matches = (name: string) => names.some((pattern) => (pattern.endsWith('*') ? name.startsWith(pattern.slice(0, -1)) : name === pattern));
+  const matches = (name: string) =>
+    names.some((pattern) => (pattern.endsWith('*') ? name.startsWith(pattern.slice(0, -1)) : name === pattern));
   return [...new Set(installed.filter((pkg) => matches(pkg.name)).map((pkg) => pkg.path))].sort();
 }

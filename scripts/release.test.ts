@@ -13,7 +13,10 @@ const changeset = join(root, 'node_modules', '.bin', 'changeset');
 const scratch = mkdtempSync(join(tmpdir(), 'dcr-release-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-const packageDirs = [...readdirSync(join(root, 'apps')).map((name) => `apps/${name}`), ...readdirSync(join(root, 'packages')).map((name) => `packages/${name}`)];
+const packageDirs = [
+  ...readdirSync(join(root, 'apps')).map((name) => `apps/${name}`),
+  ...readdirSync(join(root, 'packages')).map((name) => `packages/${name}`),
+];
 const names = packageDirs.map((dir) => (JSON.parse(readFileSync(join(root, dir, 'package.json'), 'utf8')) as { name: string }).name);
 
 /** A git repository of the real manifests at `version` and the changesets configuration, no changeset yet. */
@@ -27,7 +30,18 @@ function manifestsRepo(version: string): string {
     mkdirSync(join(dir, pkgDir), { recursive: true });
     writeFileSync(join(dir, pkgDir, 'package.json'), JSON.stringify({ ...manifest, version }, null, 2));
   }
-  const git = (...args: string[]) => execFileSync('git', args, { cwd: dir, stdio: 'ignore', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.com', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.com' } });
+  const git = (...args: string[]) =>
+    execFileSync('git', args, {
+      cwd: dir,
+      stdio: 'ignore',
+      env: {
+        ...process.env,
+        GIT_AUTHOR_NAME: 't',
+        GIT_AUTHOR_EMAIL: 't@example.com',
+        GIT_COMMITTER_NAME: 't',
+        GIT_COMMITTER_EMAIL: 't@example.com',
+      },
+    });
   git('init', '-q', '-b', 'main');
   git('add', '-A');
   git('commit', '-q', '-m', 'manifests');
@@ -37,9 +51,13 @@ function manifestsRepo(version: string): string {
 /** A workspace of the real manifests at `version`, with one changeset per `bumps` entry; its release plan. */
 function plan(version: string, bumps: Record<string, 'patch' | 'minor'>): Record<string, { type: string; newVersion: string }> {
   const dir = manifestsRepo(version);
-  Object.entries(bumps).forEach(([name, type], index) => writeFileSync(join(dir, '.changeset', `change-${index}.md`), `---\n"${name}": ${type}\n---\nA change.\n`));
+  Object.entries(bumps).forEach(([name, type], index) =>
+    writeFileSync(join(dir, '.changeset', `change-${index}.md`), `---\n"${name}": ${type}\n---\nA change.\n`),
+  );
   execFileSync(changeset, ['status', '--output', 'plan.json'], { cwd: dir, stdio: 'ignore' });
-  const { releases } = JSON.parse(readFileSync(join(dir, 'plan.json'), 'utf8')) as { releases: Array<{ name: string; type: string; newVersion: string }> };
+  const { releases } = JSON.parse(readFileSync(join(dir, 'plan.json'), 'utf8')) as {
+    releases: Array<{ name: string; type: string; newVersion: string }>;
+  };
   return Object.fromEntries(releases.map((release) => [release.name, { type: release.type, newVersion: release.newVersion }]));
 }
 
@@ -49,7 +67,11 @@ describe('releases', () => {
     const pending = readdirSync(join(root, '.changeset')).filter((name) => name.endsWith('.md') && name !== 'README.md');
     for (const name of pending) cpSync(join(root, '.changeset', name), join(dir, '.changeset', name));
     execFileSync(changeset, ['version'], { cwd: dir, stdio: 'ignore' });
-    const mentioned = new Set(pending.flatMap((name) => [...readFileSync(join(root, '.changeset', name), 'utf8').matchAll(/^"(@dcr-bridge\/[^"]+)":/gm)].map((match) => match[1] as string)));
+    const mentioned = new Set(
+      pending.flatMap((name) =>
+        [...readFileSync(join(root, '.changeset', name), 'utf8').matchAll(/^"(@dcr-bridge\/[^"]+)":/gm)].map((match) => match[1] as string),
+      ),
+    );
     expect(mentioned.size).toBeGreaterThan(0);
     for (const pkgDir of packageDirs) {
       const manifest = JSON.parse(readFileSync(join(dir, pkgDir, 'package.json'), 'utf8')) as { name: string; version: string };

@@ -46,7 +46,10 @@ export function writeThirdPartyAdapter(options: ThirdPartyAdapterOptions): strin
   // Step 2: package.json: its own name; exports without the workspace's source condition; dependencies from npm.
   const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
   const exportsWithoutSource = Object.fromEntries(
-    Object.entries<Record<string, string>>(pkg.exports).map(([subpath, conditions]) => [subpath, Object.fromEntries(Object.entries(conditions).filter(([condition]) => condition !== '@dcr-bridge/source'))]),
+    Object.entries<Record<string, string>>(pkg.exports).map(([subpath, conditions]) => [
+      subpath,
+      Object.fromEntries(Object.entries(conditions).filter(([condition]) => condition !== '@dcr-bridge/source')),
+    ]),
   );
   const thirdParty = {
     ...pkg,
@@ -62,9 +65,17 @@ export function writeThirdPartyAdapter(options: ThirdPartyAdapterOptions): strin
 
   // Step 3: a tsconfig and a vitest config of its own (the template's extend the repository's): the repository's
   // compiler options without its workspace-only source condition.
-  const { customConditions: _workspaceOnly, ...compilerOptions } = (JSON.parse(readFileSync(join(root, 'tsconfig.base.json'), 'utf8')) as { compilerOptions: Record<string, unknown> }).compilerOptions;
-  writeFileSync(join(dir, 'tsconfig.json'), json({ compilerOptions: { ...compilerOptions, noEmit: true }, include: ['src', 'test', '*.ts'] }));
-  writeFileSync(join(dir, 'tsconfig.build.json'), json({ extends: './tsconfig.json', compilerOptions: { noEmit: false, rootDir: 'src', outDir: 'dist' }, include: ['src'] }));
+  const { customConditions: _workspaceOnly, ...compilerOptions } = (
+    JSON.parse(readFileSync(join(root, 'tsconfig.base.json'), 'utf8')) as { compilerOptions: Record<string, unknown> }
+  ).compilerOptions;
+  writeFileSync(
+    join(dir, 'tsconfig.json'),
+    json({ compilerOptions: { ...compilerOptions, noEmit: true }, include: ['src', 'test', '*.ts'] }),
+  );
+  writeFileSync(
+    join(dir, 'tsconfig.build.json'),
+    json({ extends: './tsconfig.json', compilerOptions: { noEmit: false, rootDir: 'src', outDir: 'dist' }, include: ['src'] }),
+  );
   writeFileSync(join(dir, 'vitest.config.ts'), VITEST_CONFIG);
   return dir;
 }

@@ -6,5 +6,7 @@ import { sharedTestConfig } from '../vitest.shared.js';
 export default defineConfig({
   ...sharedTestConfig,
   root: fileURLToPath(new URL('..', import.meta.url)),
-  test: { ...sharedTestConfig.test, include: ['scripts/**/*.test.ts'] },
+  // One file at a time: the container and packages tests each build the workspace and must not write the
+  // same dist/ at once.
+  test: { ...sharedTestConfig.test, include: ['scripts/**/*.test.ts'], fileParallelism: false },
 });

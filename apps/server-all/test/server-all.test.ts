@@ -10,12 +10,18 @@ const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.
 /** The packages this package installs, resolved from here as from a project that installed it. */
 const installedWithThisPackage: NonNullable<Parameters<typeof loadAdapterModule>[2]> = {
   importModule: (specifier) => import(specifier),
-  installedIds: () => readdirSync(new URL('../node_modules/@dcr-bridge', import.meta.url)).filter((name) => name.startsWith('adapter-')).map((name) => name.slice('adapter-'.length)).sort(),
+  installedIds: () =>
+    readdirSync(new URL('../node_modules/@dcr-bridge', import.meta.url))
+      .filter((name) => name.startsWith('adapter-'))
+      .map((name) => name.slice('adapter-'.length))
+      .sort(),
 };
 
 describe('@dcr-bridge/server-all', () => {
   it('depends on the server, every adapter of the repository and the PostgreSQL store', () => {
-    const adapters = readdirSync(packagesDir).filter((name) => name.startsWith('adapter-')).map((name) => `@dcr-bridge/${name}`);
+    const adapters = readdirSync(packagesDir)
+      .filter((name) => name.startsWith('adapter-'))
+      .map((name) => `@dcr-bridge/${name}`);
     expect(Object.keys(manifest.dependencies).sort()).toEqual([...adapters, '@dcr-bridge/server', '@dcr-bridge/store-postgres'].sort());
   });
 
@@ -27,11 +33,16 @@ describe('@dcr-bridge/server-all', () => {
     }
   });
 
-  it('has the dcr-bridge command: the server\'s, run from here', () => {
-    const serverVersion = (JSON.parse(readFileSync(new URL('../../server/package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  it("has the dcr-bridge command: the server's, run from here", () => {
+    const serverVersion = (JSON.parse(readFileSync(new URL('../../server/package.json', import.meta.url), 'utf8')) as { version: string })
+      .version;
     const bin = fileURLToPath(new URL('../src/bin.ts', import.meta.url));
-    const printed = execFileSync(process.execPath, ['--conditions=@dcr-bridge/source', '--import', 'tsx', bin, '--version'], { encoding: 'utf8' });
+    const printed = execFileSync(process.execPath, ['--conditions=@dcr-bridge/source', '--import', 'tsx', bin, '--version'], {
+      encoding: 'utf8',
+    });
     expect(printed).toBe(`${serverVersion}\n`);
-    expect((JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { bin: Record<string, string> }).bin).toEqual({ 'dcr-bridge': './dist/bin.js' });
+    expect((JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { bin: Record<string, string> }).bin).toEqual({
+      'dcr-bridge': './dist/bin.js',
+    });
   });
 });

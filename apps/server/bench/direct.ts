@@ -47,7 +47,10 @@ function http(origin: string, connections: number) {
 async function adminToken(tokenEndpoint: string, clientId: string, clientSecret: string): Promise<string> {
   const response = await fetch(tokenEndpoint, {
     method: 'POST',
-    headers: { authorization: `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+    headers: {
+      authorization: `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`).toString('base64')}`,
+      'content-type': 'application/x-www-form-urlencoded',
+    },
     body: new URLSearchParams({ grant_type: 'client_credentials' }),
   });
   if (!response.ok) throw new Error(`admin token: HTTP ${response.status}`);
@@ -59,7 +62,12 @@ const marker = 'dcr-bridge: managed';
 let sequence = 0;
 const uniqueName = () => `Bench app ${process.pid}-${++sequence}`;
 
-export async function directCalls(adapter: string, env: Record<string, string>, application: Record<string, unknown>, connections: number): Promise<DirectCalls> {
+export async function directCalls(
+  adapter: string,
+  env: Record<string, string>,
+  application: Record<string, unknown>,
+  connections: number,
+): Promise<DirectCalls> {
   switch (adapter) {
     case 'rfc7591':
       return rfc7591(env, connections);
@@ -81,13 +89,23 @@ export async function directCalls(adapter: string, env: Record<string, string>, 
 function rfc7591(env: Record<string, string>, connections: number): DirectCalls {
   const endpoint = new URL(env.RFC7591_REGISTRATION_ENDPOINT as string);
   const { call, close } = http(endpoint.origin, connections);
-  const metadata = { redirect_uris: ['https://app.example.com/cb'], grant_types: ['client_credentials'], response_types: [], token_endpoint_auth_method: 'client_secret_post', application_type: 'web' };
+  const metadata = {
+    redirect_uris: ['https://app.example.com/cb'],
+    grant_types: ['client_credentials'],
+    response_types: [],
+    token_endpoint_auth_method: 'client_secret_post',
+    application_type: 'web',
+  };
   const auth = (client: DirectClient) => ({ authorization: `Bearer ${client.token}` });
   const path = (client: DirectClient) => new URL(client.uri as string).pathname;
   return {
     async create() {
       const created = await call('POST', endpoint.pathname, {}, 201, { ...metadata, client_name: uniqueName() });
-      return { id: String(created.client_id), token: String(created.registration_access_token), uri: String(created.registration_client_uri) };
+      return {
+        id: String(created.client_id),
+        token: String(created.registration_access_token),
+        uri: String(created.registration_client_uri),
+      };
     },
     async rotate(client) {
       const current = await call('GET', path(client), auth(client), 200);
@@ -96,7 +114,9 @@ function rfc7591(env: Record<string, string>, connections: number): DirectCalls 
     },
     async update(client, redirectUris) {
       const current = await call('GET', path(client), auth(client), 200);
-      client.token = String((await call('PUT', path(client), auth(client), 200, { ...current, redirect_uris: redirectUris })).registration_access_token);
+      client.token = String(
+        (await call('PUT', path(client), auth(client), 200, { ...current, redirect_uris: redirectUris })).registration_access_token,
+      );
     },
     async delete(client) {
       await call('DELETE', path(client), auth(client), 204);
@@ -115,7 +135,14 @@ function okta(env: Record<string, string>, connections: number): DirectCalls {
         label: uniqueName(),
         signOnMode: 'OPENID_CONNECT',
         credentials: { oauthClient: { token_endpoint_auth_method: 'client_secret_post' } },
-        settings: { oauthClient: { redirect_uris: ['https://app.example.com/cb'], grant_types: ['client_credentials'], response_types: ['token'], application_type: 'service' } },
+        settings: {
+          oauthClient: {
+            redirect_uris: ['https://app.example.com/cb'],
+            grant_types: ['client_credentials'],
+            response_types: ['token'],
+            application_type: 'service',
+          },
+        },
         profile: { dcrBridge: { managed: true } },
       });
       return { id: String(created.id) };
@@ -126,7 +153,10 @@ function okta(env: Record<string, string>, connections: number): DirectCalls {
     async update(client, redirectUris) {
       const current = await call('GET', `/api/v1/apps/${client.id}`, auth, 200);
       const settings = current.settings as { oauthClient: Answer };
-      await call('PUT', `/api/v1/apps/${client.id}`, auth, 200, { ...current, settings: { ...settings, oauthClient: { ...settings.oauthClient, redirect_uris: redirectUris } } });
+      await call('PUT', `/api/v1/apps/${client.id}`, auth, 200, {
+        ...current,
+        settings: { ...settings, oauthClient: { ...settings.oauthClient, redirect_uris: redirectUris } },
+      });
     },
     async delete(client) {
       await call('DELETE', `/oauth2/v1/clients/${client.id}`, auth, 204);
@@ -138,7 +168,11 @@ function okta(env: Record<string, string>, connections: number): DirectCalls {
 async function pingOne(env: Record<string, string>, connections: number): Promise<DirectCalls> {
   const api = new URL(env.PINGONE_API_URL as string);
   const { call, close } = http(api.origin, connections);
-  const token = await adminToken(`${env.PINGONE_AUTH_URL}/${env.PINGONE_ENVIRONMENT_ID}/as/token`, env.PINGONE_CLIENT_ID as string, env.PINGONE_CLIENT_SECRET as string);
+  const token = await adminToken(
+    `${env.PINGONE_AUTH_URL}/${env.PINGONE_ENVIRONMENT_ID}/as/token`,
+    env.PINGONE_CLIENT_ID as string,
+    env.PINGONE_CLIENT_SECRET as string,
+  );
   const auth = { authorization: `Bearer ${token}` };
   const applications = `${api.pathname.replace(/\/$/, '')}/environments/${env.PINGONE_ENVIRONMENT_ID}/applications`;
   return {
@@ -196,7 +230,10 @@ function pingFederate(env: Record<string, string>, connections: number): DirectC
       return { id: clientId };
     },
     async rotate(client) {
-      await call('PUT', `${clients}/${client.id}/clientAuth/clientSecret`, auth, 200, { secret: `bench-secret-${++sequence}-0123456789`, secondarySecrets: [] });
+      await call('PUT', `${clients}/${client.id}/clientAuth/clientSecret`, auth, 200, {
+        secret: `bench-secret-${++sequence}-0123456789`,
+        secondarySecrets: [],
+      });
     },
     async update(client, redirectUris) {
       const current = await call('GET', `${clients}/${client.id}`, auth, 200);
@@ -213,7 +250,11 @@ async function keycloak(env: Record<string, string>, connections: number): Promi
   const base = new URL(env.KEYCLOAK_URL as string);
   const { call, exchange, close } = http(base.origin, connections);
   const root = base.pathname.replace(/\/$/, '');
-  const token = await adminToken(`${base.href.replace(/\/$/, '')}/realms/${env.KEYCLOAK_TOKEN_REALM}/protocol/openid-connect/token`, env.KEYCLOAK_CLIENT_ID as string, env.KEYCLOAK_CLIENT_SECRET as string);
+  const token = await adminToken(
+    `${base.href.replace(/\/$/, '')}/realms/${env.KEYCLOAK_TOKEN_REALM}/protocol/openid-connect/token`,
+    env.KEYCLOAK_CLIENT_ID as string,
+    env.KEYCLOAK_CLIENT_SECRET as string,
+  );
   const auth = { authorization: `Bearer ${token}` };
   const clients = `${root}/admin/realms/${env.KEYCLOAK_REALM}/clients`;
   return {
@@ -279,9 +320,12 @@ function cognito(env: Record<string, string>, application: Record<string, unknow
     },
     async rotate(client) {
       // The first rotation of a client: list its secret, add one, delete the old one.
-      const listed = (await action('ListUserPoolClientSecrets', { ClientId: client.id })) as { ClientSecrets: Array<{ ClientSecretId: string }> };
+      const listed = (await action('ListUserPoolClientSecrets', { ClientId: client.id })) as {
+        ClientSecrets: Array<{ ClientSecretId: string }>;
+      };
       await action('AddUserPoolClientSecret', { ClientId: client.id });
-      for (const secret of listed.ClientSecrets) await action('DeleteUserPoolClientSecret', { ClientId: client.id, ClientSecretId: secret.ClientSecretId });
+      for (const secret of listed.ClientSecrets)
+        await action('DeleteUserPoolClientSecret', { ClientId: client.id, ClientSecretId: secret.ClientSecretId });
     },
     async update(client, redirectUris) {
       const described = (await action('DescribeUserPoolClient', { ClientId: client.id })) as { UserPoolClient: Record<string, unknown> };

@@ -93,7 +93,8 @@ const logger = createProcessLogger({ level: 'info', destination: pino.destinatio
 const rows: Array<[string, { cpuMicros: number; perSecond: number }]> = [];
 rows.push(['node:http', await load(bare())]);
 rows.push(['express', await load(expressOnly())]);
-let profile: { nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount?: number }> } | undefined;
+let profile:
+  { nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount?: number }> } | undefined;
 if (values.profile) {
   const session = new Session();
   session.connect();
@@ -107,20 +108,38 @@ if (values.profile) {
 }
 
 const floor = rows[0]?.[1].cpuMicros ?? 0;
-const lines = [`HTTP layer, ${REQUESTS} create requests, ${CONNECTIONS} connections, instant adapter, node ${process.version}`, '', '| server | CPU µs per request | above node:http | requests/s |', '|---|---|---|---|'];
-for (const [name, figures] of rows) lines.push(`| ${name} | ${figures.cpuMicros.toFixed(0)} | ${(figures.cpuMicros - floor).toFixed(0)} | ${figures.perSecond.toFixed(0)} |`);
+const lines = [
+  `HTTP layer, ${REQUESTS} create requests, ${CONNECTIONS} connections, instant adapter, node ${process.version}`,
+  '',
+  '| server | CPU µs per request | above node:http | requests/s |',
+  '|---|---|---|---|',
+];
+for (const [name, figures] of rows)
+  lines.push(`| ${name} | ${figures.cpuMicros.toFixed(0)} | ${(figures.cpuMicros - floor).toFixed(0)} | ${figures.perSecond.toFixed(0)} |`);
 if (profile) {
   const total = profile.nodes.reduce((sum, node) => sum + (node.hitCount ?? 0), 0);
   const byPlace = new Map<string, number>();
   const byFunction = new Map<string, number>();
   for (const node of profile.nodes) {
     const { url, functionName, lineNumber } = node.callFrame;
-    const place = /node_modules\/(?:\.pnpm\/)?((?:@[^/]+\/)?[^/@]+)/.exec(url)?.[1] ?? (/packages\/([^/]+)/.exec(url)?.[1] ? `@dcr-bridge/${/packages\/([^/]+)/.exec(url)?.[1]}` : url.startsWith('node:') ? 'node internals' : url === '' ? '(native, gc, idle)' : url);
+    const place =
+      /node_modules\/(?:\.pnpm\/)?((?:@[^/]+\/)?[^/@]+)/.exec(url)?.[1] ??
+      (/packages\/([^/]+)/.exec(url)?.[1]
+        ? `@dcr-bridge/${/packages\/([^/]+)/.exec(url)?.[1]}`
+        : url.startsWith('node:')
+          ? 'node internals'
+          : url === ''
+            ? '(native, gc, idle)'
+            : url);
     byPlace.set(place, (byPlace.get(place) ?? 0) + (node.hitCount ?? 0));
     const name = `${functionName || '(anonymous)'} ${url.split('/').slice(-2).join('/')}:${lineNumber + 1}`;
     byFunction.set(name, (byFunction.get(name) ?? 0) + (node.hitCount ?? 0));
   }
-  const top = (map: Map<string, number>, count: number) => [...map].sort((a, b) => b[1] - a[1]).slice(0, count).map(([name, hits]) => `| ${name} | ${((100 * hits) / total).toFixed(1)} % |`);
+  const top = (map: Map<string, number>, count: number) =>
+    [...map]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, count)
+      .map(([name, hits]) => `| ${name} | ${((100 * hits) / total).toFixed(1)} % |`);
   lines.push('', 'bridge run, self time by place (load generator included):', '', '| place | share |', '|---|---|', ...top(byPlace, 12));
   lines.push('', 'bridge run, top functions by self time:', '', '| function | share |', '|---|---|', ...top(byFunction, 20));
 }

@@ -42,7 +42,11 @@ interface Stub {
 }
 
 function startStub(): Promise<Stub> {
-  const child = spawn(process.execPath, ['--conditions=@dcr-bridge/source', '--import', 'tsx', join(serverDir, 'bench', 'stub.ts'), 'okta'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(
+    process.execPath,
+    ['--conditions=@dcr-bridge/source', '--import', 'tsx', join(serverDir, 'bench', 'stub.ts'), 'okta'],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   return new Promise((resolve, reject) => {
     let out = '';
     child.once('exit', (code) => reject(new Error(`the okta stub exited (${code})`)));
@@ -117,7 +121,10 @@ function coldStart(stub: Stub, journal: string): Promise<ColdStart> {
 type Latencies = Record<Op, number[]>;
 
 async function warmInvocations(stub: Stub, journal: string, cycles: number): Promise<Latencies> {
-  const handler = createLambdaHandler({ ...stub.env, AWS_LAMBDA_FUNCTION_NAME: 'dcr-bridge-bench', DCR_BRIDGE_API_KEYS: apiKey, DCR_BRIDGE_JOURNAL: journal }, { logger: silentLogger });
+  const handler = createLambdaHandler(
+    { ...stub.env, AWS_LAMBDA_FUNCTION_NAME: 'dcr-bridge-bench', DCR_BRIDGE_API_KEYS: apiKey, DCR_BRIDGE_JOURNAL: journal },
+    { logger: silentLogger },
+  );
   const latencies: Latencies = { create: [], rotate: [], update: [], delete: [] };
   const invoke = async (op: Op, call: Omit<KonnectCall, 'apiKey'>, expected: number, record: boolean) => {
     const event = lambdaEvent(route, { ...call, apiKey });
@@ -133,7 +140,19 @@ async function warmInvocations(stub: Stub, journal: string, cycles: number): Pro
     const created = await invoke('create', { method: 'POST', suffix: '/', body: konnectApplication(stub.application) }, 201, record);
     const id = created.body?.client_id as string;
     await invoke('rotate', { method: 'POST', suffix: `/${id}/new-secret` }, 200, record);
-    await invoke('update', { method: 'POST', suffix: `/${id}/event-hook`, body: konnectEvent(id, { event_type: 'update_application', redirect_uris: ['https://app.example.com/cb', 'https://app.example.com/cb2'] }) }, 200, record);
+    await invoke(
+      'update',
+      {
+        method: 'POST',
+        suffix: `/${id}/event-hook`,
+        body: konnectEvent(id, {
+          event_type: 'update_application',
+          redirect_uris: ['https://app.example.com/cb', 'https://app.example.com/cb2'],
+        }),
+      },
+      200,
+      record,
+    );
     await invoke('delete', { method: 'DELETE', suffix: `/${id}` }, 204, record);
   }
   return latencies;
@@ -171,14 +190,16 @@ function percentile(values: number[], p: number): number {
 const ms = (value: number) => value.toFixed(value < 10 ? 2 : 0);
 
 export async function benchLambda(options: LambdaBenchOptions): Promise<string> {
-  if (!existsSync(builtHandler)) throw new Error(`${builtHandler} is missing: build first (pnpm --filter @dcr-bridge/server build; pnpm bench does).`);
+  if (!existsSync(builtHandler))
+    throw new Error(`${builtHandler} is missing: build first (pnpm --filter @dcr-bridge/server build; pnpm bench does).`);
   const directory = mkdtempSync(join(tmpdir(), 'dcr-bench-lambda-'));
   const stub = await startStub();
   try {
     const starts: ColdStart[] = [];
     for (let run = 0; run < options.coldStarts; run++) starts.push(await coldStart(stub, join(directory, `cold-${run}.journal`)));
     const failed = starts.filter((start) => start.status !== 201);
-    if (failed.length > 0) throw new Error(`${failed.length} cold starts did not answer 201 (got ${failed.map((start) => start.status).join(', ')})`);
+    if (failed.length > 0)
+      throw new Error(`${failed.length} cold starts did not answer 201 (got ${failed.map((start) => start.status).join(', ')})`);
     const warm = await warmInvocations(stub, join(directory, 'warm.journal'), options.cycles);
     const direct = await floor(stub, options.cycles);
     const column = (pick: (start: ColdStart) => number) => `${ms(percentile(starts.map(pick), 50))} / ${ms(Math.max(...starts.map(pick)))}`;
@@ -205,7 +226,9 @@ export async function benchLambda(options: LambdaBenchOptions): Promise<string> 
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const { values } = parseArgs({ options: { 'cold-starts': { type: 'string', default: '10' }, cycles: { type: 'string', default: '500' } } });
+  const { values } = parseArgs({
+    options: { 'cold-starts': { type: 'string', default: '10' }, cycles: { type: 'string', default: '500' } },
+  });
   process.stdout.write(await benchLambda({ coldStarts: Number(values['cold-starts']), cycles: Number(values.cycles) }));
   // The okta adapter's HTTP pool keeps idle connections to the stub: nothing else is left to do.
   process.exit(0);

@@ -68,7 +68,11 @@ interface Stub {
 }
 
 function startStub(adapter: string): Promise<Stub> {
-  const child = spawn(process.execPath, ['--conditions=@dcr-bridge/source', '--import', 'tsx', join(serverDir, 'bench', 'stub.ts'), adapter], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(
+    process.execPath,
+    ['--conditions=@dcr-bridge/source', '--import', 'tsx', join(serverDir, 'bench', 'stub.ts'), adapter],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   return new Promise((resolve, reject) => {
     let out = '';
     child.once('exit', (code) => reject(new Error(`the ${adapter} stub exited (${code})`)));
@@ -83,7 +87,10 @@ function startStub(adapter: string): Promise<Stub> {
 
 async function waitUntilAnswering(url: string, started: number): Promise<number> {
   for (;;) {
-    const ok = await fetch(`${url}/healthz`).then((res) => res.ok, () => false);
+    const ok = await fetch(`${url}/healthz`).then(
+      (res) => res.ok,
+      () => false,
+    );
     if (ok) return performance.now() - started;
     if (performance.now() - started > 20_000) throw new Error(`${url} did not start in 20 s`);
     await new Promise((resolve) => setTimeout(resolve, 2));
@@ -121,12 +128,23 @@ async function startKong(kongApp: string, stub: Stub): Promise<{ child: ChildPro
   const url = 'http://127.0.0.1:3000';
   const child = spawn(process.execPath, [kongApp], {
     stdio: ['ignore', 'pipe', 'inherit'],
-    env: { PATH: process.env.PATH, OKTA_DOMAIN: `${stub.env.OKTA_DOMAIN}/`, OKTA_API_TOKEN: stub.env.OKTA_API_TOKEN, KONG_API_TOKENS: apiKey },
+    env: {
+      PATH: process.env.PATH,
+      OKTA_DOMAIN: `${stub.env.OKTA_DOMAIN}/`,
+      OKTA_API_TOKEN: stub.env.OKTA_API_TOKEN,
+      KONG_API_TOKENS: apiKey,
+    },
   });
   child.stdout?.resume();
   // Kong's example has no health route: any answer (its 404) means it is listening.
-  for (const started = performance.now(); ; ) {
-    if (await fetch(url).then(() => true, () => false)) return { child, url };
+  for (const started = performance.now(); ;) {
+    if (
+      await fetch(url).then(
+        () => true,
+        () => false,
+      )
+    )
+      return { child, url };
     if (performance.now() - started > 20_000) throw new Error("Kong's example did not start in 20 s");
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
@@ -198,11 +216,30 @@ function throughBridge(pool: Pool, application: string): Cycle {
   const json = { 'x-api-key': apiKey, 'content-type': 'application/json' };
   return async (time) => {
     let id = '';
-    await time('create', async () => void (id = (await expectStatus(await pool.request({ method: 'POST', path: '/', headers: json, body: application }), 201)).client_id as string));
-    await time('rotate', async () => void (await expectStatus(await pool.request({ method: 'POST', path: `/${id}/new-secret`, headers: { 'x-api-key': apiKey } }), 200)));
-    const event = JSON.stringify(konnectEvent(id, { event_type: 'update_application', redirect_uris: ['https://app.example.com/cb', 'https://app.example.com/cb2'] }));
-    await time('update', async () => void (await expectStatus(await pool.request({ method: 'POST', path: `/${id}/event-hook`, headers: json, body: event }), 200)));
-    await time('delete', async () => void (await expectStatus(await pool.request({ method: 'DELETE', path: `/${id}`, headers: { 'x-api-key': apiKey } }), 204)));
+    await time(
+      'create',
+      async () =>
+        void (id = (await expectStatus(await pool.request({ method: 'POST', path: '/', headers: json, body: application }), 201))
+          .client_id as string),
+    );
+    await time(
+      'rotate',
+      async () =>
+        void (await expectStatus(await pool.request({ method: 'POST', path: `/${id}/new-secret`, headers: { 'x-api-key': apiKey } }), 200)),
+    );
+    const event = JSON.stringify(
+      konnectEvent(id, { event_type: 'update_application', redirect_uris: ['https://app.example.com/cb', 'https://app.example.com/cb2'] }),
+    );
+    await time(
+      'update',
+      async () =>
+        void (await expectStatus(await pool.request({ method: 'POST', path: `/${id}/event-hook`, headers: json, body: event }), 200)),
+    );
+    await time(
+      'delete',
+      async () =>
+        void (await expectStatus(await pool.request({ method: 'DELETE', path: `/${id}`, headers: { 'x-api-key': apiKey } }), 204)),
+    );
   };
 }
 
@@ -223,7 +260,8 @@ const pacedRate = (adapter: string) => (adapter === 'cognito' ? Math.min(30, PAC
 /** IdP calls per operation: sequential cycles on one connection, the stub's log read after each operation. */
 async function countCalls(bridgeUrl: string, stub: Stub, application: string): Promise<Record<Op, string>> {
   const pool = new Pool(bridgeUrl, { connections: 1 });
-  const seen = async (since: number) => (await (await fetch(`${stub.control}/requests?since=${since}`)).json()) as { total: number; requests: string[] };
+  const seen = async (since: number) =>
+    (await (await fetch(`${stub.control}/requests?since=${since}`)).json()) as { total: number; requests: string[] };
   const counts: Record<Op, number[]> = { create: [], rotate: [], update: [], delete: [] };
   let mark = (await seen(0)).total;
   const time: Timer = async (op, work) => {
@@ -274,7 +312,13 @@ async function benchAdapter(adapter: string, storeDir: string): Promise<AdapterF
   const stub = await startStub(adapter);
   try {
     // No scopes, except where the IdP needs one for client_credentials (Cognito): the floor makes the same calls.
-    const application = JSON.stringify(konnectApplication({ client_name: 'Bench app', redirect_uris: ['https://app.example.com/cb'], ...(adapter === 'cognito' ? stub.application : {}) }));
+    const application = JSON.stringify(
+      konnectApplication({
+        client_name: 'Bench app',
+        redirect_uris: ['https://app.example.com/cb'],
+        ...(adapter === 'cognito' ? stub.application : {}),
+      }),
+    );
     const starts: number[] = [];
     for (let i = 0; i < 5; i++) {
       const started = await startBridge(stub, storeDir);
@@ -322,7 +366,15 @@ async function benchAdapter(adapter: string, storeDir: string): Promise<AdapterF
         await stop(example.child);
       }
     }
-    return { adapter, calls, paced: { bridge: bridgePaced, floor: floorPaced }, saturated: { bridge: bridgeSaturated, floor: floorSaturated }, rssMb, startMs: percentile(starts, 50), kong };
+    return {
+      adapter,
+      calls,
+      paced: { bridge: bridgePaced, floor: floorPaced },
+      saturated: { bridge: bridgeSaturated, floor: floorSaturated },
+      rssMb,
+      startMs: percentile(starts, 50),
+      kong,
+    };
   } finally {
     await stop(stub.child);
   }
@@ -342,10 +394,21 @@ function report(figures: AdapterFigures[]): string {
       `| ${f.adapter} | ${OPS.map((op) => f.calls[op]).join(' / ')} | ${(f.saturated.bridge.cycles / SECONDS).toFixed(0)} (${(f.saturated.floor.cycles / SECONDS).toFixed(0)}) | ${perCycle(f.saturated.bridge)} | ${f.rssMb.toFixed(0)} MB | ${f.startMs.toFixed(0)} ms | ${errors}${errors ? ` (${f.paced.bridge.firstError ?? f.saturated.bridge.firstError})` : ''} |`,
     );
   }
-  lines.push('', `Paced latency, ms (cognito at ${pacedRate('cognito')} cycles/s): bridge p50 / p99 (floor p50 / p99) → added p50 / p99`, '', '| adapter | create | new-secret | update_application | delete |', '|---|---|---|---|---|');
+  lines.push(
+    '',
+    `Paced latency, ms (cognito at ${pacedRate('cognito')} cycles/s): bridge p50 / p99 (floor p50 / p99) → added p50 / p99`,
+    '',
+    '| adapter | create | new-secret | update_application | delete |',
+    '|---|---|---|---|---|',
+  );
   for (const f of figures) {
     const cell = (op: Op) => {
-      const [b50, b99, f50, f99] = [percentile(f.paced.bridge.latencies[op], 50), percentile(f.paced.bridge.latencies[op], 99), percentile(f.paced.floor.latencies[op], 50), percentile(f.paced.floor.latencies[op], 99)];
+      const [b50, b99, f50, f99] = [
+        percentile(f.paced.bridge.latencies[op], 50),
+        percentile(f.paced.bridge.latencies[op], 99),
+        percentile(f.paced.floor.latencies[op], 50),
+        percentile(f.paced.floor.latencies[op], 99),
+      ];
       return `${ms(b50)} / ${ms(b99)} (${ms(f50)} / ${ms(f99)}) → ${ms(b50 - f50)} / ${ms(b99 - f99)}`;
     };
     lines.push(`| ${f.adapter} | ${OPS.map(cell).join(' | ')} |`);

@@ -32,7 +32,12 @@ const { values } = parseArgs({
 });
 
 const PROFILES = {
-  real: { operationTimeoutMs: 9_000, completionTimeoutMs: 30_000, faultDelayMs: [6_500, 11_000] as const, createHoldMs: [1_000, 6_000] as const },
+  real: {
+    operationTimeoutMs: 9_000,
+    completionTimeoutMs: 30_000,
+    faultDelayMs: [6_500, 11_000] as const,
+    createHoldMs: [1_000, 6_000] as const,
+  },
   fast: { operationTimeoutMs: 1_200, completionTimeoutMs: 5_000, faultDelayMs: [800, 2_000] as const, createHoldMs: [100, 600] as const },
 };
 const profile = PROFILES[values.profile as keyof typeof PROFILES];
@@ -121,7 +126,14 @@ async function soak(id: AdapterId): Promise<Figures> {
     // 1. Faults.
     const baseline = await target.countClients();
     faults.injectFaults({ rate: 0.2, delayMs: profile.faultDelayMs, seed });
-    const ledger = await runKonnectLoad({ call, operations, concurrency: CONCURRENCY, application: target.application, budgetMs: 10_000, seed });
+    const ledger = await runKonnectLoad({
+      call,
+      operations,
+      concurrency: CONCURRENCY,
+      application: target.application,
+      budgetMs: 10_000,
+      seed,
+    });
     faults.injectFaults(undefined);
     await faults.settle();
     const drainSeconds = await drained(target, 5_000, 10 * profile.completionTimeoutMs);
@@ -129,7 +141,12 @@ async function soak(id: AdapterId): Promise<Figures> {
 
     // 2. Crashes: creates held at the IdP so that some are in flight at each kill.
     const { method, path } = target.createPath;
-    faults.injectFaults({ rate: 1, kinds: ['held_then_processed'], delayMs: profile.createHoldMs, match: (m, p) => m === method && path.test(p) });
+    faults.injectFaults({
+      rate: 1,
+      kinds: ['held_then_processed'],
+      delayMs: profile.createHoldMs,
+      match: (m, p) => m === method && path.test(p),
+    });
     let restarted = 0;
     let inFlightAtKills = 0;
     let killOrphans = 0;
@@ -138,7 +155,17 @@ async function soak(id: AdapterId): Promise<Figures> {
       const before = await target.countClients();
       const stop = new AbortController();
       const crashLedger: KonnectLedger = createLedger();
-      const load = runKonnectLoad({ call, operations: Number.MAX_SAFE_INTEGER, concurrency: CONCURRENCY, application: target.application, signal: stop.signal, seed: seed + kill }, crashLedger);
+      const load = runKonnectLoad(
+        {
+          call,
+          operations: Number.MAX_SAFE_INTEGER,
+          concurrency: CONCURRENCY,
+          application: target.application,
+          signal: stop.signal,
+          seed: seed + kill,
+        },
+        crashLedger,
+      );
       await sleep(Math.max(1_000, profile.createHoldMs[1] * 2));
       stop.abort();
       bridge.child.kill('SIGKILL');
@@ -208,5 +235,10 @@ const lines = [
   ...rows.map(([label, value]) => `| ${label} | ${results.map(value).join(' | ')} |`),
 ];
 process.stdout.write(`${lines.join('\n')}\n`);
-const broken = results.some((f) => f.zombies + f.resurrected + f.missing + f.slow + f.badErrors > 0 || f.restarts !== `${kills} of ${kills}` || (f.adapter !== 'rfc7591' && f.orphans + f.unmanageable + f.killOrphans - f.killKept > 0));
+const broken = results.some(
+  (f) =>
+    f.zombies + f.resurrected + f.missing + f.slow + f.badErrors > 0 ||
+    f.restarts !== `${kills} of ${kills}` ||
+    (f.adapter !== 'rfc7591' && f.orphans + f.unmanageable + f.killOrphans - f.killKept > 0),
+);
 process.exitCode = broken ? 1 : 0;

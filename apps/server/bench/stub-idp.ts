@@ -30,7 +30,12 @@ async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> 
   return text ? (JSON.parse(text) as Record<string, unknown>) : {};
 }
 
-export async function startStubIdp(): Promise<{ env: Record<string, string>; application: Record<string, unknown>; requests: () => string[]; close: () => Promise<void> }> {
+export async function startStubIdp(): Promise<{
+  env: Record<string, string>;
+  application: Record<string, unknown>;
+  requests: () => string[];
+  close: () => Promise<void>;
+}> {
   const seen: string[] = [];
   const server = await listenOnLoopback((req, res) => {
     seen.push(`${req.method} ${req.url}`);
@@ -54,7 +59,15 @@ async function answer(req: IncomingMessage, res: ServerResponse): Promise<void> 
     const id = random();
     const client: Client = { metadata, secret: random(), token: random() };
     clients.set(id, client);
-    return send(res, 201, { ...metadata, client_id: id, client_secret: client.secret, client_id_issued_at: Math.floor(Date.now() / 1000), client_secret_expires_at: 0, registration_access_token: client.token, registration_client_uri: `${base}/reg/${id}` });
+    return send(res, 201, {
+      ...metadata,
+      client_id: id,
+      client_secret: client.secret,
+      client_id_issued_at: Math.floor(Date.now() / 1000),
+      client_secret_expires_at: 0,
+      registration_access_token: client.token,
+      registration_client_uri: `${base}/reg/${id}`,
+    });
   }
   const id = url.pathname.startsWith('/reg/') ? decodeURIComponent(url.pathname.slice(5)) : '';
   const client = clients.get(id);
@@ -66,7 +79,13 @@ async function answer(req: IncomingMessage, res: ServerResponse): Promise<void> 
     client.metadata = { ...body };
     delete client.metadata.client_secret;
     client.token = random();
-    return send(res, 200, { ...client.metadata, client_id: id, client_secret: client.secret, registration_access_token: client.token, registration_client_uri: `${base}/reg/${id}` });
+    return send(res, 200, {
+      ...client.metadata,
+      client_id: id,
+      client_secret: client.secret,
+      registration_access_token: client.token,
+      registration_client_uri: `${base}/reg/${id}`,
+    });
   }
   if (req.method === 'DELETE') {
     clients.delete(id);

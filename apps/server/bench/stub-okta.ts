@@ -14,25 +14,37 @@ interface App {
   secret: string;
 }
 
-export async function startOktaStub(): Promise<{ env: Record<string, string>; application: Record<string, unknown>; requests: () => string[]; close: () => Promise<void> }> {
+export async function startOktaStub(): Promise<{
+  env: Record<string, string>;
+  application: Record<string, unknown>;
+  requests: () => string[];
+  close: () => Promise<void>;
+}> {
   const token = randomBytes(16).toString('hex');
   const apps = new Map<string, App>();
   const seen: string[] = [];
   const newId = () => `0oa${randomBytes(9).toString('hex')}`;
   const newSecret = () => randomBytes(30).toString('base64url');
-  const withSecret = (app: App) => ({ ...app.body, credentials: { oauthClient: { ...app.body.credentials.oauthClient, client_secret: app.secret } } });
+  const withSecret = (app: App) => ({
+    ...app.body,
+    credentials: { oauthClient: { ...app.body.credentials.oauthClient, client_secret: app.secret } },
+  });
 
   async function answer(req: IncomingMessage, res: ServerResponse): Promise<void> {
     let text = '';
     for await (const chunk of req) text += chunk;
-    if (req.headers.authorization !== `SSWS ${token}`) return send(res, 401, { errorCode: 'E0000011', errorSummary: 'Invalid token provided' });
+    if (req.headers.authorization !== `SSWS ${token}`)
+      return send(res, 401, { errorCode: 'E0000011', errorSummary: 'Invalid token provided' });
     const body = text ? (JSON.parse(text) as Record<string, unknown>) : {};
     const [path] = (req.url ?? '/').split('?') as [string];
     const appId = /^\/api\/v1\/apps\/([^/]+)$/.exec(path)?.[1];
     const clientId = /^\/oauth2\/v1\/clients\/([^/]+)/.exec(path)?.[1];
     if (req.method === 'POST' && path === '/api/v1/apps') {
       const id = newId();
-      const oauthClient = { ...((body.credentials as { oauthClient?: Record<string, unknown> } | undefined)?.oauthClient ?? {}), client_id: id };
+      const oauthClient = {
+        ...((body.credentials as { oauthClient?: Record<string, unknown> } | undefined)?.oauthClient ?? {}),
+        client_id: id,
+      };
       const app: App = { body: { ...body, id, status: 'ACTIVE', credentials: { oauthClient } }, secret: newSecret() };
       apps.set(id, app);
       return send(res, 200, withSecret(app));
@@ -42,16 +54,34 @@ export async function startOktaStub(): Promise<{ env: Record<string, string>; ap
       if (!app) return send(res, 404, { errorCode: 'E0000007', errorSummary: `Not found: Resource not found: ${appId} (AppInstance)` });
       if (req.method === 'GET') return send(res, 200, app.body);
       if (req.method === 'PUT') {
-        const oauthClient = { ...((body.credentials as { oauthClient?: Record<string, unknown> } | undefined)?.oauthClient ?? {}), client_id: appId };
+        const oauthClient = {
+          ...((body.credentials as { oauthClient?: Record<string, unknown> } | undefined)?.oauthClient ?? {}),
+          client_id: appId,
+        };
         app.body = { ...body, id: appId, credentials: { oauthClient } };
         return send(res, 200, withSecret(app));
       }
     }
     if (req.method === 'POST' && path === '/oauth2/v1/clients') {
       const id = newId();
-      const app: App = { body: { id, label: body.client_name, settings: { oauthClient: body }, credentials: { oauthClient: { client_id: id } }, profile: {} }, secret: newSecret() };
+      const app: App = {
+        body: {
+          id,
+          label: body.client_name,
+          settings: { oauthClient: body },
+          credentials: { oauthClient: { client_id: id } },
+          profile: {},
+        },
+        secret: newSecret(),
+      };
       apps.set(id, app);
-      return send(res, 201, { ...body, client_id: id, client_secret: app.secret, client_id_issued_at: Math.floor(Date.now() / 1000), client_secret_expires_at: 0 });
+      return send(res, 201, {
+        ...body,
+        client_id: id,
+        client_secret: app.secret,
+        client_id_issued_at: Math.floor(Date.now() / 1000),
+        client_secret_expires_at: 0,
+      });
     }
     if (req.method === 'GET' && path === '/oauth2/v1/clients') return send(res, 200, []);
     if (clientId !== undefined) {

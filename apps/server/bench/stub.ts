@@ -15,11 +15,15 @@ import { startStubIdp } from './stub-idp.js';
 const adapter = process.argv[2] as AdapterId;
 if (!(adapter in idpTargets)) throw new Error(`unknown adapter ${adapter}`);
 
-const minimal = { rfc7591: startStubIdp, okta: startOktaStub } as Partial<Record<AdapterId, () => Promise<Pick<IdpTarget, 'env' | 'application' | 'requests' | 'close'>>>>;
+const minimal = { rfc7591: startStubIdp, okta: startOktaStub } as Partial<
+  Record<AdapterId, () => Promise<Pick<IdpTarget, 'env' | 'application' | 'requests' | 'close'>>>
+>;
 const target: Pick<IdpTarget, 'env' | 'application' | 'requests' | 'close'> = await (minimal[adapter] ?? idpTargets[adapter])();
 const control = createServer((req, res) => {
   const since = Number(new URL(req.url ?? '/', 'http://control').searchParams.get('since') ?? 0);
-  res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ total: target.requests().length, requests: target.requests().slice(since) }));
+  res
+    .writeHead(200, { 'content-type': 'application/json' })
+    .end(JSON.stringify({ total: target.requests().length, requests: target.requests().slice(since) }));
 });
 control.listen(0, '127.0.0.1', () => {
   const { port } = control.address() as AddressInfo;

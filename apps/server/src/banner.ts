@@ -1,5 +1,11 @@
 /** What dev mode prints on start: where things are and copy-paste calls for the whole Konnect flow. */
-export function devModeBanner(options: { url: string; apiKey: string; generatedApiKey: boolean; basePath: string; issuer: string }): string {
+export function devModeBanner(options: {
+  url: string;
+  apiKey: string;
+  generatedApiKey: boolean;
+  basePath: string;
+  issuer: string;
+}): string {
   const dcr = `${options.url}${options.basePath === '/' ? '' : options.basePath.replace(/\/$/, '')}`;
   // A key the operator gave is theirs to keep out of terminals and logs: only a generated one is printed.
   const key = options.generatedApiKey ? `-H 'X-API-KEY: ${options.apiKey}'` : `-H "X-API-KEY: $KEY"`;
@@ -43,8 +49,12 @@ export function devModeBanner(options: { url: string; apiKey: string; generatedA
  Dev IdP discovery:               ${options.issuer}/.well-known/openid-configuration
  Health:                          ${options.url}/healthz  ${options.url}/readyz
 
- Try it (curl and node):${options.generatedApiKey ? '' : `
-   KEY='…'   # a key of DCR_BRIDGE_API_KEYS`}
+ Try it (curl and node):${
+   options.generatedApiKey
+     ? ''
+     : `
+   KEY='…'   # a key of DCR_BRIDGE_API_KEYS`
+ }
    # 1. what Konnect does when a developer creates an application
    APP=$(curl -s ${key} ${json} -d '${app}' ${dcr}/); echo "$APP"
    CLIENT_ID=$(echo "$APP" | node -pe 'JSON.parse(require("fs").readFileSync(0)).client_id')

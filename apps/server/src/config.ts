@@ -47,17 +47,26 @@ export async function loadConfig(env: Record<string, string | undefined>, cwd: s
   const devMode = adapterChoice === undefined;
   if (devMode) devModeRefusals(values).forEach((problem) => settings.problem(problem));
   const keys = settings.list('DCR_BRIDGE_API_KEYS');
-  const apiKeys = keys.length > 0 ? keys : settings.list('KONG_API_TOKENS').length > 0 ? settings.list('KONG_API_TOKENS') : settings.list('KONG_API_TOKEN');
+  const apiKeys =
+    keys.length > 0
+      ? keys
+      : settings.list('KONG_API_TOKENS').length > 0
+        ? settings.list('KONG_API_TOKENS')
+        : settings.list('KONG_API_TOKEN');
   apiKeys.forEach((key, index) => {
     const problem = apiKeyProblem(key);
     if (problem) settings.problem(`DCR_BRIDGE_API_KEYS: key #${index + 1} ${problem}.`);
   });
-  if (apiKeys.length === 0 && !devMode) settings.problem('DCR_BRIDGE_API_KEYS is required: the keys Konnect sends in X-API-KEY (comma-separated; KONG_API_TOKENS is read too).');
+  if (apiKeys.length === 0 && !devMode)
+    settings.problem(
+      'DCR_BRIDGE_API_KEYS is required: the keys Konnect sends in X-API-KEY (comma-separated; KONG_API_TOKENS is read too).',
+    );
 
   const logLevel = settings.string('DCR_BRIDGE_LOG_LEVEL', { default: 'info' }) as string;
   if (!isLogLevel(logLevel)) settings.problem(`DCR_BRIDGE_LOG_LEVEL must be one of debug, info, warn, error (got "${logLevel}").`);
   const basePath = settings.string('DCR_BRIDGE_BASE_PATH', { default: '/' }) as string;
-  if (!/^\/?[A-Za-z0-9._~\-/]*$/.test(basePath)) settings.problem(`DCR_BRIDGE_BASE_PATH must be a URL path such as /v1/dcr (got "${basePath}").`);
+  if (!/^\/?[A-Za-z0-9._~\-/]*$/.test(basePath))
+    settings.problem(`DCR_BRIDGE_BASE_PATH must be a URL path such as /v1/dcr (got "${basePath}").`);
 
   const storeKeys: Uint8Array[] = [];
   settings.list('DCR_BRIDGE_STORE_KEY').forEach((key, index) => {
@@ -91,7 +100,10 @@ export async function loadConfig(env: Record<string, string | undefined>, cwd: s
     logLevel: isLogLevel(logLevel) ? logLevel : 'info',
     store,
     storeKeys,
-    journalPath: resolve(cwd, settings.string('DCR_BRIDGE_JOURNAL', { default: onLambda ? LAMBDA_JOURNAL : 'dcr-bridge.journal' }) as string),
+    journalPath: resolve(
+      cwd,
+      settings.string('DCR_BRIDGE_JOURNAL', { default: onLambda ? LAMBDA_JOURNAL : 'dcr-bridge.journal' }) as string,
+    ),
     operationTimeoutMs: settings.integer('DCR_BRIDGE_OPERATION_TIMEOUT_MS', { default: 9000, min: 100, max: 120_000 }),
     completionTimeoutMs: settings.integer('DCR_BRIDGE_COMPLETION_TIMEOUT_MS', { default: 30_000, min: 100, max: 600_000 }),
     shutdownTimeoutMs: settings.integer('DCR_BRIDGE_SHUTDOWN_TIMEOUT_MS', { default: 10_000, min: 0, max: 300_000 }),
@@ -114,7 +126,10 @@ function storeLocation(settings: SettingsReader, cwd: string): StoreLocation {
   const value = settings.string('DCR_BRIDGE_STORE', { default: 'dcr-bridge.sqlite' }) as string;
   const caFile = settings.string('DCR_BRIDGE_STORE_CA_FILE');
   if (!/^postgres(ql)?:\/\//i.test(value)) {
-    if (caFile !== undefined) settings.problem('DCR_BRIDGE_STORE_CA_FILE is set, but DCR_BRIDGE_STORE is a file: the CA file is for a PostgreSQL store (DCR_BRIDGE_STORE=postgres://…).');
+    if (caFile !== undefined)
+      settings.problem(
+        'DCR_BRIDGE_STORE_CA_FILE is set, but DCR_BRIDGE_STORE is a file: the CA file is for a PostgreSQL store (DCR_BRIDGE_STORE=postgres://…).',
+      );
     return { kind: 'file', path: resolve(cwd, value) };
   }
   let description = 'PostgreSQL';
@@ -122,7 +137,9 @@ function storeLocation(settings: SettingsReader, cwd: string): StoreLocation {
     const url = new URL(value);
     description = `PostgreSQL at ${url.hostname}:${url.port || '5432'}${url.pathname}`;
   } catch {
-    settings.problem('DCR_BRIDGE_STORE starts like a PostgreSQL URL but is not a URL: write it as postgres://user:password@host:5432/database (percent-encode special characters in the password).');
+    settings.problem(
+      'DCR_BRIDGE_STORE starts like a PostgreSQL URL but is not a URL: write it as postgres://user:password@host:5432/database (percent-encode special characters in the password).',
+    );
   }
   const caPath = caFile === undefined ? undefined : resolve(cwd, caFile);
   if (caPath !== undefined && !existsSync(caPath)) settings.problem(`DCR_BRIDGE_STORE_CA_FILE: no file at ${caPath}.`);
@@ -160,12 +177,19 @@ function devModeRefusals(values: Record<string, string>): string[] {
     if (prefix) byAdapter.set(ADAPTER_PREFIXES[prefix] as string, [...(byAdapter.get(ADAPTER_PREFIXES[prefix] as string) ?? []), name]);
   }
   for (const [id, names] of byAdapter) {
-    refusals.push(`${names.join(', ')} ${names.length > 1 ? 'are' : 'is'} set but DCR_BRIDGE_ADAPTER is not: set DCR_BRIDGE_ADAPTER=${id} to use the ${id} adapter (without an adapter the server would start its dev mode, which is not for production).`);
+    refusals.push(
+      `${names.join(', ')} ${names.length > 1 ? 'are' : 'is'} set but DCR_BRIDGE_ADAPTER is not: set DCR_BRIDGE_ADAPTER=${id} to use the ${id} adapter (without an adapter the server would start its dev mode, which is not for production).`,
+    );
   }
-  if (values.DCR_BRIDGE_STORE_KEY !== undefined) refusals.push('DCR_BRIDGE_STORE_KEY is set but DCR_BRIDGE_ADAPTER is not: choose the adapter (dev mode keeps everything in memory and takes no store key).');
+  if (values.DCR_BRIDGE_STORE_KEY !== undefined)
+    refusals.push(
+      'DCR_BRIDGE_STORE_KEY is set but DCR_BRIDGE_ADAPTER is not: choose the adapter (dev mode keeps everything in memory and takes no store key).',
+    );
   const host = values.HOST?.trim();
   if (host !== undefined && host !== '' && !['127.0.0.1', 'localhost', '::1'].includes(host)) {
-    refusals.push(`HOST=${host} without DCR_BRIDGE_ADAPTER: dev mode only listens on loopback (127.0.0.1, ::1, localhost), as it is not for production. Set DCR_BRIDGE_ADAPTER, or HOST=127.0.0.1 for dev mode.`);
+    refusals.push(
+      `HOST=${host} without DCR_BRIDGE_ADAPTER: dev mode only listens on loopback (127.0.0.1, ::1, localhost), as it is not for production. Set DCR_BRIDGE_ADAPTER, or HOST=127.0.0.1 for dev mode.`,
+    );
   }
   return refusals;
 }
@@ -191,7 +215,12 @@ function editDistance(a: string, b: string): number {
   let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const current = [i];
-    for (let j = 1; j <= b.length; j++) current[j] = Math.min((previous[j] as number) + 1, (current[j - 1] as number) + 1, (previous[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1));
+    for (let j = 1; j <= b.length; j++)
+      current[j] = Math.min(
+        (previous[j] as number) + 1,
+        (current[j - 1] as number) + 1,
+        (previous[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
     previous = current;
   }
   return previous[b.length] as number;
@@ -219,7 +248,9 @@ async function readConfigFile(name: string | undefined, cwd: string, problems: s
     // yaml is loaded only for a YAML file, not at every start.
     parsed = extname(file) === '.json' ? JSON.parse(text) : (await import('yaml')).parse(text);
   } catch (error) {
-    problems.push(`DCR_BRIDGE_CONFIG ${file} is not valid ${extname(file) === '.json' ? 'JSON' : 'YAML'}: ${(error as Error).message.split('\n')[0]}`);
+    problems.push(
+      `DCR_BRIDGE_CONFIG ${file} is not valid ${extname(file) === '.json' ? 'JSON' : 'YAML'}: ${(error as Error).message.split('\n')[0]}`,
+    );
     return {};
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {

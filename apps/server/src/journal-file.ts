@@ -94,7 +94,8 @@ export async function openJournalFile(path: string): Promise<StoreDriver> {
     list: async (prefix) => [...entries].filter(([key]) => key.startsWith(prefix)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
     async check() {
       if (closed) throw new Error(`The journal ${file} is closed.`);
-      if (failure !== undefined) throw new Error(`The journal ${file} could not be written: ${(failure as Error).message ?? String(failure)}`);
+      if (failure !== undefined)
+        throw new Error(`The journal ${file} could not be written: ${(failure as Error).message ?? String(failure)}`);
     },
     async close() {
       if (closed) return;

@@ -1,5 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, APIGatewayProxyResult, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import type {
+  APIGatewayProxyEvent,
+  APIGatewayProxyEventV2,
+  APIGatewayProxyResult,
+  APIGatewayProxyStructuredResultV2,
+  Context,
+} from 'aws-lambda';
 import { configure } from '@codegenie/serverless-express';
 import type { LogLevel, Logger } from '@dcr-bridge/core';
 import pino from 'pino';
@@ -37,7 +43,8 @@ type Proxy = (event: LambdaHttpEvent, context: Partial<Context>) => Promise<Lamb
 type Started = { ok: true; proxy: Proxy; config: ServerConfig; logger: Logger } | { ok: false; proxy: Proxy };
 
 export function createLambdaHandler(env: Record<string, string | undefined>, options: LambdaHandlerOptions = {}): LambdaHttpHandler {
-  const loggerAt = (level: LogLevel): Logger => options.logger ?? createProcessLogger({ level, destination: pino.destination({ dest: 1, sync: true }) });
+  const loggerAt = (level: LogLevel): Logger =>
+    options.logger ?? createProcessLogger({ level, destination: pino.destination({ dest: 1, sync: true }) });
   let starting: Promise<Started> | undefined;
   let timeoutChecked = false;
 
@@ -48,13 +55,23 @@ export function createLambdaHandler(env: Record<string, string | undefined>, opt
       const result = await loadConfig(env, options.cwd);
       const problems = result.config ? lambdaProblems(result.config) : result.problems;
       if (!result.config || problems.length > 0) {
-        logger.error('dcr-bridge cannot start on AWS Lambda; fix these settings (every invocation is answered 500 until then)', { problems });
+        logger.error('dcr-bridge cannot start on AWS Lambda; fix these settings (every invocation is answered 500 until then)', {
+          problems,
+        });
         return { ok: false, proxy: lambdaProxy(answerMisconfigured, logger) };
       }
       const { config } = result;
       logger = loggerAt(config.logLevel);
-      const bridge = await buildBridgeApp(config, { logger, ...(config.store.kind === 'file' ? { storeFileRefusal: storeFileRefusal(config.store.path, config) } : {}) });
-      logger.info('cold start done', { adapter: bridge.adapter.id, basePath: config.basePath, journal: config.journalPath, ms: Math.round(performance.now() - began) });
+      const bridge = await buildBridgeApp(config, {
+        logger,
+        ...(config.store.kind === 'file' ? { storeFileRefusal: storeFileRefusal(config.store.path, config) } : {}),
+      });
+      logger.info('cold start done', {
+        adapter: bridge.adapter.id,
+        basePath: config.basePath,
+        journal: config.journalPath,
+        ms: Math.round(performance.now() - began),
+      });
       return { ok: true, proxy: lambdaProxy(bridge.app, logger), config, logger };
     } catch (error) {
       logger.error('dcr-bridge cannot start on AWS Lambda (every invocation is answered 500 until it can)', { error });
@@ -87,10 +104,14 @@ export function createLambdaHandler(env: Record<string, string | undefined>, opt
 function lambdaProblems(config: ServerConfig): string[] {
   const problems: string[] = [];
   if (!config.adapter) {
-    problems.push('DCR_BRIDGE_ADAPTER is not set: without it the bridge would start its dev mode, which needs a listening port and is for laptops. Set DCR_BRIDGE_ADAPTER and the adapter’s settings.');
+    problems.push(
+      'DCR_BRIDGE_ADAPTER is not set: without it the bridge would start its dev mode, which needs a listening port and is for laptops. Set DCR_BRIDGE_ADAPTER and the adapter’s settings.',
+    );
   }
   if (config.metrics.where === 'port') {
-    problems.push('DCR_BRIDGE_METRICS_PORT is set, but a Lambda function listens on no port: remove it (DCR_BRIDGE_METRICS=on serves /metrics on the function’s own path).');
+    problems.push(
+      'DCR_BRIDGE_METRICS_PORT is set, but a Lambda function listens on no port: remove it (DCR_BRIDGE_METRICS=on serves /metrics on the function’s own path).',
+    );
   }
   return problems;
 }
@@ -120,7 +141,9 @@ function eventKind(event: unknown): EventKind {
   const candidate = event as Partial<APIGatewayProxyEventV2 & APIGatewayProxyEvent> | null;
   if (candidate?.version === '2.0' && typeof candidate.rawPath === 'string' && candidate.requestContext?.http) return 'payload-2.0';
   if (typeof candidate?.httpMethod === 'string' && typeof candidate.path === 'string' && candidate.requestContext) return 'payload-1.0';
-  throw new Error('dcr-bridge’s Lambda handler serves HTTP requests: from API Gateway (REST API, or HTTP API with payload format 2.0) or a Lambda function URL. This event is none of those.');
+  throw new Error(
+    'dcr-bridge’s Lambda handler serves HTTP requests: from API Gateway (REST API, or HTTP API with payload format 2.0) or a Lambda function URL. This event is none of those.',
+  );
 }
 
 /** The request as the bridge routes it: the path chosen by `bridgePath`, and a copy wherever the library would write into the event. */
@@ -182,12 +205,16 @@ function lambdaProxy(listener: Listener, logger: Logger): Proxy {
   return async (event, context) => {
     const result = (await proxy(event, context as Context, () => undefined)) as LambdaHttpResult;
     // The library answers a request it failed to carry (logged above) with an empty 500: answer JSON, as core does.
-    if (result.statusCode === 500 && !result.body) return { ...result, headers: { ...result.headers, 'content-type': 'application/json' }, body: CARRY_FAILED };
+    if (result.statusCode === 500 && !result.body)
+      return { ...result, headers: { ...result.headers, 'content-type': 'application/json' }, body: CARRY_FAILED };
     return result;
   };
 }
 
-const CARRY_FAILED = JSON.stringify({ error: 'internal_error', error_description: 'The bridge failed unexpectedly. Its logs have the details.' });
+const CARRY_FAILED = JSON.stringify({
+  error: 'internal_error',
+  error_description: 'The bridge failed unexpectedly. Its logs have the details.',
+});
 
 /**
  * Node's HTTP server emits `close` once a response has finished, and `writableFinished` is then true; the
@@ -205,7 +232,8 @@ function finishLikeNodeHttp(response: ServerResponse): void {
 
 const MISCONFIGURED = JSON.stringify({
   error: 'internal_error',
-  error_description: 'The bridge is misconfigured and could not start. Its logs (the Lambda function’s CloudWatch log group) say which settings to fix.',
+  error_description:
+    'The bridge is misconfigured and could not start. Its logs (the Lambda function’s CloudWatch log group) say which settings to fix.',
 });
 
 function answerMisconfigured(_req: IncomingMessage, res: ServerResponse): void {

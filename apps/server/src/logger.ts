@@ -85,10 +85,14 @@ const CENSORED = new Set([REDACTED, encodeURIComponent(REDACTED)]);
 export function redactLine(line: string): string {
   let out = line;
   if (out.includes('=')) {
-    out = out.replace(PAIR, (pair, name: string, value: string) => (value !== '' && !CENSORED.has(value) && isSecretKey(name) ? `${name}=${REDACTED}` : pair));
+    out = out.replace(PAIR, (pair, name: string, value: string) =>
+      value !== '' && !CENSORED.has(value) && isSecretKey(name) ? `${name}=${REDACTED}` : pair,
+    );
   }
   if (out.includes('\\"')) {
-    out = out.replace(QUOTED_MEMBER, (member, head: string, name: string, value: string, tail: string) => (value !== '' && !CENSORED.has(value) && isSecretKey(name) ? `${head}${REDACTED}${tail}` : member));
+    out = out.replace(QUOTED_MEMBER, (member, head: string, name: string, value: string, tail: string) =>
+      value !== '' && !CENSORED.has(value) && isSecretKey(name) ? `${head}${REDACTED}${tail}` : member,
+    );
   }
   if (out.includes('@')) out = out.replace(USER_INFO, `//${REDACTED}@`);
   return out;

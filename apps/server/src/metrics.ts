@@ -19,14 +19,57 @@ const SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 9, 15, 30]
 export function createMetrics(): BridgeMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  const operations = new Counter({ name: 'dcr_bridge_operations_total', help: 'Konnect operations that reached the adapter, by outcome (success, acknowledged, or the error code) and status class.', labelNames: ['operation', 'adapter', 'outcome', 'status_class'], registers: [registry] });
-  const operationSeconds = new Histogram({ name: 'dcr_bridge_operation_duration_seconds', help: 'Time from the Konnect call reaching the adapter to its answer.', labelNames: ['operation', 'adapter'], buckets: SECONDS, registers: [registry] });
-  const idpRequests = new Counter({ name: 'dcr_bridge_idp_requests_total', help: "IdP admin API calls (each attempt), by route template and status ('error': no answer).", labelNames: ['idp', 'method', 'route', 'status'], registers: [registry] });
-  const idpSeconds = new Histogram({ name: 'dcr_bridge_idp_request_duration_seconds', help: 'Duration of one IdP call attempt.', labelNames: ['idp', 'method', 'route'], buckets: SECONDS, registers: [registry] });
-  const idpRetries = new Counter({ name: 'dcr_bridge_idp_retries_total', help: 'IdP call attempts after the first (retries, and the one retry with a fresh admin token after a 401).', labelNames: ['idp', 'method', 'route'], registers: [registry] });
-  const tokens = new Counter({ name: 'dcr_bridge_admin_token_requests_total', help: 'Admin token requests to the IdP, by result.', labelNames: ['idp', 'result'], registers: [registry] });
-  const storeOperations = new Counter({ name: 'dcr_bridge_store_operations_total', help: 'Store and journal operations, by result.', labelNames: ['store', 'operation', 'result'], registers: [registry] });
-  const storeSeconds = new Histogram({ name: 'dcr_bridge_store_operation_duration_seconds', help: 'Duration of a store or journal operation (a write includes its sync to disk).', labelNames: ['store', 'operation'], buckets: SECONDS, registers: [registry] });
+  const operations = new Counter({
+    name: 'dcr_bridge_operations_total',
+    help: 'Konnect operations that reached the adapter, by outcome (success, acknowledged, or the error code) and status class.',
+    labelNames: ['operation', 'adapter', 'outcome', 'status_class'],
+    registers: [registry],
+  });
+  const operationSeconds = new Histogram({
+    name: 'dcr_bridge_operation_duration_seconds',
+    help: 'Time from the Konnect call reaching the adapter to its answer.',
+    labelNames: ['operation', 'adapter'],
+    buckets: SECONDS,
+    registers: [registry],
+  });
+  const idpRequests = new Counter({
+    name: 'dcr_bridge_idp_requests_total',
+    help: "IdP admin API calls (each attempt), by route template and status ('error': no answer).",
+    labelNames: ['idp', 'method', 'route', 'status'],
+    registers: [registry],
+  });
+  const idpSeconds = new Histogram({
+    name: 'dcr_bridge_idp_request_duration_seconds',
+    help: 'Duration of one IdP call attempt.',
+    labelNames: ['idp', 'method', 'route'],
+    buckets: SECONDS,
+    registers: [registry],
+  });
+  const idpRetries = new Counter({
+    name: 'dcr_bridge_idp_retries_total',
+    help: 'IdP call attempts after the first (retries, and the one retry with a fresh admin token after a 401).',
+    labelNames: ['idp', 'method', 'route'],
+    registers: [registry],
+  });
+  const tokens = new Counter({
+    name: 'dcr_bridge_admin_token_requests_total',
+    help: 'Admin token requests to the IdP, by result.',
+    labelNames: ['idp', 'result'],
+    registers: [registry],
+  });
+  const storeOperations = new Counter({
+    name: 'dcr_bridge_store_operations_total',
+    help: 'Store and journal operations, by result.',
+    labelNames: ['store', 'operation', 'result'],
+    registers: [registry],
+  });
+  const storeSeconds = new Histogram({
+    name: 'dcr_bridge_store_operation_duration_seconds',
+    help: 'Duration of a store or journal operation (a write includes its sync to disk).',
+    labelNames: ['store', 'operation'],
+    buckets: SECONDS,
+    registers: [registry],
+  });
 
   const listeners: Array<[string, (message: unknown) => void]> = [
     [
@@ -67,12 +110,17 @@ export function createMetrics(): BridgeMetrics {
   return {
     handler: (req, res) => {
       if (req.method !== 'GET' && req.method !== 'HEAD') {
-        res.writeHead(405, { allow: 'GET', 'content-type': 'application/json' }).end(JSON.stringify({ error: 'method_not_allowed', error_description: 'Use GET /metrics.' }));
+        res
+          .writeHead(405, { allow: 'GET', 'content-type': 'application/json' })
+          .end(JSON.stringify({ error: 'method_not_allowed', error_description: 'Use GET /metrics.' }));
         return;
       }
       registry.metrics().then(
         (text) => void res.writeHead(200, { 'content-type': registry.contentType }).end(req.method === 'HEAD' ? undefined : text),
-        () => void res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'internal_error', error_description: 'The metrics could not be collected.' })),
+        () =>
+          void res
+            .writeHead(500, { 'content-type': 'application/json' })
+            .end(JSON.stringify({ error: 'internal_error', error_description: 'The metrics could not be collected.' })),
       );
     },
     close: () => {
@@ -85,7 +133,9 @@ export function createMetrics(): BridgeMetrics {
 export async function listenForMetrics(metrics: BridgeMetrics, host: string, port: number): Promise<Server> {
   const server = createServer((req, res) => {
     if (new URL(req.url ?? '/', 'http://metrics').pathname === '/metrics') return metrics.handler(req, res);
-    res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'not_found', error_description: 'This port serves GET /metrics only.' }));
+    res
+      .writeHead(404, { 'content-type': 'application/json' })
+      .end(JSON.stringify({ error: 'not_found', error_description: 'This port serves GET /metrics only.' }));
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

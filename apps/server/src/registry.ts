@@ -32,7 +32,10 @@ function isPathOrScopedSpecifier(value: string): boolean {
 /** The package a bare specifier names (`@acme/pkg/sub` → `@acme/pkg`); undefined for a path or URL. */
 function packageOf(specifier: string): string | undefined {
   if (/^(\.{0,2}\/|file:)/.test(specifier)) return undefined;
-  return specifier.split('/').slice(0, specifier.startsWith('@') ? 2 : 1).join('/');
+  return specifier
+    .split('/')
+    .slice(0, specifier.startsWith('@') ? 2 : 1)
+    .join('/');
 }
 
 /**
@@ -55,7 +58,8 @@ export function installedAdapterIds(from: string = fileURLToPath(import.meta.url
   const ids = new Set<string>();
   for (let dir = dirname(from); ; dir = dirname(dir)) {
     try {
-      for (const name of readdirSync(join(dir, 'node_modules', '@dcr-bridge'))) if (name.startsWith('adapter-')) ids.add(name.slice('adapter-'.length));
+      for (const name of readdirSync(join(dir, 'node_modules', '@dcr-bridge')))
+        if (name.startsWith('adapter-')) ids.add(name.slice('adapter-'.length));
     } catch {
       // No such folder here: Node looks one level up, and so do we.
     }
@@ -93,10 +97,16 @@ async function tryImport(specifier: string, importModule: ImportModule): Promise
  *   the working directory).
  * A package that is not installed is named with the command that installs it.
  */
-export async function loadAdapterModule(choice: string, cwd: string = process.cwd(), packages: AdapterPackages = INSTALLED_HERE): Promise<AdapterLookup> {
+export async function loadAdapterModule(
+  choice: string,
+  cwd: string = process.cwd(),
+  packages: AdapterPackages = INSTALLED_HERE,
+): Promise<AdapterLookup> {
   const { importModule } = packages;
   if (!isPathOrScopedSpecifier(choice) && !ADAPTER_ID.test(choice)) {
-    return { problem: `DCR_BRIDGE_ADAPTER "${choice}" is neither an adapter id (lowercase, such as keycloak: the package @dcr-bridge/adapter-keycloak) nor the module specifier of an adapter package.` };
+    return {
+      problem: `DCR_BRIDGE_ADAPTER "${choice}" is neither an adapter id (lowercase, such as keycloak: the package @dcr-bridge/adapter-keycloak) nor the module specifier of an adapter package.`,
+    };
   }
   if (!isPathOrScopedSpecifier(choice)) {
     const ours = adapterPackageName(choice);
@@ -107,11 +117,15 @@ export async function loadAdapterModule(choice: string, cwd: string = process.cw
     }
     if ('missing' in imported) {
       const installed = packages.installedIds();
-      return { problem: `DCR_BRIDGE_ADAPTER is ${choice}; the adapters installed are ${installed.length > 0 ? installed.join(', ') : 'none'}. The ${choice} adapter is not installed: npm install ${ours}` };
+      return {
+        problem: `DCR_BRIDGE_ADAPTER is ${choice}; the adapters installed are ${installed.length > 0 ? installed.join(', ') : 'none'}. The ${choice} adapter is not installed: npm install ${ours}`,
+      };
     }
     const lookup = adapterOf(choice, ours, imported);
     if ('module' in lookup && lookup.module.id !== choice) {
-      return { problem: `DCR_BRIDGE_ADAPTER "${choice}": ${ours} exports the adapter "${lookup.module.id}", not "${choice}": an adapter package's dcrBridgeAdapter.id is its name after @dcr-bridge/adapter-. Reinstall ${ours}, or set DCR_BRIDGE_ADAPTER to the package you meant.` };
+      return {
+        problem: `DCR_BRIDGE_ADAPTER "${choice}": ${ours} exports the adapter "${lookup.module.id}", not "${choice}": an adapter package's dcrBridgeAdapter.id is its name after @dcr-bridge/adapter-. Reinstall ${ours}, or set DCR_BRIDGE_ADAPTER to the package you meant.`,
+      };
     }
     return lookup;
   }
@@ -122,12 +136,19 @@ export async function loadAdapterModule(choice: string, cwd: string = process.cw
 function adapterOf(choice: string, specifier: string, imported: Imported): AdapterLookup {
   if ('missing' in imported) {
     const name = packageOf(specifier);
-    return { problem: `DCR_BRIDGE_ADAPTER "${choice}": ${specifier} could not be loaded (it is not installed)${name === undefined ? '.' : `: npm install ${name}`}` };
+    return {
+      problem: `DCR_BRIDGE_ADAPTER "${choice}": ${specifier} could not be loaded (it is not installed)${name === undefined ? '.' : `: npm install ${name}`}`,
+    };
   }
-  if ('failed' in imported) return { problem: `DCR_BRIDGE_ADAPTER "${choice}": ${specifier} could not be loaded (it is there but failed to load: ${imported.failed}).` };
+  if ('failed' in imported)
+    return {
+      problem: `DCR_BRIDGE_ADAPTER "${choice}": ${specifier} could not be loaded (it is there but failed to load: ${imported.failed}).`,
+    };
   const module = imported.module.dcrBridgeAdapter;
   if (!isAdapterModule(module)) {
-    return { problem: `DCR_BRIDGE_ADAPTER "${choice}": ${specifier} does not export dcrBridgeAdapter ({ id, readOptions, create }) as a dcr-bridge adapter package must.` };
+    return {
+      problem: `DCR_BRIDGE_ADAPTER "${choice}": ${specifier} does not export dcrBridgeAdapter ({ id, readOptions, create }) as a dcr-bridge adapter package must.`,
+    };
   }
   return { module };
 }
@@ -136,7 +157,11 @@ function adapterOf(choice: string, specifier: string, imported: Imported): Adapt
  * An optional peer of the server that a setting needs (the PostgreSQL store): undefined when it can be imported,
  * else what is wrong, with the command that installs it when it is missing.
  */
-export async function optionalPackageProblem(name: string, neededFor: string, importModule: ImportModule = INSTALLED_HERE.importModule): Promise<string | undefined> {
+export async function optionalPackageProblem(
+  name: string,
+  neededFor: string,
+  importModule: ImportModule = INSTALLED_HERE.importModule,
+): Promise<string | undefined> {
   const imported = await tryImport(name, importModule);
   if ('missing' in imported) return `${neededFor}, but ${name} is not installed: npm install ${name}`;
   if ('failed' in imported) return `${neededFor}, but ${name} failed to load: ${imported.failed}`;

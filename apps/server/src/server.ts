@@ -2,7 +2,16 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type Express } from 'express';
-import { JOURNAL_PREFIX, createEncryptedStore, createJsonStore, createMemoryDriver, type DcrAdapter, type Logger, type StateStore, type StoreDriver } from '@dcr-bridge/core';
+import {
+  JOURNAL_PREFIX,
+  createEncryptedStore,
+  createJsonStore,
+  createMemoryDriver,
+  type DcrAdapter,
+  type Logger,
+  type StateStore,
+  type StoreDriver,
+} from '@dcr-bridge/core';
 import { answerClientError, createBridgeApp } from '@dcr-bridge/core/http';
 import type { ServerConfig } from './config.js';
 import { createDevIdp, DEV_IDP_PATH } from './dev-idp.js';
@@ -61,7 +70,8 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   try {
     bridge = await buildBridgeApp(config, { logger, isDraining: () => draining, devModeUrl: url });
     // Prometheus metrics on a port of their own (DCR_BRIDGE_METRICS_PORT), without the API key.
-    if (bridge.metrics && config.metrics.where === 'port') metricsServer = await (await import('./metrics.js')).listenForMetrics(bridge.metrics, config.host, config.metrics.port);
+    if (bridge.metrics && config.metrics.where === 'port')
+      metricsServer = await (await import('./metrics.js')).listenForMetrics(bridge.metrics, config.host, config.metrics.port);
   } catch (error) {
     server.close();
     await bridge?.close();
@@ -71,10 +81,23 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
 
   if (built.devIdp) {
     (options.printBanner ?? ((text) => process.stderr.write(text)))(
-      devModeBanner({ url, apiKey: config.apiKeys[0] as string, generatedApiKey: config.generatedApiKey, basePath: config.basePath, issuer: built.devIdp.issuer }),
+      devModeBanner({
+        url,
+        apiKey: config.apiKeys[0] as string,
+        generatedApiKey: config.generatedApiKey,
+        basePath: config.basePath,
+        issuer: built.devIdp.issuer,
+      }),
     );
   }
-  logger.info('listening', { url, port, host: config.host, adapter: built.adapter.id, basePath: config.basePath, devMode: built.devIdp !== undefined });
+  logger.info('listening', {
+    url,
+    port,
+    host: config.host,
+    adapter: built.adapter.id,
+    basePath: config.basePath,
+    devMode: built.devIdp !== undefined,
+  });
 
   let closing: Promise<void> | undefined;
   const close = () => {
@@ -137,13 +160,21 @@ export async function buildBridgeApp(config: ServerConfig, options: BuildOptions
     if (config.adapter) {
       opened = await openAdapter(config, options);
     } else {
-      if (options.devModeUrl === undefined) throw new Error('Dev mode serves its IdP beside the bridge and needs the URL it listens at: set DCR_BRIDGE_ADAPTER.');
+      if (options.devModeUrl === undefined)
+        throw new Error('Dev mode serves its IdP beside the bridge and needs the URL it listens at: set DCR_BRIDGE_ADAPTER.');
       const idp = await createDevIdp(`${options.devModeUrl}${DEV_IDP_PATH}`);
       app.use(DEV_IDP_PATH, idp.handler);
       const driver = createMemoryDriver();
       const store = createEncryptedStore({ driver, keys: [new Uint8Array(randomBytes(32))] });
       const { createRfc7591Adapter } = await import('@dcr-bridge/adapter-rfc7591');
-      const adapter = createRfc7591Adapter({ issuer: idp.issuer, initialAccessToken: idp.initialAccessToken, store, journal: createJsonStore(driver), allowInsecureHttp: true, logger: logger.child({ adapter: 'rfc7591' }) });
+      const adapter = createRfc7591Adapter({
+        issuer: idp.issuer,
+        initialAccessToken: idp.initialAccessToken,
+        store,
+        journal: createJsonStore(driver),
+        allowInsecureHttp: true,
+        logger: logger.child({ adapter: 'rfc7591' }),
+      });
       opened = { adapter, close: async () => void (await adapter.close?.()) };
       devIdp = { issuer: idp.issuer };
     }
@@ -171,7 +202,8 @@ export async function buildBridgeApp(config: ServerConfig, options: BuildOptions
     (report) => {
       if (report && report.open > 0) logger.info('recovered the creates a previous process left open', { ...report });
     },
-    (error: unknown) => logger.error('could not recover the creates a previous process left open; they are retried at the next start', { error }),
+    (error: unknown) =>
+      logger.error('could not recover the creates a previous process left open; they are retried at the next start', { error }),
   );
 
   let closing: Promise<void> | undefined;
@@ -217,7 +249,9 @@ export async function openAdapter(config: ServerConfig, options: OpenAdapterOpti
   };
   const storeDriver = once(() => openStoreDriver(location, options.logger));
   const journalDriver =
-    location.kind === 'postgres' ? storeDriver : once(async () => (options.journalFile === false ? createMemoryDriver() : openJournalFile(config.journalPath)));
+    location.kind === 'postgres'
+      ? storeDriver
+      : once(async () => (options.journalFile === false ? createMemoryDriver() : openJournalFile(config.journalPath)));
   const openStore = async () => {
     if (options.storeFileRefusal !== undefined) throw new Error(options.storeFileRefusal);
     const driver = await storeDriver();
@@ -231,7 +265,11 @@ export async function openAdapter(config: ServerConfig, options: OpenAdapterOpti
   };
   let adapter: DcrAdapter;
   try {
-    adapter = await chosen.module.create(chosen.options, { logger: options.logger.child({ adapter: chosen.module.id }), openStore, openJournal });
+    adapter = await chosen.module.create(chosen.options, {
+      logger: options.logger.child({ adapter: chosen.module.id }),
+      openStore,
+      openJournal,
+    });
   } catch (error) {
     await closeStores();
     throw error;
@@ -247,7 +285,9 @@ export async function openAdapter(config: ServerConfig, options: OpenAdapterOpti
 }
 
 function answerStarting(res: ServerResponse): void {
-  res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '1' }).end(JSON.stringify({ error: 'starting', error_description: 'The bridge is starting; try again in a moment.' }));
+  res
+    .writeHead(503, { 'content-type': 'application/json', 'retry-after': '1' })
+    .end(JSON.stringify({ error: 'starting', error_description: 'The bridge is starting; try again in a moment.' }));
 }
 
 /** Stops accepting connections, closes idle keep-alive ones, and gives in-flight requests a grace period. */
@@ -291,7 +331,9 @@ async function assertKeysOpen(store: StateStore, driver: StoreDriver, where: str
 
 function requireStoreKeys(config: ServerConfig): Uint8Array[] {
   if (config.storeKeys.length === 0) {
-    throw new Error(`The ${config.adapter?.module.id} adapter keeps per-client state, encrypted at rest: set DCR_BRIDGE_STORE_KEY to 32 random bytes in base64 (make one with: openssl rand -base64 32).`);
+    throw new Error(
+      `The ${config.adapter?.module.id} adapter keeps per-client state, encrypted at rest: set DCR_BRIDGE_STORE_KEY to 32 random bytes in base64 (make one with: openssl rand -base64 32).`,
+    );
   }
   return config.storeKeys;
 }

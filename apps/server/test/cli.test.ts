@@ -75,7 +75,9 @@ describe('dcr-bridge verify against this bridge in dev mode', () => {
     const report = JSON.parse(run.stdout) as Report;
     expect(report.ok).toBe(true);
     expect(report.steps.map((step) => [step.name, step.result])).toEqual(names.map((name) => [name, 'pass']));
-    expect(report.steps.map((step) => step.status)).toEqual(names.map((name) => ({ create: 201, 'new-secret': 200, 'event-hook': 200, 'no-api-key': 401 })[name] ?? 204));
+    expect(report.steps.map((step) => step.status)).toEqual(
+      names.map((name) => ({ create: 201, 'new-secret': 200, 'event-hook': 200, 'no-api-key': 401 })[name] ?? 204),
+    );
     expectNoSecret(run.stdout);
   });
 
@@ -119,17 +121,24 @@ describe('dcr-bridge verify against a bridge that breaks the contract', () => {
     return listen((req, res) => {
       calls.push(`${req.method} ${req.url}`);
       const send = (status: number, body?: unknown) => {
-        res.writeHead(status, body === undefined ? {} : { 'content-type': 'application/json' }).end(body === undefined ? undefined : JSON.stringify(body));
+        res
+          .writeHead(status, body === undefined ? {} : { 'content-type': 'application/json' })
+          .end(body === undefined ? undefined : JSON.stringify(body));
       };
       if (req.headers['x-api-key'] !== apiKey) return send(401, { error: 'unauthorized', error_description: 'wrong key' });
       const secret = () => `stub_secret_${++secrets}_${'s'.repeat(40)}`;
       if (req.method === 'POST' && req.url === '/') {
         return send(fault.create ?? 201, { client_id: 'stub-client', ...(fault.omitSecret ? {} : { client_secret: secret() }) });
       }
-      if (req.method === 'POST' && req.url === '/stub-client/new-secret') return send(200, { client_id: fault.otherClientIdOnRotate ? 'another-client' : 'stub-client', client_secret: secret() });
+      if (req.method === 'POST' && req.url === '/stub-client/new-secret')
+        return send(200, { client_id: fault.otherClientIdOnRotate ? 'another-client' : 'stub-client', client_secret: secret() });
       if (req.method === 'POST' && req.url === '/stub-client/event-hook') return send(200);
       if (req.method === 'DELETE' && req.url === '/stub-client') {
-        if (deleted.has('stub-client')) return send(fault.deleteAgain ?? 204, fault.deleteAgain ? { error: 'not_found', error_description: 'no such client' } : undefined);
+        if (deleted.has('stub-client'))
+          return send(
+            fault.deleteAgain ?? 204,
+            fault.deleteAgain ? { error: 'not_found', error_description: 'no such client' } : undefined,
+          );
         deleted.add('stub-client');
         return send(204);
       }
@@ -141,7 +150,13 @@ describe('dcr-bridge verify against a bridge that breaks the contract', () => {
     ['create answers 200 instead of 201', { create: 200 }, false, 'create', 'answered 200 instead of 201'],
     ['create omits client_secret', { omitSecret: true }, false, 'create', 'client_secret is missing'],
     ['new-secret answers with another client_id', { otherClientIdOnRotate: true }, true, 'new-secret', 'client_id differs'],
-    ['a repeated delete answers 404', { deleteAgain: 404 }, true, 'delete-again', 'answered 404 instead of 204 (not_found: no such client)'],
+    [
+      'a repeated delete answers 404',
+      { deleteAgain: 404 },
+      true,
+      'delete-again',
+      'answered 404 instead of 204 (not_found: no such client)',
+    ],
   ])('%s: exit 1, the failed check named, the client deleted', async (_title, fault, lifecycle, failed, detail) => {
     const stub = await stubBridge(fault);
     const run = await runCli(['verify', stub.url, '--api-key', apiKey, ...(lifecycle ? ['--lifecycle'] : [])]);

@@ -16,17 +16,35 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('loadConfig', () => {
   it('reads a PostgreSQL URL as the store, and never repeats it (it may carry a password) in a problem', async () => {
-    const base = { DCR_BRIDGE_ADAPTER: 'okta', OKTA_DOMAIN: 'https://acme.okta.com', OKTA_API_TOKEN: '00token000000000000000000000000000000000000', DCR_BRIDGE_API_KEYS: key };
+    const base = {
+      DCR_BRIDGE_ADAPTER: 'okta',
+      OKTA_DOMAIN: 'https://acme.okta.com',
+      OKTA_API_TOKEN: '00token000000000000000000000000000000000000',
+      DCR_BRIDGE_API_KEYS: key,
+    };
     writeFileSync(join(dir, 'db-ca.pem'), '-----BEGIN CERTIFICATE-----\n');
-    const { config } = await loadConfig({ ...base, DCR_BRIDGE_STORE: 'postgresql://bridge:s3cret@db.internal:6432/dcr?sslmode=verify-full', DCR_BRIDGE_STORE_CA_FILE: 'db-ca.pem' }, dir);
+    const { config } = await loadConfig(
+      {
+        ...base,
+        DCR_BRIDGE_STORE: 'postgresql://bridge:s3cret@db.internal:6432/dcr?sslmode=verify-full',
+        DCR_BRIDGE_STORE_CA_FILE: 'db-ca.pem',
+      },
+      dir,
+    );
     expect(config?.store).toEqual({
       kind: 'postgres',
       url: 'postgresql://bridge:s3cret@db.internal:6432/dcr?sslmode=verify-full',
       caFile: join(dir, 'db-ca.pem'),
       description: 'PostgreSQL at db.internal:6432/dcr',
     });
-    const bad = await loadConfig({ ...base, DCR_BRIDGE_STORE: 'postgres://bridge:s3cretw0rd@[db:5432/dcr', DCR_BRIDGE_STORE_CA_FILE: 'missing.pem' }, dir);
-    expect(bad.problems).toEqual([expect.stringContaining('DCR_BRIDGE_STORE starts like a PostgreSQL URL but is not a URL'), `DCR_BRIDGE_STORE_CA_FILE: no file at ${join(dir, 'missing.pem')}.`]);
+    const bad = await loadConfig(
+      { ...base, DCR_BRIDGE_STORE: 'postgres://bridge:s3cretw0rd@[db:5432/dcr', DCR_BRIDGE_STORE_CA_FILE: 'missing.pem' },
+      dir,
+    );
+    expect(bad.problems).toEqual([
+      expect.stringContaining('DCR_BRIDGE_STORE starts like a PostgreSQL URL but is not a URL'),
+      `DCR_BRIDGE_STORE_CA_FILE: no file at ${join(dir, 'missing.pem')}.`,
+    ]);
     expect(bad.problems.join('\n')).not.toContain('w0rd');
     const fileWithCa = await loadConfig({ ...base, DCR_BRIDGE_STORE_CA_FILE: 'db-ca.pem' }, dir);
     expect(fileWithCa.problems).toEqual([expect.stringContaining('the CA file is for a PostgreSQL store')]);
@@ -35,13 +53,30 @@ describe('loadConfig', () => {
   it('starts the dev mode with defaults when no adapter is chosen', async () => {
     const { config, problems } = await loadConfig({}, dir);
     expect(problems).toEqual([]);
-    expect(config).toMatchObject({ adapter: undefined, generatedApiKey: true, host: '127.0.0.1', port: 3000, basePath: '/', logLevel: 'info', operationTimeoutMs: 9000 });
+    expect(config).toMatchObject({
+      adapter: undefined,
+      generatedApiKey: true,
+      host: '127.0.0.1',
+      port: 3000,
+      basePath: '/',
+      logLevel: 'info',
+      operationTimeoutMs: 9000,
+    });
     expect(config?.apiKeys[0]).toMatch(/^[A-Za-z0-9_]{12,256}$/);
     expect(config?.store).toEqual({ kind: 'file', path: join(dir, 'dcr-bridge.sqlite') });
   });
 
-  it('never starts dev mode where production settings are: an adapter\'s settings, a store key, a public address', async () => {
-    const { problems } = await loadConfig({ KEYCLOAK_URL: 'https://sso.example.com', KEYCLOAK_REALM: 'acme', DCR_BRIDGE_API_KEYS: key, HOST: '0.0.0.0', DCR_BRIDGE_STORE_KEY: storeKey }, dir);
+  it("never starts dev mode where production settings are: an adapter's settings, a store key, a public address", async () => {
+    const { problems } = await loadConfig(
+      {
+        KEYCLOAK_URL: 'https://sso.example.com',
+        KEYCLOAK_REALM: 'acme',
+        DCR_BRIDGE_API_KEYS: key,
+        HOST: '0.0.0.0',
+        DCR_BRIDGE_STORE_KEY: storeKey,
+      },
+      dir,
+    );
     expect(problems).toEqual([
       'KEYCLOAK_URL, KEYCLOAK_REALM are set but DCR_BRIDGE_ADAPTER is not: set DCR_BRIDGE_ADAPTER=keycloak to use the keycloak adapter (without an adapter the server would start its dev mode, which is not for production).',
       'DCR_BRIDGE_STORE_KEY is set but DCR_BRIDGE_ADAPTER is not: choose the adapter (dev mode keeps everything in memory and takes no store key).',
@@ -49,7 +84,10 @@ describe('loadConfig', () => {
     ]);
     // Dev mode on loopback with a key of one's own is fine; OKTA_DOMAIN alone still chooses okta (Kong's example's setting).
     expect((await loadConfig({ DCR_BRIDGE_API_KEYS: key, HOST: '127.0.0.1' }, dir)).problems).toEqual([]);
-    expect((await loadConfig({ OKTA_DOMAIN: 'https://acme.okta.com', OKTA_API_TOKEN: 't', DCR_BRIDGE_API_KEYS: key }, dir)).config?.adapter?.module.id).toBe('okta');
+    expect(
+      (await loadConfig({ OKTA_DOMAIN: 'https://acme.okta.com', OKTA_API_TOKEN: 't', DCR_BRIDGE_API_KEYS: key }, dir)).config?.adapter
+        ?.module.id,
+    ).toBe('okta');
   });
 
   it('reads an adapter, its settings and the server settings from the environment', async () => {
@@ -68,14 +106,25 @@ describe('loadConfig', () => {
       dir,
     );
     expect(problems).toEqual([]);
-    expect(config).toMatchObject({ apiKeys: [key, 'second_key_0123456789'], generatedApiKey: false, host: '0.0.0.0', port: 8080, basePath: '/v1/dcr', logLevel: 'debug', store: { kind: 'file', path: join(dir, 'data', 'state.sqlite') } });
+    expect(config).toMatchObject({
+      apiKeys: [key, 'second_key_0123456789'],
+      generatedApiKey: false,
+      host: '0.0.0.0',
+      port: 8080,
+      basePath: '/v1/dcr',
+      logLevel: 'debug',
+      store: { kind: 'file', path: join(dir, 'data', 'state.sqlite') },
+    });
     expect(config?.adapter?.module.id).toBe('rfc7591');
     expect(config?.adapter?.options).toMatchObject({ issuer: 'https://idp.example.com', initialAccessToken: 'iat' });
     expect(config?.storeKeys).toHaveLength(1);
   });
 
-  it("runs a Kong example bridge configuration unchanged: OKTA_DOMAIN selects the okta adapter", async () => {
-    const { config, problems } = await loadConfig({ OKTA_DOMAIN: 'https://dev-something.okta.com/', OKTA_API_TOKEN: 'atoken', KONG_API_TOKEN: 'azertyuiop12' }, dir);
+  it('runs a Kong example bridge configuration unchanged: OKTA_DOMAIN selects the okta adapter', async () => {
+    const { config, problems } = await loadConfig(
+      { OKTA_DOMAIN: 'https://dev-something.okta.com/', OKTA_API_TOKEN: 'atoken', KONG_API_TOKEN: 'azertyuiop12' },
+      dir,
+    );
     expect(problems).toEqual([]);
     expect(config?.adapter?.module.id).toBe('okta');
     expect(config).toMatchObject({ apiKeys: ['azertyuiop12'], port: 3000, host: '0.0.0.0' });
@@ -88,7 +137,7 @@ describe('loadConfig', () => {
     }
   });
 
-  it('lists every problem at once, the adapter\'s too, and never echoes secrets', async () => {
+  it("lists every problem at once, the adapter's too, and never echoes secrets", async () => {
     const { config, problems } = await loadConfig(
       {
         DCR_BRIDGE_ADAPTER: 'rfc7591',
@@ -119,25 +168,47 @@ describe('loadConfig', () => {
   });
 
   it('reads a YAML or JSON file named by DCR_BRIDGE_CONFIG, the environment winning', async () => {
-    writeFileSync(join(dir, 'bridge.yaml'), `DCR_BRIDGE_ADAPTER: rfc7591\nDCR_BRIDGE_API_KEYS:\n  - ${key}\n  - other_key_0123456789\nRFC7591_ISSUER: https://file.example.com\nPORT: 4000\n`);
+    writeFileSync(
+      join(dir, 'bridge.yaml'),
+      `DCR_BRIDGE_ADAPTER: rfc7591\nDCR_BRIDGE_API_KEYS:\n  - ${key}\n  - other_key_0123456789\nRFC7591_ISSUER: https://file.example.com\nPORT: 4000\n`,
+    );
     const yaml = await loadConfig({ DCR_BRIDGE_CONFIG: 'bridge.yaml', PORT: '5000' }, dir);
     expect(yaml.problems).toEqual([]);
     expect(yaml.config).toMatchObject({ apiKeys: [key, 'other_key_0123456789'], port: 5000 });
     expect(yaml.config?.adapter?.options).toMatchObject({ issuer: 'https://file.example.com' });
 
-    writeFileSync(join(dir, 'bridge.json'), JSON.stringify({ DCR_BRIDGE_ADAPTER: 'rfc7591', DCR_BRIDGE_API_KEYS: key, RFC7591_ISSUER: 'https://json.example.com' }));
+    writeFileSync(
+      join(dir, 'bridge.json'),
+      JSON.stringify({ DCR_BRIDGE_ADAPTER: 'rfc7591', DCR_BRIDGE_API_KEYS: key, RFC7591_ISSUER: 'https://json.example.com' }),
+    );
     const json = await loadConfig({ DCR_BRIDGE_CONFIG: join(dir, 'bridge.json'), RFC7591_ISSUER: 'https://env.example.com' }, dir);
     expect(json.config?.adapter?.options).toMatchObject({ issuer: 'https://env.example.com' });
   });
 
   it('refuses a config file setting that nothing reads, naming the nearest one that is', async () => {
-    writeFileSync(join(dir, 'typo.yaml'), `DCR_BRIDGE_ADAPTER: okta\nDCR_BRIDGE_API_KEYS: ${key}\nOKTA_DOMAIN: https://acme.okta.com\nOKTA_API_TOKEN: t\nDCR_BRIDGE_BASEPATH: /v1/dcr\nKEYCLOAK_URL: https://sso.example.com\n`);
+    writeFileSync(
+      join(dir, 'typo.yaml'),
+      `DCR_BRIDGE_ADAPTER: okta\nDCR_BRIDGE_API_KEYS: ${key}\nOKTA_DOMAIN: https://acme.okta.com\nOKTA_API_TOKEN: t\nDCR_BRIDGE_BASEPATH: /v1/dcr\nKEYCLOAK_URL: https://sso.example.com\n`,
+    );
     expect((await loadConfig({ DCR_BRIDGE_CONFIG: 'typo.yaml' }, dir)).problems).toEqual([
       'DCR_BRIDGE_CONFIG sets DCR_BRIDGE_BASEPATH, which the server and the okta adapter do not read in this configuration. Did you mean DCR_BRIDGE_BASE_PATH?',
       'DCR_BRIDGE_CONFIG sets KEYCLOAK_URL, which the server and the okta adapter do not read in this configuration.',
     ]);
     // The same names in the environment are someone else's business: the environment holds everything.
-    expect((await loadConfig({ DCR_BRIDGE_ADAPTER: 'okta', DCR_BRIDGE_API_KEYS: key, OKTA_DOMAIN: 'https://acme.okta.com', OKTA_API_TOKEN: 't', DCR_BRIDGE_BASEPATH: '/v1/dcr' }, dir)).problems).toEqual([]);
+    expect(
+      (
+        await loadConfig(
+          {
+            DCR_BRIDGE_ADAPTER: 'okta',
+            DCR_BRIDGE_API_KEYS: key,
+            OKTA_DOMAIN: 'https://acme.okta.com',
+            OKTA_API_TOKEN: 't',
+            DCR_BRIDGE_BASEPATH: '/v1/dcr',
+          },
+          dir,
+        )
+      ).problems,
+    ).toEqual([]);
   });
 
   it('reports a missing, unreadable or misshapen config file', async () => {
@@ -152,42 +223,59 @@ describe('loadConfig', () => {
 describe('adapter registry', () => {
   it('says how to install an adapter that is not installed, beside the ones that are', async () => {
     const { problems } = await loadConfig({ DCR_BRIDGE_ADAPTER: 'keycloack', DCR_BRIDGE_API_KEYS: key }, dir);
-    expect(problems).toEqual(['DCR_BRIDGE_ADAPTER is keycloack; the adapters installed are cognito, keycloak, okta, pingfederate, pingone, rfc7591. The keycloack adapter is not installed: npm install @dcr-bridge/adapter-keycloack']);
+    expect(problems).toEqual([
+      'DCR_BRIDGE_ADAPTER is keycloack; the adapters installed are cognito, keycloak, okta, pingfederate, pingone, rfc7591. The keycloack adapter is not installed: npm install @dcr-bridge/adapter-keycloack',
+    ]);
   });
 
   it('loads a third-party adapter package by module specifier, with its own settings', async () => {
     const specifier = new URL('./fixtures/third-party-adapter.mjs', import.meta.url).href;
     const missing = await loadConfig({ DCR_BRIDGE_ADAPTER: specifier, DCR_BRIDGE_API_KEYS: key }, dir);
     expect(missing.problems).toEqual(['ACME_URL is required.']);
-    const { config } = await loadConfig({ DCR_BRIDGE_ADAPTER: specifier, DCR_BRIDGE_API_KEYS: key, ACME_URL: 'https://acme.example.com' }, dir);
+    const { config } = await loadConfig(
+      { DCR_BRIDGE_ADAPTER: specifier, DCR_BRIDGE_API_KEYS: key, ACME_URL: 'https://acme.example.com' },
+      dir,
+    );
     expect(config?.adapter?.module.id).toBe('acme');
   });
 
   it('refuses a module that is not an adapter package, and one that is not installed', async () => {
-    const notAdapter = await loadConfig({ DCR_BRIDGE_ADAPTER: new URL('./fixtures/not-an-adapter.mjs', import.meta.url).href, DCR_BRIDGE_API_KEYS: key }, dir);
+    const notAdapter = await loadConfig(
+      { DCR_BRIDGE_ADAPTER: new URL('./fixtures/not-an-adapter.mjs', import.meta.url).href, DCR_BRIDGE_API_KEYS: key },
+      dir,
+    );
     expect(notAdapter.problems).toEqual([expect.stringMatching(/does not export dcrBridgeAdapter/)]);
     const missing = await loadConfig({ DCR_BRIDGE_ADAPTER: '@acme/dcr-bridge-adapter', DCR_BRIDGE_API_KEYS: key }, dir);
-    expect(missing.problems).toEqual(['DCR_BRIDGE_ADAPTER "@acme/dcr-bridge-adapter": @acme/dcr-bridge-adapter could not be loaded (it is not installed): npm install @acme/dcr-bridge-adapter']);
+    expect(missing.problems).toEqual([
+      'DCR_BRIDGE_ADAPTER "@acme/dcr-bridge-adapter": @acme/dcr-bridge-adapter could not be loaded (it is not installed): npm install @acme/dcr-bridge-adapter',
+    ]);
   });
 
   it('resolves an adapter path against the working directory, and tells "not there" from "failed to load"', async () => {
     mkdirSync(join(dir, 'adapters'));
     copyFileSync(fileURLToPath(new URL('./fixtures/third-party-adapter.mjs', import.meta.url)), join(dir, 'adapters', 'mine.mjs'));
-    const relative = await loadConfig({ DCR_BRIDGE_ADAPTER: './adapters/mine.mjs', DCR_BRIDGE_API_KEYS: key, ACME_URL: 'https://acme.example.com' }, dir);
+    const relative = await loadConfig(
+      { DCR_BRIDGE_ADAPTER: './adapters/mine.mjs', DCR_BRIDGE_API_KEYS: key, ACME_URL: 'https://acme.example.com' },
+      dir,
+    );
     expect(relative.problems).toEqual([]);
     expect(relative.config?.adapter?.module.id).toBe('acme');
     const absent = await loadConfig({ DCR_BRIDGE_ADAPTER: './adapters/absent.mjs', DCR_BRIDGE_API_KEYS: key }, dir);
     expect(absent.problems).toEqual([expect.stringContaining('could not be loaded (it is not installed)')]);
     writeFileSync(join(dir, 'adapters', 'broken.mjs'), "import '@acme/some-sdk-that-is-missing';\nexport const dcrBridgeAdapter = {};\n");
     const broken = await loadConfig({ DCR_BRIDGE_ADAPTER: './adapters/broken.mjs', DCR_BRIDGE_API_KEYS: key }, dir);
-    expect(broken.problems).toEqual([expect.stringMatching(/could not be loaded \(it is there but failed to load: .*@acme\/some-sdk-that-is-missing/)]);
+    expect(broken.problems).toEqual([
+      expect.stringMatching(/could not be loaded \(it is there but failed to load: .*@acme\/some-sdk-that-is-missing/),
+    ]);
   });
 });
 
 describe('dev mode banner', () => {
   it('prints a key it generated, never one it was given', () => {
     const options = { url: 'http://127.0.0.1:3000', basePath: '/', issuer: 'http://127.0.0.1:3000/dev-idp' };
-    expect(devModeBanner({ ...options, apiKey: 'generated_key_0123456789', generatedApiKey: true })).toContain("X-API-KEY: generated_key_0123456789'");
+    expect(devModeBanner({ ...options, apiKey: 'generated_key_0123456789', generatedApiKey: true })).toContain(
+      "X-API-KEY: generated_key_0123456789'",
+    );
     const given = devModeBanner({ ...options, apiKey: 'operators_own_key_0123456789', generatedApiKey: false });
     expect(given).not.toContain('operators_own_key_0123456789');
     expect(given).toContain('X-API-KEY: $KEY');

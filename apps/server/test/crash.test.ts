@@ -62,109 +62,125 @@ describe.each(Object.keys(idpTargets) as AdapterId[])('%s: the server killed und
     return bridge;
   }
 
-  it(`${ROUNDS} rounds: no orphan after recovery, every client Konnect holds works, rotates and deletes`, { timeout: 90_000 }, async (ctx) => {
-    const env = {
-      ...target.env,
-      DCR_BRIDGE_API_KEYS: apiKey,
-      DCR_BRIDGE_STORE: join(dir, 'dcr-bridge.sqlite'),
-      DCR_BRIDGE_JOURNAL: join(dir, 'dcr-bridge.journal'),
-      DCR_BRIDGE_COMPLETION_TIMEOUT_MS: String(COMPLETION_TIMEOUT_MS),
-    };
-    const faults = target.faults;
-    const { method, path } = target.createPath;
-    // Slow creates that complete at the IdP even after the caller has gone: the hardest case for recovery.
-    faults?.injectFaults({ rate: 1, kinds: ['held_then_processed'], delayMs: [100, 600], match: (m, p) => m === method && path.test(p) });
-    let bridge = await start(env);
-
-    for (let round = 1; round <= ROUNDS; round++) {
-      const baseline = await target.countClients();
-      const before = new Set((await target.listClients?.())?.map((client) => client.clientId));
-
-      const load = konnectLoad(bridge, target.application);
-      // At least LOAD_MS, and until some creates were answered: a loaded CI machine may answer none in 1 s.
-      const loadUntil = performance.now() + MAX_LOAD_MS;
-      await sleep(LOAD_MS);
-      while (load.answered() < MIN_ANSWERED && performance.now() < loadUntil) await sleep(50);
-      const inFlightAtKill = load.stop();
-      const killedAt = performance.now();
-      bridge.child.kill('SIGKILL');
-      await bridge.exited;
-      const { held, statuses } = await load.done();
-
-      // Straight back up on the same file: the killed process's lock is taken over.
-      const restarting = performance.now();
-      bridge = await start(env);
-      const listeningMs = Math.round(performance.now() - restarting);
-      await faults?.settle();
-      const report = await waitForRecovery(bridge);
-      const recoveredMs = Math.round(performance.now() - restarting);
-
-      const exists = await Promise.all(held.map((client) => target.clientExists(client.clientId)));
-      const kept = held.filter((_, index) => exists[index]);
-      const deleted = held.filter((_, index) => !exists[index]);
-      const orphans = (await target.countClients()) - baseline - kept.length;
-      const { open, undone, neverCreated, unresolved, kept: answering } = report;
-      const figures = {
-        round,
-        held: held.length,
-        inFlightAtKill,
-        open,
-        undone,
-        neverCreated,
-        unresolved,
-        answering,
-        orphans,
-        heldDeleted: deleted.map((client) => `${client.clientId} answered ${Math.round(killedAt - client.answeredAt)} ms before the kill`),
-        listeningMs,
-        recoveredMs,
+  it(
+    `${ROUNDS} rounds: no orphan after recovery, every client Konnect holds works, rotates and deletes`,
+    { timeout: 90_000 },
+    async (ctx) => {
+      const env = {
+        ...target.env,
+        DCR_BRIDGE_API_KEYS: apiKey,
+        DCR_BRIDGE_STORE: join(dir, 'dcr-bridge.sqlite'),
+        DCR_BRIDGE_JOURNAL: join(dir, 'dcr-bridge.journal'),
+        DCR_BRIDGE_COMPLETION_TIMEOUT_MS: String(COMPLETION_TIMEOUT_MS),
       };
-      const context = JSON.stringify(figures);
-      ctx.annotate(`${id} ${context}`);
+      const faults = target.faults;
+      const { method, path } = target.createPath;
+      // Slow creates that complete at the IdP even after the caller has gone: the hardest case for recovery.
+      faults?.injectFaults({ rate: 1, kinds: ['held_then_processed'], delayMs: [100, 600], match: (m, p) => m === method && path.test(p) });
+      let bridge = await start(env);
 
-      expect(statuses.every((status) => status === 201), `${context} ${statuses.join(',')}`).toBe(true);
-      expect(held.length, context).toBeGreaterThan(0);
-      expect(inFlightAtKill, context).toBeGreaterThan(0);
-      expect(open, context).toBeGreaterThan(0);
-      // Recovery never deletes a client Konnect got a 201 for: an entry whose answer was leaving is kept.
-      expect(deleted, context).toEqual([]);
-      // A kept entry whose answer did not make it is an orphan, and the restarted server names it for an operator.
-      const keptIds = new Set(logLines(bridge).filter((line) => line.level === 'warn' && String(line.msg).startsWith('a create was answering Konnect')).map((line) => line.clientId));
-      expect(keptIds.size, context).toBe(answering);
+      for (let round = 1; round <= ROUNDS; round++) {
+        const baseline = await target.countClients();
+        const before = new Set((await target.listClients?.())?.map((client) => client.clientId));
 
-      if (target.listClients) {
-        // RFC 7591 clients cannot be searched: a create whose answer never reached the killed process
-        // cannot be found. Core logs each such create (the nonce its client's name ends in) for an
-        // operator. So: at most one orphan per create the journal held without a client id (unresolved),
-        // and every orphan's nonce in an error line of the restarted server.
-        const heldIds = new Set(held.map((client) => client.clientId));
-        expect(unresolved, context).toBeLessThanOrEqual(inFlightAtKill);
-        const orphaned = (await target.listClients()).filter((client) => !before.has(client.clientId) && !heldIds.has(client.clientId));
-        expect(orphaned.length, context).toBe(orphans);
-        expect(orphans, context).toBeLessThanOrEqual(unresolved + answering);
-        const errors = logLines(bridge).filter((line) => line.level === 'error');
-        for (const client of orphaned.filter((candidate) => !keptIds.has(candidate.clientId))) {
-          const nonce = /\[([a-z0-9]{8})\]$/.exec(client.clientName)?.[1];
-          expect(nonce, client.clientName).toBeDefined();
-          expect(errors.some((line) => line.nonce === nonce && line.msg.includes(`"${nonce}"`)), `${client.clientName} ${context}`).toBe(true);
+        const load = konnectLoad(bridge, target.application);
+        // At least LOAD_MS, and until some creates were answered: a loaded CI machine may answer none in 1 s.
+        const loadUntil = performance.now() + MAX_LOAD_MS;
+        await sleep(LOAD_MS);
+        while (load.answered() < MIN_ANSWERED && performance.now() < loadUntil) await sleep(50);
+        const inFlightAtKill = load.stop();
+        const killedAt = performance.now();
+        bridge.child.kill('SIGKILL');
+        await bridge.exited;
+        const { held, statuses } = await load.done();
+
+        // Straight back up on the same file: the killed process's lock is taken over.
+        const restarting = performance.now();
+        bridge = await start(env);
+        const listeningMs = Math.round(performance.now() - restarting);
+        await faults?.settle();
+        const report = await waitForRecovery(bridge);
+        const recoveredMs = Math.round(performance.now() - restarting);
+
+        const exists = await Promise.all(held.map((client) => target.clientExists(client.clientId)));
+        const kept = held.filter((_, index) => exists[index]);
+        const deleted = held.filter((_, index) => !exists[index]);
+        const orphans = (await target.countClients()) - baseline - kept.length;
+        const { open, undone, neverCreated, unresolved, kept: answering } = report;
+        const figures = {
+          round,
+          held: held.length,
+          inFlightAtKill,
+          open,
+          undone,
+          neverCreated,
+          unresolved,
+          answering,
+          orphans,
+          heldDeleted: deleted.map(
+            (client) => `${client.clientId} answered ${Math.round(killedAt - client.answeredAt)} ms before the kill`,
+          ),
+          listeningMs,
+          recoveredMs,
+        };
+        const context = JSON.stringify(figures);
+        ctx.annotate(`${id} ${context}`);
+
+        expect(
+          statuses.every((status) => status === 201),
+          `${context} ${statuses.join(',')}`,
+        ).toBe(true);
+        expect(held.length, context).toBeGreaterThan(0);
+        expect(inFlightAtKill, context).toBeGreaterThan(0);
+        expect(open, context).toBeGreaterThan(0);
+        // Recovery never deletes a client Konnect got a 201 for: an entry whose answer was leaving is kept.
+        expect(deleted, context).toEqual([]);
+        // A kept entry whose answer did not make it is an orphan, and the restarted server names it for an operator.
+        const keptIds = new Set(
+          logLines(bridge)
+            .filter((line) => line.level === 'warn' && String(line.msg).startsWith('a create was answering Konnect'))
+            .map((line) => line.clientId),
+        );
+        expect(keptIds.size, context).toBe(answering);
+
+        if (target.listClients) {
+          // RFC 7591 clients cannot be searched: a create whose answer never reached the killed process
+          // cannot be found. Core logs each such create (the nonce its client's name ends in) for an
+          // operator. So: at most one orphan per create the journal held without a client id (unresolved),
+          // and every orphan's nonce in an error line of the restarted server.
+          const heldIds = new Set(held.map((client) => client.clientId));
+          expect(unresolved, context).toBeLessThanOrEqual(inFlightAtKill);
+          const orphaned = (await target.listClients()).filter((client) => !before.has(client.clientId) && !heldIds.has(client.clientId));
+          expect(orphaned.length, context).toBe(orphans);
+          expect(orphans, context).toBeLessThanOrEqual(unresolved + answering);
+          const errors = logLines(bridge).filter((line) => line.level === 'error');
+          for (const client of orphaned.filter((candidate) => !keptIds.has(candidate.clientId))) {
+            const nonce = /\[([a-z0-9]{8})\]$/.exec(client.clientName)?.[1];
+            expect(nonce, client.clientName).toBeDefined();
+            expect(
+              errors.some((line) => line.nonce === nonce && line.msg.includes(`"${nonce}"`)),
+              `${client.clientName} ${context}`,
+            ).toBe(true);
+          }
+        } else {
+          expect(orphans, context).toBeLessThanOrEqual(answering);
+          expect(unresolved, context).toBe(0);
         }
-      } else {
-        expect(orphans, context).toBeLessThanOrEqual(answering);
-        expect(unresolved, context).toBe(0);
-      }
 
-      // What Konnect holds still works through the restarted server: the secret it got, a rotation, a delete.
-      await Promise.all(
-        kept.map(async ({ clientId, clientSecret }) => {
-          expect(await target.canGetToken(clientId, clientSecret), clientId).toBe(true);
-          const rotated = await call(bridge, 'POST', `/${encodeURIComponent(clientId)}/new-secret`);
-          expect(rotated.status, JSON.stringify(rotated.body)).toBe(200);
-          expect(await target.canGetToken(clientId, rotated.body?.client_secret as string), clientId).toBe(true);
-          expect(await target.canGetToken(clientId, clientSecret), clientId).toBe(false);
-          expect((await call(bridge, 'DELETE', `/${encodeURIComponent(clientId)}`)).status).toBe(204);
-        }),
-      );
-      expect(await target.countClients(), context).toBe(baseline + orphans);
-    }
-    faults?.injectFaults(undefined);
-  });
+        // What Konnect holds still works through the restarted server: the secret it got, a rotation, a delete.
+        await Promise.all(
+          kept.map(async ({ clientId, clientSecret }) => {
+            expect(await target.canGetToken(clientId, clientSecret), clientId).toBe(true);
+            const rotated = await call(bridge, 'POST', `/${encodeURIComponent(clientId)}/new-secret`);
+            expect(rotated.status, JSON.stringify(rotated.body)).toBe(200);
+            expect(await target.canGetToken(clientId, rotated.body?.client_secret as string), clientId).toBe(true);
+            expect(await target.canGetToken(clientId, clientSecret), clientId).toBe(false);
+            expect((await call(bridge, 'DELETE', `/${encodeURIComponent(clientId)}`)).status).toBe(204);
+          }),
+        );
+        expect(await target.countClients(), context).toBe(baseline + orphans);
+      }
+      faults?.injectFaults(undefined);
+    },
+  );
 });

@@ -53,33 +53,48 @@ describe.each(Object.keys(idpTargets) as AdapterId[])('dcr-bridge doctor against
     expect(failed(report), JSON.stringify(report, null, 2)).toEqual([]);
     expect(code).toBe(0);
     expect(report).toMatchObject({ adapter: id, writeTest: false, ok: true });
-    for (const name of ['configuration', 'reachability', 'credentials', 'permissions']) expect(group(report, name).length, name).toBeGreaterThan(0);
+    for (const name of ['configuration', 'reachability', 'credentials', 'permissions'])
+      expect(group(report, name).length, name).toBeGreaterThan(0);
     expect(group(report, 'permissions').some((check) => check.result === 'pass')).toBe(true);
     const calls = target.requests().slice(before);
     // Reads only: GETs, admin token requests, and Cognito's read actions (every Cognito action is a POST).
-    expect(calls.filter((call) => !/^(GET|HEAD) |token|^POST \/(Describe|List|Get)\w*$/.test(call)), calls.join('\n')).toEqual([]);
+    expect(
+      calls.filter((call) => !/^(GET|HEAD) |token|^POST \/(Describe|List|Get)\w*$/.test(call)),
+      calls.join('\n'),
+    ).toEqual([]);
     expect(await target.countClients()).toBe(clients);
   });
 
   // Cognito's token endpoint is the user pool domain's at amazoncognito.com, which cannot be reached from
   // here (cognito-local has none); the adapter's own diagnostics test proves it against the test proxy.
-  it.skipIf(id === 'cognito')('with --write-test: creates a probe, proves its credentials, rotates, deletes it, and leaves nothing behind', async () => {
-    const clients = await target.countClients();
-    const scopes = (target.application.scopes as string[] | undefined) ?? [];
-    const { code, stdout, report } = await doctor(target.env, '--write-test', ...(scopes.length > 0 ? ['--scope', scopes.join(',')] : []));
-    const steps = group(report, 'write test');
-    expect(steps.map((step) => `${step.result} ${step.name}`), JSON.stringify(report, null, 2)).toEqual([
-      'pass create a probe client',
-      'pass the probe gets a token',
-      'pass rotate its secret',
-      'pass the new secret gets a token',
-      'pass the old secret is refused',
-      'pass delete the probe client',
-    ]);
-    expect(code).toBe(0);
-    expect(await target.countClients()).toBe(clients);
-    for (const [name, value] of Object.entries(target.env)) if (/(SECRET|PASSWORD|TOKEN|_KEY)$/.test(name) && value.length >= 8) expect(stdout, name).not.toContain(value);
-  });
+  it.skipIf(id === 'cognito')(
+    'with --write-test: creates a probe, proves its credentials, rotates, deletes it, and leaves nothing behind',
+    async () => {
+      const clients = await target.countClients();
+      const scopes = (target.application.scopes as string[] | undefined) ?? [];
+      const { code, stdout, report } = await doctor(
+        target.env,
+        '--write-test',
+        ...(scopes.length > 0 ? ['--scope', scopes.join(',')] : []),
+      );
+      const steps = group(report, 'write test');
+      expect(
+        steps.map((step) => `${step.result} ${step.name}`),
+        JSON.stringify(report, null, 2),
+      ).toEqual([
+        'pass create a probe client',
+        'pass the probe gets a token',
+        'pass rotate its secret',
+        'pass the new secret gets a token',
+        'pass the old secret is refused',
+        'pass delete the probe client',
+      ]);
+      expect(code).toBe(0);
+      expect(await target.countClients()).toBe(clients);
+      for (const [name, value] of Object.entries(target.env))
+        if (/(SECRET|PASSWORD|TOKEN|_KEY)$/.test(name) && value.length >= 8) expect(stdout, name).not.toContain(value);
+    },
+  );
 
   it.skipIf(wrongCredentials[id] === undefined)('reports refused admin credentials with what to change, and exits 1', async () => {
     const { code, report } = await doctor({ ...target.env, ...wrongCredentials[id] });
@@ -98,8 +113,16 @@ describe('dcr-bridge doctor: a permission missing', () => {
       const { code, report, stdout } = await doctor(keycloakSettings(keycloak), '--write-test');
       expect(code).toBe(1);
       expect(group(report, 'credentials')).toEqual([expect.objectContaining({ result: 'pass' })]);
-      expect(failed(report)).toEqual([expect.objectContaining({ group: 'permissions', name: 'permission: manage-clients', fix: expect.stringContaining('manage-clients') })]);
-      expect(group(report, 'write test')).toEqual([expect.objectContaining({ result: 'skip', detail: expect.stringContaining('fix the failures above') })]);
+      expect(failed(report)).toEqual([
+        expect.objectContaining({
+          group: 'permissions',
+          name: 'permission: manage-clients',
+          fix: expect.stringContaining('manage-clients'),
+        }),
+      ]);
+      expect(group(report, 'write test')).toEqual([
+        expect.objectContaining({ result: 'skip', detail: expect.stringContaining('fix the failures above') }),
+      ]);
       expect(stdout).not.toContain(keycloak.admin.clientSecret);
     } finally {
       await keycloak.close();
@@ -120,11 +143,19 @@ describe('dcr-bridge doctor: configuration and reachability', () => {
   it('says when no adapter is configured (dev mode) and exits 0', async () => {
     const { code, report } = await doctor({});
     expect(code).toBe(0);
-    expect(report.checks).toEqual([expect.objectContaining({ group: 'configuration', result: 'skip', detail: expect.stringContaining('dev mode') })]);
+    expect(report.checks).toEqual([
+      expect.objectContaining({ group: 'configuration', result: 'skip', detail: expect.stringContaining('dev mode') }),
+    ]);
   });
 
   it('finds an IdP nobody answers for at its port, and skips what depends on it', async () => {
-    const { code, report } = await doctor({ DCR_BRIDGE_ADAPTER: 'keycloak', KEYCLOAK_URL: 'http://127.0.0.1:1', KEYCLOAK_REALM: 'r', KEYCLOAK_CLIENT_ID: 'c', KEYCLOAK_CLIENT_SECRET: 'secret-0123456789' });
+    const { code, report } = await doctor({
+      DCR_BRIDGE_ADAPTER: 'keycloak',
+      KEYCLOAK_URL: 'http://127.0.0.1:1',
+      KEYCLOAK_REALM: 'r',
+      KEYCLOAK_CLIENT_ID: 'c',
+      KEYCLOAK_CLIENT_SECRET: 'secret-0123456789',
+    });
     expect(code).toBe(1);
     expect(group(report, 'reachability')).toEqual([
       expect.objectContaining({ name: 'DNS 127.0.0.1', result: 'pass' }),
@@ -138,24 +169,44 @@ describe('dcr-bridge doctor: configuration and reachability', () => {
     let url: string;
     let close: () => Promise<void>;
     beforeAll(async () => {
-      const server = createServer({ cert: readFileSync(certificate), key: readFileSync(new URL('./fixtures/self-signed-key.pem', import.meta.url)) }, (_req, res) => res.writeHead(404).end());
+      const server = createServer(
+        { cert: readFileSync(certificate), key: readFileSync(new URL('./fixtures/self-signed-key.pem', import.meta.url)) },
+        (_req, res) => res.writeHead(404).end(),
+      );
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
       url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
       close = () => new Promise((resolve) => server.close(() => resolve()));
     });
     afterAll(() => close());
-    const keycloakAt = (at: string) => ({ DCR_BRIDGE_ADAPTER: 'keycloak', KEYCLOAK_URL: at, KEYCLOAK_REALM: 'r', KEYCLOAK_CLIENT_ID: 'c', KEYCLOAK_CLIENT_SECRET: 'secret-0123456789' });
+    const keycloakAt = (at: string) => ({
+      DCR_BRIDGE_ADAPTER: 'keycloak',
+      KEYCLOAK_URL: at,
+      KEYCLOAK_REALM: 'r',
+      KEYCLOAK_CLIENT_ID: 'c',
+      KEYCLOAK_CLIENT_SECRET: 'secret-0123456789',
+    });
 
     it('refuses a certificate from a CA the process does not trust, saying how to trust it', async () => {
       const { code, report } = await doctor(keycloakAt(url));
       expect(code).toBe(1);
-      expect(group(report, 'reachability').at(-1)).toMatchObject({ name: expect.stringMatching(/^TLS /), result: 'fail', fix: expect.stringContaining('NODE_EXTRA_CA_CERTS') });
+      expect(group(report, 'reachability').at(-1)).toMatchObject({
+        name: expect.stringMatching(/^TLS /),
+        result: 'fail',
+        fix: expect.stringContaining('NODE_EXTRA_CA_CERTS'),
+      });
     });
 
     it('accepts it once the CA is given with NODE_EXTRA_CA_CERTS, and describes it', async () => {
       const { report } = await doctor({ ...keycloakAt(url), NODE_EXTRA_CA_CERTS: certificate.pathname });
-      expect(group(report, 'reachability').find((check) => check.name.startsWith('TLS'))).toMatchObject({ result: 'pass', detail: expect.stringContaining('dcr-bridge doctor test') });
-      expect(group(report, 'reachability').at(-1)).toMatchObject({ name: expect.stringMatching(/^HTTP GET/), result: 'pass', detail: 'answered 404' });
+      expect(group(report, 'reachability').find((check) => check.name.startsWith('TLS'))).toMatchObject({
+        result: 'pass',
+        detail: expect.stringContaining('dcr-bridge doctor test'),
+      });
+      expect(group(report, 'reachability').at(-1)).toMatchObject({
+        name: expect.stringMatching(/^HTTP GET/),
+        result: 'pass',
+        detail: 'answered 404',
+      });
     });
   });
 });

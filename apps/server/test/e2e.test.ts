@@ -26,7 +26,12 @@ async function call(method: string, path: string, body?: unknown, key: string | 
 
 async function canGetToken(clientId: string, clientSecret: string): Promise<boolean> {
   const issuer = `${bridge.url}/dev-idp`;
-  const config = new oidc.Configuration({ issuer, token_endpoint: `${issuer}/token` }, clientId, undefined, oidc.ClientSecretPost(clientSecret));
+  const config = new oidc.Configuration(
+    { issuer, token_endpoint: `${issuer}/token` },
+    clientId,
+    undefined,
+    oidc.ClientSecretPost(clientSecret),
+  );
   oidc.allowInsecureRequests(config);
   try {
     return typeof (await oidc.clientCredentialsGrant(config)).access_token === 'string';
@@ -56,7 +61,11 @@ describe('dcr-bridge process, dev mode', () => {
     expect(await canGetToken(clientId, firstSecret)).toBe(false);
     expect(await canGetToken(clientId, rotated.body.client_secret)).toBe(true);
 
-    const updated = await call('POST', `/${clientId}/event-hook`, konnectEvent(clientId, { event_type: 'update_application', redirect_uris: ['https://app.example.com/new'] }));
+    const updated = await call(
+      'POST',
+      `/${clientId}/event-hook`,
+      konnectEvent(clientId, { event_type: 'update_application', redirect_uris: ['https://app.example.com/new'] }),
+    );
     expect(updated.status).toBe(200);
     expect(await canGetToken(clientId, rotated.body.client_secret)).toBe(true);
 
@@ -104,7 +113,10 @@ describe('dcr-bridge process lifecycle', () => {
   });
 
   it('exits 1 saying how to make a store key when the adapter needs the store', async () => {
-    const noKey = await start({ DCR_BRIDGE_ADAPTER: 'rfc7591', DCR_BRIDGE_API_KEYS: apiKey, RFC7591_ISSUER: 'https://idp.example.com' }, { waitForListening: false });
+    const noKey = await start(
+      { DCR_BRIDGE_ADAPTER: 'rfc7591', DCR_BRIDGE_API_KEYS: apiKey, RFC7591_ISSUER: 'https://idp.example.com' },
+      { waitForListening: false },
+    );
     expect(await noKey.exited).toBe(1);
     expect(noKey.stderr()).toContain('openssl rand -base64 32');
   });

@@ -35,7 +35,10 @@ describe('the create journal file', () => {
     await journal.set('k', 'v1');
     await journal.set('k', 'v2');
     // Read as a killed process's successor would, without closing this one.
-    const lines = readFileSync(file, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { k: string; v: string });
+    const lines = readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { k: string; v: string });
     expect(lines.at(-1)).toEqual({ k: 'k', v: 'v2' });
     await journal.close();
   });

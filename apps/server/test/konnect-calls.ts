@@ -52,7 +52,12 @@ export function konnectLoad(bridge: BridgeProcess, apiKey: string, application: 
       try {
         const res = await call(bridge, apiKey, 'POST', '/', konnectApplication(application));
         statuses.push(res.status);
-        if (res.status === 201 && res.body) held.push({ clientId: res.body.client_id as string, clientSecret: res.body.client_secret as string, answeredAt: performance.now() });
+        if (res.status === 201 && res.body)
+          held.push({
+            clientId: res.body.client_id as string,
+            clientSecret: res.body.client_secret as string,
+            answeredAt: performance.now(),
+          });
       } catch {
         // The connection died with the process: Konnect got no answer.
       } finally {

@@ -35,7 +35,13 @@ function exercise(logger: Logger): void {
   const request = logger.child({ requestId: 'req-1' });
   request.info('request', { method: 'POST', path: '/', status: 201, ms: 12.5 });
   const call = request.child({ adapter: 'okta', operation: 'create' });
-  call.debug('idp request', { idp: 'Okta', method: 'POST', url: new URL('https://idp.example.com/oauth2/v1/apps?limit=1'), status: 200, ms: 40 });
+  call.debug('idp request', {
+    idp: 'Okta',
+    method: 'POST',
+    url: new URL('https://idp.example.com/oauth2/v1/apps?limit=1'),
+    status: 200,
+    ms: 40,
+  });
   const failure = Object.assign(new Error('Okta answered 503', { cause: new TypeError('fetch failed') }), { code: 'idp_unavailable' });
   call.error('adapter call failed', { error: failure, attempts: [1, 2], detail: { reason: 'busy', retry: null, skipped: undefined } });
   call.warn('no fields');
@@ -52,8 +58,20 @@ describe('createProcessLogger: the lines of core’s createJsonLogger', () => {
     expect(ourLines).toHaveLength(coreLines.length);
     expect(parse(ourLines)).toEqual(parse(coreLines));
     const error = lineAt(ourLines, 2);
-    expect(error).toMatchObject({ time: '2025-03-04T05:06:07.089Z', level: 'error', msg: 'adapter call failed', requestId: 'req-1', adapter: 'okta', operation: 'create' });
-    expect(error.error).toEqual({ name: 'Error', message: 'Okta answered 503', code: 'idp_unavailable', cause: { name: 'TypeError', message: 'fetch failed' } });
+    expect(error).toMatchObject({
+      time: '2025-03-04T05:06:07.089Z',
+      level: 'error',
+      msg: 'adapter call failed',
+      requestId: 'req-1',
+      adapter: 'okta',
+      operation: 'create',
+    });
+    expect(error.error).toEqual({
+      name: 'Error',
+      message: 'Okta answered 503',
+      code: 'idp_unavailable',
+      cause: { name: 'TypeError', message: 'fetch failed' },
+    });
   });
 
   it('writes one JSON object per line, no pid nor hostname, no key twice', () => {
@@ -132,7 +150,9 @@ describe('createProcessLogger: no secret reaches the output', () => {
       urlObject: new URL(`https://admin:${secret('urlpass')}@idp.example.com/apps?token=${secret('urltoken')}&limit=1`),
     });
     log.error('failed', {
-      error: new Error(`Keycloak refused Bearer ${secret('errmsg')}`, { cause: Object.assign(new Error('inner'), { client_secret: secret('cause') }) }),
+      error: new Error(`Keycloak refused Bearer ${secret('errmsg')}`, {
+        cause: Object.assign(new Error('inner'), { client_secret: secret('cause') }),
+      }),
       err: new Error(`POST https://idp.example.com/token?client_secret=${secret('errurl')} failed`),
     });
 
@@ -143,7 +163,13 @@ describe('createProcessLogger: no secret reaches the output', () => {
     const message = lineAt(ourLines, 1);
     const text = lineAt(ourLines, 2);
     const failed = lineAt(ourLines, 3);
-    expect(fields).toMatchObject({ client_id: 'public-client-id', client_secret: REDACTED, 'x-api-key': REDACTED, authorization: REDACTED, headers: { authorization: REDACTED, accept: 'application/json' } });
+    expect(fields).toMatchObject({
+      client_id: 'public-client-id',
+      client_secret: REDACTED,
+      'x-api-key': REDACTED,
+      authorization: REDACTED,
+      headers: { authorization: REDACTED, accept: 'application/json' },
+    });
     expect(fields.webHeaders).toEqual({ authorization: REDACTED, 'content-type': 'application/json' });
     expect(message.msg).toBe(`a message quoting Bearer ${REDACTED}`);
     expect(text.url).toBe(`https://idp.example.com/token?client_id=public-client-id&client_secret=${REDACTED}&scope=read`);
@@ -151,12 +177,17 @@ describe('createProcessLogger: no secret reaches the output', () => {
     expect(JSON.parse(text.answer as string)).toEqual({ error: 'invalid_client', client_secret: REDACTED, client_id: 'public-client-id' });
     expect(text.withUser).toBe(`https://${REDACTED}@idp.example.com/admin`);
     expect(text.urlObject).toBe('https://idp.example.com/apps?token=%5BREDACTED%5D&limit=1');
-    expect(failed.error).toEqual({ name: 'Error', message: `Keycloak refused Bearer ${REDACTED}`, cause: { name: 'Error', message: 'inner' } });
+    expect(failed.error).toEqual({
+      name: 'Error',
+      message: `Keycloak refused Bearer ${REDACTED}`,
+      cause: { name: 'Error', message: 'inner' },
+    });
     expect(failed.err).toEqual({ name: 'Error', message: `POST https://idp.example.com/token?client_secret=${REDACTED} failed` });
   });
 
   it('leaves text without credentials alone', () => {
-    const line = '{"msg":"a=1&b=two words","url":"https://idp.example.com/x?client_secret=%5BREDACTED%5D&state=s","mail":"dev@example.com","empty":"token="}';
+    const line =
+      '{"msg":"a=1&b=two words","url":"https://idp.example.com/x?client_secret=%5BREDACTED%5D&state=s","mail":"dev@example.com","empty":"token="}';
     expect(redactLine(line)).toBe(line);
   });
 
@@ -165,7 +196,11 @@ describe('createProcessLogger: no secret reaches the output', () => {
     const lines: string[] = [];
     const plain = pino({ base: null, redact: { paths: SECRET_PATHS, censor: REDACTED } }, { write: (line: string) => lines.push(line) });
     plain.info({ 'x-api-key': secret('k'), client_secret: secret('c'), headers: { authorization: secret('h'), accept: 'text/plain' } });
-    expect(lineAt(lines, 0)).toMatchObject({ 'x-api-key': REDACTED, client_secret: REDACTED, headers: { authorization: REDACTED, accept: 'text/plain' } });
+    expect(lineAt(lines, 0)).toMatchObject({
+      'x-api-key': REDACTED,
+      client_secret: REDACTED,
+      headers: { authorization: REDACTED, accept: 'text/plain' },
+    });
   });
 });
 
@@ -222,7 +257,10 @@ describe('the process logs through it', () => {
   });
 
   it('writes the fatal line of a start that fails, then exits 1', { timeout: 60_000 }, async () => {
-    const bridge = await runBridgeProcess({ DCR_BRIDGE_ADAPTER: 'rfc7591', DCR_BRIDGE_API_KEYS: apiKey, RFC7591_ISSUER: 'https://idp.example.com' }, { waitForListening: false });
+    const bridge = await runBridgeProcess(
+      { DCR_BRIDGE_ADAPTER: 'rfc7591', DCR_BRIDGE_API_KEYS: apiKey, RFC7591_ISSUER: 'https://idp.example.com' },
+      { waitForListening: false },
+    );
     processes.push(bridge);
     expect(await bridge.exited).toBe(1);
     const fatal = jsonLines(bridge).find((line) => line.msg === 'dcr-bridge cannot start');

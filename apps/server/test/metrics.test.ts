@@ -32,17 +32,31 @@ const headers = { 'x-api-key': apiKey, 'content-type': 'application/json' };
 describe('/metrics', () => {
   it('counts Konnect operations, IdP calls and store operations without ids, next to the process metrics, without the API key', async () => {
     const server = await start({});
-    const created = (await (await fetch(`${server.url}/`, { method: 'POST', headers, body: JSON.stringify(konnectApplication()) })).json()) as { client_id: string; client_secret: string };
-    await fetch(`${server.url}/${created.client_id}/event-hook`, { method: 'POST', headers, body: JSON.stringify(konnectEvent(created.client_id, { event_type: 'update_application', redirect_uris: ['https://app.example.com/cb2'] })) });
+    const created = (await (
+      await fetch(`${server.url}/`, { method: 'POST', headers, body: JSON.stringify(konnectApplication()) })
+    ).json()) as { client_id: string; client_secret: string };
+    await fetch(`${server.url}/${created.client_id}/event-hook`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify(
+        konnectEvent(created.client_id, { event_type: 'update_application', redirect_uris: ['https://app.example.com/cb2'] }),
+      ),
+    });
     await fetch(`${server.url}/never-made`, { method: 'POST', headers: { 'x-api-key': apiKey } });
     await fetch(`${server.url}/never-made/new-secret`, { method: 'POST', headers: { 'x-api-key': apiKey } });
     const res = await fetch(`${server.url}/metrics`);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toContain('text/plain');
     const text = await res.text();
-    expect(text).toContain('dcr_bridge_operations_total{operation="createClient",adapter="rfc7591",outcome="success",status_class="2xx"} 1');
-    expect(text).toContain('dcr_bridge_operations_total{operation="applyEvent(update_application)",adapter="rfc7591",outcome="success",status_class="2xx"} 1');
-    expect(text).toContain('dcr_bridge_operations_total{operation="rotateSecret",adapter="rfc7591",outcome="not_found",status_class="4xx"} 1');
+    expect(text).toContain(
+      'dcr_bridge_operations_total{operation="createClient",adapter="rfc7591",outcome="success",status_class="2xx"} 1',
+    );
+    expect(text).toContain(
+      'dcr_bridge_operations_total{operation="applyEvent(update_application)",adapter="rfc7591",outcome="success",status_class="2xx"} 1',
+    );
+    expect(text).toContain(
+      'dcr_bridge_operations_total{operation="rotateSecret",adapter="rfc7591",outcome="not_found",status_class="4xx"} 1',
+    );
     expect(text).toMatch(/dcr_bridge_operation_duration_seconds_count\{operation="createClient",adapter="rfc7591"\} 1/);
     // The dev IdP's registration endpoint, and the client's own registration URI with its id taken out.
     expect(text).toMatch(/dcr_bridge_idp_requests_total\{idp="[^"]+",method="POST",route="[^"]*\/reg",status="201"\} 1/);
@@ -65,6 +79,8 @@ describe('/metrics', () => {
   });
 
   it('refuses a setting it does not know', async () => {
-    expect((await loadConfig({ DCR_BRIDGE_METRICS: 'maybe' })).problems).toEqual([expect.stringContaining('DCR_BRIDGE_METRICS must be one of on, off')]);
+    expect((await loadConfig({ DCR_BRIDGE_METRICS: 'maybe' })).problems).toEqual([
+      expect.stringContaining('DCR_BRIDGE_METRICS must be one of on, off'),
+    ]);
   });
 });

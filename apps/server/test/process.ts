@@ -19,14 +19,21 @@ const serverDir = fileURLToPath(new URL('..', import.meta.url));
 
 /** `dcr-bridge <args>` as a process: src/bin.ts through tsx, with only the environment given (and PATH, HOME). */
 function spawnBin(args: string[], env: Record<string, string>, cwd = serverDir) {
-  return spawn(process.execPath, ['--conditions=@dcr-bridge/source', '--import', 'tsx', fileURLToPath(new URL('../src/bin.ts', import.meta.url)), ...args], {
-    cwd,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  return spawn(
+    process.execPath,
+    ['--conditions=@dcr-bridge/source', '--import', 'tsx', fileURLToPath(new URL('../src/bin.ts', import.meta.url)), ...args],
+    {
+      cwd,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
 }
 
-export function runBridgeProcess(env: Record<string, string>, options: { waitForListening?: boolean; cwd?: string } = {}): Promise<BridgeProcess> {
+export function runBridgeProcess(
+  env: Record<string, string>,
+  options: { waitForListening?: boolean; cwd?: string } = {},
+): Promise<BridgeProcess> {
   // A journal of its own unless the test names one (a restart on the same files): one process per journal.
   const journal = env.DCR_BRIDGE_JOURNAL ?? join(mkdtempSync(join(tmpdir(), 'dcr-journal-')), 'dcr-bridge.journal');
   const child = spawnBin([], { PORT: '0', HOST: '127.0.0.1', DCR_BRIDGE_JOURNAL: journal, ...env }, options.cwd);

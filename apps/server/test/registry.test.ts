@@ -3,7 +3,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adapterPackageName, installedAdapterIds, KNOWN_ADAPTERS, loadAdapterModule, optionalPackageProblem, settingPrefix, type AdapterPackages } from '../src/registry.js';
+import {
+  adapterPackageName,
+  installedAdapterIds,
+  KNOWN_ADAPTERS,
+  loadAdapterModule,
+  optionalPackageProblem,
+  settingPrefix,
+  type AdapterPackages,
+} from '../src/registry.js';
 
 const fixture = fileURLToPath(new URL('./fixtures/third-party-adapter.mjs', import.meta.url));
 const packagesDir = fileURLToPath(new URL('../../../packages', import.meta.url));
@@ -42,41 +50,54 @@ describe('adapter packages by convention', () => {
 
   it('names the command that installs an adapter that is not there, and the adapters that are', async () => {
     expect(await loadAdapterModule('pingone', project, elsewhere)).toEqual({
-      problem: 'DCR_BRIDGE_ADAPTER is pingone; the adapters installed are keycloak. The pingone adapter is not installed: npm install @dcr-bridge/adapter-pingone',
+      problem:
+        'DCR_BRIDGE_ADAPTER is pingone; the adapters installed are keycloak. The pingone adapter is not installed: npm install @dcr-bridge/adapter-pingone',
     });
     // A misspelt id: the list of what is installed shows the spelling.
     expect(await loadAdapterModule('keycloack')).toEqual({
-      problem: 'DCR_BRIDGE_ADAPTER is keycloack; the adapters installed are cognito, keycloak, okta, pingfederate, pingone, rfc7591. The keycloack adapter is not installed: npm install @dcr-bridge/adapter-keycloack',
+      problem:
+        'DCR_BRIDGE_ADAPTER is keycloack; the adapters installed are cognito, keycloak, okta, pingfederate, pingone, rfc7591. The keycloack adapter is not installed: npm install @dcr-bridge/adapter-keycloack',
     });
   });
 
   it('refuses a package whose adapter id is not the one its name promises', async () => {
     const lookup = await loadAdapterModule('keycloak', project, elsewhere);
-    expect(lookup).toEqual({ problem: expect.stringMatching(/^DCR_BRIDGE_ADAPTER "keycloak": @dcr-bridge\/adapter-keycloak exports the adapter "acme", not "keycloak"/) });
+    expect(lookup).toEqual({
+      problem: expect.stringMatching(
+        /^DCR_BRIDGE_ADAPTER "keycloak": @dcr-bridge\/adapter-keycloak exports the adapter "acme", not "keycloak"/,
+      ),
+    });
   });
 
   it('takes a hyphenated name that is no adapter of ours as a third-party package of that name', async () => {
     const lookup = await loadAdapterModule('acme-dcr-adapter', project, elsewhere);
     expect('module' in lookup && lookup.module.id).toBe('acme');
-    expect(await loadAdapterModule('zitadel-adapter', project, elsewhere)).toEqual({ problem: expect.stringMatching(/The zitadel-adapter adapter is not installed: npm install @dcr-bridge\/adapter-zitadel-adapter$/) });
+    expect(await loadAdapterModule('zitadel-adapter', project, elsewhere)).toEqual({
+      problem: expect.stringMatching(/The zitadel-adapter adapter is not installed: npm install @dcr-bridge\/adapter-zitadel-adapter$/),
+    });
   });
 
   it('loads a third-party adapter by path, and names the package to install for a missing scoped one', async () => {
     const lookup = await loadAdapterModule('./fixtures/third-party-adapter.mjs', fileURLToPath(new URL('.', import.meta.url)));
     expect('module' in lookup && lookup.module.id).toBe('acme');
     expect(await loadAdapterModule('@acme/dcr-bridge-adapter/server', project, elsewhere)).toEqual({
-      problem: 'DCR_BRIDGE_ADAPTER "@acme/dcr-bridge-adapter/server": @acme/dcr-bridge-adapter/server could not be loaded (it is not installed): npm install @acme/dcr-bridge-adapter',
+      problem:
+        'DCR_BRIDGE_ADAPTER "@acme/dcr-bridge-adapter/server": @acme/dcr-bridge-adapter/server could not be loaded (it is not installed): npm install @acme/dcr-bridge-adapter',
     });
   });
 
   it('refuses a value that is neither an id nor a module specifier', async () => {
-    expect(await loadAdapterModule('Keycloak')).toEqual({ problem: expect.stringMatching(/^DCR_BRIDGE_ADAPTER "Keycloak" is neither an adapter id/) });
+    expect(await loadAdapterModule('Keycloak')).toEqual({
+      problem: expect.stringMatching(/^DCR_BRIDGE_ADAPTER "Keycloak" is neither an adapter id/),
+    });
   });
 });
 
 describe('the adapters published from this repository', () => {
   it('are every packages/adapter-* package, each with the settings prefix of its id', () => {
-    const folders = readdirSync(packagesDir).filter((name) => name.startsWith('adapter-')).map((name) => name.slice('adapter-'.length));
+    const folders = readdirSync(packagesDir)
+      .filter((name) => name.startsWith('adapter-'))
+      .map((name) => name.slice('adapter-'.length));
     expect([...KNOWN_ADAPTERS].sort()).toEqual(folders.sort());
     expect(settingPrefix('rfc7591')).toBe('RFC7591_');
     expect(settingPrefix('acme-id')).toBe('ACME_ID_');

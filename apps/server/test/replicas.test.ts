@@ -75,7 +75,16 @@ describe.each(['rfc7591', 'keycloak'] as AdapterId[])('%s: two replicas on one P
     expect(rotated.status, JSON.stringify(rotated.body)).toBe(200);
     expect(await target.canGetToken(clientId, rotated.body?.client_secret as string)).toBe(true);
     expect(await target.canGetToken(clientId, clientSecret)).toBe(false);
-    expect((await call(a, 'POST', at(clientId, '/event-hook'), konnectEvent(clientId, { event_type: 'update_application', redirect_uris: ['https://replica.example.com/cb'] }))).status).toBe(200);
+    expect(
+      (
+        await call(
+          a,
+          'POST',
+          at(clientId, '/event-hook'),
+          konnectEvent(clientId, { event_type: 'update_application', redirect_uris: ['https://replica.example.com/cb'] }),
+        )
+      ).status,
+    ).toBe(200);
     expect((await call(b, 'DELETE', at(clientId))).status).toBe(204);
     expect(await target.clientExists(clientId)).toBe(false);
     expect((await call(a, 'POST', at(clientId, '/new-secret'))).status).toBe(404);
@@ -88,14 +97,29 @@ describe.each(['rfc7591', 'keycloak'] as AdapterId[])('%s: two replicas on one P
     // that. Run side by side (each replica queuing only its own), they would take about three.
     const DELAY_MS = 400;
     const { method, path } = target.createPath;
-    target.faults?.injectFaults({ rate: 1, kinds: ['held_then_processed'], delayMs: [DELAY_MS, DELAY_MS], match: (m, p) => m !== 'GET' && !(m === method && path.test(p)) && !/token/.test(p) });
+    target.faults?.injectFaults({
+      rate: 1,
+      kinds: ['held_then_processed'],
+      delayMs: [DELAY_MS, DELAY_MS],
+      match: (m, p) => m !== 'GET' && !(m === method && path.test(p)) && !/token/.test(p),
+    });
     const started = performance.now();
     const answers = await Promise.all([
       call(a, 'POST', at(clientId, '/new-secret')),
       call(b, 'POST', at(clientId, '/new-secret')),
-      call(a, 'POST', at(clientId, '/event-hook'), konnectEvent(clientId, { event_type: 'update_application', redirect_uris: ['https://a.example.com/cb'] })),
+      call(
+        a,
+        'POST',
+        at(clientId, '/event-hook'),
+        konnectEvent(clientId, { event_type: 'update_application', redirect_uris: ['https://a.example.com/cb'] }),
+      ),
       call(b, 'POST', at(clientId, '/new-secret')),
-      call(b, 'POST', at(clientId, '/event-hook'), konnectEvent(clientId, { event_type: 'update_application', redirect_uris: ['https://b.example.com/cb'] })),
+      call(
+        b,
+        'POST',
+        at(clientId, '/event-hook'),
+        konnectEvent(clientId, { event_type: 'update_application', redirect_uris: ['https://b.example.com/cb'] }),
+      ),
     ]);
     const elapsedMs = performance.now() - started;
     target.faults?.injectFaults(undefined);
@@ -112,62 +136,79 @@ describe.each(['rfc7591', 'keycloak'] as AdapterId[])('%s: two replicas on one P
     expect(await target.clientExists(clientId)).toBe(false);
   });
 
-  it('carries on when a replica is killed under load, and finishes the dead one’s open creates without a restart', { timeout: 90_000 }, async (ctx) => {
-    const baseline = await target.countClients();
-    const { method, path } = target.createPath;
-    // Slow creates that complete at the IdP even after the caller has gone.
-    target.faults?.injectFaults({ rate: 1, kinds: ['held_then_processed'], delayMs: [100, 600], match: (m, p) => m === method && path.test(p) });
-    const onA = konnectLoad(a, apiKey, target.application, 6);
-    const onB = konnectLoad(b, apiKey, target.application, 2);
-    const loadUntil = performance.now() + 20_000;
-    await sleep(1_000);
-    while (onA.answered() < 3 && performance.now() < loadUntil) await sleep(50);
-    const inFlightAtKill = onA.stop();
-    a.child.kill('SIGKILL');
-    await a.exited;
-    // B goes on serving while A is gone.
-    await sleep(500);
-    onB.stop();
-    const [fromA, fromB] = await Promise.all([onA.done(), onB.done()]);
-    target.faults?.injectFaults(undefined);
-    await target.faults?.settle();
-    expect(fromB.statuses.every((status) => status === 201), fromB.statuses.join(',')).toBe(true);
-    expect(inFlightAtKill).toBeGreaterThan(0);
+  it(
+    'carries on when a replica is killed under load, and finishes the dead one’s open creates without a restart',
+    { timeout: 90_000 },
+    async (ctx) => {
+      const baseline = await target.countClients();
+      const { method, path } = target.createPath;
+      // Slow creates that complete at the IdP even after the caller has gone.
+      target.faults?.injectFaults({
+        rate: 1,
+        kinds: ['held_then_processed'],
+        delayMs: [100, 600],
+        match: (m, p) => m === method && path.test(p),
+      });
+      const onA = konnectLoad(a, apiKey, target.application, 6);
+      const onB = konnectLoad(b, apiKey, target.application, 2);
+      const loadUntil = performance.now() + 20_000;
+      await sleep(1_000);
+      while (onA.answered() < 3 && performance.now() < loadUntil) await sleep(50);
+      const inFlightAtKill = onA.stop();
+      a.child.kill('SIGKILL');
+      await a.exited;
+      // B goes on serving while A is gone.
+      await sleep(500);
+      onB.stop();
+      const [fromA, fromB] = await Promise.all([onA.done(), onB.done()]);
+      target.faults?.injectFaults(undefined);
+      await target.faults?.settle();
+      expect(
+        fromB.statuses.every((status) => status === 201),
+        fromB.statuses.join(','),
+      ).toBe(true);
+      expect(inFlightAtKill).toBeGreaterThan(0);
 
-    await waitForLine(b, SWEPT, 20_000);
-    const held = [...fromA.held, ...fromB.held];
-    // Each sweep takes the entries old enough by then; the allowance: creates whose answer was leaving (kept,
-    // logged for an operator) and, where the IdP cannot be searched (rfc7591), creates whose client id was
-    // never journaled (logged with their nonce).
-    const allowance = () => {
-      const lines = logLines(b);
-      const kept = lines.filter((line) => String(line.msg).startsWith('a create was answering Konnect')).length;
-      const unresolved = lines.filter((line) => line.msg === SWEPT).reduce((sum, line) => sum + Number(line.unresolved ?? 0), 0);
-      return { kept, unresolved };
-    };
-    const orphans = async () => (await target.countClients()) - baseline - held.length;
-    await expect
-      .poll(async () => {
-        const { kept, unresolved } = allowance();
-        return (await orphans()) <= kept + unresolved;
-      }, { timeout: 20_000, interval: 250 })
-      .toBe(true);
-    const exists = await Promise.all(held.map((client) => target.clientExists(client.clientId)));
-    const { kept, unresolved } = allowance();
-    ctx.annotate(`${id} ${JSON.stringify({ heldFromA: fromA.held.length, heldFromB: fromB.held.length, inFlightAtKill, kept, unresolved, orphans: await orphans() })}`);
-    // Nothing Konnect got a 201 for was deleted, from either replica.
-    expect(exists.every(Boolean)).toBe(true);
-    if (!target.listClients) expect(unresolved).toBe(0);
+      await waitForLine(b, SWEPT, 20_000);
+      const held = [...fromA.held, ...fromB.held];
+      // Each sweep takes the entries old enough by then; the allowance: creates whose answer was leaving (kept,
+      // logged for an operator) and, where the IdP cannot be searched (rfc7591), creates whose client id was
+      // never journaled (logged with their nonce).
+      const allowance = () => {
+        const lines = logLines(b);
+        const kept = lines.filter((line) => String(line.msg).startsWith('a create was answering Konnect')).length;
+        const unresolved = lines.filter((line) => line.msg === SWEPT).reduce((sum, line) => sum + Number(line.unresolved ?? 0), 0);
+        return { kept, unresolved };
+      };
+      const orphans = async () => (await target.countClients()) - baseline - held.length;
+      await expect
+        .poll(
+          async () => {
+            const { kept, unresolved } = allowance();
+            return (await orphans()) <= kept + unresolved;
+          },
+          { timeout: 20_000, interval: 250 },
+        )
+        .toBe(true);
+      const exists = await Promise.all(held.map((client) => target.clientExists(client.clientId)));
+      const { kept, unresolved } = allowance();
+      ctx.annotate(
+        `${id} ${JSON.stringify({ heldFromA: fromA.held.length, heldFromB: fromB.held.length, inFlightAtKill, kept, unresolved, orphans: await orphans() })}`,
+      );
+      // Nothing Konnect got a 201 for was deleted, from either replica.
+      expect(exists.every(Boolean)).toBe(true);
+      if (!target.listClients) expect(unresolved).toBe(0);
 
-    // What Konnect holds from the dead replica works through the survivor: its secret, a rotation, a delete.
-    await Promise.all(
-      fromA.held.map(async ({ clientId, clientSecret }) => {
-        expect(await target.canGetToken(clientId, clientSecret), clientId).toBe(true);
-        const rotated = await call(b, 'POST', at(clientId, '/new-secret'));
-        expect(rotated.status, JSON.stringify(rotated.body)).toBe(200);
-        expect(await target.canGetToken(clientId, rotated.body?.client_secret as string), clientId).toBe(true);
-        expect((await call(b, 'DELETE', at(clientId))).status).toBe(204);
-      }),
-    );
-  });
+      // What Konnect holds from the dead replica works through the survivor: its secret, a rotation, a delete.
+      await Promise.all(
+        fromA.held.map(async ({ clientId, clientSecret }) => {
+          expect(await target.canGetToken(clientId, clientSecret), clientId).toBe(true);
+          const rotated = await call(b, 'POST', at(clientId, '/new-secret'));
+          expect(rotated.status, JSON.stringify(rotated.body)).toBe(200);
+          expect(await target.canGetToken(clientId, rotated.body?.client_secret as string), clientId).toBe(true);
+          expect((await call(b, 'DELETE', at(clientId))).status).toBe(204);
+        }),
+      );
+    },
+  );
 });

@@ -15,7 +15,9 @@ describe('the store key', () => {
     const storePath = join(dir, 'state.sqlite');
     const written = randomBytes(32).toString('base64');
     const driver = createSqliteDriver({ path: storePath });
-    await createEncryptedStore({ driver, keys: [Buffer.from(written, 'base64')] }).set('rfc7591/client/abc', { registrationClientUri: 'https://idp.example.com/reg/abc' });
+    await createEncryptedStore({ driver, keys: [Buffer.from(written, 'base64')] }).set('rfc7591/client/abc', {
+      registrationClientUri: 'https://idp.example.com/reg/abc',
+    });
     await driver.close();
 
     const env = (key: string) => ({
@@ -30,7 +32,9 @@ describe('the store key', () => {
       HOST: '127.0.0.1',
     });
     const other = await loadConfig(env(randomBytes(32).toString('base64')));
-    await expect(startServer(other.config!, { logger: silentLogger })).rejects.toThrow(`DCR_BRIDGE_STORE_KEY does not open the records in ${storePath}`);
+    await expect(startServer(other.config!, { logger: silentLogger })).rejects.toThrow(
+      `DCR_BRIDGE_STORE_KEY does not open the records in ${storePath}`,
+    );
 
     // A rotation: the new key first, the old one kept.
     const rotated = await loadConfig(env(`${randomBytes(32).toString('base64')},${written}`));

@@ -13,7 +13,16 @@ import {
   type UpdateUserPoolClientCommandInput,
   type UserPoolClientType,
 } from '@aws-sdk/client-cognito-identity-provider';
-import { BridgeError, defineDcrAdapter, notReady, type DcrAdapter, type IdpPrimitives, type Logger, type OperationContext, type StateStore } from '@dcr-bridge/core';
+import {
+  BridgeError,
+  defineDcrAdapter,
+  notReady,
+  type DcrAdapter,
+  type IdpPrimitives,
+  type Logger,
+  type OperationContext,
+  type StateStore,
+} from '@dcr-bridge/core';
 import { withRetries } from '@dcr-bridge/core/idp';
 import { checkAuthMethod, clientName, isManaged, oauthFlows, type AppClientSettings, type MixedFlowPolicy } from './mapping.js';
 import { ADAPTER_ID, IDP_NAME } from './identity.js';
@@ -79,7 +88,11 @@ class CurrentSecrets {
 }
 
 export function createCognitoAdapter(options: CognitoAdapterOptions): DcrAdapter {
-  const settings: AppClientSettings = { namePrefix: options.namePrefix ?? 'konnect-', mixedFlows: options.mixedFlows ?? 'reject', defaultScopes: options.defaultScopes ?? [] };
+  const settings: AppClientSettings = {
+    namePrefix: options.namePrefix ?? 'konnect-',
+    mixedFlows: options.mixedFlows ?? 'reject',
+    defaultScopes: options.defaultScopes ?? [],
+  };
   const timeoutMs = options.timeoutMs ?? 30_000;
   const agent = { keepAlive: true, maxSockets: MAX_SOCKETS };
   // The SDK would retry throttled creates too; the bridge retries only what is safe to repeat. Its own HTTP
@@ -91,7 +104,13 @@ export function createCognitoAdapter(options: CognitoAdapterOptions): DcrAdapter
       endpoint: options.endpoint,
       credentials: options.credentials,
       maxAttempts: 1,
-      requestHandler: { httpsAgent: agent, httpAgent: agent, connectionTimeout: Math.min(timeoutMs, 10_000), requestTimeout: timeoutMs, throwOnRequestTimeout: true },
+      requestHandler: {
+        httpsAgent: agent,
+        httpAgent: agent,
+        connectionTimeout: Math.min(timeoutMs, 10_000),
+        requestTimeout: timeoutMs,
+        throwOnRequestTimeout: true,
+      },
     });
   const pool = { UserPoolId: options.userPoolId };
   const currentSecrets = new CurrentSecrets();
@@ -111,7 +130,12 @@ export function createCognitoAdapter(options: CognitoAdapterOptions): DcrAdapter
 
   /** The ids of the client's secrets, oldest first. One call: Cognito returns both (at most two) and no page token. */
   async function secretIds(clientId: string, context: OperationContext): Promise<string[]> {
-    const listed = await send('listing the client secrets', context, (abortSignal) => cognito.send(new ListUserPoolClientSecretsCommand({ ...pool, ClientId: clientId }), { abortSignal }), true);
+    const listed = await send(
+      'listing the client secrets',
+      context,
+      (abortSignal) => cognito.send(new ListUserPoolClientSecretsCommand({ ...pool, ClientId: clientId }), { abortSignal }),
+      true,
+    );
     return (listed.ClientSecrets ?? [])
       .sort((a, b) => (a.ClientSecretCreateDate?.getTime() ?? 0) - (b.ClientSecretCreateDate?.getTime() ?? 0))
       .flatMap((secret) => (secret.ClientSecretId ? [secret.ClientSecretId] : []));
@@ -131,12 +155,19 @@ export function createCognitoAdapter(options: CognitoAdapterOptions): DcrAdapter
     );
     if (added === undefined) return undefined;
     const fresh = added.ClientSecretDescriptor;
-    if (!fresh?.ClientSecretValue || !fresh.ClientSecretId) throw new BridgeError('idp_error', `${IDP_NAME} added a client secret without returning it.`);
+    if (!fresh?.ClientSecretValue || !fresh.ClientSecretId)
+      throw new BridgeError('idp_error', `${IDP_NAME} added a client secret without returning it.`);
     return { id: fresh.ClientSecretId, value: fresh.ClientSecretValue };
   }
 
   async function deleteSecret(clientId: string, secretId: string, context: OperationContext): Promise<void> {
-    await send('deleting an old client secret', context, (abortSignal) => cognito.send(new DeleteUserPoolClientSecretCommand({ ...pool, ClientId: clientId, ClientSecretId: secretId }), { abortSignal }), true);
+    await send(
+      'deleting an old client secret',
+      context,
+      (abortSignal) =>
+        cognito.send(new DeleteUserPoolClientSecretCommand({ ...pool, ClientId: clientId, ClientSecretId: secretId }), { abortSignal }),
+      true,
+    );
   }
 
   /**
@@ -161,7 +192,12 @@ export function createCognitoAdapter(options: CognitoAdapterOptions): DcrAdapter
 
     async find(clientId, context) {
       try {
-        const output = await send('reading the app client', context, (abortSignal) => cognito.send(new DescribeUserPoolClientCommand({ ...pool, ClientId: clientId }), { abortSignal }), true);
+        const output = await send(
+          'reading the app client',
+          context,
+          (abortSignal) => cognito.send(new DescribeUserPoolClientCommand({ ...pool, ClientId: clientId }), { abortSignal }),
+          true,
+        );
         return output.UserPoolClient && withoutSecret(output.UserPoolClient);
       } catch (error) {
         if (error instanceof BridgeError && error.code === 'not_found') return undefined;
@@ -176,27 +212,33 @@ export function createCognitoAdapter(options: CognitoAdapterOptions): DcrAdapter
       const flows = oauthFlows(registration, settings, context.logger);
       const scopes = registration.scopes.length > 0 ? registration.scopes : settings.defaultScopes;
       if (flows.length > 0 && scopes.length === 0) {
-        throw new BridgeError('invalid_scope', `${IDP_NAME} OAuth app clients need at least one scope: give the auth strategy scopes in Konnect, or set COGNITO_DEFAULT_SCOPES.`);
+        throw new BridgeError(
+          'invalid_scope',
+          `${IDP_NAME} OAuth app clients need at least one scope: give the auth strategy scopes in Konnect, or set COGNITO_DEFAULT_SCOPES.`,
+        );
       }
       const browser = flows.some((flow) => flow !== 'client_credentials');
       // One call creates the client and its secret.
-      const output = await send('creating the app client', context, (abortSignal) =>
-        cognito.send(
-          new CreateUserPoolClientCommand({
-            ...pool,
-            ClientName: clientName(registration.clientName, context.nonce, settings),
-            GenerateSecret: true,
-            AllowedOAuthFlowsUserPoolClient: flows.length > 0,
-            AllowedOAuthFlows: flows,
-            AllowedOAuthScopes: scopes,
-            CallbackURLs: registration.redirectUris.length > 0 ? registration.redirectUris : undefined,
-            SupportedIdentityProviders: browser ? ['COGNITO'] : undefined,
-            ExplicitAuthFlows: ['ALLOW_REFRESH_TOKEN_AUTH'],
-            EnableTokenRevocation: true,
-            PreventUserExistenceErrors: 'ENABLED',
-          }),
-          { abortSignal },
-        ),
+      const output = await send(
+        'creating the app client',
+        context,
+        (abortSignal) =>
+          cognito.send(
+            new CreateUserPoolClientCommand({
+              ...pool,
+              ClientName: clientName(registration.clientName, context.nonce, settings),
+              GenerateSecret: true,
+              AllowedOAuthFlowsUserPoolClient: flows.length > 0,
+              AllowedOAuthFlows: flows,
+              AllowedOAuthScopes: scopes,
+              CallbackURLs: registration.redirectUris.length > 0 ? registration.redirectUris : undefined,
+              SupportedIdentityProviders: browser ? ['COGNITO'] : undefined,
+              ExplicitAuthFlows: ['ALLOW_REFRESH_TOKEN_AUTH'],
+              EnableTokenRevocation: true,
+              PreventUserExistenceErrors: 'ENABLED',
+            }),
+            { abortSignal },
+          ),
         false,
       );
       const client = output.UserPoolClient;
@@ -212,7 +254,13 @@ export function createCognitoAdapter(options: CognitoAdapterOptions): DcrAdapter
       const name = clientName(draft.clientName, nonce, settings);
       let next: string | undefined;
       do {
-        const page = await send('listing the app clients', context, (abortSignal) => cognito.send(new ListUserPoolClientsCommand({ ...pool, MaxResults: PAGE_SIZE, NextToken: next }), { abortSignal }), true);
+        const page = await send(
+          'listing the app clients',
+          context,
+          (abortSignal) =>
+            cognito.send(new ListUserPoolClientsCommand({ ...pool, MaxResults: PAGE_SIZE, NextToken: next }), { abortSignal }),
+          true,
+        );
         const found = page.UserPoolClients?.find((candidate) => candidate.ClientName === name);
         if (found?.ClientId) return { clientId: found.ClientId, client: found };
         next = page.NextToken;
@@ -222,7 +270,12 @@ export function createCognitoAdapter(options: CognitoAdapterOptions): DcrAdapter
 
     async remove(clientId, _client, context) {
       try {
-        await send('deleting the app client', context, (abortSignal) => cognito.send(new DeleteUserPoolClientCommand({ ...pool, ClientId: clientId }), { abortSignal }), true);
+        await send(
+          'deleting the app client',
+          context,
+          (abortSignal) => cognito.send(new DeleteUserPoolClientCommand({ ...pool, ClientId: clientId }), { abortSignal }),
+          true,
+        );
       } catch (error) {
         if (!(error instanceof BridgeError && error.code === 'not_found')) throw error;
       }
@@ -242,7 +295,11 @@ export function createCognitoAdapter(options: CognitoAdapterOptions): DcrAdapter
         previous = known !== undefined && ids.includes(known) ? known : ids.at(-1);
         for (const id of ids) if (id !== previous) await deleteSecret(clientId, id, context);
         fresh = await addSecret(clientId, context);
-        if (fresh === undefined) throw new BridgeError('idp_error', `${IDP_NAME} refused a new secret for client ${clientId}: another secret was added to it meanwhile. Retry.`);
+        if (fresh === undefined)
+          throw new BridgeError(
+            'idp_error',
+            `${IDP_NAME} refused a new secret for client ${clientId}: another secret was added to it meanwhile. Retry.`,
+          );
       }
       // Then the previous secret goes, so it stops working before Konnect gets the new one.
       if (previous !== undefined) await retire(clientId, previous, fresh.id, context);
@@ -255,15 +312,31 @@ export function createCognitoAdapter(options: CognitoAdapterOptions): DcrAdapter
       // just read (readsCurrent). It takes no secret, so it cannot bring back one a rotation removed.
       const input = { ...client } as Record<string, unknown>;
       for (const field of READ_ONLY) delete input[field];
-      await send('updating the callback URLs', context, (abortSignal) =>
-        cognito.send(new UpdateUserPoolClientCommand({ ...(input as unknown as UpdateUserPoolClientCommandInput), ...pool, ClientId: clientId, CallbackURLs: redirectUris }), { abortSignal }),
+      await send(
+        'updating the callback URLs',
+        context,
+        (abortSignal) =>
+          cognito.send(
+            new UpdateUserPoolClientCommand({
+              ...(input as unknown as UpdateUserPoolClientCommandInput),
+              ...pool,
+              ClientId: clientId,
+              CallbackURLs: redirectUris,
+            }),
+            { abortSignal },
+          ),
         true,
       );
     },
 
     async checkReady(context) {
       try {
-        await send('describing the user pool', context, (abortSignal) => cognito.send(new DescribeUserPoolCommand(pool), { abortSignal }), true);
+        await send(
+          'describing the user pool',
+          context,
+          (abortSignal) => cognito.send(new DescribeUserPoolCommand(pool), { abortSignal }),
+          true,
+        );
         return { ready: true };
       } catch (error) {
         return notReady(error);

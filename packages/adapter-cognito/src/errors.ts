@@ -11,20 +11,27 @@ export function fromAwsError(error: unknown, action: string): BridgeError {
     case 'ScopeDoesNotExistException':
       return new BridgeError('invalid_scope', `${said}. Define the scope on a resource server of the user pool.`, { cause: error });
     case 'InvalidParameterException':
-      return new BridgeError(/callback|url|redirect/i.test(message) ? 'invalid_redirect_uri' : 'invalid_client_metadata', said, { cause: error });
+      return new BridgeError(/callback|url|redirect/i.test(message) ? 'invalid_redirect_uri' : 'invalid_client_metadata', said, {
+        cause: error,
+      });
     case 'InvalidOAuthFlowException':
       return new BridgeError('invalid_client_metadata', said, { cause: error });
     case 'ResourceNotFoundException':
       return new BridgeError('not_found', said, { cause: error });
     case 'TooManyRequestsException':
-      return new BridgeError('idp_rate_limited', `${IDP_NAME} is rate-limiting the bridge (${action}).`, { retryAfterSeconds: 1, cause: error });
+      return new BridgeError('idp_rate_limited', `${IDP_NAME} is rate-limiting the bridge (${action}).`, {
+        retryAfterSeconds: 1,
+        cause: error,
+      });
     case 'NotAuthorizedException':
     case 'AccessDeniedException':
     case 'UnrecognizedClientException':
     case 'InvalidSignatureException':
     case 'ExpiredTokenException':
     case 'CredentialsProviderError':
-      return new BridgeError('idp_error', `${said}. Check the bridge's AWS credentials and its IAM policy (see the adapter's README).`, { cause: error });
+      return new BridgeError('idp_error', `${said}. Check the bridge's AWS credentials and its IAM policy (see the adapter's README).`, {
+        cause: error,
+      });
     case 'LimitExceededException':
       return new BridgeError('idp_error', `${said}. A ${IDP_NAME} quota was reached.`, { cause: error });
     case 'TimeoutError':
@@ -34,6 +41,7 @@ export function fromAwsError(error: unknown, action: string): BridgeError {
       return new BridgeError('idp_unavailable', said, { cause: error });
   }
   const status = (error as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
-  if (status === undefined || status >= 500) return new BridgeError('idp_unavailable', `Could not reach ${IDP_NAME} (${action}): ${name}.`, { cause: error });
+  if (status === undefined || status >= 500)
+    return new BridgeError('idp_unavailable', `Could not reach ${IDP_NAME} (${action}): ${name}.`, { cause: error });
   return new BridgeError('idp_error', said, { cause: error });
 }

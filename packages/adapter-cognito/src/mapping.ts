@@ -29,7 +29,10 @@ const AUTH_METHODS = ['client_secret_basic', 'client_secret_post'];
 /** Refuses a token_endpoint_auth_method Cognito cannot give the client, instead of creating a secret client anyway. */
 export function checkAuthMethod(registration: ClientRegistration): void {
   if (!AUTH_METHODS.includes(registration.tokenEndpointAuthMethod)) {
-    throw new BridgeError('invalid_client_metadata', `token_endpoint_auth_method "${registration.tokenEndpointAuthMethod}" is not one ${IDP_NAME} app clients support (${AUTH_METHODS.join(', ')}).`);
+    throw new BridgeError(
+      'invalid_client_metadata',
+      `token_endpoint_auth_method "${registration.tokenEndpointAuthMethod}" is not one ${IDP_NAME} app clients support (${AUTH_METHODS.join(', ')}).`,
+    );
   }
 }
 
@@ -40,7 +43,11 @@ export function isManaged(client: UserPoolClientType, settings: AppClientSetting
 /** Cognito's flows for Konnect's grant types, applying the mixed-flow policy (and saying so in the log). */
 export function oauthFlows(registration: ClientRegistration, settings: AppClientSettings, logger: Logger): OAuthFlowType[] {
   const unsupported = registration.grantTypes.filter((grant) => !(grant in FLOWS) && grant !== 'refresh_token');
-  if (unsupported.length > 0) throw new BridgeError('invalid_client_metadata', `${IDP_NAME} app clients cannot use the grant type${unsupported.length > 1 ? 's' : ''} ${unsupported.join(', ')} through OAuth.`);
+  if (unsupported.length > 0)
+    throw new BridgeError(
+      'invalid_client_metadata',
+      `${IDP_NAME} app clients cannot use the grant type${unsupported.length > 1 ? 's' : ''} ${unsupported.join(', ')} through OAuth.`,
+    );
   const flows = registration.grantTypes.map((grant) => FLOWS[grant]).filter((flow): flow is OAuthFlowType => flow !== undefined);
   const browser = flows.filter((flow) => flow !== 'client_credentials');
   if (!flows.includes('client_credentials') || browser.length === 0) return flows;
@@ -51,10 +58,16 @@ export function oauthFlows(registration: ClientRegistration, settings: AppClient
         `${IDP_NAME} allows client_credentials only on its own, and this application asks for it with ${browser.join(' and ')}. Use separate auth strategies in Konnect, or set COGNITO_MIXED_FLOWS.`,
       );
     case 'client_credentials_only':
-      logger.warn(`${IDP_NAME} cannot combine client_credentials with browser flows: keeping client_credentials only (COGNITO_MIXED_FLOWS)`, { requested: registration.requestedGrantTypes, dropped: browser });
+      logger.warn(
+        `${IDP_NAME} cannot combine client_credentials with browser flows: keeping client_credentials only (COGNITO_MIXED_FLOWS)`,
+        { requested: registration.requestedGrantTypes, dropped: browser },
+      );
       return ['client_credentials'];
     case 'browser_flows_only':
-      logger.warn(`${IDP_NAME} cannot combine client_credentials with browser flows: keeping the browser flows only (COGNITO_MIXED_FLOWS)`, { requested: registration.requestedGrantTypes, dropped: ['client_credentials'] });
+      logger.warn(
+        `${IDP_NAME} cannot combine client_credentials with browser flows: keeping the browser flows only (COGNITO_MIXED_FLOWS)`,
+        { requested: registration.requestedGrantTypes, dropped: ['client_credentials'] },
+      );
       return browser;
   }
 }
@@ -65,5 +78,11 @@ export function oauthFlows(registration: ClientRegistration, settings: AppClient
  * the same name two clients, and lets a create be found again by its name.
  */
 export function clientName(applicationName: string, nonce: string, settings: AppClientSettings): string {
-  return uniqueName(applicationName, { prefix: settings.namePrefix, keepCase: true, disallowed: /[^\w+=,.@-]+/g, maxLength: 128, suffix: nonce });
+  return uniqueName(applicationName, {
+    prefix: settings.namePrefix,
+    keepCase: true,
+    disallowed: /[^\w+=,.@-]+/g,
+    maxLength: 128,
+    suffix: nonce,
+  });
 }

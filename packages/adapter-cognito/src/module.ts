@@ -10,11 +10,13 @@ export const dcrBridgeAdapter: AdapterModule<Omit<CognitoAdapterOptions, 'client
     const settings = root.scoped(SETTINGS_PREFIX);
     // AWS_REGION is the SDK's own setting, outside the adapter's prefix.
     const region = settings.string('REGION') ?? root.string('AWS_REGION');
-    if (!region) settings.problem('Set AWS_REGION (or COGNITO_REGION) to the user pool\'s region.');
+    if (!region) settings.problem("Set AWS_REGION (or COGNITO_REGION) to the user pool's region.");
     const userPoolId = settings.string('USER_POOL_ID', { required: true }) ?? '';
-    if (userPoolId && !/^[\w-]+_[0-9a-zA-Z]+$/.test(userPoolId)) settings.problem(`COGNITO_USER_POOL_ID must look like us-east-1_AbCdEf123 (got "${userPoolId}").`);
+    if (userPoolId && !/^[\w-]+_[0-9a-zA-Z]+$/.test(userPoolId))
+      settings.problem(`COGNITO_USER_POOL_ID must look like us-east-1_AbCdEf123 (got "${userPoolId}").`);
     const namePrefix = settings.string('CLIENT_NAME_PREFIX', { default: 'konnect-' }) ?? 'konnect-';
-    if (!/^[\w\s+=,.@-]{1,40}$/.test(namePrefix)) settings.problem('COGNITO_CLIENT_NAME_PREFIX must be 1–40 characters of letters, digits, spaces and +=,.@_-.');
+    if (!/^[\w\s+=,.@-]{1,40}$/.test(namePrefix))
+      settings.problem('COGNITO_CLIENT_NAME_PREFIX must be 1–40 characters of letters, digits, spaces and +=,.@_-.');
     return {
       userPoolId,
       region: region ?? '',

@@ -6,7 +6,15 @@ import {
   UpdateUserPoolClientCommand,
   type UpdateUserPoolClientCommandInput,
 } from '@aws-sdk/client-cognito-identity-provider';
-import { JOURNAL_PREFIX, createJsonStore, createMemoryDriver, readAdapterOptions, silentLogger, type DcrAdapter, type OperationContext } from '@dcr-bridge/core';
+import {
+  JOURNAL_PREFIX,
+  createJsonStore,
+  createMemoryDriver,
+  readAdapterOptions,
+  silentLogger,
+  type DcrAdapter,
+  type OperationContext,
+} from '@dcr-bridge/core';
 import { parseRegistration } from '@dcr-bridge/core/http';
 import { createCapturingLogger, konnectApplication, konnectEvent, startBridge, type BridgeHarness } from '@dcr-bridge/conformance';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,7 +28,13 @@ let bridge: BridgeHarness;
 const bridges: BridgeHarness[] = [];
 const adapters: DcrAdapter[] = [];
 const adapterFor = (overrides: Partial<CognitoAdapterOptions> = {}) => {
-  const created = createCognitoAdapter({ userPoolId: env.userPoolId, region: 'eu-west-1', endpoint: env.proxy.url, credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, ...overrides });
+  const created = createCognitoAdapter({
+    userPoolId: env.userPoolId,
+    region: 'eu-west-1',
+    endpoint: env.proxy.url,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    ...overrides,
+  });
   adapters.push(created);
   return created;
 };
@@ -30,9 +44,16 @@ const bridgeFor = async (overrides: Partial<CognitoAdapterOptions> = {}) => {
   bridges.push(started);
   return started;
 };
-const describeClient = async (clientId: string) => (await env.sdk.send(new DescribeUserPoolClientCommand({ UserPoolId: env.userPoolId, ClientId: clientId }))).UserPoolClient;
+const describeClient = async (clientId: string) =>
+  (await env.sdk.send(new DescribeUserPoolClientCommand({ UserPoolId: env.userPoolId, ClientId: clientId }))).UserPoolClient;
 /** A context as core's HTTP layer builds it; `answered` says whether Konnect got the answer. */
-const operation = (answered: Promise<boolean>): OperationContext => ({ signal: new AbortController().signal, deadline: new AbortController().signal, answered, logger: silentLogger, requestId: 't' });
+const operation = (answered: Promise<boolean>): OperationContext => ({
+  signal: new AbortController().signal,
+  deadline: new AbortController().signal,
+  answered,
+  logger: silentLogger,
+  requestId: 't',
+});
 /** The Cognito operations the proxy received since `mark` (an index into its log). */
 const callsSince = (mark: number) => env.proxy.targets.slice(mark);
 
@@ -50,17 +71,26 @@ afterAll(async () => {
 
 describe('create', () => {
   it('creates an OAuth app client with a secret, Cognito-safe name, scopes and callback URLs', async () => {
-    const res = await bridge.call('POST', '/', { body: konnectApplication({ client_name: 'Orders <App> #1 ✓', scopes: ['orders/read', 'orders/write'] }) });
+    const res = await bridge.call('POST', '/', {
+      body: konnectApplication({ client_name: 'Orders <App> #1 ✓', scopes: ['orders/read', 'orders/write'] }),
+    });
     expect(res.status).toBe(201);
     const client = await describeClient(res.body.client_id);
     expect(client?.ClientName).toMatch(/^konnect-Orders-App-1-[a-z0-9]{8}$/);
-    expect(client).toMatchObject({ AllowedOAuthFlowsUserPoolClient: true, AllowedOAuthFlows: ['client_credentials'], AllowedOAuthScopes: ['orders/read', 'orders/write'], CallbackURLs: ['https://app.example.com/callback'] });
+    expect(client).toMatchObject({
+      AllowedOAuthFlowsUserPoolClient: true,
+      AllowedOAuthFlows: ['client_credentials'],
+      AllowedOAuthScopes: ['orders/read', 'orders/write'],
+      CallbackURLs: ['https://app.example.com/callback'],
+    });
     expect(await env.backdoor.canGetToken(res.body.client_id, res.body.client_secret)).toBe(true);
   });
 
   it('refuses client_credentials with a browser flow by default, and says why', async () => {
     const before = await env.backdoor.countClients();
-    const res = await bridge.call('POST', '/', { body: konnectApplication({ grant_types: ['client_credentials', 'authorization_code'], scopes: ['orders/read'] }) });
+    const res = await bridge.call('POST', '/', {
+      body: konnectApplication({ grant_types: ['client_credentials', 'authorization_code'], scopes: ['orders/read'] }),
+    });
     expect(res.status).toBe(400);
     expect(res.body.error_description).toContain('Cognito allows client_credentials only on its own');
     await adapter.drained?.();
@@ -74,7 +104,12 @@ describe('create', () => {
     const logger = createCapturingLogger();
     const local = await startBridge(adapterFor({ mixedFlows: policy }), { logger });
     bridges.push(local);
-    const res = await local.call('POST', '/', { body: konnectApplication({ grant_types: ['bearer', 'authorization_code'], scopes: policy === 'browser_flows_only' ? ['openid'] : ['orders/read'] }) });
+    const res = await local.call('POST', '/', {
+      body: konnectApplication({
+        grant_types: ['bearer', 'authorization_code'],
+        scopes: policy === 'browser_flows_only' ? ['openid'] : ['orders/read'],
+      }),
+    });
     expect(res.status).toBe(201);
     expect((await describeClient(res.body.client_id))?.AllowedOAuthFlows).toEqual(kept);
     expect(logger.lines.find((line) => line.level === 'warn')).toMatchObject({ dropped });
@@ -91,25 +126,37 @@ describe('create', () => {
     expect((await describeClient(created.body.client_id))?.AllowedOAuthScopes).toEqual(['orders/read']);
   });
 
-  it.each(['none', 'private_key_jwt', 'client_secret_jwt', 'tls_client_auth'])('refuses token_endpoint_auth_method %s with 400 before calling Cognito', async (method) => {
-    const before = await env.backdoor.countClients();
-    const mark = env.proxy.targets.length;
-    const res = await bridge.call('POST', '/', { body: konnectApplication({ scopes: ['orders/read'], token_endpoint_auth_method: method }) });
-    expect(res.status).toBe(400);
-    expect(res.body).toEqual({ error: 'invalid_client_metadata', error_description: `token_endpoint_auth_method "${method}" is not one Cognito app clients support (client_secret_basic, client_secret_post).` });
-    expect(callsSince(mark)).toEqual([]);
-    await adapter.drained?.();
-    expect(await env.backdoor.countClients()).toBe(before);
-  });
+  it.each(['none', 'private_key_jwt', 'client_secret_jwt', 'tls_client_auth'])(
+    'refuses token_endpoint_auth_method %s with 400 before calling Cognito',
+    async (method) => {
+      const before = await env.backdoor.countClients();
+      const mark = env.proxy.targets.length;
+      const res = await bridge.call('POST', '/', {
+        body: konnectApplication({ scopes: ['orders/read'], token_endpoint_auth_method: method }),
+      });
+      expect(res.status).toBe(400);
+      expect(res.body).toEqual({
+        error: 'invalid_client_metadata',
+        error_description: `token_endpoint_auth_method "${method}" is not one Cognito app clients support (client_secret_basic, client_secret_post).`,
+      });
+      expect(callsSince(mark)).toEqual([]);
+      await adapter.drained?.();
+      expect(await env.backdoor.countClients()).toBe(before);
+    },
+  );
 
   it('creates clients for client_secret_basic as for client_secret_post', async () => {
-    const res = await bridge.call('POST', '/', { body: konnectApplication({ scopes: ['orders/read'], token_endpoint_auth_method: 'client_secret_basic' }) });
+    const res = await bridge.call('POST', '/', {
+      body: konnectApplication({ scopes: ['orders/read'], token_endpoint_auth_method: 'client_secret_basic' }),
+    });
     expect(res.status).toBe(201);
     expect(await env.backdoor.canGetToken(res.body.client_id, res.body.client_secret)).toBe(true);
   });
 
   it("passes on Cognito's callback URL rules as invalid_redirect_uri", async () => {
-    const res = await bridge.call('POST', '/', { body: konnectApplication({ scopes: ['orders/read'], redirect_uris: ['http://app.example.com/cb'] }) });
+    const res = await bridge.call('POST', '/', {
+      body: konnectApplication({ scopes: ['orders/read'], redirect_uris: ['http://app.example.com/cb'] }),
+    });
     expect(res.status).toBe(400);
     expect(res.body.error).toBe('invalid_redirect_uri');
     expect(res.body.error_description).toContain('InvalidParameterException');
@@ -126,13 +173,19 @@ describe('rotation and updates', () => {
     const mark = env.proxy.targets.length;
     const rotated = await bridge.call('POST', `/${created.body.client_id}/new-secret`);
     expect(rotated.status).toBe(200);
-    expect(callsSince(mark)).toEqual(['ListUserPoolClientSecrets', 'DeleteUserPoolClientSecret', 'AddUserPoolClientSecret', 'DeleteUserPoolClientSecret']);
+    expect(callsSince(mark)).toEqual([
+      'ListUserPoolClientSecrets',
+      'DeleteUserPoolClientSecret',
+      'AddUserPoolClientSecret',
+      'DeleteUserPoolClientSecret',
+    ]);
     expect(secretValues(created.body.client_id)).toEqual([rotated.body.client_secret]);
-    for (const old of [created.body.client_secret, second.ClientSecretDescriptor?.ClientSecretValue as string]) expect(await env.backdoor.canGetToken(created.body.client_id, old)).toBe(false);
+    for (const old of [created.body.client_secret, second.ClientSecretDescriptor?.ClientSecretValue as string])
+      expect(await env.backdoor.canGetToken(created.body.client_id, old)).toBe(false);
     expect(await env.backdoor.canGetToken(created.body.client_id, rotated.body.client_secret)).toBe(true);
   });
 
-  it('a secret added behind the bridge\'s back: Cognito refuses the third, the bridge lists once and still leaves only the new one', async () => {
+  it("a secret added behind the bridge's back: Cognito refuses the third, the bridge lists once and still leaves only the new one", async () => {
     const created = await bridge.call('POST', '/', { body: konnectApplication({ scopes: ['orders/read'] }) });
     const first = await bridge.call('POST', `/${created.body.client_id}/new-secret`);
     const added = await env.sdk.send(new AddUserPoolClientSecretCommand({ UserPoolId: env.userPoolId, ClientId: created.body.client_id }));
@@ -140,9 +193,16 @@ describe('rotation and updates', () => {
     const rotated = await bridge.call('POST', `/${created.body.client_id}/new-secret`);
     expect(rotated.status).toBe(200);
     // Add is refused (LimitExceededException); the foreign secret goes, the one Konnect held works until the new one exists.
-    expect(callsSince(mark)).toEqual(['AddUserPoolClientSecret', 'ListUserPoolClientSecrets', 'DeleteUserPoolClientSecret', 'AddUserPoolClientSecret', 'DeleteUserPoolClientSecret']);
+    expect(callsSince(mark)).toEqual([
+      'AddUserPoolClientSecret',
+      'ListUserPoolClientSecrets',
+      'DeleteUserPoolClientSecret',
+      'AddUserPoolClientSecret',
+      'DeleteUserPoolClientSecret',
+    ]);
     expect(secretValues(created.body.client_id)).toEqual([rotated.body.client_secret]);
-    for (const old of [first.body.client_secret, added.ClientSecretDescriptor?.ClientSecretValue as string]) expect(await env.backdoor.canGetToken(created.body.client_id, old)).toBe(false);
+    for (const old of [first.body.client_secret, added.ClientSecretDescriptor?.ClientSecretValue as string])
+      expect(await env.backdoor.canGetToken(created.body.client_id, old)).toBe(false);
     expect(await env.backdoor.canGetToken(created.body.client_id, rotated.body.client_secret)).toBe(true);
   });
 
@@ -154,13 +214,18 @@ describe('rotation and updates', () => {
     const mark = env.proxy.targets.length;
     const rotated = await bridge.call('POST', `/${created.body.client_id}/new-secret`);
     expect(rotated.status).toBe(200);
-    expect(callsSince(mark)).toEqual(['AddUserPoolClientSecret', 'DeleteUserPoolClientSecret', 'ListUserPoolClientSecrets', 'DeleteUserPoolClientSecret']);
+    expect(callsSince(mark)).toEqual([
+      'AddUserPoolClientSecret',
+      'DeleteUserPoolClientSecret',
+      'ListUserPoolClientSecrets',
+      'DeleteUserPoolClientSecret',
+    ]);
     expect(secretValues(created.body.client_id)).toEqual([rotated.body.client_secret]);
     expect(await env.backdoor.canGetToken(created.body.client_id, elsewhere.body.client_secret)).toBe(false);
     expect(await env.backdoor.canGetToken(created.body.client_id, rotated.body.client_secret)).toBe(true);
   });
 
-  it('a remembered client deleted behind the bridge\'s back: rotate and update answer 404, delete 204', async () => {
+  it("a remembered client deleted behind the bridge's back: rotate and update answer 404, delete 204", async () => {
     const created = await bridge.call('POST', '/', { body: konnectApplication({ scopes: ['orders/read'] }) });
     const clientId = created.body.client_id as string;
     expect((await bridge.call('POST', `/${clientId}/new-secret`)).status).toBe(200);
@@ -168,7 +233,9 @@ describe('rotation and updates', () => {
     const rotated = await bridge.call('POST', `/${clientId}/new-secret`);
     expect(rotated.status).toBe(404);
     expect(rotated.body.error).toBe('not_found');
-    const updated = await bridge.call('POST', `/${clientId}/event-hook`, { body: konnectEvent(clientId, { event_type: 'update_application', redirect_uris: ['https://new.example.com/cb'] }) });
+    const updated = await bridge.call('POST', `/${clientId}/event-hook`, {
+      body: konnectEvent(clientId, { event_type: 'update_application', redirect_uris: ['https://new.example.com/cb'] }),
+    });
     expect(updated.status).toBe(404);
     expect((await bridge.call('DELETE', `/${clientId}`)).status).toBe(204);
   });
@@ -176,10 +243,18 @@ describe('rotation and updates', () => {
   it('update_application sends the whole configuration back, so Cognito resets nothing', async () => {
     const created = await bridge.call('POST', '/', { body: konnectApplication({ scopes: ['orders/read', 'orders/write'] }) });
     const before = await describeClient(created.body.client_id);
-    const res = await bridge.call('POST', `/${created.body.client_id}/event-hook`, { body: konnectEvent(created.body.client_id, { event_type: 'update_application', redirect_uris: ['https://new.example.com/cb'] }) });
+    const res = await bridge.call('POST', `/${created.body.client_id}/event-hook`, {
+      body: konnectEvent(created.body.client_id, { event_type: 'update_application', redirect_uris: ['https://new.example.com/cb'] }),
+    });
     expect(res.status).toBe(200);
     const after = await describeClient(created.body.client_id);
-    expect(after).toMatchObject({ CallbackURLs: ['https://new.example.com/cb'], AllowedOAuthFlows: before?.AllowedOAuthFlows, AllowedOAuthScopes: before?.AllowedOAuthScopes, ExplicitAuthFlows: before?.ExplicitAuthFlows, ClientName: before?.ClientName });
+    expect(after).toMatchObject({
+      CallbackURLs: ['https://new.example.com/cb'],
+      AllowedOAuthFlows: before?.AllowedOAuthFlows,
+      AllowedOAuthScopes: before?.AllowedOAuthScopes,
+      ExplicitAuthFlows: before?.ExplicitAuthFlows,
+      ClientName: before?.ClientName,
+    });
   });
 
   it('update_application writes back what Cognito holds now, not what the bridge remembers from the create', async () => {
@@ -188,17 +263,32 @@ describe('rotation and updates', () => {
     // An administrator changes a setting after the create (sending the whole configuration, as Cognito requires).
     const current = (await describeClient(clientId)) as Record<string, unknown>;
     for (const field of ['ClientSecret', 'CreationDate', 'LastModifiedDate']) delete current[field];
-    await env.sdk.send(new UpdateUserPoolClientCommand({ ...(current as unknown as UpdateUserPoolClientCommandInput), AccessTokenValidity: 15, TokenValidityUnits: { AccessToken: 'minutes' } }));
-    const res = await bridge.call('POST', `/${clientId}/event-hook`, { body: konnectEvent(clientId, { event_type: 'update_application', redirect_uris: ['https://new.example.com/cb'] }) });
+    await env.sdk.send(
+      new UpdateUserPoolClientCommand({
+        ...(current as unknown as UpdateUserPoolClientCommandInput),
+        AccessTokenValidity: 15,
+        TokenValidityUnits: { AccessToken: 'minutes' },
+      }),
+    );
+    const res = await bridge.call('POST', `/${clientId}/event-hook`, {
+      body: konnectEvent(clientId, { event_type: 'update_application', redirect_uris: ['https://new.example.com/cb'] }),
+    });
     expect(res.status).toBe(200);
-    expect(await describeClient(clientId)).toMatchObject({ CallbackURLs: ['https://new.example.com/cb'], AccessTokenValidity: 15, TokenValidityUnits: { AccessToken: 'minutes' } });
+    expect(await describeClient(clientId)).toMatchObject({
+      CallbackURLs: ['https://new.example.com/cb'],
+      AccessTokenValidity: 15,
+      TokenValidityUnits: { AccessToken: 'minutes' },
+    });
   });
 });
 
 describe('lifecycle', () => {
   it('deletes a client whose create Konnect never got the answer of', async () => {
     const mark = env.proxy.targets.length;
-    const created = await adapter.createClient(parseRegistration(konnectApplication({ scopes: ['orders/read'] })), operation(Promise.resolve(false)));
+    const created = await adapter.createClient(
+      parseRegistration(konnectApplication({ scopes: ['orders/read'] })),
+      operation(Promise.resolve(false)),
+    );
     await adapter.drained?.();
     expect(callsSince(mark)).toEqual(['CreateUserPoolClient', 'DescribeUserPoolClient', 'DeleteUserPoolClient']);
     expect(await env.backdoor.clientExists(created.clientId)).toBe(false);
@@ -218,11 +308,26 @@ describe('lifecycle', () => {
   it('recovery deletes the client of a create a crashed process left open past its deadline, found by its name', async () => {
     const journal = createJsonStore(createMemoryDriver());
     // Not closed: Konnect's answer never settles, so its lifecycle keeps the journal entry open, as a crash leaves it.
-    const crashed = createCognitoAdapter({ userPoolId: env.userPoolId, region: 'eu-west-1', endpoint: env.proxy.url, credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, journal });
-    const created = await crashed.createClient(parseRegistration(konnectApplication({ client_name: 'Crashed create', scopes: ['orders/read'] })), { ...operation(new Promise(() => {})), deadline: AbortSignal.timeout(0) });
+    const crashed = createCognitoAdapter({
+      userPoolId: env.userPoolId,
+      region: 'eu-west-1',
+      endpoint: env.proxy.url,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      journal,
+    });
+    const created = await crashed.createClient(
+      parseRegistration(konnectApplication({ client_name: 'Crashed create', scopes: ['orders/read'] })),
+      { ...operation(new Promise(() => {})), deadline: AbortSignal.timeout(0) },
+    );
     expect(await env.backdoor.clientExists(created.clientId)).toBe(true);
     const mark = env.proxy.targets.length;
-    expect(await adapterFor({ journal }).recover?.({ inFlightMs: 0 })).toEqual({ open: 1, undone: 1, neverCreated: 0, unresolved: 0, kept: 0 });
+    expect(await adapterFor({ journal }).recover?.({ inFlightMs: 0 })).toEqual({
+      open: 1,
+      undone: 1,
+      neverCreated: 0,
+      unresolved: 0,
+      kept: 0,
+    });
     // Cognito can be searched, so core journals the id only with the answering mark, which a create past its
     // deadline never writes: recovery lists the pool's clients for the name, then deletes the one found.
     const calls = callsSince(mark);
@@ -241,13 +346,23 @@ describe('lifecycle', () => {
     await journal.set(`${JOURNAL_PREFIX}${nonce}`, { nonce, clientName: 'Crashed create', startedAt: new Date().toISOString() });
     // Cognito created the client; the process died before it could journal the id.
     const made = await env.sdk.send(
-      new CreateUserPoolClientCommand({ UserPoolId: env.userPoolId, ClientName: clientName('Crashed create', nonce, { namePrefix: 'konnect-', mixedFlows: 'reject', defaultScopes: [] }), GenerateSecret: true }),
+      new CreateUserPoolClientCommand({
+        UserPoolId: env.userPoolId,
+        ClientName: clientName('Crashed create', nonce, { namePrefix: 'konnect-', mixedFlows: 'reject', defaultScopes: [] }),
+        GenerateSecret: true,
+      }),
     );
     const clientId = made.UserPoolClient?.ClientId as string;
     const mark = env.proxy.targets.length;
     env.proxy.pageSize = 2;
     try {
-      expect(await adapterFor({ journal }).recover?.({ inFlightMs: 0 })).toEqual({ open: 1, undone: 1, neverCreated: 0, unresolved: 0, kept: 0 });
+      expect(await adapterFor({ journal }).recover?.({ inFlightMs: 0 })).toEqual({
+        open: 1,
+        undone: 1,
+        neverCreated: 0,
+        unresolved: 0,
+        kept: 0,
+      });
     } finally {
       env.proxy.pageSize = 60;
     }
@@ -259,7 +374,13 @@ describe('lifecycle', () => {
   it('recovery closes an entry whose create never reached Cognito', async () => {
     const journal = createJsonStore(createMemoryDriver());
     await journal.set(`${JOURNAL_PREFIX}abcd1234`, { nonce: 'abcd1234', clientName: 'Never made', startedAt: new Date().toISOString() });
-    expect(await adapterFor({ journal }).recover?.({ inFlightMs: 0 })).toEqual({ open: 1, undone: 0, neverCreated: 1, unresolved: 0, kept: 0 });
+    expect(await adapterFor({ journal }).recover?.({ inFlightMs: 0 })).toEqual({
+      open: 1,
+      undone: 0,
+      neverCreated: 1,
+      unresolved: 0,
+      kept: 0,
+    });
     expect(await journal.list(JOURNAL_PREFIX)).toEqual([]);
   });
 
@@ -285,7 +406,13 @@ describe('lifecycle', () => {
     expect(await env.backdoor.canGetToken(clientId, first.body.client_secret)).toBe(false);
     expect(await env.backdoor.canGetToken(clientId, second.body.client_secret)).toBe(true);
     mark = env.proxy.targets.length;
-    expect((await clean.call('POST', `/${clientId}/event-hook`, { body: konnectEvent(clientId, { event_type: 'update_application', redirect_uris: ['https://new.example.com/cb'] }) })).status).toBe(200);
+    expect(
+      (
+        await clean.call('POST', `/${clientId}/event-hook`, {
+          body: konnectEvent(clientId, { event_type: 'update_application', redirect_uris: ['https://new.example.com/cb'] }),
+        })
+      ).status,
+    ).toBe(200);
     expect(callsSince(mark)).toEqual(['DescribeUserPoolClient', 'UpdateUserPoolClient']);
     mark = env.proxy.targets.length;
     expect((await clean.call('DELETE', `/${clientId}`)).status).toBe(204);
@@ -300,12 +427,23 @@ describe('lifecycle', () => {
     let mark = env.proxy.targets.length;
     const rotated = await restarted.call('POST', `/${clientId}/new-secret`);
     expect(rotated.status).toBe(200);
-    expect(callsSince(mark)).toEqual(['DescribeUserPoolClient', 'ListUserPoolClientSecrets', 'AddUserPoolClientSecret', 'DeleteUserPoolClientSecret']);
+    expect(callsSince(mark)).toEqual([
+      'DescribeUserPoolClient',
+      'ListUserPoolClientSecrets',
+      'AddUserPoolClientSecret',
+      'DeleteUserPoolClientSecret',
+    ]);
     expect(await env.backdoor.canGetToken(clientId, created.body.client_secret)).toBe(false);
     expect(await env.backdoor.canGetToken(clientId, rotated.body.client_secret)).toBe(true);
     const again = await bridgeFor();
     mark = env.proxy.targets.length;
-    expect((await again.call('POST', `/${clientId}/event-hook`, { body: konnectEvent(clientId, { event_type: 'update_application', redirect_uris: ['https://new.example.com/cb'] }) })).status).toBe(200);
+    expect(
+      (
+        await again.call('POST', `/${clientId}/event-hook`, {
+          body: konnectEvent(clientId, { event_type: 'update_application', redirect_uris: ['https://new.example.com/cb'] }),
+        })
+      ).status,
+    ).toBe(200);
     expect(callsSince(mark)).toEqual(['DescribeUserPoolClient', 'UpdateUserPoolClient']);
     mark = env.proxy.targets.length;
     expect((await (await bridgeFor()).call('DELETE', `/${clientId}`)).status).toBe(204);
@@ -328,7 +466,9 @@ describe('connections to Cognito', () => {
     const impatient = adapterFor({ timeoutMs: 300 });
     env.proxy.faults.faultNext('POST', /^\/$/, 'hang');
     try {
-      await expect(impatient.deleteClient('hangingclient000000000000000', operation(Promise.resolve(true)))).rejects.toMatchObject({ code: 'idp_timeout' });
+      await expect(impatient.deleteClient('hangingclient000000000000000', operation(Promise.resolve(true)))).rejects.toMatchObject({
+        code: 'idp_timeout',
+      });
     } finally {
       await env.proxy.faults.settle();
     }
@@ -337,7 +477,14 @@ describe('connections to Cognito', () => {
 
 describe('settings', () => {
   it('reads the user pool, region and policies', () => {
-    expect(readAdapterOptions(dcrBridgeAdapter, { COGNITO_USER_POOL_ID: 'eu-west-1_AbC123', AWS_REGION: 'eu-west-1', COGNITO_MIXED_FLOWS: 'client_credentials_only', COGNITO_DEFAULT_SCOPES: 'orders/read' })).toEqual({
+    expect(
+      readAdapterOptions(dcrBridgeAdapter, {
+        COGNITO_USER_POOL_ID: 'eu-west-1_AbC123',
+        AWS_REGION: 'eu-west-1',
+        COGNITO_MIXED_FLOWS: 'client_credentials_only',
+        COGNITO_DEFAULT_SCOPES: 'orders/read',
+      }),
+    ).toEqual({
       userPoolId: 'eu-west-1_AbC123',
       region: 'eu-west-1',
       endpoint: undefined,

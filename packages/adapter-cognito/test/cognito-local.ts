@@ -17,13 +17,19 @@ export async function startCognitoLocal(): Promise<CognitoLocal> {
   const require = createRequire(import.meta.url);
   const bin = join(dirname(require.resolve('cognito-local/package.json')), 'lib', 'bin', 'start.js');
   const cwd = mkdtempSync(join(tmpdir(), 'cognito-local-'));
-  const child: ChildProcess = spawn(process.execPath, [bin], { cwd, env: { PATH: process.env.PATH ?? '', PORT: '0', HOST: '127.0.0.1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(process.execPath, [bin], {
+    cwd,
+    env: { PATH: process.env.PATH ?? '', PORT: '0', HOST: '127.0.0.1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`cognito-local did not start in 20 s:\n${output}`)), 20_000);
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
-      const match = /running on (http:\/\/127\.0\.0\.1:\d+)/.exec(output.replace(new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g'), ''));
+      const match = /running on (http:\/\/127\.0\.0\.1:\d+)/.exec(
+        output.replace(new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g'), ''),
+      );
       if (match) {
         clearTimeout(timer);
         resolve(match[1] as string);

@@ -43,7 +43,17 @@ interface Secret {
 }
 
 const STANDARD_SCOPES = new Set(['openid', 'email', 'phone', 'profile', 'aws.cognito.signin.user.admin']);
-const RESETTABLE = ['CallbackURLs', 'LogoutURLs', 'AllowedOAuthFlows', 'AllowedOAuthScopes', 'SupportedIdentityProviders', 'ExplicitAuthFlows', 'ReadAttributes', 'WriteAttributes', 'DefaultRedirectURI'];
+const RESETTABLE = [
+  'CallbackURLs',
+  'LogoutURLs',
+  'AllowedOAuthFlows',
+  'AllowedOAuthScopes',
+  'SupportedIdentityProviders',
+  'ExplicitAuthFlows',
+  'ReadAttributes',
+  'WriteAttributes',
+  'DefaultRedirectURI',
+];
 
 export interface CognitoProxy {
   url: string;
@@ -94,7 +104,15 @@ export async function startCognitoProxy(upstream: string, customScopes: string[]
   };
 
   const forward = async (target: string, body: Record<string, unknown>) => {
-    const res = await fetch(upstream, { method: 'POST', headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': `AWSCognitoIdentityProviderService.${target}`, authorization: 'AWS4-HMAC-SHA256 Credential=local/20260101/local/cognito-idp/aws4_request' }, body: JSON.stringify(body) });
+    const res = await fetch(upstream, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-amz-json-1.1',
+        'x-amz-target': `AWSCognitoIdentityProviderService.${target}`,
+        authorization: 'AWS4-HMAC-SHA256 Credential=local/20260101/local/cognito-idp/aws4_request',
+      },
+      body: JSON.stringify(body),
+    });
     return { status: res.status, body: (await res.json().catch(() => ({}))) as Record<string, unknown> };
   };
   const describe = async (pool: unknown, clientId: unknown) => {
@@ -105,14 +123,21 @@ export async function startCognitoProxy(upstream: string, customScopes: string[]
     res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1' }).end(JSON.stringify(body));
   };
   const awsError = (res: ServerResponse, type: string, message: string) => {
-    res.writeHead(400, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-errortype': type }).end(JSON.stringify({ __type: type, message }));
+    res
+      .writeHead(400, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-errortype': type })
+      .end(JSON.stringify({ __type: type, message }));
   };
   const invalid = (body: Record<string, unknown>): [string, string] | undefined => {
     const flows = (body.AllowedOAuthFlows as string[] | undefined) ?? [];
-    if (flows.includes('client_credentials') && flows.some((flow) => flow !== 'client_credentials')) return ['InvalidOAuthFlowException', 'client_credentials flow can not be selected if authorization code or implicit flow is selected.'];
+    if (flows.includes('client_credentials') && flows.some((flow) => flow !== 'client_credentials'))
+      return [
+        'InvalidOAuthFlowException',
+        'client_credentials flow can not be selected if authorization code or implicit flow is selected.',
+      ];
     for (const scope of (body.AllowedOAuthScopes as string[] | undefined) ?? []) {
       if (!STANDARD_SCOPES.has(scope) && !scopes.has(scope)) return ['ScopeDoesNotExistException', `Invalid scope requested: ${scope}`];
-      if (flows.includes('client_credentials') && STANDARD_SCOPES.has(scope)) return ['InvalidOAuthFlowException', 'client_credentials flow can only be used with custom scopes.'];
+      if (flows.includes('client_credentials') && STANDARD_SCOPES.has(scope))
+        return ['InvalidOAuthFlowException', 'client_credentials flow can only be used with custom scopes.'];
     }
     for (const uri of (body.CallbackURLs as string[] | undefined) ?? []) {
       let url: URL | undefined;
@@ -121,17 +146,26 @@ export async function startCognitoProxy(upstream: string, customScopes: string[]
       } catch {
         url = undefined;
       }
-      if (!url || url.hash || (url.protocol !== 'https:' && !(url.protocol === 'http:' && url.hostname === 'localhost'))) return ['InvalidParameterException', `1 validation error detected: Value '${uri}' at 'callbackURLs' failed to satisfy constraint: Member must be an https URL without a fragment`];
+      if (!url || url.hash || (url.protocol !== 'https:' && !(url.protocol === 'http:' && url.hostname === 'localhost')))
+        return [
+          'InvalidParameterException',
+          `1 validation error detected: Value '${uri}' at 'callbackURLs' failed to satisfy constraint: Member must be an https URL without a fragment`,
+        ];
     }
     return undefined;
   };
 
   async function api(target: string, body: Record<string, unknown>, res: ServerResponse, caller: { accessKeyId: string; region: string }) {
     targets.push(target);
-    if (unknownKeys.has(caller.accessKeyId)) return awsError(res, 'UnrecognizedClientException', 'The security token included in the request is invalid.');
+    if (unknownKeys.has(caller.accessKeyId))
+      return awsError(res, 'UnrecognizedClientException', 'The security token included in the request is invalid.');
     if (deniedActions.get(caller.accessKeyId)?.has(target)) {
       const resource = `arn:aws:cognito-idp:${caller.region}:123456789012:userpool/${String(body.UserPoolId ?? '')}`;
-      return awsError(res, 'AccessDeniedException', `User: arn:aws:iam::123456789012:user/dcr-bridge is not authorized to perform: cognito-idp:${target} on resource: ${resource} because no identity-based policy allows the cognito-idp:${target} action`);
+      return awsError(
+        res,
+        'AccessDeniedException',
+        `User: arn:aws:iam::123456789012:user/dcr-bridge is not authorized to perform: cognito-idp:${target} on resource: ${resource} because no identity-based policy allows the cognito-idp:${target} action`,
+      );
     }
     const throttle = throttled.indexOf(target);
     if (throttle !== -1) {
@@ -162,34 +196,63 @@ export async function startCognitoProxy(upstream: string, customScopes: string[]
         return send(res, deleted.status, deleted.body);
       }
       case 'AddUserPoolClientSecret': {
-        if (!(await describe(body.UserPoolId, clientId))) return awsError(res, 'ResourceNotFoundException', `Client ${clientId} does not exist.`);
+        if (!(await describe(body.UserPoolId, clientId)))
+          return awsError(res, 'ResourceNotFoundException', `Client ${clientId} does not exist.`);
         const list = secrets.get(clientId) ?? [];
         if (list.length >= 2) return awsError(res, 'LimitExceededException', 'A client can have at most 2 client secrets.');
         const secret = newSecret(clientId, randomBytes(26).toString('hex'));
         secrets.set(clientId, [...list, secret]);
-        return send(res, 200, { ClientSecretDescriptor: { ClientSecretId: secret.id, ClientSecretValue: secret.value, ClientSecretCreateDate: secret.created / 1000 } });
+        return send(res, 200, {
+          ClientSecretDescriptor: {
+            ClientSecretId: secret.id,
+            ClientSecretValue: secret.value,
+            ClientSecretCreateDate: secret.created / 1000,
+          },
+        });
       }
       case 'ListUserPoolClientSecrets': {
-        if (!(await describe(body.UserPoolId, clientId))) return awsError(res, 'ResourceNotFoundException', `Client ${clientId} does not exist.`);
-        return send(res, 200, { ClientSecrets: (secrets.get(clientId) ?? []).map((secret) => ({ ClientSecretId: secret.id, ClientSecretCreateDate: secret.created / 1000 })) });
+        if (!(await describe(body.UserPoolId, clientId)))
+          return awsError(res, 'ResourceNotFoundException', `Client ${clientId} does not exist.`);
+        return send(res, 200, {
+          ClientSecrets: (secrets.get(clientId) ?? []).map((secret) => ({
+            ClientSecretId: secret.id,
+            ClientSecretCreateDate: secret.created / 1000,
+          })),
+        });
       }
       case 'DeleteUserPoolClientSecret': {
         const list = secrets.get(clientId) ?? [];
-        if (!list.some((secret) => secret.id === body.ClientSecretId)) return awsError(res, 'ResourceNotFoundException', 'The client secret does not exist.');
+        if (!list.some((secret) => secret.id === body.ClientSecretId))
+          return awsError(res, 'ResourceNotFoundException', 'The client secret does not exist.');
         if (list.length === 1) return awsError(res, 'InvalidParameterException', 'The last client secret of a client cannot be deleted.');
-        secrets.set(clientId, list.filter((secret) => secret.id !== body.ClientSecretId));
+        secrets.set(
+          clientId,
+          list.filter((secret) => secret.id !== body.ClientSecretId),
+        );
         return send(res, 200, {});
       }
       case 'ListUserPoolClients': {
         const max = body.MaxResults ?? 60;
-        if (typeof max !== 'number' || !Number.isInteger(max) || max < 1 || max > 60) return awsError(res, 'InvalidParameterException', `1 validation error detected: Value '${String(max)}' at 'maxResults' failed to satisfy constraint: Member must have value between 1 and 60`);
+        if (typeof max !== 'number' || !Number.isInteger(max) || max < 1 || max > 60)
+          return awsError(
+            res,
+            'InvalidParameterException',
+            `1 validation error detected: Value '${String(max)}' at 'maxResults' failed to satisfy constraint: Member must have value between 1 and 60`,
+          );
         const start = body.NextToken === undefined ? 0 : Number(Buffer.from(String(body.NextToken), 'base64url').toString() || 'x');
         if (!Number.isInteger(start) || start < 0) return awsError(res, 'InvalidParameterException', 'The pagination token is not valid.');
         const listed = await forward(target, { UserPoolId: body.UserPoolId });
         if (listed.status !== 200) return send(res, listed.status, listed.body);
-        const all = ((listed.body.UserPoolClients as Array<Record<string, unknown>> | undefined) ?? []).map((client) => ({ ClientId: client.ClientId, UserPoolId: client.UserPoolId, ClientName: client.ClientName }));
+        const all = ((listed.body.UserPoolClients as Array<Record<string, unknown>> | undefined) ?? []).map((client) => ({
+          ClientId: client.ClientId,
+          UserPoolId: client.UserPoolId,
+          ClientName: client.ClientName,
+        }));
         const end = start + Math.min(max, proxy.pageSize);
-        return send(res, 200, { UserPoolClients: all.slice(start, end), ...(end < all.length ? { NextToken: Buffer.from(String(end)).toString('base64url') } : {}) });
+        return send(res, 200, {
+          UserPoolClients: all.slice(start, end),
+          ...(end < all.length ? { NextToken: Buffer.from(String(end)).toString('base64url') } : {}),
+        });
       }
       case 'CreateUserPoolDomain': {
         const domain = String(body.Domain ?? '');
@@ -197,7 +260,10 @@ export async function startCognitoProxy(upstream: string, customScopes: string[]
         const host = custom ? domain : `${domain}.auth.${caller.region}.amazoncognito.com`;
         if (domainHosts.has(host)) return awsError(res, 'InvalidParameterException', 'Domain already associated with another user pool.');
         domainHosts.set(host, String(body.UserPoolId));
-        poolDomains.set(String(body.UserPoolId), { ...poolDomains.get(String(body.UserPoolId)), ...(custom ? { CustomDomain: domain } : { Domain: domain }) });
+        poolDomains.set(String(body.UserPoolId), {
+          ...poolDomains.get(String(body.UserPoolId)),
+          ...(custom ? { CustomDomain: domain } : { Domain: domain }),
+        });
         return send(res, 200, custom ? { CloudFrontDomain: 'd111111abcdef8.cloudfront.net' } : {});
       }
       case 'DescribeUserPool': {
@@ -220,12 +286,15 @@ export async function startCognitoProxy(upstream: string, customScopes: string[]
     let secret = form.get('client_secret') ?? '';
     const basic = req.headers.authorization?.match(/^Basic (.+)$/)?.[1];
     if (basic) [clientId, secret] = Buffer.from(basic, 'base64').toString().split(':').map(decodeURIComponent) as [string, string];
-    const reply = (status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    const reply = (status: number, body: unknown) =>
+      res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     if (form.get('grant_type') !== 'client_credentials') return reply(400, { error: 'unsupported_grant_type' });
     const pool = form.get('user_pool_id') ?? domainHosts.get(String(req.headers.host ?? '').replace(/:\d+$/, ''));
     const client = await describe(pool, clientId);
-    if (!client || !(secrets.get(clientId) ?? []).some((candidate) => candidate.value === secret)) return reply(400, { error: 'invalid_client' });
-    if (!client.AllowedOAuthFlowsUserPoolClient || !(client.AllowedOAuthFlows as string[] | undefined)?.includes('client_credentials')) return reply(400, { error: 'unauthorized_client' });
+    if (!client || !(secrets.get(clientId) ?? []).some((candidate) => candidate.value === secret))
+      return reply(400, { error: 'invalid_client' });
+    if (!client.AllowedOAuthFlowsUserPoolClient || !(client.AllowedOAuthFlows as string[] | undefined)?.includes('client_credentials'))
+      return reply(400, { error: 'unauthorized_client' });
     const allowed = (client.AllowedOAuthScopes as string[] | undefined) ?? [];
     const requested = form.get('scope')?.split(' ').filter(Boolean) ?? allowed;
     if (requested.some((scope) => !allowed.includes(scope))) return reply(400, { error: 'invalid_scope' });
@@ -237,7 +306,10 @@ export async function startCognitoProxy(upstream: string, customScopes: string[]
     let text = '';
     for await (const chunk of req) text += chunk;
     if (req.url?.startsWith('/oauth2/token')) return token(req, new URLSearchParams(`${text}&${req.url.split('?')[1] ?? ''}`), res);
-    const target = String(req.headers['x-amz-target'] ?? '').split('.').pop() ?? '';
+    const target =
+      String(req.headers['x-amz-target'] ?? '')
+        .split('.')
+        .pop() ?? '';
     const body = text ? (JSON.parse(text) as Record<string, unknown>) : {};
     const caller = signer(req.headers.authorization);
     const lose = lost.indexOf(target);
@@ -245,12 +317,15 @@ export async function startCognitoProxy(upstream: string, customScopes: string[]
     lost.splice(lose, 1);
     const nowhere = { writeHead: () => nowhere, end: () => nowhere } as unknown as ServerResponse;
     await api(target, body, nowhere, caller);
-    res.writeHead(500, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-errortype': 'InternalErrorException' }).end(JSON.stringify({ __type: 'InternalErrorException', message: 'An internal error occurred.' }));
+    res
+      .writeHead(500, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-errortype': 'InternalErrorException' })
+      .end(JSON.stringify({ __type: 'InternalErrorException', message: 'An internal error occurred.' }));
   };
   const server: Server = createServer((req, res) =>
     kit.middleware(req, res, () =>
       handle(req, res).catch(() => {
-        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-errortype': 'InternalErrorException' });
+        if (!res.headersSent)
+          res.writeHead(500, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-errortype': 'InternalErrorException' });
         res.end(JSON.stringify({ __type: 'InternalErrorException', message: 'An internal error occurred.' }));
       }),
     ),

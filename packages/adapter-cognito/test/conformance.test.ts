@@ -36,7 +36,7 @@ runConformanceSuite({
   teardown: () => env.stop(),
   skip: {
     'idp-plumbing/one-admin-token': 'the AWS SDK signs every request with the IAM credentials (SigV4): no admin token is ever requested',
-    'idp-plumbing/encoded-path-segments': "Cognito's API takes the client id in a JSON body, never in a URL: there is no path segment to escape",
+    'idp-plumbing/encoded-path-segments':
+      "Cognito's API takes the client id in a JSON body, never in a URL: there is no path segment to escape",
   },
 });
-

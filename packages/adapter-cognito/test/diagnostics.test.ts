@@ -7,9 +7,21 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCognitoAdapter } from '../src/index.js';
 import { startCognitoEnvironment, type CognitoEnvironment } from './environment.js';
 
-const context = (): OperationContext => ({ signal: AbortSignal.timeout(10_000), deadline: AbortSignal.timeout(10_000), answered: Promise.resolve(true), logger: silentLogger, requestId: 'doctor' });
+const context = (): OperationContext => ({
+  signal: AbortSignal.timeout(10_000),
+  deadline: AbortSignal.timeout(10_000),
+  answered: Promise.resolve(true),
+  logger: silentLogger,
+  requestId: 'doctor',
+});
 const READS = ['DescribeUserPool', 'ListUserPoolClients', 'DescribeUserPoolClient', 'ListUserPoolClientSecrets'];
-const WRITES = ['CreateUserPoolClient', 'UpdateUserPoolClient', 'DeleteUserPoolClient', 'AddUserPoolClientSecret', 'DeleteUserPoolClientSecret'];
+const WRITES = [
+  'CreateUserPoolClient',
+  'UpdateUserPoolClient',
+  'DeleteUserPoolClient',
+  'AddUserPoolClientSecret',
+  'DeleteUserPoolClientSecret',
+];
 
 let env: CognitoEnvironment;
 const adapters: DcrAdapter[] = [];
@@ -24,28 +36,48 @@ afterAll(async () => {
 
 /** An adapter signing with `accessKeyId` (the proxy's IAM knows keys by their id). */
 function adapterAs(accessKeyId: string, userPoolId = env.userPoolId): DcrAdapter {
-  const adapter = createCognitoAdapter({ userPoolId, region: 'eu-west-1', endpoint: env.proxy.url, credentials: { accessKeyId, secretAccessKey: 'local' } });
+  const adapter = createCognitoAdapter({
+    userPoolId,
+    region: 'eu-west-1',
+    endpoint: env.proxy.url,
+    credentials: { accessKeyId, secretAccessKey: 'local' },
+  });
   adapters.push(adapter);
   return adapter;
 }
 
-async function checksOf(adapter: DcrAdapter): Promise<{ byName: Record<string, DiagnosticCheck>; checks: DiagnosticCheck[]; targets: string[] }> {
+async function checksOf(
+  adapter: DcrAdapter,
+): Promise<{ byName: Record<string, DiagnosticCheck>; checks: DiagnosticCheck[]; targets: string[] }> {
   const before = env.proxy.targets.length;
   const checks = await adapter.diagnostics!.checkPermissions(context());
   return { checks, byName: Object.fromEntries(checks.map((check) => [check.name, check])), targets: env.proxy.targets.slice(before) };
 }
 
 /** A client_credentials token request sent to the proxy as if to `tokenEndpoint` (its Host names the pool). */
-function tokenRequest(tokenEndpoint: string, clientId: string, clientSecret: string): Promise<{ status: number; body: Record<string, unknown> }> {
+function tokenRequest(
+  tokenEndpoint: string,
+  clientId: string,
+  clientSecret: string,
+): Promise<{ status: number; body: Record<string, unknown> }> {
   const target = new URL(tokenEndpoint);
   const proxy = new URL(env.proxy.url);
   const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret }).toString();
   return new Promise((resolve, reject) => {
-    const sent = request({ host: proxy.hostname, port: proxy.port, method: 'POST', path: target.pathname, headers: { host: target.host, 'content-type': 'application/x-www-form-urlencoded' } }, (res) => {
-      let text = '';
-      res.on('data', (chunk: Buffer) => (text += chunk.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as Record<string, unknown> }));
-    });
+    const sent = request(
+      {
+        host: proxy.hostname,
+        port: proxy.port,
+        method: 'POST',
+        path: target.pathname,
+        headers: { host: target.host, 'content-type': 'application/x-www-form-urlencoded' },
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as Record<string, unknown> }));
+      },
+    );
     sent.on('error', reject);
     sent.end(form);
   });
@@ -54,7 +86,11 @@ function tokenRequest(tokenEndpoint: string, clientId: string, clientSecret: str
 describe('doctor: permission checks', () => {
   it('gives the configured endpoint as admin URL, and the regional endpoint without one', () => {
     expect(adapterAs('bridge').diagnostics?.adminUrl).toBe(env.proxy.url);
-    const regional = createCognitoAdapter({ userPoolId: env.userPoolId, region: 'eu-west-1', credentials: { accessKeyId: 'bridge', secretAccessKey: 'local' } });
+    const regional = createCognitoAdapter({
+      userPoolId: env.userPoolId,
+      region: 'eu-west-1',
+      credentials: { accessKeyId: 'bridge', secretAccessKey: 'local' },
+    });
     adapters.push(regional);
     expect(regional.diagnostics?.adminUrl).toBe('https://cognito-idp.eu-west-1.amazonaws.com');
   });
@@ -79,7 +115,11 @@ describe('doctor: permission checks', () => {
       const key = `no-${action}`;
       env.proxy.deniedActions.set(key, new Set([action]));
       const { byName } = await checksOf(adapterAs(key));
-      expect(byName[`permission: cognito-idp:${action}`]).toMatchObject({ result: 'fail', detail: expect.stringContaining('AccessDeniedException'), fix: expect.stringContaining(`Allow "cognito-idp:${action}"`) });
+      expect(byName[`permission: cognito-idp:${action}`]).toMatchObject({
+        result: 'fail',
+        detail: expect.stringContaining('AccessDeniedException'),
+        fix: expect.stringContaining(`Allow "cognito-idp:${action}"`),
+      });
       for (const other of READS.filter((each) => each !== action)) expect(byName[`permission: cognito-idp:${other}`]?.result).toBe('pass');
     });
   }
@@ -88,28 +128,42 @@ describe('doctor: permission checks', () => {
     env.proxy.unknownKeys.add('revoked');
     const adapter = adapterAs('revoked');
     const { byName } = await checksOf(adapter);
-    for (const action of READS) expect(byName[`permission: cognito-idp:${action}`]).toMatchObject({ result: 'fail', detail: expect.stringContaining('UnrecognizedClientException'), fix: expect.stringContaining('AWS credentials') });
+    for (const action of READS)
+      expect(byName[`permission: cognito-idp:${action}`]).toMatchObject({
+        result: 'fail',
+        detail: expect.stringContaining('UnrecognizedClientException'),
+        fix: expect.stringContaining('AWS credentials'),
+      });
     expect(byName['user pool domain']).toBeUndefined();
     expect((await adapter.checkReady(context())).ready).toBe(false);
   });
 });
 
 describe('doctor: token endpoint', () => {
-  it('is the prefix domain\'s /oauth2/token, where a client the adapter created gets a token', async () => {
+  it("is the prefix domain's /oauth2/token, where a client the adapter created gets a token", async () => {
     const adapter = adapterAs('bridge');
     const tokenEndpoint = await adapter.diagnostics!.tokenEndpoint(context());
     expect(tokenEndpoint).toBe('https://konnect-dev.auth.eu-west-1.amazoncognito.com/oauth2/token');
-    const created = await adapter.createClient(parseRegistration(konnectApplication({ grant_types: ['client_credentials'], scopes: ['orders/read'] })), context());
+    const created = await adapter.createClient(
+      parseRegistration(konnectApplication({ grant_types: ['client_credentials'], scopes: ['orders/read'] })),
+      context(),
+    );
     const answer = await tokenRequest(tokenEndpoint, created.clientId, created.clientSecret);
     expect(answer).toMatchObject({ status: 200, body: { access_token: expect.any(String), token_type: 'Bearer' } });
     expect((await tokenRequest(tokenEndpoint, created.clientId, 'not-the-secret')).status).toBe(400);
     await adapter.deleteClient(created.clientId, context());
   });
 
-  it('is the custom domain\'s /oauth2/token for a pool with one', async () => {
+  it("is the custom domain's /oauth2/token for a pool with one", async () => {
     const other = await env.sdk.send(new CreateUserPoolCommand({ PoolName: 'custom-domain' }));
     const userPoolId = other.UserPool?.Id as string;
-    await env.sdk.send(new CreateUserPoolDomainCommand({ UserPoolId: userPoolId, Domain: 'auth.example.com', CustomDomainConfig: { CertificateArn: 'arn:aws:acm:us-east-1:123456789012:certificate/1a2b3c4d' } }));
+    await env.sdk.send(
+      new CreateUserPoolDomainCommand({
+        UserPoolId: userPoolId,
+        Domain: 'auth.example.com',
+        CustomDomainConfig: { CertificateArn: 'arn:aws:acm:us-east-1:123456789012:certificate/1a2b3c4d' },
+      }),
+    );
     expect(await adapterAs('bridge', userPoolId).diagnostics!.tokenEndpoint(context())).toBe('https://auth.example.com/oauth2/token');
   });
 

@@ -1,4 +1,11 @@
-import { CognitoIdentityProviderClient, CreateUserPoolClientCommand, CreateUserPoolCommand, CreateUserPoolDomainCommand, DescribeUserPoolClientCommand, ListUserPoolClientsCommand } from '@aws-sdk/client-cognito-identity-provider';
+import {
+  CognitoIdentityProviderClient,
+  CreateUserPoolClientCommand,
+  CreateUserPoolCommand,
+  CreateUserPoolDomainCommand,
+  DescribeUserPoolClientCommand,
+  ListUserPoolClientsCommand,
+} from '@aws-sdk/client-cognito-identity-provider';
 import type { ConformanceBackdoor } from '@dcr-bridge/conformance';
 import { startCognitoLocal, type CognitoLocal } from './cognito-local.js';
 import { startCognitoProxy, type CognitoProxy } from './cognito-proxy.js';
@@ -17,7 +24,12 @@ export interface CognitoEnvironment {
 export async function startCognitoEnvironment(options: { domain?: string } = {}): Promise<CognitoEnvironment> {
   const local = await startCognitoLocal();
   const proxy = await startCognitoProxy(local.url, ['orders/read', 'orders/write']);
-  const sdk = new CognitoIdentityProviderClient({ region: 'eu-west-1', endpoint: proxy.url, credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
+  const sdk = new CognitoIdentityProviderClient({
+    region: 'eu-west-1',
+    endpoint: proxy.url,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    maxAttempts: 1,
+  });
   const pool = await sdk.send(new CreateUserPoolCommand({ PoolName: 'konnect-developers' }));
   const userPoolId = pool.UserPool?.Id as string;
   if (options.domain !== undefined) await sdk.send(new CreateUserPoolDomainCommand({ UserPoolId: userPoolId, Domain: options.domain }));
@@ -35,13 +47,26 @@ export async function startCognitoEnvironment(options: { domain?: string } = {})
     userPoolId,
     backdoor: {
       async canGetToken(clientId, secret) {
-        const res = await fetch(`${proxy.url}/oauth2/token?user_pool_id=${userPoolId}`, { method: 'POST', body: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: secret }) });
+        const res = await fetch(`${proxy.url}/oauth2/token?user_pool_id=${userPoolId}`, {
+          method: 'POST',
+          body: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: secret }),
+        });
         return res.ok;
       },
       clientExists: async (clientId) => (await describe(clientId)) !== undefined,
       redirectUris: async (clientId) => (await describe(clientId))?.CallbackURLs ?? [],
       async createForeignClient() {
-        const created = await sdk.send(new CreateUserPoolClientCommand({ UserPoolId: userPoolId, ClientName: 'partner-integration', GenerateSecret: true, AllowedOAuthFlowsUserPoolClient: true, AllowedOAuthFlows: ['client_credentials'], AllowedOAuthScopes: ['orders/read'], CallbackURLs: ['https://foreign.example.com/cb'] }));
+        const created = await sdk.send(
+          new CreateUserPoolClientCommand({
+            UserPoolId: userPoolId,
+            ClientName: 'partner-integration',
+            GenerateSecret: true,
+            AllowedOAuthFlowsUserPoolClient: true,
+            AllowedOAuthFlows: ['client_credentials'],
+            AllowedOAuthScopes: ['orders/read'],
+            CallbackURLs: ['https://foreign.example.com/cb'],
+          }),
+        );
         return created.UserPoolClient?.ClientId as string;
       },
       async countClients() {

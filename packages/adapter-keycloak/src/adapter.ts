@@ -18,7 +18,15 @@ import {
   type Dispatcher,
 } from '@dcr-bridge/core/idp';
 import { keycloakDiagnostics } from './diagnostics.js';
-import { MANAGED_ATTRIBUTE, clientIdFor, clientRepresentation, isManaged, keycloakMessage, withoutSecret, type KeycloakClient } from './mapping.js';
+import {
+  MANAGED_ATTRIBUTE,
+  clientIdFor,
+  clientRepresentation,
+  isManaged,
+  keycloakMessage,
+  withoutSecret,
+  type KeycloakClient,
+} from './mapping.js';
 import { ADAPTER_ID, IDP_NAME } from './identity.js';
 
 export interface KeycloakAdapterOptions {
@@ -96,7 +104,9 @@ export function createKeycloakAdapter(options: KeycloakAdapterOptions): DcrAdapt
   async function find(clientId: string, context: OperationContext): Promise<FoundClient | undefined> {
     const response = await http.get<KeycloakClient[]>(clients, { query: { clientId, search: false }, signal: context.signal });
     if (!response.ok || !Array.isArray(response.body)) throw http.errorFromResponse(response, `looking up client ${clientId}`);
-    const found = response.body.find((candidate): candidate is FoundClient => candidate.clientId === clientId && typeof candidate.id === 'string');
+    const found = response.body.find(
+      (candidate): candidate is FoundClient => candidate.clientId === clientId && typeof candidate.id === 'string',
+    );
     return found && withoutSecret(found);
   }
 
@@ -111,7 +121,10 @@ export function createKeycloakAdapter(options: KeycloakAdapterOptions): DcrAdapt
     const byName = new Map(known.map((scope) => [scope.name, scope.id]));
     const unknown = names.filter((name) => !byName.has(name));
     if (unknown.length > 0) {
-      throw new BridgeError('invalid_scope', `${IDP_NAME} realm ${realm} has no client scope${unknown.length > 1 ? 's' : ''} ${unknown.map((name) => `"${name}"`).join(', ')}.`);
+      throw new BridgeError(
+        'invalid_scope',
+        `${IDP_NAME} realm ${realm} has no client scope${unknown.length > 1 ? 's' : ''} ${unknown.map((name) => `"${name}"`).join(', ')}.`,
+      );
     }
     return names.map((name) => byName.get(name) as string);
   }
@@ -125,7 +138,10 @@ export function createKeycloakAdapter(options: KeycloakAdapterOptions): DcrAdapt
    * plus the requested ones as default scopes and the realm's optional scopes as optional ones; a
    * requested scope the realm makes optional stays optional (Keycloak skips a scope a client already has).
    */
-  async function scopePlan(names: string[], context: OperationContext): Promise<{ assignAfterCreate: string[]; inCreate: Pick<KeycloakClient, 'defaultClientScopes' | 'optionalClientScopes'> }> {
+  async function scopePlan(
+    names: string[],
+    context: OperationContext,
+  ): Promise<{ assignAfterCreate: string[]; inCreate: Pick<KeycloakClient, 'defaultClientScopes' | 'optionalClientScopes'> }> {
     if (names.length === 0) return { assignAfterCreate: [], inCreate: {} };
     const listing = () => listScopes(path`/admin/realms/${realm}/client-scopes`, 'listing client scopes', context);
     if (names.length === 1) return { assignAfterCreate: requestedScopeIds(names, await listing()), inCreate: {} };
@@ -155,13 +171,19 @@ export function createKeycloakAdapter(options: KeycloakAdapterOptions): DcrAdapt
       const scopes = await scopePlan(registration.scopes, context);
       // The bridge gives the secret (Keycloak keeps a secret the create carries), so no read of it follows.
       const clientSecret = generateSecret();
-      const created = await http.post(clients, { json: { ...representation, ...scopes.inCreate, secret: clientSecret }, signal: context.signal });
+      const created = await http.post(clients, {
+        json: { ...representation, ...scopes.inCreate, secret: clientSecret },
+        signal: context.signal,
+      });
       if (created.status !== 201) throw http.refusal(created, 'the client');
       const id = created.headers.get('location')?.split('/').pop();
       await context.created(representation.clientId, id ? { ...representation, id } : undefined);
       if (!id) throw new BridgeError('idp_error', `${IDP_NAME} created client ${representation.clientId} but sent no Location header.`);
       for (const scopeId of scopes.assignAfterCreate) {
-        const assigned = await http.put(`${client(id)}${path`/default-client-scopes/${scopeId}`}`, { signal: context.signal, idempotent: true });
+        const assigned = await http.put(`${client(id)}${path`/default-client-scopes/${scopeId}`}`, {
+          signal: context.signal,
+          idempotent: true,
+        });
         if (!assigned.ok) throw http.errorFromResponse(assigned, 'assigning a client scope');
       }
       return { clientId: representation.clientId, clientSecret };
@@ -181,7 +203,8 @@ export function createKeycloakAdapter(options: KeycloakAdapterOptions): DcrAdapt
 
     async rotateSecret(clientId, found, context) {
       const response = await http.post<{ value?: string }>(`${client(found.id)}/client-secret`, { signal: context.signal });
-      if (!response.ok || typeof response.body?.value !== 'string') throw http.errorFromResponse(response, `rotating the secret of ${clientId}`);
+      if (!response.ok || typeof response.body?.value !== 'string')
+        throw http.errorFromResponse(response, `rotating the secret of ${clientId}`);
       return response.body.value;
     },
 
@@ -198,7 +221,12 @@ export function createKeycloakAdapter(options: KeycloakAdapterOptions): DcrAdapt
         name: mapperName(audience),
         protocol: 'openid-connect',
         protocolMapper: 'oidc-audience-mapper',
-        config: { 'included.custom.audience': audience, 'access.token.claim': 'true', 'id.token.claim': 'false', 'introspection.token.claim': 'true' },
+        config: {
+          'included.custom.audience': audience,
+          'access.token.claim': 'true',
+          'id.token.claim': 'false',
+          'introspection.token.claim': 'true',
+        },
       };
       const added = await http.post(mappers(found), { json: mapper, signal: context.signal });
       // 409: the mapper for this audience exists already (a repeated event), which is the goal.

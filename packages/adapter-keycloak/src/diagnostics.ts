@@ -48,7 +48,11 @@ export function keycloakDiagnostics(setup: KeycloakDiagnosticsSetup): AdapterDia
       const why = claims === undefined ? 'the admin token is not a JWT' : 'the admin token is a lightweight access token, without roles';
       return [
         { name: MANAGE, result: 'skip', detail: `Not visible: ${why}. \`dcr-bridge doctor --write-test\` proves it.` },
-        await setup.http.checkAccess(path`/admin/realms/${setup.realm}/clients`, { name: VIEW, fix: viewFix }, { query: { first: 0, max: 1 }, signal: context.signal }),
+        await setup.http.checkAccess(
+          path`/admin/realms/${setup.realm}/clients`,
+          { name: VIEW, fix: viewFix },
+          { query: { first: 0, max: 1 }, signal: context.signal },
+        ),
       ];
     }
     const granted = rolesOf(claims, managementClient);
@@ -56,10 +60,22 @@ export function keycloakDiagnostics(setup: KeycloakDiagnosticsSetup): AdapterDia
     const canManage = granted.includes('manage-clients');
     const canView = canManage || granted.includes('view-clients');
     return [
-      canManage ? { name: MANAGE, result: 'pass', detail: seen } : { name: MANAGE, result: 'fail', detail: `${seen} Creating, rotating, updating and deleting clients needs manage-clients.`, fix: manageFix },
+      canManage
+        ? { name: MANAGE, result: 'pass', detail: seen }
+        : {
+            name: MANAGE,
+            result: 'fail',
+            detail: `${seen} Creating, rotating, updating and deleting clients needs manage-clients.`,
+            fix: manageFix,
+          },
       canView
         ? { name: VIEW, result: 'pass', detail: canManage ? `Granted through manage-clients. ${seen}` : seen }
-        : { name: VIEW, result: 'fail', detail: `${seen} Reading clients and client scopes needs view-clients or manage-clients.`, fix: viewFix },
+        : {
+            name: VIEW,
+            result: 'fail',
+            detail: `${seen} Reading clients and client scopes needs view-clients or manage-clients.`,
+            fix: viewFix,
+          },
     ];
   }
 

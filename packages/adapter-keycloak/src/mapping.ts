@@ -61,9 +61,14 @@ export function clientRepresentation(registration: ClientRegistration, nonce: st
     );
   }
   const grants = new Set(registration.grantTypes);
-  const unsupported = registration.grantTypes.filter((grant) => !['client_credentials', 'authorization_code', 'refresh_token', 'implicit', 'password'].includes(grant));
+  const unsupported = registration.grantTypes.filter(
+    (grant) => !['client_credentials', 'authorization_code', 'refresh_token', 'implicit', 'password'].includes(grant),
+  );
   if (unsupported.length > 0) {
-    throw new BridgeError('invalid_client_metadata', `The ${IDP_NAME} adapter cannot enable the grant type${unsupported.length > 1 ? 's' : ''} ${unsupported.join(', ')}.`);
+    throw new BridgeError(
+      'invalid_client_metadata',
+      `The ${IDP_NAME} adapter cannot enable the grant type${unsupported.length > 1 ? 's' : ''} ${unsupported.join(', ')}.`,
+    );
   }
   const { konnect } = registration;
   return {

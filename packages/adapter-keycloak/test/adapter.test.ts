@@ -10,7 +10,14 @@ let keycloak: FakeKeycloak;
 let bridge: BridgeHarness;
 let adapter: ReturnType<typeof createKeycloakAdapter>;
 const adapterFor = (overrides: Partial<Parameters<typeof createKeycloakAdapter>[0]> = {}) =>
-  createKeycloakAdapter({ baseUrl: keycloak.url, realm: keycloak.realm, tokenRealm: keycloak.admin.realm, clientId: keycloak.admin.clientId, clientSecret: keycloak.admin.clientSecret, ...overrides });
+  createKeycloakAdapter({
+    baseUrl: keycloak.url,
+    realm: keycloak.realm,
+    tokenRealm: keycloak.admin.realm,
+    clientId: keycloak.admin.clientId,
+    clientSecret: keycloak.admin.clientSecret,
+    ...overrides,
+  });
 
 beforeAll(async () => {
   keycloak = await startFakeKeycloak();
@@ -25,13 +32,30 @@ afterEach(() => keycloak.setAdminRoles(['manage-clients']));
 
 describe('create', () => {
   it('makes a confidential client with the requested scopes, grants and Konnect ids, answering with its clientId', async () => {
-    const res = await bridge.call('POST', '/', { body: konnectApplication({ client_name: 'Orders App', grant_types: ['authorization_code', 'bearer'], scopes: ['read:orders', 'write:orders'] }) });
+    const res = await bridge.call('POST', '/', {
+      body: konnectApplication({
+        client_name: 'Orders App',
+        grant_types: ['authorization_code', 'bearer'],
+        scopes: ['read:orders', 'write:orders'],
+      }),
+    });
     expect(res.status).toBe(201);
     const client = keycloak.clientByClientId(res.body.client_id);
     expect(res.body.client_id).toMatch(/^konnect-orders-app-[a-z0-9]{8}$/);
     expect(res.body.client_id).not.toBe(client?.rep.id);
-    expect(client?.rep).toMatchObject({ publicClient: false, clientAuthenticatorType: 'client-secret', serviceAccountsEnabled: true, standardFlowEnabled: true, implicitFlowEnabled: false, name: 'Orders App' });
-    expect(client?.rep.attributes).toMatchObject({ 'dcr-bridge.managed': 'true', 'dcr-bridge.konnect.portal_id': expect.any(String), 'dcr-bridge.konnect.dcr_provider_id': expect.any(String) });
+    expect(client?.rep).toMatchObject({
+      publicClient: false,
+      clientAuthenticatorType: 'client-secret',
+      serviceAccountsEnabled: true,
+      standardFlowEnabled: true,
+      implicitFlowEnabled: false,
+      name: 'Orders App',
+    });
+    expect(client?.rep.attributes).toMatchObject({
+      'dcr-bridge.managed': 'true',
+      'dcr-bridge.konnect.portal_id': expect.any(String),
+      'dcr-bridge.konnect.dcr_provider_id': expect.any(String),
+    });
     const token = await keycloak.clientCredentials(res.body.client_id, res.body.client_secret);
     const scope = JSON.parse(Buffer.from(token!.split('.')[1]!, 'base64url').toString()).scope as string;
     expect(scope.split(' ')).toEqual(expect.arrayContaining(['read:orders', 'write:orders', 'profile']));
@@ -45,7 +69,7 @@ describe('create', () => {
     expect(await keycloak.clientCredentials(res.body.client_id, res.body.client_secret)).toBeDefined();
   });
 
-  it('gives the client the realm\'s default and optional scopes plus the requested ones, the same with one scope or several', async () => {
+  it("gives the client the realm's default and optional scopes plus the requested ones, the same with one scope or several", async () => {
     const realm = keycloak.realmScopes();
     const scopesOf = async (scopes: string[]) => {
       const res = await bridge.call('POST', '/', { body: konnectApplication({ scopes }) });
@@ -53,7 +77,10 @@ describe('create', () => {
       return keycloak.clientScopes(res.body.client_id);
     };
     expect(await scopesOf([])).toEqual(realm);
-    expect(await scopesOf(['read:orders'])).toEqual({ defaultScopes: [...realm.defaultScopes, 'read:orders'].sort(), optionalScopes: realm.optionalScopes });
+    expect(await scopesOf(['read:orders'])).toEqual({
+      defaultScopes: [...realm.defaultScopes, 'read:orders'].sort(),
+      optionalScopes: realm.optionalScopes,
+    });
     expect(await scopesOf(['phone'])).toEqual(realm);
     // Several scopes go into the create itself, with the realm's lists (which the create would otherwise replace).
     expect(await scopesOf(['read:orders', 'write:orders', 'phone', 'email'])).toEqual({
@@ -62,7 +89,7 @@ describe('create', () => {
     });
   });
 
-  it('maps client_secret_jwt to Keycloak\'s signed-JWT authenticator, and the credentials work that way', async () => {
+  it("maps client_secret_jwt to Keycloak's signed-JWT authenticator, and the credentials work that way", async () => {
     const res = await bridge.call('POST', '/', { body: konnectApplication({ token_endpoint_auth_method: 'client_secret_jwt' }) });
     expect(res.status).toBe(201);
     expect(keycloak.clientByClientId(res.body.client_id)?.rep.clientAuthenticatorType).toBe('client-secret-jwt');
@@ -75,7 +102,12 @@ describe('create', () => {
       .sign(new TextEncoder().encode(res.body.client_secret));
     const token = await fetch(`${keycloak.url}/realms/${keycloak.realm}/protocol/openid-connect/token`, {
       method: 'POST',
-      body: new URLSearchParams({ grant_type: 'client_credentials', client_id: res.body.client_id, client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: assertion }),
+      body: new URLSearchParams({
+        grant_type: 'client_credentials',
+        client_id: res.body.client_id,
+        client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+        client_assertion: assertion,
+      }),
     });
     expect(token.status).toBe(200);
   });
@@ -120,7 +152,10 @@ describe('Keycloak calls per Konnect operation (admin token requests aside)', ()
       `POST ${clients}`,
       `PUT ${clients}/{id}/default-client-scopes/{id}`,
     ]);
-    const several = await calls(() => bridge.call('POST', '/', { body: konnectApplication({ scopes: ['read:orders', 'write:orders', 'email'] }) }), 201);
+    const several = await calls(
+      () => bridge.call('POST', '/', { body: konnectApplication({ scopes: ['read:orders', 'write:orders', 'email'] }) }),
+      201,
+    );
     expect(several.slice(0, 3).sort()).toEqual([
       'GET /admin/realms/customers/client-scopes',
       'GET /admin/realms/customers/default-default-client-scopes',
@@ -152,26 +187,41 @@ describe('Keycloak calls per Konnect operation (admin token requests aside)', ()
 
     expect(await calls(rotateOn(bridge), 200)).toEqual([`POST ${clients}/{id}/client-secret`]);
     expect(await keycloak.clientCredentials(clientId, secret)).toBeDefined();
-    expect(await calls(() => bridge.call('POST', `/${clientId}/event-hook`, updateTo('https://app.example.com/v2')), 200)).toEqual([`PUT ${clients}/{id}`]);
+    expect(await calls(() => bridge.call('POST', `/${clientId}/event-hook`, updateTo('https://app.example.com/v2')), 200)).toEqual([
+      `PUT ${clients}/{id}`,
+    ]);
     expect(keycloak.clientByClientId(clientId)?.rep.redirectUris).toEqual(['https://app.example.com/v2']);
-    expect(await calls(() => bridge.call('POST', `/${clientId}/event-hook`, { body: audience(clientId, 'add_registration') }), 200)).toEqual([`POST ${clients}/{id}/protocol-mappers/models`]);
+    expect(
+      await calls(() => bridge.call('POST', `/${clientId}/event-hook`, { body: audience(clientId, 'add_registration') }), 200),
+    ).toEqual([`POST ${clients}/{id}/protocol-mappers/models`]);
     expect(tokenAudiences((await keycloak.clientCredentials(clientId, secret))!)).toEqual(['https://orders.example.com']);
-    expect(await calls(() => bridge.call('POST', `/${clientId}/event-hook`, { body: audience(clientId, 'remove_registration') }), 200)).toEqual([`DELETE ${clients}/{id}/protocol-mappers/models/{id}`]);
+    expect(
+      await calls(() => bridge.call('POST', `/${clientId}/event-hook`, { body: audience(clientId, 'remove_registration') }), 200),
+    ).toEqual([`DELETE ${clients}/{id}/protocol-mappers/models/{id}`]);
     expect(tokenAudiences((await keycloak.clientCredentials(clientId, secret))!)).toEqual(['account']);
 
     expect(await onFreshBridge((fresh) => calls(rotateOn(fresh), 200))).toEqual([lookup, `POST ${clients}/{id}/client-secret`]);
     expect(await keycloak.clientCredentials(clientId, secret)).toBeDefined();
-    expect(await onFreshBridge((fresh) => calls(() => fresh.call('POST', `/${clientId}/event-hook`, updateTo('https://app.example.com/v3')), 200))).toEqual([lookup, `PUT ${clients}/{id}`]);
+    expect(
+      await onFreshBridge((fresh) =>
+        calls(() => fresh.call('POST', `/${clientId}/event-hook`, updateTo('https://app.example.com/v3')), 200),
+      ),
+    ).toEqual([lookup, `PUT ${clients}/{id}`]);
     expect(keycloak.clientByClientId(clientId)?.rep.redirectUris).toEqual(['https://app.example.com/v3']);
-    expect(await onFreshBridge((fresh) => calls(() => fresh.call('POST', `/${clientId}/event-hook`, { body: audience(clientId, 'add_registration') }), 200))).toEqual([
+    expect(
+      await onFreshBridge((fresh) =>
+        calls(() => fresh.call('POST', `/${clientId}/event-hook`, { body: audience(clientId, 'add_registration') }), 200),
+      ),
+    ).toEqual([lookup, `POST ${clients}/{id}/protocol-mappers/models`]);
+    expect(
+      await onFreshBridge((fresh) =>
+        calls(() => fresh.call('POST', `/${clientId}/event-hook`, { body: audience(clientId, 'remove_registration') }), 200),
+      ),
+    ).toEqual([lookup, `DELETE ${clients}/{id}/protocol-mappers/models/{id}`]);
+    expect(await onFreshBridge((fresh) => calls(() => fresh.call('DELETE', `/${clientId}`), 204))).toEqual([
       lookup,
-      `POST ${clients}/{id}/protocol-mappers/models`,
+      `DELETE ${clients}/{id}`,
     ]);
-    expect(await onFreshBridge((fresh) => calls(() => fresh.call('POST', `/${clientId}/event-hook`, { body: audience(clientId, 'remove_registration') }), 200))).toEqual([
-      lookup,
-      `DELETE ${clients}/{id}/protocol-mappers/models/{id}`,
-    ]);
-    expect(await onFreshBridge((fresh) => calls(() => fresh.call('DELETE', `/${clientId}`), 204))).toEqual([lookup, `DELETE ${clients}/{id}`]);
     expect(keycloak.clientByClientId(clientId)).toBeUndefined();
   });
 
@@ -189,7 +239,7 @@ describe('Keycloak calls per Konnect operation (admin token requests aside)', ()
     expect(await calls(() => bridge.call('POST', `/${clientId}/new-secret`), 404)).toEqual([lookup]);
   });
 
-  it('removes an audience mapper an earlier version added under an id of Keycloak\'s, looking it up by name', async () => {
+  it("removes an audience mapper an earlier version added under an id of Keycloak's, looking it up by name", async () => {
     const created = await bridge.call('POST', '/', { body: konnectApplication() });
     const clientId = created.body.client_id as string;
     const client = keycloak.clientByClientId(clientId)!;
@@ -202,10 +252,17 @@ describe('Keycloak calls per Konnect operation (admin token requests aside)', ()
     const added = await fetch(`${keycloak.url}${clients}/${client.rep.id}/protocol-mappers/models`, {
       method: 'POST',
       headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ name: legacyName, protocol: 'openid-connect', protocolMapper: 'oidc-audience-mapper', config: { 'included.custom.audience': 'https://orders.example.com', 'access.token.claim': 'true' } }),
+      body: JSON.stringify({
+        name: legacyName,
+        protocol: 'openid-connect',
+        protocolMapper: 'oidc-audience-mapper',
+        config: { 'included.custom.audience': 'https://orders.example.com', 'access.token.claim': 'true' },
+      }),
     });
     expect(added.status).toBe(201);
-    expect(await calls(() => bridge.call('POST', `/${clientId}/event-hook`, { body: audience(clientId, 'remove_registration') }), 200)).toEqual([
+    expect(
+      await calls(() => bridge.call('POST', `/${clientId}/event-hook`, { body: audience(clientId, 'remove_registration') }), 200),
+    ).toEqual([
       `DELETE ${clients}/{id}/protocol-mappers/models/{id}`,
       `GET ${clients}/{id}/protocol-mappers/models`,
       `DELETE ${clients}/{id}/protocol-mappers/models/{id}`,
@@ -276,8 +333,21 @@ describe('IdP failures', () => {
 describe('settings', () => {
   it('reads the Keycloak settings', () => {
     expect(
-      readAdapterOptions(dcrBridgeAdapter, { KEYCLOAK_URL: 'https://sso.example.com/auth', KEYCLOAK_REALM: 'customers', KEYCLOAK_CLIENT_ID: 'dcr-bridge', KEYCLOAK_CLIENT_SECRET: 's', KEYCLOAK_TOKEN_REALM: 'master' }),
-    ).toEqual({ baseUrl: 'https://sso.example.com/auth', realm: 'customers', clientId: 'dcr-bridge', clientSecret: 's', tokenRealm: 'master', timeoutMs: 30_000 });
+      readAdapterOptions(dcrBridgeAdapter, {
+        KEYCLOAK_URL: 'https://sso.example.com/auth',
+        KEYCLOAK_REALM: 'customers',
+        KEYCLOAK_CLIENT_ID: 'dcr-bridge',
+        KEYCLOAK_CLIENT_SECRET: 's',
+        KEYCLOAK_TOKEN_REALM: 'master',
+      }),
+    ).toEqual({
+      baseUrl: 'https://sso.example.com/auth',
+      realm: 'customers',
+      clientId: 'dcr-bridge',
+      clientSecret: 's',
+      tokenRealm: 'master',
+      timeoutMs: 30_000,
+    });
   });
 
   it('lists every missing setting at once', () => {

@@ -10,7 +10,14 @@ runConformanceSuite({
   async setup() {
     keycloak = await startFakeKeycloak({ pathPrefix: '/auth' });
     const adapterWith = (clientSecret: string) =>
-      createKeycloakAdapter({ baseUrl: keycloak.url, realm: keycloak.realm, tokenRealm: keycloak.admin.realm, clientId: keycloak.admin.clientId, clientSecret, logger });
+      createKeycloakAdapter({
+        baseUrl: keycloak.url,
+        realm: keycloak.realm,
+        tokenRealm: keycloak.admin.realm,
+        clientId: keycloak.admin.clientId,
+        clientSecret,
+        logger,
+      });
     const tooManyRequests = (method: string, path: RegExp, retryAfterSeconds: number) =>
       keycloak.failNext(method, path, 429, { error: 'too many requests' }, { 'retry-after': String(retryAfterSeconds) });
     return {
@@ -44,4 +51,3 @@ runConformanceSuite({
   },
   teardown: () => keycloak.close(),
 });
-

@@ -4,7 +4,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKeycloakAdapter } from '../src/index.js';
 import { startFakeKeycloak, type FakeKeycloak } from './fake-keycloak.js';
 
-const context: OperationContext = { signal: new AbortController().signal, deadline: new AbortController().signal, answered: Promise.resolve(true), logger: silentLogger, requestId: 'doctor' };
+const context: OperationContext = {
+  signal: new AbortController().signal,
+  deadline: new AbortController().signal,
+  answered: Promise.resolve(true),
+  logger: silentLogger,
+  requestId: 'doctor',
+};
 const WRITES = /^(POST|PUT|PATCH|DELETE) /;
 const TOKEN_REQUEST = /^POST \S*\/protocol\/openid-connect\/token$/;
 
@@ -15,7 +21,14 @@ function diagnosticsOf(adapter: DcrAdapter): AdapterDiagnostics {
 
 /** The checks, run by a fresh adapter (a new admin token, with the roles the service account has now), and the Keycloak calls they made. */
 async function doctor(keycloak: FakeKeycloak, overrides: { clientSecret?: string } = {}) {
-  const adapter = createKeycloakAdapter({ baseUrl: keycloak.url, realm: keycloak.realm, tokenRealm: keycloak.admin.realm, clientId: keycloak.admin.clientId, clientSecret: keycloak.admin.clientSecret, ...overrides });
+  const adapter = createKeycloakAdapter({
+    baseUrl: keycloak.url,
+    realm: keycloak.realm,
+    tokenRealm: keycloak.admin.realm,
+    clientId: keycloak.admin.clientId,
+    clientSecret: keycloak.admin.clientSecret,
+    ...overrides,
+  });
   const start = keycloak.requests.length;
   const checks = await diagnosticsOf(adapter).checkPermissions(context);
   const calls = keycloak.requests.slice(start);
@@ -25,7 +38,11 @@ async function doctor(keycloak: FakeKeycloak, overrides: { clientSecret?: string
 }
 
 describe.each([
-  { setup: 'admin client in master, /auth prefix', options: { adminRealm: 'master', pathPrefix: '/auth' }, managementClient: 'customers-realm' },
+  {
+    setup: 'admin client in master, /auth prefix',
+    options: { adminRealm: 'master', pathPrefix: '/auth' },
+    managementClient: 'customers-realm',
+  },
   { setup: 'admin client in the target realm', options: { adminRealm: 'customers' }, managementClient: 'realm-management' },
 ])('doctor, $setup', ({ options, managementClient }) => {
   let keycloak: FakeKeycloak;
@@ -71,8 +88,17 @@ describe.each([
     keycloak.setAdminRoles([]);
     const { checks, ready } = await doctor(keycloak);
     expect(checks).toEqual([
-      expect.objectContaining({ name: 'permission: manage-clients', result: 'fail', fix: expect.stringContaining(`${managementClient} manage-clients`) }),
-      expect.objectContaining({ name: 'permission: view-clients', result: 'fail', detail: expect.stringContaining('roles: none'), fix: expect.stringContaining(`${managementClient} manage-clients`) }),
+      expect.objectContaining({
+        name: 'permission: manage-clients',
+        result: 'fail',
+        fix: expect.stringContaining(`${managementClient} manage-clients`),
+      }),
+      expect.objectContaining({
+        name: 'permission: view-clients',
+        result: 'fail',
+        detail: expect.stringContaining('roles: none'),
+        fix: expect.stringContaining(`${managementClient} manage-clients`),
+      }),
     ]);
     expect(ready).toMatchObject({ ready: false, reason: 'idp_error' });
   });
@@ -90,7 +116,11 @@ describe('doctor, edge cases', () => {
     const { checks, ready } = await doctor(keycloak, { clientSecret: wrongSecret });
     expect(checks).toHaveLength(2);
     for (const check of checks) {
-      expect(check).toMatchObject({ result: 'fail', detail: expect.stringContaining('No admin token'), fix: expect.stringContaining('KEYCLOAK_CLIENT_SECRET') });
+      expect(check).toMatchObject({
+        result: 'fail',
+        detail: expect.stringContaining('No admin token'),
+        fix: expect.stringContaining('KEYCLOAK_CLIENT_SECRET'),
+      });
       expect(JSON.stringify(check)).not.toContain(wrongSecret);
     }
     expect(ready.ready).toBe(false);
@@ -112,7 +142,13 @@ describe('doctor, edge cases', () => {
   });
 
   it('reports the configured admin URL, and a token endpoint where a client the bridge created gets a token', async () => {
-    const adapter = createKeycloakAdapter({ baseUrl: keycloak.url, realm: keycloak.realm, tokenRealm: keycloak.admin.realm, clientId: keycloak.admin.clientId, clientSecret: keycloak.admin.clientSecret });
+    const adapter = createKeycloakAdapter({
+      baseUrl: keycloak.url,
+      realm: keycloak.realm,
+      tokenRealm: keycloak.admin.realm,
+      clientId: keycloak.admin.clientId,
+      clientSecret: keycloak.admin.clientSecret,
+    });
     const bridge = await startBridge(adapter);
     try {
       const diagnostics = diagnosticsOf(adapter);
@@ -123,7 +159,11 @@ describe('doctor, edge cases', () => {
       expect(created.status).toBe(201);
       const answer = await fetch(tokenEndpoint, {
         method: 'POST',
-        body: new URLSearchParams({ grant_type: 'client_credentials', client_id: created.body.client_id, client_secret: created.body.client_secret }),
+        body: new URLSearchParams({
+          grant_type: 'client_credentials',
+          client_id: created.body.client_id,
+          client_secret: created.body.client_secret,
+        }),
       });
       expect(answer.status).toBe(200);
       expect(await answer.json()).toMatchObject({ access_token: expect.any(String), token_type: 'Bearer' });

@@ -78,11 +78,32 @@ interface Token {
 
 /** The client roles of realm-management (and of each `<realm>-realm` client in master). */
 const MANAGEMENT_ROLES = [
-  'create-client', 'impersonation', 'manage-authorization', 'manage-clients', 'manage-events', 'manage-identity-providers', 'manage-realm', 'manage-users',
-  'query-clients', 'query-groups', 'query-realms', 'query-users', 'view-authorization', 'view-clients', 'view-events', 'view-identity-providers', 'view-realm', 'view-users',
+  'create-client',
+  'impersonation',
+  'manage-authorization',
+  'manage-clients',
+  'manage-events',
+  'manage-identity-providers',
+  'manage-realm',
+  'manage-users',
+  'query-clients',
+  'query-groups',
+  'query-realms',
+  'query-users',
+  'view-authorization',
+  'view-clients',
+  'view-events',
+  'view-identity-providers',
+  'view-realm',
+  'view-users',
 ];
 /** Composite roles as a new realm has them: realm-admin (realm-management) and master's `admin` realm role hold every management role. */
-const COMPOSITES: Record<string, string[]> = { 'realm-admin': MANAGEMENT_ROLES, admin: MANAGEMENT_ROLES, 'view-clients': ['query-clients'], 'view-users': ['query-users', 'query-groups'] };
+const COMPOSITES: Record<string, string[]> = {
+  'realm-admin': MANAGEMENT_ROLES,
+  admin: MANAGEMENT_ROLES,
+  'view-clients': ['query-clients'],
+  'view-users': ['query-users', 'query-groups'],
+};
 const expand = (roles: string[]): string[] => [...new Set(roles.flatMap((role) => [role, ...expand(COMPOSITES[role] ?? [])]))].sort();
 
 export interface FakeKeycloak {
@@ -122,7 +143,9 @@ export interface FakeKeycloak {
 }
 
 /** `scopes`: the realm's own client scopes (openid-connect, neither default nor optional), beside the built-in ones. */
-export async function startFakeKeycloak(options: { realm?: string; adminRealm?: string; scopes?: string[]; pathPrefix?: string } = {}): Promise<FakeKeycloak> {
+export async function startFakeKeycloak(
+  options: { realm?: string; adminRealm?: string; scopes?: string[]; pathPrefix?: string } = {},
+): Promise<FakeKeycloak> {
   const realm = options.realm ?? 'customers';
   const prefix = options.pathPrefix ?? '';
   const admin = { realm: options.adminRealm ?? 'master', clientId: 'dcr-bridge', clientSecret: randomBytes(24).toString('base64url') };
@@ -135,7 +158,12 @@ export async function startFakeKeycloak(options: { realm?: string; adminRealm?: 
       realmDefaults.set(scope.id, kind);
       return scope;
     }),
-    ...(options.scopes ?? ['read:orders', 'write:orders']).map((name) => ({ id: randomUUID(), name, protocol: 'openid-connect', attributes: { 'include.in.token.scope': 'true' } })),
+    ...(options.scopes ?? ['read:orders', 'write:orders']).map((name) => ({
+      id: randomUUID(),
+      name,
+      protocol: 'openid-connect',
+      attributes: { 'include.in.token.scope': 'true' },
+    })),
   ];
   const protocolOf = (client: Client) => (typeof client.rep.protocol === 'string' ? client.rep.protocol : 'openid-connect');
   /** JpaRealmProvider.addClientScopes: skips what the client has already (default or optional) and other protocols. */
@@ -147,7 +175,11 @@ export async function startFakeKeycloak(options: { realm?: string; adminRealm?: 
   };
   const byNames = (names: unknown) => (Array.isArray(names) ? names : []).flatMap((name) => scopes.filter((scope) => scope.name === name));
   const realmScopesOf = (kind: 'default' | 'optional') => scopes.filter((scope) => realmDefaults.get(scope.id) === kind);
-  const scopeNames = (ids: Set<string>) => scopes.filter((scope) => ids.has(scope.id)).map((scope) => scope.name).sort();
+  const scopeNames = (ids: Set<string>) =>
+    scopes
+      .filter((scope) => ids.has(scope.id))
+      .map((scope) => scope.name)
+      .sort();
   /** What the admin API answers for a client (ModelToRepresentation.toRepresentation). */
   const representation = (client: Client) => ({
     ...client.rep,
@@ -173,18 +205,39 @@ export async function startFakeKeycloak(options: { realm?: string; adminRealm?: 
   router.post('/realms/:realm/protocol/openid-connect/token', express.urlencoded({ extended: false }), async (req, res) => {
     const form = req.body as Record<string, string>;
     const { clientId, clientSecret: secret } = clientCredentials(req.get('authorization'), form);
-    if (form.grant_type !== 'client_credentials') return res.status(400).json({ error: 'unsupported_grant_type', error_description: 'Unsupported grant_type' });
+    if (form.grant_type !== 'client_credentials')
+      return res.status(400).json({ error: 'unsupported_grant_type', error_description: 'Unsupported grant_type' });
     tokenRequestCounts.set(clientId, (tokenRequestCounts.get(clientId) ?? 0) + 1);
-    const refuse = () => res.status(401).json({ error: 'unauthorized_client', error_description: 'Invalid client or Invalid client credentials' });
+    const refuse = () =>
+      res.status(401).json({ error: 'unauthorized_client', error_description: 'Invalid client or Invalid client credentials' });
     if (req.params.realm === admin.realm && clientId === admin.clientId) {
       if (secret !== admin.clientSecret) return refuse();
       const roles = expand(adminRoles).filter((role) => role !== 'admin');
       const claims = lightweight
         ? { azp: clientId, scope: 'profile email' }
-        : { sub: adminUserId, azp: clientId, scope: 'profile email', realm_access: { roles: adminRoles.filter((role) => role === 'admin') }, resource_access: roles.length > 0 ? { [managementClient]: { roles } } : {} };
-      const token = await new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setIssuer(`${prefix}/realms/${admin.realm}`).setExpirationTime('300s').setIssuedAt().setJti(randomUUID()).sign(signingKey);
+        : {
+            sub: adminUserId,
+            azp: clientId,
+            scope: 'profile email',
+            realm_access: { roles: adminRoles.filter((role) => role === 'admin') },
+            resource_access: roles.length > 0 ? { [managementClient]: { roles } } : {},
+          };
+      const token = await new SignJWT(claims)
+        .setProtectedHeader({ alg: 'HS256' })
+        .setIssuer(`${prefix}/realms/${admin.realm}`)
+        .setExpirationTime('300s')
+        .setIssuedAt()
+        .setJti(randomUUID())
+        .sign(signingKey);
       tokens.set(token, { clientId, realm: admin.realm, expiresAt: now() + 300_000, roles });
-      return res.json({ access_token: token, expires_in: 300, refresh_expires_in: 0, token_type: 'Bearer', 'not-before-policy': 0, scope: 'profile email' });
+      return res.json({
+        access_token: token,
+        expires_in: 300,
+        refresh_expires_in: 0,
+        token_type: 'Bearer',
+        'not-before-policy': 0,
+        scope: 'profile email',
+      });
     }
     if (req.params.realm !== realm) return refuse();
     const client = [...clients.values()].find((candidate) => candidate.rep.clientId === clientId);
@@ -200,10 +253,15 @@ export async function startFakeKeycloak(options: { realm?: string; adminRealm?: 
     } else if (secret !== client.secret) {
       return refuse();
     }
-    if (!client.rep.serviceAccountsEnabled) return res.status(401).json({ error: 'unauthorized_client', error_description: 'Client not enabled to retrieve service account' });
-    const audiences = client.mappers.filter((mapper) => mapper.protocolMapper === 'oidc-audience-mapper').map((mapper) => (mapper.config as Record<string, string>)['included.custom.audience'])
+    if (!client.rep.serviceAccountsEnabled)
+      return res.status(401).json({ error: 'unauthorized_client', error_description: 'Client not enabled to retrieve service account' });
+    const audiences = client.mappers
+      .filter((mapper) => mapper.protocolMapper === 'oidc-audience-mapper')
+      .map((mapper) => (mapper.config as Record<string, string>)['included.custom.audience'])
       .filter((audience): audience is string => typeof audience === 'string');
-    const inScopeClaim = scopes.filter((scope) => client.defaultScopes.has(scope.id) && scope.attributes['include.in.token.scope'] !== 'false');
+    const inScopeClaim = scopes.filter(
+      (scope) => client.defaultScopes.has(scope.id) && scope.attributes['include.in.token.scope'] !== 'false',
+    );
     const token = await new SignJWT({ azp: clientId, scope: inScopeClaim.map((scope) => scope.name).join(' ') })
       .setProtectedHeader({ alg: 'HS256' })
       .setIssuer(`${prefix}/realms/${realm}`)
@@ -217,7 +275,10 @@ export async function startFakeKeycloak(options: { realm?: string; adminRealm?: 
     const bearer = req.get('authorization')?.match(/^Bearer (.+)$/)?.[1];
     const token = bearer ? tokens.get(bearer) : undefined;
     if (!token || token.expiresAt <= now()) return void res.status(401).json({ error: 'HTTP 401 Unauthorized' });
-    const allowed = req.method === 'GET' ? token.roles.includes('view-clients') || token.roles.includes('manage-clients') : token.roles.includes('manage-clients');
+    const allowed =
+      req.method === 'GET'
+        ? token.roles.includes('view-clients') || token.roles.includes('manage-clients')
+        : token.roles.includes('manage-clients');
     if (!allowed) return void res.status(403).json({ error: 'HTTP 403 Forbidden' });
     if (req.params.realm !== realm) return void res.status(404).json({ error: 'Realm not found.' });
     next();
@@ -240,9 +301,14 @@ export async function startFakeKeycloak(options: { realm?: string; adminRealm?: 
     res.json(list.slice(first, first + max));
   });
   admin_.post('/clients', (req, res) => {
-    const { secret, defaultClientScopes, optionalClientScopes, ...rep } = req.body as Client['rep'] & { secret?: unknown; defaultClientScopes?: unknown; optionalClientScopes?: unknown };
+    const { secret, defaultClientScopes, optionalClientScopes, ...rep } = req.body as Client['rep'] & {
+      secret?: unknown;
+      defaultClientScopes?: unknown;
+      optionalClientScopes?: unknown;
+    };
     if (typeof rep.clientId !== 'string' || rep.clientId === '') return res.status(400).json({ errorMessage: 'Client id is missing' });
-    if ([...clients.values()].some((client) => client.rep.clientId === rep.clientId)) return res.status(409).json({ errorMessage: `Client ${rep.clientId} already exists` });
+    if ([...clients.values()].some((client) => client.rep.clientId === rep.clientId))
+      return res.status(409).json({ errorMessage: `Client ${rep.clientId} already exists` });
     for (const uri of (rep.redirectUris as string[] | undefined) ?? []) {
       try {
         new URL(uri);
@@ -251,7 +317,13 @@ export async function startFakeKeycloak(options: { realm?: string; adminRealm?: 
       }
     }
     const id = randomUUID();
-    const client: Client = { rep: { ...rep, id }, secret: typeof secret === 'string' ? secret : randomBytes(24).toString('base64url'), defaultScopes: new Set(), optionalScopes: new Set(), mappers: [] };
+    const client: Client = {
+      rep: { ...rep, id },
+      secret: typeof secret === 'string' ? secret : randomBytes(24).toString('base64url'),
+      defaultScopes: new Set(),
+      optionalScopes: new Set(),
+      mappers: [],
+    };
     addClientScopes(client, realmScopesOf('default'), true);
     addClientScopes(client, realmScopesOf('optional'), false);
     if ([defaultClientScopes, optionalClientScopes].some((list) => list !== undefined && list !== null)) {
@@ -261,7 +333,10 @@ export async function startFakeKeycloak(options: { realm?: string; adminRealm?: 
       addClientScopes(client, byNames(optionalClientScopes), false);
     }
     clients.set(id, client);
-    res.status(201).location(`${req.protocol}://${req.get('host')}${prefix}/admin/realms/${realm}/clients/${id}`).end();
+    res
+      .status(201)
+      .location(`${req.protocol}://${req.get('host')}${prefix}/admin/realms/${realm}/clients/${id}`)
+      .end();
   });
   admin_.get('/clients/:id', (req, res) => {
     const client = byId(req, res);
@@ -271,7 +346,12 @@ export async function startFakeKeycloak(options: { realm?: string; adminRealm?: 
     const client = byId(req, res);
     if (!client) return;
     // ClientResource.update: scopes are never changed by a PUT of the client.
-    const { secret, defaultClientScopes: _default, optionalClientScopes: _optional, ...fields } = req.body as Client['rep'] & { secret?: unknown; defaultClientScopes?: unknown; optionalClientScopes?: unknown };
+    const {
+      secret,
+      defaultClientScopes: _default,
+      optionalClientScopes: _optional,
+      ...fields
+    } = req.body as Client['rep'] & { secret?: unknown; defaultClientScopes?: unknown; optionalClientScopes?: unknown };
     const present = Object.entries(fields).filter(([, value]) => value !== null && value !== undefined);
     client.rep = { ...client.rep, ...Object.fromEntries(present), id: client.rep.id };
     if (typeof secret === 'string') client.secret = secret;
@@ -293,8 +373,14 @@ export async function startFakeKeycloak(options: { realm?: string; adminRealm?: 
     res.json({ type: 'secret', value: client.secret });
   });
   admin_.get('/client-scopes', (_req, res) => void res.json(scopes));
-  admin_.get('/default-default-client-scopes', (_req, res) => void res.json(realmScopesOf('default').map(({ id, name, protocol }) => ({ id, name, protocol }))));
-  admin_.get('/default-optional-client-scopes', (_req, res) => void res.json(realmScopesOf('optional').map(({ id, name, protocol }) => ({ id, name, protocol }))));
+  admin_.get(
+    '/default-default-client-scopes',
+    (_req, res) => void res.json(realmScopesOf('default').map(({ id, name, protocol }) => ({ id, name, protocol }))),
+  );
+  admin_.get(
+    '/default-optional-client-scopes',
+    (_req, res) => void res.json(realmScopesOf('optional').map(({ id, name, protocol }) => ({ id, name, protocol }))),
+  );
   admin_.put('/clients/:id/default-client-scopes/:scopeId', (req, res) => {
     const client = byId(req, res);
     if (!client) return;
@@ -311,10 +397,16 @@ export async function startFakeKeycloak(options: { realm?: string; adminRealm?: 
     const client = byId(req, res);
     if (!client) return;
     const mapper = req.body as ProtocolMapperBody;
-    if (client.mappers.some((existing) => existing.name === mapper.name)) return res.status(409).json({ errorMessage: `Protocol mapper exists with same name` });
+    if (client.mappers.some((existing) => existing.name === mapper.name))
+      return res.status(409).json({ errorMessage: `Protocol mapper exists with same name` });
     const id = typeof mapper.id === 'string' ? mapper.id : randomUUID();
     client.mappers.push({ ...mapper, id });
-    res.status(201).location(`${req.protocol}://${req.get('host')}${prefix}/admin/realms/${realm}/clients/${client.rep.id}/protocol-mappers/models/${id}`).end();
+    res
+      .status(201)
+      .location(
+        `${req.protocol}://${req.get('host')}${prefix}/admin/realms/${realm}/clients/${client.rep.id}/protocol-mappers/models/${id}`,
+      )
+      .end();
   });
   admin_.delete('/clients/:id/protocol-mappers/models/:mapperId', (req, res) => {
     const client = byId(req, res);
@@ -324,7 +416,9 @@ export async function startFakeKeycloak(options: { realm?: string; adminRealm?: 
     if (client.mappers.length === before) return res.status(404).json({ error: 'Model not found' });
     res.status(204).end();
   });
-  router.use((req, res) => void res.status(404).json({ error: 'RESTEASY003210: Could not find resource for full path: ' + req.originalUrl }));
+  router.use(
+    (req, res) => void res.status(404).json({ error: 'RESTEASY003210: Could not find resource for full path: ' + req.originalUrl }),
+  );
 
   const server = await listenOnLoopback(app);
   const url = `${server.origin}${prefix}`;
@@ -347,14 +441,34 @@ export async function startFakeKeycloak(options: { realm?: string; adminRealm?: 
       return client && { defaultScopes: scopeNames(client.defaultScopes), optionalScopes: scopeNames(client.optionalScopes) };
     },
     realmScopes: () => ({
-      defaultScopes: realmScopesOf('default').filter((scope) => scope.protocol === 'openid-connect').map((scope) => scope.name).sort(),
-      optionalScopes: realmScopesOf('optional').filter((scope) => scope.protocol === 'openid-connect').map((scope) => scope.name).sort(),
+      defaultScopes: realmScopesOf('default')
+        .filter((scope) => scope.protocol === 'openid-connect')
+        .map((scope) => scope.name)
+        .sort(),
+      optionalScopes: realmScopesOf('optional')
+        .filter((scope) => scope.protocol === 'openid-connect')
+        .map((scope) => scope.name)
+        .sort(),
     }),
     clientCount: () => clients.size,
     createForeignClient() {
       const id = randomUUID();
       const clientId = `console-made-${id.slice(0, 8)}`;
-      clients.set(id, { rep: { id, clientId, enabled: true, publicClient: false, serviceAccountsEnabled: true, redirectUris: ['https://foreign.example.com/cb'], attributes: {} }, secret: 'foreign-secret', defaultScopes: new Set(), optionalScopes: new Set(), mappers: [] });
+      clients.set(id, {
+        rep: {
+          id,
+          clientId,
+          enabled: true,
+          publicClient: false,
+          serviceAccountsEnabled: true,
+          redirectUris: ['https://foreign.example.com/cb'],
+          attributes: {},
+        },
+        secret: 'foreign-secret',
+        defaultScopes: new Set(),
+        optionalScopes: new Set(),
+        mappers: [],
+      });
       return clientId;
     },
     async clientCredentials(clientId, clientSecret) {
@@ -376,4 +490,3 @@ export function tokenAudiences(token: string): string[] {
   const { aud } = decodeJwt(token);
   return Array.isArray(aud) ? aud : aud ? [aud] : [];
 }
-

@@ -49,7 +49,7 @@ const REQUIRED_SCOPES = [
   ['okta.clients.manage', 'rotate client secrets and delete clients'],
   ['okta.clients.read', 'list OAuth clients (readiness)'],
   ['okta.apps.manage', 'create applications and update their redirect URIs'],
-  ['okta.apps.read', 'read an application\'s ownership marker and find a create cut short'],
+  ['okta.apps.read', "read an application's ownership marker and find a create cut short"],
 ] as const;
 
 export const DEFAULT_SCOPES = REQUIRED_SCOPES.map(([scope]) => scope);
@@ -82,7 +82,11 @@ export function createOktaAdapter(options: OktaAdapterOptions): DcrAdapter {
     const href = link?.match(/<([^>]+)>\s*;\s*rel="next"/)?.[1];
     if (href === undefined) return undefined;
     const next = new URL(href, org);
-    if (next.origin !== org) throw new BridgeError('idp_error', `${IDP_NAME}'s next page of applications is on another origin (${next.origin}); the bridge does not follow it.`);
+    if (next.origin !== org)
+      throw new BridgeError(
+        'idp_error',
+        `${IDP_NAME}'s next page of applications is on another origin (${next.origin}); the bridge does not follow it.`,
+      );
     return next;
   }
 
@@ -104,7 +108,8 @@ export function createOktaAdapter(options: OktaAdapterOptions): DcrAdapter {
       const answer = created.body;
       await context.created(answer.id, withoutSecret(answer));
       const clientSecret = answer.credentials?.oauthClient?.client_secret;
-      if (typeof clientSecret !== 'string') throw new BridgeError('idp_error', `${IDP_NAME} created the application without a client secret.`);
+      if (typeof clientSecret !== 'string')
+        throw new BridgeError('idp_error', `${IDP_NAME} created the application without a client secret.`);
       const issuedAt = answer.created === undefined ? undefined : new Date(answer.created);
       return { clientId: answer.id, clientSecret, clientIdIssuedAt: issuedAt && !Number.isNaN(issuedAt.getTime()) ? issuedAt : undefined };
     },
@@ -138,9 +143,12 @@ export function createOktaAdapter(options: OktaAdapterOptions): DcrAdapter {
     },
 
     async rotateSecret(clientId, _found, context) {
-      const response = await http.post<{ client_secret?: unknown }>(`${oauthClient(clientId)}/lifecycle/newSecret`, { signal: context.signal });
+      const response = await http.post<{ client_secret?: unknown }>(`${oauthClient(clientId)}/lifecycle/newSecret`, {
+        signal: context.signal,
+      });
       if (response.status === 404) throw new BridgeError('not_found', `${IDP_NAME} has no client ${clientId}.`);
-      if (!response.ok || typeof response.body?.client_secret !== 'string') throw http.errorFromResponse(response, `rotating the secret of ${clientId}`);
+      if (!response.ok || typeof response.body?.client_secret !== 'string')
+        throw http.errorFromResponse(response, `rotating the secret of ${clientId}`);
       return response.body.client_secret;
     },
 
@@ -157,7 +165,13 @@ export function createOktaAdapter(options: OktaAdapterOptions): DcrAdapter {
     },
 
     checkReady: (context) => http.probe('/oauth2/v1/clients', 'listing clients', { query: { limit: 1 }, signal: context.signal }),
-    diagnostics: oktaDiagnostics({ org, http, authorizationServerId: options.authorizationServerId ?? 'default', requiredScopes: REQUIRED_SCOPES, serviceApp }),
+    diagnostics: oktaDiagnostics({
+      org,
+      http,
+      authorizationServerId: options.authorizationServerId ?? 'default',
+      requiredScopes: REQUIRED_SCOPES,
+      serviceApp,
+    }),
     close: () => http.close(),
   };
   return defineDcrAdapter(primitives, { journal: options.journal, logger });
@@ -169,7 +183,12 @@ type ServiceAppAuthentication = Extract<OktaAuthentication, { privateKey: string
  * Token providers of the service app (OAuth 2.0 for Okta), one per set of scopes, sharing the private key:
  * the adapter's own, and the doctor's one-scope ones.
  */
-function serviceAppTokens(org: string, auth: ServiceAppAuthentication, options: OktaAdapterOptions, logger: Logger): (scopes: string[]) => Promise<TokenProvider> {
+function serviceAppTokens(
+  org: string,
+  auth: ServiceAppAuthentication,
+  options: OktaAdapterOptions,
+  logger: Logger,
+): (scopes: string[]) => Promise<TokenProvider> {
   const tokenEndpoint = `${org}/oauth2/v1/token`;
   let key: Promise<CryptoKey> | undefined;
   return async (scopes) => {
@@ -189,10 +208,18 @@ function serviceAppTokens(org: string, auth: ServiceAppAuthentication, options: 
 }
 
 /** How the adapter authenticates to Okta's APIs: an API token as it is, or the service app's tokens for its scopes. */
-function adminAccess(org: string, options: OktaAdapterOptions, logger: Logger): { authorization: AuthorizationSource; serviceApp?: OktaServiceApp } {
+function adminAccess(
+  org: string,
+  options: OktaAdapterOptions,
+  logger: Logger,
+): { authorization: AuthorizationSource; serviceApp?: OktaServiceApp } {
   const { auth } = options;
   if ('apiToken' in auth) return { authorization: staticAuthorization(`SSWS ${auth.apiToken}`) };
-  const serviceApp = { clientId: auth.clientId, scopes: auth.scopes ?? DEFAULT_SCOPES, tokensFor: serviceAppTokens(org, auth, options, logger) };
+  const serviceApp = {
+    clientId: auth.clientId,
+    scopes: auth.scopes ?? DEFAULT_SCOPES,
+    tokensFor: serviceAppTokens(org, auth, options, logger),
+  };
   return { authorization: bearerFrom(serviceApp.tokensFor([...serviceApp.scopes])), serviceApp };
 }
 
@@ -200,7 +227,11 @@ function bearerFrom(provider: Promise<TokenProvider>): AuthorizationSource {
   provider.catch(() => undefined);
   return {
     header: async (signal) => bearerAuthorization(await provider).header(signal),
-    rejected: (header) => void provider.then((tokens) => tokens.invalidate(header.slice('Bearer '.length)), () => undefined),
+    rejected: (header) =>
+      void provider.then(
+        (tokens) => tokens.invalidate(header.slice('Bearer '.length)),
+        () => undefined,
+      ),
   };
 }
 
@@ -208,7 +239,8 @@ async function loadPrivateKey(text: string): Promise<CryptoKey> {
   // jose is loaded only for private-key credentials, not at every start.
   const { importJWK, importPKCS8 } = await import('jose');
   try {
-    if (text.trim().startsWith('{')) return (await importJWK(JSON.parse(text), (JSON.parse(text) as { alg?: string }).alg ?? 'RS256')) as CryptoKey;
+    if (text.trim().startsWith('{'))
+      return (await importJWK(JSON.parse(text), (JSON.parse(text) as { alg?: string }).alg ?? 'RS256')) as CryptoKey;
     return await importPKCS8(text.replace(/\\n/g, '\n'), 'RS256');
   } catch {
     throw new BridgeError('internal_error', 'OKTA_PRIVATE_KEY is neither a PKCS#8 PEM private key nor a private JWK.');

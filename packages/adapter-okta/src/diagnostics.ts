@@ -45,7 +45,12 @@ export function oktaDiagnostics(setup: OktaDiagnosticsSetup): AdapterDiagnostics
   async function scopeCheck(app: OktaServiceApp, scope: string, use: string, signal: AbortSignal): Promise<DiagnosticCheck> {
     const name = `permission: ${scope}`;
     if (!app.scopes.includes(scope)) {
-      return { name, result: 'fail', detail: `OKTA_SCOPES leaves out ${scope}, which the bridge needs to ${use}.`, fix: `Add ${scope} to OKTA_SCOPES, or unset OKTA_SCOPES to ask for the default scopes.` };
+      return {
+        name,
+        result: 'fail',
+        detail: `OKTA_SCOPES leaves out ${scope}, which the bridge needs to ${use}.`,
+        fix: `Add ${scope} to OKTA_SCOPES, or unset OKTA_SCOPES to ask for the default scopes.`,
+      };
     }
     try {
       await (await app.tokensFor([scope])).getToken(signal);
@@ -53,9 +58,19 @@ export function oktaDiagnostics(setup: OktaDiagnosticsSetup): AdapterDiagnostics
     } catch (error) {
       const detail = error instanceof Error ? error.message : String(error);
       if (oauthErrorCode(error) === 'invalid_scope') {
-        return { name, result: 'fail', detail, fix: `In the ${IDP_NAME} Admin Console, open application ${app.clientId} → ${IDP_NAME} API Scopes, and grant ${scope} (needed to ${use}).` };
+        return {
+          name,
+          result: 'fail',
+          detail,
+          fix: `In the ${IDP_NAME} Admin Console, open application ${app.clientId} → ${IDP_NAME} API Scopes, and grant ${scope} (needed to ${use}).`,
+        };
       }
-      return { name, result: 'fail', detail, fix: `Check OKTA_CLIENT_ID, OKTA_PRIVATE_KEY and OKTA_PRIVATE_KEY_ID: ${IDP_NAME} issued no token to service app ${app.clientId}.` };
+      return {
+        name,
+        result: 'fail',
+        detail,
+        fix: `Check OKTA_CLIENT_ID, OKTA_PRIVATE_KEY and OKTA_PRIVATE_KEY_ID: ${IDP_NAME} issued no token to service app ${app.clientId}.`,
+      };
     }
   }
 
@@ -72,23 +87,45 @@ export function oktaDiagnostics(setup: OktaDiagnosticsSetup): AdapterDiagnostics
 
   async function apiTokenRoleCheck(signal: AbortSignal): Promise<DiagnosticCheck> {
     const fix =
-      'Give the admin who created OKTA_API_TOKEN the Application Administrator role (Security → Administrators): an API token acts with its admin\'s current roles.';
+      "Give the admin who created OKTA_API_TOKEN the Application Administrator role (Security → Administrators): an API token acts with its admin's current roles.";
     try {
       const me = await http.get<{ id?: unknown }>('/api/v1/users/me', { signal });
-      if (me.status === 401) return { name: ROLE_CHECK, result: 'fail', detail: http.errorFromResponse(me, 'reading the API token\'s admin').message, fix: 'OKTA_API_TOKEN was refused: create a new API token (Security → API → Tokens) and set it.' };
-      if (!me.ok || typeof me.body?.id !== 'string') return { name: ROLE_CHECK, result: 'fail', detail: http.errorFromResponse(me, 'reading the API token\'s admin').message };
+      if (me.status === 401)
+        return {
+          name: ROLE_CHECK,
+          result: 'fail',
+          detail: http.errorFromResponse(me, "reading the API token's admin").message,
+          fix: 'OKTA_API_TOKEN was refused: create a new API token (Security → API → Tokens) and set it.',
+        };
+      if (!me.ok || typeof me.body?.id !== 'string')
+        return { name: ROLE_CHECK, result: 'fail', detail: http.errorFromResponse(me, "reading the API token's admin").message };
       const listed = await http.get<OktaRoleAssignment[]>(path`/api/v1/users/${me.body.id}/roles`, { signal });
       if (listed.status === 403) {
-        return { name: ROLE_CHECK, result: 'skip', detail: `${IDP_NAME} does not let this API token list its admin's roles (HTTP 403). \`dcr-bridge doctor --write-test\` proves them.` };
+        return {
+          name: ROLE_CHECK,
+          result: 'skip',
+          detail: `${IDP_NAME} does not let this API token list its admin's roles (HTTP 403). \`dcr-bridge doctor --write-test\` proves them.`,
+        };
       }
-      if (!listed.ok || !Array.isArray(listed.body)) return { name: ROLE_CHECK, result: 'fail', detail: http.errorFromResponse(listed, 'listing the API token\'s admin roles').message };
+      if (!listed.ok || !Array.isArray(listed.body))
+        return { name: ROLE_CHECK, result: 'fail', detail: http.errorFromResponse(listed, "listing the API token's admin roles").message };
       const active = listed.body.filter((role) => role.status === undefined || role.status === 'ACTIVE');
       const seen = `The API token's admin has ${active.length > 0 ? active.map((role) => `${String(role.label ?? role.type)} (${String(role.type)})`).join(', ') : 'no admin role'}.`;
-      if (active.some((role) => typeof role.type === 'string' && MANAGING_ROLES.has(role.type))) return { name: ROLE_CHECK, result: 'pass', detail: seen };
+      if (active.some((role) => typeof role.type === 'string' && MANAGING_ROLES.has(role.type)))
+        return { name: ROLE_CHECK, result: 'pass', detail: seen };
       if (active.some((role) => role.type === 'CUSTOM')) {
-        return { name: ROLE_CHECK, result: 'skip', detail: `${seen} What a custom role allows is not checked here: \`dcr-bridge doctor --write-test\` proves it.` };
+        return {
+          name: ROLE_CHECK,
+          result: 'skip',
+          detail: `${seen} What a custom role allows is not checked here: \`dcr-bridge doctor --write-test\` proves it.`,
+        };
       }
-      return { name: ROLE_CHECK, result: 'fail', detail: `${seen} Creating and deleting OAuth clients needs Application Administrator (APP_ADMIN), or Org or Super Administrator.`, fix };
+      return {
+        name: ROLE_CHECK,
+        result: 'fail',
+        detail: `${seen} Creating and deleting OAuth clients needs Application Administrator (APP_ADMIN), or Org or Super Administrator.`,
+        fix,
+      };
     } catch (error) {
       return { name: ROLE_CHECK, result: 'fail', detail: error instanceof Error ? error.message : String(error) };
     }

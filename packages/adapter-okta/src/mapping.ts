@@ -10,7 +10,10 @@ export interface OktaApp {
   name?: string;
   label?: string;
   created?: string;
-  credentials?: { oauthClient?: { client_id?: string; client_secret?: string; token_endpoint_auth_method?: string; [field: string]: unknown }; [field: string]: unknown };
+  credentials?: {
+    oauthClient?: { client_id?: string; client_secret?: string; token_endpoint_auth_method?: string; [field: string]: unknown };
+    [field: string]: unknown;
+  };
   settings?: { oauthClient?: { redirect_uris?: string[]; [field: string]: unknown }; [field: string]: unknown };
   profile?: { dcrBridge?: Partial<BridgeProfile> } & Record<string, unknown>;
   [field: string]: unknown;
@@ -60,16 +63,25 @@ const AUTH_METHODS = new Set(['client_secret_basic', 'client_secret_post', 'clie
  */
 export function oktaApp(registration: ClientRegistration, nonce: string): NewOktaApp {
   if (!AUTH_METHODS.has(registration.tokenEndpointAuthMethod)) {
-    throw new BridgeError('invalid_client_metadata', `token_endpoint_auth_method "${registration.tokenEndpointAuthMethod}" is not one the ${IDP_NAME} adapter can give a secret client (client_secret_basic, client_secret_post, client_secret_jwt).`);
+    throw new BridgeError(
+      'invalid_client_metadata',
+      `token_endpoint_auth_method "${registration.tokenEndpointAuthMethod}" is not one the ${IDP_NAME} adapter can give a secret client (client_secret_basic, client_secret_post, client_secret_jwt).`,
+    );
   }
   const grants = registration.grantTypes;
   const unsupported = grants.filter((grant) => !['client_credentials', 'authorization_code', 'refresh_token', 'implicit'].includes(grant));
-  if (unsupported.length > 0) throw new BridgeError('invalid_client_metadata', `${IDP_NAME} web and service apps cannot use the grant type${unsupported.length > 1 ? 's' : ''} ${unsupported.join(', ')}.`);
+  if (unsupported.length > 0)
+    throw new BridgeError(
+      'invalid_client_metadata',
+      `${IDP_NAME} web and service apps cannot use the grant type${unsupported.length > 1 ? 's' : ''} ${unsupported.join(', ')}.`,
+    );
   const browser = grants.includes('authorization_code') || grants.includes('implicit');
   if (grants.includes('refresh_token') && !grants.includes('authorization_code')) {
     throw new BridgeError('invalid_client_metadata', `${IDP_NAME} allows refresh_token only together with authorization_code.`);
   }
-  const responseTypes = browser ? [...(grants.includes('authorization_code') ? ['code'] : []), ...(grants.includes('implicit') ? ['token', 'id_token'] : [])] : ['token'];
+  const responseTypes = browser
+    ? [...(grants.includes('authorization_code') ? ['code'] : []), ...(grants.includes('implicit') ? ['token', 'id_token'] : [])]
+    : ['token'];
   return {
     name: 'oidc_client',
     label: clientNameFor(registration.clientName, nonce),
@@ -98,18 +110,34 @@ export function withoutSecret(app: OktaApp): OktaApp {
 
 export function bridgeProfile(registration: ClientRegistration): BridgeProfile {
   const { konnect } = registration;
-  return { managed: true, portalId: konnect.portalId, organizationId: konnect.organizationId, developerId: konnect.developerId, authStrategyId: konnect.authStrategyId, dcrProviderId: konnect.dcrProviderId };
+  return {
+    managed: true,
+    portalId: konnect.portalId,
+    organizationId: konnect.organizationId,
+    developerId: konnect.developerId,
+    authStrategyId: konnect.authStrategyId,
+    dcrProviderId: konnect.dcrProviderId,
+  };
 }
 
 /** Okta's error bodies: `{errorCode, errorSummary, errorCauses}` (management API) or `{error, error_description}` (OAuth endpoints). */
 export function oktaMessage(body: unknown): string | undefined {
   if (typeof body !== 'object' || body === null) return undefined;
-  const record = body as { errorSummary?: unknown; errorCode?: unknown; errorCauses?: Array<{ errorSummary?: unknown }>; error_description?: unknown; error?: unknown };
+  const record = body as {
+    errorSummary?: unknown;
+    errorCode?: unknown;
+    errorCauses?: Array<{ errorSummary?: unknown }>;
+    error_description?: unknown;
+    error?: unknown;
+  };
   if (typeof record.errorSummary === 'string') {
-    const causes = (record.errorCauses ?? []).map((cause) => cause.errorSummary).filter((summary): summary is string => typeof summary === 'string');
+    const causes = (record.errorCauses ?? [])
+      .map((cause) => cause.errorSummary)
+      .filter((summary): summary is string => typeof summary === 'string');
     return `${record.errorSummary}${causes.length > 0 ? ` (${causes.join('; ')})` : ''}${typeof record.errorCode === 'string' ? ` [${record.errorCode}]` : ''}`;
   }
-  if (typeof record.error_description === 'string') return `${record.error_description}${typeof record.error === 'string' ? ` [${record.error}]` : ''}`;
+  if (typeof record.error_description === 'string')
+    return `${record.error_description}${typeof record.error === 'string' ? ` [${record.error}]` : ''}`;
   return typeof record.error === 'string' ? record.error : undefined;
 }
 

@@ -25,14 +25,24 @@ export const dcrBridgeAdapter: AdapterModule<Omit<OktaAdapterOptions, 'logger' |
     const scopes = settings.list('SCOPES');
     const { timeoutMs } = readSharedAdapterSettings(settings);
     const authorizationServerId = settings.string('AUTHORIZATION_SERVER_ID', { default: 'default' });
-    if (authorizationServerId && !/^[A-Za-z0-9]+$/.test(authorizationServerId)) settings.problem(`OKTA_AUTHORIZATION_SERVER_ID must be an authorization server id such as default or aus1a2b3c4d5e6f7g8h9 (got "${authorizationServerId}").`);
+    if (authorizationServerId && !/^[A-Za-z0-9]+$/.test(authorizationServerId))
+      settings.problem(
+        `OKTA_AUTHORIZATION_SERVER_ID must be an authorization server id such as default or aus1a2b3c4d5e6f7g8h9 (got "${authorizationServerId}").`,
+      );
     if (apiToken && (clientId || privateKey)) settings.problem('Set OKTA_API_TOKEN or OKTA_CLIENT_ID + OKTA_PRIVATE_KEY, not both.');
-    if (!apiToken && !clientId && !privateKey) settings.problem(`Set OKTA_API_TOKEN (an API token), or OKTA_CLIENT_ID + OKTA_PRIVATE_KEY (OAuth 2.0 for ${IDP_NAME}).`);
+    if (!apiToken && !clientId && !privateKey)
+      settings.problem(`Set OKTA_API_TOKEN (an API token), or OKTA_CLIENT_ID + OKTA_PRIVATE_KEY (OAuth 2.0 for ${IDP_NAME}).`);
     if (!apiToken && !clientId !== !privateKey) settings.problem('OKTA_CLIENT_ID and OKTA_PRIVATE_KEY go together.');
-    if (privateKey && !isPrivateKey(privateKey)) settings.problem('OKTA_PRIVATE_KEY must be a PKCS#8 PEM private key or a private JWK (JSON).');
+    if (privateKey && !isPrivateKey(privateKey))
+      settings.problem('OKTA_PRIVATE_KEY must be a PKCS#8 PEM private key or a private JWK (JSON).');
     const auth = apiToken
       ? { apiToken }
-      : { clientId: clientId ?? '', privateKey: privateKey ?? '', keyId: settings.string('PRIVATE_KEY_ID'), scopes: scopes.length > 0 ? scopes : undefined };
+      : {
+          clientId: clientId ?? '',
+          privateKey: privateKey ?? '',
+          keyId: settings.string('PRIVATE_KEY_ID'),
+          scopes: scopes.length > 0 ? scopes : undefined,
+        };
     return { domain, auth, timeoutMs, authorizationServerId };
   },
   create: async (options, context) => createOktaAdapter({ ...options, logger: context.logger, journal: await context.openJournal() }),
@@ -41,7 +51,9 @@ export const dcrBridgeAdapter: AdapterModule<Omit<OktaAdapterOptions, 'logger' |
 function isPrivateKey(text: string): boolean {
   try {
     const trimmed = text.trim();
-    const key = trimmed.startsWith('{') ? createPrivateKey({ key: JSON.parse(trimmed), format: 'jwk' }) : createPrivateKey(trimmed.replace(/\\n/g, '\n'));
+    const key = trimmed.startsWith('{')
+      ? createPrivateKey({ key: JSON.parse(trimmed), format: 'jwk' })
+      : createPrivateKey(trimmed.replace(/\\n/g, '\n'));
     return key.type === 'private';
   } catch {
     return false;

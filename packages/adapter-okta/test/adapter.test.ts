@@ -1,4 +1,13 @@
-import { JOURNAL_PREFIX, createJsonStore, createMemoryDriver, readAdapterOptions, silentLogger, type JournalEntry, type OperationContext, type StateStore } from '@dcr-bridge/core';
+import {
+  JOURNAL_PREFIX,
+  createJsonStore,
+  createMemoryDriver,
+  readAdapterOptions,
+  silentLogger,
+  type JournalEntry,
+  type OperationContext,
+  type StateStore,
+} from '@dcr-bridge/core';
 import { parseRegistration } from '@dcr-bridge/core/http';
 import { konnectApplication, konnectEvent, startBridge, type BridgeHarness } from '@dcr-bridge/conformance';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,7 +17,8 @@ import { startOrg } from './setup.js';
 let org: Awaited<ReturnType<typeof startOrg>>;
 let bridge: BridgeHarness;
 let adapter: ReturnType<typeof createOktaAdapter>;
-const adapterFor = (journal?: StateStore) => createOktaAdapter({ domain: org.okta.url, auth: { clientId: org.okta.serviceApp.clientId, privateKey: org.pem }, journal });
+const adapterFor = (journal?: StateStore) =>
+  createOktaAdapter({ domain: org.okta.url, auth: { clientId: org.okta.serviceApp.clientId, privateKey: org.pem }, journal });
 
 beforeAll(async () => {
   org = await startOrg();
@@ -23,13 +33,28 @@ afterAll(async () => {
 describe('create', () => {
   it('makes a service app for client_credentials and a web app for authorization_code, marked in the app profile', async () => {
     const service = await bridge.call('POST', '/', { body: konnectApplication({ client_name: 'Billing' }) });
-    expect(org.okta.client(service.body.client_id)?.settings).toMatchObject({ application_type: 'service', response_types: ['token'], grant_types: ['client_credentials'] });
+    expect(org.okta.client(service.body.client_id)?.settings).toMatchObject({
+      application_type: 'service',
+      response_types: ['token'],
+      grant_types: ['client_credentials'],
+    });
     expect(org.okta.client(service.body.client_id)?.settings.client_name).toMatch(/^Billing-[a-z0-9]{8}$/);
-    const web = await bridge.call('POST', '/', { body: konnectApplication({ grant_types: ['authorization_code', 'refresh_token', 'bearer'], token_endpoint_auth_method: 'client_secret_basic' }) });
+    const web = await bridge.call('POST', '/', {
+      body: konnectApplication({
+        grant_types: ['authorization_code', 'refresh_token', 'bearer'],
+        token_endpoint_auth_method: 'client_secret_basic',
+      }),
+    });
     expect(web.status).toBe(201);
     const client = org.okta.client(web.body.client_id);
-    expect(client?.settings).toMatchObject({ application_type: 'web', response_types: ['code'], token_endpoint_auth_method: 'client_secret_basic' });
-    expect(client?.profile).toMatchObject({ dcrBridge: { managed: true, portalId: expect.any(String), dcrProviderId: expect.any(String) } });
+    expect(client?.settings).toMatchObject({
+      application_type: 'web',
+      response_types: ['code'],
+      token_endpoint_auth_method: 'client_secret_basic',
+    });
+    expect(client?.profile).toMatchObject({
+      dcrBridge: { managed: true, portalId: expect.any(String), dcrProviderId: expect.any(String) },
+    });
     // As /oauth2/v1/clients would have made it (the Apps API alone would default to TRUSTED).
     expect(client?.app).toMatchObject({ status: 'ACTIVE', settings: { oauthClient: { consent_method: 'REQUIRED' } } });
     expect(await org.okta.clientCredentials(service.body.client_id, service.body.client_secret)).toBe(true);
@@ -59,9 +84,17 @@ describe('create', () => {
   });
 });
 
-const operation = (answered: Promise<boolean>): OperationContext => ({ signal: new AbortController().signal, deadline: new AbortController().signal, answered, logger: silentLogger, requestId: 't' });
+const operation = (answered: Promise<boolean>): OperationContext => ({
+  signal: new AbortController().signal,
+  deadline: new AbortController().signal,
+  answered,
+  logger: silentLogger,
+  requestId: 't',
+});
 const searchedNames = (requests: string[]) =>
-  requests.filter((line) => line.startsWith('GET /api/v1/apps?')).map((line) => new URLSearchParams(line.slice(line.indexOf('?') + 1)).get('q'));
+  requests
+    .filter((line) => line.startsWith('GET /api/v1/apps?'))
+    .map((line) => new URLSearchParams(line.slice(line.indexOf('?') + 1)).get('q'));
 
 describe('lifecycle (core): creates Konnect never learnt of, crashes, concurrent operations', () => {
   it('deletes a client whose create answer Konnect never got', async () => {
@@ -75,7 +108,10 @@ describe('lifecycle (core): creates Konnect never learnt of, crashes, concurrent
   it('recovers after a crash: the client a create left open is deleted by the next process', async () => {
     const journal = createJsonStore(createMemoryDriver());
     const crashed = adapterFor(journal);
-    const created = await crashed.createClient(parseRegistration(konnectApplication({ client_name: 'Crashed' })), { ...operation(new Promise(() => {})), deadline: AbortSignal.timeout(0) });
+    const created = await crashed.createClient(parseRegistration(konnectApplication({ client_name: 'Crashed' })), {
+      ...operation(new Promise(() => {})),
+      deadline: AbortSignal.timeout(0),
+    });
     expect(org.okta.client(created.clientId)).toBeDefined();
     const next = adapterFor(journal);
     expect(await next.recover?.({ inFlightMs: 0 })).toEqual({ open: 1, undone: 1, neverCreated: 0, unresolved: 0, kept: 0 });
@@ -86,7 +122,10 @@ describe('lifecycle (core): creates Konnect never learnt of, crashes, concurrent
   it('recovers a create whose client id was never learnt: found by its nonce in the app label, exact match only', async () => {
     const journal = createJsonStore(createMemoryDriver());
     const crashed = adapterFor(journal);
-    const created = await crashed.createClient(parseRegistration(konnectApplication({ client_name: 'Lost answer' })), { ...operation(new Promise(() => {})), deadline: AbortSignal.timeout(0) });
+    const created = await crashed.createClient(parseRegistration(konnectApplication({ client_name: 'Lost answer' })), {
+      ...operation(new Promise(() => {})),
+      deadline: AbortSignal.timeout(0),
+    });
     const entries = await journal.list<JournalEntry>(JOURNAL_PREFIX);
     expect(entries).toHaveLength(1);
     const [key, entry] = entries[0] as [string, JournalEntry];
@@ -126,7 +165,9 @@ describe('lifecycle (core): creates Konnect never learnt of, crashes, concurrent
         label: 'Paged-pg7x2k9q',
         signOnMode: 'OPENID_CONNECT',
         credentials: { oauthClient: { token_endpoint_auth_method: 'client_secret_basic' } },
-        settings: { oauthClient: { grant_types: ['client_credentials'], response_types: ['token'], application_type: 'service', redirect_uris: [] } },
+        settings: {
+          oauthClient: { grant_types: ['client_credentials'], response_types: ['token'], application_type: 'service', redirect_uris: [] },
+        },
         profile: { dcrBridge: { managed: true } },
       }),
     });
@@ -142,11 +183,15 @@ describe('lifecycle (core): creates Konnect never learnt of, crashes, concurrent
 const calls = async (work: () => Promise<unknown>) => {
   const start = org.okta.requests.length;
   await work();
-  return org.okta.requests.slice(start).filter((line) => !line.startsWith('POST /oauth2/v1/token')).map((line) => line.replace(/0oa\w+/, '{id}'));
+  return org.okta.requests
+    .slice(start)
+    .filter((line) => !line.startsWith('POST /oauth2/v1/token'))
+    .map((line) => line.replace(/0oa\w+/, '{id}'));
 };
 
 describe('Okta calls per Konnect operation (admin token requests aside)', () => {
-  const update = (clientId: string) => konnectEvent(clientId, { event_type: 'update_application', redirect_uris: ['https://app.example.com/cb2'] });
+  const update = (clientId: string) =>
+    konnectEvent(clientId, { event_type: 'update_application', redirect_uris: ['https://app.example.com/cb2'] });
   /** A bridge whose adapter has never seen the client, as after a restart. */
   const cold = async <T>(work: (fresh: BridgeHarness) => Promise<T>): Promise<T> => {
     const fresh = await startBridge(adapterFor());
@@ -159,16 +204,35 @@ describe('Okta calls per Konnect operation (admin token requests aside)', () => 
 
   it('remembered (the process that created the client): create 1, new-secret 1, update_application 2, registrations 0, delete 1', async () => {
     let created = { client_id: '', client_secret: '' };
-    expect(await calls(async () => (created = (await bridge.call('POST', '/', { body: konnectApplication() })).body))).toEqual(['POST /api/v1/apps']);
+    expect(await calls(async () => (created = (await bridge.call('POST', '/', { body: konnectApplication() })).body))).toEqual([
+      'POST /api/v1/apps',
+    ]);
     expect(await org.okta.clientCredentials(created.client_id, created.client_secret)).toBe(true);
     const clientId = created.client_id;
     let rotated = '';
-    expect(await calls(async () => (rotated = (await bridge.call('POST', `/${clientId}/new-secret`)).body.client_secret))).toEqual(['POST /oauth2/v1/clients/{id}/lifecycle/newSecret']);
+    expect(await calls(async () => (rotated = (await bridge.call('POST', `/${clientId}/new-secret`)).body.client_secret))).toEqual([
+      'POST /oauth2/v1/clients/{id}/lifecycle/newSecret',
+    ]);
     expect(await org.okta.clientCredentials(clientId, rotated)).toBe(true);
     expect(await org.okta.clientCredentials(clientId, created.client_secret)).toBe(false);
-    expect(await calls(() => bridge.call('POST', `/${clientId}/event-hook`, { body: update(clientId) }))).toEqual(['GET /api/v1/apps/{id}', 'PUT /api/v1/apps/{id}']);
-    expect(await calls(() => bridge.call('POST', `/${clientId}/event-hook`, { body: konnectEvent(clientId, { event_type: 'add_registration', audience: 'orders' }) }))).toEqual([]);
-    expect(await calls(() => bridge.call('POST', `/${clientId}/event-hook`, { body: konnectEvent(clientId, { event_type: 'remove_registration', audience: 'orders' }) }))).toEqual([]);
+    expect(await calls(() => bridge.call('POST', `/${clientId}/event-hook`, { body: update(clientId) }))).toEqual([
+      'GET /api/v1/apps/{id}',
+      'PUT /api/v1/apps/{id}',
+    ]);
+    expect(
+      await calls(() =>
+        bridge.call('POST', `/${clientId}/event-hook`, {
+          body: konnectEvent(clientId, { event_type: 'add_registration', audience: 'orders' }),
+        }),
+      ),
+    ).toEqual([]);
+    expect(
+      await calls(() =>
+        bridge.call('POST', `/${clientId}/event-hook`, {
+          body: konnectEvent(clientId, { event_type: 'remove_registration', audience: 'orders' }),
+        }),
+      ),
+    ).toEqual([]);
     expect(await calls(() => bridge.call('DELETE', `/${clientId}`))).toEqual(['DELETE /oauth2/v1/clients/{id}']);
     expect(org.okta.client(clientId)).toBeUndefined();
   });
@@ -176,24 +240,36 @@ describe('Okta calls per Konnect operation (admin token requests aside)', () => 
   it('cold (another process): new-secret 2, update_application 2, delete 2', async () => {
     const clientId = (await bridge.call('POST', '/', { body: konnectApplication() })).body.client_id as string;
     let rotated = '';
-    expect(await cold((fresh) => calls(async () => (rotated = (await fresh.call('POST', `/${clientId}/new-secret`)).body.client_secret)))).toEqual([
-      'GET /api/v1/apps/{id}',
-      'POST /oauth2/v1/clients/{id}/lifecycle/newSecret',
-    ]);
+    expect(
+      await cold((fresh) => calls(async () => (rotated = (await fresh.call('POST', `/${clientId}/new-secret`)).body.client_secret))),
+    ).toEqual(['GET /api/v1/apps/{id}', 'POST /oauth2/v1/clients/{id}/lifecycle/newSecret']);
     expect(await org.okta.clientCredentials(clientId, rotated)).toBe(true);
-    expect(await cold((fresh) => calls(() => fresh.call('POST', `/${clientId}/event-hook`, { body: update(clientId) })))).toEqual(['GET /api/v1/apps/{id}', 'PUT /api/v1/apps/{id}']);
-    expect(await cold((fresh) => calls(() => fresh.call('DELETE', `/${clientId}`)))).toEqual(['GET /api/v1/apps/{id}', 'DELETE /oauth2/v1/clients/{id}']);
+    expect(await cold((fresh) => calls(() => fresh.call('POST', `/${clientId}/event-hook`, { body: update(clientId) })))).toEqual([
+      'GET /api/v1/apps/{id}',
+      'PUT /api/v1/apps/{id}',
+    ]);
+    expect(await cold((fresh) => calls(() => fresh.call('DELETE', `/${clientId}`)))).toEqual([
+      'GET /api/v1/apps/{id}',
+      'DELETE /oauth2/v1/clients/{id}',
+    ]);
     expect(org.okta.client(clientId)).toBeUndefined();
   });
 });
 
 describe('update_application', () => {
   it('sends the app back whole with the new redirect URIs only: marker, settings and a secret rotated before it stay', async () => {
-    const created = await bridge.call('POST', '/', { body: konnectApplication({ grant_types: ['authorization_code', 'client_credentials'], redirect_uris: ['https://app.example.com/cb'] }) });
+    const created = await bridge.call('POST', '/', {
+      body: konnectApplication({
+        grant_types: ['authorization_code', 'client_credentials'],
+        redirect_uris: ['https://app.example.com/cb'],
+      }),
+    });
     const clientId = created.body.client_id as string;
     const before = org.okta.client(clientId);
     const rotated = (await bridge.call('POST', `/${clientId}/new-secret`)).body.client_secret as string;
-    const res = await bridge.call('POST', `/${clientId}/event-hook`, { body: konnectEvent(clientId, { event_type: 'update_application', redirect_uris: ['https://app.example.com/new'] }) });
+    const res = await bridge.call('POST', `/${clientId}/event-hook`, {
+      body: konnectEvent(clientId, { event_type: 'update_application', redirect_uris: ['https://app.example.com/new'] }),
+    });
     expect(res.status).toBeLessThan(300);
     const after = org.okta.client(clientId);
     expect(after?.settings).toEqual({ ...before?.settings, redirect_uris: ['https://app.example.com/new'] });
@@ -206,23 +282,33 @@ describe('update_application', () => {
   it('a remembered client deleted behind the bridge: new-secret and update answer 404, delete 204', async () => {
     const deleteBehind = async () => {
       const clientId = (await bridge.call('POST', '/', { body: konnectApplication() })).body.client_id as string;
-      const gone = await fetch(`${org.okta.url}/oauth2/v1/clients/${clientId}`, { method: 'DELETE', headers: { authorization: `SSWS ${org.okta.apiToken}` } });
+      const gone = await fetch(`${org.okta.url}/oauth2/v1/clients/${clientId}`, {
+        method: 'DELETE',
+        headers: { authorization: `SSWS ${org.okta.apiToken}` },
+      });
       expect(gone.status).toBe(204);
       return clientId;
     };
     const rotated = await deleteBehind();
     let status = 0;
-    expect(await calls(async () => (status = (await bridge.call('POST', `/${rotated}/new-secret`)).status))).toEqual(['POST /oauth2/v1/clients/{id}/lifecycle/newSecret']);
+    expect(await calls(async () => (status = (await bridge.call('POST', `/${rotated}/new-secret`)).status))).toEqual([
+      'POST /oauth2/v1/clients/{id}/lifecycle/newSecret',
+    ]);
     expect(status).toBe(404);
     const updated = await deleteBehind();
     const event = konnectEvent(updated, { event_type: 'update_application', redirect_uris: ['https://app.example.com/cb'] });
-    expect(await calls(async () => (status = (await bridge.call('POST', `/${updated}/event-hook`, { body: event })).status))).toEqual(['GET /api/v1/apps/{id}']);
+    expect(await calls(async () => (status = (await bridge.call('POST', `/${updated}/event-hook`, { body: event })).status))).toEqual([
+      'GET /api/v1/apps/{id}',
+    ]);
     expect(status).toBe(404);
     const deleted = await deleteBehind();
     const tokensBefore = org.okta.tokenRequests();
     // Okta answers the DELETE of a gone client 401 invalid_client; core's HTTP client takes any 401 for a
     // stale admin token and tries once more with a fresh one (OAuth mode), so the gone client costs two.
-    expect(await calls(async () => (status = (await bridge.call('DELETE', `/${deleted}`)).status))).toEqual(['DELETE /oauth2/v1/clients/{id}', 'DELETE /oauth2/v1/clients/{id}']);
+    expect(await calls(async () => (status = (await bridge.call('DELETE', `/${deleted}`)).status))).toEqual([
+      'DELETE /oauth2/v1/clients/{id}',
+      'DELETE /oauth2/v1/clients/{id}',
+    ]);
     expect(org.okta.tokenRequests() - tokensBefore).toBe(1);
     expect(status).toBe(204);
   });
@@ -231,9 +317,12 @@ describe('update_application', () => {
 // A refused admin credential never taken for "already gone", 429s, client ids kept inside their path segment
 // and one OAuth token for concurrent calls: the conformance suite's `idp plumbing` group (test/conformance.test.ts).
 describe('delete', () => {
-  it('treats Okta\'s 401 invalid_client on DELETE (client gone meanwhile) as already gone', async () => {
+  it("treats Okta's 401 invalid_client on DELETE (client gone meanwhile) as already gone", async () => {
     const created = await bridge.call('POST', '/', { body: konnectApplication() });
-    org.okta.failNext('DELETE', /^\/oauth2\/v1\/clients\//, 401, { error: 'invalid_client', error_description: 'Invalid value for client_id parameter.' });
+    org.okta.failNext('DELETE', /^\/oauth2\/v1\/clients\//, 401, {
+      error: 'invalid_client',
+      error_description: 'Invalid value for client_id parameter.',
+    });
     expect((await bridge.call('DELETE', `/${created.body.client_id}`)).status).toBe(204);
   });
 });
@@ -241,23 +330,43 @@ describe('delete', () => {
 describe('settings', () => {
   it("takes Kong's example bridge settings as they are (OKTA_DOMAIN with scheme and slash, OKTA_API_TOKEN)", () => {
     const options = readAdapterOptions(dcrBridgeAdapter, { OKTA_DOMAIN: 'https://dev-something.okta.com/', OKTA_API_TOKEN: 'atoken' });
-    expect(options).toEqual({ domain: 'https://dev-something.okta.com/', auth: { apiToken: 'atoken' }, timeoutMs: 30_000, authorizationServerId: 'default' });
+    expect(options).toEqual({
+      domain: 'https://dev-something.okta.com/',
+      auth: { apiToken: 'atoken' },
+      timeoutMs: 30_000,
+      authorizationServerId: 'default',
+    });
   });
 
   it('reads the authorization server of the clients, refusing what cannot be an id', () => {
     const base = { OKTA_DOMAIN: 'dev-1.okta.com', OKTA_API_TOKEN: 't' };
-    expect(readAdapterOptions(dcrBridgeAdapter, { ...base, OKTA_AUTHORIZATION_SERVER_ID: 'aus1a2b3c4d5e6f7g8h9' }).authorizationServerId).toBe('aus1a2b3c4d5e6f7g8h9');
-    expect(() => readAdapterOptions(dcrBridgeAdapter, { ...base, OKTA_AUTHORIZATION_SERVER_ID: '../v1' })).toThrow(/OKTA_AUTHORIZATION_SERVER_ID must be an authorization server id/);
+    expect(
+      readAdapterOptions(dcrBridgeAdapter, { ...base, OKTA_AUTHORIZATION_SERVER_ID: 'aus1a2b3c4d5e6f7g8h9' }).authorizationServerId,
+    ).toBe('aus1a2b3c4d5e6f7g8h9');
+    expect(() => readAdapterOptions(dcrBridgeAdapter, { ...base, OKTA_AUTHORIZATION_SERVER_ID: '../v1' })).toThrow(
+      /OKTA_AUTHORIZATION_SERVER_ID must be an authorization server id/,
+    );
   });
 
   it('reads OAuth 2.0 for Okta settings and checks the key at boot', () => {
-    const options = readAdapterOptions(dcrBridgeAdapter, { OKTA_DOMAIN: 'dev-1.okta.com', OKTA_CLIENT_ID: '0oa1', OKTA_PRIVATE_KEY: org.jwk, OKTA_SCOPES: 'okta.clients.manage,okta.apps.read' });
+    const options = readAdapterOptions(dcrBridgeAdapter, {
+      OKTA_DOMAIN: 'dev-1.okta.com',
+      OKTA_CLIENT_ID: '0oa1',
+      OKTA_PRIVATE_KEY: org.jwk,
+      OKTA_SCOPES: 'okta.clients.manage,okta.apps.read',
+    });
     expect(options.auth).toMatchObject({ clientId: '0oa1', scopes: ['okta.clients.manage', 'okta.apps.read'] });
-    expect(() => readAdapterOptions(dcrBridgeAdapter, { OKTA_DOMAIN: 'dev-1.okta.com', OKTA_CLIENT_ID: '0oa1', OKTA_PRIVATE_KEY: 'not a key' })).toThrow(/OKTA_PRIVATE_KEY must be a PKCS#8 PEM private key or a private JWK/);
+    expect(() =>
+      readAdapterOptions(dcrBridgeAdapter, { OKTA_DOMAIN: 'dev-1.okta.com', OKTA_CLIENT_ID: '0oa1', OKTA_PRIVATE_KEY: 'not a key' }),
+    ).toThrow(/OKTA_PRIVATE_KEY must be a PKCS#8 PEM private key or a private JWK/);
   });
 
   it('lists every problem at once', () => {
-    expect(() => readAdapterOptions(dcrBridgeAdapter, {})).toThrow('Invalid okta settings:\n- OKTA_DOMAIN is required.\n- Set OKTA_API_TOKEN (an API token), or OKTA_CLIENT_ID + OKTA_PRIVATE_KEY (OAuth 2.0 for Okta).');
-    expect(() => readAdapterOptions(dcrBridgeAdapter, { OKTA_DOMAIN: 'x.okta.com', OKTA_API_TOKEN: 't', OKTA_CLIENT_ID: 'c' })).toThrow(/not both/);
+    expect(() => readAdapterOptions(dcrBridgeAdapter, {})).toThrow(
+      'Invalid okta settings:\n- OKTA_DOMAIN is required.\n- Set OKTA_API_TOKEN (an API token), or OKTA_CLIENT_ID + OKTA_PRIVATE_KEY (OAuth 2.0 for Okta).',
+    );
+    expect(() => readAdapterOptions(dcrBridgeAdapter, { OKTA_DOMAIN: 'x.okta.com', OKTA_API_TOKEN: 't', OKTA_CLIENT_ID: 'c' })).toThrow(
+      /not both/,
+    );
   });
 });

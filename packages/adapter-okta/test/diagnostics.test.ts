@@ -5,7 +5,13 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_SCOPES, createOktaAdapter, type OktaAdapterOptions } from '../src/adapter.js';
 import { startOrg } from './setup.js';
 
-const context: OperationContext = { signal: new AbortController().signal, deadline: new AbortController().signal, answered: Promise.resolve(true), logger: silentLogger, requestId: 'doctor' };
+const context: OperationContext = {
+  signal: new AbortController().signal,
+  deadline: new AbortController().signal,
+  answered: Promise.resolve(true),
+  logger: silentLogger,
+  requestId: 'doctor',
+};
 const ROLE_CHECK = 'permission: Application Administrator role';
 
 let org: Awaited<ReturnType<typeof startOrg>>;
@@ -24,7 +30,11 @@ function diagnosticsOf(adapter: DcrAdapter): AdapterDiagnostics {
   return adapter.diagnostics;
 }
 
-const serviceApp = (overrides: Partial<Extract<OktaAdapterOptions['auth'], { privateKey: string }>> = {}): OktaAdapterOptions['auth'] => ({ clientId: org.okta.serviceApp.clientId, privateKey: org.pem, ...overrides });
+const serviceApp = (overrides: Partial<Extract<OktaAdapterOptions['auth'], { privateKey: string }>> = {}): OktaAdapterOptions['auth'] => ({
+  clientId: org.okta.serviceApp.clientId,
+  privateKey: org.pem,
+  ...overrides,
+});
 
 /** The checks run by a fresh adapter, the Okta calls they made, and the adapter's readiness. */
 async function doctor(auth: OktaAdapterOptions['auth']) {
@@ -42,7 +52,11 @@ describe('doctor, OAuth 2.0 for Okta (service app)', () => {
   it('passes every scope, each seen in a token Okta issued for it alone, and leaves the admin role to --write-test', async () => {
     const { checks, calls, ready } = await doctor(serviceApp());
     expect(checks).toEqual([
-      ...DEFAULT_SCOPES.map((scope) => ({ name: `permission: ${scope}`, result: 'pass', detail: `Okta issued service app ${org.okta.serviceApp.clientId} a token with ${scope}.` })),
+      ...DEFAULT_SCOPES.map((scope) => ({
+        name: `permission: ${scope}`,
+        result: 'pass',
+        detail: `Okta issued service app ${org.okta.serviceApp.clientId} a token with ${scope}.`,
+      })),
       { name: ROLE_CHECK, result: 'skip', detail: expect.stringContaining('--write-test') },
     ]);
     expect(calls).toContain('GET /api/v1/apps?limit=1');
@@ -59,7 +73,8 @@ describe('doctor, OAuth 2.0 for Okta (service app)', () => {
       detail: expect.stringContaining('invalid_scope'),
       fix: `In the Okta Admin Console, open application ${org.okta.serviceApp.clientId} → Okta API Scopes, and grant okta.apps.manage (needed to create applications and update their redirect URIs).`,
     });
-    for (const scope of ['okta.apps.read', 'okta.clients.read', 'okta.clients.manage']) expect(byName(`permission: ${scope}`)?.result).toBe('pass');
+    for (const scope of ['okta.apps.read', 'okta.clients.read', 'okta.clients.manage'])
+      expect(byName(`permission: ${scope}`)?.result).toBe('pass');
     expect(writesIn(calls)).toEqual([]);
     expect(ready.ready).toBe(false);
   });
@@ -86,11 +101,14 @@ describe('doctor, OAuth 2.0 for Okta (service app)', () => {
     expect(byName('permission: okta.apps.read')?.result).toBe('pass');
   });
 
-  it('fails every check when Okta refuses the service app\'s key, naming the settings to check', async () => {
+  it("fails every check when Okta refuses the service app's key, naming the settings to check", async () => {
     const { privateKey } = await generateKeyPair('RS256', { extractable: true });
     const { checks, ready } = await doctor(serviceApp({ privateKey: await exportPKCS8(privateKey) }));
     expect(checks.map((check) => check.result)).toEqual(['fail', 'fail', 'fail', 'fail', 'fail']);
-    for (const check of checks.slice(0, 4)) expect(check.fix).toBe(`Check OKTA_CLIENT_ID, OKTA_PRIVATE_KEY and OKTA_PRIVATE_KEY_ID: Okta issued no token to service app ${org.okta.serviceApp.clientId}.`);
+    for (const check of checks.slice(0, 4))
+      expect(check.fix).toBe(
+        `Check OKTA_CLIENT_ID, OKTA_PRIVATE_KEY and OKTA_PRIVATE_KEY_ID: Okta issued no token to service app ${org.okta.serviceApp.clientId}.`,
+      );
     expect(ready.ready).toBe(false);
   });
 });
@@ -98,7 +116,9 @@ describe('doctor, OAuth 2.0 for Okta (service app)', () => {
 describe('doctor, API token (SSWS)', () => {
   it("passes when the token's admin holds Application Administrator, read from the admin's role assignments", async () => {
     const { checks, calls, ready } = await doctor({ apiToken: org.okta.apiToken });
-    expect(checks).toEqual([{ name: ROLE_CHECK, result: 'pass', detail: "The API token's admin has Application Administrator (APP_ADMIN)." }]);
+    expect(checks).toEqual([
+      { name: ROLE_CHECK, result: 'pass', detail: "The API token's admin has Application Administrator (APP_ADMIN)." },
+    ]);
     expect(calls).toEqual(['GET /api/v1/users/me', expect.stringMatching(/^GET \/api\/v1\/users\/00u\w+\/roles$/)]);
     expect(ready.ready).toBe(true);
   });
@@ -119,16 +139,33 @@ describe('doctor, API token (SSWS)', () => {
 
   it('leaves a custom admin role, and role assignments Okta will not show, to --write-test', async () => {
     org.okta.setAdminRoles('apiToken', ['CUSTOM']);
-    expect((await doctor({ apiToken: org.okta.apiToken })).checks).toEqual([{ name: ROLE_CHECK, result: 'skip', detail: expect.stringMatching(/Bridge operators \(CUSTOM\).*--write-test/) }]);
+    expect((await doctor({ apiToken: org.okta.apiToken })).checks).toEqual([
+      { name: ROLE_CHECK, result: 'skip', detail: expect.stringMatching(/Bridge operators \(CUSTOM\).*--write-test/) },
+    ]);
     org.okta.setAdminRoles('apiToken', ['APP_ADMIN']);
-    org.okta.failNext('GET', /^\/api\/v1\/users\/[^/]+\/roles$/, 403, { errorCode: 'E0000006', errorSummary: 'You do not have permission to perform the requested action', errorLink: 'E0000006', errorId: 'oae1', errorCauses: [] });
-    expect((await doctor({ apiToken: org.okta.apiToken })).checks).toEqual([{ name: ROLE_CHECK, result: 'skip', detail: expect.stringContaining('--write-test') }]);
+    org.okta.failNext('GET', /^\/api\/v1\/users\/[^/]+\/roles$/, 403, {
+      errorCode: 'E0000006',
+      errorSummary: 'You do not have permission to perform the requested action',
+      errorLink: 'E0000006',
+      errorId: 'oae1',
+      errorCauses: [],
+    });
+    expect((await doctor({ apiToken: org.okta.apiToken })).checks).toEqual([
+      { name: ROLE_CHECK, result: 'skip', detail: expect.stringContaining('--write-test') },
+    ]);
   });
 
   it('fails when Okta refuses the API token, without showing it', async () => {
     const wrong = `00${'x'.repeat(40)}`;
     const { checks, ready } = await doctor({ apiToken: wrong });
-    expect(checks).toEqual([{ name: ROLE_CHECK, result: 'fail', detail: expect.stringContaining('HTTP 401'), fix: expect.stringContaining('OKTA_API_TOKEN was refused') }]);
+    expect(checks).toEqual([
+      {
+        name: ROLE_CHECK,
+        result: 'fail',
+        detail: expect.stringContaining('HTTP 401'),
+        fix: expect.stringContaining('OKTA_API_TOKEN was refused'),
+      },
+    ]);
     expect(JSON.stringify(checks)).not.toContain(wrong);
     expect(ready.ready).toBe(false);
   });
@@ -158,7 +195,11 @@ describe('doctor: admin URL and token endpoint', () => {
   });
 
   it('uses the configured authorization server', async () => {
-    const adapter = createOktaAdapter({ domain: org.okta.url, auth: { apiToken: org.okta.apiToken }, authorizationServerId: 'aus1a2b3c4d5e6f7g8h9' });
+    const adapter = createOktaAdapter({
+      domain: org.okta.url,
+      auth: { apiToken: org.okta.apiToken },
+      authorizationServerId: 'aus1a2b3c4d5e6f7g8h9',
+    });
     expect(await diagnosticsOf(adapter).tokenEndpoint(context)).toBe(`${org.okta.url}/oauth2/aus1a2b3c4d5e6f7g8h9/v1/token`);
   });
 });

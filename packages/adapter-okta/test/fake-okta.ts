@@ -83,8 +83,15 @@ export interface FakeOkta {
 
 let errorIds = 0;
 const oktaError = (res: Response, status: number, errorCode: string, errorSummary: string, causes: string[] = []) =>
-  void res.status(status).json({ errorCode, errorSummary, errorLink: errorCode, errorId: `oae${(++errorIds).toString().padStart(8, '0')}`, errorCauses: causes.map((summary) => ({ errorSummary: summary })) });
-const validationFailed = (res: Response, field: string, cause: string): undefined => oktaError(res, 400, 'E0000001', `Api validation failed: ${field}`, [`${field}: ${cause}`]);
+  void res.status(status).json({
+    errorCode,
+    errorSummary,
+    errorLink: errorCode,
+    errorId: `oae${(++errorIds).toString().padStart(8, '0')}`,
+    errorCauses: causes.map((summary) => ({ errorSummary: summary })),
+  });
+const validationFailed = (res: Response, field: string, cause: string): undefined =>
+  oktaError(res, 400, 'E0000001', `Api validation failed: ${field}`, [`${field}: ${cause}`]);
 const appNotFound = (res: Response, id: string) => oktaError(res, 404, 'E0000007', `Not found: Resource not found: ${id} (AppInstance)`);
 const newSecret = () => randomBytes(30).toString('base64url');
 const newAppId = () => `0oa${randomBytes(12).toString('base64url').replace(/[-_]/g, 'x').slice(0, 17)}`;
@@ -115,9 +122,16 @@ const ROLE_LABELS: Record<string, string> = {
 const MANAGING_ROLES = new Set(['SUPER_ADMIN', 'ORG_ADMIN', 'APP_ADMIN', 'CUSTOM']);
 const READING_ROLES = new Set([...MANAGING_ROLES, 'READ_ONLY_ADMIN']);
 
-export async function startFakeOkta(serviceApp: { clientId: string; publicKey: CryptoKey | KeyObject; scopes: string[] }): Promise<FakeOkta> {
+export async function startFakeOkta(serviceApp: {
+  clientId: string;
+  publicKey: CryptoKey | KeyObject;
+  scopes: string[];
+}): Promise<FakeOkta> {
   const apiToken = `00${randomBytes(20).toString('base64url')}`;
-  const apiTokenAdmin = { id: `00u${randomBytes(12).toString('base64url').replace(/[-_]/g, 'x').slice(0, 17)}`, login: 'bridge.admin@example.com' };
+  const apiTokenAdmin = {
+    id: `00u${randomBytes(12).toString('base64url').replace(/[-_]/g, 'x').slice(0, 17)}`,
+    login: 'bridge.admin@example.com',
+  };
   const adminRoles = { serviceApp: ['APP_ADMIN'], apiToken: ['APP_ADMIN'] };
   let grantedScopes = [...serviceApp.scopes];
   const apps = new Map<string, App>();
@@ -137,8 +151,17 @@ export async function startFakeOkta(serviceApp: { clientId: string; publicKey: C
     visibility: { autoLaunch: false, autoSubmitToolbar: false, hide: { iOS: true, web: true }, appLinks: { oidc_client_link: true } },
     features: [],
     signOnMode: 'OPENID_CONNECT',
-    credentials: { userNameTemplate: { template: '${source.login}', type: 'BUILT_IN' }, signing: { kid: 'fake-signing-key' }, oauthClient: { ...app.credentials.oauthClient } },
-    settings: { app: {}, notifications: { vpn: { network: { connection: 'DISABLED' }, message: null, helpUrl: null } }, notes: { admin: null, enduser: null }, oauthClient: { ...app.settings.oauthClient } },
+    credentials: {
+      userNameTemplate: { template: '${source.login}', type: 'BUILT_IN' },
+      signing: { kid: 'fake-signing-key' },
+      oauthClient: { ...app.credentials.oauthClient },
+    },
+    settings: {
+      app: {},
+      notifications: { vpn: { network: { connection: 'DISABLED' }, message: null, helpUrl: null } },
+      notes: { admin: null, enduser: null },
+      oauthClient: { ...app.settings.oauthClient },
+    },
     profile: app.profile,
     _links: {
       appLinks: [{ name: 'oidc_client_link', href: `${url}/home/oidc_client/${app.id}/aln5z7uhkbM6y7bMy0g7`, type: 'text/html' }],
@@ -175,33 +198,47 @@ export async function startFakeOkta(serviceApp: { clientId: string; publicKey: C
       return res.status(401).json({ error: 'invalid_client', error_description: 'Client authentication failed.' });
     }
     try {
-      await jwtVerify(form.client_assertion, serviceApp.publicKey, { issuer: serviceApp.clientId, subject: serviceApp.clientId, audience: `${url}/oauth2/v1/token` });
+      await jwtVerify(form.client_assertion, serviceApp.publicKey, {
+        issuer: serviceApp.clientId,
+        subject: serviceApp.clientId,
+        audience: `${url}/oauth2/v1/token`,
+      });
     } catch {
       return res.status(401).json({ error: 'invalid_client', error_description: 'The client_assertion signature is invalid.' });
     }
     const requested = (form.scope ?? '').split(' ').filter(Boolean);
     const denied = requested.filter((scope) => !grantedScopes.includes(scope));
-    if (denied.length > 0) return res.status(400).json({ error: 'invalid_scope', error_description: `The following scopes are not allowed: ${denied.join(', ')}` });
+    if (denied.length > 0)
+      return res
+        .status(400)
+        .json({ error: 'invalid_scope', error_description: `The following scopes are not allowed: ${denied.join(', ')}` });
     const token = randomBytes(24).toString('base64url');
     tokens.set(token, { scopes: requested, expiresAt: Date.now() + 3_600_000 });
     res.json({ token_type: 'Bearer', expires_in: 3600, access_token: token, scope: requested.join(' ') });
   });
 
   app.post('/oauth2/:authorizationServerId/v1/token', express.urlencoded({ extended: false }), (req, res) => {
-    if (req.params.authorizationServerId !== 'default') return oktaError(res, 404, 'E0000007', `Not found: Resource not found: ${req.params.authorizationServerId} (AuthorizationServer)`);
+    if (req.params.authorizationServerId !== 'default')
+      return oktaError(res, 404, 'E0000007', `Not found: Resource not found: ${req.params.authorizationServerId} (AuthorizationServer)`);
     const form = req.body as Record<string, string>;
     const { clientId, clientSecret: secret } = clientCredentials(req.get('authorization'), form);
     const client = apps.get(clientId);
     if (!client || client.status !== 'ACTIVE' || client.secret !== secret) {
-      return res.status(401).json({ error: 'invalid_client', error_description: 'The client secret supplied for a confidential client is invalid.' });
+      return res
+        .status(401)
+        .json({ error: 'invalid_client', error_description: 'The client secret supplied for a confidential client is invalid.' });
     }
-    if (!client.settings.oauthClient.grant_types.includes('client_credentials')) return res.status(400).json({ error: 'unauthorized_client', error_description: 'The client is not authorized to use the provided grant type.' });
+    if (!client.settings.oauthClient.grant_types.includes('client_credentials'))
+      return res
+        .status(400)
+        .json({ error: 'unauthorized_client', error_description: 'The client is not authorized to use the provided grant type.' });
     res.json({ token_type: 'Bearer', expires_in: 3600, access_token: randomBytes(24).toString('base64url') });
   });
 
   const forbidden = (res: Response) => oktaError(res, 403, 'E0000006', 'You do not have permission to perform the requested action');
   /** Admin roles allow the call: reads need a role that may read apps, writes one that may manage them. */
-  const roleAllows = (roles: string[], scope: string) => roles.some((role) => (scope.endsWith('.read') ? READING_ROLES : MANAGING_ROLES).has(role));
+  const roleAllows = (roles: string[], scope: string) =>
+    roles.some((role) => (scope.endsWith('.read') ? READING_ROLES : MANAGING_ROLES).has(role));
   const authorize = (scope: string) => (req: Request, res: Response, next: NextFunction) => {
     const header = req.get('authorization') ?? '';
     if (header === `SSWS ${apiToken}`) return roleAllows(adminRoles.apiToken, scope) ? next() : forbidden(res);
@@ -222,7 +259,11 @@ export async function startFakeOkta(serviceApp: { clientId: string; publicKey: C
   };
 
   /** Checks an `oidc_client` app body; answers the refusal and returns undefined when Okta would refuse it. */
-  function readApp(req: Request, res: Response, except?: string): (Pick<App, 'label' | 'settings' | 'profile'> & { oauthClient: Record<string, unknown>; method: string }) | undefined {
+  function readApp(
+    req: Request,
+    res: Response,
+    except?: string,
+  ): (Pick<App, 'label' | 'settings' | 'profile'> & { oauthClient: Record<string, unknown>; method: string }) | undefined {
     const body = req.body as {
       name?: unknown;
       label?: unknown;
@@ -233,25 +274,35 @@ export async function startFakeOkta(serviceApp: { clientId: string; publicKey: C
     };
     if (body.name !== 'oidc_client') return validationFailed(res, 'name', 'The field cannot be left blank.');
     if (body.signOnMode !== 'OPENID_CONNECT') return validationFailed(res, 'signOnMode', 'The field cannot be left blank.');
-    if (typeof body.label !== 'string' || body.label.length < 1 || body.label.length > 100) return validationFailed(res, 'label', 'The field must be between 1 and 100 characters.');
+    if (typeof body.label !== 'string' || body.label.length < 1 || body.label.length > 100)
+      return validationFailed(res, 'label', 'The field must be between 1 and 100 characters.');
     const label = body.label;
     if ([...apps.values()].some((other) => other.id !== except && other.label === label)) {
       return validationFailed(res, 'label', 'An object with this field already exists in the current organization');
     }
     const oauthClient = body.settings?.oauthClient;
     const grants = oauthClient?.grant_types;
-    if (!Array.isArray(grants) || grants.length === 0) return validationFailed(res, 'settings.oauthClient.grant_types', 'The field cannot be left blank.');
-    if (typeof oauthClient?.application_type !== 'string') return validationFailed(res, 'settings.oauthClient.application_type', 'The field cannot be left blank.');
+    if (!Array.isArray(grants) || grants.length === 0)
+      return validationFailed(res, 'settings.oauthClient.grant_types', 'The field cannot be left blank.');
+    if (typeof oauthClient?.application_type !== 'string')
+      return validationFailed(res, 'settings.oauthClient.application_type', 'The field cannot be left blank.');
     const redirectUris = oauthClient.redirect_uris;
     if (!grants.includes('client_credentials') && !(Array.isArray(redirectUris) && redirectUris.length > 0)) {
       return validationFailed(res, 'settings.oauthClient.redirect_uris', 'A redirect URI is required for this application type.');
     }
     const method = body.credentials?.oauthClient?.token_endpoint_auth_method ?? 'client_secret_basic';
-    if (typeof method !== 'string') return validationFailed(res, 'credentials.oauthClient.token_endpoint_auth_method', 'The field must be a string.');
+    if (typeof method !== 'string')
+      return validationFailed(res, 'credentials.oauthClient.token_endpoint_auth_method', 'The field must be a string.');
     const profile = typeof body.profile === 'object' && body.profile !== null ? (body.profile as Record<string, unknown>) : {};
     // client_id is immutable (the fake does not take a client_id of the caller's choosing on create either).
     const { client_id: _clientId, token_endpoint_auth_method: _method, ...credentials } = body.credentials?.oauthClient ?? {};
-    return { label, method, oauthClient: credentials, settings: { oauthClient: { ...(oauthClient as App['settings']['oauthClient']) } }, profile };
+    return {
+      label,
+      method,
+      oauthClient: credentials,
+      settings: { oauthClient: { ...(oauthClient as App['settings']['oauthClient']) } },
+      profile,
+    };
   }
 
   app.post('/api/v1/apps', authorize('okta.apps.manage'), express.json(), (req, res) => {
@@ -277,8 +328,16 @@ export async function startFakeOkta(serviceApp: { clientId: string; publicKey: C
   // The Client Application API's create (what Kong's example bridge calls; the benchmark runs it against
   // this fake): RFC 7591 metadata in, 201 with the client and its secret out; the client is an app as well.
   app.post('/oauth2/v1/clients', authorize('okta.clients.manage'), express.json(), (req, res) => {
-    const body = req.body as { client_name?: unknown; redirect_uris?: string[]; grant_types?: string[]; response_types?: string[]; token_endpoint_auth_method?: string; application_type?: string };
-    if (typeof body.client_name !== 'string' || body.client_name === '') return res.status(400).json({ error: 'invalid_client_metadata', error_description: 'client_name: The field cannot be left blank.' });
+    const body = req.body as {
+      client_name?: unknown;
+      redirect_uris?: string[];
+      grant_types?: string[];
+      response_types?: string[];
+      token_endpoint_auth_method?: string;
+      application_type?: string;
+    };
+    if (typeof body.client_name !== 'string' || body.client_name === '')
+      return res.status(400).json({ error: 'invalid_client_metadata', error_description: 'client_name: The field cannot be left blank.' });
     const id = newAppId();
     const now = new Date().toISOString();
     const created: App = {
@@ -287,17 +346,40 @@ export async function startFakeOkta(serviceApp: { clientId: string; publicKey: C
       status: 'ACTIVE',
       created: now,
       lastUpdated: now,
-      credentials: { oauthClient: { autoKeyRotation: true, client_id: id, token_endpoint_auth_method: body.token_endpoint_auth_method ?? 'client_secret_basic' } },
-      settings: { oauthClient: { redirect_uris: body.redirect_uris ?? [], grant_types: body.grant_types ?? ['authorization_code'], response_types: body.response_types ?? ['code'], application_type: body.application_type ?? 'web' } },
+      credentials: {
+        oauthClient: {
+          autoKeyRotation: true,
+          client_id: id,
+          token_endpoint_auth_method: body.token_endpoint_auth_method ?? 'client_secret_basic',
+        },
+      },
+      settings: {
+        oauthClient: {
+          redirect_uris: body.redirect_uris ?? [],
+          grant_types: body.grant_types ?? ['authorization_code'],
+          response_types: body.response_types ?? ['code'],
+          application_type: body.application_type ?? 'web',
+        },
+      },
       profile: {},
       secret: newSecret(),
     };
     apps.set(id, created);
-    res.status(201).json({ client_id: id, client_id_issued_at: Math.floor(Date.parse(now) / 1000), client_name: created.label, client_secret: created.secret, client_secret_expires_at: 0, ...created.settings.oauthClient, token_endpoint_auth_method: created.credentials.oauthClient.token_endpoint_auth_method });
+    res.status(201).json({
+      client_id: id,
+      client_id_issued_at: Math.floor(Date.parse(now) / 1000),
+      client_name: created.label,
+      client_secret: created.secret,
+      client_secret_expires_at: 0,
+      ...created.settings.oauthClient,
+      token_endpoint_auth_method: created.credentials.oauthClient.token_endpoint_auth_method,
+    });
   });
   app.get('/api/v1/apps', authorize('okta.apps.read'), (req, res) => {
     const q = typeof req.query.q === 'string' ? req.query.q.toLowerCase() : undefined;
-    const matching = [...apps.values()].filter((item) => q === undefined || item.label.toLowerCase().startsWith(q) || 'oidc_client'.startsWith(q));
+    const matching = [...apps.values()].filter(
+      (item) => q === undefined || item.label.toLowerCase().startsWith(q) || 'oidc_client'.startsWith(q),
+    );
     res.json(page(req, res, url, matching, 20).map(appView));
   });
   app.get('/api/v1/apps/:id', authorize('okta.apps.read'), (req, res) => {
@@ -329,7 +411,8 @@ export async function startFakeOkta(serviceApp: { clientId: string; publicKey: C
     res.json(page(req, res, url, matching, 200).map(clientView));
   });
   app.delete('/oauth2/v1/clients/:clientId', authorize('okta.clients.manage'), (req, res) => {
-    if (!apps.delete(String(req.params.clientId))) return res.status(401).json({ error: 'invalid_client', error_description: "Invalid value for 'client_id' parameter." });
+    if (!apps.delete(String(req.params.clientId)))
+      return res.status(401).json({ error: 'invalid_client', error_description: "Invalid value for 'client_id' parameter." });
     res.status(204).end();
   });
   app.post('/oauth2/v1/clients/:clientId/lifecycle/newSecret', authorize('okta.clients.manage'), (req, res) => {
@@ -348,7 +431,8 @@ export async function startFakeOkta(serviceApp: { clientId: string; publicKey: C
     });
   });
   app.get('/api/v1/users/:id/roles', apiTokenOnly, (req, res) => {
-    if (req.params.id !== apiTokenAdmin.id) return oktaError(res, 404, 'E0000007', `Not found: Resource not found: ${req.params.id} (User)`);
+    if (req.params.id !== apiTokenAdmin.id)
+      return oktaError(res, 404, 'E0000007', `Not found: Resource not found: ${req.params.id} (User)`);
     const now = new Date().toISOString();
     res.json(
       adminRoles.apiToken.map((type, index) => ({
@@ -375,7 +459,14 @@ export async function startFakeOkta(serviceApp: { clientId: string; publicKey: C
       created: now,
       lastUpdated: now,
       credentials: { oauthClient: { autoKeyRotation: true, client_id: id, token_endpoint_auth_method: 'client_secret_basic' } },
-      settings: { oauthClient: { grant_types: ['client_credentials'], response_types: ['token'], application_type: 'service', redirect_uris: ['https://foreign.example.com/cb'] } },
+      settings: {
+        oauthClient: {
+          grant_types: ['client_credentials'],
+          response_types: ['token'],
+          application_type: 'service',
+          redirect_uris: ['https://foreign.example.com/cb'],
+        },
+      },
       profile: {},
       secret: newSecret(),
     });
@@ -402,7 +493,10 @@ export async function startFakeOkta(serviceApp: { clientId: string; publicKey: C
     createForeignClient: () => foreignClient('Made in the admin console'),
     createClientNamed: foreignClient,
     async clientCredentials(clientId, clientSecret) {
-      const res = await fetch(`${url}/oauth2/default/v1/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret, scope: 'orders' }) });
+      const res = await fetch(`${url}/oauth2/default/v1/token`, {
+        method: 'POST',
+        body: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret, scope: 'orders' }),
+      });
       return res.ok;
     },
     close: server.close,

@@ -21,7 +21,16 @@ import {
 } from '@dcr-bridge/core/idp';
 import { Agent } from 'undici';
 import { createPingFederateDiagnostics } from './diagnostics.js';
-import { clientIdFor, isManaged, newClient, pingFederateMessage, withoutSecret, writable, type ClientDefaults, type PingFederateClient } from './mapping.js';
+import {
+  clientIdFor,
+  isManaged,
+  newClient,
+  pingFederateMessage,
+  withoutSecret,
+  writable,
+  type ClientDefaults,
+  type PingFederateClient,
+} from './mapping.js';
 import { ADAPTER_ID, IDP_NAME } from './identity.js';
 
 export type PingFederateAdminAuth =
@@ -74,7 +83,11 @@ export function createPingFederateAdapter(options: PingFederateAdapterOptions): 
     if (!settings.ok) throw http.errorFromResponse(settings, 'reading the authorization server settings');
     const known = new Set([...(settings.body.scopes ?? []), ...(settings.body.exclusiveScopes ?? [])].map((scope) => scope.name));
     const unknown = scopes.filter((scope) => !known.has(scope));
-    if (unknown.length > 0) throw new BridgeError('invalid_scope', `${IDP_NAME} has no scope${unknown.length > 1 ? 's' : ''} ${unknown.map((scope) => `"${scope}"`).join(', ')} (OAuth Server → Scope Management).`);
+    if (unknown.length > 0)
+      throw new BridgeError(
+        'invalid_scope',
+        `${IDP_NAME} has no scope${unknown.length > 1 ? 's' : ''} ${unknown.map((scope) => `"${scope}"`).join(', ')} (OAuth Server → Scope Management).`,
+      );
   }
 
   const primitives: IdpPrimitives<PingFederateClient> = {
@@ -109,7 +122,8 @@ export function createPingFederateAdapter(options: PingFederateAdapterOptions): 
     async remove(clientId, _found, context) {
       // By id alone: a remembered client costs this one call.
       const response = await http.delete(clientPath(clientId), { signal: context.signal });
-      if (response.status !== 204 && response.status !== 200 && response.status !== 404) throw http.errorFromResponse(response, `deleting client ${clientId}`);
+      if (response.status !== 204 && response.status !== 200 && response.status !== 404)
+        throw http.errorFromResponse(response, `deleting client ${clientId}`);
     },
 
     async rotateSecret(clientId, _found, context) {
@@ -118,7 +132,11 @@ export function createPingFederateAdapter(options: PingFederateAdapterOptions): 
       // secrets, so the old secret stops working at once. It needs nothing of the client but its id, so
       // a remembered client costs this one call; one deleted meanwhile answers 404, which surfaces as a
       // 502 and makes core read again and answer not_found.
-      const response = await http.put(`${clientPath(clientId)}/clientAuth/clientSecret`, { json: { secret, secondarySecrets: [] }, signal: context.signal, idempotent: true });
+      const response = await http.put(`${clientPath(clientId)}/clientAuth/clientSecret`, {
+        json: { secret, secondarySecrets: [] },
+        signal: context.signal,
+        idempotent: true,
+      });
       if (!response.ok) throw http.refusal(response, `the new secret of ${clientId}`);
       return secret;
     },
@@ -127,12 +145,20 @@ export function createPingFederateAdapter(options: PingFederateAdapterOptions): 
       // PingFederate's PUT replaces the whole client: send back what find has just read (readsCurrent),
       // whose encryptedSecret keeps the secret (its documented contract). Core runs one operation per
       // client at a time, so no rotation can slip in between that read and this write.
-      const response = await http.put(clientPath(clientId), { json: { ...writable(found), redirectUris }, signal: context.signal, idempotent: true });
+      const response = await http.put(clientPath(clientId), {
+        json: { ...writable(found), redirectUris },
+        signal: context.signal,
+        idempotent: true,
+      });
       if (!response.ok) throw http.refusal(response, `the new redirect URIs of ${clientId}`);
     },
 
     checkReady: (context) => http.probe('/oauth/clients', 'listing clients', { query: { numberPerPage: 1 }, signal: context.signal }),
-    diagnostics: createPingFederateDiagnostics({ adminUrl: options.adminUrl, http, username: 'username' in options.auth ? options.auth.username : undefined }),
+    diagnostics: createPingFederateDiagnostics({
+      adminUrl: options.adminUrl,
+      http,
+      username: 'username' in options.auth ? options.auth.username : undefined,
+    }),
     close: () => http.close(),
   };
   return defineDcrAdapter(primitives, { journal: options.journal, logger });

@@ -33,18 +33,27 @@ export function createPingFederateDiagnostics(source: PingFederateDiagnosticsSou
   const { http, username } = source;
   const fix = username
     ? `In ${IDP_NAME}'s administrative console, System → Server → Administrative Accounts: give the account "${username}" the Admin role, and untick Auditor (an Auditor is view-only and holds no other role).`
-    : 'Give the bridge\'s OAuth client the Admin role: map it to the Admin role in <pf_install>/pingfederate/bin/oauth2.properties (the admin API\'s OAuth 2.0 authorization settings), then restart the console node.';
+    : "Give the bridge's OAuth client the Admin role: map it to the Admin role in <pf_install>/pingfederate/bin/oauth2.properties (the admin API's OAuth 2.0 authorization settings), then restart the console node.";
 
   async function writeRoleCheck(context: OperationContext): Promise<DiagnosticCheck> {
     const name = 'permission: Admin (create, update and delete OAuth clients)';
     if (!username) {
-      return { name, result: 'skip', detail: 'With OAuth admin API authorization the role comes from oauth2.properties, which the admin API does not show: `dcr-bridge doctor --write-test` proves it.' };
+      return {
+        name,
+        result: 'skip',
+        detail:
+          'With OAuth admin API authorization the role comes from oauth2.properties, which the admin API does not show: `dcr-bridge doctor --write-test` proves it.',
+      };
     }
     let response: IdpResponse<AdministrativeAccount>;
     try {
       response = await http.get<AdministrativeAccount>(path`/administrativeAccounts/${username}`, { signal: context.signal });
     } catch (error) {
-      return { name, result: 'skip', detail: `Could not read the account's roles (${notReady(error).detail}): \`dcr-bridge doctor --write-test\` proves it.` };
+      return {
+        name,
+        result: 'skip',
+        detail: `Could not read the account's roles (${notReady(error).detail}): \`dcr-bridge doctor --write-test\` proves it.`,
+      };
     }
     if (response.ok) {
       const roles = response.body.roles ?? [];
@@ -63,8 +72,16 @@ export function createPingFederateDiagnostics(source: PingFederateDiagnosticsSou
     adminUrl: source.adminUrl,
     async checkPermissions(context) {
       return [
-        await http.checkAccess('/oauth/clients', { name: 'permission: Admin (list and read OAuth clients)', fix }, { query: { numberPerPage: 1 }, signal: context.signal }),
-        await http.checkAccess('/oauth/authServerSettings', { name: 'permission: Admin (read scope management)', fix }, { signal: context.signal }),
+        await http.checkAccess(
+          '/oauth/clients',
+          { name: 'permission: Admin (list and read OAuth clients)', fix },
+          { query: { numberPerPage: 1 }, signal: context.signal },
+        ),
+        await http.checkAccess(
+          '/oauth/authServerSettings',
+          { name: 'permission: Admin (read scope management)', fix },
+          { signal: context.signal },
+        ),
         await writeRoleCheck(context),
       ];
     },
@@ -73,7 +90,11 @@ export function createPingFederateDiagnostics(source: PingFederateDiagnosticsSou
       const settings = await http.get<ServerSettings>('/serverSettings', { signal: context.signal });
       if (!settings.ok) throw http.errorFromResponse(settings, 'reading the server settings');
       const baseUrl = settings.body.federationInfo?.baseUrl;
-      if (!baseUrl) throw new BridgeError('idp_error', `${IDP_NAME} has no base URL: set it in System → Protocol Settings → Federation Info (clients get their tokens at <base URL>/as/token.oauth2).`);
+      if (!baseUrl)
+        throw new BridgeError(
+          'idp_error',
+          `${IDP_NAME} has no base URL: set it in System → Protocol Settings → Federation Info (clients get their tokens at <base URL>/as/token.oauth2).`,
+        );
       return `${baseUrl.replace(/\/+$/, '')}/as/token.oauth2`;
     },
   };

@@ -1,4 +1,11 @@
-import { BridgeError, generateSecret, hasOwnershipMarkerLine, ownershipMarkerLine, uniqueName, type ClientRegistration } from '@dcr-bridge/core';
+import {
+  BridgeError,
+  generateSecret,
+  hasOwnershipMarkerLine,
+  ownershipMarkerLine,
+  uniqueName,
+  type ClientRegistration,
+} from '@dcr-bridge/core';
 import { IDP_NAME } from './identity.js';
 
 /** PingFederate's OAuth client (pf-admin-api `Client`), as much as the bridge reads or writes. */
@@ -55,9 +62,16 @@ export function withoutSecret(client: PingFederateClient): PingFederateClient {
 }
 
 /** A new client and the secret the bridge generated for it (PingFederate takes the secret from the caller). */
-export function newClient(registration: ClientRegistration, defaults: ClientDefaults, nonce: string): { client: PingFederateClient; secret: string } {
+export function newClient(
+  registration: ClientRegistration,
+  defaults: ClientDefaults,
+  nonce: string,
+): { client: PingFederateClient; secret: string } {
   if (!['client_secret_basic', 'client_secret_post'].includes(registration.tokenEndpointAuthMethod)) {
-    throw new BridgeError('invalid_client_metadata', `token_endpoint_auth_method "${registration.tokenEndpointAuthMethod}" is not one the ${IDP_NAME} adapter supports (client_secret_basic, client_secret_post: ${IDP_NAME}'s SECRET client authentication).`);
+    throw new BridgeError(
+      'invalid_client_metadata',
+      `token_endpoint_auth_method "${registration.tokenEndpointAuthMethod}" is not one the ${IDP_NAME} adapter supports (client_secret_basic, client_secret_post: ${IDP_NAME}'s SECRET client authentication).`,
+    );
   }
   const grantTypes = registration.grantTypes.map((grant) => {
     const mapped = GRANTS[grant];
@@ -87,7 +101,9 @@ export function newClient(registration: ClientRegistration, defaults: ClientDefa
 export function pingFederateMessage(body: unknown): string | undefined {
   if (typeof body !== 'object' || body === null) return undefined;
   const record = body as { message?: unknown; validationErrors?: Array<{ fieldPath?: unknown; message?: unknown }> };
-  const details = (record.validationErrors ?? []).map((error) => [error.fieldPath, error.message].filter((part) => typeof part === 'string').join(': ')).filter(Boolean);
+  const details = (record.validationErrors ?? [])
+    .map((error) => [error.fieldPath, error.message].filter((part) => typeof part === 'string').join(': '))
+    .filter(Boolean);
   const message = typeof record.message === 'string' ? record.message : undefined;
   return details.length > 0 ? `${message ?? 'Validation error(s)'} ${details.join('; ')}` : message;
 }

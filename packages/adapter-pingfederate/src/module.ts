@@ -19,18 +19,28 @@ export const dcrBridgeAdapter: AdapterModule<Omit<PingFederateAdapterOptions, 'l
     const basic = Boolean(username || password);
     const oauth = Boolean(clientId || clientSecret || settings.raw('OAUTH_TOKEN_URL'));
     if (basic && oauth) settings.problem('Set PINGFEDERATE_ADMIN_USERNAME/PASSWORD or PINGFEDERATE_OAUTH_*, not both.');
-    else if (!basic && !oauth) settings.problem('Set PINGFEDERATE_ADMIN_USERNAME + PINGFEDERATE_ADMIN_PASSWORD, or PINGFEDERATE_OAUTH_TOKEN_URL + PINGFEDERATE_OAUTH_CLIENT_ID + PINGFEDERATE_OAUTH_CLIENT_SECRET.');
+    else if (!basic && !oauth)
+      settings.problem(
+        'Set PINGFEDERATE_ADMIN_USERNAME + PINGFEDERATE_ADMIN_PASSWORD, or PINGFEDERATE_OAUTH_TOKEN_URL + PINGFEDERATE_OAUTH_CLIENT_ID + PINGFEDERATE_OAUTH_CLIENT_SECRET.',
+      );
     else if (basic && !(username && password)) settings.problem('PINGFEDERATE_ADMIN_USERNAME and PINGFEDERATE_ADMIN_PASSWORD go together.');
-    else if (oauth && !(tokenEndpoint && clientId && clientSecret)) settings.problem('PINGFEDERATE_OAUTH_TOKEN_URL, PINGFEDERATE_OAUTH_CLIENT_ID and PINGFEDERATE_OAUTH_CLIENT_SECRET go together.');
+    else if (oauth && !(tokenEndpoint && clientId && clientSecret))
+      settings.problem('PINGFEDERATE_OAUTH_TOKEN_URL, PINGFEDERATE_OAUTH_CLIENT_ID and PINGFEDERATE_OAUTH_CLIENT_SECRET go together.');
     return {
       adminUrl,
       auth: basic
         ? { username: username ?? '', password: password ?? '' }
-        : { tokenEndpoint: tokenEndpoint ?? '', clientId: clientId ?? '', clientSecret: clientSecret ?? '', scope: settings.string('OAUTH_SCOPE') },
+        : {
+            tokenEndpoint: tokenEndpoint ?? '',
+            clientId: clientId ?? '',
+            clientSecret: clientSecret ?? '',
+            scope: settings.string('OAUTH_SCOPE'),
+          },
       caFile,
       accessTokenManagerId: settings.string('ACCESS_TOKEN_MANAGER_ID'),
       ...readSharedAdapterSettings(settings),
     };
   },
-  create: async (options, context) => createPingFederateAdapter({ ...options, logger: context.logger, journal: await context.openJournal() }),
+  create: async (options, context) =>
+    createPingFederateAdapter({ ...options, logger: context.logger, journal: await context.openJournal() }),
 };

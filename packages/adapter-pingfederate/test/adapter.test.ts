@@ -36,19 +36,30 @@ afterAll(async () => {
 function adminCall(method: string, path: string, body?: unknown): Promise<Response> {
   return fetch(`${pf.adminUrl}${path}`, {
     method,
-    headers: { 'content-type': 'application/json', 'x-xsrf-header': 'PingFederate', authorization: `Basic ${Buffer.from(`${pf.admin.username}:${pf.admin.password}`).toString('base64')}` },
+    headers: {
+      'content-type': 'application/json',
+      'x-xsrf-header': 'PingFederate',
+      authorization: `Basic ${Buffer.from(`${pf.admin.username}:${pf.admin.password}`).toString('base64')}`,
+    },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
 }
 
 describe('create and rotate', () => {
   it('creates the client with a bridge-generated 256-bit secret, its settings and the marker', async () => {
-    const res = await bridge.call('POST', '/', { body: konnectApplication({ client_name: 'Payments Portal', grant_types: ['authorization_code', 'bearer'], scopes: ['read:orders'] }) });
+    const res = await bridge.call('POST', '/', {
+      body: konnectApplication({ client_name: 'Payments Portal', grant_types: ['authorization_code', 'bearer'], scopes: ['read:orders'] }),
+    });
     expect(res.status).toBe(201);
     expect(Buffer.from(res.body.client_secret, 'base64url')).toHaveLength(32);
     expect(res.body.client_id).toMatch(/^konnect-payments-portal-[a-z0-9]{8}$/);
     const stored = pf.client(res.body.client_id);
-    expect(stored?.client).toMatchObject({ grantTypes: ['AUTHORIZATION_CODE', 'CLIENT_CREDENTIALS'], restrictScopes: true, restrictedScopes: ['read:orders'], defaultAccessTokenManagerRef: { id: 'jwt-atm' } });
+    expect(stored?.client).toMatchObject({
+      grantTypes: ['AUTHORIZATION_CODE', 'CLIENT_CREDENTIALS'],
+      restrictScopes: true,
+      restrictedScopes: ['read:orders'],
+      defaultAccessTokenManagerRef: { id: 'jwt-atm' },
+    });
     expect(stored?.client.description).toMatch(/^Created by the dcr-bridge conformance suite\ndcr-bridge: \{"managed":true,"portalId":/);
   });
 
@@ -62,7 +73,10 @@ describe('create and rotate', () => {
   it('rotates through the clientSecret resource and drops secondary secrets an administrator kept', async () => {
     const created = await bridge.call('POST', '/', { body: konnectApplication() });
     const id = created.body.client_id as string;
-    const kept = await adminCall('PUT', `/oauth/clients/${id}/clientAuth/clientSecret`, { secret: 'admin-set', secondarySecrets: [{ secret: created.body.client_secret }] });
+    const kept = await adminCall('PUT', `/oauth/clients/${id}/clientAuth/clientSecret`, {
+      secret: 'admin-set',
+      secondarySecrets: [{ secret: created.body.client_secret }],
+    });
     expect(kept.status).toBe(200);
     const start = pf.requests.length;
     const rotated = await bridge.call('POST', `/${id}/new-secret`);
@@ -81,7 +95,11 @@ describe('create and rotate', () => {
   });
 
   it('turns PingFederate validation errors into 400s that name the field', async () => {
-    pf.failNext('POST', /\/oauth\/clients$/, 422, { resultId: 'validation_error', message: 'Validation error(s) occurred.', validationErrors: [{ fieldPath: 'redirectUris[0]', errorId: 'invalid_redirect_uri', message: 'Wildcards are not allowed.' }] });
+    pf.failNext('POST', /\/oauth\/clients$/, 422, {
+      resultId: 'validation_error',
+      message: 'Validation error(s) occurred.',
+      validationErrors: [{ fieldPath: 'redirectUris[0]', errorId: 'invalid_redirect_uri', message: 'Wildcards are not allowed.' }],
+    });
     const res = await bridge.call('POST', '/', { body: konnectApplication() });
     expect(res.status).toBe(400);
     expect(res.body.error).toBe('invalid_redirect_uri');
@@ -93,7 +111,9 @@ describe('create and rotate', () => {
 // admin credentials: the conformance suite's `idp plumbing` group (test/conformance.test.ts).
 describe('transport and authentication', () => {
   it('sends the XSRF header PingFederate requires (the fake refuses requests without it)', async () => {
-    const bare = await fetch(`${pf.adminUrl}/oauth/clients`, { headers: { authorization: `Basic ${Buffer.from(`${pf.admin.username}:${pf.admin.password}`).toString('base64')}` } });
+    const bare = await fetch(`${pf.adminUrl}/oauth/clients`, {
+      headers: { authorization: `Basic ${Buffer.from(`${pf.admin.username}:${pf.admin.password}`).toString('base64')}` },
+    });
     expect(bare.status).toBe(403);
     expect((await bridge.call('DELETE', '/konnect-nobody')).status).toBe(204);
   });
@@ -101,13 +121,47 @@ describe('transport and authentication', () => {
   it('trusts a private CA for the admin port with PINGFEDERATE_CA_FILE, and only then', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'dcr-pf-tls-'));
     const run = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-    run('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '1', '-subj', '/CN=Test PingFederate CA');
+    run(
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      'ca.key',
+      '-out',
+      'ca.pem',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=Test PingFederate CA',
+    );
     run('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost');
     writeFileSync(join(dir, 'ext.cnf'), 'subjectAltName=DNS:localhost\n');
-    run('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '1', '-extfile', 'ext.cnf');
-    const tlsPf = await startFakePingFederate({ tls: { key: readFileSync(join(dir, 'server.key'), 'utf8'), cert: readFileSync(join(dir, 'server.pem'), 'utf8') } });
+    run(
+      'x509',
+      '-req',
+      '-in',
+      'server.csr',
+      '-CA',
+      'ca.pem',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-out',
+      'server.pem',
+      '-days',
+      '1',
+      '-extfile',
+      'ext.cnf',
+    );
+    const tlsPf = await startFakePingFederate({
+      tls: { key: readFileSync(join(dir, 'server.key'), 'utf8'), cert: readFileSync(join(dir, 'server.pem'), 'utf8') },
+    });
     try {
-      const trusting = await startBridge(createPingFederateAdapter({ adminUrl: tlsPf.adminUrl, auth: tlsPf.admin, caFile: join(dir, 'ca.pem') }));
+      const trusting = await startBridge(
+        createPingFederateAdapter({ adminUrl: tlsPf.adminUrl, auth: tlsPf.admin, caFile: join(dir, 'ca.pem') }),
+      );
       const untrustingAdapter = createPingFederateAdapter({ adminUrl: tlsPf.adminUrl, auth: tlsPf.admin });
       const untrusting = await startBridge(untrustingAdapter);
       try {
@@ -129,7 +183,13 @@ describe('transport and authentication', () => {
 });
 
 describe('lifecycle (core)', () => {
-  const context = (answered: Promise<boolean>): OperationContext => ({ signal: new AbortController().signal, deadline: new AbortController().signal, answered, logger: silentLogger, requestId: 't' });
+  const context = (answered: Promise<boolean>): OperationContext => ({
+    signal: new AbortController().signal,
+    deadline: new AbortController().signal,
+    answered,
+    logger: silentLogger,
+    requestId: 't',
+  });
   const adapterOn = (journal?: StateStore) => createPingFederateAdapter({ adminUrl: pf.adminUrl, auth: pf.admin, journal });
 
   it('deletes a client whose answer Konnect never got', async () => {
@@ -145,7 +205,10 @@ describe('lifecycle (core)', () => {
     const journal = createJsonStore(createMemoryDriver());
     // Konnect's answer never settles: the entry stays open, as a process that died would leave it.
     const crashed = adapterOn(journal);
-    const created = await crashed.createClient(parseRegistration(konnectApplication({ client_name: 'Crashed Portal App' })), { ...context(new Promise(() => {})), deadline: AbortSignal.timeout(0) });
+    const created = await crashed.createClient(parseRegistration(konnectApplication({ client_name: 'Crashed Portal App' })), {
+      ...context(new Promise(() => {})),
+      deadline: AbortSignal.timeout(0),
+    });
     const entries = await journal.list<JournalEntry>(JOURNAL_PREFIX);
     expect(entries).toHaveLength(1);
     const entry = entries[0]?.[1];
@@ -166,7 +229,11 @@ describe('lifecycle (core)', () => {
 
   it('recover() finds by its nonce a client whose create PingFederate completed after the process died', async () => {
     const journal = createJsonStore(createMemoryDriver());
-    await journal.set(`${JOURNAL_PREFIX}efgh5678`, { nonce: 'efgh5678', clientName: 'Late Portal App', startedAt: new Date().toISOString() });
+    await journal.set(`${JOURNAL_PREFIX}efgh5678`, {
+      nonce: 'efgh5678',
+      clientName: 'Late Portal App',
+      startedAt: new Date().toISOString(),
+    });
     // What the POST of the process that died left: the client, never journaled by id.
     const { client } = newClient(parseRegistration(konnectApplication({ client_name: 'Late Portal App' })), {}, 'efgh5678');
     expect((await adminCall('POST', '/oauth/clients', client)).status).toBe(201);
@@ -215,14 +282,22 @@ describe('lifecycle (core)', () => {
 
       // The full-client PUT starts from a fresh read, never from the client remembered at the create:
       // the remembered one would write the pre-rotation secret back.
-      const updated = await calls(() => bridge.call('POST', `/${id}/event-hook`, event(id, { event_type: 'update_application', redirect_uris: ['https://app.example.com/cb'] })));
+      const updated = await calls(() =>
+        bridge.call(
+          'POST',
+          `/${id}/event-hook`,
+          event(id, { event_type: 'update_application', redirect_uris: ['https://app.example.com/cb'] }),
+        ),
+      );
       expect(updated.result.status).toBe(200);
       expect(updated.requests).toEqual([`GET ${admin}/oauth/clients/{id}`, `PUT ${admin}/oauth/clients/{id}`]);
       expect(await pf.clientCredentials(id, secret)).toBe(true);
       expect(await pf.clientCredentials(id, created.result.body.client_secret)).toBe(false);
 
       for (const event_type of ['add_registration', 'remove_registration'] as const) {
-        const registration = await calls(() => bridge.call('POST', `/${id}/event-hook`, event(id, { event_type, audience: 'https://api.example.com' })));
+        const registration = await calls(() =>
+          bridge.call('POST', `/${id}/event-hook`, event(id, { event_type, audience: 'https://api.example.com' })),
+        );
         expect(registration.result.status).toBe(200);
         expect(registration.requests).toEqual([]);
       }
@@ -243,7 +318,13 @@ describe('lifecycle (core)', () => {
         expect(rotated.requests).toEqual([`GET ${admin}/oauth/clients/{id}`, `PUT ${admin}/oauth/clients/{id}/clientAuth/clientSecret`]);
         expect(await pf.clientCredentials(rotatedId, rotated.result.body.client_secret)).toBe(true);
 
-        const updated = await calls(() => cold.call('POST', `/${updatedId}/event-hook`, event(updatedId, { event_type: 'update_application', redirect_uris: ['https://app.example.com/cold'] })));
+        const updated = await calls(() =>
+          cold.call(
+            'POST',
+            `/${updatedId}/event-hook`,
+            event(updatedId, { event_type: 'update_application', redirect_uris: ['https://app.example.com/cold'] }),
+          ),
+        );
         expect(updated.requests).toEqual([`GET ${admin}/oauth/clients/{id}`, `PUT ${admin}/oauth/clients/{id}`]);
         expect(pf.client(updatedId)?.client.redirectUris).toEqual(['https://app.example.com/cold']);
 
@@ -282,7 +363,14 @@ describe('lifecycle (core)', () => {
 
 describe('settings', () => {
   it('reads Basic admin credentials and client defaults', () => {
-    expect(readAdapterOptions(dcrBridgeAdapter, { PINGFEDERATE_ADMIN_URL: 'https://pf.example.com:9999/pf-admin-api/v1', PINGFEDERATE_ADMIN_USERNAME: 'bridge', PINGFEDERATE_ADMIN_PASSWORD: 'pw', PINGFEDERATE_ACCESS_TOKEN_MANAGER_ID: 'jwt' })).toEqual({
+    expect(
+      readAdapterOptions(dcrBridgeAdapter, {
+        PINGFEDERATE_ADMIN_URL: 'https://pf.example.com:9999/pf-admin-api/v1',
+        PINGFEDERATE_ADMIN_USERNAME: 'bridge',
+        PINGFEDERATE_ADMIN_PASSWORD: 'pw',
+        PINGFEDERATE_ACCESS_TOKEN_MANAGER_ID: 'jwt',
+      }),
+    ).toEqual({
       adminUrl: 'https://pf.example.com:9999/pf-admin-api/v1',
       auth: { username: 'bridge', password: 'pw' },
       caFile: undefined,
@@ -295,6 +383,12 @@ describe('settings', () => {
     expect(() => readAdapterOptions(dcrBridgeAdapter, { PINGFEDERATE_CA_FILE: '/no/such/ca.pem' })).toThrow(
       'Invalid pingfederate settings:\n- PINGFEDERATE_ADMIN_URL is required.\n- PINGFEDERATE_CA_FILE names /no/such/ca.pem, which does not exist.\n- Set PINGFEDERATE_ADMIN_USERNAME + PINGFEDERATE_ADMIN_PASSWORD, or PINGFEDERATE_OAUTH_TOKEN_URL + PINGFEDERATE_OAUTH_CLIENT_ID + PINGFEDERATE_OAUTH_CLIENT_SECRET.',
     );
-    expect(() => readAdapterOptions(dcrBridgeAdapter, { PINGFEDERATE_ADMIN_URL: 'https://pf', PINGFEDERATE_ADMIN_USERNAME: 'u', PINGFEDERATE_OAUTH_CLIENT_ID: 'c' })).toThrow(/not both/);
+    expect(() =>
+      readAdapterOptions(dcrBridgeAdapter, {
+        PINGFEDERATE_ADMIN_URL: 'https://pf',
+        PINGFEDERATE_ADMIN_USERNAME: 'u',
+        PINGFEDERATE_OAUTH_CLIENT_ID: 'c',
+      }),
+    ).toThrow(/not both/);
   });
 });

@@ -19,11 +19,26 @@ runConformanceSuite({
         adminRequests: () => pf.requests.filter((line) => !line.startsWith('POST /as/token.oauth2')),
         // Basic credentials need no token: the cold adapter reaches the admin API with an OAuth client instead.
         coldAdapter: () =>
-          createPingFederateAdapter({ adminUrl: pf.adminUrl, auth: { tokenEndpoint: `${pf.runtimeUrl}/as/token.oauth2`, clientId: pf.oauthAdmin.clientId, clientSecret: pf.oauthAdmin.clientSecret }, logger }),
+          createPingFederateAdapter({
+            adminUrl: pf.adminUrl,
+            auth: {
+              tokenEndpoint: `${pf.runtimeUrl}/as/token.oauth2`,
+              clientId: pf.oauthAdmin.clientId,
+              clientSecret: pf.oauthAdmin.clientSecret,
+            },
+            logger,
+          }),
         adminTokensIssued: () => pf.adminTokenRequests(),
         rateLimitNextCreate: (seconds) => (tooManyRequests('POST', /\/oauth\/clients$/, seconds), seconds),
         rateLimitNextLookup: (seconds) => tooManyRequests('GET', /\/oauth\/clients\/[^/]+$/, seconds),
-        refusedCredentials: () => ({ adapter: createPingFederateAdapter({ adminUrl: pf.adminUrl, auth: { username: pf.admin.username, password: 'wrong-password' }, logger }), secret: 'wrong-password' }),
+        refusedCredentials: () => ({
+          adapter: createPingFederateAdapter({
+            adminUrl: pf.adminUrl,
+            auth: { username: pf.admin.username, password: 'wrong-password' },
+            logger,
+          }),
+          secret: 'wrong-password',
+        }),
       },
       faults: pf.faults,
       application: { scopes: ['read:orders'] },
@@ -39,4 +54,3 @@ runConformanceSuite({
   },
   teardown: () => pf.close(),
 });
-

@@ -5,7 +5,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPingFederateAdapter, type PingFederateAdminAuth } from '../src/index.js';
 import { startFakePingFederate, type FakePingFederate } from './fake-pingfederate.js';
 
-const context = (): OperationContext => ({ signal: AbortSignal.timeout(5000), deadline: AbortSignal.timeout(5000), answered: Promise.resolve(true), logger: silentLogger, requestId: 'doctor' });
+const context = (): OperationContext => ({
+  signal: AbortSignal.timeout(5000),
+  deadline: AbortSignal.timeout(5000),
+  answered: Promise.resolve(true),
+  logger: silentLogger,
+  requestId: 'doctor',
+});
 const READ_CLIENTS = 'permission: Admin (list and read OAuth clients)';
 const READ_SCOPES = 'permission: Admin (read scope management)';
 const WRITE_CLIENTS = 'permission: Admin (create, update and delete OAuth clients)';
@@ -27,7 +33,9 @@ function adapterWith(auth: PingFederateAdminAuth): DcrAdapter {
 }
 
 /** The doctor's checks by name, and the admin API requests they made. */
-async function checksOf(adapter: DcrAdapter): Promise<{ checks: DiagnosticCheck[]; byName: Record<string, DiagnosticCheck>; requests: string[] }> {
+async function checksOf(
+  adapter: DcrAdapter,
+): Promise<{ checks: DiagnosticCheck[]; byName: Record<string, DiagnosticCheck>; requests: string[] }> {
   const before = pf.requests.length;
   const checks = await adapter.diagnostics!.checkPermissions(context());
   return { checks, byName: Object.fromEntries(checks.map((check) => [check.name, check])), requests: pf.requests.slice(before) };
@@ -62,12 +70,17 @@ describe('doctor: permission checks', () => {
     const auditor = pf.addAccount({ roles: [], auditor: true });
     const { byName } = await checksOf(adapterWith(auditor));
     expect(byName[READ_CLIENTS]?.result).toBe('pass');
-    expect(byName[WRITE_CLIENTS]).toMatchObject({ result: 'fail', detail: expect.stringContaining('Auditor'), fix: expect.stringContaining(`give the account "${auditor.username}" the Admin role, and untick Auditor`) });
+    expect(byName[WRITE_CLIENTS]).toMatchObject({
+      result: 'fail',
+      detail: expect.stringContaining('Auditor'),
+      fix: expect.stringContaining(`give the account "${auditor.username}" the Admin role, and untick Auditor`),
+    });
   });
 
   it('fails every check, naming the Admin role, for an account without it', async () => {
     const { byName } = await checksOf(adapterWith(pf.addAccount({ roles: ['USER_ADMINISTRATOR', 'CRYPTO_ADMINISTRATOR'] })));
-    for (const name of [READ_CLIENTS, READ_SCOPES, WRITE_CLIENTS]) expect(byName[name]).toMatchObject({ result: 'fail', fix: expect.stringContaining('the Admin role') });
+    for (const name of [READ_CLIENTS, READ_SCOPES, WRITE_CLIENTS])
+      expect(byName[name]).toMatchObject({ result: 'fail', fix: expect.stringContaining('the Admin role') });
     expect(byName[WRITE_CLIENTS]?.detail).toContain('USER_ADMINISTRATOR, CRYPTO_ADMINISTRATOR');
   });
 
@@ -89,12 +102,15 @@ describe('doctor: permission checks', () => {
 });
 
 describe('doctor: token endpoint', () => {
-  it('is the runtime base URL\'s /as/token.oauth2, where a client the adapter created gets a token', async () => {
+  it("is the runtime base URL's /as/token.oauth2, where a client the adapter created gets a token", async () => {
     const adapter = adapterWith(pf.admin);
     const tokenEndpoint = await adapter.diagnostics!.tokenEndpoint(context());
     expect(tokenEndpoint).toBe(`${pf.runtimeUrl}/as/token.oauth2`);
     const created = await adapter.createClient(parseRegistration(konnectApplication({ grant_types: ['client_credentials'] })), context());
-    const answer = await fetch(tokenEndpoint, { method: 'POST', body: new URLSearchParams({ grant_type: 'client_credentials', client_id: created.clientId, client_secret: created.clientSecret }) });
+    const answer = await fetch(tokenEndpoint, {
+      method: 'POST',
+      body: new URLSearchParams({ grant_type: 'client_credentials', client_id: created.clientId, client_secret: created.clientSecret }),
+    });
     expect(answer.status).toBe(200);
     expect(await answer.json()).toMatchObject({ access_token: expect.any(String), token_type: 'Bearer' });
     await adapter.deleteClient(created.clientId, context());

@@ -70,10 +70,15 @@ export interface FakePingFederate {
 export async function startFakePingFederate(options: { tls?: { key: string; cert: string } } = {}): Promise<FakePingFederate> {
   const admin = { username: 'dcr-bridge-admin', password: randomBytes(18).toString('base64url') };
   const oauthAdmin = { clientId: 'pf-admin-client', clientSecret: randomBytes(18).toString('base64url') };
-  const accounts = new Map<string, AdminAccount>([[admin.username, { password: admin.password, roles: ['ADMINISTRATOR'], auditor: false }]]);
+  const accounts = new Map<string, AdminAccount>([
+    [admin.username, { password: admin.password, roles: ['ADMINISTRATOR'], auditor: false }],
+  ]);
   const clients = new Map<string, StoredClient>();
   const adminTokens = new Set<string>();
-  const scopes = [{ name: 'openid', description: 'OpenID' }, { name: 'read:orders', description: 'Read orders' }];
+  const scopes = [
+    { name: 'openid', description: 'OpenID' },
+    { name: 'read:orders', description: 'Read orders' },
+  ];
   const kit = createFakeIdpKit();
   let adminTokenRequests = 0;
   /** Known once the server listens; the server settings give it as the base URL. */
@@ -90,27 +95,38 @@ export async function startFakePingFederate(options: { tls?: { key: string; cert
     if (form.grant_type !== 'client_credentials') return res.status(400).json({ error: 'unsupported_grant_type' });
     if (clientId === oauthAdmin.clientId) {
       adminTokenRequests++;
-      if (secret !== oauthAdmin.clientSecret) return res.status(401).json({ error: 'invalid_client', error_description: 'Invalid client or client credentials.' });
+      if (secret !== oauthAdmin.clientSecret)
+        return res.status(401).json({ error: 'invalid_client', error_description: 'Invalid client or client credentials.' });
       const token = randomBytes(24).toString('base64url');
       adminTokens.add(token);
       return res.json({ access_token: token, token_type: 'Bearer', expires_in: 7200 });
     }
     const stored = clients.get(clientId);
-    if (!stored || !stored.secrets.includes(secret) || stored.client.enabled === false) return res.status(401).json({ error: 'invalid_client', error_description: 'Invalid client or client credentials.' });
-    if (!stored.client.grantTypes.includes('CLIENT_CREDENTIALS')) return res.status(400).json({ error: 'unauthorized_client', error_description: 'The client is not authorized to request a token using this method.' });
+    if (!stored || !stored.secrets.includes(secret) || stored.client.enabled === false)
+      return res.status(401).json({ error: 'invalid_client', error_description: 'Invalid client or client credentials.' });
+    if (!stored.client.grantTypes.includes('CLIENT_CREDENTIALS'))
+      return res
+        .status(400)
+        .json({ error: 'unauthorized_client', error_description: 'The client is not authorized to request a token using this method.' });
     res.json({ access_token: randomBytes(24).toString('base64url'), token_type: 'Bearer', expires_in: 7200 });
   });
 
   const adminApi = express.Router();
   const guard = (req: Request, res: Response, next: NextFunction) => {
-    if (req.get('x-xsrf-header') !== 'PingFederate') return void res.status(403).json({ resultId: 'forbidden', message: 'The X-XSRF-Header header is required.' });
+    if (req.get('x-xsrf-header') !== 'PingFederate')
+      return void res.status(403).json({ resultId: 'forbidden', message: 'The X-XSRF-Header header is required.' });
     const header = req.get('authorization') ?? '';
     const basic = header.match(/^Basic (.+)$/)?.[1];
     const bearer = header.match(/^Bearer (.+)$/)?.[1];
     const credentials = basic ? Buffer.from(basic, 'base64').toString() : '';
     const username = credentials.slice(0, credentials.indexOf(':'));
     const account = basic ? accounts.get(username) : undefined;
-    const caller: Omit<AdminAccount, 'password'> | undefined = account && credentials === `${username}:${account.password}` ? account : bearer && adminTokens.has(bearer) ? { roles: ['ADMINISTRATOR'], auditor: false } : undefined;
+    const caller: Omit<AdminAccount, 'password'> | undefined =
+      account && credentials === `${username}:${account.password}`
+        ? account
+        : bearer && adminTokens.has(bearer)
+          ? { roles: ['ADMINISTRATOR'], auditor: false }
+          : undefined;
     if (!caller) return void res.status(401).json({ resultId: 'unauthorized', message: 'Authentication required.' });
     const role = req.path.startsWith('/administrativeAccounts') ? 'USER_ADMINISTRATOR' : 'ADMINISTRATOR';
     const reading = req.method === 'GET';
@@ -121,14 +137,34 @@ export async function startFakePingFederate(options: { tls?: { key: string; cert
   adminApi.get('/administrativeAccounts/:username', (req, res) => {
     const account = accounts.get(String(req.params.username));
     if (!account) return res.status(404).json({ resultId: 'resource_not_found', message: 'Resource not found.' });
-    res.json({ username: req.params.username, active: true, auditor: account.auditor, roles: account.roles, encryptedPassword: encrypt(account.password) });
+    res.json({
+      username: req.params.username,
+      active: true,
+      auditor: account.auditor,
+      roles: account.roles,
+      encryptedPassword: encrypt(account.password),
+    });
   });
-  adminApi.get('/serverSettings', (_req, res) => void res.json({ federationInfo: { baseUrl: origin, saml2EntityId: 'pf.example.com' }, rolesAndProtocols: { oauthRole: { enableOauth: true, enableOpenIdConnect: true } } }));
+  adminApi.get(
+    '/serverSettings',
+    (_req, res) =>
+      void res.json({
+        federationInfo: { baseUrl: origin, saml2EntityId: 'pf.example.com' },
+        rolesAndProtocols: { oauthRole: { enableOauth: true, enableOpenIdConnect: true } },
+      }),
+  );
   const secretView = (stored: StoredClient) => ({
     encryptedSecret: encrypt(stored.secrets[0] ?? ''),
-    secondarySecrets: stored.secrets.slice(1).map((s) => ({ encryptedSecret: encrypt(s), expiryTime: new Date(Date.now() + 3_600_000).toISOString() })),
+    secondarySecrets: stored.secrets
+      .slice(1)
+      .map((s) => ({ encryptedSecret: encrypt(s), expiryTime: new Date(Date.now() + 3_600_000).toISOString() })),
   });
-  const view = (stored: StoredClient) => ({ ...stored.client, creationDate: stored.creationDate, clientSecretChangedTime: stored.clientSecretChangedTime, clientAuth: { type: 'SECRET', ...secretView(stored) } });
+  const view = (stored: StoredClient) => ({
+    ...stored.client,
+    creationDate: stored.creationDate,
+    clientSecretChangedTime: stored.clientSecretChangedTime,
+    clientAuth: { type: 'SECRET', ...secretView(stored) },
+  });
   const setSecrets = (stored: StoredClient, secrets: string[]) => {
     if (secrets[0] !== stored.secrets[0]) stored.clientSecretChangedTime = new Date().toISOString();
     stored.secrets = secrets;
@@ -143,16 +179,22 @@ export async function startFakePingFederate(options: { tls?: { key: string; cert
         errors.push(`redirectUris[${i}]: Invalid redirect URI.`);
       }
     });
-    for (const scope of (body.restrictedScopes as string[] | undefined) ?? []) if (!scopes.some((s) => s.name === scope)) errors.push(`restrictedScopes: Scope '${scope}' is not defined.`);
+    for (const scope of (body.restrictedScopes as string[] | undefined) ?? [])
+      if (!scopes.some((s) => s.name === scope)) errors.push(`restrictedScopes: Scope '${scope}' is not defined.`);
     return errors;
   };
   const validationError = (res: Response, errors: string[]) =>
     void res.status(422).json({
       resultId: 'validation_error',
       message: 'Validation error(s) occurred. Please review the error(s) and address accordingly.',
-      validationErrors: errors.map((error) => ({ fieldPath: error.split(':')[0], errorId: 'invalid_value', message: error.split(': ')[1] })),
+      validationErrors: errors.map((error) => ({
+        fieldPath: error.split(':')[0],
+        errorId: 'invalid_value',
+        message: error.split(': ')[1],
+      })),
     });
-  const secretFrom = (auth: { secret?: string; encryptedSecret?: string } | undefined, current?: string) => auth?.secret ?? (auth?.encryptedSecret ? decrypt(auth.encryptedSecret) : current);
+  const secretFrom = (auth: { secret?: string; encryptedSecret?: string } | undefined, current?: string) =>
+    auth?.secret ?? (auth?.encryptedSecret ? decrypt(auth.encryptedSecret) : current);
 
   adminApi.get('/oauth/authServerSettings', (_req, res) => void res.json({ scopes, exclusiveScopes: [] }));
   adminApi.get('/oauth/clients', (_req, res) => void res.json({ items: [...clients.values()].map(view) }));
@@ -181,7 +223,9 @@ export async function startFakePingFederate(options: { tls?: { key: string; cert
     const { clientAuth, creationDate: _created, clientSecretChangedTime: _changed, ...client } = body;
     const primary = secretFrom(clientAuth, undefined);
     if (!primary) return validationError(res, ['clientAuth.secret: A secret is required.']);
-    const secondary = (clientAuth?.secondarySecrets ?? []).map((s) => secretFrom(s, undefined)).filter((s): s is string => typeof s === 'string');
+    const secondary = (clientAuth?.secondarySecrets ?? [])
+      .map((s) => secretFrom(s, undefined))
+      .filter((s): s is string => typeof s === 'string');
     stored.client = { ...client, clientId: stored.client.clientId };
     setSecrets(stored, [primary, ...secondary]);
     res.json(view(stored));
@@ -197,12 +241,15 @@ export async function startFakePingFederate(options: { tls?: { key: string; cert
     const body = req.body as SecretBody;
     const primary = secretFrom(body, undefined);
     if (!primary) return validationError(res, ['secret: A secret is required.']);
-    const secondary = body.secondarySecrets ? body.secondarySecrets.map((s) => secretFrom(s, undefined)).filter((s): s is string => typeof s === 'string') : stored.secrets.slice(1);
+    const secondary = body.secondarySecrets
+      ? body.secondarySecrets.map((s) => secretFrom(s, undefined)).filter((s): s is string => typeof s === 'string')
+      : stored.secrets.slice(1);
     setSecrets(stored, [primary, ...secondary]);
     res.json(secretView(stored));
   });
   adminApi.delete('/oauth/clients/:id', (req, res) => {
-    if (!clients.delete(String(req.params.id))) return res.status(404).json({ resultId: 'resource_not_found', message: 'Resource not found.' });
+    if (!clients.delete(String(req.params.id)))
+      return res.status(404).json({ resultId: 'resource_not_found', message: 'Resource not found.' });
     res.status(204).end();
   });
 
@@ -229,7 +276,14 @@ export async function startFakePingFederate(options: { tls?: { key: string; cert
       const clientId = `console-${randomBytes(4).toString('hex')}`;
       const now = new Date().toISOString();
       clients.set(clientId, {
-        client: { clientId, name: 'Made in the admin console', description: 'Partner integration', enabled: true, grantTypes: ['CLIENT_CREDENTIALS'], redirectUris: ['https://foreign.example.com/cb'] },
+        client: {
+          clientId,
+          name: 'Made in the admin console',
+          description: 'Partner integration',
+          enabled: true,
+          grantTypes: ['CLIENT_CREDENTIALS'],
+          redirectUris: ['https://foreign.example.com/cb'],
+        },
         secrets: ['foreign'],
         creationDate: now,
         clientSecretChangedTime: now,
@@ -237,7 +291,10 @@ export async function startFakePingFederate(options: { tls?: { key: string; cert
       return clientId;
     },
     async clientCredentials(clientId, clientSecret) {
-      const res = await fetch(`${origin}/as/token.oauth2`, { method: 'POST', body: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret }) });
+      const res = await fetch(`${origin}/as/token.oauth2`, {
+        method: 'POST',
+        body: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret }),
+      });
       return res.ok;
     },
     close: server.close,

@@ -107,15 +107,21 @@ export function createPingOneAdapter(options: PingOneAdapterOptions): DcrAdapter
     const found = new Map<string, ScopeRef>();
     for (const resource of resources.body._embedded?.resources ?? []) {
       if (found.size === wanted.size) break;
-      const scopes = await http.get<Collection<{ id: string; name: string }>>(`${environment}${path`/resources/${resource.id}/scopes`}`, { signal: context.signal });
+      const scopes = await http.get<Collection<{ id: string; name: string }>>(`${environment}${path`/resources/${resource.id}/scopes`}`, {
+        signal: context.signal,
+      });
       if (!scopes.ok) throw http.errorFromResponse(scopes, `listing the scopes of resource ${resource.name}`);
-      for (const scope of scopes.body._embedded?.scopes ?? []) if (wanted.has(scope.name) && !found.has(scope.name)) found.set(scope.name, { resourceId: resource.id, scopeId: scope.id });
+      for (const scope of scopes.body._embedded?.scopes ?? [])
+        if (wanted.has(scope.name) && !found.has(scope.name)) found.set(scope.name, { resourceId: resource.id, scopeId: scope.id });
     }
     const unknown = names.filter((name) => !found.has(name));
-    if (unknown.length > 0) throw new BridgeError('invalid_scope', `No ${IDP_NAME} resource in this environment has the scope${unknown.length > 1 ? 's' : ''} ${unknown.map((name) => `"${name}"`).join(', ')}.`);
+    if (unknown.length > 0)
+      throw new BridgeError(
+        'invalid_scope',
+        `No ${IDP_NAME} resource in this environment has the scope${unknown.length > 1 ? 's' : ''} ${unknown.map((name) => `"${name}"`).join(', ')}.`,
+      );
     return names.map((name) => found.get(name) as ScopeRef);
   }
-
 
   const primitives: IdpPrimitives<PingOneApplication> = {
     id: ADAPTER_ID,
@@ -141,10 +147,17 @@ export function createPingOneAdapter(options: PingOneAdapterOptions): DcrAdapter
       const byResource = new Map<string, string[]>();
       for (const { resourceId, scopeId } of scopes) byResource.set(resourceId, [...(byResource.get(resourceId) ?? []), scopeId]);
       for (const [resourceId, scopeIds] of byResource) {
-        const grant = await http.post(`${application(id)}/grants`, { json: { resource: { id: resourceId }, scopes: scopeIds.map((scopeId) => ({ id: scopeId })) }, signal: context.signal });
+        const grant = await http.post(`${application(id)}/grants`, {
+          json: { resource: { id: resourceId }, scopes: scopeIds.map((scopeId) => ({ id: scopeId })) },
+          signal: context.signal,
+        });
         if (!grant.ok) throw http.errorFromResponse(grant, `granting scopes to ${id}`);
       }
-      return { clientId: id, clientSecret: secret.body.secret, clientIdIssuedAt: typeof created.body.createdAt === 'string' ? new Date(created.body.createdAt) : undefined };
+      return {
+        clientId: id,
+        clientSecret: secret.body.secret,
+        clientIdIssuedAt: typeof created.body.createdAt === 'string' ? new Date(created.body.createdAt) : undefined,
+      };
     },
 
     async findByNonce(nonce, draft, context) {
@@ -154,7 +167,8 @@ export function createPingOneAdapter(options: PingOneAdapterOptions): DcrAdapter
       let page: string | URL | undefined = applications;
       while (page !== undefined) {
         const listed: IdpResponse<Collection<PingOneApplication>> = await http.get(page, { signal: context.signal });
-        if (!listed.ok || typeof listed.body !== 'object' || listed.body === null) throw http.errorFromResponse(listed, 'listing applications');
+        if (!listed.ok || typeof listed.body !== 'object' || listed.body === null)
+          throw http.errorFromResponse(listed, 'listing applications');
         const match = listed.body._embedded?.applications?.find((candidate) => candidate.name === name && typeof candidate.id === 'string');
         if (match) return { clientId: match.id as string, client: match };
         page = nextPage(listed.body);
@@ -170,7 +184,8 @@ export function createPingOneAdapter(options: PingOneAdapterOptions): DcrAdapter
     async rotateSecret(clientId, _application, context) {
       // No `previous` in the body: the old secret stops working at once.
       const response = await http.post<{ secret?: string }>(`${application(clientId)}/secret`, { signal: context.signal });
-      if (!response.ok || typeof response.body?.secret !== 'string') throw http.errorFromResponse(response, `rotating the secret of ${clientId}`);
+      if (!response.ok || typeof response.body?.secret !== 'string')
+        throw http.errorFromResponse(response, `rotating the secret of ${clientId}`);
       return response.body.secret;
     },
 
@@ -179,7 +194,11 @@ export function createPingOneAdapter(options: PingOneAdapterOptions): DcrAdapter
       // read-only fields. The secret is not part of it (PingOne keeps it at …/secret), and core runs one
       // operation per application at a time, so no change made between the read and this write is undone.
       const { id: _id, createdAt: _created, updatedAt: _updated, environment: _environment, _links: _linkSet, ...writable } = found;
-      const updated = await http.put(application(clientId), { json: { ...writable, redirectUris }, signal: context.signal, idempotent: true });
+      const updated = await http.put(application(clientId), {
+        json: { ...writable, redirectUris },
+        signal: context.signal,
+        idempotent: true,
+      });
       if (!updated.ok) throw http.refusal(updated, `the new redirect URIs of ${clientId}`);
     },
 

@@ -62,7 +62,11 @@ export function pingOneDiagnostics(setup: PingOneDiagnosticsSetup): AdapterDiagn
     return Promise.all(
       REQUIRED_PERMISSIONS.map(async ([permission]): Promise<DiagnosticCheck> =>
         permission === 'applications:read:application'
-          ? http.checkAccess(`${environment}/applications`, { name: checkName(permission), fix: fixFor(permission) }, { query: { limit: 1 }, signal })
+          ? http.checkAccess(
+              `${environment}/applications`,
+              { name: checkName(permission), fix: fixFor(permission) },
+              { query: { limit: 1 }, signal },
+            )
           : { name: checkName(permission), result: 'skip', detail },
       ),
     );
@@ -71,8 +75,11 @@ export function pingOneDiagnostics(setup: PingOneDiagnosticsSetup): AdapterDiagn
   async function checkPermissions(context: OperationContext): Promise<DiagnosticCheck[]> {
     const { signal } = context;
     try {
-      const assignments = await http.get<Collection<RoleAssignment>>(`${environment}${path`/applications/${workerId}/roleAssignments`}`, { signal });
-      if (assignments.status === 403) return unseen(`${IDP_NAME} does not let the worker read its own role assignments (HTTP 403).`, signal);
+      const assignments = await http.get<Collection<RoleAssignment>>(`${environment}${path`/applications/${workerId}/roleAssignments`}`, {
+        signal,
+      });
+      if (assignments.status === 403)
+        return unseen(`${IDP_NAME} does not let the worker read its own role assignments (HTTP 403).`, signal);
       if (!assignments.ok) throw http.errorFromResponse(assignments, "reading the worker's role assignments");
       const roles = await http.get<Collection<Role>>('/roles', { signal });
       if (roles.status === 403) return unseen(`${IDP_NAME} does not let the worker read the built-in roles (HTTP 403).`, signal);
@@ -88,16 +95,31 @@ export function pingOneDiagnostics(setup: PingOneDiagnosticsSetup): AdapterDiagn
   function judge(assignments: RoleAssignment[], builtIn: Role[]): DiagnosticCheck[] {
     const byId = new Map(builtIn.filter((role) => typeof role.id === 'string').map((role) => [role.id as string, role]));
     // Roles count for this environment when assigned for it, or for the whole organization.
-    const here = assignments.filter(({ scope }) => (scope?.type === 'ENVIRONMENT' && scope.id === environmentId) || scope?.type === 'ORGANIZATION');
+    const here = assignments.filter(
+      ({ scope }) => (scope?.type === 'ENVIRONMENT' && scope.id === environmentId) || scope?.type === 'ORGANIZATION',
+    );
     const known = here.flatMap(({ role }) => (typeof role?.id === 'string' && byId.has(role.id) ? [byId.get(role.id) as Role] : []));
     const custom = here.length - known.length;
     const held = known.map((role) => String(role.name)).join(', ');
     const seen = `The worker holds ${held || 'no built-in role'} for this environment${custom > 0 ? ` and ${custom} custom role${custom > 1 ? 's' : ''}` : ''}.`;
     return REQUIRED_PERMISSIONS.map(([permission, use]): DiagnosticCheck => {
-      const granting = known.filter((role) => role.permissions?.some((granted) => granted.id === permission)).map((role) => String(role.name));
-      if (granting.length > 0) return { name: checkName(permission), result: 'pass', detail: `Granted by ${[...new Set(granting)].join(', ')}.` };
-      if (custom > 0) return { name: checkName(permission), result: 'skip', detail: `${seen} No built-in role of it grants ${permission}; what a custom role grants is not read here: \`dcr-bridge doctor --write-test\` proves it.` };
-      return { name: checkName(permission), result: 'fail', detail: `${seen} None grants ${permission}, which the bridge needs to ${use}.`, fix: fixFor(permission) };
+      const granting = known
+        .filter((role) => role.permissions?.some((granted) => granted.id === permission))
+        .map((role) => String(role.name));
+      if (granting.length > 0)
+        return { name: checkName(permission), result: 'pass', detail: `Granted by ${[...new Set(granting)].join(', ')}.` };
+      if (custom > 0)
+        return {
+          name: checkName(permission),
+          result: 'skip',
+          detail: `${seen} No built-in role of it grants ${permission}; what a custom role grants is not read here: \`dcr-bridge doctor --write-test\` proves it.`,
+        };
+      return {
+        name: checkName(permission),
+        result: 'fail',
+        detail: `${seen} None grants ${permission}, which the bridge needs to ${use}.`,
+        fix: fixFor(permission),
+      };
     });
   }
 

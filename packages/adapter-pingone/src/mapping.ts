@@ -41,14 +41,20 @@ export function applicationName(clientName: string, nonce: string): string {
 export function newApplication(registration: ClientRegistration, nonce: string): PingOneApplication {
   const authMethod = AUTH_METHODS[registration.tokenEndpointAuthMethod];
   if (!authMethod) {
-    throw new BridgeError('invalid_client_metadata', `token_endpoint_auth_method "${registration.tokenEndpointAuthMethod}" is not one the ${IDP_NAME} adapter supports (client_secret_basic, client_secret_post, client_secret_jwt).`);
+    throw new BridgeError(
+      'invalid_client_metadata',
+      `token_endpoint_auth_method "${registration.tokenEndpointAuthMethod}" is not one the ${IDP_NAME} adapter supports (client_secret_basic, client_secret_post, client_secret_jwt).`,
+    );
   }
   const grantTypes = registration.grantTypes.map((grant) => {
     const mapped = GRANTS[grant];
     if (!mapped) throw new BridgeError('invalid_client_metadata', `${IDP_NAME} web applications cannot use the grant type ${grant}.`);
     return mapped;
   });
-  const responseTypes = [...(grantTypes.includes('AUTHORIZATION_CODE') ? ['CODE'] : []), ...(grantTypes.includes('IMPLICIT') ? ['TOKEN', 'ID_TOKEN'] : [])];
+  const responseTypes = [
+    ...(grantTypes.includes('AUTHORIZATION_CODE') ? ['CODE'] : []),
+    ...(grantTypes.includes('IMPLICIT') ? ['TOKEN', 'ID_TOKEN'] : []),
+  ];
   const marker = ownershipMarkerLine(registration.konnect);
   return {
     name: applicationName(registration.clientName, nonce),
@@ -67,7 +73,9 @@ export function newApplication(registration: ClientRegistration, nonce: string):
 export function pingOneMessage(body: unknown): string | undefined {
   if (typeof body !== 'object' || body === null) return undefined;
   const record = body as { code?: unknown; message?: unknown; details?: Array<{ code?: unknown; target?: unknown; message?: unknown }> };
-  const details = (record.details ?? []).map((detail) => [detail.target, detail.message].filter((part) => typeof part === 'string').join(': ')).filter(Boolean);
+  const details = (record.details ?? [])
+    .map((detail) => [detail.target, detail.message].filter((part) => typeof part === 'string').join(': '))
+    .filter(Boolean);
   const head = typeof record.message === 'string' ? record.message : undefined;
   const text = [head, ...details].filter(Boolean).join(' ');
   return text ? `${text}${typeof record.code === 'string' ? ` [${record.code}]` : ''}` : undefined;

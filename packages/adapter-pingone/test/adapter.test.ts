@@ -1,4 +1,13 @@
-import { JOURNAL_PREFIX, createJsonStore, createMemoryDriver, readAdapterOptions, silentLogger, type DcrAdapter, type JournalEntry, type OperationContext } from '@dcr-bridge/core';
+import {
+  JOURNAL_PREFIX,
+  createJsonStore,
+  createMemoryDriver,
+  readAdapterOptions,
+  silentLogger,
+  type DcrAdapter,
+  type JournalEntry,
+  type OperationContext,
+} from '@dcr-bridge/core';
 import { parseRegistration } from '@dcr-bridge/core/http';
 import { konnectApplication, konnectEvent, startBridge, type BridgeHarness } from '@dcr-bridge/conformance';
 import { MockAgent } from 'undici';
@@ -10,11 +19,24 @@ let p1: FakePingOne;
 let bridge: BridgeHarness;
 let adapter: DcrAdapter;
 const adapterFor = (overrides: Partial<PingOneAdapterOptions> = {}) =>
-  createPingOneAdapter({ environmentId: p1.environmentId, apiUrl: p1.apiUrl, authUrl: p1.authUrl, clientId: p1.worker.clientId, clientSecret: p1.worker.clientSecret, ...overrides });
+  createPingOneAdapter({
+    environmentId: p1.environmentId,
+    apiUrl: p1.apiUrl,
+    authUrl: p1.authUrl,
+    clientId: p1.worker.clientId,
+    clientSecret: p1.worker.clientSecret,
+    ...overrides,
+  });
 /** MockAgent replies as PingOne sends them: JSON bodies with their content type. */
 const json = { headers: { 'content-type': 'application/json' } };
 /** A context as core's HTTP layer builds it; `answered` says whether Konnect got the answer. */
-const contextWith = (answered: Promise<boolean>): OperationContext => ({ signal: new AbortController().signal, deadline: new AbortController().signal, answered, logger: silentLogger, requestId: 't' });
+const contextWith = (answered: Promise<boolean>): OperationContext => ({
+  signal: new AbortController().signal,
+  deadline: new AbortController().signal,
+  answered,
+  logger: silentLogger,
+  requestId: 't',
+});
 // A small page size, so that looking an application up by name has to follow PingOne's next-page links.
 beforeAll(async () => {
   p1 = await startFakePingOne({ pageSize: 3 });
@@ -28,10 +50,23 @@ afterAll(async () => {
 
 describe('create', () => {
   it('creates a web app, reads its secret, grants scopes through their resources and marks it', async () => {
-    const res = await bridge.call('POST', '/', { body: konnectApplication({ client_name: 'Orders', grant_types: ['authorization_code', 'bearer'], scopes: ['orders:read', 'orders:write', 'profile'], token_endpoint_auth_method: 'client_secret_basic' }) });
+    const res = await bridge.call('POST', '/', {
+      body: konnectApplication({
+        client_name: 'Orders',
+        grant_types: ['authorization_code', 'bearer'],
+        scopes: ['orders:read', 'orders:write', 'profile'],
+        token_endpoint_auth_method: 'client_secret_basic',
+      }),
+    });
     expect(res.status).toBe(201);
     const app = p1.app(res.body.client_id);
-    expect(app?.body).toMatchObject({ type: 'WEB_APP', protocol: 'OPENID_CONNECT', grantTypes: ['AUTHORIZATION_CODE', 'CLIENT_CREDENTIALS'], responseTypes: ['CODE'], tokenEndpointAuthMethod: 'CLIENT_SECRET_BASIC' });
+    expect(app?.body).toMatchObject({
+      type: 'WEB_APP',
+      protocol: 'OPENID_CONNECT',
+      grantTypes: ['AUTHORIZATION_CODE', 'CLIENT_CREDENTIALS'],
+      responseTypes: ['CODE'],
+      tokenEndpointAuthMethod: 'CLIENT_SECRET_BASIC',
+    });
     expect(app?.body.name).toMatch(/^Orders-[a-z0-9]{8}$/);
     expect(app?.body.description).toMatch(/dcr-bridge: \{"managed":true/);
     expect(res.body.client_secret).toBe(app?.secret);
@@ -100,7 +135,10 @@ describe('lifecycle (core)', () => {
   it('after a crash, deletes the application a create left open (its id was journaled)', async () => {
     const journal = createJsonStore(createMemoryDriver());
     const crashed = adapterFor({ journal });
-    const created = await crashed.createClient(parseRegistration(konnectApplication()), { ...contextWith(new Promise(() => {})), deadline: AbortSignal.timeout(0) });
+    const created = await crashed.createClient(parseRegistration(konnectApplication()), {
+      ...contextWith(new Promise(() => {})),
+      deadline: AbortSignal.timeout(0),
+    });
     expect(p1.app(created.clientId)).toBeDefined();
     const restarted = adapterFor({ journal });
     expect(await restarted.recover?.({ inFlightMs: 0 })).toEqual({ open: 1, undone: 1, neverCreated: 0, unresolved: 0, kept: 0 });
@@ -113,7 +151,10 @@ describe('lifecycle (core)', () => {
     for (let made = 0; made < 3; made++) expect((await bridge.call('POST', '/', { body: konnectApplication() })).status).toBe(201);
     const journal = createJsonStore(createMemoryDriver());
     const crashed = adapterFor({ journal });
-    const created = await crashed.createClient(parseRegistration(konnectApplication({ client_name: 'Orders (EU) / prod' })), { ...contextWith(new Promise(() => {})), deadline: AbortSignal.timeout(0) });
+    const created = await crashed.createClient(parseRegistration(konnectApplication({ client_name: 'Orders (EU) / prod' })), {
+      ...contextWith(new Promise(() => {})),
+      deadline: AbortSignal.timeout(0),
+    });
     const entries = await journal.list<JournalEntry>(JOURNAL_PREFIX);
     expect(entries).toHaveLength(1);
     const [key, entry] = entries[0]!;
@@ -127,7 +168,9 @@ describe('lifecycle (core)', () => {
     const restarted = adapterFor({ journal });
     expect(await restarted.recover?.({ inFlightMs: 0 })).toEqual({ open: 1, undone: 1, neverCreated: 0, unresolved: 0, kept: 0 });
     expect(p1.app(created.clientId)).toBeUndefined();
-    const pages = p1.requests.slice(start).filter((line) => line.replace(/\?.*$/, '') === `GET /v1/environments/${p1.environmentId}/applications`);
+    const pages = p1.requests
+      .slice(start)
+      .filter((line) => line.replace(/\?.*$/, '') === `GET /v1/environments/${p1.environmentId}/applications`);
     expect(pages.length).toBeGreaterThan(1);
     expect(pages.slice(1).every((line) => line.includes('cursor='))).toBe(true);
   });
@@ -136,7 +179,13 @@ describe('lifecycle (core)', () => {
     const journal = createJsonStore(createMemoryDriver());
     await journal.set(`${JOURNAL_PREFIX}abcd1234`, { nonce: 'abcd1234', clientName: 'Never made', startedAt: new Date().toISOString() });
     const before = p1.appCount();
-    expect(await adapterFor({ journal }).recover?.({ inFlightMs: 0 })).toEqual({ open: 1, undone: 0, neverCreated: 1, unresolved: 0, kept: 0 });
+    expect(await adapterFor({ journal }).recover?.({ inFlightMs: 0 })).toEqual({
+      open: 1,
+      undone: 0,
+      neverCreated: 1,
+      unresolved: 0,
+      kept: 0,
+    });
     expect(p1.appCount()).toBe(before);
     expect(await journal.list(JOURNAL_PREFIX)).toEqual([]);
   });
@@ -145,11 +194,19 @@ describe('lifecycle (core)', () => {
     const journal = createJsonStore(createMemoryDriver());
     const agent = new MockAgent({ enableCallHistory: true });
     agent.disableNetConnect();
-    agent.get('https://auth.pingone.com').intercept({ path: '/env-1/as/token', method: 'POST' }).reply(200, { access_token: 't', token_type: 'Bearer', expires_in: 3600 }, json).persist();
+    agent
+      .get('https://auth.pingone.com')
+      .intercept({ path: '/env-1/as/token', method: 'POST' })
+      .reply(200, { access_token: 't', token_type: 'Bearer', expires_in: 3600 }, json)
+      .persist();
     agent
       .get('https://api.pingone.com')
       .intercept({ path: '/v1/environments/env-1/applications', method: 'GET' })
-      .reply(200, { _embedded: { applications: [] }, _links: { next: { href: 'https://evil.example/v1/environments/env-1/applications?cursor=x' } } }, json)
+      .reply(
+        200,
+        { _embedded: { applications: [] }, _links: { next: { href: 'https://evil.example/v1/environments/env-1/applications?cursor=x' } } },
+        json,
+      )
       .persist();
     await journal.set(`${JOURNAL_PREFIX}abcd1234`, { nonce: 'abcd1234', clientName: 'Somewhere', startedAt: new Date().toISOString() });
     const foreign = createPingOneAdapter({ environmentId: 'env-1', clientId: 'worker', clientSecret: 's', dispatcher: agent, journal });
@@ -157,11 +214,20 @@ describe('lifecycle (core)', () => {
       const recovery = foreign.recover?.({ inFlightMs: 0 });
       // Core retries a search that fails: once the list is read a second time, the first search is over.
       // Closing the adapter ends the retries.
-      const listReads = () => agent.getCallHistory()?.calls().filter((call) => call.fullUrl === 'https://api.pingone.com/v1/environments/env-1/applications').length ?? 0;
+      const listReads = () =>
+        agent
+          .getCallHistory()
+          ?.calls()
+          .filter((call) => call.fullUrl === 'https://api.pingone.com/v1/environments/env-1/applications').length ?? 0;
       await vi.waitFor(() => expect(listReads()).toBeGreaterThanOrEqual(2), { timeout: 10_000 });
       await foreign.close?.();
       expect(await recovery).toEqual({ open: 1, undone: 0, neverCreated: 0, unresolved: 1, kept: 0 });
-      expect(agent.getCallHistory()?.calls().filter((call) => call.origin !== 'https://auth.pingone.com' && call.origin !== 'https://api.pingone.com')).toEqual([]);
+      expect(
+        agent
+          .getCallHistory()
+          ?.calls()
+          .filter((call) => call.origin !== 'https://auth.pingone.com' && call.origin !== 'https://api.pingone.com'),
+      ).toEqual([]);
       expect(await journal.list(JOURNAL_PREFIX)).toHaveLength(1);
     } finally {
       await agent.close();
@@ -202,12 +268,24 @@ describe('PingOne calls per Konnect operation', () => {
       await callsOf(async () => {
         clientId = (await bridge.call('POST', '/', { body: konnectApplication({ scopes: ['orders:read', 'profile'] }) })).body.client_id;
       }),
-    ).toEqual(api('GET resources', 'GET resources/{id}/scopes', 'GET resources/{id}/scopes', 'POST applications', `GET ${APP}/secret`, `POST ${APP}/grants`, `POST ${APP}/grants`));
+    ).toEqual(
+      api(
+        'GET resources',
+        'GET resources/{id}/scopes',
+        'GET resources/{id}/scopes',
+        'POST applications',
+        `GET ${APP}/secret`,
+        `POST ${APP}/grants`,
+        `POST ${APP}/grants`,
+      ),
+    );
     // The scopes are read resource by resource until every requested one is found.
     expect(await callsOf(() => bridge.call('POST', '/', { body: konnectApplication({ scopes: ['profile'] }) }))).toEqual(
       api('GET resources', 'GET resources/{id}/scopes', 'POST applications', `GET ${APP}/secret`, `POST ${APP}/grants`),
     );
-    expect(await callsOf(() => bridge.call('POST', '/', { body: konnectApplication() }))).toEqual(api('POST applications', `GET ${APP}/secret`));
+    expect(await callsOf(() => bridge.call('POST', '/', { body: konnectApplication() }))).toEqual(
+      api('POST applications', `GET ${APP}/secret`),
+    );
 
     let rotated = '';
     expect(
@@ -217,12 +295,22 @@ describe('PingOne calls per Konnect operation', () => {
     ).toEqual(api(`POST ${APP}/secret`));
     expect(await p1.clientCredentials(clientId, rotated)).toBe(true);
     // The PUT replaces the whole application, so it is built on a fresh read even of a remembered one.
-    expect(await callsOf(() => bridge.call('POST', `/${clientId}/event-hook`, { body: konnectEvent(clientId, { event_type: 'update_application', redirect_uris: ['https://app.example.com/cb2'] }) }))).toEqual(
-      api(`GET ${APP}`, `PUT ${APP}`),
-    );
+    expect(
+      await callsOf(() =>
+        bridge.call('POST', `/${clientId}/event-hook`, {
+          body: konnectEvent(clientId, { event_type: 'update_application', redirect_uris: ['https://app.example.com/cb2'] }),
+        }),
+      ),
+    ).toEqual(api(`GET ${APP}`, `PUT ${APP}`));
     expect(p1.app(clientId)?.body.redirectUris).toEqual(['https://app.example.com/cb2']);
     for (const event_type of ['add_registration', 'remove_registration'] as const) {
-      expect(await callsOf(() => bridge.call('POST', `/${clientId}/event-hook`, { body: konnectEvent(clientId, { event_type, audience: 'https://orders.example.com' }) }))).toEqual([]);
+      expect(
+        await callsOf(() =>
+          bridge.call('POST', `/${clientId}/event-hook`, {
+            body: konnectEvent(clientId, { event_type, audience: 'https://orders.example.com' }),
+          }),
+        ),
+      ).toEqual([]);
     }
     expect(await callsOf(() => bridge.call('DELETE', `/${clientId}`))).toEqual(api(`DELETE ${APP}`));
     expect(p1.app(clientId)).toBeUndefined();
@@ -240,7 +328,9 @@ describe('PingOne calls per Konnect operation', () => {
       ).toEqual(api(`GET ${APP}`, `POST ${APP}/secret`));
       expect(await p1.clientCredentials(clientId, rotated)).toBe(true);
       const update = konnectEvent(clientId, { event_type: 'update_application', redirect_uris: ['https://app.example.com/cold'] });
-      expect(await callsOf(() => restarted.call('POST', `/${clientId}/event-hook`, { body: update }))).toEqual(api(`GET ${APP}`, `PUT ${APP}`));
+      expect(await callsOf(() => restarted.call('POST', `/${clientId}/event-hook`, { body: update }))).toEqual(
+        api(`GET ${APP}`, `PUT ${APP}`),
+      );
       const other = await startBridge(adapterFor());
       try {
         expect(await callsOf(() => other.call('DELETE', `/${clientId}`))).toEqual(api(`GET ${APP}`, `DELETE ${APP}`));
@@ -256,19 +346,43 @@ describe('PingOne calls per Konnect operation', () => {
 
 describe('settings', () => {
   it('derives the hosts from the region', () => {
-    const options = readAdapterOptions(dcrBridgeAdapter, { PINGONE_ENVIRONMENT_ID: 'env', PINGONE_REGION: 'eu', PINGONE_CLIENT_ID: 'worker', PINGONE_CLIENT_SECRET: 's' });
+    const options = readAdapterOptions(dcrBridgeAdapter, {
+      PINGONE_ENVIRONMENT_ID: 'env',
+      PINGONE_REGION: 'eu',
+      PINGONE_CLIENT_ID: 'worker',
+      PINGONE_CLIENT_SECRET: 's',
+    });
     expect(options).toMatchObject({ environmentId: 'env', region: 'eu', clientId: 'worker', timeoutMs: 30_000 });
   });
 
   it('talks to the regional hosts: auth.pingone.{region} for the token, api.pingone.{region}/v1 for the API', async () => {
     const agent = new MockAgent({ enableCallHistory: true });
     agent.disableNetConnect();
-    agent.get('https://auth.pingone.com.au').intercept({ path: '/env-1/as/token', method: 'POST' }).reply(200, { access_token: 't', token_type: 'Bearer', expires_in: 3600 }, json);
-    agent.get('https://api.pingone.com.au').intercept({ path: '/v1/environments/env-1/applications?limit=1', method: 'GET' }).reply(200, { _embedded: { applications: [] } }, json);
-    const regional = createPingOneAdapter({ environmentId: 'env-1', region: 'com.au', clientId: 'worker', clientSecret: 's', dispatcher: agent });
+    agent
+      .get('https://auth.pingone.com.au')
+      .intercept({ path: '/env-1/as/token', method: 'POST' })
+      .reply(200, { access_token: 't', token_type: 'Bearer', expires_in: 3600 }, json);
+    agent
+      .get('https://api.pingone.com.au')
+      .intercept({ path: '/v1/environments/env-1/applications?limit=1', method: 'GET' })
+      .reply(200, { _embedded: { applications: [] } }, json);
+    const regional = createPingOneAdapter({
+      environmentId: 'env-1',
+      region: 'com.au',
+      clientId: 'worker',
+      clientSecret: 's',
+      dispatcher: agent,
+    });
     try {
-      expect(await regional.checkReady({ ...contextWith(Promise.resolve(true)), signal: AbortSignal.timeout(2000) })).toEqual({ ready: true });
-      expect(agent.getCallHistory()?.calls().map((call) => `${call.method} ${call.fullUrl}`)).toEqual([
+      expect(await regional.checkReady({ ...contextWith(Promise.resolve(true)), signal: AbortSignal.timeout(2000) })).toEqual({
+        ready: true,
+      });
+      expect(
+        agent
+          .getCallHistory()
+          ?.calls()
+          .map((call) => `${call.method} ${call.fullUrl}`),
+      ).toEqual([
         'POST https://auth.pingone.com.au/env-1/as/token',
         'GET https://api.pingone.com.au/v1/environments/env-1/applications?limit=1',
       ]);

@@ -10,9 +10,22 @@ runConformanceSuite({
   async setup() {
     p1 = await startFakePingOne();
     const adapterWith = (clientSecret: string) =>
-      createPingOneAdapter({ environmentId: p1.environmentId, apiUrl: p1.apiUrl, authUrl: p1.authUrl, clientId: p1.worker.clientId, clientSecret, logger });
+      createPingOneAdapter({
+        environmentId: p1.environmentId,
+        apiUrl: p1.apiUrl,
+        authUrl: p1.authUrl,
+        clientId: p1.worker.clientId,
+        clientSecret,
+        logger,
+      });
     const requestLimited = (method: string, path: RegExp, seconds: number) =>
-      p1.failNext(method, path, 429, { id: 'b4d5b5e1-0c57-4f8c-9a7e-3f0f7c2b6a01', code: 'REQUEST_LIMITED', message: 'The request was rate limited.' }, { 'retry-after': String(seconds) });
+      p1.failNext(
+        method,
+        path,
+        429,
+        { id: 'b4d5b5e1-0c57-4f8c-9a7e-3f0f7c2b6a01', code: 'REQUEST_LIMITED', message: 'The request was rate limited.' },
+        { 'retry-after': String(seconds) },
+      );
     return {
       adapter: adapterWith(p1.worker.clientSecret),
       logger,
@@ -39,4 +52,3 @@ runConformanceSuite({
   },
   teardown: () => p1.close(),
 });
-

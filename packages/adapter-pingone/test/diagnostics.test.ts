@@ -4,7 +4,13 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createPingOneAdapter, type PingOneAdapterOptions } from '../src/index.js';
 import { BRIDGE_PERMISSIONS, startFakePingOne, type FakePingOne } from './fake-pingone.js';
 
-const context: OperationContext = { signal: new AbortController().signal, deadline: new AbortController().signal, answered: Promise.resolve(true), logger: silentLogger, requestId: 'doctor' };
+const context: OperationContext = {
+  signal: new AbortController().signal,
+  deadline: new AbortController().signal,
+  answered: Promise.resolve(true),
+  logger: silentLogger,
+  requestId: 'doctor',
+};
 const PERMISSIONS = BRIDGE_PERMISSIONS;
 
 let p1: FakePingOne;
@@ -15,7 +21,14 @@ afterAll(() => p1.close());
 afterEach(() => p1.setWorkerRoles([{ role: 'Application Owner' }]));
 
 const adapterFor = (overrides: Partial<PingOneAdapterOptions> = {}) =>
-  createPingOneAdapter({ environmentId: p1.environmentId, apiUrl: p1.apiUrl, authUrl: p1.authUrl, clientId: p1.worker.clientId, clientSecret: p1.worker.clientSecret, ...overrides });
+  createPingOneAdapter({
+    environmentId: p1.environmentId,
+    apiUrl: p1.apiUrl,
+    authUrl: p1.authUrl,
+    clientId: p1.worker.clientId,
+    clientSecret: p1.worker.clientSecret,
+    ...overrides,
+  });
 
 function diagnosticsOf(adapter: DcrAdapter): AdapterDiagnostics {
   if (!adapter.diagnostics) throw new Error('the adapter has no diagnostics');
@@ -32,13 +45,20 @@ async function doctor(overrides: Partial<PingOneAdapterOptions> = {}) {
   await adapter.close?.();
   return { checks, calls, ready, byName: (name: string) => checks.find((check) => check.name === name) };
 }
-const writesIn = (calls: string[]) => calls.filter((call) => /^(POST|PUT|PATCH|DELETE) /.test(call) && !/^POST \/[^/]+\/as\/token$/.test(call));
+const writesIn = (calls: string[]) =>
+  calls.filter((call) => /^(POST|PUT|PATCH|DELETE) /.test(call) && !/^POST \/[^/]+\/as\/token$/.test(call));
 
 describe('doctor', () => {
   it("passes every permission the worker's Application Owner role grants, read from its role assignments without a write", async () => {
     const { checks, calls, ready } = await doctor();
-    expect(checks).toEqual(PERMISSIONS.map((permission) => ({ name: `permission: ${permission}`, result: 'pass', detail: 'Granted by Application Owner.' })));
-    expect(calls).toEqual([`POST /${p1.environmentId}/as/token`, `GET /v1/environments/${p1.environmentId}/applications/${p1.worker.clientId}/roleAssignments`, 'GET /v1/roles']);
+    expect(checks).toEqual(
+      PERMISSIONS.map((permission) => ({ name: `permission: ${permission}`, result: 'pass', detail: 'Granted by Application Owner.' })),
+    );
+    expect(calls).toEqual([
+      `POST /${p1.environmentId}/as/token`,
+      `GET /v1/environments/${p1.environmentId}/applications/${p1.worker.clientId}/roleAssignments`,
+      'GET /v1/roles',
+    ]);
     expect(writesIn(calls)).toEqual([]);
     expect(ready.ready).toBe(true);
   });
@@ -50,7 +70,8 @@ describe('doctor', () => {
     expect(checks[1]).toEqual({
       name: 'permission: applications:create:application',
       result: 'fail',
-      detail: 'The worker holds Identity Data Admin for this environment. None grants applications:create:application, which the bridge needs to create applications.',
+      detail:
+        'The worker holds Identity Data Admin for this environment. None grants applications:create:application, which the bridge needs to create applications.',
       fix: `In PingOne, open application ${p1.worker.clientId} (the bridge's worker) → Roles → Grant Roles, and grant Application Owner for environment ${p1.environmentId} (it includes applications:create:application).`,
     });
     expect(checks.map((check) => check.result)).toEqual(PERMISSIONS.map(() => 'fail'));
@@ -58,7 +79,10 @@ describe('doctor', () => {
   });
 
   it('counts only roles held for this environment (or the organization)', async () => {
-    p1.setWorkerRoles([{ role: 'Application Owner', scope: { type: 'ENVIRONMENT', id: 'another-environment' } }, { role: 'Environment Admin', scope: { type: 'ORGANIZATION', id: 'the-organization' } }]);
+    p1.setWorkerRoles([
+      { role: 'Application Owner', scope: { type: 'ENVIRONMENT', id: 'another-environment' } },
+      { role: 'Environment Admin', scope: { type: 'ORGANIZATION', id: 'the-organization' } },
+    ]);
     const { checks } = await doctor();
     expect(checks.map((check) => check.detail)).toEqual(PERMISSIONS.map(() => 'Granted by Environment Admin.'));
     p1.setWorkerRoles([{ role: 'Application Owner', scope: { type: 'ENVIRONMENT', id: 'another-environment' } }]);
@@ -67,7 +91,7 @@ describe('doctor', () => {
     expect(elsewhere.checks[0]?.detail).toContain('no built-in role');
   });
 
-  it("leaves what a custom role grants to --write-test", async () => {
+  it('leaves what a custom role grants to --write-test', async () => {
     p1.setWorkerRoles([{ role: 'Bridge operator (custom)' }]);
     const { checks } = await doctor();
     expect(checks.map((check) => check.result)).toEqual(PERMISSIONS.map(() => 'skip'));
@@ -75,7 +99,11 @@ describe('doctor', () => {
   });
 
   it('when PingOne will not show the role assignments, proves reading with one GET and skips the rest', async () => {
-    p1.failNext('GET', /\/roleAssignments$/, 403, { id: 'e1', code: 'ACCESS_FAILED', message: 'The request could not be completed. You do not have permissions or are not licensed to make this request.' });
+    p1.failNext('GET', /\/roleAssignments$/, 403, {
+      id: 'e1',
+      code: 'ACCESS_FAILED',
+      message: 'The request could not be completed. You do not have permissions or are not licensed to make this request.',
+    });
     const { checks, calls } = await doctor();
     expect(checks[0]).toEqual({ name: 'permission: applications:read:application', result: 'pass', detail: 'GET answered 200' });
     expect(checks.slice(1).map((check) => check.result)).toEqual(PERMISSIONS.slice(1).map(() => 'skip'));

@@ -58,14 +58,41 @@ export const BRIDGE_PERMISSIONS = [
   'resources:read:scope',
 ];
 const BUILT_IN_ROLES: Array<{ name: string; applicableTo: string[]; permissions: string[] }> = [
-  { name: 'Organization Admin', applicableTo: ['ORGANIZATION'], permissions: ['orgmgt:read:organization', 'orgmgt:create:environment', 'orgmgt:read:environment', 'orgmgt:update:environment', 'orgmgt:delete:environment'] },
+  {
+    name: 'Organization Admin',
+    applicableTo: ['ORGANIZATION'],
+    permissions: [
+      'orgmgt:read:organization',
+      'orgmgt:create:environment',
+      'orgmgt:read:environment',
+      'orgmgt:update:environment',
+      'orgmgt:delete:environment',
+    ],
+  },
   {
     name: 'Environment Admin',
     applicableTo: ['ENVIRONMENT'],
-    permissions: [...BRIDGE_PERMISSIONS, 'applications:import:application', 'applications:delete:secret', 'applications:read:grant', 'applications:delete:grant', 'resources:create:resource', 'resources:create:scope', 'orgmgt:read:environment'],
+    permissions: [
+      ...BRIDGE_PERMISSIONS,
+      'applications:import:application',
+      'applications:delete:secret',
+      'applications:read:grant',
+      'applications:delete:grant',
+      'resources:create:resource',
+      'resources:create:scope',
+      'orgmgt:read:environment',
+    ],
   },
-  { name: 'Application Owner', applicableTo: ['ENVIRONMENT'], permissions: [...BRIDGE_PERMISSIONS, 'applications:read:grant', 'applications:delete:grant'] },
-  { name: 'Identity Data Admin', applicableTo: ['ENVIRONMENT', 'POPULATION'], permissions: ['dir:create:user', 'dir:read:user', 'dir:update:user', 'dir:delete:user', 'dir:read:population'] },
+  {
+    name: 'Application Owner',
+    applicableTo: ['ENVIRONMENT'],
+    permissions: [...BRIDGE_PERMISSIONS, 'applications:read:grant', 'applications:delete:grant'],
+  },
+  {
+    name: 'Identity Data Admin',
+    applicableTo: ['ENVIRONMENT', 'POPULATION'],
+    permissions: ['dir:create:user', 'dir:read:user', 'dir:update:user', 'dir:delete:user', 'dir:read:population'],
+  },
 ];
 
 export interface FakePingOne {
@@ -90,8 +117,13 @@ export interface FakePingOne {
   close(): Promise<void>;
 }
 
-const error = (res: Response, status: number, code: string, message: string, details: Array<{ code: string; target: string; message: string }> = []) =>
-  void res.status(status).json({ id: randomUUID(), code, message, ...(details.length > 0 ? { details } : {}) });
+const error = (
+  res: Response,
+  status: number,
+  code: string,
+  message: string,
+  details: Array<{ code: string; target: string; message: string }> = [],
+) => void res.status(status).json({ id: randomUUID(), code, message, ...(details.length > 0 ? { details } : {}) });
 
 /** `pageSize`: the service's page size for `GET …/applications` (default 100). */
 export async function startFakePingOne(options: { pageSize?: number } = {}): Promise<FakePingOne> {
@@ -101,14 +133,31 @@ export async function startFakePingOne(options: { pageSize?: number } = {}): Pro
   const apps = new Map<string, App>();
   const tokens = new Map<string, number>();
   const resources = [
-    { id: randomUUID(), name: 'openid', type: 'OPENID_CONNECT', scopes: [{ id: randomUUID(), name: 'openid' }, { id: randomUUID(), name: 'profile' }] },
-    { id: randomUUID(), name: 'Orders API', type: 'CUSTOM', scopes: [{ id: randomUUID(), name: 'orders:read' }, { id: randomUUID(), name: 'orders:write' }] },
+    {
+      id: randomUUID(),
+      name: 'openid',
+      type: 'OPENID_CONNECT',
+      scopes: [
+        { id: randomUUID(), name: 'openid' },
+        { id: randomUUID(), name: 'profile' },
+      ],
+    },
+    {
+      id: randomUUID(),
+      name: 'Orders API',
+      type: 'CUSTOM',
+      scopes: [
+        { id: randomUUID(), name: 'orders:read' },
+        { id: randomUUID(), name: 'orders:write' },
+      ],
+    },
   ];
   const kit = createFakeIdpKit();
   let workerTokenRequests = 0;
   const builtInRoles = BUILT_IN_ROLES.map((role) => ({ id: randomUUID(), ...role }));
   const customRoleIds = new Map<string, string>();
-  const roleId = (name: string) => builtInRoles.find((role) => role.name === name)?.id ?? customRoleIds.get(name) ?? customRoleIds.set(name, randomUUID()).get(name)!;
+  const roleId = (name: string) =>
+    builtInRoles.find((role) => role.name === name)?.id ?? customRoleIds.get(name) ?? customRoleIds.set(name, randomUUID()).get(name)!;
   let workerRoles: WorkerRole[] = [{ role: 'Application Owner' }];
   const scopeOf = (assignment: WorkerRole) => assignment.scope ?? { type: 'ENVIRONMENT' as const, id: environmentId };
   /** What the worker may do in the environment: the permissions of the roles it holds for it or for the organization. */
@@ -126,8 +175,12 @@ export async function startFakePingOne(options: { pageSize?: number } = {}): Pro
   app.post('/:envId/as/token', express.urlencoded({ extended: false }), (req, res) => {
     const form = req.body as Record<string, string>;
     const { clientId, clientSecret: secret } = clientCredentials(req.get('authorization'), form);
-    const invalid = () => res.status(401).json({ error: 'invalid_client', error_description: 'Request denied: Invalid client credentials (Correlation ID: x)' });
-    if (req.params.envId !== environmentId || form.grant_type !== 'client_credentials') return res.status(400).json({ error: 'invalid_request' });
+    const invalid = () =>
+      res
+        .status(401)
+        .json({ error: 'invalid_client', error_description: 'Request denied: Invalid client credentials (Correlation ID: x)' });
+    if (req.params.envId !== environmentId || form.grant_type !== 'client_credentials')
+      return res.status(400).json({ error: 'invalid_request' });
     if (clientId === worker.clientId) {
       workerTokenRequests++;
       if (secret !== worker.clientSecret) return invalid();
@@ -136,9 +189,11 @@ export async function startFakePingOne(options: { pageSize?: number } = {}): Pro
       return res.json({ access_token: token, token_type: 'Bearer', expires_in: 3600 });
     }
     const found = apps.get(clientId);
-    const valid = found && (found.secret === secret || (found.previous && found.previous.secret === secret && found.previous.expiresAt > Date.now()));
+    const valid =
+      found && (found.secret === secret || (found.previous && found.previous.secret === secret && found.previous.expiresAt > Date.now()));
     if (!found || !valid || found.body.enabled === false) return invalid();
-    if (!found.body.grantTypes.includes('CLIENT_CREDENTIALS')) return res.status(400).json({ error: 'unauthorized_client', error_description: 'Request denied: Unsupported grant_type' });
+    if (!found.body.grantTypes.includes('CLIENT_CREDENTIALS'))
+      return res.status(400).json({ error: 'unauthorized_client', error_description: 'Request denied: Unsupported grant_type' });
     res.json({ access_token: randomBytes(24).toString('base64url'), token_type: 'Bearer', expires_in: 3600, scope: '' });
   });
 
@@ -146,25 +201,48 @@ export async function startFakePingOne(options: { pageSize?: number } = {}): Pro
   const authenticate = (req: Request, res: Response, next: NextFunction) => {
     const bearer = req.get('authorization')?.match(/^Bearer (.+)$/)?.[1];
     const expires = bearer ? tokens.get(bearer) : undefined;
-    if (!expires || expires < Date.now()) return error(res, 401, 'UNAUTHORIZED', 'The request could not be completed. You do not have access to this resource.');
+    if (!expires || expires < Date.now())
+      return error(res, 401, 'UNAUTHORIZED', 'The request could not be completed. You do not have access to this resource.');
     next();
   };
   const inEnvironment = (req: Request, res: Response, next: NextFunction) => {
-    if (req.params.envId !== environmentId) return error(res, 404, 'NOT_FOUND', 'The request could not be completed. The requested resource was not found.');
+    if (req.params.envId !== environmentId)
+      return error(res, 404, 'NOT_FOUND', 'The request could not be completed. The requested resource was not found.');
     next();
   };
   const requires = (permission: string) => (_req: Request, res: Response, next: NextFunction) =>
-    workerMay(permission) ? next() : error(res, 403, 'ACCESS_FAILED', 'The request could not be completed. You do not have permissions or are not licensed to make this request.');
+    workerMay(permission)
+      ? next()
+      : error(
+          res,
+          403,
+          'ACCESS_FAILED',
+          'The request could not be completed. You do not have permissions or are not licensed to make this request.',
+        );
   app.get('/v1/roles', authenticate, (req, res) => {
     res.json({
       _links: { self: { href: `${req.protocol}://${req.get('host')}${req.originalUrl}` } },
-      _embedded: { roles: builtInRoles.map(({ id, name, applicableTo, permissions }) => ({ id, name, description: `${name} (built-in)`, applicableTo, permissions: permissions.map((permission) => ({ id: permission, classifier: permission.split(':')[0], description: permission })) })) },
+      _embedded: {
+        roles: builtInRoles.map(({ id, name, applicableTo, permissions }) => ({
+          id,
+          name,
+          description: `${name} (built-in)`,
+          applicableTo,
+          permissions: permissions.map((permission) => ({ id: permission, classifier: permission.split(':')[0], description: permission })),
+        })),
+      },
       size: builtInRoles.length,
     });
   });
   app.use('/v1/environments/:envId', authenticate, inEnvironment, express.json(), api);
   api.get('/applications/:id/roleAssignments', (req, res) => {
-    if (req.params.id !== worker.clientId) return error(res, 403, 'ACCESS_FAILED', 'The request could not be completed. You do not have permissions or are not licensed to make this request.');
+    if (req.params.id !== worker.clientId)
+      return error(
+        res,
+        403,
+        'ACCESS_FAILED',
+        'The request could not be completed. You do not have permissions or are not licensed to make this request.',
+      );
     const assignments = workerRoles.map((assignment) => ({
       id: randomUUID(),
       role: { id: roleId(assignment.role) },
@@ -173,7 +251,11 @@ export async function startFakePingOne(options: { pageSize?: number } = {}): Pro
       application: { id: worker.clientId },
       readOnly: true,
     }));
-    res.json({ _links: { self: { href: `${req.protocol}://${req.get('host')}${req.originalUrl}` } }, _embedded: { roleAssignments: assignments }, size: assignments.length });
+    res.json({
+      _links: { self: { href: `${req.protocol}://${req.get('host')}${req.originalUrl}` } },
+      _embedded: { roleAssignments: assignments },
+      size: assignments.length,
+    });
   });
   const found = (req: Request, res: Response) => {
     const item = apps.get(String(req.params.id));
@@ -182,7 +264,8 @@ export async function startFakePingOne(options: { pageSize?: number } = {}): Pro
   };
   const validate = (body: Record<string, unknown>, except?: string) => {
     const details: Array<{ code: string; target: string; message: string }> = [];
-    if ([...apps.values()].some((other) => other.body.name === body.name && other.body.id !== except)) details.push({ code: 'UNIQUENESS_VIOLATION', target: 'name', message: 'May not be the same as an existing value.' });
+    if ([...apps.values()].some((other) => other.body.name === body.name && other.body.id !== except))
+      details.push({ code: 'UNIQUENESS_VIOLATION', target: 'name', message: 'May not be the same as an existing value.' });
     (body.redirectUris as string[] | undefined)?.forEach((uri) => {
       try {
         new URL(uri);
@@ -201,9 +284,14 @@ export async function startFakePingOne(options: { pageSize?: number } = {}): Pro
     const size = Math.min(pageSize, Number(req.query.limit ?? pageSize));
     const page = all.slice(start, start + size);
     const here = `${req.protocol}://${req.get('host')}${req.baseUrl}${req.path}`;
-    const link = (offset: number) => ({ href: `${here}?${new URLSearchParams({ ...(req.query.limit ? { limit: String(req.query.limit) } : {}), cursor: Buffer.from(String(offset)).toString('base64url') })}` });
+    const link = (offset: number) => ({
+      href: `${here}?${new URLSearchParams({ ...(req.query.limit ? { limit: String(req.query.limit) } : {}), cursor: Buffer.from(String(offset)).toString('base64url') })}`,
+    });
     res.json({
-      _links: { self: { href: `${req.protocol}://${req.get('host')}${req.originalUrl}` }, ...(start + size < all.length ? { next: link(start + size) } : {}) },
+      _links: {
+        self: { href: `${req.protocol}://${req.get('host')}${req.originalUrl}` },
+        ...(start + size < all.length ? { next: link(start + size) } : {}),
+      },
       _embedded: { applications: page },
       size: page.length,
       count: all.length,
@@ -213,7 +301,13 @@ export async function startFakePingOne(options: { pageSize?: number } = {}): Pro
     const details = validate(req.body as Record<string, unknown>);
     if (details.length > 0) return invalidData(res, details);
     const id = randomUUID();
-    const body = { ...(req.body as App['body']), id, environment: { id: environmentId }, createdAt: new Date().toISOString(), updatedAt: new Date().toISOString() };
+    const body = {
+      ...(req.body as App['body']),
+      id,
+      environment: { id: environmentId },
+      createdAt: new Date().toISOString(),
+      updatedAt: new Date().toISOString(),
+    };
     apps.set(id, { body, secret: randomBytes(48).toString('base64url').slice(0, 64), grants: [] });
     res.status(201).json(body);
   });
@@ -226,7 +320,13 @@ export async function startFakePingOne(options: { pageSize?: number } = {}): Pro
     if (!item) return;
     const details = validate(req.body as Record<string, unknown>, item.body.id);
     if (details.length > 0) return invalidData(res, details);
-    item.body = { ...(req.body as App['body']), id: item.body.id, environment: { id: environmentId }, createdAt: item.body.createdAt, updatedAt: new Date().toISOString() };
+    item.body = {
+      ...(req.body as App['body']),
+      id: item.body.id,
+      environment: { id: environmentId },
+      createdAt: item.body.createdAt,
+      updatedAt: new Date().toISOString(),
+    };
     res.json(item.body);
   });
   api.delete('/applications/:id', requires('applications:delete:application'), (req, res) => {
@@ -238,7 +338,11 @@ export async function startFakePingOne(options: { pageSize?: number } = {}): Pro
     const item = found(req, res);
     // "If a previous client secret has been designated (and has not expired), the previous secret is also returned."
     const previous = item?.previous && item.previous.expiresAt > Date.now() ? item.previous : undefined;
-    if (item) res.json({ secret: item.secret, ...(previous ? { previous: { secret: previous.secret, expiresAt: new Date(previous.expiresAt).toISOString() } } : {}) });
+    if (item)
+      res.json({
+        secret: item.secret,
+        ...(previous ? { previous: { secret: previous.secret, expiresAt: new Date(previous.expiresAt).toISOString() } } : {}),
+      });
   });
   api.post('/applications/:id/secret', requires('applications:update:secret'), (req, res) => {
     const item = found(req, res);
@@ -253,15 +357,24 @@ export async function startFakePingOne(options: { pageSize?: number } = {}): Pro
     if (!item) return;
     const body = req.body as { resource?: { id?: string }; scopes?: Array<{ id?: string }> };
     const resource = resources.find((candidate) => candidate.id === body.resource?.id);
-    if (!resource) return invalidData(res, [{ code: 'INVALID_VALUE', target: 'resource.id', message: 'Referenced resource does not exist.' }]);
+    if (!resource)
+      return invalidData(res, [{ code: 'INVALID_VALUE', target: 'resource.id', message: 'Referenced resource does not exist.' }]);
     const scopeIds = (body.scopes ?? []).map((scope) => scope.id ?? '');
-    if (scopeIds.some((id) => !resource.scopes.some((scope) => scope.id === id))) return invalidData(res, [{ code: 'INVALID_VALUE', target: 'scopes', message: 'Referenced scope does not belong to the resource.' }]);
+    if (scopeIds.some((id) => !resource.scopes.some((scope) => scope.id === id)))
+      return invalidData(res, [{ code: 'INVALID_VALUE', target: 'scopes', message: 'Referenced scope does not belong to the resource.' }]);
     // "An application cannot have multiple grants that refer to the same resource, even if the scopes differ."
-    if (item.grants.some((grant) => grant.resourceId === resource.id)) return invalidData(res, [{ code: 'UNIQUENESS_VIOLATION', target: 'resource.id', message: 'The application already has a grant for this resource.' }]);
+    if (item.grants.some((grant) => grant.resourceId === resource.id))
+      return invalidData(res, [
+        { code: 'UNIQUENESS_VIOLATION', target: 'resource.id', message: 'The application already has a grant for this resource.' },
+      ]);
     item.grants.push({ resourceId: resource.id, scopeIds });
     res.status(201).json({ id: randomUUID(), resource: { id: resource.id }, scopes: scopeIds.map((id) => ({ id })) });
   });
-  api.get('/resources', requires('resources:read:resource'), (_req, res) => void res.json({ _embedded: { resources: resources.map(({ scopes: _scopes, ...resource }) => resource) } }));
+  api.get(
+    '/resources',
+    requires('resources:read:resource'),
+    (_req, res) => void res.json({ _embedded: { resources: resources.map(({ scopes: _scopes, ...resource }) => resource) } }),
+  );
   api.get('/resources/:resourceId/scopes', requires('resources:read:scope'), (req, res) => {
     const resource = resources.find((candidate) => candidate.id === req.params.resourceId);
     if (!resource) return error(res, 404, 'NOT_FOUND', 'Unable to find resource');
@@ -282,17 +395,37 @@ export async function startFakePingOne(options: { pageSize?: number } = {}): Pro
     failNext: kit.failNext,
     app: (id) => apps.get(id),
     appCount: () => apps.size,
-    scopeNames: (item) => item.grants.flatMap((grant) => grant.scopeIds.map((id) => resources.flatMap((r) => r.scopes).find((scope) => scope.id === id)?.name ?? '?')),
+    scopeNames: (item) =>
+      item.grants.flatMap((grant) =>
+        grant.scopeIds.map((id) => resources.flatMap((r) => r.scopes).find((scope) => scope.id === id)?.name ?? '?'),
+      ),
     createForeignApp() {
       const id = randomUUID();
-      apps.set(id, { body: { id, name: `Console app ${id.slice(0, 8)}`, description: 'Made by an administrator', enabled: true, type: 'WEB_APP', protocol: 'OPENID_CONNECT', grantTypes: ['CLIENT_CREDENTIALS'], redirectUris: ['https://foreign.example.com/cb'], tokenEndpointAuthMethod: 'CLIENT_SECRET_BASIC' }, secret: 'foreign', grants: [] });
+      apps.set(id, {
+        body: {
+          id,
+          name: `Console app ${id.slice(0, 8)}`,
+          description: 'Made by an administrator',
+          enabled: true,
+          type: 'WEB_APP',
+          protocol: 'OPENID_CONNECT',
+          grantTypes: ['CLIENT_CREDENTIALS'],
+          redirectUris: ['https://foreign.example.com/cb'],
+          tokenEndpointAuthMethod: 'CLIENT_SECRET_BASIC',
+        },
+        secret: 'foreign',
+        grants: [],
+      });
       return id;
     },
     deleteApp(id) {
       apps.delete(id);
     },
     async clientCredentials(clientId, clientSecret) {
-      const res = await fetch(`${origin}/${environmentId}/as/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret }) });
+      const res = await fetch(`${origin}/${environmentId}/as/token`, {
+        method: 'POST',
+        body: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret }),
+      });
       return res.ok;
     },
     close: server.close,

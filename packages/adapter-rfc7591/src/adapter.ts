@@ -135,7 +135,11 @@ export function createRfc7591Adapter(options: Rfc7591AdapterOptions): DcrAdapter
       });
       return config.serverMetadata();
     } catch (error) {
-      throw new BridgeError('idp_unavailable', `Discovery of ${issuer} failed. Check RFC7591_ISSUER and that the IdP serves /.well-known/openid-configuration.`, { cause: error });
+      throw new BridgeError(
+        'idp_unavailable',
+        `Discovery of ${issuer} failed. Check RFC7591_ISSUER and that the IdP serves /.well-known/openid-configuration.`,
+        { cause: error },
+      );
     }
   }
 
@@ -198,7 +202,11 @@ export function createRfc7591Adapter(options: Rfc7591AdapterOptions): DcrAdapter
    * client repeats safe requests), and telling how many attempts it took: a DELETE refused on a repeat was
    * refused because an earlier attempt, whose answer was lost, deleted the client.
    */
-  async function sendSafe(method: 'GET' | 'DELETE', entry: RegistrationRecord, context: OperationContext): Promise<{ response: IdpResponse<ClientMetadata>; attempts: number }> {
+  async function sendSafe(
+    method: 'GET' | 'DELETE',
+    entry: RegistrationRecord,
+    context: OperationContext,
+  ): Promise<{ response: IdpResponse<ClientMetadata>; attempts: number }> {
     let attempts = 0;
     const response = await withRetries(
       () => {
@@ -208,7 +216,8 @@ export function createRfc7591Adapter(options: Rfc7591AdapterOptions): DcrAdapter
       {
         signal: context.signal,
         classify: (outcome) => {
-          if ('error' in outcome) return isBridgeError(outcome.error) && outcome.error.code === 'idp_unavailable' ? { retry: true } : { retry: false };
+          if ('error' in outcome)
+            return isBridgeError(outcome.error) && outcome.error.code === 'idp_unavailable' ? { retry: true } : { retry: false };
           if (!RETRYABLE_STATUS.has(outcome.result.status)) return { retry: false };
           const seconds = parseRetryAfter(outcome.result.headers.get('retry-after'));
           return { retry: true, retryAfterMs: seconds === undefined ? undefined : seconds * 1000 };
@@ -231,7 +240,11 @@ export function createRfc7591Adapter(options: Rfc7591AdapterOptions): DcrAdapter
   }
 
   async function setState(clientId: string, entry: RegistrationRecord, state: RegistrationRecord['state']): Promise<RegistrationRecord> {
-    const next: RegistrationRecord = { registrationClientUri: entry.registrationClientUri, registrationAccessToken: entry.registrationAccessToken, ...(state ? { state } : {}) };
+    const next: RegistrationRecord = {
+      registrationClientUri: entry.registrationClientUri,
+      registrationAccessToken: entry.registrationAccessToken,
+      ...(state ? { state } : {}),
+    };
     await store.set<RegistrationRecord>(clientId, next);
     return next;
   }
@@ -267,7 +280,10 @@ export function createRfc7591Adapter(options: Rfc7591AdapterOptions): DcrAdapter
       }
       if (entry.state === 'writing') {
         const lost = await setState(clientId, entry, 'lost');
-        context.logger.error('lost control of a client: an update went through but its answer never arrived, so its new registration access token is lost; delete the client at the IdP by hand', { clientId });
+        context.logger.error(
+          'lost control of a client: an update went through but its answer never arrived, so its new registration access token is lost; delete the client at the IdP by hand',
+          { clientId },
+        );
         throw lostControl(clientId, lost);
       }
       throw lostControl(clientId, entry);
@@ -298,7 +314,8 @@ export function createRfc7591Adapter(options: Rfc7591AdapterOptions): DcrAdapter
     if (typeof token === 'string' && token !== '') {
       await store.set<RegistrationRecord>(clientId, {
         registrationAccessToken: token,
-        registrationClientUri: typeof response.body.registration_client_uri === 'string' ? response.body.registration_client_uri : writing.registrationClientUri,
+        registrationClientUri:
+          typeof response.body.registration_client_uri === 'string' ? response.body.registration_client_uri : writing.registrationClientUri,
       });
     } else if (refusesToken(response.status)) {
       throw lostControl(clientId, await setState(clientId, writing, 'lost'));
@@ -322,7 +339,10 @@ export function createRfc7591Adapter(options: Rfc7591AdapterOptions): DcrAdapter
       const { registrationEndpoint, scopesSupported } = await resolveEndpoints();
       const unknownScopes = scopesSupported ? registration.scopes.filter((scope) => !scopesSupported.includes(scope)) : [];
       if (unknownScopes.length > 0) {
-        throw new BridgeError('invalid_scope', `The IdP does not offer the scope${unknownScopes.length > 1 ? 's' : ''} ${unknownScopes.map((scope) => `"${scope}"`).join(', ')} (scopes_supported of its discovery document).`);
+        throw new BridgeError(
+          'invalid_scope',
+          `The IdP does not offer the scope${unknownScopes.length > 1 ? 's' : ''} ${unknownScopes.map((scope) => `"${scope}"`).join(', ')} (scopes_supported of its discovery document).`,
+        );
       }
       const token = await initialAccessToken();
       const response = await http.post<ClientMetadata>(new URL(registrationEndpoint), {
@@ -333,7 +353,10 @@ export function createRfc7591Adapter(options: Rfc7591AdapterOptions): DcrAdapter
       const refused = registrationError(response);
       if (refused) throw refused;
       if (response.status === 401 || response.status === 403) {
-        throw new BridgeError('idp_error', `The IdP refused the registration request (HTTP ${response.status}): check the initial access token settings (RFC7591_INITIAL_ACCESS_TOKEN or RFC7591_TOKEN_CLIENT_*).`);
+        throw new BridgeError(
+          'idp_error',
+          `The IdP refused the registration request (HTTP ${response.status}): check the initial access token settings (RFC7591_INITIAL_ACCESS_TOKEN or RFC7591_TOKEN_CLIENT_*).`,
+        );
       }
       if (!response.ok || typeof response.body !== 'object' || typeof response.body.client_id !== 'string') {
         throw http.errorFromResponse(response, 'registering a client');
@@ -342,20 +365,32 @@ export function createRfc7591Adapter(options: Rfc7591AdapterOptions): DcrAdapter
       const clientId = created.client_id as string;
       if (typeof created.registration_client_uri !== 'string' || typeof created.registration_access_token !== 'string') {
         context.logger.error('registered client cannot be managed: delete it at the IdP by hand', { clientId });
-        throw new BridgeError('idp_error', `The IdP registered client ${clientId} without RFC 7592 management (no registration_client_uri or registration_access_token), so the bridge could never rotate or delete it. Delete ${clientId} at the IdP and enable client management there.`);
+        throw new BridgeError(
+          'idp_error',
+          `The IdP registered client ${clientId} without RFC 7592 management (no registration_client_uri or registration_access_token), so the bridge could never rotate or delete it. Delete ${clientId} at the IdP and enable client management there.`,
+        );
       }
-      const entry: RegistrationRecord = { registrationClientUri: created.registration_client_uri, registrationAccessToken: created.registration_access_token };
+      const entry: RegistrationRecord = {
+        registrationClientUri: created.registration_client_uri,
+        registrationAccessToken: created.registration_access_token,
+      };
       try {
         await store.set<RegistrationRecord>(clientId, entry);
       } catch (error) {
         // Without its record nobody could ever delete the client: delete it now, with the token in hand.
-        const removed = await manage('DELETE', entry, { ...context, signal: AbortSignal.timeout(cleanupReadTimeoutMs) }).catch(() => undefined);
-        if (!removed?.ok) context.logger.error('could not record a registered client nor delete it: delete it at the IdP by hand', { clientId });
+        const removed = await manage('DELETE', entry, { ...context, signal: AbortSignal.timeout(cleanupReadTimeoutMs) }).catch(
+          () => undefined,
+        );
+        if (!removed?.ok)
+          context.logger.error('could not record a registered client nor delete it: delete it at the IdP by hand', { clientId });
         throw error;
       }
       await context.created(clientId, { clientId });
       if (typeof created.client_secret !== 'string' || created.client_secret === '') {
-        throw new BridgeError('invalid_client_metadata', `The IdP issued no client secret for token_endpoint_auth_method "${registration.tokenEndpointAuthMethod}".`);
+        throw new BridgeError(
+          'invalid_client_metadata',
+          `The IdP issued no client secret for token_endpoint_auth_method "${registration.tokenEndpointAuthMethod}".`,
+        );
       }
       return {
         clientId,
@@ -392,17 +427,32 @@ export function createRfc7591Adapter(options: Rfc7591AdapterOptions): DcrAdapter
     async rotateSecret(clientId, _held, context) {
       const client = await read(clientId, await currentRecord(clientId), context);
       const updated = await update(clientId, client, updateBody(client.metadata, {}, { keepSecret: false }), context);
-      if (typeof updated.client_secret !== 'string' || updated.client_secret === '' || updated.client_secret === client.metadata.client_secret) {
-        throw new BridgeError('unsupported_operation', 'This IdP did not issue a new client secret on an RFC 7592 update, so the bridge cannot rotate secrets here. Turn on "disable refresh secret" for this DCR provider in Konnect.');
+      if (
+        typeof updated.client_secret !== 'string' ||
+        updated.client_secret === '' ||
+        updated.client_secret === client.metadata.client_secret
+      ) {
+        throw new BridgeError(
+          'unsupported_operation',
+          'This IdP did not issue a new client secret on an RFC 7592 update, so the bridge cannot rotate secrets here. Turn on "disable refresh secret" for this DCR provider in Konnect.',
+        );
       }
       return updated.client_secret;
     },
 
     async replaceRedirectUris(clientId, _held, redirectUris, context) {
       const client = await read(clientId, await currentRecord(clientId), context);
-      const updated = await update(clientId, client, updateBody(client.metadata, { redirect_uris: redirectUris }, { keepSecret: true }), context);
+      const updated = await update(
+        clientId,
+        client,
+        updateBody(client.metadata, { redirect_uris: redirectUris }, { keepSecret: true }),
+        context,
+      );
       if (typeof updated.client_secret === 'string' && updated.client_secret !== client.metadata.client_secret) {
-        context.logger.warn('the IdP issued a new secret while updating redirect URIs; the developer must refresh the secret in the portal', { clientId });
+        context.logger.warn(
+          'the IdP issued a new secret while updating redirect URIs; the developer must refresh the secret in the portal',
+          { clientId },
+        );
       }
     },
 

@@ -34,9 +34,17 @@ export function createRfc7591Diagnostics(source: Rfc7591DiagnosticsSource): Adap
 async function discoveryChecks(source: Rfc7591DiagnosticsSource): Promise<DiagnosticCheck[]> {
   if (!source.issuer) {
     return [
-      { name: 'discovery document', result: 'skip', detail: 'RFC7591_REGISTRATION_ENDPOINT is set: the bridge reads no discovery document.' },
+      {
+        name: 'discovery document',
+        result: 'skip',
+        detail: 'RFC7591_REGISTRATION_ENDPOINT is set: the bridge reads no discovery document.',
+      },
       { name: 'registration_endpoint', result: 'pass', detail: `configured: ${source.registrationEndpoint ?? ''}` },
-      { name: 'grant type client_credentials', result: 'skip', detail: `without a discovery document there is no grant_types_supported to read; ${WRITE_TEST}.` },
+      {
+        name: 'grant type client_credentials',
+        result: 'skip',
+        detail: `without a discovery document there is no grant_types_supported to read; ${WRITE_TEST}.`,
+      },
     ];
   }
   let metadata: ServerMetadata;
@@ -51,7 +59,11 @@ async function discoveryChecks(source: Rfc7591DiagnosticsSource): Promise<Diagno
       { name: 'grant type client_credentials', result: 'skip', detail: 'the discovery document could not be read.' },
     ];
   }
-  return [{ name: 'discovery document', result: 'pass', detail: `read from ${source.issuer}` }, registrationEndpointCheck(metadata), clientCredentialsCheck(metadata)];
+  return [
+    { name: 'discovery document', result: 'pass', detail: `read from ${source.issuer}` },
+    registrationEndpointCheck(metadata),
+    clientCredentialsCheck(metadata),
+  ];
 }
 
 function registrationEndpointCheck(metadata: ServerMetadata): DiagnosticCheck {
@@ -69,7 +81,11 @@ function clientCredentialsCheck(metadata: ServerMetadata): DiagnosticCheck {
   const name = 'grant type client_credentials';
   const advertised = metadata.grant_types_supported;
   if (!Array.isArray(advertised)) {
-    return { name, result: 'skip', detail: `the discovery document has no grant_types_supported (its default, authorization_code and implicit, is seldom all a server offers); ${WRITE_TEST}.` };
+    return {
+      name,
+      result: 'skip',
+      detail: `the discovery document has no grant_types_supported (its default, authorization_code and implicit, is seldom all a server offers); ${WRITE_TEST}.`,
+    };
   }
   if (advertised.includes('client_credentials')) return { name, result: 'pass', detail: `grant_types_supported: ${advertised.join(', ')}` };
   return {
@@ -102,5 +118,9 @@ async function initialAccessTokenCheck(source: Rfc7591DiagnosticsSource): Promis
 }
 
 function managementCheck(): DiagnosticCheck {
-  return { name: 'RFC 7592 client management', result: 'skip', detail: `registration_client_uri and registration_access_token come with a registration; ${WRITE_TEST}.` };
+  return {
+    name: 'RFC 7592 client management',
+    result: 'skip',
+    detail: `registration_client_uri and registration_access_token come with a registration; ${WRITE_TEST}.`,
+  };
 }

@@ -55,9 +55,18 @@ export function updateBody(current: ClientMetadata, changes: Partial<ClientMetad
 /** RFC 7591 §3.2.2 errors keep their code when the bridge has it; anything else is invalid metadata. */
 export function registrationError(response: IdpResponse<unknown>): BridgeError | undefined {
   if (response.status !== 400) return undefined;
-  const body = (typeof response.body === 'object' && response.body !== null ? response.body : {}) as { error?: unknown; error_description?: unknown };
-  const description = typeof body.error_description === 'string' ? body.error_description : typeof body.error === 'string' ? body.error : 'no reason given';
-  const code = body.error === 'invalid_redirect_uri' ? 'invalid_redirect_uri' : body.error === 'invalid_scope' ? 'invalid_scope' : 'invalid_client_metadata';
+  const body = (typeof response.body === 'object' && response.body !== null ? response.body : {}) as {
+    error?: unknown;
+    error_description?: unknown;
+  };
+  const description =
+    typeof body.error_description === 'string' ? body.error_description : typeof body.error === 'string' ? body.error : 'no reason given';
+  const code =
+    body.error === 'invalid_redirect_uri'
+      ? 'invalid_redirect_uri'
+      : body.error === 'invalid_scope'
+        ? 'invalid_scope'
+        : 'invalid_client_metadata';
   return new BridgeError(code, `The IdP refused the client metadata: ${description}`);
 }
 

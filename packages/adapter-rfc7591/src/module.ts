@@ -40,6 +40,11 @@ export const dcrBridgeAdapter: AdapterModule<Settings> = {
     };
   },
   async create(options, context) {
-    return createRfc7591Adapter({ ...options, store: await context.openStore(), journal: await context.openJournal(), logger: context.logger });
+    return createRfc7591Adapter({
+      ...options,
+      store: await context.openStore(),
+      journal: await context.openJournal(),
+      logger: context.logger,
+    });
   },
 };

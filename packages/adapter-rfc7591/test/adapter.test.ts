@@ -4,14 +4,30 @@ import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createEncryptedStore, createJsonStore, createMemoryDriver, readAdapterOptions, silentLogger, type CreatedClient, type DcrAdapter, type OperationContext, type StateStore } from '@dcr-bridge/core';
+import {
+  createEncryptedStore,
+  createJsonStore,
+  createMemoryDriver,
+  readAdapterOptions,
+  silentLogger,
+  type CreatedClient,
+  type DcrAdapter,
+  type OperationContext,
+  type StateStore,
+} from '@dcr-bridge/core';
 import { konnectApplication, startBridge } from '@dcr-bridge/conformance';
 import { createSqliteDriver } from '@dcr-bridge/store-sqlite';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createRfc7591Adapter, dcrBridgeAdapter } from '../src/index.js';
 import { startTestProvider, type TestProvider } from './oidc-provider.js';
 
-const context = (): OperationContext => ({ signal: AbortSignal.timeout(5000), deadline: AbortSignal.timeout(5000), answered: Promise.resolve(true), logger: silentLogger, requestId: 'test' });
+const context = (): OperationContext => ({
+  signal: AbortSignal.timeout(5000),
+  deadline: AbortSignal.timeout(5000),
+  answered: Promise.resolve(true),
+  logger: silentLogger,
+  requestId: 'test',
+});
 const memoryStore = () => createEncryptedStore({ driver: createMemoryDriver(), keys: [new Uint8Array(randomBytes(32))] });
 const registration = (overrides: Record<string, unknown> = {}) => ({
   clientName: 'Test app',
@@ -42,7 +58,12 @@ describe('state across restarts', () => {
     const path = join(dir, 'state.sqlite');
     const iat = await idp.rotatingInitialAccessToken();
     const before = createEncryptedStore({ driver: createSqliteDriver({ path }), keys: [key] });
-    const created = await createRfc7591Adapter({ issuer: idp.issuer, initialAccessToken: iat, store: before, allowInsecureHttp: true }).createClient(registration(), context());
+    const created = await createRfc7591Adapter({
+      issuer: idp.issuer,
+      initialAccessToken: iat,
+      store: before,
+      allowInsecureHttp: true,
+    }).createClient(registration(), context());
     await before.close();
 
     const after = createEncryptedStore({ driver: createSqliteDriver({ path }), keys: [key] });
@@ -58,7 +79,16 @@ describe('state across restarts', () => {
 });
 
 describe('IdP calls per operation', () => {
-  const application = { applicationId: 'app', applicationName: 'Test app', applicationDescription: '', portalId: 'p', organizationId: 'o', developerId: 'd', authStrategyId: 'a', dcrProviderId: 'x' };
+  const application = {
+    applicationId: 'app',
+    applicationName: 'Test app',
+    applicationDescription: '',
+    portalId: 'p',
+    organizationId: 'o',
+    developerId: 'd',
+    authStrategyId: 'a',
+    dcrProviderId: 'x',
+  };
   const updateApplication = (redirectUris: string[]) => ({ type: 'update_application' as const, redirectUris, application });
 
   /** The requests the provider received while `work` ran (the tests in this file run one at a time). */
@@ -81,19 +111,44 @@ describe('IdP calls per operation', () => {
     };
     try {
       let first: CreatedClient | undefined;
-      expect(await callsOf(async () => (first = await adapter.createClient(registration(), context())))).toEqual(['GET /.well-known/openid-configuration', 'POST /reg']);
+      expect(await callsOf(async () => (first = await adapter.createClient(registration(), context())))).toEqual([
+        'GET /.well-known/openid-configuration',
+        'POST /reg',
+      ]);
       const id = first?.clientId as string;
       const management = `/reg/${id}`;
 
       // (a) Remembered: the adapter that created the client.
       let rotated = '';
-      expect(await callsOf(async () => ({ clientSecret: rotated } = await adapter.rotateSecret!(id, context())))).toEqual([`GET ${management}`, `PUT ${management}`]);
+      expect(await callsOf(async () => ({ clientSecret: rotated } = await adapter.rotateSecret!(id, context())))).toEqual([
+        `GET ${management}`,
+        `PUT ${management}`,
+      ]);
       expect(await idp.canGetToken(id, first?.clientSecret as string)).toBe(false);
       expect(await idp.canGetToken(id, rotated)).toBe(true);
-      expect(await callsOf(() => adapter.applyEvent!(id, updateApplication(['https://remembered.example.com/cb']), context()))).toEqual([`GET ${management}`, `PUT ${management}`]);
+      expect(await callsOf(() => adapter.applyEvent!(id, updateApplication(['https://remembered.example.com/cb']), context()))).toEqual([
+        `GET ${management}`,
+        `PUT ${management}`,
+      ]);
       expect((await idp.storedClient(id))?.redirect_uris).toEqual(['https://remembered.example.com/cb']);
-      expect(await callsOf(() => adapter.applyEvent!(id, { type: 'add_registration', apiProductVersionId: 'v1', audience: 'https://api.example.com', application }, context()))).toEqual([]);
-      expect(await callsOf(() => adapter.applyEvent!(id, { type: 'remove_registration', apiProductVersionId: 'v1', audience: 'https://api.example.com', application }, context()))).toEqual([]);
+      expect(
+        await callsOf(() =>
+          adapter.applyEvent!(
+            id,
+            { type: 'add_registration', apiProductVersionId: 'v1', audience: 'https://api.example.com', application },
+            context(),
+          ),
+        ),
+      ).toEqual([]);
+      expect(
+        await callsOf(() =>
+          adapter.applyEvent!(
+            id,
+            { type: 'remove_registration', apiProductVersionId: 'v1', audience: 'https://api.example.com', application },
+            context(),
+          ),
+        ),
+      ).toEqual([]);
       expect(await callsOf(() => adapter.deleteClient(id, context()))).toEqual([`DELETE ${management}`]);
       expect(await idp.storedClient(id)).toBeUndefined();
       expect(await idp.canGetToken(id, rotated)).toBe(false);
@@ -106,10 +161,16 @@ describe('IdP calls per operation', () => {
 
       // (b) Cold: each operation from a process that did not create the client (no discovery needed either).
       let coldRotated = '';
-      expect(await callsOf(async () => ({ clientSecret: coldRotated } = await cold().rotateSecret!(other, context())))).toEqual([`GET ${otherManagement}`, `PUT ${otherManagement}`]);
+      expect(await callsOf(async () => ({ clientSecret: coldRotated } = await cold().rotateSecret!(other, context())))).toEqual([
+        `GET ${otherManagement}`,
+        `PUT ${otherManagement}`,
+      ]);
       expect(await idp.canGetToken(other, second?.clientSecret as string)).toBe(false);
       expect(await idp.canGetToken(other, coldRotated)).toBe(true);
-      expect(await callsOf(() => cold().applyEvent!(other, updateApplication(['https://cold.example.com/cb']), context()))).toEqual([`GET ${otherManagement}`, `PUT ${otherManagement}`]);
+      expect(await callsOf(() => cold().applyEvent!(other, updateApplication(['https://cold.example.com/cb']), context()))).toEqual([
+        `GET ${otherManagement}`,
+        `PUT ${otherManagement}`,
+      ]);
       expect((await idp.storedClient(other))?.redirect_uris).toEqual(['https://cold.example.com/cb']);
       expect(await callsOf(() => cold().deleteClient(other, context()))).toEqual([`DELETE ${otherManagement}`]);
       expect(await idp.storedClient(other)).toBeUndefined();
@@ -125,14 +186,24 @@ describe('IdP calls per operation', () => {
 describe('initial access token modes', () => {
   it('works with the registration endpoint given directly, without discovery', async () => {
     const discoveriesBefore = idp.requests.filter((r) => r.includes('.well-known')).length;
-    const adapter = createRfc7591Adapter({ registrationEndpoint: idp.registrationEndpoint, initialAccessToken: await idp.rotatingInitialAccessToken(), store: memoryStore(), allowInsecureHttp: true });
+    const adapter = createRfc7591Adapter({
+      registrationEndpoint: idp.registrationEndpoint,
+      initialAccessToken: await idp.rotatingInitialAccessToken(),
+      store: memoryStore(),
+      allowInsecureHttp: true,
+    });
     const created = await adapter.createClient(registration(), context());
     expect(await idp.canGetToken(created.clientId, created.clientSecret)).toBe(true);
     expect(idp.requests.filter((r) => r.includes('.well-known')).length).toBe(discoveriesBefore);
   });
 
   it('says which setting to check when the IdP refuses the initial access token', async () => {
-    const adapter = createRfc7591Adapter({ issuer: idp.issuer, initialAccessToken: 'not-a-real-token', store: memoryStore(), allowInsecureHttp: true });
+    const adapter = createRfc7591Adapter({
+      issuer: idp.issuer,
+      initialAccessToken: 'not-a-real-token',
+      store: memoryStore(),
+      allowInsecureHttp: true,
+    });
     const error = await adapter.createClient(registration(), context()).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'idp_error' });
     expect((error as Error).message).toContain('RFC7591_INITIAL_ACCESS_TOKEN');
@@ -142,7 +213,14 @@ describe('initial access token modes', () => {
 
 describe('an IdP that does not rotate secrets on update', () => {
   it('answers unsupported_operation, and the old secret keeps working', async () => {
-    const bridge = await startBridge(createRfc7591Adapter({ issuer: idp.issuer, initialAccessToken: await idp.plainInitialAccessToken(), store: memoryStore(), allowInsecureHttp: true }));
+    const bridge = await startBridge(
+      createRfc7591Adapter({
+        issuer: idp.issuer,
+        initialAccessToken: await idp.plainInitialAccessToken(),
+        store: memoryStore(),
+        allowInsecureHttp: true,
+      }),
+    );
     try {
       const created = await bridge.call('POST', '/', { body: konnectApplication() });
       expect(created.status).toBe(201);
@@ -164,7 +242,13 @@ describe('no half-created clients', () => {
   it('deletes the client at the IdP when the bridge cannot record it', async () => {
     const failing: StateStore = { ...memoryStore(), set: async () => Promise.reject(new Error('disk full')) };
     const journal = createJsonStore(createMemoryDriver());
-    const adapter = createRfc7591Adapter({ issuer: idp.issuer, initialAccessToken: await idp.rotatingInitialAccessToken(), store: failing, journal, allowInsecureHttp: true });
+    const adapter = createRfc7591Adapter({
+      issuer: idp.issuer,
+      initialAccessToken: await idp.rotatingInitialAccessToken(),
+      store: failing,
+      journal,
+      allowInsecureHttp: true,
+    });
     const before = idp.countClients();
     await expect(adapter.createClient(registration(), context())).rejects.toThrow('disk full');
     await adapter.drained?.();
@@ -178,7 +262,11 @@ describe('no half-created clients', () => {
     });
     await new Promise<void>((resolve) => stub.listen(0, '127.0.0.1', resolve));
     try {
-      const adapter = createRfc7591Adapter({ registrationEndpoint: `http://127.0.0.1:${(stub.address() as AddressInfo).port}/register`, store: memoryStore(), allowInsecureHttp: true });
+      const adapter = createRfc7591Adapter({
+        registrationEndpoint: `http://127.0.0.1:${(stub.address() as AddressInfo).port}/register`,
+        store: memoryStore(),
+        allowInsecureHttp: true,
+      });
       const error = (await adapter.createClient(registration(), context()).catch((e: unknown) => e)) as Error;
       expect(error).toMatchObject({ code: 'idp_error' });
       expect(error.message).toContain('orphan-123');
@@ -195,7 +283,12 @@ describe('an unreachable IdP', () => {
     const adapter = createRfc7591Adapter({ issuer: 'http://127.0.0.1:1', store: memoryStore(), allowInsecureHttp: true });
     expect(await adapter.checkReady(context())).toMatchObject({ ready: false });
     await expect(adapter.createClient(registration(), context())).rejects.toMatchObject({ code: 'idp_unavailable' });
-    const ready = createRfc7591Adapter({ issuer: idp.issuer, initialAccessToken: await idp.rotatingInitialAccessToken(), store: memoryStore(), allowInsecureHttp: true });
+    const ready = createRfc7591Adapter({
+      issuer: idp.issuer,
+      initialAccessToken: await idp.rotatingInitialAccessToken(),
+      store: memoryStore(),
+      allowInsecureHttp: true,
+    });
     expect(await ready.checkReady(context())).toEqual({ ready: true });
   });
 });
@@ -241,13 +334,19 @@ describe('settings', () => {
   });
 
   it('allows http only when told to', () => {
-    expect(readAdapterOptions(dcrBridgeAdapter, { RFC7591_ISSUER: 'http://127.0.0.1:3000/dev-idp', RFC7591_ALLOW_INSECURE_HTTP: 'true' }).issuer).toBe('http://127.0.0.1:3000/dev-idp');
+    expect(
+      readAdapterOptions(dcrBridgeAdapter, { RFC7591_ISSUER: 'http://127.0.0.1:3000/dev-idp', RFC7591_ALLOW_INSECURE_HTTP: 'true' }).issuer,
+    ).toBe('http://127.0.0.1:3000/dev-idp');
   });
 
   it('builds the adapter with the store the server opens', async () => {
     let opened = 0;
     const options = readAdapterOptions(dcrBridgeAdapter, { RFC7591_ISSUER: idp.issuer, RFC7591_ALLOW_INSECURE_HTTP: 'true' });
-    const adapter = await dcrBridgeAdapter.create(options, { logger: silentLogger, openStore: async () => (opened++, memoryStore()), openJournal: async () => (opened++, createJsonStore(createMemoryDriver())) });
+    const adapter = await dcrBridgeAdapter.create(options, {
+      logger: silentLogger,
+      openStore: async () => (opened++, memoryStore()),
+      openJournal: async () => (opened++, createJsonStore(createMemoryDriver())),
+    });
     expect(adapter.id).toBe('rfc7591');
     expect(opened).toBe(2);
   });

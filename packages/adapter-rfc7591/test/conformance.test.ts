@@ -20,8 +20,17 @@ runConformanceSuite({
   name: 'rfc7591 against oidc-provider',
   async setup() {
     idp = await startTestProvider();
-    const store = createEncryptedStore({ driver: createSqliteDriver({ path: join(dir, 'state.sqlite') }), keys: [new Uint8Array(randomBytes(32))] });
-    const adapter = createRfc7591Adapter({ issuer: idp.issuer, initialAccessToken: await idp.rotatingInitialAccessToken(), store, allowInsecureHttp: true, logger });
+    const store = createEncryptedStore({
+      driver: createSqliteDriver({ path: join(dir, 'state.sqlite') }),
+      keys: [new Uint8Array(randomBytes(32))],
+    });
+    const adapter = createRfc7591Adapter({
+      issuer: idp.issuer,
+      initialAccessToken: await idp.rotatingInitialAccessToken(),
+      store,
+      allowInsecureHttp: true,
+      logger,
+    });
     let adminTokens = 0;
     idp.provider.on('grant.success', (ctx) => {
       if (ctx.oidc.client?.clientId === idp.admin.clientId) adminTokens++;
@@ -33,12 +42,25 @@ runConformanceSuite({
       hiddenValues: [idp.admin.clientSecret],
       idp: {
         // The initial access token mode fetches no token: the cold adapter gets its registration token by client_credentials.
-        coldAdapter: () => createRfc7591Adapter({ issuer: idp.issuer, tokenClient: { ...idp.admin, scope: 'dcr' }, store: memoryStore(), allowInsecureHttp: true, logger }),
+        coldAdapter: () =>
+          createRfc7591Adapter({
+            issuer: idp.issuer,
+            tokenClient: { ...idp.admin, scope: 'dcr' },
+            store: memoryStore(),
+            allowInsecureHttp: true,
+            logger,
+          }),
         adminTokensIssued: () => adminTokens,
         // oidc-provider does not rate-limit; a gateway in front of it does, as the kit's fault layer answers (Retry-After: 1).
         rateLimitNextCreate: () => (idp.faults.faultNext('POST', /^\/reg$/, 'rate_limited'), 1),
         refusedCredentials: () => ({
-          adapter: createRfc7591Adapter({ issuer: idp.issuer, initialAccessToken: 'not-a-real-token', store: memoryStore(), allowInsecureHttp: true, logger }),
+          adapter: createRfc7591Adapter({
+            issuer: idp.issuer,
+            initialAccessToken: 'not-a-real-token',
+            store: memoryStore(),
+            allowInsecureHttp: true,
+            logger,
+          }),
           secret: 'not-a-real-token',
         }),
       },
@@ -47,7 +69,10 @@ runConformanceSuite({
       faults: idp.faults,
       // RFC 7591 clients cannot be searched, and an RFC 7592 update rotates the only management token:
       // a lost answer to either is what this IdP makes impossible to recover (see the README).
-      faultLimits: { unsearchableCreate: { method: 'POST', path: /^\/reg$/ }, tokenRotatingUpdate: { method: 'PUT', path: /^\/reg\/[^/]+$/ } },
+      faultLimits: {
+        unsearchableCreate: { method: 'POST', path: /^\/reg$/ },
+        tokenRotatingUpdate: { method: 'PUT', path: /^\/reg\/[^/]+$/ },
+      },
       backdoor: {
         canGetToken: (clientId, secret) => idp.canGetToken(clientId, secret),
         clientExists: async (clientId) => (await idp.storedClient(clientId)) !== undefined,
@@ -57,7 +82,12 @@ runConformanceSuite({
           const response = await fetch(idp.registrationEndpoint, {
             method: 'POST',
             headers: { 'content-type': 'application/json', authorization: `Bearer ${await idp.plainInitialAccessToken()}` },
-            body: JSON.stringify({ client_name: 'not the bridge', redirect_uris: ['https://foreign.example.com/cb'], grant_types: ['client_credentials'], response_types: [] }),
+            body: JSON.stringify({
+              client_name: 'not the bridge',
+              redirect_uris: ['https://foreign.example.com/cb'],
+              grant_types: ['client_credentials'],
+              response_types: [],
+            }),
           });
           return ((await response.json()) as { client_id: string }).client_id;
         },
@@ -75,7 +105,6 @@ runConformanceSuite({
       "RFC 7592 manages each client with its own registration access token, from the bridge's store: no admin credential takes part in a delete",
   },
 });
-
 
 afterAll(() => {
   // Registration access tokens are never logged either (the suite checks the client secrets).

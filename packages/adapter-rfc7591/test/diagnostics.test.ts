@@ -7,7 +7,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRfc7591Adapter, type Rfc7591AdapterOptions } from '../src/index.js';
 import { startTestProvider, type TestProvider } from './oidc-provider.js';
 
-const context = (): OperationContext => ({ signal: AbortSignal.timeout(5000), deadline: AbortSignal.timeout(5000), answered: Promise.resolve(true), logger: silentLogger, requestId: 'doctor' });
+const context = (): OperationContext => ({
+  signal: AbortSignal.timeout(5000),
+  deadline: AbortSignal.timeout(5000),
+  answered: Promise.resolve(true),
+  logger: silentLogger,
+  requestId: 'doctor',
+});
 const store = () => createEncryptedStore({ driver: createMemoryDriver(), keys: [new Uint8Array(randomBytes(32))] });
 
 let idp: TestProvider;
@@ -16,7 +22,12 @@ let withoutClientCredentials: TestProvider;
 const adapters: DcrAdapter[] = [];
 
 function adapterOn(provider: TestProvider, options: Partial<Rfc7591AdapterOptions>): DcrAdapter {
-  const adapter = createRfc7591Adapter({ issuer: provider.issuer, store: store(), allowInsecureHttp: true, ...options } as Rfc7591AdapterOptions);
+  const adapter = createRfc7591Adapter({
+    issuer: provider.issuer,
+    store: store(),
+    allowInsecureHttp: true,
+    ...options,
+  } as Rfc7591AdapterOptions);
   adapters.push(adapter);
   return adapter;
 }
@@ -29,7 +40,11 @@ async function checksOf(provider: TestProvider, adapter: DcrAdapter) {
 }
 
 beforeAll(async () => {
-  [idp, withoutRegistration, withoutClientCredentials] = await Promise.all([startTestProvider(), startTestProvider({ registration: false }), startTestProvider({ clientCredentials: false })]);
+  [idp, withoutRegistration, withoutClientCredentials] = await Promise.all([
+    startTestProvider(),
+    startTestProvider({ registration: false }),
+    startTestProvider({ clientCredentials: false }),
+  ]);
 });
 afterAll(async () => {
   for (const adapter of adapters) await adapter.close?.();
@@ -66,13 +81,20 @@ describe('doctor: permission checks', () => {
     const adapter = adapterOn(withoutRegistration, { initialAccessToken: 'iat' });
     const { byName } = await checksOf(withoutRegistration, adapter);
     expect(byName['discovery document']?.result).toBe('pass');
-    expect(byName.registration_endpoint).toMatchObject({ result: 'fail', fix: expect.stringContaining('Enable dynamic client registration') });
+    expect(byName.registration_endpoint).toMatchObject({
+      result: 'fail',
+      fix: expect.stringContaining('Enable dynamic client registration'),
+    });
   });
 
   it('fails the grant check where the IdP does not offer client_credentials', async () => {
     const adapter = adapterOn(withoutClientCredentials, { initialAccessToken: await withoutClientCredentials.plainInitialAccessToken() });
     const { byName } = await checksOf(withoutClientCredentials, adapter);
-    expect(byName['grant type client_credentials']).toMatchObject({ result: 'fail', detail: expect.not.stringContaining('client_credentials'), fix: expect.stringContaining('client_credentials') });
+    expect(byName['grant type client_credentials']).toMatchObject({
+      result: 'fail',
+      detail: expect.not.stringContaining('client_credentials'),
+      fix: expect.stringContaining('client_credentials'),
+    });
   });
 
   it('leaves a static initial access token to --write-test (its validity cannot be read)', async () => {
@@ -94,7 +116,11 @@ describe('doctor: permission checks', () => {
     expect(adapter.diagnostics?.adminUrl).toBe(idp.registrationEndpoint);
     const { byName, requests } = await checksOf(idp, adapter);
     expect(byName['discovery document']?.result).toBe('skip');
-    expect(byName.registration_endpoint).toEqual({ name: 'registration_endpoint', result: 'pass', detail: `configured: ${idp.registrationEndpoint}` });
+    expect(byName.registration_endpoint).toEqual({
+      name: 'registration_endpoint',
+      result: 'pass',
+      detail: `configured: ${idp.registrationEndpoint}`,
+    });
     expect(requests).toEqual([]);
   });
 });
@@ -104,8 +130,16 @@ describe('doctor: token endpoint', () => {
     const adapter = adapterOn(idp, { initialAccessToken: await idp.rotatingInitialAccessToken() });
     const tokenEndpoint = await adapter.diagnostics!.tokenEndpoint(context());
     expect(tokenEndpoint).toBe(idp.tokenEndpoint);
-    const created = await adapter.createClient(parseRegistration(konnectApplication({ grant_types: ['client_credentials'], token_endpoint_auth_method: 'client_secret_post' })), context());
-    const config = new oidc.Configuration({ issuer: idp.issuer, token_endpoint: tokenEndpoint }, created.clientId, undefined, oidc.ClientSecretPost(created.clientSecret));
+    const created = await adapter.createClient(
+      parseRegistration(konnectApplication({ grant_types: ['client_credentials'], token_endpoint_auth_method: 'client_secret_post' })),
+      context(),
+    );
+    const config = new oidc.Configuration(
+      { issuer: idp.issuer, token_endpoint: tokenEndpoint },
+      created.clientId,
+      undefined,
+      oidc.ClientSecretPost(created.clientSecret),
+    );
     oidc.allowInsecureRequests(config);
     const tokens = await oidc.clientCredentialsGrant(config);
     expect(tokens.access_token).toEqual(expect.any(String));
@@ -113,7 +147,11 @@ describe('doctor: token endpoint', () => {
   });
 
   it('is the configured RFC7591_TOKEN_ENDPOINT without discovery, and an error naming it when there is none', async () => {
-    const configured = adapterOn(idp, { issuer: undefined, registrationEndpoint: idp.registrationEndpoint, tokenEndpoint: idp.tokenEndpoint });
+    const configured = adapterOn(idp, {
+      issuer: undefined,
+      registrationEndpoint: idp.registrationEndpoint,
+      tokenEndpoint: idp.tokenEndpoint,
+    });
     expect(await configured.diagnostics!.tokenEndpoint(context())).toBe(idp.tokenEndpoint);
     const missing = adapterOn(idp, { issuer: undefined, registrationEndpoint: idp.registrationEndpoint });
     await expect(missing.diagnostics!.tokenEndpoint(context())).rejects.toThrow('RFC7591_TOKEN_ENDPOINT');

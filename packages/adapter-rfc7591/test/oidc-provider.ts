@@ -90,7 +90,18 @@ export async function startTestProvider(options: TestProviderOptions = {}): Prom
     jwks: { keys: [{ ...(await exportJWK(privateKey)), kid: 'test', alg: 'RS256', use: 'sig' }] },
     adapter: (name: string) => new MapAdapter(name === 'Client' ? clientStore : `${name}-${clientStore}`),
     // The admin client exists only where its grant does (oidc-provider refuses a client with a disabled grant).
-    clients: clientCredentials ? [{ client_id: admin.clientId, client_secret: admin.clientSecret, grant_types: ['client_credentials'], response_types: [], redirect_uris: [], scope: 'dcr' }] : [],
+    clients: clientCredentials
+      ? [
+          {
+            client_id: admin.clientId,
+            client_secret: admin.clientSecret,
+            grant_types: ['client_credentials'],
+            response_types: [],
+            redirect_uris: [],
+            scope: 'dcr',
+          },
+        ]
+      : [],
     scopes: ['openid', 'offline_access', 'dcr', 'read', 'write'],
     features: {
       devInteractions: { enabled: false },
@@ -116,7 +127,12 @@ export async function startTestProvider(options: TestProviderOptions = {}): Prom
     const bearer = ctx.get('authorization').match(/^Bearer (.+)$/)?.[1];
     if (ctx.method === 'POST' && ctx.path === '/reg' && bearer) {
       const token = await provider.ClientCredentials.find(bearer);
-      if (token && String(token.scope ?? '').split(' ').includes('dcr')) {
+      if (
+        token &&
+        String(token.scope ?? '')
+          .split(' ')
+          .includes('dcr')
+      ) {
         ctx.req.headers.authorization = `Bearer ${await new provider.InitialAccessToken({ policies: ['rotate-secret-on-update'] }).save()}`;
       }
     }
@@ -140,7 +156,10 @@ export async function startTestProvider(options: TestProviderOptions = {}): Prom
     countClients: () => clients().size,
     async canGetToken(clientId, clientSecret) {
       const stored = clients().get(clientId);
-      const method = stored?.token_endpoint_auth_method === 'client_secret_basic' ? oidc.ClientSecretBasic(clientSecret) : oidc.ClientSecretPost(clientSecret);
+      const method =
+        stored?.token_endpoint_auth_method === 'client_secret_basic'
+          ? oidc.ClientSecretBasic(clientSecret)
+          : oidc.ClientSecretPost(clientSecret);
       const config = new oidc.Configuration({ issuer, token_endpoint: tokenEndpoint }, clientId, undefined, method);
       oidc.allowInsecureRequests(config);
       try {

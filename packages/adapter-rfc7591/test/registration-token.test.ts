@@ -20,7 +20,12 @@ const REGISTRATION = /^\/reg\/[^/]+$/;
 beforeAll(async () => {
   idp = await startTestProvider();
   store = createEncryptedStore({ driver: createMemoryDriver(), keys: [new Uint8Array(randomBytes(32))] });
-  adapter = createRfc7591Adapter({ issuer: idp.issuer, initialAccessToken: await idp.rotatingInitialAccessToken(), store, allowInsecureHttp: true });
+  adapter = createRfc7591Adapter({
+    issuer: idp.issuer,
+    initialAccessToken: await idp.rotatingInitialAccessToken(),
+    store,
+    allowInsecureHttp: true,
+  });
   bridge = await startBridge(adapter, { operationTimeoutMs: 1_500 });
 });
 afterAll(async () => {
@@ -71,7 +76,9 @@ describe('an RFC 7592 update whose answer never arrives', () => {
   it('keeps the new token of an update answered after Konnect was told 504', async () => {
     const { clientId, secret } = await created();
     idp.faults.faultNext('PUT', REGISTRATION, 'processed_answer_late', { delayMs: 2_500 });
-    const late = await bridge.call('POST', `/${clientId}/event-hook`, { body: konnectEvent(clientId, { event_type: 'update_application', redirect_uris: ['https://late.example.com/cb'] }) });
+    const late = await bridge.call('POST', `/${clientId}/event-hook`, {
+      body: konnectEvent(clientId, { event_type: 'update_application', redirect_uris: ['https://late.example.com/cb'] }),
+    });
     expect(late.status).toBe(504);
     await idp.faults.settle();
     await adapter.drained?.();
@@ -111,7 +118,14 @@ describe('deletes', () => {
     // What an earlier delete leaves when it went through but neither its answer nor its repeats came back.
     const record = await store.get<{ registrationClientUri: string; registrationAccessToken: string }>(clientId);
     await store.set(clientId, { ...record, state: 'deleting' });
-    expect((await fetch(record?.registrationClientUri ?? '', { method: 'DELETE', headers: { authorization: `Bearer ${record?.registrationAccessToken}` } })).status).toBe(204);
+    expect(
+      (
+        await fetch(record?.registrationClientUri ?? '', {
+          method: 'DELETE',
+          headers: { authorization: `Bearer ${record?.registrationAccessToken}` },
+        })
+      ).status,
+    ).toBe(204);
     expect((await bridge.call('DELETE', `/${clientId}`)).status).toBe(204);
     expect(await store.get(clientId)).toBeUndefined();
     expect(await idp.canGetToken(clientId, secret)).toBe(false);

@@ -36,9 +36,18 @@ export interface FakeIdpKit {
  * `processed_answer_late` (processed at once, the answer sent after a delay), `processed_answer_lost`
  * (processed, then the connection destroyed without an answer).
  */
-export type FaultKind = 'error_500' | 'reset_before' | 'rate_limited' | 'hang' | 'held_then_processed' | 'processed_answer_late' | 'processed_answer_lost';
+export type FaultKind =
+  'error_500' | 'reset_before' | 'rate_limited' | 'hang' | 'held_then_processed' | 'processed_answer_late' | 'processed_answer_lost';
 
-export const FAULT_KINDS: readonly FaultKind[] = ['error_500', 'reset_before', 'rate_limited', 'hang', 'held_then_processed', 'processed_answer_late', 'processed_answer_lost'];
+export const FAULT_KINDS: readonly FaultKind[] = [
+  'error_500',
+  'reset_before',
+  'rate_limited',
+  'hang',
+  'held_then_processed',
+  'processed_answer_late',
+  'processed_answer_lost',
+];
 
 export interface FaultPlan {
   /** Probability in [0,1] that a matching request gets a fault. */
@@ -100,7 +109,8 @@ export function createFakeIdpKit(): FakeIdpKit {
       if (plan) checkPlan(plan);
       random = plan && { plan, draw: mulberry32(plan.seed ?? Math.floor(Math.random() * 2 ** 32)) };
     },
-    faultNext: (method, pattern, kind, options) => void planned.push({ method, pattern, kind, delayMs: options?.delayMs ?? DEFAULT_DELAY_MS[0] }),
+    faultNext: (method, pattern, kind, options) =>
+      void planned.push({ method, pattern, kind, delayMs: options?.delayMs ?? DEFAULT_DELAY_MS[0] }),
     async settle() {
       while (pending.size > 0) await Promise.all(pending);
     },
@@ -134,7 +144,14 @@ function checkPlan(plan: FaultPlan): void {
   if (!(min >= 0 && min <= max)) throw new RangeError(`Fault delay range must be [min, max] with 0 <= min <= max, got [${min}, ${max}].`);
 }
 
-function injectFault(kind: FaultKind, delayMs: number, req: IncomingMessage, res: ServerResponse, next: () => void, track: () => () => void): void {
+function injectFault(
+  kind: FaultKind,
+  delayMs: number,
+  req: IncomingMessage,
+  res: ServerResponse,
+  next: () => void,
+  track: () => () => void,
+): void {
   switch (kind) {
     case 'error_500':
       return answer(res, 500, { error: 'server_error', error_description: 'injected fault' });
@@ -217,7 +234,8 @@ function replayBody(req: IncomingMessage, body: Buffer): void {
   req.push(body);
   req.push(null);
   // Body parsers skip a request whose socket is no longer readable (on-finished's isFinished).
-  if (!req.socket.readable) req.socket = new Proxy(req.socket, { get: (socket, key) => (key === 'readable' ? true : Reflect.get(socket, key)) });
+  if (!req.socket.readable)
+    req.socket = new Proxy(req.socket, { get: (socket, key) => (key === 'readable' ? true : Reflect.get(socket, key)) });
 }
 
 interface StreamInternals {
@@ -268,8 +286,13 @@ export interface LoopbackServer {
   close(): Promise<void>;
 }
 
-export async function listenOnLoopback(handler: RequestListener, options: { tls?: { key: string; cert: string } } = {}): Promise<LoopbackServer> {
-  const server: Server = options.tls ? createHttpsServer({ key: options.tls.key, cert: options.tls.cert }, handler) : createHttpServer(handler);
+export async function listenOnLoopback(
+  handler: RequestListener,
+  options: { tls?: { key: string; cert: string } } = {},
+): Promise<LoopbackServer> {
+  const server: Server = options.tls
+    ? createHttpsServer({ key: options.tls.key, cert: options.tls.cert }, handler)
+    : createHttpServer(handler);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
@@ -285,7 +308,10 @@ export async function listenOnLoopback(handler: RequestListener, options: { tls?
 }
 
 /** client_id and client_secret from HTTP Basic (form-encoded, RFC 6749 §2.3.1) or else the form body. */
-export function clientCredentials(authorization: string | undefined, form: Record<string, string | undefined>): { clientId: string; clientSecret: string } {
+export function clientCredentials(
+  authorization: string | undefined,
+  form: Record<string, string | undefined>,
+): { clientId: string; clientSecret: string } {
   const basic = authorization?.match(/^Basic (.+)$/)?.[1];
   if (basic) {
     const [id = '', secret = ''] = Buffer.from(basic, 'base64').toString('utf8').split(':');

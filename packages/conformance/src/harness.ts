@@ -12,7 +12,11 @@ export interface BridgeHarness {
   baseUrl: string;
   apiKey: string;
   /** Calls `{baseUrl}{path}` with the API key (unless `apiKey: null`) and JSON. */
-  call(method: string, path: string, options?: { body?: unknown; apiKey?: string | null; headers?: Record<string, string> }): Promise<HarnessResponse>;
+  call(
+    method: string,
+    path: string,
+    options?: { body?: unknown; apiKey?: string | null; headers?: Record<string, string> },
+  ): Promise<HarnessResponse>;
   close(): Promise<void>;
 }
 
@@ -23,7 +27,10 @@ export interface HarnessResponse {
   body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 
-export async function startBridge(adapter: DcrAdapter, options: { basePath?: string; logger?: Logger; operationTimeoutMs?: number; completionTimeoutMs?: number } = {}): Promise<BridgeHarness> {
+export async function startBridge(
+  adapter: DcrAdapter,
+  options: { basePath?: string; logger?: Logger; operationTimeoutMs?: number; completionTimeoutMs?: number } = {},
+): Promise<BridgeHarness> {
   const apiKey = randomBytes(24).toString('base64url').replace(/-/g, '_');
   const basePath = options.basePath ?? '/dcr';
   const app = createBridgeApp({
@@ -48,7 +55,12 @@ export async function startBridge(adapter: DcrAdapter, options: { basePath?: str
       const response = await fetch(`${baseUrl}${path}`, {
         method,
         headers,
-        body: callOptions.body === undefined ? undefined : typeof callOptions.body === 'string' ? callOptions.body : JSON.stringify(callOptions.body),
+        body:
+          callOptions.body === undefined
+            ? undefined
+            : typeof callOptions.body === 'string'
+              ? callOptions.body
+              : JSON.stringify(callOptions.body),
       });
       const text = await response.text();
       let body: unknown;

@@ -52,7 +52,16 @@ export interface KonnectLedger {
 }
 
 export function createLedger(): KonnectLedger {
-  return { held: new Map(), deleted: new Set(), maybeDeleted: new Set(), retired: [], answers: {}, slowAnswers: 0, badErrors: 0, unanswered: 0 };
+  return {
+    held: new Map(),
+    deleted: new Set(),
+    maybeDeleted: new Set(),
+    retired: [],
+    answers: {},
+    slowAnswers: 0,
+    badErrors: 0,
+    unanswered: 0,
+  };
 }
 
 type Operation = 'create' | 'rotate' | 'update' | 'delete';
@@ -101,7 +110,10 @@ export async function runKonnectLoad(options: LoadOptions, ledger: KonnectLedger
         return options.call('POST', `/${id}/new-secret`);
       case 'update':
         return options.call('POST', `/${id}/event-hook`, {
-          body: konnectEvent(clientId as string, { event_type: 'update_application', redirect_uris: [`https://app.example.com/cb-${Math.floor(random() * 1e6)}`] }),
+          body: konnectEvent(clientId as string, {
+            event_type: 'update_application',
+            redirect_uris: [`https://app.example.com/cb-${Math.floor(random() * 1e6)}`],
+          }),
         });
       case 'delete':
         return options.call('DELETE', `/${id}`);
@@ -161,8 +173,24 @@ export interface AuditReport {
  * created since `baseline`; then rotates and deletes every held client through the bridge, counting those
  * it can no longer manage. Leaves the IdP at the baseline (but for unmanageable clients).
  */
-export async function auditLedger(ledger: KonnectLedger, backdoor: Pick<ConformanceBackdoor, 'clientExists' | 'canGetToken' | 'countClients'>, call: Call, baseline: number): Promise<AuditReport> {
-  const report: AuditReport = { orphans: 0, missing: 0, deletedLate: 0, zombies: 0, resurrectedSecrets: 0, deadSecrets: 0, unmanageable: 0, unmanageableIds: [], slowAnswers: ledger.slowAnswers, badErrors: ledger.badErrors };
+export async function auditLedger(
+  ledger: KonnectLedger,
+  backdoor: Pick<ConformanceBackdoor, 'clientExists' | 'canGetToken' | 'countClients'>,
+  call: Call,
+  baseline: number,
+): Promise<AuditReport> {
+  const report: AuditReport = {
+    orphans: 0,
+    missing: 0,
+    deletedLate: 0,
+    zombies: 0,
+    resurrectedSecrets: 0,
+    deadSecrets: 0,
+    unmanageable: 0,
+    unmanageableIds: [],
+    slowAnswers: ledger.slowAnswers,
+    badErrors: ledger.badErrors,
+  };
   for (const clientId of ledger.deleted) if (await backdoor.clientExists(clientId)) report.zombies++;
   const present: string[] = [];
   for (const [clientId, secret] of ledger.held) {

@@ -28,7 +28,9 @@ export function konnectVerifyApplication(overrides: Record<string, unknown> = {}
 
 export function konnectEvent(
   clientId: string,
-  event: { event_type: 'update_application'; redirect_uris: string[] } | { event_type: 'add_registration' | 'remove_registration'; api_product_version_id?: string; audience?: string },
+  event:
+    | { event_type: 'update_application'; redirect_uris: string[] }
+    | { event_type: 'add_registration' | 'remove_registration'; api_product_version_id?: string; audience?: string },
 ): Record<string, unknown> {
   const body: Record<string, unknown> = {
     client_id: clientId,

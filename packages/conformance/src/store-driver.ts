@@ -75,7 +75,8 @@ export function runStoreDriverContract(name: string, open: () => Promise<StoreDr
     });
 
     it('treats a prefix literally: % _ and \\ match themselves only', async () => {
-      for (const key of ['k/a', 'k/a%', 'k/a%b', 'k/ab', 'k/_', 'k/x', 'esc\\a', 'esc\\\\b', 'escXa', '100%/x', '1000/x']) await driver.set(key, key);
+      for (const key of ['k/a', 'k/a%', 'k/a%b', 'k/ab', 'k/_', 'k/x', 'esc\\a', 'esc\\\\b', 'escXa', '100%/x', '1000/x'])
+        await driver.set(key, key);
       expect(await keysUnder('k/a%')).toEqual(['k/a%', 'k/a%b']);
       expect(await keysUnder('k/_')).toEqual(['k/_']);
       expect(await keysUnder('esc\\')).toEqual(['esc\\\\b', 'esc\\a']);
@@ -120,7 +121,12 @@ export function runStoreDriverContract(name: string, open: () => Promise<StoreDr
       it('releases the lock when the work throws', async (context) => {
         const exclusive = exclusiveOf(driver, context);
         await expect(exclusive('client:a', () => Promise.reject(new Error('work failed')))).rejects.toThrow('work failed');
-        expect(await within(exclusive('client:a', async () => 'again'), 'the lock stayed held after a throwing work')).toBe('again');
+        expect(
+          await within(
+            exclusive('client:a', async () => 'again'),
+            'the lock stayed held after a throwing work',
+          ),
+        ).toBe('again');
       });
 
       it(`lets ${holders} holders at once use the driver inside their work`, async (context) => {
@@ -173,7 +179,12 @@ export function runStoreDriverContract(name: string, open: () => Promise<StoreDr
         it("releases one driver's lock for the other when the work throws", async (context) => {
           const [first, second] = await openPair(context);
           await expect(first('client:a', () => Promise.reject(new Error('work failed')))).rejects.toThrow('work failed');
-          expect(await within(second('client:a', async () => 'taken'), 'the lock stayed held after a throwing work')).toBe('taken');
+          expect(
+            await within(
+              second('client:a', async () => 'taken'),
+              'the lock stayed held after a throwing work',
+            ),
+          ).toBe('taken');
         });
       });
     });
@@ -223,7 +234,12 @@ async function expectConcurrent(first: Exclusive, second: Exclusive): Promise<vo
     await gate.promise;
   });
   await within(firstStarted.promise, 'the first work never started');
-  expect(await within(second('client:b', async () => 'ran'), 'a work on another name waited for the first')).toBe('ran');
+  expect(
+    await within(
+      second('client:b', async () => 'ran'),
+      'a work on another name waited for the first',
+    ),
+  ).toBe('ran');
   gate.resolve();
   await a;
 }

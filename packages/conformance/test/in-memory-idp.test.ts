@@ -36,7 +36,8 @@ function createMemoryIdp() {
     },
     replaceRedirectUris: async (_clientId, client, redirectUris) => void (client.redirectUris = redirectUris),
     addAudience: async (_clientId, client, audience) => void (client.audiences = [...new Set([...client.audiences, audience])]),
-    removeAudience: async (_clientId, client, audience) => void (client.audiences = client.audiences.filter((candidate) => candidate !== audience)),
+    removeAudience: async (_clientId, client, audience) =>
+      void (client.audiences = client.audiences.filter((candidate) => candidate !== audience)),
     checkReady: async () => ({ ready: true }),
   };
   const adapter = defineDcrAdapter(primitives);

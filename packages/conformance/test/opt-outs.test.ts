@@ -10,10 +10,14 @@ const declaredOnly = (skip: Record<string, string>): ConformanceOptions => ({
 
 describe('conformance opt-outs', () => {
   it('refuse a scenario id the suite does not know, naming it and the known ids', () => {
-    expect(() => runConformanceSuite(declaredOnly({ 'lifecycle/rotat': 'a typo' }))).toThrow(/Unknown conformance scenario id\(s\) in skip: "lifecycle\/rotat"\. Known ids: lifecycle\/create, /);
+    expect(() => runConformanceSuite(declaredOnly({ 'lifecycle/rotat': 'a typo' }))).toThrow(
+      /Unknown conformance scenario id\(s\) in skip: "lifecycle\/rotat"\. Known ids: lifecycle\/create, /,
+    );
   });
 
   it('refuse an opt-out that states no reason', () => {
-    expect(() => runConformanceSuite(declaredOnly({ 'lifecycle/rotate': '  ' }))).toThrow('Conformance opt-outs must state a reason: lifecycle/rotate.');
+    expect(() => runConformanceSuite(declaredOnly({ 'lifecycle/rotate': '  ' }))).toThrow(
+      'Conformance opt-outs must state a reason: lifecycle/rotate.',
+    );
   });
 });

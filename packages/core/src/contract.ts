@@ -315,7 +315,11 @@ export interface IdpPrimitives<Client> {
   remove(clientId: string, client: Client, context: OperationContext): Promise<void>;
 
   /** The client the create with this nonce made, if the IdP holds one; omit when the IdP cannot be searched. */
-  findByNonce?(nonce: string, draft: { clientName: string }, context: OperationContext): Promise<{ clientId: string; client: Client } | undefined>;
+  findByNonce?(
+    nonce: string,
+    draft: { clientName: string },
+    context: OperationContext,
+  ): Promise<{ clientId: string; client: Client } | undefined>;
 
   /** A new secret for the same client id; the old one must be dead when this resolves. Enables `rotateSecret`. */
   rotateSecret?(clientId: string, client: Client, context: OperationContext): Promise<string>;

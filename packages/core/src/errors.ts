@@ -102,5 +102,9 @@ export function toBridgeError(error: unknown, adapterId: string, operation: stri
 
 /** The readiness report for a check that threw: its message for the logs, its error code for `/readyz`. */
 export function notReady(error: unknown): ReadinessReport {
-  return { ready: false, detail: error instanceof Error ? error.message : String(error), reason: isBridgeError(error) ? error.code : 'internal_error' };
+  return {
+    ready: false,
+    detail: error instanceof Error ? error.message : String(error),
+    reason: isBridgeError(error) ? error.code : 'internal_error',
+  };
 }

@@ -158,7 +158,8 @@ export function createIdpHttpClient(options: IdpHttpClientOptions): IdpHttpClien
   const base = new URL(String(options.baseUrl));
   const basePath = base.pathname.replace(/\/+$/, '');
   const fixedHeaders = { accept: 'application/json', ...lowerCaseKeys(options.headers) };
-  const readRetryAfter = options.retryAfterSeconds ?? ((res: { headers: ResponseHeaders }) => parseRetryAfter(res.headers.get('retry-after')));
+  const readRetryAfter =
+    options.retryAfterSeconds ?? ((res: { headers: ResponseHeaders }) => parseRetryAfter(res.headers.get('retry-after')));
 
   function urlFor(target: IdpTarget, query: IdpRequestOptions['query']): URL {
     let url: URL;
@@ -176,22 +177,41 @@ export function createIdpHttpClient(options: IdpHttpClientOptions): IdpHttpClien
 
   /** One attempt, its answer read in full. The ceiling is undici's own (headers, then each body chunk). */
   /** One attempt in a span of its own (a child of the Konnect operation's), the trace context sent along. */
-  function attempt(method: HttpMethod, url: URL, request: IdpRequestOptions, authHeader: string | undefined, number: number): Promise<Answer> {
-    return inSpan(`${method} ${options.idpName}`, 'idp', { 'http.request.method': method, 'server.address': url.hostname, 'dcr.idp': options.idpName }, async (span) => {
-      if (span.isRecording()) span.setAttribute('url.full', redactUrl(url));
-      const started = performance.now();
-      const measure = (status: number | 'error') =>
-        measuringIdpCalls() && publish.idpCall({ idp: options.idpName, method, route: routeTemplate(url.pathname), status, seconds: secondsSince(started), attempt: number });
-      try {
-        const answer = await send(method, url, request, authHeader);
-        span.setAttribute('http.response.status_code', answer.status);
-        measure(answer.status);
-        return answer;
-      } catch (error) {
-        measure('error');
-        throw error;
-      }
-    });
+  function attempt(
+    method: HttpMethod,
+    url: URL,
+    request: IdpRequestOptions,
+    authHeader: string | undefined,
+    number: number,
+  ): Promise<Answer> {
+    return inSpan(
+      `${method} ${options.idpName}`,
+      'idp',
+      { 'http.request.method': method, 'server.address': url.hostname, 'dcr.idp': options.idpName },
+      async (span) => {
+        if (span.isRecording()) span.setAttribute('url.full', redactUrl(url));
+        const started = performance.now();
+        const measure = (status: number | 'error') =>
+          measuringIdpCalls() &&
+          publish.idpCall({
+            idp: options.idpName,
+            method,
+            route: routeTemplate(url.pathname),
+            status,
+            seconds: secondsSince(started),
+            attempt: number,
+          });
+        try {
+          const answer = await send(method, url, request, authHeader);
+          span.setAttribute('http.response.status_code', answer.status);
+          measure(answer.status);
+          return answer;
+        } catch (error) {
+          measure('error');
+          throw error;
+        }
+      },
+    );
   }
 
   async function send(method: HttpMethod, url: URL, request: IdpRequestOptions, authHeader: string | undefined): Promise<Answer> {
@@ -220,10 +240,24 @@ export function createIdpHttpClient(options: IdpHttpClientOptions): IdpHttpClien
         bodyTimeout: timeoutMs,
       });
       const answer: Answer = { status: response.statusCode, headers: new HeaderLookup(response.headers), text: await response.body.text() };
-      if (debugging()) logger.debug('idp request', { idp: options.idpName, method, url: redactUrl(url), status: answer.status, ms: Math.round(performance.now() - started) });
+      if (debugging())
+        logger.debug('idp request', {
+          idp: options.idpName,
+          method,
+          url: redactUrl(url),
+          status: answer.status,
+          ms: Math.round(performance.now() - started),
+        });
       return answer;
     } catch (error) {
-      if (debugging()) logger.debug('idp request failed', { idp: options.idpName, method, url: redactUrl(url), error, ms: Math.round(performance.now() - started) });
+      if (debugging())
+        logger.debug('idp request failed', {
+          idp: options.idpName,
+          method,
+          url: redactUrl(url),
+          error,
+          ms: Math.round(performance.now() - started),
+        });
       throw transportError(error, options.idpName, url, timeoutMs, request.signal);
     }
   }
@@ -285,12 +319,19 @@ export function createIdpHttpClient(options: IdpHttpClientOptions): IdpHttpClien
     const detail = idpMessage ? `: ${redactText(idpMessage).slice(0, 300)}` : '';
     const what = `${options.idpName} answered HTTP ${response.status} to ${action}`;
     if (response.status === 429) {
-      return new BridgeError('idp_rate_limited', `${options.idpName} is rate-limiting the bridge (${action}); retry after ${response.retryAfterSeconds} s.`, {
-        retryAfterSeconds: response.retryAfterSeconds,
-      });
+      return new BridgeError(
+        'idp_rate_limited',
+        `${options.idpName} is rate-limiting the bridge (${action}); retry after ${response.retryAfterSeconds} s.`,
+        {
+          retryAfterSeconds: response.retryAfterSeconds,
+        },
+      );
     }
     if (response.status === 401 || response.status === 403) {
-      return new BridgeError('idp_error', `${what}${detail}. The bridge's admin credentials were refused or lack a permission: check the adapter's credentials and roles.`);
+      return new BridgeError(
+        'idp_error',
+        `${what}${detail}. The bridge's admin credentials were refused or lack a permission: check the adapter's credentials and roles.`,
+      );
     }
     if (response.status >= 500) return new BridgeError('idp_unavailable', `${what}${detail}.`);
     return new BridgeError('idp_error', `${what}${detail}.`);
@@ -314,12 +355,21 @@ export function createIdpHttpClient(options: IdpHttpClientOptions): IdpHttpClien
     }
   }
 
-  async function checkAccess(target: IdpTarget, check: { name: string; fix: string }, requestOptions?: IdpRequestOptions): Promise<DiagnosticCheck> {
+  async function checkAccess(
+    target: IdpTarget,
+    check: { name: string; fix: string },
+    requestOptions?: IdpRequestOptions,
+  ): Promise<DiagnosticCheck> {
     try {
       const response = await request('GET', target, requestOptions);
       if (response.ok) return { name: check.name, result: 'pass', detail: `GET answered ${response.status}` };
       const refused = response.status === 401 || response.status === 403;
-      return { name: check.name, result: 'fail', detail: errorFromResponse(response, check.name).message, ...(refused ? { fix: check.fix } : {}) };
+      return {
+        name: check.name,
+        result: 'fail',
+        detail: errorFromResponse(response, check.name).message,
+        ...(refused ? { fix: check.fix } : {}),
+      };
     } catch (error) {
       return { name: check.name, result: 'fail', detail: notReady(error).detail };
     }
@@ -397,7 +447,11 @@ function transportError(error: unknown, idpName: string, url: URL, timeoutMs: nu
     const reason = callerSignal?.aborted ? 'within the request deadline' : `within ${timeoutMs} ms`;
     return new BridgeError('idp_timeout', `${idpName} at ${url.origin} did not answer ${reason}.`, { cause: error });
   }
-  return new BridgeError('idp_unavailable', `Could not reach ${idpName} at ${url.origin}${typeof code === 'string' ? ` (${code})` : ''}. Check the IdP URL and the network path.`, {
-    cause: error,
-  });
+  return new BridgeError(
+    'idp_unavailable',
+    `Could not reach ${idpName} at ${url.origin}${typeof code === 'string' ? ` (${code})` : ''}. Check the IdP URL and the network path.`,
+    {
+      cause: error,
+    },
+  );
 }

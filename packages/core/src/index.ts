@@ -26,7 +26,23 @@ export type {
 export { BridgeError, isBridgeError, notReady, type BridgeErrorCode, type BridgeErrorOptions } from './errors.js';
 export { JOURNAL_PREFIX, defineDcrAdapter, type JournalEntry, type LifecycleOptions } from './lifecycle.js';
 export { isAdapterModule, readAdapterOptions, type AdapterContext, type AdapterModule } from './adapter-module.js';
-export { createSettingsReader, readSharedAdapterSettings, type ScopedSettingsReader, type SettingsReader, type SharedAdapterSettings } from './settings.js';
+export {
+  createSettingsReader,
+  readSharedAdapterSettings,
+  type ScopedSettingsReader,
+  type SettingsReader,
+  type SharedAdapterSettings,
+} from './settings.js';
 export { generateSecret, hasOwnershipMarkerLine, ownershipMarkerLine, uniqueName, type UniqueNameOptions } from './naming.js';
 export { silentLogger, type LogFields, type LogLevel, type Logger } from './logger.js';
-export { compareCodePoints, createEncryptedStore, createJsonStore, createMemoryDriver, parseStoreKey, prefixUpperBound, type EncryptedStoreOptions, type StateStore, type StoreDriver } from './store.js';
+export {
+  compareCodePoints,
+  createEncryptedStore,
+  createJsonStore,
+  createMemoryDriver,
+  parseStoreKey,
+  prefixUpperBound,
+  type EncryptedStoreOptions,
+  type StateStore,
+  type StoreDriver,
+} from './store.js';

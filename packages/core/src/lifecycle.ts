@@ -1,4 +1,12 @@
-import type { ClientEvent, ClientRegistration, CreatedClient, DcrAdapter, IdpPrimitives, OperationContext, RecoveryReport } from './contract.js';
+import type {
+  ClientEvent,
+  ClientRegistration,
+  CreatedClient,
+  DcrAdapter,
+  IdpPrimitives,
+  OperationContext,
+  RecoveryReport,
+} from './contract.js';
 import { BridgeError, isBridgeError } from './errors.js';
 import { silentLogger, type Logger } from './logger.js';
 import { newNonce } from './naming.js';
@@ -112,12 +120,21 @@ export function defineDcrAdapter<Client>(idp: IdpPrimitives<Client>, options: Li
    */
   async function inBackground<T>(operation: string, work: (context: OperationContext) => Promise<T>): Promise<T> {
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(new BridgeError('idp_timeout', `${operation} did not finish within ${cleanupTimeoutMs} ms.`)), cleanupTimeoutMs);
+    const timer = setTimeout(
+      () => controller.abort(new BridgeError('idp_timeout', `${operation} did not finish within ${cleanupTimeoutMs} ms.`)),
+      cleanupTimeoutMs,
+    );
     const onClose = () => controller.abort(closed.signal.reason);
     closed.signal.addEventListener('abort', onClose, { once: true });
     const { signal } = controller;
     try {
-      return await work({ signal, deadline: signal, answered: Promise.resolve(false), logger: logger.child({ operation }), requestId: `cleanup-${operation}` });
+      return await work({
+        signal,
+        deadline: signal,
+        answered: Promise.resolve(false),
+        logger: logger.child({ operation }),
+        requestId: `cleanup-${operation}`,
+      });
     } finally {
       clearTimeout(timer);
       closed.signal.removeEventListener('abort', onClose);
@@ -125,7 +142,10 @@ export function defineDcrAdapter<Client>(idp: IdpPrimitives<Client>, options: Li
   }
 
   const notManaged = (clientId: string) =>
-    new BridgeError('client_not_managed', `Client ${clientId} was not created by the bridge (it has no ${idp.marker}); the bridge leaves it alone.`);
+    new BridgeError(
+      'client_not_managed',
+      `Client ${clientId} was not created by the bridge (it has no ${idp.marker}); the bridge leaves it alone.`,
+    );
 
   /**
    * The client for `operation`, proven ours: the remembered one, or read (and remembered) when none is or the
@@ -155,7 +175,10 @@ export function defineDcrAdapter<Client>(idp: IdpPrimitives<Client>, options: Li
   function onClient<T>(clientId: string, context: OperationContext, work: () => Promise<T>): Promise<T> {
     return locks.run(clientId, async () => {
       if (context.deadline.aborted) {
-        throw new BridgeError('idp_timeout', `Another operation on client ${clientId} took the whole time budget; nothing was changed. Retry.`);
+        throw new BridgeError(
+          'idp_timeout',
+          `Another operation on client ${clientId} took the whole time budget; nothing was changed. Retry.`,
+        );
       }
       return work();
     });
@@ -222,7 +245,11 @@ export function defineDcrAdapter<Client>(idp: IdpPrimitives<Client>, options: Li
         return 'undone';
       } catch (error) {
         const delay = Math.min(maxDelayMs, baseDelayMs * 2 ** attempt);
-        logger.warn('could not search for a client a failed create may have left; retrying', { nonce: entry.nonce, error, retryInMs: delay });
+        logger.warn('could not search for a client a failed create may have left; retrying', {
+          nonce: entry.nonce,
+          error,
+          retryInMs: delay,
+        });
         await sleep(delay, closed.signal).catch(() => undefined);
       }
     }
@@ -230,7 +257,8 @@ export function defineDcrAdapter<Client>(idp: IdpPrimitives<Client>, options: Li
   }
 
   async function createClient(registration: ClientRegistration, context: OperationContext): Promise<CreatedClient> {
-    if (context.deadline.aborted) throw new BridgeError('idp_timeout', 'The time budget was spent before the create could start; nothing was created.');
+    if (context.deadline.aborted)
+      throw new BridgeError('idp_timeout', 'The time budget was spent before the create could start; nothing was created.');
     const entry: JournalEntry = { nonce: newNonce(), clientName: registration.clientName, startedAt: new Date().toISOString() };
     active.add(entry.nonce);
     try {
@@ -238,7 +266,10 @@ export function defineDcrAdapter<Client>(idp: IdpPrimitives<Client>, options: Li
     } catch (error) {
       active.delete(entry.nonce);
       logger.error('could not record a create in the journal; nothing was created', { error });
-      throw new BridgeError('store_unavailable', 'The bridge could not record the create in its journal, so it did not start it: nothing was created. Retry.');
+      throw new BridgeError(
+        'store_unavailable',
+        'The bridge could not record the create in its journal, so it did not start it: nothing was created. Retry.',
+      );
     }
     let created: CreatedClient;
     try {
@@ -255,8 +286,10 @@ export function defineDcrAdapter<Client>(idp: IdpPrimitives<Client>, options: Li
       });
     } catch (error) {
       const reason = isBridgeError(error) ? error.code : 'unexpected error';
-      if (entry.clientId !== undefined) track(undo({ ...entry, clientId: entry.clientId }, `the create failed (${reason})`).finally(() => active.delete(entry.nonce)));
-      else if (!isBridgeError(error) || MAYBE_CREATED.has(error.code)) track(resolveUnknown(entry, `the create failed (${reason})`).finally(() => active.delete(entry.nonce)));
+      if (entry.clientId !== undefined)
+        track(undo({ ...entry, clientId: entry.clientId }, `the create failed (${reason})`).finally(() => active.delete(entry.nonce)));
+      else if (!isBridgeError(error) || MAYBE_CREATED.has(error.code))
+        track(resolveUnknown(entry, `the create failed (${reason})`).finally(() => active.delete(entry.nonce)));
       else track(journal.delete(journalKey(entry.nonce)).finally(() => active.delete(entry.nonce)));
       throw error;
     }
@@ -268,7 +301,9 @@ export function defineDcrAdapter<Client>(idp: IdpPrimitives<Client>, options: Li
     }
     track(
       context.answered
-        .then((answered) => (answered ? journal.delete(journalKey(entry.nonce)) : undo({ ...entry, clientId }, 'Konnect did not get the answer')))
+        .then((answered) =>
+          answered ? journal.delete(journalKey(entry.nonce)) : undo({ ...entry, clientId }, 'Konnect did not get the answer'),
+        )
         .finally(() => active.delete(entry.nonce)),
     );
     return created;
@@ -304,7 +339,9 @@ export function defineDcrAdapter<Client>(idp: IdpPrimitives<Client>, options: Li
     if (entries.length > 0) logger.warn('finishing creates a previous process left open', { open: entries.length });
     await Promise.all(
       entries.map(async (entry) => {
-        const outcome = shared ? await shared(journalKey(entry.nonce), () => finishIfOpen(entry, inFlightMs)) : await finish(entry, inFlightMs);
+        const outcome = shared
+          ? await shared(journalKey(entry.nonce), () => finishIfOpen(entry, inFlightMs))
+          : await finish(entry, inFlightMs);
         if (outcome !== undefined) report[outcome]++;
         else report.open--;
       }),
@@ -320,11 +357,14 @@ export function defineDcrAdapter<Client>(idp: IdpPrimitives<Client>, options: Li
 
   async function finish(entry: JournalEntry, inFlightMs: number): Promise<RecoveryOutcome> {
     if (entry.answering) {
-      logger.warn('a create was answering Konnect when the process stopped: the client is kept; if the application does not exist in Konnect, delete it at the IdP', {
-        clientId: entry.clientId,
-        nonce: entry.nonce,
-        startedAt: entry.startedAt,
-      });
+      logger.warn(
+        'a create was answering Konnect when the process stopped: the client is kept; if the application does not exist in Konnect, delete it at the IdP',
+        {
+          clientId: entry.clientId,
+          nonce: entry.nonce,
+          startedAt: entry.startedAt,
+        },
+      );
       await journal.delete(journalKey(entry.nonce));
       return 'kept';
     }

@@ -40,7 +40,8 @@ export function createJsonLogger(options: JsonLoggerOptions = {}): Logger {
   const now = options.now ?? (() => new Date());
   return bindingLogger(
     (level) => LEVELS[level] >= threshold,
-    (level, message, fields) => write(`${JSON.stringify({ time: now().toISOString(), level, msg: message, ...(redact(fields) as LogFields) })}\n`),
+    (level, message, fields) =>
+      write(`${JSON.stringify({ time: now().toISOString(), level, msg: message, ...(redact(fields) as LogFields) })}\n`),
     options.bindings,
   );
 }
@@ -50,7 +51,11 @@ export function createJsonLogger(options: JsonLoggerOptions = {}): Logger {
  * over a binding of the same name), and `write` is called only for the levels `enabled` lets through.
  * Core's JSON logger and the server's pino logger share it.
  */
-export function bindingLogger(enabled: (level: LogLevel) => boolean, write: (level: LogLevel, message: string, fields: LogFields) => void, bindings: LogFields = {}): Logger {
+export function bindingLogger(
+  enabled: (level: LogLevel) => boolean,
+  write: (level: LogLevel, message: string, fields: LogFields) => void,
+  bindings: LogFields = {},
+): Logger {
   const emit = (level: LogLevel) => (message: string, fields?: LogFields) => {
     if (enabled(level)) write(level, message, { ...bindings, ...fields });
   };

@@ -60,7 +60,12 @@ export function createSettingsReader(values: Record<string, string | undefined>)
   return readerOver(values, problems, names, (name) => name);
 }
 
-function readerOver(values: Record<string, string | undefined>, problems: string[], names: Set<string>, fullName: (name: string) => string): SettingsReader {
+function readerOver(
+  values: Record<string, string | undefined>,
+  problems: string[],
+  names: Set<string>,
+  fullName: (name: string) => string,
+): SettingsReader {
   const read = (name: string) => {
     const full = fullName(name);
     names.add(full);
@@ -112,8 +117,14 @@ function readerOver(values: Record<string, string | undefined>, problems: string
       const { full, value } = read(name);
       if (value === undefined) return options.default;
       const number = Number(value);
-      if (!Number.isInteger(number) || (options.min !== undefined && number < options.min) || (options.max !== undefined && number > options.max)) {
-        const range = [options.min !== undefined ? `≥ ${options.min}` : '', options.max !== undefined ? `≤ ${options.max}` : ''].filter(Boolean).join(' and ');
+      if (
+        !Number.isInteger(number) ||
+        (options.min !== undefined && number < options.min) ||
+        (options.max !== undefined && number > options.max)
+      ) {
+        const range = [options.min !== undefined ? `≥ ${options.min}` : '', options.max !== undefined ? `≤ ${options.max}` : '']
+          .filter(Boolean)
+          .join(' and ');
         problems.push(`${full} must be a whole number${range ? ` ${range}` : ''} (got "${value}").`);
         return options.default;
       }
@@ -130,7 +141,10 @@ function readerOver(values: Record<string, string | undefined>, problems: string
     },
     list(name, options = {}) {
       const { full, value } = read(name);
-      const items = (value ?? '').split(',').map((item) => item.trim()).filter((item) => item !== '');
+      const items = (value ?? '')
+        .split(',')
+        .map((item) => item.trim())
+        .filter((item) => item !== '');
       if (items.length === 0 && options.required) missing(full);
       return items;
     },

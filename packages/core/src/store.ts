@@ -160,7 +160,10 @@ async function open(sealed: string, key: string, keys: StoreKey[]): Promise<stri
   const header = JSON.parse(Buffer.from(sealed.split('.')[0] ?? '', 'base64url').toString('utf8')) as { kid?: string };
   const storeKey = keys.find((candidate) => candidate.id === header.kid);
   if (!storeKey) {
-    throw new BridgeError('internal_error', 'A stored client record was encrypted with a key the bridge no longer has. Add the key it was written with back to the store keys of the bridge (newest first).');
+    throw new BridgeError(
+      'internal_error',
+      'A stored client record was encrypted with a key the bridge no longer has. Add the key it was written with back to the store keys of the bridge (newest first).',
+    );
   }
   const { compactDecrypt } = await import('jose');
   const { plaintext, protectedHeader } = await compactDecrypt(sealed, storeKey.bytes);

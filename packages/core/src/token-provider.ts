@@ -70,7 +70,12 @@ export function createClientCredentialsTokenProvider(options: ClientCredentialsT
   let configuring: Promise<{ client: OpenIdClient; config: oidc.Configuration }> | undefined;
   const configure = () =>
     (configuring ??= import('openid-client').then((client) => {
-      const config = new client.Configuration({ issuer: options.issuer, token_endpoint: options.tokenEndpoint }, options.clientId, undefined, clientAuth(client, options.auth));
+      const config = new client.Configuration(
+        { issuer: options.issuer, token_endpoint: options.tokenEndpoint },
+        options.clientId,
+        undefined,
+        clientAuth(client, options.auth),
+      );
       config.timeout = options.timeoutSeconds ?? 5;
       if (options.dispatcher) config[client.customFetch] = fetchVia(options.dispatcher) as oidc.CustomFetch;
       if (new URL(options.tokenEndpoint).protocol === 'http:') client.allowInsecureRequests(config);
@@ -128,7 +133,9 @@ function untilAborted(shared: Promise<string>, signal: AbortSignal, options: Cli
 }
 
 function abandoned(signal: AbortSignal, options: ClientCredentialsTokenOptions): BridgeError {
-  return new BridgeError('idp_timeout', `No admin token from ${tokenEndpointName(options)} within the request deadline.`, { cause: signal.reason });
+  return new BridgeError('idp_timeout', `No admin token from ${tokenEndpointName(options)} within the request deadline.`, {
+    cause: signal.reason,
+  });
 }
 
 function tokenEndpointName(options: ClientCredentialsTokenOptions): string {
@@ -171,7 +178,11 @@ function tokenError(oidc: OpenIdClient, error: unknown, options: ClientCredentia
   const where = tokenEndpointName(options);
   if (error instanceof oidc.ResponseBodyError) {
     const status = error.status;
-    if (status === 429) return new BridgeError('idp_rate_limited', `${where} is rate-limiting the bridge's token requests.`, { retryAfterSeconds: 1, cause: error });
+    if (status === 429)
+      return new BridgeError('idp_rate_limited', `${where} is rate-limiting the bridge's token requests.`, {
+        retryAfterSeconds: 1,
+        cause: error,
+      });
     if (status >= 500) return new BridgeError('idp_unavailable', `${where} answered HTTP ${status}.`, { cause: error });
     return new BridgeError(
       'idp_error',
@@ -185,8 +196,18 @@ function tokenError(oidc: OpenIdClient, error: unknown, options: ClientCredentia
   }
   if (error instanceof oidc.ClientError && error.code === 'OAUTH_RESPONSE_IS_NOT_CONFORM') {
     const status = (error.cause as Response | undefined)?.status;
-    if (status === 429) return new BridgeError('idp_rate_limited', `${where} is rate-limiting the bridge's token requests.`, { retryAfterSeconds: 1, cause: error });
-    return new BridgeError('idp_unavailable', `${where} gave an answer that is not an OAuth token response${status ? ` (HTTP ${status})` : ''}.`, { cause: error });
+    if (status === 429)
+      return new BridgeError('idp_rate_limited', `${where} is rate-limiting the bridge's token requests.`, {
+        retryAfterSeconds: 1,
+        cause: error,
+      });
+    return new BridgeError(
+      'idp_unavailable',
+      `${where} gave an answer that is not an OAuth token response${status ? ` (HTTP ${status})` : ''}.`,
+      { cause: error },
+    );
   }
-  return new BridgeError('idp_unavailable', `Could not get an admin token from ${where}. Check the URL and the network path.`, { cause: error });
+  return new BridgeError('idp_unavailable', `Could not get an admin token from ${where}. Check the URL and the network path.`, {
+    cause: error,
+  });
 }

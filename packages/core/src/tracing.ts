@@ -9,7 +9,12 @@ import { context, propagation, SpanKind, SpanStatusCode, trace, type Attributes,
 const tracer = trace.getTracer('@dcr-bridge/core');
 
 /** Runs `work` inside a span named `name`; the span ends with the work, marked as an error when it throws. */
-export async function inSpan<T>(name: string, kind: 'operation' | 'idp', attributes: Attributes, work: (span: Span) => Promise<T>): Promise<T> {
+export async function inSpan<T>(
+  name: string,
+  kind: 'operation' | 'idp',
+  attributes: Attributes,
+  work: (span: Span) => Promise<T>,
+): Promise<T> {
   return tracer.startActiveSpan(name, { kind: kind === 'idp' ? SpanKind.CLIENT : SpanKind.INTERNAL, attributes }, async (span) => {
     try {
       return await work(span);

@@ -44,7 +44,11 @@ export function fakeAdapter(overrides: Partial<DcrAdapter> = {}): DcrAdapter & {
     capabilities: { rotateSecret: true, updateRedirectUris: true, audienceRegistrations: false },
     createClient: vi.fn(async (registration: ClientRegistration) => {
       calls.push('create');
-      return { clientId: `id-${registration.clientName}`, clientSecret: 'super-secret-value', clientIdIssuedAt: new Date('2026-01-02T03:04:05Z') };
+      return {
+        clientId: `id-${registration.clientName}`,
+        clientSecret: 'super-secret-value',
+        clientIdIssuedAt: new Date('2026-01-02T03:04:05Z'),
+      };
     }),
     deleteClient: vi.fn(async () => void calls.push('delete')),
     rotateSecret: vi.fn(async (clientId: string) => {
@@ -56,4 +60,3 @@ export function fakeAdapter(overrides: Partial<DcrAdapter> = {}): DcrAdapter & {
     ...overrides,
   } as DcrAdapter & { calls: string[] };
 }
-

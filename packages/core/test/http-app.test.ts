@@ -64,7 +64,11 @@ describe('create', () => {
     const call = await start(adapter);
     const res = await call('POST', '/', { body: konnectBody() });
     expect(res.status).toBe(201);
-    expect(res.json).toEqual({ client_id: 'id-My app', client_secret: 'super-secret-value', client_id_issued_at: '2026-01-02T03:04:05.000Z' });
+    expect(res.json).toEqual({
+      client_id: 'id-My app',
+      client_secret: 'super-secret-value',
+      client_id_issued_at: '2026-01-02T03:04:05.000Z',
+    });
     expect(res.headers.get('cache-control')).toBe('no-store');
     expect(res.headers.get('x-request-id')).toBeTruthy();
   });
@@ -72,19 +76,31 @@ describe('create', () => {
   it('passes the normalised registration: bearer → client_credentials, Verify ids, unknown fields ignored', async () => {
     const adapter = fakeAdapter();
     const call = await start(adapter);
-    await call('POST', '/', { body: konnectBody({ grant_types: ['bearer', 'client_credentials', 'authorization_code'], future_field: 1 }) });
+    await call('POST', '/', {
+      body: konnectBody({ grant_types: ['bearer', 'client_credentials', 'authorization_code'], future_field: 1 }),
+    });
     expect(adapter.createClient).toHaveBeenCalledWith(
       expect.objectContaining({
         grantTypes: ['client_credentials', 'authorization_code'],
         requestedGrantTypes: ['bearer', 'client_credentials', 'authorization_code'],
-        konnect: { portalId: 'test portal_id', organizationId: 'org', developerId: 'dev', authStrategyId: 'strategy', dcrProviderId: 'provider' },
+        konnect: {
+          portalId: 'test portal_id',
+          organizationId: 'org',
+          developerId: 'dev',
+          authStrategyId: 'strategy',
+          dcrProviderId: 'provider',
+        },
       }),
       expect.anything(),
     );
   });
 
   it('includes client_secret_expires_at when the secret expires', async () => {
-    const call = await start(fakeAdapter({ createClient: async () => ({ clientId: 'a', clientSecret: 'b', clientSecretExpiresAt: new Date('2027-01-01T00:00:00Z') }) }));
+    const call = await start(
+      fakeAdapter({
+        createClient: async () => ({ clientId: 'a', clientSecret: 'b', clientSecretExpiresAt: new Date('2027-01-01T00:00:00Z') }),
+      }),
+    );
     const res = await call('POST', '/', { body: konnectBody() });
     expect(res.json.client_secret_expires_at).toBe('2027-01-01T00:00:00.000Z');
     expect(Number.isNaN(Date.parse(res.json.client_id_issued_at))).toBe(false);
@@ -123,30 +139,43 @@ describe('create', () => {
     }
   });
 
-  it.each(['javascript:alert(1)', 'JavaScript:alert(1)', 'data:text/html,<script>x</script>', 'vbscript:msgbox', 'file:///etc/passwd', 'https://app.example.com/c\rb', 'https://app.example.com/\tcb', 'https://app.example.com/cb\nx', 'https://app.example.com/a b'])(
-    'refuses the redirect URI %j before the adapter sees it, on create and on update',
-    async (uri) => {
-      const adapter = fakeAdapter();
-      const call = await start(adapter);
-      const created = await call('POST', '/', { body: konnectBody({ redirect_uris: ['https://ok.example.com/cb', uri] }) });
-      expect(created.status).toBe(400);
-      expect(created.json).toEqual({ error: 'invalid_redirect_uri', error_description: expect.stringContaining('redirect_uris[1]') });
-      const updated = await call('POST', '/c/event-hook', { body: eventBody('c', { redirect_uris: [uri] }) });
-      expect(updated.status).toBe(400);
-      expect(updated.json.error).toBe('invalid_redirect_uri');
-      expect(adapter.calls).toEqual([]);
-    },
-  );
+  it.each([
+    'javascript:alert(1)',
+    'JavaScript:alert(1)',
+    'data:text/html,<script>x</script>',
+    'vbscript:msgbox',
+    'file:///etc/passwd',
+    'https://app.example.com/c\rb',
+    'https://app.example.com/\tcb',
+    'https://app.example.com/cb\nx',
+    'https://app.example.com/a b',
+  ])('refuses the redirect URI %j before the adapter sees it, on create and on update', async (uri) => {
+    const adapter = fakeAdapter();
+    const call = await start(adapter);
+    const created = await call('POST', '/', { body: konnectBody({ redirect_uris: ['https://ok.example.com/cb', uri] }) });
+    expect(created.status).toBe(400);
+    expect(created.json).toEqual({ error: 'invalid_redirect_uri', error_description: expect.stringContaining('redirect_uris[1]') });
+    const updated = await call('POST', '/c/event-hook', { body: eventBody('c', { redirect_uris: [uri] }) });
+    expect(updated.status).toBe(400);
+    expect(updated.json.error).toBe('invalid_redirect_uri');
+    expect(adapter.calls).toEqual([]);
+  });
 
   it('keeps accepting native-app redirect URIs with a private-use scheme (RFC 8252)', async () => {
     const call = await start(fakeAdapter());
-    expect((await call('POST', '/', { body: konnectBody({ redirect_uris: ['com.example.app:/oauth2redirect', 'http://127.0.0.1:8080/cb'] }) })).status).toBe(201);
+    expect(
+      (await call('POST', '/', { body: konnectBody({ redirect_uris: ['com.example.app:/oauth2redirect', 'http://127.0.0.1:8080/cb'] }) }))
+        .status,
+    ).toBe(201);
   });
 
   it('answers malformed JSON 400, a huge body 413, a non-JSON body 415, a non-object 400', async () => {
     const adapter = fakeAdapter();
     const call = await start(adapter, { bodyLimitBytes: 1024 });
-    expect((await call('POST', '/', { body: '{"client_name":' })).json).toEqual({ error: 'invalid_request', error_description: 'The request body is not valid JSON.' });
+    expect((await call('POST', '/', { body: '{"client_name":' })).json).toEqual({
+      error: 'invalid_request',
+      error_description: 'The request body is not valid JSON.',
+    });
     const huge = await call('POST', '/', { body: konnectBody({ application_description: 'x'.repeat(4096) }) });
     expect(huge.status).toBe(413);
     expect(huge.json.error).toBe('payload_too_large');
@@ -166,7 +195,11 @@ describe('hostile requests get a JSON 4xx, never a 500 or a bare answer', () => 
     const adapter = fakeAdapter();
     const call = await start(adapter);
     for (const path of ['/%E0%A4%A', '/%zz/new-secret', '/%/event-hook']) {
-      const res = await call(path.endsWith('hook') || path.endsWith('secret') ? 'POST' : 'DELETE', path, path.endsWith('hook') ? { body: eventBody('x') } : {});
+      const res = await call(
+        path.endsWith('hook') || path.endsWith('secret') ? 'POST' : 'DELETE',
+        path,
+        path.endsWith('hook') ? { body: eventBody('x') } : {},
+      );
       expect(res.status, path).toBe(400);
       expect(res.json).toEqual({ error: 'invalid_request', error_description: expect.any(String) });
     }
@@ -178,7 +211,11 @@ describe('hostile requests get a JSON 4xx, never a 500 or a bare answer', () => 
     const server = await listen(createBridgeApp({ adapter, apiKeys: [API_KEY] }));
     closeServer = server.close;
     const send = (body: Buffer) =>
-      fetch(`${server.url}/`, { method: 'POST', headers: { 'x-api-key': API_KEY, 'content-type': 'application/json', 'content-encoding': 'gzip' }, body });
+      fetch(`${server.url}/`, {
+        method: 'POST',
+        headers: { 'x-api-key': API_KEY, 'content-type': 'application/json', 'content-encoding': 'gzip' },
+        body,
+      });
     const corrupt = await send(Buffer.concat([gzipSync(JSON.stringify(konnectBody())).subarray(0, 12), Buffer.from('not gzip at all')]));
     expect(corrupt.status).toBe(400);
     expect(await corrupt.json()).toEqual({ error: 'invalid_request', error_description: expect.any(String) });
@@ -186,13 +223,17 @@ describe('hostile requests get a JSON 4xx, never a 500 or a bare answer', () => 
     expect((await send(gzipSync(JSON.stringify(konnectBody())))).status).toBe(201);
   });
 
-  it('answers requests that Node\'s HTTP parser refuses with the same JSON shape (answerClientError)', async () => {
+  it("answers requests that Node's HTTP parser refuses with the same JSON shape (answerClientError)", async () => {
     const server = createServer(createBridgeApp({ adapter: fakeAdapter(), apiKeys: [API_KEY] }));
     server.on('clientError', answerClientError);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const port = (server.address() as { port: number }).port;
     try {
-      for (const raw of ['GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n', `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 'NOT HTTP AT ALL\r\n\r\n']) {
+      for (const raw of [
+        'GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n',
+        `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`,
+        'NOT HTTP AT ALL\r\n\r\n',
+      ]) {
         const answer = await new Promise<string>((resolve) => {
           const socket = connect(port, '127.0.0.1', () => socket.write(raw));
           let text = '';
@@ -238,7 +279,14 @@ describe('routes', () => {
 
   it('readyz says why it is not ready as an error code, never the detail', async () => {
     let hang = false;
-    const checkReady = () => (hang ? new Promise<never>(() => undefined) : Promise.resolve({ ready: false, detail: 'token endpoint https://idp.internal said invalid_client', reason: 'idp_error' as const }));
+    const checkReady = () =>
+      hang
+        ? new Promise<never>(() => undefined)
+        : Promise.resolve({
+            ready: false,
+            detail: 'token endpoint https://idp.internal said invalid_client',
+            reason: 'idp_error' as const,
+          });
     const call = await start(fakeAdapter({ checkReady }), { readinessTimeoutMs: 50 });
     const res = await call('GET', '/readyz', { key: null });
     expect([res.status, res.json]).toEqual([503, { status: 'not_ready', reason: 'idp_error' }]);
@@ -248,9 +296,12 @@ describe('routes', () => {
 
   it('readyz answers 503 revealing nothing when the adapter is not ready, and while draining', async () => {
     let draining = false;
-    const call = await start(fakeAdapter({ checkReady: async () => ({ ready: false, detail: 'token endpoint said invalid_client for secret xyz' }) }), {
-      isDraining: () => draining,
-    });
+    const call = await start(
+      fakeAdapter({ checkReady: async () => ({ ready: false, detail: 'token endpoint said invalid_client for secret xyz' }) }),
+      {
+        isDraining: () => draining,
+      },
+    );
     const res = await call('GET', '/readyz', { key: null });
     expect(res.status).toBe(503);
     expect(res.json).toEqual({ status: 'not_ready', reason: 'not_ready' });
@@ -313,7 +364,14 @@ describe('rotate, delete and events', () => {
   it('acknowledges registrations without calling an adapter that has no audience capability', async () => {
     const adapter = fakeAdapter();
     const call = await start(adapter);
-    const res = await call('POST', '/c/event-hook', { body: eventBody('c', { event_type: 'add_registration', api_product_version_id: 'v1', audience: 'https://api', redirect_uris: undefined }) });
+    const res = await call('POST', '/c/event-hook', {
+      body: eventBody('c', {
+        event_type: 'add_registration',
+        api_product_version_id: 'v1',
+        audience: 'https://api',
+        redirect_uris: undefined,
+      }),
+    });
     expect(res.status).toBe(200);
     expect(adapter.calls).toEqual([]);
   });
@@ -322,7 +380,11 @@ describe('rotate, delete and events', () => {
     const adapter = fakeAdapter();
     const call = await start(adapter);
     expect((await call('POST', '/c/event-hook', { body: eventBody('c') })).status).toBe(200);
-    expect(adapter.applyEvent).toHaveBeenCalledWith('c', expect.objectContaining({ type: 'update_application', redirectUris: ['https://new.example.com/cb'] }), expect.anything());
+    expect(adapter.applyEvent).toHaveBeenCalledWith(
+      'c',
+      expect.objectContaining({ type: 'update_application', redirectUris: ['https://new.example.com/cb'] }),
+      expect.anything(),
+    );
     const mismatch = await call('POST', '/c/event-hook', { body: eventBody('other') });
     expect(mismatch.status).toBe(400);
     expect(mismatch.json.error_description).toContain('does not match');
@@ -349,7 +411,11 @@ describe('adapter errors', () => {
   });
 
   it('answers a rate limit 503 with Retry-After', async () => {
-    const call = await start(fakeAdapter({ deleteClient: async () => Promise.reject(new BridgeError('idp_rate_limited', 'Slow down.', { retryAfterSeconds: 7 })) }));
+    const call = await start(
+      fakeAdapter({
+        deleteClient: async () => Promise.reject(new BridgeError('idp_rate_limited', 'Slow down.', { retryAfterSeconds: 7 })),
+      }),
+    );
     const res = await call('DELETE', '/c');
     expect(res.status).toBe(503);
     expect(res.headers.get('retry-after')).toBe('7');
@@ -362,7 +428,10 @@ describe('adapter errors', () => {
     });
     const res = await call('DELETE', '/c');
     expect(res.status).toBe(500);
-    expect(res.json).toEqual({ error: 'adapter_failure', error_description: 'The fake adapter failed unexpectedly during deleteClient. The bridge\'s logs have the details.' });
+    expect(res.json).toEqual({
+      error: 'adapter_failure',
+      error_description: "The fake adapter failed unexpectedly during deleteClient. The bridge's logs have the details.",
+    });
     expect(res.text).not.toContain('hunter2');
     expect(res.text).not.toContain('at ');
     expect(lines.text()).toContain('boom');
@@ -415,10 +484,15 @@ describe('audit lines', () => {
       }),
       { logger: createJsonLogger({ level: 'info', write: lines.write }) },
     );
-    await call('POST', '/', { body: konnectBody({ portal_id: 'portal-1', organization_id: 'org-1', developer_id: 'dev-1' }), headers: { 'x-request-id': 'req-create' } });
+    await call('POST', '/', {
+      body: konnectBody({ portal_id: 'portal-1', organization_id: 'org-1', developer_id: 'dev-1' }),
+      headers: { 'x-request-id': 'req-create' },
+    });
     await call('POST', '/id-My%20app/new-secret', { headers: { 'x-request-id': 'req-rotate' } });
     await call('POST', '/id-My%20app/event-hook', { body: eventBody('id-My app', { application_id: 'app-1' }) });
-    await call('POST', '/id-My%20app/event-hook', { body: eventBody('id-My app', { event_type: 'add_registration', api_product_version_id: 'v1', redirect_uris: undefined }) });
+    await call('POST', '/id-My%20app/event-hook', {
+      body: eventBody('id-My app', { event_type: 'add_registration', api_product_version_id: 'v1', redirect_uris: undefined }),
+    });
     await call('DELETE', '/someone-elses', { headers: { 'x-request-id': 'req-delete' } });
     const audit = lines.lines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((line) => line.msg === 'audit');
     expect(audit.map(({ operation, outcome, clientId }) => ({ operation, outcome, clientId }))).toEqual([
@@ -428,7 +502,13 @@ describe('audit lines', () => {
       { operation: 'applyEvent(add_registration)', outcome: 'acknowledged', clientId: 'id-My app' },
       { operation: 'deleteClient', outcome: 'client_not_managed', clientId: 'someone-elses' },
     ]);
-    expect(audit[0]).toMatchObject({ requestId: 'req-create', portalId: 'portal-1', organizationId: 'org-1', developerId: 'dev-1', level: 'info' });
+    expect(audit[0]).toMatchObject({
+      requestId: 'req-create',
+      portalId: 'portal-1',
+      organizationId: 'org-1',
+      developerId: 'dev-1',
+      level: 'info',
+    });
     expect(audit[2]).toMatchObject({ applicationId: 'app-1', portalId: 'portal', organizationId: 'org', developerId: 'dev' });
     expect(audit[4]).toMatchObject({ requestId: 'req-delete' });
     for (const line of audit) expect(typeof line.ms).toBe('number');
@@ -446,7 +526,8 @@ describe('logs', () => {
     await call('POST', '/', { body: konnectBody(), key: 'wrong_key_0123456789' });
     const text = lines.text();
     expect(lines.lines.length).toBeGreaterThan(3);
-    for (const secret of ['super-secret-value', 'rotated-secret-value', API_KEY, 'wrong_key_0123456789']) expect(text).not.toContain(secret);
+    for (const secret of ['super-secret-value', 'rotated-secret-value', API_KEY, 'wrong_key_0123456789'])
+      expect(text).not.toContain(secret);
     expect(text).toContain('"status":201');
   });
 });

@@ -56,28 +56,54 @@ describe('createIdpHttpClient', () => {
   });
 
   it('find reads a 404 as undefined and throws for other failures; probe reports readiness without throwing', async () => {
-    const idp = await scriptedIdp([{ status: 404, body: { error: 'gone' } }, { status: 200, body: { id: 'x' } }, { status: 403, body: { error: 'forbidden' } }, { status: 200 }, { status: 401 }]);
+    const idp = await scriptedIdp([
+      { status: 404, body: { error: 'gone' } },
+      { status: 200, body: { id: 'x' } },
+      { status: 403, body: { error: 'forbidden' } },
+      { status: 200 },
+      { status: 401 },
+    ]);
     const client = createIdpHttpClient({ idpName: 'Test IdP', baseUrl: idp.url, retry: { retries: 0 } });
     expect(await client.find('/a', 'reading a')).toBeUndefined();
     expect(await client.find('/b', 'reading b')).toEqual({ id: 'x' });
     await expect(client.find('/c', 'reading c')).rejects.toMatchObject({ code: 'idp_error' });
     expect(await client.probe('/d', 'listing d')).toEqual({ ready: true });
-    expect(await client.probe('/e', 'listing e')).toEqual({ ready: false, detail: expect.stringContaining('HTTP 401 to listing e'), reason: 'idp_error' });
+    expect(await client.probe('/e', 'listing e')).toEqual({
+      ready: false,
+      detail: expect.stringContaining('HTTP 401 to listing e'),
+      reason: 'idp_error',
+    });
     const down = createIdpHttpClient({ idpName: 'Gone', baseUrl: 'http://127.0.0.1:1', retry: { retries: 0 } });
-    expect(await down.probe('/f', 'listing f')).toMatchObject({ ready: false, detail: expect.stringContaining('Could not reach Gone'), reason: 'idp_unavailable' });
+    expect(await down.probe('/f', 'listing f')).toMatchObject({
+      ready: false,
+      detail: expect.stringContaining('Could not reach Gone'),
+      reason: 'idp_unavailable',
+    });
   });
 
   it("checkAccess turns one GET into a doctor's check: pass, refused with what to grant, or failed with the status", async () => {
-    const idp = await scriptedIdp([{ status: 200, body: [] }, { status: 403, body: { error: 'insufficient_scope' } }, { status: 500, body: { error: 'boom' } }]);
+    const idp = await scriptedIdp([
+      { status: 200, body: [] },
+      { status: 403, body: { error: 'insufficient_scope' } },
+      { status: 500, body: { error: 'boom' } },
+    ]);
     const client = createIdpHttpClient({ idpName: 'Test IdP', baseUrl: idp.url, retry: { retries: 0 } });
     const check = { name: 'permission: list clients', fix: 'grant clients.read' };
     expect(await client.checkAccess('/clients', check)).toEqual({ name: check.name, result: 'pass', detail: 'GET answered 200' });
-    expect(await client.checkAccess('/clients', check)).toEqual({ name: check.name, result: 'fail', detail: expect.stringContaining('HTTP 403'), fix: 'grant clients.read' });
+    expect(await client.checkAccess('/clients', check)).toEqual({
+      name: check.name,
+      result: 'fail',
+      detail: expect.stringContaining('HTTP 403'),
+      fix: 'grant clients.read',
+    });
     const failed = await client.checkAccess('/clients', check);
     expect(failed).toMatchObject({ result: 'fail', detail: expect.stringContaining('HTTP 500') });
     expect(failed.fix).toBeUndefined();
     const down = createIdpHttpClient({ idpName: 'Gone', baseUrl: 'http://127.0.0.1:1', retry: { retries: 0 } });
-    expect(await down.checkAccess('/clients', check)).toMatchObject({ result: 'fail', detail: expect.stringContaining('Could not reach Gone') });
+    expect(await down.checkAccess('/clients', check)).toMatchObject({
+      result: 'fail',
+      detail: expect.stringContaining('Could not reach Gone'),
+    });
   });
 
   it('keeps its connections alive across requests, and closes its pool on close()', async () => {
@@ -97,7 +123,10 @@ describe('createIdpHttpClient', () => {
   it('sends through a dispatcher it is given (undici MockAgent), which its close() leaves open', async () => {
     const agent = new MockAgent();
     agent.disableNetConnect();
-    agent.get('https://idp.example').intercept({ path: '/base/things/a%2Fb?x=1', method: 'GET' }).reply(200, { id: 'a/b' }, { headers: { 'content-type': 'application/json', 'x-multi': ['1', '2'] } });
+    agent
+      .get('https://idp.example')
+      .intercept({ path: '/base/things/a%2Fb?x=1', method: 'GET' })
+      .reply(200, { id: 'a/b' }, { headers: { 'content-type': 'application/json', 'x-multi': ['1', '2'] } });
     const client = createIdpHttpClient({ idpName: 'Mocked IdP', baseUrl: 'https://idp.example/base', dispatcher: agent });
     const res = await client.get(path`/things/${'a/b'}`, { query: { x: 1 } });
     expect(res).toMatchObject({ status: 200, ok: true, body: { id: 'a/b' }, path: '/base/things/a%2Fb' });
@@ -121,15 +150,18 @@ describe('createIdpHttpClient', () => {
     expect(idp.seen).toHaveLength(3);
   });
 
-  it.each(['POST', 'PUT'] as const)('never retries a %s unless told it is idempotent (the failed attempt may have been processed)', async (method) => {
-    const idp = await scriptedIdp([{ status: 503 }, { status: 200 }, { status: 503 }, { status: 201 }]);
-    const client = createIdpHttpClient({ idpName: 'Test IdP', baseUrl: idp.url, retry: fast });
-    expect((await client.request(method, '/x')).status).toBe(503);
-    expect(idp.seen).toHaveLength(1);
-    expect((await client.request(method, '/y')).status).toBe(200);
-    expect((await client.request(method, '/z', { idempotent: true })).status).toBe(201);
-    expect(idp.seen).toHaveLength(4);
-  });
+  it.each(['POST', 'PUT'] as const)(
+    'never retries a %s unless told it is idempotent (the failed attempt may have been processed)',
+    async (method) => {
+      const idp = await scriptedIdp([{ status: 503 }, { status: 200 }, { status: 503 }, { status: 201 }]);
+      const client = createIdpHttpClient({ idpName: 'Test IdP', baseUrl: idp.url, retry: fast });
+      expect((await client.request(method, '/x')).status).toBe(503);
+      expect(idp.seen).toHaveLength(1);
+      expect((await client.request(method, '/y')).status).toBe(200);
+      expect((await client.request(method, '/z', { idempotent: true })).status).toBe(201);
+      expect(idp.seen).toHaveLength(4);
+    },
+  );
 
   it('never retries a PUT after a connection reset: it may have been processed', async () => {
     let attempts = 0;
@@ -205,7 +237,7 @@ describe('createIdpHttpClient', () => {
     expect(client.errorFromResponse(refused, 'reading y').message).toMatch(/admin credentials were refused/);
   });
 
-  it('turns a refused write into the metadata error Konnect should see, with the IdP\'s reason', async () => {
+  it("turns a refused write into the metadata error Konnect should see, with the IdP's reason", async () => {
     const idp = await scriptedIdp([
       { status: 400, body: { message: 'redirect_uris[0] must use https' } },
       { status: 422, body: { message: 'grantTypes contains an unknown value' } },
@@ -214,8 +246,14 @@ describe('createIdpHttpClient', () => {
     ]);
     const client = createIdpHttpClient({ idpName: 'Test IdP', baseUrl: idp.url, retry: { retries: 0 } });
     const refusal = async () => client.refusal(await client.post('/clients'), 'the client');
-    expect(await refusal()).toMatchObject({ code: 'invalid_redirect_uri', message: 'Test IdP refused the client: redirect_uris[0] must use https' });
-    expect(await refusal()).toMatchObject({ code: 'invalid_client_metadata', message: expect.stringContaining('grantTypes contains an unknown value') });
+    expect(await refusal()).toMatchObject({
+      code: 'invalid_redirect_uri',
+      message: 'Test IdP refused the client: redirect_uris[0] must use https',
+    });
+    expect(await refusal()).toMatchObject({
+      code: 'invalid_client_metadata',
+      message: expect.stringContaining('grantTypes contains an unknown value'),
+    });
     expect(await refusal()).toMatchObject({ code: 'conflict', message: expect.stringContaining('name already in use') });
     expect(await refusal()).toMatchObject({ code: 'idp_unavailable' });
   });

@@ -19,7 +19,9 @@ afterEach(() => {
 
 describe('instrumentation channels', () => {
   it('take ids out of IdP paths', () => {
-    expect(routeTemplate('/admin/realms/acme/clients/3f2a9c1e-0b7d-4e0a-9f6e-1a2b3c4d5e6f/client-secret')).toBe('/admin/realms/acme/clients/{id}/client-secret');
+    expect(routeTemplate('/admin/realms/acme/clients/3f2a9c1e-0b7d-4e0a-9f6e-1a2b3c4d5e6f/client-secret')).toBe(
+      '/admin/realms/acme/clients/{id}/client-secret',
+    );
     expect(routeTemplate('/api/v1/apps/0oa1b2c3d4')).toBe('/api/v1/apps/{id}');
     expect(routeTemplate('/pf-admin-api/v1/oauth/clients/konnect-orders-app-abcdefgh')).toBe('/pf-admin-api/v1/oauth/clients/{id}');
     expect(routeTemplate('/reg/a%2Fb')).toBe('/reg/{id}');
@@ -65,9 +67,11 @@ describe('instrumentation channels', () => {
         { idp: 'Measured IdP', method: 'POST', route: '/clients', status: 201, seconds: expect.any(Number), attempt: 0 },
         { idp: 'Measured IdP', method: 'GET', route: '/clients/{id}', status: 200, seconds: expect.any(Number), attempt: 0 },
       ]);
-      expect((heard[CHANNELS.store] as Array<{ store: string; operation: string; ok: boolean }>).map(({ store, operation, ok }) => `${store} ${operation} ${ok}`)).toEqual(
-        expect.arrayContaining(['json set true', 'json delete true']),
-      );
+      expect(
+        (heard[CHANNELS.store] as Array<{ store: string; operation: string; ok: boolean }>).map(
+          ({ store, operation, ok }) => `${store} ${operation} ${ok}`,
+        ),
+      ).toEqual(expect.arrayContaining(['json set true', 'json delete true']));
       const text = JSON.stringify(heard);
       for (const value of ['client-7f3a9', 'idp-secret-value', 'measured_api_key_01']) expect(text).not.toContain(value);
     } finally {

@@ -100,7 +100,14 @@ function memoryIdp(options: { searchable?: boolean; handsOverCreated?: boolean }
 }
 
 function context(overrides: Partial<OperationContext> = {}): OperationContext {
-  return { signal: new AbortController().signal, deadline: new AbortController().signal, answered: Promise.resolve(true), logger: createJsonLogger({ write: () => undefined }), requestId: 'r', ...overrides };
+  return {
+    signal: new AbortController().signal,
+    deadline: new AbortController().signal,
+    answered: Promise.resolve(true),
+    logger: createJsonLogger({ write: () => undefined }),
+    requestId: 'r',
+    ...overrides,
+  };
 }
 
 const registration = (overrides: Record<string, unknown> = {}) => parseRegistration(konnectBody(overrides));
@@ -111,14 +118,26 @@ const openEntries = async (journal: StateStore) => (await journal.list<JournalEn
 describe('defineDcrAdapter: the rules of the contract', () => {
   it('derives the capabilities from the primitives it was given', () => {
     const { primitives } = memoryIdp();
-    expect(defineDcrAdapter(primitives).capabilities).toEqual({ rotateSecret: true, updateRedirectUris: true, audienceRegistrations: false });
+    expect(defineDcrAdapter(primitives).capabilities).toEqual({
+      rotateSecret: true,
+      updateRedirectUris: true,
+      audienceRegistrations: false,
+    });
     const { rotateSecret: _rotate, replaceRedirectUris: _replace, ...minimal } = primitives;
-    expect(defineDcrAdapter(minimal).capabilities).toEqual({ rotateSecret: false, updateRedirectUris: false, audienceRegistrations: false });
+    expect(defineDcrAdapter(minimal).capabilities).toEqual({
+      rotateSecret: false,
+      updateRedirectUris: false,
+      audienceRegistrations: false,
+    });
   });
 
   it("hands the IdP's diagnostics to the doctor as they are, and has none when the primitives have none", () => {
     const { primitives } = memoryIdp();
-    const diagnostics = { adminUrl: 'https://idp.example', checkPermissions: async () => [], tokenEndpoint: async () => 'https://idp.example/token' };
+    const diagnostics = {
+      adminUrl: 'https://idp.example',
+      checkPermissions: async () => [],
+      tokenEndpoint: async () => 'https://idp.example/token',
+    };
     expect(defineDcrAdapter({ ...primitives, diagnostics }).diagnostics).toBe(diagnostics);
     expect(defineDcrAdapter(primitives).diagnostics).toBeUndefined();
   });
@@ -127,7 +146,10 @@ describe('defineDcrAdapter: the rules of the contract', () => {
     const idp = memoryIdp();
     idp.clients.set('foreign', { name: 'x', secret: 's', redirectUris: ['https://a.example/cb'], ours: false });
     const adapter = defineDcrAdapter(idp.primitives);
-    await expect(adapter.rotateSecret?.('foreign', context())).rejects.toMatchObject({ code: 'client_not_managed', message: expect.stringContaining('ours flag') });
+    await expect(adapter.rotateSecret?.('foreign', context())).rejects.toMatchObject({
+      code: 'client_not_managed',
+      message: expect.stringContaining('ours flag'),
+    });
     await expect(adapter.deleteClient('foreign', context())).rejects.toMatchObject({ code: 'client_not_managed' });
     await expect(adapter.rotateSecret?.('nobody', context())).rejects.toMatchObject({ code: 'not_found' });
     await expect(adapter.deleteClient('nobody', context())).resolves.toBeUndefined();
@@ -165,7 +187,12 @@ describe('defineDcrAdapter: the rules of the contract', () => {
       adapter.applyEvent?.(clientId, event, context()),
     ]);
     expect(idp.maxRunning()).toBe(1);
-    expect(idp.calls.filter((call) => /^(rotate|update)/.test(call))).toEqual([`rotate ${clientId}`, `update ${clientId}`, `rotate ${clientId}`, `update ${clientId}`]);
+    expect(idp.calls.filter((call) => /^(rotate|update)/.test(call))).toEqual([
+      `rotate ${clientId}`,
+      `update ${clientId}`,
+      `rotate ${clientId}`,
+      `update ${clientId}`,
+    ]);
   });
 
   it('does not start an operation whose Konnect deadline passed while it queued', async () => {
@@ -266,7 +293,10 @@ describe('defineDcrAdapter: recovery after a crash', () => {
     const idp = memoryIdp();
     const journal = createJsonStore(createMemoryDriver());
     // The answer was being written: the entry is marked answering, and the process dies before it is closed.
-    const { clientId } = await defineDcrAdapter(idp.primitives, { journal }).createClient(registration(), context({ answered: new Promise(() => undefined) }));
+    const { clientId } = await defineDcrAdapter(idp.primitives, { journal }).createClient(
+      registration(),
+      context({ answered: new Promise(() => undefined) }),
+    );
     expect(await openEntries(journal)).toEqual([expect.objectContaining({ clientId, answering: true })]);
     const lines = captureLines();
     const restarted = defineDcrAdapter(idp.primitives, { journal, logger: createJsonLogger({ write: lines.write }) });
@@ -322,7 +352,11 @@ describe('defineDcrAdapter: remembered ownership', () => {
     const adapter = defineDcrAdapter(idp.primitives);
     const { clientId } = await adapter.createClient(registration(), context());
     await adapter.rotateSecret?.(clientId, context());
-    await adapter.applyEvent?.(clientId, { type: 'update_application', redirectUris: ['https://app.example.com/cb'], application: {} as never }, context());
+    await adapter.applyEvent?.(
+      clientId,
+      { type: 'update_application', redirectUris: ['https://app.example.com/cb'], application: {} as never },
+      context(),
+    );
     await adapter.deleteClient(clientId, context());
     expect(idp.calls).toEqual(['create', `rotate ${clientId}`, `update ${clientId}`, `remove ${clientId}`]);
 
@@ -348,7 +382,8 @@ describe('defineDcrAdapter: remembered ownership', () => {
     const idp = memoryIdp();
     idp.clients.set('foreign', { name: 'theirs', secret: 's', redirectUris: [], ours: false });
     const adapter = defineDcrAdapter(idp.primitives);
-    for (let i = 0; i < 2; i++) await expect(adapter.rotateSecret?.('foreign', context())).rejects.toMatchObject({ code: 'client_not_managed' });
+    for (let i = 0; i < 2; i++)
+      await expect(adapter.rotateSecret?.('foreign', context())).rejects.toMatchObject({ code: 'client_not_managed' });
     expect(finds(idp.calls)).toBe(2);
     for (let i = 0; i < 2; i++) await expect(adapter.rotateSecret?.('missing', context())).rejects.toMatchObject({ code: 'not_found' });
     expect(finds(idp.calls)).toBe(4);
@@ -359,28 +394,35 @@ describe('defineDcrAdapter: remembered ownership', () => {
   it.each([
     ['an IdP error', (clientId: string) => new BridgeError('idp_error', `Memory IdP answered HTTP 404 for ${clientId}.`)],
     ['not_found', (clientId: string) => new BridgeError('not_found', `Memory IdP has no client ${clientId}.`)],
-  ])('answers not_found for a remembered client deleted behind its back (the primitive throws %s), then forgets it; its delete succeeds', async (_kind, gone) => {
-    const idp = memoryIdp({ handsOverCreated: true });
-    const adapter = defineDcrAdapter({
-      ...idp.primitives,
-      rotateSecret: async (clientId, client, ctx) => {
-        if (!idp.clients.has(clientId)) throw gone(clientId);
-        return idp.primitives.rotateSecret!(clientId, client, ctx);
-      },
-    });
-    const { clientId } = await adapter.createClient(registration(), context());
-    idp.clients.delete(clientId);
-    await expect(adapter.rotateSecret?.(clientId, context())).rejects.toMatchObject({ code: 'not_found' });
-    idp.calls.length = 0;
-    await expect(adapter.rotateSecret?.(clientId, context())).rejects.toMatchObject({ code: 'not_found' });
-    expect(idp.calls).toEqual([`find ${clientId}`]);
-    await adapter.deleteClient(clientId, context());
-  });
+  ])(
+    'answers not_found for a remembered client deleted behind its back (the primitive throws %s), then forgets it; its delete succeeds',
+    async (_kind, gone) => {
+      const idp = memoryIdp({ handsOverCreated: true });
+      const adapter = defineDcrAdapter({
+        ...idp.primitives,
+        rotateSecret: async (clientId, client, ctx) => {
+          if (!idp.clients.has(clientId)) throw gone(clientId);
+          return idp.primitives.rotateSecret!(clientId, client, ctx);
+        },
+      });
+      const { clientId } = await adapter.createClient(registration(), context());
+      idp.clients.delete(clientId);
+      await expect(adapter.rotateSecret?.(clientId, context())).rejects.toMatchObject({ code: 'not_found' });
+      idp.calls.length = 0;
+      await expect(adapter.rotateSecret?.(clientId, context())).rejects.toMatchObject({ code: 'not_found' });
+      expect(idp.calls).toEqual([`find ${clientId}`]);
+      await adapter.deleteClient(clientId, context());
+    },
+  );
 
   it('keeps at most rememberClients clients, dropping the least recently used', async () => {
     const idp = memoryIdp({ handsOverCreated: true });
     const adapter = defineDcrAdapter(idp.primitives, { rememberClients: 2 });
-    const [a, b, c] = [await adapter.createClient(registration(), context()), await adapter.createClient(registration(), context()), await adapter.createClient(registration(), context())];
+    const [a, b, c] = [
+      await adapter.createClient(registration(), context()),
+      await adapter.createClient(registration(), context()),
+      await adapter.createClient(registration(), context()),
+    ];
     idp.calls.length = 0;
     for (const { clientId } of [c, b, a]) await adapter.rotateSecret?.(clientId, context());
     expect(idp.calls).toEqual([`rotate ${c.clientId}`, `rotate ${b.clientId}`, `find ${a.clientId}`, `rotate ${a.clientId}`]);
@@ -399,7 +441,10 @@ function sharedDriver() {
       exclusive<T>(name: string, work: () => Promise<T>): Promise<T> {
         locked.push(name);
         const result = (tails.get(name) ?? Promise.resolve()).then(work, work);
-        tails.set(name, result.catch(() => undefined));
+        tails.set(
+          name,
+          result.catch(() => undefined),
+        );
         return result;
       },
     },
@@ -414,7 +459,12 @@ describe('defineDcrAdapter: a journal shared by several replicas', () => {
     const [a, b] = [defineDcrAdapter(idp.primitives, { journal }), defineDcrAdapter(idp.primitives, { journal })];
     const { clientId } = await a.createClient(registration(), context());
     const event = { type: 'update_application' as const, redirectUris: ['https://new.example/cb'], application: {} as never };
-    await Promise.all([a.rotateSecret?.(clientId, context()), b.applyEvent?.(clientId, event, context()), b.rotateSecret?.(clientId, context()), a.deleteClient(clientId, context())]);
+    await Promise.all([
+      a.rotateSecret?.(clientId, context()),
+      b.applyEvent?.(clientId, event, context()),
+      b.rotateSecret?.(clientId, context()),
+      a.deleteClient(clientId, context()),
+    ]);
     expect(idp.maxRunning()).toBe(1);
     expect(shared.locked.filter((name) => name === `dcr-bridge/client/${clientId}`)).toHaveLength(4);
     expect(idp.clients.has(clientId)).toBe(false);
@@ -426,7 +476,12 @@ describe('defineDcrAdapter: a journal shared by several replicas', () => {
     const a = defineDcrAdapter(idp.primitives, { journal });
     let answer!: (value: boolean) => void;
     const { clientId } = await a.createClient(registration(), context({ answered: new Promise((resolve) => (answer = resolve)) }));
-    await journal.set(`${JOURNAL_PREFIX}young001`, { nonce: 'young001', clientName: 'Under way', startedAt: new Date().toISOString(), clientId: 'client-elsewhere' });
+    await journal.set(`${JOURNAL_PREFIX}young001`, {
+      nonce: 'young001',
+      clientName: 'Under way',
+      startedAt: new Date().toISOString(),
+      clientId: 'client-elsewhere',
+    });
     idp.clients.set('client-elsewhere', { name: 'x', secret: 's', redirectUris: [], ours: true });
     const b = defineDcrAdapter(idp.primitives, { journal, ...fast });
     expect(await b.recover?.({ inFlightMs: 60_000 })).toEqual({ open: 0, undone: 0, neverCreated: 0, unresolved: 0, kept: 0 });
@@ -442,8 +497,18 @@ describe('defineDcrAdapter: a journal shared by several replicas', () => {
     const journal = createJsonStore(sharedDriver().driver);
     idp.clients.set('orphan-old', { name: 'x', secret: 's', redirectUris: [], ours: true });
     idp.clients.set('orphan-new', { name: 'y', secret: 's', redirectUris: [], ours: true });
-    await journal.set(`${JOURNAL_PREFIX}old00001`, { nonce: 'old00001', clientName: 'Old', startedAt: '2026-01-01T00:00:00.000Z', clientId: 'orphan-old' });
-    await journal.set(`${JOURNAL_PREFIX}new00001`, { nonce: 'new00001', clientName: 'New', startedAt: new Date().toISOString(), clientId: 'orphan-new' });
+    await journal.set(`${JOURNAL_PREFIX}old00001`, {
+      nonce: 'old00001',
+      clientName: 'Old',
+      startedAt: '2026-01-01T00:00:00.000Z',
+      clientId: 'orphan-old',
+    });
+    await journal.set(`${JOURNAL_PREFIX}new00001`, {
+      nonce: 'new00001',
+      clientName: 'New',
+      startedAt: new Date().toISOString(),
+      clientId: 'orphan-new',
+    });
     const survivor = defineDcrAdapter(idp.primitives, { journal, ...fast });
     expect(await survivor.recover?.({ inFlightMs: 100 })).toEqual({ open: 1, undone: 1, neverCreated: 0, unresolved: 0, kept: 0 });
     expect(idp.clients.has('orphan-old')).toBe(false);
@@ -460,11 +525,19 @@ describe('defineDcrAdapter: a journal shared by several replicas', () => {
     const failWhenDown = async () => {
       if (down) throw new Error('PostgreSQL store 127.0.0.1:5432/dcr is unreachable');
     };
-    const driver = { ...shared.driver, check: failWhenDown, set: async (key: string, value: string) => (await failWhenDown(), shared.driver.set(key, value)) };
+    const driver = {
+      ...shared.driver,
+      check: failWhenDown,
+      set: async (key: string, value: string) => (await failWhenDown(), shared.driver.set(key, value)),
+    };
     const adapter = defineDcrAdapter(idp.primitives, { journal: createJsonStore(driver) });
     expect(await adapter.checkReady(context())).toEqual({ ready: true });
     down = true;
-    expect(await adapter.checkReady(context())).toEqual({ ready: false, detail: expect.stringContaining('unreachable'), reason: 'store_unavailable' });
+    expect(await adapter.checkReady(context())).toEqual({
+      ready: false,
+      detail: expect.stringContaining('unreachable'),
+      reason: 'store_unavailable',
+    });
     await expect(adapter.createClient(registration(), context())).rejects.toMatchObject({ code: 'store_unavailable', status: 503 });
     expect(idp.calls).not.toContain('create');
     expect(idp.clients.size).toBe(0);
@@ -474,7 +547,12 @@ describe('defineDcrAdapter: a journal shared by several replicas', () => {
     const idp = memoryIdp();
     const journal = createJsonStore(sharedDriver().driver);
     idp.clients.set('orphan', { name: 'x', secret: 's', redirectUris: [], ours: true });
-    await journal.set(`${JOURNAL_PREFIX}dead0001`, { nonce: 'dead0001', clientName: 'Dead', startedAt: '2026-01-01T00:00:00.000Z', clientId: 'orphan' });
+    await journal.set(`${JOURNAL_PREFIX}dead0001`, {
+      nonce: 'dead0001',
+      clientName: 'Dead',
+      startedAt: '2026-01-01T00:00:00.000Z',
+      clientId: 'orphan',
+    });
     const [a, b] = [defineDcrAdapter(idp.primitives, { journal, ...fast }), defineDcrAdapter(idp.primitives, { journal, ...fast })];
     const reports = await Promise.all([a.recover?.({ inFlightMs: 60_000 }), b.recover?.({ inFlightMs: 60_000 })]);
     expect(reports.map((report) => report?.undone).sort()).toEqual([0, 1]);

@@ -18,7 +18,10 @@ const kongSpecPath = join(import.meta.dirname, '..', '..', '..', '..', 'shared',
 
 function resolve(schema: Schema): Schema {
   if (!schema.$ref) return schema;
-  return (schema.$ref as string).slice(2).split('/').reduce((node: Schema, key) => node[key], document);
+  return (schema.$ref as string)
+    .slice(2)
+    .split('/')
+    .reduce((node: Schema, key) => node[key], document);
 }
 
 /** The subset of JSON Schema the document uses; returns the problems found. */
@@ -26,11 +29,13 @@ function validate(value: unknown, raw: Schema, at = '$'): string[] {
   const schema = resolve(raw);
   const problems: string[] = [];
   const type = Array.isArray(value) ? 'array' : value === null ? 'null' : typeof value;
-  if (schema.type === 'integer' ? !Number.isInteger(value) : schema.type && schema.type !== type) return [`${at} should be ${schema.type}, is ${type}`];
+  if (schema.type === 'integer' ? !Number.isInteger(value) : schema.type && schema.type !== type)
+    return [`${at} should be ${schema.type}, is ${type}`];
   if (schema.enum && !schema.enum.includes(value)) problems.push(`${at} = ${JSON.stringify(value)} is not in ${schema.enum.join('|')}`);
   if (typeof value === 'string') {
     if (schema.minLength && value.length < schema.minLength) problems.push(`${at} is shorter than ${schema.minLength}`);
-    if (schema.format === 'date-time' && !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/.test(value)) problems.push(`${at} is not a date-time`);
+    if (schema.format === 'date-time' && !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/.test(value))
+      problems.push(`${at} is not a date-time`);
   }
   if (Array.isArray(value)) value.forEach((item, i) => problems.push(...validate(item, schema.items ?? {}, `${at}[${i}]`)));
   if (type === 'object') {
@@ -99,7 +104,11 @@ describe('the OpenAPI document', () => {
     const headers: Record<string, string> = {};
     if (options.key !== null) headers['x-api-key'] = options.key ?? 'document_key_123';
     if (options.body !== undefined) headers['content-type'] = options.contentType ?? 'application/json';
-    const res = await fetch(`${url}${requestPath}`, { method: method.toUpperCase(), headers, body: typeof options.body === 'string' ? options.body : options.body === undefined ? undefined : JSON.stringify(options.body) });
+    const res = await fetch(`${url}${requestPath}`, {
+      method: method.toUpperCase(),
+      headers,
+      body: typeof options.body === 'string' ? options.body : options.body === undefined ? undefined : JSON.stringify(options.body),
+    });
     const text = await res.text();
     const schema = responseSchema(path, method, res.status);
     if (schema) expect(validate(JSON.parse(text), schema), `${res.status} ${text}`).toEqual([]);
@@ -125,13 +134,16 @@ describe('the OpenAPI document', () => {
     expect([...document.components.schemas.Error.properties.error.enum].sort()).toEqual(Object.keys(ERROR_CODES).sort());
   });
 
-  it.skipIf(!existsSync(kongSpecPath))('requires the same request fields as Kong\'s published spec (needs ../shared/spec beside the repository)', () => {
-    const kong = parse(readFileSync(kongSpecPath, 'utf8')) as Schema;
-    const ours = document.components.schemas;
-    expect([...ours.ApplicationPayload.required].sort()).toEqual([...kong.components.schemas.ApplicationPayload.required].sort());
-    expect([...ours.EventHook.required].sort()).toEqual([...kong.components.schemas.EventHookBase.required].sort());
-    for (const name of ['ApplicationResponse', 'SecretResponse']) {
-      expect(Object.keys(ours[name].properties).sort()).toEqual(Object.keys(kong.components.schemas[name].properties).sort());
-    }
-  });
+  it.skipIf(!existsSync(kongSpecPath))(
+    "requires the same request fields as Kong's published spec (needs ../shared/spec beside the repository)",
+    () => {
+      const kong = parse(readFileSync(kongSpecPath, 'utf8')) as Schema;
+      const ours = document.components.schemas;
+      expect([...ours.ApplicationPayload.required].sort()).toEqual([...kong.components.schemas.ApplicationPayload.required].sort());
+      expect([...ours.EventHook.required].sort()).toEqual([...kong.components.schemas.EventHookBase.required].sort());
+      for (const name of ['ApplicationResponse', 'SecretResponse']) {
+        expect(Object.keys(ours[name].properties).sort()).toEqual(Object.keys(kong.components.schemas[name].properties).sort());
+      }
+    },
+  );
 });

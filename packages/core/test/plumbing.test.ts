@@ -31,7 +31,11 @@ describe('redact', () => {
     expect(redact(input)).toEqual({
       client_id: 'abc',
       client_secret: '[REDACTED]',
-      nested: { registration_access_token: '[REDACTED]', headers: { Authorization: '[REDACTED]', 'X-API-KEY': '[REDACTED]' }, list: [{ password: '[REDACTED]' }] },
+      nested: {
+        registration_access_token: '[REDACTED]',
+        headers: { Authorization: '[REDACTED]', 'X-API-KEY': '[REDACTED]' },
+        list: [{ password: '[REDACTED]' }],
+      },
       message: 'sent Bearer [REDACTED] and SSWS [REDACTED]',
       privateKey: '[REDACTED]',
     });
@@ -40,7 +44,9 @@ describe('redact', () => {
   it('redacts errors, their causes and URLs', () => {
     const error = new Error('failed with Basic dXNlcjpwYXNz', { cause: { client_secret: 'x' } });
     expect(redact(error)).toEqual({ name: 'Error', message: 'failed with Basic [REDACTED]', cause: { client_secret: '[REDACTED]' } });
-    expect(redactUrl('https://user:pw@idp.example.com/reg?client_secret=a&page=2')).toBe('https://idp.example.com/reg?client_secret=%5BREDACTED%5D&page=2');
+    expect(redactUrl('https://user:pw@idp.example.com/reg?client_secret=a&page=2')).toBe(
+      'https://idp.example.com/reg?client_secret=%5BREDACTED%5D&page=2',
+    );
   });
 
   it('is applied by the JSON logger, with levels and bindings', () => {
@@ -48,9 +54,15 @@ describe('redact', () => {
     const logger = createJsonLogger({ level: 'info', write: (l) => void lines.push(l), now: () => new Date(0) }).child({ adapter: 'x' });
     logger.debug('hidden');
     logger.info('shown', { client_secret: 'nope', count: 2 });
-    expect(lines.map((l) => JSON.parse(l))).toEqual([{ time: '1970-01-01T00:00:00.000Z', level: 'info', msg: 'shown', adapter: 'x', client_secret: '[REDACTED]', count: 2 }]);
+    expect(lines.map((l) => JSON.parse(l))).toEqual([
+      { time: '1970-01-01T00:00:00.000Z', level: 'info', msg: 'shown', adapter: 'x', client_secret: '[REDACTED]', count: 2 },
+    ]);
     // So that callers can skip building a line nobody will read.
-    expect([logger.isLevelEnabled?.('debug'), logger.isLevelEnabled?.('info'), logger.isLevelEnabled?.('error')]).toEqual([false, true, true]);
+    expect([logger.isLevelEnabled?.('debug'), logger.isLevelEnabled?.('info'), logger.isLevelEnabled?.('error')]).toEqual([
+      false,
+      true,
+      true,
+    ]);
   });
 });
 
@@ -73,7 +85,12 @@ describe('retry', () => {
     let attempts = 0;
     const result = await withRetries(async () => ++attempts, { policy: { retries: 3, baseDelayMs: 1 }, classify: () => ({ retry: true }) });
     expect(result).toBe(4);
-    await expect(withRetries(async () => Promise.reject(new Error('x')), { policy: { retries: 1, baseDelayMs: 1 }, classify: () => ({ retry: false }) })).rejects.toThrow('x');
+    await expect(
+      withRetries(async () => Promise.reject(new Error('x')), {
+        policy: { retries: 1, baseDelayMs: 1 },
+        classify: () => ({ retry: false }),
+      }),
+    ).rejects.toThrow('x');
   });
 });
 
@@ -114,7 +131,9 @@ describe('uniqueName and generateSecret', () => {
 describe('ownership marker line', () => {
   it('round-trips Konnect ids and is found in a longer description', () => {
     const line = ownershipMarkerLine({ portalId: 'p', organizationId: 'o', developerId: 'd', authStrategyId: 'a', dcrProviderId: 'x' });
-    expect(line).toBe('dcr-bridge: {"managed":true,"portalId":"p","organizationId":"o","developerId":"d","authStrategyId":"a","dcrProviderId":"x"}');
+    expect(line).toBe(
+      'dcr-bridge: {"managed":true,"portalId":"p","organizationId":"o","developerId":"d","authStrategyId":"a","dcrProviderId":"x"}',
+    );
     expect(hasOwnershipMarkerLine(`An app for orders\n${line}`)).toBe(true);
     expect(hasOwnershipMarkerLine('dcr-bridge: {"managed":false}')).toBe(false);
     expect(hasOwnershipMarkerLine('dcr-bridge: {broken')).toBe(false);
@@ -132,8 +151,12 @@ describe('contract checks', () => {
   };
 
   it('fails at boot listing every missing method', () => {
-    expect(() => assertAdapter(adapter)).toThrow('The adapter x does not keep the dcr-bridge contract: it announces rotateSecret but has no rotateSecret(); it announces event capabilities but has no applyEvent().');
-    expect(() => assertAdapter({ ...adapter, capabilities: { rotateSecret: false, updateRedirectUris: false, audienceRegistrations: false } })).not.toThrow();
+    expect(() => assertAdapter(adapter)).toThrow(
+      'The adapter x does not keep the dcr-bridge contract: it announces rotateSecret but has no rotateSecret(); it announces event capabilities but has no applyEvent().',
+    );
+    expect(() =>
+      assertAdapter({ ...adapter, capabilities: { rotateSecret: false, updateRedirectUris: false, audienceRegistrations: false } }),
+    ).not.toThrow();
   });
 
   it('wraps unknown throws without their message', () => {
@@ -149,10 +172,13 @@ describe('contract checks', () => {
 describe('invokeAdapter', () => {
   it('settles answered for the reader that asks only after the call ended', async () => {
     const contexts: OperationContext[] = [];
-    const invoke = (work: () => Promise<string>) => invokeAdapter({ adapter: fakeAdapter(), operation: 'x', logger: silentLogger, requestId: 'r', timeoutMs: 1_000 }, (context) => (contexts.push(context), work()));
+    const invoke = (work: () => Promise<string>) =>
+      invokeAdapter(
+        { adapter: fakeAdapter(), operation: 'x', logger: silentLogger, requestId: 'r', timeoutMs: 1_000 },
+        (context) => (contexts.push(context), work()),
+      );
     await invoke(async () => 'done');
     await expect(invoke(async () => Promise.reject(new Error('boom')))).rejects.toMatchObject({ code: 'adapter_failure' });
     expect([await contexts[0]?.answered, await contexts[1]?.answered]).toEqual([true, false]);
   });
 });
-

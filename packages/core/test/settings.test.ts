@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { createSettingsReader, isAdapterModule, readAdapterOptions, readSharedAdapterSettings, type DcrAdapter, type SettingsReader } from '../src/index.js';
+import {
+  createSettingsReader,
+  isAdapterModule,
+  readAdapterOptions,
+  readSharedAdapterSettings,
+  type DcrAdapter,
+  type SettingsReader,
+} from '../src/index.js';
 
 describe('settings', () => {
   it('collects every problem at once and never echoes secrets', () => {
@@ -50,7 +57,12 @@ describe('settings', () => {
 
 describe('settings scoped to an adapter', () => {
   it("reads the settings under the adapter's prefix, and names the full setting in its problems", () => {
-    const settings = createSettingsReader({ ACME_URL: 'https://idp.example.com', ACME_MODE: 'z', URL: 'https://not-this-one.example.com', AWS_REGION: 'eu-west-1' });
+    const settings = createSettingsReader({
+      ACME_URL: 'https://idp.example.com',
+      ACME_MODE: 'z',
+      URL: 'https://not-this-one.example.com',
+      AWS_REGION: 'eu-west-1',
+    });
     const acme = settings.scoped('ACME');
     expect(acme.prefix).toBe('ACME');
     expect(acme.nameOf('API_TOKEN')).toBe('ACME_API_TOKEN');
@@ -61,7 +73,11 @@ describe('settings scoped to an adapter', () => {
     acme.problem(`Set ${acme.nameOf('API_TOKEN')} to the admin token.`);
     // The root reader still reads settings without the prefix, and gathers the scoped reader's problems.
     expect(settings.string('AWS_REGION')).toBe('eu-west-1');
-    expect(settings.problems).toEqual(['ACME_MODE must be one of a, b (got "z").', 'ACME_API_TOKEN is required.', 'Set ACME_API_TOKEN to the admin token.']);
+    expect(settings.problems).toEqual([
+      'ACME_MODE must be one of a, b (got "z").',
+      'ACME_API_TOKEN is required.',
+      'Set ACME_API_TOKEN to the admin token.',
+    ]);
     expect(acme.problems).toBe(settings.problems);
     expect([...settings.names]).toEqual(['ACME_URL', 'ACME_MODE', 'ACME_API_TOKEN', 'AWS_REGION']);
   });
@@ -74,7 +90,7 @@ describe('settings scoped to an adapter', () => {
     expect(oauth.nameOf('CLIENT_SECRET')).toBe('ACME_OAUTH_CLIENT_SECRET');
   });
 
-  it("reads the settings every adapter has: <PREFIX>_TIMEOUT_MS, 30 000 ms by default, 100 to 120 000", () => {
+  it('reads the settings every adapter has: <PREFIX>_TIMEOUT_MS, 30 000 ms by default, 100 to 120 000', () => {
     const shared = (values: Record<string, string>) => {
       const settings = createSettingsReader(values);
       return { read: readSharedAdapterSettings(settings.scoped('ACME')), problems: settings.problems, names: [...settings.names] };
@@ -83,8 +99,13 @@ describe('settings scoped to an adapter', () => {
     expect(shared({ ACME_TIMEOUT_MS: '5000' }).read).toEqual({ timeoutMs: 5000 });
     expect(shared({ ACME_TIMEOUT_MS: '100' }).read).toEqual({ timeoutMs: 100 });
     expect(shared({ ACME_TIMEOUT_MS: '120000' }).read).toEqual({ timeoutMs: 120_000 });
-    expect(shared({ ACME_TIMEOUT_MS: '99' })).toMatchObject({ read: { timeoutMs: 30_000 }, problems: ['ACME_TIMEOUT_MS must be a whole number ≥ 100 and ≤ 120000 (got "99").'] });
-    expect(shared({ ACME_TIMEOUT_MS: '120001' }).problems).toEqual(['ACME_TIMEOUT_MS must be a whole number ≥ 100 and ≤ 120000 (got "120001").']);
+    expect(shared({ ACME_TIMEOUT_MS: '99' })).toMatchObject({
+      read: { timeoutMs: 30_000 },
+      problems: ['ACME_TIMEOUT_MS must be a whole number ≥ 100 and ≤ 120000 (got "99").'],
+    });
+    expect(shared({ ACME_TIMEOUT_MS: '120001' }).problems).toEqual([
+      'ACME_TIMEOUT_MS must be a whole number ≥ 100 and ≤ 120000 (got "120001").',
+    ]);
     expect(shared({ TIMEOUT_MS: '5000' }).read).toEqual({ timeoutMs: 30_000 });
   });
 });
@@ -102,7 +123,9 @@ describe('adapter modules', () => {
     expect(isAdapterModule(module)).toBe(true);
     expect(isAdapterModule({ id: 'x' })).toBe(false);
     expect(() => readAdapterOptions(module, {})).toThrow('Invalid demo settings:\n- DEMO_A is required.\n- DEMO_B is required.');
-    expect(() => readAdapterOptions(module, { DEMO_A: 'a', DEMO_B: 'http://user:pw@b' })).toThrow('Invalid demo settings:\n- DEMO_B must be an https URL (its value is not repeated here, as a URL may hold a password).');
+    expect(() => readAdapterOptions(module, { DEMO_A: 'a', DEMO_B: 'http://user:pw@b' })).toThrow(
+      'Invalid demo settings:\n- DEMO_B must be an https URL (its value is not repeated here, as a URL may hold a password).',
+    );
     expect(readAdapterOptions(module, { DEMO_A: 'a', DEMO_B: 'https://b' })).toEqual({ a: 'a', b: 'https://b', timeoutMs: 30_000 });
   });
 });

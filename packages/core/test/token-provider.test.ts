@@ -17,7 +17,10 @@ interface TokenEndpoint {
 
 /** A token endpoint that answers client_credentials with numbered tokens, or the given error, once `answerAfter()` settles. */
 async function tokenEndpoint(
-  answer: (n: number, form: URLSearchParams) => { status: number; body: unknown } = (n) => ({ status: 200, body: { access_token: `token-${n}`, token_type: 'Bearer', expires_in: 300 } }),
+  answer: (n: number, form: URLSearchParams) => { status: number; body: unknown } = (n) => ({
+    status: 200,
+    body: { access_token: `token-${n}`, token_type: 'Bearer', expires_in: 300 },
+  }),
   answerAfter: () => Promise<unknown> = () => new Promise((resolve) => setTimeout(resolve, 20)),
 ): Promise<TokenEndpoint> {
   const endpoint: TokenEndpoint = { url: '', requests: [], authHeaders: [] };
@@ -34,12 +37,21 @@ async function tokenEndpoint(
   return endpoint;
 }
 
-const base = (url: string) => ({ issuer: url.replace(/\/protocol.*$/, ''), tokenEndpoint: url, clientId: 'bridge-admin', idpName: 'Keycloak' });
+const base = (url: string) => ({
+  issuer: url.replace(/\/protocol.*$/, ''),
+  tokenEndpoint: url,
+  clientId: 'bridge-admin',
+  idpName: 'Keycloak',
+});
 
 describe('createClientCredentialsTokenProvider', () => {
   it('makes concurrent callers share one token request and caches the token', async () => {
     const endpoint = await tokenEndpoint();
-    const provider = createClientCredentialsTokenProvider({ ...base(endpoint.url), auth: { method: 'client_secret_basic', clientSecret: 's3cret' }, scope: 'manage' });
+    const provider = createClientCredentialsTokenProvider({
+      ...base(endpoint.url),
+      auth: { method: 'client_secret_basic', clientSecret: 's3cret' },
+      scope: 'manage',
+    });
     const tokens = await Promise.all(Array.from({ length: 25 }, () => provider.getToken()));
     expect(new Set(tokens)).toEqual(new Set(['token-1']));
     expect(await provider.getToken()).toBe('token-1');
@@ -53,7 +65,12 @@ describe('createClientCredentialsTokenProvider', () => {
   it('refreshes shortly before expiry and after an invalidation', async () => {
     const endpoint = await tokenEndpoint();
     let clock = 1_000_000;
-    const provider = createClientCredentialsTokenProvider({ ...base(endpoint.url), auth: { method: 'client_secret_post', clientSecret: 's' }, now: () => clock, refreshSkewSeconds: 30 });
+    const provider = createClientCredentialsTokenProvider({
+      ...base(endpoint.url),
+      auth: { method: 'client_secret_post', clientSecret: 's' },
+      now: () => clock,
+      refreshSkewSeconds: 30,
+    });
     expect(await provider.getToken()).toBe('token-1');
     expect(endpoint.requests[0]?.get('client_secret')).toBe('s');
     clock += 269_000;
@@ -71,8 +88,14 @@ describe('createClientCredentialsTokenProvider', () => {
   });
 
   it('reports refused admin credentials as idp_error naming the client, never the secret', async () => {
-    const endpoint = await tokenEndpoint(() => ({ status: 401, body: { error: 'invalid_client', error_description: 'Invalid client credentials' } }));
-    const provider = createClientCredentialsTokenProvider({ ...base(endpoint.url), auth: { method: 'client_secret_basic', clientSecret: 'the-admin-secret' } });
+    const endpoint = await tokenEndpoint(() => ({
+      status: 401,
+      body: { error: 'invalid_client', error_description: 'Invalid client credentials' },
+    }));
+    const provider = createClientCredentialsTokenProvider({
+      ...base(endpoint.url),
+      auth: { method: 'client_secret_basic', clientSecret: 'the-admin-secret' },
+    });
     const error = (await provider.getToken().catch((e: unknown) => e)) as Error & { code?: string };
     expect(error).toMatchObject({ code: 'idp_error' });
     expect(error.message).toContain('bridge-admin');
@@ -83,20 +106,31 @@ describe('createClientCredentialsTokenProvider', () => {
   });
 
   it('reports a failing token endpoint as idp_unavailable and a rate limit as idp_rate_limited', async () => {
-    const endpoint = await tokenEndpoint((n) => (n === 1 ? { status: 503, body: { error: 'temporarily_unavailable' } } : { status: 429, body: { error: 'slow_down' } }));
-    const provider = createClientCredentialsTokenProvider({ ...base(endpoint.url), auth: { method: 'client_secret_basic', clientSecret: 's' } });
+    const endpoint = await tokenEndpoint((n) =>
+      n === 1 ? { status: 503, body: { error: 'temporarily_unavailable' } } : { status: 429, body: { error: 'slow_down' } },
+    );
+    const provider = createClientCredentialsTokenProvider({
+      ...base(endpoint.url),
+      auth: { method: 'client_secret_basic', clientSecret: 's' },
+    });
     await expect(provider.getToken()).rejects.toMatchObject({ code: 'idp_unavailable' });
     await expect(provider.getToken()).rejects.toMatchObject({ code: 'idp_rate_limited' });
   });
 
   it('reports an unreachable token endpoint as idp_unavailable', async () => {
-    const provider = createClientCredentialsTokenProvider({ ...base('http://127.0.0.1:1/token'), auth: { method: 'client_secret_basic', clientSecret: 's' } });
+    const provider = createClientCredentialsTokenProvider({
+      ...base('http://127.0.0.1:1/token'),
+      auth: { method: 'client_secret_basic', clientSecret: 's' },
+    });
     await expect(provider.getToken()).rejects.toMatchObject({ code: 'idp_unavailable' });
   });
 
   it('rejects at once for an aborted signal, without a token request', async () => {
     const endpoint = await tokenEndpoint();
-    const provider = createClientCredentialsTokenProvider({ ...base(endpoint.url), auth: { method: 'client_secret_basic', clientSecret: 's' } });
+    const provider = createClientCredentialsTokenProvider({
+      ...base(endpoint.url),
+      auth: { method: 'client_secret_basic', clientSecret: 's' },
+    });
     await expect(provider.getToken(AbortSignal.abort())).rejects.toMatchObject({ code: 'idp_timeout' });
     expect(endpoint.requests).toHaveLength(0);
     expect(await provider.getToken()).toBe('token-1');
@@ -106,8 +140,14 @@ describe('createClientCredentialsTokenProvider', () => {
   it('stops waiting when its signal aborts, while the shared token request goes on for the other callers', async () => {
     let release: () => void = () => undefined;
     const held = new Promise<void>((resolve) => (release = resolve));
-    const endpoint = await tokenEndpoint((n) => ({ status: 200, body: { access_token: `token-${n}`, token_type: 'Bearer', expires_in: 300 } }), () => held);
-    const provider = createClientCredentialsTokenProvider({ ...base(endpoint.url), auth: { method: 'client_secret_basic', clientSecret: 's' } });
+    const endpoint = await tokenEndpoint(
+      (n) => ({ status: 200, body: { access_token: `token-${n}`, token_type: 'Bearer', expires_in: 300 } }),
+      () => held,
+    );
+    const provider = createClientCredentialsTokenProvider({
+      ...base(endpoint.url),
+      auth: { method: 'client_secret_basic', clientSecret: 's' },
+    });
     const giveUp = new AbortController();
     const impatient = provider.getToken(giveUp.signal);
     const patient = provider.getToken();

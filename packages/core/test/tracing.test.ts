@@ -30,7 +30,11 @@ describe('traces', () => {
       await readBody(req);
       sendJson(res, req.method === 'POST' ? 201 : 200, { id: 'client-1', secret: 'idp-secret-value' });
     });
-    const http = createIdpHttpClient({ idpName: 'Traced IdP', baseUrl: idp.url, authorization: staticAuthorization('Bearer admin-token-value') });
+    const http = createIdpHttpClient({
+      idpName: 'Traced IdP',
+      baseUrl: idp.url,
+      authorization: staticAuthorization('Bearer admin-token-value'),
+    });
     const primitives: IdpPrimitives<{ id: string }> = {
       id: 'traced',
       idpName: 'Traced IdP',
@@ -38,7 +42,11 @@ describe('traces', () => {
       find: async (clientId, ctx) => (await http.get<{ id: string }>(path`/clients/${clientId}`, { signal: ctx.signal })).body,
       isOurs: () => true,
       async create(_registration, ctx) {
-        const created = await http.post<{ id: string; secret: string }>('/clients', { json: {}, signal: ctx.signal, query: { client_secret: 'query-secret-value' } });
+        const created = await http.post<{ id: string; secret: string }>('/clients', {
+          json: {},
+          signal: ctx.signal,
+          query: { client_secret: 'query-secret-value' },
+        });
         await ctx.created(created.body.id, { id: created.body.id });
         return { clientId: created.body.id, clientSecret: created.body.secret };
       },
@@ -47,19 +55,32 @@ describe('traces', () => {
     };
     const app = await listen(createBridgeApp({ adapter: defineDcrAdapter(primitives), apiKeys: ['traced_api_key_0123'] }));
     try {
-      const res = await fetch(`${app.url}/`, { method: 'POST', headers: { 'x-api-key': 'traced_api_key_0123', 'content-type': 'application/json', 'x-request-id': 'req-traced' }, body: JSON.stringify(konnectBody()) });
+      const res = await fetch(`${app.url}/`, {
+        method: 'POST',
+        headers: { 'x-api-key': 'traced_api_key_0123', 'content-type': 'application/json', 'x-request-id': 'req-traced' },
+        body: JSON.stringify(konnectBody()),
+      });
       expect(res.status).toBe(201);
       await new Promise((resolve) => setTimeout(resolve, 20));
       const spans = exporter.getFinishedSpans();
       const operation = spans.find((span) => span.name === 'dcr createClient');
       const call = spans.find((span) => span.name === 'POST Traced IdP');
-      expect(operation?.attributes).toMatchObject({ 'dcr.operation': 'createClient', 'dcr.adapter': 'traced', 'dcr.request_id': 'req-traced' });
+      expect(operation?.attributes).toMatchObject({
+        'dcr.operation': 'createClient',
+        'dcr.adapter': 'traced',
+        'dcr.request_id': 'req-traced',
+      });
       expect(call?.parentSpanContext?.spanId).toBe(operation?.spanContext().spanId);
-      expect(call?.attributes).toMatchObject({ 'http.request.method': 'POST', 'http.response.status_code': 201, 'server.address': '127.0.0.1' });
+      expect(call?.attributes).toMatchObject({
+        'http.request.method': 'POST',
+        'http.response.status_code': 201,
+        'server.address': '127.0.0.1',
+      });
       // The IdP got the call's own trace context: same trace, the IdP call's span as parent.
       expect(seen[0]?.traceparent).toBe(`00-${call?.spanContext().traceId}-${call?.spanContext().spanId}-01`);
       const recorded = JSON.stringify(spans.map((span) => ({ attributes: span.attributes, events: span.events, status: span.status })));
-      for (const secret of ['idp-secret-value', 'admin-token-value', 'query-secret-value', 'traced_api_key_0123']) expect(recorded).not.toContain(secret);
+      for (const secret of ['idp-secret-value', 'admin-token-value', 'query-secret-value', 'traced_api_key_0123'])
+        expect(recorded).not.toContain(secret);
     } finally {
       await app.close();
       await idp.close();
@@ -84,7 +105,12 @@ describe('traces', () => {
     const app = await listen(createBridgeApp({ adapter: down, apiKeys: ['traced_api_key_0123'] }));
     try {
       expect((await fetch(`${app.url}/c-1`, { method: 'DELETE', headers: { 'x-api-key': 'traced_api_key_0123' } })).status).toBe(502);
-      const spans = exporter.getFinishedSpans().map((span) => ({ name: span.name, status: span.status.code, error: span.attributes['error.type'], http: span.attributes['http.response.status_code'] }));
+      const spans = exporter.getFinishedSpans().map((span) => ({
+        name: span.name,
+        status: span.status.code,
+        error: span.attributes['error.type'],
+        http: span.attributes['http.response.status_code'],
+      }));
       expect(spans).toEqual([
         { name: 'GET Down IdP', status: 0, error: undefined, http: 503 },
         { name: 'dcr deleteClient', status: 2, error: 'idp_unavailable', http: undefined },

@@ -44,7 +44,9 @@ export function parseConnection(settings: ConnectionSettings): Connection {
   }
   for (const name of url.searchParams.keys()) {
     if (!URL_PARAMETERS.includes(name)) {
-      throw new Error(`The database URL has the parameter "${name}", which the PostgreSQL store does not support (supported: ${URL_PARAMETERS.join(', ')}).`);
+      throw new Error(
+        `The database URL has the parameter "${name}", which the PostgreSQL store does not support (supported: ${URL_PARAMETERS.join(', ')}).`,
+      );
     }
   }
   const password = url.password === '' ? undefined : decodeURIComponent(url.password);
@@ -74,7 +76,9 @@ function parseUrl(text: string): URL {
     url = new URL(text);
   } catch {
     // Never echo the text: it holds the password.
-    throw new Error('The database URL does not parse: write it as postgres://user:password@host:5432/database (percent-encode special characters in the password).');
+    throw new Error(
+      'The database URL does not parse: write it as postgres://user:password@host:5432/database (percent-encode special characters in the password).',
+    );
   }
   if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
     throw new Error(`The database URL must start with postgres:// or postgresql://, not ${url.protocol}//.`);
@@ -117,7 +121,9 @@ function tlsOptions(mode: string | null, ca: string | undefined, target: string)
       return ca === undefined ? { rejectUnauthorized: false } : { ca, checkServerIdentity: () => undefined };
     case 'verify-ca':
       if (ca === undefined) {
-        throw new Error(`sslmode=verify-ca for ${target} needs the CA that signed the server's certificate: set the ca or caFile option (or sslrootcert in the URL).`);
+        throw new Error(
+          `sslmode=verify-ca for ${target} needs the CA that signed the server's certificate: set the ca or caFile option (or sslrootcert in the URL).`,
+        );
       }
       return { ca, checkServerIdentity: () => undefined };
     case 'verify-full':

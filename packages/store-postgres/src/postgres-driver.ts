@@ -68,7 +68,12 @@ export function createPostgresDriver(options: PostgresDriverOptions): StoreDrive
   });
   for (const each of [pool, lockPool]) {
     // An idle connection that fails (a server restart, a terminated backend) is dropped and replaced.
-    each.on('error', (error) => logger?.warn('A pooled connection to the state store database failed; the pool replaces it.', { database: target, error: describe(error) }));
+    each.on('error', (error) =>
+      logger?.warn('A pooled connection to the state store database failed; the pool replaces it.', {
+        database: target,
+        error: describe(error),
+      }),
+    );
   }
 
   function describe(error: unknown): string {
@@ -125,8 +130,13 @@ export function createPostgresDriver(options: PostgresDriverOptions): StoreDrive
         const upper = prefixUpperBound(prefix);
         const result =
           upper === undefined
-            ? await pool.query<{ key: string; value: string }>(`SELECT key, value FROM ${names.records} WHERE key >= $1 ORDER BY key`, [prefix])
-            : await pool.query<{ key: string; value: string }>(`SELECT key, value FROM ${names.records} WHERE key >= $1 AND key < $2 ORDER BY key`, [prefix, upper]);
+            ? await pool.query<{ key: string; value: string }>(`SELECT key, value FROM ${names.records} WHERE key >= $1 ORDER BY key`, [
+                prefix,
+              ])
+            : await pool.query<{ key: string; value: string }>(
+                `SELECT key, value FROM ${names.records} WHERE key >= $1 AND key < $2 ORDER BY key`,
+                [prefix, upper],
+              );
         return result.rows.map((row): [string, string] => [row.key, row.value]);
       }),
     async check() {
@@ -169,7 +179,7 @@ export function createPostgresDriver(options: PostgresDriverOptions): StoreDrive
         if (timedOut) {
           throw new Error(
             `Could not lock "${name}" in the state store database ${target} within ${lockTimeoutMs} ms: another holder (a replica, or this process) kept it all that time. ` +
-              'Retry; if it lasts, look for a stuck replica (pg_locks where locktype = \'advisory\').',
+              "Retry; if it lasts, look for a stuck replica (pg_locks where locktype = 'advisory').",
           );
         }
         throw failure(`could not lock "${name}"`, error);
@@ -186,7 +196,13 @@ export function createPostgresDriver(options: PostgresDriverOptions): StoreDrive
     },
   };
 
-  async function unlock(client: pg.PoolClient, key: string, name: string, onLost: (error: unknown) => void, lostWith: () => unknown): Promise<void> {
+  async function unlock(
+    client: pg.PoolClient,
+    key: string,
+    name: string,
+    onLost: (error: unknown) => void,
+    lostWith: () => unknown,
+  ): Promise<void> {
     try {
       await client.query('SELECT pg_advisory_unlock($1::bigint)', [key]);
       client.off('error', onLost);
@@ -195,11 +211,14 @@ export function createPostgresDriver(options: PostgresDriverOptions): StoreDrive
       client.off('error', onLost);
       // Destroying the connection ends the session, and the server releases whatever it still held.
       client.release(true);
-      logger?.warn('The connection holding a state store lock was lost while its work ran: another process may have run at the same time.', {
-        database: target,
-        lock: name,
-        error: describe(lostWith() ?? error),
-      });
+      logger?.warn(
+        'The connection holding a state store lock was lost while its work ran: another process may have run at the same time.',
+        {
+          database: target,
+          lock: name,
+          error: describe(lostWith() ?? error),
+        },
+      );
     }
   }
 }
@@ -219,7 +238,8 @@ function messageOf(error: unknown): string {
 }
 
 function positive(name: string, value: number): number {
-  if (!Number.isInteger(value) || value <= 0) throw new Error(`The PostgreSQL store option ${name} must be a positive whole number, not ${value}.`);
+  if (!Number.isInteger(value) || value <= 0)
+    throw new Error(`The PostgreSQL store option ${name} must be a positive whole number, not ${value}.`);
   return value;
 }
 

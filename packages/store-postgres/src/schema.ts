@@ -21,7 +21,9 @@ export function storeNames(schema: string, table: string): StoreNames {
   ] as const) {
     // Plain lower-case identifiers only: no quoting surprises, and "<table>_migrations" stays within 63 bytes.
     if (!IDENTIFIER.test(name) || (what === 'table' && name.length > 52)) {
-      throw new Error(`The ${what} name "${name}" is not usable: use lower-case letters, digits and _ (starting with a letter or _, at most ${what === 'table' ? 52 : 63} characters).`);
+      throw new Error(
+        `The ${what} name "${name}" is not usable: use lower-case letters, digits and _ (starting with a letter or _, at most ${what === 'table' ? 52 : 63} characters).`,
+      );
     }
   }
   return { schema, table, records: `"${schema}"."${table}"`, migrations: `"${schema}"."${table}_migrations"` };
@@ -79,7 +81,9 @@ export async function migrate(pool: Pool, names: StoreNames, logger: Logger | un
     );
     const { encoding, schema_exists: schemaExists } = found.rows[0] as { encoding: string; schema_exists: boolean };
     if (encoding !== 'UTF8') {
-      throw new StoreSetupError(`its encoding is ${encoding}, and the store needs UTF8 (values may hold any character): use a database created with ENCODING 'UTF8'`);
+      throw new StoreSetupError(
+        `its encoding is ${encoding}, and the store needs UTF8 (values may hold any character): use a database created with ENCODING 'UTF8'`,
+      );
     }
     // Checked first, so that a role without the CREATE privilege on the database can use an existing schema.
     if (!schemaExists) await client.query(`CREATE SCHEMA "${names.schema}"`);
@@ -103,7 +107,10 @@ export async function migrate(pool: Pool, names: StoreNames, logger: Logger | un
     }
     for (const migration of MIGRATIONS.filter((candidate) => candidate.version > current)) {
       await client.query(migration.sql(names));
-      await client.query(`INSERT INTO ${names.migrations} (version, description) VALUES ($1, $2)`, [migration.version, migration.description]);
+      await client.query(`INSERT INTO ${names.migrations} (version, description) VALUES ($1, $2)`, [
+        migration.version,
+        migration.description,
+      ]);
       logger?.info('Migrated the PostgreSQL store.', { table: `${names.schema}.${names.table}`, schemaVersion: migration.version });
     }
     await client.query('COMMIT');

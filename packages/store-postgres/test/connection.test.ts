@@ -13,7 +13,14 @@ const url = (query = '') => `postgres://bridge:${encodeURIComponent(PASSWORD)}@d
 describe('parseConnection', () => {
   it('reads host, port, database, user and password, and names the target without the password', () => {
     const connection = parseConnection({ url: url() });
-    expect(connection.client).toMatchObject({ host: 'db.example.com', port: 6543, database: 'dcr', user: 'bridge', password: PASSWORD, ssl: false });
+    expect(connection.client).toMatchObject({
+      host: 'db.example.com',
+      port: 6543,
+      database: 'dcr',
+      user: 'bridge',
+      password: PASSWORD,
+      ssl: false,
+    });
     expect(connection.target).toBe('db.example.com:6543/dcr');
     expect(parseConnection({ url: 'postgresql://u@[::1]/db' }).client).toMatchObject({ host: '::1', port: 5432, database: 'db' });
   });
@@ -21,10 +28,16 @@ describe('parseConnection', () => {
   it('follows libpq for sslmode: require encrypts without verifying, verify-ca checks the chain only, verify-full both', () => {
     expect(parseConnection({ url: url('?sslmode=disable') }).client.ssl).toBe(false);
     expect(parseConnection({ url: url('?sslmode=require') }).client.ssl).toEqual({ rejectUnauthorized: false });
-    const requireWithCa = parseConnection({ url: url('?sslmode=require'), ca: 'PEM' }).client.ssl as { ca: string; checkServerIdentity: () => undefined };
+    const requireWithCa = parseConnection({ url: url('?sslmode=require'), ca: 'PEM' }).client.ssl as {
+      ca: string;
+      checkServerIdentity: () => undefined;
+    };
     expect(requireWithCa.ca).toBe('PEM');
     expect(requireWithCa.checkServerIdentity()).toBeUndefined();
-    const verifyCa = parseConnection({ url: url('?sslmode=verify-ca'), ca: 'PEM' }).client.ssl as { ca: string; rejectUnauthorized?: boolean };
+    const verifyCa = parseConnection({ url: url('?sslmode=verify-ca'), ca: 'PEM' }).client.ssl as {
+      ca: string;
+      rejectUnauthorized?: boolean;
+    };
     expect(verifyCa).toMatchObject({ ca: 'PEM' });
     expect(verifyCa.rejectUnauthorized).toBeUndefined();
     expect(parseConnection({ url: url('?sslmode=verify-full') }).client.ssl).toEqual({});
@@ -37,8 +50,12 @@ describe('parseConnection', () => {
       const file = join(dir, 'ca.pem');
       writeFileSync(file, 'PEM FROM FILE');
       expect(parseConnection({ url: url('?sslmode=verify-full'), caFile: file }).client.ssl).toEqual({ ca: 'PEM FROM FILE' });
-      expect(parseConnection({ url: url(`?sslmode=verify-full&sslrootcert=${encodeURIComponent(file)}`) }).client.ssl).toEqual({ ca: 'PEM FROM FILE' });
-      expect(() => parseConnection({ url: url('?sslmode=verify-full'), caFile: join(dir, 'missing.pem') })).toThrow(/Could not read the database CA file .*missing\.pem: ENOENT/);
+      expect(parseConnection({ url: url(`?sslmode=verify-full&sslrootcert=${encodeURIComponent(file)}`) }).client.ssl).toEqual({
+        ca: 'PEM FROM FILE',
+      });
+      expect(() => parseConnection({ url: url('?sslmode=verify-full'), caFile: join(dir, 'missing.pem') })).toThrow(
+        /Could not read the database CA file .*missing\.pem: ENOENT/,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -63,7 +80,12 @@ describe('parseConnection', () => {
   });
 
   it('never puts the password in an error', () => {
-    const attempts = [`postgres://u:${PASSWORD} with space@h/db`, `http://u:${encodeURIComponent(PASSWORD)}@h/db`, url('?sslmode=prefer'), url('?x=1')];
+    const attempts = [
+      `postgres://u:${PASSWORD} with space@h/db`,
+      `http://u:${encodeURIComponent(PASSWORD)}@h/db`,
+      url('?sslmode=prefer'),
+      url('?x=1'),
+    ];
     for (const text of attempts) {
       expect(() => parseConnection({ url: text })).toThrow();
       try {
@@ -82,7 +104,9 @@ async function encrypted(driver: StoreDriver): Promise<boolean> {
   const client = new pg.Client({ connectionString: databaseUrl() });
   await client.connect();
   try {
-    const result = await client.query<{ ssl: boolean }>(`SELECT s.ssl FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) WHERE a.application_name = 'tls-probe'`);
+    const result = await client.query<{ ssl: boolean }>(
+      `SELECT s.ssl FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) WHERE a.application_name = 'tls-probe'`,
+    );
     expect(result.rows).toHaveLength(1);
     return (result.rows[0] as { ssl: boolean }).ssl;
   } finally {
@@ -115,7 +139,9 @@ describe('TLS to the embedded server (its certificate is for localhost, signed b
   });
 
   it.skipIf(ca === undefined)('verify-full refuses a certificate that does not name the host (127.0.0.1)', async () => {
-    await expect(open('127.0.0.1', 'verify-full', true).check()).rejects.toThrow(/is unreachable: .*(IP: 127\.0\.0\.1 is not in the cert's list|Hostname\/IP does not match)/);
+    await expect(open('127.0.0.1', 'verify-full', true).check()).rejects.toThrow(
+      /is unreachable: .*(IP: 127\.0\.0\.1 is not in the cert's list|Hostname\/IP does not match)/,
+    );
   });
 
   it.skipIf(ca === undefined)('verify-full without the CA refuses the unknown issuer', async () => {

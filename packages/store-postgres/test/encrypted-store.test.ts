@@ -39,7 +39,8 @@ describe("core's encrypted store on PostgreSQL", () => {
     expect(others).toEqual([]);
     expect(row?.key).toBe('client:abc');
     expect(row?.value.split('.')).toHaveLength(5); // JWE compact
-    for (const plaintext of ['rat-super-secret-value', 'idp.example.com', 'registrationAccessToken']) expect(row?.value).not.toContain(plaintext);
+    for (const plaintext of ['rat-super-secret-value', 'idp.example.com', 'registrationAccessToken'])
+      expect(row?.value).not.toContain(plaintext);
   });
 
   it('reads rows written with the old key after rotation (new key first), and writes with the new one', async () => {
@@ -50,7 +51,9 @@ describe("core's encrypted store on PostgreSQL", () => {
     expect(await rotated.get('client:a')).toEqual({ v: 1 });
     await rotated.set('client:b', { v: 2 });
     expect(await createEncryptedStore({ driver: open(schema), keys: [newKey] }).get('client:b')).toEqual({ v: 2 });
-    await expect(createEncryptedStore({ driver: open(schema), keys: [newKey] }).get('client:a')).rejects.toThrow('encrypted with a key the bridge no longer has');
+    await expect(createEncryptedStore({ driver: open(schema), keys: [newKey] }).get('client:a')).rejects.toThrow(
+      'encrypted with a key the bridge no longer has',
+    );
   });
 
   it('refuses a row moved to another key', async () => {

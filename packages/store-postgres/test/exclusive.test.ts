@@ -125,7 +125,9 @@ describe('exclusive on PostgreSQL', () => {
 
   it('frees the lock when the process holding it is killed (SIGKILL)', async () => {
     const schema = freshSchema();
-    const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/hold-lock.ts', databaseUrl(), schema, 'client:killed'], { cwd: packageDir });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/hold-lock.ts', databaseUrl(), schema, 'client:killed'], {
+      cwd: packageDir,
+    });
     children.push(child);
     const output = await new Promise<string>((resolve) => {
       let text = '';

@@ -58,10 +58,14 @@ describe('schema and migrations', () => {
     const first = open({ schema });
     await first.set('client:a', 'kept');
     await first.close();
-    const [before] = await query<{ applied_at: Date }>(`SELECT max(applied_at) AS applied_at FROM "${schema}".dcr_bridge_records_migrations`);
+    const [before] = await query<{ applied_at: Date }>(
+      `SELECT max(applied_at) AS applied_at FROM "${schema}".dcr_bridge_records_migrations`,
+    );
     const reopened = open({ schema });
     expect(await reopened.get('client:a')).toBe('kept');
-    const [after] = await query<{ applied_at: Date; count: string }>(`SELECT max(applied_at) AS applied_at, count(*) FROM "${schema}".dcr_bridge_records_migrations`);
+    const [after] = await query<{ applied_at: Date; count: string }>(
+      `SELECT max(applied_at) AS applied_at, count(*) FROM "${schema}".dcr_bridge_records_migrations`,
+    );
     expect(after).toEqual({ applied_at: before?.applied_at, count: String(SCHEMA_VERSION) });
   });
 
@@ -104,7 +108,9 @@ describe('schema and migrations', () => {
       const url = new URL(databaseUrl());
       url.pathname = `/${database}`;
       const driver = open({ url: url.toString() });
-      await expect(driver.check()).rejects.toThrow(`/${database} cannot serve the bridge: its encoding is LATIN1, and the store needs UTF8`);
+      await expect(driver.check()).rejects.toThrow(
+        `/${database} cannot serve the bridge: its encoding is LATIN1, and the store needs UTF8`,
+      );
       await driver.close();
     } finally {
       await query(`DROP DATABASE ${database} WITH (FORCE)`);
@@ -130,7 +136,9 @@ describe('schema and migrations', () => {
     await driver.set('client:a', 'one');
     const [first] = await query<{ updated_at: Date }>(`SELECT updated_at FROM "${schema}".dcr_bridge_records WHERE key = 'client:a'`);
     await driver.set('client:a', 'two');
-    const [second] = await query<{ updated_at: Date; value: string }>(`SELECT updated_at, value FROM "${schema}".dcr_bridge_records WHERE key = 'client:a'`);
+    const [second] = await query<{ updated_at: Date; value: string }>(
+      `SELECT updated_at, value FROM "${schema}".dcr_bridge_records WHERE key = 'client:a'`,
+    );
     expect(second?.value).toBe('two');
     expect(second?.updated_at.getTime()).toBeGreaterThanOrEqual(first?.updated_at.getTime() ?? Infinity);
   });

@@ -42,7 +42,11 @@ export async function startTestPostgres(): Promise<TestPostgres & { stop: () => 
   const database = `dcr_bridge_test_${randomBytes(6).toString('hex')}`;
   if (external !== undefined && external !== '') {
     await administer(external, `CREATE DATABASE ${database}`);
-    return { url: withDatabase(external, database), tlsCa: undefined, stop: () => administer(external, `DROP DATABASE ${database} WITH (FORCE)`) };
+    return {
+      url: withDatabase(external, database),
+      tlsCa: undefined,
+      stop: () => administer(external, `DROP DATABASE ${database} WITH (FORCE)`),
+    };
   }
   const server = await startEmbeddedServer();
   try {
@@ -102,7 +106,16 @@ async function startEmbeddedServer(): Promise<EmbeddedServer> {
   try {
     execFileSync(
       binaries.initdb,
-      [`--pgdata=${data}`, '--username=dcr_test', `--pwfile=${passwordFile}`, '--auth=scram-sha-256', '--encoding=UTF8', '--no-locale', '--no-sync', '--no-instructions'],
+      [
+        `--pgdata=${data}`,
+        '--username=dcr_test',
+        `--pwfile=${passwordFile}`,
+        '--auth=scram-sha-256',
+        '--encoding=UTF8',
+        '--no-locale',
+        '--no-sync',
+        '--no-instructions',
+      ],
       { ...spawnOptions, stdio: 'pipe' },
     );
   } catch (error) {
@@ -115,14 +128,22 @@ async function startEmbeddedServer(): Promise<EmbeddedServer> {
   const server = spawn(
     binaries.postgres,
     [
-      '-D', data,
-      '-p', String(port),
-      '-c', 'listen_addresses=127.0.0.1',
-      '-c', `unix_socket_directories=${dir}`,
-      '-c', 'fsync=off',
-      '-c', 'ssl=on',
-      '-c', `ssl_cert_file=${join(dir, 'server.crt')}`,
-      '-c', `ssl_key_file=${join(dir, 'server.key')}`,
+      '-D',
+      data,
+      '-p',
+      String(port),
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      `unix_socket_directories=${dir}`,
+      '-c',
+      'fsync=off',
+      '-c',
+      'ssl=on',
+      '-c',
+      `ssl_cert_file=${join(dir, 'server.crt')}`,
+      '-c',
+      `ssl_key_file=${join(dir, 'server.key')}`,
     ],
     { ...spawnOptions, stdio: ['ignore', 'ignore', 'pipe'] },
   );
@@ -155,17 +176,49 @@ function unprivilegedAccount(): { uid: number; gid: number } | undefined {
     const id = (flag: string) => Number(execFileSync('id', [flag, 'nobody'], { encoding: 'utf8' }).trim());
     return { uid: id('-u'), gid: id('-g') };
   } catch {
-    throw new Error('The tests run as root, and PostgreSQL refuses root: no `nobody` account to run it as. Run the tests as another user, or set DCR_BRIDGE_TEST_POSTGRES_URL.');
+    throw new Error(
+      'The tests run as root, and PostgreSQL refuses root: no `nobody` account to run it as. Run the tests as another user, or set DCR_BRIDGE_TEST_POSTGRES_URL.',
+    );
   }
 }
 
 /** A CA and a server certificate for `localhost` only (not 127.0.0.1), so that tests can tell verify-ca from verify-full. */
 function makeCertificates(dir: string): string {
   const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-  openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=dcr-bridge test CA', '-keyout', 'ca.key', '-out', 'ca.crt');
+  openssl(
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=dcr-bridge test CA',
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.crt',
+  );
   openssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=localhost', '-keyout', 'server.key', '-out', 'server.csr');
   writeFileSync(join(dir, 'server.ext'), 'subjectAltName=DNS:localhost\n');
-  openssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-extfile', 'server.ext', '-out', 'server.crt');
+  openssl(
+    'x509',
+    '-req',
+    '-in',
+    'server.csr',
+    '-CA',
+    'ca.crt',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-days',
+    '2',
+    '-extfile',
+    'server.ext',
+    '-out',
+    'server.crt',
+  );
   return readFileSync(join(dir, 'ca.crt'), 'utf8');
 }
 
@@ -191,7 +244,8 @@ async function waitUntilAccepting(url: string, server: ChildProcess, log: () => 
       await client.end();
       return;
     } catch (error) {
-      if (Date.now() > deadline) throw new Error(`PostgreSQL did not accept connections within 30 s (${(error as Error).message}): ${log()}`);
+      if (Date.now() > deadline)
+        throw new Error(`PostgreSQL did not accept connections within 30 s (${(error as Error).message}): ${log()}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }

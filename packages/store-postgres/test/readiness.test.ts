@@ -44,13 +44,17 @@ describe('readiness and errors', () => {
 
   it('says the database is unreachable, with host:port/database and without the password, when no server runs there', async () => {
     const port = await closedPort();
-    const driver = track(createPostgresDriver({ url: `postgres://bridge:${encodeURIComponent(PASSWORD)}@127.0.0.1:${port}/dcr`, connectTimeoutMs: 1_000 }));
+    const driver = track(
+      createPostgresDriver({ url: `postgres://bridge:${encodeURIComponent(PASSWORD)}@127.0.0.1:${port}/dcr`, connectTimeoutMs: 1_000 }),
+    );
     const error = await failure(driver.check());
     expect(error.message).toMatch(new RegExp(`^The state store database 127\\.0\\.0\\.1:${port}/dcr is unreachable: .*ECONNREFUSED`));
     expect(error.message).toContain("Check that PostgreSQL runs there and that the URL's host and port are right.");
     expect(error.message).not.toContain(PASSWORD);
     const readError = await failure(driver.get('client:a'));
-    expect(readError.message).toMatch(new RegExp(`^The state store database 127\\.0\\.0\\.1:${port}/dcr could not read a record: .*ECONNREFUSED`));
+    expect(readError.message).toMatch(
+      new RegExp(`^The state store database 127\\.0\\.0\\.1:${port}/dcr could not read a record: .*ECONNREFUSED`),
+    );
     expect(readError.message).not.toContain(PASSWORD);
   });
 
@@ -61,9 +65,15 @@ describe('readiness and errors', () => {
     const { port } = silent.address() as { port: number };
     try {
       const driver = track(
-        createPostgresDriver({ url: `postgres://bridge:${encodeURIComponent(PASSWORD)}@127.0.0.1:${port}/dcr`, checkTimeoutMs: 300, connectTimeoutMs: 500 }),
+        createPostgresDriver({
+          url: `postgres://bridge:${encodeURIComponent(PASSWORD)}@127.0.0.1:${port}/dcr`,
+          checkTimeoutMs: 300,
+          connectTimeoutMs: 500,
+        }),
       );
-      await expect(driver.check()).rejects.toThrow(`The state store database 127.0.0.1:${port}/dcr is unreachable: no answer within 300 ms`);
+      await expect(driver.check()).rejects.toThrow(
+        `The state store database 127.0.0.1:${port}/dcr is unreachable: no answer within 300 ms`,
+      );
     } finally {
       silent.close();
     }
@@ -73,7 +83,9 @@ describe('readiness and errors', () => {
     const driver = track(openDriver({ url: withPassword(databaseUrl(), PASSWORD) }));
     const error = await failure(driver.check());
     const user = new URL(databaseUrl()).username;
-    expect(error.message).toContain(`cannot serve the bridge: password authentication failed for user "${user}" (28P01). Check the URL's database, user and password`);
+    expect(error.message).toContain(
+      `cannot serve the bridge: password authentication failed for user "${user}" (28P01). Check the URL's database, user and password`,
+    );
     expect(error.message).not.toContain(PASSWORD);
     expect(error.message).not.toContain(encodeURIComponent(PASSWORD));
     expect(error.message).not.toContain(passwordOf(databaseUrl()));
@@ -95,7 +107,9 @@ describe('readiness and errors', () => {
     } finally {
       await admin.end();
     }
-    await expect.poll(() => logger.lines.some((line) => line.msg.startsWith('A pooled connection to the state store database failed'))).toBe(true);
+    await expect
+      .poll(() => logger.lines.some((line) => line.msg.startsWith('A pooled connection to the state store database failed')))
+      .toBe(true);
     await expect(driver.check()).resolves.toBeUndefined();
     expect(await driver.get('client:a')).toBe('before');
     expect(logger.text()).not.toContain(passwordOf(databaseUrl()));
@@ -105,7 +119,9 @@ describe('readiness and errors', () => {
     const logger = createCapturingLogger();
     track(createPostgresDriver({ url: 'postgres://u:p@db.example.com/dcr', logger, schema: freshSchema() }));
     track(createPostgresDriver({ url: 'postgres://u:p@127.0.0.1/dcr', logger, schema: freshSchema() }));
-    expect(logger.lines).toEqual([expect.objectContaining({ level: 'warn', database: 'db.example.com/dcr', msg: expect.stringContaining('without TLS') })]);
+    expect(logger.lines).toEqual([
+      expect.objectContaining({ level: 'warn', database: 'db.example.com/dcr', msg: expect.stringContaining('without TLS') }),
+    ]);
   });
 
   it('refuses unusable options at once', () => {

@@ -36,11 +36,17 @@ describe('createSqliteDriver', () => {
     await driver.set('journalx', 'not under the prefix');
     await driver.set('client-1', 'other');
     const pending = [driver.set('journal/c', '3'), driver.delete('journal/b')];
-    expect(await driver.list('journal/')).toEqual([['journal/a', '1'], ['journal/c', '3']]);
+    expect(await driver.list('journal/')).toEqual([
+      ['journal/a', '1'],
+      ['journal/c', '3'],
+    ]);
     await Promise.all(pending);
     await driver.close();
     const reopened = createSqliteDriver({ path });
-    expect(await reopened.list('journal/')).toEqual([['journal/a', '1'], ['journal/c', '3']]);
+    expect(await reopened.list('journal/')).toEqual([
+      ['journal/a', '1'],
+      ['journal/c', '3'],
+    ]);
     expect(await reopened.list('nothing/')).toEqual([]);
     await reopened.close();
   });
@@ -99,7 +105,7 @@ describe('createSqliteDriver', () => {
     await expect(driver.set('k', 'v')).rejects.toThrow(/is closed/);
   });
 
-  it('with core\'s encrypted store, keeps no plaintext on disk', async () => {
+  it("with core's encrypted store, keeps no plaintext on disk", async () => {
     const path = join(dir, 'state.sqlite');
     const key = new Uint8Array(randomBytes(32));
     const store = createEncryptedStore({ driver: createSqliteDriver({ path }), keys: [key] });
@@ -110,7 +116,10 @@ describe('createSqliteDriver', () => {
     expect(bytes.includes(Buffer.from(secret))).toBe(false);
     expect(bytes.includes(Buffer.from('idp.example.com'))).toBe(false);
     const reopened = createEncryptedStore({ driver: createSqliteDriver({ path }), keys: [key] });
-    expect(await reopened.get('client-1')).toEqual({ registrationAccessToken: secret, registrationClientUri: 'https://idp.example.com/reg/client-1' });
+    expect(await reopened.get('client-1')).toEqual({
+      registrationAccessToken: secret,
+      registrationClientUri: 'https://idp.example.com/reg/client-1',
+    });
     await reopened.close();
   });
 });

@@ -8,12 +8,7 @@ import {
   type OperationContext,
   type StateStore,
 } from '@dcr-bridge/core';
-import {
-  createIdpHttpClient,
-  path,
-  staticAuthorization,
-  type Dispatcher,
-} from '@dcr-bridge/core/idp';
+import { createIdpHttpClient, path, staticAuthorization, type Dispatcher } from '@dcr-bridge/core/idp';
 import { ADAPTER_ID, IDP_NAME } from './identity.js';
 import { MANAGED, clientNameFor, isManaged, newClient, type __PASCAL__Client } from './mapping.js';
 
@@ -54,13 +49,18 @@ export function create__PASCAL__Adapter(options: __PASCAL__AdapterOptions): DcrA
     if (!response.ok || !Array.isArray(response.body)) throw http.errorFromResponse(response, 'listing scopes');
     const known = new Set(response.body.map((scope) => scope.name));
     const unknown = scopes.filter((scope) => !known.has(scope));
-    if (unknown.length > 0) throw new BridgeError('invalid_scope', `${IDP_NAME} has no scope${unknown.length > 1 ? 's' : ''} ${unknown.map((scope) => `"${scope}"`).join(', ')}.`);
+    if (unknown.length > 0)
+      throw new BridgeError(
+        'invalid_scope',
+        `${IDP_NAME} has no scope${unknown.length > 1 ? 's' : ''} ${unknown.map((scope) => `"${scope}"`).join(', ')}.`,
+      );
   }
 
   async function issueSecret(clientId: string, context: OperationContext): Promise<string> {
     // Each POST issues another secret, so it is not idempotent: never marked, never retried blindly.
     const response = await http.post<{ secret?: string }>(`${clientPath(clientId)}/secret`, { signal: context.signal });
-    if (!response.ok || typeof response.body?.secret !== 'string') throw http.errorFromResponse(response, `issuing a secret for ${clientId}`);
+    if (!response.ok || typeof response.body?.secret !== 'string')
+      throw http.errorFromResponse(response, `issuing a secret for ${clientId}`);
     return response.body.secret;
   }
 
@@ -69,7 +69,8 @@ export function create__PASCAL__Adapter(options: __PASCAL__AdapterOptions): DcrA
     idpName: IDP_NAME,
     marker: `${MANAGED} metadata entry`,
 
-    find: (clientId, context) => http.find<__PASCAL__Client>(clientPath(clientId), `reading client ${clientId}`, { signal: context.signal }),
+    find: (clientId, context) =>
+      http.find<__PASCAL__Client>(clientPath(clientId), `reading client ${clientId}`, { signal: context.signal }),
     isOurs: isManaged,
 
     async create(registration, context) {
@@ -101,7 +102,11 @@ export function create__PASCAL__Adapter(options: __PASCAL__AdapterOptions): DcrA
 
     async replaceRedirectUris(clientId, _client, redirectUris, context) {
       // The write carries nothing but the redirect URIs, and repeating it changes nothing more: idempotent.
-      const response = await http.put(`${clientPath(clientId)}/redirect_uris`, { json: { redirect_uris: redirectUris }, signal: context.signal, idempotent: true });
+      const response = await http.put(`${clientPath(clientId)}/redirect_uris`, {
+        json: { redirect_uris: redirectUris },
+        signal: context.signal,
+        idempotent: true,
+      });
       if (!response.ok) throw http.refusal(response, `the new redirect URIs of ${clientId}`);
     },
 

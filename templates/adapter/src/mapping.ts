@@ -23,10 +23,17 @@ export const clientNameFor = (clientName: string, nonce: string) => uniqueName(c
 /** Refuses what the IdP cannot do before any call, so that a refused registration changes nothing. */
 function checkRegistration(registration: ClientRegistration): void {
   if (!AUTH_METHODS.includes(registration.tokenEndpointAuthMethod)) {
-    throw new BridgeError('invalid_client_metadata', `token_endpoint_auth_method "${registration.tokenEndpointAuthMethod}" is not one the ${ADAPTER_ID} adapter supports (${AUTH_METHODS.join(', ')}).`);
+    throw new BridgeError(
+      'invalid_client_metadata',
+      `token_endpoint_auth_method "${registration.tokenEndpointAuthMethod}" is not one the ${ADAPTER_ID} adapter supports (${AUTH_METHODS.join(', ')}).`,
+    );
   }
   const unsupported = registration.grantTypes.filter((grant) => !GRANT_TYPES.includes(grant));
-  if (unsupported.length > 0) throw new BridgeError('invalid_client_metadata', `The ${ADAPTER_ID} adapter cannot enable the grant type${unsupported.length > 1 ? 's' : ''} ${unsupported.join(', ')}.`);
+  if (unsupported.length > 0)
+    throw new BridgeError(
+      'invalid_client_metadata',
+      `The ${ADAPTER_ID} adapter cannot enable the grant type${unsupported.length > 1 ? 's' : ''} ${unsupported.join(', ')}.`,
+    );
 }
 
 /** The body of the create: the registration checked, the marker and Konnect's references in the metadata. */

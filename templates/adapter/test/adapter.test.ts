@@ -1,4 +1,13 @@
-import { JOURNAL_PREFIX, createJsonStore, createMemoryDriver, readAdapterOptions, silentLogger, type JournalEntry, type OperationContext, type StateStore } from '@dcr-bridge/core';
+import {
+  JOURNAL_PREFIX,
+  createJsonStore,
+  createMemoryDriver,
+  readAdapterOptions,
+  silentLogger,
+  type JournalEntry,
+  type OperationContext,
+  type StateStore,
+} from '@dcr-bridge/core';
 import { parseRegistration } from '@dcr-bridge/core/http';
 import { konnectApplication, konnectEvent, startBridge, type BridgeHarness } from '@dcr-bridge/conformance';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,7 +19,13 @@ let bridge: BridgeHarness;
 let adapter: ReturnType<typeof create__PASCAL__Adapter>;
 const adapterOn = (journal?: StateStore, apiToken = idp.apiToken) => create__PASCAL__Adapter({ baseUrl: idp.url, apiToken, journal });
 /** The context core gives an adapter call; `answered` is what Konnect's connection did with the answer. */
-const operation = (answered: Promise<boolean>): OperationContext => ({ signal: new AbortController().signal, deadline: new AbortController().signal, answered, logger: silentLogger, requestId: 'test' });
+const operation = (answered: Promise<boolean>): OperationContext => ({
+  signal: new AbortController().signal,
+  deadline: new AbortController().signal,
+  answered,
+  logger: silentLogger,
+  requestId: 'test',
+});
 
 beforeAll(async () => {
   idp = await startFake__PASCAL__();
@@ -100,7 +115,10 @@ describe('lifecycle (core)', () => {
   // Konnect's answer never settles in these: the journal entry stays open, as a process that died would leave it.
   it('recover() on a second adapter over the same journal deletes the client a crashed process created', async () => {
     const journal = createJsonStore(createMemoryDriver());
-    const created = await adapterOn(journal).createClient(parseRegistration(konnectApplication()), { ...operation(new Promise(() => {})), deadline: AbortSignal.timeout(0) });
+    const created = await adapterOn(journal).createClient(parseRegistration(konnectApplication()), {
+      ...operation(new Promise(() => {})),
+      deadline: AbortSignal.timeout(0),
+    });
     const restarted = adapterOn(journal);
     expect(await restarted.recover?.({ inFlightMs: 0 })).toEqual({ open: 1, undone: 1, neverCreated: 0, unresolved: 0, kept: 0 });
     expect(idp.client(created.clientId)).toBeUndefined();
@@ -110,7 +128,10 @@ describe('lifecycle (core)', () => {
 
   it('recover() finds by its nonce a client whose id never reached the journal, and nothing else', async () => {
     const journal = createJsonStore(createMemoryDriver());
-    const created = await adapterOn(journal).createClient(parseRegistration(konnectApplication({ client_name: 'Lost answer' })), { ...operation(new Promise(() => {})), deadline: AbortSignal.timeout(0) });
+    const created = await adapterOn(journal).createClient(parseRegistration(konnectApplication({ client_name: 'Lost answer' })), {
+      ...operation(new Promise(() => {})),
+      deadline: AbortSignal.timeout(0),
+    });
     const [key, entry] = (await journal.list<JournalEntry>(JOURNAL_PREFIX))[0] as [string, JournalEntry];
     // As if the process died before __DISPLAY__'s answer to the create arrived.
     await journal.set(key, { nonce: entry.nonce, clientName: entry.clientName, startedAt: entry.startedAt });
@@ -138,12 +159,22 @@ describe('lifecycle (core)', () => {
       await work();
       return idp.requests.slice(start).map((line) => line.replace(/\/clients\/[0-9a-f]+/, '/clients/{id}'));
     };
-    const event = (clientId: string, body: Parameters<typeof konnectEvent>[1]) => bridge.call('POST', `/${clientId}/event-hook`, { body: konnectEvent(clientId, body) });
+    const event = (clientId: string, body: Parameters<typeof konnectEvent>[1]) =>
+      bridge.call('POST', `/${clientId}/event-hook`, { body: konnectEvent(clientId, body) });
     let clientId = '';
-    expect(await calls(async () => (clientId = (await bridge.call('POST', '/', { body: konnectApplication() })).body.client_id))).toEqual(['POST /admin/clients', 'POST /admin/clients/{id}/secret']);
-    expect(await calls(() => bridge.call('POST', '/', { body: konnectApplication({ scopes: ['read:orders'] }) }))).toEqual(['GET /admin/scopes', 'POST /admin/clients', 'POST /admin/clients/{id}/secret']);
+    expect(await calls(async () => (clientId = (await bridge.call('POST', '/', { body: konnectApplication() })).body.client_id))).toEqual([
+      'POST /admin/clients',
+      'POST /admin/clients/{id}/secret',
+    ]);
+    expect(await calls(() => bridge.call('POST', '/', { body: konnectApplication({ scopes: ['read:orders'] }) }))).toEqual([
+      'GET /admin/scopes',
+      'POST /admin/clients',
+      'POST /admin/clients/{id}/secret',
+    ]);
     expect(await calls(() => bridge.call('POST', `/${clientId}/new-secret`))).toEqual(['POST /admin/clients/{id}/secret']);
-    expect(await calls(() => event(clientId, { event_type: 'update_application', redirect_uris: ['https://app.example.com/cb'] }))).toEqual(['PUT /admin/clients/{id}/redirect_uris']);
+    expect(await calls(() => event(clientId, { event_type: 'update_application', redirect_uris: ['https://app.example.com/cb'] }))).toEqual(
+      ['PUT /admin/clients/{id}/redirect_uris'],
+    );
     expect(await calls(() => event(clientId, { event_type: 'add_registration', audience: 'https://api.example.com' }))).toEqual([]);
     expect(await calls(() => event(clientId, { event_type: 'remove_registration', audience: 'https://api.example.com' }))).toEqual([]);
     expect(await calls(() => bridge.call('DELETE', `/${clientId}`))).toEqual(['DELETE /admin/clients/{id}']);
@@ -153,7 +184,10 @@ describe('lifecycle (core)', () => {
     const restarted = await startBridge(adapterOn(createJsonStore(createMemoryDriver())));
     try {
       const id = other.body.client_id as string;
-      expect(await calls(() => restarted.call('POST', `/${id}/new-secret`))).toEqual(['GET /admin/clients/{id}', 'POST /admin/clients/{id}/secret']);
+      expect(await calls(() => restarted.call('POST', `/${id}/new-secret`))).toEqual([
+        'GET /admin/clients/{id}',
+        'POST /admin/clients/{id}/secret',
+      ]);
       expect(await calls(() => restarted.call('DELETE', `/${id}`))).toEqual(['DELETE /admin/clients/{id}']);
     } finally {
       await restarted.close();
@@ -163,10 +197,16 @@ describe('lifecycle (core)', () => {
 
 describe('settings', () => {
   it('reads the __DISPLAY__ settings', () => {
-    expect(readAdapterOptions(dcrBridgeAdapter, { __ENV___URL: 'https://idp.example.com', __ENV___API_TOKEN: 'token' })).toEqual({ baseUrl: 'https://idp.example.com', apiToken: 'token', timeoutMs: 30_000 });
+    expect(readAdapterOptions(dcrBridgeAdapter, { __ENV___URL: 'https://idp.example.com', __ENV___API_TOKEN: 'token' })).toEqual({
+      baseUrl: 'https://idp.example.com',
+      apiToken: 'token',
+      timeoutMs: 30_000,
+    });
   });
 
   it('lists every missing setting at once', () => {
-    expect(() => readAdapterOptions(dcrBridgeAdapter, {})).toThrow('Invalid __ID__ settings:\n- __ENV___URL is required.\n- __ENV___API_TOKEN is required.');
+    expect(() => readAdapterOptions(dcrBridgeAdapter, {})).toThrow(
+      'Invalid __ID__ settings:\n- __ENV___URL is required.\n- __ENV___API_TOKEN is required.',
+    );
   });
 });

@@ -11,7 +11,13 @@ runConformanceSuite({
     idp = await startFake__PASCAL__();
     const adapterWith = (apiToken: string) => create__PASCAL__Adapter({ baseUrl: idp.url, apiToken, logger });
     const tooManyRequests = (method: string, path: RegExp, retryAfterSeconds: number) =>
-      idp.failNext(method, path, 429, { error: 'rate_limited', message: 'Too many requests.' }, { 'retry-after': String(retryAfterSeconds) });
+      idp.failNext(
+        method,
+        path,
+        429,
+        { error: 'rate_limited', message: 'Too many requests.' },
+        { 'retry-after': String(retryAfterSeconds) },
+      );
     return {
       adapter: adapterWith(idp.apiToken),
       logger,

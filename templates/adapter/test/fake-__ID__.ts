@@ -64,7 +64,8 @@ export async function startFake__PASCAL__(): Promise<Fake__PASCAL__> {
   });
 
   const requireAdmin = (req: Request, res: Response, next: NextFunction) => {
-    if (req.get('authorization') !== `Bearer ${apiToken}`) return void res.status(401).json({ error: 'unauthorized', message: 'A valid API token is required.' });
+    if (req.get('authorization') !== `Bearer ${apiToken}`)
+      return void res.status(401).json({ error: 'unauthorized', message: 'A valid API token is required.' });
     next();
   };
   const admin = express.Router();
@@ -83,7 +84,8 @@ export async function startFake__PASCAL__(): Promise<Fake__PASCAL__> {
   });
   admin.post('/clients', (req, res) => {
     const body = req.body as Partial<FakeClient>;
-    if (typeof body.name !== 'string' || body.name === '') return res.status(400).json({ error: 'invalid_request', message: 'name: required.' });
+    if (typeof body.name !== 'string' || body.name === '')
+      return res.status(400).json({ error: 'invalid_request', message: 'name: required.' });
     const unknown = (body.scopes ?? []).filter((scope) => !scopes.includes(scope));
     if (unknown.length > 0) return res.status(400).json({ error: 'invalid_request', message: `scopes: unknown ${unknown.join(', ')}.` });
     const client: FakeClient = {
@@ -135,7 +137,15 @@ export async function startFake__PASCAL__(): Promise<Fake__PASCAL__> {
     clientCount: () => clients.size,
     createForeignClient(name = 'Made in the admin console') {
       const id = newId();
-      clients.set(id, { id, name, description: '', redirect_uris: ['https://foreign.example.com/cb'], grant_types: ['client_credentials'], scopes: [], metadata: {} });
+      clients.set(id, {
+        id,
+        name,
+        description: '',
+        redirect_uris: ['https://foreign.example.com/cb'],
+        grant_types: ['client_credentials'],
+        scopes: [],
+        metadata: {},
+      });
       secrets.set(id, 'foreign-secret');
       return id;
     },

@@ -51,7 +51,12 @@ export const PROBE_NAME = 'dcr-bridge doctor probe';
 export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
   const checks: DoctorCheck[] = [];
   const add = (group: DoctorGroup, check: DiagnosticCheck) => checks.push({ group, ...check });
-  const report = (adapter?: string): DoctorReport => ({ adapter, writeTest: options.writeTest, ok: checks.every((check) => check.result !== 'fail'), checks });
+  const report = (adapter?: string): DoctorReport => ({
+    adapter,
+    writeTest: options.writeTest,
+    ok: checks.every((check) => check.result !== 'fail'),
+    checks,
+  });
 
   const loaded = await loadConfig(options.env, options.cwd);
   if (!loaded.config) {
@@ -60,7 +65,11 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
   }
   const { config } = loaded;
   if (!config.adapter) {
-    add('configuration', { name: 'adapter', result: 'skip', detail: 'DCR_BRIDGE_ADAPTER is not set: the server would start its embedded dev mode, with no IdP to check.' });
+    add('configuration', {
+      name: 'adapter',
+      result: 'skip',
+      detail: 'DCR_BRIDGE_ADAPTER is not set: the server would start its embedded dev mode, with no IdP to check.',
+    });
     return report();
   }
   const adapterId = config.adapter.module.id;
@@ -81,7 +90,11 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
     if (diagnostics) {
       for (const check of await reachability(diagnostics.adminUrl, options.timeoutMs)) add('reachability', check);
     } else {
-      add('reachability', { name: 'admin URL', result: 'skip', detail: `the ${adapterId} adapter does not name its admin URL (it has no diagnostics)` });
+      add('reachability', {
+        name: 'admin URL',
+        result: 'skip',
+        detail: `the ${adapterId} adapter does not name its admin URL (it has no diagnostics)`,
+      });
     }
     if (checks.some((check) => check.group === 'reachability' && check.result === 'fail')) {
       skipRest(add, 'the IdP is not reachable', options.writeTest);
@@ -97,7 +110,10 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
             name: 'admin credentials',
             result: 'fail',
             detail: ready.detail ?? ready.reason,
-            fix: ready.reason === 'idp_error' ? `the IdP refused the admin credentials or a permission: check the ${adapterId} credential settings and the roles they carry` : 'see the detail',
+            fix:
+              ready.reason === 'idp_error'
+                ? `the IdP refused the admin credentials or a permission: check the ${adapterId} credential settings and the roles they carry`
+                : 'see the detail',
           },
     );
 
@@ -108,9 +124,13 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
     }
 
     if (options.writeTest) {
-      if (!diagnostics) add('write test', { name: 'write test', result: 'skip', detail: `the ${adapterId} adapter does not name its token endpoint` });
-      else if (checks.some((check) => check.result === 'fail')) add('write test', { name: 'write test', result: 'skip', detail: 'not run: fix the failures above first' });
-      else for (const check of await writeTest(adapter, await diagnostics.tokenEndpoint(context(options.timeoutMs)), options)) add('write test', check);
+      if (!diagnostics)
+        add('write test', { name: 'write test', result: 'skip', detail: `the ${adapterId} adapter does not name its token endpoint` });
+      else if (checks.some((check) => check.result === 'fail'))
+        add('write test', { name: 'write test', result: 'skip', detail: 'not run: fix the failures above first' });
+      else
+        for (const check of await writeTest(adapter, await diagnostics.tokenEndpoint(context(options.timeoutMs)), options))
+          add('write test', check);
     }
   } finally {
     await opened.close();
@@ -134,12 +154,22 @@ async function reachability(adminUrl: string, timeoutMs: number): Promise<Diagno
     const addresses = await lookup(host, { all: true });
     checks.push({ name: `DNS ${host}`, result: 'pass', detail: addresses.map((entry) => entry.address).join(', ') });
   } catch (error) {
-    checks.push({ name: `DNS ${host}`, result: 'fail', detail: messageOf(error), fix: `the host name does not resolve from here: check the IdP URL in the adapter's settings and this host's DNS` });
+    checks.push({
+      name: `DNS ${host}`,
+      result: 'fail',
+      detail: messageOf(error),
+      fix: `the host name does not resolve from here: check the IdP URL in the adapter's settings and this host's DNS`,
+    });
     return checks;
   }
   const tcp = await connectOnce(() => connectTcp({ host, port }), timeoutMs);
   if (tcp !== undefined) {
-    checks.push({ name: `TCP ${host}:${port}`, result: 'fail', detail: tcp, fix: 'nothing accepts connections there: check the port in the IdP URL, and the firewalls and proxies between the bridge and the IdP' });
+    checks.push({
+      name: `TCP ${host}:${port}`,
+      result: 'fail',
+      detail: tcp,
+      fix: 'nothing accepts connections there: check the port in the IdP URL, and the firewalls and proxies between the bridge and the IdP',
+    });
     return checks;
   }
   checks.push({ name: `TCP ${host}:${port}`, result: 'pass' });
@@ -174,7 +204,12 @@ function tlsCheck(host: string, port: number, timeoutMs: number): Promise<Diagno
     const socket = connectTls({ host, port, servername: isIp(host) ? undefined : host, timeout: timeoutMs });
     socket.once('timeout', () => {
       socket.destroy();
-      resolve({ name, result: 'fail', detail: `no TLS handshake within ${timeoutMs} ms`, fix: 'check that the port speaks TLS (https) and that no proxy intercepts it' });
+      resolve({
+        name,
+        result: 'fail',
+        detail: `no TLS handshake within ${timeoutMs} ms`,
+        fix: 'check that the port speaks TLS (https) and that no proxy intercepts it',
+      });
     });
     socket.once('secureConnect', () => {
       const certificate = socket.getPeerCertificate();
@@ -189,9 +224,10 @@ function tlsCheck(host: string, port: number, timeoutMs: number): Promise<Diagno
 
 function tlsFix(code: string | undefined): string {
   if (code === 'CERT_HAS_EXPIRED') return "the IdP's certificate has expired: renew it at the IdP";
-  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') return "the certificate does not name this host: use the host name the certificate was issued for in the IdP URL";
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID')
+    return 'the certificate does not name this host: use the host name the certificate was issued for in the IdP URL';
   if (code && /SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/.test(code)) {
-    return "the certificate is signed by a CA this process does not trust: give the bridge that CA with NODE_EXTRA_CA_CERTS=/path/to/ca.pem (never turn verification off)";
+    return 'the certificate is signed by a CA this process does not trust: give the bridge that CA with NODE_EXTRA_CA_CERTS=/path/to/ca.pem (never turn verification off)';
   }
   return 'check that the port speaks TLS (https) and that the IdP URL is right';
 }
@@ -206,7 +242,13 @@ async function httpAnswer(adminUrl: string, timeoutMs: number): Promise<Diagnost
   try {
     const response = await fetch(adminUrl, { redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
     await response.body?.cancel();
-    if (response.status >= 500) return { name, result: 'fail', detail: `answered ${response.status}`, fix: 'the IdP answers with a server error: check its health and logs' };
+    if (response.status >= 500)
+      return {
+        name,
+        result: 'fail',
+        detail: `answered ${response.status}`,
+        fix: 'the IdP answers with a server error: check its health and logs',
+      };
     return { name, result: 'pass', detail: `answered ${response.status}` };
   } catch (error) {
     return { name, result: 'fail', detail: messageOf(error), fix: 'the IdP does not answer HTTP there: check the IdP URL and any proxy' };
@@ -214,7 +256,11 @@ async function httpAnswer(adminUrl: string, timeoutMs: number): Promise<Diagnost
 }
 
 /** Create → token → rotate → old refused, new accepted → delete → refused. The probe is deleted whatever fails. */
-async function writeTest(adapter: DcrAdapter, tokenEndpoint: string, options: Pick<DoctorOptions, 'timeoutMs' | 'probeScopes'>): Promise<DiagnosticCheck[]> {
+async function writeTest(
+  adapter: DcrAdapter,
+  tokenEndpoint: string,
+  options: Pick<DoctorOptions, 'timeoutMs' | 'probeScopes'>,
+): Promise<DiagnosticCheck[]> {
   const { timeoutMs } = options;
   const checks: DiagnosticCheck[] = [];
   let clientId: string | undefined;
@@ -222,7 +268,13 @@ async function writeTest(adapter: DcrAdapter, tokenEndpoint: string, options: Pi
     const created = await adapter.createClient(probeRegistration(options.probeScopes), context(timeoutMs));
     clientId = created.clientId;
     checks.push({ name: 'create a probe client', result: 'pass', detail: `client ${clientId}` });
-    const token = (clientSecret: string): TokenRequest => ({ tokenEndpoint, clientId: created.clientId, clientSecret, scopes: options.probeScopes, timeoutMs });
+    const token = (clientSecret: string): TokenRequest => ({
+      tokenEndpoint,
+      clientId: created.clientId,
+      clientSecret,
+      scopes: options.probeScopes,
+      timeoutMs,
+    });
     checks.push(await tokenCheck('the probe gets a token', token(created.clientSecret), true));
     if (!adapter.rotateSecret) {
       checks.push({ name: 'rotate its secret', result: 'skip', detail: `the ${adapter.id} adapter cannot rotate secrets` });
@@ -238,7 +290,9 @@ async function writeTest(adapter: DcrAdapter, tokenEndpoint: string, options: Pi
       name: clientId === undefined ? 'create a probe client' : 'rotate its secret',
       result: 'fail',
       detail: messageOf(error),
-      fix: refusedScope ? 'the IdP wants a scope it knows: run again with --scope <a scope the IdP has>' : 'the admin credentials lack a write permission, or the IdP refused the probe: see the detail',
+      fix: refusedScope
+        ? 'the IdP wants a scope it knows: run again with --scope <a scope the IdP has>'
+        : 'the admin credentials lack a write permission, or the IdP refused the probe: see the detail',
     });
   } finally {
     if (clientId !== undefined) {
@@ -246,7 +300,12 @@ async function writeTest(adapter: DcrAdapter, tokenEndpoint: string, options: Pi
         await adapter.deleteClient(clientId, context(timeoutMs));
         checks.push({ name: 'delete the probe client', result: 'pass' });
       } catch (error) {
-        checks.push({ name: 'delete the probe client', result: 'fail', detail: messageOf(error), fix: `delete client ${clientId} (named "${PROBE_NAME} …") at the IdP by hand, and grant the permission to delete clients` });
+        checks.push({
+          name: 'delete the probe client',
+          result: 'fail',
+          detail: messageOf(error),
+          fix: `delete client ${clientId} (named "${PROBE_NAME} …") at the IdP by hand, and grant the permission to delete clients`,
+        });
       }
     }
   }

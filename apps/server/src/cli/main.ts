@@ -112,7 +112,12 @@ async function dispatch(argv: string[]): Promise<void> {
 }
 
 function topLevel(argv: string[]): void {
-  const { values } = parse(argv, { help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'v' }, json: { type: 'boolean' } }, undefined, 0);
+  const { values } = parse(
+    argv,
+    { help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'v' }, json: { type: 'boolean' } },
+    undefined,
+    0,
+  );
   if (values.help) return print(HELP);
   if (values.version) return print(values.json ? `${JSON.stringify({ version: packageVersion() })}\n` : `${packageVersion()}\n`);
   throw new UsageError('--json goes with --version or a command');
@@ -121,17 +126,33 @@ function topLevel(argv: string[]): void {
 async function doctor(args: string[]): Promise<void> {
   const { values } = parse(
     args,
-    { 'write-test': { type: 'boolean' }, scope: { type: 'string' }, json: { type: 'boolean' }, timeout: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    {
+      'write-test': { type: 'boolean' },
+      scope: { type: 'string' },
+      json: { type: 'boolean' },
+      timeout: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
     'doctor',
     0,
   );
   if (values.help) return print(DOCTOR_HELP);
   const timeoutMs = timeoutOption(values.timeout, 'doctor');
   if (values.scope !== undefined && !values['write-test']) throw new UsageError('--scope goes with --write-test', 'doctor');
-  const probeScopes = (values.scope ?? '').split(',').map((scope) => scope.trim()).filter(Boolean);
+  const probeScopes = (values.scope ?? '')
+    .split(',')
+    .map((scope) => scope.trim())
+    .filter(Boolean);
   // The settings exactly as `serve` reads them: ./.env under the environment.
   if (existsSync('.env')) process.loadEnvFile('.env');
-  const report = await runDoctor({ env: process.env, cwd: process.cwd(), writeTest: values['write-test'] === true, probeScopes, timeoutMs, openAdapter: (config) => openAdapter(config, { logger: silentLogger, journalFile: false }) });
+  const report = await runDoctor({
+    env: process.env,
+    cwd: process.cwd(),
+    writeTest: values['write-test'] === true,
+    probeScopes,
+    timeoutMs,
+    openAdapter: (config) => openAdapter(config, { logger: silentLogger, journalFile: false }),
+  });
   print(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatDoctorReport(report));
   process.exitCode = report.ok ? EXIT_OK : EXIT_FAILED;
 }
@@ -169,7 +190,12 @@ function timeoutOption(value: string | undefined, command: string): number {
 }
 
 /** parseArgs, strict, with its errors turned into one-line usage errors. */
-function parse<T extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: T, command: string | undefined, maxPositionals: number) {
+function parse<T extends NonNullable<ParseArgsConfig['options']>>(
+  args: string[],
+  options: T,
+  command: string | undefined,
+  maxPositionals: number,
+) {
   let parsed;
   try {
     parsed = parseArgs({ args, options, strict: true, allowPositionals: maxPositionals > 0 });
@@ -179,7 +205,8 @@ function parse<T extends NonNullable<ParseArgsConfig['options']>>(args: string[]
     // Node's messages go on with advice about "--"; the first sentence is the useful part.
     throw new UsageError((error as Error).message.split('. ')[0]!.replace(/\.$/, ''), command);
   }
-  if (parsed.positionals.length > maxPositionals) throw new UsageError(`unexpected argument "${parsed.positionals[maxPositionals]}"`, command);
+  if (parsed.positionals.length > maxPositionals)
+    throw new UsageError(`unexpected argument "${parsed.positionals[maxPositionals]}"`, command);
   return parsed;
 }
 

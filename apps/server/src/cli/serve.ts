@@ -9,7 +9,9 @@ export async function serve(): Promise<void> {
   if (existsSync('.env')) process.loadEnvFile('.env');
   const result = await loadConfig(process.env);
   if (!result.config) {
-    process.stderr.write(`dcr-bridge cannot start; fix these settings:\n${result.problems.map((problem) => `  - ${problem}`).join('\n')}\n`);
+    process.stderr.write(
+      `dcr-bridge cannot start; fix these settings:\n${result.problems.map((problem) => `  - ${problem}`).join('\n')}\n`,
+    );
     process.exitCode = 1;
     return;
   }

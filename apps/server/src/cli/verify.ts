@@ -44,9 +44,19 @@ interface Answer {
 export async function verifyBridge(options: VerifyOptions): Promise<VerifyReport> {
   const base = options.url.replace(/\/+$/, '');
   const steps: VerifyStep[] = [];
-  const call = (method: string, path: string, body: unknown, withKey = true) => request(base, method, path, body, withKey ? options.apiKey : undefined, options.timeoutMs);
+  const call = (method: string, path: string, body: unknown, withKey = true) =>
+    request(base, method, path, body, withKey ? options.apiKey : undefined, options.timeoutMs);
   const step = (name: string, method: string, path: string, expected: string, answer: Answer, detail: string | undefined) => {
-    steps.push({ name, result: detail === undefined ? 'pass' : 'fail', method, path, status: answer.status, expected, ms: answer.ms, ...(detail === undefined ? {} : { detail }) });
+    steps.push({
+      name,
+      result: detail === undefined ? 'pass' : 'fail',
+      method,
+      path,
+      status: answer.status,
+      expected,
+      ms: answer.ms,
+      ...(detail === undefined ? {} : { detail }),
+    });
   };
   const skip = (name: string, method: string, path: string, expected: string, detail: string) => {
     steps.push({ name, result: 'skip', method, path, status: null, expected, ms: 0, detail });
@@ -85,7 +95,14 @@ export async function verifyBridge(options: VerifyOptions): Promise<VerifyReport
   else {
     const deleted = await call('DELETE', clientPath, undefined);
     const detail = checkStatus(deleted, 204);
-    step('delete', 'DELETE', shown, deleteExpected, deleted, detail === undefined ? undefined : `${detail}; the client may still exist in the IdP: client_id ${clientId}`);
+    step(
+      'delete',
+      'DELETE',
+      shown,
+      deleteExpected,
+      deleted,
+      detail === undefined ? undefined : `${detail}; the client may still exist in the IdP: client_id ${clientId}`,
+    );
   }
 
   if (options.lifecycle) {
@@ -105,7 +122,10 @@ export async function verifyBridge(options: VerifyOptions): Promise<VerifyReport
     else {
       // The bridge created a client for a caller without a key: undo it with the key.
       const cleanup = await call('DELETE', `/${encodeURIComponent(stray)}`, undefined);
-      const undone = cleanup.status === 204 ? 'the client it created was deleted' : `deleting the client it created failed (${cleanup.status ?? cleanup.problem}): client_id ${stray}`;
+      const undone =
+        cleanup.status === 204
+          ? 'the client it created was deleted'
+          : `deleting the client it created failed (${cleanup.status ?? cleanup.problem}): client_id ${stray}`;
       step('no-api-key', 'POST', '/', refusedExpected, refused, `${detail}; ${undone}`);
     }
   }
@@ -126,7 +146,14 @@ export function formatReport(report: VerifyReport): string {
   return `dcr-bridge verify ${report.url}${report.lifecycle ? ' --lifecycle' : ''}\n${lines.join('\n')}\n${summary}\n`;
 }
 
-async function request(base: string, method: string, path: string, body: unknown, apiKey: string | undefined, timeoutMs: number): Promise<Answer> {
+async function request(
+  base: string,
+  method: string,
+  path: string,
+  body: unknown,
+  apiKey: string | undefined,
+  timeoutMs: number,
+): Promise<Answer> {
   const headers: Record<string, string> = { accept: 'application/json' };
   if (apiKey !== undefined) headers['x-api-key'] = apiKey;
   if (body !== undefined) headers['content-type'] = 'application/json';
@@ -176,7 +203,8 @@ function checkCredentials(answer: Answer, expected: number): string | undefined 
     if (typeof fields[name] !== 'string' || fields[name] === '') return `${name} is not a non-empty string`;
   }
   for (const name of ['client_id_issued_at', 'client_secret_expires_at']) {
-    if (name in fields && (typeof fields[name] !== 'string' || Number.isNaN(Date.parse(fields[name])))) return `${name} is not an ISO 8601 date-time`;
+    if (name in fields && (typeof fields[name] !== 'string' || Number.isNaN(Date.parse(fields[name]))))
+      return `${name} is not an ISO 8601 date-time`;
   }
   return undefined;
 }
@@ -189,7 +217,8 @@ function checkRotation(rotated: { clientId: string; clientSecret: string }, clie
 
 function checkErrorBody(answer: Answer): string | undefined {
   const body = answer.body as { error?: unknown; error_description?: unknown } | undefined;
-  if (typeof body?.error !== 'string' || typeof body.error_description !== 'string') return 'the body lacks the error and error_description strings';
+  if (typeof body?.error !== 'string' || typeof body.error_description !== 'string')
+    return 'the body lacks the error and error_description strings';
   return undefined;
 }
 

@@ -21,18 +21,39 @@ export function faultsGroup(run: SuiteRun): void {
           faults.injectFaults({ rate: 0.2, delayMs: [800, 2_000], seed });
           // A bridge that waited on a hung IdP would answer after the 5 s completion budget; 2.5 s of slack over
           // the deadline keeps that visible while a loaded CI machine schedules answers late.
-          const ledger = await runKonnectLoad({ call: harness.call, operations: 80, concurrency: 8, application: target.application, budgetMs: operationTimeoutMs + 2_500, seed });
+          const ledger = await runKonnectLoad({
+            call: harness.call,
+            operations: 80,
+            concurrency: 8,
+            application: target.application,
+            budgetMs: operationTimeoutMs + 2_500,
+            seed,
+          });
           faults.injectFaults(undefined);
           await faults.settle();
           await target.adapter.drained?.();
           const injected = faults.faults.slice(injectedBefore);
           const lostAnswers = (request?: { method: string; path: RegExp }) =>
-            request ? injected.filter((fault) => fault.kind === 'processed_answer_lost' && fault.method === request.method && request.path.test(fault.path)).length : 0;
+            request
+              ? injected.filter(
+                  (fault) => fault.kind === 'processed_answer_lost' && fault.method === request.method && request.path.test(fault.path),
+                ).length
+              : 0;
           const report = await auditLedger(ledger, target.backdoor, harness.call, baseline);
           await target.adapter.drained?.();
           const context = `seed ${seed}; ${injected.length} faults injected; answers ${JSON.stringify(ledger.answers)}; audit ${JSON.stringify(report)}`;
           expect(injected.length, context).toBeGreaterThan(5);
-          expect({ zombies: report.zombies, resurrectedSecrets: report.resurrectedSecrets, missing: report.missing, deadSecrets: report.deadSecrets, slowAnswers: report.slowAnswers, badErrors: report.badErrors }, context).toEqual({
+          expect(
+            {
+              zombies: report.zombies,
+              resurrectedSecrets: report.resurrectedSecrets,
+              missing: report.missing,
+              deadSecrets: report.deadSecrets,
+              slowAnswers: report.slowAnswers,
+              badErrors: report.badErrors,
+            },
+            context,
+          ).toEqual({
             zombies: 0,
             resurrectedSecrets: 0,
             missing: 0,

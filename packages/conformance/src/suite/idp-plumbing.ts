@@ -60,7 +60,11 @@ export function idpPlumbingGroup(run: SuiteRun): void {
         }
         const reached = idp.adminRequests().slice(start);
         expect(reached.length, `no request about ${JSON.stringify(clientId)} reached the IdP`).toBeGreaterThan(0);
-        for (const line of reached) expect(carriesWhole(line, clientId), `${line} does not carry ${JSON.stringify(clientId)} whole in one path segment or query value`).toBe(true);
+        for (const line of reached)
+          expect(
+            carriesWhole(line, clientId),
+            `${line} does not carry ${JSON.stringify(clientId)} whole in one path segment or query value`,
+          ).toBe(true);
       }
     });
 
@@ -74,7 +78,8 @@ export function idpPlumbingGroup(run: SuiteRun): void {
       const retryAfter = Number(res.headers.get('retry-after'));
       expect(Number.isInteger(retryAfter) && retryAfter > 0, `Retry-After ${res.headers.get('retry-after')}`).toBe(true);
       // An IdP that names a reset time rather than a wait (Okta) lands within a second or two of it.
-      if (asked !== undefined) expect(Math.abs(retryAfter - asked), `Retry-After ${retryAfter}, the IdP asked for ${asked}`).toBeLessThanOrEqual(2);
+      if (asked !== undefined)
+        expect(Math.abs(retryAfter - asked), `Retry-After ${retryAfter}, the IdP asked for ${asked}`).toBeLessThanOrEqual(2);
       await run.target.adapter.drained?.();
       expect(await run.target.backdoor.countClients()).toBe(before);
     });

@@ -78,15 +78,21 @@ export function lifecycleGroup(run: SuiteRun): void {
     scenario('lifecycle/audience-registrations', async (ctx) => {
       const { clientId, secret } = await run.createClient(ctx);
       const audience = `https://api.example.com/product-${Date.now().toString(36)}`;
-      const add = await run.call('POST', clientPath(clientId, '/event-hook'), { body: konnectEvent(clientId, { event_type: 'add_registration', audience }) });
+      const add = await run.call('POST', clientPath(clientId, '/event-hook'), {
+        body: konnectEvent(clientId, { event_type: 'add_registration', audience }),
+      });
       expect(add.status, JSON.stringify(add.body)).toBe(200);
       const audiences = run.target.backdoor.audiences;
       if (!capabilities().audienceRegistrations || !audiences) {
         expect(await run.target.backdoor.canGetToken(clientId, secret)).toBe(true);
-        return ctx.skip(`${adapterId()} does not announce audienceRegistrations, or the backdoor cannot read audiences (event acknowledged, nothing changed)`);
+        return ctx.skip(
+          `${adapterId()} does not announce audienceRegistrations, or the backdoor cannot read audiences (event acknowledged, nothing changed)`,
+        );
       }
       expect(await audiences(clientId)).toContain(audience);
-      const remove = await run.call('POST', clientPath(clientId, '/event-hook'), { body: konnectEvent(clientId, { event_type: 'remove_registration', audience }) });
+      const remove = await run.call('POST', clientPath(clientId, '/event-hook'), {
+        body: konnectEvent(clientId, { event_type: 'remove_registration', audience }),
+      });
       expect(remove.status, JSON.stringify(remove.body)).toBe(200);
       expect(await audiences(clientId)).not.toContain(audience);
       expect(await run.target.backdoor.canGetToken(clientId, secret)).toBe(true);
@@ -94,7 +100,9 @@ export function lifecycleGroup(run: SuiteRun): void {
 
     scenario('lifecycle/registration-without-audience', async (ctx) => {
       const { clientId, secret } = await run.createClient(ctx);
-      const res = await run.call('POST', clientPath(clientId, '/event-hook'), { body: konnectEvent(clientId, { event_type: 'add_registration' }) });
+      const res = await run.call('POST', clientPath(clientId, '/event-hook'), {
+        body: konnectEvent(clientId, { event_type: 'add_registration' }),
+      });
       expect(res.status, JSON.stringify(res.body)).toBe(200);
       expect(await run.target.backdoor.canGetToken(clientId, secret)).toBe(true);
     });

@@ -10,14 +10,17 @@ export function racesGroup(run: SuiteRun): void {
 
   describe('races', () => {
     scenario('races/rotate-and-update', async (ctx) => {
-      if (!capabilities().rotateSecret || !capabilities().updateRedirectUris) return ctx.skip(`${adapterId()} does not announce both rotateSecret and updateRedirectUris`);
+      if (!capabilities().rotateSecret || !capabilities().updateRedirectUris)
+        return ctx.skip(`${adapterId()} does not announce both rotateSecret and updateRedirectUris`);
       const { clientId, secret } = await run.createClient(ctx);
       let current = secret;
       for (let round = 0; round < 10; round++) {
         const redirectUris = [`https://app.example.com/race-${round}`];
         const [rotated, updated] = await Promise.all([
           run.call('POST', clientPath(clientId, '/new-secret')),
-          run.call('POST', clientPath(clientId, '/event-hook'), { body: konnectEvent(clientId, { event_type: 'update_application', redirect_uris: redirectUris }) }),
+          run.call('POST', clientPath(clientId, '/event-hook'), {
+            body: konnectEvent(clientId, { event_type: 'update_application', redirect_uris: redirectUris }),
+          }),
         ]);
         expect(rotated.status, JSON.stringify(rotated.body)).toBe(200);
         expect(updated.status, JSON.stringify(updated.body)).toBe(200);
@@ -43,7 +46,9 @@ export function racesGroup(run: SuiteRun): void {
       const [deleted, rotated, updated] = await Promise.all([
         run.call('DELETE', clientPath(clientId)),
         run.call('POST', clientPath(clientId, '/new-secret')),
-        run.call('POST', clientPath(clientId, '/event-hook'), { body: konnectEvent(clientId, { event_type: 'update_application', redirect_uris: ['https://app.example.com/late'] }) }),
+        run.call('POST', clientPath(clientId, '/event-hook'), {
+          body: konnectEvent(clientId, { event_type: 'update_application', redirect_uris: ['https://app.example.com/late'] }),
+        }),
       ]);
       expect(deleted.status, JSON.stringify(deleted.body)).toBe(204);
       for (const answer of [rotated, updated]) expect(answer.status, JSON.stringify(answer.body)).toBeLessThan(500);

@@ -15,23 +15,27 @@ export const SCENARIOS = {
   'contract/unknown-update': 'update_application of an unknown client answers 404',
   'contract/foreign-delete': 'delete of a client the bridge did not create is refused (or treated as unknown) and the client stays',
   'contract/foreign-rotate': 'rotate of a client the bridge did not create is refused (or treated as unknown)',
-  'contract/foreign-update': 'update_application of a client the bridge did not create is refused (or treated as unknown) and the redirect URIs stay',
+  'contract/foreign-update':
+    'update_application of a client the bridge did not create is refused (or treated as unknown) and the redirect URIs stay',
   'contract/verify-button': 'the Verify button (portal_id "test portal_id") creates a working client',
   'contract/same-name': 'two applications with the same name both get their own client',
   'contract/unknown-fields': 'fields the spec does not list yet are tolerated',
   'contract/wrong-api-key': 'a wrong API key answers 401 and creates nothing',
   'contract/invalid-redirect-uri': 'an invalid redirect URI answers 400 invalid_redirect_uri and creates nothing',
   'contract/unknown-scope': 'a scope the IdP does not have answers 400 naming it and creates nothing',
-  'races/rotate-and-update': 'ten rounds of a rotation and an update at once: both succeed, only the new secret works, the URIs are the new ones',
+  'races/rotate-and-update':
+    'ten rounds of a rotation and an update at once: both succeed, only the new secret works, the URIs are the new ones',
   'races/two-rotations': 'two rotations at once: both answer 200 and exactly one of the two secrets works',
   'races/delete-rotate-update': 'a delete, a rotation and an update at once: the client ends deleted, every secret dead, no 5xx',
   'faults/konnect-load': 'keeps its promises while a fifth of the IdP requests fail, hang, or complete late or unanswered',
   'logs/no-secrets': 'no client secret the bridge handed out, nor any hidden value, reaches a log line',
   'idp-plumbing/one-admin-token': 'eight concurrent creates on a cold adapter fetch exactly one admin token',
   'idp-plumbing/encoded-path-segments': 'client ids with "/", "%", "?" and ".." reach the IdP whole, in one path segment or query value',
-  'idp-plumbing/rate-limited-create': "a create the IdP rate-limits answers 503 idp_rate_limited with the IdP's Retry-After, creating nothing",
+  'idp-plumbing/rate-limited-create':
+    "a create the IdP rate-limits answers 503 idp_rate_limited with the IdP's Retry-After, creating nothing",
   'idp-plumbing/rate-limited-lookup': 'a lookup the IdP rate-limits briefly is retried: the delete answers 204',
-  'idp-plumbing/refused-credentials-create': 'refused admin credentials: a create answers 502 idp_error without the secret, creating nothing',
+  'idp-plumbing/refused-credentials-create':
+    'refused admin credentials: a create answers 502 idp_error without the secret, creating nothing',
   'idp-plumbing/refused-credentials-delete': 'refused admin credentials: a delete answers 502 idp_error, never 204, and the client stays',
 } as const;
 
@@ -50,7 +54,9 @@ export type DefineScenario = (id: ScenarioId, test: ScenarioTest, options?: { ti
 export function scenarioRegistry(skip: Partial<Record<string, string>> = {}): { scenario: DefineScenario; checkComplete(): void } {
   const unknown = Object.keys(skip).filter((id) => !(id in SCENARIOS));
   if (unknown.length > 0) {
-    throw new Error(`Unknown conformance scenario id(s) in skip: ${unknown.map((id) => JSON.stringify(id)).join(', ')}. Known ids: ${Object.keys(SCENARIOS).join(', ')}.`);
+    throw new Error(
+      `Unknown conformance scenario id(s) in skip: ${unknown.map((id) => JSON.stringify(id)).join(', ')}. Known ids: ${Object.keys(SCENARIOS).join(', ')}.`,
+    );
   }
   const unexplained = Object.entries(skip).filter(([, reason]) => typeof reason !== 'string' || reason.trim() === '');
   if (unexplained.length > 0) throw new Error(`Conformance opt-outs must state a reason: ${unexplained.map(([id]) => id).join(', ')}.`);

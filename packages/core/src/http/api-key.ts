@@ -19,7 +19,8 @@ export function createApiKeyVerifier(keys: string[]): (presented: string | undef
 
 /** Konnect accepts API keys of 12–256 characters of [A-Za-z0-9_]; a key outside that can never be configured there. */
 export function apiKeyProblem(key: string): string | undefined {
-  if (!/^[A-Za-z0-9_]{12,256}$/.test(key)) return 'must be 12–256 characters of A–Z, a–z, 0–9 and _ (what Konnect accepts as a DCR provider api_key)';
+  if (!/^[A-Za-z0-9_]{12,256}$/.test(key))
+    return 'must be 12–256 characters of A–Z, a–z, 0–9 and _ (what Konnect accepts as a DCR provider api_key)';
   return undefined;
 }
 

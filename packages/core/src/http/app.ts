@@ -64,7 +64,11 @@ export function createBridgeApp(options: BridgeAppOptions): express.Express {
     const report = await invokeAdapter(
       { adapter, operation: 'checkReady', logger: requestLogger(res), requestId, timeoutMs: options.readinessTimeoutMs ?? 3_000 },
       (context) => adapter.checkReady(context),
-    ).catch((error: unknown): ReadinessReport => ({ ready: false, detail: error instanceof Error ? error.message : 'readiness check failed', reason: isBridgeError(error) ? error.code : 'internal_error' }));
+    ).catch((error: unknown): ReadinessReport => ({
+      ready: false,
+      detail: error instanceof Error ? error.message : 'readiness check failed',
+      reason: isBridgeError(error) ? error.code : 'internal_error',
+    }));
     if (report.ready) return void res.status(200).json({ status: 'ready' });
     requestLogger(res).warn('not ready', { detail: report.detail, reason: report.reason });
     // A machine-readable reason (an error code), never the detail: that may name hosts or echo the IdP.
@@ -81,23 +85,57 @@ export function createBridgeApp(options: BridgeAppOptions): express.Express {
    * Runs one adapter operation for a Konnect call and writes its `audit` line once it is done: operation,
    * outcome, the IdP client id, the Konnect ids that came with the call, the request id and the duration.
    */
-  const call = async <T>(res: Response, operation: string, subject: AuditSubject, run: Parameters<typeof invokeAdapter<T>>[1], clientIdOf?: (result: T) => string): Promise<T> => {
+  const call = async <T>(
+    res: Response,
+    operation: string,
+    subject: AuditSubject,
+    run: Parameters<typeof invokeAdapter<T>>[1],
+    clientIdOf?: (result: T) => string,
+  ): Promise<T> => {
     const requestScope = scope(res);
     requestScope.deadline = new AbortController();
     const started = performance.now();
     try {
       const result = await invoke(requestScope, operation, run);
-      audit(requestScope, operation, 'success', { ...subject, clientId: clientIdOf ? clientIdOf(result) : subject.clientId }, started, SUCCESS_STATUS[operation] ?? 200);
+      audit(
+        requestScope,
+        operation,
+        'success',
+        { ...subject, clientId: clientIdOf ? clientIdOf(result) : subject.clientId },
+        started,
+        SUCCESS_STATUS[operation] ?? 200,
+      );
       return result;
     } catch (error) {
-      audit(requestScope, operation, isBridgeError(error) ? error.code : 'internal_error', subject, started, isBridgeError(error) ? error.status : 500);
+      audit(
+        requestScope,
+        operation,
+        isBridgeError(error) ? error.code : 'internal_error',
+        subject,
+        started,
+        isBridgeError(error) ? error.status : 500,
+      );
       throw error;
     }
   };
 
   /** The audit line, and the same operation on the instrumentation channel (for metrics: no ids there). */
-  const audit = (requestScope: RequestScope, operation: string, outcome: string, subject: AuditSubject, started: number, status: number) => {
-    logger.info('audit', { requestId: requestScope.requestId, operation, outcome, clientId: subject.clientId, ...subject.konnect, ms: Math.round((performance.now() - started) * 10) / 10 });
+  const audit = (
+    requestScope: RequestScope,
+    operation: string,
+    outcome: string,
+    subject: AuditSubject,
+    started: number,
+    status: number,
+  ) => {
+    logger.info('audit', {
+      requestId: requestScope.requestId,
+      operation,
+      outcome,
+      clientId: subject.clientId,
+      ...subject.konnect,
+      ms: Math.round((performance.now() - started) * 10) / 10,
+    });
     publish.operation({ operation, adapter: adapter.id, outcome, status, seconds: secondsSince(started) });
   };
 
@@ -111,26 +149,39 @@ export function createBridgeApp(options: BridgeAppOptions): express.Express {
         timeoutMs,
         completionTimeoutMs: options.completionTimeoutMs,
         deadline: requestScope.deadline,
-        answered: () => (requestScope.outcome !== undefined ? Promise.resolve(requestScope.outcome) : new Promise<boolean>((resolve) => (requestScope.answered = resolve))),
+        answered: () =>
+          requestScope.outcome !== undefined
+            ? Promise.resolve(requestScope.outcome)
+            : new Promise<boolean>((resolve) => (requestScope.answered = resolve)),
       },
       run,
     );
 
-  dcr.route('/')
+  dcr
+    .route('/')
     .post(requireJson, jsonBody, async (req, res) => {
       const registration = parseRegistration(req.body);
       const { portalId, organizationId, developerId } = registration.konnect;
-      const created = await call(res, 'createClient', { konnect: { portalId, organizationId, developerId } }, (context) => adapter.createClient(registration, context), (result) => result.clientId);
-      noStore(res).status(201).json({
-        client_id: created.clientId,
-        client_secret: created.clientSecret,
-        client_id_issued_at: (created.clientIdIssuedAt ?? new Date()).toISOString(),
-        ...(created.clientSecretExpiresAt ? { client_secret_expires_at: created.clientSecretExpiresAt.toISOString() } : {}),
-      });
+      const created = await call(
+        res,
+        'createClient',
+        { konnect: { portalId, organizationId, developerId } },
+        (context) => adapter.createClient(registration, context),
+        (result) => result.clientId,
+      );
+      noStore(res)
+        .status(201)
+        .json({
+          client_id: created.clientId,
+          client_secret: created.clientSecret,
+          client_id_issued_at: (created.clientIdIssuedAt ?? new Date()).toISOString(),
+          ...(created.clientSecretExpiresAt ? { client_secret_expires_at: created.clientSecretExpiresAt.toISOString() } : {}),
+        });
     })
     .all(methodNotAllowed('POST'));
 
-  dcr.route('/:clientId')
+  dcr
+    .route('/:clientId')
     .delete(async (req, res) => {
       const clientId = parseClientId(req.params.clientId);
       await call(res, 'deleteClient', { clientId }, (context) => adapter.deleteClient(clientId, context));
@@ -138,11 +189,15 @@ export function createBridgeApp(options: BridgeAppOptions): express.Express {
     })
     .all(methodNotAllowed('DELETE'));
 
-  dcr.route('/:clientId/new-secret')
+  dcr
+    .route('/:clientId/new-secret')
     .post(async (req, res) => {
       const clientId = parseClientId(req.params.clientId);
       if (!adapter.capabilities.rotateSecret || !adapter.rotateSecret) {
-        throw new BridgeError('unsupported_operation', `The ${adapter.id} adapter cannot rotate client secrets. Turn on "disable refresh secret" for this DCR provider in Konnect.`);
+        throw new BridgeError(
+          'unsupported_operation',
+          `The ${adapter.id} adapter cannot rotate client secrets. Turn on "disable refresh secret" for this DCR provider in Konnect.`,
+        );
       }
       const rotate = adapter.rotateSecret.bind(adapter);
       const rotated = await call(res, 'rotateSecret', { clientId }, (context) => rotate(clientId, context));
@@ -150,25 +205,45 @@ export function createBridgeApp(options: BridgeAppOptions): express.Express {
     })
     .all(methodNotAllowed('POST'));
 
-  dcr.route('/:clientId/event-hook')
+  dcr
+    .route('/:clientId/event-hook')
     .post(requireJson, jsonBody, async (req, res) => {
       const clientId = parseClientId(req.params.clientId);
       const event = parseEvent(req.body, clientId);
       if (handlesEvent(adapter, event)) {
         const apply = adapter.applyEvent!.bind(adapter);
-        await call(res, `applyEvent(${event.type})`, { clientId, konnect: eventReferences(event) }, (context) => apply(clientId, event, context));
+        await call(res, `applyEvent(${event.type})`, { clientId, konnect: eventReferences(event) }, (context) =>
+          apply(clientId, event, context),
+        );
       } else if (event.type === 'update_application') {
-        throw new BridgeError('unsupported_operation', `The ${adapter.id} adapter cannot change redirect URIs. Turn on "disable event hooks" for this DCR provider in Konnect, or update the client at the IdP by hand.`);
+        throw new BridgeError(
+          'unsupported_operation',
+          `The ${adapter.id} adapter cannot change redirect URIs. Turn on "disable event hooks" for this DCR provider in Konnect, or update the client at the IdP by hand.`,
+        );
       } else {
         // Acknowledged: the adapter has no audience registrations (or the product no audience); nothing changes.
-        audit(scope(res), `applyEvent(${event.type})`, 'acknowledged', { clientId, konnect: eventReferences(event) }, performance.now(), 200);
+        audit(
+          scope(res),
+          `applyEvent(${event.type})`,
+          'acknowledged',
+          { clientId, konnect: eventReferences(event) },
+          performance.now(),
+          200,
+        );
       }
       res.status(200).json({});
     })
     .all(methodNotAllowed('POST'));
 
   app.use(basePath, dcr);
-  app.use((_req, _res, next) => next(new BridgeError('not_found', 'No such route. The DCR API serves POST /, DELETE /{clientId}, POST /{clientId}/new-secret and POST /{clientId}/event-hook.')));
+  app.use((_req, _res, next) =>
+    next(
+      new BridgeError(
+        'not_found',
+        'No such route. The DCR API serves POST /, DELETE /{clientId}, POST /{clientId}/new-secret and POST /{clientId}/event-hook.',
+      ),
+    ),
+  );
   app.use(errorHandler(logger));
   return app;
 }
@@ -235,7 +310,13 @@ function requestContext(logger: Logger): RequestHandler {
       requestScope.outcome = finished && res.statusCode < 400;
       requestScope.answered?.(requestScope.outcome);
       if (!finished) requestScope.deadline?.abort(new Error('client closed the connection'));
-      logger.info('request', { requestId, method: req.method, path: req.path, status: finished ? res.statusCode : 499, ms: Math.round((performance.now() - started) * 10) / 10 });
+      logger.info('request', {
+        requestId,
+        method: req.method,
+        path: req.path,
+        status: finished ? res.statusCode : 499,
+        ms: Math.round((performance.now() - started) * 10) / 10,
+      });
     });
     next();
   };
@@ -244,7 +325,12 @@ function requestContext(logger: Logger): RequestHandler {
 function authenticate(verify: (key: string | undefined) => boolean): RequestHandler {
   return (req, _res, next) => {
     if (verify(req.get('x-api-key'))) return next();
-    next(new BridgeError('unauthorized', 'Missing or invalid X-API-KEY header. Check the api_key of the DCR provider in Konnect against the API keys of the bridge.'));
+    next(
+      new BridgeError(
+        'unauthorized',
+        'Missing or invalid X-API-KEY header. Check the api_key of the DCR provider in Konnect against the API keys of the bridge.',
+      ),
+    );
   };
 }
 
@@ -252,7 +338,9 @@ function authenticate(verify: (key: string | undefined) => boolean): RequestHand
 const requireJson: RequestHandler = (req, _res, next) => {
   const hasBody = req.get('content-length') !== undefined ? req.get('content-length') !== '0' : req.get('transfer-encoding') !== undefined;
   if (hasBody && !req.is(['application/json', '+json'])) {
-    return next(new BridgeError('unsupported_media_type', `Content-Type must be application/json (got ${req.get('content-type') ?? 'none'}).`));
+    return next(
+      new BridgeError('unsupported_media_type', `Content-Type must be application/json (got ${req.get('content-type') ?? 'none'}).`),
+    );
   }
   next();
 };
@@ -299,7 +387,8 @@ function fromExpressError(error: unknown): BridgeError {
   // Anything else Express or body-parser marks as the client's fault (a corrupt compressed body, a bad
   // header): a 4xx without details, never a 500.
   const status = (error as { status?: unknown } | undefined)?.status;
-  if (typeof status === 'number' && status >= 400 && status < 500) return new BridgeError('invalid_request', 'The request could not be read (its encoding or body is malformed).', { cause: error });
+  if (typeof status === 'number' && status >= 400 && status < 500)
+    return new BridgeError('invalid_request', 'The request could not be read (its encoding or body is malformed).', { cause: error });
   return new BridgeError('internal_error', 'The bridge failed unexpectedly. Its logs have the details.', { cause: error });
 }
 

@@ -32,7 +32,12 @@ export interface InvokeOptions {
 }
 
 export function invokeAdapter<T>(options: InvokeOptions, call: (context: OperationContext) => Promise<T>): Promise<T> {
-  return inSpan(`dcr ${options.operation}`, 'operation', { 'dcr.operation': options.operation, 'dcr.adapter': options.adapter.id, 'dcr.request_id': options.requestId }, () => invoke(options, call));
+  return inSpan(
+    `dcr ${options.operation}`,
+    'operation',
+    { 'dcr.operation': options.operation, 'dcr.adapter': options.adapter.id, 'dcr.request_id': options.requestId },
+    () => invoke(options, call),
+  );
 }
 
 async function invoke<T>(options: InvokeOptions, call: (context: OperationContext) => Promise<T>): Promise<T> {
@@ -77,7 +82,9 @@ async function invoke<T>(options: InvokeOptions, call: (context: OperationContex
     logger,
     requestId: options.requestId,
     get answered() {
-      answered ??= options.answered?.() ?? (outcome !== undefined ? Promise.resolve(outcome) : new Promise<boolean>((resolve) => (succeeded = resolve)));
+      answered ??=
+        options.answered?.() ??
+        (outcome !== undefined ? Promise.resolve(outcome) : new Promise<boolean>((resolve) => (succeeded = resolve)));
       return answered;
     },
   };
@@ -90,8 +97,16 @@ async function invoke<T>(options: InvokeOptions, call: (context: OperationContex
     return result;
   } catch (error) {
     settle(false);
-    const bridgeError = overran && !(error instanceof BridgeError) ? overrunError(adapter.id, operation, options.timeoutMs) : toBridgeError(error, adapter.id, operation);
-    const fields = { ms: elapsed(started), code: bridgeError.code, description: bridgeError.message, cause: bridgeError.cause ?? (error === bridgeError ? undefined : error) };
+    const bridgeError =
+      overran && !(error instanceof BridgeError)
+        ? overrunError(adapter.id, operation, options.timeoutMs)
+        : toBridgeError(error, adapter.id, operation);
+    const fields = {
+      ms: elapsed(started),
+      code: bridgeError.code,
+      description: bridgeError.message,
+      cause: bridgeError.cause ?? (error === bridgeError ? undefined : error),
+    };
     if (bridgeError.status >= 500) logger.error('adapter call failed', fields);
     else logger.info('adapter call refused', fields);
     throw bridgeError;

@@ -48,7 +48,10 @@ export function parseEvent(body: unknown, clientId: string): ClientEvent {
   const type = requiredString(record, 'event_type');
   const bodyClientId = requiredString(record, 'client_id');
   if (bodyClientId !== clientId) {
-    throw new BridgeError('invalid_request', `client_id in the body ("${bodyClientId}") does not match the client id in the path ("${clientId}").`);
+    throw new BridgeError(
+      'invalid_request',
+      `client_id in the body ("${bodyClientId}") does not match the client id in the path ("${clientId}").`,
+    );
   }
   const application: EventApplication = {
     ...konnectReferences(record),
@@ -73,7 +76,10 @@ export function parseEvent(body: unknown, clientId: string): ClientEvent {
       };
     }
     default:
-      throw new BridgeError('invalid_request', `event_type "${type}" is not one of update_application, add_registration, remove_registration.`);
+      throw new BridgeError(
+        'invalid_request',
+        `event_type "${type}" is not one of update_application, add_registration, remove_registration.`,
+      );
   }
 }
 
