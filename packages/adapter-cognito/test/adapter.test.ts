@@ -6,17 +6,16 @@ import {
   UpdateUserPoolClientCommand,
   type UpdateUserPoolClientCommandInput,
 } from '@aws-sdk/client-cognito-identity-provider';
-import {
-  JOURNAL_PREFIX,
-  createJsonStore,
-  createMemoryDriver,
-  readAdapterOptions,
-  silentLogger,
-  type DcrAdapter,
-  type OperationContext,
-} from '@dcr-bridge/core';
+import { JOURNAL_PREFIX, createJsonStore, createMemoryDriver, readAdapterOptions, type DcrAdapter } from '@dcr-bridge/core';
 import { parseRegistration } from '@dcr-bridge/core/http';
-import { createCapturingLogger, konnectApplication, konnectEvent, startBridge, type BridgeHarness } from '@dcr-bridge/conformance';
+import {
+  type BridgeHarness,
+  createCapturingLogger,
+  konnectApplication,
+  konnectEvent,
+  operationContext,
+  startBridge,
+} from '@dcr-bridge/conformance';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clientName } from '../src/mapping.js';
 import { createCognitoAdapter, dcrBridgeAdapter, type CognitoAdapterOptions } from '../src/index.js';
@@ -47,13 +46,7 @@ const bridgeFor = async (overrides: Partial<CognitoAdapterOptions> = {}) => {
 const describeClient = async (clientId: string) =>
   (await env.sdk.send(new DescribeUserPoolClientCommand({ UserPoolId: env.userPoolId, ClientId: clientId }))).UserPoolClient;
 /** A context as core's HTTP layer builds it; `answered` says whether Konnect got the answer. */
-const operation = (answered: Promise<boolean>): OperationContext => ({
-  signal: new AbortController().signal,
-  deadline: new AbortController().signal,
-  answered,
-  logger: silentLogger,
-  requestId: 't',
-});
+const operation = (answered: Promise<boolean>) => operationContext({ answered });
 /** The Cognito operations the proxy received since `mark` (an index into its log). */
 const callsSince = (mark: number) => env.proxy.targets.slice(mark);
 

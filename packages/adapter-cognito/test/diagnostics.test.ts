@@ -1,19 +1,13 @@
 import { request } from 'node:http';
 import { CreateUserPoolCommand, CreateUserPoolDomainCommand } from '@aws-sdk/client-cognito-identity-provider';
-import { silentLogger, type DcrAdapter, type DiagnosticCheck, type OperationContext } from '@dcr-bridge/core';
+import { type DcrAdapter, type DiagnosticCheck } from '@dcr-bridge/core';
 import { parseRegistration } from '@dcr-bridge/core/http';
-import { konnectApplication } from '@dcr-bridge/conformance';
+import { konnectApplication, operationContext } from '@dcr-bridge/conformance';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCognitoAdapter } from '../src/index.js';
 import { startCognitoEnvironment, type CognitoEnvironment } from './environment.js';
 
-const context = (): OperationContext => ({
-  signal: AbortSignal.timeout(10_000),
-  deadline: AbortSignal.timeout(10_000),
-  answered: Promise.resolve(true),
-  logger: silentLogger,
-  requestId: 'doctor',
-});
+const context = () => operationContext();
 const READS = ['DescribeUserPool', 'ListUserPoolClients', 'DescribeUserPoolClient', 'ListUserPoolClientSecrets'];
 const WRITES = [
   'CreateUserPoolClient',

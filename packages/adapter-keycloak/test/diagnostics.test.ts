@@ -1,16 +1,10 @@
-import { silentLogger, type AdapterDiagnostics, type DcrAdapter, type OperationContext } from '@dcr-bridge/core';
-import { konnectApplication, startBridge } from '@dcr-bridge/conformance';
+import { type AdapterDiagnostics, type DcrAdapter } from '@dcr-bridge/core';
+import { konnectApplication, operationContext, startBridge } from '@dcr-bridge/conformance';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKeycloakAdapter } from '../src/index.js';
 import { startFakeKeycloak, type FakeKeycloak } from './fake-keycloak.js';
 
-const context: OperationContext = {
-  signal: new AbortController().signal,
-  deadline: new AbortController().signal,
-  answered: Promise.resolve(true),
-  logger: silentLogger,
-  requestId: 'doctor',
-};
+const context = operationContext();
 const WRITES = /^(POST|PUT|PATCH|DELETE) /;
 const TOKEN_REQUEST = /^POST \S*\/protocol\/openid-connect\/token$/;
 

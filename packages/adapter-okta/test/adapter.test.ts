@@ -3,13 +3,11 @@ import {
   createJsonStore,
   createMemoryDriver,
   readAdapterOptions,
-  silentLogger,
   type JournalEntry,
-  type OperationContext,
   type StateStore,
 } from '@dcr-bridge/core';
 import { parseRegistration } from '@dcr-bridge/core/http';
-import { konnectApplication, konnectEvent, startBridge, type BridgeHarness } from '@dcr-bridge/conformance';
+import { type BridgeHarness, konnectApplication, konnectEvent, operationContext, startBridge } from '@dcr-bridge/conformance';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOktaAdapter, dcrBridgeAdapter } from '../src/index.js';
 import { startOrg } from './setup.js';
@@ -84,13 +82,7 @@ describe('create', () => {
   });
 });
 
-const operation = (answered: Promise<boolean>): OperationContext => ({
-  signal: new AbortController().signal,
-  deadline: new AbortController().signal,
-  answered,
-  logger: silentLogger,
-  requestId: 't',
-});
+const operation = (answered: Promise<boolean>) => operationContext({ answered });
 const searchedNames = (requests: string[]) =>
   requests
     .filter((line) => line.startsWith('GET /api/v1/apps?'))

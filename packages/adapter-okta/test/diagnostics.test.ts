@@ -1,17 +1,11 @@
 import { exportPKCS8, generateKeyPair } from 'jose';
-import { silentLogger, type AdapterDiagnostics, type DcrAdapter, type OperationContext } from '@dcr-bridge/core';
-import { konnectApplication, startBridge } from '@dcr-bridge/conformance';
+import { type AdapterDiagnostics, type DcrAdapter } from '@dcr-bridge/core';
+import { konnectApplication, operationContext, startBridge } from '@dcr-bridge/conformance';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_SCOPES, createOktaAdapter, type OktaAdapterOptions } from '../src/adapter.js';
 import { startOrg } from './setup.js';
 
-const context: OperationContext = {
-  signal: new AbortController().signal,
-  deadline: new AbortController().signal,
-  answered: Promise.resolve(true),
-  logger: silentLogger,
-  requestId: 'doctor',
-};
+const context = operationContext();
 const ROLE_CHECK = 'permission: Application Administrator role';
 
 let org: Awaited<ReturnType<typeof startOrg>>;

@@ -7,13 +7,11 @@ import {
   createJsonStore,
   createMemoryDriver,
   readAdapterOptions,
-  silentLogger,
   type JournalEntry,
-  type OperationContext,
   type StateStore,
 } from '@dcr-bridge/core';
 import { parseRegistration } from '@dcr-bridge/core/http';
-import { konnectApplication, konnectEvent, startBridge, type BridgeHarness } from '@dcr-bridge/conformance';
+import { type BridgeHarness, konnectApplication, konnectEvent, operationContext, startBridge } from '@dcr-bridge/conformance';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newClient } from '../src/mapping.js';
 import { createPingFederateAdapter, dcrBridgeAdapter } from '../src/index.js';
@@ -183,13 +181,7 @@ describe('transport and authentication', () => {
 });
 
 describe('lifecycle (core)', () => {
-  const context = (answered: Promise<boolean>): OperationContext => ({
-    signal: new AbortController().signal,
-    deadline: new AbortController().signal,
-    answered,
-    logger: silentLogger,
-    requestId: 't',
-  });
+  const context = (answered: Promise<boolean>) => operationContext({ answered });
   const adapterOn = (journal?: StateStore) => createPingFederateAdapter({ adminUrl: pf.adminUrl, auth: pf.admin, journal });
 
   it('deletes a client whose answer Konnect never got', async () => {

@@ -1,17 +1,11 @@
-import { silentLogger, type DcrAdapter, type DiagnosticCheck, type OperationContext } from '@dcr-bridge/core';
+import { type DcrAdapter, type DiagnosticCheck } from '@dcr-bridge/core';
 import { parseRegistration } from '@dcr-bridge/core/http';
-import { konnectApplication } from '@dcr-bridge/conformance';
+import { konnectApplication, operationContext } from '@dcr-bridge/conformance';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPingFederateAdapter, type PingFederateAdminAuth } from '../src/index.js';
 import { startFakePingFederate, type FakePingFederate } from './fake-pingfederate.js';
 
-const context = (): OperationContext => ({
-  signal: AbortSignal.timeout(5000),
-  deadline: AbortSignal.timeout(5000),
-  answered: Promise.resolve(true),
-  logger: silentLogger,
-  requestId: 'doctor',
-});
+const context = () => operationContext();
 const READ_CLIENTS = 'permission: Admin (list and read OAuth clients)';
 const READ_SCOPES = 'permission: Admin (read scope management)';
 const WRITE_CLIENTS = 'permission: Admin (create, update and delete OAuth clients)';

@@ -3,13 +3,11 @@ import {
   createJsonStore,
   createMemoryDriver,
   readAdapterOptions,
-  silentLogger,
   type DcrAdapter,
   type JournalEntry,
-  type OperationContext,
 } from '@dcr-bridge/core';
 import { parseRegistration } from '@dcr-bridge/core/http';
-import { konnectApplication, konnectEvent, startBridge, type BridgeHarness } from '@dcr-bridge/conformance';
+import { type BridgeHarness, konnectApplication, konnectEvent, operationContext, startBridge } from '@dcr-bridge/conformance';
 import { MockAgent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createPingOneAdapter, dcrBridgeAdapter, type PingOneAdapterOptions } from '../src/index.js';
@@ -30,13 +28,7 @@ const adapterFor = (overrides: Partial<PingOneAdapterOptions> = {}) =>
 /** MockAgent replies as PingOne sends them: JSON bodies with their content type. */
 const json = { headers: { 'content-type': 'application/json' } };
 /** A context as core's HTTP layer builds it; `answered` says whether Konnect got the answer. */
-const contextWith = (answered: Promise<boolean>): OperationContext => ({
-  signal: new AbortController().signal,
-  deadline: new AbortController().signal,
-  answered,
-  logger: silentLogger,
-  requestId: 't',
-});
+const contextWith = (answered: Promise<boolean>) => operationContext({ answered });
 // A small page size, so that looking an application up by name has to follow PingOne's next-page links.
 beforeAll(async () => {
   p1 = await startFakePingOne({ pageSize: 3 });

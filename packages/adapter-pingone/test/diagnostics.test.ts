@@ -1,16 +1,10 @@
-import { silentLogger, type AdapterDiagnostics, type DcrAdapter, type OperationContext } from '@dcr-bridge/core';
-import { konnectApplication, startBridge } from '@dcr-bridge/conformance';
+import { type AdapterDiagnostics, type DcrAdapter } from '@dcr-bridge/core';
+import { konnectApplication, operationContext, startBridge } from '@dcr-bridge/conformance';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createPingOneAdapter, type PingOneAdapterOptions } from '../src/index.js';
 import { BRIDGE_PERMISSIONS, startFakePingOne, type FakePingOne } from './fake-pingone.js';
 
-const context: OperationContext = {
-  signal: new AbortController().signal,
-  deadline: new AbortController().signal,
-  answered: Promise.resolve(true),
-  logger: silentLogger,
-  requestId: 'doctor',
-};
+const context = operationContext();
 const PERMISSIONS = BRIDGE_PERMISSIONS;
 
 let p1: FakePingOne;

@@ -1,19 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import * as oidc from 'openid-client';
-import { createEncryptedStore, createMemoryDriver, silentLogger, type DcrAdapter, type OperationContext } from '@dcr-bridge/core';
+import { createEncryptedStore, createMemoryDriver, type DcrAdapter } from '@dcr-bridge/core';
 import { parseRegistration } from '@dcr-bridge/core/http';
-import { konnectApplication } from '@dcr-bridge/conformance';
+import { konnectApplication, operationContext } from '@dcr-bridge/conformance';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRfc7591Adapter, type Rfc7591AdapterOptions } from '../src/index.js';
 import { startTestProvider, type TestProvider } from './oidc-provider.js';
 
-const context = (): OperationContext => ({
-  signal: AbortSignal.timeout(5000),
-  deadline: AbortSignal.timeout(5000),
-  answered: Promise.resolve(true),
-  logger: silentLogger,
-  requestId: 'doctor',
-});
+const context = () => operationContext();
 const store = () => createEncryptedStore({ driver: createMemoryDriver(), keys: [new Uint8Array(randomBytes(32))] });
 
 let idp: TestProvider;

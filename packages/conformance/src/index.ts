@@ -10,6 +10,7 @@ export {
 export { startBridge, type BridgeHarness, type HarnessResponse } from './harness.js';
 export { auditLedger, createLedger, runKonnectLoad, type AuditReport, type Call, type KonnectLedger, type LoadOptions } from './load.js';
 export { konnectApplication, konnectEvent, konnectVerifyApplication } from './payloads.js';
+export { operationContext } from './operation-context.js';
 export { createCapturingLogger, type CapturedLine, type CapturingLogger } from './capturing-logger.js';
 export {
   clientCredentials,

@@ -3,13 +3,11 @@ import {
   createJsonStore,
   createMemoryDriver,
   readAdapterOptions,
-  silentLogger,
   type JournalEntry,
-  type OperationContext,
   type StateStore,
 } from '@dcr-bridge/core';
 import { parseRegistration } from '@dcr-bridge/core/http';
-import { konnectApplication, konnectEvent, startBridge, type BridgeHarness } from '@dcr-bridge/conformance';
+import { type BridgeHarness, konnectApplication, konnectEvent, operationContext, startBridge } from '@dcr-bridge/conformance';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { create__PASCAL__Adapter, dcrBridgeAdapter } from '../src/index.js';
 import { startFake__PASCAL__, type Fake__PASCAL__ } from './fake-__ID__.js';
@@ -19,13 +17,7 @@ let bridge: BridgeHarness;
 let adapter: ReturnType<typeof create__PASCAL__Adapter>;
 const adapterOn = (journal?: StateStore, apiToken = idp.apiToken) => create__PASCAL__Adapter({ baseUrl: idp.url, apiToken, journal });
 /** The context core gives an adapter call; `answered` is what Konnect's connection did with the answer. */
-const operation = (answered: Promise<boolean>): OperationContext => ({
-  signal: new AbortController().signal,
-  deadline: new AbortController().signal,
-  answered,
-  logger: silentLogger,
-  requestId: 'test',
-});
+const operation = (answered: Promise<boolean>) => operationContext({ answered });
 
 beforeAll(async () => {
   idp = await startFake__PASCAL__();
