@@ -1,0 +1,2 @@
+export { createFusionauthAdapter, type FusionauthAdapterOptions } from './adapter.js';
+export { dcrBridgeAdapter } from './module.js';

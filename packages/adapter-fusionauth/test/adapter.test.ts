@@ -1,0 +1,349 @@
+import {
+  JOURNAL_PREFIX,
+  createJsonStore,
+  createMemoryDriver,
+  readAdapterOptions,
+  type JournalEntry,
+  type StateStore,
+} from '@dcr-bridge/core';
+import { parseRegistration } from '@dcr-bridge/core/http';
+import { type BridgeHarness, konnectApplication, konnectEvent, operationContext, startBridge } from '@dcr-bridge/conformance';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createFusionauthAdapter, dcrBridgeAdapter, type FusionauthAdapterOptions } from '../src/index.js';
+import { startFakeFusionauth, type FakeFusionauth } from './fake-fusionauth.js';
+
+let idp: FakeFusionauth;
+let bridge: BridgeHarness;
+let adapter: ReturnType<typeof createFusionauthAdapter>;
+const adapterOn = (journal?: StateStore, overrides: Partial<FusionauthAdapterOptions> = {}) =>
+  createFusionauthAdapter({
+    baseUrl: idp.url,
+    apiKey: idp.apiKey,
+    tenantId: idp.tenantId,
+    entityTypeId: idp.entityTypeId,
+    targetEntityId: idp.targetEntityId,
+    journal,
+    ...overrides,
+  });
+/** The context core gives an adapter call; `answered` is what Konnect's connection did with the answer. */
+const operation = (answered: Promise<boolean>) => operationContext({ answered });
+const entityPattern = /^\/api\/entity\/[0-9a-f-]{36}$/;
+
+beforeAll(async () => {
+  idp = await startFakeFusionauth();
+  adapter = adapterOn();
+  bridge = await startBridge(adapter);
+});
+afterAll(async () => {
+  await bridge.close();
+  await adapter.close?.();
+  await idp.close();
+});
+
+describe('create', () => {
+  it('creates a marked entity whose name ends in the create nonce, granted its scopes on the target entity', async () => {
+    const res = await bridge.call('POST', '/', {
+      body: konnectApplication({ client_name: 'Orders App', scopes: ['read:orders'], redirect_uris: ['https://app.example.com/cb'] }),
+    });
+    expect(res.status).toBe(201);
+    const entity = idp.entity(res.body.client_id);
+    expect(entity?.name).toMatch(/^orders-app-[a-z0-9]{8}$/);
+    expect(entity).toMatchObject({
+      clientId: res.body.client_id,
+      type: { id: idp.entityTypeId },
+      data: { dcrBridgeManaged: true, scopes: ['read:orders'], redirectUris: ['https://app.example.com/cb'] },
+    });
+    expect(idp.grantedPermissions(res.body.client_id)).toEqual(['read:orders']);
+    expect(await idp.clientCredentials(res.body.client_id, res.body.client_secret)).toBe(true);
+    expect(await idp.clientCredentials(res.body.client_id, res.body.client_secret, `target-entity:${idp.targetEntityId}:read:orders`)).toBe(
+      true,
+    );
+    expect(
+      await idp.clientCredentials(res.body.client_id, res.body.client_secret, `target-entity:${idp.targetEntityId}:write:orders`),
+    ).toBe(false);
+  });
+
+  it.each([
+    [{ token_endpoint_auth_method: 'private_key_jwt' }, '"private_key_jwt"'],
+    [{ grant_types: ['authorization_code'] }, 'authorization_code'],
+    [{ scopes: ['no-such-permission'] }, '"no-such-permission"'],
+  ])('refuses %j before creating anything', async (fields, named) => {
+    const before = idp.entityCount();
+    const start = idp.requests.length;
+    const res = await bridge.call('POST', '/', { body: konnectApplication(fields) });
+    expect(res.status).toBe(400);
+    expect(res.body.error_description).toContain(named);
+    expect(idp.requests.slice(start).filter((line) => line.startsWith('POST'))).toEqual([]);
+    expect(idp.entityCount()).toBe(before);
+  });
+
+  it('refuses scopes when no target entity is configured, and grants nothing without one', async () => {
+    const untargeted = adapterOn(undefined, { targetEntityId: undefined });
+    const other = await startBridge(untargeted);
+    try {
+      const refused = await other.call('POST', '/', { body: konnectApplication({ scopes: ['read:orders'] }) });
+      expect(refused.body).toEqual({ error: 'invalid_scope', error_description: expect.stringContaining('FUSIONAUTH_TARGET_ENTITY_ID') });
+      const start = idp.requests.length;
+      const created = await other.call('POST', '/', { body: konnectApplication() });
+      expect(created.status).toBe(201);
+      expect(idp.requests.slice(start)).toEqual([expect.stringMatching(/^POST \/api\/entity\/[0-9a-f-]{36}$/)]);
+      expect(idp.grantedPermissions(created.body.client_id)).toBeUndefined();
+    } finally {
+      await other.close();
+      await untargeted.close?.();
+    }
+  });
+
+  it("turns FusionAuth's Errors object into a 400 naming the field", async () => {
+    idp.failNext('POST', entityPattern, 400, {
+      fieldErrors: { 'entity.name': [{ code: '[blank]entity.name', message: 'You must specify the [entity.name] property.' }] },
+    });
+    const res = await bridge.call('POST', '/', { body: konnectApplication() });
+    expect(res.status).toBe(400);
+    expect(res.body).toEqual({
+      error: 'invalid_client_metadata',
+      error_description: expect.stringContaining('entity.name: You must specify'),
+    });
+  });
+
+  it('leaves no entity behind when the grant fails', async () => {
+    const before = idp.entityCount();
+    idp.failNext('POST', /\/grant$/, 500, {
+      generalErrors: [{ code: '[Exception]', message: 'FusionAuth encountered an unexpected error.' }],
+    });
+    const res = await bridge.call('POST', '/', { body: konnectApplication() });
+    expect(res.status).toBe(502);
+    await adapter.drained?.();
+    expect(idp.entityCount()).toBe(before);
+  });
+});
+
+describe('rotation and redirect URIs', () => {
+  it('rotates to a secret the bridge generated: the old one is refused, the entity keeps its marker and data', async () => {
+    const created = await bridge.call('POST', '/', { body: konnectApplication({ scopes: ['read:orders'] }) });
+    const clientId = created.body.client_id as string;
+    const rotated = await bridge.call('POST', `/${clientId}/new-secret`);
+    expect(rotated.status).toBe(200);
+    expect(rotated.body.client_secret).not.toBe(created.body.client_secret);
+    expect(await idp.clientCredentials(clientId, created.body.client_secret)).toBe(false);
+    expect(await idp.clientCredentials(clientId, rotated.body.client_secret)).toBe(true);
+    expect(idp.entity(clientId)).toMatchObject({ data: { dcrBridgeManaged: true, scopes: ['read:orders'] } });
+    expect(idp.grantedPermissions(clientId)).toEqual(['read:orders']);
+  });
+
+  it('records new redirect URIs in the entity data and leaves the secret alone', async () => {
+    const created = await bridge.call('POST', '/', { body: konnectApplication() });
+    const clientId = created.body.client_id as string;
+    const res = await bridge.call('POST', `/${clientId}/event-hook`, {
+      body: konnectEvent(clientId, { event_type: 'update_application', redirect_uris: ['https://new.example.com/cb'] }),
+    });
+    expect(res.status).toBeLessThan(300);
+    expect(idp.entity(clientId)?.data).toMatchObject({ dcrBridgeManaged: true, redirectUris: ['https://new.example.com/cb'] });
+    expect(await idp.clientCredentials(clientId, created.body.client_secret)).toBe(true);
+  });
+
+  it('refuses to touch an entity made in the admin UI', async () => {
+    const foreign = idp.createForeignEntity();
+    expect((await bridge.call('POST', `/${foreign}/new-secret`)).status).toBe(403);
+    expect((await bridge.call('DELETE', `/${foreign}`)).status).toBe(403);
+    expect(idp.entity(foreign)).toBeDefined();
+  });
+});
+
+describe('paths built from client ids', () => {
+  it.each(['../../type', 'a/b', '%2F..', 'x?limit=1'])('keeps %j inside one path segment', async (clientId) => {
+    const start = idp.requests.length;
+    await bridge.call('DELETE', `/${encodeURIComponent(clientId)}`);
+    await bridge.call('POST', `/${encodeURIComponent(clientId)}/new-secret`);
+    expect(idp.requests.slice(start)).toEqual(Array(2).fill(`GET /api/entity/${encodeURIComponent(clientId)}`));
+  });
+});
+
+describe('IdP failures', () => {
+  it('answers 503 with Retry-After when FusionAuth rate-limits a create', async () => {
+    idp.failNext('POST', entityPattern, 429, undefined, { 'retry-after': '12' });
+    const res = await bridge.call('POST', '/', { body: konnectApplication() });
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toBe('12');
+  });
+
+  it('answers 502 for a refused API key, without the key, and is not ready', async () => {
+    const refused = adapterOn(undefined, { apiKey: 'wrong-api-key' });
+    const wrong = await startBridge(refused);
+    try {
+      const res = await wrong.call('DELETE', '/some-client');
+      expect(res.status).toBe(502);
+      expect(JSON.stringify(res.body)).not.toContain('wrong-api-key');
+      expect((await refused.checkReady(operation(Promise.resolve(true)))).ready).toBe(false);
+      expect((await adapter.checkReady(operation(Promise.resolve(true)))).ready).toBe(true);
+    } finally {
+      await wrong.close();
+      await refused.close?.();
+    }
+  });
+
+  it("passes on FusionAuth's words when the tenant is missing", async () => {
+    const untenanted = adapterOn(undefined, { tenantId: undefined });
+    try {
+      await expect(untenanted.deleteClient('some-client', operation(Promise.resolve(true)))).rejects.toThrow(/tenant Id is required/);
+    } finally {
+      await untenanted.close?.();
+    }
+  });
+});
+
+describe('doctor', () => {
+  it('proves the reads, leaves the writes to --write-test, and names the token endpoint', async () => {
+    const context = operation(Promise.resolve(true));
+    const checks = await adapter.diagnostics?.checkPermissions(context);
+    expect(checks?.map((check) => [check.name, check.result])).toEqual([
+      ['permission: GET /api/entity/type', 'pass'],
+      ['permission: GET /api/entity', 'pass'],
+      ['permission: POST, PUT, DELETE /api/entity and POST /api/entity/grant', 'skip'],
+    ]);
+    expect(await adapter.diagnostics?.tokenEndpoint(context)).toBe(`${idp.url}/oauth2/token`);
+    expect(adapter.diagnostics?.adminUrl).toBe(idp.url);
+  });
+
+  it('fails a refused key with a fix naming the endpoint to allow', async () => {
+    const refused = adapterOn(undefined, { apiKey: 'wrong-api-key' });
+    try {
+      const checks = await refused.diagnostics?.checkPermissions(operation(Promise.resolve(true)));
+      expect(checks?.[0]).toMatchObject({ result: 'fail', fix: expect.stringContaining('allow GET on /api/entity/type') });
+      expect(JSON.stringify(checks)).not.toContain('wrong-api-key');
+    } finally {
+      await refused.close?.();
+    }
+  });
+});
+
+describe('lifecycle (core)', () => {
+  it('deletes an entity whose answer Konnect never got', async () => {
+    const created = await adapter.createClient(parseRegistration(konnectApplication()), operation(Promise.resolve(false)));
+    expect(idp.entity(created.clientId)).toBeDefined();
+    await adapter.drained?.();
+    expect(idp.entity(created.clientId)).toBeUndefined();
+  });
+
+  // Konnect's answer never settles in these: the journal entry stays open, as a process that died would leave it.
+  it('recover() on a second adapter over the same journal deletes the entity a crashed process created', async () => {
+    const journal = createJsonStore(createMemoryDriver());
+    // The first adapter stays open, as a crashed process never closes: its entry is the open one.
+    const created = await adapterOn(journal).createClient(parseRegistration(konnectApplication()), {
+      ...operation(new Promise(() => {})),
+      deadline: AbortSignal.timeout(0),
+    });
+    const restarted = adapterOn(journal);
+    expect(await restarted.recover?.({ inFlightMs: 0 })).toEqual({ open: 1, undone: 1, neverCreated: 0, unresolved: 0, kept: 0 });
+    expect(idp.entity(created.clientId)).toBeUndefined();
+    expect(await journal.list(JOURNAL_PREFIX)).toEqual([]);
+    await restarted.close?.();
+  });
+
+  it('recover() finds by its nonce an entity whose id never reached the journal, and nothing else', async () => {
+    const journal = createJsonStore(createMemoryDriver());
+    // The first adapter stays open, as a crashed process never closes: its entry is the open one.
+    const created = await adapterOn(journal).createClient(parseRegistration(konnectApplication({ client_name: 'Lost answer' })), {
+      ...operation(new Promise(() => {})),
+      deadline: AbortSignal.timeout(0),
+    });
+    const [key, entry] = (await journal.list<JournalEntry>(JOURNAL_PREFIX))[0] as [string, JournalEntry];
+    // As if the process died before FusionAuth's answer to the create arrived.
+    await journal.set(key, { nonce: entry.nonce, clientName: entry.clientName, startedAt: entry.startedAt });
+    const decoy = idp.createForeignEntity(`${idp.entity(created.clientId)?.name} (copy)`);
+    const restarted = adapterOn(journal);
+    const start = idp.requests.length;
+    expect(await restarted.recover?.({ inFlightMs: 0 })).toEqual({ open: 1, undone: 1, neverCreated: 0, unresolved: 0, kept: 0 });
+    // The entity id follows from the nonce: one exact read finds it, no search.
+    expect(idp.requests.slice(start)[0]).toBe(`GET /api/entity/${created.clientId}`);
+    expect(idp.entity(created.clientId)).toBeUndefined();
+    expect(idp.entity(decoy)).toBeDefined();
+    await restarted.close?.();
+  });
+
+  it('recover() closes an entry whose create never reached FusionAuth', async () => {
+    const journal = createJsonStore(createMemoryDriver());
+    await journal.set(`${JOURNAL_PREFIX}abcd1234`, { nonce: 'abcd1234', clientName: 'Never made', startedAt: new Date().toISOString() });
+    const restarted = adapterOn(journal);
+    expect(await restarted.recover?.({ inFlightMs: 0 })).toEqual({ open: 1, undone: 0, neverCreated: 1, unresolved: 0, kept: 0 });
+    expect(await journal.list(JOURNAL_PREFIX)).toEqual([]);
+    await restarted.close?.();
+  });
+
+  it('costs FusionAuth the calls of the README table', async () => {
+    await adapter.drained?.();
+    const calls = async (work: () => Promise<unknown>) => {
+      const start = idp.requests.length;
+      await work();
+      return idp.requests.slice(start).map((line) =>
+        line
+          .replace(idp.targetEntityId, '{target}')
+          .replace(/\/type\/[0-9a-f-]{36}/, '/type/{type}')
+          .replace(/\/entity\/[0-9a-f-]{36}/, '/entity/{id}'),
+      );
+    };
+    const event = (clientId: string, body: Parameters<typeof konnectEvent>[1]) =>
+      bridge.call('POST', `/${clientId}/event-hook`, { body: konnectEvent(clientId, body) });
+    let clientId = '';
+    expect(await calls(async () => (clientId = (await bridge.call('POST', '/', { body: konnectApplication() })).body.client_id))).toEqual([
+      'POST /api/entity/{id}',
+      'POST /api/entity/{target}/grant',
+    ]);
+    expect(await calls(() => bridge.call('POST', '/', { body: konnectApplication({ scopes: ['read:orders'] }) }))).toEqual([
+      'GET /api/entity/{target}',
+      'GET /api/entity/type/{type}',
+      'POST /api/entity/{id}',
+      'POST /api/entity/{target}/grant',
+    ]);
+    // Rotation and redirect URIs write the whole entity back, so core reads it first even when it remembers it.
+    expect(await calls(() => bridge.call('POST', `/${clientId}/new-secret`))).toEqual(['GET /api/entity/{id}', 'PUT /api/entity/{id}']);
+    expect(await calls(() => event(clientId, { event_type: 'update_application', redirect_uris: ['https://app.example.com/cb'] }))).toEqual(
+      ['GET /api/entity/{id}', 'PUT /api/entity/{id}'],
+    );
+    expect(await calls(() => event(clientId, { event_type: 'add_registration', audience: 'https://api.example.com' }))).toEqual([]);
+    expect(await calls(() => event(clientId, { event_type: 'remove_registration', audience: 'https://api.example.com' }))).toEqual([]);
+    expect(await calls(() => bridge.call('DELETE', `/${clientId}`))).toEqual(['DELETE /api/entity/{id}']);
+
+    // Cold, as after a restart: the first operation reads the entity once to prove it the bridge's.
+    const other = await bridge.call('POST', '/', { body: konnectApplication() });
+    const coldAdapter = adapterOn(createJsonStore(createMemoryDriver()));
+    const restarted = await startBridge(coldAdapter);
+    try {
+      const id = other.body.client_id as string;
+      expect(await calls(() => restarted.call('POST', `/${id}/new-secret`))).toEqual(['GET /api/entity/{id}', 'PUT /api/entity/{id}']);
+      expect(await calls(() => restarted.call('DELETE', `/${id}`))).toEqual(['DELETE /api/entity/{id}']);
+      const third = (await bridge.call('POST', '/', { body: konnectApplication() })).body.client_id as string;
+      expect(await calls(() => restarted.call('DELETE', `/${third}`))).toEqual(['GET /api/entity/{id}', 'DELETE /api/entity/{id}']);
+    } finally {
+      await restarted.close();
+      await coldAdapter.close?.();
+    }
+  });
+});
+
+describe('settings', () => {
+  it('reads the FusionAuth settings', () => {
+    expect(
+      readAdapterOptions(dcrBridgeAdapter, {
+        FUSIONAUTH_URL: 'https://auth.example.com',
+        FUSIONAUTH_API_KEY: 'key',
+        FUSIONAUTH_ENTITY_TYPE_ID: 'type',
+        FUSIONAUTH_TENANT_ID: 'tenant',
+        FUSIONAUTH_TARGET_ENTITY_ID: 'target',
+      }),
+    ).toEqual({
+      baseUrl: 'https://auth.example.com',
+      apiKey: 'key',
+      entityTypeId: 'type',
+      tenantId: 'tenant',
+      targetEntityId: 'target',
+      timeoutMs: 30_000,
+    });
+  });
+
+  it('lists every missing setting at once', () => {
+    expect(() => readAdapterOptions(dcrBridgeAdapter, {})).toThrow(
+      'Invalid fusionauth settings:\n- FUSIONAUTH_URL is required.\n- FUSIONAUTH_API_KEY is required.\n- FUSIONAUTH_ENTITY_TYPE_ID is required.',
+    );
+  });
+});

@@ -1,0 +1,49 @@
+import { createCapturingLogger, runConformanceSuite } from '@dcr-bridge/conformance';
+import { createFusionauthAdapter } from '../src/index.js';
+import { startFakeFusionauth, type FakeFusionauth } from './fake-fusionauth.js';
+
+let idp: FakeFusionauth;
+const logger = createCapturingLogger();
+
+runConformanceSuite({
+  name: 'fusionauth (fake API)',
+  async setup() {
+    idp = await startFakeFusionauth();
+    const adapterWith = (apiKey: string) =>
+      createFusionauthAdapter({
+        baseUrl: idp.url,
+        apiKey,
+        tenantId: idp.tenantId,
+        entityTypeId: idp.entityTypeId,
+        targetEntityId: idp.targetEntityId,
+        logger,
+      });
+    // FusionAuth's admin API answers a rate limit with 429 and no body.
+    const tooManyRequests = (method: string, path: RegExp, retryAfterSeconds: number) =>
+      idp.failNext(method, path, 429, undefined, { 'retry-after': String(retryAfterSeconds) });
+    return {
+      adapter: adapterWith(idp.apiKey),
+      logger,
+      hiddenValues: [idp.apiKey],
+      idp: {
+        adminRequests: () => idp.requests.filter((line) => !line.includes('/oauth2/token')),
+        coldAdapter: () => adapterWith(idp.apiKey),
+        rateLimitNextCreate: (seconds) => (tooManyRequests('POST', /^\/api\/entity\/[^/]+$/, seconds), seconds),
+        rateLimitNextLookup: (seconds) => tooManyRequests('GET', /^\/api\/entity\/[^/]+$/, seconds),
+        refusedCredentials: () => ({ adapter: adapterWith('not-the-api-key'), secret: 'not-the-api-key' }),
+      },
+      faults: idp.faults,
+      application: { scopes: ['read:orders'] },
+      unknownScope: 'no-such-permission',
+      backdoor: {
+        canGetToken: (clientId, secret) => idp.clientCredentials(clientId, secret),
+        clientExists: async (clientId) => idp.entity(clientId) !== undefined,
+        redirectUris: async (clientId) => (idp.entity(clientId)?.data.redirectUris as string[] | undefined) ?? [],
+        createForeignClient: async () => idp.createForeignEntity(),
+        countClients: async () => idp.entityCount(),
+      },
+    };
+  },
+  teardown: () => idp.close(),
+  skip: { 'idp-plumbing/one-admin-token': 'a static API key: the bridge requests no admin token' },
+});
