@@ -1,0 +1,163 @@
+import {
+  defineDcrAdapter,
+  generateSecret,
+  silentLogger,
+  type DcrAdapter,
+  type IdpPrimitives,
+  type Logger,
+  type OperationContext,
+  type StateStore,
+} from '@dcr-bridge/core';
+import { createIdpHttpClient, path, staticAuthorization, type Dispatcher } from '@dcr-bridge/core/idp';
+import { authentikDiagnostics } from './diagnostics.js';
+import { ADAPTER_ID, IDP_NAME } from './identity.js';
+import {
+  PROVIDER_NAME_PREFIX,
+  authentikMessage,
+  checkRegistration,
+  clientIdFor,
+  isManaged,
+  newApplication,
+  newProvider,
+  redirectUriEntries,
+  scopeMappingsFor,
+  withoutSecret,
+  type AuthentikPage,
+  type AuthentikProvider,
+  type AuthentikScopeMapping,
+} from './mapping.js';
+
+export interface AuthentikAdapterOptions {
+  /** authentik's base URL (`https://authentik.example.com`): the API is under `/api/v3`, the token endpoint `/application/o/token/`. */
+  baseUrl: string;
+  /** An API token (intent `API`) of the bridge's service account. */
+  apiToken: string;
+  /** The pk (UUID) of the flow that authorizes users of the providers the bridge creates. */
+  authorizationFlow: string;
+  /** The pk (UUID) of the flow that ends their sessions (required by authentik 2024.10 and later). */
+  invalidationFlow: string;
+  /** Where open creates are journaled (core's lifecycle); default in memory. The server keeps it in its journal file. */
+  journal?: StateStore;
+  /** Where IdP calls go (undici): a private CA's Agent, or undici's MockAgent. Default: a keep-alive pool of the adapter's own. */
+  dispatcher?: Dispatcher;
+  logger?: Logger;
+  /** Ceiling of one request to authentik; default 30 000 ms (the operation's budget usually ends it first). */
+  timeoutMs?: number;
+}
+
+/** Larger pages than authentik's default, so that a list of scope mappings is one request. */
+const PAGE_SIZE = 100;
+
+export function createAuthentikAdapter(options: AuthentikAdapterOptions): DcrAdapter {
+  const logger = options.logger ?? silentLogger;
+  const baseUrl = options.baseUrl.replace(/\/+$/, '');
+  const http = createIdpHttpClient({
+    idpName: IDP_NAME,
+    baseUrl: `${baseUrl}/api/v3`,
+    authorization: staticAuthorization(`Bearer ${options.apiToken}`),
+    describeErrorBody: authentikMessage,
+    dispatcher: options.dispatcher,
+    logger,
+    timeoutMs: options.timeoutMs,
+  });
+  const flows = { authorizationFlow: options.authorizationFlow, invalidationFlow: options.invalidationFlow };
+  // authentik's API paths end in a slash (Django REST framework's router); without it a write is not routed.
+  const providerPath = (provider: AuthentikProvider) => path`/providers/oauth2/${provider.pk}/`;
+  const applicationPath = (slug: string) => path`/core/applications/${slug}/`;
+
+  /** Every scope mapping, page by page (authentik's pagination: `next` is 0 on the last page). */
+  async function listScopeMappings(context: OperationContext): Promise<AuthentikScopeMapping[]> {
+    const mappings: AuthentikScopeMapping[] = [];
+    let page = 1;
+    while (page > 0) {
+      const response = await http.get<AuthentikPage<AuthentikScopeMapping>>('/propertymappings/provider/scope/', {
+        query: { page, page_size: PAGE_SIZE },
+        signal: context.signal,
+      });
+      if (!response.ok || !Array.isArray(response.body?.results)) throw http.errorFromResponse(response, 'listing scope mappings');
+      mappings.push(...response.body.results);
+      page = response.body.pagination.next;
+    }
+    return mappings;
+  }
+
+  /** The provider whose OAuth client id this is (`client_id` is an exact filter of authentik's provider list). */
+  async function providerByClientId(clientId: string, context: OperationContext): Promise<AuthentikProvider | undefined> {
+    const response = await http.get<AuthentikPage<AuthentikProvider>>('/providers/oauth2/', {
+      query: { client_id: clientId },
+      signal: context.signal,
+    });
+    if (!response.ok || !Array.isArray(response.body?.results)) throw http.errorFromResponse(response, `looking up client ${clientId}`);
+    const found = response.body.results.find((provider) => provider.client_id === clientId);
+    return found ? withoutSecret(found) : undefined;
+  }
+
+  /** Writes some fields of a provider and nothing else (PATCH). Repeating it leaves authentik as one call would. */
+  async function patchProvider(provider: AuthentikProvider, json: Record<string, unknown>, what: string, context: OperationContext) {
+    const response = await http.request('PATCH', providerPath(provider), { json, signal: context.signal, idempotent: true });
+    if (!response.ok) throw http.refusal(response, what);
+  }
+
+  const primitives: IdpPrimitives<AuthentikProvider> = {
+    id: ADAPTER_ID,
+    idpName: IDP_NAME,
+    marker: `a provider named "${PROVIDER_NAME_PREFIX}<client id>"`,
+
+    find: (clientId, context) => providerByClientId(clientId, context),
+    isOurs: isManaged,
+
+    async create(registration, context) {
+      checkRegistration(registration);
+      const scopeMappings = registration.scopes.length > 0 ? scopeMappingsFor(registration.scopes, await listScopeMappings(context)) : [];
+      const clientId = clientIdFor(registration.clientName, context.nonce);
+      // authentik takes the secret from the caller: the bridge generates it, so the answer need not carry it.
+      const clientSecret = generateSecret();
+      const created = await http.post<AuthentikProvider>('/providers/oauth2/', {
+        json: newProvider(clientId, clientSecret, registration, scopeMappings, flows),
+        signal: context.signal,
+      });
+      if (created.status !== 201 || typeof created.body?.pk !== 'number') throw http.refusal(created, 'the new OAuth2 provider');
+      // The client exists from here on: tell core before the next step, so it is deleted if that step fails.
+      await context.created(clientId, withoutSecret(created.body));
+      const application = await http.post('/core/applications/', {
+        json: newApplication(clientId, created.body.pk, registration),
+        signal: context.signal,
+      });
+      if (application.status !== 201) throw http.refusal(application, `the application of client ${clientId}`);
+      return { clientId, clientSecret };
+    },
+
+    async findByNonce(nonce, draft, context) {
+      // The client id follows from the nonce and the application name: one exact lookup.
+      const clientId = clientIdFor(draft.clientName, nonce);
+      const provider = await providerByClientId(clientId, context);
+      return provider && isManaged(provider) ? { clientId, client: provider } : undefined;
+    },
+
+    async remove(clientId, provider, context) {
+      // The application first: deleting a provider leaves its application behind (its `provider` becomes null),
+      // and a retry after a failure here still finds the provider by its client id.
+      const application = await http.delete(applicationPath(clientId), { signal: context.signal });
+      if (!application.ok && application.status !== 404)
+        throw http.errorFromResponse(application, `deleting the application of client ${clientId}`);
+      const response = await http.delete(providerPath(provider), { signal: context.signal });
+      if (!response.ok && response.status !== 404) throw http.errorFromResponse(response, `deleting client ${clientId}`);
+    },
+
+    async rotateSecret(clientId, provider, context) {
+      // The token endpoint compares the client_secret with the provider's: the old secret is dead once this answers.
+      const clientSecret = generateSecret();
+      await patchProvider(provider, { client_secret: clientSecret }, `the new secret of ${clientId}`, context);
+      return clientSecret;
+    },
+
+    replaceRedirectUris: (clientId, provider, redirectUris, context) =>
+      patchProvider(provider, { redirect_uris: redirectUriEntries(redirectUris) }, `the new redirect URIs of ${clientId}`, context),
+
+    checkReady: (context) =>
+      http.probe('/providers/oauth2/', 'listing OAuth2 providers', { query: { page_size: 1 }, signal: context.signal }),
+    diagnostics: authentikDiagnostics({ http, baseUrl }),
+    close: () => http.close(),
+  };
+  return defineDcrAdapter(primitives, { journal: options.journal, logger });
+}

@@ -1,0 +1,2 @@
+export { createAuthentikAdapter, type AuthentikAdapterOptions } from './adapter.js';
+export { dcrBridgeAdapter } from './module.js';

@@ -1,0 +1,322 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { clientCredentials, createFakeIdpKit, listenOnLoopback, type FakeIdpKit } from '@dcr-bridge/conformance';
+
+/**
+ * A fake of authentik's API (`/api/v3`, 2024.10 and later) and token endpoint, for what the adapter calls.
+ * Written from authentik's API reference (https://docs.goauthentik.io/developer-docs/api/reference/) and its
+ * source (goauthentik/authentik); the README's Limits say which of these no live server has confirmed.
+ * - Authentication is `Authorization: Bearer <API token>`. authentik's `TokenAuthentication` declares no
+ *   `WWW-Authenticate` challenge, so Django REST framework answers a wrong token with **403**
+ *   `{"detail": "Token invalid/expired"}` and a missing one with 403 too, never 401
+ *   (`authentik/api/authentication.py`).
+ * - A list without the global view permission (and no object permission) answers 403
+ *   `{"detail": "You do not have permission to perform this action."}` (`authentik/rbac/filters.py`).
+ * - Lists are paginated: `{"pagination": {next, previous, count, current, total_pages, start_index,
+ *   end_index}, "results": […]}`, `next` 0 on the last page, `?page=` and `?page_size=`
+ *   (`authentik/api/pagination.py`); a page past the end answers 404 `{"detail": "Invalid page."}`.
+ * - OAuth2 providers (`/providers/oauth2/`) have integer `pk`s from one sequence shared by every provider
+ *   type; `client_id` is an exact list filter; `client_id` and `name` are unique; `redirect_uris` is a list
+ *   of `{matching_mode: "strict" | "regex", url}` (2024.8 and later); `authorization_flow` and
+ *   `invalidation_flow` are required flow UUIDs; `client_secret` is generated when not given; PATCH writes
+ *   only the fields sent. A refused write answers 400 with one list of messages per field.
+ * - Applications (`/core/applications/{slug}/`) are addressed by slug (letters, digits, `-`, `_`, at most
+ *   50); `slug` and `provider` are unique; deleting a provider leaves its application, with `provider` null.
+ * - Scope mappings are listed at `/propertymappings/provider/scope/` (2024.8 and later).
+ * - An unknown id answers 404 `{"detail": "Not found."}`.
+ * - `POST /application/o/token/` serves client_credentials when the client_secret equals the provider's and
+ *   an application exposes the provider; otherwise 400 `{"error": "invalid_grant"}` (400 `invalid_client`
+ *   for an unknown client id) (`authentik/providers/oauth2/views/token.py`).
+ * authentik itself does not rate-limit its API; the 429s the tests inject are those of a reverse proxy in front of it.
+ */
+export interface FakeProvider {
+  pk: number;
+  name: string;
+  authorization_flow: string;
+  invalidation_flow: string;
+  client_type: 'confidential' | 'public';
+  client_id: string;
+  client_secret: string;
+  redirect_uris: Array<{ matching_mode: 'strict' | 'regex'; url: string }>;
+  property_mappings: string[];
+}
+
+export interface FakeApplication {
+  pk: string;
+  name: string;
+  slug: string;
+  provider: number | null;
+  meta_description: string;
+  meta_publisher: string;
+}
+
+export interface FakeAuthentik {
+  /** The kit's fault injection (see @dcr-bridge/conformance, "Fault injection"). */
+  faults: Pick<FakeIdpKit, 'faultNext' | 'injectFaults' | 'settle' | 'faults'>;
+  url: string;
+  apiToken: string;
+  /** The UUIDs of the flows a provider may name. */
+  flows: { authorization: string; invalidation: string };
+  /** `METHOD /path?query` of every request, in arrival order. */
+  requests: string[];
+  /** The next request matching method and path answers this status and body, once. */
+  failNext(method: string, pathPattern: RegExp, status: number, body?: unknown, headers?: Record<string, string>): void;
+  /** The provider whose OAuth client id this is. */
+  client(clientId: string): FakeProvider | undefined;
+  application(slug: string): FakeApplication | undefined;
+  /** OAuth2 providers. */
+  clientCount(): number;
+  applicationCount(): number;
+  /** Applications that expose no provider: what a provider's deletion leaves behind. */
+  strayApplicationCount(): number;
+  /** Adds scope mappings, as an administrator would (e.g. to push the list past one page). */
+  addScopeMappings(scopeNames: string[]): void;
+  /** The pk of the scope mapping for this scope name. */
+  scopeMappingPk(scopeName: string): string | undefined;
+  /** Creates a provider and its application as an administrator would in the admin interface; returns the client id. */
+  createForeignClient(name?: string): string;
+  /** client_credentials at the token endpoint: whether a token is issued. */
+  clientCredentials(clientId: string, clientSecret: string): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+// The page size when a request names none (a setting of authentik's); the adapter names one wherever it may read more than one item.
+const DEFAULT_PAGE_SIZE = 20;
+const SLUG = /^[-a-zA-Z0-9_]+$/;
+
+export async function startFakeAuthentik(): Promise<FakeAuthentik> {
+  const apiToken = randomBytes(30).toString('hex');
+  const flows = { authorization: randomUUID(), invalidation: randomUUID() };
+  const providers = new Map<number, FakeProvider>();
+  const applications = new Map<string, FakeApplication>();
+  const scopeMappings: Array<{ pk: string; name: string; scope_name: string; managed: string | null; expression: string }> = [];
+  let nextPk = 1;
+  const kit = createFakeIdpKit();
+  const addScopeMappings = (names: string[]) =>
+    names.forEach((scope) =>
+      scopeMappings.push({ pk: randomUUID(), name: `Scope ${scope}`, scope_name: scope, managed: null, expression: 'return {}' }),
+    );
+  addScopeMappings(['openid', 'email', 'profile', 'read:orders', 'write:orders']);
+
+  const providerByClientId = (clientId: string) => [...providers.values()].find((provider) => provider.client_id === clientId);
+  const applicationOf = (provider: FakeProvider) => [...applications.values()].find((app) => app.provider === provider.pk);
+  const serialize = (provider: FakeProvider) => ({
+    ...provider,
+    component: 'ak-provider-oauth2-form',
+    assigned_application_slug: applicationOf(provider)?.slug ?? null,
+    assigned_application_name: applicationOf(provider)?.name ?? null,
+    verbose_name: 'OAuth2/OpenID Provider',
+  });
+
+  const app = express();
+  app.use(kit.middleware);
+
+  app.post('/application/o/token/', express.urlencoded({ extended: false }), (req, res) => {
+    const form = req.body as Record<string, string>;
+    const { clientId, clientSecret } = clientCredentials(req.get('authorization'), form);
+    if (form.grant_type !== 'client_credentials') return res.status(400).json({ error: 'unsupported_grant_type' });
+    const provider = providerByClientId(clientId);
+    if (!provider) return res.status(400).json({ error: 'invalid_client' });
+    if (provider.client_secret !== clientSecret || !applicationOf(provider)) return res.status(400).json({ error: 'invalid_grant' });
+    res.json({ access_token: randomBytes(24).toString('base64url'), token_type: 'Bearer', expires_in: 300, scope: '' });
+  });
+
+  const requireToken = (req: Request, res: Response, next: NextFunction) => {
+    const header = req.get('authorization');
+    if (header === undefined) return void res.status(403).json({ detail: 'Authentication credentials were not provided.' });
+    if (header !== `Bearer ${apiToken}`) return void res.status(403).json({ detail: 'Token invalid/expired' });
+    next();
+  };
+  const api = express.Router();
+  app.use('/api/v3', requireToken, express.json(), api);
+
+  const notFound = (res: Response) => void res.status(404).json({ detail: 'Not found.' });
+  function paginate<Item>(req: Request, res: Response, items: Item[]): void {
+    const pageSize = Number(req.query.page_size ?? DEFAULT_PAGE_SIZE);
+    const page = Number(req.query.page ?? 1);
+    const totalPages = Math.max(1, Math.ceil(items.length / pageSize));
+    if (!Number.isInteger(page) || page < 1 || page > totalPages) return void res.status(404).json({ detail: 'Invalid page.' });
+    const start = (page - 1) * pageSize;
+    const results = items.slice(start, start + pageSize);
+    res.json({
+      pagination: {
+        next: page < totalPages ? page + 1 : 0,
+        previous: page > 1 ? page - 1 : 0,
+        count: items.length,
+        current: page,
+        total_pages: totalPages,
+        start_index: results.length > 0 ? start + 1 : 0,
+        end_index: start + results.length,
+      },
+      results,
+    });
+  }
+
+  /** Django REST framework's field checks for a provider write; the errors, one list per field. */
+  function providerErrors(body: Record<string, unknown>, current: FakeProvider | undefined): Record<string, unknown> {
+    const errors: Record<string, unknown> = {};
+    const required = (field: string) => !current && body[field] === undefined && (errors[field] = ['This field is required.']);
+    ['name', 'authorization_flow', 'invalidation_flow'].forEach(required);
+    for (const field of ['authorization_flow', 'invalidation_flow']) {
+      const value = body[field];
+      if (value !== undefined && value !== flows.authorization && value !== flows.invalidation)
+        errors[field] = [`Invalid pk "${String(value)}" - object does not exist.`];
+    }
+    if (body.name !== undefined) {
+      if (typeof body.name !== 'string' || body.name === '') errors.name = ['This field may not be blank.'];
+      else if ([...providers.values()].some((other) => other !== current && other.name === body.name))
+        errors.name = ['Provider with this name already exists.'];
+    }
+    if (body.client_id !== undefined && [...providers.values()].some((other) => other !== current && other.client_id === body.client_id))
+      errors.client_id = ['OAuth2/OpenID Provider with this Client ID already exists.'];
+    if (body.redirect_uris !== undefined) {
+      if (!Array.isArray(body.redirect_uris))
+        errors.redirect_uris = { non_field_errors: [`Expected a list of items but got type "${typeof body.redirect_uris}".`] };
+      else {
+        const entries = (body.redirect_uris as Array<Record<string, unknown>>).map((entry) => {
+          const entryErrors: Record<string, string[]> = {};
+          if (!['strict', 'regex'].includes(String(entry?.matching_mode)))
+            entryErrors.matching_mode = [`"${String(entry?.matching_mode)}" is not a valid choice.`];
+          if (typeof entry?.url !== 'string' || entry.url === '') entryErrors.url = ['This field is required.'];
+          return entryErrors;
+        });
+        if (entries.some((entry) => Object.keys(entry).length > 0)) errors.redirect_uris = entries;
+      }
+    }
+    const unknownMappings = ((body.property_mappings as string[] | undefined) ?? []).filter(
+      (pk) => !scopeMappings.some((m) => m.pk === pk),
+    );
+    if (unknownMappings.length > 0) errors.property_mappings = [`Invalid pk "${unknownMappings[0]}" - object does not exist.`];
+    return errors;
+  }
+
+  const providerFor = (req: Request, res: Response): FakeProvider | undefined => {
+    const provider = providers.get(Number(req.params.pk));
+    if (!provider) notFound(res);
+    return provider;
+  };
+
+  api.get('/propertymappings/provider/scope/', (req, res) => paginate(req, res, scopeMappings));
+  api.get('/providers/oauth2/', (req, res) => {
+    const { client_id: clientId, name } = req.query;
+    const matching = [...providers.values()].filter(
+      (provider) => (clientId === undefined || provider.client_id === clientId) && (name === undefined || provider.name === name),
+    );
+    paginate(req, res, matching.sort((a, b) => a.name.localeCompare(b.name)).map(serialize));
+  });
+  api.post('/providers/oauth2/', (req, res) => {
+    const body = req.body as Record<string, unknown>;
+    const errors = providerErrors(body, undefined);
+    if (Object.keys(errors).length > 0) return res.status(400).json(errors);
+    const provider: FakeProvider = {
+      pk: nextPk++,
+      name: body.name as string,
+      authorization_flow: body.authorization_flow as string,
+      invalidation_flow: body.invalidation_flow as string,
+      client_type: body.client_type === 'public' ? 'public' : 'confidential',
+      client_id: (body.client_id as string | undefined) ?? randomBytes(20).toString('hex'),
+      client_secret: (body.client_secret as string | undefined) ?? randomBytes(64).toString('hex'),
+      redirect_uris: (body.redirect_uris as FakeProvider['redirect_uris'] | undefined) ?? [],
+      property_mappings: (body.property_mappings as string[] | undefined) ?? [],
+    };
+    providers.set(provider.pk, provider);
+    res.status(201).json(serialize(provider));
+  });
+  api.get('/providers/oauth2/:pk/', (req, res) => {
+    const provider = providerFor(req, res);
+    if (provider) res.json(serialize(provider));
+  });
+  api.patch('/providers/oauth2/:pk/', (req, res) => {
+    const provider = providerFor(req, res);
+    if (!provider) return;
+    const body = req.body as Partial<FakeProvider>;
+    const errors = providerErrors(body as Record<string, unknown>, provider);
+    if (Object.keys(errors).length > 0) return res.status(400).json(errors);
+    Object.assign(provider, body, { pk: provider.pk });
+    res.json(serialize(provider));
+  });
+  api.delete('/providers/oauth2/:pk/', (req, res) => {
+    const provider = providerFor(req, res);
+    if (!provider) return;
+    providers.delete(provider.pk);
+    const application = applicationOf(provider);
+    if (application) application.provider = null;
+    res.status(204).end();
+  });
+
+  api.post('/core/applications/', (req, res) => {
+    const body = req.body as Record<string, unknown>;
+    const errors: Record<string, string[]> = {};
+    if (typeof body.name !== 'string' || body.name === '') errors.name = ['This field is required.'];
+    const slug = body.slug;
+    if (typeof slug !== 'string' || slug === '') errors.slug = ['This field is required.'];
+    else if (!SLUG.test(slug)) errors.slug = ['Enter a valid “slug” consisting of letters, numbers, underscores or hyphens.'];
+    else if (slug.length > 50) errors.slug = ['Ensure this field has no more than 50 characters.'];
+    else if (applications.has(slug)) errors.slug = ['Application with this slug already exists.'];
+    const provider = body.provider as number | null | undefined;
+    if (provider !== undefined && provider !== null) {
+      if (!providers.has(provider)) errors.provider = [`Invalid pk "${provider}" - object does not exist.`];
+      else if ([...applications.values()].some((other) => other.provider === provider))
+        errors.provider = ['Application with this provider already exists.'];
+    }
+    if (Object.keys(errors).length > 0) return res.status(400).json(errors);
+    const application: FakeApplication = {
+      pk: randomUUID(),
+      name: body.name as string,
+      slug: slug as string,
+      provider: provider ?? null,
+      meta_description: (body.meta_description as string | undefined) ?? '',
+      meta_publisher: (body.meta_publisher as string | undefined) ?? '',
+    };
+    applications.set(application.slug, application);
+    res.status(201).json(application);
+  });
+  api.get('/core/applications/', (req, res) => paginate(req, res, [...applications.values()]));
+  api.delete('/core/applications/:slug/', (req, res) => {
+    if (!applications.delete(String(req.params.slug))) return notFound(res);
+    res.status(204).end();
+  });
+
+  const server = await listenOnLoopback(app);
+  return {
+    url: server.origin,
+    apiToken,
+    flows,
+    requests: kit.requests,
+    faults: kit,
+    failNext: kit.failNext,
+    client: (clientId) => providerByClientId(clientId),
+    application: (slug) => applications.get(slug),
+    clientCount: () => providers.size,
+    applicationCount: () => applications.size,
+    strayApplicationCount: () => [...applications.values()].filter((application) => application.provider === null).length,
+    addScopeMappings,
+    scopeMappingPk: (scopeName) => scopeMappings.find((mapping) => mapping.scope_name === scopeName)?.pk,
+    createForeignClient(name = 'Grafana') {
+      const pk = nextPk++;
+      const clientId = randomBytes(20).toString('hex');
+      providers.set(pk, {
+        pk,
+        name: `Provider for ${name} ${pk}`,
+        authorization_flow: flows.authorization,
+        invalidation_flow: flows.invalidation,
+        client_type: 'confidential',
+        client_id: clientId,
+        client_secret: randomBytes(64).toString('hex'),
+        redirect_uris: [{ matching_mode: 'strict', url: 'https://foreign.example.com/cb' }],
+        property_mappings: [],
+      });
+      const slug = `${name.toLowerCase().replace(/[^a-z0-9]+/g, '-')}-${pk}`.slice(0, 50);
+      applications.set(slug, { pk: randomUUID(), name, slug, provider: pk, meta_description: '', meta_publisher: '' });
+      return clientId;
+    },
+    async clientCredentials(clientId, clientSecret) {
+      const res = await fetch(`${server.origin}/application/o/token/`, {
+        method: 'POST',
+        body: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret }),
+      });
+      return res.ok;
+    },
+    close: server.close,
+  };
+}
