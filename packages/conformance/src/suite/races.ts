@@ -15,7 +15,8 @@ export function racesGroup(run: SuiteRun): void {
       const { clientId, secret } = await run.createClient(ctx);
       let current = secret;
       for (let round = 0; round < 10; round++) {
-        const redirectUris = [`https://app.example.com/race-${round}`];
+        // A round of its own where the target takes any URIs; the target's own where it names them.
+        const redirectUris = run.target.updatedRedirectUris ?? [`https://app.example.com/race-${round}`];
         const [rotated, updated] = await Promise.all([
           run.call('POST', clientPath(clientId, '/new-secret')),
           run.call('POST', clientPath(clientId, '/event-hook'), {

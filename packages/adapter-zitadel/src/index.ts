@@ -1,0 +1,2 @@
+export { createZitadelAdapter, type ZitadelAdapterOptions } from './adapter.js';
+export { dcrBridgeAdapter } from './module.js';

@@ -1,0 +1,376 @@
+import {
+  JOURNAL_PREFIX,
+  createJsonStore,
+  createMemoryDriver,
+  readAdapterOptions,
+  type JournalEntry,
+  type StateStore,
+} from '@dcr-bridge/core';
+import { parseRegistration } from '@dcr-bridge/core/http';
+import { type BridgeHarness, konnectApplication, konnectEvent, operationContext, startBridge } from '@dcr-bridge/conformance';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createZitadelAdapter, dcrBridgeAdapter } from '../src/index.js';
+import { startFakeZitadel, type FakeZitadel } from './fake-zitadel.js';
+
+const SERVICE = '/zitadel.application.v2.ApplicationService';
+let idp: FakeZitadel;
+let bridge: BridgeHarness;
+let adapter: ReturnType<typeof createZitadelAdapter>;
+const adapterOn = (journal?: StateStore, apiToken = idp.apiToken) =>
+  createZitadelAdapter({ baseUrl: idp.url, projectId: idp.projectId, organizationId: idp.organizationId, apiToken, journal });
+/** The context core gives an adapter call; `answered` is what Konnect's connection did with the answer. */
+const operation = (answered: Promise<boolean>) => operationContext({ answered });
+/** A registration ZITADEL can serve: an OIDC web application for the authorization code flow. */
+const application = (overrides: Record<string, unknown> = {}) =>
+  konnectApplication({ grant_types: ['authorization_code'], redirect_uris: ['https://app.example.com/cb'], ...overrides });
+
+beforeAll(async () => {
+  idp = await startFakeZitadel();
+  adapter = adapterOn();
+  bridge = await startBridge(adapter);
+});
+afterAll(async () => {
+  await bridge.close();
+  await adapter.close?.();
+  await idp.close();
+});
+
+describe('create', () => {
+  it('creates an OIDC application whose id carries the marker and the nonce, and whose credentials work', async () => {
+    const res = await bridge.call('POST', '/', { body: application({ client_name: 'Orders App', scopes: ['openid', 'email'] }) });
+    expect(res.status).toBe(201);
+    const created = idp.client(res.body.client_id);
+    expect(created?.name).toMatch(/^orders-app-[a-z0-9]{8}$/);
+    expect(created?.applicationId).toBe(`dcr-bridge-${created?.name.slice(-8)}`);
+    expect(created).toMatchObject({
+      projectId: idp.projectId,
+      grantTypes: ['OIDC_GRANT_TYPE_AUTHORIZATION_CODE'],
+      authMethodType: 'OIDC_AUTH_METHOD_TYPE_POST',
+      redirectUris: ['https://app.example.com/cb'],
+    });
+    expect(await idp.clientCredentials(res.body.client_id, res.body.client_secret)).toBe(true);
+  });
+
+  it('maps client_secret_basic to ZITADEL BASIC authentication', async () => {
+    const res = await bridge.call('POST', '/', { body: application({ token_endpoint_auth_method: 'client_secret_basic' }) });
+    expect(idp.client(res.body.client_id)?.authMethodType).toBe('OIDC_AUTH_METHOD_TYPE_BASIC');
+    expect(await idp.clientCredentials(res.body.client_id, res.body.client_secret)).toBe(true);
+  });
+
+  it.each([
+    [{ token_endpoint_auth_method: 'private_key_jwt' }, 'invalid_client_metadata', '"private_key_jwt"'],
+    [{ grant_types: ['client_credentials', 'authorization_code'] }, 'invalid_client_metadata', 'never both'],
+    [{ scopes: ['read:orders'] }, 'invalid_scope', '"read:orders"'],
+  ])('refuses %j before any call, creating nothing', async (overrides, error, named) => {
+    const start = idp.requests.length;
+    const res = await bridge.call('POST', '/', { body: application(overrides) });
+    expect(res.body).toEqual({ error, error_description: expect.stringContaining(named) });
+    expect(idp.requests.slice(start)).toEqual([]);
+  });
+
+  it("turns ZITADEL's invalid_argument into a 400 naming its reason", async () => {
+    idp.failNext('POST', new RegExp(`^${SERVICE}/CreateApplication$`), 400, {
+      code: 'invalid_argument',
+      message: 'Errors.Project.App.OIDCConfigInvalid: redirect URI not allowed',
+    });
+    const res = await bridge.call('POST', '/', { body: application() });
+    expect(res.status).toBe(400);
+    expect(res.body).toEqual({ error: 'invalid_redirect_uri', error_description: expect.stringContaining('redirect URI not allowed') });
+  });
+});
+
+describe('client_credentials: a service user', () => {
+  const machineApplication = (overrides: Record<string, unknown> = {}) =>
+    konnectApplication({ grant_types: ['client_credentials'], ...overrides });
+  const USERS = '/zitadel.user.v2.UserService';
+  const calls = async (work: () => Promise<unknown>) => {
+    const start = idp.requests.length;
+    await work();
+    return idp.requests.slice(start).map((line) => line.replace(USERS, '').replace(SERVICE, ''));
+  };
+
+  it('creates a service user of the organization, named by its id, whose client_credentials token works', async () => {
+    // Konnect sends redirect URIs with client_credentials applications too: accepted, and held nowhere.
+    const res = await bridge.call('POST', '/', {
+      body: machineApplication({ client_name: 'Billing Sync', redirect_uris: ['https://app.example.com/cb'] }),
+    });
+    expect(res.status).toBe(201);
+    const user = idp.machineUser(res.body.client_id);
+    expect(user?.name).toMatch(/^billing-sync-[a-z0-9]{8}$/);
+    expect(user).toMatchObject({
+      userId: `dcr-bridge-${user?.name.slice(-8)}`,
+      username: `dcr-bridge-${user?.name.slice(-8)}`,
+      organizationId: idp.organizationId,
+      description: expect.stringContaining('dcr-bridge'),
+    });
+    expect(idp.client(res.body.client_id)).toBeUndefined();
+    expect(idp.redirectUris(res.body.client_id)).toEqual([]);
+    expect(await idp.clientCredentials(res.body.client_id, res.body.client_secret)).toBe(true);
+    expect(await idp.clientCredentials(res.body.client_id, `${res.body.client_secret}x`)).toBe(false);
+  });
+
+  it('costs ZITADEL the calls of the README table, remembered and cold', async () => {
+    let clientId = '';
+    let secret = '';
+    expect(
+      await calls(async () => {
+        const res = await bridge.call('POST', '/', { body: machineApplication() });
+        ({ client_id: clientId, client_secret: secret } = res.body as { client_id: string; client_secret: string });
+      }),
+    ).toEqual(['POST /CreateUser', 'POST /AddSecret']);
+    let rotated = '';
+    expect(await calls(async () => (rotated = (await bridge.call('POST', `/${clientId}/new-secret`)).body.client_secret))).toEqual([
+      'POST /AddSecret',
+    ]);
+    expect(await idp.clientCredentials(clientId, secret)).toBe(false);
+    expect(await idp.clientCredentials(clientId, rotated)).toBe(true);
+    const update = konnectEvent(clientId, { event_type: 'update_application', redirect_uris: ['https://app.example.com/cb2'] });
+    expect(
+      await calls(async () => expect((await bridge.call('POST', `/${clientId}/event-hook`, { body: update })).status).toBe(200)),
+    ).toEqual([]);
+    expect(await idp.clientCredentials(clientId, rotated)).toBe(true);
+
+    // Cold, as after a restart: one GetUserByID (the client id is the user id), then the operation.
+    const coldUpdate = await startBridge(adapterOn(createJsonStore(createMemoryDriver())));
+    const cold = await startBridge(adapterOn(createJsonStore(createMemoryDriver())));
+    try {
+      expect(await calls(() => coldUpdate.call('POST', `/${clientId}/event-hook`, { body: update }))).toEqual(['POST /GetUserByID']);
+      expect(await calls(() => cold.call('POST', `/${clientId}/new-secret`))).toEqual(['POST /GetUserByID', 'POST /AddSecret']);
+      expect(await calls(async () => expect((await cold.call('DELETE', `/${clientId}`)).status).toBe(204))).toEqual(['POST /DeleteUser']);
+      expect(idp.machineUser(clientId)).toBeUndefined();
+      expect(await calls(async () => expect((await coldUpdate.call('DELETE', `/${clientId}`)).status).toBe(204))).toEqual([
+        'POST /DeleteUser',
+      ]);
+    } finally {
+      await cold.close();
+      await coldUpdate.close();
+    }
+  });
+
+  it('refuses a service user it did not create, found by its username, and leaves it as it is', async () => {
+    const foreign = idp.createForeignMachineUser();
+    const res = await bridge.call('POST', `/${foreign}/new-secret`);
+    expect(res.status).toBe(403);
+    expect(res.body.error).toBe('client_not_managed');
+    expect(await idp.clientCredentials(foreign, 'foreign-secret')).toBe(true);
+  });
+
+  it('recover() finds by its nonce a service user whose id never reached the journal', async () => {
+    const journal = createJsonStore(createMemoryDriver());
+    const created = await adapterOn(journal).createClient(parseRegistration(machineApplication({ client_name: 'Lost machine' })), {
+      ...operation(new Promise(() => {})),
+      deadline: AbortSignal.timeout(0),
+    });
+    const [key, entry] = (await journal.list<JournalEntry>(JOURNAL_PREFIX))[0] as [string, JournalEntry];
+    await journal.set(key, { nonce: entry.nonce, clientName: entry.clientName, startedAt: entry.startedAt });
+    const restarted = adapterOn(journal);
+    expect(await restarted.recover?.({ inFlightMs: 0 })).toEqual({ open: 1, undone: 1, neverCreated: 0, unresolved: 0, kept: 0 });
+    expect(idp.machineUser(created.clientId)).toBeUndefined();
+    await restarted.close?.();
+  });
+
+  it("gets a client_credentials token from the doctor's token endpoint, as --write-test does", async () => {
+    const created = await bridge.call('POST', '/', { body: machineApplication() });
+    const tokenEndpoint = await adapter.diagnostics?.tokenEndpoint(operation(Promise.resolve(true)));
+    const res = await fetch(String(tokenEndpoint), {
+      method: 'POST',
+      body: new URLSearchParams({
+        grant_type: 'client_credentials',
+        client_id: created.body.client_id,
+        client_secret: created.body.client_secret,
+      }),
+    });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ access_token: expect.any(String), token_type: 'Bearer' });
+  });
+});
+
+describe('update_application', () => {
+  it('refuses to clear the redirect URIs, which ZITADEL would leave unchanged, and changes nothing', async () => {
+    const created = await bridge.call('POST', '/', { body: application() });
+    const start = idp.requests.length;
+    const res = await bridge.call('POST', `/${created.body.client_id}/event-hook`, {
+      body: konnectEvent(created.body.client_id, { event_type: 'update_application', redirect_uris: [] }),
+    });
+    expect(res.body).toEqual({ error: 'invalid_redirect_uri', error_description: expect.stringContaining('at least one') });
+    expect(idp.requests.slice(start)).toEqual([]);
+    expect(idp.client(created.body.client_id)?.redirectUris).toEqual(['https://app.example.com/cb']);
+  });
+});
+
+describe('IdP failures', () => {
+  it('answers 503 with Retry-After when ZITADEL rate-limits a create', async () => {
+    idp.failNext(
+      'POST',
+      new RegExp(`^${SERVICE}/CreateApplication$`),
+      429,
+      { code: 'resource_exhausted', message: 'quota exceeded' },
+      {
+        'retry-after': '12',
+      },
+    );
+    const res = await bridge.call('POST', '/', { body: application() });
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toBe('12');
+  });
+
+  it('answers 502 for a refused token, without the token, and is not ready', async () => {
+    const refused = adapterOn(undefined, 'wrong-token');
+    const wrong = await startBridge(refused);
+    try {
+      const res = await wrong.call('DELETE', '/some-client');
+      expect(res.status).toBe(502);
+      expect(JSON.stringify(res.body)).not.toContain('wrong-token');
+      expect(await refused.checkReady(operation(Promise.resolve(true)))).toMatchObject({ ready: false, reason: 'idp_error' });
+      expect((await adapter.checkReady(operation(Promise.resolve(true)))).ready).toBe(true);
+    } finally {
+      await wrong.close();
+    }
+  });
+});
+
+describe('diagnostics', () => {
+  it('passes the read check and leaves writing to --write-test', async () => {
+    const checks = await adapter.diagnostics?.checkPermissions(operation(Promise.resolve(true)));
+    expect(checks?.map(({ name, result }) => ({ name, result }))).toEqual([
+      { name: 'permission: project.app.read', result: 'pass' },
+      { name: 'permission: project.app.write, project.app.delete', result: 'skip' },
+      { name: 'permission: user.read, user.write, user.delete', result: 'skip' },
+    ]);
+    expect(await adapter.diagnostics?.tokenEndpoint(operation(Promise.resolve(true)))).toBe(`${idp.url}/oauth/v2/token`);
+  });
+
+  it('fails the read check of a user without a project role, with a fix', async () => {
+    const withoutRole = adapterOn(undefined, idp.tokenWithoutRole);
+    const [read] = (await withoutRole.diagnostics?.checkPermissions(operation(Promise.resolve(true)))) ?? [];
+    expect(read).toMatchObject({ result: 'fail', fix: expect.stringContaining('PROJECT_OWNER') });
+    expect(read?.detail).not.toContain(idp.tokenWithoutRole);
+    await withoutRole.close?.();
+  });
+});
+
+describe('lifecycle (core)', () => {
+  it('deletes a client whose answer Konnect never got', async () => {
+    const created = await adapter.createClient(parseRegistration(application()), operation(Promise.resolve(false)));
+    expect(idp.client(created.clientId)).toBeDefined();
+    await adapter.drained?.();
+    expect(idp.client(created.clientId)).toBeUndefined();
+  });
+
+  // Konnect's answer never settles in these: the journal entry stays open, as a process that died would leave it.
+  it('recover() on a second adapter over the same journal deletes the client a crashed process created', async () => {
+    const journal = createJsonStore(createMemoryDriver());
+    const created = await adapterOn(journal).createClient(parseRegistration(application()), {
+      ...operation(new Promise(() => {})),
+      deadline: AbortSignal.timeout(0),
+    });
+    const restarted = adapterOn(journal);
+    expect(await restarted.recover?.({ inFlightMs: 0 })).toEqual({ open: 1, undone: 1, neverCreated: 0, unresolved: 0, kept: 0 });
+    expect(idp.client(created.clientId)).toBeUndefined();
+    expect(await journal.list(JOURNAL_PREFIX)).toEqual([]);
+    await restarted.close?.();
+  });
+
+  it('recover() finds by its nonce a client whose id never reached the journal, and nothing else', async () => {
+    const journal = createJsonStore(createMemoryDriver());
+    const created = await adapterOn(journal).createClient(parseRegistration(application({ client_name: 'Lost answer' })), {
+      ...operation(new Promise(() => {})),
+      deadline: AbortSignal.timeout(0),
+    });
+    const [key, entry] = (await journal.list<JournalEntry>(JOURNAL_PREFIX))[0] as [string, JournalEntry];
+    // As if the process died before ZITADEL's answer to the create arrived.
+    await journal.set(key, { nonce: entry.nonce, clientName: entry.clientName, startedAt: entry.startedAt });
+    const decoy = idp.createForeignClient(`${idp.client(created.clientId)?.name} (copy)`);
+    const restarted = adapterOn(journal);
+    expect(await restarted.recover?.({ inFlightMs: 0 })).toEqual({ open: 1, undone: 1, neverCreated: 0, unresolved: 0, kept: 0 });
+    expect(idp.client(created.clientId)).toBeUndefined();
+    expect(idp.client(decoy)).toBeDefined();
+    await restarted.close?.();
+  });
+
+  it('recover() closes an entry whose create never reached ZITADEL', async () => {
+    const journal = createJsonStore(createMemoryDriver());
+    await journal.set(`${JOURNAL_PREFIX}abcd1234`, { nonce: 'abcd1234', clientName: 'Never made', startedAt: new Date().toISOString() });
+    const restarted = adapterOn(journal);
+    expect(await restarted.recover?.({ inFlightMs: 0 })).toEqual({ open: 1, undone: 0, neverCreated: 1, unresolved: 0, kept: 0 });
+    expect(await journal.list(JOURNAL_PREFIX)).toEqual([]);
+    await restarted.close?.();
+  });
+
+  it('costs ZITADEL the calls of the README table: one per operation on a client this process remembers', async () => {
+    await adapter.drained?.();
+    const calls = async (work: () => Promise<unknown>) => {
+      const start = idp.requests.length;
+      await work();
+      return idp.requests.slice(start).map((line) => line.replace(SERVICE, ''));
+    };
+    const event = (clientId: string, body: Parameters<typeof konnectEvent>[1]) =>
+      bridge.call('POST', `/${clientId}/event-hook`, { body: konnectEvent(clientId, body) });
+    let clientId = '';
+    expect(await calls(async () => (clientId = (await bridge.call('POST', '/', { body: application() })).body.client_id))).toEqual([
+      'POST /CreateApplication',
+    ]);
+    expect(await calls(() => bridge.call('POST', `/${clientId}/new-secret`))).toEqual(['POST /GenerateClientSecret']);
+    expect(
+      await calls(() => event(clientId, { event_type: 'update_application', redirect_uris: ['https://app.example.com/cb2'] })),
+    ).toEqual(['POST /UpdateApplication']);
+    expect(await calls(() => event(clientId, { event_type: 'add_registration', audience: 'https://api.example.com' }))).toEqual([]);
+    expect(await calls(() => event(clientId, { event_type: 'remove_registration', audience: 'https://api.example.com' }))).toEqual([]);
+    expect(await calls(() => bridge.call('DELETE', `/${clientId}`))).toEqual(['POST /DeleteApplication']);
+
+    // Cold, as after a restart: another adapter finds the client by listing the project (one page of 100 here).
+    const other = await bridge.call('POST', '/', { body: application() });
+    const restarted = await startBridge(adapterOn(createJsonStore(createMemoryDriver())));
+    try {
+      const id = other.body.client_id as string;
+      expect(await calls(() => restarted.call('POST', `/${id}/new-secret`))).toEqual([
+        'POST /ListApplications',
+        'POST /GenerateClientSecret',
+      ]);
+      expect(await calls(() => restarted.call('DELETE', `/${id}`))).toEqual(['POST /DeleteApplication']);
+    } finally {
+      await restarted.close();
+    }
+  });
+});
+
+describe('settings', () => {
+  it('reads the ZITADEL settings', () => {
+    expect(
+      readAdapterOptions(dcrBridgeAdapter, {
+        ZITADEL_URL: 'https://my-instance.zitadel.cloud',
+        ZITADEL_PROJECT_ID: '69629023906488334',
+        ZITADEL_ORGANIZATION_ID: '69629012906488334',
+        ZITADEL_API_TOKEN: 'token',
+      }),
+    ).toEqual({
+      baseUrl: 'https://my-instance.zitadel.cloud',
+      projectId: '69629023906488334',
+      organizationId: '69629012906488334',
+      apiToken: 'token',
+      timeoutMs: 30_000,
+    });
+  });
+
+  it('lists every missing setting at once', () => {
+    expect(() => readAdapterOptions(dcrBridgeAdapter, {})).toThrow(
+      'Invalid zitadel settings:\n- ZITADEL_URL is required.\n- ZITADEL_PROJECT_ID is required.\n- ZITADEL_ORGANIZATION_ID is required.\n- ZITADEL_API_TOKEN is required.',
+    );
+  });
+});
+
+// Last: it fills the project beyond one ListApplications page.
+describe('a project of more than one page', () => {
+  it('finds a client by its client id beyond the first page of ListApplications', async () => {
+    for (let i = 0; i < 101; i++) idp.createForeignClient(`Filler ${i}`);
+    const created = await bridge.call('POST', '/', { body: application() });
+    const cold = await startBridge(adapterOn(createJsonStore(createMemoryDriver())));
+    try {
+      const start = idp.requests.length;
+      expect((await cold.call('POST', `/${created.body.client_id}/new-secret`)).status).toBe(200);
+      expect(idp.requests.slice(start).filter((line) => line.endsWith('/ListApplications')).length).toBeGreaterThan(1);
+    } finally {
+      await cold.close();
+    }
+  });
+});
