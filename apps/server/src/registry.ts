@@ -9,7 +9,17 @@ import { isAdapterModule, type AdapterModule } from '@dcr-bridge/core';
  * adapter (settingPrefix): one of them without DCR_BRIDGE_ADAPTER is a forgotten choice, installed or not.
  * scripts/conventions.test.ts checks that it names every packages/adapter-* directory.
  */
-export const KNOWN_ADAPTERS: readonly string[] = ['cognito', 'keycloak', 'okta', 'pingfederate', 'pingone', 'rfc7591'];
+export const KNOWN_ADAPTERS: readonly string[] = [
+  'authentik',
+  'cognito',
+  'fusionauth',
+  'keycloak',
+  'okta',
+  'pingfederate',
+  'pingone',
+  'rfc7591',
+  'zitadel',
+];
 
 /** The package of the adapter `id` by the repository's convention (folder = package): `@dcr-bridge/adapter-<id>`. */
 export function adapterPackageName(id: string): string {

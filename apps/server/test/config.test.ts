@@ -224,7 +224,7 @@ describe('adapter registry', () => {
   it('says how to install an adapter that is not installed, beside the ones that are', async () => {
     const { problems } = await loadConfig({ DCR_BRIDGE_ADAPTER: 'keycloack', DCR_BRIDGE_API_KEYS: key }, dir);
     expect(problems).toEqual([
-      'DCR_BRIDGE_ADAPTER is keycloack; the adapters installed are cognito, keycloak, okta, pingfederate, pingone, rfc7591. The keycloack adapter is not installed: npm install @dcr-bridge/adapter-keycloack',
+      'DCR_BRIDGE_ADAPTER is keycloack; the adapters installed are authentik, cognito, fusionauth, keycloak, okta, pingfederate, pingone, rfc7591, zitadel. The keycloack adapter is not installed: npm install @dcr-bridge/adapter-keycloack',
     ]);
   });
 

@@ -56,7 +56,7 @@ describe('adapter packages by convention', () => {
     // A misspelt id: the list of what is installed shows the spelling.
     expect(await loadAdapterModule('keycloack')).toEqual({
       problem:
-        'DCR_BRIDGE_ADAPTER is keycloack; the adapters installed are cognito, keycloak, okta, pingfederate, pingone, rfc7591. The keycloack adapter is not installed: npm install @dcr-bridge/adapter-keycloack',
+        'DCR_BRIDGE_ADAPTER is keycloack; the adapters installed are authentik, cognito, fusionauth, keycloak, okta, pingfederate, pingone, rfc7591, zitadel. The keycloack adapter is not installed: npm install @dcr-bridge/adapter-keycloack',
     });
   });
 
