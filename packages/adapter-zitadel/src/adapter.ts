@@ -12,7 +12,7 @@ import {
   type StateStore,
 } from '@dcr-bridge/core';
 import { createIdpHttpClient, staticAuthorization, type Dispatcher } from '@dcr-bridge/core/idp';
-import { callApplicationService, type ApplicationMethod } from './application-service.js';
+import { callZitadel, type ApplicationMethod } from './connect.js';
 import { zitadelDiagnostics } from './diagnostics.js';
 import { ADAPTER_ID, IDP_NAME } from './identity.js';
 import { isMachineUserClientId, isManagedUser, machineUsers, type ZitadelMachineUser } from './machine-users.js';
@@ -71,7 +71,7 @@ export function createZitadelAdapter(options: ZitadelAdapterOptions): DcrAdapter
     timeoutMs: options.timeoutMs,
   });
   const call = <T>(method: ApplicationMethod, json: Record<string, unknown>, context: Pick<OperationContext, 'signal'>) =>
-    callApplicationService<T>(http, method, json, context);
+    callZitadel<'application', T>(http, 'application', method, json, context);
   const users = machineUsers({ http, organizationId: options.organizationId });
   const ids = (application: ZitadelApplication) => ({ projectId: options.projectId, applicationId: application.applicationId });
 

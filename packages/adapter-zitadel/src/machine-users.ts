@@ -2,7 +2,7 @@ import { BridgeError, type CreateContext, type CreatedClient, type OperationCont
 import type { IdpHttpClient } from '@dcr-bridge/core/idp';
 import { IDP_NAME } from './identity.js';
 import { APPLICATION_ID_PREFIX, clientNameFor } from './mapping.js';
-import { callUserService, type UserMethod } from './user-service.js';
+import { callZitadel, type UserMethod } from './connect.js';
 
 // Konnect client_credentials registrations → ZITADEL service (machine) users of the configured organization.
 // ZITADEL issues client_credentials tokens to service users only; the client id is the user's username and
@@ -35,7 +35,7 @@ export interface MachineUsersSetup {
 /** The service-user operations of the adapter; adapter.ts decides which client kind an operation concerns. */
 export function machineUsers({ http, organizationId }: MachineUsersSetup) {
   const call = <T>(method: UserMethod, json: Record<string, unknown>, context: Pick<OperationContext, 'signal'>) =>
-    callUserService<T>(http, method, json, context);
+    callZitadel<'user', T>(http, 'user', method, json, context);
 
   async function getUser(userId: string, context: OperationContext): Promise<ZitadelMachineUser | undefined> {
     const response = await call<{ user?: ZitadelMachineUser }>('GetUserByID', { userId }, context);
