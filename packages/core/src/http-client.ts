@@ -47,7 +47,7 @@ export interface IdpHttpClientOptions {
   headers?: Record<string, string>;
   /** Seconds to wait after a 429; default reads Retry-After. Okta reads X-Rate-Limit-Reset instead. */
   retryAfterSeconds?: (response: { status: number; headers: ResponseHeaders }) => number | undefined;
-  /** Pulls the IdP's own error message out of an error body, for error_description. */
+  /** Pulls the IdP's own error message out of an error body, for the error's message (the log, never Konnect). */
   describeErrorBody?: (body: unknown) => string | undefined;
   logger?: Logger;
 }
@@ -110,13 +110,23 @@ export interface IdpHttpClient {
   errorFromResponse(response: IdpResponse, action: string): BridgeError;
   /**
    * The BridgeError for a write the IdP refused: 400 or 422 → `invalid_redirect_uri` when the IdP's
-   * message is about a redirect URI, else `invalid_client_metadata` (a 400 to Konnect, with the IdP's
-   * reason); 409 → `conflict`; anything else as `errorFromResponse`.
+   * message is about a redirect URI, else `invalid_client_metadata` (a 400 to Konnect saying what was
+   * refused; the IdP's reason and the action are in the message, for the log); 409 → `conflict`; anything
+   * else as `errorFromResponse`.
    */
   refusal(response: IdpResponse, action: string): BridgeError;
   /** Closes the connection pool this client made (not a dispatcher it was given). */
   close(): Promise<void>;
 }
+
+/** What Konnect reads when the IdP refused a write (`refusal`), after the IdP's name; its reason goes to the log. */
+const REFUSED = {
+  conflict: 'already holds an object that conflicts with this application. Ask your platform team to resolve it.',
+  invalid_redirect_uri:
+    'refused the redirect URIs of this application. Check them, or ask your platform team which ones the identity provider accepts.',
+  invalid_client_metadata:
+    "refused this application's settings (grant types, authentication method, scopes or name). Check them, or ask your platform team which ones the identity provider accepts.",
+} as const;
 
 /** Methods whose repetition leaves the IdP as one call would (RFC 9110 §9.2.2): retried without being marked. */
 const IDEMPOTENT_METHODS = new Set<HttpMethod>(['GET', 'HEAD', 'DELETE']);
@@ -309,9 +319,10 @@ export function createIdpHttpClient(options: IdpHttpClientOptions): IdpHttpClien
   function refusal(response: IdpResponse, action: string): BridgeError {
     if (![400, 409, 422].includes(response.status)) return errorFromResponse(response, action);
     const message = redactText(idpMessageOf(response) ?? 'no reason given').slice(0, 300);
-    const description = `${options.idpName} refused ${action}: ${message}`;
-    if (response.status === 409) return new BridgeError('conflict', description);
-    return new BridgeError(/redirect/i.test(message) ? 'invalid_redirect_uri' : 'invalid_client_metadata', description);
+    const description = `${options.idpName} refused ${action} (HTTP ${response.status}): ${message}`;
+    // The IdP's words (and the action, which may name internal ids) are for the log; Konnect reads what was refused.
+    const code = response.status === 409 ? 'conflict' : /redirect/i.test(message) ? 'invalid_redirect_uri' : 'invalid_client_metadata';
+    return new BridgeError(code, description, { publicDescription: `${options.idpName} ${REFUSED[code]}` });
   }
 
   function errorFromResponse(response: IdpResponse, action: string): BridgeError {

@@ -3,6 +3,7 @@ import { connect } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BridgeError, type DcrAdapter, type OperationContext } from '../src/index.js';
+import { PUBLIC_DESCRIPTIONS } from '../src/errors.js';
 import { answerClientError, createBridgeApp, createJsonLogger } from '../src/http.js';
 import { eventBody, fakeAdapter, konnectBody } from './fixtures.js';
 import { captureLines, listen } from './helpers.js';
@@ -121,7 +122,10 @@ describe('create', () => {
     const call = await start(adapter);
     const res = await call('POST', '/', { body: konnectBody(override) });
     expect(res.status).toBe(400);
-    expect(res.json).toEqual({ error: 'invalid_request', error_description: description });
+    expect(res.json).toEqual({
+      error: 'invalid_request',
+      error_description: `${description} Request id: ${res.headers.get('x-request-id')}.`,
+    });
     expect(adapter.calls).toEqual([]);
   });
 
@@ -174,7 +178,7 @@ describe('create', () => {
     const call = await start(adapter, { bodyLimitBytes: 1024 });
     expect((await call('POST', '/', { body: '{"client_name":' })).json).toEqual({
       error: 'invalid_request',
-      error_description: 'The request body is not valid JSON.',
+      error_description: expect.stringMatching(/^The request body is not valid JSON\. Request id: [0-9a-f-]{36}\.$/),
     });
     const huge = await call('POST', '/', { body: konnectBody({ application_description: 'x'.repeat(4096) }) });
     expect(huge.status).toBe(413);
@@ -183,7 +187,10 @@ describe('create', () => {
     expect(form.status).toBe(415);
     expect(form.json.error).toBe('unsupported_media_type');
     const array = await call('POST', '/', { body: [1, 2] });
-    expect(array.json).toEqual({ error: 'invalid_request', error_description: 'The request body must be a JSON object.' });
+    expect(array.json).toEqual({
+      error: 'invalid_request',
+      error_description: expect.stringMatching(/^The request body must be a JSON object\. /),
+    });
     const empty = await call('POST', '/', {});
     expect(empty.status).toBe(400);
     expect(adapter.calls).toEqual([]);
@@ -391,23 +398,80 @@ describe('rotate, delete and events', () => {
     const badType = await call('POST', '/c/event-hook', { body: eventBody('c', { event_type: 'explode' }) });
     expect(badType.status).toBe(400);
     const noUris = await call('POST', '/c/event-hook', { body: eventBody('c', { redirect_uris: undefined }) });
-    expect(noUris.json.error_description).toBe('redirect_uris is required.');
+    expect(noUris.json.error_description).toBe(`redirect_uris is required. Request id: ${noUris.headers.get('x-request-id')}.`);
   });
 });
 
 describe('adapter errors', () => {
   it.each([
     [new BridgeError('not_found', 'No client c.'), 404],
-    [new BridgeError('client_not_managed', 'Not ours.'), 403],
     [new BridgeError('invalid_scope', 'Scope "x" does not exist.'), 400],
+  ])('maps %s to %i with {error, error_description}: a 4xx says its message, and the request id', async (error, status) => {
+    const call = await start(fakeAdapter({ rotateSecret: async () => Promise.reject(error) }));
+    const res = await call('POST', '/c/new-secret', { headers: { 'x-request-id': 'req-4xx' } });
+    expect(res.status).toBe(status);
+    expect(res.json).toEqual({ error: error.code, error_description: `${error.message} Request id: req-4xx.` });
+  });
+
+  it.each([
+    [new BridgeError('client_not_managed', 'Not ours: no dcr-bridge-managed attribute in realm internal.'), 403],
     [new BridgeError('idp_unavailable', 'Down.'), 502],
     [new BridgeError('idp_error', 'Odd.'), 502],
     [new BridgeError('idp_timeout', 'Slow.'), 504],
-  ])('maps %s to %i with {error, error_description}', async (error, status) => {
+    [new BridgeError('idp_rate_limited', 'Slow down.', { retryAfterSeconds: 3 }), 503],
+    [new BridgeError('store_unavailable', 'PostgreSQL at db.internal:5432 refused.'), 503],
+    [new BridgeError('internal_error', 'Broken.'), 500],
+  ])('maps %s to %i with the fixed description of its code, never its message', async (error, status) => {
     const call = await start(fakeAdapter({ rotateSecret: async () => Promise.reject(error) }));
-    const res = await call('POST', '/c/new-secret');
+    const res = await call('POST', '/c/new-secret', { headers: { 'x-request-id': 'req-fixed' } });
     expect(res.status).toBe(status);
-    expect(res.json).toEqual({ error: error.code, error_description: error.message });
+    expect(res.json).toEqual({ error: error.code, error_description: expect.stringContaining(PUBLIC_DESCRIPTIONS[error.code]!) });
+    expect(res.json.error_description).not.toContain(error.message);
+    expect(res.json.error_description).toMatch(/req-fixed\.$/);
+  });
+
+  it("keeps the IdP's URL, realm and words out of the answer to Konnect, and in the log line of the request", async () => {
+    const lines = captureLines();
+    const detail =
+      'Could not reach Keycloak at http://10.1.2.3:8443/realms/internal (ECONNREFUSED). Check the IdP URL and the network path.';
+    const call = await start(fakeAdapter({ createClient: async () => Promise.reject(new BridgeError('idp_unavailable', detail)) }), {
+      logger: createJsonLogger({ level: 'info', write: lines.write }),
+    });
+    const res = await call('POST', '/', { body: konnectBody() });
+    expect(res.status).toBe(502);
+    const requestId = res.headers.get('x-request-id')!;
+    expect(requestId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(res.json.error).toBe('idp_unavailable');
+    expect(res.json.error_description).toBe(
+      `The identity provider could not be reached or failed; the request did not complete. Try again later. If it persists, give your platform team the request id ${requestId}.`,
+    );
+    for (const internal of ['10.1.2.3', '8443', 'realms', 'internal', 'http', 'Keycloak', 'ECONNREFUSED'])
+      expect(res.text).not.toContain(internal);
+    const failed = lines.lines
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .find((line) => line.msg === 'adapter call failed');
+    expect(failed).toMatchObject({ level: 'error', requestId, code: 'idp_unavailable', description: detail });
+  });
+
+  it("answers a 4xx with its public description when it has one, its message (the IdP's words) only in the log", async () => {
+    const lines = captureLines();
+    const refused = new BridgeError(
+      'invalid_redirect_uri',
+      'Keycloak refused the client (HTTP 400): Invalid redirect uri in realm internal',
+      {
+        publicDescription: 'Keycloak refused the redirect URIs of this application.',
+      },
+    );
+    const call = await start(fakeAdapter({ createClient: async () => Promise.reject(refused) }), {
+      logger: createJsonLogger({ level: 'info', write: lines.write }),
+    });
+    const res = await call('POST', '/', { body: konnectBody(), headers: { 'x-request-id': 'req-400' } });
+    expect(res.status).toBe(400);
+    expect(res.json).toEqual({
+      error: 'invalid_redirect_uri',
+      error_description: 'Keycloak refused the redirect URIs of this application. Request id: req-400.',
+    });
+    expect(lines.text()).toContain('Invalid redirect uri in realm internal');
   });
 
   it('answers a rate limit 503 with Retry-After', async () => {
@@ -430,8 +494,11 @@ describe('adapter errors', () => {
     expect(res.status).toBe(500);
     expect(res.json).toEqual({
       error: 'adapter_failure',
-      error_description: "The fake adapter failed unexpectedly during deleteClient. The bridge's logs have the details.",
+      error_description: expect.stringMatching(
+        /^The bridge failed unexpectedly; the request did not complete\. .* request id [0-9a-f-]{36}\.$/,
+      ),
     });
+    expect(lines.text()).toContain('The fake adapter failed unexpectedly during deleteClient.');
     expect(res.text).not.toContain('hunter2');
     expect(res.text).not.toContain('at ');
     expect(lines.text()).toContain('boom');

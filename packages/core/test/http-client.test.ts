@@ -237,7 +237,7 @@ describe('createIdpHttpClient', () => {
     expect(client.errorFromResponse(refused, 'reading y').message).toMatch(/admin credentials were refused/);
   });
 
-  it("turns a refused write into the metadata error Konnect should see, with the IdP's reason", async () => {
+  it("turns a refused write into the metadata error Konnect should see, the IdP's reason for the log only", async () => {
     const idp = await scriptedIdp([
       { status: 400, body: { message: 'redirect_uris[0] must use https' } },
       { status: 422, body: { message: 'grantTypes contains an unknown value' } },
@@ -246,15 +246,22 @@ describe('createIdpHttpClient', () => {
     ]);
     const client = createIdpHttpClient({ idpName: 'Test IdP', baseUrl: idp.url, retry: { retries: 0 } });
     const refusal = async () => client.refusal(await client.post('/clients'), 'the client');
-    expect(await refusal()).toMatchObject({
+    const redirect = await refusal();
+    expect(redirect).toMatchObject({
       code: 'invalid_redirect_uri',
-      message: 'Test IdP refused the client: redirect_uris[0] must use https',
+      message: 'Test IdP refused the client (HTTP 400): redirect_uris[0] must use https',
+      publicDescription:
+        'Test IdP refused the redirect URIs of this application. Check them, or ask your platform team which ones the identity provider accepts.',
     });
-    expect(await refusal()).toMatchObject({
+    const metadata = await refusal();
+    expect(metadata).toMatchObject({
       code: 'invalid_client_metadata',
       message: expect.stringContaining('grantTypes contains an unknown value'),
     });
-    expect(await refusal()).toMatchObject({ code: 'conflict', message: expect.stringContaining('name already in use') });
+    expect(metadata.publicDescription).not.toContain('grantTypes');
+    const conflict = await refusal();
+    expect(conflict).toMatchObject({ code: 'conflict', message: expect.stringContaining('name already in use') });
+    expect(conflict.publicDescription).not.toContain('name already in use');
     expect(await refusal()).toMatchObject({ code: 'idp_unavailable' });
   });
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { assertAdapter } from '../capabilities.js';
 import type { ClientEvent, DcrAdapter, ReadinessReport } from '../contract.js';
-import { BridgeError, isBridgeError } from '../errors.js';
+import { BridgeError, errorAnswer, isBridgeError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { createApiKeyVerifier } from './api-key.js';
 import { publish, secondsSince } from '../instrumentation.js';
@@ -21,7 +21,8 @@ import { parseClientId, parseEvent, parseRegistration } from './payloads.js';
  *   GET    /openapi.json (and under {base})                     this API's OpenAPI document; no API key
  *
  * Request → request id → API key → body checks → payload parsing → invokeAdapter → response; every error
- * becomes `{error, error_description}` in `sendError`.
+ * becomes `{error, error_description}` in `errorHandler`: the error's public description and the request id
+ * (`errorAnswer`), never its message, which goes to the log (invokeAdapter's line for adapter calls).
  */
 export interface BridgeAppOptions {
   adapter: DcrAdapter;
@@ -362,7 +363,8 @@ function errorHandler(logger: Logger) {
     if (bridgeError.code === 'internal_error') (res.locals.bridge ? requestLogger(res) : logger).error('unhandled error', { error });
     if (bridgeError.retryAfterSeconds !== undefined) res.set('retry-after', String(Math.max(1, Math.ceil(bridgeError.retryAfterSeconds))));
     if (res.headersSent) return void res.end();
-    noStore(res).status(bridgeError.status).json(bridgeError.toJSON());
+    const requestId = (res.locals.bridge as RequestScope | undefined)?.requestId ?? String(res.getHeader('x-request-id') ?? 'none');
+    noStore(res).status(bridgeError.status).json(errorAnswer(bridgeError, requestId));
   };
 }
 
