@@ -28,6 +28,8 @@ export interface ServerConfig {
   operationTimeoutMs: number;
   completionTimeoutMs: number;
   shutdownTimeoutMs: number;
+  /** How long a rotated-away secret keeps working after Konnect got the new one (DCR_BRIDGE_ROTATION_OVERLAP). */
+  rotationOverlapMs: number;
   /** `/metrics`: on the main port (`main`, default), on a port of its own, or off. */
   metrics: { where: 'main' } | { where: 'port'; port: number } | { where: 'off' };
 }
@@ -107,6 +109,7 @@ export async function loadConfig(env: Record<string, string | undefined>, cwd: s
     operationTimeoutMs: settings.integer('DCR_BRIDGE_OPERATION_TIMEOUT_MS', { default: 9000, min: 100, max: 120_000 }),
     completionTimeoutMs: settings.integer('DCR_BRIDGE_COMPLETION_TIMEOUT_MS', { default: 30_000, min: 100, max: 600_000 }),
     shutdownTimeoutMs: settings.integer('DCR_BRIDGE_SHUTDOWN_TIMEOUT_MS', { default: 10_000, min: 0, max: 300_000 }),
+    rotationOverlapMs: settings.duration('DCR_BRIDGE_ROTATION_OVERLAP', { defaultMs: 0, maxMs: 30 * 86_400_000 }),
     metrics: metricsSetting(settings, onLambda),
   };
   unreadFileSettings(Object.keys(fromFile), settings.names, adapter?.module.id).forEach((problem) => problems.push(problem));

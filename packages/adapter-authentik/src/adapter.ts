@@ -6,7 +6,8 @@ import {
   type IdpPrimitives,
   type Logger,
   type OperationContext,
-  type StateStore,
+  lifecycleSettings,
+  type LifecycleSettings,
 } from '@dcr-bridge/core';
 import { createIdpHttpClient, path, staticAuthorization, type Dispatcher } from '@dcr-bridge/core/idp';
 import { authentikDiagnostics } from './diagnostics.js';
@@ -27,7 +28,7 @@ import {
   type AuthentikScopeMapping,
 } from './mapping.js';
 
-export interface AuthentikAdapterOptions {
+export interface AuthentikAdapterOptions extends LifecycleSettings {
   /** authentik's base URL (`https://authentik.example.com`): the API is under `/api/v3`, the token endpoint `/application/o/token/`. */
   baseUrl: string;
   /** An API token (intent `API`) of the bridge's service account. */
@@ -36,8 +37,6 @@ export interface AuthentikAdapterOptions {
   authorizationFlow: string;
   /** The pk (UUID) of the flow that ends their sessions (required by authentik 2024.10 and later). */
   invalidationFlow: string;
-  /** Where open creates are journaled (core's lifecycle); default in memory. The server keeps it in its journal file. */
-  journal?: StateStore;
   /** Where IdP calls go (undici): a private CA's Agent, or undici's MockAgent. Default: a keep-alive pool of the adapter's own. */
   dispatcher?: Dispatcher;
   logger?: Logger;
@@ -159,5 +158,5 @@ export function createAuthentikAdapter(options: AuthentikAdapterOptions): DcrAda
     diagnostics: authentikDiagnostics({ http, baseUrl }),
     close: () => http.close(),
   };
-  return defineDcrAdapter(primitives, { journal: options.journal, logger });
+  return defineDcrAdapter(primitives, { ...lifecycleSettings(options), logger });
 }

@@ -1,11 +1,11 @@
-import { readSharedAdapterSettings, type AdapterModule } from '@dcr-bridge/core';
+import { readSharedAdapterSettings, type AdapterModule, type LifecycleSettings } from '@dcr-bridge/core';
 import { createAuthentikAdapter, type AuthentikAdapterOptions } from './adapter.js';
 import { ADAPTER_ID, SETTINGS_PREFIX } from './identity.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The adapter as the server loads it: OAuth2 providers and applications through authentik's API, all settings named `AUTHENTIK_…`. */
-export const dcrBridgeAdapter: AdapterModule<Omit<AuthentikAdapterOptions, 'logger' | 'dispatcher' | 'journal'>> = {
+export const dcrBridgeAdapter: AdapterModule<Omit<AuthentikAdapterOptions, 'logger' | 'dispatcher' | keyof LifecycleSettings>> = {
   id: ADAPTER_ID,
   readOptions(root) {
     const settings = root.scoped(SETTINGS_PREFIX);
@@ -25,5 +25,5 @@ export const dcrBridgeAdapter: AdapterModule<Omit<AuthentikAdapterOptions, 'logg
       ...readSharedAdapterSettings(settings),
     };
   },
-  create: async (options, context) => createAuthentikAdapter({ ...options, logger: context.logger, journal: await context.openJournal() }),
+  create: async (options, context) => createAuthentikAdapter({ ...options, logger: context.logger, ...(await context.openLifecycle()) }),
 };

@@ -21,7 +21,8 @@ import {
   type IdpPrimitives,
   type Logger,
   type OperationContext,
-  type StateStore,
+  lifecycleSettings,
+  type LifecycleSettings,
 } from '@dcr-bridge/core';
 import { withRetries } from '@dcr-bridge/core/idp';
 import { checkAuthMethod, clientName, isManaged, oauthFlows, type AppClientSettings, type MixedFlowPolicy } from './mapping.js';
@@ -29,7 +30,7 @@ import { ADAPTER_ID, IDP_NAME } from './identity.js';
 import { createCognitoDiagnostics } from './diagnostics.js';
 import { fromAwsError } from './errors.js';
 
-export interface CognitoAdapterOptions extends Partial<AppClientSettings> {
+export interface CognitoAdapterOptions extends Partial<AppClientSettings>, LifecycleSettings {
   userPoolId: string;
   region: string;
   /** An emulator or a VPC endpoint; default the regional endpoint. */
@@ -41,8 +42,6 @@ export interface CognitoAdapterOptions extends Partial<AppClientSettings> {
   /** An injected SDK client (tests). */
   client?: CognitoIdentityProviderClient;
   mixedFlows?: MixedFlowPolicy;
-  /** Where open creates are journaled (core's lifecycle); default in memory. The server keeps it in the store file. */
-  journal?: StateStore;
   /** For core's lifecycle (cleanup and recovery); Cognito calls log through each request's logger. */
   logger?: Logger;
 }
@@ -349,5 +348,5 @@ export function createCognitoAdapter(options: CognitoAdapterOptions): DcrAdapter
       if (!options.client) cognito.destroy();
     },
   };
-  return defineDcrAdapter(primitives, { journal: options.journal, logger: options.logger });
+  return defineDcrAdapter(primitives, { ...lifecycleSettings(options), logger: options.logger });
 }

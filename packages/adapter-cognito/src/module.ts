@@ -1,10 +1,10 @@
-import { readSharedAdapterSettings, type AdapterModule } from '@dcr-bridge/core';
+import { readSharedAdapterSettings, type AdapterModule, type LifecycleSettings } from '@dcr-bridge/core';
 import { createCognitoAdapter, type CognitoAdapterOptions } from './adapter.js';
 import { ADAPTER_ID, SETTINGS_PREFIX } from './identity.js';
 import { MIXED_FLOW_POLICIES } from './mapping.js';
 
 /** The adapter as the server loads it: app clients of an Amazon Cognito user pool. AWS credentials come from the SDK's chain. */
-export const dcrBridgeAdapter: AdapterModule<Omit<CognitoAdapterOptions, 'client' | 'credentials' | 'journal' | 'logger'>> = {
+export const dcrBridgeAdapter: AdapterModule<Omit<CognitoAdapterOptions, 'client' | 'credentials' | keyof LifecycleSettings | 'logger'>> = {
   id: ADAPTER_ID,
   readOptions(root) {
     const settings = root.scoped(SETTINGS_PREFIX);
@@ -27,5 +27,5 @@ export const dcrBridgeAdapter: AdapterModule<Omit<CognitoAdapterOptions, 'client
       ...readSharedAdapterSettings(settings),
     };
   },
-  create: async (options, context) => createCognitoAdapter({ ...options, logger: context.logger, journal: await context.openJournal() }),
+  create: async (options, context) => createCognitoAdapter({ ...options, logger: context.logger, ...(await context.openLifecycle()) }),
 };

@@ -1,13 +1,14 @@
 import {
   BridgeError,
   defineDcrAdapter,
+  lifecycleSettings,
+  type LifecycleSettings,
   generateSecret,
   silentLogger,
   type DcrAdapter,
   type IdpPrimitives,
   type Logger,
   type OperationContext,
-  type StateStore,
 } from '@dcr-bridge/core';
 import { createIdpHttpClient, path, staticAuthorization, type Dispatcher, type IdpHttpClient } from '@dcr-bridge/core/idp';
 import { fusionauthDiagnostics } from './diagnostics.js';
@@ -23,7 +24,7 @@ import {
   type FusionauthEntity,
 } from './mapping.js';
 
-export interface FusionauthAdapterOptions {
+export interface FusionauthAdapterOptions extends LifecycleSettings {
   /** Base URL of FusionAuth (the API lives under `/api`, the token endpoint at `/oauth2/token`). */
   baseUrl: string;
   /** The API key the bridge calls FusionAuth with, sent as the Authorization header as is. */
@@ -37,8 +38,6 @@ export interface FusionauthAdapterOptions {
    * Konnect scopes as permissions (checked against the permissions of that entity's type before anything is created).
    */
   targetEntityId?: string;
-  /** Where open creates are journaled (core's lifecycle); default in memory. The server keeps it in its journal file. */
-  journal?: StateStore;
   /** Where IdP calls go (undici): a private CA's Agent, or undici's MockAgent. Default: a keep-alive pool of the adapter's own. */
   dispatcher?: Dispatcher;
   logger?: Logger;
@@ -131,7 +130,7 @@ export function createFusionauthAdapter(options: FusionauthAdapterOptions): DcrA
     diagnostics: fusionauthDiagnostics({ http, baseUrl, entityTypeId: options.entityTypeId, targetEntityId: options.targetEntityId }),
     close: () => http.close(),
   };
-  return defineDcrAdapter(primitives, { journal: options.journal, logger });
+  return defineDcrAdapter(primitives, { ...lifecycleSettings(options), logger });
 
   async function grant(targetEntityId: string, recipientEntityId: string, permissions: string[], context: OperationContext): Promise<void> {
     // The Grant API is an upsert: repeating it leaves the same grant.

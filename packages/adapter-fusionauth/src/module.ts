@@ -1,9 +1,9 @@
-import { readSharedAdapterSettings, type AdapterModule } from '@dcr-bridge/core';
+import { readSharedAdapterSettings, type AdapterModule, type LifecycleSettings } from '@dcr-bridge/core';
 import { createFusionauthAdapter, type FusionauthAdapterOptions } from './adapter.js';
 import { ADAPTER_ID, SETTINGS_PREFIX } from './identity.js';
 
 /** The adapter as the server loads it: its settings, all named `FUSIONAUTH_…`, and its factory. */
-export const dcrBridgeAdapter: AdapterModule<Omit<FusionauthAdapterOptions, 'logger' | 'dispatcher' | 'journal'>> = {
+export const dcrBridgeAdapter: AdapterModule<Omit<FusionauthAdapterOptions, 'logger' | 'dispatcher' | keyof LifecycleSettings>> = {
   id: ADAPTER_ID,
   readOptions(root) {
     const settings = root.scoped(SETTINGS_PREFIX);
@@ -18,5 +18,5 @@ export const dcrBridgeAdapter: AdapterModule<Omit<FusionauthAdapterOptions, 'log
       ...readSharedAdapterSettings(settings),
     };
   },
-  create: async (options, context) => createFusionauthAdapter({ ...options, logger: context.logger, journal: await context.openJournal() }),
+  create: async (options, context) => createFusionauthAdapter({ ...options, logger: context.logger, ...(await context.openLifecycle()) }),
 };

@@ -8,7 +8,8 @@ import {
   type IdpPrimitives,
   type Logger,
   type OperationContext,
-  type StateStore,
+  lifecycleSettings,
+  type LifecycleSettings,
 } from '@dcr-bridge/core';
 import {
   bearerAuthorization,
@@ -29,7 +30,7 @@ import {
 } from './mapping.js';
 import { ADAPTER_ID, IDP_NAME } from './identity.js';
 
-export interface KeycloakAdapterOptions {
+export interface KeycloakAdapterOptions extends LifecycleSettings {
   /** Server base URL, with its path prefix on older servers (e.g. https://sso.example.com/auth). */
   baseUrl: string;
   /** The realm where clients are created. */
@@ -39,8 +40,6 @@ export interface KeycloakAdapterOptions {
   clientSecret: string;
   /** The realm of that client, when it is not `realm` (e.g. master). Default `realm`. */
   tokenRealm?: string;
-  /** Where open creates are journaled (core's lifecycle); default in memory. The server keeps it in the store file. */
-  journal?: StateStore;
   /** Where IdP calls go (undici): a shared pool, a private CA's Agent, or undici's MockAgent in tests. Default: a keep-alive pool of the adapter's own. */
   dispatcher?: Dispatcher;
   logger?: Logger;
@@ -123,7 +122,7 @@ export function createKeycloakAdapter(options: KeycloakAdapterOptions): DcrAdapt
     if (unknown.length > 0) {
       throw new BridgeError(
         'invalid_scope',
-        `${IDP_NAME} realm ${realm} has no client scope${unknown.length > 1 ? 's' : ''} ${unknown.map((name) => `"${name}"`).join(', ')}.`,
+        `${IDP_NAME} has no client scope${unknown.length > 1 ? 's' : ''} ${unknown.map((name) => `"${name}"`).join(', ')}.`,
       );
     }
     return names.map((name) => byName.get(name) as string);
@@ -251,5 +250,5 @@ export function createKeycloakAdapter(options: KeycloakAdapterOptions): DcrAdapt
     diagnostics: keycloakDiagnostics({ http, tokens, baseUrl: base, realm, tokenRealm, clientId: options.clientId }),
     close: () => http.close(),
   };
-  return defineDcrAdapter(primitives, { journal: options.journal, logger });
+  return defineDcrAdapter(primitives, { ...lifecycleSettings(options), logger });
 }

@@ -1,9 +1,9 @@
-import { readSharedAdapterSettings, type AdapterModule } from '@dcr-bridge/core';
+import { readSharedAdapterSettings, type AdapterModule, type LifecycleSettings } from '@dcr-bridge/core';
 import { createKeycloakAdapter, type KeycloakAdapterOptions } from './adapter.js';
 import { ADAPTER_ID, SETTINGS_PREFIX } from './identity.js';
 
 /** The adapter as the server loads it: clients through Keycloak's admin REST API. */
-export const dcrBridgeAdapter: AdapterModule<Omit<KeycloakAdapterOptions, 'logger' | 'dispatcher' | 'journal'>> = {
+export const dcrBridgeAdapter: AdapterModule<Omit<KeycloakAdapterOptions, 'logger' | 'dispatcher' | keyof LifecycleSettings>> = {
   id: ADAPTER_ID,
   readOptions(root) {
     const settings = root.scoped(SETTINGS_PREFIX);
@@ -16,5 +16,5 @@ export const dcrBridgeAdapter: AdapterModule<Omit<KeycloakAdapterOptions, 'logge
       ...readSharedAdapterSettings(settings),
     };
   },
-  create: async (options, context) => createKeycloakAdapter({ ...options, logger: context.logger, journal: await context.openJournal() }),
+  create: async (options, context) => createKeycloakAdapter({ ...options, logger: context.logger, ...(await context.openLifecycle()) }),
 };

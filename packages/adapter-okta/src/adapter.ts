@@ -5,7 +5,8 @@ import {
   type DcrAdapter,
   type IdpPrimitives,
   type Logger,
-  type StateStore,
+  lifecycleSettings,
+  type LifecycleSettings,
 } from '@dcr-bridge/core';
 import {
   bearerAuthorization,
@@ -29,12 +30,10 @@ export type OktaAuthentication =
   /** OAuth 2.0 for Okta: a service app that signs its client assertion (private_key_jwt). */
   | { clientId: string; privateKey: string; keyId?: string; scopes?: string[] };
 
-export interface OktaAdapterOptions {
+export interface OktaAdapterOptions extends LifecycleSettings {
   /** The org: `dev-123.okta.com` or `https://dev-123.okta.com/`. */
   domain: string;
   auth: OktaAuthentication;
-  /** Where open creates are journaled (core's lifecycle); default in memory. The server keeps it in the store file. */
-  journal?: StateStore;
   /** Where IdP calls go (undici): a shared pool, a private CA's Agent, or undici's MockAgent in tests. Default: a keep-alive pool of the adapter's own. */
   dispatcher?: Dispatcher;
   logger?: Logger;
@@ -174,7 +173,7 @@ export function createOktaAdapter(options: OktaAdapterOptions): DcrAdapter {
     }),
     close: () => http.close(),
   };
-  return defineDcrAdapter(primitives, { journal: options.journal, logger });
+  return defineDcrAdapter(primitives, { ...lifecycleSettings(options), logger });
 }
 
 type ServiceAppAuthentication = Extract<OktaAuthentication, { privateKey: string }>;

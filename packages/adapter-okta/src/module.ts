@@ -1,5 +1,5 @@
 import { createPrivateKey } from 'node:crypto';
-import { readSharedAdapterSettings, type AdapterModule } from '@dcr-bridge/core';
+import { readSharedAdapterSettings, type AdapterModule, type LifecycleSettings } from '@dcr-bridge/core';
 import { createOktaAdapter, type OktaAdapterOptions } from './adapter.js';
 import { ADAPTER_ID, IDP_NAME, SETTINGS_PREFIX } from './identity.js';
 
@@ -7,7 +7,7 @@ import { ADAPTER_ID, IDP_NAME, SETTINGS_PREFIX } from './identity.js';
  * The adapter as the server loads it. OKTA_DOMAIN and OKTA_API_TOKEN are the names Kong's example bridge
  * uses, so its users switch by changing the image only.
  */
-export const dcrBridgeAdapter: AdapterModule<Omit<OktaAdapterOptions, 'logger' | 'dispatcher' | 'journal'>> = {
+export const dcrBridgeAdapter: AdapterModule<Omit<OktaAdapterOptions, 'logger' | 'dispatcher' | keyof LifecycleSettings>> = {
   id: ADAPTER_ID,
   readOptions(root) {
     const settings = root.scoped(SETTINGS_PREFIX);
@@ -45,7 +45,7 @@ export const dcrBridgeAdapter: AdapterModule<Omit<OktaAdapterOptions, 'logger' |
         };
     return { domain, auth, timeoutMs, authorizationServerId };
   },
-  create: async (options, context) => createOktaAdapter({ ...options, logger: context.logger, journal: await context.openJournal() }),
+  create: async (options, context) => createOktaAdapter({ ...options, logger: context.logger, ...(await context.openLifecycle()) }),
 };
 
 function isPrivateKey(text: string): boolean {

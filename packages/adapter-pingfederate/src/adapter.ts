@@ -8,7 +8,8 @@ import {
   type IdpPrimitives,
   type Logger,
   type OperationContext,
-  type StateStore,
+  lifecycleSettings,
+  type LifecycleSettings,
 } from '@dcr-bridge/core';
 import {
   basicAuthorization,
@@ -38,14 +39,12 @@ export type PingFederateAdminAuth =
   /** For an admin API configured for OAuth: client_credentials at PingFederate's token endpoint. */
   | { tokenEndpoint: string; issuer?: string; clientId: string; clientSecret: string; scope?: string };
 
-export interface PingFederateAdapterOptions extends ClientDefaults {
+export interface PingFederateAdapterOptions extends ClientDefaults, LifecycleSettings {
   /** The admin API, e.g. https://pf.example.com:9999/pf-admin-api/v1 */
   adminUrl: string;
   auth: PingFederateAdminAuth;
   /** PEM file of the CA that signed the admin port's certificate (admin ports often use a private CA). */
   caFile?: string;
-  /** Where open creates are journaled (core's lifecycle); default in memory. The server keeps it in the store file. */
-  journal?: StateStore;
   /** Where admin API calls go (undici): default a keep-alive pool trusting `caFile` when set. Tests pass undici's MockAgent. */
   dispatcher?: Dispatcher;
   logger?: Logger;
@@ -161,7 +160,7 @@ export function createPingFederateAdapter(options: PingFederateAdapterOptions): 
     }),
     close: () => http.close(),
   };
-  return defineDcrAdapter(primitives, { journal: options.journal, logger });
+  return defineDcrAdapter(primitives, { ...lifecycleSettings(options), logger });
 }
 
 function adminAuthorization(auth: PingFederateAdminAuth, dispatcher: Dispatcher | undefined, logger: Logger): AuthorizationSource {

@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs';
-import { readSharedAdapterSettings, type AdapterModule } from '@dcr-bridge/core';
+import { readSharedAdapterSettings, type AdapterModule, type LifecycleSettings } from '@dcr-bridge/core';
 import { createPingFederateAdapter, type PingFederateAdapterOptions } from './adapter.js';
 import { ADAPTER_ID, SETTINGS_PREFIX } from './identity.js';
 
 /** The adapter as the server loads it: OAuth clients through PingFederate's administrative API. */
-export const dcrBridgeAdapter: AdapterModule<Omit<PingFederateAdapterOptions, 'logger' | 'dispatcher' | 'journal'>> = {
+export const dcrBridgeAdapter: AdapterModule<Omit<PingFederateAdapterOptions, 'logger' | 'dispatcher' | keyof LifecycleSettings>> = {
   id: ADAPTER_ID,
   readOptions(root) {
     const settings = root.scoped(SETTINGS_PREFIX);
@@ -41,6 +41,5 @@ export const dcrBridgeAdapter: AdapterModule<Omit<PingFederateAdapterOptions, 'l
       ...readSharedAdapterSettings(settings),
     };
   },
-  create: async (options, context) =>
-    createPingFederateAdapter({ ...options, logger: context.logger, journal: await context.openJournal() }),
+  create: async (options, context) => createPingFederateAdapter({ ...options, logger: context.logger, ...(await context.openLifecycle()) }),
 };

@@ -1,12 +1,13 @@
 import {
   BridgeError,
   defineDcrAdapter,
+  lifecycleSettings,
+  type LifecycleSettings,
   silentLogger,
   type DcrAdapter,
   type IdpPrimitives,
   type Logger,
   type OperationContext,
-  type StateStore,
 } from '@dcr-bridge/core';
 import {
   bearerAuthorization,
@@ -20,7 +21,7 @@ import { pingOneDiagnostics } from './diagnostics.js';
 import { applicationName, isManaged, newApplication, pingOneMessage, type PingOneApplication, type PingOneRegion } from './mapping.js';
 import { ADAPTER_ID, IDP_NAME } from './identity.js';
 
-export interface PingOneAdapterOptions {
+export interface PingOneAdapterOptions extends LifecycleSettings {
   environmentId: string;
   /** Picks the hosts: api.pingone.{region}/v1 and auth.pingone.{region}. Default `com`. */
   region?: PingOneRegion;
@@ -30,8 +31,6 @@ export interface PingOneAdapterOptions {
   /** A worker application that may manage applications in the environment. */
   clientId: string;
   clientSecret: string;
-  /** Where open creates are journaled (core's lifecycle); default in memory. The server keeps it in the store file. */
-  journal?: StateStore;
   /** Where IdP calls go (undici): a shared pool, a private CA's Agent, or undici's MockAgent in tests. Default: a keep-alive pool of the adapter's own. */
   dispatcher?: Dispatcher;
   logger?: Logger;
@@ -206,5 +205,5 @@ export function createPingOneAdapter(options: PingOneAdapterOptions): DcrAdapter
     diagnostics: pingOneDiagnostics({ http, apiUrl, issuer, environmentId: options.environmentId, workerId: options.clientId }),
     close: () => http.close(),
   };
-  return defineDcrAdapter(primitives, { journal: options.journal, logger });
+  return defineDcrAdapter(primitives, { ...lifecycleSettings(options), logger });
 }

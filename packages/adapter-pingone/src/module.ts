@@ -1,10 +1,10 @@
-import { readSharedAdapterSettings, type AdapterModule } from '@dcr-bridge/core';
+import { readSharedAdapterSettings, type AdapterModule, type LifecycleSettings } from '@dcr-bridge/core';
 import { createPingOneAdapter, type PingOneAdapterOptions } from './adapter.js';
 import { ADAPTER_ID, SETTINGS_PREFIX } from './identity.js';
 import { REGIONS } from './mapping.js';
 
 /** The adapter as the server loads it: OIDC applications through the PingOne Platform API. */
-export const dcrBridgeAdapter: AdapterModule<Omit<PingOneAdapterOptions, 'logger' | 'dispatcher' | 'journal'>> = {
+export const dcrBridgeAdapter: AdapterModule<Omit<PingOneAdapterOptions, 'logger' | 'dispatcher' | keyof LifecycleSettings>> = {
   id: ADAPTER_ID,
   readOptions(root) {
     const settings = root.scoped(SETTINGS_PREFIX);
@@ -21,5 +21,5 @@ export const dcrBridgeAdapter: AdapterModule<Omit<PingOneAdapterOptions, 'logger
       ...readSharedAdapterSettings(settings),
     };
   },
-  create: async (options, context) => createPingOneAdapter({ ...options, logger: context.logger, journal: await context.openJournal() }),
+  create: async (options, context) => createPingOneAdapter({ ...options, logger: context.logger, ...(await context.openLifecycle()) }),
 };

@@ -10,6 +10,8 @@ import {
   type OperationContext,
   type StateStore,
   notReady,
+  lifecycleSettings,
+  type LifecycleSettings,
 } from '@dcr-bridge/core';
 import {
   createClientCredentialsTokenProvider,
@@ -26,7 +28,7 @@ import { createRfc7591Diagnostics } from './diagnostics.js';
 import { epochToDate, registrationError, registrationMetadata, updateBody, type ClientMetadata } from './mapping.js';
 import { ADAPTER_ID, IDP_NAME } from './identity.js';
 
-export interface Rfc7591AdapterOptions {
+export interface Rfc7591AdapterOptions extends LifecycleSettings {
   /** Issuer for discovery (openid-client `discovery`); one of issuer / registrationEndpoint is required. */
   issuer?: string;
   /** Registration endpoint given directly (no discovery). */
@@ -39,8 +41,6 @@ export interface Rfc7591AdapterOptions {
   tokenClient?: { clientId: string; clientSecret: string; scope?: string };
   /** Keeps registration_client_uri + registration_access_token per client (encrypted by core). */
   store: StateStore;
-  /** Where core's lifecycle journals open creates; default `store`. */
-  journal?: StateStore;
   /** Allow http:// IdP URLs (tests, the server's dev mode). Default false. */
   allowInsecureHttp?: boolean;
   /** Where IdP calls go (undici): a shared pool, a private CA's Agent, or undici's MockAgent in tests. Default: a keep-alive pool of the adapter's own. */
@@ -480,5 +480,5 @@ export function createRfc7591Adapter(options: Rfc7591AdapterOptions): DcrAdapter
     }),
     close: () => http.close(),
   };
-  return defineDcrAdapter(primitives, { journal: options.journal ?? store, logger });
+  return defineDcrAdapter(primitives, { ...lifecycleSettings(options), journal: options.journal ?? store, logger });
 }

@@ -1,8 +1,8 @@
-import { readSharedAdapterSettings, type AdapterModule } from '@dcr-bridge/core';
+import { readSharedAdapterSettings, type AdapterModule, type LifecycleSettings } from '@dcr-bridge/core';
 import { createRfc7591Adapter, type Rfc7591AdapterOptions } from './adapter.js';
 import { ADAPTER_ID, SETTINGS_PREFIX } from './identity.js';
 
-type Settings = Omit<Rfc7591AdapterOptions, 'store' | 'journal' | 'dispatcher' | 'logger'>;
+type Settings = Omit<Rfc7591AdapterOptions, 'store' | keyof LifecycleSettings | 'dispatcher' | 'logger'>;
 
 /** The adapter as the server loads it: any IdP with RFC 7591 registration and RFC 7592 management. */
 export const dcrBridgeAdapter: AdapterModule<Settings> = {
@@ -43,7 +43,7 @@ export const dcrBridgeAdapter: AdapterModule<Settings> = {
     return createRfc7591Adapter({
       ...options,
       store: await context.openStore(),
-      journal: await context.openJournal(),
+      ...(await context.openLifecycle()),
       logger: context.logger,
     });
   },

@@ -345,7 +345,8 @@ describe('settings', () => {
     const adapter = await dcrBridgeAdapter.create(options, {
       logger: silentLogger,
       openStore: async () => (opened++, memoryStore()),
-      openJournal: async () => (opened++, createJsonStore(createMemoryDriver())),
+      openJournal: async () => createJsonStore(createMemoryDriver()),
+      openLifecycle: async () => (opened++, { journal: createJsonStore(createMemoryDriver()) }),
     });
     expect(adapter.id).toBe('rfc7591');
     expect(opened).toBe(2);

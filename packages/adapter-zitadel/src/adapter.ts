@@ -1,6 +1,8 @@
 import {
   BridgeError,
   defineDcrAdapter,
+  lifecycleSettings,
+  type LifecycleSettings,
   silentLogger,
   type ClientRegistration,
   type CreateContext,
@@ -9,7 +11,6 @@ import {
   type Logger,
   type OperationContext,
   type ReadinessReport,
-  type StateStore,
 } from '@dcr-bridge/core';
 import { createIdpHttpClient, staticAuthorization, type Dispatcher } from '@dcr-bridge/core/idp';
 import { callZitadel, type ApplicationMethod } from './connect.js';
@@ -27,7 +28,7 @@ import {
   type ZitadelApplication,
 } from './mapping.js';
 
-export interface ZitadelAdapterOptions {
+export interface ZitadelAdapterOptions extends LifecycleSettings {
   /** The ZITADEL instance's base URL, e.g. https://my-instance.zitadel.cloud (its APIs and its token endpoint). */
   baseUrl: string;
   /** The project whose OIDC applications the bridge creates (authorization_code and other user-facing grants). */
@@ -36,8 +37,6 @@ export interface ZitadelAdapterOptions {
   organizationId: string;
   /** A personal access token of the service user the bridge calls ZITADEL as. */
   apiToken: string;
-  /** Where open creates are journaled (core's lifecycle); default in memory. The server keeps it in its journal file. */
-  journal?: StateStore;
   /** Where IdP calls go (undici): a private CA's Agent, or undici's MockAgent. Default: a keep-alive pool of the adapter's own. */
   dispatcher?: Dispatcher;
   logger?: Logger;
@@ -229,5 +228,5 @@ export function createZitadelAdapter(options: ZitadelAdapterOptions): DcrAdapter
     }),
     close: () => http.close(),
   };
-  return defineDcrAdapter(primitives, { journal: options.journal, logger });
+  return defineDcrAdapter(primitives, { ...lifecycleSettings(options), logger });
 }

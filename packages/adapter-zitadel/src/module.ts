@@ -1,9 +1,9 @@
-import { readSharedAdapterSettings, type AdapterModule } from '@dcr-bridge/core';
+import { readSharedAdapterSettings, type AdapterModule, type LifecycleSettings } from '@dcr-bridge/core';
 import { createZitadelAdapter, type ZitadelAdapterOptions } from './adapter.js';
 import { ADAPTER_ID, SETTINGS_PREFIX } from './identity.js';
 
 /** The adapter as the server loads it: its settings, all named `ZITADEL_…`, and its factory. */
-export const dcrBridgeAdapter: AdapterModule<Omit<ZitadelAdapterOptions, 'logger' | 'dispatcher' | 'journal'>> = {
+export const dcrBridgeAdapter: AdapterModule<Omit<ZitadelAdapterOptions, 'logger' | 'dispatcher' | keyof LifecycleSettings>> = {
   id: ADAPTER_ID,
   readOptions(root) {
     const settings = root.scoped(SETTINGS_PREFIX);
@@ -15,5 +15,5 @@ export const dcrBridgeAdapter: AdapterModule<Omit<ZitadelAdapterOptions, 'logger
       ...readSharedAdapterSettings(settings),
     };
   },
-  create: async (options, context) => createZitadelAdapter({ ...options, logger: context.logger, journal: await context.openJournal() }),
+  create: async (options, context) => createZitadelAdapter({ ...options, logger: context.logger, ...(await context.openLifecycle()) }),
 };

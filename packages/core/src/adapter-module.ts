@@ -1,5 +1,6 @@
 import type { DcrAdapter } from './contract.js';
 import type { Logger } from './logger.js';
+import type { LifecycleSettings } from './lifecycle.js';
 import type { StateStore } from './store.js';
 import { createSettingsReader, type SettingsReader } from './settings.js';
 
@@ -22,6 +23,12 @@ export interface AdapterContext {
    * server keeps it in the embedded store file, so creates under way at a crash are undone at the next start.
    */
   openJournal(): Promise<StateStore>;
+  /**
+   * Everything the lifecycle takes from the server, opened on first call: the journal, the vault (the
+   * encrypted store when the server has store keys, else none: a rotation's old secret is then kept in memory
+   * only) and the rotation overlap. Spread it into the adapter's options: `{ ...options, ...(await context.openLifecycle()) }`.
+   */
+  openLifecycle(): Promise<LifecycleSettings>;
 }
 
 export interface AdapterModule<Options = unknown> {

@@ -179,7 +179,9 @@ export interface DcrAdapter {
   deleteClient(clientId: string, context: OperationContext): Promise<void>;
 
   /**
-   * Issues a new secret for the same client id; the old secret must stop working before this resolves.
+   * Issues a new secret for the same client id. The old secret stops working once Konnect has the new one:
+   * before this resolves (`replace`, `restore`), or as soon as Konnect's connection took the answer, and with
+   * an overlap only after it (`two-secrets`; see `RotationMode`).
    * Throws `not_found` for an unknown client, `client_not_managed` for a foreign one, and
    * `unsupported_operation` when this IdP cannot rotate. Required when `capabilities.rotateSecret`.
    */
@@ -191,6 +193,12 @@ export interface DcrAdapter {
    * Throws `not_found` / `client_not_managed` as rotateSecret does.
    */
   applyEvent?(clientId: string, event: ClientEvent, context: OperationContext): Promise<void>;
+
+  /**
+   * How a rotation keeps Konnect's secret working when Konnect did not get the new one (see `RotationMode`),
+   * and the overlap in force; for doctor and the logs. Adapters built with `defineDcrAdapter` have it.
+   */
+  readonly rotation?: { mode: RotationMode; overlapMs: number };
 
   /** Whether the adapter can serve now (admin credentials work, the IdP answers). Never throws. */
   checkReady(context: OperationContext): Promise<ReadinessReport>;
@@ -263,6 +271,8 @@ export interface RecoveryReport {
   unresolved: number;
   /** Creates whose answer was leaving for Konnect when the process died: kept (Konnect may hold them) and logged. */
   kept: number;
+  /** Rotations a previous process left open, or whose old secret's overlap was due, finished (see `RotationMode`). */
+  rotations: number;
 }
 
 /**
@@ -321,8 +331,25 @@ export interface IdpPrimitives<Client> {
     context: OperationContext,
   ): Promise<{ clientId: string; client: Client } | undefined>;
 
-  /** A new secret for the same client id; the old one must be dead when this resolves. Enables `rotateSecret`. */
+  /**
+   * A new secret for the same client id, replacing the old one (which must be dead when this resolves).
+   * Enables `rotateSecret` for an IdP that keeps one secret per client. With `secretValue` too, core can put
+   * Konnect's secret back when Konnect did not get the new one (see "Rotation" below); without, such a
+   * rotation is logged and Konnect's application must be given a new secret by another rotation.
+   */
   rotateSecret?(clientId: string, client: Client, context: OperationContext): Promise<string>;
+  /**
+   * The IdP keeps several secrets per client (two-phase rotation). Give this instead of `rotateSecret`
+   * wherever the IdP allows it: core adds the new secret, and retires the old one only once Konnect got the
+   * new one (and, with an overlap, only after it). Enables `rotateSecret`.
+   */
+  readonly secrets?: ClientSecrets<Client>;
+  /**
+   * The IdP lets the bridge read a client's secret and set it to a value of its choosing (restore). With
+   * `rotateSecret`, core reads Konnect's secret before the rotation and puts it back when Konnect did not
+   * get the new one.
+   */
+  readonly secretValue?: SecretValue<Client>;
   /** Replaces the redirect URIs and changes nothing else. Enables `updateRedirectUris`. */
   replaceRedirectUris?(clientId: string, client: Client, redirectUris: string[], context: OperationContext): Promise<void>;
   /** Tokens of the client carry this audience from now on (idempotent). With `removeAudience`, enables `audienceRegistrations`. */
@@ -347,4 +374,49 @@ export interface CreateContext<Client = unknown> extends OperationContext {
    * gave): core remembers it, so a rotate or delete right after needs no read.
    */
   created(clientId: string, client?: Client): Promise<void>;
+}
+
+/**
+ * # Rotation: how each IdP keeps the secret Konnect holds working
+ *
+ * A rotation whose answer never reached Konnect (a lost answer, Konnect's deadline, a crash) must leave the
+ * secret Konnect holds working. Core journals every rotation (intent before the IdP call, `answering` just
+ * before the answer leaves) and chooses, from the primitives an adapter gives, one of three modes:
+ *
+ * - `two-secrets` (`secrets`): the new secret is added beside the old one; the old one is retired only once
+ *   Konnect's connection took the answer (or, with an overlap, when the overlap ends). A rotation Konnect did
+ *   not get retires the new secret instead; a secret the IdP adds late (after the bridge gave up) is found by
+ *   listing and retired. Rotations keep at most two secrets: a second rotation within the overlap retires the
+ *   oldest first.
+ * - `restore` (`rotateSecret` + `secretValue`): Konnect's secret is read before the rotation and kept, sealed,
+ *   for the rotation's lifetime (in the vault, `LifecycleOptions.vault`); when Konnect did not get the new
+ *   secret, the old one is put back, and again once a late rotation can no longer land.
+ * - `replace` (`rotateSecret` only): as the IdP allows: such a rotation is logged at warn with the client id.
+ */
+export type RotationMode = 'two-secrets' | 'restore' | 'replace';
+
+/** One of a client's secrets, by the IdP's id for it (never its value). */
+export interface IdpSecret {
+  /** Stable for the secret's life; a digest of its value where the IdP gives no id. */
+  id: string;
+  /** When the IdP issued it, where it says; core orders by it (and by list order) to find the newest. */
+  createdAt?: Date;
+}
+
+export interface ClientSecrets<Client> {
+  /** How many secrets the IdP lets one client hold at once (at least 2). */
+  readonly max: number;
+  /** The client's secrets that work now, oldest first. */
+  list(clientId: string, client: Client, context: OperationContext): Promise<IdpSecret[]>;
+  /** Adds a secret; the others keep working. */
+  add(clientId: string, client: Client, context: OperationContext): Promise<IdpSecret & { secret: string }>;
+  /** Makes the secret stop working (deactivate and delete where the IdP wants both). Resolves when it is gone, also when it already was. */
+  remove(clientId: string, client: Client, secretId: string, context: OperationContext): Promise<void>;
+}
+
+export interface SecretValue<Client> {
+  /** The client's current secret. */
+  read(clientId: string, client: Client, context: OperationContext): Promise<string>;
+  /** Sets the client's secret to `secret` (the old one stops working). */
+  set(clientId: string, client: Client, secret: string, context: OperationContext): Promise<void>;
 }

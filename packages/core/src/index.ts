@@ -22,9 +22,21 @@ export type {
   ReadinessReport,
   RecoveryReport,
   RotatedSecret,
+  ClientSecrets,
+  IdpSecret,
+  RotationMode,
+  SecretValue,
 } from './contract.js';
 export { BridgeError, isBridgeError, notReady, type BridgeErrorCode, type BridgeErrorOptions } from './errors.js';
-export { JOURNAL_PREFIX, defineDcrAdapter, type JournalEntry, type LifecycleOptions } from './lifecycle.js';
+export {
+  JOURNAL_PREFIX,
+  defineDcrAdapter,
+  lifecycleSettings,
+  type JournalEntry,
+  type LifecycleOptions,
+  type LifecycleSettings,
+} from './lifecycle.js';
+export { RESTORE_PREFIX, ROTATION_PREFIX, rotationMode, type RestoreRecord, type SecretsRecord } from './rotation.js';
 export { isAdapterModule, readAdapterOptions, type AdapterContext, type AdapterModule } from './adapter-module.js';
 export {
   createSettingsReader,

@@ -7,10 +7,13 @@ import type {
   OperationContext,
   RecoveryReport,
 } from './contract.js';
+import { createBackgroundWork } from './background.js';
+import { ClientLocks } from './client-locks.js';
 import { BridgeError, isBridgeError } from './errors.js';
 import { silentLogger, type Logger } from './logger.js';
 import { newNonce } from './naming.js';
 import { sleep } from './retry.js';
+import { createRotation } from './rotation.js';
 import { createJsonStore, createMemoryDriver, type StateStore } from './store.js';
 
 /**
@@ -53,10 +56,37 @@ import { createJsonStore, createMemoryDriver, type StateStore } from './store.js
  * The journal holds no secrets (nonces, client ids, Konnect application names, times), so it may be a plain
  * JSON store (`createJsonStore`); the server keeps it in the embedded store file, so it survives a crash.
  */
-export interface LifecycleOptions {
-  /** Where open creates are recorded. Default: in memory (late completions are undone, a crash is not survived). */
+/**
+ * What the server hands every adapter for its lifecycle (`AdapterContext.openLifecycle`); an adapter's options
+ * extend it and pass it on to `defineDcrAdapter` (`lifecycleSettings(options)`).
+ */
+export interface LifecycleSettings {
+  /** Where open creates and rotations are recorded. Default: in memory (late completions are undone, a crash is not survived). */
   journal?: StateStore;
+  /**
+   * Encrypted at rest: where a `restore` rotation keeps the secret Konnect holds for the rotation's lifetime.
+   * Default: in memory (a rotation Konnect did not get is put back; one under way when the process dies is not).
+   */
+  vault?: StateStore;
+  /**
+   * How long the old secret keeps working after Konnect got the new one (`two-secrets` IdPs only; the adapter
+   * refuses a non-zero overlap otherwise). Default 0: it stops as soon as Konnect has the new one.
+   */
+  rotationOverlapMs?: number;
+}
+
+/** The lifecycle settings among an adapter's options. */
+export function lifecycleSettings(options: LifecycleSettings): LifecycleSettings {
+  return { journal: options.journal, vault: options.vault, rotationOverlapMs: options.rotationOverlapMs };
+}
+
+export interface LifecycleOptions extends LifecycleSettings {
   logger?: Logger;
+  /**
+   * How long IdP work may still land after it was sent (the completion budget, `completionTimeoutMs` of the HTTP
+   * layer): a rotation that failed is settled again after it. Default 30 000 ms; `recover({inFlightMs})` sets it too.
+   */
+  inFlightMs?: number;
   /** Budget of one cleanup attempt (finding and deleting one client). Default 30 000 ms. */
   cleanupTimeoutMs?: number;
   /** Backoff between cleanup attempts: doubles from `cleanupBaseDelayMs` up to `cleanupMaxDelayMs`. Defaults 500 and 30 000 ms. */
@@ -93,53 +123,30 @@ export function defineDcrAdapter<Client>(idp: IdpPrimitives<Client>, options: Li
   const cleanupTimeoutMs = options.cleanupTimeoutMs ?? 30_000;
   const baseDelayMs = options.cleanupBaseDelayMs ?? 500;
   const maxDelayMs = options.cleanupMaxDelayMs ?? 30_000;
+  let inFlightMs = options.inFlightMs ?? 30_000;
   const locks = new ClientLocks(journal.exclusive?.bind(journal));
   const owned = new RememberedClients<Client>(options.rememberClients ?? 1_000);
   const readsCurrent = new Set(idp.readsCurrent ?? []);
   /** Nonces of creates this process is working on; recovery leaves them alone. */
   const active = new Set<string>();
-  const background = new Set<Promise<unknown>>();
-  const closed = new AbortController();
+  const background = createBackgroundWork({ logger, timeoutMs: cleanupTimeoutMs, baseDelayMs, maxDelayMs });
+  const closed = background.closed;
+  const track = background.track;
+  const inBackground = background.run;
+  const rotation = createRotation({
+    idp,
+    journal,
+    vault: options.vault ?? createJsonStore(createMemoryDriver()),
+    logger,
+    background,
+    locks,
+    overlapMs: options.rotationOverlapMs ?? 0,
+    inFlightMs: () => inFlightMs,
+    orNotFound: (clientId, context, work) => orNotFound(clientId, context, work),
+  });
 
   const journalKey = (nonce: string) => `${JOURNAL_PREFIX}${nonce}`;
   const notFound = (clientId: string) => new BridgeError('not_found', `${idp.idpName} has no client ${clientId}.`);
-
-  function track<T>(work: Promise<T>): void {
-    const settled = work.then(
-      () => undefined,
-      (error: unknown) => logger.error('background cleanup failed', { error }),
-    );
-    background.add(settled);
-    void settled.finally(() => background.delete(settled));
-  }
-
-  /**
-   * Runs work that no Konnect request waits for (cleanup, recovery) under its own budget, ended early by
-   * close(). A clearable timer, not AbortSignal.timeout()/any(): on Node 20 a composite signal whose timeout
-   * source nothing else references can be garbage-collected before it fires, and the work then never ends.
-   */
-  async function inBackground<T>(operation: string, work: (context: OperationContext) => Promise<T>): Promise<T> {
-    const controller = new AbortController();
-    const timer = setTimeout(
-      () => controller.abort(new BridgeError('idp_timeout', `${operation} did not finish within ${cleanupTimeoutMs} ms.`)),
-      cleanupTimeoutMs,
-    );
-    const onClose = () => controller.abort(closed.signal.reason);
-    closed.signal.addEventListener('abort', onClose, { once: true });
-    const { signal } = controller;
-    try {
-      return await work({
-        signal,
-        deadline: signal,
-        answered: Promise.resolve(false),
-        logger: logger.child({ operation }),
-        requestId: `cleanup-${operation}`,
-      });
-    } finally {
-      clearTimeout(timer);
-      closed.signal.removeEventListener('abort', onClose);
-    }
-  }
 
   const notManaged = (clientId: string) =>
     new BridgeError(
@@ -173,7 +180,16 @@ export function defineDcrAdapter<Client>(idp: IdpPrimitives<Client>, options: Li
 
   /** Runs an operation on one client: queued behind the others on it, not started after Konnect's deadline. */
   function onClient<T>(clientId: string, context: OperationContext, work: () => Promise<T>): Promise<T> {
-    return locks.run(clientId, async () => {
+    return onClientHolding(clientId, context, async () => ({ result: await work(), hold: Promise.resolve() }));
+  }
+
+  /** As `onClient`, for a rotation: the client stays locked until Konnect's connection took the answer (`hold`). */
+  function onClientHolding<T>(
+    clientId: string,
+    context: OperationContext,
+    work: () => Promise<{ result: T; hold: Promise<unknown> }>,
+  ): Promise<T> {
+    return locks.runHolding(clientId, async () => {
       if (context.deadline.aborted) {
         throw new BridgeError(
           'idp_timeout',
@@ -202,25 +218,18 @@ export function defineDcrAdapter<Client>(idp: IdpPrimitives<Client>, options: Li
   async function undo(entry: JournalEntry & { clientId: string }, reason: string): Promise<void> {
     const log = logger.child({ clientId: entry.clientId, nonce: entry.nonce });
     log.warn('deleting a client Konnect never got', { reason });
-    for (let attempt = 0; !closed.signal.aborted; attempt++) {
-      try {
-        await locks.run(entry.clientId, () =>
-          inBackground('undo', async (context) => {
-            const client = await idp.find(entry.clientId, context);
-            if (client !== undefined) await idp.remove(entry.clientId, client, context);
-          }),
-        );
-        owned.forget(entry.clientId);
-        await journal.delete(journalKey(entry.nonce));
-        log.info('deleted a client Konnect never got', { attempts: attempt + 1 });
-        return;
-      } catch (error) {
-        const delay = Math.min(maxDelayMs, baseDelayMs * 2 ** attempt);
-        log.warn('could not delete a client Konnect never got yet; retrying', { error, retryInMs: delay, attempts: attempt + 1 });
-        await sleep(delay, closed.signal).catch(() => undefined);
-      }
-    }
-    log.warn('shutting down before a client Konnect never got was deleted: the next start deletes it', {});
+    const done = await background.retry('deleting a client Konnect never got', log, async () => {
+      await locks.run(entry.clientId, () =>
+        inBackground('undo', async (context) => {
+          const client = await idp.find(entry.clientId, context);
+          if (client !== undefined) await idp.remove(entry.clientId, client, context);
+        }),
+      );
+      owned.forget(entry.clientId);
+      await journal.delete(journalKey(entry.nonce));
+    });
+    if (done) log.info('deleted a client Konnect never got');
+    else log.warn('shutting down before a client Konnect never got was deleted: the next start deletes it', {});
   }
 
   /** After a failed create whose client id is unknown: search by nonce, delete what is found. */
@@ -233,7 +242,7 @@ export function defineDcrAdapter<Client>(idp: IdpPrimitives<Client>, options: Li
       await journal.delete(journalKey(entry.nonce));
       return 'unresolved';
     }
-    for (let attempt = 0; !closed.signal.aborted; attempt++) {
+    for (let attempt = 0; !closed.aborted; attempt++) {
       try {
         const findByNonce = idp.findByNonce.bind(idp);
         const found = await inBackground('find-by-nonce', (context) => findByNonce(entry.nonce, { clientName: entry.clientName }, context));
@@ -250,7 +259,7 @@ export function defineDcrAdapter<Client>(idp: IdpPrimitives<Client>, options: Li
           error,
           retryInMs: delay,
         });
-        await sleep(delay, closed.signal).catch(() => undefined);
+        await sleep(delay, closed).catch(() => undefined);
       }
     }
     return 'unresolved';
@@ -329,33 +338,33 @@ export function defineDcrAdapter<Client>(idp: IdpPrimitives<Client>, options: Li
   }
 
   /** One pass over the journal's open creates (see Recovery above). */
-  async function recoverOnce(inFlightMs: number): Promise<RecoveryReport> {
+  async function recoverOnce(): Promise<RecoveryReport> {
     const shared = journal.exclusive?.bind(journal);
     const startedBefore = Date.now() - inFlightMs;
     const entries = (await journal.list<JournalEntry>(JOURNAL_PREFIX))
       .map(([, entry]) => entry)
       .filter((entry) => !active.has(entry.nonce) && (!shared || Date.parse(entry.startedAt) <= startedBefore));
-    const report: RecoveryReport = { open: entries.length, undone: 0, neverCreated: 0, unresolved: 0, kept: 0 };
+    const report: RecoveryReport = { open: entries.length, undone: 0, neverCreated: 0, unresolved: 0, kept: 0, rotations: 0 };
     if (entries.length > 0) logger.warn('finishing creates a previous process left open', { open: entries.length });
+    const rotations = rotation?.settleAll({ shared: shared !== undefined }) ?? Promise.resolve(0);
     await Promise.all(
       entries.map(async (entry) => {
-        const outcome = shared
-          ? await shared(journalKey(entry.nonce), () => finishIfOpen(entry, inFlightMs))
-          : await finish(entry, inFlightMs);
+        const outcome = shared ? await shared(journalKey(entry.nonce), () => finishIfOpen(entry)) : await finish(entry);
         if (outcome !== undefined) report[outcome]++;
         else report.open--;
       }),
     );
+    report.rotations = await rotations;
     return report;
   }
 
   /** In a shared journal: another replica may have finished the entry while this one listed it. */
-  async function finishIfOpen(entry: JournalEntry, inFlightMs: number): Promise<RecoveryOutcome | undefined> {
+  async function finishIfOpen(entry: JournalEntry): Promise<RecoveryOutcome | undefined> {
     const current = await journal.get<JournalEntry>(journalKey(entry.nonce));
-    return current === undefined ? undefined : finish(current, inFlightMs);
+    return current === undefined ? undefined : finish(current);
   }
 
-  async function finish(entry: JournalEntry, inFlightMs: number): Promise<RecoveryOutcome> {
+  async function finish(entry: JournalEntry): Promise<RecoveryOutcome> {
     if (entry.answering) {
       logger.warn(
         'a create was answering Konnect when the process stopped: the client is kept; if the application does not exist in Konnect, delete it at the IdP',
@@ -373,36 +382,31 @@ export function defineDcrAdapter<Client>(idp: IdpPrimitives<Client>, options: Li
       return 'undone';
     }
     const settledAt = Date.parse(entry.startedAt) + inFlightMs;
-    if (settledAt > Date.now()) await sleep(settledAt - Date.now(), closed.signal).catch(() => undefined);
+    if (settledAt > Date.now()) await sleep(settledAt - Date.now(), closed).catch(() => undefined);
     const outcome = await resolveUnknown(entry, 'the process that created it stopped during the create');
     return outcome === 'undone' ? 'undone' : outcome === 'never_created' ? 'neverCreated' : 'unresolved';
   }
 
   /** With a shared journal: the next sweep, every `inFlightMs` until close(). */
-  function sweepAgain(inFlightMs: number): void {
-    if (closed.signal.aborted) return;
-    const timer = setTimeout(() => {
-      closed.signal.removeEventListener('abort', stop);
+  function sweepAgain(): void {
+    background.schedule(Date.now() + inFlightMs, () =>
       track(
-        recoverOnce(inFlightMs).then((report) => {
-          if (report.open > 0) logger.info('finished creates another process left open', { ...report });
-          sweepAgain(inFlightMs);
+        recoverOnce().then((report) => {
+          if (report.open > 0 || report.rotations > 0) logger.info('finished work another process left open', { ...report });
+          sweepAgain();
         }),
-      );
-    }, inFlightMs);
-    timer.unref();
-    const stop = () => clearTimeout(timer);
-    closed.signal.addEventListener('abort', stop, { once: true });
+      ),
+    );
   }
 
-  const rotate = idp.rotateSecret?.bind(idp);
   return {
     id: idp.id,
     capabilities: {
-      rotateSecret: rotate !== undefined,
+      rotateSecret: rotation !== undefined,
       updateRedirectUris: idp.replaceRedirectUris !== undefined,
       audienceRegistrations: idp.addAudience !== undefined && idp.removeAudience !== undefined,
     },
+    ...(rotation ? { rotation: { mode: rotation.mode, overlapMs: options.rotationOverlapMs ?? 0 } } : {}),
 
     createClient,
 
@@ -418,13 +422,13 @@ export function defineDcrAdapter<Client>(idp: IdpPrimitives<Client>, options: Li
         owned.forget(clientId);
       }),
 
-    ...(rotate
+    ...(rotation
       ? {
           rotateSecret: (clientId: string, context: OperationContext) =>
-            onClient(clientId, context, async () => {
+            onClientHolding(clientId, context, async () => {
               const client = await findOurs(clientId, 'rotateSecret', context);
-              const clientSecret = await orNotFound(clientId, context, () => rotate(clientId, client, context));
-              return { clientId, clientSecret };
+              const { result: clientSecret, hold } = await rotation.rotate(clientId, client, context);
+              return { result: { clientId, clientSecret }, hold };
             }),
         }
       : {}),
@@ -445,25 +449,23 @@ export function defineDcrAdapter<Client>(idp: IdpPrimitives<Client>, options: Li
 
     ...(idp.diagnostics ? { diagnostics: idp.diagnostics } : {}),
 
-    async recover({ inFlightMs = 30_000 } = {}): Promise<RecoveryReport> {
-      const report = await recoverOnce(inFlightMs);
-      if (journal.exclusive) sweepAgain(inFlightMs);
+    async recover(recoverOptions = {}): Promise<RecoveryReport> {
+      inFlightMs = recoverOptions.inFlightMs ?? inFlightMs;
+      const report = await recoverOnce();
+      if (journal.exclusive) sweepAgain();
       return report;
     },
 
-    async drained() {
-      while (background.size > 0) await Promise.all([...background]);
-    },
+    drained: () => background.drained(),
 
     async close() {
-      closed.abort(new Error('the adapter is closing'));
-      await Promise.all([...background]);
+      await background.close();
       await idp.close?.();
     },
   };
 }
 
-type RecoveryOutcome = Exclude<keyof RecoveryReport, 'open'>;
+type RecoveryOutcome = Exclude<keyof RecoveryReport, 'open' | 'rotations'>;
 
 type Primitive = NonNullable<IdpPrimitives<unknown>['readsCurrent']>[number];
 
@@ -494,28 +496,5 @@ class RememberedClients<Client> {
 
   forget(clientId: string): void {
     this.clients.delete(clientId);
-  }
-}
-
-/**
- * A queue per client id: `run` starts `work` when every earlier work on the same id has settled. With a
- * shared driver's lock, `work` then also holds that lock on the client, so other processes queue too.
- */
-class ClientLocks {
-  private readonly tails = new Map<string, Promise<unknown>>();
-
-  constructor(private readonly shared?: <T>(name: string, work: () => Promise<T>) => Promise<T>) {}
-
-  run<T>(clientId: string, work: () => Promise<T>): Promise<T> {
-    const { shared } = this;
-    const locked = shared ? () => shared(`dcr-bridge/client/${clientId}`, work) : work;
-    const previous = this.tails.get(clientId) ?? Promise.resolve();
-    const result = previous.then(locked, locked);
-    const tail = result.catch(() => undefined);
-    this.tails.set(clientId, tail);
-    void tail.then(() => {
-      if (this.tails.get(clientId) === tail) this.tails.delete(clientId);
-    });
-    return result;
   }
 }

@@ -11,6 +11,8 @@ export interface SettingsReader {
   /** An absolute http(s) URL. `https` only unless `allowHttp`. A rejected value is never repeated in a problem. */
   url(name: string, options?: { required?: boolean; default?: string; allowHttp?: boolean }): string | undefined;
   integer(name: string, options: { default: number; min?: number; max?: number }): number;
+  /** A duration such as `0`, `90s`, `15m`, `1h30m` or `500ms` (units ms, s, m, h, d), in milliseconds. */
+  duration(name: string, options: { defaultMs: number; maxMs?: number }): number;
   boolean(name: string, options: { default: boolean }): boolean;
   /** Comma-separated, trimmed, empty items dropped. */
   list(name: string, options?: { required?: boolean }): string[];
@@ -113,6 +115,17 @@ function readerOver(
       }
       return value;
     },
+    duration(name, options) {
+      const { full, value } = read(name);
+      if (value === undefined) return options.defaultMs;
+      const ms = parseDuration(value);
+      if (ms === undefined || (options.maxMs !== undefined && ms > options.maxMs)) {
+        const most = options.maxMs === undefined ? '' : `, at most ${options.maxMs / 3_600_000} h`;
+        problems.push(`${full} must be a duration such as 0, 90s, 15m or 1h30m${most} (got "${value}").`);
+        return options.defaultMs;
+      }
+      return ms;
+    },
     integer(name, options) {
       const { full, value } = read(name);
       if (value === undefined) return options.default;
@@ -161,4 +174,16 @@ function readerOver(
       return value as (typeof allowed)[number];
     },
   };
+}
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `0`, `90s`, `15m`, `1h30m`, `500ms` → milliseconds; undefined for anything else. */
+export function parseDuration(text: string): number | undefined {
+  const trimmed = text.trim();
+  if (trimmed === '0') return 0;
+  if (!/^(\d+(ms|s|m|h|d))+$/.test(trimmed)) return undefined;
+  let total = 0;
+  for (const [, amount, unit] of trimmed.matchAll(/(\d+)(ms|s|m|h|d)/g)) total += Number(amount) * (DURATION_UNITS[unit as string] as number);
+  return total;
 }

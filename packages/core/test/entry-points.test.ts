@@ -67,6 +67,8 @@ describe('the values each entry point exports', () => {
     expect(Object.keys(await import('../src/index.js')).sort()).toEqual([
       'BridgeError',
       'JOURNAL_PREFIX',
+      'RESTORE_PREFIX',
+      'ROTATION_PREFIX',
       'compareCodePoints',
       'createEncryptedStore',
       'createJsonStore',
@@ -77,12 +79,14 @@ describe('the values each entry point exports', () => {
       'hasOwnershipMarkerLine',
       'isAdapterModule',
       'isBridgeError',
+      'lifecycleSettings',
       'notReady',
       'ownershipMarkerLine',
       'parseStoreKey',
       'prefixUpperBound',
       'readAdapterOptions',
       'readSharedAdapterSettings',
+      'rotationMode',
       'silentLogger',
       'uniqueName',
     ]);

@@ -283,7 +283,7 @@ describe('defineDcrAdapter: recovery after a crash', () => {
     await journal.set(`${JOURNAL_PREFIX}abcd1234`, { nonce: 'abcd1234', clientName: 'Never made', startedAt: new Date().toISOString() });
 
     const restarted = defineDcrAdapter(idp.primitives, { journal, ...fast });
-    expect(await restarted.recover?.(now)).toEqual({ open: 3, undone: 2, neverCreated: 1, unresolved: 0, kept: 0 });
+    expect(await restarted.recover?.(now)).toEqual({ open: 3, undone: 2, neverCreated: 1, unresolved: 0, kept: 0, rotations: 0 });
     expect(idp.clients.has(clientId)).toBe(false);
     expect(idp.clients.has(unjournaled)).toBe(false);
     expect(await openEntries(journal)).toEqual([]);
@@ -300,7 +300,7 @@ describe('defineDcrAdapter: recovery after a crash', () => {
     expect(await openEntries(journal)).toEqual([expect.objectContaining({ clientId, answering: true })]);
     const lines = captureLines();
     const restarted = defineDcrAdapter(idp.primitives, { journal, logger: createJsonLogger({ write: lines.write }) });
-    expect(await restarted.recover?.(now)).toEqual({ open: 1, undone: 0, neverCreated: 0, unresolved: 0, kept: 1 });
+    expect(await restarted.recover?.(now)).toEqual({ open: 1, undone: 0, neverCreated: 0, unresolved: 0, kept: 1, rotations: 0 });
     expect(idp.clients.has(clientId)).toBe(true);
     expect(lines.text()).toContain(clientId);
     expect(await openEntries(journal)).toEqual([]);
@@ -312,7 +312,7 @@ describe('defineDcrAdapter: recovery after a crash', () => {
     await journal.set(`${JOURNAL_PREFIX}zz99yy88`, { nonce: 'zz99yy88', clientName: 'Lost app', startedAt: '2026-01-01T00:00:00.000Z' });
     const lines = captureLines();
     const adapter = defineDcrAdapter(idp.primitives, { journal, logger: createJsonLogger({ write: lines.write }) });
-    expect(await adapter.recover?.(now)).toEqual({ open: 1, undone: 0, neverCreated: 0, unresolved: 1, kept: 0 });
+    expect(await adapter.recover?.(now)).toEqual({ open: 1, undone: 0, neverCreated: 0, unresolved: 1, kept: 0, rotations: 0 });
     expect(lines.text()).toContain('zz99yy88');
     expect(lines.text()).toContain('"level":"error"');
   });
@@ -327,7 +327,7 @@ describe('defineDcrAdapter: recovery after a crash', () => {
     // The IdP finishes the dead process's create 50 ms into the recovery.
     await new Promise((resolve) => setTimeout(resolve, 50));
     idp.clients.set('late-client', { name: uniqueName('Held at the IdP', { suffix: nonce }), secret: 's', redirectUris: [], ours: true });
-    expect(await recovering).toEqual({ open: 1, undone: 1, neverCreated: 0, unresolved: 0, kept: 0 });
+    expect(await recovering).toEqual({ open: 1, undone: 1, neverCreated: 0, unresolved: 0, kept: 0, rotations: 0 });
     expect(idp.clients.has('late-client')).toBe(false);
   });
 
@@ -337,7 +337,7 @@ describe('defineDcrAdapter: recovery after a crash', () => {
     const adapter = defineDcrAdapter(idp.primitives, { journal });
     let answer!: (value: boolean) => void;
     const { clientId } = await adapter.createClient(registration(), context({ answered: new Promise((resolve) => (answer = resolve)) }));
-    expect(await adapter.recover?.(now)).toEqual({ open: 0, undone: 0, neverCreated: 0, unresolved: 0, kept: 0 });
+    expect(await adapter.recover?.(now)).toEqual({ open: 0, undone: 0, neverCreated: 0, unresolved: 0, kept: 0, rotations: 0 });
     answer(true);
     await adapter.drained?.();
     expect(idp.clients.has(clientId)).toBe(true);
@@ -484,7 +484,7 @@ describe('defineDcrAdapter: a journal shared by several replicas', () => {
     });
     idp.clients.set('client-elsewhere', { name: 'x', secret: 's', redirectUris: [], ours: true });
     const b = defineDcrAdapter(idp.primitives, { journal, ...fast });
-    expect(await b.recover?.({ inFlightMs: 60_000 })).toEqual({ open: 0, undone: 0, neverCreated: 0, unresolved: 0, kept: 0 });
+    expect(await b.recover?.({ inFlightMs: 60_000 })).toEqual({ open: 0, undone: 0, neverCreated: 0, unresolved: 0, kept: 0, rotations: 0 });
     expect(idp.clients.has('client-elsewhere')).toBe(true);
     answer(true);
     await a.drained?.();
@@ -510,7 +510,7 @@ describe('defineDcrAdapter: a journal shared by several replicas', () => {
       clientId: 'orphan-new',
     });
     const survivor = defineDcrAdapter(idp.primitives, { journal, ...fast });
-    expect(await survivor.recover?.({ inFlightMs: 100 })).toEqual({ open: 1, undone: 1, neverCreated: 0, unresolved: 0, kept: 0 });
+    expect(await survivor.recover?.({ inFlightMs: 100 })).toEqual({ open: 1, undone: 1, neverCreated: 0, unresolved: 0, kept: 0, rotations: 0 });
     expect(idp.clients.has('orphan-old')).toBe(false);
     expect(idp.clients.has('orphan-new')).toBe(true);
     await expect.poll(() => idp.clients.has('orphan-new'), { timeout: 2_000 }).toBe(false);

@@ -6,7 +6,8 @@ import {
   type IdpPrimitives,
   type Logger,
   type OperationContext,
-  type StateStore,
+  lifecycleSettings,
+  type LifecycleSettings,
 } from '@dcr-bridge/core';
 import { createIdpHttpClient, path, staticAuthorization, type Dispatcher } from '@dcr-bridge/core/idp';
 import { ADAPTER_ID, IDP_NAME } from './identity.js';
@@ -18,13 +19,11 @@ import { MANAGED, clientNameFor, isManaged, newClient, type __PASCAL__Client } f
 // Core's lifecycle (`defineDcrAdapter`) does the rest: ownership checks, idempotent delete, one operation
 // per client at a time, the create journal, cleanup and recovery.
 
-export interface __PASCAL__AdapterOptions {
+export interface __PASCAL__AdapterOptions extends LifecycleSettings {
   /** Base URL of __DISPLAY__'s admin API. */
   baseUrl: string;
   /** The admin API token the bridge calls __DISPLAY__ with. */
   apiToken: string;
-  /** Where open creates are journaled (core's lifecycle); default in memory. The server keeps it in its journal file. */
-  journal?: StateStore;
   /** Where IdP calls go (undici): a private CA's Agent, or undici's MockAgent. Default: a keep-alive pool of the adapter's own. */
   dispatcher?: Dispatcher;
   logger?: Logger;
@@ -113,5 +112,5 @@ export function create__PASCAL__Adapter(options: __PASCAL__AdapterOptions): DcrA
     checkReady: (context) => http.probe('/admin/clients', 'listing clients', { query: { limit: 1 }, signal: context.signal }),
     close: () => http.close(),
   };
-  return defineDcrAdapter(primitives, { journal: options.journal, logger });
+  return defineDcrAdapter(primitives, { ...lifecycleSettings(options), logger });
 }

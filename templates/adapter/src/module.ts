@@ -1,9 +1,9 @@
-import { readSharedAdapterSettings, type AdapterModule } from '@dcr-bridge/core';
+import { readSharedAdapterSettings, type AdapterModule, type LifecycleSettings } from '@dcr-bridge/core';
 import { create__PASCAL__Adapter, type __PASCAL__AdapterOptions } from './adapter.js';
 import { ADAPTER_ID, SETTINGS_PREFIX } from './identity.js';
 
 /** The adapter as the server loads it: its settings, all named `__ENV___…`, and its factory. */
-export const dcrBridgeAdapter: AdapterModule<Omit<__PASCAL__AdapterOptions, 'logger' | 'dispatcher' | 'journal'>> = {
+export const dcrBridgeAdapter: AdapterModule<Omit<__PASCAL__AdapterOptions, 'logger' | 'dispatcher' | keyof LifecycleSettings>> = {
   id: ADAPTER_ID,
   readOptions(root) {
     const settings = root.scoped(SETTINGS_PREFIX);
@@ -13,5 +13,5 @@ export const dcrBridgeAdapter: AdapterModule<Omit<__PASCAL__AdapterOptions, 'log
       ...readSharedAdapterSettings(settings),
     };
   },
-  create: async (options, context) => create__PASCAL__Adapter({ ...options, logger: context.logger, journal: await context.openJournal() }),
+  create: async (options, context) => create__PASCAL__Adapter({ ...options, logger: context.logger, ...(await context.openLifecycle()) }),
 };

@@ -1,4 +1,4 @@
-import type { DcrAdapter, Logger } from '@dcr-bridge/core';
+import type { DcrAdapter, LifecycleSettings, Logger } from '@dcr-bridge/core';
 import type { FakeIdpKit } from '../fake-kit.js';
 import type { ScenarioId } from './scenarios.js';
 
@@ -75,7 +75,18 @@ export interface ConformanceTarget {
    * The fake's fault layer (the kit's `injectFaults`/`settle`/`faults`), for `faults/konnect-load`: Konnect's
    * traffic while a fifth of the IdP's requests misbehave in every way the kit knows.
    */
-  faults?: Pick<FakeIdpKit, 'injectFaults' | 'settle' | 'faults'>;
+  faults?: Pick<FakeIdpKit, 'injectFaults' | 'settle' | 'faults' | 'faultNext'>;
+  /**
+   * Another adapter on the same IdP with the same settings, built with these lifecycle settings (journal,
+   * vault, rotation overlap) as the server builds one at a (re)start: `createXAdapter({ ...options, ...settings })`.
+   * The `rotation` group builds two on one journal to play a crash and a restart. The suite closes it.
+   */
+  build?(settings: LifecycleSettings): DcrAdapter;
+  /**
+   * The IdP request that gives a client its new secret (the add where the IdP keeps two secrets, else the
+   * rotation itself), for the `rotation` group's faults.
+   */
+  rotationRequest?: { method: string; path: RegExp };
   /**
    * What this IdP's API makes impossible under faults, with the requests concerned. The fault group then
    * tolerates at most one orphan per `processed_answer_lost` fault on `unsearchableCreate` (a create whose
