@@ -115,7 +115,10 @@ export interface IdpHttpClient {
    * else as `errorFromResponse`.
    */
   refusal(response: IdpResponse, action: string): BridgeError;
-  /** Closes the connection pool this client made (not a dispatcher it was given). */
+  /**
+   * Closes the connection pool this client made (not a dispatcher it was given) at once: a request still
+   * under way fails with `idp_unavailable` rather than being waited for.
+   */
   close(): Promise<void>;
 }
 
@@ -398,8 +401,11 @@ export function createIdpHttpClient(options: IdpHttpClientOptions): IdpHttpClien
     delete: (p, o) => request('DELETE', p, o),
     errorFromResponse,
     refusal,
+    // destroy, not close: undici's close() waits for the requests still under way, and an IdP that hangs
+    // would hold the process's stop until their budget ends. Whoever closes the client is done with its
+    // answers (the lifecycle closes it after its background work); a request still under way fails at once.
     close: async () => {
-      await (await ownDispatcher)?.close();
+      await (await ownDispatcher)?.destroy();
     },
   };
 }

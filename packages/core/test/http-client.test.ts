@@ -120,6 +120,18 @@ describe('createIdpHttpClient', () => {
     expect(connections[0]?.destroyed).toBe(true);
   });
 
+  it('does not wait on close() for a request the IdP hangs on: the request fails at once (a prompt stop)', async () => {
+    const idp = await scriptedIdp(['hang']);
+    const client = createIdpHttpClient({ idpName: 'Hung IdP', baseUrl: idp.url, retry: { retries: 0 } });
+    const pending = client.post('/clients', { json: {} });
+    pending.catch(() => undefined);
+    while (idp.seen.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    const started = performance.now();
+    await client.close();
+    expect(performance.now() - started).toBeLessThan(500);
+    await expect(pending).rejects.toMatchObject({ code: 'idp_unavailable' });
+  });
+
   it('sends through a dispatcher it is given (undici MockAgent), which its close() leaves open', async () => {
     const agent = new MockAgent();
     agent.disableNetConnect();
