@@ -49,7 +49,11 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   // Listen first: the dev IdP's issuer needs the real port (PORT may be 0). Until the app is built, every
   // request is answered 503.
   let bridge: BridgeApp | undefined;
-  const server = createServer((req, res) => (bridge ? bridge.app(req, res) : answerStarting(res)));
+  const server = createServer((req, res) => {
+    // While draining, an answer closes its connection: Konnect's keep-alive connections must not hold the stop.
+    if (draining) res.shouldKeepAlive = false;
+    return bridge ? bridge.app(req, res) : answerStarting(res);
+  });
   server.on('clientError', answerClientError);
   server.requestTimeout = 30_000;
   server.headersTimeout = 15_000;
@@ -103,10 +107,19 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   const close = () => {
     closing ??= (async () => {
       draining = true;
-      logger.info('shutting down', { graceMs: config.shutdownTimeoutMs });
+      logger.info('shutting down', { graceMs: config.shutdownTimeoutMs, closeLimitMs: CLOSE_LIMIT_MS });
       await stopAccepting(server, config.shutdownTimeoutMs, logger);
-      await built.close();
-      if (metricsServer) await new Promise((resolve) => metricsServer?.close(resolve));
+      // A scrape holds no Konnect answer: the metrics port closes at once, keep-alive connections included.
+      const metricsClosed = metricsServer && stopAccepting(metricsServer, 0, logger);
+      // Every Konnect answer has left. What remains is the IdP's: background work (recovery, cleanup) and IdP
+      // calls still going on after their answer are aborted by the adapter's close; whatever has not ended by
+      // the limit (a hung socket, a store that does not answer) is abandoned. The journal was written before
+      // each IdP call, so the next start finishes that work, as after a crash.
+      if (!(await settlesWithin(built.close(), CLOSE_LIMIT_MS)))
+        logger.warn('the adapter did not close in time: stopping anyway; the next start finishes what was under way (journal)', {
+          closeLimitMs: CLOSE_LIMIT_MS,
+        });
+      await metricsClosed;
       logger.info('stopped');
     })();
     return closing;
@@ -290,17 +303,46 @@ function answerStarting(res: ServerResponse): void {
     .end(JSON.stringify({ error: 'starting', error_description: 'The bridge is starting; try again in a moment.' }));
 }
 
-/** Stops accepting connections, closes idle keep-alive ones, and gives in-flight requests a grace period. */
+/**
+ * How long the adapter may take to close once the last answer has left (see `close` above): with the logger's
+ * last lines, the process ends within 2 s of its last Konnect answer, whatever the IdP does.
+ */
+export const CLOSE_LIMIT_MS = 1_000;
+
+/** How often, while draining, connections whose last answer has left are closed. */
+const IDLE_SWEEP_MS = 50;
+
+/**
+ * Stops accepting connections and gives in-flight requests a grace period. Each keep-alive connection is
+ * closed as soon as it is idle, not at its keep-alive timeout: node closes the idle ones once, at close(),
+ * and a connection whose answer leaves later would otherwise hold the stop for the whole grace period.
+ */
 async function stopAccepting(server: Server, graceMs: number, logger: Logger): Promise<void> {
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeIdleConnections();
+  const sweep = setInterval(() => server.closeIdleConnections(), IDLE_SWEEP_MS);
   const timer = setTimeout(() => {
-    logger.warn('grace period over: closing the remaining connections');
+    if (graceMs > 0) logger.warn('grace period over: closing the remaining connections');
     server.closeAllConnections();
   }, graceMs);
+  sweep.unref();
   timer.unref();
   await closed;
+  clearInterval(sweep);
   clearTimeout(timer);
+}
+
+/** Whether `work` settled within `ms`; rejects when it failed in time (a later failure is dropped: the process is ending). */
+async function settlesWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => (timer = setTimeout(resolve, ms, false)));
+  const settled = work.then(() => true);
+  try {
+    return await Promise.race([settled, late]);
+  } finally {
+    clearTimeout(timer);
+    settled.catch(() => undefined);
+  }
 }
 
 async function openStoreDriver(location: ServerConfig['store'], logger: Logger): Promise<StoreDriver> {

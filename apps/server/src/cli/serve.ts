@@ -17,8 +17,8 @@ export async function serve(): Promise<void> {
   }
   // Lines go to stdout asynchronously: every exit waits for the ones still being written, bounded.
   const logger = createProcessLogger({ level: result.config.logLevel });
-  const exit = (code: number) => {
-    void bounded(logger.flush(), FLUSH_LIMIT_MS).then(() => process.exit(code));
+  const exit = (code: number, flushLimitMs = FLUSH_LIMIT_MS) => {
+    void bounded(logger.flush(), flushLimitMs).then(() => process.exit(code));
   };
   let running: Awaited<ReturnType<typeof startServer>>;
   try {
@@ -38,7 +38,7 @@ export async function serve(): Promise<void> {
     }
     logger.info('signal received', { signal });
     running.close().then(
-      () => exit(0),
+      () => exit(0, STOP_FLUSH_LIMIT_MS),
       (error: unknown) => {
         logger.error('shutdown failed', { error });
         exit(1);
@@ -51,6 +51,11 @@ export async function serve(): Promise<void> {
 
 /** How long an exit waits for stdout to take the last lines: a reader that stopped reading must not hold the process. */
 const FLUSH_LIMIT_MS = 2_000;
+/**
+ * The same after a signal's shutdown, which has already spent up to CLOSE_LIMIT_MS (1 s) closing the adapter
+ * after the last answer: the process ends within 2 s of its last Konnect answer.
+ */
+const STOP_FLUSH_LIMIT_MS = 900;
 
 function bounded(work: Promise<void>, ms: number): Promise<void> {
   return new Promise((resolve) => {
