@@ -1,5 +1,5 @@
 import { afterAll, describe } from 'vitest';
-import { contractGroup } from './suite/contract.js';
+import { contractGroup, errorAnswersGroup } from './suite/contract.js';
 import { faultsGroup } from './suite/faults.js';
 import { idpPlumbingGroup } from './suite/idp-plumbing.js';
 import { lifecycleGroup } from './suite/lifecycle.js';
@@ -28,6 +28,8 @@ export function runConformanceSuite(options: ConformanceOptions): void {
     faultsGroup(run);
     logsGroup(run);
     idpPlumbingGroup(run);
+    // Last: it scans every error answer the groups before it received.
+    errorAnswersGroup(run);
     // Nested groups are declared after this callback returns: check once every test has run.
     afterAll(() => registry.checkComplete());
   });

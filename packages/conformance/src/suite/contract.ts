@@ -1,7 +1,7 @@
 import { describe, expect } from 'vitest';
 import { konnectEvent, konnectVerifyApplication } from '../payloads.js';
 import { required } from './scenarios.js';
-import { clientPath, type SuiteRun } from './run.js';
+import { clientPath, type ErrorAnswerSeen, type SuiteRun } from './run.js';
 
 /** What the bridge answers Konnect for clients it cannot or must not touch, for Konnect's real payloads and for refused requests. */
 export function contractGroup(run: SuiteRun): void {
@@ -113,4 +113,110 @@ export function contractGroup(run: SuiteRun): void {
       expect(await run.target.backdoor.countClients()).toBe(before);
     });
   });
+}
+
+/** A URL of any scheme (`http://`, `https://`, `ldap://`, …). */
+const URL_PATTERN = /[a-z][a-z0-9+.-]*:\/\//i;
+/** A host and a port (`idp.internal:8443`, `10.1.2.3:8080`). */
+const HOST_PORT_PATTERN = /\b[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9-]+)*:\d{2,5}\b/i;
+/** The words the fake kit's injected 500s carry: the IdP's own error text. */
+const IDP_FAULT_TEXT = 'injected fault';
+
+/**
+ * What every error answer of the run said to Konnect: never the IdP's URL, host or port, its own error
+ * text, or a hidden value. Declared after every other group, so that it reads every error answer the
+ * suite's bridges gave (run alone, it reads its own).
+ */
+export function errorAnswersGroup(run: SuiteRun): void {
+  const id = 'contract/no-idp-detail';
+  describe('contract: every error answer', () => {
+    run.scenario(
+      id,
+      async () => {
+        const { target } = run;
+        const faults = required(target.faults, 'faults', id);
+        const start = run.errorAnswers.length;
+        // The IdP failing a create: its connection reset (as when it cannot be reached), then a 500 in its own words.
+        for (const kind of ['reset_before', 'error_500'] as const) {
+          faults.injectFaults({ rate: 1, kinds: [kind] });
+          try {
+            const res = await run.call('POST', '/', { body: run.application() });
+            expect(res.status, `a create while every IdP request fails (${kind}): ${JSON.stringify(res.body)}`).toBeGreaterThanOrEqual(500);
+          } finally {
+            faults.injectFaults(undefined);
+          }
+          await faults.settle();
+          await target.adapter.drained?.();
+        }
+        // The IdP refusing the bridge's admin credentials, where the target can show it.
+        const refused = target.idp?.refusedCredentials?.();
+        const hidden = [...(target.hiddenValues ?? []), ...(refused ? [refused.secret] : [])];
+        if (refused) {
+          const bridge = await run.startBridge(refused.adapter, { logger: target.logger });
+          try {
+            const res = await bridge.call('POST', '/', { body: run.application() });
+            expect(res.status, JSON.stringify(res.body)).toBeGreaterThanOrEqual(500);
+          } finally {
+            await bridge.close();
+            await refused.adapter.close?.();
+          }
+        }
+        expect(run.errorAnswers.length - start, 'the forced IdP failures gave no error answers').toBeGreaterThanOrEqual(2);
+
+        const adminUrl = target.adapter.diagnostics?.adminUrl;
+        const admin = adminUrl && URL.canParse(adminUrl) ? new URL(adminUrl) : undefined;
+        const internals = [admin?.origin, admin?.host, admin?.hostname, IDP_FAULT_TEXT, ...hidden].filter(
+          (value): value is string => typeof value === 'string' && value !== '',
+        );
+        const leaks: string[] = [];
+        for (const answer of run.errorAnswers) {
+          const said = (answer.body as { error_description?: unknown } | undefined)?.error_description;
+          if (typeof said !== 'string') continue;
+          const where = `${answer.method} ${answer.path} → ${answer.status}: ${JSON.stringify(said)}`;
+          if (answer.requestId && !said.includes(answer.requestId)) leaks.push(`${where} lacks the request id ${answer.requestId}`);
+          const text = withoutSentValues(said, answer);
+          if (URL_PATTERN.test(text)) leaks.push(`${where} holds a URL`);
+          if (HOST_PORT_PATTERN.test(text)) leaks.push(`${where} holds a host:port`);
+          for (const value of internals)
+            if (text.includes(value))
+              leaks.push(`${where} holds ${value === IDP_FAULT_TEXT ? "the IdP's own error text" : 'an IdP-internal or hidden value'}`);
+        }
+        expect(leaks, `error answers to Konnect that carry IdP detail (it belongs in the log)`).toEqual([]);
+      },
+      { timeout: 60_000 },
+    );
+  });
+}
+
+/**
+ * The description with every value Konnect sent (a redirect URI, a scope, a client id in the path) taken
+ * out: a 4xx may name what the developer sent; the scan looks for what the bridge added.
+ */
+function withoutSentValues(description: string, answer: ErrorAnswerSeen): string {
+  const sent = new Set<string>();
+  const collect = (value: unknown): void => {
+    if (typeof value === 'string') sent.add(value);
+    else if (Array.isArray(value)) value.forEach(collect);
+    else if (typeof value === 'object' && value !== null) Object.values(value).forEach(collect);
+  };
+  collect(typeof answer.requestBody === 'string' ? safeJson(answer.requestBody) : answer.requestBody);
+  for (const segment of answer.path.split(/[/?&=]/)) {
+    try {
+      sent.add(decodeURIComponent(segment));
+    } catch {
+      sent.add(segment);
+    }
+  }
+  let text = description;
+  for (const value of [...sent].filter((value) => value.length >= 3).sort((a, b) => b.length - a.length))
+    text = text.split(value).join('«sent»');
+  return text;
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
 }

@@ -1,5 +1,4 @@
 import { describe, expect } from 'vitest';
-import { startBridge } from '../harness.js';
 import { auditLedger, runKonnectLoad } from '../load.js';
 import { required } from './scenarios.js';
 import type { SuiteRun } from './run.js';
@@ -13,7 +12,7 @@ export function faultsGroup(run: SuiteRun): void {
         const { target } = run;
         const faults = required(target.faults, 'faults', 'faults/konnect-load');
         const operationTimeoutMs = 1_200;
-        const harness = await startBridge(target.adapter, { operationTimeoutMs, completionTimeoutMs: 5_000, logger: target.logger });
+        const harness = await run.startBridge(target.adapter, { operationTimeoutMs, completionTimeoutMs: 5_000, logger: target.logger });
         try {
           const baseline = await target.backdoor.countClients();
           const seed = Math.floor(Math.random() * 2 ** 31);

@@ -1,7 +1,7 @@
 import { describe, expect } from 'vitest';
 import type { DcrAdapter } from '@dcr-bridge/core';
 import type { CapturingLogger } from '../capturing-logger.js';
-import { startBridge, type BridgeHarness } from '../harness.js';
+import type { BridgeHarness } from '../harness.js';
 import { required, type ScenarioId } from './scenarios.js';
 import { clientPath, type SuiteRun } from './run.js';
 import type { ConformanceIdpPlumbing } from './target.js';
@@ -24,7 +24,7 @@ export function idpPlumbingGroup(run: SuiteRun): void {
   };
   /** Runs work on a bridge of its own over `adapter`, then closes both (closing ends the adapter's background work). */
   const onBridge = async <T>(adapter: DcrAdapter, work: (bridge: BridgeHarness) => Promise<T>): Promise<T> => {
-    const bridge = await startBridge(adapter, { logger: run.target.logger });
+    const bridge = await run.startBridge(adapter, { logger: run.target.logger });
     try {
       return await work(bridge);
     } finally {

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, expect, type TestContext } from 'vitest';
+import type { DcrAdapter } from '@dcr-bridge/core';
 import { startBridge, type BridgeHarness } from '../harness.js';
 import { konnectApplication } from '../payloads.js';
 import type { DefineScenario } from './scenarios.js';
@@ -16,6 +17,10 @@ export interface SuiteRun {
   call: BridgeHarness['call'];
   /** Every client secret the bridge answered with during the run. */
   readonly issuedSecrets: readonly string[];
+  /** Every error answer (status 400 and up) of the run's bridges, with the request it answered (for `contract/no-idp-detail`). */
+  readonly errorAnswers: readonly ErrorAnswerSeen[];
+  /** A bridge of a scenario's own over `adapter`, whose answers the run records as it records its own. */
+  startBridge(adapter: DcrAdapter, options?: Parameters<typeof startBridge>[1]): Promise<BridgeHarness>;
   /** The create payload: Konnect's, with the target's `application` fields and these overrides. */
   application(overrides?: Record<string, unknown>): Record<string, unknown>;
   /** Creates a client through the bridge (expecting 201) and deletes it when the test ends. */
@@ -23,6 +28,18 @@ export interface SuiteRun {
   /** A client id no client has. */
   unknownClientId(): string;
   scenario: DefineScenario;
+}
+
+/** An error answer one of the run's bridges gave, and what Konnect had sent. */
+export interface ErrorAnswerSeen {
+  method: string;
+  path: string;
+  /** The request's body as sent (values Konnect sent may be named in the description). */
+  requestBody: unknown;
+  status: number;
+  body: unknown;
+  /** The answer's `X-Request-Id`. */
+  requestId: string | null;
 }
 
 /** `/{clientId}{rest}` with the client id as one path segment, as Konnect sends it. */
@@ -39,6 +56,24 @@ export function suiteRun(options: ConformanceOptions, scenario: DefineScenario):
   let target: ConformanceTarget | undefined;
   let bridge: BridgeHarness | undefined;
   const issuedSecrets: string[] = [];
+  const errorAnswers: ErrorAnswerSeen[] = [];
+  /** The harness's call, remembering every client secret and every error answer. */
+  const recording =
+    (call: BridgeHarness['call']): BridgeHarness['call'] =>
+    async (method, path, callOptions) => {
+      const res = await call(method, path, callOptions);
+      if (typeof res.body?.client_secret === 'string') issuedSecrets.push(res.body.client_secret);
+      if (res.status >= 400)
+        errorAnswers.push({
+          method,
+          path,
+          requestBody: callOptions?.body,
+          status: res.status,
+          body: res.body,
+          requestId: res.headers.get('x-request-id'),
+        });
+      return res;
+    };
   const ready = <T>(value: T | undefined): T => {
     if (value === undefined) throw new Error('The conformance target is read before setup ran: read it inside a test or hook.');
     return value;
@@ -62,10 +97,11 @@ export function suiteRun(options: ConformanceOptions, scenario: DefineScenario):
       return ready(bridge);
     },
     issuedSecrets,
-    async call(...args) {
-      const res = await ready(bridge).call(...args);
-      if (typeof res.body?.client_secret === 'string') issuedSecrets.push(res.body.client_secret);
-      return res;
+    errorAnswers,
+    call: (...args) => recording(ready(bridge).call)(...args),
+    async startBridge(adapter, bridgeOptions) {
+      const own = await startBridge(adapter, bridgeOptions);
+      return { ...own, call: recording(own.call) };
     },
     application: (overrides = {}) => konnectApplication({ ...ready(target).application, ...overrides }),
     async createClient(ctx, overrides) {

@@ -23,6 +23,8 @@ export const SCENARIOS = {
   'contract/wrong-api-key': 'a wrong API key answers 401 and creates nothing',
   'contract/invalid-redirect-uri': 'an invalid redirect URI answers 400 invalid_redirect_uri and creates nothing',
   'contract/unknown-scope': 'a scope the IdP does not have answers 400 naming it and creates nothing',
+  'contract/no-idp-detail':
+    "no error answer of the run, nor those of IdP failures it forces, carries a URL, a host:port, the IdP's words or a hidden value",
   'races/rotate-and-update':
     'ten rounds of a rotation and an update at once: both succeed, only the new secret works, the URIs are the new ones',
   'races/two-rotations': 'two rotations at once: both answer 200 and exactly one of the two secrets works',
