@@ -17,8 +17,11 @@ export interface BackgroundWork {
   retry(operation: string, log: Logger, work: (context: OperationContext) => Promise<void>): Promise<boolean>;
   /** Keeps `work` in the set `drained` and `close` wait for; a failure is logged. */
   track(work: Promise<unknown>): void;
-  /** Calls `fire` at `at` (epoch ms) unless close() comes first. */
-  schedule(at: number, fire: () => void): void;
+  /**
+   * Calls `fire` at `at` (epoch ms) unless close() comes first. `awaited`: `drained` waits for it (work due
+   * within the completion budget, never an overlap of hours).
+   */
+  schedule(at: number, fire: () => void, options?: { awaited?: boolean }): void;
   drained(): Promise<void>;
   close(): Promise<void>;
 }
@@ -89,13 +92,19 @@ export function createBackgroundWork(options: BackgroundOptions): BackgroundWork
       pending.add(settled);
       void settled.finally(() => pending.delete(settled));
     },
-    schedule(at, fire) {
+    schedule(at, fire, scheduleOptions = {}) {
       if (closed.aborted) return;
-      const stop = () => clearTimeout(timer);
+      let fired = () => {};
+      if (scheduleOptions.awaited) background.track(new Promise<void>((resolve) => (fired = resolve)));
+      const stop = () => {
+        clearTimeout(timer);
+        fired();
+      };
       const timer = setTimeout(
         () => {
           closed.removeEventListener('abort', stop);
           fire();
+          fired();
         },
         Math.max(0, at - Date.now()),
       );

@@ -24,7 +24,8 @@ import type { StateStore } from './store.js';
  * - **restore**: Konnect's secret is read before the rotation and kept, sealed, in the vault while the
  *   rotation may still change the IdP; Konnect did not get the new one: the old one is put back, and again
  *   once a late rotation can no longer land (`inFlightMs` after it started).
- * - **replace**: nothing can be done; the case is logged at warn with the client id.
+ * - **replace**: nothing can be done; each case is logged at warn with the client id (the rotation is journaled
+ *   so that one under way when the process dies is logged by the next start).
  *
  * A process that dies mid-rotation leaves its record; `settleAll` (recovery, and every sweep of a shared
  * journal) finishes it: a rotation that had not started answering is undone; one that was answering when the
@@ -54,6 +55,13 @@ export interface RestoreRecord {
   secret: string;
   pending?: PendingRotation;
   settlesAt?: string;
+}
+
+interface SettleOptions {
+  /** Several processes share the journal: another one's rotation under way is left alone. */
+  shared?: boolean;
+  /** Settle now, also when no overlap or settling time is due yet (after a failed rotation). */
+  now?: boolean;
 }
 
 interface PendingRotation {
@@ -122,7 +130,7 @@ function twoSecrets<Client>(options: RotationOptions<Client>, secrets: ClientSec
   const active = new Set<string>();
 
   /** Retires every secret of the client the record does not keep; saves or closes the record; arms the next timer. */
-  async function settle(clientId: string, context: OperationContext, options: { shared: boolean } = { shared: false }): Promise<boolean> {
+  async function settle(clientId: string, context: OperationContext, options: SettleOptions = {}): Promise<boolean> {
     const record = await journal.get<SecretsRecord>(key(clientId));
     if (record === undefined) return false;
     const now = Date.now();
@@ -138,7 +146,7 @@ function twoSecrets<Client>(options: RotationOptions<Client>, secrets: ClientSec
       }
       record.settlesAt = later(record.settlesAt, new Date(Date.parse(record.pending.startedAt) + inFlight()).toISOString());
       delete record.pending;
-    } else if (!isDue(record, now)) {
+    } else if (!options.now && !isDue(record, now)) {
       arm(clientId, record);
       return false;
     }
@@ -163,18 +171,19 @@ function twoSecrets<Client>(options: RotationOptions<Client>, secrets: ClientSec
     return true;
   }
 
-  /** Settles the client in the background, under its lock, until done. */
-  function settleLater(clientId: string): void {
+  /** Settles the client in the background, under its lock, until done; `now` also when nothing is due yet. */
+  function settleLater(clientId: string, options: SettleOptions = {}): void {
     background.track(
       background.retry('retiring secrets Konnect does not hold', logger.child({ clientId }), (context) =>
-        locks.run(clientId, () => settle(clientId, context)).then(() => undefined),
+        locks.run(clientId, () => settle(clientId, context, options)).then(() => undefined),
       ),
     );
   }
 
   function arm(clientId: string, record: SecretsRecord): void {
     const due = nextDue(record);
-    if (due !== undefined) background.schedule(due, () => settleLater(clientId));
+    const settling = record.settlesAt !== undefined && Date.parse(record.settlesAt) === due;
+    if (due !== undefined) background.schedule(due, () => settleLater(clientId), { awaited: settling });
   }
 
   const inFlight = options.inFlightMs;
@@ -211,7 +220,9 @@ function twoSecrets<Client>(options: RotationOptions<Client>, secrets: ClientSec
         delete record.pending;
         if (maybeDone(error)) record.settlesAt = later(record.settlesAt, isoIn(inFlight()));
         await journal.set(key(clientId), record).catch(() => undefined);
-        settleLater(clientId);
+        // A secret the IdP added without the bridge learning of it (a lost answer) is retired now; one it adds
+        // late, when `settlesAt` comes.
+        settleLater(clientId, { now: true });
         throw error;
       }
       record.pending = { startedAt, added: added.id };
@@ -237,7 +248,7 @@ function twoSecrets<Client>(options: RotationOptions<Client>, secrets: ClientSec
           });
         } catch {
           await journal.set(key(clientId), record);
-          return settleLater(clientId);
+          return settleLater(clientId, { now: true });
         }
         if (record.overlap.length === 0 && record.settlesAt === undefined) return journal.delete(key(clientId));
         await journal.set(key(clientId), record);
@@ -275,7 +286,7 @@ function restoring<Client>(
   const inFlight = options.inFlightMs;
 
   /** Puts Konnect's secret back where the IdP's differs; closes the record once no rotation can land any more. */
-  async function settle(clientId: string, context: OperationContext, options: { shared: boolean } = { shared: false }): Promise<boolean> {
+  async function settle(clientId: string, context: OperationContext, options: SettleOptions = {}): Promise<boolean> {
     const record = await vault.get<RestoreRecord>(key(clientId));
     if (record === undefined) return false;
     const now = Date.now();
@@ -305,7 +316,7 @@ function restoring<Client>(
     if (record.settlesAt === undefined || Date.parse(record.settlesAt) <= now) await vault.delete(key(clientId));
     else {
       await vault.set(key(clientId), record);
-      background.schedule(Date.parse(record.settlesAt), () => settleLater(clientId));
+      background.schedule(Date.parse(record.settlesAt), () => settleLater(clientId), { awaited: true });
     }
     return true;
   }
@@ -390,8 +401,10 @@ function replacing<Client>(
   options: RotationOptions<Client>,
   rotateSecret: NonNullable<IdpPrimitives<Client>['rotateSecret']>,
 ): Rotation<Client> {
-  const { idp, orNotFound, background } = options;
+  const { idp, journal, orNotFound, background, locks } = options;
   const logger = options.logger.child({ rotation: 'replace' });
+  const key = (clientId: string) => `${ROTATION_PREFIX}${clientId}`;
+  const active = new Set<string>();
   const replaced = (clientId: string, why: string) =>
     logger.warn(
       `Konnect may still hold the client's old secret, which ${idp.idpName} replaced (${why}): ${idp.idpName} can neither keep two secrets nor have one put back. If the application's calls fail, rotate its secret again in Konnect.`,
@@ -400,20 +413,40 @@ function replacing<Client>(
   return {
     mode: 'replace',
     async rotate(clientId, client, context) {
+      // Journaled only so that a rotation under way when the process dies is logged by the next one.
+      await journal.set(key(clientId), { clientId, pending: { startedAt: new Date().toISOString() } });
+      active.add(clientId);
       let fresh: string;
       try {
         fresh = await orNotFound(clientId, context, () => rotateSecret(clientId, client, context));
       } catch (error) {
+        active.delete(clientId);
         if (maybeDone(error)) replaced(clientId, `the rotation failed with ${isBridgeError(error) ? error.code : 'an unexpected error'}`);
+        await journal.delete(key(clientId));
         throw error;
       }
-      const hold = context.answered.then((answered) => {
+      const hold = context.answered.then(async (answered) => {
+        active.delete(clientId);
         if (!answered) replaced(clientId, 'Konnect did not get the answer');
+        await journal.delete(key(clientId));
       });
       background.track(hold);
       return { result: fresh, hold };
     },
-    settleAll: async () => 0,
+    async settleAll({ shared }) {
+      let settled = 0;
+      for (const [, record] of await journal.list<{ clientId: string; pending: PendingRotation }>(ROTATION_PREFIX)) {
+        const { clientId } = record;
+        if (active.has(clientId) || (shared && Date.parse(record.pending.startedAt) + options.inFlightMs() > Date.now())) continue;
+        await locks.run(clientId, async () => {
+          if ((await journal.get(key(clientId))) === undefined) return;
+          replaced(clientId, 'its process stopped during the rotation');
+          await journal.delete(key(clientId));
+          settled++;
+        });
+      }
+      return settled;
+    },
   };
 }
 
