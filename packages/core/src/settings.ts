@@ -184,6 +184,7 @@ export function parseDuration(text: string): number | undefined {
   if (trimmed === '0') return 0;
   if (!/^(\d+(ms|s|m|h|d))+$/.test(trimmed)) return undefined;
   let total = 0;
-  for (const [, amount, unit] of trimmed.matchAll(/(\d+)(ms|s|m|h|d)/g)) total += Number(amount) * (DURATION_UNITS[unit as string] as number);
+  for (const [, amount, unit] of trimmed.matchAll(/(\d+)(ms|s|m|h|d)/g))
+    total += Number(amount) * (DURATION_UNITS[unit as string] as number);
   return total;
 }
