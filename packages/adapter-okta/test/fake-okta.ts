@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { jwtVerify, type CryptoKey, type KeyObject } from 'jose';
 import { clientCredentials, createFakeIdpKit, listenOnLoopback, type FakeIdpKit } from '@dcr-bridge/conformance';
@@ -15,14 +15,30 @@ import { clientCredentials, createFakeIdpKit, listenOnLoopback, type FakeIdpKit 
  *   client_credentials;
  * - `GET /api/v1/apps/{id}`: the app without its secret; unknown → 404 E0000007;
  * - `PUT /api/v1/apps/{id}` replaces the app (no delta updates: a missing `profile` or setting is gone
- *   afterwards); system-assigned properties are ignored; the secret stays when the body has none, a body
- *   with a `client_secret` sets it (an old secret sent back is back), and a changed
- *   `token_endpoint_auth_method` gets a new secret;
+ *   afterwards); system-assigned properties are ignored; the secrets stay when the body has none, a body
+ *   with a `client_secret` makes it the app's only secret (an old secret sent back is back), and a changed
+ *   `token_endpoint_auth_method` gets a new secret (the only one);
  * - `GET /api/v1/apps?q=` matches the start of `name` or `label` (case-insensitive), paged by `limit`
  *   (default 20, at most 200) and the `after` cursor of the `Link: <…>; rel="next"` header;
  * - `/oauth2/v1/clients`: the list (RFC 7591 shape, `q` on `client_name`, the app's label);
  *   `DELETE /oauth2/v1/clients/{id}` → 204, unknown → 401 `invalid_client`;
- *   `POST …/lifecycle/newSecret` → 200 with the new secret (the old one stops), unknown → 404 E0000007;
+ * - the client secrets of an app (Okta Admin Management API 2026.06.3, okta/okta-management-openapi-spec
+ *   `dist/2026.06.3/management-oneOfInheritance.yaml`, tag ApplicationSSOPublicKeys; guide "Client secret
+ *   rotation and key management"): every app starts with one ACTIVE secret (the one its create answer shows);
+ *   `GET /api/v1/apps/{id}/credentials/secrets` lists them all, INACTIVE ones too, each
+ *   `{id: ocs…, status, client_secret, secret_hash, created, lastUpdated, _links}`; `POST` (body `{}`, or a
+ *   `client_secret` of 14–100 printable ASCII characters, and a `status`) → 201 with the new secret; at most two
+ *   secret objects per app, whatever their status: a third → 400 E0000001 `Api validation failed:
+ *   OAuth2ClientSecretMediated` ("You've reached the maximum number of client secrets per client.");
+ *   `POST …/{secretId}/lifecycle/deactivate` → 200 INACTIVE, but never the only ACTIVE one (400 E0000001 "You
+ *   can't deactivate the only active client secret."); `…/lifecycle/activate` → 200 ACTIVE; `DELETE
+ *   …/{secretId}` → 204, only an INACTIVE one (an ACTIVE one → 400 E0000001 "You can't delete an active client
+ *   secret. Deactivate the secret before deleting it."); an unknown app or secret → 404 E0000007. Okta does not
+ *   say what a second deactivation of an INACTIVE secret answers: 200 here, or 400 after
+ *   `refuseRedeactivation(true)`, so that the adapter is tested against both;
+ * - the token endpoint takes every ACTIVE secret of the app, and refuses INACTIVE and deleted ones ("requests
+ *   that are sent using the previous secret still work until the status of that client secret is set to
+ *   Inactive"); the app's `credentials.oauthClient.client_secret` is its newest ACTIVE one;
  * - management errors `{errorCode, errorSummary, errorLink, errorId, errorCauses}`; a bad token → 401
  *   E0000011; a missing OAuth scope → 403 E0000006;
  * - admin roles (Okta's standard roles, `{id, label, type, status, assignmentType}`): the API token acts with
@@ -48,13 +64,25 @@ interface App {
   credentials: { oauthClient: Record<string, unknown> & { client_id: string; token_endpoint_auth_method: string } };
   settings: { oauthClient: Record<string, unknown> & { grant_types: string[]; redirect_uris?: string[] } };
   profile: Record<string, unknown>;
-  secret: string;
+  /** Its client secrets (Okta's secret objects), oldest first. */
+  secrets: Secret[];
 }
 
-/** A client as the tests look at it: its RFC 7591 settings (as `/oauth2/v1/clients` shows them), secret, profile and app. */
+interface Secret {
+  id: string;
+  status: 'ACTIVE' | 'INACTIVE';
+  value: string;
+  created: string;
+  lastUpdated: string;
+}
+
+/** A client as the tests look at it: its RFC 7591 settings (as `/oauth2/v1/clients` shows them), secrets, profile and app. */
 export interface FakeClient {
   settings: Record<string, unknown> & { client_id: string; client_name: string; grant_types: string[]; redirect_uris?: string[] };
+  /** Its newest ACTIVE secret (what the app's `client_secret` shows). */
   secret: string;
+  /** Its secret objects (ids and statuses, oldest first). */
+  secrets: Array<{ id: string; status: 'ACTIVE' | 'INACTIVE' }>;
   profile: Record<string, unknown>;
   app: Record<string, unknown>;
 }
@@ -72,6 +100,10 @@ export interface FakeOkta {
   /** The standard admin role types (`APP_ADMIN`, `READ_ONLY_ADMIN`, `CUSTOM`…) of the service app or of the API token's admin; default `['APP_ADMIN']`. */
   setAdminRoles(principal: 'serviceApp' | 'apiToken', types: string[]): void;
   failNext(method: string, pattern: RegExp, status: number, body?: unknown, headers?: Record<string, string>): void;
+  /** Whether a deactivation of an INACTIVE secret is refused (400 E0000001) rather than answered 200; Okta does not document which. */
+  refuseRedeactivation(refuse: boolean): void;
+  /** Sets a secret's status directly, as an admin in the Admin Console would (or a remove cut short between its two calls). */
+  setSecretStatus(clientId: string, secretId: string, status: 'ACTIVE' | 'INACTIVE'): void;
   client(clientId: string): FakeClient | undefined;
   clientCount(): number;
   createForeignClient(): string;
@@ -94,6 +126,17 @@ const validationFailed = (res: Response, field: string, cause: string): undefine
   oktaError(res, 400, 'E0000001', `Api validation failed: ${field}`, [`${field}: ${cause}`]);
 const appNotFound = (res: Response, id: string) => oktaError(res, 404, 'E0000007', `Not found: Resource not found: ${id} (AppInstance)`);
 const newSecret = () => randomBytes(30).toString('base64url');
+const newSecretId = () => `ocs${randomBytes(12).toString('base64url').replace(/[-_]/g, 'x').slice(0, 17)}`;
+/** A secret object with this value, ACTIVE unless said otherwise. */
+const secretObject = (value: string, status: Secret['status'] = 'ACTIVE'): Secret => {
+  const now = new Date().toISOString();
+  return { id: newSecretId(), status, value, created: now, lastUpdated: now };
+};
+const activeSecrets = (app: App) => app.secrets.filter((secret) => secret.status === 'ACTIVE');
+/** What the app's `client_secret` shows: its newest ACTIVE secret ("any requests for a secret return the newly generated client secret"). */
+const currentSecret = (app: App) => activeSecrets(app).at(-1)?.value ?? '';
+const secretApiFailed = (res: Response, cause: string) =>
+  oktaError(res, 400, 'E0000001', 'Api validation failed: OAuth2ClientSecretMediated', [cause]);
 const newAppId = () => `0oa${randomBytes(12).toString('base64url').replace(/[-_]/g, 'x').slice(0, 17)}`;
 
 /** One page of a list, with the `Link: <…>; rel="next"` header when there is more. */
@@ -138,6 +181,7 @@ export async function startFakeOkta(serviceApp: {
   const tokens = new Map<string, { scopes: string[]; expiresAt: number }>();
   const kit = createFakeIdpKit();
   let tokenRequests = 0;
+  let refuseRedeactivation = false;
   let url = '';
 
   const appView = (app: App) => ({
@@ -173,7 +217,10 @@ export async function startFakeOkta(serviceApp: {
   /** Create and update answers show the secret. */
   const withSecret = (app: App) => {
     const view = appView(app);
-    return { ...view, credentials: { ...view.credentials, oauthClient: { ...view.credentials.oauthClient, client_secret: app.secret } } };
+    return {
+      ...view,
+      credentials: { ...view.credentials, oauthClient: { ...view.credentials.oauthClient, client_secret: currentSecret(app) } },
+    };
   };
   /** The same client as `/oauth2/v1/clients` shows it (RFC 7591 shape). */
   const clientView = (app: App): FakeClient['settings'] => {
@@ -223,7 +270,7 @@ export async function startFakeOkta(serviceApp: {
     const form = req.body as Record<string, string>;
     const { clientId, clientSecret: secret } = clientCredentials(req.get('authorization'), form);
     const client = apps.get(clientId);
-    if (!client || client.status !== 'ACTIVE' || client.secret !== secret) {
+    if (!client || client.status !== 'ACTIVE' || !activeSecrets(client).some((active) => active.value === secret)) {
       return res
         .status(401)
         .json({ error: 'invalid_client', error_description: 'The client secret supplied for a confidential client is invalid.' });
@@ -320,7 +367,7 @@ export async function startFakeOkta(serviceApp: {
       credentials: { oauthClient: { autoKeyRotation: true, ...oauthClient, client_id: id, token_endpoint_auth_method: fields.method } },
       settings: fields.settings,
       profile: fields.profile,
-      secret: typeof given === 'string' ? given : newSecret(),
+      secrets: [secretObject(typeof given === 'string' ? given : newSecret())],
     };
     apps.set(id, created);
     res.json(withSecret(created));
@@ -362,14 +409,14 @@ export async function startFakeOkta(serviceApp: {
         },
       },
       profile: {},
-      secret: newSecret(),
+      secrets: [secretObject(newSecret())],
     };
     apps.set(id, created);
     res.status(201).json({
       client_id: id,
       client_id_issued_at: Math.floor(Date.parse(now) / 1000),
       client_name: created.label,
-      client_secret: created.secret,
+      client_secret: currentSecret(created),
       client_secret_expires_at: 0,
       ...created.settings.oauthClient,
       token_endpoint_auth_method: created.credentials.oauthClient.token_endpoint_auth_method,
@@ -400,7 +447,7 @@ export async function startFakeOkta(serviceApp: {
       credentials: { oauthClient: { ...oauthClient, client_id: found.id, token_endpoint_auth_method: fields.method } },
       settings: fields.settings,
       profile: fields.profile,
-      secret: typeof given === 'string' ? given : methodChanged ? newSecret() : found.secret,
+      secrets: typeof given === 'string' ? [secretObject(given)] : methodChanged ? [secretObject(newSecret())] : found.secrets,
     });
     res.json(withSecret(found));
   });
@@ -415,11 +462,80 @@ export async function startFakeOkta(serviceApp: {
       return res.status(401).json({ error: 'invalid_client', error_description: "Invalid value for 'client_id' parameter." });
     res.status(204).end();
   });
-  app.post('/oauth2/v1/clients/:clientId/lifecycle/newSecret', authorize('okta.clients.manage'), (req, res) => {
-    const found = apps.get(String(req.params.clientId));
-    if (!found) return oktaError(res, 404, 'E0000007', `Not found: Resource not found: ${req.params.clientId} (PublicClientApp)`);
-    found.secret = newSecret();
-    res.json({ ...clientView(found), client_secret: found.secret });
+
+  const secretView = (app: App, secret: Secret) => {
+    const href = `${url}/api/v1/apps/${app.id}/credentials/secrets/${secret.id}`;
+    const allow = (method: string) => ({ hints: { allow: [method] } });
+    return {
+      id: secret.id,
+      status: secret.status,
+      client_secret: secret.value,
+      secret_hash: createHash('sha256').update(secret.value).digest('base64url').slice(0, 22),
+      created: secret.created,
+      lastUpdated: secret.lastUpdated,
+      _links:
+        secret.status === 'ACTIVE'
+          ? { deactivate: { href: `${href}/lifecycle/deactivate`, ...allow('POST') } }
+          : { activate: { href: `${href}/lifecycle/activate`, ...allow('POST') }, delete: { href, ...allow('DELETE') } },
+    };
+  };
+  /** The app and the secret of the path, or a 404 answered. */
+  const secretOf = (req: Request, res: Response): { app: App; secret: Secret } | undefined => {
+    const found = apps.get(String(req.params.id));
+    if (!found) return void appNotFound(res, String(req.params.id));
+    const secret = found.secrets.find((candidate) => candidate.id === req.params.secretId);
+    if (!secret) return void oktaError(res, 404, 'E0000007', `Not found: Resource not found: ${req.params.secretId} (OAuth2ClientSecret)`);
+    return { app: found, secret };
+  };
+  app.get('/api/v1/apps/:id/credentials/secrets', authorize('okta.apps.read'), (req, res) => {
+    const found = apps.get(String(req.params.id));
+    if (!found) return appNotFound(res, String(req.params.id));
+    res.json(found.secrets.map((secret) => secretView(found, secret)));
+  });
+  app.post('/api/v1/apps/:id/credentials/secrets', authorize('okta.apps.manage'), express.json(), (req, res) => {
+    const found = apps.get(String(req.params.id));
+    if (!found) return appNotFound(res, String(req.params.id));
+    const body = (req.body ?? {}) as { client_secret?: unknown; status?: unknown };
+    const given = body.client_secret;
+    if (given !== undefined) {
+      if (typeof given !== 'string' || given.length < 14)
+        return validationFailed(res, 'client_secret', "'client_secret' must be at least '14' characters long.");
+      if (given.length > 100) return validationFailed(res, 'client_secret', "'client_secret' can't be more than '100' characters long.");
+      if (!/^[\x20-\x7e]+$/.test(given))
+        return validationFailed(res, 'client_secret', "''client_secret'' must only contain printable ASCII: [x20-x7E]+");
+    }
+    if (found.secrets.length >= 2) return secretApiFailed(res, "You've reached the maximum number of client secrets per client.");
+    const secret = secretObject(typeof given === 'string' ? given : newSecret(), body.status === 'INACTIVE' ? 'INACTIVE' : 'ACTIVE');
+    found.secrets.push(secret);
+    res.status(201).json(secretView(found, secret));
+  });
+  app.get('/api/v1/apps/:id/credentials/secrets/:secretId', authorize('okta.apps.read'), (req, res) => {
+    const found = secretOf(req, res);
+    if (found) res.json(secretView(found.app, found.secret));
+  });
+  app.post('/api/v1/apps/:id/credentials/secrets/:secretId/lifecycle/deactivate', authorize('okta.apps.manage'), (req, res) => {
+    const found = secretOf(req, res);
+    if (!found) return;
+    const { app: owner, secret } = found;
+    if (secret.status === 'INACTIVE' && refuseRedeactivation) return secretApiFailed(res, 'The client secret is already inactive.');
+    if (secret.status === 'ACTIVE' && activeSecrets(owner).length === 1)
+      return secretApiFailed(res, "You can't deactivate the only active client secret.");
+    if (secret.status === 'ACTIVE') Object.assign(secret, { status: 'INACTIVE', lastUpdated: new Date().toISOString() });
+    res.json(secretView(owner, secret));
+  });
+  app.post('/api/v1/apps/:id/credentials/secrets/:secretId/lifecycle/activate', authorize('okta.apps.manage'), (req, res) => {
+    const found = secretOf(req, res);
+    if (!found) return;
+    if (found.secret.status === 'INACTIVE') Object.assign(found.secret, { status: 'ACTIVE', lastUpdated: new Date().toISOString() });
+    res.json(secretView(found.app, found.secret));
+  });
+  app.delete('/api/v1/apps/:id/credentials/secrets/:secretId', authorize('okta.apps.manage'), (req, res) => {
+    const found = secretOf(req, res);
+    if (!found) return;
+    if (found.secret.status === 'ACTIVE')
+      return secretApiFailed(res, "You can't delete an active client secret. Deactivate the secret before deleting it.");
+    found.app.secrets = found.app.secrets.filter((secret) => secret !== found.secret);
+    res.status(204).end();
   });
   app.get('/api/v1/users/me', apiTokenOnly, (_req, res) => {
     res.json({
@@ -468,7 +584,7 @@ export async function startFakeOkta(serviceApp: {
         },
       },
       profile: {},
-      secret: newSecret(),
+      secrets: [secretObject(newSecret())],
     });
     return id;
   }
@@ -485,9 +601,23 @@ export async function startFakeOkta(serviceApp: {
     grantScopes: (scopes) => void (grantedScopes = [...scopes]),
     setAdminRoles: (principal, types) => void (adminRoles[principal] = [...types]),
     failNext: kit.failNext,
+    refuseRedeactivation: (refuse) => void (refuseRedeactivation = refuse),
+    setSecretStatus(clientId, secretId, status) {
+      const secret = apps.get(clientId)?.secrets.find((candidate) => candidate.id === secretId);
+      if (!secret) throw new Error(`no secret ${secretId} on ${clientId}`);
+      secret.status = status;
+    },
     client(clientId) {
       const found = apps.get(clientId);
-      return found && { settings: clientView(found), secret: found.secret, profile: found.profile, app: appView(found) };
+      return (
+        found && {
+          settings: clientView(found),
+          secret: currentSecret(found),
+          secrets: found.secrets.map(({ id, status }) => ({ id, status })),
+          profile: found.profile,
+          app: appView(found),
+        }
+      );
     },
     clientCount: () => apps.size,
     createForeignClient: () => foreignClient('Made in the admin console'),
