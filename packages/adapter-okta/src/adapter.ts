@@ -7,6 +7,7 @@ import {
   type Logger,
   lifecycleSettings,
   type LifecycleSettings,
+  type OperationContext,
 } from '@dcr-bridge/core';
 import {
   bearerAuthorization,
@@ -21,7 +22,7 @@ import {
 } from '@dcr-bridge/core/idp';
 import type { CryptoKey } from 'jose';
 import { oktaDiagnostics, type OktaServiceApp } from './diagnostics.js';
-import { clientNameFor, oktaApp, oktaMessage, orgUrl, withoutSecret, type OktaApp } from './mapping.js';
+import { clientNameFor, oktaApp, oktaMessage, orgUrl, withoutSecret, type OktaApp, type OktaSecret } from './mapping.js';
 import { ADAPTER_ID, IDP_NAME } from './identity.js';
 
 export type OktaAuthentication =
@@ -45,10 +46,10 @@ export interface OktaAdapterOptions extends LifecycleSettings {
 
 /** The Okta API scopes the adapter needs, each with what for. */
 const REQUIRED_SCOPES = [
-  ['okta.clients.manage', 'rotate client secrets and delete clients'],
+  ['okta.clients.manage', 'delete clients'],
   ['okta.clients.read', 'list OAuth clients (readiness)'],
-  ['okta.apps.manage', 'create applications and update their redirect URIs'],
-  ['okta.apps.read', "read an application's ownership marker and find a create cut short"],
+  ['okta.apps.manage', 'create applications, update their redirect URIs, add and retire their client secrets'],
+  ['okta.apps.read', "read an application's ownership marker and client secrets, find a create cut short"],
 ] as const;
 
 export const DEFAULT_SCOPES = REQUIRED_SCOPES.map(([scope]) => scope);
@@ -75,6 +76,26 @@ export function createOktaAdapter(options: OktaAdapterOptions): DcrAdapter {
   // An OIDC app created without a client_id of its own has its app id as client_id.
   const app = (clientId: string) => path`/api/v1/apps/${clientId}`;
   const isOurs = (found: OktaApp) => found.profile?.dcrBridge?.managed === true;
+  const secretsOf = (clientId: string) => path`/api/v1/apps/${clientId}/credentials/secrets`;
+
+  /** Every secret object of the app, INACTIVE ones too; an unknown app is `not_found`. */
+  async function listSecrets(clientId: string, context: OperationContext): Promise<OktaSecret[]> {
+    const listed = await http.get<OktaSecret[]>(secretsOf(clientId), { signal: context.signal });
+    if (listed.status === 404) throw new BridgeError('not_found', `${IDP_NAME} has no client ${clientId}.`);
+    if (!listed.ok || !Array.isArray(listed.body)) throw http.errorFromResponse(listed, `listing the client secrets of ${clientId}`);
+    return listed.body;
+  }
+
+  /** Deletes the app's INACTIVE secrets (they get no token); returns how many. */
+  async function deleteInactive(clientId: string, context: OperationContext): Promise<number> {
+    const inactive = (await listSecrets(clientId, context)).filter((secret) => secret.status === 'INACTIVE');
+    for (const secret of inactive) {
+      const deleted = await http.delete(path`/api/v1/apps/${clientId}/credentials/secrets/${secret.id}`, { signal: context.signal });
+      if (deleted.status !== 204 && deleted.status !== 404)
+        throw http.errorFromResponse(deleted, `deleting an inactive secret of ${clientId}`);
+    }
+    return inactive.length;
+  }
 
   /** The next page of a list, from Okta's `Link: <…>; rel="next"` header; only on the org itself, which gets the admin credential. */
   function nextPage(link: string | null): URL | undefined {
@@ -141,14 +162,46 @@ export function createOktaAdapter(options: OktaAdapterOptions): DcrAdapter {
       throw http.errorFromResponse(response, `deleting client ${clientId}`);
     },
 
-    async rotateSecret(clientId, _found, context) {
-      const response = await http.post<{ client_secret?: unknown }>(`${oauthClient(clientId)}/lifecycle/newSecret`, {
-        signal: context.signal,
-      });
-      if (response.status === 404) throw new BridgeError('not_found', `${IDP_NAME} has no client ${clientId}.`);
-      if (!response.ok || typeof response.body?.client_secret !== 'string')
-        throw http.errorFromResponse(response, `rotating the secret of ${clientId}`);
-      return response.body.client_secret;
+    // Two-phase rotation with the client secrets of the app (Okta Admin Management API, "Client secret
+    // rotation"): at most two secret objects per app, ACTIVE or INACTIVE; only ACTIVE ones get tokens; only
+    // an INACTIVE one can be deleted.
+    secrets: {
+      max: 2,
+
+      async list(clientId, _found, context) {
+        return (await listSecrets(clientId, context))
+          .filter((secret) => secret.status === 'ACTIVE')
+          .map(({ id, created }) => ({ id, createdAt: created === undefined ? undefined : new Date(created) }))
+          .sort((a, b) => (a.createdAt?.getTime() ?? 0) - (b.createdAt?.getTime() ?? 0));
+      },
+
+      async add(clientId, _found, context) {
+        let added = await http.post<OktaSecret>(secretsOf(clientId), { json: {}, signal: context.signal });
+        // An INACTIVE secret still takes one of the two places: one left by a remove cut short between its two
+        // calls (or deactivated in the Admin Console) makes room when it is deleted, and the add is made again.
+        if (added.status === 400 && (await deleteInactive(clientId, context)) > 0)
+          added = await http.post<OktaSecret>(secretsOf(clientId), { json: {}, signal: context.signal });
+        if (added.status === 404) throw new BridgeError('not_found', `${IDP_NAME} has no client ${clientId}.`);
+        const { id, client_secret: secret, created } = added.body ?? {};
+        if (!added.ok || typeof id !== 'string' || typeof secret !== 'string')
+          throw http.errorFromResponse(added, `adding a client secret to ${clientId}`);
+        return { id, secret, createdAt: created === undefined ? undefined : new Date(created) };
+      },
+
+      async remove(clientId, _found, secretId, context) {
+        const secret = path`/api/v1/apps/${clientId}/credentials/secrets/${secretId}`;
+        // Deactivating twice leaves the secret as once: safe to repeat.
+        const deactivated = await http.post(`${secret}/lifecycle/deactivate`, { signal: context.signal, idempotent: true });
+        // The app or the secret is gone: so is the secret.
+        if (deactivated.status === 404) return;
+        // A 400 is either the only ACTIVE secret (which Okta keeps) or, perhaps, one already INACTIVE (Okta does
+        // not document a second deactivation): the DELETE tells them apart, deleting only an INACTIVE secret.
+        if (!deactivated.ok && deactivated.status !== 400)
+          throw http.errorFromResponse(deactivated, `deactivating a secret of ${clientId}`);
+        const deleted = await http.delete(secret, { signal: context.signal });
+        if (deleted.status === 204 || deleted.status === 404) return;
+        throw http.errorFromResponse(deactivated.ok ? deleted : deactivated, `retiring a secret of ${clientId}`);
+      },
     },
 
     async replaceRedirectUris(clientId, current, redirectUris, context) {

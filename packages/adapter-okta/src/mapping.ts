@@ -19,6 +19,19 @@ export interface OktaApp {
   [field: string]: unknown;
 }
 
+/**
+ * One of an app's client secrets as the Apps API lists it (`/api/v1/apps/{appId}/credentials/secrets`, Okta Admin
+ * Management API 2026.06.3). `client_secret` is the value itself: never logged, never kept.
+ */
+export interface OktaSecret {
+  id: string;
+  status?: 'ACTIVE' | 'INACTIVE';
+  client_secret?: string;
+  secret_hash?: string;
+  created?: string;
+  lastUpdated?: string;
+}
+
 /** What the create sends: an `oidc_client` app, the marker in its profile. */
 export interface NewOktaApp {
   name: 'oidc_client';

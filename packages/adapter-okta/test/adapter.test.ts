@@ -1,5 +1,6 @@
 import {
   JOURNAL_PREFIX,
+  type DcrAdapter,
   createJsonStore,
   createMemoryDriver,
   readAdapterOptions,
@@ -8,7 +9,7 @@ import {
 } from '@dcr-bridge/core';
 import { parseRegistration } from '@dcr-bridge/core/http';
 import { type BridgeHarness, konnectApplication, konnectEvent, operationContext, startBridge } from '@dcr-bridge/conformance';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createOktaAdapter, dcrBridgeAdapter } from '../src/index.js';
 import { startOrg } from './setup.js';
 
@@ -106,7 +107,7 @@ describe('lifecycle (core): creates Konnect never learnt of, crashes, concurrent
     });
     expect(org.okta.client(created.clientId)).toBeDefined();
     const next = adapterFor(journal);
-    expect(await next.recover?.({ inFlightMs: 0 })).toEqual({ open: 1, undone: 1, neverCreated: 0, unresolved: 0, kept: 0 });
+    expect(await next.recover?.({ inFlightMs: 0 })).toEqual({ open: 1, undone: 1, neverCreated: 0, unresolved: 0, kept: 0, rotations: 0 });
     expect(org.okta.client(created.clientId)).toBeUndefined();
     expect(await journal.list(JOURNAL_PREFIX)).toEqual([]);
   });
@@ -128,7 +129,7 @@ describe('lifecycle (core): creates Konnect never learnt of, crashes, concurrent
     const decoy = org.okta.createClientNamed(`${org.okta.client(created.clientId)?.settings.client_name} (copy)`);
     const start = org.okta.requests.length;
     const next = adapterFor(journal);
-    expect(await next.recover?.({ inFlightMs: 0 })).toEqual({ open: 1, undone: 1, neverCreated: 0, unresolved: 0, kept: 0 });
+    expect(await next.recover?.({ inFlightMs: 0 })).toEqual({ open: 1, undone: 1, neverCreated: 0, unresolved: 0, kept: 0, rotations: 0 });
     expect(searchedNames(org.okta.requests.slice(start))).toEqual([`Lost answer-${entry.nonce}`]);
     expect(org.okta.client(created.clientId)).toBeUndefined();
     expect(org.okta.client(decoy)).toBeDefined();
@@ -139,7 +140,14 @@ describe('lifecycle (core): creates Konnect never learnt of, crashes, concurrent
     await journal.set(`${JOURNAL_PREFIX}abcd1234`, { nonce: 'abcd1234', clientName: 'Never made', startedAt: new Date().toISOString() });
     const decoys = [org.okta.createClientNamed('Never made-abcd1234 (copy)'), org.okta.createClientNamed('never made-abcd1234')];
     const start = org.okta.requests.length;
-    expect(await adapterFor(journal).recover?.({ inFlightMs: 0 })).toEqual({ open: 1, undone: 0, neverCreated: 1, unresolved: 0, kept: 0 });
+    expect(await adapterFor(journal).recover?.({ inFlightMs: 0 })).toEqual({
+      open: 1,
+      undone: 0,
+      neverCreated: 1,
+      unresolved: 0,
+      kept: 0,
+      rotations: 0,
+    });
     expect(searchedNames(org.okta.requests.slice(start))).toEqual(['Never made-abcd1234']);
     for (const decoy of decoys) expect(org.okta.client(decoy)).toBeDefined();
   });
@@ -165,36 +173,55 @@ describe('lifecycle (core): creates Konnect never learnt of, crashes, concurrent
     });
     const { id } = (await made.json()) as { id: string };
     const start = org.okta.requests.length;
-    expect(await adapterFor(journal).recover?.({ inFlightMs: 0 })).toEqual({ open: 1, undone: 1, neverCreated: 0, unresolved: 0, kept: 0 });
+    expect(await adapterFor(journal).recover?.({ inFlightMs: 0 })).toEqual({
+      open: 1,
+      undone: 1,
+      neverCreated: 0,
+      unresolved: 0,
+      kept: 0,
+      rotations: 0,
+    });
     expect(searchedNames(org.okta.requests.slice(start))).toEqual(['Paged-pg7x2k9q', 'Paged-pg7x2k9q']);
     expect(org.okta.client(id)).toBeUndefined();
   });
 });
 
-/** The Okta calls `work` made, admin token requests aside, ids as `{id}`. */
-const calls = async (work: () => Promise<unknown>) => {
+/** The Okta calls `work` made (and the background work it left, such as retiring the old secret), admin token requests aside, ids as `{id}` and `{secretId}`. */
+const calls = async (work: () => Promise<unknown>, settled: DcrAdapter = adapter) => {
   const start = org.okta.requests.length;
   await work();
+  await settled.drained?.();
   return org.okta.requests
     .slice(start)
     .filter((line) => !line.startsWith('POST /oauth2/v1/token'))
-    .map((line) => line.replace(/0oa\w+/, '{id}'));
+    .map((line) => line.replace(/0oa\w+/, '{id}').replace(/ocs\w+/, '{secretId}'));
 };
+/** The Okta calls of a two-phase rotation: the secrets listed, one added, and, once Konnect has it, the old one deactivated and deleted. */
+const ROTATION = [
+  'GET /api/v1/apps/{id}/credentials/secrets',
+  'POST /api/v1/apps/{id}/credentials/secrets',
+  'POST /api/v1/apps/{id}/credentials/secrets/{secretId}/lifecycle/deactivate',
+  'DELETE /api/v1/apps/{id}/credentials/secrets/{secretId}',
+];
 
 describe('Okta calls per Konnect operation (admin token requests aside)', () => {
   const update = (clientId: string) =>
     konnectEvent(clientId, { event_type: 'update_application', redirect_uris: ['https://app.example.com/cb2'] });
   /** A bridge whose adapter has never seen the client, as after a restart. */
-  const cold = async <T>(work: (fresh: BridgeHarness) => Promise<T>): Promise<T> => {
-    const fresh = await startBridge(adapterFor());
+  const cold = async <T>(work: (fresh: BridgeHarness, adapter: DcrAdapter) => Promise<T>): Promise<T> => {
+    const other = adapterFor();
+    const fresh = await startBridge(other);
     try {
-      return await work(fresh);
+      return await work(fresh, other);
     } finally {
       await fresh.close();
     }
   };
 
-  it('remembered (the process that created the client): create 1, new-secret 1, update_application 2, registrations 0, delete 1', async () => {
+  // new-secret: list the secrets, add one, and once Konnect has it, deactivate and delete the old one (Okta
+  // deletes only an INACTIVE secret); before two-phase rotation it was one call (lifecycle/newSecret), which
+  // killed the old secret before Konnect had the new one.
+  it('remembered (the process that created the client): create 1, new-secret 2 + 2 to retire the old, update_application 2, registrations 0, delete 1', async () => {
     let created = { client_id: '', client_secret: '' };
     expect(await calls(async () => (created = (await bridge.call('POST', '/', { body: konnectApplication() })).body))).toEqual([
       'POST /api/v1/apps',
@@ -202,9 +229,9 @@ describe('Okta calls per Konnect operation (admin token requests aside)', () => 
     expect(await org.okta.clientCredentials(created.client_id, created.client_secret)).toBe(true);
     const clientId = created.client_id;
     let rotated = '';
-    expect(await calls(async () => (rotated = (await bridge.call('POST', `/${clientId}/new-secret`)).body.client_secret))).toEqual([
-      'POST /oauth2/v1/clients/{id}/lifecycle/newSecret',
-    ]);
+    expect(await calls(async () => (rotated = (await bridge.call('POST', `/${clientId}/new-secret`)).body.client_secret))).toEqual(
+      ROTATION,
+    );
     expect(await org.okta.clientCredentials(clientId, rotated)).toBe(true);
     expect(await org.okta.clientCredentials(clientId, created.client_secret)).toBe(false);
     expect(await calls(() => bridge.call('POST', `/${clientId}/event-hook`, { body: update(clientId) }))).toEqual([
@@ -229,13 +256,17 @@ describe('Okta calls per Konnect operation (admin token requests aside)', () => 
     expect(org.okta.client(clientId)).toBeUndefined();
   });
 
-  it('cold (another process): new-secret 2, update_application 2, delete 2', async () => {
-    const clientId = (await bridge.call('POST', '/', { body: konnectApplication() })).body.client_id as string;
+  it('cold (another process): new-secret 3 + 2 to retire the old, update_application 2, delete 2', async () => {
+    const created = (await bridge.call('POST', '/', { body: konnectApplication() })).body as { client_id: string; client_secret: string };
+    const clientId = created.client_id;
     let rotated = '';
     expect(
-      await cold((fresh) => calls(async () => (rotated = (await fresh.call('POST', `/${clientId}/new-secret`)).body.client_secret))),
-    ).toEqual(['GET /api/v1/apps/{id}', 'POST /oauth2/v1/clients/{id}/lifecycle/newSecret']);
+      await cold((fresh, other) =>
+        calls(async () => (rotated = (await fresh.call('POST', `/${clientId}/new-secret`)).body.client_secret), other),
+      ),
+    ).toEqual(['GET /api/v1/apps/{id}', ...ROTATION]);
     expect(await org.okta.clientCredentials(clientId, rotated)).toBe(true);
+    expect(await org.okta.clientCredentials(clientId, created.client_secret)).toBe(false);
     expect(await cold((fresh) => calls(() => fresh.call('POST', `/${clientId}/event-hook`, { body: update(clientId) })))).toEqual([
       'GET /api/v1/apps/{id}',
       'PUT /api/v1/apps/{id}',
@@ -245,6 +276,152 @@ describe('Okta calls per Konnect operation (admin token requests aside)', () => 
       'DELETE /oauth2/v1/clients/{id}',
     ]);
     expect(org.okta.client(clientId)).toBeUndefined();
+  });
+});
+
+describe('two-phase rotation (the client secrets of the app)', () => {
+  /** Konnect's answer, settled by the test. */
+  const konnectAnswer = () => {
+    let settle!: (answered: boolean) => void;
+    const answered = new Promise<boolean>((resolve) => (settle = resolve));
+    return { answered, settle };
+  };
+  const statuses = (clientId: string) => org.okta.client(clientId)?.secrets.map((secret) => secret.status);
+  const created = async () =>
+    (await bridge.call('POST', '/', { body: konnectApplication() })).body as { client_id: string; client_secret: string };
+  /** A second secret added at Okta directly (as in the Admin Console), and its value. */
+  const addedAtOkta = async (clientId: string) => {
+    const res = await fetch(`${org.okta.url}/api/v1/apps/${clientId}/credentials/secrets`, {
+      method: 'POST',
+      headers: { authorization: `SSWS ${org.okta.apiToken}`, 'content-type': 'application/json' },
+      body: '{}',
+    });
+    expect(res.status).toBe(201);
+    return (await res.json()) as { id: string; client_secret: string };
+  };
+
+  it("keeps Konnect's secret working beside the new one until Konnect took the answer, then deactivates and deletes it", async () => {
+    const { client_id: clientId, client_secret: old } = await created();
+    const answer = konnectAnswer();
+    const rotated = await adapter.rotateSecret?.(clientId, operation(answer.answered));
+    const fresh = rotated?.clientSecret as string;
+    // Konnect does not have the new secret yet: both are ACTIVE and both get tokens.
+    expect(statuses(clientId)).toEqual(['ACTIVE', 'ACTIVE']);
+    expect(org.okta.client(clientId)?.secret).toBe(fresh);
+    expect(await org.okta.clientCredentials(clientId, old)).toBe(true);
+    expect(await org.okta.clientCredentials(clientId, fresh)).toBe(true);
+    answer.settle(true);
+    await adapter.drained?.();
+    expect(statuses(clientId)).toEqual(['ACTIVE']);
+    expect(await org.okta.clientCredentials(clientId, old)).toBe(false);
+    expect(await org.okta.clientCredentials(clientId, fresh)).toBe(true);
+  });
+
+  it("a rotation Konnect did not get: the new secret is retired and Konnect's keeps working", async () => {
+    const { client_id: clientId, client_secret: old } = await created();
+    const lost = await adapter.rotateSecret?.(clientId, operation(Promise.resolve(false)));
+    await adapter.drained?.();
+    expect(statuses(clientId)).toEqual(['ACTIVE']);
+    expect(await org.okta.clientCredentials(clientId, lost?.clientSecret as string)).toBe(false);
+    expect(await org.okta.clientCredentials(clientId, old)).toBe(true);
+  });
+
+  it('an INACTIVE secret (a retire cut short between deactivate and delete) is not a working one: the next rotation deletes it to make room', async () => {
+    const { client_id: clientId, client_secret: old } = await created();
+    const stranded = await addedAtOkta(clientId);
+    org.okta.setSecretStatus(clientId, stranded.id, 'INACTIVE');
+    expect(await org.okta.clientCredentials(clientId, stranded.client_secret)).toBe(false);
+    let rotated = '';
+    // Okta counts INACTIVE secrets among its two: the add is refused, the INACTIVE one deleted, the add made again.
+    expect(await calls(async () => (rotated = (await bridge.call('POST', `/${clientId}/new-secret`)).body.client_secret))).toEqual([
+      'GET /api/v1/apps/{id}/credentials/secrets',
+      'POST /api/v1/apps/{id}/credentials/secrets',
+      'GET /api/v1/apps/{id}/credentials/secrets',
+      'DELETE /api/v1/apps/{id}/credentials/secrets/{secretId}',
+      'POST /api/v1/apps/{id}/credentials/secrets',
+      'POST /api/v1/apps/{id}/credentials/secrets/{secretId}/lifecycle/deactivate',
+      'DELETE /api/v1/apps/{id}/credentials/secrets/{secretId}',
+    ]);
+    expect(statuses(clientId)).toEqual(['ACTIVE']);
+    expect(await org.okta.clientCredentials(clientId, rotated)).toBe(true);
+    expect(await org.okta.clientCredentials(clientId, old)).toBe(false);
+  });
+
+  for (const refuse of [false, true]) {
+    it(`retires a secret found INACTIVE already (its deactivation ${refuse ? 'refused' : 'answered 200'}): deleted, and the new one alone works`, async () => {
+      org.okta.refuseRedeactivation(refuse);
+      try {
+        const { client_id: clientId, client_secret: old } = await created();
+        const answer = konnectAnswer();
+        const rotated = await adapter.rotateSecret?.(clientId, operation(answer.answered));
+        const oldId = org.okta.client(clientId)?.secrets[0]?.id as string;
+        // The old secret deactivated meanwhile, as a retire cut short after its first call leaves it.
+        org.okta.setSecretStatus(clientId, oldId, 'INACTIVE');
+        answer.settle(true);
+        await adapter.drained?.();
+        expect(org.okta.client(clientId)?.secrets.map((secret) => secret.id)).not.toContain(oldId);
+        expect(statuses(clientId)).toEqual(['ACTIVE']);
+        expect(await org.okta.clientCredentials(clientId, rotated?.clientSecret as string)).toBe(true);
+        expect(await org.okta.clientCredentials(clientId, old)).toBe(false);
+      } finally {
+        org.okta.refuseRedeactivation(false);
+      }
+    });
+  }
+
+  it('retiring a secret that is already gone (or whose app is) is done', async () => {
+    const { client_id: clientId, client_secret: old } = await created();
+    const answer = konnectAnswer();
+    const rotated = await adapter.rotateSecret?.(clientId, operation(answer.answered));
+    const oldId = org.okta.client(clientId)?.secrets[0]?.id as string;
+    org.okta.setSecretStatus(clientId, oldId, 'INACTIVE');
+    const gone = await fetch(`${org.okta.url}/api/v1/apps/${clientId}/credentials/secrets/${oldId}`, {
+      method: 'DELETE',
+      headers: { authorization: `SSWS ${org.okta.apiToken}` },
+    });
+    expect(gone.status).toBe(204);
+    const start = org.okta.requests.length;
+    answer.settle(true);
+    await adapter.drained?.();
+    // One deactivation answered 404, and nothing retried.
+    expect(org.okta.requests.slice(start).filter((line) => line.includes('/credentials/secrets/'))).toEqual([
+      expect.stringMatching(/^POST .*\/lifecycle\/deactivate$/),
+    ]);
+    expect(await org.okta.clientCredentials(clientId, rotated?.clientSecret as string)).toBe(true);
+    expect(await org.okta.clientCredentials(clientId, old)).toBe(false);
+  });
+
+  it('a rotation when the app already has two ACTIVE secrets: the one Konnect does not hold goes first, then the old one', async () => {
+    const { client_id: clientId, client_secret: old } = await created();
+    const extra = await addedAtOkta(clientId);
+    const rotated = (await bridge.call('POST', `/${clientId}/new-secret`)).body.client_secret as string;
+    await adapter.drained?.();
+    expect(statuses(clientId)).toEqual(['ACTIVE']);
+    for (const retired of [old, extra.client_secret]) expect(await org.okta.clientCredentials(clientId, retired)).toBe(false);
+    expect(await org.okta.clientCredentials(clientId, rotated)).toBe(true);
+  });
+
+  it('with an overlap the old secret keeps working until it ends, then only the new one does', async () => {
+    const overlapping = createOktaAdapter({
+      domain: org.okta.url,
+      auth: { apiToken: org.okta.apiToken },
+      rotationOverlapMs: 700,
+    });
+    const local = await startBridge(overlapping);
+    try {
+      const first = (await local.call('POST', '/', { body: konnectApplication() })).body as { client_id: string; client_secret: string };
+      const rotated = (await local.call('POST', `/${first.client_id}/new-secret`)).body.client_secret as string;
+      expect(await org.okta.clientCredentials(first.client_id, first.client_secret)).toBe(true);
+      expect(await org.okta.clientCredentials(first.client_id, rotated)).toBe(true);
+      await vi.waitFor(async () => expect(await org.okta.clientCredentials(first.client_id, first.client_secret)).toBe(false), {
+        timeout: 5_000,
+        interval: 100,
+      });
+      expect(statuses(first.client_id)).toEqual(['ACTIVE']);
+      expect(await org.okta.clientCredentials(first.client_id, rotated)).toBe(true);
+    } finally {
+      await local.close();
+    }
   });
 });
 
@@ -284,7 +461,7 @@ describe('update_application', () => {
     const rotated = await deleteBehind();
     let status = 0;
     expect(await calls(async () => (status = (await bridge.call('POST', `/${rotated}/new-secret`)).status))).toEqual([
-      'POST /oauth2/v1/clients/{id}/lifecycle/newSecret',
+      'GET /api/v1/apps/{id}/credentials/secrets',
     ]);
     expect(status).toBe(404);
     const updated = await deleteBehind();

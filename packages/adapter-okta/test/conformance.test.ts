@@ -70,6 +70,10 @@ for (const mode of Object.keys(modes) as Array<keyof typeof modes>) {
       }
       return {
         adapter: createOktaAdapter({ domain: org.okta.url, auth, logger }),
+        // The same org and credentials, with the journal, vault and overlap the rotation group gives (a restart, a replica).
+        build: (settings) => createOktaAdapter({ domain: org.okta.url, auth, logger, ...settings }),
+        // Two-phase rotation: the new secret is the one this POST adds beside the old.
+        rotationRequest: { method: 'POST', path: /^\/api\/v1\/apps\/[^/]+\/credentials\/secrets$/ },
         backdoor: org.backdoor,
         faults: org.okta.faults,
         logger,
