@@ -207,6 +207,25 @@ export function createKeycloakAdapter(options: KeycloakAdapterOptions): DcrAdapt
       return response.body.value;
     },
 
+    // Restore (core's RotationMode): Konnect's secret is read before a rotation and, when Konnect did not get the
+    // new one, put back. Keycloak keeps one secret per client; its "secret-rotation" client policy keeps the
+    // previous one too, but only as realm configuration the bridge neither holds nor controls (see the README).
+    secretValue: {
+      async read(clientId, found, context) {
+        const response = await http.get<{ type?: string; value?: string }>(`${client(found.id)}/client-secret`, { signal: context.signal });
+        if (!response.ok || typeof response.body?.value !== 'string')
+          throw http.errorFromResponse(response, `reading the secret of ${clientId}`);
+        return response.body.value;
+      },
+      async set(clientId, found, secret, context) {
+        // Keycloak applies only the fields a PUT carries (RepresentationToModel.updateClient sets a non-null
+        // `secret`), so the write holds the secret alone and cannot undo a concurrent change of anything else.
+        // Repeating it leaves Keycloak as one call would: safe to retry.
+        const updated = await http.put(client(found.id), { json: { secret }, signal: context.signal, idempotent: true });
+        if (!updated.ok) throw http.errorFromResponse(updated, `putting back the secret of ${clientId}`);
+      },
+    },
+
     async replaceRedirectUris(clientId, found, redirectUris, context) {
       // Keycloak applies only the fields a PUT carries, so the write holds nothing but the redirect URIs:
       // never a secret read earlier, which a concurrent rotation would see undone.

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { readAdapterOptions } from '@dcr-bridge/core';
-import { konnectApplication, konnectEvent, startBridge, type BridgeHarness } from '@dcr-bridge/conformance';
+import { createCapturingLogger, konnectApplication, konnectEvent, startBridge, type BridgeHarness } from '@dcr-bridge/conformance';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createKeycloakAdapter, dcrBridgeAdapter } from '../src/index.js';
 import { startFakeKeycloak, tokenAudiences, type FakeKeycloak } from './fake-keycloak.js';
@@ -174,7 +174,9 @@ describe('Keycloak calls per Konnect operation (admin token requests aside)', ()
     }
   };
 
-  it('costs 1 call per operation on a client this process created, 2 on one it did not (as after a restart)', async () => {
+  // A rotation reads Konnect's secret first (restore: put back when Konnect does not get the new one), so it costs
+  // one call more than the other operations: 2 remembered, 3 cold.
+  it('costs 1 call per operation (2 per rotation) on a client this process created, 1 more on one it did not (as after a restart)', async () => {
     const created = await bridge.call('POST', '/', { body: konnectApplication() });
     const clientId = created.body.client_id as string;
     const updateTo = (uri: string) => ({ body: konnectEvent(clientId, { event_type: 'update_application', redirect_uris: [uri] }) });
@@ -185,7 +187,7 @@ describe('Keycloak calls per Konnect operation (admin token requests aside)', ()
       return res;
     };
 
-    expect(await calls(rotateOn(bridge), 200)).toEqual([`POST ${clients}/{id}/client-secret`]);
+    expect(await calls(rotateOn(bridge), 200)).toEqual([`GET ${clients}/{id}/client-secret`, `POST ${clients}/{id}/client-secret`]);
     expect(await keycloak.clientCredentials(clientId, secret)).toBeDefined();
     expect(await calls(() => bridge.call('POST', `/${clientId}/event-hook`, updateTo('https://app.example.com/v2')), 200)).toEqual([
       `PUT ${clients}/{id}`,
@@ -200,7 +202,11 @@ describe('Keycloak calls per Konnect operation (admin token requests aside)', ()
     ).toEqual([`DELETE ${clients}/{id}/protocol-mappers/models/{id}`]);
     expect(tokenAudiences((await keycloak.clientCredentials(clientId, secret))!)).toEqual(['account']);
 
-    expect(await onFreshBridge((fresh) => calls(rotateOn(fresh), 200))).toEqual([lookup, `POST ${clients}/{id}/client-secret`]);
+    expect(await onFreshBridge((fresh) => calls(rotateOn(fresh), 200))).toEqual([
+      lookup,
+      `GET ${clients}/{id}/client-secret`,
+      `POST ${clients}/{id}/client-secret`,
+    ]);
     expect(await keycloak.clientCredentials(clientId, secret)).toBeDefined();
     expect(
       await onFreshBridge((fresh) =>
@@ -235,7 +241,7 @@ describe('Keycloak calls per Konnect operation (admin token requests aside)', ()
     const created = await bridge.call('POST', '/', { body: konnectApplication() });
     const clientId = created.body.client_id as string;
     await onFreshBridge((fresh) => fresh.call('DELETE', `/${clientId}`));
-    expect(await calls(() => bridge.call('POST', `/${clientId}/new-secret`), 404)).toEqual([`POST ${clients}/{id}/client-secret`, lookup]);
+    expect(await calls(() => bridge.call('POST', `/${clientId}/new-secret`), 404)).toEqual([`GET ${clients}/{id}/client-secret`, lookup]);
     expect(await calls(() => bridge.call('POST', `/${clientId}/new-secret`), 404)).toEqual([lookup]);
   });
 
@@ -268,6 +274,46 @@ describe('Keycloak calls per Konnect operation (admin token requests aside)', ()
       `DELETE ${clients}/{id}/protocol-mappers/models/{id}`,
     ]);
     expect(client.mappers).toEqual([]);
+  });
+});
+
+describe("rotation: Konnect's secret put back when Konnect did not get the new one (restore)", () => {
+  it('puts it back with a PUT of the secret alone, and logs the client it did it for', async () => {
+    const logger = createCapturingLogger();
+    const rotating = adapterFor({ logger });
+    // A rotation that failed may still land at Keycloak until this long after it started: settled again then.
+    await rotating.recover?.({ inFlightMs: 1_000 });
+    const local = await startBridge(rotating, { logger });
+    try {
+      const created = await local.call('POST', '/', { body: konnectApplication() });
+      const clientId = created.body.client_id as string;
+      const secret = created.body.client_secret as string;
+      const start = keycloak.requests.length;
+      // Keycloak generates the new secret, and its answer never reaches the bridge.
+      keycloak.faults.faultNext('POST', /\/client-secret$/, 'processed_answer_lost');
+      const res = await local.call('POST', `/${clientId}/new-secret`);
+      expect(res.status).toBeGreaterThanOrEqual(500);
+      await keycloak.faults.settle();
+      await rotating.drained?.();
+      expect(await keycloak.clientCredentials(clientId, secret), "Konnect's secret works again").toBeDefined();
+      const calls = keycloak.requests.slice(start).filter((line) => !line.includes('/protocol/openid-connect/token'));
+      // Konnect's secret read before the rotation, the rotation, then (core's settling) one write putting it back.
+      expect(calls.slice(0, 2).map((line) => line.replace(/[0-9a-f]{8}-[0-9a-f-]{27}/, '{id}'))).toEqual([
+        'GET /admin/realms/customers/clients/{id}/client-secret',
+        'POST /admin/realms/customers/clients/{id}/client-secret',
+      ]);
+      expect(calls.filter((line) => line.startsWith('PUT '))).toHaveLength(1);
+      // The write carries nothing but the secret: it cannot undo a change of the redirect URIs made meanwhile.
+      expect(keycloak.putFields(clientId)).toEqual([['secret']]);
+      expect(logger.lines.find((line) => line.msg.startsWith('put back the secret Konnect holds'))).toMatchObject({
+        level: 'warn',
+        clientId,
+      });
+      expect(JSON.stringify(logger.lines)).not.toContain(secret);
+    } finally {
+      await local.close();
+      await rotating.close?.();
+    }
   });
 });
 

@@ -1,3 +1,4 @@
+import type { LifecycleSettings } from '@dcr-bridge/core';
 import { createCapturingLogger, runConformanceSuite } from '@dcr-bridge/conformance';
 import { createKeycloakAdapter } from '../src/index.js';
 import { startFakeKeycloak, tokenAudiences, type FakeKeycloak } from './fake-keycloak.js';
@@ -9,8 +10,9 @@ runConformanceSuite({
   name: 'keycloak (fake admin REST API, /auth prefix, admin client in master)',
   async setup() {
     keycloak = await startFakeKeycloak({ pathPrefix: '/auth' });
-    const adapterWith = (clientSecret: string) =>
+    const adapterWith = (clientSecret: string, settings: LifecycleSettings = {}) =>
       createKeycloakAdapter({
+        ...settings,
         baseUrl: keycloak.url,
         realm: keycloak.realm,
         tokenRealm: keycloak.admin.realm,
@@ -22,6 +24,9 @@ runConformanceSuite({
       keycloak.failNext(method, path, 429, { error: 'too many requests' }, { 'retry-after': String(retryAfterSeconds) });
     return {
       adapter: adapterWith(keycloak.admin.clientSecret),
+      build: (settings) => adapterWith(keycloak.admin.clientSecret, settings),
+      // Restore mode: the rotation itself gives the client its new secret (ClientResource.regenerateSecret).
+      rotationRequest: { method: 'POST', path: /\/clients\/[^/]+\/client-secret$/ },
       logger,
       hiddenValues: [keycloak.admin.clientSecret],
       idp: {

@@ -24,7 +24,13 @@ import { clientCredentials, createFakeIdpKit, listenOnLoopback, type FakeIdpKit 
  * - a protocol mapper create keeps the `id` it carries (ClientAdapter.addProtocolMapper); a second mapper
  *   of the same name answers 409;
  * - `PUT /clients/{id}` applies only the fields the body carries (RepresentationToModel.updateClient sets
- *   each non-null field), `secret` included: a PUT that carries an old secret brings it back;
+ *   each non-null field), `secret` included: a PUT that carries an old secret brings it back, and a PUT of
+ *   `{secret}` alone sets the secret and nothing else;
+ * - `GET /clients/{id}/client-secret` answers the current secret as a CredentialRepresentation
+ *   `{type: "secret", value}` and, unlike other reads, needs manage-clients (ClientResource.getClientSecret:
+ *   requireManage); `POST …/client-secret` generates a new one and answers it the same way
+ *   (ClientResource.regenerateSecret); the token endpoint accepts the current secret only: the realm has no
+ *   "secret-rotation" client policy (a preview feature, off by default), so no rotated secret is kept;
  * - unknown ids answer 404 {"error":"Could not find client"}; a missing or expired bearer token gets 401;
  * - admin tokens are JWTs carrying the service account's roles with composites expanded
  *   (`resource_access["realm-management"].roles`, or `["<realm>-realm"]` for an admin client in master;
@@ -128,6 +134,8 @@ export interface FakeKeycloak {
   failNext(method: string, pathPattern: RegExp, status: number, body?: unknown, headers?: Record<string, string>): void;
   /** Raw request lines as received: "METHOD /path?query". */
   requests: string[];
+  /** The field names of every `PUT /clients/{id}` body the client received, oldest first (what a write carried). */
+  putFields(clientId: string): string[][];
   tokenRequests: (clientId: string) => number;
   clientByClientId(clientId: string): Client | undefined;
   /** The names of a client's default and optional client scopes, sorted. */
@@ -187,6 +195,8 @@ export async function startFakeKeycloak(
     defaultClientScopes: scopeNames(client.defaultScopes),
     optionalClientScopes: scopeNames(client.optionalScopes),
   });
+  /** Field names of each PUT of a client, by internal id. */
+  const puts = new Map<string, string[][]>();
   const tokens = new Map<string, Token>();
   const tokenRequestCounts = new Map<string, number>();
   const kit = createFakeIdpKit();
@@ -275,10 +285,11 @@ export async function startFakeKeycloak(
     const bearer = req.get('authorization')?.match(/^Bearer (.+)$/)?.[1];
     const token = bearer ? tokens.get(bearer) : undefined;
     if (!token || token.expiresAt <= now()) return void res.status(401).json({ error: 'HTTP 401 Unauthorized' });
-    const allowed =
-      req.method === 'GET'
-        ? token.roles.includes('view-clients') || token.roles.includes('manage-clients')
-        : token.roles.includes('manage-clients');
+    // ClientResource.getClientSecret asks requireManage: reading a secret is a manage-clients right.
+    const read = req.method === 'GET' && !/\/client-secret(\/rotated)?$/.test(req.path);
+    const allowed = read
+      ? token.roles.includes('view-clients') || token.roles.includes('manage-clients')
+      : token.roles.includes('manage-clients');
     if (!allowed) return void res.status(403).json({ error: 'HTTP 403 Forbidden' });
     if (req.params.realm !== realm) return void res.status(404).json({ error: 'Realm not found.' });
     next();
@@ -352,6 +363,7 @@ export async function startFakeKeycloak(
       optionalClientScopes: _optional,
       ...fields
     } = req.body as Client['rep'] & { secret?: unknown; defaultClientScopes?: unknown; optionalClientScopes?: unknown };
+    puts.set(client.rep.id, [...(puts.get(client.rep.id) ?? []), Object.keys(req.body as object)]);
     const present = Object.entries(fields).filter(([, value]) => value !== null && value !== undefined);
     client.rep = { ...client.rep, ...Object.fromEntries(present), id: client.rep.id };
     if (typeof secret === 'string') client.secret = secret;
@@ -428,6 +440,10 @@ export async function startFakeKeycloak(
     realm,
     admin,
     requests: kit.requests,
+    putFields(clientId) {
+      const client = [...clients.values()].find((candidate) => candidate.rep.clientId === clientId);
+      return (client && puts.get(client.rep.id)) ?? [];
+    },
     faults: kit,
     advanceClock: (seconds) => void (clockOffset += seconds),
     setAdminRoles: (roles) => void (adminRoles = roles),
