@@ -65,7 +65,7 @@ describe('doctor, OAuth 2.0 for Okta (service app)', () => {
       name: 'permission: okta.apps.manage',
       result: 'fail',
       detail: expect.stringContaining('invalid_scope'),
-      fix: `In the Okta Admin Console, open application ${org.okta.serviceApp.clientId} → Okta API Scopes, and grant okta.apps.manage (needed to create applications and update their redirect URIs).`,
+      fix: `In the Okta Admin Console, open application ${org.okta.serviceApp.clientId} → Okta API Scopes, and grant okta.apps.manage (needed to create applications, update their redirect URIs, add and retire their client secrets).`,
     });
     for (const scope of ['okta.apps.read', 'okta.clients.read', 'okta.clients.manage'])
       expect(byName(`permission: ${scope}`)?.result).toBe('pass');
