@@ -48,6 +48,8 @@ export function createBackgroundWork(options: BackgroundOptions): BackgroundWork
      * nothing else references can be garbage-collected before it fires, and the work then never ends.
      */
     async run(operation, work) {
+      // Nothing starts once the adapter is closing: the journal keeps what is left for the next start.
+      if (closed.aborted) throw closed.reason;
       const controller = new AbortController();
       const timer = setTimeout(
         () => controller.abort(new BridgeError('idp_timeout', `${operation} did not finish within ${timeoutMs} ms.`)),
@@ -55,7 +57,6 @@ export function createBackgroundWork(options: BackgroundOptions): BackgroundWork
       );
       const onClose = () => controller.abort(closed.reason);
       closed.addEventListener('abort', onClose, { once: true });
-      if (closed.aborted) onClose();
       const { signal } = controller;
       try {
         return await work({
