@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createEncryptedStore, createMemoryDriver } from '@dcr-bridge/core';
+import { createEncryptedStore, createMemoryDriver, type LifecycleSettings } from '@dcr-bridge/core';
 import { createCapturingLogger, runConformanceSuite } from '@dcr-bridge/conformance';
 import { createSqliteDriver } from '@dcr-bridge/store-sqlite';
 import { afterAll, expect } from 'vitest';
@@ -24,13 +24,12 @@ runConformanceSuite({
       driver: createSqliteDriver({ path: join(dir, 'state.sqlite') }),
       keys: [new Uint8Array(randomBytes(32))],
     });
-    const adapter = createRfc7591Adapter({
-      issuer: idp.issuer,
-      initialAccessToken: await idp.rotatingInitialAccessToken(),
-      store,
-      allowInsecureHttp: true,
-      logger,
-    });
+    const initialAccessToken = await idp.rotatingInitialAccessToken();
+    // The registration access tokens live in the store: adapters the rotation group builds share it, as the processes
+    // of one server's restarts share its store file.
+    const adapterWith = (settings: LifecycleSettings = {}) =>
+      createRfc7591Adapter({ issuer: idp.issuer, initialAccessToken, store, allowInsecureHttp: true, logger, ...settings });
+    const adapter = adapterWith();
     let adminTokens = 0;
     idp.provider.on('grant.success', (ctx) => {
       if (ctx.oidc.client?.clientId === idp.admin.clientId) adminTokens++;
@@ -67,6 +66,9 @@ runConformanceSuite({
       foreignClients: 'unknown',
       unknownScope: 'no-such-scope',
       faults: idp.faults,
+      build: (settings) => ({ ...adapterWith(settings), close: async () => undefined }),
+      // RFC 7592: a rotation is an update (PUT) whose answer carries the new secret.
+      rotationRequest: { method: 'PUT', path: /^\/reg\/[^/]+$/ },
       // RFC 7591 clients cannot be searched, and an RFC 7592 update rotates the only management token:
       // a lost answer to either is what this IdP makes impossible to recover (see the README).
       faultLimits: {

@@ -1,3 +1,4 @@
+import type { LifecycleSettings } from '@dcr-bridge/core';
 import { createCapturingLogger, runConformanceSuite } from '@dcr-bridge/conformance';
 import { createZitadelAdapter } from '../src/index.js';
 import { startFakeZitadel, type FakeZitadel } from './fake-zitadel.js';
@@ -11,8 +12,15 @@ runConformanceSuite({
   name: 'zitadel (fake ApplicationService and UserService)',
   async setup() {
     idp = await startFakeZitadel();
-    const adapterWith = (apiToken: string) =>
-      createZitadelAdapter({ baseUrl: idp.url, projectId: idp.projectId, organizationId: idp.organizationId, apiToken, logger });
+    const adapterWith = (apiToken: string, settings: LifecycleSettings = {}) =>
+      createZitadelAdapter({
+        baseUrl: idp.url,
+        projectId: idp.projectId,
+        organizationId: idp.organizationId,
+        apiToken,
+        logger,
+        ...settings,
+      });
     const tooManyRequests = (method: string, path: RegExp, retryAfterSeconds: number) =>
       idp.failNext(
         method,
@@ -35,6 +43,9 @@ runConformanceSuite({
         refusedCredentials: () => ({ adapter: adapterWith('not-the-api-token'), secret: 'not-the-api-token' }),
       },
       faults: idp.faults,
+      build: (settings) => adapterWith(idp.apiToken, settings),
+      // The suite's client_credentials registrations are service users: their secret comes from AddSecret, which replaces it.
+      rotationRequest: { method: 'POST', path: new RegExp(`^${userService}/AddSecret$`) },
       // The suite's client_credentials registrations become service users, which have no redirect URIs in
       // ZITADEL (no redirect flow): the payload carries none, and update_application keeps them none.
       application: { redirect_uris: [] },

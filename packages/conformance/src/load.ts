@@ -11,6 +11,9 @@ import { konnectApplication, konnectEvent } from './payloads.js';
  * - **orphans**: clients at the IdP that Konnect was never given (a create it was told failed);
  * - **zombies**: clients Konnect was told are deleted (204) that still exist;
  * - **resurrected secrets**: secrets rotated away (a rotation Konnect got 200 for) that work again;
+ * - **Konnect's secret refused**: clients Konnect holds whose last secret Konnect received (at the create or
+ *   a rotation answered 200) no longer works, whatever failed since: a rotation whose answer Konnect did not
+ *   get must leave it working (zero where the IdP keeps two secrets or lets one be put back);
  * - **unmanageable**: clients Konnect holds that the bridge can no longer rotate or delete;
  * - **slow answers**: answers later than Konnect's budget; **bad errors**: error answers that are not
  *   `{error, error_description}` JSON.
@@ -37,6 +40,8 @@ export interface LoadOptions {
 export interface KonnectLedger {
   /** Clients Konnect holds → the last secret it got, or undefined when a failed rotation may have changed it. */
   held: Map<string, string | undefined>;
+  /** Clients Konnect holds → the last secret it received, kept when a rotation fails (what the application uses). */
+  received: Map<string, string>;
   /** Clients Konnect was told are deleted. */
   deleted: Set<string>;
   /** Clients whose delete failed without a definite answer (5xx, none): the IdP may have deleted them late. */
@@ -54,6 +59,7 @@ export interface KonnectLedger {
 export function createLedger(): KonnectLedger {
   return {
     held: new Map(),
+    received: new Map(),
     deleted: new Set(),
     maybeDeleted: new Set(),
     retired: [],
@@ -121,10 +127,14 @@ export async function runKonnectLoad(options: LoadOptions, ledger: KonnectLedger
   }
 
   function apply(operation: Operation, clientId: string | undefined, res: HarnessResponse): void {
-    if (operation === 'create' && res.status === 201) ledger.held.set(res.body.client_id, res.body.client_secret);
+    if (operation === 'create' && res.status === 201) {
+      ledger.held.set(res.body.client_id, res.body.client_secret);
+      ledger.received.set(res.body.client_id, res.body.client_secret);
+    }
     if (operation === 'rotate' && clientId) {
       const previous = ledger.held.get(clientId);
       if (res.status === 200) {
+        ledger.received.set(clientId, res.body.client_secret);
         if (previous !== undefined) ledger.retired.push([clientId, previous]);
         ledger.held.set(clientId, res.body.client_secret);
       } else if (res.status >= 500) {
@@ -134,6 +144,7 @@ export async function runKonnectLoad(options: LoadOptions, ledger: KonnectLedger
     }
     if (operation === 'delete' && clientId && res.status === 204) {
       ledger.held.delete(clientId);
+      ledger.received.delete(clientId);
       ledger.maybeDeleted.delete(clientId);
       ledger.deleted.add(clientId);
     }
@@ -160,6 +171,8 @@ export interface AuditReport {
   resurrectedSecrets: number;
   /** Held clients whose last known secret no longer works (with no failed rotation to explain it). */
   deadSecrets: number;
+  /** Held clients whose last secret Konnect received is refused, failed rotations included (see above). */
+  konnectSecretRefused: number;
   unmanageable: number;
   /** The unmanageable clients' ids, for the log of what an operator must clean up. */
   unmanageableIds: string[];
@@ -186,6 +199,7 @@ export async function auditLedger(
     zombies: 0,
     resurrectedSecrets: 0,
     deadSecrets: 0,
+    konnectSecretRefused: 0,
     unmanageable: 0,
     unmanageableIds: [],
     slowAnswers: ledger.slowAnswers,
@@ -201,6 +215,8 @@ export async function auditLedger(
     }
     present.push(clientId);
     if (secret !== undefined && !(await backdoor.canGetToken(clientId, secret))) report.deadSecrets++;
+    const received = ledger.received.get(clientId);
+    if (received !== undefined && !(await backdoor.canGetToken(clientId, received))) report.konnectSecretRefused++;
   }
   for (const [clientId, secret] of ledger.retired) if (await backdoor.canGetToken(clientId, secret)) report.resurrectedSecrets++;
   report.orphans = Math.max(0, (await backdoor.countClients()) - baseline - present.length);

@@ -5,6 +5,7 @@ import { idpPlumbingGroup } from './suite/idp-plumbing.js';
 import { lifecycleGroup } from './suite/lifecycle.js';
 import { logsGroup } from './suite/logs.js';
 import { racesGroup } from './suite/races.js';
+import { rotationGroup } from './suite/rotation.js';
 import { suiteRun } from './suite/run.js';
 import { scenarioRegistry } from './suite/scenarios.js';
 import type { ConformanceOptions } from './suite/target.js';
@@ -25,6 +26,7 @@ export function runConformanceSuite(options: ConformanceOptions): void {
     lifecycleGroup(run);
     contractGroup(run);
     racesGroup(run);
+    rotationGroup(run);
     faultsGroup(run);
     logsGroup(run);
     idpPlumbingGroup(run);

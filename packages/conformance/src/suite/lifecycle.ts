@@ -43,6 +43,8 @@ export function lifecycleGroup(run: SuiteRun): void {
       expect(res.headers.get('cache-control')).toBe('no-store');
       expect(res.body.client_id).toBe(clientId);
       expect(res.body.client_secret).not.toBe(secret);
+      // The old secret is retired once Konnect's connection took the answer (two-secrets IdPs): just after it.
+      await run.target.adapter.drained?.();
       expect(await run.target.backdoor.canGetToken(clientId, secret)).toBe(false);
       expect(await run.target.backdoor.canGetToken(clientId, res.body.client_secret)).toBe(true);
     });
@@ -54,6 +56,7 @@ export function lifecycleGroup(run: SuiteRun): void {
       expect(once.status, JSON.stringify(once.body)).toBe(200);
       const twice = await run.call('POST', clientPath(clientId, '/new-secret'));
       expect(twice.status, JSON.stringify(twice.body)).toBe(200);
+      await run.target.adapter.drained?.();
       expect(await run.target.backdoor.canGetToken(clientId, first)).toBe(false);
       expect(await run.target.backdoor.canGetToken(clientId, once.body.client_secret)).toBe(false);
       expect(await run.target.backdoor.canGetToken(clientId, twice.body.client_secret)).toBe(true);

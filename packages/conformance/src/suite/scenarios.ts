@@ -29,6 +29,15 @@ export const SCENARIOS = {
     'ten rounds of a rotation and an update at once: both succeed, only the new secret works, the URIs are the new ones',
   'races/two-rotations': 'two rotations at once: both answer 200 and exactly one of the two secrets works',
   'races/delete-rotate-update': 'a delete, a rotation and an update at once: the client ends deleted, every secret dead, no 5xx',
+  'rotation/answer-lost':
+    'a rotation whose answer the IdP loses: the secret Konnect holds keeps working (or, where the IdP allows neither two secrets nor a restore, a warning names the client)',
+  'rotation/processed-late':
+    'a rotation the IdP processes after the bridge gave up: the secret Konnect holds works again once it can no longer land (or a warning names the client)',
+  'rotation/crash-in-flight':
+    'a process that dies with a rotation in flight: the next one leaves the secret Konnect holds working (or names the client)',
+  'rotation/overlap':
+    'with an overlap, old and new secrets both work until it ends, then only the new one, also across a restart (refused at build where the IdP keeps one secret)',
+  'rotation/overlap-twice': 'two rotations within the overlap: the oldest secret stops at the second, the middle one when the overlap ends',
   'faults/konnect-load': 'keeps its promises while a fifth of the IdP requests fail, hang, or complete late or unanswered',
   'logs/no-secrets': 'no client secret the bridge handed out, nor any hidden value, reaches a log line',
   'idp-plumbing/one-admin-token': 'eight concurrent creates on a cold adapter fetch exactly one admin token',
