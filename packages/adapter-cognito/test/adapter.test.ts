@@ -457,7 +457,7 @@ describe('connections to Cognito', () => {
 
   it('gives up on a request Cognito does not answer after timeoutMs, as idp_timeout', async () => {
     const impatient = adapterFor({ timeoutMs: 300 });
-    env.proxy.faults.faultNext('POST', /^\/$/, 'hang');
+    env.proxy.faults.faultNext('POST', /^\/DescribeUserPoolClient$/, 'hang');
     try {
       await expect(impatient.deleteClient('hangingclient000000000000000', operation(Promise.resolve(true)))).rejects.toMatchObject({
         code: 'idp_timeout',

@@ -7,9 +7,13 @@ import { createFakeIdpKit, type FakeIdpKit } from '@dcr-bridge/conformance';
  * A proxy in front of cognito-local that makes it behave like Cognito where the emulator does not,
  * following AWS's API reference:
  * - AddUserPoolClientSecret / ListUserPoolClientSecrets / DeleteUserPoolClientSecret (cognito-local
- *   answers 500 CognitoLocal#Unsupported): at most two secrets per client (LimitExceededException), the
- *   last one cannot be deleted (InvalidParameterException), the list is one answer without NextToken and
- *   never shows values, secret ids are `<client-id>--<epoch-create-time>`;
+ *   answers 500 CognitoLocal#Unsupported; the AWS SDK's model, @aws-sdk/client-cognito-identity-provider
+ *   3.1169.0): "up to 2 active secrets per app client" (a third: LimitExceededException), "you cannot
+ *   delete the last remaining secret" (InvalidParameterException), an unknown client or secret id
+ *   ResourceNotFoundException; the list is one answer without NextToken ("there are only 2 secrets at any
+ *   given time and we return both") and never shows values; Add answers `ClientSecretDescriptor` with the
+ *   value only when Cognito generated it (a `ClientSecret` of the caller's, 24–64 of `[\w+]`, is not
+ *   echoed); secret ids are `<client-id>--<epoch-create-time>`; their 500 is InternalServerException;
  * - UpdateUserPoolClient resets every attribute the request omits (cognito-local merges them);
  * - AllowedOAuthScopes must exist on a resource server (ScopeDoesNotExistException) unless standard;
  *   client_credentials cannot be combined with code or implicit (InvalidOAuthFlowException);
@@ -32,7 +36,9 @@ import { createFakeIdpKit, type FakeIdpKit } from '@dcr-bridge/conformance';
  *   the region taken from the request's SigV4 credential scope, or the custom domain), or from a
  *   `user_pool_id` query parameter where a test calls the proxy by its own address;
  * - the conformance kit's fault layer sits in front of everything (`faults`): resets, hangs, late and lost
- *   answers, as a network between the bridge and AWS produces them.
+ *   answers, as a network between the bridge and AWS produces them. Every AWS call is `POST /` naming its
+ *   operation in `X-Amz-Target`; the kit matches faults on method and path only, so it is shown each call
+ *   as `POST /<Operation>` (`faultNext('POST', /^\/AddUserPoolClientSecret$/, …)` faults that operation alone).
  * Everything else goes to cognito-local unchanged. Errors are AWS JSON 1.1: 400, `x-amzn-ErrorType`,
  * `{"__type", "message"}`.
  */
@@ -198,14 +204,21 @@ export async function startCognitoProxy(upstream: string, customScopes: string[]
       case 'AddUserPoolClientSecret': {
         if (!(await describe(body.UserPoolId, clientId)))
           return awsError(res, 'ResourceNotFoundException', `Client ${clientId} does not exist.`);
+        const custom = body.ClientSecret;
+        if (custom !== undefined && (typeof custom !== 'string' || !/^[\w+]{24,64}$/.test(custom)))
+          return awsError(
+            res,
+            'InvalidParameterException',
+            "1 validation error detected: Value at 'clientSecret' failed to satisfy constraint: Member must have length between 24 and 64 and match pattern [\\w+]+",
+          );
         const list = secrets.get(clientId) ?? [];
         if (list.length >= 2) return awsError(res, 'LimitExceededException', 'A client can have at most 2 client secrets.');
-        const secret = newSecret(clientId, randomBytes(26).toString('hex'));
+        const secret = newSecret(clientId, (custom as string | undefined) ?? randomBytes(26).toString('hex'));
         secrets.set(clientId, [...list, secret]);
         return send(res, 200, {
           ClientSecretDescriptor: {
             ClientSecretId: secret.id,
-            ClientSecretValue: secret.value,
+            ...(custom === undefined ? { ClientSecretValue: secret.value } : {}),
             ClientSecretCreateDate: secret.created / 1000,
           },
         });
@@ -317,19 +330,31 @@ export async function startCognitoProxy(upstream: string, customScopes: string[]
     lost.splice(lose, 1);
     const nowhere = { writeHead: () => nowhere, end: () => nowhere } as unknown as ServerResponse;
     await api(target, body, nowhere, caller);
+    // The client-secret operations name their 500 InternalServerException, the older ones InternalErrorException.
+    const type = target.includes('ClientSecret') ? 'InternalServerException' : 'InternalErrorException';
     res
-      .writeHead(500, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-errortype': 'InternalErrorException' })
-      .end(JSON.stringify({ __type: 'InternalErrorException', message: 'An internal error occurred.' }));
+      .writeHead(500, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-errortype': type })
+      .end(JSON.stringify({ __type: type, message: 'An internal error occurred.' }));
   };
-  const server: Server = createServer((req, res) =>
-    kit.middleware(req, res, () =>
+  const server: Server = createServer((req, res) => {
+    // The kit sees an AWS call as `POST /<Operation>`, so that a fault can target one operation.
+    const url = req.url ?? '/';
+    const operation =
+      req.method === 'POST' && url === '/'
+        ? String(req.headers['x-amz-target'] ?? '')
+            .split('.')
+            .pop()
+        : undefined;
+    if (operation) req.url = `/${operation}`;
+    kit.middleware(req, res, () => {
+      req.url = url;
       handle(req, res).catch(() => {
         if (!res.headersSent)
           res.writeHead(500, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-errortype': 'InternalErrorException' });
         res.end(JSON.stringify({ __type: 'InternalErrorException', message: 'An internal error occurred.' }));
-      }),
-    ),
-  );
+      });
+    });
+  });
   server.on('connection', () => void proxy.connections++);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const proxy: CognitoProxy = {
