@@ -52,8 +52,8 @@ const READ_ONLY = ['CreationDate', 'LastModifiedDate'] as const;
 /** The most app clients one ListUserPoolClients page may hold. */
 const PAGE_SIZE = 60;
 
-/** How many clients' current secret ids are remembered (as many as core remembers clients by default). */
-const REMEMBERED_SECRETS = 1_000;
+/** Cognito keeps at most two secrets per app client (AddUserPoolClientSecret: "up to 2 active secrets"). */
+const MAX_SECRETS = 2;
 
 /** Sockets to Cognito at most at once, kept alive between calls. */
 const MAX_SOCKETS = 50;
@@ -62,28 +62,6 @@ const MAX_SOCKETS = 50;
 function withoutSecret(client: UserPoolClientType): UserPoolClientType {
   const { ClientSecret: _secret, ...rest } = client;
   return rest;
-}
-
-/**
- * The id of the secret this process last issued to each client, most recently used last, at most
- * `REMEMBERED_SECRETS`. A hint, never trusted alone: Cognito's answers to the rotation prove it (see rotateSecret).
- */
-class CurrentSecrets {
-  private readonly ids = new Map<string, string>();
-
-  get(clientId: string): string | undefined {
-    return this.ids.get(clientId);
-  }
-
-  set(clientId: string, secretId: string): void {
-    this.ids.delete(clientId);
-    this.ids.set(clientId, secretId);
-    if (this.ids.size > REMEMBERED_SECRETS) this.ids.delete(this.ids.keys().next().value as string);
-  }
-
-  forget(clientId: string): void {
-    this.ids.delete(clientId);
-  }
 }
 
 export function createCognitoAdapter(options: CognitoAdapterOptions): DcrAdapter {
@@ -112,7 +90,6 @@ export function createCognitoAdapter(options: CognitoAdapterOptions): DcrAdapter
       },
     });
   const pool = { UserPoolId: options.userPoolId };
-  const currentSecrets = new CurrentSecrets();
 
   /** Sends a command; `safe` ones are retried with backoff when Cognito throttles. */
   async function send<T>(action: string, context: OperationContext, run: (signal: AbortSignal) => Promise<T>, safe: boolean): Promise<T> {
@@ -124,61 +101,6 @@ export function createCognitoAdapter(options: CognitoAdapterOptions): DcrAdapter
       });
     } catch (error) {
       throw fromAwsError(error, action);
-    }
-  }
-
-  /** The ids of the client's secrets, oldest first. One call: Cognito returns both (at most two) and no page token. */
-  async function secretIds(clientId: string, context: OperationContext): Promise<string[]> {
-    const listed = await send(
-      'listing the client secrets',
-      context,
-      (abortSignal) => cognito.send(new ListUserPoolClientSecretsCommand({ ...pool, ClientId: clientId }), { abortSignal }),
-      true,
-    );
-    return (listed.ClientSecrets ?? [])
-      .sort((a, b) => (a.ClientSecretCreateDate?.getTime() ?? 0) - (b.ClientSecretCreateDate?.getTime() ?? 0))
-      .flatMap((secret) => (secret.ClientSecretId ? [secret.ClientSecretId] : []));
-  }
-
-  /** A new secret; undefined when the client already holds two (Cognito's limit: LimitExceededException). */
-  async function addSecret(clientId: string, context: OperationContext): Promise<{ id: string; value: string } | undefined> {
-    const added = await send(
-      'adding a client secret',
-      context,
-      (abortSignal) =>
-        cognito.send(new AddUserPoolClientSecretCommand({ ...pool, ClientId: clientId }), { abortSignal }).catch((error: unknown) => {
-          if ((error as { name?: string }).name === 'LimitExceededException') return undefined;
-          throw error;
-        }),
-      false,
-    );
-    if (added === undefined) return undefined;
-    const fresh = added.ClientSecretDescriptor;
-    if (!fresh?.ClientSecretValue || !fresh.ClientSecretId)
-      throw new BridgeError('idp_error', `${IDP_NAME} added a client secret without returning it.`);
-    return { id: fresh.ClientSecretId, value: fresh.ClientSecretValue };
-  }
-
-  async function deleteSecret(clientId: string, secretId: string, context: OperationContext): Promise<void> {
-    await send(
-      'deleting an old client secret',
-      context,
-      (abortSignal) =>
-        cognito.send(new DeleteUserPoolClientSecretCommand({ ...pool, ClientId: clientId, ClientSecretId: secretId }), { abortSignal }),
-      true,
-    );
-  }
-
-  /**
-   * Deletes `previous`, the only secret besides `fresh` (see rotateSecret). Gone already (another process
-   * rotated meanwhile): lists the secrets once and deletes every one but `fresh`.
-   */
-  async function retire(clientId: string, previous: string, fresh: string, context: OperationContext): Promise<void> {
-    try {
-      await deleteSecret(clientId, previous, context);
-    } catch (error) {
-      if (!(error instanceof BridgeError && error.code === 'not_found')) throw error;
-      for (const id of await secretIds(clientId, context)) if (id !== fresh) await deleteSecret(clientId, id, context);
     }
   }
 
@@ -278,32 +200,75 @@ export function createCognitoAdapter(options: CognitoAdapterOptions): DcrAdapter
       } catch (error) {
         if (!(error instanceof BridgeError && error.code === 'not_found')) throw error;
       }
-      currentSecrets.forget(clientId);
     },
 
-    async rotateSecret(clientId, _client, context) {
-      // Cognito holds at most two secrets per client. When this process issued the client's current secret,
-      // an accepted AddUserPoolClientSecret proves that secret was the only one: add, then delete it.
-      const known = currentSecrets.get(clientId);
-      let fresh = known === undefined ? undefined : await addSecret(clientId, context);
-      let previous = known;
-      if (fresh === undefined) {
-        // The current secret is not known, or the client holds two: list them once and make room, keeping
-        // the one Konnect most likely holds (the one this process issued, else the newest) working until the end.
-        const ids = await secretIds(clientId, context);
-        previous = known !== undefined && ids.includes(known) ? known : ids.at(-1);
-        for (const id of ids) if (id !== previous) await deleteSecret(clientId, id, context);
-        fresh = await addSecret(clientId, context);
-        if (fresh === undefined)
-          throw new BridgeError(
-            'idp_error',
-            `${IDP_NAME} refused a new secret for client ${clientId}: another secret was added to it meanwhile. Retry.`,
+    // Two-phase rotation: Cognito keeps up to two secrets per app client, each with an id
+    // (`<client-id>--<epoch-create-time>`); core adds the new one and deletes the old one only once Konnect
+    // got the new one (or when the overlap ends).
+    secrets: {
+      max: MAX_SECRETS,
+
+      async list(clientId, _client, context) {
+        // One call: Cognito answers with every secret (two at most) and no page token; never with their values.
+        const listed = await send(
+          'listing the client secrets',
+          context,
+          (abortSignal) => cognito.send(new ListUserPoolClientSecretsCommand({ ...pool, ClientId: clientId }), { abortSignal }),
+          true,
+        );
+        return (listed.ClientSecrets ?? [])
+          .flatMap((secret) =>
+            secret.ClientSecretId
+              ? [{ id: secret.ClientSecretId, ...(secret.ClientSecretCreateDate ? { createdAt: secret.ClientSecretCreateDate } : {}) }]
+              : [],
+          )
+          .sort((a, b) => (a.createdAt?.getTime() ?? 0) - (b.createdAt?.getTime() ?? 0));
+      },
+
+      async add(clientId, _client, context) {
+        // Not retried: a repeated add would leave a secret nobody holds (core lists and retires it if so).
+        const added = await send(
+          'adding a client secret',
+          context,
+          (abortSignal) => cognito.send(new AddUserPoolClientSecretCommand({ ...pool, ClientId: clientId }), { abortSignal }),
+          false,
+        );
+        const fresh = added.ClientSecretDescriptor;
+        if (!fresh?.ClientSecretValue || !fresh.ClientSecretId)
+          throw new BridgeError('idp_error', `${IDP_NAME} added a client secret to client ${clientId} without returning it.`);
+        return {
+          id: fresh.ClientSecretId,
+          ...(fresh.ClientSecretCreateDate ? { createdAt: fresh.ClientSecretCreateDate } : {}),
+          secret: fresh.ClientSecretValue,
+        };
+      },
+
+      async remove(clientId, _client, secretId, context) {
+        try {
+          await send(
+            'deleting a client secret',
+            context,
+            (abortSignal) =>
+              cognito.send(new DeleteUserPoolClientSecretCommand({ ...pool, ClientId: clientId, ClientSecretId: secretId }), {
+                abortSignal,
+              }),
+            true,
           );
-      }
-      // Then the previous secret goes, so it stops working before Konnect gets the new one.
-      if (previous !== undefined) await retire(clientId, previous, fresh.id, context);
-      currentSecrets.set(clientId, fresh.id);
-      return fresh.value;
+        } catch (error) {
+          // The secret (or its client) is gone already.
+          if (error instanceof BridgeError && error.code === 'not_found') return;
+          // Cognito never deletes a client's last secret: nothing to do with Konnect's settings.
+          if ((error as { cause?: { name?: string } }).cause?.name === 'InvalidParameterException')
+            throw new BridgeError(
+              'idp_error',
+              `${IDP_NAME} refused to delete a secret of client ${clientId}: it is the client's last one.`,
+              {
+                cause: error,
+              },
+            );
+          throw error;
+        }
+      },
     },
 
     async replaceRedirectUris(clientId, client, redirectUris, context) {

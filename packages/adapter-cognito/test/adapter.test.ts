@@ -16,7 +16,7 @@ import {
   operationContext,
   startBridge,
 } from '@dcr-bridge/conformance';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { clientName } from '../src/mapping.js';
 import { createCognitoAdapter, dcrBridgeAdapter, type CognitoAdapterOptions } from '../src/index.js';
 import { startCognitoEnvironment, type CognitoEnvironment } from './environment.js';
@@ -159,13 +159,104 @@ describe('create', () => {
 describe('rotation and updates', () => {
   /** The values of the secrets the client holds at Cognito (the proxy keeps them). */
   const secretValues = (clientId: string) => env.proxy.secrets.get(clientId)?.map((secret) => secret.value);
+  /** Konnect's answer, settled by the test. */
+  const konnectAnswer = () => {
+    let settle!: (answered: boolean) => void;
+    const answered = new Promise<boolean>((resolve) => (settle = resolve));
+    return { answered, settle };
+  };
 
-  it('rotates when the client already has two secrets: only the new one is left and works', async () => {
+  it("keeps Konnect's secret working beside the new one until Konnect took the answer, then deletes it", async () => {
+    const created = await bridge.call('POST', '/', { body: konnectApplication({ scopes: ['orders/read'] }) });
+    const clientId = created.body.client_id as string;
+    const answer = konnectAnswer();
+    const mark = env.proxy.targets.length;
+    const rotated = await adapter.rotateSecret?.(clientId, operation(answer.answered));
+    const fresh = rotated?.clientSecret as string;
+    expect(callsSince(mark)).toEqual(['ListUserPoolClientSecrets', 'AddUserPoolClientSecret']);
+    // Konnect does not have the new secret yet: both work.
+    expect(secretValues(clientId)).toEqual([created.body.client_secret, fresh]);
+    expect(await env.backdoor.canGetToken(clientId, created.body.client_secret)).toBe(true);
+    expect(await env.backdoor.canGetToken(clientId, fresh)).toBe(true);
+    answer.settle(true);
+    await adapter.drained?.();
+    expect(callsSince(mark)).toEqual(['ListUserPoolClientSecrets', 'AddUserPoolClientSecret', 'DeleteUserPoolClientSecret']);
+    expect(secretValues(clientId)).toEqual([fresh]);
+    expect(await env.backdoor.canGetToken(clientId, created.body.client_secret)).toBe(false);
+    expect(await env.backdoor.canGetToken(clientId, fresh)).toBe(true);
+  });
+
+  it("a rotation Konnect did not get: the new secret is deleted and Konnect's keeps working", async () => {
+    const logger = createCapturingLogger();
+    const local = adapterFor({ logger });
+    const created = await local.createClient(
+      parseRegistration(konnectApplication({ scopes: ['orders/read'] })),
+      operation(Promise.resolve(true)),
+    );
+    const clientId = created.clientId;
+    const lost = await local.rotateSecret?.(clientId, operation(Promise.resolve(false)));
+    await local.drained?.();
+    expect(logger.lines).toContainEqual(
+      expect.objectContaining({
+        level: 'warn',
+        clientId,
+        msg: 'Konnect did not get the new secret: it is retired, and the secret Konnect holds keeps working',
+      }),
+    );
+    expect(secretValues(clientId)).toEqual([created.clientSecret]);
+    expect(await env.backdoor.canGetToken(clientId, lost?.clientSecret as string)).toBe(false);
+    expect(await env.backdoor.canGetToken(clientId, created.clientSecret)).toBe(true);
+  });
+
+  it('an AddUserPoolClientSecret carried out whose answer was lost: Konnect keeps its secret, and the added one is deleted once no add can still land', async () => {
+    const patient = adapterFor();
+    // Nothing to recover; sets how long a failed IdP call may still land (the completion budget, 30 s by default).
+    await patient.recover?.({ inFlightMs: 300 });
+    const local = await startBridge(patient);
+    bridges.push(local);
+    const created = await local.call('POST', '/', { body: konnectApplication({ scopes: ['orders/read'] }) });
+    const clientId = created.body.client_id as string;
+    env.proxy.loseAnswerOfNext('AddUserPoolClientSecret');
+    const res = await local.call('POST', `/${clientId}/new-secret`);
+    expect(res.status).toBe(502);
+    // Cognito holds the secret Konnect never got until the add can no longer be in flight; then it is listed and deleted.
+    expect(env.proxy.secrets.get(clientId)).toHaveLength(2);
+    await vi.waitFor(() => expect(secretValues(clientId)).toEqual([created.body.client_secret]), { timeout: 5_000, interval: 50 });
+    expect(await env.backdoor.canGetToken(clientId, created.body.client_secret)).toBe(true);
+  });
+
+  it('with an overlap the old secret works until it ends, and a process started meanwhile deletes it then', async () => {
+    const journal = createJsonStore(createMemoryDriver());
+    const first = await bridgeFor({ journal, rotationOverlapMs: 1_000 });
+    const created = await first.call('POST', '/', { body: konnectApplication({ scopes: ['orders/read'] }) });
+    const clientId = created.body.client_id as string;
+    const rotatedAt = Date.now();
+    const rotated = await first.call('POST', `/${clientId}/new-secret`);
+    expect(rotated.status).toBe(200);
+    await adapters.at(-1)?.drained?.();
+    await first.close();
+    await adapters.at(-1)?.close?.();
+    expect(await env.backdoor.canGetToken(clientId, created.body.client_secret)).toBe(true);
+    expect(await env.backdoor.canGetToken(clientId, rotated.body.client_secret)).toBe(true);
+    // A restart on the same journal before the overlap ends keeps both, and deletes the old one when it ends.
+    const restarted = adapterFor({ journal, rotationOverlapMs: 1_000 });
+    const mark = env.proxy.targets.length;
+    expect((await restarted.recover?.({ inFlightMs: 0 }))?.rotations).toBe(0);
+    expect(secretValues(clientId)).toEqual([created.body.client_secret, rotated.body.client_secret]);
+    await vi.waitFor(() => expect(secretValues(clientId)).toEqual([rotated.body.client_secret]), { timeout: 5_000, interval: 50 });
+    expect(Date.now()).toBeGreaterThanOrEqual(rotatedAt + 1_000);
+    expect(callsSince(mark)).toEqual(['DescribeUserPoolClient', 'ListUserPoolClientSecrets', 'DeleteUserPoolClientSecret']);
+    expect(await env.backdoor.canGetToken(clientId, created.body.client_secret)).toBe(false);
+    expect(await env.backdoor.canGetToken(clientId, rotated.body.client_secret)).toBe(true);
+  });
+
+  it('rotates a client that already has two secrets: one goes before the add, the other once Konnect has the new one', async () => {
     const created = await bridge.call('POST', '/', { body: konnectApplication({ scopes: ['orders/read'] }) });
     const second = await env.sdk.send(new AddUserPoolClientSecretCommand({ UserPoolId: env.userPoolId, ClientId: created.body.client_id }));
     const mark = env.proxy.targets.length;
     const rotated = await bridge.call('POST', `/${created.body.client_id}/new-secret`);
     expect(rotated.status).toBe(200);
+    await adapter.drained?.();
     expect(callsSince(mark)).toEqual([
       'ListUserPoolClientSecrets',
       'DeleteUserPoolClientSecret',
@@ -175,46 +266,6 @@ describe('rotation and updates', () => {
     expect(secretValues(created.body.client_id)).toEqual([rotated.body.client_secret]);
     for (const old of [created.body.client_secret, second.ClientSecretDescriptor?.ClientSecretValue as string])
       expect(await env.backdoor.canGetToken(created.body.client_id, old)).toBe(false);
-    expect(await env.backdoor.canGetToken(created.body.client_id, rotated.body.client_secret)).toBe(true);
-  });
-
-  it("a secret added behind the bridge's back: Cognito refuses the third, the bridge lists once and still leaves only the new one", async () => {
-    const created = await bridge.call('POST', '/', { body: konnectApplication({ scopes: ['orders/read'] }) });
-    const first = await bridge.call('POST', `/${created.body.client_id}/new-secret`);
-    const added = await env.sdk.send(new AddUserPoolClientSecretCommand({ UserPoolId: env.userPoolId, ClientId: created.body.client_id }));
-    const mark = env.proxy.targets.length;
-    const rotated = await bridge.call('POST', `/${created.body.client_id}/new-secret`);
-    expect(rotated.status).toBe(200);
-    // Add is refused (LimitExceededException); the foreign secret goes, the one Konnect held works until the new one exists.
-    expect(callsSince(mark)).toEqual([
-      'AddUserPoolClientSecret',
-      'ListUserPoolClientSecrets',
-      'DeleteUserPoolClientSecret',
-      'AddUserPoolClientSecret',
-      'DeleteUserPoolClientSecret',
-    ]);
-    expect(secretValues(created.body.client_id)).toEqual([rotated.body.client_secret]);
-    for (const old of [first.body.client_secret, added.ClientSecretDescriptor?.ClientSecretValue as string])
-      expect(await env.backdoor.canGetToken(created.body.client_id, old)).toBe(false);
-    expect(await env.backdoor.canGetToken(created.body.client_id, rotated.body.client_secret)).toBe(true);
-  });
-
-  it('a client another process rotated meanwhile: the secret this one remembers is gone, so it lists once and deletes the other', async () => {
-    const created = await bridge.call('POST', '/', { body: konnectApplication({ scopes: ['orders/read'] }) });
-    expect((await bridge.call('POST', `/${created.body.client_id}/new-secret`)).status).toBe(200);
-    const elsewhere = await (await bridgeFor()).call('POST', `/${created.body.client_id}/new-secret`);
-    expect(elsewhere.status).toBe(200);
-    const mark = env.proxy.targets.length;
-    const rotated = await bridge.call('POST', `/${created.body.client_id}/new-secret`);
-    expect(rotated.status).toBe(200);
-    expect(callsSince(mark)).toEqual([
-      'AddUserPoolClientSecret',
-      'DeleteUserPoolClientSecret',
-      'ListUserPoolClientSecrets',
-      'DeleteUserPoolClientSecret',
-    ]);
-    expect(secretValues(created.body.client_id)).toEqual([rotated.body.client_secret]);
-    expect(await env.backdoor.canGetToken(created.body.client_id, elsewhere.body.client_secret)).toBe(false);
     expect(await env.backdoor.canGetToken(created.body.client_id, rotated.body.client_secret)).toBe(true);
   });
 
@@ -320,6 +371,7 @@ describe('lifecycle', () => {
       neverCreated: 0,
       unresolved: 0,
       kept: 0,
+      rotations: 0,
     });
     // Cognito can be searched, so core journals the id only with the answering mark, which a create past its
     // deadline never writes: recovery lists the pool's clients for the name, then deletes the one found.
@@ -355,6 +407,7 @@ describe('lifecycle', () => {
         neverCreated: 0,
         unresolved: 0,
         kept: 0,
+        rotations: 0,
       });
     } finally {
       env.proxy.pageSize = 60;
@@ -373,11 +426,12 @@ describe('lifecycle', () => {
       neverCreated: 1,
       unresolved: 0,
       kept: 0,
+      rotations: 0,
     });
     expect(await journal.list(JOURNAL_PREFIX)).toEqual([]);
   });
 
-  it('costs Cognito the fewest calls its API allows: 1 per create; remembered 3 then 2 per rotation, 2 per update, 1 per delete', async () => {
+  it('costs Cognito the fewest calls its API allows: 1 per create; remembered 3 per rotation (the old secret deleted once Konnect has the new), 2 per update, 1 per delete', async () => {
     const cleanAdapter = adapterFor();
     const clean = await startBridge(cleanAdapter);
     bridges.push(clean);
@@ -387,17 +441,19 @@ describe('lifecycle', () => {
     await cleanAdapter.drained?.();
     expect(callsSince(mark)).toEqual(['CreateUserPoolClient']);
     const clientId = created.body.client_id as string;
-    // The first rotation learns the id of the create's secret by listing; the next one knows it from the rotation.
-    mark = env.proxy.targets.length;
-    const first = await clean.call('POST', `/${clientId}/new-secret`);
-    expect(first.status).toBe(200);
-    expect(callsSince(mark)).toEqual(['ListUserPoolClientSecrets', 'AddUserPoolClientSecret', 'DeleteUserPoolClientSecret']);
-    mark = env.proxy.targets.length;
-    const second = await clean.call('POST', `/${clientId}/new-secret`);
-    expect(second.status).toBe(200);
-    expect(callsSince(mark)).toEqual(['AddUserPoolClientSecret', 'DeleteUserPoolClientSecret']);
-    expect(await env.backdoor.canGetToken(clientId, first.body.client_secret)).toBe(false);
-    expect(await env.backdoor.canGetToken(clientId, second.body.client_secret)).toBe(true);
+    // Every rotation lists the secrets (their ids; neither the create nor Describe gives one), adds the new
+    // one, and deletes the old one once Konnect's connection took the answer.
+    const rotations = [];
+    for (let round = 0; round < 2; round++) {
+      mark = env.proxy.targets.length;
+      const rotated = await clean.call('POST', `/${clientId}/new-secret`);
+      expect(rotated.status).toBe(200);
+      await cleanAdapter.drained?.();
+      expect(callsSince(mark)).toEqual(['ListUserPoolClientSecrets', 'AddUserPoolClientSecret', 'DeleteUserPoolClientSecret']);
+      rotations.push(rotated.body.client_secret as string);
+    }
+    expect(await env.backdoor.canGetToken(clientId, rotations[0] as string)).toBe(false);
+    expect(await env.backdoor.canGetToken(clientId, rotations[1] as string)).toBe(true);
     mark = env.proxy.targets.length;
     expect(
       (
@@ -420,6 +476,7 @@ describe('lifecycle', () => {
     let mark = env.proxy.targets.length;
     const rotated = await restarted.call('POST', `/${clientId}/new-secret`);
     expect(rotated.status).toBe(200);
+    await adapters.at(-1)?.drained?.();
     expect(callsSince(mark)).toEqual([
       'DescribeUserPoolClient',
       'ListUserPoolClientSecrets',

@@ -1,3 +1,4 @@
+import type { LifecycleSettings } from '@dcr-bridge/core';
 import { createCapturingLogger, runConformanceSuite } from '@dcr-bridge/conformance';
 import { createCognitoAdapter } from '../src/index.js';
 import { startCognitoEnvironment, type CognitoEnvironment } from './environment.js';
@@ -5,16 +6,21 @@ import { startCognitoEnvironment, type CognitoEnvironment } from './environment.
 let env: CognitoEnvironment;
 /** An access key the proxy's IAM does not know, as AWS answers a deleted or mistyped one. */
 const REFUSED_KEY = { accessKeyId: 'AKIAREFUSEDKEY000000', secretAccessKey: 'refused-secret-access-key' };
+const LOCAL_KEY = { accessKeyId: 'local', secretAccessKey: 'local' };
 const logger = createCapturingLogger();
 
 runConformanceSuite({
   name: 'cognito (cognito-local behind a proxy faithful to AWS)',
   async setup() {
     env = await startCognitoEnvironment();
-    const adapterAs = (credentials: { accessKeyId: string; secretAccessKey: string }) =>
-      createCognitoAdapter({ userPoolId: env.userPoolId, region: 'eu-west-1', endpoint: env.proxy.url, credentials, logger });
+    const adapterAs = (credentials: { accessKeyId: string; secretAccessKey: string }, settings: LifecycleSettings = {}) =>
+      createCognitoAdapter({ userPoolId: env.userPoolId, region: 'eu-west-1', endpoint: env.proxy.url, credentials, logger, ...settings });
     return {
-      adapter: adapterAs({ accessKeyId: 'local', secretAccessKey: 'local' }),
+      adapter: adapterAs(LOCAL_KEY),
+      build: (settings) => adapterAs(LOCAL_KEY, settings),
+      // The add of two-phase rotation. Every AWS call is POST / naming its operation in X-Amz-Target; the
+      // proxy shows the kit each call as POST /<Operation>, so this matches AddUserPoolClientSecret alone.
+      rotationRequest: { method: 'POST', path: /^\/AddUserPoolClientSecret$/ },
       logger,
       application: { scopes: ['orders/read'] },
       unknownScope: 'orders/nonexistent',
