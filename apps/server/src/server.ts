@@ -4,6 +4,8 @@ import type { AddressInfo } from 'node:net';
 import express, { type Express } from 'express';
 import {
   JOURNAL_PREFIX,
+  ROTATION_PREFIX,
+  type LifecycleSettings,
   createEncryptedStore,
   createJsonStore,
   createMemoryDriver,
@@ -208,12 +210,17 @@ export async function buildBridgeApp(config: ServerConfig, options: BuildOptions
     throw error;
   }
   const { adapter } = opened;
+  if (adapter.rotation?.mode === 'restore' && config.adapter && config.storeKeys.length === 0)
+    logger.warn(
+      `without DCR_BRIDGE_STORE_KEY, the secret Konnect holds is kept in memory during a rotation: a rotation Konnect does not get is put back, but not one under way when the process dies. Set DCR_BRIDGE_STORE_KEY so that the ${adapter.id} adapter can put it back after a crash too.`,
+    );
 
   // Creates a previous process left open (it crashed or was killed mid-create) are finished in the
   // background: Konnect never got those credentials, so the clients are found and deleted.
   const recovered = (adapter.recover?.({ inFlightMs: config.completionTimeoutMs }) ?? Promise.resolve(undefined)).then(
     (report) => {
-      if (report && report.open > 0) logger.info('recovered the creates a previous process left open', { ...report });
+      if (report && (report.open > 0 || report.rotations > 0))
+        logger.info('recovered the creates a previous process left open', { ...report });
     },
     (error: unknown) =>
       logger.error('could not recover the creates a previous process left open; they are retried at the next start', { error }),
@@ -273,6 +280,13 @@ export async function openAdapter(config: ServerConfig, options: OpenAdapterOpti
     return store;
   };
   const openJournal = async () => createJsonStore(await journalDriver());
+  // The vault keeps a rotation's old secret for its lifetime (restore), sealed with the store key, beside the
+  // journal; without a store key it stays in memory (a crash mid-rotation cannot put it back: logged at start).
+  const openLifecycle = async (): Promise<LifecycleSettings> => {
+    const journal = await openJournal();
+    const vault = config.storeKeys.length > 0 ? createEncryptedStore({ driver: await journalDriver(), keys: config.storeKeys }) : undefined;
+    return { journal, vault, rotationOverlapMs: config.rotationOverlapMs };
+  };
   const closeStores = async () => {
     for (const driver of opened) await driver.close();
   };
@@ -282,6 +296,7 @@ export async function openAdapter(config: ServerConfig, options: OpenAdapterOpti
       logger: options.logger.child({ adapter: chosen.module.id }),
       openStore,
       openJournal,
+      openLifecycle,
     });
   } catch (error) {
     await closeStores();
@@ -360,7 +375,7 @@ async function openStoreDriver(location: ServerConfig['store'], logger: Logger):
  */
 async function assertKeysOpen(store: StateStore, driver: StoreDriver, where: string): Promise<void> {
   // A journal entry an older version kept in this file is plain JSON: only the encrypted records tell.
-  const first = (await driver.list('')).find(([key]) => !key.startsWith(JOURNAL_PREFIX));
+  const first = (await driver.list('')).find(([key]) => !key.startsWith(JOURNAL_PREFIX) && !key.startsWith(ROTATION_PREFIX));
   if (first === undefined) return;
   try {
     await store.get(first[0]);
