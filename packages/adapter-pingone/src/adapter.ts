@@ -1,5 +1,7 @@
 import {
   BridgeError,
+  createJsonStore,
+  createMemoryDriver,
   defineDcrAdapter,
   lifecycleSettings,
   type LifecycleSettings,
@@ -20,6 +22,7 @@ import {
 import { pingOneDiagnostics } from './diagnostics.js';
 import { applicationName, isManaged, newApplication, pingOneMessage, type PingOneApplication, type PingOneRegion } from './mapping.js';
 import { ADAPTER_ID, IDP_NAME } from './identity.js';
+import { MAX_OVERLAP_MS, pingOneSecrets } from './secrets.js';
 
 export interface PingOneAdapterOptions extends LifecycleSettings {
   environmentId: string;
@@ -50,6 +53,13 @@ interface ScopeRef {
 
 export function createPingOneAdapter(options: PingOneAdapterOptions): DcrAdapter {
   const logger = options.logger ?? silentLogger;
+  if ((options.rotationOverlapMs ?? 0) > MAX_OVERLAP_MS) {
+    throw new Error(
+      `${IDP_NAME} keeps an application's previous secret for at most 30 days: set the rotation overlap to at most 29 days (${ADAPTER_ID} adapter).`,
+    );
+  }
+  // Core's journal, shared with the secrets' own records (the application's secret Konnect never got).
+  const journal = options.journal ?? createJsonStore(createMemoryDriver());
   const region = options.region ?? 'com';
   const apiUrl = (options.apiUrl ?? `https://api.pingone.${region}/v1`).replace(/\/+$/, '');
   const authUrl = (options.authUrl ?? `https://auth.pingone.${region}`).replace(/\/+$/, '');
@@ -76,6 +86,7 @@ export function createPingOneAdapter(options: PingOneAdapterOptions): DcrAdapter
   const applications = `${environment}/applications`;
   const application = (id: string) => `${applications}${path`/${id}`}`;
   const applicationList = new URL(`${apiUrl}${applications}`);
+  const secrets = pingOneSecrets({ http, application, journal, logger });
 
   function find(clientId: string, context: OperationContext): Promise<PingOneApplication | undefined> {
     return http.find<PingOneApplication>(application(clientId), `reading application ${clientId}`, { signal: context.signal });
@@ -178,15 +189,11 @@ export function createPingOneAdapter(options: PingOneAdapterOptions): DcrAdapter
     async remove(clientId, _application, context) {
       const response = await http.delete(application(clientId), { signal: context.signal });
       if (response.status !== 204 && response.status !== 404) throw http.errorFromResponse(response, `deleting application ${clientId}`);
+      await secrets.forget(clientId);
     },
 
-    async rotateSecret(clientId, _application, context) {
-      // No `previous` in the body: the old secret stops working at once.
-      const response = await http.post<{ secret?: string }>(`${application(clientId)}/secret`, { signal: context.signal });
-      if (!response.ok || typeof response.body?.secret !== 'string')
-        throw http.errorFromResponse(response, `rotating the secret of ${clientId}`);
-      return response.body.secret;
-    },
+    // The current secret and the previous one, kept until Konnect got the new one (see secrets.ts).
+    secrets,
 
     async replaceRedirectUris(clientId, found, redirectUris, context) {
       // PUT replaces the whole application: send back what find read just before (readsCurrent), minus the
@@ -205,5 +212,5 @@ export function createPingOneAdapter(options: PingOneAdapterOptions): DcrAdapter
     diagnostics: pingOneDiagnostics({ http, apiUrl, issuer, environmentId: options.environmentId, workerId: options.clientId }),
     close: () => http.close(),
   };
-  return defineDcrAdapter(primitives, { ...lifecycleSettings(options), logger });
+  return defineDcrAdapter(primitives, { ...lifecycleSettings(options), journal, logger });
 }

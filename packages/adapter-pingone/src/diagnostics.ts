@@ -36,6 +36,7 @@ const REQUIRED_PERMISSIONS = [
   ['applications:delete:application', 'delete applications'],
   ['applications:read:secret', 'read the secret of a new application'],
   ['applications:update:secret', 'rotate secrets'],
+  ['applications:delete:secret', "end an application's previous secret once Konnect has the new one"],
   ['applications:create:grant', 'grant the requested scopes'],
   ['resources:read:resource', 'look the requested scopes up'],
   ['resources:read:scope', 'look the requested scopes up'],

@@ -7,7 +7,14 @@ import {
   type JournalEntry,
 } from '@dcr-bridge/core';
 import { parseRegistration } from '@dcr-bridge/core/http';
-import { type BridgeHarness, konnectApplication, konnectEvent, operationContext, startBridge } from '@dcr-bridge/conformance';
+import {
+  type BridgeHarness,
+  createCapturingLogger,
+  konnectApplication,
+  konnectEvent,
+  operationContext,
+  startBridge,
+} from '@dcr-bridge/conformance';
 import { MockAgent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createPingOneAdapter, dcrBridgeAdapter, type PingOneAdapterOptions } from '../src/index.js';
@@ -80,7 +87,8 @@ describe('create', () => {
     p1.failNext('GET', /\/secret$/, 403, { id: 'x', code: 'ACCESS_FAILED', message: 'The worker lacks the Application Owner role.' });
     const res = await bridge.call('POST', '/', { body: konnectApplication() });
     expect(res.status).toBe(502);
-    expect(res.body.error_description).toContain('lack a permission');
+    expect(res.body.error).toBe('idp_error');
+    expect(res.body.error_description).not.toContain('Application Owner');
     await adapter.drained?.();
     expect(p1.appCount()).toBe(before);
   });
@@ -97,18 +105,88 @@ describe('create', () => {
 
 // One worker token for concurrent calls, 429s, client ids kept inside their path segment and a refused
 // worker secret: the conformance suite's `idp plumbing` group (test/conformance.test.ts).
-describe('rotation', () => {
-  it('rotates with no overlap: the answer carries a new secret that works, and the previous one is refused at once', async () => {
+describe("rotation (two-phase: the current secret and PingOne's previous one)", () => {
+  it("adds the new secret keeping the old one as PingOne's previous secret for 30 days, and ends it (DELETE …/secret) once Konnect got the new one", async () => {
     const created = await bridge.call('POST', '/', { body: konnectApplication() });
-    expect(created.status).toBe(201);
     const clientId = created.body.client_id as string;
-    const rotated = await bridge.call('POST', `/${clientId}/new-secret`);
-    expect(rotated.status).toBe(200);
-    expect(rotated.body).toMatchObject({ client_id: clientId, client_secret: p1.app(clientId)?.secret });
-    expect(rotated.body.client_secret).not.toBe(created.body.client_secret);
+    let answered: (value: boolean) => void = () => {};
+    const rotated = await adapter.rotateSecret!(clientId, contextWith(new Promise<boolean>((resolve) => (answered = resolve))));
+    expect(rotated.clientSecret).toBe(p1.app(clientId)?.secret);
+    expect(p1.app(clientId)?.previous?.secret).toBe(created.body.client_secret);
+    const ahead = (p1.app(clientId)?.previous?.expiresAt ?? 0) - Date.now();
+    expect(ahead).toBeGreaterThan(29.9 * 24 * 3_600_000);
+    expect(ahead).toBeLessThanOrEqual(30 * 24 * 3_600_000);
+    // Until Konnect's connection took the answer, both work.
+    expect(await p1.clientCredentials(clientId, created.body.client_secret)).toBe(true);
+    expect(await p1.clientCredentials(clientId, rotated.clientSecret)).toBe(true);
+    const start = p1.requests.length;
+    answered(true);
+    await adapter.drained?.();
+    expect(p1.requests.slice(start)).toEqual([`DELETE /v1/environments/${p1.environmentId}/applications/${clientId}/secret`]);
     expect(p1.app(clientId)?.previous).toBeUndefined();
     expect(await p1.clientCredentials(clientId, created.body.client_secret)).toBe(false);
-    expect(await p1.clientCredentials(clientId, rotated.body.client_secret)).toBe(true);
+    expect(await p1.clientCredentials(clientId, rotated.clientSecret)).toBe(true);
+  });
+
+  it("rotations Konnect did not get, twice and across a restart: Konnect's secret keeps working, and the next rotation hands out the one it missed", async () => {
+    const journal = createJsonStore(createMemoryDriver());
+    const logger = createCapturingLogger();
+    const created = await bridge.call('POST', '/', { body: konnectApplication() });
+    const clientId = created.body.client_id as string;
+    const konnects = created.body.client_secret as string;
+    const first = adapterFor({ journal, logger });
+    const missed = (await first.rotateSecret!(clientId, contextWith(Promise.resolve(false)))).clientSecret;
+    await first.drained?.();
+    // PingOne cannot end its current secret without ending the previous one, Konnect's: both stay valid.
+    expect(p1.app(clientId)?.secret).toBe(missed);
+    expect(p1.app(clientId)?.previous?.secret).toBe(konnects);
+    expect(await p1.clientCredentials(clientId, konnects)).toBe(true);
+    const warning = logger.lines.find(
+      (line) => line.level === 'warn' && line.clientId === clientId && /previous secret until/.test(line.msg),
+    );
+    expect(warning?.msg).toContain(new Date(p1.app(clientId)!.previous!.expiresAt).toISOString().slice(0, 16));
+    expect(JSON.stringify(logger.lines)).not.toContain(missed);
+
+    // Lost again: a POST would end Konnect's secret, so the secret Konnect missed is handed out instead.
+    let start = p1.requests.length;
+    expect((await first.rotateSecret!(clientId, contextWith(Promise.resolve(false)))).clientSecret).toBe(missed);
+    await first.drained?.();
+    expect(p1.requests.slice(start).filter((line) => line.startsWith('POST'))).toEqual([]);
+    expect(await p1.clientCredentials(clientId, konnects)).toBe(true);
+    await first.close?.();
+
+    // After a restart on the same journal, Konnect gets it at last; then its old secret ends.
+    const restarted = adapterFor({ journal, logger });
+    start = p1.requests.length;
+    expect((await restarted.rotateSecret!(clientId, contextWith(Promise.resolve(true)))).clientSecret).toBe(missed);
+    await restarted.drained?.();
+    const application = `/v1/environments/${p1.environmentId}/applications/${clientId}`;
+    // Cold: the ownership read; the secrets listed (the missed one left out); read again to hand it out; the old one ended.
+    expect(p1.requests.slice(start).filter((line) => line.includes('/v1/'))).toEqual([
+      `GET ${application}`,
+      `GET ${application}/secret`,
+      `GET ${application}/secret`,
+      `DELETE ${application}/secret`,
+    ]);
+    expect(await p1.clientCredentials(clientId, konnects)).toBe(false);
+    expect(await p1.clientCredentials(clientId, missed)).toBe(true);
+    // The next rotation is an ordinary one again.
+    const next = (await restarted.rotateSecret!(clientId, contextWith(Promise.resolve(true)))).clientSecret;
+    await restarted.drained?.();
+    expect(next).not.toBe(missed);
+    expect(await p1.clientCredentials(clientId, missed)).toBe(false);
+    expect(await p1.clientCredentials(clientId, next)).toBe(true);
+    await restarted.close?.();
+  });
+
+  it('refuses at construction an overlap longer than PingOne keeps a previous secret', () => {
+    expect(() => adapterFor({ rotationOverlapMs: 30 * 24 * 3_600_000 })).toThrow(
+      /PingOne keeps an application's previous secret for at most 30 days/,
+    );
+    expect(adapterFor({ rotationOverlapMs: 29 * 24 * 3_600_000 }).rotation).toEqual({
+      mode: 'two-secrets',
+      overlapMs: 29 * 24 * 3_600_000,
+    });
   });
 });
 
@@ -133,7 +211,14 @@ describe('lifecycle (core)', () => {
     });
     expect(p1.app(created.clientId)).toBeDefined();
     const restarted = adapterFor({ journal });
-    expect(await restarted.recover?.({ inFlightMs: 0 })).toEqual({ open: 1, undone: 1, neverCreated: 0, unresolved: 0, kept: 0 });
+    expect(await restarted.recover?.({ inFlightMs: 0 })).toEqual({
+      open: 1,
+      undone: 1,
+      neverCreated: 0,
+      unresolved: 0,
+      kept: 0,
+      rotations: 0,
+    });
     expect(p1.app(created.clientId)).toBeUndefined();
     expect(await journal.list(JOURNAL_PREFIX)).toEqual([]);
   });
@@ -158,7 +243,14 @@ describe('lifecycle (core)', () => {
     await journal.set(key, { nonce: entry.nonce, clientName: entry.clientName, startedAt: entry.startedAt });
     const start = p1.requests.length;
     const restarted = adapterFor({ journal });
-    expect(await restarted.recover?.({ inFlightMs: 0 })).toEqual({ open: 1, undone: 1, neverCreated: 0, unresolved: 0, kept: 0 });
+    expect(await restarted.recover?.({ inFlightMs: 0 })).toEqual({
+      open: 1,
+      undone: 1,
+      neverCreated: 0,
+      unresolved: 0,
+      kept: 0,
+      rotations: 0,
+    });
     expect(p1.app(created.clientId)).toBeUndefined();
     const pages = p1.requests
       .slice(start)
@@ -177,6 +269,7 @@ describe('lifecycle (core)', () => {
       neverCreated: 1,
       unresolved: 0,
       kept: 0,
+      rotations: 0,
     });
     expect(p1.appCount()).toBe(before);
     expect(await journal.list(JOURNAL_PREFIX)).toEqual([]);
@@ -213,7 +306,7 @@ describe('lifecycle (core)', () => {
           .filter((call) => call.fullUrl === 'https://api.pingone.com/v1/environments/env-1/applications').length ?? 0;
       await vi.waitFor(() => expect(listReads()).toBeGreaterThanOrEqual(2), { timeout: 10_000 });
       await foreign.close?.();
-      expect(await recovery).toEqual({ open: 1, undone: 0, neverCreated: 0, unresolved: 1, kept: 0 });
+      expect(await recovery).toEqual({ open: 1, undone: 0, neverCreated: 0, unresolved: 1, kept: 0, rotations: 0 });
       expect(
         agent
           .getCallHistory()
@@ -226,13 +319,14 @@ describe('lifecycle (core)', () => {
     }
   });
 
-  it('a remembered application deleted behind the bridge: new-secret answers 404 after the failed rotation and one read, and it is forgotten', async () => {
+  it('a remembered application deleted behind the bridge: new-secret answers 404 after one read of its secret, and it is forgotten', async () => {
     const clientId = (await bridge.call('POST', '/', { body: konnectApplication() })).body.client_id as string;
     const application = `/v1/environments/${p1.environmentId}/applications/${clientId}`;
     p1.deleteApp(clientId);
     let start = p1.requests.length;
     expect((await bridge.call('POST', `/${clientId}/new-secret`)).status).toBe(404);
-    expect(p1.requests.slice(start)).toEqual([`POST ${application}/secret`, `GET ${application}`]);
+    // The rotation reads the secret first (two-secrets: which secrets the application has); its 404 is the answer.
+    expect(p1.requests.slice(start)).toEqual([`GET ${application}/secret`]);
     // Found missing, it is forgotten: the next operation reads first.
     start = p1.requests.length;
     expect((await bridge.call('DELETE', `/${clientId}`)).status).toBe(204);
@@ -254,7 +348,7 @@ const APP = 'applications/{id}';
 const api = (...lines: string[]) => lines.map((line) => line.replace(/^(\w+) /, '$1 /v1/environments/{id}/'));
 
 describe('PingOne calls per Konnect operation', () => {
-  it('remembered (the instance that created the application): create 2 (+ scopes and grants), new-secret 1, update 2, registrations 0, delete 1', async () => {
+  it('remembered (the instance that created the application): create 2 (+ scopes and grants), new-secret 3, update 2, registrations 0, delete 1', async () => {
     let clientId = '';
     expect(
       await callsOf(async () => {
@@ -280,11 +374,14 @@ describe('PingOne calls per Konnect operation', () => {
     );
 
     let rotated = '';
+    // Two-phase: read which secrets it has, add the new one (the old one kept as PingOne's previous secret),
+    // and once Konnect got the answer end the old one (DELETE …/secret ends the previous secret).
     expect(
       await callsOf(async () => {
         rotated = (await bridge.call('POST', `/${clientId}/new-secret`)).body.client_secret;
+        await adapter.drained?.();
       }),
-    ).toEqual(api(`POST ${APP}/secret`));
+    ).toEqual(api(`GET ${APP}/secret`, `POST ${APP}/secret`, `DELETE ${APP}/secret`));
     expect(await p1.clientCredentials(clientId, rotated)).toBe(true);
     // The PUT replaces the whole application, so it is built on a fresh read even of a remembered one.
     expect(
@@ -308,16 +405,18 @@ describe('PingOne calls per Konnect operation', () => {
     expect(p1.app(clientId)).toBeUndefined();
   });
 
-  it('cold (another instance, as after a restart): new-secret 2, update 2, delete 2', async () => {
+  it('cold (another instance, as after a restart): new-secret 4, update 2, delete 2', async () => {
     const clientId = (await bridge.call('POST', '/', { body: konnectApplication() })).body.client_id as string;
-    const restarted = await startBridge(adapterFor());
+    const cold = adapterFor();
+    const restarted = await startBridge(cold);
     try {
       let rotated = '';
       expect(
         await callsOf(async () => {
           rotated = (await restarted.call('POST', `/${clientId}/new-secret`)).body.client_secret;
+          await cold.drained?.();
         }),
-      ).toEqual(api(`GET ${APP}`, `POST ${APP}/secret`));
+      ).toEqual(api(`GET ${APP}`, `GET ${APP}/secret`, `POST ${APP}/secret`, `DELETE ${APP}/secret`));
       expect(await p1.clientCredentials(clientId, rotated)).toBe(true);
       const update = konnectEvent(clientId, { event_type: 'update_application', redirect_uris: ['https://app.example.com/cold'] });
       expect(await callsOf(() => restarted.call('POST', `/${clientId}/event-hook`, { body: update }))).toEqual(

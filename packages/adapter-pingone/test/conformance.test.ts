@@ -1,3 +1,4 @@
+import type { LifecycleSettings } from '@dcr-bridge/core';
 import { createCapturingLogger, runConformanceSuite } from '@dcr-bridge/conformance';
 import { createPingOneAdapter } from '../src/index.js';
 import { startFakePingOne, type FakePingOne } from './fake-pingone.js';
@@ -9,7 +10,7 @@ runConformanceSuite({
   name: 'pingone (fake Platform API and token endpoint)',
   async setup() {
     p1 = await startFakePingOne();
-    const adapterWith = (clientSecret: string) =>
+    const adapterWith = (clientSecret: string, settings: LifecycleSettings = {}) =>
       createPingOneAdapter({
         environmentId: p1.environmentId,
         apiUrl: p1.apiUrl,
@@ -17,6 +18,7 @@ runConformanceSuite({
         clientId: p1.worker.clientId,
         clientSecret,
         logger,
+        ...settings,
       });
     const requestLimited = (method: string, path: RegExp, seconds: number) =>
       p1.failNext(
@@ -39,6 +41,9 @@ runConformanceSuite({
         refusedCredentials: () => ({ adapter: adapterWith('wrong-worker-secret'), secret: 'wrong-worker-secret' }),
       },
       faults: p1.faults,
+      build: (settings) => adapterWith(p1.worker.clientSecret, settings),
+      // The add: the new current secret, the replaced one kept as PingOne's previous secret.
+      rotationRequest: { method: 'POST', path: /\/applications\/[^/]+\/secret$/ },
       application: { scopes: ['orders:read'] },
       unknownScope: 'no-such-scope',
       backdoor: {

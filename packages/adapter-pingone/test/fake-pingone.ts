@@ -8,8 +8,15 @@ import { clientCredentials, createFakeIdpKit, listenOnLoopback, type FakeIdpKit 
  * - the application `id` is the OAuth client_id; names are unique per environment (400 INVALID_DATA with a
  *   UNIQUENESS_VIOLATION detail on `name`);
  * - the secret is NOT in the create answer: `GET …/applications/{id}/secret` (with `previous` only while it
- *   has not expired); `POST` there rotates (with `previous.expiresAt` the old one stays valid until then,
- *   without it stops at once);
+ *   has not expired); `POST` there rotates (with `previous.expiresAt`, "1 minute to 30 days" ahead, the
+ *   replaced one stays valid as the previous one until then, without it stops at once; either way an earlier
+ *   previous secret is gone: one current and at most one previous); `DELETE` there ("DELETE Previous
+ *   Application Secret", permission `applications:delete:secret`) ends the previous one early, and nothing
+ *   ends the current one but a `POST` (PingOne's OpenAPI definition, pingone-go-sdk-v2
+ *   `management/api/openapi.yaml`, ApplicationSecret / ApplicationSecret_previous, API 2023-06-29). The
+ *   token endpoint accepts the current secret and an unexpired previous one. Not in Ping's documents, and
+ *   chosen here: a `DELETE` with no previous secret answers 404 NOT_FOUND, and an `expiresAt` out of range
+ *   400 INVALID_DATA on `previous.expiresAt`;
  * - errors `{id, code, message, details: [{code, target, message}]}`; unknown ids 404 NOT_FOUND; a missing
  *   or expired worker token 401; rate limits 429 with Retry-After;
  * - scopes belong to resources and are granted with `POST …/applications/{id}/grants`, at most one grant per
@@ -53,6 +60,7 @@ export const BRIDGE_PERMISSIONS = [
   'applications:delete:application',
   'applications:read:secret',
   'applications:update:secret',
+  'applications:delete:secret',
   'applications:create:grant',
   'resources:read:resource',
   'resources:read:scope',
@@ -75,7 +83,6 @@ const BUILT_IN_ROLES: Array<{ name: string; applicableTo: string[]; permissions:
     permissions: [
       ...BRIDGE_PERMISSIONS,
       'applications:import:application',
-      'applications:delete:secret',
       'applications:read:grant',
       'applications:delete:grant',
       'resources:create:resource',
@@ -348,9 +355,25 @@ export async function startFakePingOne(options: { pageSize?: number } = {}): Pro
     const item = found(req, res);
     if (!item) return;
     const previousUntil = (req.body as { previous?: { expiresAt?: string } } | undefined)?.previous?.expiresAt;
+    if (previousUntil !== undefined) {
+      // "Supported time range is 1 minute to 30 days."
+      const ahead = Date.parse(previousUntil) - Date.now();
+      if (!(ahead >= 60_000 && ahead <= 30 * 24 * 3_600_000))
+        return invalidData(res, [
+          { code: 'INVALID_VALUE', target: 'previous.expiresAt', message: 'Must be between 1 minute and 30 days from now.' },
+        ]);
+    }
     item.previous = previousUntil ? { secret: item.secret, expiresAt: Date.parse(previousUntil) } : undefined;
     item.secret = randomBytes(48).toString('base64url').slice(0, 64);
     res.json({ secret: item.secret, ...(item.previous ? { previous: { secret: item.previous.secret, expiresAt: previousUntil } } : {}) });
+  });
+  api.delete('/applications/:id/secret', requires('applications:delete:secret'), (req, res) => {
+    const item = found(req, res);
+    if (!item) return;
+    if (!item.previous || item.previous.expiresAt <= Date.now())
+      return error(res, 404, 'NOT_FOUND', 'The application has no previous secret.');
+    item.previous = undefined;
+    res.status(204).end();
   });
   api.post('/applications/:id/grants', requires('applications:create:grant'), (req, res) => {
     const item = found(req, res);
