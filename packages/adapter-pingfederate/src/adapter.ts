@@ -34,6 +34,12 @@ import {
 } from './mapping.js';
 import { ADAPTER_ID, IDP_NAME } from './identity.js';
 
+/**
+ * Marks what `secretValue.read` returns as PingFederate's encryptedSecret, so that `set` sends it back as one;
+ * a secret the bridge generated is base64url and never starts with it.
+ */
+const ENCRYPTED = 'pingfederate-encrypted:';
+
 export type PingFederateAdminAuth =
   | { username: string; password: string }
   /** For an admin API configured for OAuth: client_credentials at PingFederate's token endpoint. */
@@ -89,6 +95,35 @@ export function createPingFederateAdapter(options: PingFederateAdapterOptions): 
       );
   }
 
+  const secretPath = (clientId: string) => `${clientPath(clientId)}/clientAuth/clientSecret`;
+
+  /** The client's current secret as PingFederate encrypts it (its `ClientSecret` resource). */
+  async function readSecret(clientId: string, context: OperationContext): Promise<string> {
+    const response = await http.get<{ encryptedSecret?: string }>(secretPath(clientId), { signal: context.signal });
+    if (!response.ok) throw http.errorFromResponse(response, `reading the secret of client ${clientId}`);
+    if (!response.body.encryptedSecret) throw new BridgeError('idp_error', `${IDP_NAME} gave client ${clientId} no client secret.`);
+    return response.body.encryptedSecret;
+  }
+
+  /**
+   * Sets the client's only secret: `{secret}` or `{encryptedSecret}` and no secondary secrets (PingFederate's
+   * `ClientSecret` model; a PUT without `secondarySecrets` would keep the current ones). A client deleted
+   * meanwhile answers 404, which surfaces as a 502 and makes core read again and answer not_found.
+   */
+  async function putSecret(
+    clientId: string,
+    body: { secret: string } | { encryptedSecret: string },
+    action: string,
+    context: OperationContext,
+  ): Promise<void> {
+    const response = await http.put(secretPath(clientId), {
+      json: { ...body, secondarySecrets: [] },
+      signal: context.signal,
+      idempotent: true,
+    });
+    if (!response.ok) throw http.refusal(response, action);
+  }
+
   const primitives: IdpPrimitives<PingFederateClient> = {
     id: ADAPTER_ID,
     idpName: IDP_NAME,
@@ -97,8 +132,9 @@ export function createPingFederateAdapter(options: PingFederateAdapterOptions): 
     isOurs: isManaged,
     // The full-client PUT writes back every setting, the secret's encryptedSecret included: it must start
     // from the client as PingFederate holds it now, never from a remembered one (that would bring back a
-    // secret rotated since). Rotate and delete use sub-resources or the id alone, so they need no read.
-    readsCurrent: ['replaceRedirectUris'],
+    // secret rotated since). A rotation reads it too: its encryptedSecret is the secret Konnect holds, kept to
+    // be put back (restore, below). Delete needs the id alone.
+    readsCurrent: ['replaceRedirectUris', 'rotateSecret'],
 
     async create(registration, context) {
       const { client, secret } = newClient(registration, options, context.nonce);
@@ -127,17 +163,31 @@ export function createPingFederateAdapter(options: PingFederateAdapterOptions): 
 
     async rotateSecret(clientId, _found, context) {
       const secret = generateSecret();
-      // The secret's own resource: the write carries nothing but the new secret, and no secondary
-      // secrets, so the old secret stops working at once. It needs nothing of the client but its id, so
-      // a remembered client costs this one call; one deleted meanwhile answers 404, which surfaces as a
-      // 502 and makes core read again and answer not_found.
-      const response = await http.put(`${clientPath(clientId)}/clientAuth/clientSecret`, {
-        json: { secret, secondarySecrets: [] },
-        signal: context.signal,
-        idempotent: true,
-      });
-      if (!response.ok) throw http.refusal(response, `the new secret of ${clientId}`);
+      // The secret's own resource: the write carries nothing but the new secret, and no secondary secrets,
+      // so the old secret stops working at once (the client's retention period is 0, set at the create).
+      // Repeating it sets the same secret, so the HTTP client may retry it.
+      await putSecret(clientId, { secret }, `the new secret of ${clientId}`, context);
       return secret;
+    },
+
+    // Restore, without ever holding Konnect's secret in clear: PingFederate never returns a plaintext secret,
+    // but every read gives the secret's encryptedSecret, and a PUT takes it back in place of `secret`
+    // ("passed back unchanged" to reuse it). Core keeps what `read` returns (sealed, for the rotation's
+    // lifetime) and hands it to `set` when Konnect did not get the new secret. PingFederate keeps no
+    // identity per secret (an encryptedSecret differs on every read), so two-secrets rotation cannot be
+    // built on its secondary secrets: see the README's "Rotation".
+    secretValue: {
+      async read(clientId, found, context) {
+        // `found` is current: core reads the client before a rotation (readsCurrent) and before a put-back.
+        const encrypted = found.clientAuth?.encryptedSecret ?? (await readSecret(clientId, context));
+        return `${ENCRYPTED}${encrypted}`;
+      },
+      async set(clientId, _found, value, context) {
+        // What `read` gave goes back as the encryptedSecret; anything else is a secret the bridge generated
+        // (core keeps the new one once Konnect got it, in case a rotation that failed earlier lands late).
+        const body = value.startsWith(ENCRYPTED) ? { encryptedSecret: value.slice(ENCRYPTED.length) } : { secret: value };
+        await putSecret(clientId, body, `the secret of ${clientId} put back`, context);
+      },
     },
 
     async replaceRedirectUris(clientId, found, redirectUris, context) {

@@ -92,6 +92,10 @@ export function newClient(
       restrictScopes: registration.scopes.length > 0,
       restrictedScopes: registration.scopes,
       clientAuth: { type: 'SECRET', secret, secondarySecrets: [] },
+      // A changed secret stops at once, whatever the server's Client Secret Retention Period: the bridge
+      // decides what stays valid (a rotation's old secret, a secret put back), not a server-wide default.
+      clientSecretRetentionPeriodType: 'OVERRIDE_SERVER_DEFAULT',
+      clientSecretRetentionPeriod: 0,
       ...(defaults.accessTokenManagerId ? { defaultAccessTokenManagerRef: { id: defaults.accessTokenManagerId } } : {}),
     },
   };

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   JOURNAL_PREFIX,
+  RESTORE_PREFIX,
   createJsonStore,
   createMemoryDriver,
   readAdapterOptions,
@@ -65,7 +66,7 @@ describe('create and rotate', () => {
     const created = await bridge.call('POST', '/', { body: konnectApplication() });
     const rotated = await bridge.call('POST', `/${created.body.client_id}/new-secret`);
     expect(rotated.status).toBe(200);
-    expect(pf.client(created.body.client_id)?.secrets).toEqual([rotated.body.client_secret]);
+    expect(pf.activeSecrets(created.body.client_id)).toEqual([rotated.body.client_secret]);
   });
 
   it('rotates through the clientSecret resource and drops secondary secrets an administrator kept', async () => {
@@ -73,16 +74,39 @@ describe('create and rotate', () => {
     const id = created.body.client_id as string;
     const kept = await adminCall('PUT', `/oauth/clients/${id}/clientAuth/clientSecret`, {
       secret: 'admin-set',
-      secondarySecrets: [{ secret: created.body.client_secret }],
+      secondarySecrets: [{ secret: created.body.client_secret, expiryTime: new Date(Date.now() + 3_600_000).toISOString() }],
     });
     expect(kept.status).toBe(200);
+    expect(pf.activeSecrets(id)).toEqual(['admin-set', created.body.client_secret]);
     const start = pf.requests.length;
     const rotated = await bridge.call('POST', `/${id}/new-secret`);
     expect(rotated.status).toBe(200);
-    expect(pf.requests.slice(start)).toEqual([`PUT /pf-admin-api/v1/oauth/clients/${id}/clientAuth/clientSecret`]);
-    expect(pf.client(id)?.secrets).toEqual([rotated.body.client_secret]);
+    expect(pf.requests.slice(start)).toEqual([
+      `GET /pf-admin-api/v1/oauth/clients/${id}`,
+      `PUT /pf-admin-api/v1/oauth/clients/${id}/clientAuth/clientSecret`,
+    ]);
+    expect(pf.activeSecrets(id)).toEqual([rotated.body.client_secret]);
     expect(await pf.clientCredentials(id, created.body.client_secret)).toBe(false);
     expect(await pf.clientCredentials(id, 'admin-set')).toBe(false);
+  });
+
+  it("creates clients that keep no old secret whatever the server's Client Secret Retention Period", async () => {
+    pf.setSecretRetention(60);
+    try {
+      const created = await bridge.call('POST', '/', { body: konnectApplication() });
+      const id = created.body.client_id as string;
+      expect(pf.client(id)?.client).toMatchObject({
+        clientSecretRetentionPeriodType: 'OVERRIDE_SERVER_DEFAULT',
+        clientSecretRetentionPeriod: 0,
+      });
+      const rotated = await bridge.call('POST', `/${id}/new-secret`);
+      expect(rotated.status).toBe(200);
+      // The server's 60 minutes would keep the old secret working as a secondary one: the client's 0 wins.
+      expect(await pf.clientCredentials(id, created.body.client_secret)).toBe(false);
+      expect(pf.activeSecrets(id)).toEqual([rotated.body.client_secret]);
+    } finally {
+      pf.setSecretRetention(0);
+    }
   });
 
   it('refuses an auth method PingFederate secrets cannot serve, creating nothing', async () => {
@@ -102,6 +126,49 @@ describe('create and rotate', () => {
     expect(res.status).toBe(400);
     expect(res.body.error).toBe('invalid_redirect_uri');
     expect(res.body.error_description).toContain('redirectUris[0]: Wildcards are not allowed.');
+  });
+});
+
+describe("the fake's PingFederate secrets (what restore relies on)", () => {
+  it('encrypts a secret anew on every read, takes any read back, and honours secondary secrets until their expiry only', async () => {
+    const created = await bridge.call('POST', '/', { body: konnectApplication() });
+    const id = created.body.client_id as string;
+    const secretPath = `/oauth/clients/${id}/clientAuth/clientSecret`;
+    const read = async () => ((await (await adminCall('GET', secretPath)).json()) as { encryptedSecret: string }).encryptedSecret;
+    const [first, second] = [await read(), await read()];
+    expect(first).not.toBe(second);
+    expect(first).not.toContain(created.body.client_secret);
+
+    expect((await adminCall('PUT', secretPath, { secret: 'interim', secondarySecrets: [] })).status).toBe(200);
+    expect(await pf.clientCredentials(id, created.body.client_secret)).toBe(false);
+    // An encryptedSecret read before the change brings the old secret back.
+    expect((await adminCall('PUT', secretPath, { encryptedSecret: first, secondarySecrets: [] })).status).toBe(200);
+    expect(await pf.clientCredentials(id, created.body.client_secret)).toBe(true);
+    expect(await pf.clientCredentials(id, 'interim')).toBe(false);
+
+    const refused = await adminCall('PUT', secretPath, {
+      encryptedSecret: 'OBF:JWE:not-ours',
+      secondarySecrets: [{ secret: 'no-expiry' }],
+    });
+    expect(refused.status).toBe(422);
+    expect(((await refused.json()) as { validationErrors: Array<{ fieldPath: string }> }).validationErrors.map((e) => e.fieldPath)).toEqual(
+      ['secret.encryptedSecret', 'secondarySecrets[0].expiryTime'],
+    );
+
+    const past = new Date(Date.now() - 1_000).toISOString();
+    const future = new Date(Date.now() + 60_000).toISOString();
+    const kept = await adminCall('PUT', secretPath, {
+      secret: 'primary',
+      secondarySecrets: [
+        { secret: 'expired', expiryTime: past },
+        { secret: 'valid', expiryTime: future },
+      ],
+    });
+    expect(kept.status).toBe(200);
+    expect(((await kept.json()) as { secondarySecrets: unknown[] }).secondarySecrets).toHaveLength(1);
+    expect(await pf.clientCredentials(id, 'valid')).toBe(true);
+    expect(await pf.clientCredentials(id, 'expired')).toBe(false);
+    expect(await pf.clientCredentials(id, 'primary')).toBe(true);
   });
 });
 
@@ -211,7 +278,14 @@ describe('lifecycle (core)', () => {
 
     const restarted = adapterOn(journal);
     const start = pf.requests.length;
-    expect(await restarted.recover?.({ inFlightMs: 0 })).toEqual({ open: 1, undone: 1, neverCreated: 0, unresolved: 0, kept: 0 });
+    expect(await restarted.recover?.({ inFlightMs: 0 })).toEqual({
+      open: 1,
+      undone: 1,
+      neverCreated: 0,
+      unresolved: 0,
+      kept: 0,
+      rotations: 0,
+    });
     const lookup = `GET /pf-admin-api/v1/oauth/clients/${created.clientId}`;
     expect(pf.requests.slice(start)).toEqual([lookup, lookup, `DELETE /pf-admin-api/v1/oauth/clients/${created.clientId}`]);
     expect(pf.client(created.clientId)).toBeUndefined();
@@ -231,7 +305,14 @@ describe('lifecycle (core)', () => {
     expect((await adminCall('POST', '/oauth/clients', client)).status).toBe(201);
 
     const restarted = adapterOn(journal);
-    expect(await restarted.recover?.({ inFlightMs: 0 })).toEqual({ open: 1, undone: 1, neverCreated: 0, unresolved: 0, kept: 0 });
+    expect(await restarted.recover?.({ inFlightMs: 0 })).toEqual({
+      open: 1,
+      undone: 1,
+      neverCreated: 0,
+      unresolved: 0,
+      kept: 0,
+      rotations: 0,
+    });
     expect(pf.client('konnect-late-portal-app-efgh5678')).toBeUndefined();
     expect(await journal.list(JOURNAL_PREFIX)).toEqual([]);
     await restarted.close?.();
@@ -242,10 +323,112 @@ describe('lifecycle (core)', () => {
     await journal.set(`${JOURNAL_PREFIX}abcd1234`, { nonce: 'abcd1234', clientName: 'Never made', startedAt: new Date().toISOString() });
     const restarted = adapterOn(journal);
     const start = pf.requests.length;
-    expect(await restarted.recover?.({ inFlightMs: 0 })).toEqual({ open: 1, undone: 0, neverCreated: 1, unresolved: 0, kept: 0 });
+    expect(await restarted.recover?.({ inFlightMs: 0 })).toEqual({
+      open: 1,
+      undone: 0,
+      neverCreated: 1,
+      unresolved: 0,
+      kept: 0,
+      rotations: 0,
+    });
     expect(pf.requests.slice(start)).toEqual(['GET /pf-admin-api/v1/oauth/clients/konnect-never-made-abcd1234']);
     expect(await journal.list(JOURNAL_PREFIX)).toEqual([]);
     await restarted.close?.();
+  });
+
+  describe("restore: Konnect's secret put back through its encryptedSecret", () => {
+    const secretPath = (id: string) => `/pf-admin-api/v1/oauth/clients/${id}/clientAuth/clientSecret`;
+    const restoreOn = (journal: StateStore, vault: StateStore) =>
+      createPingFederateAdapter({ adminUrl: pf.adminUrl, auth: pf.admin, journal, vault });
+
+    it('announces restore, and refuses an overlap at construction (one secret per client)', () => {
+      expect(adapter.rotation).toEqual({ mode: 'restore', overlapMs: 0 });
+      expect(() => createPingFederateAdapter({ adminUrl: pf.adminUrl, auth: pf.admin, rotationOverlapMs: 60_000 })).toThrow(
+        /PingFederate \(pingfederate adapter\) does not/,
+      );
+    });
+
+    it('puts back the secret Konnect holds when Konnect did not get the new one, keeping only its encryptedSecret meanwhile', async () => {
+      const vault = createJsonStore(createMemoryDriver());
+      const own = restoreOn(createJsonStore(createMemoryDriver()), vault);
+      const created = await own.createClient(parseRegistration(konnectApplication()), context(Promise.resolve(true)));
+      const id = created.clientId;
+      let answer!: (answered: boolean) => void;
+      const start = pf.requests.length;
+      const rotated = await own.rotateSecret!(id, context(new Promise((resolve) => (answer = resolve))));
+      // While the rotation may still be undone, the vault holds what PingFederate gave: an encrypted value,
+      // never the secret Konnect holds in clear.
+      const [, record] = (await vault.list<{ secret: string }>(RESTORE_PREFIX))[0] ?? [];
+      expect(record?.secret).toMatch(/^pingfederate-encrypted:OBF:JWE:/);
+      expect(record?.secret).not.toContain(created.clientSecret);
+      expect(await pf.clientCredentials(id, rotated.clientSecret)).toBe(true);
+      expect(await pf.clientCredentials(id, created.clientSecret)).toBe(false);
+
+      answer(false);
+      await own.drained?.();
+      expect(await pf.clientCredentials(id, created.clientSecret)).toBe(true);
+      expect(await pf.clientCredentials(id, rotated.clientSecret)).toBe(false);
+      expect(pf.activeSecrets(id)).toEqual([created.clientSecret]);
+      expect(await vault.list(RESTORE_PREFIX)).toEqual([]);
+      // The rotation reads the client (its encryptedSecret is the one kept) and writes the new secret; the
+      // put-back reads it again and writes the kept encryptedSecret.
+      expect(pf.requests.slice(start).filter((line) => !line.startsWith('POST /as/token.oauth2'))).toEqual([
+        `GET /pf-admin-api/v1/oauth/clients/${id}`,
+        `PUT ${secretPath(id)}`,
+        `GET /pf-admin-api/v1/oauth/clients/${id}`,
+        `PUT ${secretPath(id)}`,
+      ]);
+      await own.close?.();
+    });
+
+    it('keeps nothing once Konnect got the new secret: the old one is refused at once', async () => {
+      const vault = createJsonStore(createMemoryDriver());
+      const own = restoreOn(createJsonStore(createMemoryDriver()), vault);
+      const created = await own.createClient(parseRegistration(konnectApplication()), context(Promise.resolve(true)));
+      const rotated = await own.rotateSecret!(created.clientId, context(Promise.resolve(true)));
+      await own.drained?.();
+      expect(await vault.list(RESTORE_PREFIX)).toEqual([]);
+      expect(pf.activeSecrets(created.clientId)).toEqual([rotated.clientSecret]);
+      await own.close?.();
+    });
+
+    it('recover() puts back the secret Konnect holds after a process died with a rotation in flight', async () => {
+      const [journal, vault] = [createMemoryDriver(), createMemoryDriver()];
+      const crashed = restoreOn(createJsonStore(journal), createJsonStore(vault));
+      const created = await crashed.createClient(parseRegistration(konnectApplication()), context(Promise.resolve(true)));
+      const id = created.clientId;
+      // The rotation's PUT is held at PingFederate; Konnect's deadline passes meanwhile, and the process dies
+      // before Konnect's answer settles: PingFederate applies the new secret all the same.
+      pf.faults.faultNext('PUT', /\/clientAuth\/clientSecret$/, 'held_then_processed', { delayMs: 300 });
+      const deadline = new AbortController();
+      let answer!: (answered: boolean) => void;
+      const answered = new Promise<boolean>((resolve) => (answer = resolve));
+      const rotating = crashed.rotateSecret!(id, { ...context(answered), deadline: deadline.signal });
+      setTimeout(() => deadline.abort(), 100);
+      const rotated = await rotating;
+      await pf.faults.settle();
+      expect(pf.activeSecrets(id)).toEqual([rotated.clientSecret]);
+      // What the dead process left on disk is all the next one gets.
+      const [journalCopy, vaultCopy] = [createMemoryDriver(), createMemoryDriver()];
+      for (const [from, to] of [
+        [journal, journalCopy],
+        [vault, vaultCopy],
+      ] as const)
+        for (const [k, v] of await from.list('')) await to.set(k, v);
+      // It stops (closing first, so that the answer settling now starts nothing at PingFederate).
+      const closing = crashed.close?.();
+      answer(false);
+      await closing;
+
+      const restarted = restoreOn(createJsonStore(journalCopy), createJsonStore(vaultCopy));
+      const report = await restarted.recover?.({ inFlightMs: 0 });
+      expect(report?.rotations).toBe(1);
+      await restarted.drained?.();
+      expect(await pf.clientCredentials(id, created.clientSecret)).toBe(true);
+      expect(await pf.clientCredentials(id, rotated.clientSecret)).toBe(false);
+      expect(await createJsonStore(vaultCopy).list(RESTORE_PREFIX)).toEqual([]);
+      await restarted.close?.();
+    });
   });
 
   describe('PingFederate calls per Konnect operation (admin token requests aside)', () => {
@@ -258,7 +441,7 @@ describe('lifecycle (core)', () => {
     const admin = '/pf-admin-api/v1';
     const event = (id: string, body: Parameters<typeof konnectEvent>[1]) => ({ body: konnectEvent(id, body) });
 
-    it('remembered (the instance that created the client): create 1 (2 with scopes), new-secret 1, update_application 2, registrations 0, delete 1', async () => {
+    it('remembered (the instance that created the client): create 1 (2 with scopes), new-secret 2, update_application 2, registrations 0, delete 1', async () => {
       const created = await calls(() => bridge.call('POST', '/', { body: konnectApplication() }));
       expect(created.requests).toEqual([`POST ${admin}/oauth/clients`]);
       const id = created.result.body.client_id as string;
@@ -268,8 +451,10 @@ describe('lifecycle (core)', () => {
       expect(scoped.requests).toEqual([`GET ${admin}/oauth/authServerSettings`, `POST ${admin}/oauth/clients`]);
       expect(await pf.clientCredentials(scoped.result.body.client_id, scoped.result.body.client_secret)).toBe(true);
 
+      // Restore needs the secret Konnect holds before the rotation: its encryptedSecret comes with a read of
+      // the client (PingFederate gives it on every read), so the rotation reads first even when remembered.
       const rotated = await calls(() => bridge.call('POST', `/${id}/new-secret`));
-      expect(rotated.requests).toEqual([`PUT ${admin}/oauth/clients/{id}/clientAuth/clientSecret`]);
+      expect(rotated.requests).toEqual([`GET ${admin}/oauth/clients/{id}`, `PUT ${admin}/oauth/clients/{id}/clientAuth/clientSecret`]);
       const secret = rotated.result.body.client_secret as string;
 
       // The full-client PUT starts from a fresh read, never from the client remembered at the create:
@@ -334,7 +519,7 @@ describe('lifecycle (core)', () => {
       }
     });
 
-    it('a remembered client deleted behind the bridge: new-secret answers 404 after one more read, delete 204 in one call', async () => {
+    it('a remembered client deleted behind the bridge: new-secret answers 404 from its read, delete 204 in one call', async () => {
       const rotatedAway = (await bridge.call('POST', '/', { body: konnectApplication() })).body.client_id as string;
       const deletedAway = (await bridge.call('POST', '/', { body: konnectApplication() })).body.client_id as string;
       for (const id of [rotatedAway, deletedAway]) expect((await adminCall('DELETE', `/oauth/clients/${id}`)).status).toBe(204);
@@ -342,9 +527,7 @@ describe('lifecycle (core)', () => {
       const rotated = await calls(() => bridge.call('POST', `/${rotatedAway}/new-secret`));
       expect(rotated.result.status).toBe(404);
       expect(rotated.result.body.error).toBe('not_found');
-      expect(rotated.requests).toEqual([`PUT ${admin}/oauth/clients/{id}/clientAuth/clientSecret`, `GET ${admin}/oauth/clients/{id}`]);
-      // Forgotten once found missing: the next operation reads first.
-      expect((await calls(() => bridge.call('POST', `/${rotatedAway}/new-secret`))).requests).toEqual([`GET ${admin}/oauth/clients/{id}`]);
+      expect(rotated.requests).toEqual([`GET ${admin}/oauth/clients/{id}`]);
 
       const deleted = await calls(() => bridge.call('DELETE', `/${deletedAway}`));
       expect(deleted.result.status).toBe(204);

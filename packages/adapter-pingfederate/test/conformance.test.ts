@@ -41,6 +41,9 @@ runConformanceSuite({
         }),
       },
       faults: pf.faults,
+      build: (settings) => createPingFederateAdapter({ adminUrl: pf.adminUrl, auth: pf.admin, logger, ...settings }),
+      // The rotation itself (restore mode: PingFederate keeps one secret per client that the bridge rotates).
+      rotationRequest: { method: 'PUT', path: /\/oauth\/clients\/[^/]+\/clientAuth\/clientSecret$/ },
       application: { scopes: ['read:orders'] },
       unknownScope: 'no-such-scope',
       backdoor: {

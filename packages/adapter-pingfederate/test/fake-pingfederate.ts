@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { clientCredentials, createFakeIdpKit, listenOnLoopback, type FakeIdpKit } from '@dcr-bridge/conformance';
 
@@ -7,11 +7,24 @@ import { clientCredentials, createFakeIdpKit, listenOnLoopback, type FakeIdpKit 
  * (`/as/token.oauth2`), written from Ping's documentation and the pingfederate-go-client models:
  * - every admin request needs `X-XSRF-Header: PingFederate` and Basic admin credentials (or a bearer
  *   token from the admin OAuth client);
- * - the caller chooses `clientId` and supplies the plaintext secret in `clientAuth.secret`; reads return
- *   only `clientAuth.encryptedSecret`, which a PUT passes back unchanged to keep the secret;
- *   `secondarySecrets` keeps old secrets valid;
- * - `PUT /oauth/clients/{id}` replaces the whole client: an `encryptedSecret` read before a rotation
- *   brings the old secret back; read-only fields (`creationDate`, `clientSecretChangedTime`) are ignored;
+ * - the caller chooses `clientId` and supplies the plaintext secret in `clientAuth.secret`; reads never
+ *   return a plaintext secret, only `encryptedSecret`, which is **encrypted anew on every read** (a random
+ *   IV: two reads of one secret differ, as Ping's own Terraform provider notes: "encrypted secrets change on
+ *   read"), and which any POST or PUT takes back in place of `secret` ("if you wish to reuse the existing
+ *   secret, this field should be passed back unchanged"): PingFederate decrypts it, so an `encryptedSecret`
+ *   read before a rotation brings the old secret back. A value it cannot decrypt answers 422;
+ * - `secondarySecrets: [{secret | encryptedSecret, expiryTime}]` keep older secrets working until their
+ *   `expiryTime`: the token endpoint accepts the primary and every unexpired secondary, and reads list only
+ *   unexpired ones (with their `expiryTime`, and an `encryptedSecret` as above). A secondary without
+ *   `expiryTime` answers 422 (the admin API's model leaves it optional, Ping's Terraform provider requires it:
+ *   the fake takes the stricter reading);
+ * - client secret retention (`clientSecretRetentionPeriod`, minutes: on the authorization server settings,
+ *   overridden per client with `clientSecretRetentionPeriodType: OVERRIDE_SERVER_DEFAULT`): when a write
+ *   changes the primary secret, the old one is kept as a secondary for that long. Whether PingFederate applies
+ *   it when the same write names its own `secondarySecrets` is not documented: the fake assumes the worse case
+ *   (it does, on top of them);
+ * - `PUT /oauth/clients/{id}` replaces the whole client, `clientAuth` included (no `secondarySecrets` in it
+ *   means none); read-only fields (`creationDate`, `clientSecretChangedTime`) are ignored;
  * - `GET|PUT /oauth/clients/{id}/clientAuth/clientSecret` reads and writes the `ClientSecret` model
  *   `{secret, encryptedSecret, secondarySecrets}` and answers 200 with it; a PUT without
  *   `secondarySecrets` keeps the current ones (Ping's docs do not say; the fake assumes the worse case);
@@ -31,7 +44,10 @@ import { clientCredentials, createFakeIdpKit, listenOnLoopback, type FakeIdpKit 
  */
 interface StoredClient {
   client: Record<string, unknown> & { clientId: string; grantTypes: string[] };
-  secrets: string[];
+  /** The primary secret, in clear (the fake's own view; the admin API never shows it). */
+  secret: string;
+  /** Secondary secrets, in clear, with their expiry. */
+  secondary: Array<{ secret: string; expiryTime: string }>;
   creationDate: string;
   clientSecretChangedTime: string;
 }
@@ -45,7 +61,7 @@ interface AdminAccount {
 interface SecretBody {
   secret?: string;
   encryptedSecret?: string;
-  secondarySecrets?: Array<{ secret?: string; encryptedSecret?: string }>;
+  secondarySecrets?: Array<{ secret?: string; encryptedSecret?: string; expiryTime?: string }>;
 }
 
 export interface FakePingFederate {
@@ -61,6 +77,10 @@ export interface FakePingFederate {
   adminTokenRequests(): number;
   failNext(method: string, pattern: RegExp, status: number, body?: unknown, headers?: Record<string, string>): void;
   client(clientId: string): StoredClient | undefined;
+  /** The secrets the token endpoint accepts for the client now (primary first, then unexpired secondaries). */
+  activeSecrets(clientId: string): string[];
+  /** The authorization server's Client Secret Retention Period, in minutes (0, PingFederate's default, keeps none). */
+  setSecretRetention(minutes: number): void;
   clientCount(): number;
   createForeignClient(): string;
   clientCredentials(clientId: string, clientSecret: string): Promise<boolean>;
@@ -83,8 +103,36 @@ export async function startFakePingFederate(options: { tls?: { key: string; cert
   let adminTokenRequests = 0;
   /** Known once the server listens; the server settings give it as the base URL. */
   let origin = '';
-  const encrypt = (secret: string) => `OBF:JWE:${Buffer.from(secret).toString('base64url')}`;
-  const decrypt = (value: string) => Buffer.from(value.replace('OBF:JWE:', ''), 'base64url').toString();
+  let secretRetentionMinutes = 0;
+  /**
+   * PingFederate's encrypted values: opaque to the caller, decryptable only by the server, and different on
+   * every read (a fresh IV each time). The shape (`OBF:JWE:` and a compact JWE with a direct key) follows the
+   * values PingFederate exports; the adapter relies on none of it.
+   */
+  const key = randomBytes(32);
+  const header = Buffer.from(JSON.stringify({ alg: 'dir', enc: 'A256GCM', kid: 'fake-pf' })).toString('base64url');
+  const encrypt = (secret: string) => {
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', key, iv);
+    cipher.setAAD(Buffer.from(header));
+    const data = Buffer.concat([cipher.update(secret, 'utf8'), cipher.final()]);
+    return `OBF:JWE:${header}..${iv.toString('base64url')}.${data.toString('base64url')}.${cipher.getAuthTag().toString('base64url')}`;
+  };
+  /** The clear secret, or undefined when the value is not one this server encrypted. */
+  const decrypt = (value: string): string | undefined => {
+    const [prot, encryptedKey, iv, data, tag] = value.replace(/^OBF:JWE:/, '').split('.');
+    if (prot === undefined || encryptedKey !== '' || !iv || data === undefined || !tag) return undefined;
+    try {
+      const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
+      decipher.setAAD(Buffer.from(prot));
+      decipher.setAuthTag(Buffer.from(tag, 'base64url'));
+      return Buffer.concat([decipher.update(Buffer.from(data, 'base64url')), decipher.final()]).toString('utf8');
+    } catch {
+      return undefined;
+    }
+  };
+  const unexpired = (stored: StoredClient) => stored.secondary.filter((s) => Date.parse(s.expiryTime) > Date.now());
+  const activeSecrets = (stored: StoredClient) => [stored.secret, ...unexpired(stored).map((s) => s.secret)];
 
   const app = express();
   app.use(kit.middleware);
@@ -102,7 +150,7 @@ export async function startFakePingFederate(options: { tls?: { key: string; cert
       return res.json({ access_token: token, token_type: 'Bearer', expires_in: 7200 });
     }
     const stored = clients.get(clientId);
-    if (!stored || !stored.secrets.includes(secret) || stored.client.enabled === false)
+    if (!stored || !activeSecrets(stored).includes(secret) || stored.client.enabled === false)
       return res.status(401).json({ error: 'invalid_client', error_description: 'Invalid client or client credentials.' });
     if (!stored.client.grantTypes.includes('CLIENT_CREDENTIALS'))
       return res
@@ -154,10 +202,8 @@ export async function startFakePingFederate(options: { tls?: { key: string; cert
       }),
   );
   const secretView = (stored: StoredClient) => ({
-    encryptedSecret: encrypt(stored.secrets[0] ?? ''),
-    secondarySecrets: stored.secrets
-      .slice(1)
-      .map((s) => ({ encryptedSecret: encrypt(s), expiryTime: new Date(Date.now() + 3_600_000).toISOString() })),
+    encryptedSecret: encrypt(stored.secret),
+    secondarySecrets: unexpired(stored).map((s) => ({ encryptedSecret: encrypt(s.secret), expiryTime: s.expiryTime })),
   });
   const view = (stored: StoredClient) => ({
     ...stored.client,
@@ -165,9 +211,49 @@ export async function startFakePingFederate(options: { tls?: { key: string; cert
     clientSecretChangedTime: stored.clientSecretChangedTime,
     clientAuth: { type: 'SECRET', ...secretView(stored) },
   });
-  const setSecrets = (stored: StoredClient, secrets: string[]) => {
-    if (secrets[0] !== stored.secrets[0]) stored.clientSecretChangedTime = new Date().toISOString();
-    stored.secrets = secrets;
+  /** Minutes a changed primary secret stays valid as a secondary: the client's override, else the server's. */
+  const retentionOf = (stored: StoredClient) =>
+    stored.client.clientSecretRetentionPeriodType === 'OVERRIDE_SERVER_DEFAULT'
+      ? Number(stored.client.clientSecretRetentionPeriod ?? 0)
+      : secretRetentionMinutes;
+  const setSecrets = (stored: StoredClient, primary: string, secondary: StoredClient['secondary']) => {
+    const retention = retentionOf(stored);
+    if (primary !== stored.secret) {
+      if (retention > 0)
+        secondary = [...secondary, { secret: stored.secret, expiryTime: new Date(Date.now() + retention * 60_000).toISOString() }];
+      stored.clientSecretChangedTime = new Date().toISOString();
+    }
+    stored.secret = primary;
+    stored.secondary = secondary;
+  };
+  /** The clear value of `{secret}` or `{encryptedSecret}`, or the problem with it. */
+  const clearValue = (auth: { secret?: string; encryptedSecret?: string } | undefined, field: string): string | { error: string } => {
+    if (auth?.secret) return auth.secret;
+    if (auth?.encryptedSecret)
+      return decrypt(auth.encryptedSecret) ?? { error: `${field}.encryptedSecret: The encrypted value is invalid.` };
+    return { error: `${field}.secret: A secret is required.` };
+  };
+  /** The secrets a write asks for, or the 422 problems. */
+  const secretsFrom = (
+    body: SecretBody | undefined,
+    prefix: string,
+    current: StoredClient['secondary'] | undefined,
+  ): { primary: string; secondary: StoredClient['secondary'] } | { errors: string[] } => {
+    const errors: string[] = [];
+    const primary = clearValue(body, prefix || 'secret');
+    if (typeof primary !== 'string') errors.push(primary.error);
+    const secondary: StoredClient['secondary'] = [];
+    if (body?.secondarySecrets === undefined) secondary.push(...(current ?? []));
+    else
+      body.secondarySecrets.forEach((s, i) => {
+        const field = `${prefix ? `${prefix}.` : ''}secondarySecrets[${i}]`;
+        const value = clearValue(s, field);
+        if (typeof value !== 'string') return void errors.push(value.error);
+        if (!s.expiryTime || Number.isNaN(Date.parse(s.expiryTime)))
+          return void errors.push(`${field}.expiryTime: An expiry time is required.`);
+        secondary.push({ secret: value, expiryTime: new Date(s.expiryTime).toISOString() });
+      });
+    return errors.length > 0 || typeof primary !== 'string' ? { errors } : { primary, secondary };
   };
   const validate = (body: Record<string, unknown>): string[] => {
     const errors: string[] = [];
@@ -193,20 +279,27 @@ export async function startFakePingFederate(options: { tls?: { key: string; cert
         message: error.split(': ')[1],
       })),
     });
-  const secretFrom = (auth: { secret?: string; encryptedSecret?: string } | undefined, current?: string) =>
-    auth?.secret ?? (auth?.encryptedSecret ? decrypt(auth.encryptedSecret) : current);
-
-  adminApi.get('/oauth/authServerSettings', (_req, res) => void res.json({ scopes, exclusiveScopes: [] }));
+  adminApi.get(
+    '/oauth/authServerSettings',
+    (_req, res) => void res.json({ scopes, exclusiveScopes: [], clientSecretRetentionPeriod: secretRetentionMinutes }),
+  );
   adminApi.get('/oauth/clients', (_req, res) => void res.json({ items: [...clients.values()].map(view) }));
   adminApi.post('/oauth/clients', (req, res) => {
-    const body = req.body as StoredClient['client'] & { clientAuth?: { type?: string; secret?: string } };
+    const body = req.body as StoredClient['client'] & { clientAuth?: SecretBody & { type?: string } };
     const errors = validate(body);
     if (clients.has(body.clientId)) errors.push(`clientId: The client ID '${body.clientId}' is already in use.`);
-    if (body.clientAuth?.type === 'SECRET' && !body.clientAuth.secret) errors.push('clientAuth.secret: A secret is required.');
-    if (errors.length > 0) return validationError(res, errors);
-    const { clientAuth, ...client } = body;
+    const secrets = secretsFrom(body.clientAuth, 'clientAuth', []);
+    if ('errors' in secrets) errors.push(...secrets.errors);
+    if (errors.length > 0 || 'errors' in secrets) return validationError(res, errors);
+    const { clientAuth: _auth, ...client } = body;
     const now = new Date().toISOString();
-    clients.set(body.clientId, { client, secrets: [clientAuth?.secret ?? ''], creationDate: now, clientSecretChangedTime: now });
+    clients.set(body.clientId, {
+      client,
+      secret: secrets.primary,
+      secondary: secrets.secondary,
+      creationDate: now,
+      clientSecretChangedTime: now,
+    });
     res.status(201).json(view(clients.get(body.clientId)!));
   });
   adminApi.get('/oauth/clients/:id', (req, res) => {
@@ -219,15 +312,13 @@ export async function startFakePingFederate(options: { tls?: { key: string; cert
     if (!stored) return res.status(404).json({ resultId: 'resource_not_found', message: 'Resource not found.' });
     const body = req.body as StoredClient['client'] & { clientAuth?: SecretBody };
     const errors = validate(body);
-    if (errors.length > 0) return validationError(res, errors);
-    const { clientAuth, creationDate: _created, clientSecretChangedTime: _changed, ...client } = body;
-    const primary = secretFrom(clientAuth, undefined);
-    if (!primary) return validationError(res, ['clientAuth.secret: A secret is required.']);
-    const secondary = (clientAuth?.secondarySecrets ?? [])
-      .map((s) => secretFrom(s, undefined))
-      .filter((s): s is string => typeof s === 'string');
+    // The whole client is replaced, clientAuth with it: secondary secrets it does not name are gone.
+    const secrets = secretsFrom({ secondarySecrets: [], ...body.clientAuth }, 'clientAuth', undefined);
+    if ('errors' in secrets) errors.push(...secrets.errors);
+    if (errors.length > 0 || 'errors' in secrets) return validationError(res, errors);
+    const { clientAuth: _auth, creationDate: _created, clientSecretChangedTime: _changed, ...client } = body;
     stored.client = { ...client, clientId: stored.client.clientId };
-    setSecrets(stored, [primary, ...secondary]);
+    setSecrets(stored, secrets.primary, secrets.secondary);
     res.json(view(stored));
   });
   adminApi.get('/oauth/clients/:id/clientAuth/clientSecret', (req, res) => {
@@ -238,13 +329,9 @@ export async function startFakePingFederate(options: { tls?: { key: string; cert
   adminApi.put('/oauth/clients/:id/clientAuth/clientSecret', (req, res) => {
     const stored = clients.get(String(req.params.id));
     if (!stored) return res.status(404).json({ resultId: 'resource_not_found', message: 'Resource not found.' });
-    const body = req.body as SecretBody;
-    const primary = secretFrom(body, undefined);
-    if (!primary) return validationError(res, ['secret: A secret is required.']);
-    const secondary = body.secondarySecrets
-      ? body.secondarySecrets.map((s) => secretFrom(s, undefined)).filter((s): s is string => typeof s === 'string')
-      : stored.secrets.slice(1);
-    setSecrets(stored, [primary, ...secondary]);
+    const secrets = secretsFrom(req.body as SecretBody, '', unexpired(stored));
+    if ('errors' in secrets) return validationError(res, secrets.errors);
+    setSecrets(stored, secrets.primary, secrets.secondary);
     res.json(secretView(stored));
   });
   adminApi.delete('/oauth/clients/:id', (req, res) => {
@@ -271,6 +358,13 @@ export async function startFakePingFederate(options: { tls?: { key: string; cert
     adminTokenRequests: () => adminTokenRequests,
     failNext: kit.failNext,
     client: (clientId) => clients.get(clientId),
+    activeSecrets(clientId) {
+      const stored = clients.get(clientId);
+      return stored ? activeSecrets(stored) : [];
+    },
+    setSecretRetention(minutes) {
+      secretRetentionMinutes = minutes;
+    },
     clientCount: () => clients.size,
     createForeignClient() {
       const clientId = `console-${randomBytes(4).toString('hex')}`;
@@ -284,7 +378,8 @@ export async function startFakePingFederate(options: { tls?: { key: string; cert
           grantTypes: ['CLIENT_CREDENTIALS'],
           redirectUris: ['https://foreign.example.com/cb'],
         },
-        secrets: ['foreign'],
+        secret: 'foreign',
+        secondary: [],
         creationDate: now,
         clientSecretChangedTime: now,
       });
