@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -58,6 +59,10 @@ interface Figures {
   resurrected: number;
   unmanageable: number;
   missing: number;
+  /** Clients whose last secret Konnect received is refused at the IdP (failed rotations included). */
+  konnectRefused: string;
+  killKonnectRefused: string;
+  rotationMode: string;
   slow: number;
   badErrors: number;
   drainSeconds: number;
@@ -98,6 +103,15 @@ async function drained(target: IdpTarget, quietMs: number, limitMs: number): Pro
   return Math.round((since - started) / 100) / 10;
 }
 
+/** The adapter's rotation mode, from the server's `listening` line. */
+function modeOf(bridge: BridgeProcess): string | undefined {
+  const line = bridge
+    .stdout()
+    .split('\n')
+    .find((candidate) => candidate.includes('"msg":"listening"'));
+  return line ? (JSON.parse(line) as { rotation?: string }).rotation : undefined;
+}
+
 function recoveryLine(bridge: BridgeProcess): Record<string, number> | undefined {
   const line = bridge
     .stdout()
@@ -116,6 +130,8 @@ async function soak(id: AdapterId): Promise<Figures> {
     DCR_BRIDGE_JOURNAL: join(dir, 'dcr-bridge.journal'),
     DCR_BRIDGE_OPERATION_TIMEOUT_MS: String(profile.operationTimeoutMs),
     DCR_BRIDGE_COMPLETION_TIMEOUT_MS: String(profile.completionTimeoutMs),
+    // The vault: a restore adapter keeps the secret Konnect holds sealed with it while a rotation may change it.
+    DCR_BRIDGE_STORE_KEY: randomBytes(32).toString('base64'),
   };
   let bridge = await runBridgeProcess(env);
   const call = callOn(() => bridge);
@@ -151,6 +167,8 @@ async function soak(id: AdapterId): Promise<Figures> {
     let inFlightAtKills = 0;
     let killOrphans = 0;
     let killKept = 0;
+    let killKonnectRefused = 0;
+    let killHeld = 0;
     for (let kill = 0; kill < kills; kill++) {
       const before = await target.countClients();
       const stop = new AbortController();
@@ -181,6 +199,8 @@ async function soak(id: AdapterId): Promise<Figures> {
       await drained(target, 2_000, profile.completionTimeoutMs * 4);
       const crashAudit = await auditLedger(crashLedger, target, call, before);
       killOrphans += crashAudit.orphans;
+      killKonnectRefused += crashAudit.konnectSecretRefused;
+      killHeld += crashLedger.received.size;
     }
     faults.injectFaults(undefined);
 
@@ -192,6 +212,9 @@ async function soak(id: AdapterId): Promise<Figures> {
       resurrected: audit.resurrectedSecrets,
       unmanageable: audit.unmanageable,
       missing: audit.missing + audit.deadSecrets,
+      konnectRefused: `${audit.konnectSecretRefused} of ${ledger.received.size}`,
+      killKonnectRefused: `${killKonnectRefused} of ${killHeld}`,
+      rotationMode: modeOf(bridge) ?? 'unknown',
       slow: audit.slowAnswers,
       badErrors: audit.badErrors,
       drainSeconds,
@@ -222,12 +245,15 @@ const rows: Array<[string, (figures: Figures) => string | number]> = [
   ['rotated-away secrets that work again', (f) => f.resurrected],
   ['clients the bridge can no longer rotate or delete', (f) => f.unmanageable],
   ['clients or secrets Konnect holds that stopped working', (f) => f.missing],
+  ["Konnect's secret refused at the IdP (last one it received, failed rotations included)", (f) => f.konnectRefused],
+  ['… rotation mode (two-secrets and restore must show 0)', (f) => f.rotationMode],
   ['answers slower than 10 s', (f) => f.slow],
   ['error answers that are not {error, error_description}', (f) => f.badErrors],
   ['cleanup drained after (s)', (f) => f.drainSeconds],
   [`restarts after kill -9 that came up by themselves`, (f) => f.restarts],
   ['… creates in flight at the kills', (f) => f.inFlightAtKills],
   ['… orphans after recovery (of which kept and logged as answering)', (f) => `${f.killOrphans} (${f.killKept})`],
+  ["… Konnect's secret refused after the kills", (f) => f.killKonnectRefused],
 ];
 const lines = [
   `| per ${operations} faulted operations, 20 % faults (${values.profile} profile, seed ${seed}) | ${results.map((figures) => figures.adapter).join(' | ')} |`,
@@ -239,6 +265,7 @@ const broken = results.some(
   (f) =>
     f.zombies + f.resurrected + f.missing + f.slow + f.badErrors > 0 ||
     f.restarts !== `${kills} of ${kills}` ||
-    (f.adapter !== 'rfc7591' && f.orphans + f.unmanageable + f.killOrphans - f.killKept > 0),
+    (f.adapter !== 'rfc7591' && f.orphans + f.unmanageable + f.killOrphans - f.killKept > 0) ||
+    (f.rotationMode !== 'replace' && (!f.konnectRefused.startsWith('0 ') || !f.killKonnectRefused.startsWith('0 '))),
 );
 process.exitCode = broken ? 1 : 0;

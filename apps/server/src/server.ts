@@ -103,6 +103,9 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     adapter: built.adapter.id,
     basePath: config.basePath,
     devMode: built.devIdp !== undefined,
+    // How a rotation Konnect did not get keeps its secret working: two-secrets, restore or replace (see core).
+    rotation: built.adapter.rotation?.mode,
+    rotationOverlapMs: built.adapter.rotation?.overlapMs,
   });
 
   let closing: Promise<void> | undefined;
