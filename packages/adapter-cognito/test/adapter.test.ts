@@ -130,7 +130,7 @@ describe('create', () => {
       expect(res.status).toBe(400);
       expect(res.body).toEqual({
         error: 'invalid_client_metadata',
-        error_description: `token_endpoint_auth_method "${method}" is not one Cognito app clients support (client_secret_basic, client_secret_post).`,
+        error_description: `token_endpoint_auth_method "${method}" is not one Cognito app clients support (client_secret_basic, client_secret_post). Request id: ${res.headers.get('x-request-id')}.`,
       });
       expect(callsSince(mark)).toEqual([]);
       await adapter.drained?.();
@@ -152,7 +152,8 @@ describe('create', () => {
     });
     expect(res.status).toBe(400);
     expect(res.body.error).toBe('invalid_redirect_uri');
-    expect(res.body.error_description).toContain('InvalidParameterException');
+    expect(res.body.error_description).toContain('refused the redirect URIs');
+    expect(res.body.error_description).not.toContain('InvalidParameterException');
   });
 });
 
@@ -211,7 +212,7 @@ describe('rotation and updates', () => {
   it('an AddUserPoolClientSecret carried out whose answer was lost: Konnect keeps its secret, and the added one is deleted once no add can still land', async () => {
     const patient = adapterFor();
     // Nothing to recover; sets how long a failed IdP call may still land (the completion budget, 30 s by default).
-    await patient.recover?.({ inFlightMs: 300 });
+    await patient.recover?.({ inFlightMs: 1_000 });
     const local = await startBridge(patient);
     bridges.push(local);
     const created = await local.call('POST', '/', { body: konnectApplication({ scopes: ['orders/read'] }) });
@@ -223,6 +224,8 @@ describe('rotation and updates', () => {
     expect(env.proxy.secrets.get(clientId)).toHaveLength(2);
     await vi.waitFor(() => expect(secretValues(clientId)).toEqual([created.body.client_secret]), { timeout: 5_000, interval: 50 });
     expect(await env.backdoor.canGetToken(clientId, created.body.client_secret)).toBe(true);
+    await local.close();
+    await patient.close?.();
   });
 
   it('with an overlap the old secret works until it ends, and a process started meanwhile deletes it then', async () => {

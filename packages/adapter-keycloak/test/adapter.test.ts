@@ -344,32 +344,47 @@ describe('IdP failures', () => {
     const res = await bridge.call('DELETE', `/${created.body.client_id}`);
     expect(res.status).toBe(502);
     expect(res.body.error).toBe('idp_error');
-    expect(res.body.error_description).toMatch(/admin credentials were refused or lack a permission/);
+    expect(res.body.error_description).toContain(res.headers.get('x-request-id'));
     expect(keycloak.clientByClientId(created.body.client_id)).toBeDefined();
     // Roles travel in the admin token: the token issued without them must not outlive the test.
     keycloak.setAdminRoles(['manage-clients']);
     keycloak.advanceClock(301);
   });
 
-  it('with a wrong admin client secret: the answer names the admin client to check, and the bridge is not ready', async () => {
-    const wrong = await startBridge(adapterFor({ clientSecret: 'wrong-admin-secret' }));
+  it('with a wrong admin client secret: the log line of the request names the admin client to check, and the bridge is not ready', async () => {
+    const logger = createCapturingLogger();
+    const wrong = await startBridge(adapterFor({ clientSecret: 'wrong-admin-secret' }), { logger });
     try {
       const res = await wrong.call('POST', '/', { body: konnectApplication() });
       expect(res.status).toBe(502);
       expect(res.body.error).toBe('idp_error');
-      expect(res.body.error_description).toContain('dcr-bridge');
+      expect(res.body.error_description).not.toContain('dcr-bridge');
+      const failed = logger.lines.find((line) => line.msg === 'adapter call failed');
+      expect(failed).toMatchObject({ requestId: res.headers.get('x-request-id'), description: expect.stringContaining('"dcr-bridge"') });
       expect((await fetch(`${wrong.baseUrl}/readyz`)).status).toBe(503);
     } finally {
       await wrong.close();
     }
   });
 
-  it('answers 502 when Keycloak cannot be reached', async () => {
-    const down = await startBridge(createKeycloakAdapter({ baseUrl: 'http://127.0.0.1:1', realm: 'r', clientId: 'c', clientSecret: 's' }));
+  it("answers 502 when Keycloak cannot be reached, its URL only in the request's log line", async () => {
+    const logger = createCapturingLogger();
+    const down = await startBridge(
+      createKeycloakAdapter({ baseUrl: 'http://127.0.0.1:1', realm: 'internal-realm', clientId: 'c', clientSecret: 's' }),
+      { logger },
+    );
     try {
       const res = await down.call('DELETE', '/x');
       expect(res.status).toBe(502);
       expect(res.body.error).toBe('idp_unavailable');
+      expect(res.body.error_description).toMatch(/could not be reached.* request id [0-9a-f-]{36}\.$/);
+      for (const internal of ['127.0.0.1', 'http', 'internal-realm', 'Keycloak'])
+        expect(res.body.error_description).not.toContain(internal);
+      const failed = logger.lines.find((line) => line.msg === 'adapter call failed');
+      expect(failed).toMatchObject({
+        requestId: res.headers.get('x-request-id'),
+        description: expect.stringContaining('http://127.0.0.1:1'),
+      });
     } finally {
       await down.close();
     }

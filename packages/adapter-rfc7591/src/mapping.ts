@@ -67,8 +67,18 @@ export function registrationError(response: IdpResponse<unknown>): BridgeError |
       : body.error === 'invalid_scope'
         ? 'invalid_scope'
         : 'invalid_client_metadata';
-  return new BridgeError(code, `The IdP refused the client metadata: ${description}`);
+  // The IdP's words are for the log; Konnect reads what was refused.
+  return new BridgeError(code, `The IdP refused the client metadata: ${description}`, { publicDescription: REFUSED[code] });
 }
+
+const REFUSED = {
+  invalid_redirect_uri:
+    'The identity provider refused the redirect URIs of this application. Check them, or ask your platform team which ones it accepts.',
+  invalid_scope:
+    'The identity provider refused a scope this application asks for. Check the scopes, or ask your platform team which ones it offers.',
+  invalid_client_metadata:
+    "The identity provider refused this application's settings. Check them, or ask your platform team which ones it accepts.",
+} as const;
 
 export function epochToDate(seconds: unknown): Date | undefined {
   return typeof seconds === 'number' && seconds > 0 ? new Date(seconds * 1000) : undefined;

@@ -68,14 +68,15 @@ describe('create', () => {
     expect(idp.requests.slice(start)).toEqual([]);
   });
 
-  it("turns ZITADEL's invalid_argument into a 400 naming its reason", async () => {
+  it("turns ZITADEL's invalid_argument into a 400 (its reason stays in the log)", async () => {
     idp.failNext('POST', new RegExp(`^${SERVICE}/CreateApplication$`), 400, {
       code: 'invalid_argument',
       message: 'Errors.Project.App.OIDCConfigInvalid: redirect URI not allowed',
     });
     const res = await bridge.call('POST', '/', { body: application() });
     expect(res.status).toBe(400);
-    expect(res.body).toEqual({ error: 'invalid_redirect_uri', error_description: expect.stringContaining('redirect URI not allowed') });
+    expect(res.body).toEqual({ error: 'invalid_redirect_uri', error_description: expect.stringContaining('refused the redirect URIs') });
+    expect(res.body.error_description).not.toContain('OIDCConfigInvalid');
   });
 });
 

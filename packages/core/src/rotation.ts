@@ -180,10 +180,22 @@ function twoSecrets<Client>(options: RotationOptions<Client>, secrets: ClientSec
     );
   }
 
+  /** Client id → when its armed timer fires: one timer per client, however often sweeps see its record. */
+  const armed = new Map<string, number>();
+
   function arm(clientId: string, record: SecretsRecord): void {
     const due = nextDue(record);
+    if (due === undefined || (armed.get(clientId) ?? Number.POSITIVE_INFINITY) <= due) return;
+    armed.set(clientId, due);
     const settling = record.settlesAt !== undefined && Date.parse(record.settlesAt) === due;
-    if (due !== undefined) background.schedule(due, () => settleLater(clientId), { awaited: settling });
+    background.schedule(
+      due,
+      () => {
+        if (armed.get(clientId) === due) armed.delete(clientId);
+        settleLater(clientId);
+      },
+      { awaited: settling },
+    );
   }
 
   const inFlight = options.inFlightMs;
@@ -259,7 +271,13 @@ function twoSecrets<Client>(options: RotationOptions<Client>, secrets: ClientSec
     },
 
     async settleAll({ shared }) {
-      const records = await journal.list<SecretsRecord>(ROTATION_PREFIX);
+      const now = Date.now();
+      // A record with nothing due yet (an overlap running) needs no lock and no IdP call: only its timer.
+      const records = (await journal.list<SecretsRecord>(ROTATION_PREFIX)).filter(([, record]) => {
+        if (record.pending || isDue(record, now)) return true;
+        arm(record.clientId, record);
+        return false;
+      });
       let settled = 0;
       await Promise.all(
         records.map(async ([, record]) => {
