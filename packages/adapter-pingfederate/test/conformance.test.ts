@@ -56,4 +56,8 @@ runConformanceSuite({
     };
   },
   teardown: () => pf.close(),
+  skip: {
+    'rotation/answer-lost':
+      'the rotation PUT sets the generated secret and is idempotent, so the HTTP client retries it after a lost answer and Konnect gets the new secret (200): no answer is lost; the put-back when Konnect does not get it is tested in adapter.test.ts',
+  },
 });
