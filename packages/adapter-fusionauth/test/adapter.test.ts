@@ -94,7 +94,7 @@ describe('create', () => {
     }
   });
 
-  it("turns FusionAuth's Errors object into a 400 naming the field", async () => {
+  it("turns FusionAuth's Errors object into a 400 (FusionAuth's words stay in the log)", async () => {
     idp.failNext('POST', entityPattern, 400, {
       fieldErrors: { 'entity.name': [{ code: '[blank]entity.name', message: 'You must specify the [entity.name] property.' }] },
     });
@@ -102,8 +102,9 @@ describe('create', () => {
     expect(res.status).toBe(400);
     expect(res.body).toEqual({
       error: 'invalid_client_metadata',
-      error_description: expect.stringContaining('entity.name: You must specify'),
+      error_description: expect.stringContaining("refused this application's settings"),
     });
+    expect(res.body.error_description).not.toContain('entity.name');
   });
 
   it('leaves no entity behind when the grant fails', async () => {
