@@ -148,7 +148,15 @@ function okta(env: Record<string, string>, connections: number): DirectCalls {
       return { id: String(created.id) };
     },
     async rotate(client) {
-      await call('POST', `/oauth2/v1/clients/${client.id}/lifecycle/newSecret`, auth, 200);
+      // Two-phase, as the adapter rotates (issue 20): list, add, then the old secret deactivated and deleted
+      // (Okta deletes only an INACTIVE secret).
+      const secrets = `/api/v1/apps/${client.id}/credentials/secrets`;
+      const listed = (await call('GET', secrets, auth, 200)) as unknown as Array<{ id: string; status: string }>;
+      await call('POST', secrets, auth, 201, {});
+      for (const old of listed.filter((secret) => secret.status === 'ACTIVE')) {
+        await call('POST', `${secrets}/${old.id}/lifecycle/deactivate`, auth, 200);
+        await call('DELETE', `${secrets}/${old.id}`, auth, 204);
+      }
     },
     async update(client, redirectUris) {
       const current = await call('GET', `/api/v1/apps/${client.id}`, auth, 200);

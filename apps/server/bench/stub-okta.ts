@@ -4,14 +4,23 @@ import { listenOnLoopback } from '@dcr-bridge/conformance';
 
 /**
  * A minimal in-memory Okta for the benchmark of the `okta` adapter and of Kong's example bridge: the calls
- * either makes (the Apps API's create, read and replace; the Client Application API's create, newSecret and
- * delete), answered as Okta documents them and as cheaply as an IdP can be, on node:http alone. The adapter's
+ * either makes (the Apps API's create, read and replace and its client secrets: list, add, deactivate, delete;
+ * the Client Application API's create, newSecret and delete), answered as Okta documents them and as cheaply
+ * as an IdP can be, on node:http alone. The adapter's
  * own fake (packages/adapter-okta/test/fake-okta.ts) checks much more and costs the shared CPU accordingly:
  * this stub keeps the saturated runs about the bridges. Started by stub.ts.
  */
 interface App {
   body: Record<string, unknown> & { id: string; credentials: { oauthClient: Record<string, unknown> } };
-  secret: string;
+  /** Its client secrets, oldest first (at most two; only ACTIVE ones work, only INACTIVE ones can be deleted). */
+  secrets: Secret[];
+}
+
+interface Secret {
+  id: string;
+  status: 'ACTIVE' | 'INACTIVE';
+  value: string;
+  created: string;
 }
 
 export async function startOktaStub(): Promise<{
@@ -25,9 +34,28 @@ export async function startOktaStub(): Promise<{
   const seen: string[] = [];
   const newId = () => `0oa${randomBytes(9).toString('hex')}`;
   const newSecret = () => randomBytes(30).toString('base64url');
+  const secretObject = (): Secret => ({
+    id: `ocs${randomBytes(9).toString('hex')}`,
+    status: 'ACTIVE',
+    value: newSecret(),
+    created: new Date().toISOString(),
+  });
+  const currentSecret = (app: App) => app.secrets.filter((secret) => secret.status === 'ACTIVE').at(-1)?.value;
+  const secretView = (secret: Secret) => ({
+    id: secret.id,
+    status: secret.status,
+    client_secret: secret.value,
+    created: secret.created,
+    lastUpdated: secret.created,
+  });
+  const refused = (cause: string) => ({
+    errorCode: 'E0000001',
+    errorSummary: 'Api validation failed: OAuth2ClientSecretMediated',
+    errorCauses: [{ errorSummary: cause }],
+  });
   const withSecret = (app: App) => ({
     ...app.body,
-    credentials: { oauthClient: { ...app.body.credentials.oauthClient, client_secret: app.secret } },
+    credentials: { oauthClient: { ...app.body.credentials.oauthClient, client_secret: currentSecret(app) } },
   });
 
   async function answer(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -38,6 +66,7 @@ export async function startOktaStub(): Promise<{
     const body = text ? (JSON.parse(text) as Record<string, unknown>) : {};
     const [path] = (req.url ?? '/').split('?') as [string];
     const appId = /^\/api\/v1\/apps\/([^/]+)$/.exec(path)?.[1];
+    const secrets = /^\/api\/v1\/apps\/([^/]+)\/credentials\/secrets(?:\/([^/]+)(\/lifecycle\/deactivate)?)?$/.exec(path);
     const clientId = /^\/oauth2\/v1\/clients\/([^/]+)/.exec(path)?.[1];
     if (req.method === 'POST' && path === '/api/v1/apps') {
       const id = newId();
@@ -45,7 +74,7 @@ export async function startOktaStub(): Promise<{
         ...((body.credentials as { oauthClient?: Record<string, unknown> } | undefined)?.oauthClient ?? {}),
         client_id: id,
       };
-      const app: App = { body: { ...body, id, status: 'ACTIVE', credentials: { oauthClient } }, secret: newSecret() };
+      const app: App = { body: { ...body, id, status: 'ACTIVE', credentials: { oauthClient } }, secrets: [secretObject()] };
       apps.set(id, app);
       return send(res, 200, withSecret(app));
     }
@@ -62,6 +91,33 @@ export async function startOktaStub(): Promise<{
         return send(res, 200, withSecret(app));
       }
     }
+    if (secrets) {
+      const [, id = '', secretId, deactivate] = secrets;
+      const app = apps.get(id);
+      if (!app) return send(res, 404, { errorCode: 'E0000007', errorSummary: `Not found: Resource not found: ${id} (AppInstance)` });
+      if (secretId === undefined && req.method === 'GET') return send(res, 200, app.secrets.map(secretView));
+      if (secretId === undefined && req.method === 'POST') {
+        if (app.secrets.length >= 2) return send(res, 400, refused("You've reached the maximum number of client secrets per client."));
+        const secret = secretObject();
+        app.secrets.push(secret);
+        return send(res, 201, secretView(secret));
+      }
+      const secret = app.secrets.find((candidate) => candidate.id === secretId);
+      if (!secret)
+        return send(res, 404, { errorCode: 'E0000007', errorSummary: `Not found: Resource not found: ${secretId} (OAuth2ClientSecret)` });
+      if (deactivate && req.method === 'POST') {
+        if (secret.status === 'ACTIVE' && app.secrets.filter((other) => other.status === 'ACTIVE').length === 1)
+          return send(res, 400, refused("You can't deactivate the only active client secret."));
+        secret.status = 'INACTIVE';
+        return send(res, 200, secretView(secret));
+      }
+      if (!deactivate && req.method === 'DELETE') {
+        if (secret.status === 'ACTIVE')
+          return send(res, 400, refused("You can't delete an active client secret. Deactivate the secret before deleting it."));
+        app.secrets = app.secrets.filter((other) => other !== secret);
+        return send(res, 204);
+      }
+    }
     if (req.method === 'POST' && path === '/oauth2/v1/clients') {
       const id = newId();
       const app: App = {
@@ -72,13 +128,13 @@ export async function startOktaStub(): Promise<{
           credentials: { oauthClient: { client_id: id } },
           profile: {},
         },
-        secret: newSecret(),
+        secrets: [secretObject()],
       };
       apps.set(id, app);
       return send(res, 201, {
         ...body,
         client_id: id,
-        client_secret: app.secret,
+        client_secret: currentSecret(app),
         client_id_issued_at: Math.floor(Date.now() / 1000),
         client_secret_expires_at: 0,
       });
@@ -88,8 +144,8 @@ export async function startOktaStub(): Promise<{
       const app = apps.get(clientId);
       if (!app) return send(res, 401, { error: 'invalid_client', error_description: 'Invalid value for client_id parameter.' });
       if (req.method === 'POST' && path.endsWith('/lifecycle/newSecret')) {
-        app.secret = newSecret();
-        return send(res, 200, { client_id: clientId, client_secret: app.secret });
+        app.secrets = [secretObject()];
+        return send(res, 200, { client_id: clientId, client_secret: currentSecret(app) });
       }
       if (req.method === 'DELETE') {
         apps.delete(clientId);

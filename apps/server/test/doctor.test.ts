@@ -39,6 +39,19 @@ const wrongCredentials: Record<AdapterId, Record<string, string> | undefined> = 
   rfc7591: undefined,
 };
 
+/** Each adapter's rotation mode, in doctor's words (see the adapters' READMEs). */
+const ROTATION_MODES: Record<AdapterId, string> = {
+  rfc7591: 'neither',
+  keycloak: 'restore',
+  cognito: 'two secrets',
+  pingone: 'two secrets',
+  pingfederate: 'restore',
+  okta: 'two secrets',
+  zitadel: 'neither',
+  authentik: 'restore',
+  fusionauth: 'restore',
+};
+
 describe.each(Object.keys(idpTargets) as AdapterId[])('dcr-bridge doctor against %s', (id) => {
   let target: IdpTarget;
   beforeAll(async () => {
@@ -56,6 +69,10 @@ describe.each(Object.keys(idpTargets) as AdapterId[])('dcr-bridge doctor against
     for (const name of ['configuration', 'reachability', 'credentials', 'permissions'])
       expect(group(report, name).length, name).toBeGreaterThan(0);
     expect(group(report, 'permissions').some((check) => check.result === 'pass')).toBe(true);
+    // What a rotation Konnect did not get leaves working, as the adapter's README's Rotation table says.
+    expect(group(report, 'configuration').find((check) => check.name === 'rotation')?.detail).toMatch(
+      new RegExp(`^${ROTATION_MODES[id]}:`),
+    );
     const calls = target.requests().slice(before);
     // Reads only: GETs, admin token requests, and Cognito's read actions (every Cognito action is a POST).
     expect(

@@ -415,8 +415,16 @@ export interface ClientSecrets<Client> {
 }
 
 export interface SecretValue<Client> {
-  /** The client's current secret. */
+  /**
+   * The client's current secret, or a value that `set` turns back into it (an IdP's encrypted form; then
+   * give `comparable: false`). Sealed in the vault while the rotation may still change the IdP's.
+   */
   read(clientId: string, client: Client, context: OperationContext): Promise<string>;
+  /**
+   * False when two reads of the same secret differ (an encrypted form made anew at each read): core then puts
+   * the secret back without first reading whether it changed. Default true.
+   */
+  readonly comparable?: boolean;
   /** Sets the client's secret to `secret` (the old one stops working). */
   set(clientId: string, client: Client, secret: string, context: OperationContext): Promise<void>;
 }

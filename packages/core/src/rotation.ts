@@ -327,7 +327,10 @@ function restoring<Client>(
       await vault.delete(key(clientId));
       return true;
     }
-    if ((await value.read(clientId, client, context)) !== record.secret) {
+    if (value.comparable === false) {
+      await value.set(clientId, client, record.secret, context);
+      logger.warn('set the secret Konnect holds again, as a rotation Konnect did not get may have replaced it', { clientId });
+    } else if ((await value.read(clientId, client, context)) !== record.secret) {
       await value.set(clientId, client, record.secret, context);
       logger.warn('put back the secret Konnect holds: Konnect did not get the new one', { clientId });
     }

@@ -128,6 +128,13 @@ export function rotationGroup(run: SuiteRun): void {
         const request = required(run.target.rotationRequest, 'rotationRequest', 'rotation/answer-lost');
         required(run.target.faults, 'faults', 'rotation/answer-lost').faultNext(request.method, request.path, 'processed_answer_lost');
         const res = await b.bridge.call('POST', clientPath(clientId, '/new-secret'));
+        if (res.status === 200) {
+          // The IdP's rotation call is safe to repeat, and the HTTP client did: Konnect holds the new secret.
+          await b.adapter.drained?.();
+          expect(await run.target.backdoor.canGetToken(clientId, res.body.client_secret)).toBe(true);
+          expect(await becomes(clientId, secret, false, 3_000)).toBe(false);
+          return;
+        }
         expect(res.status, JSON.stringify(res.body)).toBeGreaterThanOrEqual(500);
         await konnectSecretHolds(b, clientId, secret);
       },
