@@ -130,7 +130,7 @@ describe('create', () => {
       expect(res.status).toBe(400);
       expect(res.body).toEqual({
         error: 'invalid_client_metadata',
-        error_description: `token_endpoint_auth_method "${method}" is not one Cognito app clients support (client_secret_basic, client_secret_post). Request id: ${res.headers.get('x-request-id')}.`,
+        error_description: `token_endpoint_auth_method "${method}" is not one Cognito app clients support (client_secret_basic, client_secret_post).`,
       });
       expect(callsSince(mark)).toEqual([]);
       await adapter.drained?.();
@@ -152,8 +152,7 @@ describe('create', () => {
     });
     expect(res.status).toBe(400);
     expect(res.body.error).toBe('invalid_redirect_uri');
-    expect(res.body.error_description).toContain('refused the redirect URIs');
-    expect(res.body.error_description).not.toContain('InvalidParameterException');
+    expect(res.body.error_description).toContain('InvalidParameterException');
   });
 });
 
@@ -209,7 +208,7 @@ describe('rotation and updates', () => {
     expect(await env.backdoor.canGetToken(clientId, created.clientSecret)).toBe(true);
   });
 
-  it('an AddUserPoolClientSecret carried out whose answer was lost: Konnect keeps its secret, and the added one is deleted once no add can still land', async () => {
+  it('an AddUserPoolClientSecret carried out whose answer was lost: the added secret is deleted, and Konnect keeps its secret', async () => {
     const patient = adapterFor();
     // Nothing to recover; sets how long a failed IdP call may still land (the completion budget, 30 s by default).
     await patient.recover?.({ inFlightMs: 1_000 });
@@ -218,11 +217,15 @@ describe('rotation and updates', () => {
     const created = await local.call('POST', '/', { body: konnectApplication({ scopes: ['orders/read'] }) });
     const clientId = created.body.client_id as string;
     env.proxy.loseAnswerOfNext('AddUserPoolClientSecret');
+    const mark = env.proxy.targets.length;
     const res = await local.call('POST', `/${clientId}/new-secret`);
     expect(res.status).toBe(502);
-    // Cognito holds the secret Konnect never got until the add can no longer be in flight; then it is listed and deleted.
-    expect(env.proxy.secrets.get(clientId)).toHaveLength(2);
-    await vi.waitFor(() => expect(secretValues(clientId)).toEqual([created.body.client_secret]), { timeout: 5_000, interval: 50 });
+    // Cognito holds a secret Konnect never got: it is found by listing and deleted, at once and again once no add can still land.
+    await patient.drained?.();
+    expect(secretValues(clientId)).toEqual([created.body.client_secret]);
+    const calls = callsSince(mark);
+    expect(calls.slice(0, 2)).toEqual(['ListUserPoolClientSecrets', 'AddUserPoolClientSecret']);
+    expect(calls.filter((call) => call === 'DeleteUserPoolClientSecret')).toHaveLength(1);
     expect(await env.backdoor.canGetToken(clientId, created.body.client_secret)).toBe(true);
     await local.close();
     await patient.close?.();
