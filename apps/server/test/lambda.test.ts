@@ -260,7 +260,10 @@ describe('requests as API Gateway and function URLs carry them', () => {
         );
         expect(refused.status).toBe(400);
         expect(refused.headers['content-type']).toMatch(/^application\/json/);
-        expect(refused.body).toEqual({ error: 'invalid_request', error_description: 'The request body is not valid JSON.' });
+        expect(refused.body).toEqual({
+          error: 'invalid_request',
+          error_description: `The request body is not valid JSON. Request id: ${refused.headers['x-request-id']}.`,
+        });
       }
       expect(await okta.countClients()).toBe(before);
     },

@@ -71,5 +71,6 @@ runConformanceSuite({
     'idp-plumbing/rate-limited-lookup': inProcess,
     'idp-plumbing/refused-credentials-create': inProcess,
     'idp-plumbing/refused-credentials-delete': inProcess,
+    'contract/no-idp-detail': `${inProcess} to fail or leak from`,
   },
 });
