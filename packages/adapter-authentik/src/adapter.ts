@@ -1,4 +1,5 @@
 import {
+  BridgeError,
   defineDcrAdapter,
   generateSecret,
   silentLogger,
@@ -80,20 +81,59 @@ export function createAuthentikAdapter(options: AuthentikAdapterOptions): DcrAda
     return mappings;
   }
 
+  /**
+   * The secret each look-up read, for `secretValue.read` in the same operation (core passes the same context
+   * to `find` and to the read after it): a cold rotation needs no second read. Kept by operation, so a provider
+   * core remembers from an earlier operation never yields a secret read then; never in the provider itself.
+   */
+  const secretsRead = new WeakMap<OperationContext, Map<string, string>>();
+
   /** The provider whose OAuth client id this is (`client_id` is an exact filter of authentik's provider list). */
   async function providerByClientId(clientId: string, context: OperationContext): Promise<AuthentikProvider | undefined> {
-    const response = await http.get<AuthentikPage<AuthentikProvider>>('/providers/oauth2/', {
+    const response = await http.get<AuthentikPage<AuthentikProvider & { client_secret?: unknown }>>('/providers/oauth2/', {
       query: { client_id: clientId },
       signal: context.signal,
     });
     if (!response.ok || !Array.isArray(response.body?.results)) throw http.errorFromResponse(response, `looking up client ${clientId}`);
     const found = response.body.results.find((provider) => provider.client_id === clientId);
-    return found ? withoutSecret(found) : undefined;
+    if (found === undefined) return undefined;
+    if (typeof found.client_secret === 'string') {
+      const read = secretsRead.get(context) ?? new Map<string, string>();
+      read.set(clientId, found.client_secret);
+      secretsRead.set(context, read);
+    }
+    return withoutSecret(found);
   }
 
-  /** Writes some fields of a provider and nothing else (PATCH). Repeating it leaves authentik as one call would. */
-  async function patchProvider(provider: AuthentikProvider, json: Record<string, unknown>, what: string, context: OperationContext) {
-    const response = await http.request('PATCH', providerPath(provider), { json, signal: context.signal, idempotent: true });
+  /** The provider's secret as authentik holds it now: the one this operation's look-up read, else `GET /providers/oauth2/{pk}/`. */
+  async function currentSecret(clientId: string, provider: AuthentikProvider, context: OperationContext): Promise<string> {
+    const read = secretsRead.get(context);
+    const known = read?.get(clientId);
+    if (known !== undefined) {
+      // Once: a later read in this operation (after a write) asks authentik again.
+      read?.delete(clientId);
+      return known;
+    }
+    const response = await http.get<{ client_secret?: unknown }>(providerPath(provider), { signal: context.signal });
+    if (!response.ok) throw http.errorFromResponse(response, `reading the secret of client ${clientId}`);
+    if (typeof response.body?.client_secret !== 'string')
+      throw new BridgeError('idp_error', `${IDP_NAME} answered the read of client ${clientId} without its client_secret.`);
+    return response.body.client_secret;
+  }
+
+  /**
+   * Writes some fields of a provider and nothing else (PATCH). Repeating it leaves authentik as one call would, so
+   * the HTTP client retries it, except a rotation's (`once`): a rotation whose answer was lost is left to core's
+   * restore, which puts Konnect's secret back, and Konnect asks again.
+   */
+  async function patchProvider(
+    provider: AuthentikProvider,
+    json: Record<string, unknown>,
+    what: string,
+    context: OperationContext,
+    options: { once?: boolean } = {},
+  ) {
+    const response = await http.request('PATCH', providerPath(provider), { json, signal: context.signal, idempotent: !options.once });
     if (!response.ok) throw http.refusal(response, what);
   }
 
@@ -146,8 +186,17 @@ export function createAuthentikAdapter(options: AuthentikAdapterOptions): DcrAda
     async rotateSecret(clientId, provider, context) {
       // The token endpoint compares the client_secret with the provider's: the old secret is dead once this answers.
       const clientSecret = generateSecret();
-      await patchProvider(provider, { client_secret: clientSecret }, `the new secret of ${clientId}`, context);
+      await patchProvider(provider, { client_secret: clientSecret }, `the new secret of ${clientId}`, context, { once: true });
       return clientSecret;
+    },
+
+    // Restore: authentik returns a provider's client_secret and takes one of the caller's (a readable, writable
+    // field of the provider), so core can put back the secret Konnect holds when Konnect did not get a new one.
+    secretValue: {
+      read: (clientId, provider, context) => currentSecret(clientId, provider, context),
+      // A PATCH of client_secret alone: nothing else of the provider is written.
+      set: (clientId, provider, secret, context) =>
+        patchProvider(provider, { client_secret: secret }, `the secret Konnect holds for ${clientId}`, context),
     },
 
     replaceRedirectUris: (clientId, provider, redirectUris, context) =>

@@ -247,7 +247,7 @@ describe('lifecycle (core)', () => {
       deadline: AbortSignal.timeout(0),
     });
     const restarted = adapterOn(journal);
-    expect(await restarted.recover?.({ inFlightMs: 0 })).toEqual({ open: 1, undone: 1, neverCreated: 0, unresolved: 0, kept: 0 });
+    expect(await restarted.recover?.({ inFlightMs: 0 })).toEqual({ open: 1, undone: 1, neverCreated: 0, unresolved: 0, kept: 0, rotations: 0 });
     expect(idp.client(created.clientId)).toBeUndefined();
     expect(await journal.list(JOURNAL_PREFIX)).toEqual([]);
     await restarted.close?.();
@@ -265,7 +265,7 @@ describe('lifecycle (core)', () => {
     // An application of the same name made in the admin interface: the nonce lookup must leave it alone.
     const decoy = idp.createForeignClient('Lost answer');
     const restarted = adapterOn(journal);
-    expect(await restarted.recover?.({ inFlightMs: 0 })).toEqual({ open: 1, undone: 1, neverCreated: 0, unresolved: 0, kept: 0 });
+    expect(await restarted.recover?.({ inFlightMs: 0 })).toEqual({ open: 1, undone: 1, neverCreated: 0, unresolved: 0, kept: 0, rotations: 0 });
     expect(idp.client(created.clientId)).toBeUndefined();
     expect(idp.client(decoy)).toBeDefined();
     await restarted.close?.();
@@ -275,7 +275,7 @@ describe('lifecycle (core)', () => {
     const journal = createJsonStore(createMemoryDriver());
     await journal.set(`${JOURNAL_PREFIX}abcd1234`, { nonce: 'abcd1234', clientName: 'Never made', startedAt: new Date().toISOString() });
     const restarted = adapterOn(journal);
-    expect(await restarted.recover?.({ inFlightMs: 0 })).toEqual({ open: 1, undone: 0, neverCreated: 1, unresolved: 0, kept: 0 });
+    expect(await restarted.recover?.({ inFlightMs: 0 })).toEqual({ open: 1, undone: 0, neverCreated: 1, unresolved: 0, kept: 0, rotations: 0 });
     expect(await journal.list(JOURNAL_PREFIX)).toEqual([]);
     await restarted.close?.();
   });
@@ -304,7 +304,12 @@ describe('lifecycle (core)', () => {
       'POST /api/v3/providers/oauth2/',
       'POST /api/v3/core/applications/',
     ]);
-    expect(await calls(() => bridge.call('POST', `/${clientId}/new-secret`))).toEqual(['PATCH /api/v3/providers/oauth2/{pk}/']);
+    // Restore mode: the secret Konnect holds is read first (core keeps it, sealed, to put it back when Konnect does
+    // not get the new one), then the new one is PATCHed: 2 calls where the rotation alone was 1.
+    expect(await calls(() => bridge.call('POST', `/${clientId}/new-secret`))).toEqual([
+      'GET /api/v3/providers/oauth2/{pk}/',
+      'PATCH /api/v3/providers/oauth2/{pk}/',
+    ]);
     expect(await calls(() => event(clientId, { event_type: 'update_application', redirect_uris: ['https://app.example.com/cb'] }))).toEqual(
       ['PATCH /api/v3/providers/oauth2/{pk}/'],
     );
@@ -321,6 +326,7 @@ describe('lifecycle (core)', () => {
     const restarted = await startBridge(adapterOn(createJsonStore(createMemoryDriver())));
     try {
       const id = other.body.client_id as string;
+      // Cold: the look-up that proves the provider the bridge's also carries the secret Konnect holds: no second read.
       expect(await calls(() => restarted.call('POST', `/${id}/new-secret`))).toEqual([
         'GET /api/v3/providers/oauth2/?client_id={id}',
         'PATCH /api/v3/providers/oauth2/{pk}/',

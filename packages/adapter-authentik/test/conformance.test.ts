@@ -1,3 +1,4 @@
+import type { LifecycleSettings } from '@dcr-bridge/core';
 import { createCapturingLogger, runConformanceSuite } from '@dcr-bridge/conformance';
 import { createAuthentikAdapter } from '../src/index.js';
 import { startFakeAuthentik, type FakeAuthentik } from './fake-authentik.js';
@@ -26,13 +27,14 @@ runConformanceSuite({
   name: 'authentik (fake admin API)',
   async setup() {
     idp = await startFakeAuthentik();
-    const adapterWith = (apiToken: string) =>
+    const adapterWith = (apiToken: string, settings: LifecycleSettings = {}) =>
       createAuthentikAdapter({
         baseUrl: idp.url,
         apiToken,
         authorizationFlow: idp.flows.authorization,
         invalidationFlow: idp.flows.invalidation,
         logger,
+        ...settings,
       });
     const tooManyRequests = (method: string, path: RegExp, retryAfterSeconds: number) =>
       idp.failNext(method, path, 429, { detail: 'Too many requests.' }, { 'retry-after': String(retryAfterSeconds) });
@@ -48,6 +50,9 @@ runConformanceSuite({
         refusedCredentials: () => ({ adapter: adapterWith('not-the-api-token'), secret: 'not-the-api-token' }),
       },
       faults: withoutDeleteFaults(idp.faults),
+      build: (settings) => adapterWith(idp.apiToken, settings),
+      // A rotation is one PATCH of the provider's client_secret (and so is putting Konnect's secret back).
+      rotationRequest: { method: 'PATCH', path: /^\/api\/v3\/providers\/oauth2\/\d+\/$/ },
       application: { scopes: ['read:orders'] },
       unknownScope: 'no-such-scope',
       backdoor: {

@@ -18,13 +18,17 @@ import { clientCredentials, createFakeIdpKit, listenOnLoopback, type FakeIdpKit 
  * - OAuth2 providers (`/providers/oauth2/`) have integer `pk`s from one sequence shared by every provider
  *   type; `client_id` is an exact list filter; `client_id` and `name` are unique; `redirect_uris` is a list
  *   of `{matching_mode: "strict" | "regex", url}` (2024.8 and later); `authorization_flow` and
- *   `invalidation_flow` are required flow UUIDs; `client_secret` is generated when not given; PATCH writes
- *   only the fields sent. A refused write answers 400 with one list of messages per field.
+ *   `invalidation_flow` are required flow UUIDs; `client_secret` (a string of at most 255 characters) is
+ *   generated when not given, returned by every read (list and `GET /providers/oauth2/{pk}/`) and set by a
+ *   write that gives it; PATCH writes only the fields sent, PUT needs the required ones (schema.yml of 2025.4
+ *   and 2026.2: `OAuth2Provider`, `PatchedOAuth2ProviderRequest`). A refused write answers 400 with one list
+ *   of messages per field.
  * - Applications (`/core/applications/{slug}/`) are addressed by slug (letters, digits, `-`, `_`, at most
  *   50); `slug` and `provider` are unique; deleting a provider leaves its application, with `provider` null.
  * - Scope mappings are listed at `/propertymappings/provider/scope/` (2024.8 and later).
  * - An unknown id answers 404 `{"detail": "Not found."}`.
- * - `POST /application/o/token/` serves client_credentials when the client_secret equals the provider's and
+ * - `POST /application/o/token/` serves client_credentials when the client_secret equals the provider's (its one,
+ *   current secret: a replaced one is refused at once) and
  *   an application exposes the provider; otherwise 400 `{"error": "invalid_grant"}` (400 `invalid_client`
  *   for an unknown client id) (`authentik/providers/oauth2/views/token.py`).
  * authentik itself does not rate-limit its API; the 429s the tests inject are those of a reverse proxy in front of it.
@@ -167,6 +171,11 @@ export async function startFakeAuthentik(): Promise<FakeAuthentik> {
       else if ([...providers.values()].some((other) => other !== current && other.name === body.name))
         errors.name = ['Provider with this name already exists.'];
     }
+    // `client_secret`: a string of at most 255 characters (schema.yml, OAuth2ProviderRequest / PatchedOAuth2ProviderRequest).
+    if (body.client_secret !== undefined) {
+      if (typeof body.client_secret !== 'string') errors.client_secret = ['Not a valid string.'];
+      else if (body.client_secret.length > 255) errors.client_secret = ['Ensure this field has no more than 255 characters.'];
+    }
     if (body.client_id !== undefined && [...providers.values()].some((other) => other !== current && other.client_id === body.client_id))
       errors.client_id = ['OAuth2/OpenID Provider with this Client ID already exists.'];
     if (body.redirect_uris !== undefined) {
@@ -231,6 +240,19 @@ export async function startFakeAuthentik(): Promise<FakeAuthentik> {
     if (!provider) return;
     const body = req.body as Partial<FakeProvider>;
     const errors = providerErrors(body as Record<string, unknown>, provider);
+    if (Object.keys(errors).length > 0) return res.status(400).json(errors);
+    Object.assign(provider, body, { pk: provider.pk });
+    res.json(serialize(provider));
+  });
+  // PUT (providers_oauth2_update): the whole provider; the required fields as for a create, the others keep their value
+  // when left out (Django REST framework's update writes only the fields given, but requires the required ones).
+  api.put('/providers/oauth2/:pk/', (req, res) => {
+    const provider = providerFor(req, res);
+    if (!provider) return;
+    const body = req.body as Record<string, unknown>;
+    const errors = providerErrors(body, provider);
+    for (const field of ['name', 'authorization_flow', 'invalidation_flow'])
+      if (body[field] === undefined) errors[field] = ['This field is required.'];
     if (Object.keys(errors).length > 0) return res.status(400).json(errors);
     Object.assign(provider, body, { pk: provider.pk });
     res.json(serialize(provider));
