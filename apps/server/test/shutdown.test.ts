@@ -145,3 +145,16 @@ describe.each(ADAPTERS)('%s: SIGTERM while the IdP hangs', (id) => {
     ).toEqual([]);
   });
 });
+
+describe('SIGTERM as soon as the server says it listens', () => {
+  it("is handled (drain, exit 0), not met by the signal's default action", { timeout: 90_000 }, async () => {
+    const codes: Array<number | null> = [];
+    for (let round = 0; round < 6; round++) {
+      // Dev mode: nothing outside the process. The signal goes out the moment the `listening` line arrives.
+      const bridge = await runBridgeProcess({ DCR_BRIDGE_API_KEYS: apiKey });
+      bridge.child.kill('SIGTERM');
+      codes.push(await bridge.exited);
+    }
+    expect(codes).toEqual([0, 0, 0, 0, 0, 0]);
+  });
+});

@@ -235,7 +235,7 @@ describe('lifecycle (core)', () => {
       deadline: AbortSignal.timeout(0),
     });
     const restarted = adapterOn(journal);
-    expect(await restarted.recover?.({ inFlightMs: 0 })).toEqual({ open: 1, undone: 1, neverCreated: 0, unresolved: 0, kept: 0 });
+    expect(await restarted.recover?.({ inFlightMs: 0 })).toEqual({ open: 1, undone: 1, neverCreated: 0, unresolved: 0, kept: 0, rotations: 0 });
     expect(idp.entity(created.clientId)).toBeUndefined();
     expect(await journal.list(JOURNAL_PREFIX)).toEqual([]);
     await restarted.close?.();
@@ -254,7 +254,7 @@ describe('lifecycle (core)', () => {
     const decoy = idp.createForeignEntity(`${idp.entity(created.clientId)?.name} (copy)`);
     const restarted = adapterOn(journal);
     const start = idp.requests.length;
-    expect(await restarted.recover?.({ inFlightMs: 0 })).toEqual({ open: 1, undone: 1, neverCreated: 0, unresolved: 0, kept: 0 });
+    expect(await restarted.recover?.({ inFlightMs: 0 })).toEqual({ open: 1, undone: 1, neverCreated: 0, unresolved: 0, kept: 0, rotations: 0 });
     // The entity id follows from the nonce: one exact read finds it, no search.
     expect(idp.requests.slice(start)[0]).toBe(`GET /api/entity/${created.clientId}`);
     expect(idp.entity(created.clientId)).toBeUndefined();
@@ -266,7 +266,7 @@ describe('lifecycle (core)', () => {
     const journal = createJsonStore(createMemoryDriver());
     await journal.set(`${JOURNAL_PREFIX}abcd1234`, { nonce: 'abcd1234', clientName: 'Never made', startedAt: new Date().toISOString() });
     const restarted = adapterOn(journal);
-    expect(await restarted.recover?.({ inFlightMs: 0 })).toEqual({ open: 1, undone: 0, neverCreated: 1, unresolved: 0, kept: 0 });
+    expect(await restarted.recover?.({ inFlightMs: 0 })).toEqual({ open: 1, undone: 0, neverCreated: 1, unresolved: 0, kept: 0, rotations: 0 });
     expect(await journal.list(JOURNAL_PREFIX)).toEqual([]);
     await restarted.close?.();
   });
@@ -296,8 +296,10 @@ describe('lifecycle (core)', () => {
       'POST /api/entity/{id}',
       'POST /api/entity/{target}/grant',
     ]);
-    // Rotation and redirect URIs write the whole entity back, so core reads it first even when it remembers it.
-    expect(await calls(() => bridge.call('POST', `/${clientId}/new-secret`))).toEqual(['GET /api/entity/{id}', 'PUT /api/entity/{id}']);
+    // A rotation reads the secret Konnect holds (restore mode: core keeps it, sealed, to put it back when Konnect
+    // does not get the new one), then PATCHes the new one alone. Redirect URIs write the whole entity back, so core
+    // reads it first even when it remembers it.
+    expect(await calls(() => bridge.call('POST', `/${clientId}/new-secret`))).toEqual(['GET /api/entity/{id}', 'PATCH /api/entity/{id}']);
     expect(await calls(() => event(clientId, { event_type: 'update_application', redirect_uris: ['https://app.example.com/cb'] }))).toEqual(
       ['GET /api/entity/{id}', 'PUT /api/entity/{id}'],
     );
@@ -311,7 +313,8 @@ describe('lifecycle (core)', () => {
     const restarted = await startBridge(coldAdapter);
     try {
       const id = other.body.client_id as string;
-      expect(await calls(() => restarted.call('POST', `/${id}/new-secret`))).toEqual(['GET /api/entity/{id}', 'PUT /api/entity/{id}']);
+      // Cold: the read that proves the entity the bridge's also carries the secret Konnect holds.
+      expect(await calls(() => restarted.call('POST', `/${id}/new-secret`))).toEqual(['GET /api/entity/{id}', 'PATCH /api/entity/{id}']);
       expect(await calls(() => restarted.call('DELETE', `/${id}`))).toEqual(['DELETE /api/entity/{id}']);
       const third = (await bridge.call('POST', '/', { body: konnectApplication() })).body.client_id as string;
       expect(await calls(() => restarted.call('DELETE', `/${third}`))).toEqual(['GET /api/entity/{id}', 'DELETE /api/entity/{id}']);

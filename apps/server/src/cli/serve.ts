@@ -20,15 +20,10 @@ export async function serve(): Promise<void> {
   const exit = (code: number, flushLimitMs = FLUSH_LIMIT_MS) => {
     void bounded(logger.flush(), flushLimitMs).then(() => process.exit(code));
   };
-  let running: Awaited<ReturnType<typeof startServer>>;
-  try {
-    running = await startServer(result.config, { logger });
-  } catch (error) {
-    logger.error('dcr-bridge cannot start', { error });
-    process.stderr.write(`dcr-bridge cannot start: ${(error as Error).message}\n`);
-    exit(1);
-    return;
-  }
+  // The handlers are in place before the server listens: a SIGTERM right after the `listening` line (an
+  // orchestrator, a test) would otherwise meet Node's default action and kill the process without a drain.
+  // During the start nothing has reached the adapter yet (requests are answered 503 `starting`): exit at once.
+  let running: Awaited<ReturnType<typeof startServer>> | undefined;
   let signals = 0;
   const stop = (signal: NodeJS.Signals) => {
     if (++signals > 1) {
@@ -36,7 +31,8 @@ export async function serve(): Promise<void> {
       exit(1);
       return;
     }
-    logger.info('signal received', { signal });
+    logger.info('signal received', { signal, starting: running === undefined });
+    if (!running) return exit(0, STOP_FLUSH_LIMIT_MS);
     running.close().then(
       () => exit(0, STOP_FLUSH_LIMIT_MS),
       (error: unknown) => {
@@ -47,6 +43,13 @@ export async function serve(): Promise<void> {
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+  try {
+    running = await startServer(result.config, { logger });
+  } catch (error) {
+    logger.error('dcr-bridge cannot start', { error });
+    process.stderr.write(`dcr-bridge cannot start: ${(error as Error).message}\n`);
+    exit(1);
+  }
 }
 
 /** How long an exit waits for stdout to take the last lines: a reader that stopped reading must not hold the process. */
