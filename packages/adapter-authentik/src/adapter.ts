@@ -123,17 +123,11 @@ export function createAuthentikAdapter(options: AuthentikAdapterOptions): DcrAda
 
   /**
    * Writes some fields of a provider and nothing else (PATCH). Repeating it leaves authentik as one call would, so
-   * the HTTP client retries it, except a rotation's (`once`): a rotation whose answer was lost is left to core's
-   * restore, which puts Konnect's secret back, and Konnect asks again.
+   * the HTTP client may retry it: a rotation whose answer was lost is then repeated, and Konnect gets the secret it
+   * sets; where the repeat fails too, core's restore puts Konnect's secret back.
    */
-  async function patchProvider(
-    provider: AuthentikProvider,
-    json: Record<string, unknown>,
-    what: string,
-    context: OperationContext,
-    options: { once?: boolean } = {},
-  ) {
-    const response = await http.request('PATCH', providerPath(provider), { json, signal: context.signal, idempotent: !options.once });
+  async function patchProvider(provider: AuthentikProvider, json: Record<string, unknown>, what: string, context: OperationContext) {
+    const response = await http.request('PATCH', providerPath(provider), { json, signal: context.signal, idempotent: true });
     if (!response.ok) throw http.refusal(response, what);
   }
 
@@ -186,7 +180,7 @@ export function createAuthentikAdapter(options: AuthentikAdapterOptions): DcrAda
     async rotateSecret(clientId, provider, context) {
       // The token endpoint compares the client_secret with the provider's: the old secret is dead once this answers.
       const clientSecret = generateSecret();
-      await patchProvider(provider, { client_secret: clientSecret }, `the new secret of ${clientId}`, context, { once: true });
+      await patchProvider(provider, { client_secret: clientSecret }, `the new secret of ${clientId}`, context);
       return clientSecret;
     },
 
