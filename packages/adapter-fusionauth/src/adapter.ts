@@ -66,8 +66,59 @@ export function createFusionauthAdapter(options: FusionauthAdapterOptions): DcrA
     timeoutMs: options.timeoutMs,
   });
 
-  const readEntity = async (entityId: string, context: OperationContext) =>
-    (await http.find<{ entity: FusionauthEntity }>(entityPath(entityId), `reading entity ${entityId}`, { signal: context.signal }))?.entity;
+  /**
+   * The secret each read of an entity carried, for `secretValue.read` in the same operation (core passes the
+   * same context to `find` and to the read after it): a rotation needs no second read. Kept by operation, so an
+   * entity core remembers from an earlier operation never yields a secret read then; never in the entity itself.
+   */
+  const secretsRead = new WeakMap<OperationContext, Map<string, string>>();
+
+  /** `GET /api/entity/{id}`: the entity without its secret (kept for this operation's `secretValue.read`). */
+  async function readEntity(entityId: string, context: OperationContext): Promise<FusionauthEntity | undefined> {
+    const entity = (
+      await http.find<{ entity: FusionauthEntity }>(entityPath(entityId), `reading entity ${entityId}`, { signal: context.signal })
+    )?.entity;
+    if (entity === undefined) return undefined;
+    const { clientSecret, ...kept } = entity;
+    if (typeof clientSecret === 'string') {
+      const read = secretsRead.get(context) ?? new Map<string, string>();
+      read.set(entityId, clientSecret);
+      secretsRead.set(context, read);
+    }
+    return kept;
+  }
+
+  /** The entity's secret as FusionAuth holds it now: the one this operation's read carried, else a read. */
+  async function currentSecret(entityId: string, context: OperationContext): Promise<string> {
+    const read = secretsRead.get(context);
+    const known = read?.get(entityId);
+    if (known !== undefined) {
+      // Once: a later read in this operation (after a write) asks FusionAuth again.
+      read?.delete(entityId);
+      return known;
+    }
+    if ((await readEntity(entityId, context)) === undefined) throw new BridgeError('not_found', `${IDP_NAME} has no entity ${entityId}.`);
+    const secret = secretsRead.get(context)?.get(entityId);
+    secretsRead.get(context)?.delete(entityId);
+    if (secret === undefined)
+      throw new BridgeError('idp_error', `${IDP_NAME} answered the read of entity ${entityId} without its clientSecret.`);
+    return secret;
+  }
+
+  /**
+   * `PATCH /api/entity/{id}` of the secret alone (FusionAuth 1.57.0 and later): nothing else of the entity is
+   * written. Repeating it leaves FusionAuth as one call would, so the HTTP client may retry it: a rotation whose
+   * answer was lost is then repeated, and Konnect gets the secret it sets; where the repeat fails too, core's
+   * restore puts Konnect's secret back.
+   */
+  async function patchSecret(entityId: string, clientSecret: string, action: string, context: OperationContext): Promise<void> {
+    const response = await http.request('PATCH', entityPath(entityId), {
+      json: { entity: { clientSecret } },
+      signal: context.signal,
+      idempotent: true,
+    });
+    if (!response.ok) throw http.refusal(response, action);
+  }
 
   async function writeEntity(entity: FusionauthEntity, body: unknown, action: string, context: OperationContext): Promise<void> {
     // A PUT of a whole entity the bridge composed (and of a secret it generated): repeating it changes nothing more.
@@ -79,7 +130,8 @@ export function createFusionauthAdapter(options: FusionauthAdapterOptions): DcrA
     id: ADAPTER_ID,
     idpName: IDP_NAME,
     marker: `entity data entry ${MANAGED}: true`,
-    readsCurrent: ['rotateSecret', 'replaceRedirectUris'],
+    // The redirect URIs are a PUT of the whole entity; the secret is a PATCH of itself alone.
+    readsCurrent: ['replaceRedirectUris'],
 
     find: (clientId, context) => readEntity(clientId, context),
     isOurs: isManaged,
@@ -112,11 +164,18 @@ export function createFusionauthAdapter(options: FusionauthAdapterOptions): DcrA
       if (!response.ok && response.status !== 404) throw http.errorFromResponse(response, `deleting entity ${clientId}`);
     },
 
-    async rotateSecret(clientId, entity, context) {
-      // FusionAuth stores a clientSecret given in a PUT; the previous one stops working with it.
+    async rotateSecret(clientId, _entity, context) {
+      // FusionAuth stores a clientSecret it is given; the previous one stops working with it.
       const clientSecret = generateSecret();
-      await writeEntity(entity, entityUpdate(entity, { clientSecret }), `the new secret of ${clientId}`, context);
+      await patchSecret(clientId, clientSecret, `the new secret of ${clientId}`, context);
       return clientSecret;
+    },
+
+    // Restore: FusionAuth returns an entity's clientSecret and stores one it is given, so core can put back the
+    // secret Konnect holds when Konnect did not get a new one.
+    secretValue: {
+      read: (clientId, _entity, context) => currentSecret(clientId, context),
+      set: (clientId, _entity, secret, context) => patchSecret(clientId, secret, `the secret Konnect holds for ${clientId}`, context),
     },
 
     async replaceRedirectUris(clientId, entity, redirectUris, context) {

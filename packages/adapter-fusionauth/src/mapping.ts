@@ -90,10 +90,7 @@ export function newEntity(registration: ClientRegistration, nonce: string, entit
  * The body of a `PUT /api/entity/{entityId}`: the entity as read, without its secret (a PUT without one keeps the
  * current secret, per the Entity API), with the given changes.
  */
-export function entityUpdate(
-  entity: FusionauthEntity,
-  changes: { clientSecret?: string; data?: BridgeData },
-): { entity: Record<string, unknown> } {
+export function entityUpdate(entity: FusionauthEntity, changes: { data?: BridgeData }): { entity: Record<string, unknown> } {
   const { clientSecret: _readSecret, ...kept } = entity;
   return { entity: { ...kept, ...changes } };
 }

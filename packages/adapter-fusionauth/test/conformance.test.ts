@@ -1,3 +1,4 @@
+import type { LifecycleSettings } from '@dcr-bridge/core';
 import { createCapturingLogger, runConformanceSuite } from '@dcr-bridge/conformance';
 import { createFusionauthAdapter } from '../src/index.js';
 import { startFakeFusionauth, type FakeFusionauth } from './fake-fusionauth.js';
@@ -9,7 +10,7 @@ runConformanceSuite({
   name: 'fusionauth (fake API)',
   async setup() {
     idp = await startFakeFusionauth();
-    const adapterWith = (apiKey: string) =>
+    const adapterWith = (apiKey: string, settings: LifecycleSettings = {}) =>
       createFusionauthAdapter({
         baseUrl: idp.url,
         apiKey,
@@ -17,6 +18,7 @@ runConformanceSuite({
         entityTypeId: idp.entityTypeId,
         targetEntityId: idp.targetEntityId,
         logger,
+        ...settings,
       });
     // FusionAuth's admin API answers a rate limit with 429 and no body.
     const tooManyRequests = (method: string, path: RegExp, retryAfterSeconds: number) =>
@@ -33,6 +35,9 @@ runConformanceSuite({
         refusedCredentials: () => ({ adapter: adapterWith('not-the-api-key'), secret: 'not-the-api-key' }),
       },
       faults: idp.faults,
+      build: (settings) => adapterWith(idp.apiKey, settings),
+      // A rotation is one PATCH of the entity's clientSecret (and so is putting Konnect's secret back).
+      rotationRequest: { method: 'PATCH', path: /^\/api\/entity\/[^/]+$/ },
       application: { scopes: ['read:orders'] },
       unknownScope: 'no-such-permission',
       backdoor: {

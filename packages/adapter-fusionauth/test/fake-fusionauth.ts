@@ -11,8 +11,10 @@ import { clientCredentials, createFakeIdpKit, listenOnLoopback, type FakeIdpKit 
  *   answers 400 with a general error (the exact code is not confirmed by a live server);
  * - `POST /api/entity/{entityId}` creates an entity with the caller's id, answers 200 `{entity}` with the
  *   clientId (the entity id when none is given) and a generated clientSecret; `PUT` replaces the entity and keeps
- *   the secret when none is sent; `GET` answers 200 `{entity}`; `DELETE` 200 with no body; an unknown id is 404
- *   with no body (https://fusionauth.io/docs/apis/entities/entities);
+ *   the secret when none is sent, and stores one that is; `PATCH` merges what is sent into the entity (in the API
+ *   description, FusionAuth/fusionauth-openapi `patchEntityWithId`, from 1.57.0 on); `GET` answers 200 `{entity}`
+ *   with its clientSecret; `DELETE` 200 with no body; an unknown id is 404 with no body
+ *   (https://fusionauth.io/docs/apis/entities/entities);
  * - a refusal is FusionAuth's Errors object `{fieldErrors: {field: [{code, message}]}, generalErrors: […]}`
  *   (https://fusionauth.io/docs/apis/errors);
  * - `GET /api/entity/type/{id}` answers `{entityType: {permissions: [{name}]}}`
@@ -57,6 +59,18 @@ export interface FakeFusionauth {
   /** client_credentials at the token endpoint: whether a token is issued. */
   clientCredentials(clientId: string, clientSecret: string, scope?: string): Promise<boolean>;
   close(): Promise<void>;
+}
+
+/** RFC 7396: objects merged key by key (null removes a key), anything else replaced. */
+function mergePatch(target: unknown, patch: unknown): unknown {
+  if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) return patch;
+  const result: Record<string, unknown> =
+    typeof target === 'object' && target !== null && !Array.isArray(target) ? { ...(target as Record<string, unknown>) } : {};
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === null) delete result[key];
+    else result[key] = mergePatch(result[key], value);
+  }
+  return result;
 }
 
 const fieldError = (field: string, code: string, message: string) => ({ fieldErrors: { [field]: [{ code: `${code}${field}`, message }] } });
@@ -207,6 +221,31 @@ export async function startFakeFusionauth(): Promise<FakeFusionauth> {
       clientSecret: body.entity?.clientSecret || entity.clientSecret,
       type: { id: typeId, name: entityTypes.get(typeId)?.name ?? '' },
       data: body.entity?.data ?? {},
+      lastUpdateInstant: Date.now(),
+    };
+    entities.set(entity.id, updated);
+    res.json({ entity: updated });
+  });
+  // PATCH (FusionAuth 1.57.0 and later for entities): the fields sent are merged into the entity as it is, objects
+  // (`data`) key by key, anything else replaced (RFC 7396 JSON merge patch, which FusionAuth also takes as
+  // `application/merge-patch+json`); the result must still be a valid entity. A blank clientSecret keeps the current one.
+  api.patch('/entity/:id', (req, res) => {
+    const entity = entities.get(String(req.params.id));
+    if (!entity) return void res.status(404).end();
+    const patch = (req.body as { entity?: Record<string, unknown> }).entity ?? {};
+    const merged = mergePatch(entity, patch) as FakeEntity;
+    const problem = invalid({ entity: merged });
+    if (problem) return res.status(400).json(problem);
+    const typeId = merged.type.id;
+    const updated: FakeEntity = {
+      ...merged,
+      id: entity.id,
+      tenantId: entity.tenantId,
+      insertInstant: entity.insertInstant,
+      clientId: merged.clientId || entity.clientId,
+      clientSecret: merged.clientSecret || entity.clientSecret,
+      type: { id: typeId, name: entityTypes.get(typeId)?.name ?? '' },
+      data: merged.data ?? {},
       lastUpdateInstant: Date.now(),
     };
     entities.set(entity.id, updated);
