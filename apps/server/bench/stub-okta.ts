@@ -162,7 +162,7 @@ export async function startOktaStub(): Promise<{
   server.server.keepAliveTimeout = 65_000;
   const url = server.origin;
   return {
-    env: { DCR_BRIDGE_ADAPTER: 'okta', OKTA_DOMAIN: url, OKTA_API_TOKEN: token },
+    env: { DCR_BRIDGE_ADAPTER: 'okta', OKTA_DOMAIN: url, OKTA_API_TOKEN: token, OKTA_ALLOW_INSECURE_HTTP: 'true' },
     application: {},
     requests: () => seen,
     close: server.close,

@@ -47,9 +47,6 @@ const ROTATION_MODES: Record<AdapterId, string> = {
   pingone: 'two secrets',
   pingfederate: 'restore',
   okta: 'two secrets',
-  zitadel: 'neither',
-  authentik: 'restore',
-  fusionauth: 'restore',
 };
 
 describe.each(Object.keys(idpTargets) as AdapterId[])('dcr-bridge doctor against %s', (id) => {
@@ -169,6 +166,7 @@ describe('dcr-bridge doctor: configuration and reachability', () => {
     const { code, report } = await doctor({
       DCR_BRIDGE_ADAPTER: 'keycloak',
       KEYCLOAK_URL: 'http://127.0.0.1:1',
+      KEYCLOAK_ALLOW_INSECURE_HTTP: 'true',
       KEYCLOAK_REALM: 'r',
       KEYCLOAK_CLIENT_ID: 'c',
       KEYCLOAK_CLIENT_SECRET: 'secret-0123456789',

@@ -34,6 +34,11 @@ export interface IdpTarget {
   close(): Promise<void>;
 }
 
+/** `<PREFIX>_ALLOW_INSECURE_HTTP=true` where a fake listens on plain http (loopback), as an operator must say it. */
+export function insecureHttp(prefix: string, url: string): Record<string, string> {
+  return url.startsWith('http:') ? { [`${prefix}_ALLOW_INSECURE_HTTP`]: 'true' } : {};
+}
+
 /** The keycloak adapter's settings for a fake Keycloak. */
 export function keycloakSettings(keycloak: FakeKeycloak): Record<string, string> {
   return {
@@ -43,6 +48,7 @@ export function keycloakSettings(keycloak: FakeKeycloak): Record<string, string>
     KEYCLOAK_TOKEN_REALM: keycloak.admin.realm,
     KEYCLOAK_CLIENT_ID: keycloak.admin.clientId,
     KEYCLOAK_CLIENT_SECRET: keycloak.admin.clientSecret,
+    ...insecureHttp('KEYCLOAK', keycloak.url),
   };
 }
 
@@ -96,7 +102,7 @@ export const idpTargets: Record<AdapterId, () => Promise<IdpTarget>> = {
   async okta() {
     const { okta, backdoor } = await startOrg();
     return {
-      env: { DCR_BRIDGE_ADAPTER: 'okta', OKTA_DOMAIN: okta.url, OKTA_API_TOKEN: okta.apiToken },
+      env: { DCR_BRIDGE_ADAPTER: 'okta', OKTA_DOMAIN: okta.url, OKTA_API_TOKEN: okta.apiToken, ...insecureHttp('OKTA', okta.url) },
       application: {},
       countClients: backdoor.countClients,
       clientExists: backdoor.clientExists,
@@ -118,6 +124,7 @@ export const idpTargets: Record<AdapterId, () => Promise<IdpTarget>> = {
         PINGONE_AUTH_URL: p1.authUrl,
         PINGONE_CLIENT_ID: p1.worker.clientId,
         PINGONE_CLIENT_SECRET: p1.worker.clientSecret,
+        ...insecureHttp('PINGONE', p1.apiUrl),
       },
       application: { scopes: ['orders:read'] },
       countClients: async () => p1.appCount(),
@@ -138,6 +145,7 @@ export const idpTargets: Record<AdapterId, () => Promise<IdpTarget>> = {
         PINGFEDERATE_ADMIN_URL: pf.adminUrl,
         PINGFEDERATE_ADMIN_USERNAME: pf.admin.username,
         PINGFEDERATE_ADMIN_PASSWORD: pf.admin.password,
+        ...insecureHttp('PINGFEDERATE', pf.adminUrl),
       },
       application: { scopes: ['read:orders'] },
       countClients: async () => pf.clientCount(),
@@ -166,6 +174,7 @@ export const idpTargets: Record<AdapterId, () => Promise<IdpTarget>> = {
         DCR_BRIDGE_ADAPTER: 'cognito',
         COGNITO_USER_POOL_ID: cognito.userPoolId,
         COGNITO_ENDPOINT: front.origin,
+        ...insecureHttp('COGNITO', front.origin),
         AWS_REGION: 'eu-west-1',
         AWS_ACCESS_KEY_ID: 'local',
         AWS_SECRET_ACCESS_KEY: 'local',

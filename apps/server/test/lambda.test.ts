@@ -311,6 +311,7 @@ describe('requests as API Gateway and function URLs carry them', () => {
   it("takes Kong's example bridge's settings: OKTA_DOMAIN, OKTA_API_TOKEN, KONG_API_TOKENS", async () => {
     const kong = lambda({
       OKTA_DOMAIN: okta.env.OKTA_DOMAIN as string,
+      OKTA_ALLOW_INSECURE_HTTP: 'true',
       OKTA_API_TOKEN: okta.env.OKTA_API_TOKEN as string,
       KONG_API_TOKENS: `old_kong_key_0123456789,${apiKey}`,
     });
@@ -399,6 +400,7 @@ describe('a misconfigured function', () => {
     const { errors, raw } = await misconfigured({
       DCR_BRIDGE_ADAPTER: 'okta',
       OKTA_DOMAIN: okta.env.OKTA_DOMAIN as string,
+      OKTA_ALLOW_INSECURE_HTTP: 'true',
       OKTA_API_TOKEN: 'okta_token_that_must_not_be_logged',
       DCR_BRIDGE_API_KEYS: 'short!',
       DCR_BRIDGE_OPERATION_TIMEOUT_MS: 'soon',

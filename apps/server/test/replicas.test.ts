@@ -212,3 +212,79 @@ describe.each(['rfc7591', 'keycloak'] as AdapterId[])('%s: two replicas on one P
     },
   );
 });
+
+describe('okta: a rotation overlap on two replicas', () => {
+  const OVERLAP_MS = 2_000;
+  let target: IdpTarget;
+  let postgres: Awaited<ReturnType<typeof startTestPostgres>>;
+  const processes: BridgeProcess[] = [];
+  let env: Record<string, string>;
+  const start = async () => {
+    const bridge = await runBridgeProcess(env);
+    processes.push(bridge);
+    return bridge;
+  };
+  const call = (bridge: BridgeProcess, method: string, path: string, body?: unknown) => callBridge(bridge, apiKey, method, path, body);
+  /** Polls the IdP until the secret is refused; returns how long after `since` that was. */
+  const refusedAfter = async (clientId: string, secret: string, since: number) => {
+    while (Date.now() - since < OVERLAP_MS + 4 * COMPLETION_TIMEOUT_MS + 3_000) {
+      if (!(await target.canGetToken(clientId, secret))) return Date.now() - since;
+      await sleep(200);
+    }
+    return Number.POSITIVE_INFINITY;
+  };
+
+  beforeAll(async () => {
+    [target, postgres] = await Promise.all([idpTargets.okta(), startTestPostgres()]);
+    env = {
+      ...target.env,
+      DCR_BRIDGE_API_KEYS: apiKey,
+      DCR_BRIDGE_STORE: postgres.url,
+      DCR_BRIDGE_COMPLETION_TIMEOUT_MS: String(COMPLETION_TIMEOUT_MS),
+      DCR_BRIDGE_ROTATION_OVERLAP: `${OVERLAP_MS}ms`,
+    };
+  }, 60_000);
+  afterAll(async () => {
+    await Promise.allSettled(processes.map((bridge) => bridge.stop('SIGKILL')));
+    await target?.close();
+    await postgres?.stop();
+  });
+
+  it('old and new secrets both work within the overlap; the old one is retired after it by the other replica when the rotating one was killed, and after a restart', async () => {
+    const [a, b] = await Promise.all([start(), start()]);
+    const created = await call(a, 'POST', '/', konnectApplication(target.application));
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const clientId = created.body?.client_id as string;
+    const first = created.body?.client_secret as string;
+
+    // Rotated on B, which is killed at once: its timer is gone, and A's sweep of the shared journal retires the old secret.
+    const rotated = await call(b, 'POST', `/${encodeURIComponent(clientId)}/new-secret`);
+    const rotatedAt = Date.now();
+    expect(rotated.status, JSON.stringify(rotated.body)).toBe(200);
+    const second = rotated.body?.client_secret as string;
+    // Killed once it has recorded that Konnect took the answer (killed before, both secrets are kept: Konnect may hold either).
+    await sleep(500);
+    await b.stop('SIGKILL');
+    expect(await target.canGetToken(clientId, second), 'the new secret works at once').toBe(true);
+    expect(await target.canGetToken(clientId, first), 'the old one works within the overlap').toBe(true);
+    const firstRefusedAfter = await refusedAfter(clientId, first, rotatedAt);
+    expect(firstRefusedAfter, 'the old one is retired after the overlap, by the surviving replica').toBeGreaterThanOrEqual(
+      OVERLAP_MS - 200,
+    );
+    expect(firstRefusedAfter).toBeLessThan(Number.POSITIVE_INFINITY);
+    expect(await target.canGetToken(clientId, second)).toBe(true);
+
+    // Rotated on A, which then restarts: the restarted process retires the old secret when the overlap ends.
+    const again = await call(a, 'POST', `/${encodeURIComponent(clientId)}/new-secret`);
+    const againAt = Date.now();
+    expect(again.status, JSON.stringify(again.body)).toBe(200);
+    await a.stop('SIGTERM');
+    const restarted = await start();
+    expect(await target.canGetToken(clientId, second), 'the previous secret works within the overlap, across the restart').toBe(true);
+    const secondRefusedAfter = await refusedAfter(clientId, second, againAt);
+    expect(secondRefusedAfter).toBeGreaterThanOrEqual(OVERLAP_MS - 200);
+    expect(secondRefusedAfter).toBeLessThan(Number.POSITIVE_INFINITY);
+    expect(await target.canGetToken(clientId, again.body?.client_secret as string)).toBe(true);
+    expect((await call(restarted, 'DELETE', `/${encodeURIComponent(clientId)}`)).status).toBe(204);
+  }, 60_000);
+});

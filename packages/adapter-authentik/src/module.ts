@@ -18,7 +18,7 @@ export const dcrBridgeAdapter: AdapterModule<Omit<AuthentikAdapterOptions, 'logg
       return value ?? '';
     };
     return {
-      baseUrl: settings.url('URL', { required: true, allowHttp: true }) ?? '',
+      baseUrl: settings.url('URL', { required: true }) ?? '',
       apiToken: settings.secret('API_TOKEN', { required: true }) ?? '',
       authorizationFlow: flow('AUTHORIZATION_FLOW'),
       invalidationFlow: flow('INVALIDATION_FLOW'),

@@ -20,7 +20,7 @@ export const dcrBridgeAdapter: AdapterModule<Omit<CognitoAdapterOptions, 'client
     return {
       userPoolId,
       region: region ?? '',
-      endpoint: settings.url('ENDPOINT', { allowHttp: true }),
+      endpoint: settings.url('ENDPOINT'),
       namePrefix,
       mixedFlows: settings.oneOf('MIXED_FLOWS', MIXED_FLOW_POLICIES, { default: 'reject' }),
       defaultScopes: settings.list('DEFAULT_SCOPES'),

@@ -8,7 +8,7 @@ export const dcrBridgeAdapter: AdapterModule<Omit<KeycloakAdapterOptions, 'logge
   readOptions(root) {
     const settings = root.scoped(SETTINGS_PREFIX);
     return {
-      baseUrl: settings.url('URL', { required: true, allowHttp: true }) ?? '',
+      baseUrl: settings.url('URL', { required: true }) ?? '',
       realm: settings.string('REALM', { required: true }) ?? '',
       clientId: settings.string('CLIENT_ID', { required: true }) ?? '',
       clientSecret: settings.secret('CLIENT_SECRET', { required: true }) ?? '',

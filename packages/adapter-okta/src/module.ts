@@ -1,5 +1,5 @@
 import { createPrivateKey } from 'node:crypto';
-import { readSharedAdapterSettings, type AdapterModule, type LifecycleSettings } from '@dcr-bridge/core';
+import { INSECURE_HTTP, readSharedAdapterSettings, type AdapterModule, type LifecycleSettings } from '@dcr-bridge/core';
 import { createOktaAdapter, type OktaAdapterOptions } from './adapter.js';
 import { ADAPTER_ID, IDP_NAME, SETTINGS_PREFIX } from './identity.js';
 
@@ -18,6 +18,10 @@ export const dcrBridgeAdapter: AdapterModule<Omit<OktaAdapterOptions, 'logger' |
       } catch {
         settings.problem(`OKTA_DOMAIN must be your ${IDP_NAME} org, e.g. dev-123456.okta.com (got "${domain}").`);
       }
+      if (/^http:\/\//i.test(domain) && !settings.boolean(INSECURE_HTTP, { default: false }))
+        settings.problem(
+          `OKTA_DOMAIN must be an https URL or a bare domain (over http, the API token travels in clear; for a test org on this machine, set ${settings.nameOf(INSECURE_HTTP)}=true).`,
+        );
     }
     const apiToken = settings.secret('API_TOKEN');
     const clientId = settings.string('CLIENT_ID');

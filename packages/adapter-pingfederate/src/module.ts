@@ -8,10 +8,10 @@ export const dcrBridgeAdapter: AdapterModule<Omit<PingFederateAdapterOptions, 'l
   id: ADAPTER_ID,
   readOptions(root) {
     const settings = root.scoped(SETTINGS_PREFIX);
-    const adminUrl = settings.url('ADMIN_URL', { required: true, allowHttp: true }) ?? '';
+    const adminUrl = settings.url('ADMIN_URL', { required: true }) ?? '';
     const username = settings.string('ADMIN_USERNAME');
     const password = settings.secret('ADMIN_PASSWORD');
-    const tokenEndpoint = settings.url('OAUTH_TOKEN_URL', { allowHttp: true });
+    const tokenEndpoint = settings.url('OAUTH_TOKEN_URL');
     const clientId = settings.string('OAUTH_CLIENT_ID');
     const clientSecret = settings.secret('OAUTH_CLIENT_SECRET');
     const caFile = settings.string('CA_FILE');

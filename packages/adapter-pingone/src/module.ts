@@ -8,8 +8,8 @@ export const dcrBridgeAdapter: AdapterModule<Omit<PingOneAdapterOptions, 'logger
   id: ADAPTER_ID,
   readOptions(root) {
     const settings = root.scoped(SETTINGS_PREFIX);
-    const apiUrl = settings.url('API_URL', { allowHttp: true });
-    const authUrl = settings.url('AUTH_URL', { allowHttp: true });
+    const apiUrl = settings.url('API_URL');
+    const authUrl = settings.url('AUTH_URL');
     if (!apiUrl !== !authUrl) settings.problem('PINGONE_API_URL and PINGONE_AUTH_URL go together (or set PINGONE_REGION).');
     return {
       environmentId: settings.string('ENVIRONMENT_ID', { required: true }) ?? '',

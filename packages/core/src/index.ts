@@ -40,6 +40,8 @@ export { RESTORE_PREFIX, ROTATION_PREFIX, rotationMode, type RestoreRecord, type
 export { isAdapterModule, readAdapterOptions, type AdapterContext, type AdapterModule } from './adapter-module.js';
 export {
   createSettingsReader,
+  INSECURE_HTTP,
+  parseDuration,
   readSharedAdapterSettings,
   type ScopedSettingsReader,
   type SettingsReader,

@@ -157,7 +157,10 @@ function twoSecrets<Client>(options: RotationOptions<Client>, secrets: ClientSec
       return true;
     }
     const keep = new Set([...record.held, ...record.overlap.map((entry) => entry.id)]);
-    for (const secret of await secrets.list(clientId, client, context)) {
+    const listed = await secrets.list(clientId, client, context);
+    // None of them is there any more (changed behind the bridge's back): the newest stays, never the client without one.
+    if (listed.length > 0 && !listed.some((secret) => keep.has(secret.id))) keep.add(newest(listed).id);
+    for (const secret of listed) {
       if (keep.has(secret.id)) continue;
       await secrets.remove(clientId, client, secret.id, context);
       logger.info('retired a secret Konnect does not hold', { clientId });

@@ -8,7 +8,11 @@ export interface SettingsReader {
   string(name: string, options?: { required?: boolean; default?: string }): string | undefined;
   /** Like string, but the value is never repeated in a problem. */
   secret(name: string, options?: { required?: boolean }): string | undefined;
-  /** An absolute http(s) URL. `https` only unless `allowHttp`. A rejected value is never repeated in a problem. */
+  /**
+   * An absolute http(s) URL. `https` only unless `allowHttp`; in a scoped reader `allowHttp` defaults to the
+   * scope's `<PREFIX>_ALLOW_INSECURE_HTTP` (one rule for every adapter's admin URLs). A rejected value is never
+   * repeated in a problem.
+   */
   url(name: string, options?: { required?: boolean; default?: string; allowHttp?: boolean }): string | undefined;
   integer(name: string, options: { default: number; min?: number; max?: number }): number;
   /** A duration such as `0`, `90s`, `15m`, `1h30m` or `500ms` (units ms, s, m, h, d), in milliseconds. */
@@ -67,6 +71,8 @@ function readerOver(
   problems: string[],
   names: Set<string>,
   fullName: (name: string) => string,
+  /** A scope's `<PREFIX>_ALLOW_INSECURE_HTTP`: the one switch that lets its URLs be plain http. */
+  insecureHttp?: { name: string; allowed: () => boolean },
 ): SettingsReader {
   const read = (name: string) => {
     const full = fullName(name);
@@ -83,7 +89,11 @@ function readerOver(
     problem: (message) => void problems.push(message),
     scoped(prefix) {
       const nameOf = (name: string) => fullName(`${prefix}_${name}`);
-      return { ...readerOver(values, problems, names, nameOf), prefix: fullName(prefix), nameOf };
+      const reader: SettingsReader = readerOver(values, problems, names, nameOf, {
+        name: nameOf(INSECURE_HTTP),
+        allowed: () => reader.boolean(INSECURE_HTTP, { default: false }),
+      });
+      return { ...reader, prefix: fullName(prefix), nameOf };
     },
     string(name, options = {}) {
       const { full, value = options.default } = read(name);
@@ -108,9 +118,14 @@ function readerOver(
         problems.push(`${full} must be an absolute URL such as https://idp.example.com${NOT_REPEATED}`);
         return undefined;
       }
-      const allowed = options.allowHttp ? ['https:', 'http:'] : ['https:'];
+      const allowHttp = options.allowHttp ?? insecureHttp?.allowed() ?? false;
+      const allowed = allowHttp ? ['https:', 'http:'] : ['https:'];
       if (!allowed.includes(parsed.protocol)) {
-        problems.push(`${full} must be an ${allowed.join(' or ').replace(/:/g, '')} URL${NOT_REPEATED}`);
+        const why =
+          parsed.protocol === 'http:' && insecureHttp
+            ? ` (over http, admin credentials travel in clear; for an IdP on this machine or a private network, set ${insecureHttp.name}=true)`
+            : '';
+        problems.push(`${full} must be an ${allowed.join(' or ').replace(/:/g, '')} URL${why}${NOT_REPEATED}`);
         return undefined;
       }
       return value;
@@ -175,6 +190,9 @@ function readerOver(
     },
   };
 }
+
+/** The setting, in each adapter's scope, that allows its URLs to be plain http. */
+export const INSECURE_HTTP = 'ALLOW_INSECURE_HTTP';
 
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 

@@ -66,6 +66,7 @@ describe('the values each entry point exports', () => {
   it('@dcr-bridge/core: the contract, errors, lifecycle, adapter module, settings, naming, logger and stores', async () => {
     expect(Object.keys(await import('../src/index.js')).sort()).toEqual([
       'BridgeError',
+      'INSECURE_HTTP',
       'JOURNAL_PREFIX',
       'RESTORE_PREFIX',
       'ROTATION_PREFIX',
@@ -82,6 +83,7 @@ describe('the values each entry point exports', () => {
       'lifecycleSettings',
       'notReady',
       'ownershipMarkerLine',
+      'parseDuration',
       'parseStoreKey',
       'prefixUpperBound',
       'readAdapterOptions',
