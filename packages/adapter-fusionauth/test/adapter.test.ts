@@ -235,7 +235,14 @@ describe('lifecycle (core)', () => {
       deadline: AbortSignal.timeout(0),
     });
     const restarted = adapterOn(journal);
-    expect(await restarted.recover?.({ inFlightMs: 0 })).toEqual({ open: 1, undone: 1, neverCreated: 0, unresolved: 0, kept: 0, rotations: 0 });
+    expect(await restarted.recover?.({ inFlightMs: 0 })).toEqual({
+      open: 1,
+      undone: 1,
+      neverCreated: 0,
+      unresolved: 0,
+      kept: 0,
+      rotations: 0,
+    });
     expect(idp.entity(created.clientId)).toBeUndefined();
     expect(await journal.list(JOURNAL_PREFIX)).toEqual([]);
     await restarted.close?.();
@@ -254,7 +261,14 @@ describe('lifecycle (core)', () => {
     const decoy = idp.createForeignEntity(`${idp.entity(created.clientId)?.name} (copy)`);
     const restarted = adapterOn(journal);
     const start = idp.requests.length;
-    expect(await restarted.recover?.({ inFlightMs: 0 })).toEqual({ open: 1, undone: 1, neverCreated: 0, unresolved: 0, kept: 0, rotations: 0 });
+    expect(await restarted.recover?.({ inFlightMs: 0 })).toEqual({
+      open: 1,
+      undone: 1,
+      neverCreated: 0,
+      unresolved: 0,
+      kept: 0,
+      rotations: 0,
+    });
     // The entity id follows from the nonce: one exact read finds it, no search.
     expect(idp.requests.slice(start)[0]).toBe(`GET /api/entity/${created.clientId}`);
     expect(idp.entity(created.clientId)).toBeUndefined();
@@ -266,7 +280,14 @@ describe('lifecycle (core)', () => {
     const journal = createJsonStore(createMemoryDriver());
     await journal.set(`${JOURNAL_PREFIX}abcd1234`, { nonce: 'abcd1234', clientName: 'Never made', startedAt: new Date().toISOString() });
     const restarted = adapterOn(journal);
-    expect(await restarted.recover?.({ inFlightMs: 0 })).toEqual({ open: 1, undone: 0, neverCreated: 1, unresolved: 0, kept: 0, rotations: 0 });
+    expect(await restarted.recover?.({ inFlightMs: 0 })).toEqual({
+      open: 1,
+      undone: 0,
+      neverCreated: 1,
+      unresolved: 0,
+      kept: 0,
+      rotations: 0,
+    });
     expect(await journal.list(JOURNAL_PREFIX)).toEqual([]);
     await restarted.close?.();
   });
