@@ -158,6 +158,8 @@ export interface ReadinessReport {
    * admin credentials or a missing permission, `idp_rate_limited`, `internal_error`…). Core's `probe` sets it.
    */
   reason?: BridgeErrorCode;
+  /** Set when the admin credentials work but lack these permissions (the names of the failed permission checks). */
+  missingPermissions?: string[];
 }
 
 export interface DcrAdapter {
@@ -247,12 +249,29 @@ export interface AdapterDiagnostics {
   checkPermissions(context: OperationContext): Promise<DiagnosticCheck[]>;
   /** Where a client the bridge created asks for tokens (client_credentials), for the write test. */
   tokenEndpoint(context: OperationContext): Promise<string>;
+  /** The IdP's product and version where it tells them, and whether the adapter supports that version. */
+  idpVersion?(context: OperationContext): Promise<IdpVersion>;
+}
+
+/** What `diagnostics.idpVersion` found (see each adapter README's "Supported versions" table). */
+export interface IdpVersion {
+  /** The product as it names itself, e.g. `Keycloak`. */
+  product: string;
+  /** Its version as the IdP tells it; undefined where it does not tell (then `detail` says how the adapter tells generations apart). */
+  version?: string;
+  /** The versions or API generations the adapter supports, as its README says, e.g. `24 – 26`. */
+  supported: string;
+  /** Whether `version` is within `supported`; undefined when the version could not be read. */
+  withinSupported?: boolean;
+  /** How the version was read, or which API generation was detected. */
+  detail?: string;
 }
 
 export interface DiagnosticCheck {
   /** What was checked, e.g. `permission: manage-clients`. */
   name: string;
-  result: 'pass' | 'fail' | 'skip';
+  /** `warn`: works, but an operator should look (an IdP version outside the supported range, admin traffic over http). */
+  result: 'pass' | 'warn' | 'fail' | 'skip';
   /** What was seen (an HTTP status, a role list); never a secret. */
   detail?: string;
   /** For a failure: what to change at the IdP or in the settings, e.g. "assign the role manage-clients of realm-management to the service account". */

@@ -24,6 +24,7 @@ export type {
   RotatedSecret,
   ClientSecrets,
   IdpSecret,
+  IdpVersion,
   RotationMode,
   SecretValue,
 } from './contract.js';

@@ -1,10 +1,12 @@
 import type {
+  AdapterDiagnostics,
   ClientEvent,
   ClientRegistration,
   CreatedClient,
   DcrAdapter,
   IdpPrimitives,
   OperationContext,
+  ReadinessReport,
   RecoveryReport,
 } from './contract.js';
 import { createBackgroundWork } from './background.js';
@@ -94,6 +96,11 @@ export interface LifecycleOptions extends LifecycleSettings {
   cleanupMaxDelayMs?: number;
   /** How many clients proven to be the bridge's are remembered, so that their next operation skips the read. Default 1 000; 0 turns it off. */
   rememberClients?: number;
+  /**
+   * How long readiness trusts the last permission check (the adapter's read-only `diagnostics.checkPermissions`),
+   * so that an admin account that may read but not write keeps the pod out of the Service. Default 60 000 ms.
+   */
+  permissionCheckTtlMs?: number;
 }
 
 /** One open create in the journal. */
@@ -145,6 +152,7 @@ export function defineDcrAdapter<Client>(idp: IdpPrimitives<Client>, options: Li
     orNotFound: (clientId, context, work) => orNotFound(clientId, context, work),
   });
 
+  const permissions = cachedPermissions(idp.diagnostics, options.permissionCheckTtlMs ?? 60_000);
   const journalKey = (nonce: string) => `${JOURNAL_PREFIX}${nonce}`;
   const notFound = (clientId: string) => new BridgeError('not_found', `${idp.idpName} has no client ${clientId}.`);
 
@@ -444,7 +452,8 @@ export function defineDcrAdapter<Client>(idp: IdpPrimitives<Client>, options: Li
           return { ready: false, detail: error instanceof Error ? error.message : String(error), reason: 'store_unavailable' };
         }
       }
-      return idp.checkReady(context);
+      const report = await idp.checkReady(context);
+      return report.ready ? permissions.check(context) : report;
     },
 
     ...(idp.diagnostics ? { diagnostics: idp.diagnostics } : {}),
@@ -461,6 +470,35 @@ export function defineDcrAdapter<Client>(idp: IdpPrimitives<Client>, options: Li
     async close() {
       await background.close();
       await idp.close?.();
+    },
+  };
+}
+
+/**
+ * Readiness that sees write permission: the adapter's read-only permission checks, run at most once per `ttlMs`
+ * (one probe waits for the run under way). A check that fails makes the bridge not ready (`idp_error`, naming the
+ * permissions in the log detail); one that cannot run (the IdP failed) leaves readiness to the IdP check.
+ */
+function cachedPermissions(diagnostics: AdapterDiagnostics | undefined, ttlMs: number) {
+  let last: { at: number; report: Promise<ReadinessReport> } | undefined;
+  const run = async (context: OperationContext): Promise<ReadinessReport> => {
+    const failed = (await diagnostics?.checkPermissions(context))?.filter((check) => check.result === 'fail') ?? [];
+    if (failed.length === 0) return { ready: true };
+    return {
+      ready: false,
+      reason: 'idp_error',
+      missingPermissions: failed.map((check) => check.name),
+      detail: `the admin account lacks what the bridge needs: ${failed.map((check) => `${check.name}${check.fix ? ` (${check.fix})` : ''}`).join('; ')}`,
+    };
+  };
+  return {
+    async check(context: OperationContext): Promise<ReadinessReport> {
+      if (!diagnostics || ttlMs <= 0) return { ready: true };
+      if (!last || Date.now() - last.at > ttlMs) {
+        const report = run(context).catch((): ReadinessReport => ({ ready: true }));
+        last = { at: Date.now(), report };
+      }
+      return last.report;
     },
   };
 }

@@ -484,7 +484,14 @@ describe('defineDcrAdapter: a journal shared by several replicas', () => {
     });
     idp.clients.set('client-elsewhere', { name: 'x', secret: 's', redirectUris: [], ours: true });
     const b = defineDcrAdapter(idp.primitives, { journal, ...fast });
-    expect(await b.recover?.({ inFlightMs: 60_000 })).toEqual({ open: 0, undone: 0, neverCreated: 0, unresolved: 0, kept: 0, rotations: 0 });
+    expect(await b.recover?.({ inFlightMs: 60_000 })).toEqual({
+      open: 0,
+      undone: 0,
+      neverCreated: 0,
+      unresolved: 0,
+      kept: 0,
+      rotations: 0,
+    });
     expect(idp.clients.has('client-elsewhere')).toBe(true);
     answer(true);
     await a.drained?.();
@@ -510,12 +517,55 @@ describe('defineDcrAdapter: a journal shared by several replicas', () => {
       clientId: 'orphan-new',
     });
     const survivor = defineDcrAdapter(idp.primitives, { journal, ...fast });
-    expect(await survivor.recover?.({ inFlightMs: 100 })).toEqual({ open: 1, undone: 1, neverCreated: 0, unresolved: 0, kept: 0, rotations: 0 });
+    expect(await survivor.recover?.({ inFlightMs: 100 })).toEqual({
+      open: 1,
+      undone: 1,
+      neverCreated: 0,
+      unresolved: 0,
+      kept: 0,
+      rotations: 0,
+    });
     expect(idp.clients.has('orphan-old')).toBe(false);
     expect(idp.clients.has('orphan-new')).toBe(true);
     await expect.poll(() => idp.clients.has('orphan-new'), { timeout: 2_000 }).toBe(false);
     expect(await openEntries(journal)).toEqual([]);
     await survivor.close?.();
+  });
+
+  it('is not ready when a permission check fails (an account that may read but not write), checked at most once per TTL', async () => {
+    const idp = memoryIdp();
+    let runs = 0;
+    let manage = false;
+    const adapter = defineDcrAdapter(
+      {
+        ...idp.primitives,
+        diagnostics: {
+          adminUrl: 'https://idp.example.com',
+          tokenEndpoint: async () => 'https://idp.example.com/token',
+          checkPermissions: async () => {
+            runs++;
+            return [
+              { name: 'view-clients', result: 'pass' },
+              manage
+                ? { name: 'manage-clients', result: 'pass' }
+                : { name: 'manage-clients', result: 'fail', fix: 'assign the role manage-clients' },
+            ];
+          },
+        },
+      },
+      { permissionCheckTtlMs: 100 },
+    );
+    expect(await adapter.checkReady(context())).toMatchObject({
+      ready: false,
+      reason: 'idp_error',
+      missingPermissions: ['manage-clients'],
+    });
+    expect(await adapter.checkReady(context())).toMatchObject({ ready: false });
+    expect(runs).toBe(1);
+    manage = true;
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(await adapter.checkReady(context())).toEqual({ ready: true });
+    expect(runs).toBe(2);
   });
 
   it('is not ready while the shared journal is down, and creates nothing it could not journal', async () => {

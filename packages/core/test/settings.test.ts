@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   createSettingsReader,
   isAdapterModule,
+  parseDuration,
   readAdapterOptions,
   readSharedAdapterSettings,
   type DcrAdapter,
@@ -79,7 +80,7 @@ describe('settings scoped to an adapter', () => {
       'Set ACME_API_TOKEN to the admin token.',
     ]);
     expect(acme.problems).toBe(settings.problems);
-    expect([...settings.names]).toEqual(['ACME_URL', 'ACME_MODE', 'ACME_API_TOKEN', 'AWS_REGION']);
+    expect([...settings.names]).toEqual(['ACME_URL', 'ACME_ALLOW_INSECURE_HTTP', 'ACME_MODE', 'ACME_API_TOKEN', 'AWS_REGION']);
   });
 
   it('scopes within a scope', () => {
@@ -124,8 +125,31 @@ describe('adapter modules', () => {
     expect(isAdapterModule({ id: 'x' })).toBe(false);
     expect(() => readAdapterOptions(module, {})).toThrow('Invalid demo settings:\n- DEMO_A is required.\n- DEMO_B is required.');
     expect(() => readAdapterOptions(module, { DEMO_A: 'a', DEMO_B: 'http://user:pw@b' })).toThrow(
-      'Invalid demo settings:\n- DEMO_B must be an https URL (its value is not repeated here, as a URL may hold a password).',
+      'Invalid demo settings:\n- DEMO_B must be an https URL (over http, admin credentials travel in clear; for an IdP on this machine or a private network, set DEMO_ALLOW_INSECURE_HTTP=true) (its value is not repeated here, as a URL may hold a password).',
     );
     expect(readAdapterOptions(module, { DEMO_A: 'a', DEMO_B: 'https://b' })).toEqual({ a: 'a', b: 'https://b', timeoutMs: 30_000 });
+  });
+});
+
+describe('durations', () => {
+  it('reads 0, units and their sums, and refuses anything else with the setting named', () => {
+    expect(['0', '500ms', '90s', '15m', '1h30m', '2d'].map(parseDuration)).toEqual([0, 500, 90_000, 900_000, 5_400_000, 172_800_000]);
+    for (const wrong of ['', '1', '1 h', '-1h', '1y', 'h1']) expect(parseDuration(wrong), wrong).toBeUndefined();
+    const settings = createSettingsReader({ DCR_BRIDGE_ROTATION_OVERLAP: 'soon', OTHER: '40d' });
+    expect(settings.duration('DCR_BRIDGE_ROTATION_OVERLAP', { defaultMs: 0 })).toBe(0);
+    expect(settings.duration('OTHER', { defaultMs: 0, maxMs: 30 * 86_400_000 })).toBe(0);
+    expect(settings.problems).toEqual([
+      'DCR_BRIDGE_ROTATION_OVERLAP must be a duration such as 0, 90s, 15m or 1h30m (got "soon").',
+      'OTHER must be a duration such as 0, 90s, 15m or 1h30m, at most 720 h (got "40d").',
+    ]);
+  });
+
+  it('lets an adapter scope take http only with its ALLOW_INSECURE_HTTP', () => {
+    const refused = createSettingsReader({ ACME_URL: 'http://127.0.0.1:8080' });
+    expect(refused.scoped('ACME').url('URL')).toBeUndefined();
+    expect(refused.problems[0]).toContain('set ACME_ALLOW_INSECURE_HTTP=true');
+    const allowed = createSettingsReader({ ACME_URL: 'http://127.0.0.1:8080', ACME_ALLOW_INSECURE_HTTP: 'true' });
+    expect(allowed.scoped('ACME').url('URL')).toBe('http://127.0.0.1:8080');
+    expect(allowed.problems).toEqual([]);
   });
 });

@@ -1,7 +1,14 @@
 import { lookup } from 'node:dns/promises';
 import { connect as connectTcp, type Socket } from 'node:net';
 import { connect as connectTls, type PeerCertificate } from 'node:tls';
-import { silentLogger, type DcrAdapter, type DiagnosticCheck, type OperationContext } from '@dcr-bridge/core';
+import {
+  silentLogger,
+  type AdapterDiagnostics,
+  type DcrAdapter,
+  type DiagnosticCheck,
+  type IdpVersion,
+  type OperationContext,
+} from '@dcr-bridge/core';
 import { parseRegistration, redactText } from '@dcr-bridge/core/http';
 import { loadConfig, type ServerConfig } from '../config.js';
 
@@ -97,6 +104,12 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
         detail: `the ${adapterId} adapter does not name its admin URL (it has no diagnostics)`,
       });
     }
+    if (diagnostics?.adminUrl.startsWith('http:'))
+      add('reachability', {
+        name: 'transport',
+        result: 'warn',
+        detail: `plain http, allowed by ${adapterId.toUpperCase()}_ALLOW_INSECURE_HTTP: admin credentials travel in clear; use https beyond this machine`,
+      });
     if (checks.some((check) => check.group === 'reachability' && check.result === 'fail')) {
       skipRest(add, 'the IdP is not reachable', options.writeTest);
       return report(adapterId);
@@ -105,8 +118,12 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
     const ready = await adapter.checkReady(context(options.timeoutMs));
     add(
       'credentials',
-      ready.ready
-        ? { name: 'admin credentials', result: 'pass', detail: 'the readiness check passed' }
+      ready.ready || ready.missingPermissions
+        ? {
+            name: 'admin credentials',
+            result: 'pass',
+            detail: ready.ready ? 'the readiness check passed' : 'accepted (a permission is missing: see permissions)',
+          }
         : {
             name: 'admin credentials',
             result: 'fail',
@@ -118,6 +135,8 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
           },
     );
 
+    if (diagnostics?.idpVersion && (ready.ready || ready.missingPermissions))
+      add('credentials', await versionCheck(diagnostics, options.timeoutMs));
     if (diagnostics) {
       for (const check of await diagnostics.checkPermissions(context(options.timeoutMs))) add('permissions', check);
     } else {
@@ -137,6 +156,24 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
     await opened.close();
   }
   return report(adapterId);
+}
+
+/** The IdP's product and version, and whether the adapter supports it (a warning outside its range). */
+async function versionCheck(diagnostics: AdapterDiagnostics, timeoutMs: number): Promise<DiagnosticCheck> {
+  try {
+    const found = (await diagnostics.idpVersion?.(context(timeoutMs))) as IdpVersion;
+    const named = `${found.product} ${found.version ?? '(version not told)'}${found.detail ? `, ${found.detail}` : ''}; supported: ${found.supported}`;
+    return found.withinSupported === false
+      ? {
+          name: 'IdP version',
+          result: 'warn',
+          detail: named,
+          fix: `the adapter is not tested against this version: run dcr-bridge doctor --write-test, and see the adapter's README (Supported versions)`,
+        }
+      : { name: 'IdP version', result: 'pass', detail: named };
+  } catch (error) {
+    return { name: 'IdP version', result: 'skip', detail: `could not be read: ${messageOf(error)}` };
+  }
 }
 
 /** What a rotation Konnect did not get leaves working, in an operator's words. */
@@ -426,7 +463,7 @@ function messageOf(error: unknown): string {
   return redactText(error instanceof Error ? error.message : String(error));
 }
 
-const MARK: Record<DiagnosticCheck['result'], string> = { pass: 'PASS', fail: 'FAIL', skip: 'SKIP' };
+const MARK: Record<DiagnosticCheck['result'], string> = { pass: 'PASS', warn: 'WARN', fail: 'FAIL', skip: 'SKIP' };
 
 export function formatDoctorReport(report: DoctorReport): string {
   const lines = [`dcr-bridge doctor${report.adapter ? ` (adapter ${report.adapter})` : ''}${report.writeTest ? ' --write-test' : ''}`];
@@ -437,7 +474,7 @@ export function formatDoctorReport(report: DoctorReport): string {
       lines.push(`${group}:`);
     }
     lines.push(`  ${MARK[check.result]}  ${check.name}${check.detail ? ` — ${check.detail}` : ''}`);
-    if (check.result === 'fail' && check.fix) lines.push(`        fix: ${check.fix}`);
+    if ((check.result === 'fail' || check.result === 'warn') && check.fix) lines.push(`        fix: ${check.fix}`);
   }
   const failed = report.checks.filter((check) => check.result === 'fail').length;
   lines.push(failed === 0 ? 'No problem found.' : `${failed} problem${failed === 1 ? '' : 's'} found.`);
