@@ -24,3 +24,4 @@ export {
   type LoopbackServer,
 } from './fake-kit.js';
 export { runStoreDriverContract, type StoreDriverContractOptions } from './store-driver.js';
+export { createApiDescription, type ApiDescription, type ApiDescriptionOptions, type OpenApiDocument } from './api-description.js';

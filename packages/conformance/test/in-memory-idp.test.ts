@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { BridgeError, defineDcrAdapter, type IdpPrimitives } from '@dcr-bridge/core';
+import { BridgeError, defineDcrAdapter, type IdpPrimitives, type LifecycleSettings } from '@dcr-bridge/core';
 import { createCapturingLogger, runConformanceSuite } from '../src/index.js';
 
 /**
@@ -43,6 +43,7 @@ function createMemoryIdp() {
   const adapter = defineDcrAdapter(primitives);
   return {
     adapter,
+    build: (settings: LifecycleSettings) => defineDcrAdapter(primitives, settings),
     backdoor: {
       canGetToken: async (clientId: string, secret: string) => clients.get(clientId)?.secret === secret,
       clientExists: async (clientId: string) => clients.has(clientId),
@@ -72,5 +73,8 @@ runConformanceSuite({
     'idp-plumbing/refused-credentials-create': inProcess,
     'idp-plumbing/refused-credentials-delete': inProcess,
     'contract/no-idp-detail': `${inProcess} to fail or leak from`,
+    'rotation/answer-lost': `${inProcess} to fault`,
+    'rotation/processed-late': `${inProcess} to fault`,
+    'rotation/crash-in-flight': `${inProcess} to fault`,
   },
 });
