@@ -30,6 +30,8 @@ export interface ServerConfig {
   shutdownTimeoutMs: number;
   /** How long a rotated-away secret keeps working after Konnect got the new one (DCR_BRIDGE_ROTATION_OVERLAP). */
   rotationOverlapMs: number;
+  /** The canary (canary.ts): off when `intervalMs` is 0. */
+  canary: { intervalMs: number; scopes: string[]; readiness: boolean };
   /** `/metrics`: on the main port (`main`, default), on a port of its own, or off. */
   metrics: { where: 'main' } | { where: 'port'; port: number } | { where: 'off' };
 }
@@ -110,6 +112,11 @@ export async function loadConfig(env: Record<string, string | undefined>, cwd: s
     completionTimeoutMs: settings.integer('DCR_BRIDGE_COMPLETION_TIMEOUT_MS', { default: 30_000, min: 100, max: 600_000 }),
     shutdownTimeoutMs: settings.integer('DCR_BRIDGE_SHUTDOWN_TIMEOUT_MS', { default: 10_000, min: 0, max: 300_000 }),
     rotationOverlapMs: settings.duration('DCR_BRIDGE_ROTATION_OVERLAP', { defaultMs: 0, maxMs: 30 * 86_400_000 }),
+    canary: {
+      intervalMs: settings.duration('DCR_BRIDGE_CANARY_INTERVAL', { defaultMs: 0, maxMs: 86_400_000 }),
+      scopes: settings.list('DCR_BRIDGE_CANARY_SCOPES'),
+      readiness: settings.boolean('DCR_BRIDGE_CANARY_READINESS', { default: false }),
+    },
     metrics: metricsSetting(settings, onLambda),
   };
   unreadFileSettings(Object.keys(fromFile), settings.names, adapter?.module.id).forEach((problem) => problems.push(problem));

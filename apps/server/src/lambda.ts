@@ -72,7 +72,7 @@ export function createLambdaHandler(env: Record<string, string | undefined>, opt
         journal: config.journalPath,
         ms: Math.round(performance.now() - began),
       });
-      return { ok: true, proxy: lambdaProxy(bridge.app, logger), config, logger };
+      return { ok: true, proxy: lambdaProxy(bridge.app, logger, () => bridge.adapter.drained?.()), config, logger };
     } catch (error) {
       logger.error('dcr-bridge cannot start on AWS Lambda (every invocation is answered 500 until it can)', { error });
       return { ok: false, proxy: lambdaProxy(answerMisconfigured, logger) };
@@ -184,7 +184,7 @@ const EXECUTE_API_DOMAIN = /\.execute-api\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$/;
 type Listener = (req: IncomingMessage, res: ServerResponse) => void;
 
 /** serverless-express around one request listener, its log lines through ours (never its debug lines: they hold the whole event, headers and all). */
-function lambdaProxy(listener: Listener, logger: Logger): Proxy {
+function lambdaProxy(listener: Listener, logger: Logger, drained: () => Promise<void> | undefined = () => undefined): Proxy {
   const proxy = configure<LambdaHttpEvent, LambdaHttpResult>({
     app: listener,
     framework: {
@@ -204,12 +204,18 @@ function lambdaProxy(listener: Listener, logger: Logger): Proxy {
   });
   return async (event, context) => {
     const result = (await proxy(event, context as Context, () => undefined)) as LambdaHttpResult;
+    // Lambda freezes the function once the handler returns: what follows an answer (a rotation's old secret
+    // retired once the answer left, a create undone) is done before returning, for at most DRAIN_LIMIT_MS.
+    await Promise.race([drained(), new Promise((resolve) => setTimeout(resolve, DRAIN_LIMIT_MS).unref())]);
     // The library answers a request it failed to carry (logged above) with an empty 500: answer JSON, as core does.
     if (result.statusCode === 500 && !result.body)
       return { ...result, headers: { ...result.headers, 'content-type': 'application/json' }, body: CARRY_FAILED };
     return result;
   };
 }
+
+/** How long an invocation waits, after its answer, for the work that follows it (see above). */
+const DRAIN_LIMIT_MS = 3_000;
 
 const CARRY_FAILED = JSON.stringify({
   error: 'internal_error',

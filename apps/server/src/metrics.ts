@@ -1,7 +1,7 @@
 import { createServer, type RequestListener, type Server } from 'node:http';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { CHANNELS, type IdpCallMessage, type OperationMessage, type StoreMessage, type TokenMessage } from '@dcr-bridge/core/http';
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /**
  * Prometheus metrics through prom-client, from what core publishes on its diagnostics channels (see
@@ -11,6 +11,8 @@ import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client
 export interface BridgeMetrics {
   /** Serves the text exposition format. */
   handler: RequestListener;
+  /** A canary run's result (canary.ts). */
+  recordCanary(ok: boolean, at: Date): void;
   close(): void;
 }
 
@@ -71,6 +73,23 @@ export function createMetrics(): BridgeMetrics {
     registers: [registry],
   });
 
+  const canarySuccess = new Gauge({
+    name: 'dcr_bridge_canary_success',
+    help: "1 when the canary's last run created, rotated and deleted a probe client at the IdP, 0 when it failed.",
+    registers: [registry],
+  });
+  const canaryLastSuccess = new Gauge({
+    name: 'dcr_bridge_canary_last_success_timestamp_seconds',
+    help: 'When the canary last passed (Unix time).',
+    registers: [registry],
+  });
+  const canaryRuns = new Counter({
+    name: 'dcr_bridge_canary_runs_total',
+    help: 'Canary results seen by this process (its own runs and those another replica recorded), by result.',
+    labelNames: ['result'],
+    registers: [registry],
+  });
+
   const listeners: Array<[string, (message: unknown) => void]> = [
     [
       CHANNELS.operation,
@@ -108,6 +127,11 @@ export function createMetrics(): BridgeMetrics {
   for (const [name, listener] of listeners) subscribe(name, listener);
 
   return {
+    recordCanary(ok, at) {
+      canarySuccess.set(ok ? 1 : 0);
+      if (ok) canaryLastSuccess.set(Math.floor(at.getTime() / 1000));
+      canaryRuns.inc({ result: ok ? 'pass' : 'fail' });
+    },
     handler: (req, res) => {
       if (req.method !== 'GET' && req.method !== 'HEAD') {
         res

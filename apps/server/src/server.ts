@@ -19,6 +19,7 @@ import type { ServerConfig } from './config.js';
 import { createDevIdp, DEV_IDP_PATH } from './dev-idp.js';
 import { devModeBanner } from './banner.js';
 import { openJournalFile } from './journal-file.js';
+import { startCanary, type Canary } from './canary.js';
 import type { BridgeMetrics } from './metrics.js';
 import { createProcessLogger } from './logger.js';
 
@@ -174,6 +175,7 @@ export async function buildBridgeApp(config: ServerConfig, options: BuildOptions
 
   let opened: OpenedAdapter | undefined;
   let devIdp: BridgeApp['devIdp'];
+  let canary: Canary | undefined;
   try {
     if (config.adapter) {
       opened = await openAdapter(config, options);
@@ -198,7 +200,7 @@ export async function buildBridgeApp(config: ServerConfig, options: BuildOptions
     }
     app.use(
       createBridgeApp({
-        adapter: opened.adapter,
+        adapter: config.canary.readiness ? withCanaryReadiness(opened.adapter, () => canary?.failing()) : opened.adapter,
         apiKeys: config.apiKeys,
         basePath: config.basePath,
         logger,
@@ -229,9 +231,22 @@ export async function buildBridgeApp(config: ServerConfig, options: BuildOptions
       logger.error('could not recover the creates a previous process left open; they are retried at the next start', { error }),
   );
 
+  if (config.canary.intervalMs > 0 && opened.journal) {
+    canary = startCanary({
+      adapter,
+      intervalMs: config.canary.intervalMs,
+      scopes: config.canary.scopes,
+      timeoutMs: config.completionTimeoutMs,
+      logger: logger.child({ component: 'canary' }),
+      journal: await opened.journal(),
+      onResult: (ok, at) => metrics?.recordCanary(ok, at),
+    });
+  }
+
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
+      canary?.stop();
       await opened.close({ before: () => recovered });
       metrics?.close();
     })();
@@ -240,9 +255,22 @@ export async function buildBridgeApp(config: ServerConfig, options: BuildOptions
   return { app, adapter, devIdp, metrics, close };
 }
 
+/** With DCR_BRIDGE_CANARY_READINESS: not ready (`canary_failing`) while the canary's last run failed. */
+function withCanaryReadiness(adapter: DcrAdapter, failing: () => boolean | undefined): DcrAdapter {
+  return {
+    ...adapter,
+    checkReady: async (context) =>
+      failing()
+        ? { ready: false, reason: 'canary_failing', detail: 'the last canary run failed (see the canary log line)' }
+        : adapter.checkReady(context),
+  };
+}
+
 /** The configured adapter and what it opened. */
 export interface OpenedAdapter {
   adapter: DcrAdapter;
+  /** The lifecycle's journal (opened on first call): the canary records its last run there. */
+  journal?: () => Promise<StateStore>;
   /** Closes the adapter, then (after `before`, if given) the store and the journal. */
   close(options?: { before?: () => Promise<void> }): Promise<void>;
 }
@@ -307,6 +335,7 @@ export async function openAdapter(config: ServerConfig, options: OpenAdapterOpti
   }
   return {
     adapter,
+    journal: openJournal,
     async close({ before } = {}) {
       await adapter.close?.();
       await before?.();

@@ -157,7 +157,7 @@ export interface ReadinessReport {
    * Why not, as an error code `/readyz` may show (`idp_unavailable`, `idp_timeout`, `idp_error` for refused
    * admin credentials or a missing permission, `idp_rate_limited`, `internal_error`…). Core's `probe` sets it.
    */
-  reason?: BridgeErrorCode;
+  reason?: BridgeErrorCode | 'canary_failing';
   /** Set when the admin credentials work but lack these permissions (the names of the failed permission checks). */
   missingPermissions?: string[];
 }

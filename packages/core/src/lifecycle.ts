@@ -400,7 +400,7 @@ export function defineDcrAdapter<Client>(idp: IdpPrimitives<Client>, options: Li
     background.schedule(Date.now() + inFlightMs, () =>
       track(
         recoverOnce().then((report) => {
-          if (report.open > 0 || report.rotations > 0) logger.info('finished work another process left open', { ...report });
+          if (report.open > 0 || report.rotations > 0) logger.info('finished creates another process left open', { ...report });
           sweepAgain();
         }),
       ),
