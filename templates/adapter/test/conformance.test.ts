@@ -1,3 +1,4 @@
+import type { LifecycleSettings } from '@dcr-bridge/core';
 import { createCapturingLogger, runConformanceSuite } from '@dcr-bridge/conformance';
 import { create__PASCAL__Adapter } from '../src/index.js';
 import { startFake__PASCAL__, type Fake__PASCAL__ } from './fake-__ID__.js';
@@ -9,7 +10,8 @@ runConformanceSuite({
   name: '__ID__ (fake admin API)',
   async setup() {
     idp = await startFake__PASCAL__();
-    const adapterWith = (apiToken: string) => create__PASCAL__Adapter({ baseUrl: idp.url, apiToken, logger });
+    const adapterWith = (apiToken: string, settings: LifecycleSettings = {}) =>
+      create__PASCAL__Adapter({ baseUrl: idp.url, apiToken, logger, ...settings });
     const tooManyRequests = (method: string, path: RegExp, retryAfterSeconds: number) =>
       idp.failNext(
         method,
@@ -31,6 +33,9 @@ runConformanceSuite({
         refusedCredentials: () => ({ adapter: adapterWith('not-the-api-token'), secret: 'not-the-api-token' }),
       },
       faults: idp.faults,
+      // For the suite's `rotation` group: adapters on a journal it holds, and the IdP request that issues a secret.
+      build: (settings) => adapterWith(idp.apiToken, settings),
+      rotationRequest: { method: 'POST', path: /\/admin\/clients\/[^/]+\/secret$/ },
       application: { scopes: ['read:orders'] },
       unknownScope: 'no-such-scope',
       backdoor: {
