@@ -70,15 +70,17 @@ const OWN_CLEANUP_BUDGETS = new Set(['adapter-rfc7591']);
 
 /**
  * Core owns the client lifecycle: an adapter hands its primitives to `defineDcrAdapter` with the server's
- * journal, and keeps no cleanup budgets of its own (core's cleanup retries under its own budget).
+ * lifecycle settings (journal, vault, rotation overlap), and keeps no cleanup budgets of its own (core's cleanup retries under its own budget).
  */
 function lifecycleProblems(dir: string): string[] {
   const problems: string[] = [];
   const folder = dir.split(/[\\/]/).pop() as string;
   if (!read(join(dir, 'src', 'adapter.ts')).includes('defineDcrAdapter('))
     problems.push('src/adapter.ts should hand its primitives to defineDcrAdapter(');
-  if (!read(join(dir, 'src', 'module.ts')).includes('journal: await context.openJournal()'))
-    problems.push('src/module.ts should pass journal: await context.openJournal() to the factory');
+  if (!read(join(dir, 'src', 'module.ts')).includes('...(await context.openLifecycle())'))
+    problems.push("src/module.ts should pass the server's lifecycle settings to the factory: ...(await context.openLifecycle())");
+  if (!read(join(dir, 'src', 'adapter.ts')).includes('...lifecycleSettings(options)'))
+    problems.push('src/adapter.ts should hand its lifecycle settings to defineDcrAdapter: { ...lifecycleSettings(options), logger }');
   const sources = readdirSync(join(dir, 'src'), { recursive: true, encoding: 'utf8' }).filter((name) => name.endsWith('.ts'));
   for (const name of sources) {
     if (read(join(dir, 'src', name)).includes('AbortSignal.timeout(') && !OWN_CLEANUP_BUDGETS.has(folder))
