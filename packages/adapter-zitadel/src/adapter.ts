@@ -105,8 +105,67 @@ export function createZitadelAdapter(options: ZitadelAdapterOptions): DcrAdapter
     }
   }
 
-  /** The project's OIDC application with this client id: ZITADEL cannot look one up by client id, so page through them. */
+  /**
+   * Whether this ZITADEL filters ListApplications by client id (zitadel/zitadel#11385, 2026, backported to v4.x):
+   * undefined until the first cold lookup tells, then remembered for the adapter's life.
+   */
+  let filtersByClientId: boolean | undefined;
+
+  /** The project's OIDC application with this client id: one filtered ListApplications, or pages of them on an older ZITADEL. */
   async function findApplication(clientId: string, context: OperationContext): Promise<ZitadelApplication | undefined> {
+    if (filtersByClientId !== false) {
+      const found = await findByClientIdFilter(clientId, context);
+      if (found !== 'unsupported') return found;
+    }
+    return pageThrough(clientId, context);
+  }
+
+  /**
+   * One ListApplications with `clientIdFilter` (an exact match) and the project filter. A ZITADEL without the
+   * filter refuses it with invalid_argument (its validator finds the search filter empty once the unknown field is
+   * dropped), or, were the field dropped silently, lists the project unfiltered: an answer holding another client
+   * id tells that too. Either way the adapter pages from then on.
+   */
+  async function findByClientIdFilter(
+    clientId: string,
+    context: OperationContext,
+  ): Promise<ZitadelApplication | undefined | 'unsupported'> {
+    // ZITADEL's client ids are short generated ids; the filter refuses more than 200 characters (a 400 that would
+    // otherwise read as "no such filter").
+    if (clientId.length === 0 || clientId.length > 200) return undefined;
+    const response = await call<ListApplicationsResponse>(
+      'ListApplications',
+      {
+        pagination: { offset: 0, limit: 1, asc: true },
+        filters: [
+          { projectIdFilter: { projectId: options.projectId } },
+          { typeFilter: 'APPLICATION_TYPE_OIDC' },
+          { clientIdFilter: { clientId } },
+        ],
+      },
+      context,
+    );
+    if (response.status === 400 && filtersByClientId !== true) {
+      filtersByClientId = false;
+      logger.info(`${IDP_NAME} refused ListApplications' client id filter: an older ZITADEL, cold lookups page through the project`);
+      return 'unsupported';
+    }
+    if (!response.ok) throw http.errorFromResponse(response, `looking up the application with client id ${clientId}`);
+    const page = response.body?.applications ?? [];
+    if (
+      page.some((application) => application.oidcConfiguration?.clientId !== clientId) ||
+      Number(response.body?.pagination?.totalResult ?? 0) > 1
+    ) {
+      filtersByClientId = false;
+      logger.info(`${IDP_NAME} ignored ListApplications' client id filter: an older ZITADEL, cold lookups page through the project`);
+      return 'unsupported';
+    }
+    filtersByClientId = true;
+    return page[0];
+  }
+
+  /** The project's OIDC applications, 100 a page, until one has this client id (ZITADEL before the client id filter). */
+  async function pageThrough(clientId: string, context: OperationContext): Promise<ZitadelApplication | undefined> {
     for (let offset = 0; ; offset += PAGE_SIZE) {
       const response = await listPage(offset, PAGE_SIZE, context);
       if (!response.ok) throw http.errorFromResponse(response, `listing the applications of project ${options.projectId}`);
@@ -170,7 +229,7 @@ export function createZitadelAdapter(options: ZitadelAdapterOptions): DcrAdapter
 
     async create(registration, context) {
       if (checkRegistration(registration) === 'oidcApplication') return createApplication(registration, context);
-      return users.create(registration.clientName, {
+      return users.create(registration.clientName, registration.redirectUris, {
         ...context,
         created: (clientId, user) => context.created(clientId, user && { kind: 'machineUser', user }),
       });
@@ -204,9 +263,9 @@ export function createZitadelAdapter(options: ZitadelAdapterOptions): DcrAdapter
       client.kind === 'machineUser' ? users.rotateSecret(client.user, context) : generateSecret(clientId, client.application, context),
 
     async replaceRedirectUris(clientId, client, redirectUris, context) {
-      // A service user has no redirect URIs: a client_credentials client runs no redirect flow, so there is
-      // nothing in ZITADEL the URIs could change.
-      if (client.kind === 'machineUser') return;
+      // A service user has no redirect URIs of its own: they are kept in its metadata, where an empty list is
+      // written as `[]` like any other.
+      if (client.kind === 'machineUser') return users.replaceRedirectUris(client.user, redirectUris, context);
       // UpdateApplication changes only the fields it is given; an empty list reads as "not set" in protobuf,
       // so ZITADEL cannot be told to clear the redirect URIs.
       if (redirectUris.length === 0)
@@ -225,6 +284,18 @@ export function createZitadelAdapter(options: ZitadelAdapterOptions): DcrAdapter
       organizationId: options.organizationId,
       listPage,
       errorFromResponse: http.errorFromResponse,
+      getInstance: (context) => callZitadel(http, 'instance', 'GetInstance', {}, context),
+      // The v1 AuthService (REST): ZITADEL's v2 services have no "my memberships" read.
+      listMyMemberships: (context) =>
+        http.post('/auth/v1/memberships/me/_search', {
+          json: { query: { offset: '0', limit: 100 } },
+          signal: context.signal,
+          idempotent: true,
+        }),
+      probeClientIdFilter: async (context) => {
+        const found = await findByClientIdFilter(`${APPLICATION_ID_PREFIX}version-probe`, context);
+        return found !== 'unsupported';
+      },
     }),
     close: () => http.close(),
   };

@@ -9,12 +9,14 @@ import type { IdpHttpClient, IdpResponse } from '@dcr-bridge/core/idp';
 const SERVICES = {
   application: '/zitadel.application.v2.ApplicationService',
   user: '/zitadel.user.v2.UserService',
+  instance: '/zitadel.instance.v2.InstanceService',
 } as const;
 
 interface Methods {
   application:
     'CreateApplication' | 'GetApplication' | 'ListApplications' | 'UpdateApplication' | 'DeleteApplication' | 'GenerateClientSecret';
-  user: 'CreateUser' | 'GetUserByID' | 'ListUsers' | 'AddSecret' | 'DeleteUser';
+  user: 'CreateUser' | 'GetUserByID' | 'ListUsers' | 'AddSecret' | 'DeleteUser' | 'SetUserMetadata';
+  instance: 'GetInstance';
 }
 
 /**
@@ -23,7 +25,9 @@ interface Methods {
  */
 const IDEMPOTENT: { [S in keyof Methods]: ReadonlySet<Methods[S]> } = {
   application: new Set(['GetApplication', 'ListApplications', 'UpdateApplication', 'DeleteApplication']),
-  user: new Set(['GetUserByID', 'ListUsers', 'DeleteUser']),
+  // SetUserMetadata overwrites the key it is given: a repeat writes the same value again.
+  user: new Set(['GetUserByID', 'ListUsers', 'DeleteUser', 'SetUserMetadata']),
+  instance: new Set(['GetInstance']),
 };
 
 export function callZitadel<S extends keyof Methods, T>(
@@ -38,3 +42,4 @@ export function callZitadel<S extends keyof Methods, T>(
 
 export type ApplicationMethod = Methods['application'];
 export type UserMethod = Methods['user'];
+export type InstanceMethod = Methods['instance'];

@@ -27,6 +27,14 @@ export const isMachineUserClientId = (clientId: string) => clientId.startsWith(A
 
 const DESCRIPTION = 'Managed by dcr-bridge for a Konnect application (client_credentials).';
 
+/**
+ * The user metadata key that holds the redirect URIs Konnect registered for a service user: a service user has
+ * none of its own (it runs no redirect flow), so they are kept where ZITADEL lets a user carry data, as a JSON
+ * array (metadata values are bytes, base64 in protobuf JSON).
+ */
+export const REDIRECT_URIS_KEY = 'dcr-bridge.redirect_uris';
+export const encodeRedirectUris = (redirectUris: readonly string[]) => Buffer.from(JSON.stringify(redirectUris)).toString('base64');
+
 export interface MachineUsersSetup {
   http: IdpHttpClient;
   organizationId: string;
@@ -42,6 +50,16 @@ export function machineUsers({ http, organizationId }: MachineUsersSetup) {
     if (response.status === 404) return undefined;
     if (!response.ok || response.body?.user === undefined) throw http.errorFromResponse(response, `looking up service user ${userId}`);
     return response.body.user.machine === undefined ? undefined : response.body.user;
+  }
+
+  /** SetUserMetadata overwrites the key: the URIs replace those held before (an empty list is kept as `[]`). */
+  async function setRedirectUris(user: ZitadelMachineUser, redirectUris: readonly string[], context: OperationContext): Promise<void> {
+    const response = await call(
+      'SetUserMetadata',
+      { userId: user.userId, metadata: [{ key: REDIRECT_URIS_KEY, value: encodeRedirectUris(redirectUris) }] },
+      context,
+    );
+    if (!response.ok) throw http.refusal(response, `the redirect URIs of ${user.username}`);
   }
 
   async function addSecret(user: ZitadelMachineUser, context: OperationContext): Promise<string> {
@@ -77,7 +95,8 @@ export function machineUsers({ http, organizationId }: MachineUsersSetup) {
       return response.body?.result?.find((user) => user.username === username);
     },
 
-    async create(clientName: string, context: CreateContext<ZitadelMachineUser>): Promise<CreatedClient> {
+    /** CreateUser, SetUserMetadata (only when Konnect sent redirect URIs), then AddSecret. */
+    async create(clientName: string, redirectUris: readonly string[], context: CreateContext<ZitadelMachineUser>): Promise<CreatedClient> {
       const userId = userIdFor(context.nonce);
       const machine = { name: clientNameFor(clientName, context.nonce), description: DESCRIPTION };
       const response = await call<{ id?: string }>('CreateUser', { organizationId, userId, username: userId, machine }, context);
@@ -90,8 +109,12 @@ export function machineUsers({ http, organizationId }: MachineUsersSetup) {
           'idp_error',
           `${IDP_NAME} gave the new service user the id ${user.userId} instead of ${userId}: this ZITADEL version ignores CreateUser's user_id, which the bridge needs as its ownership marker (upgrade ZITADEL).`,
         );
+      if (redirectUris.length > 0) await setRedirectUris(user, redirectUris, context);
       return { clientId: user.username, clientSecret: await addSecret(user, context) };
     },
+
+    /** One SetUserMetadata: the redirect URIs Konnect sent replace the ones held. */
+    replaceRedirectUris: setRedirectUris,
 
     /** The service user the create of this nonce made, if its name is exactly the one that create chose. */
     async findByNonce(nonce: string, clientName: string, context: OperationContext): Promise<ZitadelMachineUser | undefined> {

@@ -7,10 +7,17 @@ import {
   type StateStore,
 } from '@dcr-bridge/core';
 import { parseRegistration } from '@dcr-bridge/core/http';
-import { type BridgeHarness, konnectApplication, konnectEvent, operationContext, startBridge } from '@dcr-bridge/conformance';
+import {
+  type BridgeHarness,
+  createApiDescription,
+  konnectApplication,
+  konnectEvent,
+  operationContext,
+  startBridge,
+} from '@dcr-bridge/conformance';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createZitadelAdapter, dcrBridgeAdapter } from '../src/index.js';
-import { startFakeZitadel, type FakeZitadel } from './fake-zitadel.js';
+import { startFakeZitadel, zitadelDocument, type FakeZitadel, type FakeZitadelOptions } from './fake-zitadel.js';
 
 const SERVICE = '/zitadel.application.v2.ApplicationService';
 let idp: FakeZitadel;
@@ -33,6 +40,27 @@ afterAll(async () => {
   await bridge.close();
   await adapter.close?.();
   await idp.close();
+  // Every request the adapter sent and every answer the fake gave, as ZITADEL's protos describe them.
+  idp.api.expectNoProblems();
+});
+
+describe("ZITADEL's API description (test/vendor)", () => {
+  it('reports a misspelt field, a wrong type, an unknown method and a missing required field', () => {
+    const api = createApiDescription({ name: 'ZITADEL', document: zitadelDocument });
+    expect(
+      api.checkRequest('POST', '/zitadel.user.v2.UserService/SetUserMetadata', { userId: '1', metaData: [{ key: 'k', value: 'W10=' }] }),
+    ).toEqual(['POST /zitadel.user.v2.UserService/SetUserMetadata: request body: /metaData is not described']);
+    expect(api.checkRequest('POST', '/zitadel.application.v2.ApplicationService/ListApplications', { pagination: { limit: '1' } })).toEqual(
+      [expect.stringContaining('/pagination/limit must be integer')],
+    );
+    expect(api.checkRequest('POST', '/zitadel.application.v2.ApplicationService/ListApps', {})).toEqual([
+      expect.stringContaining('no such path'),
+    ]);
+    expect(api.checkRequest('POST', '/zitadel.application.v2.ApplicationService/DeleteApplication', { applicationId: '1' })).toEqual([
+      expect.stringContaining("must have required property 'projectId'"),
+    ]);
+    expect(api.problems).toHaveLength(4);
+  });
 });
 
 describe('create', () => {
@@ -91,7 +119,7 @@ describe('client_credentials: a service user', () => {
   };
 
   it('creates a service user of the organization, named by its id, whose client_credentials token works', async () => {
-    // Konnect sends redirect URIs with client_credentials applications too: accepted, and held nowhere.
+    // Konnect sends redirect URIs with client_credentials applications too: kept in the user's metadata.
     const res = await bridge.call('POST', '/', {
       body: machineApplication({ client_name: 'Billing Sync', redirect_uris: ['https://app.example.com/cb'] }),
     });
@@ -105,7 +133,7 @@ describe('client_credentials: a service user', () => {
       description: expect.stringContaining('dcr-bridge'),
     });
     expect(idp.client(res.body.client_id)).toBeUndefined();
-    expect(idp.redirectUris(res.body.client_id)).toEqual([]);
+    expect(await idp.redirectUris(res.body.client_id)).toEqual(['https://app.example.com/cb']);
     expect(await idp.clientCredentials(res.body.client_id, res.body.client_secret)).toBe(true);
     expect(await idp.clientCredentials(res.body.client_id, `${res.body.client_secret}x`)).toBe(false);
   });
@@ -118,7 +146,7 @@ describe('client_credentials: a service user', () => {
         const res = await bridge.call('POST', '/', { body: machineApplication() });
         ({ client_id: clientId, client_secret: secret } = res.body as { client_id: string; client_secret: string });
       }),
-    ).toEqual(['POST /CreateUser', 'POST /AddSecret']);
+    ).toEqual(['POST /CreateUser', 'POST /SetUserMetadata', 'POST /AddSecret']);
     let rotated = '';
     expect(await calls(async () => (rotated = (await bridge.call('POST', `/${clientId}/new-secret`)).body.client_secret))).toEqual([
       'POST /AddSecret',
@@ -128,14 +156,18 @@ describe('client_credentials: a service user', () => {
     const update = konnectEvent(clientId, { event_type: 'update_application', redirect_uris: ['https://app.example.com/cb2'] });
     expect(
       await calls(async () => expect((await bridge.call('POST', `/${clientId}/event-hook`, { body: update })).status).toBe(200)),
-    ).toEqual([]);
+    ).toEqual(['POST /SetUserMetadata']);
+    expect(await idp.redirectUris(clientId)).toEqual(['https://app.example.com/cb2']);
     expect(await idp.clientCredentials(clientId, rotated)).toBe(true);
 
     // Cold, as after a restart: one GetUserByID (the client id is the user id), then the operation.
     const coldUpdate = await startBridge(adapterOn(createJsonStore(createMemoryDriver())));
     const cold = await startBridge(adapterOn(createJsonStore(createMemoryDriver())));
     try {
-      expect(await calls(() => coldUpdate.call('POST', `/${clientId}/event-hook`, { body: update }))).toEqual(['POST /GetUserByID']);
+      expect(await calls(() => coldUpdate.call('POST', `/${clientId}/event-hook`, { body: update }))).toEqual([
+        'POST /GetUserByID',
+        'POST /SetUserMetadata',
+      ]);
       expect(await calls(() => cold.call('POST', `/${clientId}/new-secret`))).toEqual(['POST /GetUserByID', 'POST /AddSecret']);
       expect(await calls(async () => expect((await cold.call('DELETE', `/${clientId}`)).status).toBe(204))).toEqual(['POST /DeleteUser']);
       expect(idp.machineUser(clientId)).toBeUndefined();
@@ -146,6 +178,27 @@ describe('client_credentials: a service user', () => {
       await cold.close();
       await coldUpdate.close();
     }
+  });
+
+  it('keeps no metadata for a registration without redirect URIs, and an update to none replaces them with none', async () => {
+    let clientId = '';
+    expect(
+      await calls(async () => {
+        clientId = (await bridge.call('POST', '/', { body: machineApplication({ redirect_uris: [] }) })).body.client_id as string;
+      }),
+    ).toEqual(['POST /CreateUser', 'POST /AddSecret']);
+    expect(await idp.redirectUris(clientId)).toEqual([]);
+    const set = konnectEvent(clientId, {
+      event_type: 'update_application',
+      redirect_uris: ['https://a.example.com/cb', 'https://b.example.com/cb'],
+    });
+    expect((await bridge.call('POST', `/${clientId}/event-hook`, { body: set })).status).toBe(200);
+    expect(await idp.redirectUris(clientId)).toEqual(['https://a.example.com/cb', 'https://b.example.com/cb']);
+    const clear = konnectEvent(clientId, { event_type: 'update_application', redirect_uris: [] });
+    expect(
+      await calls(async () => expect((await bridge.call('POST', `/${clientId}/event-hook`, { body: clear })).status).toBe(200)),
+    ).toEqual(['POST /SetUserMetadata']);
+    expect(await idp.redirectUris(clientId)).toEqual([]);
   });
 
   it('refuses a service user it did not create, found by its username, and leaves it as it is', async () => {
@@ -165,7 +218,14 @@ describe('client_credentials: a service user', () => {
     const [key, entry] = (await journal.list<JournalEntry>(JOURNAL_PREFIX))[0] as [string, JournalEntry];
     await journal.set(key, { nonce: entry.nonce, clientName: entry.clientName, startedAt: entry.startedAt });
     const restarted = adapterOn(journal);
-    expect(await restarted.recover?.({ inFlightMs: 0 })).toEqual({ open: 1, undone: 1, neverCreated: 0, unresolved: 0, kept: 0 });
+    expect(await restarted.recover?.({ inFlightMs: 0 })).toEqual({
+      open: 1,
+      undone: 1,
+      neverCreated: 0,
+      unresolved: 0,
+      kept: 0,
+      rotations: 0,
+    });
     expect(idp.machineUser(created.clientId)).toBeUndefined();
     await restarted.close?.();
   });
@@ -231,14 +291,31 @@ describe('IdP failures', () => {
 });
 
 describe('diagnostics', () => {
-  it('passes the read check and leaves writing to --write-test', async () => {
+  it("passes the read check, and the writes from the account's own roles (one ListMyMemberships)", async () => {
+    const start = idp.requests.length;
     const checks = await adapter.diagnostics?.checkPermissions(operation(Promise.resolve(true)));
     expect(checks?.map(({ name, result }) => ({ name, result }))).toEqual([
       { name: 'permission: project.app.read', result: 'pass' },
-      { name: 'permission: project.app.write, project.app.delete', result: 'skip' },
-      { name: 'permission: user.read, user.write, user.delete', result: 'skip' },
+      { name: 'permission: project.app.write, project.app.delete', result: 'pass' },
+      { name: 'permission: user.read, user.write, user.delete', result: 'pass' },
     ]);
+    expect(idp.requests.slice(start)).toEqual([`POST ${SERVICE}/ListApplications`, 'POST /auth/v1/memberships/me/_search']);
     expect(await adapter.diagnostics?.tokenEndpoint(operation(Promise.resolve(true)))).toBe(`${idp.url}/oauth/v2/token`);
+  });
+
+  it('fails the writes of a read-only admin (viewer roles), and readiness says not ready', async () => {
+    const readOnly = adapterOn(undefined, idp.readOnlyToken);
+    const checks = await readOnly.diagnostics?.checkPermissions(operation(Promise.resolve(true)));
+    expect(checks?.map(({ result }) => result)).toEqual(['pass', 'fail', 'fail']);
+    expect(checks?.[1]?.fix).toContain('PROJECT_OWNER');
+    expect(checks?.[2]?.fix).toContain('ORG_USER_MANAGER');
+    expect(await readOnly.checkReady(operation(Promise.resolve(true)))).toMatchObject({
+      ready: false,
+      reason: 'idp_error',
+      missingPermissions: ['permission: project.app.write, project.app.delete', 'permission: user.read, user.write, user.delete'],
+    });
+    expect(await adapter.checkReady(operation(Promise.resolve(true)))).toEqual({ ready: true });
+    await readOnly.close?.();
   });
 
   it('fails the read check of a user without a project role, with a fix', async () => {
@@ -266,7 +343,14 @@ describe('lifecycle (core)', () => {
       deadline: AbortSignal.timeout(0),
     });
     const restarted = adapterOn(journal);
-    expect(await restarted.recover?.({ inFlightMs: 0 })).toEqual({ open: 1, undone: 1, neverCreated: 0, unresolved: 0, kept: 0 });
+    expect(await restarted.recover?.({ inFlightMs: 0 })).toEqual({
+      open: 1,
+      undone: 1,
+      neverCreated: 0,
+      unresolved: 0,
+      kept: 0,
+      rotations: 0,
+    });
     expect(idp.client(created.clientId)).toBeUndefined();
     expect(await journal.list(JOURNAL_PREFIX)).toEqual([]);
     await restarted.close?.();
@@ -283,7 +367,14 @@ describe('lifecycle (core)', () => {
     await journal.set(key, { nonce: entry.nonce, clientName: entry.clientName, startedAt: entry.startedAt });
     const decoy = idp.createForeignClient(`${idp.client(created.clientId)?.name} (copy)`);
     const restarted = adapterOn(journal);
-    expect(await restarted.recover?.({ inFlightMs: 0 })).toEqual({ open: 1, undone: 1, neverCreated: 0, unresolved: 0, kept: 0 });
+    expect(await restarted.recover?.({ inFlightMs: 0 })).toEqual({
+      open: 1,
+      undone: 1,
+      neverCreated: 0,
+      unresolved: 0,
+      kept: 0,
+      rotations: 0,
+    });
     expect(idp.client(created.clientId)).toBeUndefined();
     expect(idp.client(decoy)).toBeDefined();
     await restarted.close?.();
@@ -293,7 +384,14 @@ describe('lifecycle (core)', () => {
     const journal = createJsonStore(createMemoryDriver());
     await journal.set(`${JOURNAL_PREFIX}abcd1234`, { nonce: 'abcd1234', clientName: 'Never made', startedAt: new Date().toISOString() });
     const restarted = adapterOn(journal);
-    expect(await restarted.recover?.({ inFlightMs: 0 })).toEqual({ open: 1, undone: 0, neverCreated: 1, unresolved: 0, kept: 0 });
+    expect(await restarted.recover?.({ inFlightMs: 0 })).toEqual({
+      open: 1,
+      undone: 0,
+      neverCreated: 1,
+      unresolved: 0,
+      kept: 0,
+      rotations: 0,
+    });
     expect(await journal.list(JOURNAL_PREFIX)).toEqual([]);
     await restarted.close?.();
   });
@@ -360,18 +458,116 @@ describe('settings', () => {
   });
 });
 
-// Last: it fills the project beyond one ListApplications page.
-describe('a project of more than one page', () => {
-  it('finds a client by its client id beyond the first page of ListApplications', async () => {
-    for (let i = 0; i < 101; i++) idp.createForeignClient(`Filler ${i}`);
-    const created = await bridge.call('POST', '/', { body: application() });
-    const cold = await startBridge(adapterOn(createJsonStore(createMemoryDriver())));
-    try {
-      const start = idp.requests.length;
-      expect((await cold.call('POST', `/${created.body.client_id}/new-secret`)).status).toBe(200);
-      expect(idp.requests.slice(start).filter((line) => line.endsWith('/ListApplications')).length).toBeGreaterThan(1);
-    } finally {
-      await cold.close();
-    }
+describe('settings: admin traffic over plain http', () => {
+  const settings = {
+    ZITADEL_URL: 'http://zitadel.internal:8080',
+    ZITADEL_PROJECT_ID: '69629023906488334',
+    ZITADEL_ORGANIZATION_ID: '69629012906488334',
+    ZITADEL_API_TOKEN: 'token',
+  };
+
+  it('refuses an http ZITADEL_URL unless ZITADEL_ALLOW_INSECURE_HTTP=true', () => {
+    expect(() => readAdapterOptions(dcrBridgeAdapter, settings)).toThrow('ZITADEL_URL');
+    expect(readAdapterOptions(dcrBridgeAdapter, { ...settings, ZITADEL_ALLOW_INSECURE_HTTP: 'true' })).toMatchObject({
+      baseUrl: 'http://zitadel.internal:8080',
+    });
+  });
+});
+
+/** A fake of one ZITADEL generation, and an adapter and bridge on it, for the tests below. */
+async function onGeneration(
+  options: FakeZitadelOptions,
+  work: (idp: FakeZitadel, adapter: ReturnType<typeof createZitadelAdapter>) => Promise<void>,
+) {
+  const fake = await startFakeZitadel(options);
+  const on = createZitadelAdapter({
+    baseUrl: fake.url,
+    projectId: fake.projectId,
+    organizationId: fake.organizationId,
+    apiToken: fake.apiToken,
+  });
+  try {
+    await work(fake, on);
+  } finally {
+    await on.close?.();
+    await fake.close();
+  }
+  fake.api.expectNoProblems();
+}
+
+describe('doctor: the IdP version', () => {
+  const context = () => operation(Promise.resolve(true));
+
+  it.each([
+    ['v4.11.0', true],
+    ['v4.5.0', true],
+    ['v4.4.2', false],
+    ['v3.4.0', false],
+    ['v5.0.0', false],
+  ])('reads %s from GetInstance when the token may read the instance (within the range: %s)', async (version, within) => {
+    await onGeneration({ version, tokenReadsInstance: true }, async (_, on) => {
+      expect(await on.diagnostics?.idpVersion?.(context())).toEqual({
+        product: 'ZITADEL',
+        version,
+        supported: 'v4.5.0 – v4.x',
+        withinSupported: within,
+        detail: 'InstanceService GetInstance',
+      });
+    });
+  });
+
+  it.each([
+    ['current', 'filters by client id'],
+    ['v4.5', 'has no client id filter'],
+  ] as const)('tells the %s API generation when the token may not read the instance (least privilege)', async (generation, told) => {
+    await onGeneration({ generation }, async (fake, on) => {
+      const start = fake.requests.length;
+      const found = await on.diagnostics?.idpVersion?.(context());
+      expect(found).toEqual({ product: 'ZITADEL', supported: 'v4.5.0 – v4.x', detail: expect.stringContaining(told) });
+      expect(found?.detail).toContain('GetInstance answered 403');
+      expect(fake.requests.slice(start)).toEqual([
+        'POST /zitadel.instance.v2.InstanceService/GetInstance',
+        `POST ${SERVICE}/ListApplications`,
+      ]);
+    });
+  });
+});
+
+describe.each(['current', 'v4.5'] as const)('cold lookups on the %s generation', (generation) => {
+  it('finds a client by its client id (one filtered ListApplications, or the pages of an older ZITADEL)', async () => {
+    await onGeneration({ generation }, async (fake, on) => {
+      const warm = await startBridge(on);
+      const cold = await startBridge(
+        createZitadelAdapter({
+          baseUrl: fake.url,
+          projectId: fake.projectId,
+          organizationId: fake.organizationId,
+          apiToken: fake.apiToken,
+        }),
+      );
+      try {
+        for (let i = 0; i < 101; i++) fake.createForeignClient(`Filler ${i}`);
+        const created = await warm.call('POST', '/', { body: application() });
+        const other = await warm.call('POST', '/', { body: application() });
+        const lookups = async (work: () => Promise<unknown>) => {
+          const start = fake.requests.length;
+          await work();
+          return fake.requests.slice(start).filter((line) => line.endsWith('/ListApplications')).length;
+        };
+        // current: one filtered call each; v4.5: the refused filter once, then the pages (the bridge's ids sort after the fillers').
+        expect(await lookups(async () => expect((await cold.call('POST', `/${created.body.client_id}/new-secret`)).status).toBe(200))).toBe(
+          generation === 'current' ? 1 : 3,
+        );
+        expect(await lookups(async () => expect((await cold.call('DELETE', `/${other.body.client_id}`)).status).toBe(204))).toBe(
+          generation === 'current' ? 1 : 2,
+        );
+        expect(await lookups(async () => expect((await cold.call('DELETE', '/123456789012345678')).status).toBe(204))).toBe(
+          generation === 'current' ? 1 : 2,
+        );
+      } finally {
+        await cold.close();
+        await warm.close();
+      }
+    });
   });
 });

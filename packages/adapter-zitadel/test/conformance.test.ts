@@ -1,69 +1,74 @@
 import type { LifecycleSettings } from '@dcr-bridge/core';
 import { createCapturingLogger, runConformanceSuite } from '@dcr-bridge/conformance';
 import { createZitadelAdapter } from '../src/index.js';
-import { startFakeZitadel, type FakeZitadel } from './fake-zitadel.js';
+import { startFakeZitadel, type FakeZitadel, type ZitadelGeneration } from './fake-zitadel.js';
 
-let idp: FakeZitadel;
-const logger = createCapturingLogger();
 const service = '/zitadel.application.v2.ApplicationService';
 const userService = '/zitadel.user.v2.UserService';
 
-runConformanceSuite({
-  name: 'zitadel (fake ApplicationService and UserService)',
-  async setup() {
-    idp = await startFakeZitadel();
-    const adapterWith = (apiToken: string, settings: LifecycleSettings = {}) =>
-      createZitadelAdapter({
-        baseUrl: idp.url,
-        projectId: idp.projectId,
-        organizationId: idp.organizationId,
-        apiToken,
+// Both API generations (README, "Supported versions"): with and without ListApplications' client id filter.
+for (const generation of ['current', 'v4.5'] satisfies ZitadelGeneration[]) {
+  let idp: FakeZitadel;
+  const logger = createCapturingLogger();
+
+  runConformanceSuite({
+    name: `zitadel ${generation} (fake ApplicationService and UserService)`,
+    async setup() {
+      idp = await startFakeZitadel({ generation });
+      const adapterWith = (apiToken: string, settings: LifecycleSettings = {}) =>
+        createZitadelAdapter({
+          baseUrl: idp.url,
+          projectId: idp.projectId,
+          organizationId: idp.organizationId,
+          apiToken,
+          logger,
+          ...settings,
+        });
+      const tooManyRequests = (method: string, path: RegExp, retryAfterSeconds: number) =>
+        idp.failNext(
+          method,
+          path,
+          429,
+          { code: 'resource_exhausted', message: 'quota exceeded' },
+          { 'retry-after': String(retryAfterSeconds) },
+        );
+      return {
+        adapter: adapterWith(idp.apiToken),
         logger,
-        ...settings,
-      });
-    const tooManyRequests = (method: string, path: RegExp, retryAfterSeconds: number) =>
-      idp.failNext(
-        method,
-        path,
-        429,
-        { code: 'resource_exhausted', message: 'quota exceeded' },
-        { 'retry-after': String(retryAfterSeconds) },
-      );
-    return {
-      adapter: adapterWith(idp.apiToken),
-      logger,
-      hiddenValues: [idp.apiToken],
-      idp: {
-        adminRequests: () => idp.requests.filter((line) => !line.includes('/oauth/v2/token')),
-        coldAdapter: () => adapterWith(idp.apiToken),
-        // The suite's client_credentials registrations become service users: CreateUser.
-        rateLimitNextCreate: (seconds) => (tooManyRequests('POST', new RegExp(`^${userService}/CreateUser$`), seconds), seconds),
-        // A cold lookup of a client id without the bridge's prefix (the suite's unknown ids) starts with a ListApplications page.
-        rateLimitNextLookup: (seconds) => tooManyRequests('POST', new RegExp(`^${service}/ListApplications$`), seconds),
-        refusedCredentials: () => ({ adapter: adapterWith('not-the-api-token'), secret: 'not-the-api-token' }),
-      },
-      faults: idp.faults,
-      build: (settings) => adapterWith(idp.apiToken, settings),
-      // The suite's client_credentials registrations are service users: their secret comes from AddSecret, which replaces it.
-      rotationRequest: { method: 'POST', path: new RegExp(`^${userService}/AddSecret$`) },
-      // The suite's client_credentials registrations become service users, which have no redirect URIs in
-      // ZITADEL (no redirect flow): the payload carries none, and update_application keeps them none.
-      application: { redirect_uris: [] },
-      updatedRedirectUris: [],
-      unknownScope: 'read:orders',
-      backdoor: {
-        canGetToken: (clientId, secret) => idp.clientCredentials(clientId, secret),
-        clientExists: async (clientId) => idp.clientExists(clientId),
-        redirectUris: async (clientId) => idp.redirectUris(clientId),
-        createForeignClient: async () => idp.createForeignMachineUser(),
-        countClients: async () => idp.clientCount(),
-      },
-    };
-  },
-  teardown: () => idp.close(),
-  skip: {
-    'idp-plumbing/one-admin-token': 'a personal access token: the bridge requests no admin token',
-    'idp-plumbing/encoded-path-segments':
-      'no client id reaches a path or query: every call is a Connect POST to a fixed path, ids travel in its JSON body, and a lookup by client id lists the project',
-  },
-});
+        hiddenValues: [idp.apiToken],
+        idp: {
+          adminRequests: () => idp.requests.filter((line) => !line.includes('/oauth/v2/token')),
+          coldAdapter: () => adapterWith(idp.apiToken),
+          // The suite's client_credentials registrations become service users: CreateUser.
+          rateLimitNextCreate: (seconds) => (tooManyRequests('POST', new RegExp(`^${userService}/CreateUser$`), seconds), seconds),
+          // A cold lookup of a client id without the bridge's prefix (the suite's unknown ids) starts with a ListApplications page.
+          rateLimitNextLookup: (seconds) => tooManyRequests('POST', new RegExp(`^${service}/ListApplications$`), seconds),
+          refusedCredentials: () => ({ adapter: adapterWith('not-the-api-token'), secret: 'not-the-api-token' }),
+        },
+        faults: idp.faults,
+        build: (settings) => adapterWith(idp.apiToken, settings),
+        // The suite's client_credentials registrations are service users: their secret comes from AddSecret, which replaces it.
+        rotationRequest: { method: 'POST', path: new RegExp(`^${userService}/AddSecret$`) },
+        unknownScope: 'read:orders',
+        backdoor: {
+          canGetToken: (clientId, secret) => idp.clientCredentials(clientId, secret),
+          clientExists: async (clientId) => idp.clientExists(clientId),
+          // A service user's redirect URIs, read back from its metadata (ListUserMetadata).
+          redirectUris: (clientId) => idp.redirectUris(clientId),
+          createForeignClient: async () => idp.createForeignMachineUser(),
+          countClients: async () => idp.clientCount(),
+        },
+      };
+    },
+    async teardown() {
+      await idp.close();
+      // Every request the adapter sent and every answer the fake gave, as ZITADEL's protos describe them.
+      idp.api.expectNoProblems();
+    },
+    skip: {
+      'idp-plumbing/one-admin-token': 'a personal access token: the bridge requests no admin token',
+      'idp-plumbing/encoded-path-segments':
+        'no client id reaches a path or query: every call is a Connect POST to a fixed path, ids travel in its JSON body, and a lookup by client id lists the project',
+    },
+  });
+}

@@ -1,6 +1,37 @@
 import { randomBytes, randomInt } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { clientCredentials, createFakeIdpKit, listenOnLoopback, type FakeIdpKit } from '@dcr-bridge/conformance';
+import {
+  clientCredentials,
+  createApiDescription,
+  createFakeIdpKit,
+  listenOnLoopback,
+  type ApiDescription,
+  type FakeIdpKit,
+  type OpenApiDocument,
+} from '@dcr-bridge/conformance';
+
+/** ZITADEL's v2 services as the adapter uses them, cut from its protos (test/vendor/README.md). */
+export const zitadelDocument = JSON.parse(
+  readFileSync(new URL('./vendor/zitadel-v4.openapi.json', import.meta.url), 'utf8'),
+) as OpenApiDocument;
+
+/**
+ * The ZITADEL generations the fake models (README, "Supported versions"):
+ * - `v4.5`: the v2 ApplicationService without ListApplications' client id filter (a filter carrying only
+ *   `clientIdFilter` is empty once the unknown field is dropped, and ZITADEL's validator refuses it), and
+ *   applications without `projectId`;
+ * - `current`: the filter and `projectId` of zitadel/zitadel#11385 (2026, backported to v4.x).
+ */
+export type ZitadelGeneration = 'v4.5' | 'current';
+
+export interface FakeZitadelOptions {
+  generation?: ZitadelGeneration;
+  /** What GetInstance reports as `instance.version`; default v4.5.0 or v4.11.0 by generation. */
+  version?: string;
+  /** Whether the bridge's token may read the instance (`iam.read`); ZITADEL's least-privilege setup does not. Default false. */
+  tokenReadsInstance?: boolean;
+}
 
 /**
  * A fake of ZITADEL's v2 ApplicationService (Connect protocol, JSON) and its token endpoint, written from
@@ -46,12 +77,17 @@ export interface FakeMachineUser {
 }
 
 export interface FakeZitadel {
+  /** ZITADEL's description, checking every request the fake receives and every answer it gives. */
+  api: ApiDescription;
+  generation: ZitadelGeneration;
   /** The kit's fault injection (see @dcr-bridge/conformance, "Fault injection"). */
   faults: Pick<FakeIdpKit, 'faultNext' | 'injectFaults' | 'settle' | 'faults'>;
   url: string;
   apiToken: string;
   /** A personal access token of a user without any role on the project. */
   tokenWithoutRole: string;
+  /** A personal access token of a read-only admin: PROJECT_OWNER_VIEWER and ORG_OWNER_VIEWER (reads pass, writes 403). */
+  readOnlyToken: string;
   projectId: string;
   organizationId: string;
   /** `METHOD /path?query` of every request, in arrival order. */
@@ -64,8 +100,11 @@ export interface FakeZitadel {
   machineUser(clientId: string): FakeMachineUser | undefined;
   /** Whether an application or a service user has this client id. */
   clientExists(clientId: string): boolean;
-  /** The redirect URIs ZITADEL holds for this client id: a service user has none. */
-  redirectUris(clientId: string): string[];
+  /**
+   * The redirect URIs ZITADEL holds for this client id: an application's own, or those in a service user's
+   * metadata, read back through ListUserMetadata.
+   */
+  redirectUris(clientId: string): Promise<string[]>;
   /** Applications and service users. */
   clientCount(): number;
   /** Creates an application directly, as an administrator would in the console (a generated id); returns its client id. */
@@ -101,9 +140,19 @@ const MAX_LIMIT = 1000;
 const newId = () => `${randomInt(100_000, 999_999)}${randomInt(100_000, 999_999)}${randomInt(100_000, 999_999)}`;
 const connectError = (res: Response, status: number, code: string, message: string) => void res.status(status).json({ code, message });
 
-export async function startFakeZitadel(): Promise<FakeZitadel> {
+/** The user metadata key the adapter keeps a service user's redirect URIs under. */
+const REDIRECT_URIS_KEY = 'dcr-bridge.redirect_uris';
+
+export async function startFakeZitadel(options: FakeZitadelOptions = {}): Promise<FakeZitadel> {
+  const generation = options.generation ?? 'current';
+  const version = options.version ?? (generation === 'v4.5' ? 'v4.5.0' : 'v4.11.0');
+  const api = createApiDescription({ name: 'ZITADEL v4 (v2 services, from its protos)', document: zitadelDocument });
+  const metadata = new Map<string, Map<string, string>>();
   const apiToken = randomBytes(24).toString('base64url');
   const tokenWithoutRole = randomBytes(24).toString('base64url');
+  const readOnlyToken = randomBytes(24).toString('base64url');
+  const WRITES =
+    /\/(CreateApplication|UpdateApplication|DeleteApplication|GenerateClientSecret|CreateUser|AddSecret|DeleteUser|SetUserMetadata)$/;
   const projectId = newId();
   const organizationId = newId();
   const users = new Map<string, FakeMachineUser>();
@@ -144,13 +193,69 @@ export async function startFakeZitadel(): Promise<FakeZitadel> {
     if (authorization === undefined) return connectError(res, 401, 'unauthenticated', 'auth header missing');
     if (authorization === `Bearer ${tokenWithoutRole}`)
       return connectError(res, 403, 'permission_denied', 'No matching permissions found (AUTH-5mWD2)');
+    if (authorization === `Bearer ${readOnlyToken}`) {
+      if (WRITES.test(req.path)) return connectError(res, 403, 'permission_denied', 'No matching permissions found (AUTH-5mWD2)');
+      return next();
+    }
     if (authorization !== `Bearer ${apiToken}`) return connectError(res, 401, 'unauthenticated', 'Errors.Token.Invalid (AUTH-7fs1e)');
     next();
   };
+  /** Every request and answer of a Connect service, against ZITADEL's description. */
+  const described = (req: Request, res: Response, next: NextFunction) => {
+    const path = `${req.baseUrl}${req.path}`;
+    api.checkRequest(req.method, path, req.body);
+    const json = res.json.bind(res);
+    res.json = (body: unknown) => {
+      api.checkResponse(req.method, path, res.statusCode, body);
+      return json(body);
+    };
+    next();
+  };
   const service = express.Router();
-  app.use(SERVICE, requireToken, express.json(), service);
+  app.use(SERVICE, express.json(), described, requireToken, service);
   const userService = express.Router();
-  app.use(USER_SERVICE, requireToken, express.json(), userService);
+  app.use(USER_SERVICE, express.json(), described, requireToken, userService);
+  // auth v1 ListMyMemberships (REST, any authenticated user): the caller's roles.
+  app.post('/auth/v1/memberships/me/_search', express.json(), described, requireToken, (req, res) => {
+    const authorization = req.get('authorization');
+    const [projectRoles, orgRoles] =
+      authorization === `Bearer ${readOnlyToken}`
+        ? [['PROJECT_OWNER_VIEWER'], ['ORG_OWNER_VIEWER']]
+        : [['PROJECT_OWNER'], ['ORG_USER_MANAGER']];
+    const details = { sequence: '4', creationDate: '2025-01-23T10:34:18.051Z', changeDate: '2025-01-23T10:34:18.051Z' };
+    res.json({
+      details: { totalResult: '2', viewTimestamp: new Date().toISOString() },
+      result: [
+        {
+          userId: '69629012906488300',
+          details: { ...details, resourceOwner: organizationId },
+          roles: projectRoles,
+          displayName: 'dcr-bridge',
+          projectId,
+        },
+        {
+          userId: '69629012906488300',
+          details: { ...details, resourceOwner: organizationId },
+          roles: orgRoles,
+          displayName: 'dcr-bridge',
+          orgId: organizationId,
+        },
+      ],
+    });
+  });
+  app.post('/zitadel.instance.v2.InstanceService/GetInstance', express.json(), described, requireToken, (req, res) => {
+    if (!options.tokenReadsInstance) return connectError(res, 403, 'permission_denied', 'No matching permissions found (AUTH-5mWD2)');
+    res.json({
+      instance: {
+        id: '222430354126975533',
+        changeDate: '2025-01-23T10:34:18.051Z',
+        creationDate: '2025-01-23T10:34:18.051Z',
+        state: 'STATE_RUNNING',
+        name: 'ZITADEL',
+        version,
+      },
+    });
+  });
 
   const inProject = (res: Response, body: { projectId?: unknown; applicationId?: unknown }): FakeApplication | undefined => {
     if (body.projectId !== projectId) return void connectError(res, 404, 'not_found', 'Errors.Project.NotFound (COMMAND-Ggrwe)');
@@ -164,6 +269,7 @@ export async function startFakeZitadel(): Promise<FakeZitadel> {
     changeDate: '2025-01-23T10:34:18.051Z',
     state: 'APPLICATION_STATE_ACTIVE',
     name: application.name,
+    ...(generation === 'current' ? { projectId: application.projectId } : {}),
     oidcConfiguration: {
       redirectUris: application.redirectUris,
       responseTypes: application.grantTypes.includes('OIDC_GRANT_TYPE_AUTHORIZATION_CODE') ? ['OIDC_RESPONSE_TYPE_CODE'] : [],
@@ -234,8 +340,16 @@ export async function startFakeZitadel(): Promise<FakeZitadel> {
   service.post('/ListApplications', (req, res) => {
     const body = req.body as {
       pagination?: { offset?: number | string; limit?: number; asc?: boolean };
-      filters?: Array<{ projectIdFilter?: { projectId?: string }; typeFilter?: string; nameFilter?: { name?: string } }>;
+      filters?: Array<{
+        projectIdFilter?: { projectId?: string };
+        typeFilter?: string;
+        nameFilter?: { name?: string };
+        clientIdFilter?: { clientId?: string };
+      }>;
     };
+    // ZITADEL before the client id filter drops the unknown field, and its validator finds the filter empty.
+    if (generation === 'v4.5' && body.filters?.some((filter) => filter.clientIdFilter && Object.keys(filter).length === 1))
+      return connectError(res, 400, 'invalid_argument', 'invalid ApplicationSearchFilter.Filter: value is required');
     const offset = Number(body.pagination?.offset ?? 0);
     const limit = body.pagination?.limit ?? 100;
     if (limit > MAX_LIMIT) return connectError(res, 400, 'invalid_argument', 'Errors.Query.LimitExceeded (QUERY-4M9sd)');
@@ -244,6 +358,7 @@ export async function startFakeZitadel(): Promise<FakeZitadel> {
       if (filter.projectIdFilter) found = found.filter((application) => application.projectId === filter.projectIdFilter?.projectId);
       if (filter.typeFilter && filter.typeFilter !== 'APPLICATION_TYPE_OIDC') found = [];
       if (filter.nameFilter) found = found.filter((application) => application.name === filter.nameFilter?.name);
+      if (filter.clientIdFilter) found = found.filter((application) => application.clientId === filter.clientIdFilter?.clientId);
     }
     if (body.pagination?.asc === false) found.reverse();
     res.json({
@@ -364,20 +479,55 @@ export async function startFakeZitadel(): Promise<FakeZitadel> {
     res.json({ creationDate: new Date().toISOString(), clientSecret });
   });
 
+  userService.post('/SetUserMetadata', (req, res) => {
+    const body = req.body as { userId?: string; metadata?: Array<{ key?: string; value?: string }> };
+    const user = users.get(String(body.userId));
+    if (!user) return userNotFound(res);
+    const entries = body.metadata ?? [];
+    if (entries.length === 0 || entries.some(({ key, value }) => !key || key.length > 200 || !value))
+      return connectError(res, 400, 'invalid_argument', 'invalid SetUserMetadataRequest.Metadata: value must contain at least 1 item(s)');
+    const held = metadata.get(user.userId) ?? new Map<string, string>();
+    // Existing keys are overwritten, others left as they are.
+    for (const { key, value } of entries) held.set(key as string, value as string);
+    metadata.set(user.userId, held);
+    res.json({ setDate: new Date().toISOString() });
+  });
+
+  userService.post('/ListUserMetadata', (req, res) => {
+    const body = req.body as { userId?: string; filters?: Array<{ keyFilter?: { key?: string } }> };
+    const user = users.get(String(body.userId));
+    if (!user) return userNotFound(res);
+    let found = [...(metadata.get(user.userId) ?? new Map<string, string>()).entries()];
+    for (const filter of body.filters ?? []) if (filter.keyFilter) found = found.filter(([key]) => key === filter.keyFilter?.key);
+    res.json({
+      pagination: { totalResult: String(found.length), appliedLimit: '100' },
+      metadata: found.map(([key, value]) => ({
+        creationDate: '2025-01-23T10:34:18.051Z',
+        changeDate: '2025-01-23T10:34:18.051Z',
+        key,
+        value,
+      })),
+    });
+  });
+
   userService.post('/DeleteUser', (req, res) => {
     const user = users.get(String((req.body as { userId?: unknown }).userId));
     if (!user) return userNotFound(res);
     users.delete(user.userId);
     userSecrets.delete(user.userId);
+    metadata.delete(user.userId);
     deletedUsers.add(user.userId);
     res.json({ details: { sequence: '3', changeDate: new Date().toISOString(), resourceOwner: user.organizationId } });
   });
 
   const server = await listenOnLoopback(app);
   return {
+    api,
+    generation,
     url: server.origin,
     apiToken,
     tokenWithoutRole,
+    readOnlyToken,
     projectId,
     organizationId,
     requests: kit.requests,
@@ -386,7 +536,19 @@ export async function startFakeZitadel(): Promise<FakeZitadel> {
     client: byClientId,
     machineUser: byUsername,
     clientExists: (clientId) => byClientId(clientId) !== undefined || byUsername(clientId) !== undefined,
-    redirectUris: (clientId) => byClientId(clientId)?.redirectUris ?? [],
+    async redirectUris(clientId) {
+      const application = byClientId(clientId);
+      if (application) return application.redirectUris;
+      const user = byUsername(clientId);
+      if (!user) return [];
+      const res = await fetch(`${server.origin}${USER_SERVICE}/ListUserMetadata`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${apiToken}`, 'content-type': 'application/json', 'connect-protocol-version': '1' },
+        body: JSON.stringify({ userId: user.userId, filters: [{ keyFilter: { key: REDIRECT_URIS_KEY } }] }),
+      });
+      const { metadata: found = [] } = (await res.json()) as { metadata?: Array<{ value: string }> };
+      return found.length === 0 ? [] : (JSON.parse(Buffer.from(found[0]?.value ?? '', 'base64').toString('utf8')) as string[]);
+    },
     clientCount: () => applications.size + users.size,
     createForeignClient(name = 'Made in the console') {
       const application: FakeApplication = {
