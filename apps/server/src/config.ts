@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { extname, resolve } from 'node:path';
 import { createSettingsReader, parseStoreKey, type AdapterModule, type LogLevel, type SettingsReader } from '@dcr-bridge/core';
 import { apiKeyProblem, isLogLevel } from '@dcr-bridge/core/http';
+import { didYouMean } from './nearest.js';
 import { KNOWN_ADAPTERS, loadAdapterModule, optionalPackageProblem, settingPrefix } from './registry.js';
 
 /**
@@ -88,6 +89,10 @@ export async function loadConfig(env: Record<string, string | undefined>, cwd: s
     else adapter = { module: lookup.module, options: lookup.module.readOptions(settings) };
   }
 
+  if (adapter?.module.keepsState && settings.list('DCR_BRIDGE_STORE_KEY').length === 0)
+    settings.problem(
+      `DCR_BRIDGE_STORE_KEY is required: the ${adapter.module.id} adapter keeps per-client state, encrypted at rest. Make a key once with: openssl rand -base64 32`,
+    );
   const store = storeLocation(settings, cwd);
   if (store.kind === 'postgres') {
     const problem = await optionalPackageProblem('@dcr-bridge/store-postgres', 'DCR_BRIDGE_STORE is a PostgreSQL URL');
@@ -120,6 +125,7 @@ export async function loadConfig(env: Record<string, string | undefined>, cwd: s
     metrics: metricsSetting(settings, onLambda),
   };
   unreadFileSettings(Object.keys(fromFile), settings.names, adapter?.module.id).forEach((problem) => problems.push(problem));
+  unknownEnvironment(env, settings.names).forEach((problem) => problems.push(problem));
   const all = [...problems, ...settings.problems];
   return all.length > 0 ? { problems: all } : { config, problems: [] };
 }
@@ -213,28 +219,21 @@ function unreadFileSettings(fileNames: string[], read: ReadonlySet<string>, adap
   const reader = adapterId ? `the server and the ${adapterId} adapter` : 'the server (no adapter is chosen)';
   return fileNames
     .filter((name) => !read.has(name))
-    .map((name) => {
-      const nearest = [...read].map((known) => [known, editDistance(name, known)] as const).sort((a, b) => a[1] - b[1])[0];
-      const hint = nearest && nearest[1] <= Math.max(2, Math.floor(name.length / 4)) ? ` Did you mean ${nearest[0]}?` : '';
-      return `DCR_BRIDGE_CONFIG sets ${name}, which ${reader} do not read in this configuration.${hint}`;
-    });
+    .map((name) => `DCR_BRIDGE_CONFIG sets ${name}, which ${reader} do not read in this configuration.${didYouMean(name, read)}`);
 }
 
-/** Levenshtein distance: edits that turn one name into the other. */
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++)
-      current[j] = Math.min(
-        (previous[j] as number) + 1,
-        (current[j - 1] as number) + 1,
-        (previous[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1),
-      );
-    previous = current;
-  }
-  return previous[b.length] as number;
+/**
+ * `DCR_BRIDGE_*` variables of the environment that nothing reads: a typo (`DCR_BRIDGE_BASEPATH`) would
+ * otherwise be ignored silently. Kubernetes' service links for a Service named dcr-bridge
+ * (`DCR_BRIDGE_SERVICE_*`, `DCR_BRIDGE_PORT*`) and the tests' own (`DCR_BRIDGE_TEST_*`) are not settings.
+ */
+function unknownEnvironment(env: Record<string, string | undefined>, read: ReadonlySet<string>): string[] {
+  return Object.keys(env)
+    .filter((name) => name.startsWith('DCR_BRIDGE_') && !read.has(name) && !NOT_SETTINGS.test(name))
+    .map((name) => `${name} is set in the environment, but no setting has that name.${didYouMean(name, read)}`);
 }
+
+const NOT_SETTINGS = /^DCR_BRIDGE_(CONFIG|SERVICE_.*|PORT(_.*)?|TEST_.*)$/;
 
 /** A key Konnect accepts (12–256 of [A-Za-z0-9_]), for the dev mode. */
 export function generateApiKey(): string {

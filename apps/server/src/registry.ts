@@ -2,6 +2,7 @@ import { readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { isAdapterModule, type AdapterModule } from '@dcr-bridge/core';
+import { nearestName } from './nearest.js';
 
 /**
  * The adapters published from this repository, by id. Loading needs no table: `DCR_BRIDGE_ADAPTER=<id>` imports
@@ -127,6 +128,8 @@ export async function loadAdapterModule(
     }
     if ('missing' in imported) {
       const installed = packages.installedIds();
+      const meant = nearestName(choice, new Set([...KNOWN_ADAPTERS, ...installed]));
+      if (meant !== undefined) return { problem: `DCR_BRIDGE_ADAPTER is ${choice}, which no adapter is called. Did you mean ${meant}?` };
       return {
         problem: `DCR_BRIDGE_ADAPTER is ${choice}; the adapters installed are ${installed.length > 0 ? installed.join(', ') : 'none'}. The ${choice} adapter is not installed: npm install ${ours}`,
       };

@@ -1,3 +1,4 @@
+import { existsSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -321,6 +322,9 @@ export async function openAdapter(config: ServerConfig, options: OpenAdapterOpti
   const closeStores = async () => {
     for (const driver of opened) await driver.close();
   };
+  // Files this start creates: a refused start removes them again, so that it leaves nothing behind.
+  const files = [config.journalPath, ...(location.kind === 'file' ? [location.path] : [])].flatMap((file) => [file, `${file}.owner`]);
+  const existedBefore = new Set(files.filter((file) => existsSync(file)));
   let adapter: DcrAdapter;
   try {
     adapter = await chosen.module.create(chosen.options, {
@@ -331,6 +335,7 @@ export async function openAdapter(config: ServerConfig, options: OpenAdapterOpti
     });
   } catch (error) {
     await closeStores();
+    for (const file of files) if (!existedBefore.has(file)) rmSync(file, { force: true });
     throw error;
   }
   return {

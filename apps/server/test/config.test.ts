@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { devModeBanner, loadConfig } from '../src/index.js';
+import { silentLogger } from '@dcr-bridge/core';
+import { devModeBanner, loadConfig, startServer } from '../src/index.js';
 
 const key = 'konnect_key_0123456789';
 const storeKey = randomBytes(32).toString('base64');
@@ -132,7 +133,10 @@ describe('loadConfig', () => {
 
   it("accepts Kong's example bridge names for the API key", async () => {
     for (const name of ['KONG_API_TOKENS', 'KONG_API_TOKEN']) {
-      const { config } = await loadConfig({ [name]: key, DCR_BRIDGE_ADAPTER: 'rfc7591', RFC7591_ISSUER: 'https://idp.example.com' }, dir);
+      const { config } = await loadConfig(
+        { [name]: key, DCR_BRIDGE_ADAPTER: 'rfc7591', RFC7591_ISSUER: 'https://idp.example.com', DCR_BRIDGE_STORE_KEY: storeKey },
+        dir,
+      );
       expect(config?.apiKeys).toEqual([key]);
     }
   });
@@ -163,7 +167,10 @@ describe('loadConfig', () => {
   });
 
   it('requires API keys outside dev mode', async () => {
-    const { problems } = await loadConfig({ DCR_BRIDGE_ADAPTER: 'rfc7591', RFC7591_ISSUER: 'https://idp.example.com' }, dir);
+    const { problems } = await loadConfig(
+      { DCR_BRIDGE_ADAPTER: 'rfc7591', RFC7591_ISSUER: 'https://idp.example.com', DCR_BRIDGE_STORE_KEY: storeKey },
+      dir,
+    );
     expect(problems).toEqual([expect.stringMatching(/^DCR_BRIDGE_API_KEYS is required/)]);
   });
 
@@ -172,7 +179,7 @@ describe('loadConfig', () => {
       join(dir, 'bridge.yaml'),
       `DCR_BRIDGE_ADAPTER: rfc7591\nDCR_BRIDGE_API_KEYS:\n  - ${key}\n  - other_key_0123456789\nRFC7591_ISSUER: https://file.example.com\nPORT: 4000\n`,
     );
-    const yaml = await loadConfig({ DCR_BRIDGE_CONFIG: 'bridge.yaml', PORT: '5000' }, dir);
+    const yaml = await loadConfig({ DCR_BRIDGE_CONFIG: 'bridge.yaml', PORT: '5000', DCR_BRIDGE_STORE_KEY: storeKey }, dir);
     expect(yaml.problems).toEqual([]);
     expect(yaml.config).toMatchObject({ apiKeys: [key, 'other_key_0123456789'], port: 5000 });
     expect(yaml.config?.adapter?.options).toMatchObject({ issuer: 'https://file.example.com' });
@@ -181,7 +188,10 @@ describe('loadConfig', () => {
       join(dir, 'bridge.json'),
       JSON.stringify({ DCR_BRIDGE_ADAPTER: 'rfc7591', DCR_BRIDGE_API_KEYS: key, RFC7591_ISSUER: 'https://json.example.com' }),
     );
-    const json = await loadConfig({ DCR_BRIDGE_CONFIG: join(dir, 'bridge.json'), RFC7591_ISSUER: 'https://env.example.com' }, dir);
+    const json = await loadConfig(
+      { DCR_BRIDGE_CONFIG: join(dir, 'bridge.json'), RFC7591_ISSUER: 'https://env.example.com', DCR_BRIDGE_STORE_KEY: storeKey },
+      dir,
+    );
     expect(json.config?.adapter?.options).toMatchObject({ issuer: 'https://env.example.com' });
   });
 
@@ -194,7 +204,8 @@ describe('loadConfig', () => {
       'DCR_BRIDGE_CONFIG sets DCR_BRIDGE_BASEPATH, which the server and the okta adapter do not read in this configuration. Did you mean DCR_BRIDGE_BASE_PATH?',
       'DCR_BRIDGE_CONFIG sets KEYCLOAK_URL, which the server and the okta adapter do not read in this configuration.',
     ]);
-    // The same names in the environment are someone else's business: the environment holds everything.
+    // Another adapter's names in the environment are someone else's business (the environment holds everything);
+    // a DCR_BRIDGE_ name no setting has is a typo (see the next test).
     expect(
       (
         await loadConfig(
@@ -203,7 +214,7 @@ describe('loadConfig', () => {
             DCR_BRIDGE_API_KEYS: key,
             OKTA_DOMAIN: 'https://acme.okta.com',
             OKTA_API_TOKEN: 't',
-            DCR_BRIDGE_BASEPATH: '/v1/dcr',
+            KEYCLOAK_URL: 'https://sso.example.com',
           },
           dir,
         )
@@ -222,9 +233,9 @@ describe('loadConfig', () => {
 
 describe('adapter registry', () => {
   it('says how to install an adapter that is not installed, beside the ones that are', async () => {
-    const { problems } = await loadConfig({ DCR_BRIDGE_ADAPTER: 'keycloack', DCR_BRIDGE_API_KEYS: key }, dir);
+    const { problems } = await loadConfig({ DCR_BRIDGE_ADAPTER: 'gluu', DCR_BRIDGE_API_KEYS: key }, dir);
     expect(problems).toEqual([
-      'DCR_BRIDGE_ADAPTER is keycloack; the adapters installed are authentik, cognito, fusionauth, keycloak, okta, pingfederate, pingone, rfc7591, zitadel. The keycloack adapter is not installed: npm install @dcr-bridge/adapter-keycloack',
+      'DCR_BRIDGE_ADAPTER is gluu; the adapters installed are authentik, cognito, fusionauth, keycloak, okta, pingfederate, pingone, rfc7591, zitadel. The gluu adapter is not installed: npm install @dcr-bridge/adapter-gluu',
     ]);
   });
 
@@ -271,6 +282,58 @@ describe('adapter registry', () => {
 });
 
 describe('dev mode banner', () => {
+  it('lists a missing store key with every other problem, for an adapter that keeps state', async () => {
+    const { problems } = await loadConfig(
+      { DCR_BRIDGE_ADAPTER: 'rfc7591', RFC7591_ISSUER: 'https://idp.example.com', DCR_BRIDGE_API_KEYS: key, PORT: 'abc' },
+      dir,
+    );
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^PORT must be a whole number/),
+        expect.stringMatching(/^DCR_BRIDGE_STORE_KEY is required/),
+      ]),
+    );
+  });
+
+  it('refuses a DCR_BRIDGE_ variable nothing reads, naming the nearest setting, but not Kubernetes service links', async () => {
+    const okta = { DCR_BRIDGE_ADAPTER: 'okta', OKTA_DOMAIN: 'https://acme.okta.com', OKTA_API_TOKEN: 't', DCR_BRIDGE_API_KEYS: key };
+    expect((await loadConfig({ ...okta, DCR_BRIDGE_BASEPATH: '/v1/dcr' }, dir)).problems).toEqual([
+      'DCR_BRIDGE_BASEPATH is set in the environment, but no setting has that name. Did you mean DCR_BRIDGE_BASE_PATH?',
+    ]);
+    const serviceLinks = {
+      DCR_BRIDGE_SERVICE_HOST: '10.0.0.7',
+      DCR_BRIDGE_PORT: 'tcp://10.0.0.7:80',
+      DCR_BRIDGE_PORT_80_TCP_ADDR: '10.0.0.7',
+    };
+    expect((await loadConfig({ ...okta, ...serviceLinks }, dir)).problems).toEqual([]);
+  });
+
+  it('asks "did you mean" for a mistyped adapter id before any install advice', async () => {
+    const { problems } = await loadConfig({ DCR_BRIDGE_ADAPTER: 'keycloack', DCR_BRIDGE_API_KEYS: key }, dir);
+    expect(problems[0]).toBe('DCR_BRIDGE_ADAPTER is keycloack, which no adapter is called. Did you mean keycloak?');
+    expect(problems.join('\n')).not.toContain('npm install');
+  });
+
+  it('leaves no file behind when the start is refused (the overlap on an IdP that keeps one secret)', async () => {
+    const { config, problems } = await loadConfig(
+      {
+        DCR_BRIDGE_ADAPTER: 'keycloak',
+        DCR_BRIDGE_API_KEYS: key,
+        KEYCLOAK_URL: 'https://sso.example.com',
+        KEYCLOAK_REALM: 'konnect',
+        KEYCLOAK_CLIENT_ID: 'dcr-bridge',
+        KEYCLOAK_CLIENT_SECRET: 'admin-secret',
+        DCR_BRIDGE_ROTATION_OVERLAP: '1h',
+        PORT: '0',
+        HOST: '127.0.0.1',
+      },
+      dir,
+    );
+    expect(problems).toEqual([]);
+    await expect(startServer(config!, { logger: silentLogger, printBanner: () => undefined })).rejects.toThrow(/Keycloak.*overlap/);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
   it('prints a key it generated, never one it was given', () => {
     const options = { url: 'http://127.0.0.1:3000', basePath: '/', issuer: 'http://127.0.0.1:3000/dev-idp' };
     expect(devModeBanner({ ...options, apiKey: 'generated_key_0123456789', generatedApiKey: true })).toContain(

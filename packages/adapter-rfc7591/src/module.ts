@@ -7,6 +7,7 @@ type Settings = Omit<Rfc7591AdapterOptions, 'store' | keyof LifecycleSettings | 
 /** The adapter as the server loads it: any IdP with RFC 7591 registration and RFC 7592 management. */
 export const dcrBridgeAdapter: AdapterModule<Settings> = {
   id: ADAPTER_ID,
+  keepsState: true,
   readOptions(root) {
     const settings = root.scoped(SETTINGS_PREFIX);
     const allowInsecureHttp = settings.boolean('ALLOW_INSECURE_HTTP', { default: false });

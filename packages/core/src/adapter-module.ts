@@ -34,6 +34,11 @@ export interface AdapterContext {
 export interface AdapterModule<Options = unknown> {
   /** The id the server's configuration chooses the adapter by, e.g. `keycloak`. */
   id: string;
+  /**
+   * True when the adapter keeps per-client state in the server's encrypted store (it calls `openStore`): the
+   * server then requires store keys among the settings, so that their absence is listed with every other problem.
+   */
+  keepsState?: boolean;
   /** Reads and checks this adapter's settings; records problems on the reader instead of throwing. */
   readOptions(settings: SettingsReader): Options;
   /** Builds the adapter from checked options. No network I/O here. */
