@@ -1,5 +1,17 @@
-import type { AdapterDiagnostics, DiagnosticCheck, OperationContext } from '@dcr-bridge/core';
+import type { AdapterDiagnostics, DiagnosticCheck, IdpVersion, OperationContext } from '@dcr-bridge/core';
 import { path, type IdpHttpClient, type TokenProvider } from '@dcr-bridge/core/idp';
+import { IDP_NAME } from './identity.js';
+
+/** The Keycloak versions the adapter supports (README, "Supported versions"): majors 24 to 26. */
+export const SUPPORTED_VERSIONS = '24 – 26';
+const SUPPORTED_MAJORS = { from: 24, to: 26 };
+
+/** Whether a version Keycloak tells (`26.6.0`, `26.0.15.redhat-00001`) is within SUPPORTED_VERSIONS; undefined when it is no version. */
+export function withinSupported(version: string): boolean | undefined {
+  const major = /^(\d+)\.\d+/.exec(version)?.[1];
+  if (major === undefined) return undefined;
+  return Number(major) >= SUPPORTED_MAJORS.from && Number(major) <= SUPPORTED_MAJORS.to;
+}
 
 export interface KeycloakDiagnosticsSetup {
   http: IdpHttpClient;
@@ -79,9 +91,50 @@ export function keycloakDiagnostics(setup: KeycloakDiagnosticsSetup): AdapterDia
     ];
   }
 
+  /**
+   * `GET /admin/serverinfo` → `systemInfo.version` (one read; Keycloak's answer also lists every provider and theme, about
+   * 1 MB). Keycloak 26.4 and later leave `systemInfo` out for admins outside the administrator realm (master); 26.5.4 and
+   * later give the version back to a realm admin holding manage-realm, which the bridge must not have. So the version is
+   * told when the bridge's client lives in master (`KEYCLOAK_TOKEN_REALM=master`) or Keycloak is older than 26.4.
+   */
+  async function idpVersion(context: OperationContext): Promise<IdpVersion> {
+    const response = await setup.http.get<{ systemInfo?: { version?: unknown } } | undefined>('/admin/serverinfo', {
+      signal: context.signal,
+    });
+    if (response.status === 401 || response.status === 403)
+      return {
+        product: IDP_NAME,
+        supported: SUPPORTED_VERSIONS,
+        detail: `GET /admin/serverinfo answered ${response.status}: the admin token may not read the server info`,
+      };
+    if (!response.ok) throw setup.http.errorFromResponse(response, 'reading the server info');
+    const version = response.body?.systemInfo?.version;
+    if (typeof version !== 'string' || version === '')
+      return {
+        product: IDP_NAME,
+        supported: SUPPORTED_VERSIONS,
+        detail:
+          `GET /admin/serverinfo answered without systemInfo.version: Keycloak 26.4 and later tell it only to administrators of the master realm ` +
+          `(and, from 26.5.4, of a realm's manage-realm holders), and the bridge's client is in realm ${setup.tokenRealm}. ` +
+          `The admin API calls the adapter makes are the same from 24 to 26.6; check the server's version in its admin console or log`,
+      };
+    const within = withinSupported(version);
+    return {
+      product: IDP_NAME,
+      version,
+      supported: SUPPORTED_VERSIONS,
+      ...(within === undefined ? {} : { withinSupported: within }),
+      detail:
+        within === undefined
+          ? 'systemInfo.version of GET /admin/serverinfo, in no format the adapter knows'
+          : 'systemInfo.version of GET /admin/serverinfo',
+    };
+  }
+
   return {
     adminUrl: setup.baseUrl,
     checkPermissions,
+    idpVersion,
     tokenEndpoint: async () => `${setup.baseUrl}${path`/realms/${setup.realm}`}/protocol/openid-connect/token`,
   };
 }

@@ -1,10 +1,18 @@
 import { createHash } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { readAdapterOptions } from '@dcr-bridge/core';
-import { createCapturingLogger, konnectApplication, konnectEvent, startBridge, type BridgeHarness } from '@dcr-bridge/conformance';
+import {
+  createCapturingLogger,
+  konnectApplication,
+  konnectEvent,
+  operationContext,
+  startBridge,
+  type BridgeHarness,
+} from '@dcr-bridge/conformance';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createKeycloakAdapter, dcrBridgeAdapter } from '../src/index.js';
 import { startFakeKeycloak, tokenAudiences, type FakeKeycloak } from './fake-keycloak.js';
+import { createKeycloakApiDescription } from './vendor/keycloak-api.js';
 
 let keycloak: FakeKeycloak;
 let bridge: BridgeHarness;
@@ -27,6 +35,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await bridge.close();
   await keycloak.close();
+  // Every admin request the adapter sent and every answer the fake gave, against Keycloak's pinned OpenAPI document.
+  keycloak.api.expectNoProblems();
 });
 afterEach(() => keycloak.setAdminRoles(['manage-clients']));
 
@@ -391,6 +401,79 @@ describe('IdP failures', () => {
   });
 });
 
+describe('readiness: the admin account must be able to write, not only read', () => {
+  it('is not ready for a service account with view-clients only (every create would answer 403), and ready again with manage-clients', async () => {
+    keycloak.setAdminRoles(['view-clients']);
+    const readOnly = adapterFor();
+    try {
+      const start = keycloak.requests.length;
+      const report = await readOnly.checkReady(operationContext());
+      expect(report).toMatchObject({ ready: false, reason: 'idp_error', missingPermissions: ['permission: manage-clients'] });
+      expect(report.detail).toContain('manage-clients');
+      // The probe (one GET) and the permission check, which reads the admin token's roles: no more admin calls.
+      expect(keycloak.requests.slice(start).filter((call) => !call.includes('/openid-connect/token'))).toEqual([
+        `GET /admin/realms/${keycloak.realm}/clients?first=0&max=1`,
+      ]);
+      // What readiness foresaw: the create is refused.
+      const refused = await startBridge(readOnly);
+      try {
+        expect((await refused.call('POST', '/', { body: konnectApplication() })).status).toBe(502);
+        expect(keycloak.requests.at(-1)).toBe(`POST /admin/realms/${keycloak.realm}/clients`);
+      } finally {
+        await refused.close();
+      }
+    } finally {
+      await readOnly.close?.();
+      keycloak.setAdminRoles(['manage-clients']);
+    }
+    const writer = adapterFor();
+    try {
+      expect(await writer.checkReady(operationContext())).toEqual({ ready: true });
+    } finally {
+      await writer.close?.();
+    }
+  });
+});
+
+describe("Keycloak's own OpenAPI document (test/vendor)", () => {
+  it('reports a misspelt field, a wrong type, an undescribed path and an undescribed answer field the fake sees', async () => {
+    const api = createKeycloakApiDescription();
+    const strict = await startFakeKeycloak({ api });
+    try {
+      const token = await fetch(`${strict.url}/realms/${strict.admin.realm}/protocol/openid-connect/token`, {
+        method: 'POST',
+        body: new URLSearchParams({
+          grant_type: 'client_credentials',
+          client_id: strict.admin.clientId,
+          client_secret: strict.admin.clientSecret,
+        }),
+      }).then(async (res) => ((await res.json()) as { access_token: string }).access_token);
+      const send = (method: string, path: string, body?: unknown) =>
+        fetch(`${strict.url}/admin/realms/${strict.realm}${path}`, {
+          method,
+          headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+          body: body === undefined ? undefined : JSON.stringify(body),
+        });
+      expect((await send('POST', '/clients', { clientId: 'typo', redirectUri: ['https://app.example.com/cb'] })).status).toBe(201);
+      expect((await send('POST', '/clients', { clientId: 'wrong-type', attributes: { 'dcr-bridge.managed': true } })).status).toBe(201);
+      await send('GET', '/clients/x/client-secret/rotated');
+      expect(api.problems).toEqual([
+        `POST /admin/realms/${strict.realm}/clients: request body: /redirectUri is not described`,
+        `POST /admin/realms/${strict.realm}/clients: request body: /attributes/dcr-bridge.managed must be string`,
+        `GET /admin/realms/${strict.realm}/clients/x/client-secret/rotated: no such path in ${api.name}`,
+        `GET /admin/realms/${strict.realm}/clients/x/client-secret/rotated: no such path in ${api.name}`,
+      ]);
+      expect(() => api.expectNoProblems()).toThrow(/redirectUri is not described/);
+      // An answer is checked too: a representation with a field ClientRepresentation does not have.
+      expect(api.checkResponse('GET', `/admin/realms/${strict.realm}/clients`, 200, [{ clientId: 'a', secrt: 'x' }])).toEqual([
+        `GET /admin/realms/${strict.realm}/clients: answer 200: /0/secrt is not described`,
+      ]);
+    } finally {
+      await strict.close();
+    }
+  });
+});
+
 describe('settings', () => {
   it('reads the Keycloak settings', () => {
     expect(
@@ -408,6 +491,22 @@ describe('settings', () => {
       clientSecret: 's',
       tokenRealm: 'master',
       timeoutMs: 30_000,
+    });
+  });
+
+  it('refuses a plain http admin URL unless KEYCLOAK_ALLOW_INSECURE_HTTP=true says so', () => {
+    const settings = {
+      KEYCLOAK_URL: 'http://keycloak.internal:8080',
+      KEYCLOAK_REALM: 'customers',
+      KEYCLOAK_CLIENT_ID: 'c',
+      KEYCLOAK_CLIENT_SECRET: 's',
+    };
+    expect(() => readAdapterOptions(dcrBridgeAdapter, settings)).toThrow(
+      /KEYCLOAK_URL must be an https URL \(over http, admin credentials travel in clear; for an IdP on this machine or a private network, set KEYCLOAK_ALLOW_INSECURE_HTTP=true\)/,
+    );
+    expect(() => readAdapterOptions(dcrBridgeAdapter, settings)).not.toThrow(/keycloak\.internal/);
+    expect(readAdapterOptions(dcrBridgeAdapter, { ...settings, KEYCLOAK_ALLOW_INSECURE_HTTP: 'true' })).toMatchObject({
+      baseUrl: 'http://keycloak.internal:8080',
     });
   });
 

@@ -43,7 +43,10 @@ describe.each([
   beforeAll(async () => {
     keycloak = await startFakeKeycloak(options);
   });
-  afterAll(() => keycloak.close());
+  afterAll(async () => {
+    await keycloak.close();
+    keycloak.api.expectNoProblems();
+  });
 
   it('passes every check with manage-clients, seen in the admin token, without a write', async () => {
     keycloak.setAdminRoles(['manage-clients']);
@@ -74,8 +77,8 @@ describe.each([
     });
     expect(byName('permission: view-clients')?.result).toBe('pass');
     expect(calls.filter((call) => WRITES.test(call) && !TOKEN_REQUEST.test(call))).toEqual([]);
-    // Readiness only reads, so it cannot see this: the doctor's permission checks are what find it.
-    expect(ready.ready).toBe(true);
+    // Readiness runs the same read-only checks (core, cached 60 s): a pod whose admin may only read stays out of the Service.
+    expect(ready).toMatchObject({ ready: false, reason: 'idp_error', missingPermissions: ['permission: manage-clients'] });
   });
 
   it('fails both checks for a service account without admin roles', async () => {
@@ -103,7 +106,10 @@ describe('doctor, edge cases', () => {
   beforeAll(async () => {
     keycloak = await startFakeKeycloak({ pathPrefix: '/auth' });
   });
-  afterAll(() => keycloak.close());
+  afterAll(async () => {
+    await keycloak.close();
+    keycloak.api.expectNoProblems();
+  });
 
   it('fails every check when the admin credentials are refused, with the settings to check and no secret', async () => {
     const wrongSecret = 'not-the-secret-at-all';
@@ -164,5 +170,82 @@ describe('doctor, edge cases', () => {
     } finally {
       await bridge.close();
     }
+  });
+});
+
+/** idpVersion by a fresh adapter, and the Keycloak calls it made besides the admin token. */
+async function versionOf(keycloak: FakeKeycloak) {
+  const adapter = createKeycloakAdapter({
+    baseUrl: keycloak.url,
+    realm: keycloak.realm,
+    tokenRealm: keycloak.admin.realm,
+    clientId: keycloak.admin.clientId,
+    clientSecret: keycloak.admin.clientSecret,
+  });
+  const start = keycloak.requests.length;
+  const found = await diagnosticsOf(adapter).idpVersion!(context);
+  const calls = keycloak.requests.slice(start).filter((call) => !TOKEN_REQUEST.test(call));
+  await adapter.close?.();
+  return { found, calls };
+}
+
+describe.each([
+  // [Keycloak version the fake models, realm of the admin client, its roles, the version doctor sees, within 24 – 26]
+  { version: '26.6.0', adminRealm: 'master', roles: ['manage-clients'], seen: '26.6.0', within: true },
+  { version: '26.6.0', adminRealm: 'customers', roles: ['manage-clients'], seen: undefined, within: undefined },
+  { version: '26.6.0', adminRealm: 'customers', roles: ['manage-clients', 'manage-realm'], seen: '26.6.0', within: true },
+  { version: '26.5.2', adminRealm: 'customers', roles: ['manage-clients', 'manage-realm'], seen: undefined, within: undefined },
+  { version: '26.3.5', adminRealm: 'customers', roles: ['manage-clients'], seen: '26.3.5', within: true },
+  { version: '24.0.5', adminRealm: 'customers', roles: ['manage-clients'], seen: '24.0.5', within: true },
+  { version: '23.0.7', adminRealm: 'master', roles: ['manage-clients'], seen: '23.0.7', within: false },
+  { version: '27.0.0', adminRealm: 'master', roles: ['manage-clients'], seen: '27.0.0', within: false },
+])('doctor names Keycloak $version (admin client in $adminRealm, roles $roles)', ({ version, adminRealm, roles, seen, within }) => {
+  let keycloak: FakeKeycloak;
+  beforeAll(async () => {
+    keycloak = await startFakeKeycloak({ version, adminRealm, pathPrefix: '/auth' });
+    keycloak.setAdminRoles(roles);
+  });
+  afterAll(async () => {
+    await keycloak.close();
+    keycloak.api.expectNoProblems();
+  });
+
+  it(`reads ${seen ?? 'no version'} with one GET /admin/serverinfo${within === false ? ', outside the supported range' : ''}`, async () => {
+    const { found, calls } = await versionOf(keycloak);
+    expect(calls).toEqual(['GET /auth/admin/serverinfo']);
+    expect(found).toEqual({
+      product: 'Keycloak',
+      supported: '24 – 26',
+      ...(seen === undefined ? {} : { version: seen, withinSupported: within }),
+      detail:
+        seen === undefined
+          ? expect.stringContaining('only to administrators of the master realm')
+          : 'systemInfo.version of GET /admin/serverinfo',
+    });
+  });
+});
+
+describe('doctor, Keycloak version, edge cases', () => {
+  let keycloak: FakeKeycloak;
+  beforeAll(async () => {
+    keycloak = await startFakeKeycloak({ version: '26.2.5.redhat-00001' });
+  });
+  afterAll(async () => {
+    await keycloak.close();
+    keycloak.api.expectNoProblems();
+  });
+
+  it("reads a build's qualified version (Red Hat build of Keycloak) as its major", async () => {
+    keycloak.setAdminRoles(['manage-clients']);
+    expect((await versionOf(keycloak)).found).toMatchObject({ version: '26.2.5.redhat-00001', withinSupported: true });
+  });
+
+  it('says so, without a version, when the admin token may not read the server info (no admin role)', async () => {
+    keycloak.setAdminRoles([]);
+    expect((await versionOf(keycloak)).found).toEqual({
+      product: 'Keycloak',
+      supported: '24 – 26',
+      detail: 'GET /admin/serverinfo answered 403: the admin token may not read the server info',
+    });
   });
 });

@@ -1,7 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { SignJWT, decodeJwt, jwtVerify } from 'jose';
-import { clientCredentials, createFakeIdpKit, listenOnLoopback, type FakeIdpKit } from '@dcr-bridge/conformance';
+import { clientCredentials, createFakeIdpKit, listenOnLoopback, type ApiDescription, type FakeIdpKit } from '@dcr-bridge/conformance';
+import { checkAdminTraffic, createKeycloakApiDescription, KEYCLOAK_OPENAPI_VERSION } from './vendor/keycloak-api.js';
 
 /**
  * A fake of Keycloak's token endpoint and admin REST API (the parts the adapter uses), written from
@@ -40,8 +41,42 @@ import { clientCredentials, createFakeIdpKit, listenOnLoopback, type FakeIdpKit 
  *   `sub` nor roles, and Keycloak then resolves the roles from the session;
  * - client-scope names that do not exist are ignored by Keycloak (the adapter must check them itself);
  * - admin tokens live 300 s (the clock is controllable); client_credentials needs serviceAccountsEnabled;
- * - audience protocol mappers put their audience into the access tokens the client gets.
+ * - audience protocol mappers put their audience into the access tokens the client gets;
+ * - `GET /admin/serverinfo` answers a ServerInfoRepresentation (AdminRoot.getServerInfo → ServerInfoAdminResource.getInfo)
+ *   to an admin holding any admin role, else 403; its `systemInfo.version` is the `version` the fake models. Before 26.4.0
+ *   every admin gets `systemInfo`; from 26.4.0 only admins of the administrator realm (master) do (keycloak#42828, PR
+ *   #42859, Keycloak 26.4.0 upgrading notes: "The serverinfo endpoint only returns the system info for administrators in the
+ *   administrator realm"); from 26.5.4 an admin of another realm holding manage-realm gets `systemInfo` with the version
+ *   alone (PR #45903 / #45934, "Include version in system-info for manage-realm"; modelled from the PRs, not seen on a
+ *   server). The answer is 200 either way; Keycloak's real one carries every provider and theme (about 1 MB).
+ *
+ * Every admin request the adapter sends and every answer the fake gives is checked against Keycloak's own OpenAPI
+ * document, pinned in test/vendor with its exceptions (`api`); the tests assert that it found nothing.
  */
+export interface FakeKeycloakOptions {
+  realm?: string;
+  adminRealm?: string;
+  /** The realm's own client scopes (openid-connect, neither default nor optional), beside the built-in ones. */
+  scopes?: string[];
+  /** Where the server serves Keycloak (`/auth` on older servers). */
+  pathPrefix?: string;
+  /** The Keycloak version the fake models (`GET /admin/serverinfo`); default the pinned document's, 26.6.0. */
+  version?: string;
+  /** Where traffic problems are collected; default a new description of the pinned document. */
+  api?: ApiDescription;
+}
+
+const versionParts = (version: string) => version.split(/[.-]/).map((part) => Number.parseInt(part, 10) || 0);
+/** Whether `version` is before `than` (numeric parts; a qualifier such as `.redhat-00001` is ignored). */
+export const versionBefore = (version: string, than: string): boolean => {
+  const [a, b] = [versionParts(version).slice(0, 3), versionParts(than)];
+  for (let i = 0; i < 3; i++) if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) < (b[i] ?? 0);
+  return false;
+};
+/** Keycloak 26.4.0 stopped giving `systemInfo` to admins outside the administrator realm (see above). */
+export const SYSTEM_INFO_ADMIN_REALM_ONLY_SINCE = '26.4.0';
+/** Keycloak 26.5.4 gives the version back to realm admins holding manage-realm (see above). */
+export const VERSION_FOR_MANAGE_REALM_SINCE = '26.5.4';
 interface Client {
   rep: Record<string, unknown> & { id: string; clientId: string };
   secret: string;
@@ -117,6 +152,10 @@ export interface FakeKeycloak {
   faults: Pick<FakeIdpKit, 'faultNext' | 'injectFaults' | 'settle' | 'faults'>;
   url: string;
   realm: string;
+  /** The Keycloak version `GET /admin/serverinfo` tells. */
+  version: string;
+  /** The pinned API description every admin request and answer is checked against. */
+  api: ApiDescription;
   admin: { realm: string; clientId: string; clientSecret: string };
   /** Seconds added to the fake's clock (token expiry). */
   advanceClock(seconds: number): void;
@@ -150,12 +189,11 @@ export interface FakeKeycloak {
   close(): Promise<void>;
 }
 
-/** `scopes`: the realm's own client scopes (openid-connect, neither default nor optional), beside the built-in ones. */
-export async function startFakeKeycloak(
-  options: { realm?: string; adminRealm?: string; scopes?: string[]; pathPrefix?: string } = {},
-): Promise<FakeKeycloak> {
+export async function startFakeKeycloak(options: FakeKeycloakOptions = {}): Promise<FakeKeycloak> {
   const realm = options.realm ?? 'customers';
   const prefix = options.pathPrefix ?? '';
+  const version = options.version ?? KEYCLOAK_OPENAPI_VERSION;
+  const api = options.api ?? createKeycloakApiDescription(prefix);
   const admin = { realm: options.adminRealm ?? 'master', clientId: 'dcr-bridge', clientSecret: randomBytes(24).toString('base64url') };
   const signingKey = randomBytes(32);
   const clients = new Map<string, Client>();
@@ -210,6 +248,8 @@ export async function startFakeKeycloak(
   const app = express();
   const router = express.Router();
   app.use(kit.middleware);
+  // After the kit: a failure a test injects is the test's, not Keycloak's answer.
+  app.use(express.json(), checkAdminTraffic(api, prefix));
   app.use(prefix || '/', router);
 
   router.post('/realms/:realm/protocol/openid-connect/token', express.urlencoded({ extended: false }), async (req, res) => {
@@ -294,6 +334,44 @@ export async function startFakeKeycloak(
     if (req.params.realm !== realm) return void res.status(404).json({ error: 'Realm not found.' });
     next();
   };
+  const startedAt = Date.now();
+  router.get('/admin/serverinfo', (req, res) => {
+    const bearer = req.get('authorization')?.match(/^Bearer (.+)$/)?.[1];
+    const token = bearer ? tokens.get(bearer) : undefined;
+    if (!token || token.expiresAt <= now()) return void res.status(401).json({ error: 'HTTP 401 Unauthorized' });
+    // AdminRoot.getServerInfo: an admin is anyone holding an admin role of some realm.
+    if (token.roles.length === 0) return void res.status(403).json({ error: 'HTTP 403 Forbidden' });
+    const uptimeMillis = now() - startedAt;
+    const full = {
+      version,
+      serverTime: new Date(now()).toString(),
+      uptime: `0 days, 0 hours, 0 minutes, ${Math.floor(uptimeMillis / 1000)} seconds`,
+      uptimeMillis,
+      javaVersion: '21.0.8',
+      javaVendor: 'Red Hat, Inc.',
+      osName: 'Linux',
+      osArchitecture: 'amd64',
+      fileEncoding: 'UTF-8',
+      userTimezone: 'UTC',
+    };
+    const inAdminRealm = token.realm === 'master';
+    const systemInfo = versionBefore(version, SYSTEM_INFO_ADMIN_REALM_ONLY_SINCE)
+      ? full
+      : inAdminRealm
+        ? full
+        : !versionBefore(version, VERSION_FOR_MANAGE_REALM_SINCE) && token.roles.includes('manage-realm')
+          ? { version }
+          : undefined;
+    res.json({
+      ...(systemInfo ? { systemInfo } : {}),
+      profileInfo: { name: 'community', disabledFeatures: [], previewFeatures: [], experimentalFeatures: [] },
+      features: [],
+      themes: { login: [{ name: 'keycloak.v2', locales: ['en'] }] },
+      providers: {},
+      enums: { operationType: ['CREATE', 'UPDATE', 'DELETE', 'ACTION'] },
+    });
+  });
+
   const admin_ = express.Router({ mergeParams: true });
   router.use('/admin/realms/:realm', requireAdmin, express.json(), admin_);
   const byId = (req: Request, res: Response): Client | undefined => {
@@ -438,6 +516,8 @@ export async function startFakeKeycloak(
   return {
     url,
     realm,
+    version,
+    api,
     admin,
     requests: kit.requests,
     putFields(clientId) {
