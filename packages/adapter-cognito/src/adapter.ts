@@ -55,6 +55,12 @@ const PAGE_SIZE = 60;
 /** Cognito keeps at most two secrets per app client (AddUserPoolClientSecret: "up to 2 active secrets"). */
 const MAX_SECRETS = 2;
 
+/**
+ * Cognito's app client ids (ClientIdType in AWS's model: 1–128 of `[\w+]`). Cognito refuses any other id with
+ * InvalidParameterException before looking, so such an id is no client of Cognito's: not found, with no call.
+ */
+const CLIENT_ID = /^[\w+]{1,128}$/;
+
 /** Sockets to Cognito at most at once, kept alive between calls. */
 const MAX_SOCKETS = 50;
 
@@ -112,6 +118,7 @@ export function createCognitoAdapter(options: CognitoAdapterOptions): DcrAdapter
     readsCurrent: ['replaceRedirectUris'],
 
     async find(clientId, context) {
+      if (!CLIENT_ID.test(clientId)) return undefined;
       try {
         const output = await send(
           'reading the app client',

@@ -1,12 +1,16 @@
 import {
+  AddUserPoolClientSecretCommand,
+  DeleteUserPoolClientCommand,
+  DeleteUserPoolClientSecretCommand,
   DescribeUserPoolClientCommand,
   DescribeUserPoolCommand,
   ListUserPoolClientSecretsCommand,
   ListUserPoolClientsCommand,
+  UpdateUserPoolClientCommand,
   type CognitoIdentityProviderClient,
   type UserPoolType,
 } from '@aws-sdk/client-cognito-identity-provider';
-import { BridgeError, type AdapterDiagnostics, type DiagnosticCheck, type OperationContext } from '@dcr-bridge/core';
+import { BridgeError, type AdapterDiagnostics, type DiagnosticCheck, type IdpVersion, type OperationContext } from '@dcr-bridge/core';
 import { fromAwsError } from './errors.js';
 import { IDP_NAME } from './identity.js';
 
@@ -24,14 +28,21 @@ export interface CognitoDiagnosticsSource {
  */
 export const PROBE_CLIENT_ID = 'dcr_bridge_doctor_probe';
 
-/** What the adapter writes: IAM shows whether these are allowed only to IAM calls, so `--write-test` proves them. */
-const WRITE_ACTIONS = [
-  'CreateUserPoolClient',
-  'UpdateUserPoolClient',
-  'DeleteUserPoolClient',
-  'AddUserPoolClientSecret',
-  'DeleteUserPoolClientSecret',
-] as const;
+/**
+ * What the adapter writes to one app client: aimed at PROBE_CLIENT_ID, which cannot exist, IAM decides first
+ * (AccessDeniedException) and Cognito then finds no client (ResourceNotFoundException), so the probe changes
+ * nothing and still shows whether the action is allowed. A read-only IAM identity fails them, and so readiness.
+ */
+const PROBED_WRITES = ['UpdateUserPoolClient', 'DeleteUserPoolClient', 'AddUserPoolClientSecret', 'DeleteUserPoolClientSecret'] as const;
+/** Only a create can show CreateUserPoolClient is allowed: `--write-test` proves it. */
+const UNPROBED_WRITES = ['CreateUserPoolClient'] as const;
+
+/** The product, as AWS names it, and what the adapter supports (README, "Supported versions"). */
+export const IDP_PRODUCT = 'Amazon Cognito';
+export const API_VERSION = '2016-04-18';
+export const SUPPORTED = `user pools API ${API_VERSION} with the client-secret operations (AddUserPoolClientSecret, ListUserPoolClientSecrets, DeleteUserPoolClientSecret; in AWS's model since 2026-02-27)`;
+/** How an endpoint answers an operation it does not have: AWS's protocol error, and cognito-local's. */
+const UNKNOWN_OPERATION = new Set(['UnknownOperationException', 'InvalidAction', 'CognitoLocal#Unsupported', 'Unsupported']);
 
 /** AWS's answers to a request IAM refused. */
 const DENIED = new Set(['AccessDeniedException', 'NotAuthorizedException']);
@@ -60,7 +71,8 @@ export function tokenEndpointOf(pool: Pick<UserPoolType, 'Id' | 'Domain' | 'Cust
 /**
  * The doctor's checks for Cognito. The bridge's IAM policy grants no IAM calls, so what it allows is seen by
  * making the adapter's read calls (the user pool, one page of one client, a client and the secrets of a
- * client that cannot exist); the writes are left to `--write-test`, with the statement to grant.
+ * client that cannot exist) and its writes to that same client that cannot exist (IAM decides before Cognito
+ * finds nothing to change); the create is left to `--write-test`, with the statement to grant.
  */
 export function createCognitoDiagnostics(source: CognitoDiagnosticsSource): AdapterDiagnostics {
   const { cognito, userPoolId, region } = source;
@@ -75,7 +87,7 @@ export function createCognitoDiagnostics(source: CognitoDiagnosticsSource): Adap
     return answer.UserPool;
   }
 
-  /** A read the adapter makes, as a check: `probe` reads look for PROBE_CLIENT_ID, so "not found" means allowed. */
+  /** A call the adapter makes, as a check: `probe` calls aim at PROBE_CLIENT_ID, so "not found" means allowed (and nothing changed). */
   async function readCheck(action: string, arn: string, run: () => Promise<unknown>, probe: boolean): Promise<DiagnosticCheck> {
     const name = `permission: cognito-idp:${action}`;
     try {
@@ -89,6 +101,14 @@ export function createCognitoDiagnostics(source: CognitoDiagnosticsSource): Adap
       if (BAD_CREDENTIALS.has(errorName)) return { name, result: 'fail', detail: `${errorName}: ${message}`, fix: CREDENTIALS_FIX };
       return { name, result: 'fail', detail: fromAwsError(error, action).message };
     }
+  }
+
+  /** One probe after another, so that the IdP sees them in a fixed order. */
+  async function probedWrites(arn: string, context: OperationContext): Promise<DiagnosticCheck[]> {
+    const checks: DiagnosticCheck[] = [];
+    for (const action of PROBED_WRITES)
+      checks.push(await readCheck(action, arn, () => probeWrite(cognito, action, userPoolId, context.signal), true));
+    return checks;
   }
 
   return {
@@ -119,7 +139,8 @@ export function createCognitoDiagnostics(source: CognitoDiagnosticsSource): Adap
           () => cognito.send(new ListUserPoolClientSecretsCommand({ ...pool, ClientId: PROBE_CLIENT_ID }), { abortSignal: context.signal }),
           true,
         ),
-        ...WRITE_ACTIONS.map((action): DiagnosticCheck => ({
+        ...(await probedWrites(arn, context)),
+        ...UNPROBED_WRITES.map((action): DiagnosticCheck => ({
           name: `permission: cognito-idp:${action}`,
           result: 'skip',
           detail:
@@ -131,6 +152,35 @@ export function createCognitoDiagnostics(source: CognitoDiagnosticsSource): Adap
       return checks;
     },
 
+    /**
+     * Cognito is a hosted service: it tells no server version, and its API is versioned 2016-04-18 for good. What
+     * differs is whether an endpoint has the client-secret operations new-secret needs: one ListUserPoolClientSecrets
+     * of the probe client tells (ResourceNotFoundException: it looked, the operation exists).
+     */
+    async idpVersion(context): Promise<IdpVersion> {
+      const found = { product: IDP_PRODUCT, supported: SUPPORTED };
+      const endpoint = source.endpoint ?? `https://cognito-idp.${region}.amazonaws.com`;
+      try {
+        await cognito.send(new ListUserPoolClientSecretsCommand({ ...pool, ClientId: PROBE_CLIENT_ID }), { abortSignal: context.signal });
+      } catch (error) {
+        const { name = 'Error' } = error as { name?: string };
+        if (name === 'ResourceNotFoundException')
+          return {
+            ...found,
+            withinSupported: true,
+            detail: `a hosted service (no server version); API ${API_VERSION} at ${endpoint}, whose ListUserPoolClientSecrets answered (the client-secret operations exist)`,
+          };
+        if (UNKNOWN_OPERATION.has(name))
+          return {
+            ...found,
+            withinSupported: false,
+            detail: `API ${API_VERSION} at ${endpoint} without ListUserPoolClientSecrets (${name}): an emulator or an endpoint older than the client-secret operations, where new-secret cannot work`,
+          };
+        return { ...found, detail: `API ${API_VERSION}; whether ${endpoint} has the client-secret operations could not be seen (${name})` };
+      }
+      return { ...found, withinSupported: true, detail: `a hosted service (no server version); API ${API_VERSION} at ${endpoint}` };
+    },
+
     async tokenEndpoint(context) {
       try {
         return tokenEndpointOf(await describePool(context), region);
@@ -139,6 +189,26 @@ export function createCognitoDiagnostics(source: CognitoDiagnosticsSource): Adap
       }
     },
   };
+}
+
+/** A write of PROBE_CLIENT_ID: IAM allows it or not, and Cognito finds no client to change. */
+function probeWrite(
+  cognito: CognitoIdentityProviderClient,
+  action: (typeof PROBED_WRITES)[number],
+  userPoolId: string,
+  abortSignal: AbortSignal,
+): Promise<unknown> {
+  const target = { UserPoolId: userPoolId, ClientId: PROBE_CLIENT_ID };
+  switch (action) {
+    case 'UpdateUserPoolClient':
+      return cognito.send(new UpdateUserPoolClientCommand(target), { abortSignal });
+    case 'DeleteUserPoolClient':
+      return cognito.send(new DeleteUserPoolClientCommand(target), { abortSignal });
+    case 'AddUserPoolClientSecret':
+      return cognito.send(new AddUserPoolClientSecretCommand(target), { abortSignal });
+    case 'DeleteUserPoolClientSecret':
+      return cognito.send(new DeleteUserPoolClientSecretCommand({ ...target, ClientSecretId: `${PROBE_CLIENT_ID}--0` }), { abortSignal });
+  }
 }
 
 function domainCheck(described: UserPoolType, region: string): DiagnosticCheck {

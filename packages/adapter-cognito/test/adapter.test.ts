@@ -20,6 +20,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { clientName } from '../src/mapping.js';
 import { createCognitoAdapter, dcrBridgeAdapter, type CognitoAdapterOptions } from '../src/index.js';
 import { startCognitoEnvironment, type CognitoEnvironment } from './environment.js';
+import { cognitoApiDescription } from './cognito-proxy.js';
 
 let env: CognitoEnvironment;
 let adapter: DcrAdapter;
@@ -60,6 +61,8 @@ afterAll(async () => {
   for (const started of bridges) await started.close();
   for (const created of adapters) await created.close?.();
   await env.stop();
+  // Every call the adapter (and the tests) made and every answer the proxy gave, against AWS's model.
+  env.proxy.api.expectNoProblems();
 });
 
 describe('create', () => {
@@ -130,7 +133,7 @@ describe('create', () => {
       expect(res.status).toBe(400);
       expect(res.body).toEqual({
         error: 'invalid_client_metadata',
-        error_description: `token_endpoint_auth_method "${method}" is not one Cognito app clients support (client_secret_basic, client_secret_post).`,
+        error_description: `token_endpoint_auth_method "${method}" is not one Cognito app clients support (client_secret_basic, client_secret_post). Request id: ${res.headers.get('x-request-id')}.`,
       });
       expect(callsSince(mark)).toEqual([]);
       await adapter.drained?.();
@@ -152,7 +155,8 @@ describe('create', () => {
     });
     expect(res.status).toBe(400);
     expect(res.body.error).toBe('invalid_redirect_uri');
-    expect(res.body.error_description).toContain('InvalidParameterException');
+    expect(res.body.error_description).toContain('refused the redirect URIs');
+    expect(res.body.error_description).not.toContain('InvalidParameterException');
   });
 });
 
@@ -528,6 +532,39 @@ describe('connections to Cognito', () => {
     } finally {
       await env.proxy.faults.settle();
     }
+  });
+});
+
+describe("AWS's model of the API (test/vendor)", () => {
+  it('answers an id Cognito cannot have (ClientIdType: [\\w+]) as no client, without a call: 404 to new-secret, 204 to delete', async () => {
+    for (const id of ['x%3Fy%3D1', 'a%2Fb', '..%2F..%2Fusers', 'dcr-bridge']) {
+      const mark = env.proxy.targets.length;
+      expect((await bridge.call('POST', `/${id}/new-secret`)).status).toBe(404);
+      expect((await bridge.call('DELETE', `/${id}`)).status).toBe(204);
+      expect(callsSince(mark)).toEqual([]);
+    }
+  });
+
+  it('reports a misspelt member, a flow Cognito does not have, a missing required member, an operation and an error it does not list', () => {
+    const api = cognitoApiDescription();
+    const create = { UserPoolId: 'eu-west-1_AbC123', ClientName: 'konnect-orders-k3j9x2ab', GenerateSecret: true };
+    expect(api.checkRequest('POST', '/CreateUserPoolClient', { ...create, AllowedOAuthFlows: ['client_credentials'] })).toEqual([]);
+    expect(api.checkRequest('POST', '/CreateUserPoolClient', { ...create, CallbackUrls: ['https://app.example.com/cb'] })).toEqual([
+      'POST /CreateUserPoolClient: request body: /CallbackUrls is not described',
+    ]);
+    expect(api.checkRequest('POST', '/CreateUserPoolClient', { ...create, AllowedOAuthFlows: ['authorization_code'] })[0]).toMatch(
+      /\/AllowedOAuthFlows\/0 must be equal to one of the allowed values/,
+    );
+    expect(api.checkRequest('POST', '/DescribeUserPoolClient', { UserPoolId: create.UserPoolId })[0]).toMatch(
+      /required property 'ClientId'/,
+    );
+    expect(api.checkRequest('POST', '/RotateUserPoolClientSecret', {})).toEqual([
+      expect.stringContaining('POST /RotateUserPoolClientSecret: no such path'),
+    ]);
+    expect(api.checkResponse('POST', '/AddUserPoolClientSecret', 400, { __type: 'ScopeDoesNotExistException', message: 'x' })[0]).toMatch(
+      /\/__type must be equal to one of the allowed values/,
+    );
+    expect(() => api.expectNoProblems()).toThrow(/Traffic that Amazon Cognito user pools API 2016-04-18/);
   });
 });
 

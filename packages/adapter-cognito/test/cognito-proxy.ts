@@ -1,7 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createFakeIdpKit, type FakeIdpKit } from '@dcr-bridge/conformance';
+import {
+  createApiDescription,
+  createFakeIdpKit,
+  type ApiDescription,
+  type FakeIdpKit,
+  type OpenApiDocument,
+} from '@dcr-bridge/conformance';
+import model from './vendor/cognito-idp-2016-04-18.openapi.json' with { type: 'json' };
 
 /**
  * A proxy in front of cognito-local that makes it behave like Cognito where the emulator does not,
@@ -23,6 +30,10 @@ import { createFakeIdpKit, type FakeIdpKit } from '@dcr-bridge/conformance';
  * - ListUserPoolClients (cognito-local ignores MaxResults and NextToken and lists whole clients) returns
  *   pages of id, pool id and name only, at most MaxResults (1–60) each, with an opaque NextToken while more
  *   follow; `pageSize` makes pages smaller than MaxResults asks, so that tests cross pages;
+ * - a ClientId outside the model's ClientIdType (1–128 of `[\w+]`) is refused before the operation runs, as
+ *   AWS validates every request against its model: InvalidParameterException "1 validation error detected: Value
+ *   '…' at 'clientId' failed to satisfy constraint: Member must satisfy regular expression pattern: [\w+]+"
+ *   (hashicorp/terraform-provider-aws#38167 quotes it); cognito-local answers ResourceNotFoundException;
  * - TooManyRequestsException can be injected, and so can a lost answer: the operation is carried out and
  *   the caller gets 500 InternalErrorException;
  * - IAM, as far as the tests need it (cognito-local checks no credentials): an access key id marked
@@ -41,6 +52,12 @@ import { createFakeIdpKit, type FakeIdpKit } from '@dcr-bridge/conformance';
  *   as `POST /<Operation>` (`faultNext('POST', /^\/AddUserPoolClientSecret$/, …)` faults that operation alone).
  * Everything else goes to cognito-local unchanged. Errors are AWS JSON 1.1: 400, `x-amzn-ErrorType`,
  * `{"__type", "message"}`.
+ *
+ * Every call that reaches the proxy and every answer it gives (its own, and cognito-local's it passes on) is
+ * checked against AWS's own model of the API (`api`: test/vendor/cognito-idp-2016-04-18.openapi.json, derived
+ * from the Smithy model, keyed `POST /<Operation>`): an operation the model does not have, a member it does not
+ * describe, a missing required member, a wrong type, length, pattern or enum value, an error the operation
+ * does not list.
  */
 interface Secret {
   id: string;
@@ -80,6 +97,8 @@ export interface CognitoProxy {
   unknownKeys: Set<string>;
   /** Per access key id, the Cognito actions (e.g. `ListUserPoolClients`) its IAM policy does not allow. */
   deniedActions: Map<string, Set<string>>;
+  /** AWS's model of the operations, checking every call the proxy receives and every answer it gives. */
+  api: ApiDescription;
   close(): Promise<void>;
 }
 
@@ -89,7 +108,20 @@ function signer(authorization: string | undefined): { accessKeyId: string; regio
   return { accessKeyId, region };
 }
 
+/** The pinned model as `createApiDescription` reads it: AWS JSON 1.1 calls are all `POST /`, shown as `POST /<Operation>`. */
+export function cognitoApiDescription(): ApiDescription {
+  return createApiDescription({
+    name: `Amazon Cognito user pools API ${model.info.version} (aws/api-models-aws ${model.info['x-source'].commit.slice(0, 7)})`,
+    document: model as unknown as OpenApiDocument,
+    basePath: '',
+  });
+}
+
+/** A user pool's ARN as AWS gives it: the region the caller signed for, a 12-digit account id. */
+const poolArn = (region: string, poolId: unknown) => `arn:aws:cognito-idp:${region}:123456789012:userpool/${String(poolId)}`;
+
 export async function startCognitoProxy(upstream: string, customScopes: string[]): Promise<CognitoProxy> {
+  const description = cognitoApiDescription();
   const secrets = new Map<string, Secret[]>();
   const targets: string[] = [];
   const throttled: string[] = [];
@@ -179,6 +211,13 @@ export async function startCognitoProxy(upstream: string, customScopes: string[]
       return awsError(res, 'TooManyRequestsException', 'Too many requests');
     }
     const clientId = String(body.ClientId ?? '');
+    // AWS checks members against the model's constraints before the operation runs (ClientIdType: 1–128 of [\w+]).
+    if (body.ClientId !== undefined && !/^[\w+]{1,128}$/.test(clientId))
+      return awsError(
+        res,
+        'InvalidParameterException',
+        `1 validation error detected: Value '${clientId}' at 'clientId' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+]+`,
+      );
     switch (target) {
       case 'CreateUserPoolClient': {
         const problem = invalid(body);
@@ -267,6 +306,13 @@ export async function startCognitoProxy(upstream: string, customScopes: string[]
           ...(end < all.length ? { NextToken: Buffer.from(String(end)).toString('base64url') } : {}),
         });
       }
+      case 'CreateUserPool': {
+        // cognito-local's ARN has no account id (AWS's are 12 digits): the answer carries the one DescribeUserPool shows.
+        const created = await forward(target, body);
+        const userPool = created.body.UserPool as Record<string, unknown> | undefined;
+        if (created.status !== 200 || !userPool) return send(res, created.status, created.body);
+        return send(res, 200, { UserPool: { ...userPool, Arn: poolArn(caller.region, userPool.Id) } });
+      }
       case 'CreateUserPoolDomain': {
         const domain = String(body.Domain ?? '');
         const custom = body.CustomDomainConfig !== undefined;
@@ -284,8 +330,9 @@ export async function startCognitoProxy(upstream: string, customScopes: string[]
         const userPool = described.body.UserPool as Record<string, unknown> | undefined;
         if (described.status !== 200 || !userPool) return send(res, described.status, described.body);
         // cognito-local names every pool's region "local"; the ARN carries the region the caller signed for.
-        const arn = `arn:aws:cognito-idp:${caller.region}:123456789012:userpool/${String(userPool.Id)}`;
-        return send(res, 200, { UserPool: { ...userPool, Arn: arn, ...poolDomains.get(String(userPool.Id)) } });
+        return send(res, 200, {
+          UserPool: { ...userPool, Arn: poolArn(caller.region, userPool.Id), ...poolDomains.get(String(userPool.Id)) },
+        });
       }
       default: {
         const passed = await forward(target, body);
@@ -314,6 +361,22 @@ export async function startCognitoProxy(upstream: string, customScopes: string[]
     reply(200, { access_token: randomBytes(32).toString('base64url'), expires_in: 3600, token_type: 'Bearer' });
   }
 
+  /** Checks the answer `res` will carry against the operation's output or error shapes. */
+  const checkAnswer = (res: ServerResponse, target: string) => {
+    const end = res.end.bind(res) as (chunk?: unknown) => ServerResponse;
+    res.end = ((chunk?: unknown) => {
+      const text = typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) ? chunk.toString() : '';
+      let parsed: unknown;
+      try {
+        parsed = text ? JSON.parse(text) : undefined;
+      } catch {
+        parsed = text;
+      }
+      description.checkResponse('POST', `/${target}`, res.statusCode, parsed);
+      return end(chunk);
+    }) as ServerResponse['end'];
+  };
+
   const kit = createFakeIdpKit();
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     let text = '';
@@ -324,6 +387,8 @@ export async function startCognitoProxy(upstream: string, customScopes: string[]
         .split('.')
         .pop() ?? '';
     const body = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+    description.checkRequest('POST', `/${target}`, text ? body : undefined);
+    checkAnswer(res, target);
     const caller = signer(req.headers.authorization);
     const lose = lost.indexOf(target);
     if (lose === -1) return api(target, body, res, caller);
@@ -369,6 +434,7 @@ export async function startCognitoProxy(upstream: string, customScopes: string[]
     faults: kit,
     unknownKeys,
     deniedActions,
+    api: description,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

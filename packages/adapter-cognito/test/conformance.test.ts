@@ -1,3 +1,4 @@
+import { afterAll } from 'vitest';
 import type { LifecycleSettings } from '@dcr-bridge/core';
 import { createCapturingLogger, runConformanceSuite } from '@dcr-bridge/conformance';
 import { createCognitoAdapter } from '../src/index.js';
@@ -8,6 +9,9 @@ let env: CognitoEnvironment;
 const REFUSED_KEY = { accessKeyId: 'AKIAREFUSEDKEY000000', secretAccessKey: 'refused-secret-access-key' };
 const LOCAL_KEY = { accessKeyId: 'local', secretAccessKey: 'local' };
 const logger = createCapturingLogger();
+
+// Every call of the suite's scenarios and every answer the proxy gave, against AWS's model of the API.
+afterAll(() => env.proxy.api.expectNoProblems());
 
 runConformanceSuite({
   name: 'cognito (cognito-local behind a proxy faithful to AWS)',
@@ -25,6 +29,8 @@ runConformanceSuite({
       application: { scopes: ['orders/read'] },
       unknownScope: 'orders/nonexistent',
       backdoor: env.backdoor,
+      // An id of Cognito's form (ClientIdType, [\w+]) that no client has: one with a "-" never reaches Cognito (see find).
+      unknownClientId: `nosuchclient${Date.now().toString(36)}`,
       faults: env.proxy.faults,
       idp: {
         // Every Cognito call is a POST to / naming its operation in X-Amz-Target: the log holds the operations.

@@ -9,13 +9,9 @@ import { startCognitoEnvironment, type CognitoEnvironment } from './environment.
 
 const context = () => operationContext();
 const READS = ['DescribeUserPool', 'ListUserPoolClients', 'DescribeUserPoolClient', 'ListUserPoolClientSecrets'];
-const WRITES = [
-  'CreateUserPoolClient',
-  'UpdateUserPoolClient',
-  'DeleteUserPoolClient',
-  'AddUserPoolClientSecret',
-  'DeleteUserPoolClientSecret',
-];
+/** Writes probed on an app client that cannot exist: IAM decides, Cognito finds nothing to change. */
+const PROBED_WRITES = ['UpdateUserPoolClient', 'DeleteUserPoolClient', 'AddUserPoolClientSecret', 'DeleteUserPoolClientSecret'];
+const WRITES = ['CreateUserPoolClient'];
 
 let env: CognitoEnvironment;
 const adapters: DcrAdapter[] = [];
@@ -26,6 +22,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const adapter of adapters) await adapter.close?.();
   await env.stop();
+  env.proxy.api.expectNoProblems();
 });
 
 /** An adapter signing with `accessKeyId` (the proxy's IAM knows keys by their id). */
@@ -89,11 +86,13 @@ describe('doctor: permission checks', () => {
     expect(regional.diagnostics?.adminUrl).toBe('https://cognito-idp.eu-west-1.amazonaws.com');
   });
 
-  it('passes the reads and leaves the writes to --write-test, with the statement to grant, calling only reads', async () => {
+  it('passes the reads and the probed writes, leaves the create to --write-test with the statement to grant, and changes nothing', async () => {
+    const clients = await env.backdoor.countClients();
+    const secrets = JSON.stringify([...env.proxy.secrets]);
     const { checks, targets } = await checksOf(adapterAs('bridge'));
     const arn = `arn:aws:cognito-idp:eu-west-1:123456789012:userpool/${env.userPoolId}`;
     expect(checks.map((check) => [check.name, check.result])).toEqual([
-      ...READS.map((action) => [`permission: cognito-idp:${action}`, 'pass']),
+      ...[...READS, ...PROBED_WRITES].map((action) => [`permission: cognito-idp:${action}`, 'pass']),
       ...WRITES.map((action) => [`permission: cognito-idp:${action}`, 'skip']),
       ['user pool domain', 'pass'],
     ]);
@@ -101,10 +100,12 @@ describe('doctor: permission checks', () => {
       expect(check.detail).toContain('--write-test');
       expect(check.fix).toContain(`on "${arn}"`);
     }
-    expect(targets).toEqual(READS);
+    expect(targets).toEqual([...READS, ...PROBED_WRITES]);
+    expect(await env.backdoor.countClients()).toBe(clients);
+    expect(JSON.stringify([...env.proxy.secrets])).toBe(secrets);
   });
 
-  for (const action of READS) {
+  for (const action of [...READS, ...PROBED_WRITES]) {
     it(`fails cognito-idp:${action}, naming the statement to grant, when IAM denies it`, async () => {
       const key = `no-${action}`;
       env.proxy.deniedActions.set(key, new Set([action]));
@@ -114,9 +115,22 @@ describe('doctor: permission checks', () => {
         detail: expect.stringContaining('AccessDeniedException'),
         fix: expect.stringContaining(`Allow "cognito-idp:${action}"`),
       });
-      for (const other of READS.filter((each) => each !== action)) expect(byName[`permission: cognito-idp:${other}`]?.result).toBe('pass');
+      for (const other of [...READS, ...PROBED_WRITES].filter((each) => each !== action))
+        expect(byName[`permission: cognito-idp:${other}`]?.result).toBe('pass');
     });
   }
+
+  it('makes readiness fail for a read-only IAM identity, naming the writes it lacks', async () => {
+    env.proxy.deniedActions.set('read-only', new Set([...PROBED_WRITES, ...WRITES]));
+    const report = await adapterAs('read-only').checkReady(context());
+    expect(report).toMatchObject({
+      ready: false,
+      reason: 'idp_error',
+      missingPermissions: PROBED_WRITES.map((action) => `permission: cognito-idp:${action}`),
+    });
+    expect(report.detail).toContain('Allow "cognito-idp:UpdateUserPoolClient"');
+    expect((await adapterAs('bridge').checkReady(context())).ready).toBe(true);
+  });
 
   it('fails every read, naming the credentials, when AWS does not know them, and readiness says not ready', async () => {
     env.proxy.unknownKeys.add('revoked');
@@ -130,6 +144,41 @@ describe('doctor: permission checks', () => {
       });
     expect(byName['user pool domain']).toBeUndefined();
     expect((await adapter.checkReady(context())).ready).toBe(false);
+  });
+});
+
+describe('doctor: IdP version', () => {
+  it('names Amazon Cognito and API 2016-04-18, no server version, within the supported range where the client-secret operations answer', async () => {
+    const before = env.proxy.targets.length;
+    expect(await adapterAs('bridge').diagnostics!.idpVersion!(context())).toEqual({
+      product: 'Amazon Cognito',
+      supported: expect.stringContaining('2016-04-18 with the client-secret operations'),
+      withinSupported: true,
+      detail: expect.stringContaining('a hosted service (no server version); API 2016-04-18'),
+    });
+    expect(env.proxy.targets.slice(before)).toEqual(['ListUserPoolClientSecrets']);
+  });
+
+  it('is outside the supported range on an endpoint without the client-secret operations (cognito-local itself)', async () => {
+    const emulator = createCognitoAdapter({
+      userPoolId: env.userPoolId,
+      region: 'eu-west-1',
+      endpoint: env.local.url,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+    adapters.push(emulator);
+    expect(await emulator.diagnostics!.idpVersion!(context())).toMatchObject({
+      product: 'Amazon Cognito',
+      withinSupported: false,
+      detail: expect.stringContaining('without ListUserPoolClientSecrets'),
+    });
+  });
+
+  it('cannot tell when IAM refuses the read', async () => {
+    env.proxy.deniedActions.set('no-secrets-list', new Set(['ListUserPoolClientSecrets']));
+    const found = await adapterAs('no-secrets-list').diagnostics!.idpVersion!(context());
+    expect(found.withinSupported).toBeUndefined();
+    expect(found.detail).toContain('AccessDeniedException');
   });
 });
 
