@@ -588,6 +588,15 @@ describe('settings', () => {
     });
   });
 
+  it('takes an http COGNITO_ENDPOINT only with COGNITO_ALLOW_INSECURE_HTTP=true', () => {
+    const base = { COGNITO_USER_POOL_ID: 'eu-west-1_AbC123', AWS_REGION: 'eu-west-1', COGNITO_ENDPOINT: 'http://127.0.0.1:9229' };
+    expect(() => readAdapterOptions(dcrBridgeAdapter, base)).toThrow(/COGNITO_ENDPOINT[\s\S]*COGNITO_ALLOW_INSECURE_HTTP/);
+    expect(readAdapterOptions(dcrBridgeAdapter, { ...base, COGNITO_ALLOW_INSECURE_HTTP: 'true' }).endpoint).toBe('http://127.0.0.1:9229');
+    expect(
+      readAdapterOptions(dcrBridgeAdapter, { ...base, COGNITO_ENDPOINT: 'https://cognito-idp.eu-west-1.amazonaws.com' }).endpoint,
+    ).toBe('https://cognito-idp.eu-west-1.amazonaws.com');
+  });
+
   it('lists every problem at once', () => {
     expect(() => readAdapterOptions(dcrBridgeAdapter, { COGNITO_USER_POOL_ID: 'nope', COGNITO_MIXED_FLOWS: 'both' })).toThrow(
       'Invalid cognito settings:\n- Set AWS_REGION (or COGNITO_REGION) to the user pool\'s region.\n- COGNITO_USER_POOL_ID must look like us-east-1_AbCdEf123 (got "nope").\n- COGNITO_MIXED_FLOWS must be one of reject, client_credentials_only, browser_flows_only (got "both").',
