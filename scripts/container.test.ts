@@ -99,7 +99,10 @@ const kubeDir = join(root, 'deploy', 'kubernetes');
 const yamlFile = (file: string) => parseYaml(readFileSync(file, 'utf8')) as Manifest;
 const manifestFiles = readdirSync(kubeDir).filter((file) => file.endsWith('.yaml') && file !== 'kustomization.yaml');
 const manifests = new Map(manifestFiles.map((file) => [file, yamlFile(join(kubeDir, file))]));
-const byKind = (kind: string) => [...manifests.values()].find((manifest) => manifest.kind === kind) as Manifest;
+const byKind = (kind: string, name?: string) =>
+  [...manifests.values()].find(
+    (manifest) => manifest.kind === kind && (name === undefined || manifest.metadata?.name === name),
+  ) as Manifest;
 const deployment = byKind('Deployment');
 const container = deployment.spec.template.spec.containers[0] as Manifest;
 const containerEnv = Object.fromEntries(
@@ -518,11 +521,26 @@ describe('the Kubernetes manifests', () => {
     expect(containerEnv.PORT).toBe(imageEnv().PORT);
     expect(container.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'http' });
     expect(container.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'http' });
-    const service = byKind('Service');
+    const service = byKind('Service', 'dcr-bridge');
     expect(service.spec.ports[0].targetPort).toBe('http');
     expect(service.spec.selector).toEqual(deployment.spec.template.metadata.labels);
     expect(byKind('PodDisruptionBudget').spec.selector.matchLabels).toEqual(deployment.spec.selector.matchLabels);
     expect(byKind('NetworkPolicy').spec.podSelector.matchLabels).toEqual(deployment.spec.selector.matchLabels);
+  });
+
+  it('serve /metrics on a port of their own and a Service of their own, never on the Service Konnect reaches', () => {
+    const metricsPort = container.ports.find((candidate: Manifest) => candidate.name === 'metrics');
+    expect(metricsPort.containerPort).toBe(Number(containerEnv.DCR_BRIDGE_METRICS_PORT));
+    expect(byKind('Service', 'dcr-bridge').spec.ports.map((port: Manifest) => port.targetPort)).toEqual(['http']);
+    const metrics = byKind('Service', 'dcr-bridge-metrics');
+    expect(metrics.spec.ports.map((port: Manifest) => port.targetPort)).toEqual(['metrics']);
+    expect(metrics.spec.selector).toEqual(deployment.spec.template.metadata.labels);
+    expect(byKind('NetworkPolicy').spec.ingress.flatMap((rule: Manifest) => rule.ports.map((port: Manifest) => port.port))).toEqual([
+      'http',
+      'metrics',
+    ]);
+    // Service links would set DCR_BRIDGE_METRICS_PORT=tcp://… from the Service's name: off.
+    expect(deployment.spec.template.spec.enableServiceLinks).toBe(false);
   });
 
   it('take the settings from the ConfigMap and the Secret, with the API keys and the store key in the Secret', () => {
