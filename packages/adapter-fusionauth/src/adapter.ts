@@ -19,6 +19,7 @@ import {
   entityIdFor,
   entityNameFor,
   entityUpdate,
+  isEntityId,
   isManaged,
   newEntity,
   type FusionauthEntity,
@@ -73,8 +74,13 @@ export function createFusionauthAdapter(options: FusionauthAdapterOptions): DcrA
    */
   const secretsRead = new WeakMap<OperationContext, Map<string, string>>();
 
-  /** `GET /api/entity/{id}`: the entity without its secret (kept for this operation's `secretValue.read`). */
+  /**
+   * `GET /api/entity/{id}`: the entity without its secret (kept for this operation's `secretValue.read`). An id that
+   * is not a UUID is no entity, known without a call: FusionAuth would refuse it with a 400, which is no answer to
+   * "is it there" (so core deletes it as already gone, and rotates or updates it as not found).
+   */
   async function readEntity(entityId: string, context: OperationContext): Promise<FusionauthEntity | undefined> {
+    if (!isEntityId(entityId)) return undefined;
     const entity = (
       await http.find<{ entity: FusionauthEntity }>(entityPath(entityId), `reading entity ${entityId}`, { signal: context.signal })
     )?.entity;
@@ -117,6 +123,16 @@ export function createFusionauthAdapter(options: FusionauthAdapterOptions): DcrA
       signal: context.signal,
       idempotent: true,
     });
+    // A FusionAuth older than 1.57.0 has no PATCH on an entity: a clear refusal, nothing changed (so core has no
+    // secret to put back and does not try again).
+    if (response.status === 405)
+      throw new BridgeError(
+        'unsupported_operation',
+        `${IDP_NAME} answered 405 to PATCH /api/entity/{id} (${action}): it is older than 1.57.0, which rotation needs. Upgrade ${IDP_NAME}.`,
+        {
+          publicDescription: `The identity provider's version cannot rotate this application's secret; nothing was changed. Ask your platform team.`,
+        },
+      );
     if (!response.ok) throw http.refusal(response, action);
   }
 

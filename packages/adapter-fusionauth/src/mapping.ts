@@ -57,6 +57,15 @@ export function entityIdFor(nonce: string): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
+const ENTITY_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Whether a client id can be the id of an entity the bridge created. FusionAuth's entity ids are UUIDs (it answers
+ * 400 `[couldNotConvert]entityId` for anything else), and the bridge hands Konnect the entity id FusionAuth answered
+ * with, in its 8-4-4-4-12 form: any other id is no client of the bridge's, known without asking FusionAuth.
+ */
+export const isEntityId = (clientId: string) => ENTITY_ID.test(clientId);
+
 /** Refuses what an Entity cannot do before any call, so that a refused registration changes nothing. */
 function checkRegistration(registration: ClientRegistration): void {
   if (!AUTH_METHODS.includes(registration.tokenEndpointAuthMethod)) {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import {
   JOURNAL_PREFIX,
   createJsonStore,
@@ -38,6 +39,8 @@ afterAll(async () => {
   await bridge.close();
   await adapter.close?.();
   await idp.close();
+  // Every request the adapter sent and every answer the fake gave, as FusionAuth's own API description has them.
+  idp.api.expectNoProblems();
 });
 
 describe('create', () => {
@@ -151,12 +154,60 @@ describe('rotation and redirect URIs', () => {
   });
 });
 
-describe('paths built from client ids', () => {
-  it.each(['../../type', 'a/b', '%2F..', 'x?limit=1'])('keeps %j inside one path segment', async (clientId) => {
-    const start = idp.requests.length;
-    await bridge.call('DELETE', `/${encodeURIComponent(clientId)}`);
-    await bridge.call('POST', `/${encodeURIComponent(clientId)}/new-secret`);
-    expect(idp.requests.slice(start)).toEqual(Array(2).fill(`GET /api/entity/${encodeURIComponent(clientId)}`));
+describe('client ids that cannot be an entity id', () => {
+  // FusionAuth's entity ids are UUIDs and it answers 400 [couldNotConvert]entityId for anything else: such an id is
+  // no client of the bridge's, decided before any call.
+  it.each(['x?y=1', 'a/b', '../../users', '../../type', '%2F..', 'not-a-uuid', '0d9e0f1c-7b1a-4c7e-9a51-2f7c1f9b1e1'])(
+    '%j: delete 204 (twice), new-secret and event-hook 404, no FusionAuth call',
+    async (clientId) => {
+      const start = idp.requests.length;
+      const path = `/${encodeURIComponent(clientId)}`;
+      expect((await bridge.call('DELETE', path)).status).toBe(204);
+      expect((await bridge.call('DELETE', path)).status).toBe(204);
+      const rotated = await bridge.call('POST', `${path}/new-secret`);
+      expect(rotated.status).toBe(404);
+      expect(rotated.body.error).toBe('not_found');
+      const event = await bridge.call('POST', `${path}/event-hook`, {
+        body: konnectEvent(clientId, { event_type: 'update_application', redirect_uris: ['https://app.example.com/cb'] }),
+      });
+      expect(event.status).toBe(404);
+      expect(idp.requests.slice(start)).toEqual([]);
+    },
+  );
+
+  it('the fake answers such an id as FusionAuth does: 400 [couldNotConvert]entityId, on every method', async () => {
+    const headers = { authorization: idp.apiKey, 'x-fusionauth-tenantid': idp.tenantId, 'content-type': 'application/json' };
+    for (const method of ['GET', 'DELETE', 'PATCH', 'PUT']) {
+      const res = await fetch(`${idp.url}/api/entity/${encodeURIComponent('x?y=1')}`, {
+        method,
+        headers,
+        ...(method === 'PATCH' || method === 'PUT' ? { body: '{"entity":{}}' } : {}),
+      });
+      expect(res.status).toBe(400);
+      expect(await res.json()).toEqual({
+        fieldErrors: {
+          entityId: [
+            {
+              code: '[couldNotConvert]entityId',
+              message: 'Invalid entityId [x?y=1]. This must be a valid UUID String (e.g. 25a872da-bb44-4af8-a43d-e7bcb5351ebc).',
+            },
+          ],
+        },
+      });
+    }
+    const type = await fetch(`${idp.url}/api/entity/type/nope`, { headers });
+    expect(await type.json()).toMatchObject({ fieldErrors: { entityTypeId: [{ code: '[couldNotConvert]entityTypeId' }] } });
+  });
+
+  it('keeps settings read into paths inside one path segment', async () => {
+    const odd = adapterOn(undefined, { entityTypeId: '../../system/version' });
+    try {
+      const start = idp.requests.length;
+      expect((await odd.checkReady(operation(Promise.resolve(true)))).ready).toBe(false);
+      expect(idp.requests.slice(start)[0]).toBe(`GET /api/entity/type/${encodeURIComponent('../../system/version')}`);
+    } finally {
+      await odd.close?.();
+    }
   });
 });
 
@@ -172,7 +223,7 @@ describe('IdP failures', () => {
     const refused = adapterOn(undefined, { apiKey: 'wrong-api-key' });
     const wrong = await startBridge(refused);
     try {
-      const res = await wrong.call('DELETE', '/some-client');
+      const res = await wrong.call('DELETE', `/${randomUUID()}`);
       expect(res.status).toBe(502);
       expect(JSON.stringify(res.body)).not.toContain('wrong-api-key');
       expect((await refused.checkReady(operation(Promise.resolve(true)))).ready).toBe(false);
@@ -186,7 +237,7 @@ describe('IdP failures', () => {
   it("passes on FusionAuth's words when the tenant is missing", async () => {
     const untenanted = adapterOn(undefined, { tenantId: undefined });
     try {
-      await expect(untenanted.deleteClient('some-client', operation(Promise.resolve(true)))).rejects.toThrow(/tenant Id is required/);
+      await expect(untenanted.deleteClient(randomUUID(), operation(Promise.resolve(true)))).rejects.toThrow(/tenant Id is required/);
     } finally {
       await untenanted.close?.();
     }
@@ -194,16 +245,66 @@ describe('IdP failures', () => {
 });
 
 describe('doctor', () => {
-  it('proves the reads, leaves the writes to --write-test, and names the token endpoint', async () => {
+  it('proves the reads, and the writes by writes that change nothing, and names the token endpoint', async () => {
     const context = operation(Promise.resolve(true));
+    const before = idp.entityCount();
     const checks = await adapter.diagnostics?.checkPermissions(context);
     expect(checks?.map((check) => [check.name, check.result])).toEqual([
       ['permission: GET /api/entity/type', 'pass'],
       ['permission: GET /api/entity', 'pass'],
-      ['permission: POST, PUT, DELETE /api/entity and POST /api/entity/grant', 'skip'],
+      ['permission: POST /api/entity', 'pass'],
+      ['permission: PUT /api/entity', 'pass'],
+      ['permission: PATCH /api/entity', 'pass'],
+      ['permission: DELETE /api/entity', 'pass'],
+      ['permission: POST /api/entity/grant', 'pass'],
     ]);
+    expect(idp.entityCount()).toBe(before);
     expect(await adapter.diagnostics?.tokenEndpoint(context)).toBe(`${idp.url}/oauth2/token`);
     expect(adapter.diagnostics?.adminUrl).toBe(idp.url);
+  });
+
+  it('fails every write a read-only key lacks, and readiness says not ready (idp_error) naming them', async () => {
+    const readOnly = adapterOn(undefined, { apiKey: idp.readOnlyApiKey });
+    try {
+      const checks = await readOnly.diagnostics?.checkPermissions(operation(Promise.resolve(true)));
+      expect(checks?.filter((check) => check.result === 'fail').map((check) => check.name)).toEqual([
+        'permission: POST /api/entity',
+        'permission: PUT /api/entity',
+        'permission: PATCH /api/entity',
+        'permission: DELETE /api/entity',
+        'permission: POST /api/entity/grant',
+      ]);
+      expect(checks?.find((check) => check.name === 'permission: PATCH /api/entity')?.fix).toContain('allow PATCH on /api/entity');
+      const ready = await readOnly.checkReady(operation(Promise.resolve(true)));
+      expect(ready).toMatchObject({ ready: false, reason: 'idp_error' });
+      expect(ready.missingPermissions).toContain('permission: DELETE /api/entity');
+      expect((await adapter.checkReady(operation(Promise.resolve(true)))).ready).toBe(true);
+    } finally {
+      await readOnly.close?.();
+    }
+  });
+
+  it('names FusionAuth and its version from GET /api/system/version, within 1.57.0 and later', async () => {
+    expect(await adapter.diagnostics?.idpVersion?.(operation(Promise.resolve(true)))).toEqual({
+      product: 'FusionAuth',
+      version: '1.69.0',
+      supported: '1.57.0 and later',
+      withinSupported: true,
+      detail: 'GET /api/system/version: 1.69.0',
+    });
+  });
+
+  it('says how to let doctor read the version when the key may not', async () => {
+    const readOnly = adapterOn(undefined, { apiKey: idp.readOnlyApiKey });
+    try {
+      const found = await readOnly.diagnostics?.idpVersion?.(operation(Promise.resolve(true)));
+      expect(found).toMatchObject({ product: 'FusionAuth', supported: '1.57.0 and later' });
+      expect(found?.version).toBeUndefined();
+      expect(found?.withinSupported).toBeUndefined();
+      expect(found?.detail).toContain('allow GET on /api/system/version');
+    } finally {
+      await readOnly.close?.();
+    }
   });
 
   it('fails a refused key with a fix naming the endpoint to allow', async () => {
@@ -363,6 +464,15 @@ describe('settings', () => {
       tenantId: 'tenant',
       targetEntityId: 'target',
       timeoutMs: 30_000,
+    });
+  });
+
+  it('refuses a plain http URL unless FUSIONAUTH_ALLOW_INSECURE_HTTP=true says so', () => {
+    const settings = { FUSIONAUTH_URL: 'http://auth.internal:9011', FUSIONAUTH_API_KEY: 'key', FUSIONAUTH_ENTITY_TYPE_ID: 'type' };
+    expect(() => readAdapterOptions(dcrBridgeAdapter, settings)).toThrow(/FUSIONAUTH_URL/);
+    expect(() => readAdapterOptions(dcrBridgeAdapter, settings)).toThrow(/FUSIONAUTH_ALLOW_INSECURE_HTTP/);
+    expect(readAdapterOptions(dcrBridgeAdapter, { ...settings, FUSIONAUTH_ALLOW_INSECURE_HTTP: 'true' })).toMatchObject({
+      baseUrl: 'http://auth.internal:9011',
     });
   });
 

@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { clientCredentials, createFakeIdpKit, listenOnLoopback, type FakeIdpKit } from '@dcr-bridge/conformance';
+import { clientCredentials, createFakeIdpKit, listenOnLoopback, type ApiDescription, type FakeIdpKit } from '@dcr-bridge/conformance';
+import { createFusionauthApiDescription } from './vendor/fusionauth-api.js';
 
 /**
  * A fake of the part of FusionAuth's API the adapter calls, and of its token endpoint, written from
@@ -22,8 +23,43 @@ import { clientCredentials, createFakeIdpKit, listenOnLoopback, type FakeIdpKit 
  * - `POST /api/entity/{id}/grant` upserts the grant of a recipient entity on the target
  *   (https://fusionauth.io/docs/apis/entities/grants);
  * - `POST /oauth2/token` runs the client_credentials grant for an entity's clientId and clientSecret; a
- *   `target-entity:{id}:{permission,…}` scope needs a grant carrying those permissions.
+ *   `target-entity:{id}:{permission,…}` scope needs a grant carrying those permissions;
+ * - an id in the path that is not a UUID is refused before anything is looked up: 400
+ *   `{fieldErrors: {entityId: [{code: '[couldNotConvert]entityId', message: 'Invalid entityId [x]. This must be a valid
+ *   UUID String (e.g. …).'}]}}` (FusionAuth binds path ids to java.util.UUID; the body as FusionAuth's answers quoted in
+ *   FusionAuth/fusionauth-typescript-client#10 and FusionAuth/terraform-provider-fusionauth#119 show it);
+ * - `GET /api/system/version` answers `{version}` (`retrieveVersionWithId` in the API description), with the API key;
+ * - an API key limited to some endpoints and methods answers 401 with no body for the others (`readOnlyApiKey`:
+ *   GET on /api/entity and /api/entity/type only, https://fusionauth.io/docs/apis/api-keys);
+ * - before 1.57.0 (`version` option) FusionAuth has no PATCH on an entity: the fake answers 405 with no body (the
+ *   status is not confirmed by a server of that version).
+ *
+ * Every request the adapter sends and every answer the fake gives is checked against FusionAuth's own OpenAPI
+ * document, pinned in test/vendor (`api`); the tests assert that it found nothing.
  */
+export interface FakeFusionauthOptions {
+  /** The FusionAuth version the fake models (`GET /api/system/version`); default 1.69.0, the pinned API description's. */
+  version?: string;
+  /** Where traffic problems are collected; default a new description of the pinned document. */
+  api?: ApiDescription;
+}
+
+/** FusionAuth 1.57.0 added `PATCH /api/entity/{entityId}` (patchEntityWithId), which rotation needs. */
+export const ENTITY_PATCH_SINCE = '1.57.0';
+
+const ENTITY_FIELDS = ['clientId', 'clientSecret', 'data', 'name', 'parentId', 'type'];
+
+/** The error_description of the conformance kit's injected 500 and 429 (`error_500`, `rate_limited`). */
+const KIT_FAULT = 'injected fault';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+const versionParts = (version: string) => version.split('.').map((part) => parseInt(part, 10) || 0);
+export const versionBefore = (version: string, than: string) => {
+  const [a, b] = [versionParts(version), versionParts(than)];
+  for (let i = 0; i < Math.max(a.length, b.length); i++) if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) < (b[i] ?? 0);
+  return false;
+};
 export interface FakeEntity {
   id: string;
   name: string;
@@ -41,6 +77,12 @@ export interface FakeFusionauth {
   faults: Pick<FakeIdpKit, 'faultNext' | 'injectFaults' | 'settle' | 'faults'>;
   url: string;
   apiKey: string;
+  /** A key allowed GET on /api/entity and /api/entity/type only (no write, no /api/system/version). */
+  readOnlyApiKey: string;
+  /** The version `GET /api/system/version` answers. */
+  version: string;
+  /** The pinned API description every request and answer is checked against. */
+  api: ApiDescription;
   tenantId: string;
   /** The entity type the bridge's entities are made of. */
   entityTypeId: string;
@@ -75,8 +117,11 @@ function mergePatch(target: unknown, patch: unknown): unknown {
 
 const fieldError = (field: string, code: string, message: string) => ({ fieldErrors: { [field]: [{ code: `${code}${field}`, message }] } });
 
-export async function startFakeFusionauth(): Promise<FakeFusionauth> {
+export async function startFakeFusionauth(options: FakeFusionauthOptions = {}): Promise<FakeFusionauth> {
+  const version = options.version ?? '1.69.0';
+  const apiDescription = options.api ?? createFusionauthApiDescription();
   const apiKey = randomBytes(32).toString('base64url');
+  const readOnlyApiKey = randomBytes(32).toString('base64url');
   const tenantId = randomUUID();
   const entityTypeId = randomUUID();
   const apiTypeId = randomUUID();
@@ -113,7 +158,34 @@ export async function startFakeFusionauth(): Promise<FakeFusionauth> {
   const kit = createFakeIdpKit();
 
   const app = express();
+  // Every answer as the fake (or a failure a test injected) gave it, and every request that reached the fake's FusionAuth
+  // (behind the kit, whose faults must read the body themselves), against the pinned API description. The kit's own
+  // injected 500 and 429 carry a body of the kit's, not FusionAuth's: those are left out (test/vendor/README.md).
+  app.use((req, res, next) => {
+    const path = req.path;
+    const chunks: Buffer[] = [];
+    const write = res.write.bind(res) as (...args: unknown[]) => boolean;
+    const end = res.end.bind(res) as (...args: unknown[]) => Response;
+    const keep = (chunk: unknown) => {
+      if (typeof chunk === 'string' || chunk instanceof Uint8Array) chunks.push(Buffer.from(chunk));
+    };
+    res.write = ((chunk: unknown, ...rest: unknown[]) => (keep(chunk), write(chunk, ...rest))) as typeof res.write;
+    res.end = ((chunk?: unknown, ...rest: unknown[]) =>
+      typeof chunk === 'function' ? end(chunk, ...rest) : (keep(chunk), end(chunk, ...rest))) as typeof res.end;
+    res.on('finish', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      const body: unknown = text !== '' && /json/.test(String(res.getHeader('content-type') ?? '')) ? JSON.parse(text) : undefined;
+      if ((body as { error_description?: unknown } | undefined)?.error_description === KIT_FAULT) return;
+      apiDescription.checkResponse(req.method, path, res.statusCode, body);
+    });
+    next();
+  });
   app.use(kit.middleware);
+  app.use(express.json(), (req, _res, next) => {
+    // A form (the token endpoint) is no JSON body: the description has none for it.
+    apiDescription.checkRequest(req.method, req.path, req.is('json') ? req.body : undefined);
+    next();
+  });
 
   app.post('/oauth2/token', express.urlencoded({ extended: false }), (req, res) => {
     const form = req.body as Record<string, string>;
@@ -139,8 +211,20 @@ export async function startFakeFusionauth(): Promise<FakeFusionauth> {
     res.json({ access_token: randomBytes(24).toString('base64url'), token_type: 'Bearer', expires_in: 3600, scope: form.scope });
   });
 
+  // An API key's endpoints and methods (https://fusionauth.io/docs/apis/api-keys): the full key may call anything, the
+  // read-only key GET on /api/entity (and below) alone; anything else is 401 with no body.
+  const keyAllows = (req: Request) => {
+    const key = req.get('authorization');
+    if (key === apiKey) return true;
+    return key === readOnlyApiKey && req.method === 'GET' && /^\/api\/entity(\/|$)/.test(req.originalUrl);
+  };
+  app.get('/api/system/version', (req, res) => {
+    if (!keyAllows(req)) return void res.status(401).end();
+    res.json({ version });
+  });
+
   const requireApiKey = (req: Request, res: Response, next: NextFunction) => {
-    if (req.get('authorization') !== apiKey) return void res.status(401).end();
+    if (!keyAllows(req)) return void res.status(401).end();
     // This FusionAuth has a second tenant, so every entity request must name one.
     const asked = req.get('x-fusionauth-tenantid');
     if (asked === undefined)
@@ -151,7 +235,28 @@ export async function startFakeFusionauth(): Promise<FakeFusionauth> {
     next();
   };
   const api = express.Router();
-  app.use('/api', requireApiKey, express.json(), api);
+  app.use('/api', requireApiKey, api);
+
+  // FusionAuth binds ids in the path to UUIDs: anything else is refused before it is looked up.
+  const couldNotConvert = (field: string, value: string) => ({
+    fieldErrors: {
+      [field]: [
+        {
+          code: `[couldNotConvert]${field}`,
+          message: `Invalid ${field} [${value}]. This must be a valid UUID String (e.g. 25a872da-bb44-4af8-a43d-e7bcb5351ebc).`,
+        },
+      ],
+    },
+  });
+  api.use((req, res, next) => {
+    const segments = req.path.split('/');
+    if (segments[1] !== 'entity') return next();
+    const [field, raw] = segments[2] === 'type' ? ['entityTypeId', segments[3]] : ['entityId', segments[2]];
+    if (raw === undefined || raw === '') return next();
+    const id = decodeURIComponent(raw);
+    if (!UUID.test(id)) return void res.status(400).json(couldNotConvert(field, id));
+    next();
+  });
 
   api.get('/entity/type/:id', (req, res) => {
     const type = entityTypes.get(String(req.params.id));
@@ -230,9 +335,13 @@ export async function startFakeFusionauth(): Promise<FakeFusionauth> {
   // (`data`) key by key, anything else replaced (RFC 7396 JSON merge patch, which FusionAuth also takes as
   // `application/merge-patch+json`); the result must still be a valid entity. A blank clientSecret keeps the current one.
   api.patch('/entity/:id', (req, res) => {
+    if (versionBefore(version, ENTITY_PATCH_SINCE)) return void res.status(405).end();
     const entity = entities.get(String(req.params.id));
     if (!entity) return void res.status(404).end();
-    const patch = (req.body as { entity?: Record<string, unknown> }).entity ?? {};
+    // Fields an Entity does not have are not kept (FusionAuth binds the body to its Entity class).
+    const patch = Object.fromEntries(
+      Object.entries((req.body as { entity?: Record<string, unknown> }).entity ?? {}).filter(([field]) => ENTITY_FIELDS.includes(field)),
+    );
     const merged = mergePatch(entity, patch) as FakeEntity;
     const problem = invalid({ entity: merged });
     if (problem) return res.status(400).json(problem);
@@ -263,6 +372,9 @@ export async function startFakeFusionauth(): Promise<FakeFusionauth> {
   return {
     url: server.origin,
     apiKey,
+    readOnlyApiKey,
+    version,
+    api: apiDescription,
     tenantId,
     entityTypeId,
     targetEntityId,

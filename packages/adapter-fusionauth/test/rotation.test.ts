@@ -27,7 +27,10 @@ const callsSince = (start: number) =>
 beforeAll(async () => {
   idp = await startFakeFusionauth();
 });
-afterAll(() => idp.close());
+afterAll(async () => {
+  await idp.close();
+  idp.api.expectNoProblems();
+});
 
 describe('rotation (restore)', () => {
   it('announces restore mode and refuses an overlap, naming FusionAuth', () => {
