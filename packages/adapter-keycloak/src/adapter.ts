@@ -17,6 +17,7 @@ import {
   createIdpHttpClient,
   path,
   type Dispatcher,
+  type IdpTarget,
 } from '@dcr-bridge/core/idp';
 import { keycloakDiagnostics } from './diagnostics.js';
 import {
@@ -109,7 +110,7 @@ export function createKeycloakAdapter(options: KeycloakAdapterOptions): DcrAdapt
     return found && withoutSecret(found);
   }
 
-  async function listScopes(target: string, action: string, context: OperationContext): Promise<ClientScope[]> {
+  async function listScopes(target: IdpTarget, action: string, context: OperationContext): Promise<ClientScope[]> {
     const response = await http.get<ClientScope[]>(target, { signal: context.signal });
     if (!response.ok || !Array.isArray(response.body)) throw http.errorFromResponse(response, action);
     return response.body;
