@@ -248,3 +248,20 @@ describe('the adapter template', () => {
     }
   });
 });
+
+describe('what every install carries', () => {
+  it('no type packages among any published package’s dependencies: development or optional peer only', () => {
+    const manifests = ['apps/server', 'apps/server-all', ...readdirSync(join(root, 'packages')).map((name) => `packages/${name}`)];
+    const typesAtRuntime = manifests.flatMap((dir) => {
+      const manifest = JSON.parse(readFileSync(join(root, dir, 'package.json'), 'utf8')) as {
+        private?: boolean;
+        dependencies?: Record<string, string>;
+      };
+      if (manifest.private) return [];
+      return Object.keys(manifest.dependencies ?? {})
+        .filter((name) => name.startsWith('@types/'))
+        .map((name) => `${dir}: ${name}`);
+    });
+    expect(typesAtRuntime).toEqual([]);
+  });
+});

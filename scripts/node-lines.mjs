@@ -57,13 +57,15 @@ export function unsupportedPlatform({ platform, arch, glibc }) {
   return undefined;
 }
 
-/** The vitest runs each line gets: the server's end-to-end test and every adapter's conformance test. */
+/** The vitest runs each line gets: the server's end-to-end and Lambda tests and every adapter's conformance test. */
 export function testRuns(root) {
   const adapters = readdirSync(join(root, 'packages'))
     .filter((name) => name.startsWith('adapter-') && existsSync(join(root, 'packages', name, 'test', 'conformance.test.ts')))
     .sort();
   return [
     { dir: 'apps/server', file: 'test/e2e.test.ts' },
+    // The Lambda handler, on the Lambda runtimes the server's README recommends (nodejs22.x, nodejs24.x).
+    { dir: 'apps/server', file: 'test/lambda.test.ts' },
     ...adapters.map((name) => ({ dir: `packages/${name}`, file: 'test/conformance.test.ts' })),
   ];
 }
