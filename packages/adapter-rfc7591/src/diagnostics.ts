@@ -1,5 +1,5 @@
 import type { ServerMetadata } from 'openid-client';
-import type { AdapterDiagnostics, DiagnosticCheck } from '@dcr-bridge/core';
+import type { AdapterDiagnostics, DiagnosticCheck, IdpVersion } from '@dcr-bridge/core';
 
 /** What `dcr-bridge doctor` needs of the adapter: its settings and the calls it already makes. */
 export interface Rfc7591DiagnosticsSource {
@@ -13,6 +13,11 @@ export interface Rfc7591DiagnosticsSource {
   tokenForRegistration(): Promise<string | undefined>;
   tokenEndpoint(): Promise<string>;
 }
+
+/** What the adapter supports (README, "Supported versions"): the RFCs, not a product. */
+export const IDP_PRODUCT = 'OAuth 2.0 Dynamic Client Registration (RFC 7591) with management (RFC 7592)';
+export const SUPPORTED =
+  'any server with RFC 7591 registration and RFC 7592 management (tested: oidc-provider 9.13.3); rotation where an update without client_secret issues a new one';
 
 const WRITE_TEST = 'only a registration shows it: `dcr-bridge doctor --write-test` proves it';
 
@@ -28,6 +33,39 @@ export function createRfc7591Diagnostics(source: Rfc7591DiagnosticsSource): Adap
       return [...(await discoveryChecks(source)), await initialAccessTokenCheck(source), managementCheck()];
     },
     tokenEndpoint: () => source.tokenEndpoint(),
+    idpVersion: () => idpVersion(source),
+  };
+}
+
+/**
+ * A discovery document (RFC 8414, OpenID Connect Discovery) names no product and no version: what it tells is
+ * the issuer and what its registration endpoint supports. Within the range where it announces a
+ * registration_endpoint; outside it where it announces none (registration is off); not told without discovery.
+ */
+async function idpVersion(source: Rfc7591DiagnosticsSource): Promise<IdpVersion> {
+  const found = { product: IDP_PRODUCT, supported: SUPPORTED };
+  if (!source.issuer)
+    return {
+      ...found,
+      detail: `RFC7591_REGISTRATION_ENDPOINT ${source.registrationEndpoint ?? ''} (no discovery document: nothing tells what the server supports)`,
+    };
+  const metadata = await source.discoveryDocument(source.issuer);
+  const list = (value: unknown) => (Array.isArray(value) ? value.join(' ') : 'not announced');
+  const supports = [
+    `token_endpoint_auth_methods_supported: ${list(metadata.token_endpoint_auth_methods_supported)}`,
+    `grant_types_supported: ${list(metadata.grant_types_supported)}`,
+    `scopes_supported: ${list(metadata.scopes_supported)}`,
+  ].join('; ');
+  if (typeof metadata.registration_endpoint !== 'string')
+    return {
+      ...found,
+      withinSupported: false,
+      detail: `issuer ${source.issuer} (its discovery document names no product or version) announces no registration_endpoint: dynamic client registration is off; ${supports}`,
+    };
+  return {
+    ...found,
+    withinSupported: true,
+    detail: `issuer ${source.issuer} (its discovery document names no product or version); registration_endpoint ${metadata.registration_endpoint}; ${supports}; RFC 7592 management shows only with a registration`,
   };
 }
 

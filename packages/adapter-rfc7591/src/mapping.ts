@@ -18,7 +18,8 @@ const READ_ONLY_FIELDS = ['registration_access_token', 'registration_client_uri'
 
 /**
  * RFC 7591 clients cannot be searched, so the client name carries the create's nonce: an operator can find
- * a client a crashed create may have left by the nonce the bridge logs.
+ * a client a crashed create may have left by the nonce the bridge logs. Only RFC 7591 §2 metadata: OpenID
+ * Connect's `application_type` (which the bridge sent until checked against RFC 7591) defaults to `web` anyway.
  */
 export function registrationMetadata(registration: ClientRegistration, nonce: string): ClientMetadata {
   const metadata: ClientMetadata = {
@@ -28,7 +29,6 @@ export function registrationMetadata(registration: ClientRegistration, nonce: st
     // RFC 7591 defaults response_types to ["code"]; a client_credentials-only client must say it has none.
     response_types: responseTypes(registration.grantTypes),
     token_endpoint_auth_method: registration.tokenEndpointAuthMethod,
-    application_type: 'web',
   };
   if (registration.scopes.length > 0) metadata.scope = registration.scopes.join(' ');
   return metadata;

@@ -19,7 +19,9 @@ import { konnectApplication, startBridge } from '@dcr-bridge/conformance';
 import { createSqliteDriver } from '@dcr-bridge/store-sqlite';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createRfc7591Adapter, dcrBridgeAdapter } from '../src/index.js';
-import { startTestProvider, type TestProvider } from './oidc-provider.js';
+import { startTestProvider, type TestProvider, registrationApi } from './oidc-provider.js';
+import { createApiDescription, type OpenApiDocument } from '@dcr-bridge/conformance';
+import rfc7591 from './vendor/rfc7591-rfc7592.openapi.json' with { type: 'json' };
 
 const context = (): OperationContext => ({
   signal: AbortSignal.timeout(5000),
@@ -350,5 +352,29 @@ describe('settings', () => {
     });
     expect(adapter.id).toBe('rfc7591');
     expect(opened).toBe(2);
+  });
+});
+
+// Every registration request and RFC 7592 call the provider saw, and its answers, against RFC 7591/7592 (test/vendor).
+afterAll(() => registrationApi.expectNoProblems());
+
+describe('RFC 7591 / RFC 7592 as pinned (test/vendor)', () => {
+  it('reports a misspelt field, a read-only field in an update, a missing client_id, a wrong type and an answer without management', () => {
+    const api = createApiDescription({ name: 'RFC 7591 / RFC 7592', document: rfc7591 as unknown as OpenApiDocument });
+    const metadata = { client_name: 'Orders [k3j9x2ab]', redirect_uris: [], grant_types: ['client_credentials'], response_types: [] };
+    expect(api.checkRequest('POST', '/reg', { ...metadata, token_endpoint_auth_method: 'client_secret_basic' })).toEqual([]);
+    expect(api.checkRequest('POST', '/reg', { ...metadata, token_endpoint_auth_methods: 'client_secret_basic' })).toEqual([
+      'POST /reg: request body: /token_endpoint_auth_methods is not described',
+    ]);
+    expect(api.checkRequest('PUT', '/reg/abc', { ...metadata, client_id: 'abc', registration_access_token: 't' })).toEqual([
+      'PUT /reg/abc: request body: /registration_access_token is not described',
+    ]);
+    expect(api.checkRequest('PUT', '/reg/abc', metadata)[0]).toMatch(/required property 'client_id'/);
+    expect(api.checkRequest('POST', '/reg', { ...metadata, scope: ['read'] })[0]).toMatch(/\/scope must be string/);
+    expect(api.checkResponse('POST', '/reg', 201, { client_id: 'abc', client_secret: 's', client_secret_expires_at: 0 })[0]).toMatch(
+      /required property 'registration_access_token'/,
+    );
+    expect(api.checkResponse('POST', '/reg', 400, { error_description: 'no' })[0]).toMatch(/required property 'error'/);
+    expect(() => api.expectNoProblems()).toThrow(/Traffic that RFC 7591 \/ RFC 7592 does not describe/);
   });
 });

@@ -7,7 +7,7 @@ import { createCapturingLogger, runConformanceSuite } from '@dcr-bridge/conforma
 import { createSqliteDriver } from '@dcr-bridge/store-sqlite';
 import { afterAll, expect } from 'vitest';
 import { createRfc7591Adapter } from '../src/index.js';
-import { startTestProvider, type TestProvider } from './oidc-provider.js';
+import { startTestProvider, type TestProvider, registrationApi } from './oidc-provider.js';
 
 let idp: TestProvider;
 const dir = mkdtempSync(join(tmpdir(), 'dcr-rfc7591-'));
@@ -112,3 +112,6 @@ afterAll(() => {
   // Registration access tokens are never logged either (the suite checks the client secrets).
   expect(logger.text()).not.toMatch(/registration_access_token"\s*:\s*"[^[]/);
 });
+
+// Every registration request and RFC 7592 call the provider saw, and its answers, against RFC 7591/7592 (test/vendor).
+afterAll(() => registrationApi.expectNoProblems());

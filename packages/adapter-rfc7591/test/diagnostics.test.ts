@@ -5,7 +5,7 @@ import { parseRegistration } from '@dcr-bridge/core/http';
 import { konnectApplication, operationContext } from '@dcr-bridge/conformance';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRfc7591Adapter, type Rfc7591AdapterOptions } from '../src/index.js';
-import { startTestProvider, type TestProvider } from './oidc-provider.js';
+import { startTestProvider, type TestProvider, registrationApi } from './oidc-provider.js';
 
 const context = () => operationContext();
 const store = () => createEncryptedStore({ driver: createMemoryDriver(), keys: [new Uint8Array(randomBytes(32))] });
@@ -43,6 +43,49 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const adapter of adapters) await adapter.close?.();
   await Promise.all([idp.close(), withoutRegistration.close(), withoutClientCredentials.close()]);
+});
+
+describe('doctor: IdP version', () => {
+  it('reports the issuer and what its registration endpoint supports (no version: discovery tells none), one discovery read', async () => {
+    const before = idp.requests.length;
+    const found = await adapterOn(idp, {}).diagnostics!.idpVersion!(context());
+    expect(found).toEqual({
+      product: 'OAuth 2.0 Dynamic Client Registration (RFC 7591) with management (RFC 7592)',
+      supported: expect.stringContaining('RFC 7591 registration and RFC 7592 management'),
+      withinSupported: true,
+      detail: expect.stringContaining(
+        `issuer ${idp.issuer} (its discovery document names no product or version); registration_endpoint ${idp.registrationEndpoint}`,
+      ),
+    });
+    expect(found.version).toBeUndefined();
+    expect(found.detail).toContain('token_endpoint_auth_methods_supported: client_secret_basic');
+    expect(found.detail).toContain('grant_types_supported: ');
+    expect(idp.requests.slice(before)).toEqual([expect.stringContaining('/.well-known/openid-configuration')]);
+  });
+
+  it('is outside the supported range where the discovery document announces no registration_endpoint', async () => {
+    expect(await adapterOn(withoutRegistration, {}).diagnostics!.idpVersion!(context())).toMatchObject({
+      withinSupported: false,
+      detail: expect.stringContaining('announces no registration_endpoint'),
+    });
+  });
+
+  it('cannot tell without discovery (RFC7591_REGISTRATION_ENDPOINT)', async () => {
+    const found = await adapterOn(idp, { issuer: undefined, registrationEndpoint: idp.registrationEndpoint }).diagnostics!.idpVersion!(
+      context(),
+    );
+    expect(found.withinSupported).toBeUndefined();
+    expect(found.detail).toContain('no discovery document');
+  });
+});
+
+describe('readiness and the permission checks', () => {
+  it('is not ready where the IdP would register clients that can never get a token (no client_credentials grant)', async () => {
+    const initialAccessToken = await withoutClientCredentials.plainInitialAccessToken();
+    const report = await adapterOn(withoutClientCredentials, { initialAccessToken }).checkReady(context());
+    expect(report).toMatchObject({ ready: false, reason: 'idp_error', missingPermissions: ['grant type client_credentials'] });
+    expect((await adapterOn(idp, { initialAccessToken: await idp.plainInitialAccessToken() }).checkReady(context())).ready).toBe(true);
+  });
 });
 
 describe('doctor: permission checks', () => {
@@ -151,3 +194,6 @@ describe('doctor: token endpoint', () => {
     await expect(missing.diagnostics!.tokenEndpoint(context())).rejects.toThrow('RFC7591_TOKEN_ENDPOINT');
   });
 });
+
+// Every registration request and RFC 7592 call the provider saw, and its answers, against RFC 7591/7592 (test/vendor).
+afterAll(() => registrationApi.expectNoProblems());

@@ -4,7 +4,19 @@ import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair } from 'jose';
 import * as oidc from 'openid-client';
 import Provider from 'oidc-provider';
-import { createFakeIdpKit, type FakeIdpKit } from '@dcr-bridge/conformance';
+import { createApiDescription, createFakeIdpKit, type FakeIdpKit, type OpenApiDocument } from '@dcr-bridge/conformance';
+import rfc7591 from './vendor/rfc7591-rfc7592.openapi.json' with { type: 'json' };
+
+/**
+ * RFC 7591 / RFC 7592 as a small OpenAPI document (test/vendor/): every registration, read, update and delete
+ * the provider receives, and every answer it gives, is checked against it. One per test file (vitest isolates
+ * modules per file); each file asserts at the end that it found no problem.
+ */
+export const registrationApi = createApiDescription({
+  name: 'RFC 7591 / RFC 7592 (test/vendor/rfc7591-rfc7592.openapi.json)',
+  document: rfc7591 as unknown as OpenApiDocument,
+  basePath: '',
+});
 
 /**
  * A real OpenID Provider (panva/oidc-provider, OpenID Certified) on 127.0.0.1 for the tests:
@@ -120,6 +132,14 @@ export async function startTestProvider(options: TestProviderOptions = {}): Prom
       },
       registrationManagement: { enabled: registration, rotateRegistrationAccessToken: true },
     },
+  });
+  // The registration endpoint and RFC 7592's client configuration endpoint, checked as they are answered.
+  provider.use(async (ctx, next) => {
+    await next();
+    if (ctx.path !== '/reg' && !ctx.path.startsWith('/reg/')) return;
+    const sent = ctx.method === 'POST' || ctx.method === 'PUT' ? (ctx.oidc as { body?: unknown } | undefined)?.body : undefined;
+    registrationApi.checkRequest(ctx.method, ctx.path, sent);
+    registrationApi.checkResponse(ctx.method, ctx.path, ctx.status, ctx.body === null ? undefined : ctx.body);
   });
   // IdPs such as Keycloak and Curity accept an access token with a registration scope as the initial
   // access token; this middleware gives oidc-provider the same behaviour for the client_credentials mode.

@@ -10,7 +10,7 @@ import {
 } from '@dcr-bridge/conformance';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createRfc7591Adapter } from '../src/index.js';
-import { startTestProvider, type TestProvider } from './oidc-provider.js';
+import { startTestProvider, type TestProvider, registrationApi } from './oidc-provider.js';
 
 /**
  * The registration access token under faults. oidc-provider (like Keycloak) rotates it on every RFC 7592
@@ -180,3 +180,6 @@ describe('deletes', () => {
     expect(await store.get(clientId)).toBeDefined();
   });
 });
+
+// Every registration request and RFC 7592 call the provider saw, and its answers, against RFC 7591/7592 (test/vendor).
+afterAll(() => registrationApi.expectNoProblems());
