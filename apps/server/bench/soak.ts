@@ -5,8 +5,11 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { auditLedger, createLedger, runKonnectLoad, type Call, type KonnectLedger } from '@dcr-bridge/conformance';
-import { idpTargets, type AdapterId, type IdpTarget } from '../test/idp-targets.js';
+import { idpTargets, soakOnlyTargets, type IdpTarget } from '../test/idp-targets.js';
 import { runBridgeProcess, type BridgeProcess } from '../test/process.js';
+
+/** Every adapter's IdP: the server tests' targets and the soak-only ones. */
+const targets: Record<string, () => Promise<IdpTarget>> = { ...idpTargets, ...soakOnlyTargets };
 
 /**
  * `pnpm soak`: the fault suite's long form, on the real server process, for every adapter.
@@ -24,7 +27,7 @@ import { runBridgeProcess, type BridgeProcess } from '../test/process.js';
  */
 const { values } = parseArgs({
   options: {
-    adapters: { type: 'string', default: Object.keys(idpTargets).join(',') },
+    adapters: { type: 'string', default: Object.keys(targets).join(',') },
     operations: { type: 'string', default: '1000' },
     kills: { type: 'string', default: '5' },
     profile: { type: 'string', default: 'real' },
@@ -43,8 +46,8 @@ const PROFILES = {
 };
 const profile = PROFILES[values.profile as keyof typeof PROFILES];
 if (!profile) throw new Error(`--profile must be one of ${Object.keys(PROFILES).join(', ')}`);
-const adapters = values.adapters.split(',').map((id) => id.trim()) as AdapterId[];
-for (const id of adapters) if (!(id in idpTargets)) throw new Error(`unknown adapter ${id}; known: ${Object.keys(idpTargets).join(', ')}`);
+const adapters = values.adapters.split(',').map((id) => id.trim());
+for (const id of adapters) if (!(id in targets)) throw new Error(`unknown adapter ${id}; known: ${Object.keys(targets).join(', ')}`);
 const operations = Number(values.operations);
 const kills = Number(values.kills);
 const seed = values.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(values.seed);
@@ -120,8 +123,8 @@ function recoveryLine(bridge: BridgeProcess): Record<string, number> | undefined
   return line ? (JSON.parse(line) as Record<string, number>) : undefined;
 }
 
-async function soak(id: AdapterId): Promise<Figures> {
-  const target = await idpTargets[id]();
+async function soak(id: string): Promise<Figures> {
+  const target = await (targets[id] as () => Promise<IdpTarget>)();
   const dir = mkdtempSync(join(tmpdir(), `dcr-soak-${id}-`));
   const env = {
     ...target.env,

@@ -1,12 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createFakeIdpKit, listenOnLoopback, type FakeIdpKit } from '@dcr-bridge/conformance';
+import { startFakeAuthentik } from '../../../packages/adapter-authentik/test/fake-authentik.js';
 import { startCognitoEnvironment } from '../../../packages/adapter-cognito/test/environment.js';
+import { startFakeFusionauth } from '../../../packages/adapter-fusionauth/test/fake-fusionauth.js';
 import { startFakeKeycloak, type FakeKeycloak } from '../../../packages/adapter-keycloak/test/fake-keycloak.js';
 import { startOrg } from '../../../packages/adapter-okta/test/setup.js';
 import { startFakePingFederate } from '../../../packages/adapter-pingfederate/test/fake-pingfederate.js';
 import { startFakePingOne } from '../../../packages/adapter-pingone/test/fake-pingone.js';
 import { startTestProvider } from '../../../packages/adapter-rfc7591/test/oidc-provider.js';
+import { startFakeZitadel } from '../../../packages/adapter-zitadel/test/fake-zitadel.js';
 
 /**
  * Every adapter's IdP (the fakes and servers of the adapters' own tests), started in the test process on
@@ -194,6 +197,81 @@ export const idpTargets: Record<AdapterId, () => Promise<IdpTarget>> = {
           await cognito.stop();
         }
       },
+    };
+  },
+};
+
+/**
+ * The IdPs added after the server's own tests were written (issue 14), for `pnpm soak` only: the crash, doctor and
+ * replica tests run over `idpTargets`; these adapters' conformance suites cover the rest in-process.
+ */
+export type SoakOnlyAdapterId = 'authentik' | 'fusionauth' | 'zitadel';
+
+export const soakOnlyTargets: Record<SoakOnlyAdapterId, () => Promise<IdpTarget>> = {
+  async authentik() {
+    const idp = await startFakeAuthentik();
+    return {
+      env: {
+        DCR_BRIDGE_ADAPTER: 'authentik',
+        AUTHENTIK_URL: idp.url,
+        AUTHENTIK_API_TOKEN: idp.apiToken,
+        AUTHENTIK_AUTHORIZATION_FLOW: idp.flows.authorization,
+        AUTHENTIK_INVALIDATION_FLOW: idp.flows.invalidation,
+        ...insecureHttp('AUTHENTIK', idp.url),
+      },
+      application: {},
+      countClients: async () => idp.clientCount() + idp.strayApplicationCount(),
+      clientExists: async (clientId) => idp.client(clientId) !== undefined,
+      canGetToken: (clientId, secret) => idp.clientCredentials(clientId, secret),
+      faults: idp.faults,
+      requests: () => idp.requests,
+      createPath: { method: 'POST', path: /^\/api\/v3\/providers\/oauth2\/$/ },
+      close: () => idp.close(),
+    };
+  },
+
+  async fusionauth() {
+    const idp = await startFakeFusionauth();
+    return {
+      env: {
+        DCR_BRIDGE_ADAPTER: 'fusionauth',
+        FUSIONAUTH_URL: idp.url,
+        FUSIONAUTH_API_KEY: idp.apiKey,
+        FUSIONAUTH_TENANT_ID: idp.tenantId,
+        FUSIONAUTH_ENTITY_TYPE_ID: idp.entityTypeId,
+        FUSIONAUTH_TARGET_ENTITY_ID: idp.targetEntityId,
+        ...insecureHttp('FUSIONAUTH', idp.url),
+      },
+      application: { scopes: ['read:orders'] },
+      countClients: async () => idp.entityCount(),
+      clientExists: async (clientId) => idp.entity(clientId) !== undefined,
+      canGetToken: (clientId, secret) => idp.clientCredentials(clientId, secret),
+      faults: idp.faults,
+      requests: () => idp.requests,
+      createPath: { method: 'POST', path: /^\/api\/entity\/[^/]+$/ },
+      close: () => idp.close(),
+    };
+  },
+
+  async zitadel() {
+    const idp = await startFakeZitadel();
+    return {
+      env: {
+        DCR_BRIDGE_ADAPTER: 'zitadel',
+        ZITADEL_URL: idp.url,
+        ZITADEL_PROJECT_ID: idp.projectId,
+        ZITADEL_ORGANIZATION_ID: idp.organizationId,
+        ZITADEL_API_TOKEN: idp.apiToken,
+        ...insecureHttp('ZITADEL', idp.url),
+      },
+      application: { redirect_uris: [] },
+      countClients: async () => idp.clientCount(),
+      clientExists: async (clientId) => idp.clientExists(clientId),
+      canGetToken: (clientId, secret) => idp.clientCredentials(clientId, secret),
+      faults: idp.faults,
+      requests: () => idp.requests,
+      createPath: { method: 'POST', path: /^\/zitadel\.user\.v2\.UserService\/CreateUser$/ },
+      close: () => idp.close(),
     };
   },
 };
