@@ -1,4 +1,11 @@
-import { BridgeError, notReady, type AdapterDiagnostics, type DiagnosticCheck, type OperationContext } from '@dcr-bridge/core';
+import {
+  BridgeError,
+  notReady,
+  type AdapterDiagnostics,
+  type DiagnosticCheck,
+  type IdpVersion,
+  type OperationContext,
+} from '@dcr-bridge/core';
 import { path, type IdpHttpClient, type IdpResponse } from '@dcr-bridge/core/idp';
 import { IDP_NAME } from './identity.js';
 
@@ -11,6 +18,23 @@ interface AdministrativeAccount {
 /** PingFederate's `ServerSettings`, as much as the doctor reads. */
 interface ServerSettings {
   federationInfo?: { baseUrl?: string };
+}
+
+/**
+ * The PingFederate versions the adapter supports (README, "Supported versions"): the admin API's `Client`,
+ * `ClientAuth`, `ClientSecret`, `SecondarySecret`, `AdministrativeAccount` and `ServerSettings` models, and the
+ * paths the adapter calls, are the same in the descriptions of 11.2 to 12.1 (pingfederate-go-client branches
+ * v1125 to v1210) and in 13.0–13.1 (Ping's Terraform provider, go-client v1300). Major and minor only.
+ */
+export const SUPPORTED_VERSIONS = { from: [11, 2], to: [13, 1], text: '11.2 – 13.1' } as const;
+
+/** Whether a PingFederate version (`12.1.0.4`) is within the supported range; undefined when it is not a version. */
+export function withinSupported(version: string): boolean | undefined {
+  const match = /^(\d+)\.(\d+)/.exec(version.trim());
+  if (!match) return undefined;
+  const at = Number(match[1]) * 1000 + Number(match[2]);
+  const { from, to } = SUPPORTED_VERSIONS;
+  return at >= from[0] * 1000 + from[1] && at <= to[0] * 1000 + to[1];
 }
 
 export interface PingFederateDiagnosticsSource {
@@ -84,6 +108,19 @@ export function createPingFederateDiagnostics(source: PingFederateDiagnosticsSou
         ),
         await writeRoleCheck(context),
       ];
+    },
+    async idpVersion(context): Promise<IdpVersion> {
+      // One cheap read: the admin API's `GET /version` (`Version` model: `{version}`), open to every administrative role.
+      const response = await http.get<{ version?: unknown }>('/version', { signal: context.signal });
+      if (!response.ok) throw http.errorFromResponse(response, 'reading the server version');
+      const version = typeof response.body?.version === 'string' ? response.body.version : undefined;
+      return {
+        product: IDP_NAME,
+        version,
+        supported: SUPPORTED_VERSIONS.text,
+        withinSupported: version === undefined ? undefined : withinSupported(version),
+        detail: version === undefined ? 'GET /version answered without a version' : 'GET /pf-admin-api/v1/version',
+      };
     },
     async tokenEndpoint(context) {
       // The runtime's token endpoint hangs off the server's base URL (System → Protocol Settings → Federation Info).

@@ -17,18 +17,22 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newClient } from '../src/mapping.js';
 import { createPingFederateAdapter, dcrBridgeAdapter } from '../src/index.js';
 import { startFakePingFederate, type FakePingFederate } from './fake-pingfederate.js';
+import { createPingFederateApiDescription, PINGFEDERATE_API_VERSION } from './vendor/pingfederate-api.js';
 
 let pf: FakePingFederate;
 let bridge: BridgeHarness;
 let adapter: ReturnType<typeof createPingFederateAdapter>;
+/** PingFederate's own API description: every admin request and answer of this file's fakes is checked against it. */
+const api = createPingFederateApiDescription();
 beforeAll(async () => {
-  pf = await startFakePingFederate();
+  pf = await startFakePingFederate({ api });
   adapter = createPingFederateAdapter({ adminUrl: pf.adminUrl, auth: pf.admin, accessTokenManagerId: 'jwt-atm' });
   bridge = await startBridge(adapter);
 });
 afterAll(async () => {
   await bridge.close();
   await pf.close();
+  api.expectNoProblems();
 });
 
 /** A call to the fake's admin API as an administrator would make it, behind the bridge's back. */
@@ -222,6 +226,7 @@ describe('transport and authentication', () => {
       'ext.cnf',
     );
     const tlsPf = await startFakePingFederate({
+      api,
       tls: { key: readFileSync(join(dir, 'server.key'), 'utf8'), cert: readFileSync(join(dir, 'server.pem'), 'utf8') },
     });
     try {
@@ -537,7 +542,61 @@ describe('lifecycle (core)', () => {
   });
 });
 
+describe("PingFederate's own API description (test/vendor)", () => {
+  it('finds a misspelt field in the client the adapter sends, and an undescribed path', async () => {
+    const own = createPingFederateApiDescription();
+    const strict = await startFakePingFederate({ api: own });
+    try {
+      const { client } = newClient(parseRegistration(konnectApplication()), {}, 'abcd1234');
+      const { redirectUris, ...rest } = client;
+      const answer = await fetch(`${strict.adminUrl}/oauth/clients`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'x-xsrf-header': 'PingFederate',
+          authorization: `Basic ${Buffer.from(`${strict.admin.username}:${strict.admin.password}`).toString('base64')}`,
+        },
+        body: JSON.stringify({ ...rest, redirectUri: redirectUris }),
+      });
+      expect(answer.status).toBe(201);
+      // The fake stores what it is sent, so its answer carries the misspelt field too.
+      expect(own.problems).toEqual([
+        'POST /pf-admin-api/v1/oauth/clients: request body: /redirectUri is not described',
+        'POST /pf-admin-api/v1/oauth/clients: answer 201: /redirectUri is not described',
+      ]);
+      expect(own.checkRequest('GET', '/pf-admin-api/v1/oauth/client', undefined)).toEqual([
+        `GET /pf-admin-api/v1/oauth/client: no such path in PingFederate ${PINGFEDERATE_API_VERSION} administrative API (pingidentity/pingfederate-go-client)`,
+      ]);
+      expect(() => own.expectNoProblems()).toThrow(/redirectUri is not described/);
+    } finally {
+      await strict.close();
+    }
+  });
+});
+
 describe('settings', () => {
+  it('refuses a plain http admin URL or OAuth token URL unless PINGFEDERATE_ALLOW_INSECURE_HTTP=true', () => {
+    const basic = { PINGFEDERATE_ADMIN_USERNAME: 'bridge', PINGFEDERATE_ADMIN_PASSWORD: 'pw' };
+    expect(() =>
+      readAdapterOptions(dcrBridgeAdapter, { PINGFEDERATE_ADMIN_URL: 'http://pf.example.com:9999/pf-admin-api/v1', ...basic }),
+    ).toThrow(/PINGFEDERATE_ADMIN_URL.*https.*PINGFEDERATE_ALLOW_INSECURE_HTTP/s);
+    expect(() =>
+      readAdapterOptions(dcrBridgeAdapter, {
+        PINGFEDERATE_ADMIN_URL: 'https://pf.example.com:9999/pf-admin-api/v1',
+        PINGFEDERATE_OAUTH_TOKEN_URL: 'http://pf.example.com:9031/as/token.oauth2',
+        PINGFEDERATE_OAUTH_CLIENT_ID: 'c',
+        PINGFEDERATE_OAUTH_CLIENT_SECRET: 's',
+      }),
+    ).toThrow(/PINGFEDERATE_OAUTH_TOKEN_URL/);
+    expect(
+      readAdapterOptions(dcrBridgeAdapter, {
+        PINGFEDERATE_ADMIN_URL: 'http://pf.internal:9999/pf-admin-api/v1',
+        PINGFEDERATE_ALLOW_INSECURE_HTTP: 'true',
+        ...basic,
+      }),
+    ).toMatchObject({ adminUrl: 'http://pf.internal:9999/pf-admin-api/v1' });
+  });
+
   it('reads Basic admin credentials and client defaults', () => {
     expect(
       readAdapterOptions(dcrBridgeAdapter, {

@@ -1,14 +1,19 @@
 import { createCapturingLogger, runConformanceSuite } from '@dcr-bridge/conformance';
 import { createPingFederateAdapter } from '../src/index.js';
+import { afterAll } from 'vitest';
 import { startFakePingFederate, type FakePingFederate } from './fake-pingfederate.js';
+import { createPingFederateApiDescription } from './vendor/pingfederate-api.js';
 
 let pf: FakePingFederate;
 const logger = createCapturingLogger();
+/** PingFederate's own API description: every admin request the suite makes the adapter send, and every answer, is checked. */
+const api = createPingFederateApiDescription();
+afterAll(() => api.expectNoProblems());
 
 runConformanceSuite({
   name: 'pingfederate (fake admin API, Basic admin credentials)',
   async setup() {
-    pf = await startFakePingFederate();
+    pf = await startFakePingFederate({ api });
     const tooManyRequests = (method: string, path: RegExp, seconds: number) =>
       pf.failNext(method, path, 429, { resultId: 'too_many_requests', message: 'Too many requests.' }, { 'retry-after': String(seconds) });
     return {

@@ -4,6 +4,7 @@ import { konnectApplication, operationContext } from '@dcr-bridge/conformance';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPingFederateAdapter, type PingFederateAdminAuth } from '../src/index.js';
 import { startFakePingFederate, type FakePingFederate } from './fake-pingfederate.js';
+import { createPingFederateApiDescription } from './vendor/pingfederate-api.js';
 
 const context = () => operationContext();
 const READ_CLIENTS = 'permission: Admin (list and read OAuth clients)';
@@ -12,12 +13,14 @@ const WRITE_CLIENTS = 'permission: Admin (create, update and delete OAuth client
 
 let pf: FakePingFederate;
 const adapters: DcrAdapter[] = [];
+const api = createPingFederateApiDescription();
 beforeAll(async () => {
-  pf = await startFakePingFederate();
+  pf = await startFakePingFederate({ api });
 });
 afterAll(async () => {
   for (const adapter of adapters) await adapter.close?.();
   await pf.close();
+  api.expectNoProblems();
 });
 
 function adapterWith(auth: PingFederateAdminAuth): DcrAdapter {
@@ -108,5 +111,58 @@ describe('doctor: token endpoint', () => {
     expect(answer.status).toBe(200);
     expect(await answer.json()).toMatchObject({ access_token: expect.any(String), token_type: 'Bearer' });
     await adapter.deleteClient(created.clientId, context());
+  });
+});
+
+describe('doctor: IdP version', () => {
+  it('reads GET /version in one call: PingFederate 12.1.0.4, within 11.2 – 13.1', async () => {
+    const adapter = adapterWith(pf.addAccount({ roles: ['ADMINISTRATOR'] }));
+    const before = pf.requests.length;
+    expect(await adapter.diagnostics!.idpVersion!(context())).toEqual({
+      product: 'PingFederate',
+      version: '12.1.0.4',
+      supported: '11.2 – 13.1',
+      withinSupported: true,
+      detail: 'GET /pf-admin-api/v1/version',
+    });
+    expect(pf.requests.slice(before)).toEqual(['GET /pf-admin-api/v1/version']);
+  });
+
+  it('reads the version for an account of any role (an Auditor too)', async () => {
+    const adapter = adapterWith(pf.addAccount({ roles: [], auditor: true }));
+    expect((await adapter.diagnostics!.idpVersion!(context())).version).toBe('12.1.0.4');
+  });
+
+  it.each([
+    ['11.1.3.0', false],
+    ['11.2.5', true],
+    ['13.1.0.2', true],
+    ['13.2.0.0', false],
+  ] as const)('says whether %s is within the supported range (%s)', async (version, within) => {
+    const other = await startFakePingFederate({ version, api });
+    const adapter = createPingFederateAdapter({ adminUrl: other.adminUrl, auth: other.admin });
+    try {
+      expect(await adapter.diagnostics!.idpVersion!(context())).toMatchObject({
+        product: 'PingFederate',
+        version,
+        withinSupported: within,
+      });
+    } finally {
+      await adapter.close?.();
+      await other.close();
+    }
+  });
+});
+
+describe('readiness sees write permission (core caches the permission checks)', () => {
+  it('is not ready for an Auditor, which reads clients but may not write them, and ready for the Admin role', async () => {
+    const auditor = adapterWith(pf.addAccount({ roles: [], auditor: true }));
+    expect(await auditor.checkReady(context())).toMatchObject({
+      ready: false,
+      reason: 'idp_error',
+      missingPermissions: [WRITE_CLIENTS],
+    });
+    const admin = adapterWith(pf.addAccount({ roles: ['ADMINISTRATOR', 'USER_ADMINISTRATOR'] }));
+    expect(await admin.checkReady(context())).toEqual({ ready: true });
   });
 });

@@ -1,6 +1,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { clientCredentials, createFakeIdpKit, listenOnLoopback, type FakeIdpKit } from '@dcr-bridge/conformance';
+import { clientCredentials, createFakeIdpKit, listenOnLoopback, type ApiDescription, type FakeIdpKit } from '@dcr-bridge/conformance';
+import { checkTraffic, createPingFederateApiDescription, PINGFEDERATE_API_VERSION } from './vendor/pingfederate-api.js';
 
 /**
  * A fake of PingFederate's administrative API (`/pf-admin-api/v1`) and its runtime token endpoint
@@ -40,7 +41,13 @@ import { clientCredentials, createFakeIdpKit, listenOnLoopback, type FakeIdpKit 
  *   OpenAPI description gives its 403s (`content: {}`); which role each resource needs is the table's
  *   wording, not a live server's answer. The admin OAuth client's tokens carry the Admin role (as mapped
  *   in oauth2.properties);
- * - `GET /serverSettings` gives `federationInfo.baseUrl`, the runtime's base URL (this fake's origin).
+ * - `GET /serverSettings` gives `federationInfo.baseUrl`, the runtime's base URL (this fake's origin);
+ * - `GET /version` answers `{version}` (the admin API's `Version` model) to any account that may sign in, whatever
+ *   its roles (the User Access Control table lists `/version` for every role); the version is the `version` option.
+ *
+ * Every admin API request the adapter sends and every answer the fake gives (an injected fault included) is checked
+ * against PingFederate's own administrative API description, pinned in test/vendor (`api`); the tests assert that
+ * it found nothing.
  */
 interface StoredClient {
   client: Record<string, unknown> & { clientId: string; grantTypes: string[] };
@@ -64,7 +71,19 @@ interface SecretBody {
   secondarySecrets?: Array<{ secret?: string; encryptedSecret?: string; expiryTime?: string }>;
 }
 
+export interface FakePingFederateOptions {
+  tls?: { key: string; cert: string };
+  /** The PingFederate version the fake models (`GET /version`); default the pinned API description's, 12.1.0.4. */
+  version?: string;
+  /** Where traffic problems are collected; default a new description of the pinned document. */
+  api?: ApiDescription;
+}
+
 export interface FakePingFederate {
+  /** The pinned API description every admin request and answer is checked against. */
+  api: ApiDescription;
+  /** The version `GET /version` answers. */
+  version: string;
   /** The kit's fault injection (see @dcr-bridge/conformance, "Fault injection"). */
   faults: Pick<FakeIdpKit, 'faultNext' | 'injectFaults' | 'settle' | 'faults'>;
   adminUrl: string;
@@ -87,7 +106,9 @@ export interface FakePingFederate {
   close(): Promise<void>;
 }
 
-export async function startFakePingFederate(options: { tls?: { key: string; cert: string } } = {}): Promise<FakePingFederate> {
+export async function startFakePingFederate(options: FakePingFederateOptions = {}): Promise<FakePingFederate> {
+  const version = options.version ?? PINGFEDERATE_API_VERSION;
+  const api = options.api ?? createPingFederateApiDescription();
   const admin = { username: 'dcr-bridge-admin', password: randomBytes(18).toString('base64url') };
   const oauthAdmin = { clientId: 'pf-admin-client', clientSecret: randomBytes(18).toString('base64url') };
   const accounts = new Map<string, AdminAccount>([
@@ -135,6 +156,7 @@ export async function startFakePingFederate(options: { tls?: { key: string; cert
   const activeSecrets = (stored: StoredClient) => [stored.secret, ...unexpired(stored).map((s) => s.secret)];
 
   const app = express();
+  checkTraffic(app, '/pf-admin-api/v1', api);
   app.use(kit.middleware);
 
   app.post('/as/token.oauth2', express.urlencoded({ extended: false }), (req, res) => {
@@ -176,6 +198,7 @@ export async function startFakePingFederate(options: { tls?: { key: string; cert
           ? { roles: ['ADMINISTRATOR'], auditor: false }
           : undefined;
     if (!caller) return void res.status(401).json({ resultId: 'unauthorized', message: 'Authentication required.' });
+    if (req.path === '/version') return next();
     const role = req.path.startsWith('/administrativeAccounts') ? 'USER_ADMINISTRATOR' : 'ADMINISTRATOR';
     const reading = req.method === 'GET';
     if (!caller.roles.includes(role) && !(reading && caller.auditor)) return void res.status(403).end();
@@ -193,6 +216,7 @@ export async function startFakePingFederate(options: { tls?: { key: string; cert
       encryptedPassword: encrypt(account.password),
     });
   });
+  adminApi.get('/version', (_req, res) => void res.json({ version }));
   adminApi.get(
     '/serverSettings',
     (_req, res) =>
@@ -281,7 +305,17 @@ export async function startFakePingFederate(options: { tls?: { key: string; cert
     });
   adminApi.get(
     '/oauth/authServerSettings',
-    (_req, res) => void res.json({ scopes, exclusiveScopes: [], clientSecretRetentionPeriod: secretRetentionMinutes }),
+    (_req, res) =>
+      void res.json({
+        // Required by the AuthorizationServerSettings model; PingFederate's defaults.
+        authorizationCodeEntropy: 30,
+        authorizationCodeTimeout: 60,
+        refreshRollingInterval: 0,
+        refreshTokenLength: 42,
+        scopes,
+        exclusiveScopes: [],
+        clientSecretRetentionPeriod: secretRetentionMinutes,
+      }),
   );
   adminApi.get('/oauth/clients', (_req, res) => void res.json({ items: [...clients.values()].map(view) }));
   adminApi.post('/oauth/clients', (req, res) => {
@@ -343,6 +377,8 @@ export async function startFakePingFederate(options: { tls?: { key: string; cert
   const server = await listenOnLoopback(app, { tls: options.tls });
   origin = server.origin;
   return {
+    api,
+    version,
     adminUrl: `${origin}/pf-admin-api/v1`,
     runtimeUrl: origin,
     admin,
