@@ -1,4 +1,4 @@
-import type { AdapterDiagnostics, DiagnosticCheck, OperationContext } from '@dcr-bridge/core';
+import type { AdapterDiagnostics, DiagnosticCheck, IdpVersion, OperationContext } from '@dcr-bridge/core';
 import { path, type IdpHttpClient } from '@dcr-bridge/core/idp';
 import { IDP_NAME } from './identity.js';
 
@@ -50,6 +50,28 @@ const REQUIRED_PERMISSIONS = [
  * not read (skip: `--write-test`); when PingOne will not show the assignments, reading applications is
  * proven with one GET and the rest is left to `--write-test`.
  */
+/** The API generation the adapter supports (README, "Supported versions"). */
+export const SUPPORTED_API = 'Platform API v1';
+
+/**
+ * PingOne is a hosted service, upgraded by Ping for every tenant at once: it tells no product version (the
+ * Platform API has no version endpoint, and its description's `info.version` is a date, 2023-06-29, not
+ * something a tenant answers). What the adapter can tell is the API generation, from the path of the API
+ * base URL (`…/v1`), without an IdP call.
+ */
+export function pingOneApiGeneration(apiUrl: string): IdpVersion {
+  const generation = /\/(v\d+)\/?$/.exec(new URL(apiUrl).pathname)?.[1];
+  return {
+    product: IDP_NAME,
+    supported: SUPPORTED_API,
+    ...(generation === undefined ? {} : { withinSupported: generation === 'v1' }),
+    detail:
+      generation === undefined
+        ? `a hosted service with no version endpoint; the API base URL ${apiUrl} names no API generation (…/v1)`
+        : `a hosted service with no version endpoint: Platform API ${generation}, from the API base URL`,
+  };
+}
+
 export function pingOneDiagnostics(setup: PingOneDiagnosticsSetup): AdapterDiagnostics {
   const { http, environmentId, workerId } = setup;
   const environment = path`/environments/${environmentId}`;
@@ -128,5 +150,6 @@ export function pingOneDiagnostics(setup: PingOneDiagnosticsSetup): AdapterDiagn
     adminUrl: setup.apiUrl,
     checkPermissions,
     tokenEndpoint: async () => `${setup.issuer}/token`,
+    idpVersion: async () => pingOneApiGeneration(setup.apiUrl),
   };
 }

@@ -18,7 +18,9 @@ import {
 import { MockAgent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createPingOneAdapter, dcrBridgeAdapter, type PingOneAdapterOptions } from '../src/index.js';
-import { startFakePingOne, type FakePingOne } from './fake-pingone.js';
+import { newApplication } from '../src/mapping.js';
+import { BRIDGE_PERMISSIONS, startFakePingOne, type FakePingOne } from './fake-pingone.js';
+import { createPingOneApiDescription } from './vendor/pingone-api.js';
 
 let p1: FakePingOne;
 let bridge: BridgeHarness;
@@ -36,15 +38,18 @@ const adapterFor = (overrides: Partial<PingOneAdapterOptions> = {}) =>
 const json = { headers: { 'content-type': 'application/json' } };
 /** A context as core's HTTP layer builds it; `answered` says whether Konnect got the answer. */
 const contextWith = (answered: Promise<boolean>) => operationContext({ answered });
+/** The PingOne Platform API description: every request and answer of this file's fake is checked against it. */
+const platformApi = createPingOneApiDescription();
 // A small page size, so that looking an application up by name has to follow PingOne's next-page links.
 beforeAll(async () => {
-  p1 = await startFakePingOne({ pageSize: 3 });
+  p1 = await startFakePingOne({ pageSize: 3, api: platformApi });
   adapter = adapterFor();
   bridge = await startBridge(adapter);
 });
 afterAll(async () => {
   await bridge.close();
   await p1.close();
+  platformApi.expectNoProblems();
 });
 
 describe('create', () => {
@@ -435,7 +440,58 @@ describe('PingOne calls per Konnect operation', () => {
   });
 });
 
+describe('the PingOne Platform API description (test/vendor)', () => {
+  it('finds a misspelt field in the application the adapter sends, and an undescribed path', async () => {
+    const own = createPingOneApiDescription();
+    const strict = await startFakePingOne({ api: own });
+    try {
+      const token = await fetch(`${strict.authUrl}/${strict.environmentId}/as/token`, {
+        method: 'POST',
+        headers: { authorization: `Basic ${Buffer.from(`${strict.worker.clientId}:${strict.worker.clientSecret}`).toString('base64')}` },
+        body: new URLSearchParams({ grant_type: 'client_credentials' }),
+      });
+      const { access_token: accessToken } = (await token.json()) as { access_token: string };
+      const { redirectUris, ...rest } = newApplication(parseRegistration(konnectApplication()), 'abcd1234');
+      const answer = await fetch(`${strict.apiUrl}/environments/${strict.environmentId}/applications`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${accessToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ ...rest, redirectUri: redirectUris }),
+      });
+      expect(answer.status).toBe(201);
+      const path = `POST /v1/environments/${strict.environmentId}/applications`;
+      // The fake stores what it is sent, so its answer carries the misspelt field too.
+      expect(own.problems).toEqual([
+        `${path}: request body: /redirectUri is not described`,
+        `${path}: answer 201: /redirectUri is not described`,
+      ]);
+      expect(own.checkRequest('GET', `/v1/environments/${strict.environmentId}/application`, undefined)[0]).toMatch(/no such path/);
+      expect(() => own.expectNoProblems()).toThrow(/redirectUri is not described/);
+    } finally {
+      await strict.close();
+    }
+  });
+});
+
 describe('settings', () => {
+  it('refuses plain http API and auth URLs unless PINGONE_ALLOW_INSECURE_HTTP=true', () => {
+    const required = { PINGONE_ENVIRONMENT_ID: 'env', PINGONE_CLIENT_ID: 'worker', PINGONE_CLIENT_SECRET: 's' };
+    expect(() =>
+      readAdapterOptions(dcrBridgeAdapter, {
+        ...required,
+        PINGONE_API_URL: 'http://p1.internal/v1',
+        PINGONE_AUTH_URL: 'http://p1.internal',
+      }),
+    ).toThrow(/PINGONE_API_URL must be an https URL.*PINGONE_ALLOW_INSECURE_HTTP=true.*\n- PINGONE_AUTH_URL must be an https URL/s);
+    expect(
+      readAdapterOptions(dcrBridgeAdapter, {
+        ...required,
+        PINGONE_API_URL: 'http://p1.internal/v1',
+        PINGONE_AUTH_URL: 'http://p1.internal',
+        PINGONE_ALLOW_INSECURE_HTTP: 'true',
+      }),
+    ).toMatchObject({ apiUrl: 'http://p1.internal/v1', authUrl: 'http://p1.internal' });
+  });
+
   it('derives the hosts from the region', () => {
     const options = readAdapterOptions(dcrBridgeAdapter, {
       PINGONE_ENVIRONMENT_ID: 'env',
@@ -453,10 +509,25 @@ describe('settings', () => {
       .get('https://auth.pingone.com.au')
       .intercept({ path: '/env-1/as/token', method: 'POST' })
       .reply(200, { access_token: 't', token_type: 'Bearer', expires_in: 3600 }, json);
-    agent
-      .get('https://api.pingone.com.au')
+    const api = agent.get('https://api.pingone.com.au');
+    api
       .intercept({ path: '/v1/environments/env-1/applications?limit=1', method: 'GET' })
       .reply(200, { _embedded: { applications: [] } }, json);
+    // Readiness includes the permission checks (core, cached): the worker's role assignments and the built-in roles.
+    api
+      .intercept({ path: '/v1/environments/env-1/applications/worker/roleAssignments', method: 'GET' })
+      .reply(
+        200,
+        { _embedded: { roleAssignments: [{ id: 'ra-1', role: { id: 'owner' }, scope: { id: 'env-1', type: 'ENVIRONMENT' } }] } },
+        json,
+      );
+    api
+      .intercept({ path: '/v1/roles', method: 'GET' })
+      .reply(
+        200,
+        { _embedded: { roles: [{ id: 'owner', name: 'Application Owner', permissions: BRIDGE_PERMISSIONS.map((id) => ({ id })) }] } },
+        json,
+      );
     const regional = createPingOneAdapter({
       environmentId: 'env-1',
       region: 'com.au',
@@ -476,6 +547,8 @@ describe('settings', () => {
       ).toEqual([
         'POST https://auth.pingone.com.au/env-1/as/token',
         'GET https://api.pingone.com.au/v1/environments/env-1/applications?limit=1',
+        'GET https://api.pingone.com.au/v1/environments/env-1/applications/worker/roleAssignments',
+        'GET https://api.pingone.com.au/v1/roles',
       ]);
     } finally {
       await regional.close?.();

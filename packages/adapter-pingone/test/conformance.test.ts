@@ -1,15 +1,20 @@
 import type { LifecycleSettings } from '@dcr-bridge/core';
 import { createCapturingLogger, runConformanceSuite } from '@dcr-bridge/conformance';
 import { createPingOneAdapter } from '../src/index.js';
+import { afterAll } from 'vitest';
 import { startFakePingOne, type FakePingOne } from './fake-pingone.js';
+import { createPingOneApiDescription } from './vendor/pingone-api.js';
 
 let p1: FakePingOne;
 const logger = createCapturingLogger();
+/** The PingOne Platform API description: every request the suite makes the adapter send, and every answer, is checked. */
+const api = createPingOneApiDescription();
+afterAll(() => api.expectNoProblems());
 
 runConformanceSuite({
   name: 'pingone (fake Platform API and token endpoint)',
   async setup() {
-    p1 = await startFakePingOne();
+    p1 = await startFakePingOne({ api });
     const adapterWith = (clientSecret: string, settings: LifecycleSettings = {}) =>
       createPingOneAdapter({
         environmentId: p1.environmentId,

@@ -3,15 +3,20 @@ import { konnectApplication, operationContext, startBridge } from '@dcr-bridge/c
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createPingOneAdapter, type PingOneAdapterOptions } from '../src/index.js';
 import { BRIDGE_PERMISSIONS, startFakePingOne, type FakePingOne } from './fake-pingone.js';
+import { createPingOneApiDescription } from './vendor/pingone-api.js';
 
 const context = operationContext();
 const PERMISSIONS = BRIDGE_PERMISSIONS;
 
 let p1: FakePingOne;
+const api = createPingOneApiDescription();
 beforeAll(async () => {
-  p1 = await startFakePingOne();
+  p1 = await startFakePingOne({ api });
 });
-afterAll(() => p1.close());
+afterAll(async () => {
+  await p1.close();
+  api.expectNoProblems();
+});
 afterEach(() => p1.setWorkerRoles([{ role: 'Application Owner' }]));
 
 const adapterFor = (overrides: Partial<PingOneAdapterOptions> = {}) =>
@@ -135,5 +140,44 @@ describe('doctor', () => {
     } finally {
       await bridge.close();
     }
+  });
+});
+
+describe('doctor: IdP version', () => {
+  it('names PingOne and its API generation from the API base URL, without an IdP call (PingOne has no version endpoint)', async () => {
+    const adapter = adapterFor();
+    const start = p1.requests.length;
+    expect(await diagnosticsOf(adapter).idpVersion!(context)).toEqual({
+      product: 'PingOne',
+      supported: 'Platform API v1',
+      withinSupported: true,
+      detail: 'a hosted service with no version endpoint: Platform API v1, from the API base URL',
+    });
+    expect(p1.requests.slice(start)).toEqual([]);
+    await adapter.close?.();
+  });
+
+  it('is outside the supported range for another API generation, and says so when the URL names none', async () => {
+    const next = adapterFor({ apiUrl: 'https://api.example.com/v2', authUrl: p1.authUrl });
+    expect(await diagnosticsOf(next).idpVersion!(context)).toMatchObject({ product: 'PingOne', withinSupported: false });
+    const custom = adapterFor({ apiUrl: 'https://pingone-proxy.example.com/platform', authUrl: p1.authUrl });
+    const unknown = await diagnosticsOf(custom).idpVersion!(context);
+    expect(unknown.withinSupported).toBeUndefined();
+    expect(unknown.detail).toContain('names no API generation');
+    await next.close?.();
+    await custom.close?.();
+  });
+});
+
+describe('readiness sees write permission (core caches the permission checks)', () => {
+  it('is not ready for a worker that may read applications but not write them', async () => {
+    p1.setWorkerRoles([{ role: 'Configuration Read Only' }]);
+    const { ready, checks } = await doctor();
+    expect(checks.find((check) => check.name === 'permission: applications:read:application')?.result).toBe('pass');
+    expect(ready).toMatchObject({ ready: false, reason: 'idp_error' });
+    expect((ready as { missingPermissions?: string[] }).missingPermissions).toEqual(
+      expect.arrayContaining(['permission: applications:create:application', 'permission: applications:update:secret']),
+    );
+    expect((ready as { missingPermissions?: string[] }).missingPermissions).not.toContain('permission: applications:read:application');
   });
 });

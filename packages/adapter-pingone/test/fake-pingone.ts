@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { clientCredentials, createFakeIdpKit, listenOnLoopback, type FakeIdpKit } from '@dcr-bridge/conformance';
+import { clientCredentials, createFakeIdpKit, listenOnLoopback, type ApiDescription, type FakeIdpKit } from '@dcr-bridge/conformance';
+import { checkTraffic, createPingOneApiDescription, PLATFORM_BASE_PATH } from './vendor/pingone-api.js';
 
 /**
  * A fake of the PingOne Platform API (applications, application secret, grants, resources and scopes) and
@@ -38,6 +39,10 @@ import { clientCredentials, createFakeIdpKit, listenOnLoopback, type FakeIdpKit 
  *   README relies on (Application Owner: applications, their secrets and grants, reading resources and
  *   scopes), not copied from a tenant. Reading its own role assignments is allowed to every worker (PingOne
  *   marks an assignment `readOnly` when "the actor is the target").
+ *
+ * Every Platform API request the adapter sends and every answer the fake gives (an injected fault included) is
+ * checked against the PingOne Platform API description pinned in test/vendor (`api`); the tests assert that it
+ * found nothing. PingOne has no version endpoint: the fake models API v1 as that description has it.
  */
 interface App {
   body: Record<string, unknown> & { id: string; name: string; grantTypes: string[] };
@@ -96,13 +101,35 @@ const BUILT_IN_ROLES: Array<{ name: string; applicableTo: string[]; permissions:
     permissions: [...BRIDGE_PERMISSIONS, 'applications:read:grant', 'applications:delete:grant'],
   },
   {
+    // Read-only: sees applications, their grants and the resources, and may change nothing (modelled for the
+    // readiness test of a read-only worker; the list is this fake's, like the others).
+    name: 'Configuration Read Only',
+    applicableTo: ['ENVIRONMENT'],
+    permissions: [
+      'applications:read:application',
+      'applications:read:grant',
+      'resources:read:resource',
+      'resources:read:scope',
+      'orgmgt:read:environment',
+    ],
+  },
+  {
     name: 'Identity Data Admin',
     applicableTo: ['ENVIRONMENT', 'POPULATION'],
     permissions: ['dir:create:user', 'dir:read:user', 'dir:update:user', 'dir:delete:user', 'dir:read:population'],
   },
 ];
 
+export interface FakePingOneOptions {
+  /** The service's page size for `GET …/applications` (default 100). */
+  pageSize?: number;
+  /** Where traffic problems are collected; default a new description of the pinned document. */
+  api?: ApiDescription;
+}
+
 export interface FakePingOne {
+  /** The pinned API description every Platform API request and answer is checked against. */
+  api: ApiDescription;
   /** The kit's fault injection (see @dcr-bridge/conformance, "Fault injection"). */
   faults: Pick<FakeIdpKit, 'faultNext' | 'injectFaults' | 'settle' | 'faults'>;
   apiUrl: string;
@@ -132,9 +159,9 @@ const error = (
   details: Array<{ code: string; target: string; message: string }> = [],
 ) => void res.status(status).json({ id: randomUUID(), code, message, ...(details.length > 0 ? { details } : {}) });
 
-/** `pageSize`: the service's page size for `GET …/applications` (default 100). */
-export async function startFakePingOne(options: { pageSize?: number } = {}): Promise<FakePingOne> {
+export async function startFakePingOne(options: FakePingOneOptions = {}): Promise<FakePingOne> {
   const pageSize = options.pageSize ?? 100;
+  const apiDescription = options.api ?? createPingOneApiDescription();
   const environmentId = randomUUID();
   const worker = { clientId: randomUUID(), clientSecret: randomBytes(32).toString('base64url') };
   const apps = new Map<string, App>();
@@ -177,6 +204,7 @@ export async function startFakePingOne(options: { pageSize?: number } = {}): Pro
     });
 
   const app = express();
+  checkTraffic(app, PLATFORM_BASE_PATH, apiDescription);
   app.use(kit.middleware);
 
   app.post('/:envId/as/token', express.urlencoded({ extended: false }), (req, res) => {
@@ -255,7 +283,6 @@ export async function startFakePingOne(options: { pageSize?: number } = {}): Pro
       role: { id: roleId(assignment.role) },
       scope: scopeOf(assignment),
       environment: { id: environmentId },
-      application: { id: worker.clientId },
       readOnly: true,
     }));
     res.json({
@@ -407,6 +434,7 @@ export async function startFakePingOne(options: { pageSize?: number } = {}): Pro
   const server = await listenOnLoopback(app);
   const origin = server.origin;
   return {
+    api: apiDescription,
     apiUrl: `${origin}/v1`,
     authUrl: origin,
     environmentId,
