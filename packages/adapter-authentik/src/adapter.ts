@@ -15,9 +15,11 @@ import { authentikDiagnostics } from './diagnostics.js';
 import { ADAPTER_ID, IDP_NAME } from './identity.js';
 import {
   PROVIDER_NAME_PREFIX,
+  allowsGrants,
   authentikMessage,
   checkRegistration,
   clientIdFor,
+  grantTypesFor,
   isManaged,
   newApplication,
   newProvider,
@@ -28,6 +30,7 @@ import {
   type AuthentikProvider,
   type AuthentikScopeMapping,
 } from './mapping.js';
+import { generationOf, readVersion, type Generation } from './versions.js';
 
 export interface AuthentikAdapterOptions extends LifecycleSettings {
   /** authentik's base URL (`https://authentik.example.com`): the API is under `/api/v3`, the token endpoint `/application/o/token/`. */
@@ -80,6 +83,18 @@ export function createAuthentikAdapter(options: AuthentikAdapterOptions): DcrAda
     }
     return mappings;
   }
+
+  /**
+   * The API generation, read once per adapter from the version authentik reports (`GET /admin/version/`, at the first
+   * create): from 2026.5 on a create must send `grant_types`. An upgrade while the bridge runs is caught by the create's
+   * answer (see `create`); a failed read is not kept, so the next create asks again.
+   */
+  let generation: Promise<Generation> | undefined;
+  const currentGeneration = (context: OperationContext) => {
+    generation ??= readVersion(http, context).then(generationOf);
+    generation.catch(() => (generation = undefined));
+    return generation;
+  };
 
   /**
    * The secret each look-up read, for `secretValue.read` in the same operation (core passes the same context
@@ -145,13 +160,21 @@ export function createAuthentikAdapter(options: AuthentikAdapterOptions): DcrAda
       const clientId = clientIdFor(registration.clientName, context.nonce);
       // authentik takes the secret from the caller: the bridge generates it, so the answer need not carry it.
       const clientSecret = generateSecret();
+      const grantTypes = grantTypesFor(registration);
+      const { grantTypes: listsGrants } = await currentGeneration(context);
       const created = await http.post<AuthentikProvider>('/providers/oauth2/', {
-        json: newProvider(clientId, clientSecret, registration, scopeMappings, flows),
+        json: newProvider(clientId, clientSecret, registration, scopeMappings, flows, listsGrants ? grantTypes : undefined),
         signal: context.signal,
       });
       if (created.status !== 201 || typeof created.body?.pk !== 'number') throw http.refusal(created, 'the new OAuth2 provider');
       // The client exists from here on: tell core before the next step, so it is deleted if that step fails.
       await context.created(clientId, withoutSecret(created.body));
+      if (!allowsGrants(created.body, grantTypes)) {
+        // authentik was upgraded to 2026.5 or later since the version was read: its answer lists the provider's grants,
+        // and without the ones asked for the token endpoint would refuse every request. Set them, and send them from now on.
+        generation = Promise.resolve({ grantTypes: true });
+        await patchProvider(created.body, { grant_types: grantTypes }, `the grant types of client ${clientId}`, context);
+      }
       const application = await http.post('/core/applications/', {
         json: newApplication(clientId, created.body.pk, registration),
         signal: context.signal,

@@ -21,6 +21,8 @@ export interface AuthentikProvider {
   redirect_uris?: AuthentikRedirectUri[];
   property_mappings?: string[];
   assigned_application_slug?: string | null;
+  /** The grants the token and authorize views accept for this provider (authentik 2026.5 and later; absent before). */
+  grant_types?: string[];
 }
 
 /** A scope mapping as `GET /api/v3/propertymappings/provider/scope/` returns it. */
@@ -98,25 +100,41 @@ export function scopeMappingsFor(scopes: string[], mappings: AuthentikScopeMappi
   return mappings.filter((mapping) => scopes.includes(mapping.scope_name)).map((mapping) => mapping.pk);
 }
 
-/** The body of `POST /api/v3/providers/oauth2/`: a confidential client with the bridge's secret and the marker as its name. */
+/**
+ * The body of `POST /api/v3/providers/oauth2/`: a confidential client with the bridge's secret and the marker as its name.
+ * `grantTypes`: authentik 2026.5 and later only (see `grantTypesFor`); older authentik has no such field.
+ */
 export function newProvider(
   clientId: string,
   clientSecret: string,
   registration: ClientRegistration,
   scopeMappings: string[],
   flows: AuthentikFlows,
+  grantTypes?: string[],
 ): Record<string, unknown> {
   return {
     name: providerNameFor(clientId),
     authorization_flow: flows.authorizationFlow,
     invalidation_flow: flows.invalidationFlow,
     client_type: 'confidential',
+    ...(grantTypes && { grant_types: grantTypes }),
     client_id: clientId,
     client_secret: clientSecret,
     redirect_uris: redirectUriEntries(registration.redirectUris),
     property_mappings: scopeMappings,
   };
 }
+
+/**
+ * The provider's `grant_types` (authentik 2026.5 and later): the grants Konnect asked for, and nothing more. authentik's
+ * token view refuses a grant the provider does not list, and a provider created through the API without the field
+ * lists none (`default=list`, migration 0033), so leaving it out gives credentials that never get a token.
+ */
+export const grantTypesFor = (registration: ClientRegistration): string[] => [...registration.grantTypes];
+
+/** Whether a provider as authentik answered it lists every grant asked for (true where authentik has no `grant_types`). */
+export const allowsGrants = (provider: AuthentikProvider, grantTypes: string[]): boolean =>
+  !Array.isArray(provider.grant_types) || grantTypes.every((grant) => provider.grant_types?.includes(grant));
 
 /** The body of `POST /api/v3/core/applications/`: Konnect's application name, exposing the provider. */
 export function newApplication(clientId: string, providerPk: number, registration: ClientRegistration): Record<string, unknown> {

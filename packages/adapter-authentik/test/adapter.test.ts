@@ -10,374 +10,381 @@ import { parseRegistration } from '@dcr-bridge/core/http';
 import { type BridgeHarness, konnectApplication, konnectEvent, operationContext, startBridge } from '@dcr-bridge/conformance';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuthentikAdapter, dcrBridgeAdapter } from '../src/index.js';
-import { startFakeAuthentik, type FakeAuthentik } from './fake-authentik.js';
+import { GENERATIONS, startFakeAuthentik, type FakeAuthentik } from './fake-authentik.js';
 
-let idp: FakeAuthentik;
-let bridge: BridgeHarness;
-let adapter: ReturnType<typeof createAuthentikAdapter>;
-const adapterOn = (journal?: StateStore, apiToken = idp.apiToken) =>
-  createAuthentikAdapter({
-    baseUrl: idp.url,
-    apiToken,
-    authorizationFlow: idp.flows.authorization,
-    invalidationFlow: idp.flows.invalidation,
-    journal,
-  });
-/** The context core gives an adapter call; `answered` is what Konnect's connection did with the answer. */
-const operation = (answered: Promise<boolean>) => operationContext({ answered });
-
-beforeAll(async () => {
-  idp = await startFakeAuthentik();
-  adapter = adapterOn();
-  bridge = await startBridge(adapter);
-});
-afterAll(async () => {
-  await bridge.close();
-  await adapter.close?.();
-  await idp.close();
-});
-
-describe('create', () => {
-  it('creates a marked provider whose client id ends in the create nonce, and the application exposing it', async () => {
-    const res = await bridge.call('POST', '/', {
-      body: konnectApplication({ client_name: 'Orders App', scopes: ['read:orders'], redirect_uris: ['https://app.example.com/cb'] }),
+// Every test of this file runs against both API generations the fake models (README, "Supported versions").
+describe.each(GENERATIONS)('authentik %s', (generation) => {
+  let idp: FakeAuthentik;
+  let bridge: BridgeHarness;
+  let adapter: ReturnType<typeof createAuthentikAdapter>;
+  const adapterOn = (journal?: StateStore, apiToken = idp.apiToken) =>
+    createAuthentikAdapter({
+      baseUrl: idp.url,
+      apiToken,
+      authorizationFlow: idp.flows.authorization,
+      invalidationFlow: idp.flows.invalidation,
+      journal,
     });
-    expect(res.status).toBe(201);
-    const clientId = res.body.client_id as string;
-    expect(clientId).toMatch(/^orders-app-[a-z0-9]{8}$/);
-    const readOrders = idp.scopeMappingPk('read:orders');
-    expect(idp.client(clientId)).toMatchObject({
-      name: `dcr-bridge: ${clientId}`,
-      client_type: 'confidential',
-      redirect_uris: [{ matching_mode: 'strict', url: 'https://app.example.com/cb' }],
-      property_mappings: [readOrders],
-      authorization_flow: idp.flows.authorization,
-      invalidation_flow: idp.flows.invalidation,
+  /** The context core gives an adapter call; `answered` is what Konnect's connection did with the answer. */
+  const operation = (answered: Promise<boolean>) => operationContext({ answered });
+
+  beforeAll(async () => {
+    idp = await startFakeAuthentik({ generation });
+    adapter = adapterOn();
+    bridge = await startBridge(adapter);
+  });
+  afterAll(async () => {
+    await bridge.close();
+    await adapter.close?.();
+    await idp.close();
+    // Every request the adapter sent and every answer the fake gave, against authentik's pinned schema.yml.
+    idp.api.expectNoProblems();
+  });
+
+  describe('create', () => {
+    it('creates a marked provider whose client id ends in the create nonce, and the application exposing it', async () => {
+      const res = await bridge.call('POST', '/', {
+        body: konnectApplication({ client_name: 'Orders App', scopes: ['read:orders'], redirect_uris: ['https://app.example.com/cb'] }),
+      });
+      expect(res.status).toBe(201);
+      const clientId = res.body.client_id as string;
+      expect(clientId).toMatch(/^orders-app-[a-z0-9]{8}$/);
+      const readOrders = idp.scopeMappingPk('read:orders');
+      expect(idp.client(clientId)).toMatchObject({
+        name: `dcr-bridge: ${clientId}`,
+        client_type: 'confidential',
+        redirect_uris: [{ matching_mode: 'strict', url: 'https://app.example.com/cb' }],
+        property_mappings: [readOrders],
+        authorization_flow: idp.flows.authorization,
+        invalidation_flow: idp.flows.invalidation,
+      });
+      expect(idp.application(clientId)).toMatchObject({
+        name: 'Orders App',
+        provider: idp.client(clientId)?.pk,
+        meta_publisher: 'dcr-bridge',
+      });
+      expect(await idp.clientCredentials(clientId, res.body.client_secret)).toBe(true);
     });
-    expect(idp.application(clientId)).toMatchObject({
-      name: 'Orders App',
-      provider: idp.client(clientId)?.pk,
-      meta_publisher: 'dcr-bridge',
-    });
-    expect(await idp.clientCredentials(clientId, res.body.client_secret)).toBe(true);
-  });
 
-  it('refuses what authentik cannot do before any call, creating nothing', async () => {
-    const start = idp.requests.length;
-    const res = await bridge.call('POST', '/', { body: konnectApplication({ token_endpoint_auth_method: 'private_key_jwt' }) });
-    expect(res.body).toEqual({ error: 'invalid_client_metadata', error_description: expect.stringContaining('"private_key_jwt"') });
-    expect(idp.requests.slice(start)).toEqual([]);
-  });
-
-  it('refuses an unknown scope after reading the scope mappings, creating nothing', async () => {
-    const start = idp.requests.length;
-    const res = await bridge.call('POST', '/', { body: konnectApplication({ scopes: ['read:orders', 'no-such-scope'] }) });
-    expect(res.body).toEqual({ error: 'invalid_scope', error_description: expect.stringContaining('"no-such-scope"') });
-    expect(idp.requests.slice(start)).toEqual(['GET /api/v3/propertymappings/provider/scope/?page=1&page_size=100']);
-  });
-
-  it('reads every page of scope mappings', async () => {
-    const crowded = await startFakeAuthentik();
-    crowded.addScopeMappings(Array.from({ length: 120 }, (_, index) => `extra:${index}`));
-    const own = createAuthentikAdapter({
-      baseUrl: crowded.url,
-      apiToken: crowded.apiToken,
-      authorizationFlow: crowded.flows.authorization,
-      invalidationFlow: crowded.flows.invalidation,
-    });
-    try {
-      const created = await own.createClient(
-        parseRegistration(konnectApplication({ scopes: ['extra:119'] })),
-        operation(Promise.resolve(true)),
-      );
-      expect(crowded.requests.slice(0, 2)).toEqual([
-        'GET /api/v3/propertymappings/provider/scope/?page=1&page_size=100',
-        'GET /api/v3/propertymappings/provider/scope/?page=2&page_size=100',
-      ]);
-      expect(crowded.client(created.clientId)?.property_mappings).toEqual([crowded.scopeMappingPk('extra:119')]);
-    } finally {
-      await own.close?.();
-      await crowded.close();
-    }
-  });
-
-  it("turns authentik's field errors into a 400 saying what was refused (authentik's words stay in the log)", async () => {
-    idp.failNext('POST', /^\/api\/v3\/providers\/oauth2\/$/, 400, { redirect_uris: [{ url: ['Enter a valid URL.'] }] });
-    const res = await bridge.call('POST', '/', { body: konnectApplication() });
-    expect(res.status).toBe(400);
-    expect(res.body).toEqual({ error: 'invalid_redirect_uri', error_description: expect.stringContaining('refused the redirect URIs') });
-    expect(res.body.error_description).not.toContain('Enter a valid URL.');
-  });
-
-  it('leaves neither provider nor application behind when creating the application fails', async () => {
-    const providers = idp.clientCount();
-    const applications = idp.applicationCount();
-    idp.failNext('POST', /^\/api\/v3\/core\/applications\/$/, 500, { detail: 'A server error occurred.' });
-    const res = await bridge.call('POST', '/', { body: konnectApplication() });
-    expect(res.status).toBe(502);
-    await adapter.drained?.();
-    expect([idp.clientCount(), idp.applicationCount()]).toEqual([providers, applications]);
-  });
-});
-
-describe('rotate, update, delete', () => {
-  it('rotates to a secret that works while the old one stops working', async () => {
-    const created = await bridge.call('POST', '/', { body: konnectApplication() });
-    const rotated = await bridge.call('POST', `/${created.body.client_id}/new-secret`);
-    expect(rotated.status).toBe(200);
-    expect(await idp.clientCredentials(created.body.client_id, created.body.client_secret)).toBe(false);
-    expect(await idp.clientCredentials(created.body.client_id, rotated.body.client_secret)).toBe(true);
-  });
-
-  it('replaces the redirect URIs and nothing else', async () => {
-    const created = await bridge.call('POST', '/', { body: konnectApplication({ scopes: ['read:orders'] }) });
-    const clientId = created.body.client_id as string;
-    const before = idp.client(clientId);
-    const res = await bridge.call('POST', `/${clientId}/event-hook`, {
-      body: konnectEvent(clientId, {
-        event_type: 'update_application',
-        redirect_uris: ['https://a.example.com/cb', 'https://b.example.com/cb'],
-      }),
-    });
-    expect(res.status).toBeLessThan(300);
-    expect(idp.client(clientId)).toEqual({
-      ...before,
-      redirect_uris: [
-        { matching_mode: 'strict', url: 'https://a.example.com/cb' },
-        { matching_mode: 'strict', url: 'https://b.example.com/cb' },
-      ],
-    });
-    expect(await idp.clientCredentials(clientId, created.body.client_secret)).toBe(true);
-  });
-
-  it('deletes the application and the provider', async () => {
-    const created = await bridge.call('POST', '/', { body: konnectApplication() });
-    const clientId = created.body.client_id as string;
-    expect((await bridge.call('DELETE', `/${clientId}`)).status).toBe(204);
-    expect(idp.client(clientId)).toBeUndefined();
-    expect(idp.application(clientId)).toBeUndefined();
-  });
-
-  it("finishes on Konnect's retry a delete that failed between the application and the provider", async () => {
-    const created = await bridge.call('POST', '/', { body: konnectApplication() });
-    const clientId = created.body.client_id as string;
-    idp.failNext('DELETE', /^\/api\/v3\/providers\/oauth2\/\d+\/$/, 500, { detail: 'A server error occurred.' });
-    expect((await bridge.call('DELETE', `/${clientId}`)).status).toBe(502);
-    expect([idp.application(clientId), idp.client(clientId)?.client_id]).toEqual([undefined, clientId]);
-    expect((await bridge.call('DELETE', `/${clientId}`)).status).toBe(204);
-    expect(idp.client(clientId)).toBeUndefined();
-  });
-
-  it("refuses a provider made in authentik's admin interface, and leaves it alone", async () => {
-    const foreign = idp.createForeignClient();
-    const res = await bridge.call('DELETE', `/${foreign}`);
-    expect(res.status).toBe(403);
-    expect(res.body.error).toBe('client_not_managed');
-    expect(idp.client(foreign)).toBeDefined();
-  });
-});
-
-describe('paths built from client ids', () => {
-  it.each(['../../core/applications', 'a/b', '%2F..', 'x?page_size=1'])('keeps %j inside one query value', async (clientId) => {
-    const start = idp.requests.length;
-    await bridge.call('DELETE', `/${encodeURIComponent(clientId)}`);
-    await bridge.call('POST', `/${encodeURIComponent(clientId)}/new-secret`);
-    const lookup = `GET /api/v3/providers/oauth2/?${new URLSearchParams({ client_id: clientId }).toString()}`;
-    expect(idp.requests.slice(start)).toEqual([lookup, lookup]);
-  });
-});
-
-describe('IdP failures', () => {
-  it('answers 503 with Retry-After when a proxy in front of authentik rate-limits a create', async () => {
-    idp.failNext('POST', /^\/api\/v3\/providers\/oauth2\/$/, 429, { detail: 'Too many requests.' }, { 'retry-after': '12' });
-    const res = await bridge.call('POST', '/', { body: konnectApplication() });
-    expect(res.status).toBe(503);
-    expect(res.headers.get('retry-after')).toBe('12');
-  });
-
-  it("answers 502 for a refused API token (authentik's 403), without the token, and is not ready", async () => {
-    const refused = adapterOn(undefined, 'wrong-token');
-    const wrong = await startBridge(refused);
-    try {
-      const res = await wrong.call('DELETE', '/some-client');
-      expect(res.status).toBe(502);
-      expect(res.body.error).toBe('idp_error');
-      expect(res.body.error_description).not.toContain('Token invalid/expired');
-      expect(JSON.stringify(res.body)).not.toContain('wrong-token');
-      expect((await refused.checkReady(operation(Promise.resolve(true)))).ready).toBe(false);
-      expect((await adapter.checkReady(operation(Promise.resolve(true)))).ready).toBe(true);
-    } finally {
-      await wrong.close();
-    }
-  });
-});
-
-describe('diagnostics', () => {
-  it('proves the read permissions, leaves the writes to --write-test, and names the token endpoint', async () => {
-    const diagnostics = adapter.diagnostics;
-    const context = operation(Promise.resolve(true));
-    idp.failNext('GET', /^\/api\/v3\/core\/applications\/$/, 403, { detail: 'You do not have permission to perform this action.' });
-    const checks = await diagnostics?.checkPermissions(context);
-    expect(checks?.map((check) => [check.name, check.result])).toEqual([
-      ['permission: view_oauth2provider', 'pass'],
-      ['permission: view_application', 'fail'],
-      ['permission: view_scopemapping', 'pass'],
-      ['permissions: add, change and delete of OAuth2/OpenID Providers and Applications', 'skip'],
-    ]);
-    expect(checks?.[1]?.fix).toContain('Can view Application');
-    expect(diagnostics?.adminUrl).toBe(idp.url);
-    expect(await diagnostics?.tokenEndpoint(context)).toBe(`${idp.url}/application/o/token/`);
-  });
-});
-
-describe('lifecycle (core)', () => {
-  it('deletes a client whose answer Konnect never got', async () => {
-    const created = await adapter.createClient(parseRegistration(konnectApplication()), operation(Promise.resolve(false)));
-    expect(idp.client(created.clientId)).toBeDefined();
-    await adapter.drained?.();
-    expect(idp.client(created.clientId)).toBeUndefined();
-    expect(idp.application(created.clientId)).toBeUndefined();
-  });
-
-  // Konnect's answer never settles in these: the journal entry stays open, as a process that died would leave it.
-  it('recover() on a second adapter over the same journal deletes the client a crashed process created', async () => {
-    const journal = createJsonStore(createMemoryDriver());
-    const created = await adapterOn(journal).createClient(parseRegistration(konnectApplication()), {
-      ...operation(new Promise(() => {})),
-      deadline: AbortSignal.timeout(0),
-    });
-    const restarted = adapterOn(journal);
-    expect(await restarted.recover?.({ inFlightMs: 0 })).toEqual({
-      open: 1,
-      undone: 1,
-      neverCreated: 0,
-      unresolved: 0,
-      kept: 0,
-      rotations: 0,
-    });
-    expect(idp.client(created.clientId)).toBeUndefined();
-    expect(await journal.list(JOURNAL_PREFIX)).toEqual([]);
-    await restarted.close?.();
-  });
-
-  it('recover() finds by its nonce a client whose id never reached the journal, and nothing else', async () => {
-    const journal = createJsonStore(createMemoryDriver());
-    const created = await adapterOn(journal).createClient(parseRegistration(konnectApplication({ client_name: 'Lost answer' })), {
-      ...operation(new Promise(() => {})),
-      deadline: AbortSignal.timeout(0),
-    });
-    const [key, entry] = (await journal.list<JournalEntry>(JOURNAL_PREFIX))[0] as [string, JournalEntry];
-    // As if the process died before authentik's answer to the create arrived.
-    await journal.set(key, { nonce: entry.nonce, clientName: entry.clientName, startedAt: entry.startedAt });
-    // An application of the same name made in the admin interface: the nonce lookup must leave it alone.
-    const decoy = idp.createForeignClient('Lost answer');
-    const restarted = adapterOn(journal);
-    expect(await restarted.recover?.({ inFlightMs: 0 })).toEqual({
-      open: 1,
-      undone: 1,
-      neverCreated: 0,
-      unresolved: 0,
-      kept: 0,
-      rotations: 0,
-    });
-    expect(idp.client(created.clientId)).toBeUndefined();
-    expect(idp.client(decoy)).toBeDefined();
-    await restarted.close?.();
-  });
-
-  it('recover() closes an entry whose create never reached authentik', async () => {
-    const journal = createJsonStore(createMemoryDriver());
-    await journal.set(`${JOURNAL_PREFIX}abcd1234`, { nonce: 'abcd1234', clientName: 'Never made', startedAt: new Date().toISOString() });
-    const restarted = adapterOn(journal);
-    expect(await restarted.recover?.({ inFlightMs: 0 })).toEqual({
-      open: 1,
-      undone: 0,
-      neverCreated: 1,
-      unresolved: 0,
-      kept: 0,
-      rotations: 0,
-    });
-    expect(await journal.list(JOURNAL_PREFIX)).toEqual([]);
-    await restarted.close?.();
-  });
-
-  it('costs authentik the calls of the README table: one per operation on a client this process remembers', async () => {
-    await adapter.drained?.();
-    const calls = async (work: () => Promise<unknown>) => {
+    it('refuses what authentik cannot do before any call, creating nothing', async () => {
       const start = idp.requests.length;
-      await work();
-      return idp.requests.slice(start).map((line) =>
-        line
-          .replace(/\/providers\/oauth2\/\d+\//, '/providers/oauth2/{pk}/')
-          .replace(/\/core\/applications\/[^/?]+\//, '/core/applications/{slug}/')
-          .replace(/client_id=[^&]+/, 'client_id={id}'),
-      );
-    };
-    const event = (clientId: string, body: Parameters<typeof konnectEvent>[1]) =>
-      bridge.call('POST', `/${clientId}/event-hook`, { body: konnectEvent(clientId, body) });
-    let clientId = '';
-    expect(await calls(async () => (clientId = (await bridge.call('POST', '/', { body: konnectApplication() })).body.client_id))).toEqual([
-      'POST /api/v3/providers/oauth2/',
-      'POST /api/v3/core/applications/',
-    ]);
-    expect(await calls(() => bridge.call('POST', '/', { body: konnectApplication({ scopes: ['read:orders'] }) }))).toEqual([
-      'GET /api/v3/propertymappings/provider/scope/?page=1&page_size=100',
-      'POST /api/v3/providers/oauth2/',
-      'POST /api/v3/core/applications/',
-    ]);
-    // Restore mode: the secret Konnect holds is read first (core keeps it, sealed, to put it back when Konnect does
-    // not get the new one), then the new one is PATCHed: 2 calls where the rotation alone was 1.
-    expect(await calls(() => bridge.call('POST', `/${clientId}/new-secret`))).toEqual([
-      'GET /api/v3/providers/oauth2/{pk}/',
-      'PATCH /api/v3/providers/oauth2/{pk}/',
-    ]);
-    expect(await calls(() => event(clientId, { event_type: 'update_application', redirect_uris: ['https://app.example.com/cb'] }))).toEqual(
-      ['PATCH /api/v3/providers/oauth2/{pk}/'],
-    );
-    expect(await calls(() => event(clientId, { event_type: 'add_registration', audience: 'https://api.example.com' }))).toEqual([]);
-    expect(await calls(() => event(clientId, { event_type: 'remove_registration', audience: 'https://api.example.com' }))).toEqual([]);
-    expect(await calls(() => bridge.call('DELETE', `/${clientId}`))).toEqual([
-      'DELETE /api/v3/core/applications/{slug}/',
-      'DELETE /api/v3/providers/oauth2/{pk}/',
-    ]);
+      const res = await bridge.call('POST', '/', { body: konnectApplication({ token_endpoint_auth_method: 'private_key_jwt' }) });
+      expect(res.body).toEqual({ error: 'invalid_client_metadata', error_description: expect.stringContaining('"private_key_jwt"') });
+      expect(idp.requests.slice(start)).toEqual([]);
+    });
 
-    // Cold, as after a restart: another adapter reads the client once to prove it the bridge's.
-    const other = await bridge.call('POST', '/', { body: konnectApplication() });
-    const third = await bridge.call('POST', '/', { body: konnectApplication() });
-    const restarted = await startBridge(adapterOn(createJsonStore(createMemoryDriver())));
-    try {
-      const id = other.body.client_id as string;
-      // Cold: the look-up that proves the provider the bridge's also carries the secret Konnect holds: no second read.
-      expect(await calls(() => restarted.call('POST', `/${id}/new-secret`))).toEqual([
-        'GET /api/v3/providers/oauth2/?client_id={id}',
+    it('refuses an unknown scope after reading the scope mappings, creating nothing', async () => {
+      const start = idp.requests.length;
+      const res = await bridge.call('POST', '/', { body: konnectApplication({ scopes: ['read:orders', 'no-such-scope'] }) });
+      expect(res.body).toEqual({ error: 'invalid_scope', error_description: expect.stringContaining('"no-such-scope"') });
+      expect(idp.requests.slice(start)).toEqual(['GET /api/v3/propertymappings/provider/scope/?page=1&page_size=100']);
+    });
+
+    it('reads every page of scope mappings', async () => {
+      const crowded = await startFakeAuthentik({ generation });
+      crowded.addScopeMappings(Array.from({ length: 120 }, (_, index) => `extra:${index}`));
+      const own = createAuthentikAdapter({
+        baseUrl: crowded.url,
+        apiToken: crowded.apiToken,
+        authorizationFlow: crowded.flows.authorization,
+        invalidationFlow: crowded.flows.invalidation,
+      });
+      try {
+        const created = await own.createClient(
+          parseRegistration(konnectApplication({ scopes: ['extra:119'] })),
+          operation(Promise.resolve(true)),
+        );
+        expect(crowded.requests.slice(0, 2)).toEqual([
+          'GET /api/v3/propertymappings/provider/scope/?page=1&page_size=100',
+          'GET /api/v3/propertymappings/provider/scope/?page=2&page_size=100',
+        ]);
+        expect(crowded.client(created.clientId)?.property_mappings).toEqual([crowded.scopeMappingPk('extra:119')]);
+      } finally {
+        await own.close?.();
+        await crowded.close();
+        crowded.api.expectNoProblems();
+      }
+    });
+
+    it("turns authentik's field errors into a 400 saying what was refused (authentik's words stay in the log)", async () => {
+      idp.failNext('POST', /^\/api\/v3\/providers\/oauth2\/$/, 400, { redirect_uris: [{ url: ['Enter a valid URL.'] }] });
+      const res = await bridge.call('POST', '/', { body: konnectApplication() });
+      expect(res.status).toBe(400);
+      expect(res.body).toEqual({ error: 'invalid_redirect_uri', error_description: expect.stringContaining('refused the redirect URIs') });
+      expect(res.body.error_description).not.toContain('Enter a valid URL.');
+    });
+
+    it('leaves neither provider nor application behind when creating the application fails', async () => {
+      const providers = idp.clientCount();
+      const applications = idp.applicationCount();
+      idp.failNext('POST', /^\/api\/v3\/core\/applications\/$/, 500, { detail: 'A server error occurred.' });
+      const res = await bridge.call('POST', '/', { body: konnectApplication() });
+      expect(res.status).toBe(502);
+      await adapter.drained?.();
+      expect([idp.clientCount(), idp.applicationCount()]).toEqual([providers, applications]);
+    });
+  });
+
+  describe('rotate, update, delete', () => {
+    it('rotates to a secret that works while the old one stops working', async () => {
+      const created = await bridge.call('POST', '/', { body: konnectApplication() });
+      const rotated = await bridge.call('POST', `/${created.body.client_id}/new-secret`);
+      expect(rotated.status).toBe(200);
+      expect(await idp.clientCredentials(created.body.client_id, created.body.client_secret)).toBe(false);
+      expect(await idp.clientCredentials(created.body.client_id, rotated.body.client_secret)).toBe(true);
+    });
+
+    it('replaces the redirect URIs and nothing else', async () => {
+      const created = await bridge.call('POST', '/', { body: konnectApplication({ scopes: ['read:orders'] }) });
+      const clientId = created.body.client_id as string;
+      const before = idp.client(clientId);
+      const res = await bridge.call('POST', `/${clientId}/event-hook`, {
+        body: konnectEvent(clientId, {
+          event_type: 'update_application',
+          redirect_uris: ['https://a.example.com/cb', 'https://b.example.com/cb'],
+        }),
+      });
+      expect(res.status).toBeLessThan(300);
+      expect(idp.client(clientId)).toEqual({
+        ...before,
+        redirect_uris: [
+          { matching_mode: 'strict', url: 'https://a.example.com/cb' },
+          { matching_mode: 'strict', url: 'https://b.example.com/cb' },
+        ],
+      });
+      expect(await idp.clientCredentials(clientId, created.body.client_secret)).toBe(true);
+    });
+
+    it('deletes the application and the provider', async () => {
+      const created = await bridge.call('POST', '/', { body: konnectApplication() });
+      const clientId = created.body.client_id as string;
+      expect((await bridge.call('DELETE', `/${clientId}`)).status).toBe(204);
+      expect(idp.client(clientId)).toBeUndefined();
+      expect(idp.application(clientId)).toBeUndefined();
+    });
+
+    it("finishes on Konnect's retry a delete that failed between the application and the provider", async () => {
+      const created = await bridge.call('POST', '/', { body: konnectApplication() });
+      const clientId = created.body.client_id as string;
+      idp.failNext('DELETE', /^\/api\/v3\/providers\/oauth2\/\d+\/$/, 500, { detail: 'A server error occurred.' });
+      expect((await bridge.call('DELETE', `/${clientId}`)).status).toBe(502);
+      expect([idp.application(clientId), idp.client(clientId)?.client_id]).toEqual([undefined, clientId]);
+      expect((await bridge.call('DELETE', `/${clientId}`)).status).toBe(204);
+      expect(idp.client(clientId)).toBeUndefined();
+    });
+
+    it("refuses a provider made in authentik's admin interface, and leaves it alone", async () => {
+      const foreign = idp.createForeignClient();
+      const res = await bridge.call('DELETE', `/${foreign}`);
+      expect(res.status).toBe(403);
+      expect(res.body.error).toBe('client_not_managed');
+      expect(idp.client(foreign)).toBeDefined();
+    });
+  });
+
+  describe('paths built from client ids', () => {
+    it.each(['../../core/applications', 'a/b', '%2F..', 'x?page_size=1'])('keeps %j inside one query value', async (clientId) => {
+      const start = idp.requests.length;
+      await bridge.call('DELETE', `/${encodeURIComponent(clientId)}`);
+      await bridge.call('POST', `/${encodeURIComponent(clientId)}/new-secret`);
+      const lookup = `GET /api/v3/providers/oauth2/?${new URLSearchParams({ client_id: clientId }).toString()}`;
+      expect(idp.requests.slice(start)).toEqual([lookup, lookup]);
+    });
+  });
+
+  describe('IdP failures', () => {
+    it('answers 503 with Retry-After when a proxy in front of authentik rate-limits a create', async () => {
+      idp.failNext('POST', /^\/api\/v3\/providers\/oauth2\/$/, 429, { detail: 'Too many requests.' }, { 'retry-after': '12' });
+      const res = await bridge.call('POST', '/', { body: konnectApplication() });
+      expect(res.status).toBe(503);
+      expect(res.headers.get('retry-after')).toBe('12');
+    });
+
+    it("answers 502 for a refused API token (authentik's 403), without the token, and is not ready", async () => {
+      const refused = adapterOn(undefined, 'wrong-token');
+      const wrong = await startBridge(refused);
+      try {
+        const res = await wrong.call('DELETE', '/some-client');
+        expect(res.status).toBe(502);
+        expect(res.body.error).toBe('idp_error');
+        expect(res.body.error_description).not.toContain('Token invalid/expired');
+        expect(JSON.stringify(res.body)).not.toContain('wrong-token');
+        expect((await refused.checkReady(operation(Promise.resolve(true)))).ready).toBe(false);
+        expect((await adapter.checkReady(operation(Promise.resolve(true)))).ready).toBe(true);
+      } finally {
+        await wrong.close();
+      }
+    });
+  });
+
+  describe('diagnostics', () => {
+    it('proves the read permissions, leaves the writes to --write-test, and names the token endpoint', async () => {
+      const diagnostics = adapter.diagnostics;
+      const context = operation(Promise.resolve(true));
+      idp.failNext('GET', /^\/api\/v3\/core\/applications\/$/, 403, { detail: 'You do not have permission to perform this action.' });
+      const checks = await diagnostics?.checkPermissions(context);
+      expect(checks?.map((check) => [check.name, check.result])).toEqual([
+        ['permission: view_oauth2provider', 'pass'],
+        ['permission: view_application', 'fail'],
+        ['permission: view_scopemapping', 'pass'],
+        ['permission: add_oauth2provider', 'pass'],
+        ['permission: add_application', 'pass'],
+        ['permissions: change and delete of OAuth2/OpenID Providers and Applications', 'skip'],
+      ]);
+      expect(checks?.[1]?.fix).toContain('Can view Application');
+      expect(diagnostics?.adminUrl).toBe(idp.url);
+      expect(await diagnostics?.tokenEndpoint(context)).toBe(`${idp.url}/application/o/token/`);
+    });
+  });
+
+  describe('lifecycle (core)', () => {
+    it('deletes a client whose answer Konnect never got', async () => {
+      const created = await adapter.createClient(parseRegistration(konnectApplication()), operation(Promise.resolve(false)));
+      expect(idp.client(created.clientId)).toBeDefined();
+      await adapter.drained?.();
+      expect(idp.client(created.clientId)).toBeUndefined();
+      expect(idp.application(created.clientId)).toBeUndefined();
+    });
+
+    // Konnect's answer never settles in these: the journal entry stays open, as a process that died would leave it.
+    it('recover() on a second adapter over the same journal deletes the client a crashed process created', async () => {
+      const journal = createJsonStore(createMemoryDriver());
+      const created = await adapterOn(journal).createClient(parseRegistration(konnectApplication()), {
+        ...operation(new Promise(() => {})),
+        deadline: AbortSignal.timeout(0),
+      });
+      const restarted = adapterOn(journal);
+      expect(await restarted.recover?.({ inFlightMs: 0 })).toEqual({
+        open: 1,
+        undone: 1,
+        neverCreated: 0,
+        unresolved: 0,
+        kept: 0,
+        rotations: 0,
+      });
+      expect(idp.client(created.clientId)).toBeUndefined();
+      expect(await journal.list(JOURNAL_PREFIX)).toEqual([]);
+      await restarted.close?.();
+    });
+
+    it('recover() finds by its nonce a client whose id never reached the journal, and nothing else', async () => {
+      const journal = createJsonStore(createMemoryDriver());
+      const created = await adapterOn(journal).createClient(parseRegistration(konnectApplication({ client_name: 'Lost answer' })), {
+        ...operation(new Promise(() => {})),
+        deadline: AbortSignal.timeout(0),
+      });
+      const [key, entry] = (await journal.list<JournalEntry>(JOURNAL_PREFIX))[0] as [string, JournalEntry];
+      // As if the process died before authentik's answer to the create arrived.
+      await journal.set(key, { nonce: entry.nonce, clientName: entry.clientName, startedAt: entry.startedAt });
+      // An application of the same name made in the admin interface: the nonce lookup must leave it alone.
+      const decoy = idp.createForeignClient('Lost answer');
+      const restarted = adapterOn(journal);
+      expect(await restarted.recover?.({ inFlightMs: 0 })).toEqual({
+        open: 1,
+        undone: 1,
+        neverCreated: 0,
+        unresolved: 0,
+        kept: 0,
+        rotations: 0,
+      });
+      expect(idp.client(created.clientId)).toBeUndefined();
+      expect(idp.client(decoy)).toBeDefined();
+      await restarted.close?.();
+    });
+
+    it('recover() closes an entry whose create never reached authentik', async () => {
+      const journal = createJsonStore(createMemoryDriver());
+      await journal.set(`${JOURNAL_PREFIX}abcd1234`, { nonce: 'abcd1234', clientName: 'Never made', startedAt: new Date().toISOString() });
+      const restarted = adapterOn(journal);
+      expect(await restarted.recover?.({ inFlightMs: 0 })).toEqual({
+        open: 1,
+        undone: 0,
+        neverCreated: 1,
+        unresolved: 0,
+        kept: 0,
+        rotations: 0,
+      });
+      expect(await journal.list(JOURNAL_PREFIX)).toEqual([]);
+      await restarted.close?.();
+    });
+
+    it('costs authentik the calls of the README table: one per operation on a client this process remembers', async () => {
+      await adapter.drained?.();
+      const calls = async (work: () => Promise<unknown>) => {
+        const start = idp.requests.length;
+        await work();
+        return idp.requests.slice(start).map((line) =>
+          line
+            .replace(/\/providers\/oauth2\/\d+\//, '/providers/oauth2/{pk}/')
+            .replace(/\/core\/applications\/[^/?]+\//, '/core/applications/{slug}/')
+            .replace(/client_id=[^&]+/, 'client_id={id}'),
+        );
+      };
+      const event = (clientId: string, body: Parameters<typeof konnectEvent>[1]) =>
+        bridge.call('POST', `/${clientId}/event-hook`, { body: konnectEvent(clientId, body) });
+      let clientId = '';
+      expect(await calls(async () => (clientId = (await bridge.call('POST', '/', { body: konnectApplication() })).body.client_id))).toEqual(
+        ['POST /api/v3/providers/oauth2/', 'POST /api/v3/core/applications/'],
+      );
+      expect(await calls(() => bridge.call('POST', '/', { body: konnectApplication({ scopes: ['read:orders'] }) }))).toEqual([
+        'GET /api/v3/propertymappings/provider/scope/?page=1&page_size=100',
+        'POST /api/v3/providers/oauth2/',
+        'POST /api/v3/core/applications/',
+      ]);
+      // Restore mode: the secret Konnect holds is read first (core keeps it, sealed, to put it back when Konnect does
+      // not get the new one), then the new one is PATCHed: 2 calls where the rotation alone was 1.
+      expect(await calls(() => bridge.call('POST', `/${clientId}/new-secret`))).toEqual([
+        'GET /api/v3/providers/oauth2/{pk}/',
         'PATCH /api/v3/providers/oauth2/{pk}/',
       ]);
-      const coldId = third.body.client_id as string;
       expect(
-        await calls(() =>
-          restarted.call('POST', `/${coldId}/event-hook`, {
-            body: konnectEvent(coldId, { event_type: 'update_application', redirect_uris: ['https://app.example.com/cb'] }),
-          }),
-        ),
-      ).toEqual(['GET /api/v3/providers/oauth2/?client_id={id}', 'PATCH /api/v3/providers/oauth2/{pk}/']);
-      expect(await calls(() => restarted.call('DELETE', `/${coldId}`))).toEqual([
+        await calls(() => event(clientId, { event_type: 'update_application', redirect_uris: ['https://app.example.com/cb'] })),
+      ).toEqual(['PATCH /api/v3/providers/oauth2/{pk}/']);
+      expect(await calls(() => event(clientId, { event_type: 'add_registration', audience: 'https://api.example.com' }))).toEqual([]);
+      expect(await calls(() => event(clientId, { event_type: 'remove_registration', audience: 'https://api.example.com' }))).toEqual([]);
+      expect(await calls(() => bridge.call('DELETE', `/${clientId}`))).toEqual([
         'DELETE /api/v3/core/applications/{slug}/',
         'DELETE /api/v3/providers/oauth2/{pk}/',
       ]);
-      const coldDelete = await bridge.call('POST', '/', { body: konnectApplication() });
-      const fresh = await startBridge(adapterOn(createJsonStore(createMemoryDriver())));
+
+      // Cold, as after a restart: another adapter reads the client once to prove it the bridge's.
+      const other = await bridge.call('POST', '/', { body: konnectApplication() });
+      const third = await bridge.call('POST', '/', { body: konnectApplication() });
+      const restarted = await startBridge(adapterOn(createJsonStore(createMemoryDriver())));
       try {
-        expect(await calls(() => fresh.call('DELETE', `/${coldDelete.body.client_id}`))).toEqual([
+        const id = other.body.client_id as string;
+        // Cold: the look-up that proves the provider the bridge's also carries the secret Konnect holds: no second read.
+        expect(await calls(() => restarted.call('POST', `/${id}/new-secret`))).toEqual([
           'GET /api/v3/providers/oauth2/?client_id={id}',
+          'PATCH /api/v3/providers/oauth2/{pk}/',
+        ]);
+        const coldId = third.body.client_id as string;
+        expect(
+          await calls(() =>
+            restarted.call('POST', `/${coldId}/event-hook`, {
+              body: konnectEvent(coldId, { event_type: 'update_application', redirect_uris: ['https://app.example.com/cb'] }),
+            }),
+          ),
+        ).toEqual(['GET /api/v3/providers/oauth2/?client_id={id}', 'PATCH /api/v3/providers/oauth2/{pk}/']);
+        expect(await calls(() => restarted.call('DELETE', `/${coldId}`))).toEqual([
           'DELETE /api/v3/core/applications/{slug}/',
           'DELETE /api/v3/providers/oauth2/{pk}/',
         ]);
+        const coldDelete = await bridge.call('POST', '/', { body: konnectApplication() });
+        const fresh = await startBridge(adapterOn(createJsonStore(createMemoryDriver())));
+        try {
+          expect(await calls(() => fresh.call('DELETE', `/${coldDelete.body.client_id}`))).toEqual([
+            'GET /api/v3/providers/oauth2/?client_id={id}',
+            'DELETE /api/v3/core/applications/{slug}/',
+            'DELETE /api/v3/providers/oauth2/{pk}/',
+          ]);
+        } finally {
+          await fresh.close();
+        }
       } finally {
-        await fresh.close();
+        await restarted.close();
       }
-    } finally {
-      await restarted.close();
-    }
+    });
   });
 });
 
@@ -397,6 +404,14 @@ describe('settings', () => {
       invalidationFlow: flows.AUTHENTIK_INVALIDATION_FLOW,
       timeoutMs: 30_000,
     });
+  });
+
+  it('takes an http AUTHENTIK_URL only with AUTHENTIK_ALLOW_INSECURE_HTTP=true', () => {
+    const base = { AUTHENTIK_URL: 'http://authentik.internal:9000', AUTHENTIK_API_TOKEN: 'token', ...flows };
+    expect(() => readAdapterOptions(dcrBridgeAdapter, base)).toThrow(/AUTHENTIK_URL[\s\S]*AUTHENTIK_ALLOW_INSECURE_HTTP/);
+    expect(readAdapterOptions(dcrBridgeAdapter, { ...base, AUTHENTIK_ALLOW_INSECURE_HTTP: 'true' }).baseUrl).toBe(
+      'http://authentik.internal:9000',
+    );
   });
 
   it('lists every missing setting at once', () => {

@@ -1,10 +1,8 @@
 import type { LifecycleSettings } from '@dcr-bridge/core';
 import { createCapturingLogger, runConformanceSuite } from '@dcr-bridge/conformance';
 import { createAuthentikAdapter } from '../src/index.js';
-import { startFakeAuthentik, type FakeAuthentik } from './fake-authentik.js';
-
-let idp: FakeAuthentik;
-const logger = createCapturingLogger();
+import { GENERATIONS, startFakeAuthentik, type FakeAuthentik } from './fake-authentik.js';
+import { afterAll } from 'vitest';
 
 /**
  * The fault injection of the `faults/konnect-load` scenario, with authentik's two DELETEs left unfaulted. An
@@ -23,49 +21,59 @@ function withoutDeleteFaults(faults: FakeAuthentik['faults']): FakeAuthentik['fa
   };
 }
 
-runConformanceSuite({
-  name: 'authentik (fake admin API)',
-  async setup() {
-    idp = await startFakeAuthentik();
-    const adapterWith = (apiToken: string, settings: LifecycleSettings = {}) =>
-      createAuthentikAdapter({
-        baseUrl: idp.url,
-        apiToken,
-        authorizationFlow: idp.flows.authorization,
-        invalidationFlow: idp.flows.invalidation,
+// The suite against each API generation the fake models (README, "Supported versions"), every request and answer
+// checked against that generation's pinned schema.yml.
+const descriptions: Array<FakeAuthentik['api']> = [];
+afterAll(() => descriptions.forEach((api) => api.expectNoProblems()));
+
+for (const generation of GENERATIONS) {
+  let idp: FakeAuthentik;
+  const logger = createCapturingLogger();
+  runConformanceSuite({
+    name: `authentik ${generation} (fake admin API)`,
+    async setup() {
+      idp = await startFakeAuthentik({ generation });
+      descriptions.push(idp.api);
+      const adapterWith = (apiToken: string, settings: LifecycleSettings = {}) =>
+        createAuthentikAdapter({
+          baseUrl: idp.url,
+          apiToken,
+          authorizationFlow: idp.flows.authorization,
+          invalidationFlow: idp.flows.invalidation,
+          logger,
+          ...settings,
+        });
+      const tooManyRequests = (method: string, path: RegExp, retryAfterSeconds: number) =>
+        idp.failNext(method, path, 429, { detail: 'Too many requests.' }, { 'retry-after': String(retryAfterSeconds) });
+      return {
+        adapter: adapterWith(idp.apiToken),
         logger,
-        ...settings,
-      });
-    const tooManyRequests = (method: string, path: RegExp, retryAfterSeconds: number) =>
-      idp.failNext(method, path, 429, { detail: 'Too many requests.' }, { 'retry-after': String(retryAfterSeconds) });
-    return {
-      adapter: adapterWith(idp.apiToken),
-      logger,
-      hiddenValues: [idp.apiToken],
-      idp: {
-        adminRequests: () => idp.requests.filter((line) => line.startsWith('/api/v3/', line.indexOf(' ') + 1)),
-        coldAdapter: () => adapterWith(idp.apiToken),
-        rateLimitNextCreate: (seconds) => (tooManyRequests('POST', /^\/api\/v3\/providers\/oauth2\/$/, seconds), seconds),
-        rateLimitNextLookup: (seconds) => tooManyRequests('GET', /^\/api\/v3\/providers\/oauth2\/$/, seconds),
-        refusedCredentials: () => ({ adapter: adapterWith('not-the-api-token'), secret: 'not-the-api-token' }),
-      },
-      faults: withoutDeleteFaults(idp.faults),
-      build: (settings) => adapterWith(idp.apiToken, settings),
-      // A rotation is one PATCH of the provider's client_secret (and so is putting Konnect's secret back).
-      rotationRequest: { method: 'PATCH', path: /^\/api\/v3\/providers\/oauth2\/\d+\/$/ },
-      application: { scopes: ['read:orders'] },
-      unknownScope: 'no-such-scope',
-      backdoor: {
-        canGetToken: (clientId, secret) => idp.clientCredentials(clientId, secret),
-        clientExists: async (clientId) => idp.client(clientId) !== undefined || idp.application(clientId) !== undefined,
-        redirectUris: async (clientId) => (idp.client(clientId)?.redirect_uris ?? []).map((entry) => entry.url),
-        createForeignClient: async () => idp.createForeignClient(),
-        // One per provider, and an application left without its provider is an orphan too.
-        countClients: async () => idp.clientCount() + idp.strayApplicationCount(),
-      },
-    };
-  },
-  teardown: () => idp.close(),
-  // An opt-out names the scenario and says why your IdP cannot meet it.
-  skip: { 'idp-plumbing/one-admin-token': 'a static API token: the bridge requests no admin token' },
-});
+        hiddenValues: [idp.apiToken],
+        idp: {
+          adminRequests: () => idp.requests.filter((line) => line.startsWith('/api/v3/', line.indexOf(' ') + 1)),
+          coldAdapter: () => adapterWith(idp.apiToken),
+          rateLimitNextCreate: (seconds) => (tooManyRequests('POST', /^\/api\/v3\/providers\/oauth2\/$/, seconds), seconds),
+          rateLimitNextLookup: (seconds) => tooManyRequests('GET', /^\/api\/v3\/providers\/oauth2\/$/, seconds),
+          refusedCredentials: () => ({ adapter: adapterWith('not-the-api-token'), secret: 'not-the-api-token' }),
+        },
+        faults: withoutDeleteFaults(idp.faults),
+        build: (settings) => adapterWith(idp.apiToken, settings),
+        // A rotation is one PATCH of the provider's client_secret (and so is putting Konnect's secret back).
+        rotationRequest: { method: 'PATCH', path: /^\/api\/v3\/providers\/oauth2\/\d+\/$/ },
+        application: { scopes: ['read:orders'] },
+        unknownScope: 'no-such-scope',
+        backdoor: {
+          canGetToken: (clientId, secret) => idp.clientCredentials(clientId, secret),
+          clientExists: async (clientId) => idp.client(clientId) !== undefined || idp.application(clientId) !== undefined,
+          redirectUris: async (clientId) => (idp.client(clientId)?.redirect_uris ?? []).map((entry) => entry.url),
+          createForeignClient: async () => idp.createForeignClient(),
+          // One per provider, and an application left without its provider is an orphan too.
+          countClients: async () => idp.clientCount() + idp.strayApplicationCount(),
+        },
+      };
+    },
+    teardown: () => idp.close(),
+    // An opt-out names the scenario and says why your IdP cannot meet it.
+    skip: { 'idp-plumbing/one-admin-token': 'a static API token: the bridge requests no admin token' },
+  });
+}

@@ -26,7 +26,10 @@ const callsSince = (start: number, clientId: string) =>
 beforeAll(async () => {
   idp = await startFakeAuthentik();
 });
-afterAll(() => idp.close());
+afterAll(async () => {
+  await idp.close();
+  idp.api.expectNoProblems();
+});
 
 describe('rotation (restore)', () => {
   it('announces restore mode and refuses an overlap, naming authentik', () => {
@@ -146,5 +149,9 @@ describe('the fake', () => {
     });
     expect(tooLong.status).toBe(400);
     expect(await tooLong.json()).toEqual({ client_secret: ['Ensure this field has no more than 255 characters.'] });
+    // schema.yml says the same (maxLength 255): the pinned description reports the request, which this test meant.
+    expect(idp.api.problems.splice(0)).toEqual([
+      `PATCH /api/v3/providers/oauth2/${provider.pk}/: request body: /client_secret must NOT have more than 255 characters`,
+    ]);
   });
 });
