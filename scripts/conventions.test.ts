@@ -53,7 +53,11 @@ function packageShapeProblems(dir: string, pkg: Record<string, any>): string[] {
   }
   if (JSON.stringify(Object.keys(pkg.publishConfig?.exports ?? {})) !== JSON.stringify(Object.keys(pkg.exports ?? {})))
     problems.push('publishConfig.exports should have the entry points of exports');
-  if (JSON.stringify(pkg.files) !== '["dist"]') problems.push('files should be ["dist"]');
+  // A command's bin is a committed file in bin/ that runs dist/ (a bin into dist/ fails to link before a build).
+  const expectedFiles = pkg.bin === undefined ? ['dist'] : ['dist', 'bin'];
+  if (JSON.stringify(pkg.files) !== JSON.stringify(expectedFiles)) problems.push(`files should be ${JSON.stringify(expectedFiles)}`);
+  for (const target of Object.values((pkg.bin ?? {}) as Record<string, string>))
+    if (!target.startsWith('./bin/')) problems.push(`bin ${target} should be a committed file in bin/ (it runs dist/)`);
   if (pkg.publishConfig?.access !== 'public') problems.push('publishConfig should be public');
   for (const script of ['build', 'typecheck', 'lint', 'test']) if (!pkg.scripts?.[script]) problems.push(`script ${script} is missing`);
   if (dir.startsWith('packages') && pkg.sideEffects !== false) problems.push('sideEffects should be false');
