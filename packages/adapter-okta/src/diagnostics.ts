@@ -1,4 +1,4 @@
-import type { AdapterDiagnostics, DiagnosticCheck, OperationContext } from '@dcr-bridge/core';
+import type { AdapterDiagnostics, DiagnosticCheck, IdpVersion, OperationContext } from '@dcr-bridge/core';
 import { path, type IdpHttpClient, type TokenProvider } from '@dcr-bridge/core/idp';
 import { IDP_NAME } from './identity.js';
 
@@ -28,6 +28,13 @@ interface OktaRoleAssignment {
 }
 
 const ROLE_CHECK = 'permission: Application Administrator role';
+
+/** The release of Okta's API descriptions (okta/okta-management-openapi-spec) the adapter's traffic is checked against. */
+export const OKTA_API_RELEASE = '2026.06.3';
+/** The org authentication pipelines (`/.well-known/okta-organization`), each by its product name; the adapter's APIs are the same on both. */
+const PIPELINES: Record<string, string> = { idx: 'Identity Engine', v1: 'Classic Engine' };
+/** What the adapter supports, as its README's "Supported versions" table says. */
+export const SUPPORTED = `Management API v1 (Apps API, application client secrets) and OAuth 2.0 API v1 (clients, tokens) on Identity Engine (idx) and Classic Engine (v1) orgs; checked against Okta's API descriptions ${OKTA_API_RELEASE}`;
 /** Standard admin roles that may create, update and delete OIDC applications (Okta's "Standard roles" table). */
 const MANAGING_ROLES = new Set(['SUPER_ADMIN', 'ORG_ADMIN', 'APP_ADMIN']);
 
@@ -131,8 +138,43 @@ export function oktaDiagnostics(setup: OktaDiagnosticsSetup): AdapterDiagnostics
     }
   }
 
+  /**
+   * Okta is a hosted service released to every org by Okta (monthly, `YYYY.MM.N`) and tells no release through its
+   * API: the org's metadata (`GET /.well-known/okta-organization`, no credential needed) names its authentication
+   * pipeline only, the one generation an org tells. The APIs the adapter calls are versioned in their paths (`/api/v1`,
+   * `/oauth2/v1`) and the same on both pipelines; a pipeline the adapter does not know is outside what it supports.
+   */
+  async function idpVersion(context: OperationContext): Promise<IdpVersion> {
+    const base = { product: IDP_NAME, supported: SUPPORTED };
+    const told = `${IDP_NAME} tells no release number through its API`;
+    try {
+      const response = await http.get<{ pipeline?: unknown }>('/.well-known/okta-organization', { signal: context.signal });
+      const pipeline = response.body?.pipeline;
+      if (!response.ok || typeof pipeline !== 'string')
+        return { ...base, detail: `${told}; GET /.well-known/okta-organization answered ${response.status} without the org's pipeline` };
+      const name = PIPELINES[pipeline];
+      if (name === undefined)
+        return {
+          ...base,
+          withinSupported: false,
+          detail: `${told}; GET /.well-known/okta-organization names pipeline "${pipeline}", which the adapter does not know (idx or v1)`,
+        };
+      return {
+        ...base,
+        withinSupported: true,
+        detail: `${told}; GET /.well-known/okta-organization: pipeline ${pipeline} (${name})`,
+      };
+    } catch (error) {
+      return {
+        ...base,
+        detail: `${told}; GET /.well-known/okta-organization failed: ${error instanceof Error ? error.message : String(error)}`,
+      };
+    }
+  }
+
   return {
     adminUrl: setup.org,
+    idpVersion,
     async checkPermissions(context: OperationContext) {
       if (!serviceApp) return [await apiTokenRoleCheck(context.signal)];
       const scopes = await Promise.all(setup.requiredScopes.map(([scope, use]) => scopeCheck(serviceApp, scope, use, context.signal)));

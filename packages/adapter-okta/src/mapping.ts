@@ -156,6 +156,6 @@ export function oktaMessage(body: unknown): string | undefined {
 
 /** Okta's organization URL from OKTA_DOMAIN: `dev-1.okta.com`, `https://dev-1.okta.com/` (Kong's example) and `http://…` for tests. */
 export function orgUrl(domain: string): string {
-  const withScheme = /^https?:\/\//.test(domain) ? domain : `https://${domain}`;
+  const withScheme = /^https?:\/\//i.test(domain) ? domain : `https://${domain}`;
   return new URL(withScheme).origin;
 }

@@ -13,12 +13,20 @@ export const dcrBridgeAdapter: AdapterModule<Omit<OktaAdapterOptions, 'logger' |
     const settings = root.scoped(SETTINGS_PREFIX);
     const domain = settings.string('DOMAIN', { required: true }) ?? '';
     if (domain) {
+      // A bare domain (dev-123456.okta.com) or a URL (Kong's example takes https://dev-123456.okta.com/); never repeated
+      // in a problem, as a URL may hold a password.
+      const scheme = domain.match(/^([a-z][a-z0-9+.-]*):\/\//i)?.[1]?.toLowerCase();
+      let parsed: URL | undefined;
       try {
-        new URL(/^https?:\/\//.test(domain) ? domain : `https://${domain}`);
+        parsed = new URL(scheme === undefined ? `https://${domain}` : domain);
       } catch {
-        settings.problem(`OKTA_DOMAIN must be your ${IDP_NAME} org, e.g. dev-123456.okta.com (got "${domain}").`);
+        parsed = undefined;
       }
-      if (/^http:\/\//i.test(domain) && !settings.boolean(INSECURE_HTTP, { default: false }))
+      if (parsed === undefined || (scheme !== undefined && scheme !== 'https' && scheme !== 'http') || parsed.username || parsed.password)
+        settings.problem(
+          `OKTA_DOMAIN must be your ${IDP_NAME} org, e.g. dev-123456.okta.com or https://dev-123456.okta.com (its value is not repeated here, as a URL may hold a password).`,
+        );
+      else if (scheme === 'http' && !settings.boolean(INSECURE_HTTP, { default: false }))
         settings.problem(
           `OKTA_DOMAIN must be an https URL or a bare domain (over http, the API token travels in clear; for a test org on this machine, set ${settings.nameOf(INSECURE_HTTP)}=true).`,
         );

@@ -11,7 +11,9 @@ import { parseRegistration } from '@dcr-bridge/core/http';
 import { type BridgeHarness, konnectApplication, konnectEvent, operationContext, startBridge } from '@dcr-bridge/conformance';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createOktaAdapter, dcrBridgeAdapter } from '../src/index.js';
+import { oktaApp } from '../src/mapping.js';
 import { startOrg } from './setup.js';
+import { createOktaApiDescription } from './vendor/okta-api.js';
 
 let org: Awaited<ReturnType<typeof startOrg>>;
 let bridge: BridgeHarness;
@@ -27,6 +29,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await bridge.close();
   await org.okta.close();
+  // Every request the adapter sent and every answer the fake gave, against Okta's pinned API descriptions.
+  org.okta.api.expectNoProblems();
 });
 
 describe('create', () => {
@@ -447,52 +451,162 @@ describe('update_application', () => {
     expect(await org.okta.clientCredentials(clientId, rotated)).toBe(true);
     expect(await org.okta.clientCredentials(clientId, created.body.client_secret)).toBe(false);
   });
+});
 
-  it('a remembered client deleted behind the bridge: new-secret and update answer 404, delete 204', async () => {
-    const deleteBehind = async () => {
-      const clientId = (await bridge.call('POST', '/', { body: konnectApplication() })).body.client_id as string;
-      const gone = await fetch(`${org.okta.url}/oauth2/v1/clients/${clientId}`, {
-        method: 'DELETE',
-        headers: { authorization: `SSWS ${org.okta.apiToken}` },
-      });
-      expect(gone.status).toBe(204);
-      return clientId;
-    };
+// Okta's two documented answers to the DELETE of a client that is gone: 404 E0000007 (the OAuth 2.0 API document
+// 2026.06.3) and 401 invalid_client (its former Client Application reference). Both are "already gone".
+describe.each([
+  { answer: 404 as const, deletes: 1, tokens: 0, why: 'one DELETE' },
+  // core's HTTP client takes any 401 for a stale admin token and tries once more with a fresh one (OAuth mode).
+  { answer: 401 as const, deletes: 2, tokens: 1, why: 'a fresh admin token and a second DELETE' },
+])('a client deleted behind the bridge, Okta answering its DELETE $answer', ({ answer, deletes, tokens, why }) => {
+  let gone: Awaited<ReturnType<typeof startOrg>>;
+  let local: BridgeHarness;
+  let localAdapter: DcrAdapter;
+  beforeAll(async () => {
+    gone = await startOrg({ unknownClientOnDelete: answer });
+    localAdapter = createOktaAdapter({ domain: gone.okta.url, auth: { clientId: gone.okta.serviceApp.clientId, privateKey: gone.pem } });
+    local = await startBridge(localAdapter);
+  });
+  afterAll(async () => {
+    await local.close();
+    await gone.okta.close();
+    gone.okta.api.expectNoProblems();
+  });
+  const localCalls = async (work: () => Promise<unknown>) => {
+    const start = gone.okta.requests.length;
+    await work();
+    await localAdapter.drained?.();
+    return gone.okta.requests
+      .slice(start)
+      .filter((line) => !line.startsWith('POST /oauth2/v1/token'))
+      .map((line) => line.replace(/0oa\w+/, '{id}'));
+  };
+  const deleteBehind = async () => {
+    const clientId = (await local.call('POST', '/', { body: konnectApplication() })).body.client_id as string;
+    const deleted = await fetch(`${gone.okta.url}/oauth2/v1/clients/${clientId}`, {
+      method: 'DELETE',
+      headers: { authorization: `SSWS ${gone.okta.apiToken}` },
+    });
+    expect(deleted.status).toBe(204);
+    return clientId;
+  };
+
+  it('a remembered client: new-secret and update answer 404', async () => {
     const rotated = await deleteBehind();
     let status = 0;
-    expect(await calls(async () => (status = (await bridge.call('POST', `/${rotated}/new-secret`)).status))).toEqual([
+    expect(await localCalls(async () => (status = (await local.call('POST', `/${rotated}/new-secret`)).status))).toEqual([
       'GET /api/v1/apps/{id}/credentials/secrets',
     ]);
     expect(status).toBe(404);
     const updated = await deleteBehind();
     const event = konnectEvent(updated, { event_type: 'update_application', redirect_uris: ['https://app.example.com/cb'] });
-    expect(await calls(async () => (status = (await bridge.call('POST', `/${updated}/event-hook`, { body: event })).status))).toEqual([
+    expect(await localCalls(async () => (status = (await local.call('POST', `/${updated}/event-hook`, { body: event })).status))).toEqual([
       'GET /api/v1/apps/{id}',
     ]);
     expect(status).toBe(404);
+  });
+
+  it(`a remembered client: delete answers 204 after ${why}`, async () => {
     const deleted = await deleteBehind();
-    const tokensBefore = org.okta.tokenRequests();
-    // Okta answers the DELETE of a gone client 401 invalid_client; core's HTTP client takes any 401 for a
-    // stale admin token and tries once more with a fresh one (OAuth mode), so the gone client costs two.
-    expect(await calls(async () => (status = (await bridge.call('DELETE', `/${deleted}`)).status))).toEqual([
-      'DELETE /oauth2/v1/clients/{id}',
-      'DELETE /oauth2/v1/clients/{id}',
-    ]);
-    expect(org.okta.tokenRequests() - tokensBefore).toBe(1);
+    const tokensBefore = gone.okta.tokenRequests();
+    let status = 0;
+    expect(await localCalls(async () => (status = (await local.call('DELETE', `/${deleted}`)).status))).toEqual(
+      Array.from({ length: deletes }, () => 'DELETE /oauth2/v1/clients/{id}'),
+    );
+    expect(gone.okta.tokenRequests() - tokensBefore).toBe(tokens);
     expect(status).toBe(204);
   });
 });
 
-// A refused admin credential never taken for "already gone", 429s, client ids kept inside their path segment
-// and one OAuth token for concurrent calls: the conformance suite's `idp plumbing` group (test/conformance.test.ts).
-describe('delete', () => {
-  it("treats Okta's 401 invalid_client on DELETE (client gone meanwhile) as already gone", async () => {
-    const created = await bridge.call('POST', '/', { body: konnectApplication() });
-    org.okta.failNext('DELETE', /^\/oauth2\/v1\/clients\//, 401, {
-      error: 'invalid_client',
-      error_description: 'Invalid value for client_id parameter.',
-    });
-    expect((await bridge.call('DELETE', `/${created.body.client_id}`)).status).toBe(204);
+describe("Okta's pinned API descriptions (test/vendor)", () => {
+  const create = () => oktaApp(parseRegistration(konnectApplication({ grant_types: ['authorization_code'] })), 'k3j9x2ab');
+
+  it('describe the create the adapter sends, and find a misspelt field, a wrong type, a missing one, an old path', () => {
+    const api = createOktaApiDescription();
+    expect(api.checkRequest('POST', '/api/v1/apps', create())).toEqual([]);
+    const { redirect_uris: uris, ...oauthClient } = create().settings.oauthClient;
+    expect(
+      api.checkRequest('POST', '/api/v1/apps', { ...create(), settings: { oauthClient: { ...oauthClient, redirect_uri: uris } } }),
+    ).toEqual(['POST /api/v1/apps: request body: /settings/oauthClient/redirect_uri is not described']);
+    expect(
+      api.checkRequest('POST', '/api/v1/apps', {
+        ...create(),
+        settings: { oauthClient: { ...create().settings.oauthClient, grant_types: 'authorization_code' } },
+      }),
+    ).toEqual([expect.stringMatching(/^POST \/api\/v1\/apps: request body: \/settings\/oauthClient\/grant_types must be array/)]);
+    const { label: _label, ...unlabelled } = create();
+    expect(api.checkRequest('POST', '/api/v1/apps', unlabelled)).toEqual([expect.stringMatching(/must have required property 'label'/)]);
+    // The client API's one-call rotation, which the adapter no longer calls, is not in the pinned cut.
+    expect(api.checkRequest('POST', '/oauth2/v1/clients/0oa1/lifecycle/newSecret', undefined)).toEqual([
+      `POST /oauth2/v1/clients/0oa1/lifecycle/newSecret: no such path in Okta OpenID Connect & OAuth 2.0 API 2026.06.3`,
+    ]);
+    expect(() => api.expectNoProblems()).toThrow(/Traffic that Okta's APIs 2026.06.3 do not describe/);
+  });
+
+  it('need each exception README.md there lists, and allow no more than it', () => {
+    const app = {
+      ...create(),
+      accessibility: { selfService: false, errorRedirectUrl: null, loginRedirectUrl: null },
+      settings: {
+        app: {},
+        notifications: { vpn: { network: { connection: 'DISABLED' }, message: null, helpUrl: null } },
+        notes: { admin: null, enduser: null },
+        oauthClient: create().settings.oauthClient,
+      },
+    };
+    const form = { grant_type: 'client_credentials', scope: 'okta.apps.read', client_assertion_type: 'x', client_assertion: 'y' };
+    const refused = {
+      errorCode: 'E0000011',
+      errorSummary: 'Invalid token provided',
+      errorLink: 'E0000011',
+      errorId: 'oae1',
+      errorCauses: [],
+    };
+    const traffic = (api: ReturnType<typeof createOktaApiDescription>) => [
+      api.checkRequest('PUT', '/api/v1/apps/0oa1', app),
+      api.checkRequest('POST', '/oauth2/v1/token', form),
+      api.checkResponse('DELETE', '/oauth2/v1/clients/0oa1', 401, { error: 'invalid_client', error_description: 'gone' }),
+      api.checkResponse('POST', '/api/v1/apps', 401, refused),
+    ];
+    expect(traffic(createOktaApiDescription({ exceptions: false })).map((problems) => problems.length > 0)).toEqual([
+      true,
+      true,
+      true,
+      true,
+    ]);
+    expect(traffic(createOktaApiDescription())).toEqual([[], [], [], []]);
+    // No further: settings.app holds nothing, the 401 of a DELETE is one of the two bodies, nulls only where listed.
+    const api = createOktaApiDescription();
+    expect(api.checkRequest('PUT', '/api/v1/apps/0oa1', { ...app, settings: { ...app.settings, app: { any: 1 } } })).toEqual([
+      'PUT /api/v1/apps/0oa1: request body: /settings/app must NOT have additional properties',
+    ]);
+    expect(api.checkResponse('DELETE', '/oauth2/v1/clients/0oa1', 401, { error: 'invalid_grant' }).length).toBeGreaterThan(0);
+    expect(api.checkRequest('PUT', '/api/v1/apps/0oa1', { ...app, label: null }).length).toBeGreaterThan(0);
+  });
+
+  it('fail a run whose traffic the fake saw undescribed: a misspelt field sent to the fake', async () => {
+    const other = await startOrg();
+    try {
+      const { redirect_uris: uris, ...oauthClient } = create().settings.oauthClient;
+      const sent = await fetch(`${other.okta.url}/api/v1/apps`, {
+        method: 'POST',
+        headers: { authorization: `SSWS ${other.okta.apiToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          ...create(),
+          settings: { oauthClient: { ...oauthClient, redirect_uris: uris, consentMethod: 'REQUIRED' } },
+        }),
+      });
+      expect(sent.status).toBe(200);
+      // The fake keeps what it was given, so its answer shows the field too.
+      expect(other.okta.api.problems).toEqual([
+        'POST /api/v1/apps: request body: /settings/oauthClient/consentMethod is not described',
+        'POST /api/v1/apps: answer 200: /settings/oauthClient/consentMethod is not described',
+      ]);
+      expect(() => other.okta.api.expectNoProblems()).toThrow(/consentMethod is not described/);
+    } finally {
+      await other.okta.close();
+    }
   });
 });
 
@@ -528,6 +642,31 @@ describe('settings', () => {
     expect(() =>
       readAdapterOptions(dcrBridgeAdapter, { OKTA_DOMAIN: 'dev-1.okta.com', OKTA_CLIENT_ID: '0oa1', OKTA_PRIVATE_KEY: 'not a key' }),
     ).toThrow(/OKTA_PRIVATE_KEY must be a PKCS#8 PEM private key or a private JWK/);
+  });
+
+  it('takes an https org or a bare domain, and plain http only with OKTA_ALLOW_INSECURE_HTTP=true, never repeating the value', () => {
+    for (const domain of ['dev-1.okta.com', 'https://dev-1.okta.com/', 'HTTPS://dev-1.okta.com'])
+      expect(readAdapterOptions(dcrBridgeAdapter, { OKTA_DOMAIN: domain, OKTA_API_TOKEN: 't' }).domain).toBe(domain);
+    expect(() => readAdapterOptions(dcrBridgeAdapter, { OKTA_DOMAIN: 'http://127.0.0.1:8080', OKTA_API_TOKEN: 't' })).toThrow(
+      'OKTA_DOMAIN must be an https URL or a bare domain (over http, the API token travels in clear; for a test org on this machine, set OKTA_ALLOW_INSECURE_HTTP=true).',
+    );
+    expect(() => readAdapterOptions(dcrBridgeAdapter, { OKTA_DOMAIN: 'HTTP://127.0.0.1:8080', OKTA_API_TOKEN: 't' })).toThrow(
+      /OKTA_ALLOW_INSECURE_HTTP=true/,
+    );
+    expect(
+      readAdapterOptions(dcrBridgeAdapter, { OKTA_DOMAIN: 'http://127.0.0.1:8080', OKTA_API_TOKEN: 't', OKTA_ALLOW_INSECURE_HTTP: 'true' })
+        .domain,
+    ).toBe('http://127.0.0.1:8080');
+    for (const domain of ['ftp://dev-1.okta.com', 'https://admin:hunter2@dev-1.okta.com', 'https://exa mple.com']) {
+      let message = '';
+      try {
+        readAdapterOptions(dcrBridgeAdapter, { OKTA_DOMAIN: domain, OKTA_API_TOKEN: 't' });
+      } catch (error) {
+        message = (error as Error).message;
+      }
+      expect(message).toContain('OKTA_DOMAIN must be your Okta org');
+      expect(message).not.toContain('hunter2');
+    }
   });
 
   it('lists every problem at once', () => {

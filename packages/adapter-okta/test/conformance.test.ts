@@ -1,7 +1,14 @@
 import { exportJWK, generateKeyPair } from 'jose';
 import { createCapturingLogger, runConformanceSuite, type ConformanceIdpPlumbing } from '@dcr-bridge/conformance';
+import { afterAll } from 'vitest';
 import { createOktaAdapter } from '../src/index.js';
 import { startOrg } from './setup.js';
+import { createOktaApiDescription } from './vendor/okta-api.js';
+
+// One description for every scenario's org: every request the adapter sent and every answer a fake gave, against
+// Okta's pinned API descriptions.
+const api = createOktaApiDescription();
+afterAll(() => api.expectNoProblems());
 
 const modes = {
   oauth: 'OAuth 2.0 for Okta (private_key_jwt, JWK)',
@@ -14,7 +21,7 @@ for (const mode of Object.keys(modes) as Array<keyof typeof modes>) {
   runConformanceSuite({
     name: `okta (fake org), ${modes[mode]}`,
     async setup() {
-      org = await startOrg();
+      org = await startOrg({ api });
       const auth = mode === 'apiToken' ? { apiToken: org.okta.apiToken } : { clientId: org.okta.serviceApp.clientId, privateKey: org.jwk };
       // Okta answers a rate-limited request 429 E0000047 and says when the limit resets (epoch seconds), not how long to wait.
       const rateLimitNext = (method: string, path: RegExp, seconds: number) =>

@@ -3,6 +3,7 @@ import { type AdapterDiagnostics, type DcrAdapter } from '@dcr-bridge/core';
 import { konnectApplication, operationContext, startBridge } from '@dcr-bridge/conformance';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_SCOPES, createOktaAdapter, type OktaAdapterOptions } from '../src/adapter.js';
+import { SUPPORTED } from '../src/diagnostics.js';
 import { startOrg } from './setup.js';
 
 const context = operationContext();
@@ -12,7 +13,10 @@ let org: Awaited<ReturnType<typeof startOrg>>;
 beforeAll(async () => {
   org = await startOrg();
 });
-afterAll(() => org.okta.close());
+afterAll(async () => {
+  await org.okta.close();
+  org.okta.api.expectNoProblems();
+});
 afterEach(() => {
   org.okta.grantScopes(DEFAULT_SCOPES);
   org.okta.setAdminRoles('serviceApp', ['APP_ADMIN']);
@@ -117,7 +121,7 @@ describe('doctor, API token (SSWS)', () => {
     expect(ready.ready).toBe(true);
   });
 
-  it('finds a read-only admin read-only, which readiness cannot (it only reads)', async () => {
+  it('finds a read-only admin read-only, and readiness (which runs these checks) is not ready', async () => {
     org.okta.setAdminRoles('apiToken', ['READ_ONLY_ADMIN']);
     const { checks, ready } = await doctor({ apiToken: org.okta.apiToken });
     expect(checks).toEqual([
@@ -128,7 +132,8 @@ describe('doctor, API token (SSWS)', () => {
         fix: expect.stringContaining('Application Administrator role'),
       },
     ]);
-    expect(ready.ready).toBe(true);
+    // Every read works, every write would be refused: readiness sees it through the permission check (core, cached 60 s).
+    expect(ready).toMatchObject({ ready: false, reason: 'idp_error', missingPermissions: [ROLE_CHECK] });
   });
 
   it('leaves a custom admin role, and role assignments Okta will not show, to --write-test', async () => {
@@ -195,5 +200,74 @@ describe('doctor: admin URL and token endpoint', () => {
       authorizationServerId: 'aus1a2b3c4d5e6f7g8h9',
     });
     expect(await diagnosticsOf(adapter).tokenEndpoint(context)).toBe(`${org.okta.url}/oauth2/aus1a2b3c4d5e6f7g8h9/v1/token`);
+  });
+});
+
+describe('doctor: the IdP and its version', () => {
+  const told = 'Okta tells no release number through its API';
+  it.each([
+    { pipeline: undefined, named: 'idx (Identity Engine)' },
+    { pipeline: 'v1', named: 'v1 (Classic Engine)' },
+  ])('names Okta, no release (Okta tells none), and the org pipeline $named: supported', async ({ pipeline, named }) => {
+    const other = await startOrg({ pipeline });
+    try {
+      for (const auth of [{ apiToken: other.okta.apiToken }, { clientId: other.okta.serviceApp.clientId, privateKey: other.pem }]) {
+        const adapter = createOktaAdapter({ domain: other.okta.url, auth });
+        const start = other.okta.requests.length;
+        expect(await diagnosticsOf(adapter).idpVersion?.(context)).toEqual({
+          product: 'Okta',
+          supported: SUPPORTED,
+          withinSupported: true,
+          detail: `${told}; GET /.well-known/okta-organization: pipeline ${named}`,
+        });
+        // One cheap read (and, for a service app, its admin token).
+        expect(other.okta.requests.slice(start).filter((line) => line !== 'POST /oauth2/v1/token')).toEqual([
+          'GET /.well-known/okta-organization',
+        ]);
+        await adapter.close?.();
+      }
+    } finally {
+      await other.okta.close();
+      other.okta.api.expectNoProblems();
+    }
+  });
+
+  it('warns about a pipeline the adapter does not know (outside what it supports)', async () => {
+    const other = await startOrg({ pipeline: 'v2' });
+    try {
+      const adapter = createOktaAdapter({ domain: other.okta.url, auth: { apiToken: other.okta.apiToken } });
+      expect(await diagnosticsOf(adapter).idpVersion?.(context)).toEqual({
+        product: 'Okta',
+        supported: SUPPORTED,
+        withinSupported: false,
+        detail: `${told}; GET /.well-known/okta-organization names pipeline "v2", which the adapter does not know (idx or v1)`,
+      });
+      await adapter.close?.();
+    } finally {
+      await other.okta.close();
+      // "v2" is not in PipelineType's enum: the pinned description says so, as it should.
+      expect(other.okta.api.problems).toEqual([
+        'GET /.well-known/okta-organization: answer 200: /pipeline must be equal to one of the allowed values',
+      ]);
+    }
+  });
+
+  it('says so, without a version, when the org metadata cannot be read', async () => {
+    org.okta.failNext('GET', /^\/\.well-known\/okta-organization$/, 404, {
+      errorCode: 'E0000022',
+      errorSummary: 'The endpoint does not support the provided HTTP method',
+      errorLink: 'E0000022',
+      errorId: 'oae2',
+      errorCauses: [],
+    });
+    const adapter = createOktaAdapter({ domain: org.okta.url, auth: { apiToken: org.okta.apiToken } });
+    const found = await diagnosticsOf(adapter).idpVersion?.(context);
+    expect(found).toEqual({
+      product: 'Okta',
+      supported: SUPPORTED,
+      detail: `${told}; GET /.well-known/okta-organization answered 404 without the org's pipeline`,
+    });
+    expect(found?.version).toBeUndefined();
+    await adapter.close?.();
   });
 });

@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { jwtVerify, type CryptoKey, type KeyObject } from 'jose';
-import { clientCredentials, createFakeIdpKit, listenOnLoopback, type FakeIdpKit } from '@dcr-bridge/conformance';
+import { clientCredentials, createFakeIdpKit, listenOnLoopback, type ApiDescription, type FakeIdpKit } from '@dcr-bridge/conformance';
+import { createOktaApiDescription } from './vendor/okta-api.js';
 
 /**
  * A fake of Okta's Apps API, OAuth client API and token endpoints, written from Okta's documentation
@@ -21,7 +22,8 @@ import { clientCredentials, createFakeIdpKit, listenOnLoopback, type FakeIdpKit 
  * - `GET /api/v1/apps?q=` matches the start of `name` or `label` (case-insensitive), paged by `limit`
  *   (default 20, at most 200) and the `after` cursor of the `Link: <…>; rel="next"` header;
  * - `/oauth2/v1/clients`: the list (RFC 7591 shape, `q` on `client_name`, the app's label);
- *   `DELETE /oauth2/v1/clients/{id}` → 204, unknown → 401 `invalid_client`;
+ *   `DELETE /oauth2/v1/clients/{id}` → 204, unknown → 404 E0000007 (the OAuth 2.0 API document 2026.06.3), or 401
+ *   `invalid_client` (Okta's former Client Application reference; `unknownClientOnDelete: 401`);
  * - the client secrets of an app (Okta Admin Management API 2026.06.3, okta/okta-management-openapi-spec
  *   `dist/2026.06.3/management-oneOfInheritance.yaml`, tag ApplicationSSOPublicKeys; guide "Client secret
  *   rotation and key management"): every app starts with one ACTIVE secret (the one its create answer shows);
@@ -50,10 +52,16 @@ import { clientCredentials, createFakeIdpKit, listenOnLoopback, type FakeIdpKit 
  * - the org authorization server issues the service app a token only for scopes granted to it (400
  *   `invalid_scope` otherwise); grants can change (`grantScopes`);
  * - 429 with X-Rate-Limit-Limit / -Remaining / -Reset (epoch seconds);
+ * - `GET /.well-known/okta-organization` (no credential): `{id, pipeline, _links}`, the org's authentication pipeline
+ *   (`idx`: Identity Engine, the default; `v1`: Classic Engine; `pipeline` option); Okta tells no release number;
  * - the org token endpoint accepts private_key_jwt assertions (aud = the token endpoint URL) verified
  *   with the service app's public key, and the `default` custom authorization server
  *   (`/oauth2/default/v1/token`; another id → 404 E0000007) issues client_credentials tokens to the clients
  *   (service or web apps with that grant).
+ *
+ * Every request the adapter sends and every answer the fake gives are checked against Okta's own OpenAPI documents
+ * (release 2026.06.3, pinned in test/vendor: `api`); the tests assert that nothing undescribed was seen. Answers
+ * the fault kit gives in the fake's place (an injected 500, 429, reset or hang) are not Okta's and are not checked.
  */
 interface App {
   id: string;
@@ -87,7 +95,22 @@ export interface FakeClient {
   app: Record<string, unknown>;
 }
 
+export interface FakeOktaOptions {
+  /** The org's authentication pipeline, as `/.well-known/okta-organization` tells it: `idx` (Identity Engine, default) or `v1` (Classic Engine). */
+  pipeline?: string;
+  /**
+   * What `DELETE /oauth2/v1/clients/{clientId}` answers for a client that is gone: 404 E0000007, as the pinned OAuth
+   * 2.0 document (2026.06.3) lists (default), or 401 `invalid_client`, as Okta's former Client Application reference
+   * documented.
+   */
+  unknownClientOnDelete?: 404 | 401;
+  /** Where requests and answers are checked (share one across fakes to assert once); default a new one. */
+  api?: ApiDescription;
+}
+
 export interface FakeOkta {
+  /** Okta's pinned API descriptions, checking every request the fake received and every answer it gave. */
+  api: ApiDescription;
   /** The kit's fault injection (see @dcr-bridge/conformance, "Fault injection"). */
   faults: Pick<FakeIdpKit, 'faultNext' | 'injectFaults' | 'settle' | 'faults'>;
   url: string;
@@ -165,11 +188,17 @@ const ROLE_LABELS: Record<string, string> = {
 const MANAGING_ROLES = new Set(['SUPER_ADMIN', 'ORG_ADMIN', 'APP_ADMIN', 'CUSTOM']);
 const READING_ROLES = new Set([...MANAGING_ROLES, 'READ_ONLY_ADMIN']);
 
-export async function startFakeOkta(serviceApp: {
-  clientId: string;
-  publicKey: CryptoKey | KeyObject;
-  scopes: string[];
-}): Promise<FakeOkta> {
+export async function startFakeOkta(
+  serviceApp: {
+    clientId: string;
+    publicKey: CryptoKey | KeyObject;
+    scopes: string[];
+  },
+  options: FakeOktaOptions = {},
+): Promise<FakeOkta> {
+  const api = options.api ?? createOktaApiDescription();
+  const unknownClientOnDelete = options.unknownClientOnDelete ?? 404;
+  const orgId = `00o${randomBytes(12).toString('base64url').replace(/[-_]/g, 'x').slice(0, 17)}`;
   const apiToken = `00${randomBytes(20).toString('base64url')}`;
   const apiTokenAdmin = {
     id: `00u${randomBytes(12).toString('base64url').replace(/[-_]/g, 'x').slice(0, 17)}`,
@@ -237,6 +266,34 @@ export async function startFakeOkta(serviceApp: {
 
   const app = express();
   app.use(kit.middleware);
+  // After the kit: what it answers in the fake's place (an injected outage) is not Okta's answer. The body is read
+  // here, not before the kit, which reads a held request's body itself.
+  app.use(express.json(), express.urlencoded({ extended: false }), (req, res, next) => {
+    const path = req.path;
+    api.checkRequest(req.method, path, req.is('json') || req.is('urlencoded') ? req.body : undefined);
+    const chunks: Buffer[] = [];
+    const keep = (chunk: unknown) => {
+      if (typeof chunk === 'string') chunks.push(Buffer.from(chunk));
+      else if (chunk instanceof Uint8Array) chunks.push(Buffer.from(chunk));
+    };
+    const write = res.write.bind(res) as (...args: unknown[]) => boolean;
+    const end = res.end.bind(res) as (...args: unknown[]) => Response;
+    res.write = ((chunk: unknown, ...rest: unknown[]) => (keep(chunk), write(chunk, ...rest))) as typeof res.write;
+    // The answer as the fake gives it, whether or not a fault then loses it on the way.
+    res.end = ((chunk?: unknown, ...rest: unknown[]) => {
+      if (typeof chunk !== 'function') keep(chunk);
+      const text = Buffer.concat(chunks).toString('utf8');
+      const json = text !== '' && /json/.test(String(res.getHeader('content-type') ?? ''));
+      api.checkResponse(req.method, path, res.statusCode, json ? JSON.parse(text) : undefined);
+      return end(chunk, ...rest);
+    }) as typeof res.end;
+    next();
+  });
+
+  // No credential needed (`security: []`): the org's id and authentication pipeline, no release number.
+  app.get('/.well-known/okta-organization', (_req, res) => {
+    res.json({ id: orgId, pipeline: options.pipeline ?? 'idx', _links: { organization: { href: url } } });
+  });
 
   app.post('/oauth2/v1/token', express.urlencoded({ extended: false }), async (req, res) => {
     tokenRequests++;
@@ -459,7 +516,9 @@ export async function startFakeOkta(serviceApp: {
   });
   app.delete('/oauth2/v1/clients/:clientId', authorize('okta.clients.manage'), (req, res) => {
     if (!apps.delete(String(req.params.clientId)))
-      return res.status(401).json({ error: 'invalid_client', error_description: "Invalid value for 'client_id' parameter." });
+      return unknownClientOnDelete === 401
+        ? res.status(401).json({ error: 'invalid_client', error_description: "Invalid value for 'client_id' parameter." })
+        : oktaError(res, 404, 'E0000007', `Not found: Resource not found: ${req.params.clientId} (OAuth2Client)`);
     res.status(204).end();
   });
 
@@ -592,6 +651,7 @@ export async function startFakeOkta(serviceApp: {
   const server = await listenOnLoopback(app);
   url = server.origin;
   return {
+    api,
     url,
     apiToken,
     serviceApp,

@@ -1,12 +1,14 @@
 import { exportJWK, exportPKCS8, generateKeyPair } from 'jose';
 import type { ConformanceBackdoor } from '@dcr-bridge/conformance';
 import { DEFAULT_SCOPES } from '../src/adapter.js';
-import { startFakeOkta, type FakeOkta } from './fake-okta.js';
+import { startFakeOkta, type FakeOkta, type FakeOktaOptions } from './fake-okta.js';
 
 /** A fake org with a service app whose key pair the tests hold (PEM and JWK forms of the private key). */
-export async function startOrg(): Promise<{ okta: FakeOkta; pem: string; jwk: string; backdoor: ConformanceBackdoor }> {
+export async function startOrg(
+  options: FakeOktaOptions = {},
+): Promise<{ okta: FakeOkta; pem: string; jwk: string; backdoor: ConformanceBackdoor }> {
   const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true });
-  const okta = await startFakeOkta({ clientId: '0oaservice123', publicKey, scopes: DEFAULT_SCOPES });
+  const okta = await startFakeOkta({ clientId: '0oaservice123', publicKey, scopes: DEFAULT_SCOPES }, options);
   return {
     okta,
     pem: await exportPKCS8(privateKey),
