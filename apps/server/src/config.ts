@@ -15,6 +15,15 @@ export interface ServerConfig {
   /** Undefined: the embedded dev mode. */
   adapter?: { module: AdapterModule; options: unknown };
   apiKeys: string[];
+  /**
+   * DCR_BRIDGE_API_KEYS_FILE: a file of keys (comma- or line-separated, `#` comments), read at each start and
+   * added to DCR_BRIDGE_API_KEYS; what `dcr-bridge konnect setup --new-key` and `rotate-key` write.
+   */
+  apiKeysFile?: string;
+  /** DCR_BRIDGE_PUBLIC_URL: where Konnect reaches the bridge (without the base path); for `dcr-bridge konnect`. */
+  publicUrl?: string;
+  /** DCR_BRIDGE_ISSUER: the IdP's issuer for Konnect's auth strategy, where the adapter cannot tell it. */
+  issuer?: string;
   /** True when the dev mode generated the API key (the banner shows it). */
   generatedApiKey: boolean;
   host: string;
@@ -51,7 +60,8 @@ export async function loadConfig(env: Record<string, string | undefined>, cwd: s
   const adapterChoice = settings.string('DCR_BRIDGE_ADAPTER') ?? (settings.raw('OKTA_DOMAIN') ? 'okta' : undefined);
   const devMode = adapterChoice === undefined;
   if (devMode) devModeRefusals(values).forEach((problem) => settings.problem(problem));
-  const keys = settings.list('DCR_BRIDGE_API_KEYS');
+  const apiKeysFile = settings.string('DCR_BRIDGE_API_KEYS_FILE');
+  const keys = [...settings.list('DCR_BRIDGE_API_KEYS'), ...readApiKeysFile(apiKeysFile, cwd, settings)];
   const apiKeys =
     keys.length > 0
       ? keys
@@ -64,8 +74,10 @@ export async function loadConfig(env: Record<string, string | undefined>, cwd: s
   });
   if (apiKeys.length === 0 && !devMode)
     settings.problem(
-      'DCR_BRIDGE_API_KEYS is required: the keys Konnect sends in X-API-KEY (comma-separated; KONG_API_TOKENS is read too).',
+      'DCR_BRIDGE_API_KEYS is required: the keys Konnect sends in X-API-KEY (comma-separated; KONG_API_TOKENS is read too), or DCR_BRIDGE_API_KEYS_FILE naming a file of them.',
     );
+  const publicUrl = settings.url('DCR_BRIDGE_PUBLIC_URL', { allowHttp: true });
+  const issuer = settings.url('DCR_BRIDGE_ISSUER', { allowHttp: true });
 
   const logLevel = settings.string('DCR_BRIDGE_LOG_LEVEL', { default: 'info' }) as string;
   if (!isLogLevel(logLevel)) settings.problem(`DCR_BRIDGE_LOG_LEVEL must be one of debug, info, warn, error (got "${logLevel}").`);
@@ -102,6 +114,9 @@ export async function loadConfig(env: Record<string, string | undefined>, cwd: s
   const config: ServerConfig = {
     adapter,
     apiKeys: apiKeys.length > 0 ? apiKeys : [generateApiKey()],
+    ...(apiKeysFile === undefined ? {} : { apiKeysFile: resolve(cwd, apiKeysFile) }),
+    ...(publicUrl === undefined ? {} : { publicUrl }),
+    ...(issuer === undefined ? {} : { issuer }),
     generatedApiKey: apiKeys.length === 0,
     host: settings.string('HOST', { default: devMode ? '127.0.0.1' : '0.0.0.0' }) as string,
     port: settings.integer('PORT', { default: 3000, min: 0, max: 65535 }),
@@ -234,6 +249,33 @@ function unknownEnvironment(env: Record<string, string | undefined>, read: Reado
 }
 
 const NOT_SETTINGS = /^DCR_BRIDGE_(CONFIG|SERVICE_.*|PORT(_.*)?|TEST_.*)$/;
+
+/**
+ * The keys in DCR_BRIDGE_API_KEYS_FILE (a Kubernetes Secret mounted as a file, or what `dcr-bridge konnect`
+ * wrote): separated by commas or line breaks, `#` starts a comment. Read at each start; never repeated in a problem.
+ */
+export function readApiKeysFile(name: string | undefined, cwd: string, settings?: SettingsReader): string[] {
+  if (name === undefined) return [];
+  const file = resolve(cwd, name);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    settings?.problem(`DCR_BRIDGE_API_KEYS_FILE: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'}).`);
+    return [];
+  }
+  return parseApiKeys(text);
+}
+
+/** Keys separated by commas or line breaks; `#` to the end of a line is a comment. */
+export function parseApiKeys(text: string): string[] {
+  return text
+    .split(/\r?\n/)
+    .map((line) => line.replace(/#.*$/, ''))
+    .flatMap((line) => line.split(','))
+    .map((key) => key.trim())
+    .filter(Boolean);
+}
 
 /** A key Konnect accepts (12–256 of [A-Za-z0-9_]), for the dev mode. */
 export function generateApiKey(): string {

@@ -2,7 +2,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { silentLogger } from '@dcr-bridge/core';
 import { openAdapter } from '../server.js';
+import { runKonnect, type KonnectCommand } from '../konnect/setup.js';
 import { formatDoctorReport, runDoctor } from './doctor.js';
+import { formatKonnectReport, KONNECT_HELP, shellSync } from './konnect.js';
 import { serve } from './serve.js';
 import { formatReport, verifyBridge } from './verify.js';
 
@@ -17,6 +19,7 @@ Commands:
   serve             run the bridge, configured from the environment (the default with no command)
   doctor            check the configuration, the IdP's reachability, the admin credentials and their permissions
   verify <url>      call a DCR bridge the way Konnect does and check its answers against Konnect's contract
+  konnect <command> set up Konnect for this bridge (setup, status, rotate-key; KONNECT_TOKEN from the environment)
 
 Options:
   -h, --help        show this help (also: dcr-bridge <command> --help)
@@ -108,6 +111,7 @@ async function dispatch(argv: string[]): Promise<void> {
   }
   if (command === 'verify') return verify(args);
   if (command === 'doctor') return doctor(args);
+  if (command === 'konnect') return konnect(args);
   throw new UsageError(`unknown command "${command}"`);
 }
 
@@ -154,6 +158,61 @@ async function doctor(args: string[]): Promise<void> {
     openAdapter: (config) => openAdapter(config, { logger: silentLogger, journalFile: false }),
   });
   print(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatDoctorReport(report));
+  process.exitCode = report.ok ? EXIT_OK : EXIT_FAILED;
+}
+
+async function konnect(args: string[]): Promise<void> {
+  const { values, positionals } = parse(
+    args,
+    {
+      'dry-run': { type: 'boolean' },
+      'new-key': { type: 'boolean' },
+      'update-key': { type: 'boolean' },
+      'key-file': { type: 'string' },
+      sync: { type: 'string' },
+      wait: { type: 'string' },
+      verify: { type: 'boolean' },
+      json: { type: 'boolean' },
+      timeout: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    'konnect',
+    1,
+  );
+  if (values.help) return print(KONNECT_HELP);
+  const [sub] = positionals;
+  if (sub === undefined) throw new UsageError('a command is missing: setup, status or rotate-key', 'konnect');
+  if (!['setup', 'status', 'rotate-key'].includes(sub)) throw new UsageError(`unknown konnect command "${sub}"`, 'konnect');
+  const only = (flag: string, commands: string[]) => {
+    if (values[flag as keyof typeof values] !== undefined && !commands.includes(sub))
+      throw new UsageError(`--${flag} goes with ${commands.join(' or ')}`, 'konnect');
+  };
+  only('dry-run', ['setup', 'rotate-key']);
+  only('new-key', ['setup']);
+  only('update-key', ['setup']);
+  only('sync', ['setup', 'rotate-key']);
+  only('wait', ['setup', 'rotate-key']);
+  only('verify', ['status']);
+  if (values['new-key'] && !values['key-file'] && !process.env.DCR_BRIDGE_API_KEYS_FILE)
+    throw new UsageError('--new-key needs --key-file <file>: the key is written there, never printed', 'konnect');
+  const timeoutMs = timeoutOption(values.timeout, 'konnect');
+  const waitSeconds = values.wait === undefined ? 300 : Number(values.wait);
+  if (!Number.isFinite(waitSeconds) || waitSeconds <= 0) throw new UsageError('--wait takes a positive number of seconds', 'konnect');
+  if (existsSync('.env')) process.loadEnvFile('.env');
+  const report = await runKonnect(sub as KonnectCommand, {
+    env: process.env,
+    cwd: process.cwd(),
+    dryRun: values['dry-run'] === true,
+    newKey: values['new-key'] === true,
+    updateKey: values['update-key'] === true,
+    keyFile: values['key-file'],
+    verify: values.verify === true,
+    waitMs: waitSeconds * 1000,
+    sync: values.sync === undefined ? undefined : shellSync(values.sync),
+    timeoutMs,
+    openAdapter: (config) => openAdapter(config, { logger: silentLogger, journalFile: false }),
+  });
+  print(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatKonnectReport(report));
   process.exitCode = report.ok ? EXIT_OK : EXIT_FAILED;
 }
 
