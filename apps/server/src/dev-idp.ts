@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { RequestListener } from 'node:http';
+import type * as OidcProviderModule from 'oidc-provider';
 
 /**
  * The embedded dev-mode IdP: a real OpenID Provider (oidc-provider) mounted under /dev-idp, with
@@ -50,7 +51,7 @@ export async function createDevIdp(issuer: string): Promise<DevIdp> {
  * oidc-provider warns at import on any Node line before 22 ("Unsupported runtime"), though dev mode runs on
  * every line the bridge supports (Node ≥ 20.19, tested): that one line is kept off the console, nothing else.
  */
-async function importOidcProvider(): Promise<typeof import('oidc-provider')> {
+async function importOidcProvider(): Promise<typeof OidcProviderModule> {
   const { warn } = console;
   console.warn = (...args: unknown[]) => {
     if (typeof args[0] === 'string' && args[0].startsWith('oidc-provider WARNING: Unsupported runtime')) return;
