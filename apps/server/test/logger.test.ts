@@ -257,14 +257,24 @@ describe('the process logs through it', () => {
   });
 
   it('writes the fatal line of a start that fails, then exits 1', { timeout: 60_000 }, async () => {
+    // Settings that pass every check but that the adapter refuses when it is built: an overlap Keycloak cannot keep.
     const bridge = await runBridgeProcess(
-      { DCR_BRIDGE_ADAPTER: 'rfc7591', DCR_BRIDGE_API_KEYS: apiKey, RFC7591_ISSUER: 'https://idp.example.com' },
+      {
+        DCR_BRIDGE_ADAPTER: 'keycloak',
+        DCR_BRIDGE_API_KEYS: apiKey,
+        KEYCLOAK_URL: 'https://sso.example.com',
+        KEYCLOAK_REALM: 'konnect',
+        KEYCLOAK_CLIENT_ID: 'dcr-bridge',
+        KEYCLOAK_CLIENT_SECRET: 'admin-secret-value',
+        DCR_BRIDGE_ROTATION_OVERLAP: '1h',
+      },
       { waitForListening: false },
     );
     processes.push(bridge);
     expect(await bridge.exited).toBe(1);
     const fatal = jsonLines(bridge).find((line) => line.msg === 'dcr-bridge cannot start');
     expect(fatal).toMatchObject({ level: 'error', error: { name: 'Error' } });
-    expect((fatal?.error as { message: string }).message).toContain('openssl rand -base64 32');
+    expect((fatal?.error as { message: string }).message).toContain('set the rotation overlap to 0');
+    expect(bridge.stdout()).not.toContain('admin-secret-value');
   });
 });
