@@ -1,6 +1,13 @@
 import { createServer, type RequestListener, type Server } from 'node:http';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import { CHANNELS, type IdpCallMessage, type OperationMessage, type StoreMessage, type TokenMessage } from '@dcr-bridge/core/http';
+import {
+  CHANNELS,
+  type IdpCallMessage,
+  type OperationMessage,
+  type RequestMessage,
+  type StoreMessage,
+  type TokenMessage,
+} from '@dcr-bridge/core/http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /**
@@ -16,11 +23,34 @@ export interface BridgeMetrics {
   close(): void;
 }
 
+const KONNECT_CALLS = [
+  ['POST', '/'],
+  ['DELETE', '/{clientId}'],
+  ['POST', '/{clientId}/new-secret'],
+  ['POST', '/{clientId}/event-hook'],
+] as const;
+
 const SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 9, 15, 30];
 
 export function createMetrics(): BridgeMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  const requests = new Counter({
+    name: 'dcr_bridge_http_requests_total',
+    help: "Every answer of the DCR API, those refused before the adapter too (401, 400, 404, 405, 413, 415), by route template, status and outcome ('success' or the error code).",
+    labelNames: ['method', 'route', 'status', 'outcome'],
+    registers: [registry],
+  });
+  // Konnect's four calls refused for their API key exist from the start, at 0: a series that first appears at 1
+  // shows no increase() in Prometheus, and the first refused call would go unseen by the refused-key alert.
+  for (const [method, route] of KONNECT_CALLS) requests.inc({ method, route, status: '401', outcome: 'unauthorized' }, 0);
+  const requestSeconds = new Histogram({
+    name: 'dcr_bridge_http_request_duration_seconds',
+    help: 'Time from a request reaching the bridge to its answer.',
+    labelNames: ['method', 'route'],
+    buckets: SECONDS,
+    registers: [registry],
+  });
   const operations = new Counter({
     name: 'dcr_bridge_operations_total',
     help: 'Konnect operations that reached the adapter, by outcome (success, acknowledged, or the error code) and status class.',
@@ -91,6 +121,14 @@ export function createMetrics(): BridgeMetrics {
   });
 
   const listeners: Array<[string, (message: unknown) => void]> = [
+    [
+      CHANNELS.request,
+      (message) => {
+        const { method, route, status, outcome, seconds } = message as RequestMessage;
+        requests.inc({ method, route, status: String(status), outcome });
+        requestSeconds.observe({ method, route }, seconds);
+      },
+    ],
     [
       CHANNELS.operation,
       (message) => {

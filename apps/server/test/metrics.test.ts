@@ -58,12 +58,41 @@ describe('/metrics', () => {
       'dcr_bridge_operations_total{operation="rotateSecret",adapter="rfc7591",outcome="not_found",status_class="4xx"} 1',
     );
     expect(text).toMatch(/dcr_bridge_operation_duration_seconds_count\{operation="createClient",adapter="rfc7591"\} 1/);
-    // The dev IdP's registration endpoint, and the client's own registration URI with its id taken out.
-    expect(text).toMatch(/dcr_bridge_idp_requests_total\{idp="[^"]+",method="POST",route="[^"]*\/reg",status="201"\} 1/);
-    expect(text).toMatch(/dcr_bridge_idp_requests_total\{idp="[^"]+",method="PUT",route="[^"]*\/reg\/\{id\}",status="200"\} 1/);
+    // The dev IdP's registration endpoint, and the client's own registration URI: URLs the IdP handed out, which
+    // carry no route template (the rfc7591 adapter does not name one), so `other`, never the URI with its id.
+    expect(text).toMatch(/dcr_bridge_idp_requests_total\{idp="[^"]+",method="POST",route="other",status="201"\} 1/);
+    expect(text).toMatch(/dcr_bridge_idp_requests_total\{idp="[^"]+",method="PUT",route="other",status="200"\} 1/);
+    expect(text).toContain('dcr_bridge_http_requests_total{method="POST",route="/",status="201",outcome="success"} 1');
     expect(text).toMatch(/dcr_bridge_store_operations_total\{store="json",operation="set",result="ok"\} \d+/);
     expect(text).toContain('process_cpu_user_seconds_total');
     for (const value of [created.client_id, created.client_secret, apiKey]) expect(text).not.toContain(value);
+  });
+
+  it('counts every answer, those refused before the adapter too (a stale API key, a wrong content type), by route and status', async () => {
+    const server = await start({});
+    // Before any request, Konnect's calls refused for their key are at 0 (so that increase() sees the first one).
+    const before = await (await fetch(`${server.url}/metrics`)).text();
+    expect(before).toContain('dcr_bridge_http_requests_total{method="DELETE",route="/{clientId}",status="401",outcome="unauthorized"} 0');
+    const stale = { 'x-api-key': 'stale_key_before_rotation_0123', 'content-type': 'application/json' };
+    expect((await fetch(`${server.url}/`, { method: 'POST', headers: stale, body: JSON.stringify(konnectApplication()) })).status).toBe(
+      401,
+    );
+    expect((await fetch(`${server.url}/some-client-id/new-secret`, { method: 'POST', headers: stale })).status).toBe(401);
+    const plain = { 'x-api-key': apiKey, 'content-type': 'text/plain' };
+    expect((await fetch(`${server.url}/`, { method: 'POST', headers: plain, body: 'not json' })).status).toBe(415);
+    expect((await fetch(`${server.url}/some-client-id/lost/path`, { method: 'GET', headers })).status).toBe(404);
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+    expect(text).toContain('dcr_bridge_http_requests_total{method="POST",route="/",status="401",outcome="unauthorized"} 1');
+    expect(text).toContain(
+      'dcr_bridge_http_requests_total{method="POST",route="/{clientId}/new-secret",status="401",outcome="unauthorized"} 1',
+    );
+    expect(text).toContain('dcr_bridge_http_requests_total{method="POST",route="/",status="415",outcome="unsupported_media_type"} 1');
+    expect(text).toContain('dcr_bridge_http_requests_total{method="GET",route="other",status="404",outcome="not_found"} 1');
+    expect(text).toMatch(/dcr_bridge_http_request_duration_seconds_count\{method="POST",route="\/"\} 2/);
+    // Refused before the adapter: no operation reached it.
+    expect(text).not.toMatch(/^dcr_bridge_operations_total\{/m);
+    expect(text).not.toContain('some-client-id');
+    expect(text).not.toContain('stale_key_before_rotation_0123');
   });
 
   it('moves to a port of its own with DCR_BRIDGE_METRICS_PORT, and is gone with DCR_BRIDGE_METRICS=off', async () => {

@@ -3,8 +3,9 @@ import type { DiagnosticCheck, ReadinessReport } from './contract.js';
 import { BridgeError, notReady } from './errors.js';
 import { silentLogger, type Logger } from './logger.js';
 import { redactText, redactUrl } from './redact.js';
-import { measuringIdpCalls, publish, routeTemplate, secondsSince } from './instrumentation.js';
+import { measuringIdpCalls, publish, secondsSince } from './instrumentation.js';
 import { injectTraceContext, inSpan } from './tracing.js';
+import { userAgent } from './user-agent.js';
 import { parseRetryAfter, withRetries, type RetryPolicy } from './retry.js';
 
 /**
@@ -45,6 +46,11 @@ export interface IdpHttpClientOptions {
   authorization?: AuthorizationSource;
   /** Sent with every request (e.g. PingFederate's X-XSRF-Header). */
   headers?: Record<string, string>;
+  /**
+   * The adapter named in the User-Agent, `dcr-bridge/<version> (<adapterId>)`. Default: the adapter whose
+   * operation the request is made for (core runs every adapter call in its scope); none outside one.
+   */
+  adapterId?: string;
   /** Seconds to wait after a 429; default reads Retry-After. Okta reads X-Rate-Limit-Reset instead. */
   retryAfterSeconds?: (response: { status: number; headers: ResponseHeaders }) => number | undefined;
   /** Pulls the IdP's own error message out of an error body, for the error's message (the log, never Konnect). */
@@ -64,6 +70,13 @@ export interface IdpRequestOptions {
    */
   idempotent?: boolean;
   signal?: AbortSignal;
+  /**
+   * The route template of this call, for metrics and traces (`dcr_bridge_idp_requests_total{route}`, the span's
+   * `url.template`), when the target does not carry one: a URL the IdP handed out (`{registration_client_uri}`),
+   * a path not built with `path`. A constant: never put an id in it. Default the target's (`path` builds
+   * carry theirs), else `other`.
+   */
+  route?: string;
 }
 
 /** The answer's headers, looked up by name in any case; repeated headers are joined with ", ". */
@@ -85,10 +98,11 @@ export interface IdpResponse<T = unknown> {
 }
 
 /**
- * Where a request goes: a path (appended to the base URL; build it with `path` when it holds request
- * data), or an absolute URL that the IdP itself handed out (e.g. an RFC 7592 registration_client_uri).
+ * Where a request goes: a path appended to the base URL (build it with `path`: it encodes request data and
+ * carries the route template the call is measured by; a plain string is measured as `other`), or an
+ * absolute URL that the IdP itself handed out (e.g. an RFC 7592 registration_client_uri).
  */
-export type IdpTarget = string | URL;
+export type IdpTarget = IdpPath | string | URL;
 
 export interface IdpHttpClient {
   readonly idpName: string;
@@ -136,13 +150,62 @@ const IDEMPOTENT_METHODS = new Set<HttpMethod>(['GET', 'HEAD', 'DELETE']);
 const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
 
 /**
- * Builds a path from a template, encoding every interpolated value as one path segment. A value that
- * would act as `.` or `..` is refused, because URL parsers resolve those even when percent-encoded.
- *
- *     path`/admin/realms/${realm}/clients/${id}` // "/admin/realms/acme/clients/a%2Fb"
+ * A path built by `path`: a String object (it interpolates, concatenates and compares with `==` to a string
+ * as its text; `String(p)` is the primitive) that carries the route template it was built from, `route`, by
+ * which the IdP call is measured and traced.
  */
-export function path(strings: TemplateStringsArray, ...values: Array<string | number>): string {
-  return strings.reduce((out, part, i) => out + part + (i < values.length ? encodeSegment(String(values[i])) : ''), '');
+// eslint-disable-next-line @typescript-eslint/no-wrapper-object-types -- a primitive string cannot carry its route
+export interface IdpPath extends String {
+  /** The template's literal parts with `{id}` for each interpolated value: `/admin/realms/{id}/clients/{id}`. */
+  readonly route: string;
+}
+
+class TemplatedPath extends String implements IdpPath {
+  constructor(
+    text: string,
+    readonly route: string,
+  ) {
+    super(text);
+  }
+}
+
+/**
+ * Builds a path from a template, encoding every interpolated value as one path segment. A value that
+ * would act as `.` or `..` is refused, because URL parsers resolve those even when percent-encoded. The
+ * result carries its route template (`route`): the literal parts with `{id}` for each value, so that the
+ * call is measured by what the code wrote, never by an id. A path built by `path` may be put in another one
+ * as it is (not encoded again), with its route:
+ *
+ *     path`/admin/realms/${realm}/clients/${id}` // "/admin/realms/acme/clients/a%2Fb", route "/admin/realms/{id}/clients/{id}"
+ *     path`${client(id)}/client-secret`          // route "/admin/realms/{id}/clients/{id}/client-secret"
+ */
+export function path(strings: TemplateStringsArray, ...values: Array<string | number | IdpPath>): IdpPath {
+  let text = '';
+  let route = '';
+  strings.forEach((part, i) => {
+    text += part;
+    route += part;
+    if (i >= values.length) return;
+    const value = values[i];
+    if (isIdpPath(value)) {
+      text += value.toString();
+      route += value.route;
+    } else {
+      text += encodeSegment(String(value));
+      route += '{id}';
+    }
+  });
+  return new TemplatedPath(text, route);
+}
+
+/** The route a call is measured and traced by: the one it names, its path's template, else `other`. */
+function routeOf(target: IdpTarget, request: IdpRequestOptions): string {
+  return request.route ?? (isIdpPath(target) ? target.route : 'other');
+}
+
+/** Made by `path` (of this copy of core or another one in the process). */
+function isIdpPath(value: unknown): value is IdpPath {
+  return value instanceof String && typeof (value as { route?: unknown }).route === 'string';
 }
 
 export function encodeSegment(value: string): string {
@@ -179,8 +242,9 @@ export function createIdpHttpClient(options: IdpHttpClientOptions): IdpHttpClien
     if (target instanceof URL) {
       url = new URL(target);
     } else {
+      const text = target.toString();
       url = new URL(base.origin);
-      url.pathname = basePath + (target.startsWith('/') ? target : `/${target}`);
+      url.pathname = basePath + (text.startsWith('/') ? text : `/${text}`);
     }
     for (const [key, value] of Object.entries(query ?? {})) {
       if (value !== undefined) url.searchParams.set(key, String(value));
@@ -193,6 +257,7 @@ export function createIdpHttpClient(options: IdpHttpClientOptions): IdpHttpClien
   function attempt(
     method: HttpMethod,
     url: URL,
+    route: string,
     request: IdpRequestOptions,
     authHeader: string | undefined,
     number: number,
@@ -200,7 +265,7 @@ export function createIdpHttpClient(options: IdpHttpClientOptions): IdpHttpClien
     return inSpan(
       `${method} ${options.idpName}`,
       'idp',
-      { 'http.request.method': method, 'server.address': url.hostname, 'dcr.idp': options.idpName },
+      { 'http.request.method': method, 'server.address': url.hostname, 'url.template': route, 'dcr.idp': options.idpName },
       async (span) => {
         if (span.isRecording()) span.setAttribute('url.full', redactUrl(url));
         const started = performance.now();
@@ -209,7 +274,7 @@ export function createIdpHttpClient(options: IdpHttpClientOptions): IdpHttpClien
           publish.idpCall({
             idp: options.idpName,
             method,
-            route: routeTemplate(url.pathname),
+            route,
             status,
             seconds: secondsSince(started),
             attempt: number,
@@ -229,6 +294,7 @@ export function createIdpHttpClient(options: IdpHttpClientOptions): IdpHttpClien
 
   async function send(method: HttpMethod, url: URL, request: IdpRequestOptions, authHeader: string | undefined): Promise<Answer> {
     const headers: Record<string, string> = { ...fixedHeaders, ...lowerCaseKeys(request.headers) };
+    headers['user-agent'] ??= userAgent(options.adapterId);
     injectTraceContext(headers);
     if (authHeader) headers.authorization = authHeader;
     let body: string | undefined;
@@ -277,18 +343,19 @@ export function createIdpHttpClient(options: IdpHttpClientOptions): IdpHttpClien
 
   async function request<T>(method: HttpMethod, target: IdpTarget, request: IdpRequestOptions = {}): Promise<IdpResponse<T>> {
     const url = urlFor(target, request.query);
+    const route = routeOf(target, request);
     const retryable = IDEMPOTENT_METHODS.has(method) || request.idempotent === true;
     const auth = options.authorization;
     let reauthorized = false;
     let attempts = 0;
     const send = async (): Promise<Answer> => {
       const header = auth ? await auth.header(request.signal) : undefined;
-      const answer = await attempt(method, url, request, header, attempts++);
+      const answer = await attempt(method, url, route, request, header, attempts++);
       if (answer.status === 401 && header && auth?.rejected && !reauthorized) {
         // A cached admin token can be revoked or expire early; one fresh token is worth one more try.
         reauthorized = true;
         auth.rejected(header);
-        return attempt(method, url, request, await auth.header(request.signal), attempts++);
+        return attempt(method, url, route, request, await auth.header(request.signal), attempts++);
       }
       return answer;
     };

@@ -10,4 +10,11 @@ export { answerClientError } from './http/client-error.js';
 export { parseRegistration } from './http/payloads.js';
 export { bindingLogger, createJsonLogger, isLogLevel, type JsonLoggerOptions } from './logger.js';
 export { REDACTED, isSecretKey, redact, redactText } from './redact.js';
-export { CHANNELS, type IdpCallMessage, type OperationMessage, type StoreMessage, type TokenMessage } from './instrumentation.js';
+export {
+  CHANNELS,
+  type IdpCallMessage,
+  type OperationMessage,
+  type RequestMessage,
+  type StoreMessage,
+  type TokenMessage,
+} from './instrumentation.js';

@@ -12,6 +12,7 @@ export {
   type HttpMethod,
   type IdpHttpClient,
   type IdpHttpClientOptions,
+  type IdpPath,
   type IdpRequestOptions,
   type IdpResponse,
   type IdpTarget,

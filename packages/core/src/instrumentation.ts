@@ -7,6 +7,8 @@ import { channel } from 'node:diagnostics_channel';
  * client id, no Konnect id and no secret: only what a low-cardinality label may carry.
  */
 export const CHANNELS = {
+  /** Every answer of the HTTP layer, those refused before the adapter too: {@link RequestMessage}. */
+  request: 'dcr-bridge:request',
   /** A Konnect operation that reached the adapter: {@link OperationMessage}. */
   operation: 'dcr-bridge:operation',
   /** One attempt of an IdP call: {@link IdpCallMessage}. */
@@ -16,6 +18,21 @@ export const CHANNELS = {
   /** A store or journal operation: {@link StoreMessage}. */
   store: 'dcr-bridge:store',
 } as const;
+
+export interface RequestMessage {
+  method: string;
+  /**
+   * The route of the DCR API the request was for, relative to the base path: `/`, `/{clientId}`,
+   * `/{clientId}/new-secret`, `/{clientId}/event-hook`, `/healthz`, `/readyz`, `/openapi.json`; `other` for
+   * any other path.
+   */
+  route: string;
+  /** The status answered; 499 when the caller closed the connection before the answer was sent. */
+  status: number;
+  /** `success` (an answer below 400), the error code answered (`unauthorized`, `unsupported_media_type`, …), or `closed` (499). */
+  outcome: string;
+  seconds: number;
+}
 
 export interface OperationMessage {
   operation: string;
@@ -29,7 +46,11 @@ export interface OperationMessage {
 export interface IdpCallMessage {
   idp: string;
   method: string;
-  /** The path with every id-like segment replaced by `{id}` (see `routeTemplate`). */
+  /**
+   * The route template the call was made with: the literal parts of its `path` template with `{id}` for each
+   * interpolated value (`/oauth2/v1/clients/{id}/lifecycle/newSecret`), or the `route` the call named; `other`
+   * for a target built any other way (a plain string, a URL): never a path that may hold an id.
+   */
   route: string;
   /** The HTTP status, or `error` when no answer came (timeout, connection refused). */
   status: number | 'error';
@@ -54,6 +75,7 @@ export interface StoreMessage {
 }
 
 const channels = {
+  request: channel(CHANNELS.request),
   operation: channel(CHANNELS.operation),
   idpCall: channel(CHANNELS.idpCall),
   token: channel(CHANNELS.token),
@@ -61,27 +83,17 @@ const channels = {
 };
 
 export const publish = {
+  request: (message: RequestMessage) => channels.request.hasSubscribers && channels.request.publish(message),
   operation: (message: OperationMessage) => channels.operation.hasSubscribers && channels.operation.publish(message),
   idpCall: (message: IdpCallMessage) => channels.idpCall.hasSubscribers && channels.idpCall.publish(message),
   token: (message: TokenMessage) => channels.token.hasSubscribers && channels.token.publish(message),
   store: (message: StoreMessage) => channels.store.hasSubscribers && channels.store.publish(message),
 };
 
-/** Whether anyone listens for IdP calls (so that the route template is computed only then). */
+/** Whether anyone listens for answers or IdP calls (so that their labels are computed only then). */
+export const measuringRequests = () => channels.request.hasSubscribers;
 export const measuringIdpCalls = () => channels.idpCall.hasSubscribers;
 export const measuringStore = () => channels.store.hasSubscribers;
-
-/**
- * A path with its ids taken out, for a metric label: every segment that holds a digit (other than an API
- * version like `v1`), is 16 characters or longer, or is percent-encoded becomes `{id}`. Over-templating is
- * harmless; a client id must never become a label value.
- */
-export function routeTemplate(path: string): string {
-  return path
-    .split('/')
-    .map((segment) => (segment === '' || /^v\d+$/.test(segment) || (!/[\d%]/.test(segment) && segment.length < 16) ? segment : '{id}'))
-    .join('/');
-}
 
 /** Seconds since a `performance.now()` reading. */
 export const secondsSince = (started: number) => (performance.now() - started) / 1000;

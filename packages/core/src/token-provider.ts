@@ -4,6 +4,7 @@ import { BridgeError } from './errors.js';
 import { fetchVia, type AuthorizationSource } from './http-client.js';
 import { publish, secondsSince } from './instrumentation.js';
 import { silentLogger, type Logger } from './logger.js';
+import { userAgent } from './user-agent.js';
 
 type OpenIdClient = typeof oidc;
 
@@ -50,6 +51,11 @@ export interface ClientCredentialsTokenOptions {
   /** Seconds. Default 5. */
   timeoutSeconds?: number;
   idpName: string;
+  /**
+   * The adapter named in the User-Agent of token requests, `dcr-bridge/<version> (<adapterId>)`. Default: the
+   * adapter whose operation asked for the token (see createIdpHttpClient's `adapterId`).
+   */
+  adapterId?: string;
   /** Where token requests go (a private CA's Agent, undici's MockAgent in tests); default Node's global dispatcher. */
   dispatcher?: Dispatcher;
   logger?: Logger;
@@ -77,7 +83,14 @@ export function createClientCredentialsTokenProvider(options: ClientCredentialsT
         clientAuth(client, options.auth),
       );
       config.timeout = options.timeoutSeconds ?? 5;
-      if (options.dispatcher) config[client.customFetch] = fetchVia(options.dispatcher) as oidc.CustomFetch;
+      // Through the dispatcher when one is given, with the bridge's User-Agent (openid-client sends its own otherwise).
+      const send = options.dispatcher ? fetchVia(options.dispatcher) : fetch;
+      config[client.customFetch] = (url, init) => {
+        const headers: Record<string, string> = {};
+        for (const [name, value] of Object.entries(init.headers)) if (name.toLowerCase() !== 'user-agent') headers[name] = value;
+        headers['user-agent'] = userAgent(options.adapterId);
+        return send(url, { ...init, headers } as RequestInit);
+      };
       if (new URL(options.tokenEndpoint).protocol === 'http:') client.allowInsecureRequests(config);
       return { client, config };
     }));

@@ -1,9 +1,11 @@
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { MockAgent } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BridgeError } from '../src/index.js';
 import { createIdpHttpClient, path, staticAuthorization, type AuthorizationSource } from '../src/idp.js';
-import { createJsonLogger } from '../src/http.js';
+import { CHANNELS, createJsonLogger, type IdpCallMessage } from '../src/http.js';
 import { encodeSegment } from '../src/http-client.js';
 import { captureLines, listen, readBody, sendJson } from './helpers.js';
 
@@ -30,12 +32,24 @@ async function scriptedIdp(script: Array<{ status: number; body?: unknown; heade
 }
 
 const fast = { baseDelayMs: 1, maxDelayMs: 2 };
+const coreVersion = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 describe('path', () => {
   it('encodes every interpolated value as one segment', () => {
-    expect(path`/clients/${'a/b?c#d'}/secret`).toBe('/clients/a%2Fb%3Fc%23d/secret');
-    expect(path`/clients/${'%2F'}`).toBe('/clients/%252F');
-    expect(path`/x/${'../admin'}`).toBe('/x/..%2Fadmin');
+    expect(String(path`/clients/${'a/b?c#d'}/secret`)).toBe('/clients/a%2Fb%3Fc%23d/secret');
+    expect(String(path`/clients/${'%2F'}`)).toBe('/clients/%252F');
+    expect(`${path`/x/${'../admin'}`}`).toBe('/x/..%2Fadmin');
+  });
+
+  it('carries its route template: the literal parts, `{id}` for each value, a path put in a path kept with its own', () => {
+    const client = (id: string) => path`/oauth2/v1/clients/${id}`;
+    const rotate = path`${client('0oa1')}/lifecycle/newSecret`;
+    expect(String(rotate)).toBe('/oauth2/v1/clients/0oa1/lifecycle/newSecret');
+    expect(rotate.route).toBe('/oauth2/v1/clients/{id}/lifecycle/newSecret');
+    expect(path`/providers/oauth2/${42}/`.route).toBe('/providers/oauth2/{id}/');
+    expect(path`/api/v1/apps`.route).toBe('/api/v1/apps');
+    // A value is one segment even when it looks like a path: only a path made by `path` is kept whole.
+    expect(String(path`${'/a/b'}/c`)).toBe('%2Fa%2Fb/c');
   });
 
   it('refuses dot segments and empty values, which URL parsers would resolve', () => {
@@ -287,6 +301,56 @@ describe('createIdpHttpClient', () => {
     expect(bad.code).toBe('idp_error');
     expect(bad.message).toBe('Keycloak answered HTTP 400 to creating the client: Invalid redirect: Bearer [REDACTED].');
     expect(client.errorFromResponse(await client.post('/b'), 'x').code).toBe('idp_unavailable');
+  });
+
+  it('names each call by the route template its path was built from, never by an id; anything else is `other`', async () => {
+    const idp = await scriptedIdp(Array.from({ length: 6 }, () => ({ status: 200, body: {} })));
+    const client = createIdpHttpClient({ idpName: 'Okta', baseUrl: `${idp.url}/base`, retry: { retries: 0 } });
+    const calls: IdpCallMessage[] = [];
+    const listener = (message: unknown) => void calls.push(message as IdpCallMessage);
+    subscribe(CHANNELS.idpCall, listener);
+    try {
+      // Short ids, ids without digits, segments with digits (oauth2, v1): the template is what the code wrote.
+      const app = (id: string) => path`/oauth2/v1/clients/${id}`;
+      await client.post(path`${app('abc')}/lifecycle/newSecret`);
+      await client.get(path`/oauth2/v1/clients/${'0oa9'}/secrets/${'xyz'}`);
+      await client.get(path`/oauth2/v1/clients`);
+      await client.get('/oauth2/v1/clients/plain'); // a plain string: nothing says which parts are ids
+      await client.get(new URL(`${idp.url}/reg/abc`));
+      await client.get(new URL(`${idp.url}/reg/abc`), { route: '{registration_client_uri}' });
+    } finally {
+      unsubscribe(CHANNELS.idpCall, listener);
+    }
+    expect(idp.seen.map((seen) => seen.url)).toEqual([
+      '/base/oauth2/v1/clients/abc/lifecycle/newSecret',
+      '/base/oauth2/v1/clients/0oa9/secrets/xyz',
+      '/base/oauth2/v1/clients',
+      '/base/oauth2/v1/clients/plain',
+      '/reg/abc',
+      '/reg/abc',
+    ]);
+    expect(calls.map(({ method, route }) => `${method} ${route}`)).toEqual([
+      'POST /oauth2/v1/clients/{id}/lifecycle/newSecret',
+      'GET /oauth2/v1/clients/{id}/secrets/{id}',
+      'GET /oauth2/v1/clients',
+      'GET other',
+      'GET other',
+      'GET {registration_client_uri}',
+    ]);
+    for (const id of ['abc', '0oa9', 'xyz', 'plain']) expect(JSON.stringify(calls)).not.toContain(id);
+  });
+
+  it('sends User-Agent dcr-bridge/<version> (<adapter>), unless the call sets its own', async () => {
+    const idp = await scriptedIdp([{ status: 200 }, { status: 200 }, { status: 200 }]);
+    const named = createIdpHttpClient({ idpName: 'Okta', baseUrl: idp.url, adapterId: 'okta' });
+    await named.get(path`/a`);
+    await named.get(path`/b`, { headers: { 'User-Agent': 'custom/1' } });
+    await createIdpHttpClient({ idpName: 'Okta', baseUrl: idp.url }).get(path`/c`);
+    expect(idp.seen.map((seen) => seen.headers['user-agent'])).toEqual([
+      `dcr-bridge/${coreVersion} (okta)`,
+      'custom/1',
+      `dcr-bridge/${coreVersion}`,
+    ]);
   });
 
   it('logs each call at debug without the Authorization header or secret query values', async () => {

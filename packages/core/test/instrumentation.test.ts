@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createJsonStore, createMemoryDriver, defineDcrAdapter, type IdpPrimitives } from '../src/index.js';
 import { createIdpHttpClient, path } from '../src/idp.js';
 import { CHANNELS, createBridgeApp } from '../src/http.js';
-import { routeTemplate } from '../src/instrumentation.js';
+import type { RequestMessage } from '../src/instrumentation.js';
 import { konnectBody } from './fixtures.js';
 import { listen, readBody, sendJson } from './helpers.js';
 
@@ -18,15 +18,6 @@ afterEach(() => {
 });
 
 describe('instrumentation channels', () => {
-  it('take ids out of IdP paths', () => {
-    expect(routeTemplate('/admin/realms/acme/clients/3f2a9c1e-0b7d-4e0a-9f6e-1a2b3c4d5e6f/client-secret')).toBe(
-      '/admin/realms/acme/clients/{id}/client-secret',
-    );
-    expect(routeTemplate('/api/v1/apps/0oa1b2c3d4')).toBe('/api/v1/apps/{id}');
-    expect(routeTemplate('/pf-admin-api/v1/oauth/clients/konnect-orders-app-abcdefgh')).toBe('/pf-admin-api/v1/oauth/clients/{id}');
-    expect(routeTemplate('/reg/a%2Fb')).toBe('/reg/{id}');
-  });
-
   it('publish each Konnect operation, IdP call and store operation, without ids or secrets, only to subscribers', async () => {
     const idp = await listen(async (req, res) => {
       await readBody(req);
@@ -40,7 +31,7 @@ describe('instrumentation channels', () => {
       find: async (clientId, ctx) => (await http.get<{ id: string }>(path`/clients/${clientId}`, { signal: ctx.signal })).body,
       isOurs: () => true,
       async create(_registration, ctx) {
-        const created = await http.post<{ id: string; secret: string }>('/clients', { json: {}, signal: ctx.signal });
+        const created = await http.post<{ id: string; secret: string }>(path`/clients`, { json: {}, signal: ctx.signal });
         await ctx.created(created.body.id);
         return { clientId: created.body.id, clientSecret: created.body.secret };
       },
@@ -79,5 +70,55 @@ describe('instrumentation channels', () => {
       await idp.close();
       await http.close();
     }
+  });
+
+  it('publish every answer, those refused before the adapter too, by Konnect route and status, without ids', async () => {
+    const adapter = defineDcrAdapter({
+      id: 'measured',
+      idpName: 'Measured IdP',
+      marker: 'nothing',
+      find: async () => undefined,
+      isOurs: () => true,
+      create: async () => ({ clientId: 'client-7f3a9', clientSecret: 'idp-secret-value' }),
+      remove: async () => undefined,
+      checkReady: async () => ({ ready: true }),
+    });
+    const app = await listen(createBridgeApp({ adapter, apiKeys: ['measured_api_key_01'], basePath: '/v1/dcr', bodyLimitBytes: 1024 }));
+    const key = { 'x-api-key': 'measured_api_key_01' };
+    const json = { ...key, 'content-type': 'application/json' };
+    const answers: RequestMessage[] = [];
+    const listener = (message: unknown) => void answers.push(message as RequestMessage);
+    subscribe(CHANNELS.request, listener);
+    try {
+      const send = async (path: string, init: RequestInit) => (await fetch(`${app.url}${path}`, init)).status;
+      expect(await send('/v1/dcr/', { method: 'POST', headers: { 'x-api-key': 'stale_key_0123456789' } })).toBe(401);
+      expect(await send('/v1/dcr/client-7f3a9/new-secret', { method: 'POST', headers: { 'content-type': 'application/json' } })).toBe(401);
+      expect(await send('/v1/dcr/', { method: 'POST', headers: { ...key, 'content-type': 'text/plain' }, body: 'x' })).toBe(415);
+      expect(await send('/v1/dcr/', { method: 'POST', headers: json, body: '{"a":' })).toBe(400);
+      expect(await send('/v1/dcr/', { method: 'POST', headers: json, body: JSON.stringify({ a: 'x'.repeat(2000) }) })).toBe(413);
+      expect(await send('/v1/dcr/client-7f3a9/elsewhere', { method: 'POST', headers: key })).toBe(404);
+      expect(await send('/v1/dcr/client-7f3a9', { method: 'PUT', headers: key })).toBe(405);
+      expect(await send('/v1/dcr/', { method: 'POST', headers: json, body: JSON.stringify(konnectBody()) })).toBe(201);
+      expect(await send('/V1/DCR/client-7f3a9/', { method: 'DELETE', headers: key })).toBe(204);
+      expect(await send('/healthz', { method: 'GET' })).toBe(200);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    } finally {
+      unsubscribe(CHANNELS.request, listener);
+      await app.close();
+    }
+    expect(answers.map(({ method, route, status, outcome }) => `${method} ${route} ${status} ${outcome}`)).toEqual([
+      'POST / 401 unauthorized',
+      'POST /{clientId}/new-secret 401 unauthorized',
+      'POST / 415 unsupported_media_type',
+      'POST / 400 invalid_request',
+      'POST / 413 payload_too_large',
+      'POST other 404 not_found',
+      'PUT /{clientId} 405 method_not_allowed',
+      'POST / 201 success',
+      'DELETE /{clientId} 204 success',
+      'GET /healthz 200 success',
+    ]);
+    for (const answer of answers) expect(answer.seconds).toBeGreaterThanOrEqual(0);
+    expect(JSON.stringify(answers)).not.toContain('client-7f3a9');
   });
 });

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { Agent } from 'undici';
 import { exportJWK, generateKeyPair, jwtVerify, createLocalJWKSet } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
 import { bearerAuthorization, createClientCredentialsTokenProvider } from '../src/idp.js';
@@ -60,6 +62,24 @@ describe('createClientCredentialsTokenProvider', () => {
     expect(endpoint.requests[0]?.get('scope')).toBe('manage');
     // RFC 6749 §2.3.1: the id and secret are form-encoded before Basic encoding ("-" → "%2D").
     expect(endpoint.authHeaders[0]).toBe(`Basic ${Buffer.from('bridge%2Dadmin:s3cret').toString('base64')}`);
+  });
+
+  it('sends User-Agent dcr-bridge/<version> (<adapter>), through its dispatcher too', async () => {
+    const agents: Array<string | undefined> = [];
+    const server = await listen(async (req, res) => {
+      await readBody(req);
+      agents.push(req.headers['user-agent']);
+      sendJson(res, 200, { access_token: 'token-ua', token_type: 'Bearer', expires_in: 300 }, { 'cache-control': 'no-store' });
+    });
+    close = server.close;
+    const url = `${server.url}/realms/master/protocol/openid-connect/token`;
+    const auth = { method: 'client_secret_basic', clientSecret: 's3cret' } as const;
+    await createClientCredentialsTokenProvider({ ...base(url), auth, adapterId: 'keycloak' }).getToken();
+    const dispatcher = new Agent();
+    await createClientCredentialsTokenProvider({ ...base(url), auth, adapterId: 'keycloak', dispatcher }).getToken();
+    await dispatcher.close();
+    const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+    expect(agents).toEqual([`dcr-bridge/${version} (keycloak)`, `dcr-bridge/${version} (keycloak)`]);
   });
 
   it('refreshes shortly before expiry and after an invalidation', async () => {

@@ -88,6 +88,61 @@ describe('traces', () => {
     }
   });
 
+  it("continue the trace Konnect sends in traceparent, and name the adapter in the IdP call's User-Agent", async () => {
+    exporter.reset();
+    const seen: Array<{ traceparent: string | undefined; userAgent: string | undefined }> = [];
+    const idp = await listen(async (req, res) => {
+      seen.push({ traceparent: req.headers.traceparent as string | undefined, userAgent: req.headers['user-agent'] });
+      await readBody(req);
+      sendJson(res, 201, { id: 'client-2', secret: 'idp-secret-value' });
+    });
+    const http = createIdpHttpClient({ idpName: 'Traced IdP', baseUrl: idp.url });
+    const adapter = defineDcrAdapter({
+      id: 'traced',
+      idpName: 'Traced IdP',
+      marker: 'nothing',
+      find: async () => undefined,
+      isOurs: () => true,
+      async create(_registration, ctx) {
+        const created = await http.post<{ id: string; secret: string }>(path`/clients`, { json: {}, signal: ctx.signal });
+        return { clientId: created.body.id, clientSecret: created.body.secret };
+      },
+      remove: async () => undefined,
+      checkReady: async () => ({ ready: true }),
+    });
+    const app = await listen(createBridgeApp({ adapter, apiKeys: ['traced_api_key_0123'] }));
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const konnectSpanId = '00f067aa0ba902b7';
+    try {
+      const res = await fetch(`${app.url}/`, {
+        method: 'POST',
+        headers: {
+          'x-api-key': 'traced_api_key_0123',
+          'content-type': 'application/json',
+          traceparent: `00-${traceId}-${konnectSpanId}-01`,
+          tracestate: 'konnect=1',
+        },
+        body: JSON.stringify(konnectBody()),
+      });
+      expect(res.status).toBe(201);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const spans = exporter.getFinishedSpans();
+      const operation = spans.find((span) => span.name === 'dcr createClient');
+      const call = spans.find((span) => span.name === 'POST Traced IdP');
+      expect(operation?.spanContext().traceId).toBe(traceId);
+      expect(operation?.parentSpanContext).toMatchObject({ traceId, spanId: konnectSpanId, isRemote: true });
+      expect(operation?.spanContext().traceState?.get('konnect')).toBe('1');
+      expect(call?.spanContext().traceId).toBe(traceId);
+      expect(call?.attributes['url.template']).toBe('/clients');
+      expect(seen[0]?.traceparent).toBe(`00-${traceId}-${call?.spanContext().spanId}-01`);
+      expect(seen[0]?.userAgent).toMatch(/^dcr-bridge\/\d+\.\d+\.\d+\S* \(traced\)$/);
+    } finally {
+      await app.close();
+      await idp.close();
+      await http.close();
+    }
+  });
+
   it('mark a failed operation, and its IdP call, with the error code', async () => {
     exporter.reset();
     const idp = await listen((_req, res) => sendJson(res, 503, { error: 'maintenance' }));

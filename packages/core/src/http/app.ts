@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
+import type { Context } from '@opentelemetry/api';
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { assertAdapter } from '../capabilities.js';
 import type { ClientEvent, DcrAdapter, ReadinessReport } from '../contract.js';
 import { BridgeError, errorAnswer, isBridgeError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { createApiKeyVerifier } from './api-key.js';
-import { publish, secondsSince } from '../instrumentation.js';
+import { measuringRequests, publish, secondsSince } from '../instrumentation.js';
+import { incomingTraceContext } from '../tracing.js';
 import { invokeAdapter } from './invoke.js';
 import { openApiDocument } from './openapi.js';
 import { parseClientId, parseEvent, parseRegistration } from './payloads.js';
@@ -22,7 +24,9 @@ import { parseClientId, parseEvent, parseRegistration } from './payloads.js';
  *
  * Request → request id → API key → body checks → payload parsing → invokeAdapter → response; every error
  * becomes `{error, error_description}` in `errorHandler`: the error's public description and the request id
- * (`errorAnswer`), never its message, which goes to the log (invokeAdapter's line for adapter calls).
+ * (`errorAnswer`), never its message, which goes to the log (invokeAdapter's line for adapter calls). Every
+ * answer, those refused before the adapter too, is published on `CHANNELS.request` (by route template and
+ * status, for metrics), and the adapter call's span continues the trace the request came with.
  */
 export interface BridgeAppOptions {
   adapter: DcrAdapter;
@@ -55,15 +59,26 @@ export function createBridgeApp(options: BridgeAppOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  app.use(requestContext(logger));
+  app.use(requestContext(logger, basePath));
 
   const unauthenticated = express.Router();
   unauthenticated.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
   unauthenticated.get('/readyz', async (_req, res) => {
-    if (options.isDraining?.()) return void res.status(503).json({ status: 'draining' });
-    const { requestId } = scope(res);
+    const requestScope = scope(res);
+    if (options.isDraining?.()) {
+      requestScope.errorCode = 'draining';
+      return void res.status(503).json({ status: 'draining' });
+    }
+    const { requestId, traceContext } = requestScope;
     const report = await invokeAdapter(
-      { adapter, operation: 'checkReady', logger: requestLogger(res), requestId, timeoutMs: options.readinessTimeoutMs ?? 3_000 },
+      {
+        adapter,
+        operation: 'checkReady',
+        logger: requestLogger(res),
+        requestId,
+        timeoutMs: options.readinessTimeoutMs ?? 3_000,
+        traceContext,
+      },
       (context) => adapter.checkReady(context),
     ).catch((error: unknown): ReadinessReport => ({
       ready: false,
@@ -72,6 +87,7 @@ export function createBridgeApp(options: BridgeAppOptions): express.Express {
     }));
     if (report.ready) return void res.status(200).json({ status: 'ready' });
     requestLogger(res).warn('not ready', { detail: report.detail, reason: report.reason });
+    requestScope.errorCode = 'not_ready';
     // A machine-readable reason (an error code), never the detail: that may name hosts or echo the IdP.
     res.status(503).json({ status: 'not_ready', reason: report.reason ?? 'not_ready' });
   });
@@ -147,6 +163,7 @@ export function createBridgeApp(options: BridgeAppOptions): express.Express {
         operation,
         logger: logger.child({ requestId: requestScope.requestId }),
         requestId: requestScope.requestId,
+        traceContext: requestScope.traceContext,
         timeoutMs,
         completionTimeoutMs: options.completionTimeoutMs,
         deadline: requestScope.deadline,
@@ -281,6 +298,10 @@ interface RequestScope {
   answered?: (answered: boolean) => void;
   /** Whether the answer reached Konnect, once the response closed. */
   outcome?: boolean;
+  /** The error code answered (set by errorHandler, and by /readyz when not ready). */
+  errorCode?: string;
+  /** The trace the request continues (see incomingTraceContext). */
+  traceContext: Context;
 }
 
 function scope(res: Response): RequestScope {
@@ -293,15 +314,15 @@ function requestLogger(res: Response): Logger {
 }
 
 /**
- * Per request: its id, and one listener on the response's close (after finish when the answer left), which
- * writes the access log line, tells a create whether Konnect got its answer, and aborts the adapter
- * call's deadline when Konnect hung up first.
+ * Per request: its id, the trace context it came with, and one listener on the response's close (after finish
+ * when the answer left), which writes the access log line, publishes the answer on `CHANNELS.request`, tells
+ * a create whether Konnect got its answer, and aborts the adapter call's deadline when Konnect hung up first.
  */
-function requestContext(logger: Logger): RequestHandler {
+function requestContext(logger: Logger, basePath: string): RequestHandler {
   return (req, res, next) => {
     const presented = req.get('x-request-id');
     const requestId = presented && /^[A-Za-z0-9._-]{1,128}$/.test(presented) ? presented : randomUUID();
-    const requestScope: RequestScope = { requestId, logger };
+    const requestScope: RequestScope = { requestId, logger, traceContext: incomingTraceContext(req.headers) };
     res.locals.bridge = requestScope;
     res.setHeader('x-request-id', requestId);
     res.setHeader('x-content-type-options', 'nosniff');
@@ -311,16 +332,48 @@ function requestContext(logger: Logger): RequestHandler {
       requestScope.outcome = finished && res.statusCode < 400;
       requestScope.answered?.(requestScope.outcome);
       if (!finished) requestScope.deadline?.abort(new Error('client closed the connection'));
+      const status = finished ? res.statusCode : 499;
       logger.info('request', {
         requestId,
         method: req.method,
         path: req.path,
-        status: finished ? res.statusCode : 499,
+        status,
         ms: Math.round((performance.now() - started) * 10) / 10,
       });
+      if (measuringRequests())
+        publish.request({
+          method: req.method,
+          route: routeOf(req.originalUrl, basePath),
+          status,
+          outcome: !finished ? 'closed' : status < 400 ? 'success' : (requestScope.errorCode ?? 'error'),
+          seconds: secondsSince(started),
+        });
     });
     next();
   };
+}
+
+const UNDER_ANY_BASE = new Set(['/healthz', '/readyz', '/openapi.json']);
+
+/**
+ * The route of the DCR API a request was for, relative to the base path, matched the way the routers match
+ * (any case, a trailing slash allowed): a metric label with a fixed set of values, never a client id.
+ */
+function routeOf(url: string, basePath: string): string {
+  const pathname = (url.split('?', 1)[0] ?? '').toLowerCase().replace(/(.)\/$/, '$1');
+  if (UNDER_ANY_BASE.has(pathname)) return pathname;
+  const base = basePath.toLowerCase();
+  let rest: string;
+  if (base === '/') rest = pathname;
+  else if (pathname === base) rest = '/';
+  else if (pathname.startsWith(`${base}/`)) rest = pathname.slice(base.length);
+  else return 'other';
+  if (rest === '/' || UNDER_ANY_BASE.has(rest)) return rest;
+  const segments = rest.split('/').slice(1);
+  if (segments.some((segment) => segment === '')) return 'other';
+  if (segments.length === 1) return '/{clientId}';
+  if (segments.length === 2 && (segments[1] === 'new-secret' || segments[1] === 'event-hook')) return `/{clientId}/${segments[1]}`;
+  return 'other';
 }
 
 function authenticate(verify: (key: string | undefined) => boolean): RequestHandler {
@@ -360,6 +413,8 @@ function noStore(res: Response): Response {
 function errorHandler(logger: Logger) {
   return (error: unknown, _req: Request, res: Response, _next: NextFunction): void => {
     const bridgeError = fromExpressError(error);
+    const requestScope = res.locals.bridge as RequestScope | undefined;
+    if (requestScope) requestScope.errorCode = bridgeError.code;
     if (bridgeError.code === 'internal_error') (res.locals.bridge ? requestLogger(res) : logger).error('unhandled error', { error });
     if (bridgeError.retryAfterSeconds !== undefined) res.set('retry-after', String(Math.max(1, Math.ceil(bridgeError.retryAfterSeconds))));
     if (res.headersSent) return void res.end();

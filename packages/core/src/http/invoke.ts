@@ -1,7 +1,9 @@
+import type { Context } from '@opentelemetry/api';
 import type { DcrAdapter, OperationContext } from '../contract.js';
 import { BridgeError, toBridgeError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { inSpan } from '../tracing.js';
+import { inAdapterScope } from '../user-agent.js';
 
 /**
  * Every adapter call goes through here: a deadline (Konnect's answer is due), a longer completion budget
@@ -29,14 +31,20 @@ export interface InvokeOptions {
    * (creates do). Default: true once the call succeeded.
    */
   answered?: () => Promise<boolean>;
+  /** The trace the operation's span joins (the request's incoming trace context). Default the active one. */
+  traceContext?: Context;
 }
 
 export function invokeAdapter<T>(options: InvokeOptions, call: (context: OperationContext) => Promise<T>): Promise<T> {
-  return inSpan(
-    `dcr ${options.operation}`,
-    'operation',
-    { 'dcr.operation': options.operation, 'dcr.adapter': options.adapter.id, 'dcr.request_id': options.requestId },
-    () => invoke(options, call),
+  // In the adapter's scope, so that its IdP requests (and those it leaves in the background) name it in their User-Agent.
+  return inAdapterScope(options.adapter.id, () =>
+    inSpan(
+      `dcr ${options.operation}`,
+      'operation',
+      { 'dcr.operation': options.operation, 'dcr.adapter': options.adapter.id, 'dcr.request_id': options.requestId },
+      () => invoke(options, call),
+      options.traceContext,
+    ),
   );
 }
 
