@@ -237,7 +237,7 @@ describe('rotation and updates', () => {
 
   it('with an overlap the old secret works until it ends, and a process started meanwhile deletes it then', async () => {
     const journal = createJsonStore(createMemoryDriver());
-    const first = await bridgeFor({ journal, rotationOverlapMs: 1_000 });
+    const first = await bridgeFor({ journal, rotationOverlapMs: 4_000 });
     const created = await first.call('POST', '/', { body: konnectApplication({ scopes: ['orders/read'] }) });
     const clientId = created.body.client_id as string;
     const rotatedAt = Date.now();
@@ -249,12 +249,12 @@ describe('rotation and updates', () => {
     expect(await env.backdoor.canGetToken(clientId, created.body.client_secret)).toBe(true);
     expect(await env.backdoor.canGetToken(clientId, rotated.body.client_secret)).toBe(true);
     // A restart on the same journal before the overlap ends keeps both, and deletes the old one when it ends.
-    const restarted = adapterFor({ journal, rotationOverlapMs: 1_000 });
+    const restarted = adapterFor({ journal, rotationOverlapMs: 4_000 });
     const mark = env.proxy.targets.length;
     expect((await restarted.recover?.({ inFlightMs: 0 }))?.rotations).toBe(0);
     expect(secretValues(clientId)).toEqual([created.body.client_secret, rotated.body.client_secret]);
-    await vi.waitFor(() => expect(secretValues(clientId)).toEqual([rotated.body.client_secret]), { timeout: 5_000, interval: 50 });
-    expect(Date.now()).toBeGreaterThanOrEqual(rotatedAt + 1_000);
+    await vi.waitFor(() => expect(secretValues(clientId)).toEqual([rotated.body.client_secret]), { timeout: 10_000, interval: 50 });
+    expect(Date.now()).toBeGreaterThanOrEqual(rotatedAt + 4_000);
     expect(callsSince(mark)).toEqual(['DescribeUserPoolClient', 'ListUserPoolClientSecrets', 'DeleteUserPoolClientSecret']);
     expect(await env.backdoor.canGetToken(clientId, created.body.client_secret)).toBe(false);
     expect(await env.backdoor.canGetToken(clientId, rotated.body.client_secret)).toBe(true);

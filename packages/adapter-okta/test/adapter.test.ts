@@ -409,7 +409,8 @@ describe('two-phase rotation (the client secrets of the app)', () => {
     const overlapping = createOktaAdapter({
       domain: org.okta.url,
       auth: { apiToken: org.okta.apiToken },
-      rotationOverlapMs: 700,
+      // Long enough that a loaded machine still checks both secrets within it.
+      rotationOverlapMs: 3_000,
     });
     const local = await startBridge(overlapping);
     try {
@@ -418,7 +419,7 @@ describe('two-phase rotation (the client secrets of the app)', () => {
       expect(await org.okta.clientCredentials(first.client_id, first.client_secret)).toBe(true);
       expect(await org.okta.clientCredentials(first.client_id, rotated)).toBe(true);
       await vi.waitFor(async () => expect(await org.okta.clientCredentials(first.client_id, first.client_secret)).toBe(false), {
-        timeout: 5_000,
+        timeout: 10_000,
         interval: 100,
       });
       expect(statuses(first.client_id)).toEqual(['ACTIVE']);

@@ -282,7 +282,7 @@ describe('rotation: two secrets', () => {
   it('keeps the old secret for the overlap, also across a restart; a second rotation within it retires the oldest', async () => {
     const idp = memoryIdp('two-secrets');
     const driver = createMemoryDriver();
-    const adapter = adapterOn(idp, driver, { rotationOverlapMs: 300 });
+    const adapter = adapterOn(idp, driver, { rotationOverlapMs: 1_500 });
     const { clientId, clientSecret: first } = await createdClient(adapter);
     const second = (await adapter.rotateSecret?.(clientId, konnectCall()))?.clientSecret ?? '';
     await adapter.drained?.();
@@ -292,10 +292,10 @@ describe('rotation: two secrets', () => {
     expect(idp.works(clientId, first)).toBe(false);
     expect(idp.works(clientId, second) && idp.works(clientId, third)).toBe(true);
     await adapter.close?.();
-    const restarted = adapterOn(idp, driver, { rotationOverlapMs: 300 });
+    const restarted = adapterOn(idp, driver, { rotationOverlapMs: 1_500 });
     await restarted.recover?.({ inFlightMs: 300 });
     expect(idp.works(clientId, second)).toBe(true);
-    await sleep(400);
+    await sleep(1_700);
     await restarted.drained?.();
     expect(idp.works(clientId, second)).toBe(false);
     expect(idp.works(clientId, third)).toBe(true);
