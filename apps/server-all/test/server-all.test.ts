@@ -41,8 +41,10 @@ describe('@dcr-bridge/server-all', () => {
       encoding: 'utf8',
     });
     expect(printed).toBe(`${serverVersion}\n`);
+    // The bin is a committed file that runs the built src/bin.ts (dist/bin.js), so a fresh install links it.
     expect((JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { bin: Record<string, string> }).bin).toEqual({
-      'dcr-bridge': './dist/bin.js',
+      'dcr-bridge': './bin/dcr-bridge.js',
     });
+    expect(readFileSync(new URL('../bin/dcr-bridge.js', import.meta.url), 'utf8')).toContain("import '../dist/bin.js';");
   });
 });
