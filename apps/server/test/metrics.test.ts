@@ -58,10 +58,11 @@ describe('/metrics', () => {
       'dcr_bridge_operations_total{operation="rotateSecret",adapter="rfc7591",outcome="not_found",status_class="4xx"} 1',
     );
     expect(text).toMatch(/dcr_bridge_operation_duration_seconds_count\{operation="createClient",adapter="rfc7591"\} 1/);
-    // The dev IdP's registration endpoint, and the client's own registration URI: URLs the IdP handed out, which
-    // carry no route template (the rfc7591 adapter does not name one), so `other`, never the URI with its id.
-    expect(text).toMatch(/dcr_bridge_idp_requests_total\{idp="[^"]+",method="POST",route="other",status="201"\} 1/);
-    expect(text).toMatch(/dcr_bridge_idp_requests_total\{idp="[^"]+",method="PUT",route="other",status="200"\} 1/);
+    // The dev IdP's registration endpoint, and the client's own registration URI: URLs the IdP handed out, measured by
+    // the route the rfc7591 adapter names for them, never by the URI with its id.
+    expect(text).toMatch(/dcr_bridge_idp_requests_total\{idp="[^"]+",method="POST",route="\{registration_endpoint\}",status="201"\} 1/);
+    expect(text).toMatch(/dcr_bridge_idp_requests_total\{idp="[^"]+",method="PUT",route="\{registration_client_uri\}",status="200"\} 1/);
+    expect(text).not.toMatch(/dcr_bridge_idp_requests_total\{[^}]*route="other"/);
     expect(text).toContain('dcr_bridge_http_requests_total{method="POST",route="/",status="201",outcome="success"} 1');
     expect(text).toMatch(/dcr_bridge_store_operations_total\{store="json",operation="set",result="ok"\} \d+/);
     expect(text).toContain('process_cpu_user_seconds_total');

@@ -73,7 +73,7 @@ export function createAuthentikAdapter(options: AuthentikAdapterOptions): DcrAda
     const mappings: AuthentikScopeMapping[] = [];
     let page = 1;
     while (page > 0) {
-      const response = await http.get<AuthentikPage<AuthentikScopeMapping>>('/propertymappings/provider/scope/', {
+      const response = await http.get<AuthentikPage<AuthentikScopeMapping>>(path`/propertymappings/provider/scope/`, {
         query: { page, page_size: PAGE_SIZE },
         signal: context.signal,
       });
@@ -105,7 +105,7 @@ export function createAuthentikAdapter(options: AuthentikAdapterOptions): DcrAda
 
   /** The provider whose OAuth client id this is (`client_id` is an exact filter of authentik's provider list). */
   async function providerByClientId(clientId: string, context: OperationContext): Promise<AuthentikProvider | undefined> {
-    const response = await http.get<AuthentikPage<AuthentikProvider & { client_secret?: unknown }>>('/providers/oauth2/', {
+    const response = await http.get<AuthentikPage<AuthentikProvider & { client_secret?: unknown }>>(path`/providers/oauth2/`, {
       query: { client_id: clientId },
       signal: context.signal,
     });
@@ -162,7 +162,7 @@ export function createAuthentikAdapter(options: AuthentikAdapterOptions): DcrAda
       const clientSecret = generateSecret();
       const grantTypes = grantTypesFor(registration);
       const { grantTypes: listsGrants } = await currentGeneration(context);
-      const created = await http.post<AuthentikProvider>('/providers/oauth2/', {
+      const created = await http.post<AuthentikProvider>(path`/providers/oauth2/`, {
         json: newProvider(clientId, clientSecret, registration, scopeMappings, flows, listsGrants ? grantTypes : undefined),
         signal: context.signal,
       });
@@ -175,7 +175,7 @@ export function createAuthentikAdapter(options: AuthentikAdapterOptions): DcrAda
         generation = Promise.resolve({ grantTypes: true });
         await patchProvider(created.body, { grant_types: grantTypes }, `the grant types of client ${clientId}`, context);
       }
-      const application = await http.post('/core/applications/', {
+      const application = await http.post(path`/core/applications/`, {
         json: newApplication(clientId, created.body.pk, registration),
         signal: context.signal,
       });
@@ -220,7 +220,7 @@ export function createAuthentikAdapter(options: AuthentikAdapterOptions): DcrAda
       patchProvider(provider, { redirect_uris: redirectUriEntries(redirectUris) }, `the new redirect URIs of ${clientId}`, context),
 
     checkReady: (context) =>
-      http.probe('/providers/oauth2/', 'listing OAuth2 providers', { query: { page_size: 1 }, signal: context.signal }),
+      http.probe(path`/providers/oauth2/`, 'listing OAuth2 providers', { query: { page_size: 1 }, signal: context.signal }),
     diagnostics: authentikDiagnostics({ http, baseUrl }),
     close: () => http.close(),
   };

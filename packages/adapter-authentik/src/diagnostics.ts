@@ -1,5 +1,5 @@
 import type { AdapterDiagnostics, DiagnosticCheck, IdpVersion, OperationContext } from '@dcr-bridge/core';
-import type { IdpHttpClient } from '@dcr-bridge/core/idp';
+import { path, type IdpHttpClient, type IdpPath } from '@dcr-bridge/core/idp';
 import { IDP_NAME } from './identity.js';
 import { SUPPORTED, hasGrantTypes, readVersion, releaseOf, withinSupported } from './versions.js';
 
@@ -12,9 +12,9 @@ export interface AuthentikDiagnosticsSetup {
 
 /** A permission the bridge needs, the list that proves it readable, and the role permission that grants it. */
 const READS = [
-  { permission: 'view_oauth2provider', list: '/providers/oauth2/', model: 'OAuth2/OpenID Provider' },
-  { permission: 'view_application', list: '/core/applications/', model: 'Application' },
-  { permission: 'view_scopemapping', list: '/propertymappings/provider/scope/', model: 'Scope Mapping' },
+  { permission: 'view_oauth2provider', list: path`/providers/oauth2/`, model: 'OAuth2/OpenID Provider' },
+  { permission: 'view_application', list: path`/core/applications/`, model: 'Application' },
+  { permission: 'view_scopemapping', list: path`/propertymappings/provider/scope/`, model: 'Scope Mapping' },
 ];
 
 /**
@@ -23,8 +23,8 @@ const READS = [
  * without `add_<model>` it answers 403, with it 400 for the missing required fields. Nothing is created either way.
  */
 const ADDS = [
-  { permission: 'add_oauth2provider', list: '/providers/oauth2/', model: 'OAuth2/OpenID Provider' },
-  { permission: 'add_application', list: '/core/applications/', model: 'Application' },
+  { permission: 'add_oauth2provider', list: path`/providers/oauth2/`, model: 'OAuth2/OpenID Provider' },
+  { permission: 'add_application', list: path`/core/applications/`, model: 'Application' },
 ];
 
 /**
@@ -59,7 +59,7 @@ export function authentikDiagnostics(setup: AuthentikDiagnosticsSetup): AdapterD
     return [...reads, ...adds, writes];
   }
 
-  async function checkCreate(list: string, name: string, fix: string, context: OperationContext): Promise<DiagnosticCheck> {
+  async function checkCreate(list: IdpPath, name: string, fix: string, context: OperationContext): Promise<DiagnosticCheck> {
     try {
       const response = await setup.http.post(list, { json: {}, signal: context.signal });
       if (response.status === 400) return { name, result: 'pass', detail: 'an empty create answered 400 (allowed; nothing created)' };

@@ -1,4 +1,4 @@
-import type { IdpHttpClient } from '@dcr-bridge/core/idp';
+import { path, type IdpHttpClient } from '@dcr-bridge/core/idp';
 import type { OperationContext } from '@dcr-bridge/core';
 import { IDP_NAME } from './identity.js';
 
@@ -37,7 +37,7 @@ export const hasGrantTypes = (release: Release) => atLeast(release, GRANT_TYPES_
  * any authenticated token: no permission to grant) answers `version_current`. One cheap read.
  */
 export async function readVersion(http: IdpHttpClient, context: OperationContext): Promise<string> {
-  const response = await http.get<{ version_current?: unknown }>('/admin/version/', { signal: context.signal });
+  const response = await http.get<{ version_current?: unknown }>(path`/admin/version/`, { signal: context.signal });
   if (!response.ok) throw http.errorFromResponse(response, `reading the ${IDP_NAME} version`);
   const version = response.body?.version_current;
   if (typeof version !== 'string') throw http.errorFromResponse(response, `reading the ${IDP_NAME} version (no version_current)`);

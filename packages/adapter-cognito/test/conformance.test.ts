@@ -50,5 +50,7 @@ runConformanceSuite({
     'idp-plumbing/one-admin-token': 'the AWS SDK signs every request with the IAM credentials (SigV4): no admin token is ever requested',
     'idp-plumbing/encoded-path-segments':
       "Cognito's API takes the client id in a JSON body, never in a URL: there is no path segment to escape",
+    'idp-plumbing/route-templates':
+      "the AWS SDK calls Cognito, not core's IdP HTTP client: no IdP call is published on core's idp-call channel, and each SDK command is one fixed action with no path to template",
   },
 });

@@ -121,7 +121,7 @@ export function fusionauthDiagnostics(setup: FusionauthDiagnosticsSetup): Adapte
   async function idpVersion(context: OperationContext): Promise<IdpVersion> {
     const base = { product: IDP_NAME, supported: SUPPORTED };
     try {
-      const response = await setup.http.get<{ version?: unknown }>('/api/system/version', { signal: context.signal });
+      const response = await setup.http.get<{ version?: unknown }>(path`/api/system/version`, { signal: context.signal });
       const version = response.body?.version;
       if (response.ok && typeof version === 'string') {
         const within = withinSupported(version);

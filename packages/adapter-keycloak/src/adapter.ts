@@ -98,7 +98,7 @@ export function createKeycloakAdapter(options: KeycloakAdapterOptions): DcrAdapt
   });
   const realm = options.realm;
   const clients = path`/admin/realms/${realm}/clients`;
-  const client = (id: string) => `${clients}${path`/${id}`}`;
+  const client = (id: string) => path`${clients}/${id}`;
 
   /** The client by its clientId (what Konnect knows); Keycloak's own paths use its internal id. */
   async function find(clientId: string, context: OperationContext): Promise<FoundClient | undefined> {
@@ -157,7 +157,7 @@ export function createKeycloakAdapter(options: KeycloakAdapterOptions): DcrAdapt
   }
 
   const mapperName = (audience: string) => `dcr-bridge-audience-${createHash('sha256').update(audience).digest('hex').slice(0, 16)}`;
-  const mappers = (found: FoundClient) => `${client(found.id)}/protocol-mappers/models`;
+  const mappers = (found: FoundClient) => path`${client(found.id)}/protocol-mappers/models`;
 
   const primitives: IdpPrimitives<FoundClient> = {
     id: ADAPTER_ID,
@@ -180,7 +180,7 @@ export function createKeycloakAdapter(options: KeycloakAdapterOptions): DcrAdapt
       await context.created(representation.clientId, id ? { ...representation, id } : undefined);
       if (!id) throw new BridgeError('idp_error', `${IDP_NAME} created client ${representation.clientId} but sent no Location header.`);
       for (const scopeId of scopes.assignAfterCreate) {
-        const assigned = await http.put(`${client(id)}${path`/default-client-scopes/${scopeId}`}`, {
+        const assigned = await http.put(path`${client(id)}/default-client-scopes/${scopeId}`, {
           signal: context.signal,
           idempotent: true,
         });
@@ -202,7 +202,7 @@ export function createKeycloakAdapter(options: KeycloakAdapterOptions): DcrAdapt
     },
 
     async rotateSecret(clientId, found, context) {
-      const response = await http.post<{ value?: string }>(`${client(found.id)}/client-secret`, { signal: context.signal });
+      const response = await http.post<{ value?: string }>(path`${client(found.id)}/client-secret`, { signal: context.signal });
       if (!response.ok || typeof response.body?.value !== 'string')
         throw http.errorFromResponse(response, `rotating the secret of ${clientId}`);
       return response.body.value;
@@ -213,7 +213,9 @@ export function createKeycloakAdapter(options: KeycloakAdapterOptions): DcrAdapt
     // previous one too, but only as realm configuration the bridge neither holds nor controls (see the README).
     secretValue: {
       async read(clientId, found, context) {
-        const response = await http.get<{ type?: string; value?: string }>(`${client(found.id)}/client-secret`, { signal: context.signal });
+        const response = await http.get<{ type?: string; value?: string }>(path`${client(found.id)}/client-secret`, {
+          signal: context.signal,
+        });
         if (!response.ok || typeof response.body?.value !== 'string')
           throw http.errorFromResponse(response, `reading the secret of ${clientId}`);
         return response.body.value;
@@ -253,7 +255,7 @@ export function createKeycloakAdapter(options: KeycloakAdapterOptions): DcrAdapt
     },
 
     async removeAudience(clientId, found, audience, context) {
-      const removed = await http.delete(`${mappers(found)}${path`/${audienceMapperId(found.id, audience)}`}`, { signal: context.signal });
+      const removed = await http.delete(path`${mappers(found)}/${audienceMapperId(found.id, audience)}`, { signal: context.signal });
       if (removed.ok) return;
       if (removed.status !== 404) throw http.errorFromResponse(removed, `removing audience ${audience} from ${clientId}`);
       // No mapper with the bridge's id: the client is gone, the audience was never added, or an earlier
@@ -261,7 +263,7 @@ export function createKeycloakAdapter(options: KeycloakAdapterOptions): DcrAdapt
       const listed = await http.get<ProtocolMapper[]>(mappers(found), { signal: context.signal });
       if (!listed.ok || !Array.isArray(listed.body)) throw http.errorFromResponse(listed, `listing the mappers of ${clientId}`);
       for (const mapper of listed.body.filter((candidate) => candidate.name === mapperName(audience) && candidate.id)) {
-        const deleted = await http.delete(`${mappers(found)}${path`/${mapper.id as string}`}`, { signal: context.signal });
+        const deleted = await http.delete(path`${mappers(found)}/${mapper.id as string}`, { signal: context.signal });
         if (!deleted.ok && deleted.status !== 404) throw http.errorFromResponse(deleted, `removing audience ${audience} from ${clientId}`);
       }
     },

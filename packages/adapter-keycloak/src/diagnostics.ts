@@ -98,7 +98,7 @@ export function keycloakDiagnostics(setup: KeycloakDiagnosticsSetup): AdapterDia
    * told when the bridge's client lives in master (`KEYCLOAK_TOKEN_REALM=master`) or Keycloak is older than 26.4.
    */
   async function idpVersion(context: OperationContext): Promise<IdpVersion> {
-    const response = await setup.http.get<{ systemInfo?: { version?: unknown } } | undefined>('/admin/serverinfo', {
+    const response = await setup.http.get<{ systemInfo?: { version?: unknown } } | undefined>(path`/admin/serverinfo`, {
       signal: context.signal,
     });
     if (response.status === 401 || response.status === 403)

@@ -19,6 +19,7 @@ import {
   type TokenProvider,
   type Dispatcher,
   type IdpResponse,
+  type IdpTarget,
 } from '@dcr-bridge/core/idp';
 import type { CryptoKey } from 'jose';
 import { oktaDiagnostics, type OktaServiceApp } from './diagnostics.js';
@@ -123,7 +124,7 @@ export function createOktaAdapter(options: OktaAdapterOptions): DcrAdapter {
     async create(registration, context) {
       // The marker travels in the create itself (the app profile), and Okta answers with the client's
       // credentials: one call, and nothing to clean up if a second step failed.
-      const created = await http.post<OktaApp>('/api/v1/apps', { json: oktaApp(registration, context.nonce), signal: context.signal });
+      const created = await http.post<OktaApp>(path`/api/v1/apps`, { json: oktaApp(registration, context.nonce), signal: context.signal });
       if (!created.ok || typeof created.body?.id !== 'string') throw http.refusal(created, 'the application');
       const answer = created.body;
       await context.created(answer.id, withoutSecret(answer));
@@ -138,10 +139,10 @@ export function createOktaAdapter(options: OktaAdapterOptions): DcrAdapter {
       // `q` matches the start of an app's label; only an app whose label is exactly the create's, and that
       // carries the marker (the create wrote both at once), is the one.
       const label = clientNameFor(draft.clientName, nonce);
-      let target: string | URL | undefined = '/api/v1/apps';
+      let target: IdpTarget | undefined = path`/api/v1/apps`;
       let query: Record<string, string | number> | undefined = { q: label, limit: 200 };
       while (target !== undefined) {
-        const page: IdpResponse<OktaApp[]> = await http.get<OktaApp[]>(target, { query, signal: context.signal });
+        const page: IdpResponse<OktaApp[]> = await http.get<OktaApp[]>(target, { query, signal: context.signal, route: '/api/v1/apps' });
         if (!page.ok || !Array.isArray(page.body)) throw http.errorFromResponse(page, `searching for application ${label}`);
         const found = page.body.find((candidate) => candidate.label === label && isOurs(candidate));
         if (found) return { clientId: found.id, client: found };
@@ -191,7 +192,7 @@ export function createOktaAdapter(options: OktaAdapterOptions): DcrAdapter {
       async remove(clientId, _found, secretId, context) {
         const secret = path`/api/v1/apps/${clientId}/credentials/secrets/${secretId}`;
         // Deactivating twice leaves the secret as once: safe to repeat.
-        const deactivated = await http.post(`${secret}/lifecycle/deactivate`, { signal: context.signal, idempotent: true });
+        const deactivated = await http.post(path`${secret}/lifecycle/deactivate`, { signal: context.signal, idempotent: true });
         // The app or the secret is gone: so is the secret.
         if (deactivated.status === 404) return;
         // A 400 is either the only ACTIVE secret (which Okta keeps) or, perhaps, one already INACTIVE (Okta does
@@ -216,7 +217,7 @@ export function createOktaAdapter(options: OktaAdapterOptions): DcrAdapter {
       if (!updated.ok) throw http.refusal(updated, `the new redirect URIs of ${clientId}`);
     },
 
-    checkReady: (context) => http.probe('/oauth2/v1/clients', 'listing clients', { query: { limit: 1 }, signal: context.signal }),
+    checkReady: (context) => http.probe(path`/oauth2/v1/clients`, 'listing clients', { query: { limit: 1 }, signal: context.signal }),
     diagnostics: oktaDiagnostics({
       org,
       http,

@@ -83,7 +83,7 @@ export function oktaDiagnostics(setup: OktaDiagnosticsSetup): AdapterDiagnostics
 
   async function serviceAppRoleCheck(app: OktaServiceApp, signal: AbortSignal): Promise<DiagnosticCheck> {
     const fix = `In the ${IDP_NAME} Admin Console, open application ${app.clientId} → Admin roles, and assign the Application Administrator role.`;
-    const read = await http.checkAccess('/api/v1/apps', { name: ROLE_CHECK, fix }, { query: { limit: 1 }, signal });
+    const read = await http.checkAccess(path`/api/v1/apps`, { name: ROLE_CHECK, fix }, { query: { limit: 1 }, signal });
     if (read.result !== 'pass') return read;
     return {
       name: ROLE_CHECK,
@@ -96,7 +96,7 @@ export function oktaDiagnostics(setup: OktaDiagnosticsSetup): AdapterDiagnostics
     const fix =
       "Give the admin who created OKTA_API_TOKEN the Application Administrator role (Security → Administrators): an API token acts with its admin's current roles.";
     try {
-      const me = await http.get<{ id?: unknown }>('/api/v1/users/me', { signal });
+      const me = await http.get<{ id?: unknown }>(path`/api/v1/users/me`, { signal });
       if (me.status === 401)
         return {
           name: ROLE_CHECK,
@@ -148,7 +148,7 @@ export function oktaDiagnostics(setup: OktaDiagnosticsSetup): AdapterDiagnostics
     const base = { product: IDP_NAME, supported: SUPPORTED };
     const told = `${IDP_NAME} tells no release number through its API`;
     try {
-      const response = await http.get<{ pipeline?: unknown }>('/.well-known/okta-organization', { signal: context.signal });
+      const response = await http.get<{ pipeline?: unknown }>(path`/.well-known/okta-organization`, { signal: context.signal });
       const pipeline = response.body?.pipeline;
       if (!response.ok || typeof pipeline !== 'string')
         return { ...base, detail: `${told}; GET /.well-known/okta-organization answered ${response.status} without the org's pipeline` };

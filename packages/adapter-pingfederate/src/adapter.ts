@@ -84,7 +84,7 @@ export function createPingFederateAdapter(options: PingFederateAdapterOptions): 
   }
 
   async function checkScopes(scopes: string[], context: OperationContext): Promise<void> {
-    const settings = await http.get<AuthServerSettings>('/oauth/authServerSettings', { signal: context.signal });
+    const settings = await http.get<AuthServerSettings>(path`/oauth/authServerSettings`, { signal: context.signal });
     if (!settings.ok) throw http.errorFromResponse(settings, 'reading the authorization server settings');
     const known = new Set([...(settings.body.scopes ?? []), ...(settings.body.exclusiveScopes ?? [])].map((scope) => scope.name));
     const unknown = scopes.filter((scope) => !known.has(scope));
@@ -95,7 +95,7 @@ export function createPingFederateAdapter(options: PingFederateAdapterOptions): 
       );
   }
 
-  const secretPath = (clientId: string) => `${clientPath(clientId)}/clientAuth/clientSecret`;
+  const secretPath = (clientId: string) => path`${clientPath(clientId)}/clientAuth/clientSecret`;
 
   /** The client's current secret as PingFederate encrypts it (its `ClientSecret` resource). */
   async function readSecret(clientId: string, context: OperationContext): Promise<string> {
@@ -140,7 +140,7 @@ export function createPingFederateAdapter(options: PingFederateAdapterOptions): 
       const { client, secret } = newClient(registration, options, context.nonce);
       if (registration.scopes.length > 0) await checkScopes(registration.scopes, context);
       // One call creates the client with its secret; core finds it by its nonce-suffixed id if the answer is lost.
-      const created = await http.post<PingFederateClient>('/oauth/clients', { json: client, signal: context.signal });
+      const created = await http.post<PingFederateClient>(path`/oauth/clients`, { json: client, signal: context.signal });
       if (created.status !== 201 && created.status !== 200) throw http.refusal(created, 'the new client');
       // What was sent is the client as PingFederate holds it (the bridge chose its id), minus the plaintext secret.
       await context.created(client.clientId, withoutSecret(client));
@@ -202,7 +202,7 @@ export function createPingFederateAdapter(options: PingFederateAdapterOptions): 
       if (!response.ok) throw http.refusal(response, `the new redirect URIs of ${clientId}`);
     },
 
-    checkReady: (context) => http.probe('/oauth/clients', 'listing clients', { query: { numberPerPage: 1 }, signal: context.signal }),
+    checkReady: (context) => http.probe(path`/oauth/clients`, 'listing clients', { query: { numberPerPage: 1 }, signal: context.signal }),
     diagnostics: createPingFederateDiagnostics({
       adminUrl: options.adminUrl,
       http,

@@ -97,12 +97,12 @@ export function createPingFederateDiagnostics(source: PingFederateDiagnosticsSou
     async checkPermissions(context) {
       return [
         await http.checkAccess(
-          '/oauth/clients',
+          path`/oauth/clients`,
           { name: 'permission: Admin (list and read OAuth clients)', fix },
           { query: { numberPerPage: 1 }, signal: context.signal },
         ),
         await http.checkAccess(
-          '/oauth/authServerSettings',
+          path`/oauth/authServerSettings`,
           { name: 'permission: Admin (read scope management)', fix },
           { signal: context.signal },
         ),
@@ -111,7 +111,7 @@ export function createPingFederateDiagnostics(source: PingFederateDiagnosticsSou
     },
     async idpVersion(context): Promise<IdpVersion> {
       // One cheap read: the admin API's `GET /version` (`Version` model: `{version}`), open to every administrative role.
-      const response = await http.get<{ version?: unknown }>('/version', { signal: context.signal });
+      const response = await http.get<{ version?: unknown }>(path`/version`, { signal: context.signal });
       if (!response.ok) throw http.errorFromResponse(response, 'reading the server version');
       const version = typeof response.body?.version === 'string' ? response.body.version : undefined;
       return {
@@ -124,7 +124,7 @@ export function createPingFederateDiagnostics(source: PingFederateDiagnosticsSou
     },
     async tokenEndpoint(context) {
       // The runtime's token endpoint hangs off the server's base URL (System → Protocol Settings → Federation Info).
-      const settings = await http.get<ServerSettings>('/serverSettings', { signal: context.signal });
+      const settings = await http.get<ServerSettings>(path`/serverSettings`, { signal: context.signal });
       if (!settings.ok) throw http.errorFromResponse(settings, 'reading the server settings');
       const baseUrl = settings.body.federationInfo?.baseUrl;
       if (!baseUrl)

@@ -17,6 +17,7 @@ import {
   createIdpHttpClient,
   path,
   type IdpResponse,
+  type IdpTarget,
   type Dispatcher,
 } from '@dcr-bridge/core/idp';
 import { pingOneDiagnostics } from './diagnostics.js';
@@ -83,8 +84,8 @@ export function createPingOneAdapter(options: PingOneAdapterOptions): DcrAdapter
     timeoutMs: options.timeoutMs,
   });
   const environment = path`/environments/${options.environmentId}`;
-  const applications = `${environment}/applications`;
-  const application = (id: string) => `${applications}${path`/${id}`}`;
+  const applications = path`${environment}/applications`;
+  const application = (id: string) => path`${applications}/${id}`;
   const applicationList = new URL(`${apiUrl}${applications}`);
   const secrets = pingOneSecrets({ http, application, journal, logger });
 
@@ -112,12 +113,12 @@ export function createPingOneAdapter(options: PingOneAdapterOptions): DcrAdapter
   async function resolveScopes(names: string[], context: OperationContext): Promise<ScopeRef[]> {
     if (names.length === 0) return [];
     const wanted = new Set(names);
-    const resources = await http.get<Collection<{ id: string; name: string }>>(`${environment}/resources`, { signal: context.signal });
+    const resources = await http.get<Collection<{ id: string; name: string }>>(path`${environment}/resources`, { signal: context.signal });
     if (!resources.ok) throw http.errorFromResponse(resources, 'listing resources');
     const found = new Map<string, ScopeRef>();
     for (const resource of resources.body._embedded?.resources ?? []) {
       if (found.size === wanted.size) break;
-      const scopes = await http.get<Collection<{ id: string; name: string }>>(`${environment}${path`/resources/${resource.id}/scopes`}`, {
+      const scopes = await http.get<Collection<{ id: string; name: string }>>(path`${environment}/resources/${resource.id}/scopes`, {
         signal: context.signal,
       });
       if (!scopes.ok) throw http.errorFromResponse(scopes, `listing the scopes of resource ${resource.name}`);
@@ -152,12 +153,12 @@ export function createPingOneAdapter(options: PingOneAdapterOptions): DcrAdapter
       // delete right after needs no read.
       await context.created(id, created.body);
       // PingOne does not return the secret on create; it is read separately.
-      const secret = await http.get<{ secret?: string }>(`${application(id)}/secret`, { signal: context.signal });
+      const secret = await http.get<{ secret?: string }>(path`${application(id)}/secret`, { signal: context.signal });
       if (!secret.ok || typeof secret.body?.secret !== 'string') throw http.errorFromResponse(secret, `reading the secret of ${id}`);
       const byResource = new Map<string, string[]>();
       for (const { resourceId, scopeId } of scopes) byResource.set(resourceId, [...(byResource.get(resourceId) ?? []), scopeId]);
       for (const [resourceId, scopeIds] of byResource) {
-        const grant = await http.post(`${application(id)}/grants`, {
+        const grant = await http.post(path`${application(id)}/grants`, {
           json: { resource: { id: resourceId }, scopes: scopeIds.map((scopeId) => ({ id: scopeId })) },
           signal: context.signal,
         });
@@ -174,9 +175,12 @@ export function createPingOneAdapter(options: PingOneAdapterOptions): DcrAdapter
       // The application list takes no filter (PingOne's API reference names none for it): page through it
       // and match the exact name, which ends in the nonce.
       const name = applicationName(draft.clientName, nonce);
-      let page: string | URL | undefined = applications;
+      let page: IdpTarget | undefined = applications;
       while (page !== undefined) {
-        const listed: IdpResponse<Collection<PingOneApplication>> = await http.get(page, { signal: context.signal });
+        const listed: IdpResponse<Collection<PingOneApplication>> = await http.get(page, {
+          signal: context.signal,
+          route: applications.route,
+        });
         if (!listed.ok || typeof listed.body !== 'object' || listed.body === null)
           throw http.errorFromResponse(listed, 'listing applications');
         const match = listed.body._embedded?.applications?.find((candidate) => candidate.name === name && typeof candidate.id === 'string');

@@ -86,7 +86,7 @@ export function pingOneDiagnostics(setup: PingOneDiagnosticsSetup): AdapterDiagn
       REQUIRED_PERMISSIONS.map(async ([permission]): Promise<DiagnosticCheck> =>
         permission === 'applications:read:application'
           ? http.checkAccess(
-              `${environment}/applications`,
+              path`${environment}/applications`,
               { name: checkName(permission), fix: fixFor(permission) },
               { query: { limit: 1 }, signal },
             )
@@ -98,13 +98,13 @@ export function pingOneDiagnostics(setup: PingOneDiagnosticsSetup): AdapterDiagn
   async function checkPermissions(context: OperationContext): Promise<DiagnosticCheck[]> {
     const { signal } = context;
     try {
-      const assignments = await http.get<Collection<RoleAssignment>>(`${environment}${path`/applications/${workerId}/roleAssignments`}`, {
+      const assignments = await http.get<Collection<RoleAssignment>>(path`${environment}/applications/${workerId}/roleAssignments`, {
         signal,
       });
       if (assignments.status === 403)
         return unseen(`${IDP_NAME} does not let the worker read its own role assignments (HTTP 403).`, signal);
       if (!assignments.ok) throw http.errorFromResponse(assignments, "reading the worker's role assignments");
-      const roles = await http.get<Collection<Role>>('/roles', { signal });
+      const roles = await http.get<Collection<Role>>(path`/roles`, { signal });
       if (roles.status === 403) return unseen(`${IDP_NAME} does not let the worker read the built-in roles (HTTP 403).`, signal);
       if (!roles.ok) throw http.errorFromResponse(roles, 'reading the built-in roles');
       return judge(assignments.body._embedded?.roleAssignments ?? [], roles.body._embedded?.roles ?? []);

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { BridgeError, type ClientSecrets, type IdpSecret, type Logger, type OperationContext, type StateStore } from '@dcr-bridge/core';
-import type { IdpHttpClient } from '@dcr-bridge/core/idp';
+import { path, type IdpHttpClient, type IdpPath } from '@dcr-bridge/core/idp';
 import { IDP_NAME } from './identity.js';
 import type { PingOneApplication } from './mapping.js';
 
@@ -64,7 +64,7 @@ export const secretId = (secret: string) => createHash('sha256').update(secret).
 export interface PingOneSecretsOptions {
   http: IdpHttpClient;
   /** `…/applications/{id}` for an application id (encoded). */
-  application: (id: string) => string;
+  application: (id: string) => IdpPath;
   journal: StateStore;
   logger: Logger;
 }
@@ -84,7 +84,7 @@ export function pingOneSecrets(options: PingOneSecretsOptions): ClientSecrets<Pi
 
   /** The secret as PingOne holds it now; undefined when the application is gone. */
   async function read(clientId: string, context: OperationContext): Promise<(SecretState & { value: string }) | undefined> {
-    const body = await http.find<SecretBody>(`${application(clientId)}/secret`, `reading the secret of ${clientId}`, {
+    const body = await http.find<SecretBody>(path`${application(clientId)}/secret`, `reading the secret of ${clientId}`, {
       signal: context.signal,
     });
     if (body === undefined) {
@@ -145,7 +145,7 @@ export function pingOneSecrets(options: PingOneSecretsOptions): ClientSecrets<Pi
           return { id: state.current, secret: state.value };
         }
       }
-      const response = await http.post<SecretBody>(`${application(clientId)}/secret`, {
+      const response = await http.post<SecretBody>(path`${application(clientId)}/secret`, {
         json: { previous: { expiresAt: new Date(Date.now() + PREVIOUS_VALIDITY_MS).toISOString() } },
         signal: context.signal,
       });
@@ -168,7 +168,7 @@ export function pingOneSecrets(options: PingOneSecretsOptions): ClientSecrets<Pi
       const state = await known(clientId, context);
       if (state === undefined) return;
       if (state.previous?.id === id) {
-        const response = await http.delete(`${application(clientId)}/secret`, { signal: context.signal });
+        const response = await http.delete(path`${application(clientId)}/secret`, { signal: context.signal });
         // 404: the application, or its previous secret, is gone already.
         if (!response.ok && response.status !== 404) throw http.errorFromResponse(response, `ending the previous secret of ${clientId}`);
         remember(clientId, { current: state.current });

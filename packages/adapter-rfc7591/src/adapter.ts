@@ -194,6 +194,7 @@ export function createRfc7591Adapter(options: Rfc7591AdapterOptions): DcrAdapter
       headers: { authorization: `Bearer ${entry.registrationAccessToken}` },
       json,
       signal: context.signal,
+      route: '{registration_client_uri}',
     });
   }
 
@@ -349,6 +350,7 @@ export function createRfc7591Adapter(options: Rfc7591AdapterOptions): DcrAdapter
         json: registrationMetadata(registration, context.nonce),
         headers: token ? { authorization: `Bearer ${token}` } : {},
         signal: context.signal,
+        route: '{registration_endpoint}',
       });
       const refused = registrationError(response);
       if (refused) throw refused;

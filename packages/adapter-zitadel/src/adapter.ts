@@ -12,7 +12,7 @@ import {
   type OperationContext,
   type ReadinessReport,
 } from '@dcr-bridge/core';
-import { createIdpHttpClient, staticAuthorization, type Dispatcher } from '@dcr-bridge/core/idp';
+import { createIdpHttpClient, path, staticAuthorization, type Dispatcher } from '@dcr-bridge/core/idp';
 import { callZitadel, type ApplicationMethod } from './connect.js';
 import { zitadelDiagnostics } from './diagnostics.js';
 import { ADAPTER_ID, IDP_NAME } from './identity.js';
@@ -287,7 +287,7 @@ export function createZitadelAdapter(options: ZitadelAdapterOptions): DcrAdapter
       getInstance: (context) => callZitadel(http, 'instance', 'GetInstance', {}, context),
       // The v1 AuthService (REST): ZITADEL's v2 services have no "my memberships" read.
       listMyMemberships: (context) =>
-        http.post('/auth/v1/memberships/me/_search', {
+        http.post(path`/auth/v1/memberships/me/_search`, {
           json: { query: { offset: '0', limit: 100 } },
           signal: context.signal,
           idempotent: true,

@@ -37,7 +37,9 @@ export function callZitadel<S extends keyof Methods, T>(
   json: Record<string, unknown>,
   context: Pick<OperationContext, 'signal'>,
 ): Promise<IdpResponse<T>> {
-  return http.post<T>(`${SERVICES[service]}/${method}`, { json, signal: context.signal, idempotent: IDEMPOTENT[service].has(method) });
+  // The route is built from constants only: the service and the method name, never a request value.
+  const route = `${SERVICES[service]}/${method}`;
+  return http.post<T>(route, { json, signal: context.signal, idempotent: IDEMPOTENT[service].has(method), route });
 }
 
 export type ApplicationMethod = Methods['application'];

@@ -72,6 +72,7 @@ runConformanceSuite({
     'idp-plumbing/rate-limited-lookup': inProcess,
     'idp-plumbing/refused-credentials-create': inProcess,
     'idp-plumbing/refused-credentials-delete': inProcess,
+    'idp-plumbing/route-templates': `${inProcess}: no IdP call to name a route for`,
     'contract/no-idp-detail': `${inProcess} to fail or leak from`,
     'rotation/answer-lost': `${inProcess} to fault`,
     'rotation/processed-late': `${inProcess} to fault`,

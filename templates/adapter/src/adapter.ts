@@ -44,7 +44,7 @@ export function create__PASCAL__Adapter(options: __PASCAL__AdapterOptions): DcrA
   const clientPath = (clientId: string) => path`/admin/clients/${clientId}`;
 
   async function checkScopes(scopes: string[], context: OperationContext): Promise<void> {
-    const response = await http.get<Array<{ name: string }>>('/admin/scopes', { signal: context.signal });
+    const response = await http.get<Array<{ name: string }>>(path`/admin/scopes`, { signal: context.signal });
     if (!response.ok || !Array.isArray(response.body)) throw http.errorFromResponse(response, 'listing scopes');
     const known = new Set(response.body.map((scope) => scope.name));
     const unknown = scopes.filter((scope) => !known.has(scope));
@@ -57,7 +57,7 @@ export function create__PASCAL__Adapter(options: __PASCAL__AdapterOptions): DcrA
 
   async function issueSecret(clientId: string, context: OperationContext): Promise<string> {
     // Each POST issues another secret, so it is not idempotent: never marked, never retried blindly.
-    const response = await http.post<{ secret?: string }>(`${clientPath(clientId)}/secret`, { signal: context.signal });
+    const response = await http.post<{ secret?: string }>(path`${clientPath(clientId)}/secret`, { signal: context.signal });
     if (!response.ok || typeof response.body?.secret !== 'string')
       throw http.errorFromResponse(response, `issuing a secret for ${clientId}`);
     return response.body.secret;
@@ -75,7 +75,7 @@ export function create__PASCAL__Adapter(options: __PASCAL__AdapterOptions): DcrA
     async create(registration, context) {
       const json = newClient(registration, context.nonce);
       if (registration.scopes.length > 0) await checkScopes(registration.scopes, context);
-      const created = await http.post<__PASCAL__Client>('/admin/clients', { json, signal: context.signal });
+      const created = await http.post<__PASCAL__Client>(path`/admin/clients`, { json, signal: context.signal });
       if (created.status !== 201 || typeof created.body?.id !== 'string') throw http.refusal(created, 'the new client');
       // The client exists from here on: tell core before the next step, so it is deleted if that step fails.
       // Handing over the client as `find` returns it lets core skip the read of a rotate or delete right after.
@@ -86,7 +86,7 @@ export function create__PASCAL__Adapter(options: __PASCAL__AdapterOptions): DcrA
     async findByNonce(nonce, draft, context) {
       // __DISPLAY__'s name search matches substrings: keep only the exact name, and only a client with the marker.
       const name = clientNameFor(draft.clientName, nonce);
-      const response = await http.get<__PASCAL__Client[]>('/admin/clients', { query: { name }, signal: context.signal });
+      const response = await http.get<__PASCAL__Client[]>(path`/admin/clients`, { query: { name }, signal: context.signal });
       if (!response.ok || !Array.isArray(response.body)) throw http.errorFromResponse(response, `searching for client ${name}`);
       const found = response.body.find((client) => client.name === name && isManaged(client));
       return found ? { clientId: found.id, client: found } : undefined;
@@ -101,7 +101,7 @@ export function create__PASCAL__Adapter(options: __PASCAL__AdapterOptions): DcrA
 
     async replaceRedirectUris(clientId, _client, redirectUris, context) {
       // The write carries nothing but the redirect URIs, and repeating it changes nothing more: idempotent.
-      const response = await http.put(`${clientPath(clientId)}/redirect_uris`, {
+      const response = await http.put(path`${clientPath(clientId)}/redirect_uris`, {
         json: { redirect_uris: redirectUris },
         signal: context.signal,
         idempotent: true,
@@ -109,7 +109,7 @@ export function create__PASCAL__Adapter(options: __PASCAL__AdapterOptions): DcrA
       if (!response.ok) throw http.refusal(response, `the new redirect URIs of ${clientId}`);
     },
 
-    checkReady: (context) => http.probe('/admin/clients', 'listing clients', { query: { limit: 1 }, signal: context.signal }),
+    checkReady: (context) => http.probe(path`/admin/clients`, 'listing clients', { query: { limit: 1 }, signal: context.signal }),
     close: () => http.close(),
   };
   return defineDcrAdapter(primitives, { ...lifecycleSettings(options), logger });

@@ -1,7 +1,10 @@
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { describe, expect } from 'vitest';
 import type { DcrAdapter } from '@dcr-bridge/core';
+import { CHANNELS, type IdpCallMessage } from '@dcr-bridge/core/http';
 import type { CapturingLogger } from '../capturing-logger.js';
 import type { BridgeHarness } from '../harness.js';
+import { konnectEvent } from '../payloads.js';
 import { required, type ScenarioId } from './scenarios.js';
 import { clientPath, type SuiteRun } from './run.js';
 import type { ConformanceIdpPlumbing } from './target.js';
@@ -118,7 +121,54 @@ export function idpPlumbingGroup(run: SuiteRun): void {
       expect(logged() ?? '').not.toContain(secret);
       expect(await run.target.backdoor.clientExists(clientId)).toBe(true);
     });
+
+    scenario('idp-plumbing/route-templates', async () => {
+      const { capabilities } = run.target.adapter;
+      const calls = await idpCallsOf(async () => {
+        const created = await run.call('POST', '/', { body: run.application() });
+        expect(created.status, JSON.stringify(created.body)).toBe(201);
+        const clientId = created.body.client_id as string;
+        if (capabilities.rotateSecret) {
+          const rotated = await run.call('POST', clientPath(clientId, '/new-secret'));
+          expect(rotated.status, JSON.stringify(rotated.body)).toBe(200);
+        }
+        if (capabilities.updateRedirectUris) {
+          const updated = await run.call('POST', clientPath(clientId, '/event-hook'), {
+            body: konnectEvent(clientId, {
+              event_type: 'update_application',
+              redirect_uris: run.target.updatedRedirectUris ?? ['https://app.example.com/route-templates'],
+            }),
+          });
+          expect(updated.status, JSON.stringify(updated.body)).toBe(200);
+        }
+        expect((await run.call('DELETE', clientPath(clientId))).status).toBe(204);
+        // Work left for after an answer (a retired secret, a journal entry) calls the IdP too.
+        await run.target.adapter.drained?.();
+      });
+      expect(calls.length, "no IdP call was published on core's idp-call channel").toBeGreaterThan(0);
+      const unnamed = calls.filter((call) => call.route === 'other');
+      expect(
+        unnamed,
+        `IdP calls measured as route "other" (build their paths with path\`…\`, or name a route): ${calls.map((call) => `${call.method} ${call.route}`).join(', ')}`,
+      ).toEqual([]);
+    });
   });
+}
+
+/**
+ * The IdP calls that core's HTTP client published (`CHANNELS.idpCall`, one message per attempt) while `work` ran:
+ * the route each was measured by, never a path.
+ */
+async function idpCallsOf(work: () => Promise<void>): Promise<IdpCallMessage[]> {
+  const calls: IdpCallMessage[] = [];
+  const listener = (message: unknown) => void calls.push(message as IdpCallMessage);
+  subscribe(CHANNELS.idpCall, listener);
+  try {
+    await work();
+  } finally {
+    unsubscribe(CHANNELS.idpCall, listener);
+  }
+  return calls;
 }
 
 /**

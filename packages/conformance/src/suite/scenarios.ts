@@ -48,6 +48,7 @@ export const SCENARIOS = {
   'idp-plumbing/refused-credentials-create':
     'refused admin credentials: a create answers 502 idp_error without the secret, creating nothing',
   'idp-plumbing/refused-credentials-delete': 'refused admin credentials: a delete answers 502 idp_error, never 204, and the client stays',
+  'idp-plumbing/route-templates': 'every IdP call of a create, rotate, update and delete names its route template',
 } as const;
 
 export type ScenarioId = keyof typeof SCENARIOS;
