@@ -250,10 +250,19 @@ export function defineDcrAdapter<Client>(idp: IdpPrimitives<Client>, options: Li
       await journal.delete(journalKey(entry.nonce));
       return 'unresolved';
     }
+    // Not found is concluded only on a second look, once the create can no longer be under way at the IdP
+    // (`inFlightMs` after it started, and a second more): a create the IdP holds may land after the first search.
+    let lookedAgain = false;
     for (let attempt = 0; !closed.aborted; attempt++) {
       try {
         const findByNonce = idp.findByNonce.bind(idp);
         const found = await inBackground('find-by-nonce', (context) => findByNonce(entry.nonce, { clientName: entry.clientName }, context));
+        if (!found && !lookedAgain) {
+          lookedAgain = true;
+          await sleep(Math.max(1_000, Date.parse(entry.startedAt) + inFlightMs + 1_000 - Date.now()), closed).catch(() => undefined);
+          attempt = -1;
+          continue;
+        }
         if (!found) {
           await journal.delete(journalKey(entry.nonce));
           return 'never_created';

@@ -264,6 +264,30 @@ describe('defineDcrAdapter: journaled creates', () => {
   });
 });
 
+describe('defineDcrAdapter: a create the IdP finishes after the bridge gave up', () => {
+  it('is searched for again once it can no longer be under way, and deleted when it landed late', async () => {
+    const idp = memoryIdp();
+    const base = idp.primitives;
+    const adapter = defineDcrAdapter(
+      {
+        ...base,
+        // The IdP holds the create: the bridge gives up (timeout) and the client appears 300 ms later.
+        async create(registration, context) {
+          const name = uniqueName(registration.clientName, { suffix: context.nonce });
+          setTimeout(() => idp.clients.set('late-client', { name, secret: 's', redirectUris: [], ours: true }), 300);
+          throw new BridgeError('idp_timeout', 'no answer in time');
+        },
+      },
+      { inFlightMs: 200 },
+    );
+    await expect(adapter.createClient(registration(), context())).rejects.toMatchObject({ code: 'idp_timeout' });
+    await adapter.drained?.();
+    expect(idp.calls.filter((call) => call.startsWith('search'))).toHaveLength(2);
+    expect(idp.clients.has('late-client')).toBe(false);
+    await adapter.close?.();
+  });
+});
+
 describe('defineDcrAdapter: recovery after a crash', () => {
   it('deletes what a dead process created and never answered, and closes entries that never reached the IdP', async () => {
     const idp = memoryIdp();
