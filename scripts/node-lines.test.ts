@@ -44,6 +44,7 @@ describe('node-lines', () => {
       writeFileSync(join(fakeRoot, 'packages', name, 'test', 'conformance.test.ts'), '');
     expect(testRuns(fakeRoot)).toEqual([
       { dir: 'apps/server', file: 'test/e2e.test.ts' },
+      { dir: 'apps/server', file: 'test/lambda.test.ts' },
       { dir: 'packages/adapter-alpha', file: 'test/conformance.test.ts' },
       { dir: 'packages/adapter-zeta', file: 'test/conformance.test.ts' },
     ]);
