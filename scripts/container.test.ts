@@ -315,14 +315,17 @@ describe('the image directory started as the image starts it', () => {
       const configMap = byKind('ConfigMap').data as Record<string, string>;
       const secret = (byKind('Secret').stringData ?? {}) as Record<string, string>;
       const apiKey = `container_test_${randomBytes(12).toString('hex')}`;
+      // The stub listens on plain http, which the okta adapter takes only when told so (an https org needs no such setting).
+      const { OKTA_ALLOW_INSECURE_HTTP: insecureHttp, ...stubSettings } = okta.env;
       const settings = {
         ...configMap,
         ...secret,
-        ...okta.env,
+        ...stubSettings,
         DCR_BRIDGE_API_KEYS: apiKey,
         DCR_BRIDGE_STORE_KEY: randomBytes(32).toString('base64'),
       };
       expect(Object.keys(settings).sort()).toEqual([...Object.keys(configMap), ...Object.keys(secret)].sort());
+      Object.assign(settings, { OKTA_ALLOW_INSECURE_HTTP: insecureHttp });
       const configFile = join(scratch, 'settings.json');
       writeFileSync(configFile, JSON.stringify(settings), { mode: 0o644 });
 
@@ -331,8 +334,9 @@ describe('the image directory started as the image starts it', () => {
         ...Object.fromEntries(Object.entries(imageEnv()).map(([name, value]) => [name, underVolume(value)])),
         ...containerEnv,
         DCR_BRIDGE_CONFIG: configFile,
-        // Tests bind loopback on a free port; the image listens on 0.0.0.0:3000.
+        // Tests bind loopback on free ports; the image listens on 0.0.0.0:3000 and serves /metrics on 9464.
         PORT: String(port),
+        DCR_BRIDGE_METRICS_PORT: String(await freePort()),
         HOST: '127.0.0.1',
       };
       const [bin] = execForm(argsOf(runtimeStage, 'CMD').at(-1) as string);
