@@ -241,7 +241,11 @@ export function defineDcrAdapter<Client>(idp: IdpPrimitives<Client>, options: Li
   }
 
   /** After a failed create whose client id is unknown: search by nonce, delete what is found. */
-  async function resolveUnknown(entry: JournalEntry, reason: string): Promise<'undone' | 'never_created' | 'unresolved'> {
+  async function resolveUnknown(
+    entry: JournalEntry,
+    reason: string,
+    options: { secondLook: boolean },
+  ): Promise<'undone' | 'never_created' | 'unresolved'> {
     if (!idp.findByNonce) {
       logger.error(
         `a create may have left a client at ${idp.idpName} that nobody holds, and ${idp.idpName} cannot be searched: look for a client whose name ends in "${entry.nonce}" and delete it`,
@@ -250,9 +254,10 @@ export function defineDcrAdapter<Client>(idp: IdpPrimitives<Client>, options: Li
       await journal.delete(journalKey(entry.nonce));
       return 'unresolved';
     }
-    // Not found is concluded only on a second look, once the create can no longer be under way at the IdP
-    // (`inFlightMs` after it started, and a second more): a create the IdP holds may land after the first search.
-    let lookedAgain = false;
+    // Right after a failed create, not found is concluded only on a second look, once the create can no longer be
+    // under way at the IdP (`inFlightMs` after it started, and a second more): a create the IdP holds may land after
+    // the first search. Recovery searches only once that time has passed, and looks once.
+    let lookedAgain = !options.secondLook;
     for (let attempt = 0; !closed.aborted; attempt++) {
       try {
         const findByNonce = idp.findByNonce.bind(idp);
@@ -315,7 +320,7 @@ export function defineDcrAdapter<Client>(idp: IdpPrimitives<Client>, options: Li
       if (entry.clientId !== undefined)
         track(undo({ ...entry, clientId: entry.clientId }, `the create failed (${reason})`).finally(() => active.delete(entry.nonce)));
       else if (!isBridgeError(error) || MAYBE_CREATED.has(error.code))
-        track(resolveUnknown(entry, `the create failed (${reason})`).finally(() => active.delete(entry.nonce)));
+        track(resolveUnknown(entry, `the create failed (${reason})`, { secondLook: true }).finally(() => active.delete(entry.nonce)));
       else track(journal.delete(journalKey(entry.nonce)).finally(() => active.delete(entry.nonce)));
       throw error;
     }
@@ -400,7 +405,7 @@ export function defineDcrAdapter<Client>(idp: IdpPrimitives<Client>, options: Li
     }
     const settledAt = Date.parse(entry.startedAt) + inFlightMs;
     if (settledAt > Date.now()) await sleep(settledAt - Date.now(), closed).catch(() => undefined);
-    const outcome = await resolveUnknown(entry, 'the process that created it stopped during the create');
+    const outcome = await resolveUnknown(entry, 'the process that created it stopped during the create', { secondLook: false });
     return outcome === 'undone' ? 'undone' : outcome === 'never_created' ? 'neverCreated' : 'unresolved';
   }
 
