@@ -281,16 +281,11 @@ function twoSecrets<Client>(options: RotationOptions<Client>, secrets: ClientSec
         arm(record.clientId, record);
         return false;
       });
-      let settled = 0;
-      await Promise.all(
-        records.map(async ([, record]) => {
-          const done = await background.retry('finishing a rotation', logger.child({ clientId: record.clientId }), async (context) => {
-            if (await locks.run(record.clientId, () => settle(record.clientId, context, { shared }))) settled++;
-          });
-          if (!done) logger.warn('shutting down before a rotation was finished: the next start finishes it', { clientId: record.clientId });
-        }),
+      return settleEach(
+        records.map(([, record]) => record.clientId),
+        { background, locks, logger },
+        (clientId, context) => settle(clientId, context, { shared }),
       );
-      return settled;
     },
   };
 }
@@ -407,16 +402,11 @@ function restoring<Client>(
 
     async settleAll({ shared }) {
       const records = await vault.list<RestoreRecord>(RESTORE_PREFIX);
-      let settled = 0;
-      await Promise.all(
-        records.map(async ([, record]) => {
-          const done = await background.retry('finishing a rotation', logger.child({ clientId: record.clientId }), async (context) => {
-            if (await locks.run(record.clientId, () => settle(record.clientId, context, { shared }))) settled++;
-          });
-          if (!done) logger.warn('shutting down before a rotation was finished: the next start finishes it', { clientId: record.clientId });
-        }),
+      return settleEach(
+        records.map(([, record]) => record.clientId),
+        { background, locks, logger },
+        (clientId, context) => settle(clientId, context, { shared }),
       );
-      return settled;
     },
   };
 }
@@ -472,6 +462,27 @@ function replacing<Client>(
       return settled;
     },
   };
+}
+
+/**
+ * Settles each client's rotation record under its lock, retrying until done or close(); how many it finished.
+ * What close() cuts short stays in the journal for the next start.
+ */
+async function settleEach(
+  clientIds: string[],
+  { background, locks, logger }: { background: BackgroundWork; locks: ClientLocks; logger: Logger },
+  settle: (clientId: string, context: OperationContext) => Promise<boolean>,
+): Promise<number> {
+  let settled = 0;
+  await Promise.all(
+    clientIds.map(async (clientId) => {
+      const done = await background.retry('finishing a rotation', logger.child({ clientId }), async (context) => {
+        if (await locks.run(clientId, () => settle(clientId, context))) settled++;
+      });
+      if (!done) logger.warn('shutting down before a rotation was finished: the next start finishes it', { clientId });
+    }),
+  );
+  return settled;
 }
 
 /** The newest secret: by `createdAt` where the IdP gives it, else the last listed. */
