@@ -140,6 +140,10 @@ export async function startOktaStub(): Promise<{
       });
     }
     if (req.method === 'GET' && path === '/oauth2/v1/clients') return send(res, 200, []);
+    // The API token's admin and its roles, which readiness reads (the adapter's permission check).
+    if (req.method === 'GET' && path === '/api/v1/users/me') return send(res, 200, { id: '00ustubadmin' });
+    if (req.method === 'GET' && path === '/api/v1/users/00ustubadmin/roles')
+      return send(res, 200, [{ id: 'ra1stub', type: 'APP_ADMIN', label: 'Application Administrator', status: 'ACTIVE' }]);
     if (clientId !== undefined) {
       const app = apps.get(clientId);
       if (!app) return send(res, 401, { error: 'invalid_client', error_description: 'Invalid value for client_id parameter.' });
