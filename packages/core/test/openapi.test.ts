@@ -140,7 +140,11 @@ describe('the OpenAPI document', () => {
       const kong = parse(readFileSync(kongSpecPath, 'utf8')) as Schema;
       const ours = document.components.schemas;
       expect([...ours.ApplicationPayload.required].sort()).toEqual([...kong.components.schemas.ApplicationPayload.required].sort());
-      expect([...ours.EventHook.required].sort()).toEqual([...kong.components.schemas.EventHookBase.required].sort());
+      for (const name of ['EventHookBase', 'EventHookUpdateApplication', 'EventHookAddRegistration', 'EventHookRemoveRegistration']) {
+        expect([...ours[name].required].sort(), name).toEqual([...kong.components.schemas[name].required].sort());
+      }
+      expect(ours.EventType.enum).toEqual(kong.components.schemas.EventType.enum);
+      expect(ours.EventHook.allOf[1].discriminator).toEqual(kong.components.schemas.EventHook.allOf[1].discriminator);
       for (const name of ['ApplicationResponse', 'SecretResponse']) {
         expect(Object.keys(ours[name].properties).sort()).toEqual(Object.keys(kong.components.schemas[name].properties).sort());
       }

@@ -1,86 +1,101 @@
 import type { ClientEvent, ClientRegistration, EventApplication, KonnectReferences, OAuthGrantType } from '../contract.js';
 import { BridgeError } from '../errors.js';
+import { validateApplicationPayload, validateEventHook } from './request-validators.generated.js';
 
 /**
- * Reads Konnect's request bodies into the contract's types. It checks what the spec requires and the
- * types of what it reads, names the field in every error, and tolerates fields it does not know (Konnect
- * has added fields before the spec listed them). Id fields accept any non-empty string: the "Verify"
- * button of a DCR provider sends `portal_id: "test portal_id"`.
+ * Reads Konnect's request bodies into the contract's types. The shape (what is required, the types, non-empty strings,
+ * the known grant types and event types) is the served OpenAPI document's (openapi.json, compiled by ajv into
+ * request-validators.generated.ts), so the document and the checks cannot drift. Each problem is answered as before:
+ * invalid_request (invalid_client_metadata for an unknown grant type) naming the field. Unknown fields are tolerated
+ * (Konnect has added fields before the spec listed them); id fields accept any non-empty string: the "Verify" button
+ * of a DCR provider sends `portal_id: "test portal_id"`. What a schema cannot say follows the schema check here:
+ * Konnect's auth-method names as grants, redirect URI checks, de-duplication, the path's client id in the body.
  */
-type Body = Record<string, unknown>;
 
-/** Konnect's names for its auth methods → the OAuth grant the IdP must allow. */
-const KONNECT_GRANT_ALIASES: Record<string, OAuthGrantType> = {
-  client_credentials: 'client_credentials',
-  bearer: 'client_credentials',
-};
+/** The document's `KonnectId` fields. */
+interface KonnectIds {
+  portal_id: string;
+  organization_id: string;
+  developer_id: string;
+  auth_strategy_id: string;
+  dcr_provider_id: string;
+}
 
-const OAUTH_GRANTS = new Set<OAuthGrantType>([
-  'client_credentials',
-  'authorization_code',
-  'refresh_token',
-  'implicit',
-  'password',
-  'urn:ietf:params:oauth:grant-type:device_code',
-  'urn:ietf:params:oauth:grant-type:jwt-bearer',
-  'urn:ietf:params:oauth:grant-type:token-exchange',
-]);
+/** The document's `GrantType`: an OAuth grant type or Konnect's auth-method name `bearer`. */
+type KonnectGrantType = OAuthGrantType | 'bearer';
+
+/** The fields of the document's `ApplicationPayload` this module reads (a test checks each is in the document). */
+interface ApplicationPayload extends KonnectIds {
+  redirect_uris: string[];
+  client_name: string;
+  grant_types: KonnectGrantType[];
+  scopes: string[];
+  token_endpoint_auth_method: string;
+  application_description: string;
+}
+
+/** The fields of the document's `EventHook` this module reads: `EventHookBase` and one of its three event types. */
+type EventHook = KonnectIds & {
+  client_id: string;
+  application_id: string;
+  application_name: string;
+  application_description: string;
+} & (
+    | { event_type: 'update_application'; redirect_uris: string[] }
+    | { event_type: 'add_registration' | 'remove_registration'; api_product_version_id: string; audience?: string | null }
+  );
+
+/** The fields of ajv's ErrorObject read here. */
+interface SchemaProblem {
+  instancePath: string;
+  keyword: string;
+  params: Record<string, unknown>;
+}
+
+type SchemaValidator = ((data: unknown) => boolean) & { errors?: SchemaProblem[] | null };
+
+/** Konnect's names for its auth methods that are no OAuth grant → the OAuth grant the IdP must allow. */
+const KONNECT_GRANT_ALIASES: Partial<Record<KonnectGrantType, OAuthGrantType>> = { bearer: 'client_credentials' };
 
 export function parseRegistration(body: unknown): ClientRegistration {
-  const record = asObject(body);
-  const requestedGrantTypes = stringArray(record, 'grant_types', { nonEmpty: true });
-  const redirectUris = stringArray(record, 'redirect_uris');
-  redirectUris.forEach((uri, index) => checkRedirectUri(uri, `redirect_uris[${index}]`));
+  const payload = conforming<ApplicationPayload>(validateApplicationPayload as SchemaValidator, body);
+  checkRedirectUris(payload.redirect_uris);
   return {
-    clientName: requiredString(record, 'client_name'),
-    description: string(record, 'application_description'),
-    redirectUris: unique(redirectUris),
-    grantTypes: unique(requestedGrantTypes.map((grant, index) => toOAuthGrant(grant, index))),
-    requestedGrantTypes,
-    scopes: unique(stringArray(record, 'scopes')),
-    tokenEndpointAuthMethod: requiredString(record, 'token_endpoint_auth_method'),
-    konnect: konnectReferences(record),
+    clientName: payload.client_name,
+    description: payload.application_description,
+    redirectUris: unique(payload.redirect_uris),
+    grantTypes: unique(payload.grant_types.map((grant) => KONNECT_GRANT_ALIASES[grant] ?? (grant as OAuthGrantType))),
+    requestedGrantTypes: payload.grant_types,
+    scopes: unique(payload.scopes),
+    tokenEndpointAuthMethod: payload.token_endpoint_auth_method,
+    konnect: konnectReferences(payload),
   };
 }
 
 export function parseEvent(body: unknown, clientId: string): ClientEvent {
-  const record = asObject(body);
-  const type = requiredString(record, 'event_type');
-  const bodyClientId = requiredString(record, 'client_id');
-  if (bodyClientId !== clientId) {
+  const event = conforming<EventHook>(validateEventHook as SchemaValidator, body);
+  if (event.client_id !== clientId) {
     throw new BridgeError(
       'invalid_request',
-      `client_id in the body ("${bodyClientId}") does not match the client id in the path ("${clientId}").`,
+      `client_id in the body ("${event.client_id}") does not match the client id in the path ("${clientId}").`,
     );
   }
   const application: EventApplication = {
-    ...konnectReferences(record),
-    applicationId: requiredString(record, 'application_id'),
-    applicationName: requiredString(record, 'application_name'),
-    applicationDescription: string(record, 'application_description'),
+    ...konnectReferences(event),
+    applicationId: event.application_id,
+    applicationName: event.application_name,
+    applicationDescription: event.application_description,
   };
-  switch (type) {
-    case 'update_application': {
-      const redirectUris = stringArray(record, 'redirect_uris');
-      redirectUris.forEach((uri, index) => checkRedirectUri(uri, `redirect_uris[${index}]`));
-      return { type, redirectUris: unique(redirectUris), application };
-    }
-    case 'add_registration':
-    case 'remove_registration': {
-      const audience = optionalString(record, 'audience');
-      return {
-        type,
-        apiProductVersionId: requiredString(record, 'api_product_version_id'),
-        ...(audience ? { audience } : {}),
-        application,
-      };
-    }
-    default:
-      throw new BridgeError(
-        'invalid_request',
-        `event_type "${type}" is not one of update_application, add_registration, remove_registration.`,
-      );
+  if (event.event_type === 'update_application') {
+    checkRedirectUris(event.redirect_uris);
+    return { type: event.event_type, redirectUris: unique(event.redirect_uris), application };
   }
+  return {
+    type: event.event_type,
+    apiProductVersionId: event.api_product_version_id,
+    ...(event.audience ? { audience: event.audience } : {}),
+    application,
+  };
 }
 
 /** A client id from the path: non-empty, printable, at most 512 characters, not a dot segment. */
@@ -95,28 +110,58 @@ function hasControlCharacter(value: string): boolean {
   return [...value].some((char) => char.charCodeAt(0) < 0x20 || char.charCodeAt(0) === 0x7f);
 }
 
-function konnectReferences(record: Body): KonnectReferences {
+function konnectReferences(ids: KonnectIds): KonnectReferences {
   return {
-    portalId: requiredString(record, 'portal_id'),
-    organizationId: requiredString(record, 'organization_id'),
-    developerId: requiredString(record, 'developer_id'),
-    authStrategyId: requiredString(record, 'auth_strategy_id'),
-    dcrProviderId: requiredString(record, 'dcr_provider_id'),
+    portalId: ids.portal_id,
+    organizationId: ids.organization_id,
+    developerId: ids.developer_id,
+    authStrategyId: ids.auth_strategy_id,
+    dcrProviderId: ids.dcr_provider_id,
   };
 }
 
-function toOAuthGrant(grant: string, index: number): OAuthGrantType {
-  const alias = KONNECT_GRANT_ALIASES[grant];
-  if (alias) return alias;
-  if (OAUTH_GRANTS.has(grant as OAuthGrantType)) return grant as OAuthGrantType;
-  throw new BridgeError(
-    'invalid_client_metadata',
-    `grant_types[${index}] "${grant}" is not a grant type the bridge knows (expected bearer, client_credentials, authorization_code, refresh_token, implicit, password or an OAuth grant URN).`,
-  );
+/** The body as its schema types it, or the first problem the schema finds, in words naming the field. */
+function conforming<T>(validate: SchemaValidator, body: unknown): T {
+  if (validate(body)) return body as T;
+  const problem = validate.errors?.[0];
+  throw problem ? describeProblem(problem, body) : new BridgeError('invalid_request', 'The request body does not match the API.');
+}
+
+function describeProblem(problem: SchemaProblem, body: unknown): BridgeError {
+  const invalid = (message: string) => new BridgeError('invalid_request', message);
+  const segments = problem.instancePath
+    .split('/')
+    .slice(1)
+    .map((segment) => segment.replaceAll('~1', '/').replaceAll('~0', '~'));
+  if (problem.keyword === 'required') return invalid(`${String(problem.params.missingProperty)} is required.`);
+  if (segments.length === 0) return invalid('The request body must be a JSON object.');
+  const field = segments.map((segment, index) => (index === 0 ? segment : /^\d+$/.test(segment) ? `[${segment}]` : `.${segment}`)).join('');
+  const value = segments.reduce<unknown>((node, segment) => (node as Record<string, unknown>)[segment], body);
+  const isItem = /^\d+$/.test(segments.at(-1) ?? '');
+  const blank = typeof value === 'string' && value.trim() === '';
+  if (isItem && (problem.keyword === 'type' || blank)) return invalid(`${field} must be a non-empty string.`);
+  if (value === null) return invalid(`${field} is required.`);
+  if (problem.keyword === 'type')
+    return invalid(`${field} must be ${problem.params.type === 'array' ? 'an array of strings' : 'a string'}.`);
+  if (blank || problem.keyword === 'minItems') return invalid(`${field} must not be empty.`);
+  if (problem.keyword === 'enum' && segments[0] === 'grant_types') {
+    return new BridgeError(
+      'invalid_client_metadata',
+      `${field} "${String(value)}" is not a grant type the bridge knows (expected bearer, client_credentials, authorization_code, refresh_token, implicit, password or an OAuth grant URN).`,
+    );
+  }
+  if (problem.keyword === 'enum') {
+    return invalid(`${field} "${String(value)}" is not one of ${(problem.params.allowedValues as unknown[]).join(', ')}.`);
+  }
+  return invalid(`${field} does not match the API (${problem.keyword}).`);
 }
 
 /** Schemes that run code or read local content in a browser: never a place to send an authorization code. */
 const FORBIDDEN_SCHEMES = new Set(['javascript:', 'data:', 'vbscript:', 'file:', 'blob:', 'about:']);
+
+function checkRedirectUris(uris: string[]): void {
+  uris.forEach((uri, index) => checkRedirectUri(uri, `redirect_uris[${index}]`));
+}
 
 function checkRedirectUri(uri: string, field: string): void {
   // Checked on the raw string: the URL parser silently drops tabs and line breaks before it parses.
@@ -135,49 +180,6 @@ function checkRedirectUri(uri: string, field: string): void {
   if (FORBIDDEN_SCHEMES.has(parsed.protocol)) {
     throw new BridgeError('invalid_redirect_uri', `${field} uses the scheme "${parsed.protocol}", which can never be a redirect URI.`);
   }
-}
-
-function asObject(body: unknown): Body {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new BridgeError('invalid_request', 'The request body must be a JSON object.');
-  }
-  return body as Body;
-}
-
-function requiredString(record: Body, field: string): string {
-  const value = record[field];
-  if (value === undefined || value === null) throw new BridgeError('invalid_request', `${field} is required.`);
-  if (typeof value !== 'string') throw new BridgeError('invalid_request', `${field} must be a string.`);
-  if (value.trim() === '') throw new BridgeError('invalid_request', `${field} must not be empty.`);
-  return value;
-}
-
-/** Required by the spec, but may be empty (an application without a description). */
-function string(record: Body, field: string): string {
-  const value = record[field];
-  if (value === undefined || value === null) throw new BridgeError('invalid_request', `${field} is required.`);
-  if (typeof value !== 'string') throw new BridgeError('invalid_request', `${field} must be a string.`);
-  return value;
-}
-
-function optionalString(record: Body, field: string): string | undefined {
-  const value = record[field];
-  if (value === undefined || value === null || value === '') return undefined;
-  if (typeof value !== 'string') throw new BridgeError('invalid_request', `${field} must be a string.`);
-  return value;
-}
-
-function stringArray(record: Body, field: string, options: { nonEmpty?: boolean } = {}): string[] {
-  const value = record[field];
-  if (value === undefined || value === null) throw new BridgeError('invalid_request', `${field} is required.`);
-  if (!Array.isArray(value)) throw new BridgeError('invalid_request', `${field} must be an array of strings.`);
-  value.forEach((item, index) => {
-    if (typeof item !== 'string' || item.trim() === '') {
-      throw new BridgeError('invalid_request', `${field}[${index}] must be a non-empty string.`);
-    }
-  });
-  if (options.nonEmpty && value.length === 0) throw new BridgeError('invalid_request', `${field} must not be empty.`);
-  return value as string[];
 }
 
 function unique<T>(values: T[]): T[] {
