@@ -234,9 +234,10 @@ export interface DcrAdapter {
  *
  * The doctor checks, in order: the configuration (as the server loads it); that `adminUrl` is reachable
  * (DNS, TCP, TLS and its certificate, an HTTP answer); that the admin credentials are accepted
- * (`checkReady`); the permissions the adapter needs (`checkPermissions`); and, with `--write-test` only,
- * a probe client created, its credentials proven at `tokenEndpoint`, rotated (the old secret refused, the
- * new one accepted) and deleted.
+ * (`checkCredentials`, else `checkReady`); the permissions the adapter needs (`checkPermissions`); and, with
+ * `--write-test` only, a probe client created, its credentials proven at `tokenEndpoint`, rotated (the old
+ * secret refused, the new one accepted) and deleted. A failed credentials check leaves the permission checks
+ * and the write test skipped: one cause is reported once, with its fix.
  */
 export interface AdapterDiagnostics {
   /** The IdP's admin API base URL, as configured (never with credentials in it). */
@@ -247,6 +248,12 @@ export interface AdapterDiagnostics {
    * only be proven by writing is a check with `result: 'skip'` naming `--write-test`.
    */
   checkPermissions(context: OperationContext): Promise<DiagnosticCheck[]>;
+  /**
+   * The admin credentials and what they stand on (the realm or tenant they name), read-only: each cause a check of
+   * its own with the fix for that cause (a realm that does not exist is no wrong secret; a scope not granted is no
+   * credential problem, but a permission's, left to `checkPermissions`). Without it the doctor reads `checkReady`.
+   */
+  checkCredentials?(context: OperationContext): Promise<DiagnosticCheck[]>;
   /** Where a client the bridge created asks for tokens (client_credentials), for the write test. */
   tokenEndpoint(context: OperationContext): Promise<string>;
   /** The IdP's product and version where it tells them, and whether the adapter supports that version. */

@@ -197,9 +197,23 @@ function tokenError(oidc: OpenIdClient, error: unknown, options: ClientCredentia
         cause: error,
       });
     if (status >= 500) return new BridgeError('idp_unavailable', `${where} answered HTTP ${status}.`, { cause: error });
+    const words = `${error.error}${error.error_description ? `: ${error.error_description}` : ''}`;
+    // Each cause with its own remedy: a scope not granted is no credential problem, and a 404 is no token endpoint at all.
+    if (error.error === 'invalid_scope')
+      return new BridgeError(
+        'idp_error',
+        `${where} authenticated the bridge's admin client "${options.clientId}" but refused a scope it asked for (${words}). Grant the client that scope at the IdP.`,
+        { cause: error },
+      );
+    if (status === 404)
+      return new BridgeError(
+        'idp_error',
+        `${where} does not exist (HTTP 404, ${words}). Check the IdP URL and the realm, tenant or authorization server it names.`,
+        { cause: error },
+      );
     return new BridgeError(
       'idp_error',
-      `${where} refused the bridge's admin client "${options.clientId}" (${error.error}${error.error_description ? `: ${error.error_description}` : ''}). Check its credentials and that it may use client_credentials.`,
+      `${where} refused the bridge's admin client "${options.clientId}" (${words}). Check its credentials and that it may use client_credentials.`,
       { cause: error },
     );
   }

@@ -125,6 +125,29 @@ describe('createClientCredentialsTokenProvider', () => {
     expect(endpoint.requests).toHaveLength(2);
   });
 
+  it('tells a scope the client was not granted and a token endpoint that does not exist from refused credentials', async () => {
+    // Okta refuses a client_credentials request for a scope not granted with 400 invalid_scope; Keycloak answers a
+    // token request to a realm it does not have with 404 {"error":"Realm does not exist"} (RealmsResource).
+    const endpoint = await tokenEndpoint((n) =>
+      n === 1
+        ? { status: 400, body: { error: 'invalid_scope', error_description: 'The following scopes are not allowed: okta.apps.manage' } }
+        : { status: 404, body: { error: 'Realm does not exist' } },
+    );
+    const provider = createClientCredentialsTokenProvider({
+      ...base(endpoint.url),
+      auth: { method: 'client_secret_basic', clientSecret: 's' },
+    });
+    const scope = (await provider.getToken().catch((e: unknown) => e)) as Error & { code?: string };
+    expect(scope).toMatchObject({ code: 'idp_error' });
+    expect(scope.message).toContain('refused a scope it asked for (invalid_scope: The following scopes are not allowed: okta.apps.manage)');
+    expect(scope.message).toContain('Grant the client that scope');
+    expect(scope.message).not.toContain('credentials');
+    const realm = (await provider.getToken().catch((e: unknown) => e)) as Error & { code?: string };
+    expect(realm).toMatchObject({ code: 'idp_error' });
+    expect(realm.message).toContain('does not exist (HTTP 404, Realm does not exist)');
+    expect(realm.message).not.toContain('credentials');
+  });
+
   it('reports a failing token endpoint as idp_unavailable and a rate limit as idp_rate_limited', async () => {
     const endpoint = await tokenEndpoint((n) =>
       n === 1 ? { status: 503, body: { error: 'temporarily_unavailable' } } : { status: 429, body: { error: 'slow_down' } },
