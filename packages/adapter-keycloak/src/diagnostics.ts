@@ -30,6 +30,7 @@ interface AdminTokenClaims {
 
 const MANAGE = 'permission: manage-clients';
 const VIEW = 'permission: view-clients';
+const CREDENTIALS = 'admin credentials';
 
 /**
  * What `dcr-bridge doctor` checks at Keycloak. The admin API decides on the roles the admin access token
@@ -46,14 +47,80 @@ export function keycloakDiagnostics(setup: KeycloakDiagnosticsSetup): AdapterDia
   const manageFix = grant('manage-clients');
   const viewFix = `${grant('manage-clients')} (view-clients alone lets the bridge read but not create.)`;
 
+  const realmCheck = (realm: string) => `realm ${realm}`;
+
+  /**
+   * Why no admin token came, as one check with the fix for that cause. Keycloak answers a token request to a realm it
+   * does not have with 404 {"error":"Realm does not exist"} (RealmsResource), and refused client credentials with 401.
+   */
+  function tokenProblem(error: unknown): DiagnosticCheck {
+    const detail = error instanceof Error ? error.message : String(error);
+    const status = tokenRefusalStatus(error);
+    if (status === 404) {
+      const fix =
+        setup.tokenRealm === setup.realm
+          ? `Check KEYCLOAK_REALM: Keycloak at ${setup.baseUrl} has no realm "${setup.tokenRealm}" (realm names are case-sensitive). If the bridge's client lives in another realm (master), set KEYCLOAK_TOKEN_REALM to it.`
+          : `Check KEYCLOAK_TOKEN_REALM, the realm of the bridge's client ${setup.clientId}: Keycloak at ${setup.baseUrl} has no realm "${setup.tokenRealm}" (realm names are case-sensitive).`;
+      return { name: realmCheck(setup.tokenRealm), result: 'fail', detail: `The realm does not exist: ${detail}`, fix };
+    }
+    // Anything but an OAuth refusal (400 invalid_client, 401 unauthorized_client) is the IdP failing, not the settings.
+    if (status !== 400 && status !== 401) return { name: CREDENTIALS, result: 'fail', detail: `No admin token: ${detail}` };
+    return {
+      name: CREDENTIALS,
+      result: 'fail',
+      detail: `No admin token: ${detail}`,
+      fix: `The admin credentials were refused: check KEYCLOAK_CLIENT_ID and KEYCLOAK_CLIENT_SECRET. Client ${setup.clientId} of realm ${setup.tokenRealm} needs Client authentication and Service accounts roles on.`,
+    };
+  }
+
+  /**
+   * An admin token from the token realm, then the realm the clients live in: the admin API answers 404 for a realm it
+   * does not have before it looks at any permission (RealmsAdminResource), so any other answer shows the realm exists.
+   */
+  async function checkCredentials(context: OperationContext): Promise<DiagnosticCheck[]> {
+    try {
+      await setup.tokens.getToken(context.signal);
+    } catch (error) {
+      return [tokenProblem(error)];
+    }
+    const credentials: DiagnosticCheck = {
+      name: CREDENTIALS,
+      result: 'pass',
+      detail: `${IDP_NAME} issued client ${setup.clientId} of realm ${setup.tokenRealm} an admin token.`,
+    };
+    if (setup.realm === setup.tokenRealm)
+      return [credentials, { name: realmCheck(setup.realm), result: 'pass', detail: 'The admin token came from it.' }];
+    try {
+      const response = await setup.http.get(path`/admin/realms/${setup.realm}/clients`, {
+        query: { first: 0, max: 1 },
+        signal: context.signal,
+      });
+      if (response.status !== 404)
+        return [credentials, { name: realmCheck(setup.realm), result: 'pass', detail: `Its admin API answered ${response.status}.` }];
+      return [
+        credentials,
+        {
+          name: realmCheck(setup.realm),
+          result: 'fail',
+          detail: `The realm does not exist: ${setup.http.errorFromResponse(response, 'listing its clients').message}`,
+          fix: `Check KEYCLOAK_REALM, the realm the bridge creates clients in: Keycloak at ${setup.baseUrl} has no realm "${setup.realm}" (realm names are case-sensitive).`,
+        },
+      ];
+    } catch (error) {
+      return [
+        credentials,
+        { name: realmCheck(setup.realm), result: 'fail', detail: error instanceof Error ? error.message : String(error) },
+      ];
+    }
+  }
+
   async function checkPermissions(context: OperationContext): Promise<DiagnosticCheck[]> {
     let token: string;
     try {
       token = await setup.tokens.getToken(context.signal);
     } catch (error) {
-      const detail = error instanceof Error ? error.message : String(error);
-      const fix = `Check KEYCLOAK_CLIENT_ID and KEYCLOAK_CLIENT_SECRET: client ${setup.clientId} of realm ${setup.tokenRealm} needs Client authentication and Service accounts roles on.`;
-      return [MANAGE, VIEW].map((name) => ({ name, result: 'fail', detail: `No admin token: ${detail}`, fix }));
+      const { detail, fix } = tokenProblem(error);
+      return [MANAGE, VIEW].map((name) => ({ name, result: 'fail', detail, ...(fix ? { fix } : {}) }));
     }
     const claims = decodeClaims(token);
     if (claims === undefined || claims.sub === undefined) {
@@ -133,10 +200,17 @@ export function keycloakDiagnostics(setup: KeycloakDiagnosticsSetup): AdapterDia
 
   return {
     adminUrl: setup.baseUrl,
+    checkCredentials,
     checkPermissions,
     idpVersion,
     tokenEndpoint: async () => `${setup.baseUrl}${path`/realms/${setup.realm}`}/protocol/openid-connect/token`,
   };
+}
+
+/** The HTTP status of a refused token request (core's token provider keeps openid-client's error, with its status, as the cause). */
+function tokenRefusalStatus(error: unknown): number | undefined {
+  const status = (error as { cause?: { status?: unknown } } | undefined)?.cause?.status;
+  return typeof status === 'number' ? status : undefined;
 }
 
 /** The claims of a JWT, unverified: the token came straight from Keycloak's token endpoint, and only its roles are read. */

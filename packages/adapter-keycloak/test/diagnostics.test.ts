@@ -249,3 +249,93 @@ describe('doctor, Keycloak version, edge cases', () => {
     });
   });
 });
+
+describe('doctor, the admin credentials and the realms they name: one cause, one check, its fix', () => {
+  let keycloak: FakeKeycloak;
+  let inRealm: FakeKeycloak;
+  beforeAll(async () => {
+    keycloak = await startFakeKeycloak(); // the bridge's client in master (KEYCLOAK_TOKEN_REALM=master)
+    inRealm = await startFakeKeycloak({ adminRealm: 'customers' }); // the bridge's client in the realm itself
+  });
+  afterAll(async () => {
+    await Promise.all([keycloak.close(), inRealm.close()]);
+    keycloak.api.expectNoProblems();
+    inRealm.api.expectNoProblems();
+  });
+
+  async function credentialsOf(fake: FakeKeycloak, overrides: { realm?: string; tokenRealm?: string; clientSecret?: string }) {
+    const adapter = createKeycloakAdapter({
+      baseUrl: fake.url,
+      realm: fake.realm,
+      tokenRealm: fake.admin.realm,
+      clientId: fake.admin.clientId,
+      clientSecret: fake.admin.clientSecret,
+      ...overrides,
+    });
+    try {
+      const start = fake.requests.length;
+      const checks = await diagnosticsOf(adapter).checkCredentials!(context);
+      return { checks, calls: fake.requests.slice(start) };
+    } finally {
+      await adapter.close?.();
+    }
+  }
+
+  it('passes with an admin token and the realm found', async () => {
+    const { checks, calls } = await credentialsOf(keycloak, {});
+    expect(checks).toEqual([
+      { name: 'admin credentials', result: 'pass', detail: 'Keycloak issued client dcr-bridge of realm master an admin token.' },
+      { name: 'realm customers', result: 'pass', detail: 'Its admin API answered 200.' },
+    ]);
+    expect(calls.filter((call) => WRITES.test(call) && !TOKEN_REQUEST.test(call))).toEqual([]);
+  });
+
+  it('says that KEYCLOAK_REALM names no realm when the token comes from it (404 Realm does not exist), not to check the client secret', async () => {
+    const { checks } = await credentialsOf(inRealm, { realm: 'custmers', tokenRealm: undefined });
+    expect(checks).toEqual([
+      {
+        name: 'realm custmers',
+        result: 'fail',
+        detail: expect.stringContaining('Realm does not exist'),
+        fix: `Check KEYCLOAK_REALM: Keycloak at ${inRealm.url} has no realm "custmers" (realm names are case-sensitive). If the bridge's client lives in another realm (master), set KEYCLOAK_TOKEN_REALM to it.`,
+      },
+    ]);
+  });
+
+  it('says that KEYCLOAK_REALM names no realm when the token comes from master (the admin API answers 404 Realm not found.)', async () => {
+    const { checks } = await credentialsOf(keycloak, { realm: 'custmers' });
+    expect(checks).toEqual([
+      expect.objectContaining({ name: 'admin credentials', result: 'pass' }),
+      {
+        name: 'realm custmers',
+        result: 'fail',
+        detail: expect.stringContaining('Realm not found.'),
+        fix: `Check KEYCLOAK_REALM, the realm the bridge creates clients in: Keycloak at ${keycloak.url} has no realm "custmers" (realm names are case-sensitive).`,
+      },
+    ]);
+  });
+
+  it('says that KEYCLOAK_TOKEN_REALM names no realm', async () => {
+    const { checks } = await credentialsOf(keycloak, { tokenRealm: 'mastr' });
+    expect(checks).toEqual([
+      expect.objectContaining({
+        name: 'realm mastr',
+        result: 'fail',
+        fix: expect.stringMatching(/^Check KEYCLOAK_TOKEN_REALM, .* no realm "mastr"/),
+      }),
+    ]);
+  });
+
+  it('names the client settings, once, when the credentials are refused', async () => {
+    const { checks } = await credentialsOf(keycloak, { clientSecret: 'not-the-secret-at-all' });
+    expect(checks).toEqual([
+      {
+        name: 'admin credentials',
+        result: 'fail',
+        detail: expect.stringContaining('unauthorized_client'),
+        fix: expect.stringContaining('check KEYCLOAK_CLIENT_ID and KEYCLOAK_CLIENT_SECRET'),
+      },
+    ]);
+    expect(JSON.stringify(checks)).not.toContain('not-the-secret-at-all');
+  });
+});

@@ -33,6 +33,9 @@ import { checkAdminTraffic, createKeycloakApiDescription, KEYCLOAK_OPENAPI_VERSI
  *   (ClientResource.regenerateSecret); the token endpoint accepts the current secret only: the realm has no
  *   "secret-rotation" client policy (a preview feature, off by default), so no rotated secret is kept;
  * - unknown ids answer 404 {"error":"Could not find client"}; a missing or expired bearer token gets 401;
+ * - a realm that does not exist: the token endpoint answers 404 {"error":"Realm does not exist"} (RealmsResource
+ *   resolves the realm first: NotFoundException("Realm does not exist"), rendered by KeycloakErrorHandler), and the
+ *   admin API 404 {"error":"Realm not found."} before any permission is looked at (RealmsAdminResource.getRealmAdmin);
  * - admin tokens are JWTs carrying the service account's roles with composites expanded
  *   (`resource_access["realm-management"].roles`, or `["<realm>-realm"]` for an admin client in master;
  *   RoleResolveUtil), and the admin API authorizes by the token's roles (MgmtPermissions builds its identity
@@ -258,6 +261,9 @@ export async function startFakeKeycloak(options: FakeKeycloakOptions = {}): Prom
     if (form.grant_type !== 'client_credentials')
       return res.status(400).json({ error: 'unsupported_grant_type', error_description: 'Unsupported grant_type' });
     tokenRequestCounts.set(clientId, (tokenRequestCounts.get(clientId) ?? 0) + 1);
+    // RealmsResource resolves the realm before any protocol endpoint: an unknown one is a NotFoundException("Realm does
+    // not exist"), which KeycloakErrorHandler answers 404 {"error":"Realm does not exist"} (JSON, whatever the client).
+    if (req.params.realm !== admin.realm && req.params.realm !== realm) return res.status(404).json({ error: 'Realm does not exist' });
     const refuse = () =>
       res.status(401).json({ error: 'unauthorized_client', error_description: 'Invalid client or Invalid client credentials' });
     if (req.params.realm === admin.realm && clientId === admin.clientId) {
@@ -325,13 +331,15 @@ export async function startFakeKeycloak(options: FakeKeycloakOptions = {}): Prom
     const bearer = req.get('authorization')?.match(/^Bearer (.+)$/)?.[1];
     const token = bearer ? tokens.get(bearer) : undefined;
     if (!token || token.expiresAt <= now()) return void res.status(401).json({ error: 'HTTP 401 Unauthorized' });
+    // RealmsAdminResource.getRealmAdmin looks the realm up before any permission is evaluated: an unknown realm is
+    // 404 NotFoundException("Realm not found.") whatever roles the token carries.
+    if (req.params.realm !== realm) return void res.status(404).json({ error: 'Realm not found.' });
     // ClientResource.getClientSecret asks requireManage: reading a secret is a manage-clients right.
     const read = req.method === 'GET' && !/\/client-secret(\/rotated)?$/.test(req.path);
     const allowed = read
       ? token.roles.includes('view-clients') || token.roles.includes('manage-clients')
       : token.roles.includes('manage-clients');
     if (!allowed) return void res.status(403).json({ error: 'HTTP 403 Forbidden' });
-    if (req.params.realm !== realm) return void res.status(404).json({ error: 'Realm not found.' });
     next();
   };
   const startedAt = Date.now();
