@@ -28,6 +28,7 @@ interface OktaRoleAssignment {
 }
 
 const ROLE_CHECK = 'permission: Application Administrator role';
+const CREDENTIALS = 'admin credentials';
 
 /** The release of Okta's API descriptions (okta/okta-management-openapi-spec) the adapter's traffic is checked against. */
 export const OKTA_API_RELEASE = '2026.06.3';
@@ -69,7 +70,7 @@ export function oktaDiagnostics(setup: OktaDiagnosticsSetup): AdapterDiagnostics
           name,
           result: 'fail',
           detail,
-          fix: `In the ${IDP_NAME} Admin Console, open application ${app.clientId} → ${IDP_NAME} API Scopes, and grant ${scope} (needed to ${use}).`,
+          fix: grantScopeFix(app, scope, use),
         };
       }
       return {
@@ -78,6 +79,46 @@ export function oktaDiagnostics(setup: OktaDiagnosticsSetup): AdapterDiagnostics
         detail,
         fix: `Check OKTA_CLIENT_ID, OKTA_PRIVATE_KEY and OKTA_PRIVATE_KEY_ID: ${IDP_NAME} issued no token to service app ${app.clientId}.`,
       };
+    }
+  }
+
+  /**
+   * The service app's key, with a token request for the scopes the adapter asks for. Okta authenticates the client
+   * before it looks at the scopes: `invalid_scope` ("The following scopes are not allowed for this request: …") means
+   * the key was accepted and a scope is not granted, which the scope checks name; `invalid_client` means the key or
+   * the client id was refused.
+   */
+  async function checkCredentials(app: OktaServiceApp, signal: AbortSignal): Promise<DiagnosticCheck[]> {
+    try {
+      await (await app.tokensFor([...app.scopes])).getToken(signal);
+      return [
+        {
+          name: CREDENTIALS,
+          result: 'pass',
+          detail: `${IDP_NAME} issued service app ${app.clientId} a token with ${app.scopes.join(', ')}.`,
+        },
+      ];
+    } catch (error) {
+      const detail = error instanceof Error ? error.message : String(error);
+      if (oauthErrorCode(error) === 'invalid_scope')
+        return [
+          {
+            name: CREDENTIALS,
+            result: 'pass',
+            detail: `${IDP_NAME} accepted service app ${app.clientId}'s key but refused a scope it asked for: see permissions.`,
+          },
+        ];
+      const status = (error as { cause?: { status?: unknown } } | undefined)?.cause?.status;
+      if (status === 400 || status === 401)
+        return [
+          {
+            name: CREDENTIALS,
+            result: 'fail',
+            detail,
+            fix: `Check OKTA_CLIENT_ID, OKTA_PRIVATE_KEY and OKTA_PRIVATE_KEY_ID: ${IDP_NAME} issued no token to service app ${app.clientId} (its public key must be registered on the app, with Public key / Private key client authentication).`,
+          },
+        ];
+      return [{ name: CREDENTIALS, result: 'fail', detail }];
     }
   }
 
@@ -178,10 +219,27 @@ export function oktaDiagnostics(setup: OktaDiagnosticsSetup): AdapterDiagnostics
     async checkPermissions(context: OperationContext) {
       if (!serviceApp) return [await apiTokenRoleCheck(context.signal)];
       const scopes = await Promise.all(setup.requiredScopes.map(([scope, use]) => scopeCheck(serviceApp, scope, use, context.signal)));
+      // The role is read with the adapter's token, which Okta issues only once every scope it asks for is granted.
+      const missing = scopes.filter((check) => check.result === 'fail').map((check) => check.name);
+      if (missing.length > 0)
+        return [
+          ...scopes,
+          {
+            name: ROLE_CHECK,
+            result: 'skip',
+            detail: `Not checked: it needs the bridge's token, which ${IDP_NAME} issues only with every scope granted (${missing.join(', ')} failed above).`,
+          },
+        ];
       return [...scopes, await serviceAppRoleCheck(serviceApp, context.signal)];
     },
+    ...(serviceApp ? { checkCredentials: (context: OperationContext) => checkCredentials(serviceApp, context.signal) } : {}),
     tokenEndpoint: async () => `${setup.org}${path`/oauth2/${setup.authorizationServerId}`}/v1/token`,
   };
+}
+
+/** Where an Okta API scope is granted to a service app (Okta's "Implement OAuth for Okta with a service app": Grant allowed scopes). */
+function grantScopeFix(app: OktaServiceApp, scope: string, use: string): string {
+  return `Grant ${scope} to the service app in the ${IDP_NAME} Admin Console: Applications → Applications → ${app.clientId} → ${IDP_NAME} API Scopes → Grant (needed to ${use}).`;
 }
 
 /** The OAuth error code of a refused token request (core's token provider keeps openid-client's error as the cause). */

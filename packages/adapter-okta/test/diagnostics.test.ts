@@ -1,4 +1,5 @@
-import { exportPKCS8, generateKeyPair } from 'jose';
+import { randomUUID } from 'node:crypto';
+import { SignJWT, exportPKCS8, generateKeyPair, importPKCS8 } from 'jose';
 import { type AdapterDiagnostics, type DcrAdapter } from '@dcr-bridge/core';
 import { konnectApplication, operationContext, startBridge } from '@dcr-bridge/conformance';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -69,12 +70,101 @@ describe('doctor, OAuth 2.0 for Okta (service app)', () => {
       name: 'permission: okta.apps.manage',
       result: 'fail',
       detail: expect.stringContaining('invalid_scope'),
-      fix: `In the Okta Admin Console, open application ${org.okta.serviceApp.clientId} → Okta API Scopes, and grant okta.apps.manage (needed to create applications, update their redirect URIs, add and retire their client secrets).`,
+      fix: `Grant okta.apps.manage to the service app in the Okta Admin Console: Applications → Applications → ${org.okta.serviceApp.clientId} → Okta API Scopes → Grant (needed to create applications, update their redirect URIs, add and retire their client secrets).`,
     });
+    expect(byName('permission: okta.apps.manage')?.detail).toContain(
+      'The following scopes are not allowed for this request: [okta.apps.manage].',
+    );
+    expect(byName('permission: okta.apps.manage')?.detail).not.toContain('Check its credentials');
     for (const scope of ['okta.apps.read', 'okta.clients.read', 'okta.clients.manage'])
       expect(byName(`permission: ${scope}`)?.result).toBe('pass');
+    // The role is read with the adapter's token, which Okta does not issue while a scope is missing: skipped, not a second failure.
+    expect(byName(ROLE_CHECK)).toEqual({
+      name: ROLE_CHECK,
+      result: 'skip',
+      detail:
+        "Not checked: it needs the bridge's token, which Okta issues only with every scope granted (permission: okta.apps.manage failed above).",
+    });
     expect(writesIn(calls)).toEqual([]);
     expect(ready.ready).toBe(false);
+  });
+
+  it("accepts the service app's key when Okta refuses only a scope (invalid_scope): the credentials are not the cause", async () => {
+    org.okta.grantScopes(DEFAULT_SCOPES.filter((scope) => scope !== 'okta.apps.manage'));
+    const adapter = createOktaAdapter({ domain: org.okta.url, auth: serviceApp() });
+    try {
+      expect(await diagnosticsOf(adapter).checkCredentials!(context)).toEqual([
+        {
+          name: 'admin credentials',
+          result: 'pass',
+          detail: `Okta accepted service app ${org.okta.serviceApp.clientId}'s key but refused a scope it asked for: see permissions.`,
+        },
+      ]);
+    } finally {
+      await adapter.close?.();
+    }
+  });
+
+  it('refuses credentials once, naming the settings, when Okta does not know the key (invalid_client)', async () => {
+    const { privateKey } = await generateKeyPair('RS256', { extractable: true });
+    const adapter = createOktaAdapter({ domain: org.okta.url, auth: serviceApp({ privateKey: await exportPKCS8(privateKey) }) });
+    try {
+      expect(await diagnosticsOf(adapter).checkCredentials!(context)).toEqual([
+        {
+          name: 'admin credentials',
+          result: 'fail',
+          detail: expect.stringContaining('invalid_client'),
+          fix: expect.stringContaining('Check OKTA_CLIENT_ID, OKTA_PRIVATE_KEY and OKTA_PRIVATE_KEY_ID'),
+        },
+      ]);
+    } finally {
+      await adapter.close?.();
+    }
+  });
+
+  it('skips the role check, rather than failing it too, when OKTA_SCOPES leaves out a scope', async () => {
+    const adapter = createOktaAdapter({
+      domain: org.okta.url,
+      auth: serviceApp({ scopes: DEFAULT_SCOPES.filter((scope) => scope !== 'okta.apps.read') }),
+    });
+    try {
+      const start = org.okta.requests.length;
+      const checks = await diagnosticsOf(adapter).checkPermissions(context);
+      expect(checks.filter((check) => check.result === 'fail').map((check) => check.name)).toEqual(['permission: okta.apps.read']);
+      expect(checks.find((check) => check.name === ROLE_CHECK)?.result).toBe('skip');
+      expect(org.okta.requests.slice(start)).not.toContain('GET /api/v1/apps?limit=1');
+    } finally {
+      await adapter.close?.();
+    }
+  });
+
+  it('(the fake) answers an API call whose token lacks the scope 403 E0000006, naming the scope in WWW-Authenticate', async () => {
+    const { clientId } = org.okta.serviceApp;
+    const assertion = await new SignJWT({})
+      .setProtectedHeader({ alg: 'RS256' })
+      .setIssuer(clientId)
+      .setSubject(clientId)
+      .setAudience(`${org.okta.url}/oauth2/v1/token`)
+      .setIssuedAt()
+      .setExpirationTime('5m')
+      .setJti(randomUUID())
+      .sign(await importPKCS8(org.pem, 'RS256'));
+    const issued = await fetch(`${org.okta.url}/oauth2/v1/token`, {
+      method: 'POST',
+      body: new URLSearchParams({
+        grant_type: 'client_credentials',
+        scope: 'okta.clients.read',
+        client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+        client_assertion: assertion,
+      }),
+    });
+    const { access_token: token } = (await issued.json()) as { access_token: string };
+    const apps = await fetch(`${org.okta.url}/api/v1/apps?limit=1`, { headers: { authorization: `Bearer ${token}` } });
+    expect(apps.status).toBe(403);
+    expect(await apps.json()).toMatchObject({ errorCode: 'E0000006' });
+    expect(apps.headers.get('www-authenticate')).toContain(
+      'scope="okta.apps.read", error="insufficient_scope", error_description="The access token provided does not contain the required scopes."',
+    );
   });
 
   it('finds a scope OKTA_SCOPES leaves out, without asking Okta for it', async () => {
@@ -99,10 +189,10 @@ describe('doctor, OAuth 2.0 for Okta (service app)', () => {
     expect(byName('permission: okta.apps.read')?.result).toBe('pass');
   });
 
-  it("fails every check when Okta refuses the service app's key, naming the settings to check", async () => {
+  it("fails every scope check when Okta refuses the service app's key, naming the settings to check, and skips the role check", async () => {
     const { privateKey } = await generateKeyPair('RS256', { extractable: true });
     const { checks, ready } = await doctor(serviceApp({ privateKey: await exportPKCS8(privateKey) }));
-    expect(checks.map((check) => check.result)).toEqual(['fail', 'fail', 'fail', 'fail', 'fail']);
+    expect(checks.map((check) => check.result)).toEqual(['fail', 'fail', 'fail', 'fail', 'skip']);
     for (const check of checks.slice(0, 4))
       expect(check.fix).toBe(
         `Check OKTA_CLIENT_ID, OKTA_PRIVATE_KEY and OKTA_PRIVATE_KEY_ID: Okta issued no token to service app ${org.okta.serviceApp.clientId}.`,

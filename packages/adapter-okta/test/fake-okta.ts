@@ -42,15 +42,18 @@ import { createOktaApiDescription } from './vendor/okta-api.js';
  *   that are sent using the previous secret still work until the status of that client secret is set to
  *   Inactive"); the app's `credentials.oauthClient.client_secret` is its newest ACTIVE one;
  * - management errors `{errorCode, errorSummary, errorLink, errorId, errorCauses}`; a bad token → 401
- *   E0000011; a missing OAuth scope → 403 E0000006;
+ *   E0000011; a missing OAuth scope → 403 E0000006 with `WWW-Authenticate: Bearer …, scope="<the scope>",
+ *   error="insufficient_scope", error_description="The access token provided does not contain the required scopes."`;
  * - admin roles (Okta's standard roles, `{id, label, type, status, assignmentType}`): the API token acts with
  *   the roles of the admin who created it, the service app with its own; reading apps and clients needs an
  *   admin role that may read them (Read-only, Application, Org or Super Administrator, or a custom role),
  *   writing one that may manage them (not Read-only), else 403 E0000006; `GET /api/v1/users/me` answers the
  *   API token's admin and `GET /api/v1/users/{id}/roles` its role assignments (a service app's token has no
  *   `okta.users.read` / `okta.roles.read` scope: 403 E0000006);
- * - the org authorization server issues the service app a token only for scopes granted to it (400
- *   `invalid_scope` otherwise); grants can change (`grantScopes`);
+ * - the org authorization server authenticates the service app (401 `invalid_client` for a key it does not know), then
+ *   issues a token only for scopes granted to it: a request naming one that is not is refused whole (400
+ *   `invalid_scope`, "The following scopes are not allowed for this request: [<scopes>]."); grants can change
+ *   (`grantScopes`);
  * - 429 with X-Rate-Limit-Limit / -Remaining / -Reset (epoch seconds);
  * - `GET /.well-known/okta-organization` (no credential): `{id, pipeline, _links}`, the org's authentication pipeline
  *   (`idx`: Identity Engine, the default; `v1`: Classic Engine; `pipeline` option); Okta tells no release number;
@@ -312,10 +315,14 @@ export async function startFakeOkta(
     }
     const requested = (form.scope ?? '').split(' ').filter(Boolean);
     const denied = requested.filter((scope) => !grantedScopes.includes(scope));
+    // Okta authenticates the client first, then refuses the whole request for a scope not granted to it, naming the
+    // scopes (as seen from Okta's org authorization server: 400 invalid_scope "The following scopes are not allowed for
+    // this request: [okta.apps.manage]."); no token is issued for the granted ones.
     if (denied.length > 0)
-      return res
-        .status(400)
-        .json({ error: 'invalid_scope', error_description: `The following scopes are not allowed: ${denied.join(', ')}` });
+      return res.status(400).json({
+        error: 'invalid_scope',
+        error_description: `The following scopes are not allowed for this request: [${denied.join(', ')}].`,
+      });
     const token = randomBytes(24).toString('base64url');
     tokens.set(token, { scopes: requested, expiresAt: Date.now() + 3_600_000 });
     res.json({ token_type: 'Bearer', expires_in: 3600, access_token: token, scope: requested.join(' ') });
@@ -340,6 +347,17 @@ export async function startFakeOkta(
   });
 
   const forbidden = (res: Response) => oktaError(res, 403, 'E0000006', 'You do not have permission to perform the requested action');
+  /**
+   * A call whose token lacks the endpoint's scope: 403 E0000006, and the scope it needs in WWW-Authenticate (Okta support,
+   * "insufficient_scope Error when Making a Request to an OAuth or Management Endpoint").
+   */
+  const insufficientScope = (req: Request, res: Response, scope: string) => {
+    res.set(
+      'www-authenticate',
+      `Bearer authorization_uri="${url}/oauth2/v1/authorize", realm="${url}", scope="${scope}", error="insufficient_scope", error_description="The access token provided does not contain the required scopes.", resource="${req.path}"`,
+    );
+    forbidden(res);
+  };
   /** Admin roles allow the call: reads need a role that may read apps, writes one that may manage them. */
   const roleAllows = (roles: string[], scope: string) =>
     roles.some((role) => (scope.endsWith('.read') ? READING_ROLES : MANAGING_ROLES).has(role));
@@ -349,7 +367,8 @@ export async function startFakeOkta(
     const bearer = header.match(/^Bearer (.+)$/)?.[1];
     const token = bearer ? tokens.get(bearer) : undefined;
     if (!token || token.expiresAt < Date.now()) return oktaError(res, 401, 'E0000011', 'Invalid token provided');
-    if (!token.scopes.includes(scope) || !roleAllows(adminRoles.serviceApp, scope)) return forbidden(res);
+    if (!token.scopes.includes(scope)) return insufficientScope(req, res, scope);
+    if (!roleAllows(adminRoles.serviceApp, scope)) return forbidden(res);
     next();
   };
   /** The Users API for the API token's own admin only (what the doctor reads); a service app's token lacks its scopes. */
