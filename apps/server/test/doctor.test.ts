@@ -2,8 +2,10 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_SCOPES } from '../../../packages/adapter-okta/src/adapter.js';
+import { startOrg } from '../../../packages/adapter-okta/test/setup.js';
 import { startFakeKeycloak } from '../../../packages/adapter-keycloak/test/fake-keycloak.js';
-import { idpTargets, keycloakSettings, type AdapterId, type IdpTarget } from './idp-targets.js';
+import { idpTargets, insecureHttp, keycloakSettings, type AdapterId, type IdpTarget } from './idp-targets.js';
 import { runCli } from './process.js';
 
 /** `dcr-bridge doctor` as a real process, against every adapter's IdP (the fakes and servers of their own tests). */
@@ -131,7 +133,7 @@ describe('dcr-bridge doctor: a permission missing', () => {
       const { code, report, stdout } = await doctor(keycloakSettings(keycloak), '--write-test');
       expect(code).toBe(1);
       expect(group(report, 'credentials').filter((check) => check.name === 'admin credentials')).toEqual([
-        expect.objectContaining({ result: 'pass', detail: 'accepted (a permission is missing: see permissions)' }),
+        expect.objectContaining({ result: 'pass', detail: `Keycloak issued client dcr-bridge of realm master an admin token.` }),
       ]);
       expect(failed(report)).toEqual([
         expect.objectContaining({
@@ -142,6 +144,84 @@ describe('dcr-bridge doctor: a permission missing', () => {
       ]);
       expect(group(report, 'write test')).toEqual([
         expect.objectContaining({ result: 'skip', detail: expect.stringContaining('fix the failures above') }),
+      ]);
+      expect(stdout).not.toContain(keycloak.admin.clientSecret);
+    } finally {
+      await keycloak.close();
+    }
+  });
+});
+
+describe('dcr-bridge doctor: one cause, one problem, the right fix', () => {
+  it('names the Okta API scope a service app was not granted and where to grant it, once: its key is not blamed, the role check is skipped', async () => {
+    const { okta, pem } = await startOrg();
+    try {
+      okta.grantScopes(DEFAULT_SCOPES.filter((scope) => scope !== 'okta.apps.manage'));
+      const env = {
+        DCR_BRIDGE_ADAPTER: 'okta',
+        OKTA_DOMAIN: okta.url,
+        OKTA_CLIENT_ID: okta.serviceApp.clientId,
+        OKTA_PRIVATE_KEY: pem,
+        ...insecureHttp('OKTA', okta.url),
+      };
+      const { code, report, stdout } = await doctor(env, '--write-test');
+      expect(code).toBe(1);
+      expect(failed(report), JSON.stringify(report, null, 2)).toEqual([
+        {
+          group: 'permissions',
+          name: 'permission: okta.apps.manage',
+          result: 'fail',
+          detail: expect.stringContaining('invalid_scope'),
+          fix: expect.stringMatching(
+            /^Grant okta\.apps\.manage to the service app in the Okta Admin Console: Applications → Applications → \w+ → Okta API Scopes → Grant/,
+          ),
+        },
+      ]);
+      expect(JSON.stringify(report)).not.toMatch(/Check (its|OKTA_CLIENT_ID|the okta) credential/);
+      expect(group(report, 'credentials').find((check) => check.name === 'admin credentials')).toMatchObject({ result: 'pass' });
+      expect(group(report, 'permissions').find((check) => check.name === 'permission: Application Administrator role')).toMatchObject({
+        result: 'skip',
+      });
+      expect(group(report, 'write test')).toEqual([expect.objectContaining({ result: 'skip' })]);
+      expect(stdout).not.toContain('PRIVATE KEY');
+    } finally {
+      await okta.close();
+    }
+  });
+
+  it.each([
+    ["the bridge's client in that realm (no KEYCLOAK_TOKEN_REALM): the token endpoint answers 404 Realm does not exist", 'customers'],
+    ["the bridge's client in master (KEYCLOAK_TOKEN_REALM=master): the admin API answers 404 Realm not found.", 'master'],
+  ])('says a misspelt KEYCLOAK_REALM names no realm, once, and skips what depends on it: %s', async (_setup, adminRealm) => {
+    const keycloak = await startFakeKeycloak({ adminRealm });
+    try {
+      const env: Record<string, string> = { ...keycloakSettings(keycloak), KEYCLOAK_REALM: 'custmers' };
+      if (adminRealm === 'customers') delete env.KEYCLOAK_TOKEN_REALM;
+      const { code, report, stdout } = await doctor(env, '--write-test');
+      expect(code).toBe(1);
+      expect(failed(report), JSON.stringify(report, null, 2)).toEqual([
+        {
+          group: 'credentials',
+          name: 'realm custmers',
+          result: 'fail',
+          detail: expect.stringMatching(/Realm (does not exist|not found)/),
+          fix: expect.stringMatching(/^Check KEYCLOAK_REALM.* has no realm "custmers"/),
+        },
+      ]);
+      expect(JSON.stringify(report)).not.toContain('KEYCLOAK_CLIENT_SECRET');
+      expect([...group(report, 'permissions'), ...group(report, 'write test')]).toEqual([
+        {
+          group: 'permissions',
+          name: 'permissions',
+          result: 'skip',
+          detail: 'not checked: it depends on "realm custmers", which failed above',
+        },
+        {
+          group: 'write test',
+          name: 'write test',
+          result: 'skip',
+          detail: 'not checked: it depends on "realm custmers", which failed above',
+        },
       ]);
       expect(stdout).not.toContain(keycloak.admin.clientSecret);
     } finally {

@@ -15,7 +15,8 @@ export { PROBE_NAME } from '../probe.js';
  *
  * 1. configuration: loaded exactly as the server loads it, every problem listed;
  * 2. reachability of the adapter's admin URL: DNS, TCP, TLS (the certificate, its expiry), an HTTP answer;
- * 3. credentials: the adapter's readiness check (the admin credentials accepted);
+ * 3. credentials: the adapter's credentials check (`checkCredentials`: each cause once, with its fix), else its
+ *    readiness check; a failure here leaves the permissions and the write test skipped, not failing for the same cause;
  * 4. permissions: the adapter's read-only checks (`AdapterDiagnostics.checkPermissions`);
  * 5. with `writeTest`: a probe client created through the adapter (marked like every client the bridge
  *    makes), its credentials proven at the token endpoint, rotated (the old secret refused, the new one
@@ -110,28 +111,17 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
       return report(adapterId);
     }
 
-    const ready = await adapter.checkReady(context(options.timeoutMs));
-    add(
-      'credentials',
-      ready.ready || ready.missingPermissions
-        ? {
-            name: 'admin credentials',
-            result: 'pass',
-            detail: ready.ready ? 'the readiness check passed' : 'accepted (a permission is missing: see permissions)',
-          }
-        : {
-            name: 'admin credentials',
-            result: 'fail',
-            detail: ready.detail ?? ready.reason,
-            fix:
-              ready.reason === 'idp_error'
-                ? `the IdP refused the admin credentials or a permission: check the ${adapterId} credential settings and the roles they carry`
-                : 'see the detail',
-          },
-    );
+    const credentials = diagnostics?.checkCredentials
+      ? await diagnostics.checkCredentials(context(options.timeoutMs))
+      : [await readinessCheck(adapter, adapterId, options.timeoutMs)];
+    for (const check of credentials) add('credentials', check);
+    const refused = credentials.find((check) => check.result === 'fail');
+    if (refused) {
+      skipRest(add, `not checked: it depends on "${refused.name}", which failed above`, options.writeTest, 'permissions');
+      return report(adapterId);
+    }
 
-    if (diagnostics?.idpVersion && (ready.ready || ready.missingPermissions))
-      add('credentials', await versionCheck(diagnostics, options.timeoutMs));
+    if (diagnostics?.idpVersion) add('credentials', await versionCheck(diagnostics, options.timeoutMs));
     if (diagnostics) {
       for (const check of await diagnostics.checkPermissions(context(options.timeoutMs))) add('permissions', check);
     } else {
@@ -151,6 +141,26 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
     await opened.close();
   }
   return report(adapterId);
+}
+
+/** The admin credentials as the adapter's readiness check sees them (for an adapter whose diagnostics do not check them). */
+async function readinessCheck(adapter: DcrAdapter, adapterId: string, timeoutMs: number): Promise<DiagnosticCheck> {
+  const ready = await adapter.checkReady(context(timeoutMs));
+  if (ready.ready || ready.missingPermissions)
+    return {
+      name: 'admin credentials',
+      result: 'pass',
+      detail: ready.ready ? 'the readiness check passed' : 'accepted (a permission is missing: see permissions)',
+    };
+  return {
+    name: 'admin credentials',
+    result: 'fail',
+    detail: ready.detail ?? ready.reason,
+    fix:
+      ready.reason === 'idp_error'
+        ? `the IdP refused the admin credentials or a permission: check the ${adapterId} credential settings and the roles they carry`
+        : 'see the detail',
+  };
 }
 
 /** The IdP's product and version, and whether the adapter supports it (a warning outside its range). */
@@ -184,8 +194,14 @@ function rotationDetail(rotation: NonNullable<DcrAdapter['rotation']>): string {
   }
 }
 
-function skipRest(add: (group: DoctorGroup, check: DiagnosticCheck) => void, why: string, writeTest: boolean): void {
-  add('credentials', { name: 'admin credentials', result: 'skip', detail: why });
+/** The groups from `from` on, skipped for `why`: what depends on a check that failed is not reported as failing too. */
+function skipRest(
+  add: (group: DoctorGroup, check: DiagnosticCheck) => void,
+  why: string,
+  writeTest: boolean,
+  from: 'credentials' | 'permissions' = 'credentials',
+): void {
+  if (from === 'credentials') add('credentials', { name: 'admin credentials', result: 'skip', detail: why });
   add('permissions', { name: 'permissions', result: 'skip', detail: why });
   if (writeTest) add('write test', { name: 'write test', result: 'skip', detail: why });
 }
