@@ -1,13 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import {
-  JOURNAL_PREFIX,
-  createJsonStore,
-  createMemoryDriver,
-  readAdapterOptions,
-  type JournalEntry,
-  type StateStore,
-} from '@dcr-bridge/core';
-import { parseRegistration } from '@dcr-bridge/core/http';
+import { createJsonStore, createMemoryDriver, readAdapterOptions, type StateStore } from '@dcr-bridge/core';
 import { type BridgeHarness, konnectApplication, konnectEvent, operationContext, startBridge } from '@dcr-bridge/conformance';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFusionauthAdapter, dcrBridgeAdapter, type FusionauthAdapterOptions } from '../src/index.js';
@@ -320,79 +312,6 @@ describe('doctor', () => {
 });
 
 describe('lifecycle (core)', () => {
-  it('deletes an entity whose answer Konnect never got', async () => {
-    const created = await adapter.createClient(parseRegistration(konnectApplication()), operation(Promise.resolve(false)));
-    expect(idp.entity(created.clientId)).toBeDefined();
-    await adapter.drained?.();
-    expect(idp.entity(created.clientId)).toBeUndefined();
-  });
-
-  // Konnect's answer never settles in these: the journal entry stays open, as a process that died would leave it.
-  it('recover() on a second adapter over the same journal deletes the entity a crashed process created', async () => {
-    const journal = createJsonStore(createMemoryDriver());
-    // The first adapter stays open, as a crashed process never closes: its entry is the open one.
-    const created = await adapterOn(journal).createClient(parseRegistration(konnectApplication()), {
-      ...operation(new Promise(() => {})),
-      deadline: AbortSignal.timeout(0),
-    });
-    const restarted = adapterOn(journal);
-    expect(await restarted.recover?.({ inFlightMs: 0 })).toEqual({
-      open: 1,
-      undone: 1,
-      neverCreated: 0,
-      unresolved: 0,
-      kept: 0,
-      rotations: 0,
-    });
-    expect(idp.entity(created.clientId)).toBeUndefined();
-    expect(await journal.list(JOURNAL_PREFIX)).toEqual([]);
-    await restarted.close?.();
-  });
-
-  it('recover() finds by its nonce an entity whose id never reached the journal, and nothing else', async () => {
-    const journal = createJsonStore(createMemoryDriver());
-    // The first adapter stays open, as a crashed process never closes: its entry is the open one.
-    const created = await adapterOn(journal).createClient(parseRegistration(konnectApplication({ client_name: 'Lost answer' })), {
-      ...operation(new Promise(() => {})),
-      deadline: AbortSignal.timeout(0),
-    });
-    const [key, entry] = (await journal.list<JournalEntry>(JOURNAL_PREFIX))[0] as [string, JournalEntry];
-    // As if the process died before FusionAuth's answer to the create arrived.
-    await journal.set(key, { nonce: entry.nonce, clientName: entry.clientName, startedAt: entry.startedAt });
-    const decoy = idp.createForeignEntity(`${idp.entity(created.clientId)?.name} (copy)`);
-    const restarted = adapterOn(journal);
-    const start = idp.requests.length;
-    expect(await restarted.recover?.({ inFlightMs: 0 })).toEqual({
-      open: 1,
-      undone: 1,
-      neverCreated: 0,
-      unresolved: 0,
-      kept: 0,
-      rotations: 0,
-    });
-    // The entity id follows from the nonce: one exact read finds it, no search.
-    expect(idp.requests.slice(start)[0]).toBe(`GET /api/entity/${created.clientId}`);
-    expect(idp.entity(created.clientId)).toBeUndefined();
-    expect(idp.entity(decoy)).toBeDefined();
-    await restarted.close?.();
-  });
-
-  it('recover() closes an entry whose create never reached FusionAuth', async () => {
-    const journal = createJsonStore(createMemoryDriver());
-    await journal.set(`${JOURNAL_PREFIX}abcd1234`, { nonce: 'abcd1234', clientName: 'Never made', startedAt: new Date().toISOString() });
-    const restarted = adapterOn(journal);
-    expect(await restarted.recover?.({ inFlightMs: 0 })).toEqual({
-      open: 1,
-      undone: 0,
-      neverCreated: 1,
-      unresolved: 0,
-      kept: 0,
-      rotations: 0,
-    });
-    expect(await journal.list(JOURNAL_PREFIX)).toEqual([]);
-    await restarted.close?.();
-  });
-
   it('costs FusionAuth the calls of the README table', async () => {
     await adapter.drained?.();
     const calls = async (work: () => Promise<unknown>) => {

@@ -94,28 +94,6 @@ const searchedNames = (requests: string[]) =>
     .map((line) => new URLSearchParams(line.slice(line.indexOf('?') + 1)).get('q'));
 
 describe('lifecycle (core): creates Konnect never learnt of, crashes, concurrent operations', () => {
-  it('deletes a client whose create answer Konnect never got', async () => {
-    const registration = parseRegistration(konnectApplication({ client_name: 'Unanswered' }));
-    const created = await adapter.createClient(registration, operation(Promise.resolve(false)));
-    expect(org.okta.client(created.clientId)).toBeDefined();
-    await adapter.drained?.();
-    expect(org.okta.client(created.clientId)).toBeUndefined();
-  });
-
-  it('recovers after a crash: the client a create left open is deleted by the next process', async () => {
-    const journal = createJsonStore(createMemoryDriver());
-    const crashed = adapterFor(journal);
-    const created = await crashed.createClient(parseRegistration(konnectApplication({ client_name: 'Crashed' })), {
-      ...operation(new Promise(() => {})),
-      deadline: AbortSignal.timeout(0),
-    });
-    expect(org.okta.client(created.clientId)).toBeDefined();
-    const next = adapterFor(journal);
-    expect(await next.recover?.({ inFlightMs: 0 })).toEqual({ open: 1, undone: 1, neverCreated: 0, unresolved: 0, kept: 0, rotations: 0 });
-    expect(org.okta.client(created.clientId)).toBeUndefined();
-    expect(await journal.list(JOURNAL_PREFIX)).toEqual([]);
-  });
-
   it('recovers a create whose client id was never learnt: found by its nonce in the app label, exact match only', async () => {
     const journal = createJsonStore(createMemoryDriver());
     const crashed = adapterFor(journal);

@@ -257,15 +257,6 @@ describe('lifecycle (core)', () => {
   const context = (answered: Promise<boolean>) => operationContext({ answered });
   const adapterOn = (journal?: StateStore) => createPingFederateAdapter({ adminUrl: pf.adminUrl, auth: pf.admin, journal });
 
-  it('deletes a client whose answer Konnect never got', async () => {
-    const own = adapterOn();
-    const created = await own.createClient(parseRegistration(konnectApplication()), context(Promise.resolve(false)));
-    expect(pf.client(created.clientId)).toBeDefined();
-    await own.drained?.();
-    expect(pf.client(created.clientId)).toBeUndefined();
-    await own.close?.();
-  });
-
   it('recover() deletes a client a crashed process created before its answer was due, found by its nonce in one lookup', async () => {
     const journal = createJsonStore(createMemoryDriver());
     // Konnect's answer never settles: the entry stays open, as a process that died would leave it.
@@ -295,31 +286,6 @@ describe('lifecycle (core)', () => {
     const lookup = `GET /pf-admin-api/v1/oauth/clients/${created.clientId}`;
     expect(pf.requests.slice(start)).toEqual([lookup, lookup, `DELETE /pf-admin-api/v1/oauth/clients/${created.clientId}`]);
     expect(pf.client(created.clientId)).toBeUndefined();
-    expect(await journal.list(JOURNAL_PREFIX)).toEqual([]);
-    await restarted.close?.();
-  });
-
-  it('recover() finds by its nonce a client whose create PingFederate completed after the process died', async () => {
-    const journal = createJsonStore(createMemoryDriver());
-    await journal.set(`${JOURNAL_PREFIX}efgh5678`, {
-      nonce: 'efgh5678',
-      clientName: 'Late Portal App',
-      startedAt: new Date().toISOString(),
-    });
-    // What the POST of the process that died left: the client, never journaled by id.
-    const { client } = newClient(parseRegistration(konnectApplication({ client_name: 'Late Portal App' })), {}, 'efgh5678');
-    expect((await adminCall('POST', '/oauth/clients', client)).status).toBe(201);
-
-    const restarted = adapterOn(journal);
-    expect(await restarted.recover?.({ inFlightMs: 0 })).toEqual({
-      open: 1,
-      undone: 1,
-      neverCreated: 0,
-      unresolved: 0,
-      kept: 0,
-      rotations: 0,
-    });
-    expect(pf.client('konnect-late-portal-app-efgh5678')).toBeUndefined();
     expect(await journal.list(JOURNAL_PREFIX)).toEqual([]);
     await restarted.close?.();
   });

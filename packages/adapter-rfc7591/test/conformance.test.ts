@@ -16,6 +16,9 @@ const logger = createCapturingLogger();
 const unknownIdsStayHome =
   "RFC 7592 management URIs come from the bridge's store (registration_client_uri), never from a client id Konnect sends: a client the store does not hold is answered without a request to the IdP";
 
+/** RFC 7591 lists no clients: core journals a client's id before the create returns, and logs an entry without one for an operator. */
+const noSearch = 'RFC 7591/7592 cannot list or search clients, so a create that left no client id in the journal cannot be found';
+
 runConformanceSuite({
   name: 'rfc7591 against oidc-provider',
   async setup() {
@@ -101,6 +104,8 @@ runConformanceSuite({
     rmSync(dir, { recursive: true, force: true });
   },
   skip: {
+    'recovery/by-nonce': noSearch,
+    'recovery/never-created': noSearch,
     'idp-plumbing/encoded-path-segments': unknownIdsStayHome,
     'idp-plumbing/rate-limited-lookup': unknownIdsStayHome,
     'idp-plumbing/refused-credentials-delete':

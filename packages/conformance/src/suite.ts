@@ -5,6 +5,7 @@ import { idpPlumbingGroup } from './suite/idp-plumbing.js';
 import { lifecycleGroup } from './suite/lifecycle.js';
 import { logsGroup } from './suite/logs.js';
 import { racesGroup } from './suite/races.js';
+import { recoveryGroup } from './suite/recovery.js';
 import { rotationGroup } from './suite/rotation.js';
 import { suiteRun } from './suite/run.js';
 import { scenarioRegistry } from './suite/scenarios.js';
@@ -27,6 +28,7 @@ export function runConformanceSuite(options: ConformanceOptions): void {
     contractGroup(run);
     racesGroup(run);
     rotationGroup(run);
+    recoveryGroup(run);
     faultsGroup(run);
     logsGroup(run);
     idpPlumbingGroup(run);

@@ -8,6 +8,8 @@ import { createCapturingLogger, runConformanceSuite } from '../src/index.js';
  * same suite against their IdP.
  */
 interface MemoryClient {
+  /** Konnect's application name and the create's nonce, as real IdPs carry it: recovery finds a lost create by it. */
+  name: string;
   secret: string;
   redirectUris: string[];
   managed: boolean;
@@ -22,12 +24,19 @@ function createMemoryIdp() {
     marker: 'managed flag',
     find: async (clientId) => clients.get(clientId),
     isOurs: (client) => client.managed,
-    async create(registration) {
+    async create(registration, context) {
       if (registration.scopes.includes('unknown-scope')) throw new BridgeError('invalid_scope', 'Scope "unknown-scope" does not exist.');
       const clientId = randomUUID();
       const secret = randomBytes(16).toString('hex');
-      clients.set(clientId, { secret, redirectUris: registration.redirectUris, managed: true, audiences: [] });
+      const name = `${registration.clientName}-${context.nonce}`;
+      const client = { name, secret, redirectUris: registration.redirectUris, managed: true, audiences: [] };
+      clients.set(clientId, client);
+      await context.created(clientId, client);
       return { clientId, clientSecret: secret };
+    },
+    async findByNonce(nonce, { clientName }) {
+      const found = [...clients].find(([, client]) => client.managed && client.name === `${clientName}-${nonce}`);
+      return found && { clientId: found[0], client: found[1] };
     },
     remove: async (clientId) => void clients.delete(clientId),
     async rotateSecret(_clientId, client) {
@@ -50,7 +59,13 @@ function createMemoryIdp() {
       redirectUris: async (clientId: string) => clients.get(clientId)?.redirectUris ?? [],
       createForeignClient: async () => {
         const clientId = randomUUID();
-        clients.set(clientId, { secret: 'x', redirectUris: ['https://foreign.example.com/cb'], managed: false, audiences: [] });
+        clients.set(clientId, {
+          name: 'foreign',
+          secret: 'x',
+          redirectUris: ['https://foreign.example.com/cb'],
+          managed: false,
+          audiences: [],
+        });
         return clientId;
       },
       countClients: async () => clients.size,

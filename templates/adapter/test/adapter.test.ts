@@ -1,12 +1,4 @@
-import {
-  JOURNAL_PREFIX,
-  createJsonStore,
-  createMemoryDriver,
-  readAdapterOptions,
-  type JournalEntry,
-  type StateStore,
-} from '@dcr-bridge/core';
-import { parseRegistration } from '@dcr-bridge/core/http';
+import { createJsonStore, createMemoryDriver, readAdapterOptions, type StateStore } from '@dcr-bridge/core';
 import { type BridgeHarness, konnectApplication, konnectEvent, operationContext, startBridge } from '@dcr-bridge/conformance';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { create__PASCAL__Adapter, dcrBridgeAdapter } from '../src/index.js';
@@ -98,74 +90,6 @@ describe('IdP failures', () => {
 });
 
 describe('lifecycle (core)', () => {
-  it('deletes a client whose answer Konnect never got', async () => {
-    const created = await adapter.createClient(parseRegistration(konnectApplication()), operation(Promise.resolve(false)));
-    expect(idp.client(created.clientId)).toBeDefined();
-    await adapter.drained?.();
-    expect(idp.client(created.clientId)).toBeUndefined();
-  });
-
-  // Konnect's answer never settles in these: the journal entry stays open, as a process that died would leave it.
-  it('recover() on a second adapter over the same journal deletes the client a crashed process created', async () => {
-    const journal = createJsonStore(createMemoryDriver());
-    const created = await adapterOn(journal).createClient(parseRegistration(konnectApplication()), {
-      ...operation(new Promise(() => {})),
-      deadline: AbortSignal.timeout(0),
-    });
-    const restarted = adapterOn(journal);
-    expect(await restarted.recover?.({ inFlightMs: 0 })).toEqual({
-      open: 1,
-      undone: 1,
-      neverCreated: 0,
-      unresolved: 0,
-      kept: 0,
-      rotations: 0,
-    });
-    expect(idp.client(created.clientId)).toBeUndefined();
-    expect(await journal.list(JOURNAL_PREFIX)).toEqual([]);
-    await restarted.close?.();
-  });
-
-  it('recover() finds by its nonce a client whose id never reached the journal, and nothing else', async () => {
-    const journal = createJsonStore(createMemoryDriver());
-    const created = await adapterOn(journal).createClient(parseRegistration(konnectApplication({ client_name: 'Lost answer' })), {
-      ...operation(new Promise(() => {})),
-      deadline: AbortSignal.timeout(0),
-    });
-    const [key, entry] = (await journal.list<JournalEntry>(JOURNAL_PREFIX))[0] as [string, JournalEntry];
-    // As if the process died before __DISPLAY__'s answer to the create arrived.
-    await journal.set(key, { nonce: entry.nonce, clientName: entry.clientName, startedAt: entry.startedAt });
-    const decoy = idp.createForeignClient(`${idp.client(created.clientId)?.name} (copy)`);
-    const restarted = adapterOn(journal);
-    expect(await restarted.recover?.({ inFlightMs: 0 })).toEqual({
-      open: 1,
-      undone: 1,
-      neverCreated: 0,
-      unresolved: 0,
-      kept: 0,
-      rotations: 0,
-    });
-    expect(idp.client(created.clientId)).toBeUndefined();
-    expect(idp.client(decoy)).toBeDefined();
-    await restarted.close?.();
-  });
-
-  it('recover() closes an entry whose create never reached __DISPLAY__', async () => {
-    const journal = createJsonStore(createMemoryDriver());
-    await journal.set(`${JOURNAL_PREFIX}abcd1234`, { nonce: 'abcd1234', clientName: 'Never made', startedAt: new Date().toISOString() });
-    const restarted = adapterOn(journal);
-    expect(await restarted.recover?.({ inFlightMs: 0 })).toEqual({
-      open: 1,
-      undone: 0,
-      neverCreated: 1,
-      unresolved: 0,
-      kept: 0,
-      rotations: 0,
-    });
-    expect(await journal.list(JOURNAL_PREFIX)).toEqual([]);
-    await restarted.close?.();
-  });
-
   it('costs __DISPLAY__ the calls of the README table: one per operation on a client this process remembers', async () => {
     await adapter.drained?.();
     const calls = async (work: () => Promise<unknown>) => {

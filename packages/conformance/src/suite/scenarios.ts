@@ -38,6 +38,12 @@ export const SCENARIOS = {
   'rotation/overlap':
     'with an overlap, old and new secrets both work until it ends, then only the new one, also across a restart (refused at build where the IdP keeps one secret)',
   'rotation/overlap-twice': 'two rotations within the overlap: the oldest secret stops at the second, the middle one when the overlap ends',
+  'recovery/unanswered-create': 'a create whose answer Konnect never got: the client is deleted and its credentials get no token',
+  'recovery/crash':
+    "a process that dies before Konnect got a create's answer: a second adapter on its journal deletes the client at recover()",
+  'recovery/by-nonce':
+    'a create whose client id never reached the journal: recover() finds the client by the nonce its name carries and deletes it alone',
+  'recovery/never-created': 'an open create that never reached the IdP: recover() closes it and deletes nothing',
   'faults/konnect-load': 'keeps its promises while a fifth of the IdP requests fail, hang, or complete late or unanswered',
   'logs/no-secrets': 'no client secret the bridge handed out, nor any hidden value, reaches a log line',
   'idp-plumbing/one-admin-token': 'eight concurrent creates on a cold adapter fetch exactly one admin token',
