@@ -1,5 +1,6 @@
 # dcr-bridge server image. Build from the repository root: docker build -t dcr-bridge .
-# apps/server/README.md ("Container image and Kubernetes") says what it holds and how to run it.
+# apps/server/README.md ("Container image and Kubernetes") says what it holds and how to run it. Without a Docker
+# engine, deploy/build-oci-image.sh builds the same image from Debian packages (README: "Building the image without Docker").
 
 # Build stage: the whole workspace, installed from the lockfile, then deploy/build-image-dir.sh writes /image:
 # @dcr-bridge/server-all (the server, every adapter, both stores), built, with their production dependencies,

