@@ -25,7 +25,7 @@ import { runtimeConfig } from '../deploy/dockerfile-runtime.mjs';
  * from Debian 12 packages and the npm registry's Node.js 24), checked as an image and run by an OCI runtime
  * (Debian's runc) the way a container engine runs it: from the archive, with the image's own config, as
  * its user, on a read-only root file system, no capabilities, the volume at /data. Needs root, a Debian 12
- * host, umoci and runc: .ci/run installs them. Elsewhere (a laptop, macOS) it is skipped; under CI it fails.
+ * host, umoci, runc and skopeo: .ci/run installs them. Elsewhere (a laptop, macOS) it is skipped; under CI it fails.
  */
 const root = join(import.meta.dirname, '..');
 const dockerfile = runtimeConfig(readFileSync(join(root, 'Dockerfile'), 'utf8'));
@@ -36,12 +36,12 @@ const isBookworm = existsSync('/etc/os-release') && /^VERSION_CODENAME=bookworm$
 const missing = [
   ...(process.platform === 'linux' && process.getuid?.() === 0 ? [] : ['root on Linux']),
   ...(isBookworm ? [] : ['Debian 12']),
-  ...['umoci', 'runc', 'apt-get', 'dpkg-deb'].filter((name) => !hasCommand(name)),
+  ...['umoci', 'runc', 'skopeo', 'apt-get', 'dpkg-deb'].filter((name) => !hasCommand(name)),
 ];
 const canRun = missing.length === 0;
 
 describe.runIf(!canRun && process.env.CI === 'true')('the OCI image under CI', () => {
-  it('has what it needs to be built and run (.ci/run installs umoci and runc)', () => {
+  it('has what it needs to be built and run (.ci/run installs umoci, runc and skopeo)', () => {
     expect(missing).toEqual([]);
   });
 });
@@ -72,6 +72,7 @@ interface ImageConfig {
 }
 
 let scratch: string;
+let archive: string;
 let layout: string;
 let index: { manifests: Descriptor[] };
 let manifest: { config: Descriptor; layers: Descriptor[] };
@@ -84,7 +85,7 @@ beforeAll(() => {
   if (!canRun) return;
   scratch = mkdtempSync(join(tmpdir(), 'dcr-bridge-oci-'));
   chmodSync(scratch, 0o755);
-  const archive = join(scratch, 'image.tar');
+  archive = join(scratch, 'image.tar');
   execFileSync('sh', ['deploy/build-oci-image.sh', archive, tag], { cwd: root, stdio: 'pipe' });
   // What `podman load` or `docker load` reads: the archive, unpacked.
   layout = join(scratch, 'layout');
@@ -124,6 +125,31 @@ describe.runIf(canRun)('the OCI image built without a daemon (deploy/build-oci-i
     // Two layers, as the Dockerfile's: the base, then /app with /data.
     expect(manifest.layers.map((layer) => layer.mediaType)).toEqual(Array(2).fill('application/vnd.oci.image.layer.v1.tar+gzip'));
     expect(config.rootfs.diff_ids).toHaveLength(2);
+  });
+
+  it('is read by containers/image, the library of `podman load` (skopeo): the same image, and a `docker load` archive of it', () => {
+    const inspected = JSON.parse(execFileSync('skopeo', ['inspect', `oci-archive:${archive}`], { encoding: 'utf8' })) as {
+      Digest: string;
+      Layers: string[];
+      Env: string[];
+      Architecture: string;
+      Os: string;
+    };
+    expect(inspected.Digest).toBe(index.manifests[0]?.digest);
+    expect(inspected.Layers).toEqual(manifest.layers.map((layer) => layer.digest));
+    expect(inspected.Env).toEqual(config.config.Env);
+    expect([inspected.Os, inspected.Architecture]).toEqual(['linux', 'amd64']);
+    // The classic `docker save` format, which every Docker's `docker load` reads (the README's command).
+    const dockerArchive = join(scratch, 'docker.tar');
+    execFileSync('skopeo', ['copy', '--quiet', `oci-archive:${archive}`, `docker-archive:${dockerArchive}:${tag}`], { stdio: 'pipe' });
+    const [saved] = JSON.parse(execFileSync('tar', ['-xOf', dockerArchive, 'manifest.json'], { encoding: 'utf8' })) as Array<{
+      RepoTags: string[];
+      Layers: string[];
+    }>;
+    // skopeo writes the name in full (docker.io/library/dcr-bridge:…), which Docker shows as dcr-bridge:….
+    expect(saved?.RepoTags).toEqual([`docker.io/library/${tag}`]);
+    expect(saved?.Layers).toHaveLength(2);
+    rmSync(dockerArchive);
   });
 
   it('has the config of the Dockerfile’s runtime stage: user 65532, its ENV, WORKDIR, EXPOSE, VOLUME, ENTRYPOINT and CMD', () => {
