@@ -15,7 +15,7 @@ import {
   type StateStore,
   type StoreDriver,
 } from '@dcr-bridge/core';
-import { answerClientError, createBridgeApp } from '@dcr-bridge/core/http';
+import { answerClientError, completionBudgetMs, createBridgeApp } from '@dcr-bridge/core/http';
 import type { ServerConfig } from './config.js';
 import { createDevIdp, DEV_IDP_PATH } from './dev-idp.js';
 import { devModeBanner } from './banner.js';
@@ -222,8 +222,11 @@ export async function buildBridgeApp(config: ServerConfig, options: BuildOptions
     );
 
   // Creates a previous process left open (it crashed or was killed mid-create) are finished in the
-  // background: Konnect never got those credentials, so the clients are found and deleted.
-  const recovered = (adapter.recover?.({ inFlightMs: config.completionTimeoutMs }) ?? Promise.resolve(undefined)).then(
+  // background: Konnect never got those credentials, so the clients are found and deleted. A create may be under way
+  // (at this process or, with a shared journal, at a live replica) for the whole completion budget, which is never
+  // shorter than the operation timeout: recovery leaves it alone until then.
+  const inFlightMs = completionBudgetMs(config.operationTimeoutMs, config.completionTimeoutMs);
+  const recovered = (adapter.recover?.({ inFlightMs }) ?? Promise.resolve(undefined)).then(
     (report) => {
       if (report && (report.open > 0 || report.rotations > 0))
         logger.info('recovered the creates a previous process left open', { ...report });

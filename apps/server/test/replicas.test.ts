@@ -16,9 +16,18 @@ import { runBridgeProcess, type BridgeProcess } from './process.js';
  * per-client records in the store; keycloak keeps none, and shares only the journal and its locks.
  */
 const apiKey = 'replica_test_api_key_0123456789';
-// The survivor finishes a dead replica's creates once they are this old, sweeping this often.
+// A create may be under way for the completion budget, never shorter than the operation timeout: the survivor
+// finishes a dead replica's creates once they are IN_FLIGHT_MS old, sweeping this often.
 const COMPLETION_TIMEOUT_MS = 1_500;
+const OPERATION_TIMEOUT_MS = 9_000;
+const IN_FLIGHT_MS = Math.max(COMPLETION_TIMEOUT_MS, OPERATION_TIMEOUT_MS);
 const SWEPT = 'finished creates another process left open';
+// Longer than two sweeps at DCR_BRIDGE_COMPLETION_TIMEOUT_MS, well within the operation timeout.
+const LATE_ANSWER_MS = 3_500;
+const timeouts = {
+  DCR_BRIDGE_COMPLETION_TIMEOUT_MS: String(COMPLETION_TIMEOUT_MS),
+  DCR_BRIDGE_OPERATION_TIMEOUT_MS: String(OPERATION_TIMEOUT_MS),
+};
 
 describe.each(['rfc7591', 'keycloak'] as AdapterId[])('%s: two replicas on one PostgreSQL store', (id) => {
   let target: IdpTarget;
@@ -50,7 +59,7 @@ describe.each(['rfc7591', 'keycloak'] as AdapterId[])('%s: two replicas on one P
       ...target.env,
       DCR_BRIDGE_API_KEYS: apiKey,
       DCR_BRIDGE_STORE: postgres.url,
-      DCR_BRIDGE_COMPLETION_TIMEOUT_MS: String(COMPLETION_TIMEOUT_MS),
+      ...timeouts,
       // Not used with PostgreSQL (the journal is in the database); set to prove no replica writes it.
       DCR_BRIDGE_JOURNAL: join(dir, 'unused.journal'),
     };
@@ -89,6 +98,41 @@ describe.each(['rfc7591', 'keycloak'] as AdapterId[])('%s: two replicas on one P
     expect(await target.clientExists(clientId)).toBe(false);
     expect((await call(a, 'POST', at(clientId, '/new-secret'))).status).toBe(404);
     expect(existsSync(env.DCR_BRIDGE_JOURNAL as string)).toBe(false);
+  });
+
+  it('leaves alone a create the other replica is still answering: one that outlasts the sweep interval but not the operation timeout keeps its client', async () => {
+    const faults = target.faults;
+    expect(faults, 'the IdP fake injects faults').toBeDefined();
+    const { method, path } = target.createPath;
+    // The IdP creates the client at once and answers late: A's create is under way for more than twice
+    // DCR_BRIDGE_COMPLETION_TIMEOUT_MS, yet answered within the operation timeout. B sweeps the shared journal
+    // meanwhile and must leave it to A (it used to take it for a dead replica's and delete the client).
+    faults?.injectFaults({
+      rate: 1,
+      kinds: ['processed_answer_late'],
+      delayMs: [LATE_ANSWER_MS, LATE_ANSWER_MS],
+      match: (m, p) => m === method && path.test(p),
+    });
+    let created: { clientId: string; clientSecret: string };
+    try {
+      created = await create(a);
+    } finally {
+      faults?.injectFaults(undefined);
+      await faults?.settle();
+    }
+    const { clientId, clientSecret } = created;
+    // Whatever B's sweep started meanwhile has finished: what Konnect got a 201 for stays, and works through both replicas.
+    await sleep(COMPLETION_TIMEOUT_MS);
+    expect(await target.clientExists(clientId), 'the client Konnect holds still exists').toBe(true);
+    expect(await target.canGetToken(clientId, clientSecret)).toBe(true);
+    const updated = await call(
+      a,
+      'POST',
+      at(clientId, '/event-hook'),
+      konnectEvent(clientId, { event_type: 'update_application', redirect_uris: ['https://late.example.com/cb'] }),
+    );
+    expect(updated.status, JSON.stringify(updated.body)).toBe(200);
+    expect((await call(b, 'DELETE', at(clientId))).status).toBe(204);
   });
 
   it('runs concurrent operations on one client through both replicas one at a time: one consistent record, one working secret', async () => {
@@ -169,7 +213,7 @@ describe.each(['rfc7591', 'keycloak'] as AdapterId[])('%s: two replicas on one P
       ).toBe(true);
       expect(inFlightAtKill).toBeGreaterThan(0);
 
-      await waitForLine(b, SWEPT, 20_000);
+      await waitForLine(b, SWEPT, 3 * IN_FLIGHT_MS + 5_000);
       const held = [...fromA.held, ...fromB.held];
       // Each sweep takes the entries old enough by then; the allowance: creates whose answer was leaving (kept,
       // logged for an operator) and, where the IdP cannot be searched (rfc7591), creates whose client id was
@@ -227,7 +271,7 @@ describe('okta: a rotation overlap on two replicas', () => {
   const call = (bridge: BridgeProcess, method: string, path: string, body?: unknown) => callBridge(bridge, apiKey, method, path, body);
   /** Polls the IdP until the secret is refused; returns how long after `since` that was. */
   const refusedAfter = async (clientId: string, secret: string, since: number) => {
-    while (Date.now() - since < OVERLAP_MS + 4 * COMPLETION_TIMEOUT_MS + 3_000) {
+    while (Date.now() - since < OVERLAP_MS + 4 * IN_FLIGHT_MS + 3_000) {
       if (!(await target.canGetToken(clientId, secret))) return Date.now() - since;
       await sleep(200);
     }
@@ -240,7 +284,7 @@ describe('okta: a rotation overlap on two replicas', () => {
       ...target.env,
       DCR_BRIDGE_API_KEYS: apiKey,
       DCR_BRIDGE_STORE: postgres.url,
-      DCR_BRIDGE_COMPLETION_TIMEOUT_MS: String(COMPLETION_TIMEOUT_MS),
+      ...timeouts,
       DCR_BRIDGE_ROTATION_OVERLAP: `${OVERLAP_MS}ms`,
     };
   }, 60_000);
@@ -286,5 +330,5 @@ describe('okta: a rotation overlap on two replicas', () => {
     expect(secondRefusedAfter).toBeLessThan(Number.POSITIVE_INFINITY);
     expect(await target.canGetToken(clientId, again.body?.client_secret as string)).toBe(true);
     expect((await call(restarted, 'DELETE', `/${encodeURIComponent(clientId)}`)).status).toBe(204);
-  }, 60_000);
+  }, 120_000);
 });

@@ -115,6 +115,7 @@ describe('the values each entry point exports', () => {
       'answerClientError',
       'apiKeyProblem',
       'bindingLogger',
+      'completionBudgetMs',
       'createBridgeApp',
       'createJsonLogger',
       'isLogLevel',

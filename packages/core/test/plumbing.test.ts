@@ -14,7 +14,7 @@ import { apiKeyProblem, createJsonLogger, redact } from '../src/http.js';
 import { assertAdapter } from '../src/capabilities.js';
 import { toBridgeError } from '../src/errors.js';
 import { createApiKeyVerifier } from '../src/http/api-key.js';
-import { invokeAdapter } from '../src/http/invoke.js';
+import { completionBudgetMs, invokeAdapter } from '../src/http/invoke.js';
 import { redactUrl } from '../src/redact.js';
 import { backoffDelayMs, DEFAULT_RETRY_POLICY } from '../src/retry.js';
 import { fakeAdapter } from './fixtures.js';
@@ -180,5 +180,14 @@ describe('invokeAdapter', () => {
     await invoke(async () => 'done');
     await expect(invoke(async () => Promise.reject(new Error('boom')))).rejects.toMatchObject({ code: 'adapter_failure' });
     expect([await contexts[0]?.answered, await contexts[1]?.answered]).toEqual([true, false]);
+  });
+});
+
+describe('completionBudgetMs', () => {
+  it('is the completion budget, never shorter than the deadline: what recovery waits out before touching a create', () => {
+    expect(completionBudgetMs(9_000, 30_000)).toBe(30_000);
+    expect(completionBudgetMs(9_000, 1_500)).toBe(9_000);
+    expect(completionBudgetMs(9_000)).toBe(30_000);
+    expect(completionBudgetMs(45_000)).toBe(45_000);
   });
 });

@@ -35,6 +35,15 @@ export interface InvokeOptions {
   traceContext?: Context;
 }
 
+/**
+ * How long after its start an adapter call's IdP work may go on: the completion budget, never shorter than the
+ * deadline (a call answered at the deadline was working until then). A shared journal's recovery must not touch
+ * a create younger than this (`recover({ inFlightMs })`): another replica may still be creating or answering it.
+ */
+export function completionBudgetMs(timeoutMs: number, completionTimeoutMs = 30_000): number {
+  return Math.max(timeoutMs, completionTimeoutMs);
+}
+
 export function invokeAdapter<T>(options: InvokeOptions, call: (context: OperationContext) => Promise<T>): Promise<T> {
   // In the adapter's scope, so that its IdP requests (and those it leaves in the background) name it in their User-Agent.
   return inAdapterScope(options.adapter.id, () =>
@@ -54,7 +63,7 @@ async function invoke<T>(options: InvokeOptions, call: (context: OperationContex
   const started = performance.now();
   const deadline = options.deadline ?? new AbortController();
   const completion = new AbortController();
-  const completionMs = Math.max(options.timeoutMs, options.completionTimeoutMs ?? 30_000);
+  const completionMs = completionBudgetMs(options.timeoutMs, options.completionTimeoutMs);
   let overran = false;
   let settled = false;
   let rejectOverrun: (error: BridgeError) => void = () => undefined;
