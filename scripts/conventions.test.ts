@@ -73,8 +73,15 @@ function packageShapeProblems(dir: string, pkg: Record<string, any>): string[] {
 const OWN_CLEANUP_BUDGETS = new Set(['adapter-rfc7591']);
 
 /**
+ * The registration refusals core builds from an adapter's declared `registration` (auth methods, grant types,
+ * scopes): an adapter that builds one of these messages itself is checking what it should declare.
+ */
+const REGISTRATION_CHECK = /token_endpoint_auth_method "\$\{[^}]*\}" is not|grant type\$\{|(scope|permission)\$\{[^}]*length/;
+
+/**
  * Core owns the client lifecycle: an adapter hands its primitives to `defineDcrAdapter` with the server's
- * lifecycle settings (journal, vault, rotation overlap), and keeps no cleanup budgets of its own (core's cleanup retries under its own budget).
+ * lifecycle settings (journal, vault, rotation overlap), declares what its IdP accepts in a registration instead of
+ * checking it, and keeps no cleanup budgets of its own (core's cleanup retries under its own budget).
  */
 function lifecycleProblems(dir: string): string[] {
   const problems: string[] = [];
@@ -89,6 +96,10 @@ function lifecycleProblems(dir: string): string[] {
   for (const name of sources) {
     if (read(join(dir, 'src', name)).includes('AbortSignal.timeout(') && !OWN_CLEANUP_BUDGETS.has(folder))
       problems.push(`src/${name} uses AbortSignal.timeout(: cleanup budgets are core's`);
+    if (REGISTRATION_CHECK.test(read(join(dir, 'src', name))))
+      problems.push(
+        `src/${name} builds a registration refusal: declare what the IdP accepts (\`registration\`) and let core refuse the rest`,
+      );
   }
   return problems;
 }

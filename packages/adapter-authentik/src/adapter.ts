@@ -17,7 +17,7 @@ import {
   PROVIDER_NAME_PREFIX,
   allowsGrants,
   authentikMessage,
-  checkRegistration,
+  REGISTRATION,
   clientIdFor,
   grantTypesFor,
   isManaged,
@@ -146,17 +146,24 @@ export function createAuthentikAdapter(options: AuthentikAdapterOptions): DcrAda
     if (!response.ok) throw http.refusal(response, what);
   }
 
-  const primitives: IdpPrimitives<AuthentikProvider> = {
+  const primitives: IdpPrimitives<AuthentikProvider, string[]> = {
     id: ADAPTER_ID,
     idpName: IDP_NAME,
     marker: `a provider named "${PROVIDER_NAME_PREFIX}<client id>"`,
 
     find: (clientId, context) => providerByClientId(clientId, context),
     isOurs: isManaged,
+    registration: {
+      ...REGISTRATION,
+      scopes: {
+        kind: 'looked-up',
+        where: 'scope mappings',
+        find: async (names, context) => scopeMappingsFor(names, await listScopeMappings(context)),
+      },
+    },
 
     async create(registration, context) {
-      checkRegistration(registration);
-      const scopeMappings = registration.scopes.length > 0 ? scopeMappingsFor(registration.scopes, await listScopeMappings(context)) : [];
+      const scopeMappings = context.scopes.flat();
       const clientId = clientIdFor(registration.clientName, context.nonce);
       // authentik takes the secret from the caller: the bridge generates it, so the answer need not carry it.
       const clientSecret = generateSecret();

@@ -1,5 +1,5 @@
-import { BridgeError, uniqueName, type ClientRegistration } from '@dcr-bridge/core';
-import { ADAPTER_ID, IDP_NAME } from './identity.js';
+import { uniqueName, type ClientRegistration, type RegistrationRules } from '@dcr-bridge/core';
+import { IDP_NAME } from './identity.js';
 
 // Konnect → authentik: a Konnect registration becomes an OAuth2 provider (which holds the client id, the
 // secret and the redirect URIs) and an application that exposes it (authentik's token endpoint refuses a
@@ -53,8 +53,6 @@ export const PROVIDER_NAME_PREFIX = 'dcr-bridge: ';
 export const PUBLISHER = 'dcr-bridge';
 /** authentik's application slugs are Django SlugFields of at most 50 characters; the client id doubles as the slug. */
 const SLUG_MAX_LENGTH = 50;
-const AUTH_METHODS = ['client_secret_basic', 'client_secret_post'];
-const GRANT_TYPES = ['client_credentials', 'authorization_code', 'refresh_token'];
 
 export const providerNameFor = (clientId: string) => `${PROVIDER_NAME_PREFIX}${clientId}`;
 export const isManaged = (provider: AuthentikProvider) => provider.name === providerNameFor(provider.client_id);
@@ -73,31 +71,20 @@ export function withoutSecret(provider: AuthentikProvider & { client_secret?: un
   return copy;
 }
 
-/** Refuses what authentik cannot do before any call, so that a refused registration changes nothing. */
-export function checkRegistration(registration: ClientRegistration): void {
-  if (!AUTH_METHODS.includes(registration.tokenEndpointAuthMethod)) {
-    throw new BridgeError(
-      'invalid_client_metadata',
-      `token_endpoint_auth_method "${registration.tokenEndpointAuthMethod}" is not one the ${ADAPTER_ID} adapter supports (${AUTH_METHODS.join(', ')}).`,
-    );
-  }
-  const unsupported = registration.grantTypes.filter((grant) => !GRANT_TYPES.includes(grant));
-  if (unsupported.length > 0)
-    throw new BridgeError(
-      'invalid_client_metadata',
-      `The ${ADAPTER_ID} adapter cannot enable the grant type${unsupported.length > 1 ? 's' : ''} ${unsupported.join(', ')}.`,
-    );
-}
+/** What an authentik OAuth2 provider accepts; its scopes are the scope mappings, read at each create (see adapter.ts). */
+export const REGISTRATION: Omit<RegistrationRules, 'scopes'> = {
+  idp: IDP_NAME,
+  clients: `${IDP_NAME} OAuth2 providers`,
+  authMethods: ['client_secret_basic', 'client_secret_post'],
+  grantTypes: ['client_credentials', 'authorization_code', 'refresh_token'],
+};
 
-/** The scope mappings that serve the scopes asked for; an unknown scope is refused before anything is created. */
-export function scopeMappingsFor(scopes: string[], mappings: AuthentikScopeMapping[]): string[] {
-  const unknown = scopes.filter((scope) => !mappings.some((mapping) => mapping.scope_name === scope));
-  if (unknown.length > 0)
-    throw new BridgeError(
-      'invalid_scope',
-      `${IDP_NAME} has no scope mapping for the scope${unknown.length > 1 ? 's' : ''} ${unknown.map((scope) => `"${scope}"`).join(', ')}.`,
-    );
-  return mappings.filter((mapping) => scopes.includes(mapping.scope_name)).map((mapping) => mapping.pk);
+/** The scope mappings (their pks) that serve each scope asked for, by scope name; core refuses a name none serves. */
+export function scopeMappingsFor(scopes: readonly string[], mappings: AuthentikScopeMapping[]): Map<string, string[]> {
+  const found = new Map<string, string[]>();
+  for (const mapping of mappings)
+    if (scopes.includes(mapping.scope_name)) found.set(mapping.scope_name, [...(found.get(mapping.scope_name) ?? []), mapping.pk]);
+  return found;
 }
 
 /**

@@ -25,7 +25,7 @@ import {
   type LifecycleSettings,
 } from '@dcr-bridge/core';
 import { withRetries } from '@dcr-bridge/core/idp';
-import { checkAuthMethod, clientName, isManaged, oauthFlows, type AppClientSettings, type MixedFlowPolicy } from './mapping.js';
+import { REGISTRATION, clientName, isManaged, oauthFlows, type AppClientSettings, type MixedFlowPolicy } from './mapping.js';
 import { ADAPTER_ID, IDP_NAME } from './identity.js';
 import { createCognitoDiagnostics } from './diagnostics.js';
 import { fromAwsError } from './errors.js';
@@ -134,9 +134,9 @@ export function createCognitoAdapter(options: CognitoAdapterOptions): DcrAdapter
     },
 
     isOurs: (client) => isManaged(client, settings),
+    registration: REGISTRATION,
 
     async create(registration, context) {
-      checkAuthMethod(registration);
       const flows = oauthFlows(registration, settings, context.logger);
       const scopes = registration.scopes.length > 0 ? registration.scopes : settings.defaultScopes;
       if (flows.length > 0 && scopes.length === 0) {

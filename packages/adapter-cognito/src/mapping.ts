@@ -1,4 +1,11 @@
-import { BridgeError, uniqueName, type ClientRegistration, type Logger, type OAuthGrantType } from '@dcr-bridge/core';
+import {
+  BridgeError,
+  uniqueName,
+  type ClientRegistration,
+  type Logger,
+  type OAuthGrantType,
+  type RegistrationRules,
+} from '@dcr-bridge/core';
 import type { OAuthFlowType, UserPoolClientType } from '@aws-sdk/client-cognito-identity-provider';
 import { IDP_NAME } from './identity.js';
 
@@ -23,18 +30,18 @@ const FLOWS: Partial<Record<OAuthGrantType, OAuthFlowType>> = {
   implicit: 'implicit',
 };
 
-/** What Cognito's token endpoint accepts from a client with a secret (it has no client_secret_jwt or private_key_jwt). */
-const AUTH_METHODS = ['client_secret_basic', 'client_secret_post'];
-
-/** Refuses a token_endpoint_auth_method Cognito cannot give the client, instead of creating a secret client anyway. */
-export function checkAuthMethod(registration: ClientRegistration): void {
-  if (!AUTH_METHODS.includes(registration.tokenEndpointAuthMethod)) {
-    throw new BridgeError(
-      'invalid_client_metadata',
-      `token_endpoint_auth_method "${registration.tokenEndpointAuthMethod}" is not one ${IDP_NAME} app clients support (${AUTH_METHODS.join(', ')}).`,
-    );
-  }
-}
+/**
+ * What a Cognito app client accepts: Cognito's token endpoint takes a secret as client_secret_basic or
+ * client_secret_post (it has no client_secret_jwt or private_key_jwt). Cognito refuses a scope no resource server
+ * of the user pool defines when the client is created (see errors.ts).
+ */
+export const REGISTRATION: RegistrationRules = {
+  idp: IDP_NAME,
+  clients: `${IDP_NAME} app clients`,
+  authMethods: ['client_secret_basic', 'client_secret_post'],
+  grantTypes: [...(Object.keys(FLOWS) as OAuthGrantType[]), 'refresh_token'],
+  scopes: { kind: 'checked-by-idp' },
+};
 
 export function isManaged(client: UserPoolClientType, settings: AppClientSettings): boolean {
   return typeof client.ClientName === 'string' && client.ClientName.startsWith(settings.namePrefix);
@@ -42,12 +49,6 @@ export function isManaged(client: UserPoolClientType, settings: AppClientSetting
 
 /** Cognito's flows for Konnect's grant types, applying the mixed-flow policy (and saying so in the log). */
 export function oauthFlows(registration: ClientRegistration, settings: AppClientSettings, logger: Logger): OAuthFlowType[] {
-  const unsupported = registration.grantTypes.filter((grant) => !(grant in FLOWS) && grant !== 'refresh_token');
-  if (unsupported.length > 0)
-    throw new BridgeError(
-      'invalid_client_metadata',
-      `${IDP_NAME} app clients cannot use the grant type${unsupported.length > 1 ? 's' : ''} ${unsupported.join(', ')} through OAuth.`,
-    );
   const flows = registration.grantTypes.map((grant) => FLOWS[grant]).filter((flow): flow is OAuthFlowType => flow !== undefined);
   const browser = flows.filter((flow) => flow !== 'client_credentials');
   if (!flows.includes('client_credentials') || browser.length === 0) return flows;

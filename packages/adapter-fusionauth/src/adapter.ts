@@ -22,6 +22,7 @@ import {
   isEntityId,
   isManaged,
   newEntity,
+  REGISTRATION,
   type FusionauthEntity,
 } from './mapping.js';
 
@@ -151,10 +152,17 @@ export function createFusionauthAdapter(options: FusionauthAdapterOptions): DcrA
 
     find: (clientId, context) => readEntity(clientId, context),
     isOurs: isManaged,
+    registration: {
+      ...REGISTRATION,
+      scopes: {
+        kind: 'looked-up',
+        where: "permissions of the target entity's type",
+        find: (names, context) => findScopes(http, options.targetEntityId, names, context),
+      },
+    },
 
     async create(registration, context) {
       const body = newEntity(registration, context.nonce, options.entityTypeId);
-      await checkScopes(http, options.targetEntityId, registration.scopes, context);
       const entityId = entityIdFor(context.nonce);
       const response = await http.post<{ entity?: FusionauthEntity }>(entityPath(entityId), { json: body, signal: context.signal });
       const entity = response.body?.entity;
@@ -218,14 +226,16 @@ export function createFusionauthAdapter(options: FusionauthAdapterOptions): DcrA
   }
 }
 
-/** Konnect's scopes are permissions of the target entity's type: every one must exist before anything is created. */
-async function checkScopes(
+/**
+ * The requested scopes that are permissions of the target entity's type (core refuses the others before anything
+ * is created). Without a target entity no scope can be held.
+ */
+async function findScopes(
   http: IdpHttpClient,
   targetEntityId: string | undefined,
-  scopes: string[],
+  scopes: readonly string[],
   context: OperationContext,
-): Promise<void> {
-  if (scopes.length === 0) return;
+): Promise<Map<string, string>> {
   if (targetEntityId === undefined)
     throw new BridgeError(
       'invalid_scope',
@@ -236,11 +246,8 @@ async function checkScopes(
   if (!target.ok || typeof typeId !== 'string') throw http.errorFromResponse(target, `reading the target entity ${targetEntityId}`);
   const type = await http.get<EntityTypeAnswer>(path`/api/entity/type/${typeId}`, { signal: context.signal });
   if (!type.ok || !Array.isArray(type.body?.entityType?.permissions)) throw http.errorFromResponse(type, `reading entity type ${typeId}`);
-  const known = new Set(type.body.entityType.permissions.map((permission) => permission.name));
-  const unknown = scopes.filter((scope) => !known.has(scope));
-  if (unknown.length > 0)
-    throw new BridgeError(
-      'invalid_scope',
-      `The entity type of ${IDP_NAME}'s target entity has no permission${unknown.length > 1 ? 's' : ''} ${unknown.map((scope) => `"${scope}"`).join(', ')}.`,
-    );
+  const known = type.body.entityType.permissions
+    .map((permission) => permission.name)
+    .filter((name): name is string => typeof name === 'string' && scopes.includes(name));
+  return new Map(known.map((name) => [name, name]));
 }

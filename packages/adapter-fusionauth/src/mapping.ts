@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { BridgeError, uniqueName, type ClientRegistration } from '@dcr-bridge/core';
+import { uniqueName, type ClientRegistration, type RegistrationRules } from '@dcr-bridge/core';
 import { IDP_NAME } from './identity.js';
 
 // Konnect → FusionAuth. FusionAuth's client_credentials grant belongs to Entity Management, not to
@@ -35,9 +35,13 @@ export interface FusionauthEntity {
 
 /** The ownership marker: an entry of the entity's `data` object. */
 export const MANAGED = 'dcrBridgeManaged';
-const AUTH_METHODS = ['client_secret_basic', 'client_secret_post'];
-// An Entity only takes part in the client_credentials grant.
-const GRANT_TYPES = ['client_credentials'];
+/** What an Entity accepts: it only takes part in the client_credentials grant; its scopes are read at each create (see adapter.ts). */
+export const REGISTRATION: Omit<RegistrationRules, 'scopes'> = {
+  idp: IDP_NAME,
+  clients: `${IDP_NAME} entities`,
+  authMethods: ['client_secret_basic', 'client_secret_post'],
+  grantTypes: ['client_credentials'],
+};
 
 export const isManaged = (entity: FusionauthEntity) => entity.data?.[MANAGED] === true;
 
@@ -66,25 +70,8 @@ const ENTITY_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}
  */
 export const isEntityId = (clientId: string) => ENTITY_ID.test(clientId);
 
-/** Refuses what an Entity cannot do before any call, so that a refused registration changes nothing. */
-function checkRegistration(registration: ClientRegistration): void {
-  if (!AUTH_METHODS.includes(registration.tokenEndpointAuthMethod)) {
-    throw new BridgeError(
-      'invalid_client_metadata',
-      `token_endpoint_auth_method "${registration.tokenEndpointAuthMethod}" is not one a ${IDP_NAME} entity supports (${AUTH_METHODS.join(', ')}).`,
-    );
-  }
-  const unsupported = registration.grantTypes.filter((grant) => !GRANT_TYPES.includes(grant));
-  if (unsupported.length > 0)
-    throw new BridgeError(
-      'invalid_client_metadata',
-      `A ${IDP_NAME} entity has only the client_credentials grant; it cannot have ${unsupported.join(', ')}.`,
-    );
-}
-
 /** The body of `POST /api/entity/{entityId}`: no clientId (FusionAuth uses the entity id) and no clientSecret (FusionAuth generates one). */
 export function newEntity(registration: ClientRegistration, nonce: string, entityTypeId: string): { entity: Record<string, unknown> } {
-  checkRegistration(registration);
   const data: BridgeData = {
     [MANAGED]: true,
     konnect: registration.konnect,

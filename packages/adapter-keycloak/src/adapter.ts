@@ -23,6 +23,7 @@ import { keycloakDiagnostics } from './diagnostics.js';
 import {
   MANAGED_ATTRIBUTE,
   clientIdFor,
+  REGISTRATION,
   clientRepresentation,
   isManaged,
   keycloakMessage,
@@ -116,41 +117,35 @@ export function createKeycloakAdapter(options: KeycloakAdapterOptions): DcrAdapt
     return response.body;
   }
 
-  /** The ids of the requested scopes. Keycloak silently ignores unknown scope names; the bridge refuses them before creating anything. */
-  function requestedScopeIds(names: string[], known: ClientScope[]): string[] {
-    const byName = new Map(known.map((scope) => [scope.name, scope.id]));
-    const unknown = names.filter((name) => !byName.has(name));
-    if (unknown.length > 0) {
-      throw new BridgeError(
-        'invalid_scope',
-        `${IDP_NAME} has no client scope${unknown.length > 1 ? 's' : ''} ${unknown.map((name) => `"${name}"`).join(', ')}.`,
-      );
-    }
-    return names.map((name) => byName.get(name) as string);
+  /**
+   * The ids of the requested scopes the realm has, by name (core refuses the others before the create: Keycloak
+   * would silently ignore an unknown name).
+   */
+  async function findScopes(names: readonly string[], context: OperationContext): Promise<Map<string, string>> {
+    const known = await listScopes(path`/admin/realms/${realm}/client-scopes`, 'listing client scopes', context);
+    return new Map(known.filter((scope) => names.includes(scope.name)).map((scope) => [scope.name, scope.id]));
   }
 
   /**
    * How the requested scopes reach the client, in the fewest calls. Keycloak gives a new client the realm's
    * default and optional client scopes; `defaultClientScopes` in the create replaces both lists, so the
    * bridge can only use it with the realm's lists in hand (two more reads). One scope: a PUT after the
-   * create (3 calls in all). Two or more: the realm's lists read beside the scope list, and everything in
-   * the create (4 calls, whatever the number). Either way the client ends with the realm's default scopes
+   * create (3 calls in all, with core's read of the scope list). Two or more: the realm's lists read after the
+   * scope list, and everything in the create (4 calls, whatever the number). Either way the client ends with the realm's default scopes
    * plus the requested ones as default scopes and the realm's optional scopes as optional ones; a
    * requested scope the realm makes optional stays optional (Keycloak skips a scope a client already has).
    */
   async function scopePlan(
     names: string[],
+    ids: string[],
     context: OperationContext,
   ): Promise<{ assignAfterCreate: string[]; inCreate: Pick<KeycloakClient, 'defaultClientScopes' | 'optionalClientScopes'> }> {
     if (names.length === 0) return { assignAfterCreate: [], inCreate: {} };
-    const listing = () => listScopes(path`/admin/realms/${realm}/client-scopes`, 'listing client scopes', context);
-    if (names.length === 1) return { assignAfterCreate: requestedScopeIds(names, await listing()), inCreate: {} };
-    const [known, defaults, optionals] = await Promise.all([
-      listing(),
+    if (names.length === 1) return { assignAfterCreate: ids, inCreate: {} };
+    const [defaults, optionals] = await Promise.all([
       listScopes(path`/admin/realms/${realm}/default-default-client-scopes`, "listing the realm's default client scopes", context),
       listScopes(path`/admin/realms/${realm}/default-optional-client-scopes`, "listing the realm's optional client scopes", context),
     ]);
-    requestedScopeIds(names, known);
     const optional = new Set(optionals.map((scope) => scope.name));
     const defaultClientScopes = [...new Set([...defaults.map((scope) => scope.name), ...names.filter((name) => !optional.has(name))])];
     return { assignAfterCreate: [], inCreate: { defaultClientScopes, optionalClientScopes: [...optional] } };
@@ -165,10 +160,11 @@ export function createKeycloakAdapter(options: KeycloakAdapterOptions): DcrAdapt
     marker: `${MANAGED_ATTRIBUTE} attribute`,
     find,
     isOurs: isManaged,
+    registration: { ...REGISTRATION, scopes: { kind: 'looked-up', where: 'client scopes of the realm', find: findScopes } },
 
     async create(registration, context) {
       const representation = clientRepresentation(registration, context.nonce);
-      const scopes = await scopePlan(registration.scopes, context);
+      const scopes = await scopePlan(registration.scopes, context.scopes, context);
       // The bridge gives the secret (Keycloak keeps a secret the create carries), so no read of it follows.
       const clientSecret = generateSecret();
       const created = await http.post(clients, {

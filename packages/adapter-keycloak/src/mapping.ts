@@ -1,4 +1,4 @@
-import { BridgeError, uniqueName, type ClientRegistration } from '@dcr-bridge/core';
+import { uniqueName, type ClientRegistration, type RegistrationRules } from '@dcr-bridge/core';
 import { IDP_NAME } from './identity.js';
 
 /** Keycloak's ClientRepresentation, as much of it as the bridge reads or writes. */
@@ -52,24 +52,17 @@ export function clientIdFor(clientName: string, nonce: string): string {
   return uniqueName(clientName, { prefix: 'konnect-', maxLength: 64, suffix: nonce });
 }
 
+/** What Keycloak gives a confidential client; its scopes are the realm's client scopes, read at each create (see adapter.ts). */
+export const REGISTRATION: Omit<RegistrationRules, 'scopes'> = {
+  idp: IDP_NAME,
+  clients: `${IDP_NAME} confidential clients`,
+  authMethods: Object.keys(AUTHENTICATORS),
+  grantTypes: ['client_credentials', 'authorization_code', 'refresh_token', 'implicit', 'password'],
+};
+
+/** The client for a registration core checked against `REGISTRATION`. */
 export function clientRepresentation(registration: ClientRegistration, nonce: string): KeycloakClient {
-  const authenticator = AUTHENTICATORS[registration.tokenEndpointAuthMethod];
-  if (!authenticator) {
-    throw new BridgeError(
-      'invalid_client_metadata',
-      `token_endpoint_auth_method "${registration.tokenEndpointAuthMethod}" is not one the ${IDP_NAME} adapter can give a confidential client (client_secret_basic, client_secret_post, client_secret_jwt).`,
-    );
-  }
   const grants = new Set(registration.grantTypes);
-  const unsupported = registration.grantTypes.filter(
-    (grant) => !['client_credentials', 'authorization_code', 'refresh_token', 'implicit', 'password'].includes(grant),
-  );
-  if (unsupported.length > 0) {
-    throw new BridgeError(
-      'invalid_client_metadata',
-      `The ${IDP_NAME} adapter cannot enable the grant type${unsupported.length > 1 ? 's' : ''} ${unsupported.join(', ')}.`,
-    );
-  }
   const { konnect } = registration;
   return {
     clientId: clientIdFor(registration.clientName, nonce),
@@ -78,7 +71,7 @@ export function clientRepresentation(registration: ClientRegistration, nonce: st
     enabled: true,
     protocol: 'openid-connect',
     publicClient: false,
-    clientAuthenticatorType: authenticator,
+    clientAuthenticatorType: AUTHENTICATORS[registration.tokenEndpointAuthMethod],
     serviceAccountsEnabled: grants.has('client_credentials'),
     standardFlowEnabled: grants.has('authorization_code'),
     implicitFlowEnabled: grants.has('implicit'),

@@ -23,7 +23,7 @@ import {
 } from '@dcr-bridge/core/idp';
 import type { CryptoKey } from 'jose';
 import { oktaDiagnostics, type OktaServiceApp } from './diagnostics.js';
-import { clientNameFor, oktaApp, oktaMessage, orgUrl, withoutSecret, type OktaApp, type OktaSecret } from './mapping.js';
+import { REGISTRATION, clientNameFor, oktaApp, oktaMessage, orgUrl, withoutSecret, type OktaApp, type OktaSecret } from './mapping.js';
 import { ADAPTER_ID, IDP_NAME } from './identity.js';
 
 export type OktaAuthentication =
@@ -118,6 +118,7 @@ export function createOktaAdapter(options: OktaAdapterOptions): DcrAdapter {
     /** The client's application, or undefined when it is gone. */
     find: (clientId, context) => http.find<OktaApp>(app(clientId), `reading application ${clientId}`, { signal: context.signal }),
     isOurs,
+    registration: REGISTRATION,
     // The PUT of update_application sends the whole app back: it must be the app as Okta holds it now.
     readsCurrent: ['replaceRedirectUris'],
 

@@ -1,4 +1,4 @@
-import { BridgeError, uniqueName, type ClientRegistration } from '@dcr-bridge/core';
+import { uniqueName, type ClientRegistration, type RegistrationRules } from '@dcr-bridge/core';
 import { IDP_NAME } from './identity.js';
 
 /**
@@ -65,33 +65,28 @@ export function clientNameFor(clientName: string, nonce: string): string {
   return uniqueName(clientName, { keepCase: true, disallowed: /[^\p{L}\p{N} ._()-]+/gu, maxLength: 100, suffix: nonce });
 }
 
-const AUTH_METHODS = new Set(['client_secret_basic', 'client_secret_post', 'client_secret_jwt']);
+/**
+ * What Okta web and service apps accept. Okta apps hold no scope list: the custom authorization server's access
+ * policies grant scopes at token time, so any scope name is accepted.
+ */
+export const REGISTRATION: RegistrationRules = {
+  idp: IDP_NAME,
+  clients: `${IDP_NAME} web and service apps`,
+  authMethods: ['client_secret_basic', 'client_secret_post', 'client_secret_jwt'],
+  grantTypes: ['client_credentials', 'authorization_code', 'refresh_token', 'implicit'],
+  grantRequires: { refresh_token: 'authorization_code' },
+  scopes: { kind: 'any' },
+};
 
 /**
  * Okta's rules: an app that only uses client_credentials is a `service` app (response type `token`);
  * one with a browser flow is a `web` app (authorization_code → `code`, implicit → `token`/`id_token`),
- * which may also use client_credentials. Okta refuses grant types its application type cannot have.
- * `consent_method: REQUIRED` is what clients made by Okta's Dynamic Client Registration API get; the Apps
+ * which may also use client_credentials. `consent_method: REQUIRED` is what clients made by Okta's Dynamic Client Registration API get; the Apps
  * API would default to `TRUSTED`, so it is set to keep the bridge's clients as they always were.
  */
 export function oktaApp(registration: ClientRegistration, nonce: string): NewOktaApp {
-  if (!AUTH_METHODS.has(registration.tokenEndpointAuthMethod)) {
-    throw new BridgeError(
-      'invalid_client_metadata',
-      `token_endpoint_auth_method "${registration.tokenEndpointAuthMethod}" is not one the ${IDP_NAME} adapter can give a secret client (client_secret_basic, client_secret_post, client_secret_jwt).`,
-    );
-  }
   const grants = registration.grantTypes;
-  const unsupported = grants.filter((grant) => !['client_credentials', 'authorization_code', 'refresh_token', 'implicit'].includes(grant));
-  if (unsupported.length > 0)
-    throw new BridgeError(
-      'invalid_client_metadata',
-      `${IDP_NAME} web and service apps cannot use the grant type${unsupported.length > 1 ? 's' : ''} ${unsupported.join(', ')}.`,
-    );
   const browser = grants.includes('authorization_code') || grants.includes('implicit');
-  if (grants.includes('refresh_token') && !grants.includes('authorization_code')) {
-    throw new BridgeError('invalid_client_metadata', `${IDP_NAME} allows refresh_token only together with authorization_code.`);
-  }
   const responseTypes = browser
     ? [...(grants.includes('authorization_code') ? ['code'] : []), ...(grants.includes('implicit') ? ['token', 'id_token'] : [])]
     : ['token'];

@@ -26,6 +26,7 @@ import {
   clientIdFor,
   isManaged,
   newClient,
+  REGISTRATION,
   pingFederateMessage,
   withoutSecret,
   writable,
@@ -83,16 +84,12 @@ export function createPingFederateAdapter(options: PingFederateAdapterOptions): 
     return http.find<PingFederateClient>(clientPath(clientId), `reading client ${clientId}`, { signal: context.signal });
   }
 
-  async function checkScopes(scopes: string[], context: OperationContext): Promise<void> {
+  /** The requested scopes PingFederate has (its common and exclusive scopes), by name. */
+  async function findScopes(names: readonly string[], context: OperationContext): Promise<Map<string, string>> {
     const settings = await http.get<AuthServerSettings>(path`/oauth/authServerSettings`, { signal: context.signal });
     if (!settings.ok) throw http.errorFromResponse(settings, 'reading the authorization server settings');
-    const known = new Set([...(settings.body.scopes ?? []), ...(settings.body.exclusiveScopes ?? [])].map((scope) => scope.name));
-    const unknown = scopes.filter((scope) => !known.has(scope));
-    if (unknown.length > 0)
-      throw new BridgeError(
-        'invalid_scope',
-        `${IDP_NAME} has no scope${unknown.length > 1 ? 's' : ''} ${unknown.map((scope) => `"${scope}"`).join(', ')} (OAuth Server → Scope Management).`,
-      );
+    const known = [...(settings.body.scopes ?? []), ...(settings.body.exclusiveScopes ?? [])].map((scope) => scope.name);
+    return new Map(known.filter((name) => names.includes(name)).map((name) => [name, name]));
   }
 
   const secretPath = (clientId: string) => path`${clientPath(clientId)}/clientAuth/clientSecret`;
@@ -130,6 +127,7 @@ export function createPingFederateAdapter(options: PingFederateAdapterOptions): 
     marker: 'dcr-bridge marker line in its description',
     find,
     isOurs: isManaged,
+    registration: { ...REGISTRATION, scopes: { kind: 'looked-up', where: 'OAuth Server → Scope Management', find: findScopes } },
     // The full-client PUT writes back every setting, the secret's encryptedSecret included: it must start
     // from the client as PingFederate holds it now, never from a remembered one (that would bring back a
     // secret rotated since). A rotation reads it too: its encryptedSecret is the secret Konnect holds, kept to
@@ -138,7 +136,6 @@ export function createPingFederateAdapter(options: PingFederateAdapterOptions): 
 
     async create(registration, context) {
       const { client, secret } = newClient(registration, options, context.nonce);
-      if (registration.scopes.length > 0) await checkScopes(registration.scopes, context);
       // One call creates the client with its secret; core finds it by its nonce-suffixed id if the answer is lost.
       const created = await http.post<PingFederateClient>(path`/oauth/clients`, { json: client, signal: context.signal });
       if (created.status !== 201 && created.status !== 200) throw http.refusal(created, 'the new client');

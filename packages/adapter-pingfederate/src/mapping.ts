@@ -1,10 +1,11 @@
 import {
-  BridgeError,
   generateSecret,
   hasOwnershipMarkerLine,
   ownershipMarkerLine,
   uniqueName,
   type ClientRegistration,
+  type OAuthGrantType,
+  type RegistrationRules,
 } from '@dcr-bridge/core';
 import { IDP_NAME } from './identity.js';
 
@@ -28,7 +29,7 @@ export interface ClientDefaults {
   accessTokenManagerId?: string;
 }
 
-const GRANTS: Record<string, string> = {
+const GRANTS: Partial<Record<OAuthGrantType, string>> = {
   client_credentials: 'CLIENT_CREDENTIALS',
   authorization_code: 'AUTHORIZATION_CODE',
   refresh_token: 'REFRESH_TOKEN',
@@ -36,6 +37,14 @@ const GRANTS: Record<string, string> = {
   password: 'RESOURCE_OWNER_CREDENTIALS',
   'urn:ietf:params:oauth:grant-type:device_code': 'DEVICE_CODE',
   'urn:ietf:params:oauth:grant-type:token-exchange': 'TOKEN_EXCHANGE',
+};
+
+/** What PingFederate gives a client with a SECRET client authentication; its scopes are read at each create (see adapter.ts). */
+export const REGISTRATION: Omit<RegistrationRules, 'scopes'> = {
+  idp: IDP_NAME,
+  clients: `${IDP_NAME} clients with a secret`,
+  authMethods: ['client_secret_basic', 'client_secret_post'],
+  grantTypes: Object.keys(GRANTS) as OAuthGrantType[],
 };
 
 /** The bridge's marker is the last line of the description (core's ownership marker line). */
@@ -61,23 +70,13 @@ export function withoutSecret(client: PingFederateClient): PingFederateClient {
   return { ...client, clientAuth: client.clientAuth && { type: client.clientAuth.type } };
 }
 
-/** A new client and the secret the bridge generated for it (PingFederate takes the secret from the caller). */
+/** A new client for a registration core checked against `REGISTRATION`, and the secret the bridge generated for it (PingFederate takes the secret from the caller). */
 export function newClient(
   registration: ClientRegistration,
   defaults: ClientDefaults,
   nonce: string,
 ): { client: PingFederateClient; secret: string } {
-  if (!['client_secret_basic', 'client_secret_post'].includes(registration.tokenEndpointAuthMethod)) {
-    throw new BridgeError(
-      'invalid_client_metadata',
-      `token_endpoint_auth_method "${registration.tokenEndpointAuthMethod}" is not one the ${IDP_NAME} adapter supports (client_secret_basic, client_secret_post: ${IDP_NAME}'s SECRET client authentication).`,
-    );
-  }
-  const grantTypes = registration.grantTypes.map((grant) => {
-    const mapped = GRANTS[grant];
-    if (!mapped) throw new BridgeError('invalid_client_metadata', `The ${IDP_NAME} adapter cannot enable the grant type ${grant}.`);
-    return mapped;
-  });
+  const grantTypes = registration.grantTypes.map((grant) => GRANTS[grant] as string);
   const secret = generateSecret();
   const marker = ownershipMarkerLine(registration.konnect);
   return {

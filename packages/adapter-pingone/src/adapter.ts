@@ -21,7 +21,15 @@ import {
   type Dispatcher,
 } from '@dcr-bridge/core/idp';
 import { pingOneDiagnostics } from './diagnostics.js';
-import { applicationName, isManaged, newApplication, pingOneMessage, type PingOneApplication, type PingOneRegion } from './mapping.js';
+import {
+  REGISTRATION,
+  applicationName,
+  isManaged,
+  newApplication,
+  pingOneMessage,
+  type PingOneApplication,
+  type PingOneRegion,
+} from './mapping.js';
 import { ADAPTER_ID, IDP_NAME } from './identity.js';
 import { MAX_OVERLAP_MS, pingOneSecrets } from './secrets.js';
 
@@ -106,12 +114,12 @@ export function createPingOneAdapter(options: PingOneAdapterOptions): DcrAdapter
   }
 
   /**
-   * Scopes belong to resources; finds the resource and scope ids of each requested scope name. Neither list
-   * takes a filter, so the resources are read in PingOne's order until every name is found (a name two
-   * resources share goes to the first); an unknown name costs a read of every resource's scopes.
+   * Scopes belong to resources; finds the resource and scope ids of each requested scope name (core refuses the
+   * names not found). Neither list takes a filter, so the resources are read in PingOne's order until every
+   * name is found (a name two resources share goes to the first); an unknown name costs a read of every
+   * resource's scopes.
    */
-  async function resolveScopes(names: string[], context: OperationContext): Promise<ScopeRef[]> {
-    if (names.length === 0) return [];
+  async function findScopes(names: readonly string[], context: OperationContext): Promise<Map<string, ScopeRef>> {
     const wanted = new Set(names);
     const resources = await http.get<Collection<{ id: string; name: string }>>(path`${environment}/resources`, { signal: context.signal });
     if (!resources.ok) throw http.errorFromResponse(resources, 'listing resources');
@@ -125,27 +133,21 @@ export function createPingOneAdapter(options: PingOneAdapterOptions): DcrAdapter
       for (const scope of scopes.body._embedded?.scopes ?? [])
         if (wanted.has(scope.name) && !found.has(scope.name)) found.set(scope.name, { resourceId: resource.id, scopeId: scope.id });
     }
-    const unknown = names.filter((name) => !found.has(name));
-    if (unknown.length > 0)
-      throw new BridgeError(
-        'invalid_scope',
-        `No ${IDP_NAME} resource in this environment has the scope${unknown.length > 1 ? 's' : ''} ${unknown.map((name) => `"${name}"`).join(', ')}.`,
-      );
-    return names.map((name) => found.get(name) as ScopeRef);
+    return found;
   }
 
-  const primitives: IdpPrimitives<PingOneApplication> = {
+  const primitives: IdpPrimitives<PingOneApplication, ScopeRef> = {
     id: ADAPTER_ID,
     idpName: IDP_NAME,
     marker: 'dcr-bridge marker line in its description',
     find,
     isOurs: isManaged,
+    registration: { ...REGISTRATION, scopes: { kind: 'looked-up', where: 'scopes of its resources', find: findScopes } },
     // The PUT replaces the whole application: it is built from the application as PingOne holds it now.
     readsCurrent: ['replaceRedirectUris'],
 
     async create(registration, context) {
       const draft = newApplication(registration, context.nonce);
-      const scopes = await resolveScopes(registration.scopes, context);
       const created = await http.post<PingOneApplication>(applications, { json: draft, signal: context.signal });
       if (created.status !== 201 || typeof created.body?.id !== 'string') throw http.refusal(created, 'the application');
       const id = created.body.id;
@@ -156,7 +158,7 @@ export function createPingOneAdapter(options: PingOneAdapterOptions): DcrAdapter
       const secret = await http.get<{ secret?: string }>(path`${application(id)}/secret`, { signal: context.signal });
       if (!secret.ok || typeof secret.body?.secret !== 'string') throw http.errorFromResponse(secret, `reading the secret of ${id}`);
       const byResource = new Map<string, string[]>();
-      for (const { resourceId, scopeId } of scopes) byResource.set(resourceId, [...(byResource.get(resourceId) ?? []), scopeId]);
+      for (const { resourceId, scopeId } of context.scopes) byResource.set(resourceId, [...(byResource.get(resourceId) ?? []), scopeId]);
       for (const [resourceId, scopeIds] of byResource) {
         const grant = await http.post(path`${application(id)}/grants`, {
           json: { resource: { id: resourceId }, scopes: scopeIds.map((scopeId) => ({ id: scopeId })) },

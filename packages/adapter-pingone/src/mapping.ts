@@ -1,4 +1,11 @@
-import { BridgeError, hasOwnershipMarkerLine, ownershipMarkerLine, uniqueName, type ClientRegistration } from '@dcr-bridge/core';
+import {
+  hasOwnershipMarkerLine,
+  ownershipMarkerLine,
+  uniqueName,
+  type ClientRegistration,
+  type OAuthGrantType,
+  type RegistrationRules,
+} from '@dcr-bridge/core';
 import { IDP_NAME } from './identity.js';
 
 /** A PingOne application (Platform API `applications`), as much as the bridge reads or writes. */
@@ -16,7 +23,7 @@ export interface PingOneApplication {
   [field: string]: unknown;
 }
 
-const GRANTS: Record<string, string> = {
+const GRANTS: Partial<Record<OAuthGrantType, string>> = {
   client_credentials: 'CLIENT_CREDENTIALS',
   authorization_code: 'AUTHORIZATION_CODE',
   refresh_token: 'REFRESH_TOKEN',
@@ -26,6 +33,14 @@ const AUTH_METHODS: Record<string, string> = {
   client_secret_basic: 'CLIENT_SECRET_BASIC',
   client_secret_post: 'CLIENT_SECRET_POST',
   client_secret_jwt: 'CLIENT_SECRET_JWT',
+};
+
+/** What a PingOne web application accepts; its scopes are read at each create (see adapter.ts). */
+export const REGISTRATION: Omit<RegistrationRules, 'scopes'> = {
+  idp: IDP_NAME,
+  clients: `${IDP_NAME} web applications`,
+  authMethods: Object.keys(AUTH_METHODS),
+  grantTypes: Object.keys(GRANTS) as OAuthGrantType[],
 };
 
 /** The bridge's marker is the last line of the description (core's ownership marker line). */
@@ -38,19 +53,9 @@ export function applicationName(clientName: string, nonce: string): string {
   return uniqueName(clientName, { keepCase: true, disallowed: /[^\p{L}\p{N} ._()-]+/gu, maxLength: 100, suffix: nonce });
 }
 
+/** The application for a registration core checked against `REGISTRATION`. */
 export function newApplication(registration: ClientRegistration, nonce: string): PingOneApplication {
-  const authMethod = AUTH_METHODS[registration.tokenEndpointAuthMethod];
-  if (!authMethod) {
-    throw new BridgeError(
-      'invalid_client_metadata',
-      `token_endpoint_auth_method "${registration.tokenEndpointAuthMethod}" is not one the ${IDP_NAME} adapter supports (client_secret_basic, client_secret_post, client_secret_jwt).`,
-    );
-  }
-  const grantTypes = registration.grantTypes.map((grant) => {
-    const mapped = GRANTS[grant];
-    if (!mapped) throw new BridgeError('invalid_client_metadata', `${IDP_NAME} web applications cannot use the grant type ${grant}.`);
-    return mapped;
-  });
+  const grantTypes = registration.grantTypes.map((grant) => GRANTS[grant] as string);
   const responseTypes = [
     ...(grantTypes.includes('AUTHORIZATION_CODE') ? ['CODE'] : []),
     ...(grantTypes.includes('IMPLICIT') ? ['TOKEN', 'ID_TOKEN'] : []),
@@ -65,7 +70,7 @@ export function newApplication(registration: ClientRegistration, nonce: string):
     grantTypes,
     responseTypes,
     redirectUris: registration.redirectUris,
-    tokenEndpointAuthMethod: authMethod,
+    tokenEndpointAuthMethod: AUTH_METHODS[registration.tokenEndpointAuthMethod] as string,
   };
 }
 

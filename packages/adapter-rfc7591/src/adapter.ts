@@ -335,16 +335,25 @@ export function createRfc7591Adapter(options: Rfc7591AdapterOptions): DcrAdapter
     marker: 'registration held by the bridge',
     find,
     isOurs: () => true,
+    // The IdP decides which auth methods and grant types it registers; where its discovery document lists the
+    // scopes it offers, core names an unknown one before registering (elsewhere the IdP refuses it).
+    registration: {
+      idp: IDP_NAME,
+      clients: 'clients of this IdP',
+      authMethods: 'checked-by-idp',
+      grantTypes: 'checked-by-idp',
+      scopes: {
+        kind: 'looked-up',
+        where: 'scopes_supported of its discovery document',
+        async find(names) {
+          const { scopesSupported } = await resolveEndpoints();
+          return new Map(names.filter((name) => scopesSupported?.includes(name) ?? true).map((name) => [name, name]));
+        },
+      },
+    },
 
     async create(registration, context) {
-      const { registrationEndpoint, scopesSupported } = await resolveEndpoints();
-      const unknownScopes = scopesSupported ? registration.scopes.filter((scope) => !scopesSupported.includes(scope)) : [];
-      if (unknownScopes.length > 0) {
-        throw new BridgeError(
-          'invalid_scope',
-          `The IdP does not offer the scope${unknownScopes.length > 1 ? 's' : ''} ${unknownScopes.map((scope) => `"${scope}"`).join(', ')} (scopes_supported of its discovery document).`,
-        );
-      }
+      const { registrationEndpoint } = await resolveEndpoints();
       const token = await initialAccessToken();
       const response = await http.post<ClientMetadata>(new URL(registrationEndpoint), {
         json: registrationMetadata(registration, context.nonce),

@@ -20,7 +20,8 @@ import { isMachineUserClientId, isManagedUser, machineUsers, type ZitadelMachine
 import {
   APPLICATION_ID_PREFIX,
   applicationIdFor,
-  checkRegistration,
+  REGISTRATION,
+  clientKind,
   clientNameFor,
   describeConnectError,
   isManaged,
@@ -226,9 +227,10 @@ export function createZitadelAdapter(options: ZitadelAdapterOptions): DcrAdapter
       return user && { kind: 'machineUser', user };
     },
     isOurs: (client) => (client.kind === 'machineUser' ? isManagedUser(client.user) : isManaged(client.application)),
+    registration: REGISTRATION,
 
     async create(registration, context) {
-      if (checkRegistration(registration) === 'oidcApplication') return createApplication(registration, context);
+      if (clientKind(registration) === 'oidcApplication') return createApplication(registration, context);
       return users.create(registration.clientName, registration.redirectUris, {
         ...context,
         created: (clientId, user) => context.created(clientId, user && { kind: 'machineUser', user }),

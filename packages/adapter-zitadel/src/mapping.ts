@@ -1,5 +1,5 @@
-import { BridgeError, uniqueName, type ClientRegistration, type OAuthGrantType } from '@dcr-bridge/core';
-import { ADAPTER_ID, IDP_NAME } from './identity.js';
+import { uniqueName, type ClientRegistration, type OAuthGrantType, type RegistrationRules } from '@dcr-bridge/core';
+import { IDP_NAME } from './identity.js';
 
 // Konnect → ZITADEL: what a Konnect registration becomes at the IdP (an OIDC application of the configured
 // project, created through the v2 ApplicationService), and what marks an application as the bridge's.
@@ -59,40 +59,23 @@ export const clientNameFor = (clientName: string, nonce: string) => uniqueName(c
 export type ClientKind = 'machineUser' | 'oidcApplication';
 
 /**
- * Refuses what ZITADEL cannot do before any call, so that a refused registration changes nothing, and
- * answers what the registration becomes.
+ * What ZITADEL accepts: client_credentials on its own (a service user), the other grants together (an OIDC
+ * application), and the scopes its OpenID Provider serves.
  */
-export function checkRegistration(registration: ClientRegistration): ClientKind {
-  if (AUTH_METHODS[registration.tokenEndpointAuthMethod] === undefined) {
-    throw new BridgeError(
-      'invalid_client_metadata',
-      `token_endpoint_auth_method "${registration.tokenEndpointAuthMethod}" is not one the ${ADAPTER_ID} adapter supports (${Object.keys(AUTH_METHODS).join(', ')}).`,
-    );
-  }
-  const kind: ClientKind = registration.grantTypes.includes('client_credentials') ? 'machineUser' : 'oidcApplication';
-  const others = registration.grantTypes.filter((grant) => grant !== 'client_credentials');
-  if (kind === 'machineUser' && others.length > 0)
-    throw new BridgeError(
-      'invalid_client_metadata',
-      `${IDP_NAME} issues client_credentials tokens to service users and ${others.join(', ')} to OIDC applications, never both to one client: ` +
-        'register one application for client_credentials and another for the other grant types.',
-    );
-  const unsupported = others.filter((grant) => GRANT_TYPES[grant] === undefined);
-  if (unsupported.length > 0)
-    throw new BridgeError(
-      'invalid_client_metadata',
-      `The ${ADAPTER_ID} adapter cannot enable the grant type${unsupported.length > 1 ? 's' : ''} ${unsupported.join(', ')}.`,
-    );
-  const unknown = registration.scopes.filter((scope) => !SUPPORTED_SCOPES.includes(scope));
-  if (unknown.length > 0)
-    throw new BridgeError(
-      'invalid_scope',
-      `${IDP_NAME} has no scope${unknown.length > 1 ? 's' : ''} ${unknown.map((scope) => `"${scope}"`).join(', ')} (it serves ${SUPPORTED_SCOPES.join(', ')}).`,
-    );
-  return kind;
-}
+export const REGISTRATION: RegistrationRules = {
+  idp: IDP_NAME,
+  clients: `${IDP_NAME} service users and OIDC applications`,
+  authMethods: Object.keys(AUTH_METHODS),
+  grantTypes: ['client_credentials', ...(Object.keys(GRANT_TYPES) as OAuthGrantType[])],
+  grantAlone: ['client_credentials'],
+  scopes: { kind: 'listed', known: SUPPORTED_SCOPES },
+};
 
-/** The body of CreateApplication for a registration `checkRegistration` accepted: the marker as the application id. */
+/** What a registration core checked against `REGISTRATION` becomes. */
+export const clientKind = (registration: ClientRegistration): ClientKind =>
+  registration.grantTypes.includes('client_credentials') ? 'machineUser' : 'oidcApplication';
+
+/** The body of CreateApplication for a registration `REGISTRATION` allows: the marker as the application id. */
 export function newApplication(registration: ClientRegistration, projectId: string, nonce: string): Record<string, unknown> {
   const grantTypes = registration.grantTypes.map((grant) => GRANT_TYPES[grant]);
   return {

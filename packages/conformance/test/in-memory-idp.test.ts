@@ -24,6 +24,13 @@ function createMemoryIdp() {
     marker: 'managed flag',
     find: async (clientId) => clients.get(clientId),
     isOurs: (client) => client.managed,
+    registration: {
+      idp: 'The memory IdP',
+      clients: 'memory clients',
+      authMethods: ['client_secret_basic', 'client_secret_post'],
+      grantTypes: ['client_credentials', 'authorization_code', 'refresh_token'],
+      scopes: { kind: 'checked-by-idp' },
+    },
     async create(registration, context) {
       if (registration.scopes.includes('unknown-scope')) throw new BridgeError('invalid_scope', 'Scope "unknown-scope" does not exist.');
       const clientId = randomUUID();

@@ -39,16 +39,19 @@
 import type { BridgeErrorCode } from './errors.js';
 import type { Logger } from './logger.js';
 
-/** OAuth 2.0 grant types as the IdP understands them (Konnect's names are translated by core). */
-export type OAuthGrantType =
-  | 'client_credentials'
-  | 'authorization_code'
-  | 'refresh_token'
-  | 'implicit'
-  | 'password'
-  | 'urn:ietf:params:oauth:grant-type:device_code'
-  | 'urn:ietf:params:oauth:grant-type:jwt-bearer'
-  | 'urn:ietf:params:oauth:grant-type:token-exchange';
+/** The OAuth 2.0 grant types a registration may ask for, as the IdP understands them (Konnect's names are translated by core). */
+export const OAUTH_GRANT_TYPES = [
+  'client_credentials',
+  'authorization_code',
+  'refresh_token',
+  'implicit',
+  'password',
+  'urn:ietf:params:oauth:grant-type:device_code',
+  'urn:ietf:params:oauth:grant-type:jwt-bearer',
+  'urn:ietf:params:oauth:grant-type:token-exchange',
+] as const;
+
+export type OAuthGrantType = (typeof OAUTH_GRANT_TYPES)[number];
 
 /** Konnect's own identifiers for the application, for adapters that record them at the IdP. */
 export interface KonnectReferences {
@@ -205,6 +208,12 @@ export interface DcrAdapter {
   /** Whether the adapter can serve now (admin credentials work, the IdP answers). Never throws. */
   checkReady(context: OperationContext): Promise<ReadinessReport>;
 
+  /**
+   * What the IdP accepts in a registration, as the adapter declared it; the conformance suite reads it to know
+   * which refusals to prove. Adapters built with `defineDcrAdapter` have it.
+   */
+  readonly registration?: RegistrationRules<unknown>;
+
   /** What `dcr-bridge doctor` checks at the IdP beyond readiness (see `AdapterDiagnostics`). */
   readonly diagnostics?: AdapterDiagnostics;
 
@@ -302,6 +311,59 @@ export interface RecoveryReport {
 }
 
 /**
+ * # What an IdP accepts in a registration
+ *
+ * An adapter declares what its IdP can give a client (`IdpPrimitives.registration`); core checks every
+ * registration against it once, before the adapter's `create` is called and before anything is journaled, and
+ * refuses the rest with one message per rule: `invalid_client_metadata` for an auth method or grant type,
+ * `invalid_scope` for a scope. A refusal costs no IdP call, except for a `looked-up` scope list, which is read
+ * (and nothing is written). The conformance suite reads the same declaration to know which refusals to prove.
+ */
+export interface RegistrationRules<Scope = string> {
+  /** The IdP's product name for the messages, e.g. `Keycloak`: never a host, realm or tenant (Konnect shows them to developers). */
+  readonly idp: string;
+  /** What the IdP makes of a registration, plural, for the messages: `Cognito app clients`, `FusionAuth entities`. */
+  readonly clients: string;
+  /**
+   * The `token_endpoint_auth_method` values the IdP can give a client with a secret, or `checked-by-idp` where
+   * the adapter hands the value on and the IdP decides (RFC 7591).
+   */
+  readonly authMethods: readonly string[] | 'checked-by-idp';
+  /** The grant types the IdP can enable, or `checked-by-idp` where the adapter hands them on and the IdP decides. */
+  readonly grantTypes: readonly OAuthGrantType[] | 'checked-by-idp';
+  /** Grants the IdP enables only together with another one, e.g. Okta's `{ refresh_token: 'authorization_code' }`. */
+  readonly grantRequires?: Readonly<Partial<Record<OAuthGrantType, OAuthGrantType>>>;
+  /** Grants the IdP gives a client only on their own, never with another grant (ZITADEL's `client_credentials`). */
+  readonly grantAlone?: readonly OAuthGrantType[];
+  readonly scopes: ScopeRules<Scope>;
+  /**
+   * Whether the client keeps the redirect URIs Konnect registered, where they can be read back (`kept`, the
+   * default), or the IdP has no place for them (`dropped`): the conformance suite then does not compare them.
+   */
+  readonly redirectUris?: 'kept' | 'dropped';
+}
+
+/** Which scope names the IdP accepts (see `RegistrationRules.scopes`). */
+export type ScopeRules<Scope = string> =
+  /** Any name: the IdP holds no scope list per client (scopes are granted elsewhere, e.g. by its token policies). */
+  | { readonly kind: 'any' }
+  /** The IdP refuses an unknown scope itself when the client is created, and the adapter names it (Cognito). */
+  | { readonly kind: 'checked-by-idp' }
+  /** A fixed list, checked without a call; the message names it. */
+  | { readonly kind: 'listed'; readonly known: readonly string[] }
+  /**
+   * Read from the IdP before the create: `find` answers, for the requested names the IdP has, what the create
+   * needs of each (an id, a reference). The create gets them in the registration's order (`CreateContext.scopes`).
+   * It may throw a `BridgeError` (e.g. `invalid_scope` when the IdP cannot hold scopes as configured).
+   * `where` tells an operator where scopes are defined, e.g. `OAuth Server → Scope Management`.
+   */
+  | {
+      readonly kind: 'looked-up';
+      readonly where?: string;
+      find(names: readonly string[], context: OperationContext): Promise<ReadonlyMap<string, Scope>>;
+    };
+
+/**
  * # IdP primitives: what an adapter hands to core's lifecycle (`defineDcrAdapter`)
  *
  * Each primitive does one IdP thing and nothing else: no ownership checks, no compensation, no retries
@@ -320,7 +382,7 @@ export interface RecoveryReport {
  *
  * Throw `BridgeError`s as described above. `invalid_*` errors must be thrown before anything is created.
  */
-export interface IdpPrimitives<Client> {
+export interface IdpPrimitives<Client, Scope = string> {
   /** Adapter id (`keycloak`), as `DcrAdapter.id`. */
   readonly id: string;
   /** For messages, e.g. `Keycloak`. */
@@ -333,19 +395,24 @@ export interface IdpPrimitives<Client> {
   /** Whether the client carries the bridge's ownership marker. */
   isOurs(client: Client): boolean;
   /**
+   * What the IdP accepts in a registration (auth methods, grant types, scopes, redirect URIs): core refuses
+   * the rest before `create` is called, so `create` only translates.
+   */
+  readonly registration: RegistrationRules<Scope>;
+  /**
    * Primitives that need the client as the IdP holds it now (they write it back in full, e.g. a PUT that
    * replaces every setting): core calls `find` before them even when it remembers the client. Default: none.
    */
   readonly readsCurrent?: ReadonlyArray<'remove' | 'rotateSecret' | 'replaceRedirectUris' | 'addAudience' | 'removeAudience'>;
 
   /**
-   * Creates the client and returns its credentials. Validate first (scopes, grant types, auth method), so
-   * that a refused registration changes nothing. `context.nonce` is a fresh random string of 8 characters
+   * Creates the client and returns its credentials, for a registration core has checked against
+   * `registration` (what is left to refuse is what only the IdP's answer tells). `context.nonce` is a fresh random string of 8 characters
    * `[a-z0-9]`: put it into the client where `findByNonce` can find it (typically as the unique suffix of
    * its name: `uniqueName(name, {suffix: context.nonce})`). Call `context.created(clientId)` as soon as
    * the IdP holds the client, before any further step: from then on core deletes it if anything fails.
    */
-  create(registration: ClientRegistration, context: CreateContext<Client>): Promise<CreatedClient>;
+  create(registration: ClientRegistration, context: CreateContext<Client, Scope>): Promise<CreatedClient>;
 
   /** Deletes the client; resolves when it is gone, also when it was already gone. */
   remove(clientId: string, client: Client, context: OperationContext): Promise<void>;
@@ -389,9 +456,14 @@ export interface IdpPrimitives<Client> {
   close?(): Promise<void>;
 }
 
-export interface CreateContext<Client = unknown> extends OperationContext {
+export interface CreateContext<Client = unknown, Scope = string> extends OperationContext {
   /** Random, unique per create; the client carries it so that a create can be found after a crash. */
   nonce: string;
+  /**
+   * The registration's scopes, in its order: as the IdP's `looked-up` scope list resolved them (`Scope`),
+   * otherwise their names.
+   */
+  scopes: Scope[];
   /**
    * Tells core that the IdP now holds `clientId`: from then on core deletes it if anything fails. Where the
    * adapter has no `findByNonce`, the id is journaled before the promise resolves; otherwise it is journaled

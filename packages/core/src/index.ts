@@ -21,13 +21,16 @@ export type {
   OperationContext,
   ReadinessReport,
   RecoveryReport,
+  RegistrationRules,
   RotatedSecret,
+  ScopeRules,
   ClientSecrets,
   IdpSecret,
   IdpVersion,
   RotationMode,
   SecretValue,
 } from './contract.js';
+export { OAUTH_GRANT_TYPES } from './contract.js';
 export { BridgeError, isBridgeError, notReady, type BridgeErrorCode, type BridgeErrorOptions } from './errors.js';
 export {
   JOURNAL_PREFIX,

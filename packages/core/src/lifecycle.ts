@@ -14,6 +14,7 @@ import { ClientLocks } from './client-locks.js';
 import { BridgeError, isBridgeError } from './errors.js';
 import { silentLogger, type Logger } from './logger.js';
 import { newNonce } from './naming.js';
+import { checkRegistration } from './registration.js';
 import { sleep } from './retry.js';
 import { createRotation } from './rotation.js';
 import { createJsonStore, createMemoryDriver, type StateStore } from './store.js';
@@ -124,7 +125,7 @@ export const JOURNAL_PREFIX = 'dcr-bridge/journal/';
 /** Errors after which the IdP may still have created the client (nothing says it refused). */
 const MAYBE_CREATED = new Set(['idp_timeout', 'idp_unavailable', 'idp_error', 'adapter_failure', 'internal_error']);
 
-export function defineDcrAdapter<Client>(idp: IdpPrimitives<Client>, options: LifecycleOptions = {}): DcrAdapter {
+export function defineDcrAdapter<Client, Scope = string>(idp: IdpPrimitives<Client, Scope>, options: LifecycleOptions = {}): DcrAdapter {
   const journal = options.journal ?? createJsonStore(createMemoryDriver());
   const logger = (options.logger ?? silentLogger).child({ component: 'lifecycle' });
   const cleanupTimeoutMs = options.cleanupTimeoutMs ?? 30_000;
@@ -290,6 +291,7 @@ export function defineDcrAdapter<Client>(idp: IdpPrimitives<Client>, options: Li
   async function createClient(registration: ClientRegistration, context: OperationContext): Promise<CreatedClient> {
     if (context.deadline.aborted)
       throw new BridgeError('idp_timeout', 'The time budget was spent before the create could start; nothing was created.');
+    const scopes = await checkRegistration(idp.registration, registration, context);
     const entry: JournalEntry = { nonce: newNonce(), clientName: registration.clientName, startedAt: new Date().toISOString() };
     active.add(entry.nonce);
     try {
@@ -307,6 +309,7 @@ export function defineDcrAdapter<Client>(idp: IdpPrimitives<Client>, options: Li
       created = await idp.create(registration, {
         ...context,
         nonce: entry.nonce,
+        scopes,
         created: async (clientId, client) => {
           entry.clientId = clientId;
           if (client !== undefined) owned.remember(clientId, client);
@@ -428,6 +431,7 @@ export function defineDcrAdapter<Client>(idp: IdpPrimitives<Client>, options: Li
       updateRedirectUris: idp.replaceRedirectUris !== undefined,
       audienceRegistrations: idp.addAudience !== undefined && idp.removeAudience !== undefined,
     },
+    registration: idp.registration,
     ...(rotation ? { rotation: { mode: rotation.mode, overlapMs: options.rotationOverlapMs ?? 0 } } : {}),
 
     createClient,

@@ -75,7 +75,7 @@ const MAYBE_DONE = new Set(['idp_timeout', 'idp_unavailable', 'idp_error', 'adap
 const maybeDone = (error: unknown) => !isBridgeError(error) || MAYBE_DONE.has(error.code);
 
 export interface RotationOptions<Client> {
-  idp: IdpPrimitives<Client>;
+  idp: IdpPrimitives<Client, unknown>;
   /** The lifecycle's journal (two-secrets records: no secrets in them). */
   journal: StateStore;
   /** Encrypted at rest (restore records hold Konnect's secret). */

@@ -68,6 +68,7 @@ describe('the values each entry point exports', () => {
       'BridgeError',
       'INSECURE_HTTP',
       'JOURNAL_PREFIX',
+      'OAUTH_GRANT_TYPES',
       'RESTORE_PREFIX',
       'ROTATION_PREFIX',
       'compareCodePoints',

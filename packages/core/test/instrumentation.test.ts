@@ -30,6 +30,13 @@ describe('instrumentation channels', () => {
       marker: 'nothing',
       find: async (clientId, ctx) => (await http.get<{ id: string }>(path`/clients/${clientId}`, { signal: ctx.signal })).body,
       isOurs: () => true,
+      registration: {
+        idp: 'Test IdP',
+        clients: 'test clients',
+        authMethods: 'checked-by-idp',
+        grantTypes: 'checked-by-idp',
+        scopes: { kind: 'any' },
+      },
       async create(_registration, ctx) {
         const created = await http.post<{ id: string; secret: string }>(path`/clients`, { json: {}, signal: ctx.signal });
         await ctx.created(created.body.id);
@@ -79,6 +86,13 @@ describe('instrumentation channels', () => {
       marker: 'nothing',
       find: async () => undefined,
       isOurs: () => true,
+      registration: {
+        idp: 'Test IdP',
+        clients: 'test clients',
+        authMethods: 'checked-by-idp',
+        grantTypes: 'checked-by-idp',
+        scopes: { kind: 'any' },
+      },
       create: async () => ({ clientId: 'client-7f3a9', clientSecret: 'idp-secret-value' }),
       remove: async () => undefined,
       checkReady: async () => ({ ready: true }),

@@ -55,6 +55,13 @@ function memoryIdp(options: { searchable?: boolean; handsOverCreated?: boolean }
       return clients.get(clientId);
     },
     isOurs: (client) => client.ours,
+    registration: {
+      idp: 'Test IdP',
+      clients: 'test clients',
+      authMethods: 'checked-by-idp',
+      grantTypes: 'checked-by-idp',
+      scopes: { kind: 'any' },
+    },
     async create(registration, context) {
       calls.push('create');
       if (registration.scopes.includes('unknown')) throw new BridgeError('invalid_scope', 'No scope "unknown".');

@@ -51,6 +51,13 @@ function memoryIdp(mode: Mode) {
     marker: 'ours',
     find: async (clientId) => (secrets.has(clientId) ? { id: clientId } : undefined),
     isOurs: () => true,
+    registration: {
+      idp: 'Test IdP',
+      clients: 'test clients',
+      authMethods: 'checked-by-idp',
+      grantTypes: 'checked-by-idp',
+      scopes: { kind: 'any' },
+    },
     async create(_registration, context) {
       const clientId = `client-${++counter}`;
       const secret = fresh();

@@ -41,6 +41,13 @@ describe('traces', () => {
       marker: 'nothing',
       find: async (clientId, ctx) => (await http.get<{ id: string }>(path`/clients/${clientId}`, { signal: ctx.signal })).body,
       isOurs: () => true,
+      registration: {
+        idp: 'Test IdP',
+        clients: 'test clients',
+        authMethods: 'checked-by-idp',
+        grantTypes: 'checked-by-idp',
+        scopes: { kind: 'any' },
+      },
       async create(_registration, ctx) {
         const created = await http.post<{ id: string; secret: string }>('/clients', {
           json: {},
@@ -103,6 +110,13 @@ describe('traces', () => {
       marker: 'nothing',
       find: async () => undefined,
       isOurs: () => true,
+      registration: {
+        idp: 'Test IdP',
+        clients: 'test clients',
+        authMethods: 'checked-by-idp',
+        grantTypes: 'checked-by-idp',
+        scopes: { kind: 'any' },
+      },
       async create(_registration, ctx) {
         const created = await http.post<{ id: string; secret: string }>(path`/clients`, { json: {}, signal: ctx.signal });
         return { clientId: created.body.id, clientSecret: created.body.secret };
@@ -153,6 +167,13 @@ describe('traces', () => {
       marker: 'nothing',
       find: async (clientId, ctx) => http.find(path`/clients/${clientId}`, `reading client ${clientId}`, { signal: ctx.signal }),
       isOurs: () => true,
+      registration: {
+        idp: 'Test IdP',
+        clients: 'test clients',
+        authMethods: 'checked-by-idp',
+        grantTypes: 'checked-by-idp',
+        scopes: { kind: 'any' },
+      },
       create: async () => ({ clientId: 'never', clientSecret: 'never' }),
       remove: async () => undefined,
       checkReady: async () => ({ ready: true }),

@@ -1,5 +1,4 @@
 import {
-  BridgeError,
   defineDcrAdapter,
   silentLogger,
   type DcrAdapter,
@@ -11,13 +10,14 @@ import {
 } from '@dcr-bridge/core';
 import { createIdpHttpClient, path, staticAuthorization, type Dispatcher } from '@dcr-bridge/core/idp';
 import { ADAPTER_ID, IDP_NAME } from './identity.js';
-import { MANAGED, clientNameFor, isManaged, newClient, type __PASCAL__Client } from './mapping.js';
+import { MANAGED, REGISTRATION, clientNameFor, isManaged, newClient, type __PASCAL__Client } from './mapping.js';
 
 // Scaffolding from templates/adapter. The primitives below call the made-up admin API of the template's fake
 // (test/fake-__ID__.ts): replace every call with __DISPLAY__'s own, following CONTRIBUTING.md ("Adding an IdP"),
 // and what a Konnect registration becomes at the IdP in src/mapping.ts.
-// Core's lifecycle (`defineDcrAdapter`) does the rest: ownership checks, idempotent delete, one operation
-// per client at a time, the create journal, cleanup and recovery.
+// Core's lifecycle (`defineDcrAdapter`) does the rest: the registration checks against what the adapter declares
+// (`registration`), ownership checks, idempotent delete, one operation per client at a time, the create journal,
+// cleanup and recovery.
 
 export interface __PASCAL__AdapterOptions extends LifecycleSettings {
   /** Base URL of __DISPLAY__'s admin API. */
@@ -43,16 +43,11 @@ export function create__PASCAL__Adapter(options: __PASCAL__AdapterOptions): DcrA
   });
   const clientPath = (clientId: string) => path`/admin/clients/${clientId}`;
 
-  async function checkScopes(scopes: string[], context: OperationContext): Promise<void> {
+  /** The requested scopes __DISPLAY__ has, by name: core refuses the others before anything is created. */
+  async function findScopes(names: readonly string[], context: OperationContext): Promise<Map<string, string>> {
     const response = await http.get<Array<{ name: string }>>(path`/admin/scopes`, { signal: context.signal });
     if (!response.ok || !Array.isArray(response.body)) throw http.errorFromResponse(response, 'listing scopes');
-    const known = new Set(response.body.map((scope) => scope.name));
-    const unknown = scopes.filter((scope) => !known.has(scope));
-    if (unknown.length > 0)
-      throw new BridgeError(
-        'invalid_scope',
-        `${IDP_NAME} has no scope${unknown.length > 1 ? 's' : ''} ${unknown.map((scope) => `"${scope}"`).join(', ')}.`,
-      );
+    return new Map(response.body.filter((scope) => names.includes(scope.name)).map((scope) => [scope.name, scope.name]));
   }
 
   async function issueSecret(clientId: string, context: OperationContext): Promise<string> {
@@ -71,10 +66,12 @@ export function create__PASCAL__Adapter(options: __PASCAL__AdapterOptions): DcrA
     find: (clientId, context) =>
       http.find<__PASCAL__Client>(clientPath(clientId), `reading client ${clientId}`, { signal: context.signal }),
     isOurs: isManaged,
+    // What __DISPLAY__ accepts (src/mapping.ts) and where its scopes are read: core checks every registration
+    // against it before `create`, which only translates.
+    registration: { ...REGISTRATION, scopes: { kind: 'looked-up', find: findScopes } },
 
     async create(registration, context) {
       const json = newClient(registration, context.nonce);
-      if (registration.scopes.length > 0) await checkScopes(registration.scopes, context);
       const created = await http.post<__PASCAL__Client>(path`/admin/clients`, { json, signal: context.signal });
       if (created.status !== 201 || typeof created.body?.id !== 'string') throw http.refusal(created, 'the new client');
       // The client exists from here on: tell core before the next step, so it is deleted if that step fails.

@@ -1,4 +1,5 @@
 import { describe, expect } from 'vitest';
+import { OAUTH_GRANT_TYPES } from '@dcr-bridge/core';
 import { konnectEvent, konnectVerifyApplication } from '../payloads.js';
 import { required } from './scenarios.js';
 import { clientPath, type ErrorAnswerSeen, type SuiteRun } from './run.js';
@@ -102,7 +103,9 @@ export function contractGroup(run: SuiteRun): void {
       expect(await run.target.backdoor.countClients()).toBe(before);
     });
 
-    scenario('contract/unknown-scope', async () => {
+    scenario('contract/unknown-scope', async (ctx) => {
+      if (run.target.adapter.registration?.scopes.kind === 'any')
+        return ctx.skip(`${adapterId()} declares that its IdP takes any scope name (scopes.kind "any")`);
       const unknownScope = required(run.target.unknownScope, 'unknownScope', 'contract/unknown-scope');
       const before = await run.target.backdoor.countClients();
       const scopes = [...((run.target.application?.scopes as string[] | undefined) ?? []), unknownScope];
@@ -112,7 +115,42 @@ export function contractGroup(run: SuiteRun): void {
       await run.target.adapter.drained?.();
       expect(await run.target.backdoor.countClients()).toBe(before);
     });
+
+    scenario('contract/unsupported-auth-method', async (ctx) => {
+      const declared = run.target.adapter.registration?.authMethods;
+      if (declared === undefined || declared === 'checked-by-idp')
+        return ctx.skip(`${adapterId()} declares no auth methods of its own (the IdP decides)`);
+      const method = AUTH_METHODS.find((candidate) => !declared.includes(candidate));
+      if (method === undefined) return ctx.skip(`${adapterId()} declares every auth method Konnect sends`);
+      await refusedBeforeAnyIdpCall(run, { token_endpoint_auth_method: method }, `"${method}"`);
+    });
+
+    scenario('contract/unsupported-grant-type', async (ctx) => {
+      const declared = run.target.adapter.registration?.grantTypes;
+      if (declared === undefined || declared === 'checked-by-idp')
+        return ctx.skip(`${adapterId()} declares no grant types of its own (the IdP decides)`);
+      const grant = OAUTH_GRANT_TYPES.find((candidate) => !declared.includes(candidate));
+      if (grant === undefined) return ctx.skip(`${adapterId()} declares every grant type Konnect sends`);
+      await refusedBeforeAnyIdpCall(run, { grant_types: [grant] }, grant);
+    });
   });
+}
+
+/** Auth methods Konnect may send, the ones an IdP most often lacks last. */
+const AUTH_METHODS = ['client_secret_post', 'client_secret_basic', 'client_secret_jwt', 'private_key_jwt', 'tls_client_auth'];
+
+/** A create with these fields answers 400 invalid_client_metadata naming `named`, reaches no IdP admin endpoint and creates nothing. */
+async function refusedBeforeAnyIdpCall(run: SuiteRun, fields: Record<string, unknown>, named: string): Promise<void> {
+  await run.target.adapter.drained?.();
+  const before = await run.target.backdoor.countClients();
+  const requestsBefore = run.target.idp?.adminRequests?.().length;
+  const res = await run.call('POST', '/', { body: run.application(fields) });
+  expect(res.status, JSON.stringify(res.body)).toBe(400);
+  expect(res.body.error).toBe('invalid_client_metadata');
+  expect(res.body.error_description).toContain(named);
+  if (requestsBefore !== undefined) expect(run.target.idp?.adminRequests?.().slice(requestsBefore)).toEqual([]);
+  await run.target.adapter.drained?.();
+  expect(await run.target.backdoor.countClients()).toBe(before);
 }
 
 /** A URL of any scheme (`http://`, `https://`, `ldap://`, …). */

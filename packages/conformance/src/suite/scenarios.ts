@@ -23,6 +23,9 @@ export const SCENARIOS = {
   'contract/wrong-api-key': 'a wrong API key answers 401 and creates nothing',
   'contract/invalid-redirect-uri': 'an invalid redirect URI answers 400 invalid_redirect_uri and creates nothing',
   'contract/unknown-scope': 'a scope the IdP does not have answers 400 naming it and creates nothing',
+  'contract/unsupported-auth-method':
+    'a token_endpoint_auth_method the adapter declares its IdP cannot give answers 400 naming it, before any IdP call',
+  'contract/unsupported-grant-type': 'a grant type the adapter declares its IdP cannot enable answers 400 naming it, before any IdP call',
   'contract/no-idp-detail':
     "no error answer of the run, nor those of IdP failures it forces, carries a URL, a host:port, the IdP's words or a hidden value",
   'races/rotate-and-update':
