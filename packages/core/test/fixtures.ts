@@ -1,5 +1,5 @@
 import { vi } from 'vitest';
-import type { ClientRegistration, DcrAdapter } from '../src/index.js';
+import type { ClientRegistration, DcrAdapter, RegistrationRules } from '../src/index.js';
 
 /** Konnect request bodies and a recording adapter, shared by the HTTP layer tests. */
 export function konnectBody(overrides: Record<string, unknown> = {}) {
@@ -60,3 +60,12 @@ export function fakeAdapter(overrides: Partial<DcrAdapter> = {}): DcrAdapter & {
     ...overrides,
   } as DcrAdapter & { calls: string[] };
 }
+
+/** A registration declaration that leaves every check to the IdP: for test IdPs whose rules are not under test. */
+export const ANY_REGISTRATION: RegistrationRules = {
+  idp: 'Test IdP',
+  clients: 'test clients',
+  authMethods: 'checked-by-idp',
+  grantTypes: 'checked-by-idp',
+  scopes: { kind: 'any' },
+};

@@ -4,7 +4,7 @@ import { createJsonStore, createMemoryDriver, defineDcrAdapter, type IdpPrimitiv
 import { createIdpHttpClient, path } from '../src/idp.js';
 import { CHANNELS, createBridgeApp } from '../src/http.js';
 import type { RequestMessage } from '../src/instrumentation.js';
-import { konnectBody } from './fixtures.js';
+import { konnectBody, ANY_REGISTRATION } from './fixtures.js';
 import { listen, readBody, sendJson } from './helpers.js';
 
 const heard: Record<string, unknown[]> = {};
@@ -30,13 +30,7 @@ describe('instrumentation channels', () => {
       marker: 'nothing',
       find: async (clientId, ctx) => (await http.get<{ id: string }>(path`/clients/${clientId}`, { signal: ctx.signal })).body,
       isOurs: () => true,
-      registration: {
-        idp: 'Test IdP',
-        clients: 'test clients',
-        authMethods: 'checked-by-idp',
-        grantTypes: 'checked-by-idp',
-        scopes: { kind: 'any' },
-      },
+      registration: ANY_REGISTRATION,
       async create(_registration, ctx) {
         const created = await http.post<{ id: string; secret: string }>(path`/clients`, { json: {}, signal: ctx.signal });
         await ctx.created(created.body.id);
@@ -86,13 +80,7 @@ describe('instrumentation channels', () => {
       marker: 'nothing',
       find: async () => undefined,
       isOurs: () => true,
-      registration: {
-        idp: 'Test IdP',
-        clients: 'test clients',
-        authMethods: 'checked-by-idp',
-        grantTypes: 'checked-by-idp',
-        scopes: { kind: 'any' },
-      },
+      registration: ANY_REGISTRATION,
       create: async () => ({ clientId: 'client-7f3a9', clientSecret: 'idp-secret-value' }),
       remove: async () => undefined,
       checkReady: async () => ({ ready: true }),

@@ -12,7 +12,7 @@ import {
   type StateStore,
 } from '../src/index.js';
 import { createJsonLogger, parseRegistration } from '../src/http.js';
-import { konnectBody } from './fixtures.js';
+import { konnectBody, ANY_REGISTRATION } from './fixtures.js';
 import { captureLines } from './helpers.js';
 
 /** An IdP in memory whose primitives can be made to fail, to hang, or to run slowly, and that records overlap. */
@@ -55,13 +55,7 @@ function memoryIdp(options: { searchable?: boolean; handsOverCreated?: boolean }
       return clients.get(clientId);
     },
     isOurs: (client) => client.ours,
-    registration: {
-      idp: 'Test IdP',
-      clients: 'test clients',
-      authMethods: 'checked-by-idp',
-      grantTypes: 'checked-by-idp',
-      scopes: { kind: 'any' },
-    },
+    registration: ANY_REGISTRATION,
     async create(registration, context) {
       calls.push('create');
       if (registration.scopes.includes('unknown')) throw new BridgeError('invalid_scope', 'No scope "unknown".');

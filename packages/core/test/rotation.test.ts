@@ -10,6 +10,7 @@ import {
   type OperationContext,
   type StoreDriver,
 } from '../src/index.js';
+import { ANY_REGISTRATION } from './fixtures.js';
 import { createJsonLogger } from '../src/http.js';
 import { captureLines } from './helpers.js';
 
@@ -51,13 +52,7 @@ function memoryIdp(mode: Mode) {
     marker: 'ours',
     find: async (clientId) => (secrets.has(clientId) ? { id: clientId } : undefined),
     isOurs: () => true,
-    registration: {
-      idp: 'Test IdP',
-      clients: 'test clients',
-      authMethods: 'checked-by-idp',
-      grantTypes: 'checked-by-idp',
-      scopes: { kind: 'any' },
-    },
+    registration: ANY_REGISTRATION,
     async create(_registration, context) {
       const clientId = `client-${++counter}`;
       const secret = fresh();

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defineDcrAdapter, type IdpPrimitives } from '../src/index.js';
 import { createIdpHttpClient, path, staticAuthorization } from '../src/idp.js';
 import { createBridgeApp } from '../src/http.js';
-import { konnectBody } from './fixtures.js';
+import { konnectBody, ANY_REGISTRATION } from './fixtures.js';
 import { listen, readBody, sendJson } from './helpers.js';
 
 /** What an operator gets once an OpenTelemetry SDK runs in the process: the SDK's in-memory exporter here. */
@@ -41,13 +41,7 @@ describe('traces', () => {
       marker: 'nothing',
       find: async (clientId, ctx) => (await http.get<{ id: string }>(path`/clients/${clientId}`, { signal: ctx.signal })).body,
       isOurs: () => true,
-      registration: {
-        idp: 'Test IdP',
-        clients: 'test clients',
-        authMethods: 'checked-by-idp',
-        grantTypes: 'checked-by-idp',
-        scopes: { kind: 'any' },
-      },
+      registration: ANY_REGISTRATION,
       async create(_registration, ctx) {
         const created = await http.post<{ id: string; secret: string }>('/clients', {
           json: {},
@@ -110,13 +104,7 @@ describe('traces', () => {
       marker: 'nothing',
       find: async () => undefined,
       isOurs: () => true,
-      registration: {
-        idp: 'Test IdP',
-        clients: 'test clients',
-        authMethods: 'checked-by-idp',
-        grantTypes: 'checked-by-idp',
-        scopes: { kind: 'any' },
-      },
+      registration: ANY_REGISTRATION,
       async create(_registration, ctx) {
         const created = await http.post<{ id: string; secret: string }>(path`/clients`, { json: {}, signal: ctx.signal });
         return { clientId: created.body.id, clientSecret: created.body.secret };
@@ -167,13 +155,7 @@ describe('traces', () => {
       marker: 'nothing',
       find: async (clientId, ctx) => http.find(path`/clients/${clientId}`, `reading client ${clientId}`, { signal: ctx.signal }),
       isOurs: () => true,
-      registration: {
-        idp: 'Test IdP',
-        clients: 'test clients',
-        authMethods: 'checked-by-idp',
-        grantTypes: 'checked-by-idp',
-        scopes: { kind: 'any' },
-      },
+      registration: ANY_REGISTRATION,
       create: async () => ({ clientId: 'never', clientSecret: 'never' }),
       remove: async () => undefined,
       checkReady: async () => ({ ready: true }),
