@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -279,4 +279,27 @@ describe('what every install carries', () => {
     });
     expect(typesAtRuntime).toEqual([]);
   });
+});
+
+describe('the import graph', () => {
+  it('has no import cycles in any package or app source, type-only imports included (madge)', () => {
+    const sources = [...packageDirs.map((dir) => join(dir, 'src'))].filter((dir) => existsSync(join(root, dir)));
+    const madge = spawnSync(
+      process.execPath,
+      [
+        join(root, 'node_modules', 'madge', 'bin', 'cli.js'),
+        '--circular',
+        '--json',
+        '--no-spinner',
+        '--extensions',
+        'ts',
+        '--ts-config',
+        'tsconfig.base.json',
+        ...sources,
+      ],
+      { cwd: root, encoding: 'utf8' },
+    );
+    const cycles = JSON.parse(madge.stdout) as string[][];
+    expect(cycles.map((cycle) => cycle.join(' > '))).toEqual([]);
+  }, 60_000);
 });

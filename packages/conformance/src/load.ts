@@ -1,5 +1,5 @@
 import { mulberry32 } from './fake-kit.js';
-import type { ConformanceBackdoor } from './suite.js';
+import type { ConformanceBackdoor } from './suite/target.js';
 import type { HarnessResponse } from './harness.js';
 import { konnectApplication, konnectEvent } from './payloads.js';
 

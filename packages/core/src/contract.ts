@@ -36,7 +36,7 @@
  * - **No I/O at import or construction.** Factories only validate options and wire objects; the first
  *   network call happens in a method (or `checkReady`).
  */
-import type { BridgeErrorCode } from './errors.js';
+import type { BridgeErrorCode } from './error-codes.js';
 import type { Logger } from './logger.js';
 
 /** The OAuth 2.0 grant types a registration may ask for, as the IdP understands them (Konnect's names are translated by core). */
