@@ -2,7 +2,6 @@ import * as oidc from 'openid-client';
 import {
   BridgeError,
   defineDcrAdapter,
-  isBridgeError,
   silentLogger,
   type DcrAdapter,
   type IdpPrimitives,
@@ -16,8 +15,6 @@ import {
 import {
   createClientCredentialsTokenProvider,
   createIdpHttpClient,
-  parseRetryAfter,
-  withRetries,
   type IdpHttpClient,
   type IdpResponse,
   type TokenProvider,
@@ -77,9 +74,6 @@ interface ManagedClient {
   metadata: ClientMetadata;
 }
 
-/** Answers after which a GET or DELETE is sent again, as core's HTTP client does for safe requests. */
-const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
-
 /** Budget of the read that settles an update's fate, and of the delete of a client that could not be recorded. */
 const cleanupReadTimeoutMs = 10_000;
 
@@ -109,8 +103,8 @@ export function createRfc7591Adapter(options: Rfc7591AdapterOptions): DcrAdapter
     dispatcher: options.dispatcher,
     logger,
     timeoutMs: options.timeoutMs,
-    // RFC 7592 requests are repeated by sendSafe below, which knows whether an earlier attempt was sent.
-    retry: { retries: 0 },
+    // GET and DELETE are repeated after a connection failure or a 429/502/503/504, never a PUT (it may rotate the
+    // registration access token); each answer says how many attempts it took (`attempts`).
   });
 
   let endpoints: Promise<Endpoints> | undefined;
@@ -198,36 +192,6 @@ export function createRfc7591Adapter(options: Rfc7591AdapterOptions): DcrAdapter
     });
   }
 
-  /**
-   * An RFC 7592 GET or DELETE, sent again after a connection failure or a 429/502/503/504 (as core's HTTP
-   * client repeats safe requests), and telling how many attempts it took: a DELETE refused on a repeat was
-   * refused because an earlier attempt, whose answer was lost, deleted the client.
-   */
-  async function sendSafe(
-    method: 'GET' | 'DELETE',
-    entry: RegistrationRecord,
-    context: OperationContext,
-  ): Promise<{ response: IdpResponse<ClientMetadata>; attempts: number }> {
-    let attempts = 0;
-    const response = await withRetries(
-      () => {
-        attempts++;
-        return manage(method, entry, context);
-      },
-      {
-        signal: context.signal,
-        classify: (outcome) => {
-          if ('error' in outcome)
-            return isBridgeError(outcome.error) && outcome.error.code === 'idp_unavailable' ? { retry: true } : { retry: false };
-          if (!RETRYABLE_STATUS.has(outcome.result.status)) return { retry: false };
-          const seconds = parseRetryAfter(outcome.result.headers.get('retry-after'));
-          return { retry: true, retryAfterMs: seconds === undefined ? undefined : seconds * 1000 };
-        },
-      },
-    );
-    return { response, attempts };
-  }
-
   /** RFC 7592 §2.1: an unknown client and a dead registration access token both answer 401 (403 or 404 on some servers). */
   const refusesToken = (status: number) => status === 401 || status === 403 || status === 404;
 
@@ -273,7 +237,7 @@ export function createRfc7591Adapter(options: Rfc7591AdapterOptions): DcrAdapter
    * otherwise it is ambiguous and reported as such, never as gone.
    */
   async function read(clientId: string, entry: RegistrationRecord, context: OperationContext): Promise<ManagedClient> {
-    const { response } = await sendSafe('GET', entry, context);
+    const response = await manage('GET', entry, context);
     if (refusesToken(response.status)) {
       if (entry.state === 'deleting') {
         await store.delete(clientId);
@@ -419,7 +383,8 @@ export function createRfc7591Adapter(options: Rfc7591AdapterOptions): DcrAdapter
       if (entry.state === 'writing') entry = (await read(clientId, entry, context)).record;
       const retried = entry.state === 'deleting';
       const deleting = retried ? entry : await setState(clientId, entry, 'deleting');
-      const { response, attempts } = await sendSafe('DELETE', deleting, context);
+      const response = await manage('DELETE', deleting, context);
+      const attempts = response.attempts;
       // A refused token means gone only when a delete of the bridge's went before this answer: an earlier
       // attempt of this one, or an earlier delete of this client whose answer was lost (record left `deleting`).
       if (response.ok || (refusesToken(response.status) && (retried || attempts > 1))) {

@@ -92,6 +92,12 @@ export interface IdpResponse<T = unknown> {
   body: T;
   /** Set on 429: how long the IdP asked us to wait. */
   retryAfterSeconds?: number;
+  /**
+   * How many times the request was sent (retries and a re-authorized attempt included). A request refused on a
+   * repeat may have been refused because of an earlier attempt whose answer was lost: a DELETE answered "gone"
+   * then deleted the object itself.
+   */
+  attempts: number;
   method: HttpMethod;
   /** The path that was requested, for error messages (no query string). */
   path: string;
@@ -252,8 +258,10 @@ export function createIdpHttpClient(options: IdpHttpClientOptions): IdpHttpClien
     return url;
   }
 
-  /** One attempt, its answer read in full. The ceiling is undici's own (headers, then each body chunk). */
-  /** One attempt in a span of its own (a child of the Konnect operation's), the trace context sent along. */
+  /**
+   * One attempt in a span of its own (a child of the Konnect operation's), the trace context sent along, its answer
+   * read in full (the ceiling is undici's own: headers, then each body chunk).
+   */
   function attempt(
     method: HttpMethod,
     url: URL,
@@ -280,7 +288,7 @@ export function createIdpHttpClient(options: IdpHttpClientOptions): IdpHttpClien
             attempt: number,
           });
         try {
-          const answer = await send(method, url, request, authHeader);
+          const answer = await sendOnce(method, url, request, authHeader);
           span.setAttribute('http.response.status_code', answer.status);
           measure(answer.status);
           return answer;
@@ -292,7 +300,8 @@ export function createIdpHttpClient(options: IdpHttpClientOptions): IdpHttpClien
     );
   }
 
-  async function send(method: HttpMethod, url: URL, request: IdpRequestOptions, authHeader: string | undefined): Promise<Answer> {
+  /** Sends one request and reads its answer in full; a transport failure becomes a BridgeError. */
+  async function sendOnce(method: HttpMethod, url: URL, request: IdpRequestOptions, authHeader: string | undefined): Promise<Answer> {
     const headers: Record<string, string> = { ...fixedHeaders, ...lowerCaseKeys(request.headers) };
     headers['user-agent'] ??= userAgent(options.adapterId);
     injectTraceContext(headers);
@@ -348,7 +357,8 @@ export function createIdpHttpClient(options: IdpHttpClientOptions): IdpHttpClien
     const auth = options.authorization;
     let reauthorized = false;
     let attempts = 0;
-    const send = async (): Promise<Answer> => {
+    /** One attempt with the current admin credentials, and one more with fresh ones when the IdP refuses a cached token. */
+    const sendAuthorized = async (): Promise<Answer> => {
       const header = auth ? await auth.header(request.signal) : undefined;
       const answer = await attempt(method, url, route, request, header, attempts++);
       if (answer.status === 401 && header && auth?.rejected && !reauthorized) {
@@ -359,7 +369,7 @@ export function createIdpHttpClient(options: IdpHttpClientOptions): IdpHttpClien
       }
       return answer;
     };
-    const answer = await withRetries(send, {
+    const answer = await withRetries(sendAuthorized, {
       policy: retryable ? options.retry : { ...options.retry, retries: 0 },
       signal: request.signal,
       classify: (outcome) => {
@@ -377,6 +387,7 @@ export function createIdpHttpClient(options: IdpHttpClientOptions): IdpHttpClien
       ok: answer.status >= 200 && answer.status < 300,
       headers: answer.headers,
       body: parseBody(answer) as T,
+      attempts,
       method,
       path: url.pathname,
     };

@@ -172,8 +172,12 @@ describe('createIdpHttpClient', () => {
   it('retries safe methods on 503 and network errors, up to the limit', async () => {
     const idp = await scriptedIdp([{ status: 503 }, { status: 502 }, { status: 200, body: { ok: true } }]);
     const client = createIdpHttpClient({ idpName: 'Test IdP', baseUrl: idp.url, retry: fast });
-    expect((await client.get('/x')).body).toEqual({ ok: true });
+    const answered = await client.get('/x');
+    expect(answered.body).toEqual({ ok: true });
     expect(idp.seen).toHaveLength(3);
+    // The caller learns it took three attempts: a DELETE answered "gone" on a repeat may have deleted it itself.
+    expect(answered.attempts).toBe(3);
+    expect((await client.get('/x')).attempts).toBe(1);
   });
 
   it.each(['POST', 'PUT'] as const)(
@@ -255,7 +259,9 @@ describe('createIdpHttpClient', () => {
     const rejected: string[] = [];
     const auth: AuthorizationSource = { header: async () => `Bearer t${++issued}`, rejected: (header) => void rejected.push(header) };
     const client = createIdpHttpClient({ idpName: 'Test IdP', baseUrl: idp.url, authorization: auth });
-    expect((await client.post('/x')).status).toBe(201);
+    const created = await client.post('/x');
+    expect(created.status).toBe(201);
+    expect(created.attempts).toBe(2);
     expect(idp.seen.map((r) => r.headers.authorization)).toEqual(['Bearer t1', 'Bearer t2']);
     expect(rejected).toEqual(['Bearer t1']);
     const refused = await client.get('/y');
