@@ -9,10 +9,10 @@ import { isAdapterModule } from '../packages/core/src/index.js';
 import { createAdapterPackage } from './new-adapter.mjs';
 
 /**
- * The conventions of ARCHITECTURE.md, checked for every package so that a new adapter cannot drift:
- * folder = package name, one package.json shape, a README with the required sections, core as a peer
- * dependency, the AdapterModule export, the conformance suite in the tests, and adapters written as
- * primitives on core's lifecycle.
+ * The conventions of CONTRIBUTING.md ("The rules of the house", "Adding an IdP"), checked for every package
+ * so that a new adapter cannot drift: folder = package name, one package.json shape, a README with the
+ * required sections, core as a peer dependency, the AdapterModule export, the conformance suite in the
+ * tests, adapters written as primitives on core's lifecycle, and no import cycles.
  */
 const root = join(import.meta.dirname, '..');
 const read = (file: string) => readFileSync(file, 'utf8');

@@ -1,8 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
 import { extname, resolve } from 'node:path';
 import { createSettingsReader, parseStoreKey, type AdapterModule, type LogLevel, type SettingsReader } from '@dcr-bridge/core';
-import { apiKeyProblem, isLogLevel } from '@dcr-bridge/core/http';
+import { apiKeyProblem, generateApiKey, isLogLevel } from '@dcr-bridge/core/http';
 import { didYouMean } from './nearest.js';
 import { KNOWN_ADAPTERS, loadAdapterModule, optionalPackageProblem, settingPrefix } from './registry.js';
 
@@ -275,11 +274,6 @@ export function parseApiKeys(text: string): string[] {
     .flatMap((line) => line.split(','))
     .map((key) => key.trim())
     .filter(Boolean);
-}
-
-/** A key Konnect accepts (12–256 of [A-Za-z0-9_]), for the dev mode. */
-export function generateApiKey(): string {
-  return randomBytes(24).toString('base64url').replace(/-/g, '_');
 }
 
 function definedOnly(env: Record<string, string | undefined>): Record<string, string> {

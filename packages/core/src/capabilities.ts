@@ -1,4 +1,43 @@
-import type { DcrAdapter } from './contract.js';
+import type { ClientEvent, DcrAdapter } from './contract.js';
+import { BridgeError } from './errors.js';
+
+/**
+ * What the adapter does with a Konnect operation, decided here once from its capabilities: `call` it, answer
+ * `unsupported_operation` (what Konnect's DCR provider must be told to stop sending), or `acknowledge` it with
+ * nothing changed (an audience event for an adapter without audience registrations, or without an audience).
+ */
+export function operationSupport(
+  adapter: DcrAdapter,
+  operation: { type: 'rotate_secret' } | ClientEvent,
+): { action: 'call' } | { action: 'acknowledge' } | { action: 'refuse'; error: BridgeError } {
+  switch (operation.type) {
+    case 'rotate_secret':
+      return adapter.capabilities.rotateSecret && adapter.rotateSecret
+        ? { action: 'call' }
+        : { action: 'refuse', error: unsupported(adapter.id, 'rotate_secret') };
+    case 'update_application':
+      return adapter.capabilities.updateRedirectUris && adapter.applyEvent
+        ? { action: 'call' }
+        : { action: 'refuse', error: unsupported(adapter.id, 'update_application') };
+    default:
+      return adapter.capabilities.audienceRegistrations && adapter.applyEvent && operation.audience !== undefined
+        ? { action: 'call' }
+        : { action: 'acknowledge' };
+  }
+}
+
+/** The `unsupported_operation` answer, with what to turn off in Konnect. */
+export function unsupported(adapterId: string, operation: 'rotate_secret' | 'update_application'): BridgeError {
+  return operation === 'rotate_secret'
+    ? new BridgeError(
+        'unsupported_operation',
+        `The ${adapterId} adapter cannot rotate client secrets. Turn on "disable refresh secret" for this DCR provider in Konnect.`,
+      )
+    : new BridgeError(
+        'unsupported_operation',
+        `The ${adapterId} adapter cannot change redirect URIs. Turn on "disable event hooks" for this DCR provider in Konnect, or update the client at the IdP by hand.`,
+      );
+}
 
 /**
  * Checks at boot that an adapter keeps the contract: every announced capability has its method, so a

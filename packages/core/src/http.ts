@@ -5,7 +5,7 @@
  * dependency of core: a package that imports this entry point depends on `express` itself.
  */
 export { createBridgeApp, type BridgeAppOptions } from './http/app.js';
-export { apiKeyProblem } from './http/api-key.js';
+export { apiKeyProblem, generateApiKey } from './http/api-key.js';
 export { completionBudgetMs } from './http/invoke.js';
 export { answerClientError } from './http/client-error.js';
 export { parseRegistration } from './http/payloads.js';

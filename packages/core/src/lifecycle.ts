@@ -10,6 +10,7 @@ import type {
   RecoveryReport,
 } from './contract.js';
 import { createBackgroundWork } from './background.js';
+import { unsupported } from './capabilities.js';
 import { ClientLocks } from './client-locks.js';
 import { BridgeError, isBridgeError } from './errors.js';
 import { silentLogger, type Logger } from './logger.js';
@@ -346,7 +347,8 @@ export function defineDcrAdapter<Client, Scope = string>(idp: IdpPrimitives<Clie
   async function applyEvent(clientId: string, event: ClientEvent, context: OperationContext): Promise<void> {
     if (event.type === 'update_application') {
       const replace = idp.replaceRedirectUris?.bind(idp);
-      if (!replace) throw new BridgeError('unsupported_operation', `The ${idp.id} adapter cannot change redirect URIs.`);
+      // Only reached by a caller that ignored the capabilities (the HTTP layer decides with `operationSupport`).
+      if (!replace) throw unsupported(idp.id, 'update_application');
       return onClient(clientId, context, async () => {
         const client = await findOurs(clientId, 'replaceRedirectUris', context);
         await orNotFound(clientId, context, () => replace(clientId, client, event.redirectUris, context));

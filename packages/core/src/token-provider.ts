@@ -187,15 +187,15 @@ function clientAuth(oidc: OpenIdClient, auth: ClientAuthentication): oidc.Client
   }
 }
 
+/** The token endpoint answered 429 (openid-client reports it as an OAuth error or as a non-conforming answer). */
+const rateLimited = (where: string, error: unknown) =>
+  new BridgeError('idp_rate_limited', `${where} is rate-limiting the bridge's token requests.`, { retryAfterSeconds: 1, cause: error });
+
 function tokenError(oidc: OpenIdClient, error: unknown, options: ClientCredentialsTokenOptions): BridgeError {
   const where = tokenEndpointName(options);
   if (error instanceof oidc.ResponseBodyError) {
     const status = error.status;
-    if (status === 429)
-      return new BridgeError('idp_rate_limited', `${where} is rate-limiting the bridge's token requests.`, {
-        retryAfterSeconds: 1,
-        cause: error,
-      });
+    if (status === 429) return rateLimited(where, error);
     if (status >= 500) return new BridgeError('idp_unavailable', `${where} answered HTTP ${status}.`, { cause: error });
     const words = `${error.error}${error.error_description ? `: ${error.error_description}` : ''}`;
     // Each cause with its own remedy: a scope not granted is no credential problem, and a 404 is no token endpoint at all.
@@ -223,11 +223,7 @@ function tokenError(oidc: OpenIdClient, error: unknown, options: ClientCredentia
   }
   if (error instanceof oidc.ClientError && error.code === 'OAUTH_RESPONSE_IS_NOT_CONFORM') {
     const status = (error.cause as Response | undefined)?.status;
-    if (status === 429)
-      return new BridgeError('idp_rate_limited', `${where} is rate-limiting the bridge's token requests.`, {
-        retryAfterSeconds: 1,
-        cause: error,
-      });
+    if (status === 429) return rateLimited(where, error);
     return new BridgeError(
       'idp_unavailable',
       `${where} gave an answer that is not an OAuth token response${status ? ` (HTTP ${status})` : ''}.`,

@@ -119,6 +119,7 @@ describe('the values each entry point exports', () => {
       'completionBudgetMs',
       'createBridgeApp',
       'createJsonLogger',
+      'generateApiKey',
       'isLogLevel',
       'isSecretKey',
       'parseRegistration',

@@ -14,6 +14,7 @@ import { apiKeyProblem, createJsonLogger, redact } from '../src/http.js';
 import { assertAdapter } from '../src/capabilities.js';
 import { toBridgeError } from '../src/errors.js';
 import { createApiKeyVerifier } from '../src/http/api-key.js';
+import { AnswerOutcome } from '../src/http/answer-outcome.js';
 import { completionBudgetMs, invokeAdapter } from '../src/http/invoke.js';
 import { redactUrl } from '../src/redact.js';
 import { backoffDelayMs, DEFAULT_RETRY_POLICY } from '../src/retry.js';
@@ -180,6 +181,31 @@ describe('invokeAdapter', () => {
     await invoke(async () => 'done');
     await expect(invoke(async () => Promise.reject(new Error('boom')))).rejects.toMatchObject({ code: 'adapter_failure' });
     expect([await contexts[0]?.answered, await contexts[1]?.answered]).toEqual([true, false]);
+  });
+
+  it("leaves a caller's answer to the caller: answered is what the caller settles, not the call's success", async () => {
+    const answer = new AnswerOutcome();
+    let context: OperationContext | undefined;
+    await invokeAdapter(
+      { adapter: fakeAdapter(), operation: 'x', logger: silentLogger, requestId: 'r', timeoutMs: 1_000, answer },
+      async (given) => void (context = given),
+    );
+    answer.settle(false);
+    answer.settle(true);
+    expect(await context?.answered).toBe(false);
+  });
+});
+
+describe('AnswerOutcome', () => {
+  it('settles once, for readers that asked before and after', async () => {
+    const answer = new AnswerOutcome();
+    const early = answer.settled;
+    answer.settle(true);
+    answer.settle(false);
+    expect([await early, await answer.settled]).toEqual([true, true]);
+    const late = new AnswerOutcome();
+    late.settle(false);
+    expect(await late.settled).toBe(false);
   });
 });
 

@@ -1,7 +1,6 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
-import { apiKeyProblem } from '@dcr-bridge/core/http';
 import { parseApiKeys } from '../config.js';
 
 /**
@@ -9,13 +8,6 @@ import { parseApiKeys } from '../config.js';
  * (DCR_BRIDGE_API_KEYS_FILE) with mode 600, named in output only by a fingerprint. A key is never printed,
  * logged or passed on a command line.
  */
-
-/** 256 random bits as 43 characters of [A-Za-z0-9_] (Konnect's alphabet for a DCR provider's api_key). */
-export function generateKonnectKey(): string {
-  const key = randomBytes(32).toString('base64url').replace(/-/g, '_');
-  if (apiKeyProblem(key)) throw new Error('generated an API key Konnect would refuse');
-  return key;
-}
 
 /** What names a key in output: the first 12 hex digits of its SHA-256, which reveal nothing usable. */
 export function fingerprint(key: string): string {

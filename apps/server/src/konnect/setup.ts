@@ -1,9 +1,9 @@
 import { type DcrAdapter } from '@dcr-bridge/core';
-import { redactText } from '@dcr-bridge/core/http';
+import { generateApiKey, redactText } from '@dcr-bridge/core/http';
 import { loadConfig, type ServerConfig } from '../config.js';
 import { context, messageOf } from '../probe.js';
 import { createKonnectClient, konnectUrls, KonnectError, type KonnectClient } from './client.js';
-import { bridgeAcceptsKey, fingerprint, generateKonnectKey, readKeyFile, writeKeyFile } from './keys.js';
+import { bridgeAcceptsKey, fingerprint, readKeyFile, writeKeyFile } from './keys.js';
 
 /**
  * `dcr-bridge konnect setup | status | rotate-key`: the Konnect side of the bridge, from the bridge's own
@@ -150,7 +150,7 @@ async function run(command: KonnectCommand, options: KonnectOptions, report: Kon
   const keyFile = options.keyFile ?? options.env.DCR_BRIDGE_API_KEYS_FILE;
   if (command === 'setup' && options.newKey) {
     if (!keyFile) fail('api key', 'key file', '--new-key needs --key-file <file> (or DCR_BRIDGE_API_KEYS_FILE)');
-    newKey = generateKonnectKey();
+    newKey = generateApiKey();
     const existing = readKeyFile(keyFile!);
     report.changes.push({ object: 'key file', name: keyFile!, action: 'write', fields: [`add key ${fingerprint(newKey)} (mode 600)`] });
     if (!options.dryRun) writeKeyFile(keyFile!, [...existing, newKey]);
@@ -606,7 +606,7 @@ async function rotateKey(
   const provider = await findOne<Provider>(client, '/dcr-providers', target.providerName, 'provider', fail);
   if (!provider) return fail('provider', target.providerName, 'not in Konnect', 'run dcr-bridge konnect setup first');
   report.provider = { id: provider.id, name: provider.name, dcrBaseUrl: target.dcrBaseUrl };
-  const newKey = generateKonnectKey();
+  const newKey = generateApiKey();
   const steps: KonnectChange[] = [
     { object: 'key file', name: keyFile, action: 'write', fields: [`add key ${fingerprint(newKey)}`] },
     { object: 'provider', name: provider.name, action: 'update', fields: [`dcr_config.api_key: → ${fingerprint(newKey)}`] },

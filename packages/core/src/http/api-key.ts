@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /**
  * X-API-KEY check against a list of keys (Konnect holds one key at a time, so a rotation needs the old
@@ -22,6 +22,11 @@ export function apiKeyProblem(key: string): string | undefined {
   if (!/^[A-Za-z0-9_]{12,256}$/.test(key))
     return 'must be 12–256 characters of A–Z, a–z, 0–9 and _ (what Konnect accepts as a DCR provider api_key)';
   return undefined;
+}
+
+/** A new API key: 256 random bits as 43 characters of [A-Za-z0-9_], which Konnect accepts (`apiKeyProblem`). */
+export function generateApiKey(): string {
+  return randomBytes(32).toString('base64url').replace(/-/g, '_');
 }
 
 function digest(value: string): Buffer {

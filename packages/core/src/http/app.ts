@@ -8,6 +8,8 @@ import { silentLogger, type Logger } from '../logger.js';
 import { createApiKeyVerifier } from './api-key.js';
 import { measuringRequests, publish, secondsSince } from '../instrumentation.js';
 import { incomingTraceContext } from '../tracing.js';
+import { operationSupport } from '../capabilities.js';
+import { AnswerOutcome } from './answer-outcome.js';
 import { invokeAdapter } from './invoke.js';
 import { openApiDocument } from './openapi.js';
 import { parseClientId, parseEvent, parseRegistration } from './payloads.js';
@@ -167,10 +169,7 @@ export function createBridgeApp(options: BridgeAppOptions): express.Express {
         timeoutMs,
         completionTimeoutMs: options.completionTimeoutMs,
         deadline: requestScope.deadline,
-        answered: () =>
-          requestScope.outcome !== undefined
-            ? Promise.resolve(requestScope.outcome)
-            : new Promise<boolean>((resolve) => (requestScope.answered = resolve)),
+        answer: requestScope.answer,
       },
       run,
     );
@@ -211,13 +210,9 @@ export function createBridgeApp(options: BridgeAppOptions): express.Express {
     .route('/:clientId/new-secret')
     .post(async (req, res) => {
       const clientId = parseClientId(req.params.clientId);
-      if (!adapter.capabilities.rotateSecret || !adapter.rotateSecret) {
-        throw new BridgeError(
-          'unsupported_operation',
-          `The ${adapter.id} adapter cannot rotate client secrets. Turn on "disable refresh secret" for this DCR provider in Konnect.`,
-        );
-      }
-      const rotate = adapter.rotateSecret.bind(adapter);
+      const support = operationSupport(adapter, { type: 'rotate_secret' });
+      if (support.action === 'refuse') throw support.error;
+      const rotate = adapter.rotateSecret!.bind(adapter);
       const rotated = await call(res, 'rotateSecret', { clientId }, (context) => rotate(clientId, context));
       noStore(res).status(200).json({ client_id: rotated.clientId, client_secret: rotated.clientSecret });
     })
@@ -228,16 +223,14 @@ export function createBridgeApp(options: BridgeAppOptions): express.Express {
     .post(requireJson, jsonBody, async (req, res) => {
       const clientId = parseClientId(req.params.clientId);
       const event = parseEvent(req.body, clientId);
-      if (handlesEvent(adapter, event)) {
+      const support = operationSupport(adapter, event);
+      if (support.action === 'call') {
         const apply = adapter.applyEvent!.bind(adapter);
         await call(res, `applyEvent(${event.type})`, { clientId, konnect: eventReferences(event) }, (context) =>
           apply(clientId, event, context),
         );
-      } else if (event.type === 'update_application') {
-        throw new BridgeError(
-          'unsupported_operation',
-          `The ${adapter.id} adapter cannot change redirect URIs. Turn on "disable event hooks" for this DCR provider in Konnect, or update the client at the IdP by hand.`,
-        );
+      } else if (support.action === 'refuse') {
+        throw support.error;
       } else {
         // Acknowledged: the adapter has no audience registrations (or the product no audience); nothing changes.
         audit(
@@ -279,12 +272,6 @@ function eventReferences(event: ClientEvent): NonNullable<AuditSubject['konnect'
   return { portalId, organizationId, developerId, applicationId };
 }
 
-function handlesEvent(adapter: DcrAdapter, event: ClientEvent): boolean {
-  if (!adapter.applyEvent) return false;
-  if (event.type === 'update_application') return adapter.capabilities.updateRedirectUris;
-  return adapter.capabilities.audienceRegistrations && event.audience !== undefined;
-}
-
 /**
  * What requestContext attaches to each request (kept in res.locals, so Express's types stay untouched). The
  * rest is made only when an operation needs it: most requests need no deadline controller or answer promise.
@@ -294,10 +281,8 @@ interface RequestScope {
   logger: Logger;
   /** Aborted when Konnect hangs up before the answer left (set by the adapter call). */
   deadline?: AbortController;
-  /** Told whether the answer reached Konnect (set when the adapter asks, i.e. by creates). */
-  answered?: (answered: boolean) => void;
-  /** Whether the answer reached Konnect, once the response closed. */
-  outcome?: boolean;
+  /** Whether the answer reached Konnect: settled when the response closed, read by creates. */
+  answer: AnswerOutcome;
   /** The error code answered (set by errorHandler, and by /readyz when not ready). */
   errorCode?: string;
   /** The trace the request continues (see incomingTraceContext). */
@@ -322,15 +307,19 @@ function requestContext(logger: Logger, basePath: string): RequestHandler {
   return (req, res, next) => {
     const presented = req.get('x-request-id');
     const requestId = presented && /^[A-Za-z0-9._-]{1,128}$/.test(presented) ? presented : randomUUID();
-    const requestScope: RequestScope = { requestId, logger, traceContext: incomingTraceContext(req.headers) };
+    const requestScope: RequestScope = {
+      requestId,
+      logger,
+      traceContext: incomingTraceContext(req.headers),
+      answer: new AnswerOutcome(),
+    };
     res.locals.bridge = requestScope;
     res.setHeader('x-request-id', requestId);
     res.setHeader('x-content-type-options', 'nosniff');
     const started = performance.now();
     res.once('close', () => {
       const finished = res.writableFinished;
-      requestScope.outcome = finished && res.statusCode < 400;
-      requestScope.answered?.(requestScope.outcome);
+      requestScope.answer.settle(finished && res.statusCode < 400);
       if (!finished) requestScope.deadline?.abort(new Error('client closed the connection'));
       const status = finished ? res.statusCode : 499;
       logger.info('request', {

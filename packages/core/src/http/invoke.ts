@@ -4,6 +4,7 @@ import { BridgeError, toBridgeError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { inSpan } from '../tracing.js';
 import { inAdapterScope } from '../user-agent.js';
+import { AnswerOutcome } from './answer-outcome.js';
 
 /**
  * Every adapter call goes through here: a deadline (Konnect's answer is due), a longer completion budget
@@ -27,10 +28,10 @@ export interface InvokeOptions {
    */
   deadline?: AbortController;
   /**
-   * Whether Konnect got the answer (see OperationContext.answered), asked for only when the adapter reads it
-   * (creates do). Default: true once the call succeeded.
+   * Whether Konnect got the answer (see OperationContext.answered), settled by the caller (the HTTP layer, when
+   * the response closed). Default: settled here, true once the call succeeded, false when it failed.
    */
-  answered?: () => Promise<boolean>;
+  answer?: AnswerOutcome;
   /** The trace the operation's span joins (the request's incoming trace context). Default the active one. */
   traceContext?: Context;
 }
@@ -85,24 +86,18 @@ async function invoke<T>(options: InvokeOptions, call: (context: OperationContex
     clearTimeout(timer);
   };
 
-  // Without a caller's `answered`: true once the call succeeded, also for a reader that asks afterwards.
-  let outcome: boolean | undefined;
-  let succeeded: ((value: boolean) => void) | undefined;
+  // Without a caller's answer: true once the call succeeded, also for a reader that asks afterwards.
+  const answer = options.answer ?? new AnswerOutcome();
   const settle = (value: boolean) => {
-    outcome = value;
-    succeeded?.(value);
+    if (options.answer === undefined) answer.settle(value);
   };
-  let answered: Promise<boolean> | undefined;
   const context: OperationContext = {
     signal: completion.signal,
     deadline: deadline.signal,
     logger,
     requestId: options.requestId,
     get answered() {
-      answered ??=
-        options.answered?.() ??
-        (outcome !== undefined ? Promise.resolve(outcome) : new Promise<boolean>((resolve) => (succeeded = resolve)));
-      return answered;
+      return answer.settled;
     },
   };
   const work = call(context);
