@@ -1,5 +1,6 @@
 import {
   BridgeError,
+  notReady,
   defineDcrAdapter,
   lifecycleSettings,
   type LifecycleSettings,
@@ -101,8 +102,7 @@ export function createZitadelAdapter(options: ZitadelAdapterOptions): DcrAdapter
       const refused = http.errorFromResponse(response, `listing the applications of project ${options.projectId}`);
       return { ready: false, detail: refused.message, reason: refused.code };
     } catch (error) {
-      if (error instanceof BridgeError) return { ready: false, detail: error.message, reason: error.code };
-      return { ready: false, detail: error instanceof Error ? error.message : String(error), reason: 'internal_error' };
+      return notReady(error);
     }
   }
 
