@@ -1,17 +1,17 @@
 import type {
-  AdapterDiagnostics,
   ClientEvent,
   ClientRegistration,
   CreatedClient,
   DcrAdapter,
   IdpPrimitives,
   OperationContext,
-  ReadinessReport,
   RecoveryReport,
 } from './contract.js';
 import { createBackgroundWork } from './background.js';
 import { unsupported } from './capabilities.js';
 import { ClientLocks } from './client-locks.js';
+import { cachedPermissions } from './permissions.js';
+import { RememberedClients } from './remembered-clients.js';
 import { BridgeError, isBridgeError } from './errors.js';
 import { silentLogger, type Logger } from './logger.js';
 import { newNonce } from './naming.js';
@@ -494,72 +494,6 @@ export function defineDcrAdapter<Client, Scope = string>(idp: IdpPrimitives<Clie
   };
 }
 
-/**
- * Readiness that sees write permission: the adapter's read-only permission checks, run at most once per `ttlMs`
- * (one probe waits for the run under way). A check that fails makes the bridge not ready (`idp_error`, naming the
- * permissions in the log detail); one that cannot run (the IdP failed) leaves readiness to the IdP check.
- */
-const FAILED_PERMISSIONS_TTL_MS = 10_000;
-
-function cachedPermissions(diagnostics: AdapterDiagnostics | undefined, ttlMs: number) {
-  let last: { at: number; report: Promise<ReadinessReport>; failed?: boolean } | undefined;
-  const run = async (context: OperationContext): Promise<ReadinessReport> => {
-    const failed = (await diagnostics?.checkPermissions(context))?.filter((check) => check.result === 'fail') ?? [];
-    if (failed.length === 0) return { ready: true };
-    return {
-      ready: false,
-      reason: 'idp_error',
-      missingPermissions: failed.map((check) => check.name),
-      detail: `the admin account lacks what the bridge needs: ${failed.map((check) => `${check.name}${check.fix ? ` (${check.fix})` : ''}`).join('; ')}`,
-    };
-  };
-  return {
-    async check(context: OperationContext): Promise<ReadinessReport> {
-      if (!diagnostics || ttlMs <= 0) return { ready: true };
-      // A failure is trusted for a few seconds only: a check may fail because the IdP blipped, not the account.
-      if (!last || Date.now() - last.at > (last.failed ? Math.min(ttlMs, FAILED_PERMISSIONS_TTL_MS) : ttlMs)) {
-        const entry: { at: number; report: Promise<ReadinessReport>; failed?: boolean } = {
-          at: Date.now(),
-          report: run(context).catch((): ReadinessReport => ({ ready: true })),
-        };
-        void entry.report.then((report) => (entry.failed = !report.ready));
-        last = entry;
-      }
-      return last.report;
-    },
-  };
-}
-
 type RecoveryOutcome = Exclude<keyof RecoveryReport, 'open' | 'rotations'>;
 
 type Primitive = NonNullable<IdpPrimitives<unknown>['readsCurrent']>[number];
-
-/**
- * Clients proven to be the bridge's, most recently used last; the least recently used is dropped beyond
- * `limit`. Holds only "ours": an IdP never gives a deleted client's id to another client.
- */
-class RememberedClients<Client> {
-  private readonly clients = new Map<string, Client>();
-
-  constructor(private readonly limit: number) {}
-
-  get(clientId: string): Client | undefined {
-    const client = this.clients.get(clientId);
-    if (client !== undefined) {
-      this.clients.delete(clientId);
-      this.clients.set(clientId, client);
-    }
-    return client;
-  }
-
-  remember(clientId: string, client: Client): void {
-    if (this.limit <= 0) return;
-    this.clients.delete(clientId);
-    this.clients.set(clientId, client);
-    if (this.clients.size > this.limit) this.clients.delete(this.clients.keys().next().value as string);
-  }
-
-  forget(clientId: string): void {
-    this.clients.delete(clientId);
-  }
-}
