@@ -20,7 +20,8 @@ const CONCURRENCY = 8;
 const LOAD_MS = 1_000;
 const MIN_ANSWERED = 4;
 const MAX_LOAD_MS = 20_000;
-// Recovery searches for a create without a client id only once this long has passed since it started.
+// Recovery searches for a create without a client id only once the completion budget has passed since it started:
+// the larger of this and the operation timeout (9 s by default, which the creates under load need).
 const COMPLETION_TIMEOUT_MS = 1_500;
 const RECOVERY_TIMEOUT_MS = 20_000;
 const RECOVERED = 'recovered the creates a previous process left open';
