@@ -236,11 +236,84 @@ describe.each(adapterDirs)('%s adapter', (dir) => {
   });
 });
 
+/** The README table's row for each operation of a call budget, by its first cell. */
+const CALL_ROWS: Record<string, RegExp> = {
+  create: /^create\b/,
+  rotate: /new-secret/,
+  update: /update_application/,
+  registration: /add_registration|add \/ remove_registration/,
+  delete: /^delete$/,
+};
+
+/** The leading count of a cell ("2: GET …, PUT …" → 2); `same` repeats the remembered one. */
+function leadingCount(cell: string, remembered?: number): number | undefined {
+  const text = cell.replace(/[`*]/g, '').trim();
+  if (text.startsWith('same') && remembered !== undefined) return remembered;
+  const leading = /^(\d+)\b/.exec(text);
+  return leading ? Number(leading[1]) : undefined;
+}
+
+/** Every row of a README's tables with "now, remembered" and "now, cold" columns, as [label, remembered, cold]. */
+function callTableRows(readme: string): Array<[string, number | undefined, number | undefined]> {
+  const rows: Array<[string, number | undefined, number | undefined]> = [];
+  let columns: string[] | undefined;
+  for (const line of readme.split('\n')) {
+    if (!line.startsWith('|')) {
+      columns = undefined;
+      continue;
+    }
+    const cells = line
+      .split('|')
+      .slice(1, -1)
+      .map((cell) => cell.trim());
+    if (!columns) {
+      columns = cells;
+      continue;
+    }
+    const [remembered, cold] = ['now, remembered', 'now, cold'].map((name) => columns!.indexOf(name));
+    if (remembered === -1 || cold === -1 || /^-+$/.test(cells[0]?.replace(/\s/g, '') ?? '')) continue;
+    const label = (cells[0] ?? '')
+      .replace(/[`*]/g, '')
+      .replace(/^(event hook|events?) /, '')
+      .trim();
+    const rememberedCount = leadingCount(cells[remembered] ?? '');
+    rows.push([label, rememberedCount, leadingCount(cells[cold] ?? '', rememberedCount)]);
+  }
+  return rows;
+}
+
+/** Where an adapter's README table of IdP calls and its declared call budget (test/call-budget.ts) disagree. */
+async function callBudgetProblems(dir: string): Promise<string[]> {
+  const { callBudget } = (await import(pathToFileURL(join(dir, 'test', 'call-budget.ts')).href)) as {
+    callBudget: Record<string, { remembered: number; cold: number } | undefined>;
+  };
+  const rows = callTableRows(read(join(dir, 'README.md')));
+  return Object.entries(callBudget).flatMap(([operation, declared]) => {
+    if (!declared) return [];
+    const candidates = rows.filter(([label]) => CALL_ROWS[operation]?.test(label));
+    const agreeing = candidates.some(([, remembered, cold]) => remembered === declared.remembered && cold === declared.cold);
+    if (agreeing) return [];
+    const said = candidates.map(([label, remembered, cold]) => `"${label}" ${remembered} / ${cold}`).join(', ') || 'nothing';
+    return [
+      `${operation}: test/call-budget.ts declares ${declared.remembered} remembered, ${declared.cold} cold; the README's rows say ${said}`,
+    ];
+  });
+}
+
+describe("every adapter's IdP calls per Konnect operation", () => {
+  it.each(adapterDirs)(
+    '%s: the README table says what test/call-budget.ts declares (the conformance `calls` group holds the adapter to it)',
+    async (dir) => expect(await callBudgetProblems(join(root, dir))).toEqual([]),
+  );
+});
+
 describe('the adapter template', () => {
-  it('generates a package that keeps the package.json shape and the adapter conventions', () => {
+  it('generates a package that keeps the package.json shape and the adapter conventions', async () => {
     const scratch = mkdtempSync(join(tmpdir(), 'dcr-template-'));
     try {
       cpSync(join(root, 'templates'), join(scratch, 'templates'), { recursive: true });
+      // The generated package's tsconfig extends the repository's (its call budget is loaded below).
+      cpSync(join(root, 'tsconfig.base.json'), join(scratch, 'tsconfig.base.json'));
       mkdirSync(join(scratch, 'packages'));
       mkdirSync(join(scratch, '.changeset'));
       const target = createAdapterPackage({ id: 'acme-id', display: 'Acme ID', root: scratch }) as string;
@@ -255,6 +328,9 @@ describe('the adapter template', () => {
       expect(source).toContain("SETTINGS_PREFIX = 'ACME_ID'");
       expect(lifecycleProblems(target)).toEqual([]);
       expect(read(join(target, 'test', 'conformance.test.ts'))).toContain('runConformanceSuite(');
+      // Its tests are the fake, the declared call budget and the shared suite: nothing of core's re-tested.
+      expect(readdirSync(join(target, 'test')).sort()).toEqual(['call-budget.ts', 'conformance.test.ts', 'fake-acme-id.ts']);
+      expect(await callBudgetProblems(target)).toEqual([]);
       expect(existsSync(join(scratch, '.changeset', 'adapter-acme-id.md'))).toBe(true);
       expect(() => createAdapterPackage({ id: 'acme-id', display: 'Acme', root: scratch })).toThrow(/exists already/);
       expect(() => createAdapterPackage({ id: 'Bad Id', display: 'x', root: scratch })).toThrow(/lowercase/);

@@ -1,4 +1,4 @@
-import { createJsonStore, createMemoryDriver, readAdapterOptions, type StateStore } from '@dcr-bridge/core';
+import { readAdapterOptions, type StateStore } from '@dcr-bridge/core';
 import { parseRegistration } from '@dcr-bridge/core/http';
 import { type BridgeHarness, konnectApplication, konnectEvent, operationContext, startBridge } from '@dcr-bridge/conformance';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -227,86 +227,6 @@ describe.each(GENERATIONS)('authentik %s', (generation) => {
       expect(checks?.[1]?.fix).toContain('Can view Application');
       expect(diagnostics?.adminUrl).toBe(idp.url);
       expect(await diagnostics?.tokenEndpoint(context)).toBe(`${idp.url}/application/o/token/`);
-    });
-  });
-
-  describe('lifecycle (core)', () => {
-    it('costs authentik the calls of the README table: one per operation on a client this process remembers', async () => {
-      await adapter.drained?.();
-      const calls = async (work: () => Promise<unknown>) => {
-        const start = idp.requests.length;
-        await work();
-        return idp.requests.slice(start).map((line) =>
-          line
-            .replace(/\/providers\/oauth2\/\d+\//, '/providers/oauth2/{pk}/')
-            .replace(/\/core\/applications\/[^/?]+\//, '/core/applications/{slug}/')
-            .replace(/client_id=[^&]+/, 'client_id={id}'),
-        );
-      };
-      const event = (clientId: string, body: Parameters<typeof konnectEvent>[1]) =>
-        bridge.call('POST', `/${clientId}/event-hook`, { body: konnectEvent(clientId, body) });
-      let clientId = '';
-      expect(await calls(async () => (clientId = (await bridge.call('POST', '/', { body: konnectApplication() })).body.client_id))).toEqual(
-        ['POST /api/v3/providers/oauth2/', 'POST /api/v3/core/applications/'],
-      );
-      expect(await calls(() => bridge.call('POST', '/', { body: konnectApplication({ scopes: ['read:orders'] }) }))).toEqual([
-        'GET /api/v3/propertymappings/provider/scope/?page=1&page_size=100',
-        'POST /api/v3/providers/oauth2/',
-        'POST /api/v3/core/applications/',
-      ]);
-      // Restore mode: the secret Konnect holds is read first (core keeps it, sealed, to put it back when Konnect does
-      // not get the new one), then the new one is PATCHed: 2 calls where the rotation alone was 1.
-      expect(await calls(() => bridge.call('POST', `/${clientId}/new-secret`))).toEqual([
-        'GET /api/v3/providers/oauth2/{pk}/',
-        'PATCH /api/v3/providers/oauth2/{pk}/',
-      ]);
-      expect(
-        await calls(() => event(clientId, { event_type: 'update_application', redirect_uris: ['https://app.example.com/cb'] })),
-      ).toEqual(['PATCH /api/v3/providers/oauth2/{pk}/']);
-      expect(await calls(() => event(clientId, { event_type: 'add_registration', audience: 'https://api.example.com' }))).toEqual([]);
-      expect(await calls(() => event(clientId, { event_type: 'remove_registration', audience: 'https://api.example.com' }))).toEqual([]);
-      expect(await calls(() => bridge.call('DELETE', `/${clientId}`))).toEqual([
-        'DELETE /api/v3/core/applications/{slug}/',
-        'DELETE /api/v3/providers/oauth2/{pk}/',
-      ]);
-
-      // Cold, as after a restart: another adapter reads the client once to prove it the bridge's.
-      const other = await bridge.call('POST', '/', { body: konnectApplication() });
-      const third = await bridge.call('POST', '/', { body: konnectApplication() });
-      const restarted = await startBridge(adapterOn(createJsonStore(createMemoryDriver())));
-      try {
-        const id = other.body.client_id as string;
-        // Cold: the look-up that proves the provider the bridge's also carries the secret Konnect holds: no second read.
-        expect(await calls(() => restarted.call('POST', `/${id}/new-secret`))).toEqual([
-          'GET /api/v3/providers/oauth2/?client_id={id}',
-          'PATCH /api/v3/providers/oauth2/{pk}/',
-        ]);
-        const coldId = third.body.client_id as string;
-        expect(
-          await calls(() =>
-            restarted.call('POST', `/${coldId}/event-hook`, {
-              body: konnectEvent(coldId, { event_type: 'update_application', redirect_uris: ['https://app.example.com/cb'] }),
-            }),
-          ),
-        ).toEqual(['GET /api/v3/providers/oauth2/?client_id={id}', 'PATCH /api/v3/providers/oauth2/{pk}/']);
-        expect(await calls(() => restarted.call('DELETE', `/${coldId}`))).toEqual([
-          'DELETE /api/v3/core/applications/{slug}/',
-          'DELETE /api/v3/providers/oauth2/{pk}/',
-        ]);
-        const coldDelete = await bridge.call('POST', '/', { body: konnectApplication() });
-        const fresh = await startBridge(adapterOn(createJsonStore(createMemoryDriver())));
-        try {
-          expect(await calls(() => fresh.call('DELETE', `/${coldDelete.body.client_id}`))).toEqual([
-            'GET /api/v3/providers/oauth2/?client_id={id}',
-            'DELETE /api/v3/core/applications/{slug}/',
-            'DELETE /api/v3/providers/oauth2/{pk}/',
-          ]);
-        } finally {
-          await fresh.close();
-        }
-      } finally {
-        await restarted.close();
-      }
     });
   });
 });

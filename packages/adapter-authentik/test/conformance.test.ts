@@ -1,5 +1,6 @@
 import type { LifecycleSettings } from '@dcr-bridge/core';
 import { createCapturingLogger, runConformanceSuite } from '@dcr-bridge/conformance';
+import { callBudget } from './call-budget.js';
 import { createAuthentikAdapter } from '../src/index.js';
 import { GENERATIONS, startFakeAuthentik, type FakeAuthentik } from './fake-authentik.js';
 import { afterAll } from 'vitest';
@@ -57,6 +58,7 @@ for (const generation of GENERATIONS) {
           refusedCredentials: () => ({ adapter: adapterWith('not-the-api-token'), secret: 'not-the-api-token' }),
         },
         faults: withoutDeleteFaults(idp.faults),
+        callBudget,
         build: (settings) => adapterWith(idp.apiToken, settings),
         // A rotation is one PATCH of the provider's client_secret (and so is putting Konnect's secret back).
         rotationRequest: { method: 'PATCH', path: /^\/api\/v3\/providers\/oauth2\/\d+\/$/ },

@@ -1,6 +1,7 @@
 import { afterAll } from 'vitest';
 import type { LifecycleSettings } from '@dcr-bridge/core';
 import { createCapturingLogger, runConformanceSuite } from '@dcr-bridge/conformance';
+import { callBudget } from './call-budget.js';
 import { createCognitoAdapter } from '../src/index.js';
 import { startCognitoEnvironment, type CognitoEnvironment } from './environment.js';
 
@@ -21,6 +22,7 @@ runConformanceSuite({
       createCognitoAdapter({ userPoolId: env.userPoolId, region: 'eu-west-1', endpoint: env.proxy.url, credentials, logger, ...settings });
     return {
       adapter: adapterAs(LOCAL_KEY),
+      callBudget,
       build: (settings) => adapterAs(LOCAL_KEY, settings),
       // The add of two-phase rotation. Every AWS call is POST / naming its operation in X-Amz-Target; the
       // proxy shows the kit each call as POST /<Operation>, so this matches AddUserPoolClientSecret alone.

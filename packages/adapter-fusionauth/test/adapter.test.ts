@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createJsonStore, createMemoryDriver, readAdapterOptions, type StateStore } from '@dcr-bridge/core';
+import { readAdapterOptions, type StateStore } from '@dcr-bridge/core';
 import { type BridgeHarness, konnectApplication, konnectEvent, operationContext, startBridge } from '@dcr-bridge/conformance';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFusionauthAdapter, dcrBridgeAdapter, type FusionauthAdapterOptions } from '../src/index.js';
@@ -307,61 +307,6 @@ describe('doctor', () => {
       expect(JSON.stringify(checks)).not.toContain('wrong-api-key');
     } finally {
       await refused.close?.();
-    }
-  });
-});
-
-describe('lifecycle (core)', () => {
-  it('costs FusionAuth the calls of the README table', async () => {
-    await adapter.drained?.();
-    const calls = async (work: () => Promise<unknown>) => {
-      const start = idp.requests.length;
-      await work();
-      return idp.requests.slice(start).map((line) =>
-        line
-          .replace(idp.targetEntityId, '{target}')
-          .replace(/\/type\/[0-9a-f-]{36}/, '/type/{type}')
-          .replace(/\/entity\/[0-9a-f-]{36}/, '/entity/{id}'),
-      );
-    };
-    const event = (clientId: string, body: Parameters<typeof konnectEvent>[1]) =>
-      bridge.call('POST', `/${clientId}/event-hook`, { body: konnectEvent(clientId, body) });
-    let clientId = '';
-    expect(await calls(async () => (clientId = (await bridge.call('POST', '/', { body: konnectApplication() })).body.client_id))).toEqual([
-      'POST /api/entity/{id}',
-      'POST /api/entity/{target}/grant',
-    ]);
-    expect(await calls(() => bridge.call('POST', '/', { body: konnectApplication({ scopes: ['read:orders'] }) }))).toEqual([
-      'GET /api/entity/{target}',
-      'GET /api/entity/type/{type}',
-      'POST /api/entity/{id}',
-      'POST /api/entity/{target}/grant',
-    ]);
-    // A rotation reads the secret Konnect holds (restore mode: core keeps it, sealed, to put it back when Konnect
-    // does not get the new one), then PATCHes the new one alone. Redirect URIs write the whole entity back, so core
-    // reads it first even when it remembers it.
-    expect(await calls(() => bridge.call('POST', `/${clientId}/new-secret`))).toEqual(['GET /api/entity/{id}', 'PATCH /api/entity/{id}']);
-    expect(await calls(() => event(clientId, { event_type: 'update_application', redirect_uris: ['https://app.example.com/cb'] }))).toEqual(
-      ['GET /api/entity/{id}', 'PUT /api/entity/{id}'],
-    );
-    expect(await calls(() => event(clientId, { event_type: 'add_registration', audience: 'https://api.example.com' }))).toEqual([]);
-    expect(await calls(() => event(clientId, { event_type: 'remove_registration', audience: 'https://api.example.com' }))).toEqual([]);
-    expect(await calls(() => bridge.call('DELETE', `/${clientId}`))).toEqual(['DELETE /api/entity/{id}']);
-
-    // Cold, as after a restart: the first operation reads the entity once to prove it the bridge's.
-    const other = await bridge.call('POST', '/', { body: konnectApplication() });
-    const coldAdapter = adapterOn(createJsonStore(createMemoryDriver()));
-    const restarted = await startBridge(coldAdapter);
-    try {
-      const id = other.body.client_id as string;
-      // Cold: the read that proves the entity the bridge's also carries the secret Konnect holds.
-      expect(await calls(() => restarted.call('POST', `/${id}/new-secret`))).toEqual(['GET /api/entity/{id}', 'PATCH /api/entity/{id}']);
-      expect(await calls(() => restarted.call('DELETE', `/${id}`))).toEqual(['DELETE /api/entity/{id}']);
-      const third = (await bridge.call('POST', '/', { body: konnectApplication() })).body.client_id as string;
-      expect(await calls(() => restarted.call('DELETE', `/${third}`))).toEqual(['GET /api/entity/{id}', 'DELETE /api/entity/{id}']);
-    } finally {
-      await restarted.close();
-      await coldAdapter.close?.();
     }
   });
 });

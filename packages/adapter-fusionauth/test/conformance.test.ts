@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { LifecycleSettings } from '@dcr-bridge/core';
 import { createCapturingLogger, runConformanceSuite } from '@dcr-bridge/conformance';
+import { callBudget } from './call-budget.js';
 import { createFusionauthAdapter } from '../src/index.js';
 import { startFakeFusionauth, type FakeFusionauth } from './fake-fusionauth.js';
 
@@ -38,6 +39,7 @@ runConformanceSuite({
       faults: idp.faults,
       // FusionAuth's entity ids are UUIDs: an unknown client is a UUID no entity has (other ids never reach it).
       unknownClientId: randomUUID(),
+      callBudget,
       build: (settings) => adapterWith(idp.apiKey, settings),
       // A rotation is one PATCH of the entity's clientSecret (and so is putting Konnect's secret back).
       rotationRequest: { method: 'PATCH', path: /^\/api\/entity\/[^/]+$/ },

@@ -1,5 +1,6 @@
 import type { LifecycleSettings } from '@dcr-bridge/core';
 import { createCapturingLogger, runConformanceSuite } from '@dcr-bridge/conformance';
+import { callBudget } from './call-budget.js';
 import { createKeycloakAdapter } from '../src/index.js';
 import { startFakeKeycloak, tokenAudiences, type FakeKeycloak } from './fake-keycloak.js';
 
@@ -24,6 +25,7 @@ runConformanceSuite({
       keycloak.failNext(method, path, 429, { error: 'too many requests' }, { 'retry-after': String(retryAfterSeconds) });
     return {
       adapter: adapterWith(keycloak.admin.clientSecret),
+      callBudget,
       build: (settings) => adapterWith(keycloak.admin.clientSecret, settings),
       // Restore mode: the rotation itself gives the client its new secret (ClientResource.regenerateSecret).
       rotationRequest: { method: 'POST', path: /\/clients\/[^/]+\/client-secret$/ },

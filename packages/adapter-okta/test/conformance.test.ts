@@ -1,5 +1,6 @@
 import { exportJWK, generateKeyPair } from 'jose';
 import { createCapturingLogger, runConformanceSuite, type ConformanceIdpPlumbing } from '@dcr-bridge/conformance';
+import { callBudget } from './call-budget.js';
 import { afterAll } from 'vitest';
 import { createOktaAdapter } from '../src/index.js';
 import { startOrg } from './setup.js';
@@ -78,6 +79,7 @@ for (const mode of Object.keys(modes) as Array<keyof typeof modes>) {
       return {
         adapter: createOktaAdapter({ domain: org.okta.url, auth, logger }),
         // The same org and credentials, with the journal, vault and overlap the rotation group gives (a restart, a replica).
+        callBudget,
         build: (settings) => createOktaAdapter({ domain: org.okta.url, auth, logger, ...settings }),
         // Two-phase rotation: the new secret is the one this POST adds beside the old.
         rotationRequest: { method: 'POST', path: /^\/api\/v1\/apps\/[^/]+\/credentials\/secrets$/ },

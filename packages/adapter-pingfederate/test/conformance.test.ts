@@ -1,4 +1,5 @@
 import { createCapturingLogger, runConformanceSuite } from '@dcr-bridge/conformance';
+import { callBudget } from './call-budget.js';
 import { createPingFederateAdapter } from '../src/index.js';
 import { afterAll } from 'vitest';
 import { startFakePingFederate, type FakePingFederate } from './fake-pingfederate.js';
@@ -46,6 +47,7 @@ runConformanceSuite({
         }),
       },
       faults: pf.faults,
+      callBudget,
       build: (settings) => createPingFederateAdapter({ adminUrl: pf.adminUrl, auth: pf.admin, logger, ...settings }),
       // The rotation itself (restore mode: PingFederate keeps one secret per client that the bridge rotates).
       rotationRequest: { method: 'PUT', path: /\/oauth\/clients\/[^/]+\/clientAuth\/clientSecret$/ },

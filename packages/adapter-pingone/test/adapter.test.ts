@@ -7,14 +7,7 @@ import {
   type JournalEntry,
 } from '@dcr-bridge/core';
 import { parseRegistration } from '@dcr-bridge/core/http';
-import {
-  type BridgeHarness,
-  createCapturingLogger,
-  konnectApplication,
-  konnectEvent,
-  operationContext,
-  startBridge,
-} from '@dcr-bridge/conformance';
+import { type BridgeHarness, createCapturingLogger, konnectApplication, operationContext, startBridge } from '@dcr-bridge/conformance';
 import { MockAgent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createPingOneAdapter, dcrBridgeAdapter, type PingOneAdapterOptions } from '../src/index.js';
@@ -288,107 +281,6 @@ describe('lifecycle (core)', () => {
     start = p1.requests.length;
     expect((await bridge.call('DELETE', `/${clientId}`)).status).toBe(204);
     expect(p1.requests.slice(start)).toEqual([`GET ${application}`]);
-  });
-});
-
-/** The PingOne calls an operation makes, ids replaced by {id}, worker token requests left out. */
-async function callsOf(run: () => Promise<unknown>): Promise<string[]> {
-  const start = p1.requests.length;
-  await run();
-  return p1.requests
-    .slice(start)
-    .filter((line) => line.includes('/v1/'))
-    .map((line) => line.replace(/\/[0-9a-f-]{36}/g, '/{id}').replace(/\?.*$/, ''));
-}
-
-const APP = 'applications/{id}';
-const api = (...lines: string[]) => lines.map((line) => line.replace(/^(\w+) /, '$1 /v1/environments/{id}/'));
-
-describe('PingOne calls per Konnect operation', () => {
-  it('remembered (the instance that created the application): create 2 (+ scopes and grants), new-secret 3, update 2, registrations 0, delete 1', async () => {
-    let clientId = '';
-    expect(
-      await callsOf(async () => {
-        clientId = (await bridge.call('POST', '/', { body: konnectApplication({ scopes: ['orders:read', 'profile'] }) })).body.client_id;
-      }),
-    ).toEqual(
-      api(
-        'GET resources',
-        'GET resources/{id}/scopes',
-        'GET resources/{id}/scopes',
-        'POST applications',
-        `GET ${APP}/secret`,
-        `POST ${APP}/grants`,
-        `POST ${APP}/grants`,
-      ),
-    );
-    // The scopes are read resource by resource until every requested one is found.
-    expect(await callsOf(() => bridge.call('POST', '/', { body: konnectApplication({ scopes: ['profile'] }) }))).toEqual(
-      api('GET resources', 'GET resources/{id}/scopes', 'POST applications', `GET ${APP}/secret`, `POST ${APP}/grants`),
-    );
-    expect(await callsOf(() => bridge.call('POST', '/', { body: konnectApplication() }))).toEqual(
-      api('POST applications', `GET ${APP}/secret`),
-    );
-
-    let rotated = '';
-    // Two-phase: read which secrets it has, add the new one (the old one kept as PingOne's previous secret),
-    // and once Konnect got the answer end the old one (DELETE …/secret ends the previous secret).
-    expect(
-      await callsOf(async () => {
-        rotated = (await bridge.call('POST', `/${clientId}/new-secret`)).body.client_secret;
-        await adapter.drained?.();
-      }),
-    ).toEqual(api(`GET ${APP}/secret`, `POST ${APP}/secret`, `DELETE ${APP}/secret`));
-    expect(await p1.clientCredentials(clientId, rotated)).toBe(true);
-    // The PUT replaces the whole application, so it is built on a fresh read even of a remembered one.
-    expect(
-      await callsOf(() =>
-        bridge.call('POST', `/${clientId}/event-hook`, {
-          body: konnectEvent(clientId, { event_type: 'update_application', redirect_uris: ['https://app.example.com/cb2'] }),
-        }),
-      ),
-    ).toEqual(api(`GET ${APP}`, `PUT ${APP}`));
-    expect(p1.app(clientId)?.body.redirectUris).toEqual(['https://app.example.com/cb2']);
-    for (const event_type of ['add_registration', 'remove_registration'] as const) {
-      expect(
-        await callsOf(() =>
-          bridge.call('POST', `/${clientId}/event-hook`, {
-            body: konnectEvent(clientId, { event_type, audience: 'https://orders.example.com' }),
-          }),
-        ),
-      ).toEqual([]);
-    }
-    expect(await callsOf(() => bridge.call('DELETE', `/${clientId}`))).toEqual(api(`DELETE ${APP}`));
-    expect(p1.app(clientId)).toBeUndefined();
-  });
-
-  it('cold (another instance, as after a restart): new-secret 4, update 2, delete 2', async () => {
-    const clientId = (await bridge.call('POST', '/', { body: konnectApplication() })).body.client_id as string;
-    const cold = adapterFor();
-    const restarted = await startBridge(cold);
-    try {
-      let rotated = '';
-      expect(
-        await callsOf(async () => {
-          rotated = (await restarted.call('POST', `/${clientId}/new-secret`)).body.client_secret;
-          await cold.drained?.();
-        }),
-      ).toEqual(api(`GET ${APP}`, `GET ${APP}/secret`, `POST ${APP}/secret`, `DELETE ${APP}/secret`));
-      expect(await p1.clientCredentials(clientId, rotated)).toBe(true);
-      const update = konnectEvent(clientId, { event_type: 'update_application', redirect_uris: ['https://app.example.com/cold'] });
-      expect(await callsOf(() => restarted.call('POST', `/${clientId}/event-hook`, { body: update }))).toEqual(
-        api(`GET ${APP}`, `PUT ${APP}`),
-      );
-      const other = await startBridge(adapterFor());
-      try {
-        expect(await callsOf(() => other.call('DELETE', `/${clientId}`))).toEqual(api(`GET ${APP}`, `DELETE ${APP}`));
-      } finally {
-        await other.close();
-      }
-      expect(p1.app(clientId)).toBeUndefined();
-    } finally {
-      await restarted.close();
-    }
   });
 });
 

@@ -1,5 +1,6 @@
 import type { LifecycleSettings } from '@dcr-bridge/core';
 import { createCapturingLogger, runConformanceSuite } from '@dcr-bridge/conformance';
+import { callBudget } from './call-budget.js';
 import { createPingOneAdapter } from '../src/index.js';
 import { afterAll } from 'vitest';
 import { startFakePingOne, type FakePingOne } from './fake-pingone.js';
@@ -46,6 +47,7 @@ runConformanceSuite({
         refusedCredentials: () => ({ adapter: adapterWith('wrong-worker-secret'), secret: 'wrong-worker-secret' }),
       },
       faults: p1.faults,
+      callBudget,
       build: (settings) => adapterWith(p1.worker.clientSecret, settings),
       // The add: the new current secret, the replaced one kept as PingOne's previous secret.
       rotationRequest: { method: 'POST', path: /\/applications\/[^/]+\/secret$/ },

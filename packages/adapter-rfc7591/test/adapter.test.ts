@@ -10,8 +10,6 @@ import {
   createMemoryDriver,
   readAdapterOptions,
   silentLogger,
-  type CreatedClient,
-  type DcrAdapter,
   type OperationContext,
   type StateStore,
 } from '@dcr-bridge/core';
@@ -77,109 +75,6 @@ describe('state across restarts', () => {
     expect(await idp.storedClient(created.clientId)).toBeUndefined();
     expect(await after.get(created.clientId)).toBeUndefined();
     await after.close();
-  });
-});
-
-describe('IdP calls per operation', () => {
-  const application = {
-    applicationId: 'app',
-    applicationName: 'Test app',
-    applicationDescription: '',
-    portalId: 'p',
-    organizationId: 'o',
-    developerId: 'd',
-    authStrategyId: 'a',
-    dcrProviderId: 'x',
-  };
-  const updateApplication = (redirectUris: string[]) => ({ type: 'update_application' as const, redirectUris, application });
-
-  /** The requests the provider received while `work` ran (the tests in this file run one at a time). */
-  async function callsOf(work: () => Promise<unknown>): Promise<string[]> {
-    const before = idp.requests.length;
-    await work();
-    return idp.requests.slice(before);
-  }
-
-  it('costs one call per create and delete and two per rotation and update, remembered or after a restart', async () => {
-    const store = memoryStore();
-    const options = { issuer: idp.issuer, initialAccessToken: await idp.rotatingInitialAccessToken(), store, allowInsecureHttp: true };
-    const adapter = createRfc7591Adapter(options);
-    const restarted: DcrAdapter[] = [];
-    /** A second process on the same store, which has never seen the client: nothing remembered. */
-    const cold = () => {
-      const fresh = createRfc7591Adapter(options);
-      restarted.push(fresh);
-      return fresh;
-    };
-    try {
-      let first: CreatedClient | undefined;
-      expect(await callsOf(async () => (first = await adapter.createClient(registration(), context())))).toEqual([
-        'GET /.well-known/openid-configuration',
-        'POST /reg',
-      ]);
-      const id = first?.clientId as string;
-      const management = `/reg/${id}`;
-
-      // (a) Remembered: the adapter that created the client.
-      let rotated = '';
-      expect(await callsOf(async () => ({ clientSecret: rotated } = await adapter.rotateSecret!(id, context())))).toEqual([
-        `GET ${management}`,
-        `PUT ${management}`,
-      ]);
-      expect(await idp.canGetToken(id, first?.clientSecret as string)).toBe(false);
-      expect(await idp.canGetToken(id, rotated)).toBe(true);
-      expect(await callsOf(() => adapter.applyEvent!(id, updateApplication(['https://remembered.example.com/cb']), context()))).toEqual([
-        `GET ${management}`,
-        `PUT ${management}`,
-      ]);
-      expect((await idp.storedClient(id))?.redirect_uris).toEqual(['https://remembered.example.com/cb']);
-      expect(
-        await callsOf(() =>
-          adapter.applyEvent!(
-            id,
-            { type: 'add_registration', apiProductVersionId: 'v1', audience: 'https://api.example.com', application },
-            context(),
-          ),
-        ),
-      ).toEqual([]);
-      expect(
-        await callsOf(() =>
-          adapter.applyEvent!(
-            id,
-            { type: 'remove_registration', apiProductVersionId: 'v1', audience: 'https://api.example.com', application },
-            context(),
-          ),
-        ),
-      ).toEqual([]);
-      expect(await callsOf(() => adapter.deleteClient(id, context()))).toEqual([`DELETE ${management}`]);
-      expect(await idp.storedClient(id)).toBeUndefined();
-      expect(await idp.canGetToken(id, rotated)).toBe(false);
-
-      // Discovery happens once per process.
-      let second: CreatedClient | undefined;
-      expect(await callsOf(async () => (second = await adapter.createClient(registration(), context())))).toEqual(['POST /reg']);
-      const other = second?.clientId as string;
-      const otherManagement = `/reg/${other}`;
-
-      // (b) Cold: each operation from a process that did not create the client (no discovery needed either).
-      let coldRotated = '';
-      expect(await callsOf(async () => ({ clientSecret: coldRotated } = await cold().rotateSecret!(other, context())))).toEqual([
-        `GET ${otherManagement}`,
-        `PUT ${otherManagement}`,
-      ]);
-      expect(await idp.canGetToken(other, second?.clientSecret as string)).toBe(false);
-      expect(await idp.canGetToken(other, coldRotated)).toBe(true);
-      expect(await callsOf(() => cold().applyEvent!(other, updateApplication(['https://cold.example.com/cb']), context()))).toEqual([
-        `GET ${otherManagement}`,
-        `PUT ${otherManagement}`,
-      ]);
-      expect((await idp.storedClient(other))?.redirect_uris).toEqual(['https://cold.example.com/cb']);
-      expect(await callsOf(() => cold().deleteClient(other, context()))).toEqual([`DELETE ${otherManagement}`]);
-      expect(await idp.storedClient(other)).toBeUndefined();
-      expect(await store.get(other)).toBeUndefined();
-    } finally {
-      await Promise.all([adapter, ...restarted].map((each) => each.close?.()));
-    }
   });
 });
 

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createEncryptedStore, createMemoryDriver, type LifecycleSettings } from '@dcr-bridge/core';
 import { createCapturingLogger, runConformanceSuite } from '@dcr-bridge/conformance';
+import { callBudget } from './call-budget.js';
 import { createSqliteDriver } from '@dcr-bridge/store-sqlite';
 import { afterAll, expect } from 'vitest';
 import { createRfc7591Adapter } from '../src/index.js';
@@ -43,6 +44,8 @@ runConformanceSuite({
       logger,
       hiddenValues: [idp.admin.clientSecret],
       idp: {
+        // The provider's request log, its token endpoint (the backdoor's token requests) left out.
+        adminRequests: () => idp.requests.filter((line) => !line.startsWith('POST /token')),
         // The initial access token mode fetches no token: the cold adapter gets its registration token by client_credentials.
         coldAdapter: () =>
           createRfc7591Adapter({
@@ -69,6 +72,7 @@ runConformanceSuite({
       foreignClients: 'unknown',
       unknownScope: 'no-such-scope',
       faults: idp.faults,
+      callBudget,
       build: (settings) => ({ ...adapterWith(settings), close: async () => undefined }),
       // RFC 7592: a rotation is an update (PUT) whose answer carries the new secret.
       rotationRequest: { method: 'PUT', path: /^\/reg\/[^/]+$/ },

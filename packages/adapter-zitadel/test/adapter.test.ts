@@ -138,48 +138,6 @@ describe('client_credentials: a service user', () => {
     expect(await idp.clientCredentials(res.body.client_id, `${res.body.client_secret}x`)).toBe(false);
   });
 
-  it('costs ZITADEL the calls of the README table, remembered and cold', async () => {
-    let clientId = '';
-    let secret = '';
-    expect(
-      await calls(async () => {
-        const res = await bridge.call('POST', '/', { body: machineApplication() });
-        ({ client_id: clientId, client_secret: secret } = res.body as { client_id: string; client_secret: string });
-      }),
-    ).toEqual(['POST /CreateUser', 'POST /SetUserMetadata', 'POST /AddSecret']);
-    let rotated = '';
-    expect(await calls(async () => (rotated = (await bridge.call('POST', `/${clientId}/new-secret`)).body.client_secret))).toEqual([
-      'POST /AddSecret',
-    ]);
-    expect(await idp.clientCredentials(clientId, secret)).toBe(false);
-    expect(await idp.clientCredentials(clientId, rotated)).toBe(true);
-    const update = konnectEvent(clientId, { event_type: 'update_application', redirect_uris: ['https://app.example.com/cb2'] });
-    expect(
-      await calls(async () => expect((await bridge.call('POST', `/${clientId}/event-hook`, { body: update })).status).toBe(200)),
-    ).toEqual(['POST /SetUserMetadata']);
-    expect(await idp.redirectUris(clientId)).toEqual(['https://app.example.com/cb2']);
-    expect(await idp.clientCredentials(clientId, rotated)).toBe(true);
-
-    // Cold, as after a restart: one GetUserByID (the client id is the user id), then the operation.
-    const coldUpdate = await startBridge(adapterOn(createJsonStore(createMemoryDriver())));
-    const cold = await startBridge(adapterOn(createJsonStore(createMemoryDriver())));
-    try {
-      expect(await calls(() => coldUpdate.call('POST', `/${clientId}/event-hook`, { body: update }))).toEqual([
-        'POST /GetUserByID',
-        'POST /SetUserMetadata',
-      ]);
-      expect(await calls(() => cold.call('POST', `/${clientId}/new-secret`))).toEqual(['POST /GetUserByID', 'POST /AddSecret']);
-      expect(await calls(async () => expect((await cold.call('DELETE', `/${clientId}`)).status).toBe(204))).toEqual(['POST /DeleteUser']);
-      expect(idp.machineUser(clientId)).toBeUndefined();
-      expect(await calls(async () => expect((await coldUpdate.call('DELETE', `/${clientId}`)).status).toBe(204))).toEqual([
-        'POST /DeleteUser',
-      ]);
-    } finally {
-      await cold.close();
-      await coldUpdate.close();
-    }
-  });
-
   it('keeps no metadata for a registration without redirect URIs, and an update to none replaces them with none', async () => {
     let clientId = '';
     expect(

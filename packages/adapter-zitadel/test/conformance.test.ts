@@ -1,5 +1,6 @@
 import type { LifecycleSettings } from '@dcr-bridge/core';
 import { createCapturingLogger, runConformanceSuite } from '@dcr-bridge/conformance';
+import { callBudget } from './call-budget.js';
 import { createZitadelAdapter } from '../src/index.js';
 import { startFakeZitadel, type FakeZitadel, type ZitadelGeneration } from './fake-zitadel.js';
 
@@ -46,6 +47,7 @@ for (const generation of ['current', 'v4.5'] satisfies ZitadelGeneration[]) {
           refusedCredentials: () => ({ adapter: adapterWith('not-the-api-token'), secret: 'not-the-api-token' }),
         },
         faults: idp.faults,
+        callBudget,
         build: (settings) => adapterWith(idp.apiToken, settings),
         // The suite's client_credentials registrations are service users: their secret comes from AddSecret, which replaces it.
         rotationRequest: { method: 'POST', path: new RegExp(`^${userService}/AddSecret$`) },

@@ -1,10 +1,12 @@
 export {
   runConformanceSuite,
   SCENARIOS,
+  type CallBudget,
   type ConformanceBackdoor,
   type ConformanceIdpPlumbing,
   type ConformanceOptions,
   type ConformanceTarget,
+  type OperationCalls,
   type ScenarioId,
 } from './suite.js';
 export { startBridge, type BridgeHarness, type HarnessResponse } from './harness.js';

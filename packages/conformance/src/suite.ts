@@ -1,4 +1,5 @@
 import { afterAll, describe } from 'vitest';
+import { callsGroup } from './suite/calls.js';
 import { contractGroup, errorAnswersGroup } from './suite/contract.js';
 import { faultsGroup } from './suite/faults.js';
 import { idpPlumbingGroup } from './suite/idp-plumbing.js';
@@ -12,7 +13,14 @@ import { scenarioRegistry } from './suite/scenarios.js';
 import type { ConformanceOptions } from './suite/target.js';
 
 export { SCENARIOS, type ScenarioId } from './suite/scenarios.js';
-export type { ConformanceBackdoor, ConformanceIdpPlumbing, ConformanceOptions, ConformanceTarget } from './suite/target.js';
+export type {
+  CallBudget,
+  ConformanceBackdoor,
+  ConformanceIdpPlumbing,
+  ConformanceOptions,
+  ConformanceTarget,
+  OperationCalls,
+} from './suite/target.js';
 
 /**
  * The Konnect scenarios every adapter must pass, run through the real HTTP layer against the adapter and
@@ -29,6 +37,7 @@ export function runConformanceSuite(options: ConformanceOptions): void {
     racesGroup(run);
     rotationGroup(run);
     recoveryGroup(run);
+    callsGroup(run);
     faultsGroup(run);
     logsGroup(run);
     idpPlumbingGroup(run);

@@ -18,11 +18,13 @@ interface MemoryClient {
 
 function createMemoryIdp() {
   const clients = new Map<string, MemoryClient>();
+  /** Every primitive called, oldest first: this IdP's request log (`idp.adminRequests`). */
+  const calls: string[] = [];
   const primitives: IdpPrimitives<MemoryClient> = {
     id: 'memory',
     idpName: 'The memory IdP',
     marker: 'managed flag',
-    find: async (clientId) => clients.get(clientId),
+    find: async (clientId) => (calls.push(`find ${clientId}`), clients.get(clientId)),
     isOurs: (client) => client.managed,
     registration: {
       idp: 'The memory IdP',
@@ -32,6 +34,7 @@ function createMemoryIdp() {
       scopes: { kind: 'checked-by-idp' },
     },
     async create(registration, context) {
+      calls.push('create');
       if (registration.scopes.includes('unknown-scope')) throw new BridgeError('invalid_scope', 'Scope "unknown-scope" does not exist.');
       const clientId = randomUUID();
       const secret = randomBytes(16).toString('hex');
@@ -42,24 +45,43 @@ function createMemoryIdp() {
       return { clientId, clientSecret: secret };
     },
     async findByNonce(nonce, { clientName }) {
+      calls.push(`findByNonce ${nonce}`);
       const found = [...clients].find(([, client]) => client.managed && client.name === `${clientName}-${nonce}`);
       return found && { clientId: found[0], client: found[1] };
     },
-    remove: async (clientId) => void clients.delete(clientId),
-    async rotateSecret(_clientId, client) {
+    remove: async (clientId) => void (calls.push(`remove ${clientId}`), clients.delete(clientId)),
+    async rotateSecret(clientId, client) {
+      calls.push(`rotateSecret ${clientId}`);
       client.secret = randomBytes(16).toString('hex');
       return client.secret;
     },
-    replaceRedirectUris: async (_clientId, client, redirectUris) => void (client.redirectUris = redirectUris),
-    addAudience: async (_clientId, client, audience) => void (client.audiences = [...new Set([...client.audiences, audience])]),
-    removeAudience: async (_clientId, client, audience) =>
-      void (client.audiences = client.audiences.filter((candidate) => candidate !== audience)),
+    async replaceRedirectUris(clientId, client, redirectUris) {
+      calls.push(`replaceRedirectUris ${clientId}`);
+      client.redirectUris = redirectUris;
+    },
+    async addAudience(clientId, client, audience) {
+      calls.push(`addAudience ${clientId}`);
+      client.audiences = [...new Set([...client.audiences, audience])];
+    },
+    async removeAudience(clientId, client, audience) {
+      calls.push(`removeAudience ${clientId}`);
+      client.audiences = client.audiences.filter((candidate) => candidate !== audience);
+    },
     checkReady: async () => ({ ready: true }),
   };
   const adapter = defineDcrAdapter(primitives);
   return {
     adapter,
     build: (settings: LifecycleSettings) => defineDcrAdapter(primitives, settings),
+    idp: { adminRequests: () => calls },
+    // One primitive per operation on a client core remembers; a cold adapter reads (`find`) it first.
+    callBudget: {
+      create: { remembered: 1, cold: 1 },
+      rotate: { remembered: 1, cold: 2 },
+      update: { remembered: 1, cold: 2 },
+      registration: { remembered: 1, cold: 2 },
+      delete: { remembered: 1, cold: 2 },
+    },
     backdoor: {
       canGetToken: async (clientId: string, secret: string) => clients.get(clientId)?.secret === secret,
       clientExists: async (clientId: string) => clients.has(clientId),

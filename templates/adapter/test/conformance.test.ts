@@ -1,6 +1,7 @@
 import type { LifecycleSettings } from '@dcr-bridge/core';
 import { createCapturingLogger, runConformanceSuite } from '@dcr-bridge/conformance';
 import { create__PASCAL__Adapter } from '../src/index.js';
+import { callBudget } from './call-budget.js';
 import { startFake__PASCAL__, type Fake__PASCAL__ } from './fake-__ID__.js';
 
 let idp: Fake__PASCAL__;
@@ -24,7 +25,7 @@ runConformanceSuite({
       adapter: adapterWith(idp.apiToken),
       logger,
       hiddenValues: [idp.apiToken],
-      // The IdP's side of the wire for the suite's `idp plumbing` group: replace with your fake's.
+      // The IdP's side of the wire for the suite's `idp plumbing` and `calls` groups: replace with your fake's.
       idp: {
         adminRequests: () => idp.requests.filter((line) => !line.includes('/oauth/token')),
         coldAdapter: () => adapterWith(idp.apiToken),
@@ -33,7 +34,9 @@ runConformanceSuite({
         refusedCredentials: () => ({ adapter: adapterWith('not-the-api-token'), secret: 'not-the-api-token' }),
       },
       faults: idp.faults,
-      // For the suite's `rotation` group: adapters on a journal it holds, and the IdP request that issues a secret.
+      // What each Konnect operation costs at your IdP, for the suite's `calls` group (and the README's table).
+      callBudget,
+      // For the suite's `rotation` and `recovery` groups: adapters on a journal it holds, and the IdP request that issues a secret.
       build: (settings) => adapterWith(idp.apiToken, settings),
       rotationRequest: { method: 'POST', path: /\/admin\/clients\/[^/]+\/secret$/ },
       application: { scopes: ['read:orders'] },

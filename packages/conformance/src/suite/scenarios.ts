@@ -47,6 +47,11 @@ export const SCENARIOS = {
   'recovery/by-nonce':
     'a create whose client id never reached the journal: recover() finds the client by the nonce its name carries and deletes it alone',
   'recovery/never-created': 'an open create that never reached the IdP: recover() closes it and deletes nothing',
+  'calls/create': 'a create costs the IdP requests the target declares (callBudget.create), remembered and cold',
+  'calls/rotate': 'a rotation costs the IdP requests the target declares, the old secret retired after the answer included',
+  'calls/update': 'update_application costs the IdP requests the target declares, remembered and cold',
+  'calls/registration': 'add_registration and remove_registration each cost the IdP requests the target declares',
+  'calls/delete': 'a delete costs the IdP requests the target declares, remembered and cold',
   'faults/konnect-load': 'keeps its promises while a fifth of the IdP requests fail, hang, or complete late or unanswered',
   'logs/no-secrets': 'no client secret the bridge handed out, nor any hidden value, reaches a log line',
   'idp-plumbing/one-admin-token': 'eight concurrent creates on a cold adapter fetch exactly one admin token',

@@ -46,6 +46,32 @@ export interface ConformanceIdpPlumbing {
   refusedCredentials?(): { adapter: DcrAdapter; secret: string };
 }
 
+/** IdP requests of one Konnect operation: on the adapter that created the client, and on one that has never seen it. */
+export interface OperationCalls {
+  /** On the adapter that created the client (core remembers it). */
+  remembered: number;
+  /** On a new adapter on the same IdP (`build`), made ready first, that has never seen the client: as after a restart. */
+  cold: number;
+}
+
+/**
+ * What each Konnect operation costs at the IdP: the admin requests (`idp.adminRequests`, token requests aside)
+ * from Konnect's call until the adapter's background work is drained (a secret retired after the answer
+ * counts). The `calls` group holds the adapter to it exactly, and the README's table of IdP calls per Konnect
+ * operation says the same (scripts/conventions.test.ts). Give the reason of each number in a comment.
+ */
+export interface CallBudget {
+  /** A create with the target's `application`; remembered: a create after an earlier one of the same adapter. */
+  create: OperationCalls;
+  /** new-secret, the old secret's retirement after the answer included (required when the adapter rotates). */
+  rotate?: OperationCalls;
+  /** update_application (required when the adapter updates redirect URIs). */
+  update?: OperationCalls;
+  /** Each of add_registration and remove_registration with an audience (0 where they are acknowledged only). */
+  registration: OperationCalls;
+  delete: OperationCalls;
+}
+
 export interface ConformanceTarget {
   adapter: DcrAdapter;
   backdoor: ConformanceBackdoor;
@@ -98,8 +124,10 @@ export interface ConformanceTarget {
     unsearchableCreate?: { method: string; path: RegExp };
     tokenRotatingUpdate?: { method: string; path: RegExp };
   };
-  /** The IdP's side of the wire, for the `idp plumbing` group. */
+  /** The IdP's side of the wire, for the `idp plumbing` and `calls` groups. */
   idp?: ConformanceIdpPlumbing;
+  /** The IdP requests each Konnect operation costs, for the `calls` group. */
+  callBudget?: CallBudget;
 }
 
 export interface ConformanceOptions {
