@@ -34,8 +34,8 @@ export function callsGroup(run: SuiteRun): void {
     return log().slice(start);
   }
 
-  /** Checks the count against the budget, showing the requests when it differs. */
-  function withinBudget(what: string, requests: string[], expected: number): void {
+  /** The count must be the budget exactly (fewer calls too: the README would overstate them); a failure shows the requests. */
+  function expectBudgeted(what: string, requests: string[], expected: number): void {
     expect(requests.length, `${what}: ${requests.length} IdP requests, the budget says ${expected}:\n${requests.join('\n')}`).toBe(
       expected,
     );
@@ -72,7 +72,7 @@ export function callsGroup(run: SuiteRun): void {
         const check = await measured.call(on, client);
         if (check) checks.push(check);
       });
-      withinBudget(what, requests, expected);
+      expectBudgeted(what, requests, expected);
       for (const check of checks) await check();
     };
     await measure(run.bridge, [main], `${operation}, remembered`, budget.remembered);
@@ -91,7 +91,7 @@ export function callsGroup(run: SuiteRun): void {
       // Remembered: what a create costs a process that has created before (what it learns once is learnt).
       await run.createClient(ctx);
       let created = { clientId: '', secret: '' };
-      withinBudget(
+      expectBudgeted(
         'create, remembered',
         await requestsOf('calls/create', [main], async () => void (created = await run.createClient(ctx))),
         budget.remembered,
@@ -103,7 +103,7 @@ export function callsGroup(run: SuiteRun): void {
         expect(res.status, JSON.stringify(res.body)).toBe(201);
         ctx.onTestFinished(async () => void (await run.call('DELETE', clientPath(res.body.client_id as string))));
       });
-      withinBudget('create, cold', requests, budget.cold);
+      expectBudgeted('create, cold', requests, budget.cold);
     });
 
     scenario('calls/rotate', async (ctx) => {
