@@ -1,7 +1,9 @@
+import { channel } from 'node:diagnostics_channel';
 import { closeSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, fsyncSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { StoreDriver } from '@dcr-bridge/core';
+import { CHANNELS, type StoreMessage } from '@dcr-bridge/core/http';
 // The owner claim alone: the package's index would also load SQLite's WebAssembly, which the journal never needs.
 import { claimStoreFile } from '@dcr-bridge/store-sqlite/owner';
 
@@ -13,8 +15,11 @@ import { claimStoreFile } from '@dcr-bridge/store-sqlite/owner';
  * (every request waits for the disk), and loading it costs tens of MB the stateless adapters never need.
  *
  * - Durable: a set resolves after its line is synced, so a crash (or SIGKILL, or power loss) after an
- *   answer never loses the entry. The writes issued while a sync is under way share the next one. A
- *   delete resolves once written, unsynced (it survives SIGKILL, not power loss): losing one only makes
+ *   answer never loses the entry. Group commit: the lines are appended in batches (the writes issued while
+ *   the previous batch was written), and one `fdatasync` started after a batch's write covers all of it;
+ *   up to two syncs run at once (`SYNCS_IN_FLIGHT`). Each sync is published on core's store channel
+ *   (`{store: 'journal-file', operation: 'sync'}`: `dcr_bridge_store_operations_total` counts them, so
+ *   writes per sync is the group commit's yield). A delete resolves once written, unsynced (it survives SIGKILL, not power loss): losing one only makes
  *   recovery look at a finished entry again, which it settles without harm (undo finds nothing to delete;
  *   an answered create is kept and logged).
  * - Crash-tolerant: a torn last line (a write cut by a crash) is ignored at open; nothing after it was
@@ -24,6 +29,32 @@ import { claimStoreFile } from '@dcr-bridge/store-sqlite/owner';
  * - One process per file, as for the SQLite store (the same owner record, `<file>.owner`).
  */
 const COMPACT_AFTER_BYTES = 1024 * 1024;
+/**
+ * Syncs under way at once. A write waits for a sync started after it; with one sync at a time (the classic group
+ * commit), a write made while a sync runs waits for the rest of it and then a whole next one. Two at once cut that
+ * wait at moderate concurrency (measured: create p50 4.8 → 2.6 ms with 5 creates at a time on the bench disk) and
+ * change nothing at 50; more would take the rest of libuv's thread pool (4 threads), which DNS lookups share.
+ */
+const SYNCS_IN_FLIGHT = 2;
+const storeChannel = channel(CHANNELS.store);
+
+/** Each sync on the store channel (`{store: 'journal-file', operation: 'sync'}`): how many writes shared one is the group commit's yield. */
+function publishSync(ok: boolean, started: number): void {
+  if (storeChannel.hasSubscribers)
+    storeChannel.publish({
+      store: 'journal-file',
+      operation: 'sync',
+      ok,
+      seconds: (performance.now() - started) / 1000,
+    } satisfies StoreMessage);
+}
+
+interface Write {
+  line: string;
+  durable: boolean;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
 
 export async function openJournalFile(path: string): Promise<StoreDriver> {
   const file = resolve(path);
@@ -42,32 +73,73 @@ export async function openJournalFile(path: string): Promise<StoreDriver> {
   }
 
   let appended = 0;
-  let waiting: Array<{ line: string; durable: boolean; resolve: () => void; reject: (error: unknown) => void }> = [];
+  let waiting: Write[] = [];
   let writing: Promise<void> | undefined;
   let failure: unknown;
   let closed = false;
 
+  let syncing = 0;
+  // flush() sleeps until a sync ends or a write arrives.
+  let wake: (() => void) | undefined;
+  const woken = () => new Promise<void>((resolve) => (wake = resolve));
+  const wakeFlush = () => {
+    wake?.();
+    wake = undefined;
+  };
+  const settle = (batch: Write[], error?: unknown) => {
+    failure = error;
+    for (const write of batch)
+      if (error === undefined) write.resolve();
+      else write.reject(error);
+  };
+
+  /** Resolves the batch's writes once a sync started after them has returned. */
+  function sync(batch: Write[]): void {
+    syncing++;
+    const started = performance.now();
+    void handle
+      .datasync()
+      .then(
+        () => (publishSync(true, started), settle(batch)),
+        (error: unknown) => (publishSync(false, started), settle(batch, error)),
+      )
+      .finally(() => {
+        syncing--;
+        wakeFlush();
+      });
+  }
+
+  async function compact(): Promise<void> {
+    while (syncing > 0) await woken();
+    await handle.close();
+    try {
+      rewrite(file, entries);
+      appended = 0;
+    } finally {
+      handle = await open(file, 'a', 0o600);
+    }
+  }
+
   async function flush(): Promise<void> {
-    while (waiting.length > 0) {
+    for (;;) {
+      if (waiting.length === 0 && syncing === 0) break;
+      if (waiting.length === 0 || syncing >= SYNCS_IN_FLIGHT) {
+        await woken();
+        continue;
+      }
       const batch = waiting;
       waiting = [];
       const text = batch.map((write) => write.line).join('');
       try {
         await handle.write(text);
-        if (batch.some((write) => write.durable)) await handle.datasync();
         appended += Buffer.byteLength(text);
-        failure = undefined;
-        if (appended > COMPACT_AFTER_BYTES) {
-          await handle.close();
-          rewrite(file, entries);
-          handle = await open(file, 'a', 0o600);
-          appended = 0;
-        }
-        for (const write of batch) write.resolve();
       } catch (error) {
-        failure = error;
-        for (const write of batch) write.reject(error);
+        settle(batch, error);
+        continue;
       }
+      if (batch.some((write) => write.durable)) sync(batch);
+      else settle(batch);
+      if (appended > COMPACT_AFTER_BYTES) await compact().catch((error: unknown) => (failure = error));
     }
     writing = undefined;
   }
@@ -76,7 +148,8 @@ export async function openJournalFile(path: string): Promise<StoreDriver> {
     if (closed) return Promise.reject(new Error(`The journal ${file} is closed.`));
     return new Promise<void>((resolve, reject) => {
       waiting.push({ line: `${JSON.stringify(record)}\n`, durable, resolve, reject });
-      writing ??= flush();
+      if (writing) wakeFlush();
+      else writing = flush();
     });
   }
 

@@ -1,7 +1,9 @@
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { appendFileSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { CHANNELS, type StoreMessage } from '@dcr-bridge/core/http';
 import { openJournalFile } from '../src/journal-file.js';
 
 const fresh = () => join(mkdtempSync(join(tmpdir(), 'dcr-journal-test-')), 'dcr-bridge.journal');
@@ -40,6 +42,31 @@ describe('the create journal file', () => {
       .split('\n')
       .map((line) => JSON.parse(line) as { k: string; v: string });
     expect(lines.at(-1)).toEqual({ k: 'k', v: 'v2' });
+    await journal.close();
+  });
+
+  it('shares syncs among concurrent writes (group commit), each on disk when it resolves, and publishes every sync', async () => {
+    const file = fresh();
+    const journal = await openJournalFile(file);
+    const syncs: StoreMessage[] = [];
+    const listener = (message: unknown) => void syncs.push(message as StoreMessage);
+    subscribe(CHANNELS.store, listener);
+    try {
+      const onDisk = await Promise.all(
+        Array.from({ length: 50 }, async (_, i) => {
+          await journal.set(`k${i}`, String(i));
+          return readFileSync(file, 'utf8').includes(`${JSON.stringify({ k: `k${i}`, v: String(i) })}\n`);
+        }),
+      );
+      expect(onDisk.every(Boolean)).toBe(true);
+      await journal.delete('k0');
+    } finally {
+      unsubscribe(CHANNELS.store, listener);
+    }
+    expect(syncs.length).toBeGreaterThan(0);
+    // 50 writes issued at once: the first batch is one write, the rest share at most two more syncs. The delete syncs nothing.
+    expect(syncs.length).toBeLessThanOrEqual(3);
+    expect(syncs.every((sync) => sync.store === 'journal-file' && sync.operation === 'sync' && sync.ok && sync.seconds >= 0)).toBe(true);
     await journal.close();
   });
 
