@@ -1,6 +1,8 @@
+import { spawnSync } from 'node:child_process';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runBridgeProcess, runCli, type BridgeProcess } from './process.js';
 
@@ -27,6 +29,35 @@ interface Report {
 function expectNoSecret(output: string): void {
   expect(output.match(/[A-Za-z0-9_-]{30,}/g)).toBeNull();
 }
+
+/** The modules of src/ that `dcr-bridge <args>` loads (test/fixtures/record-modules.mjs), as paths under src/. */
+function modulesLoadedBy(args: string[]): string[] {
+  const run = spawnSync(
+    process.execPath,
+    [
+      '--conditions=@dcr-bridge/source',
+      '--import',
+      'tsx',
+      '--import',
+      fileURLToPath(new URL('fixtures/record-modules.mjs', import.meta.url)),
+      fileURLToPath(new URL('../src/bin.ts', import.meta.url)),
+      ...args,
+    ],
+    { encoding: 'utf8', env: { PATH: process.env.PATH ?? '' } },
+  );
+  expect(run.status).toBe(0);
+  return [...run.stderr.matchAll(/^loaded .*\/apps\/server\/src\/(.*)$/gm)].map((match) => match[1] as string);
+}
+
+describe('what a command loads', () => {
+  it('serve carries none of the other commands: doctor, verify and konnect load when run', { timeout: 60_000 }, () => {
+    const serve = modulesLoadedBy(['serve', '--help']);
+    expect(serve).toEqual(expect.arrayContaining(['cli/main.ts', 'cli/serve.ts', 'server.ts']));
+    expect(serve.filter((path) => /^(cli\/(doctor|verify|konnect)|konnect\/)/.test(path))).toEqual([]);
+    // The recording sees a command's module when it loads: konnect's help text lives in its module.
+    expect(modulesLoadedBy(['konnect', '--help'])).toContain('cli/konnect.ts');
+  });
+});
 
 describe('dcr-bridge --version, --help, usage errors', () => {
   it('prints the package version and exits 0', async () => {

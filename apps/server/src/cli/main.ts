@@ -2,11 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { silentLogger } from '@dcr-bridge/core';
 import { openAdapter } from '../server.js';
-import { runKonnect, type KonnectCommand } from '../konnect/setup.js';
-import { formatDoctorReport, runDoctor } from './doctor.js';
-import { formatKonnectReport, KONNECT_HELP, shellSync } from './konnect.js';
+import type { KonnectCommand } from '../konnect/setup.js';
 import { serve } from './serve.js';
-import { formatReport, verifyBridge } from './verify.js';
 
 /** Exit codes scripts can rely on. */
 export const EXIT_OK = 0;
@@ -141,6 +138,8 @@ async function doctor(args: string[]): Promise<void> {
     0,
   );
   if (values.help) return print(DOCTOR_HELP);
+  // The other commands load with their use: `serve`, the default, never carries them.
+  const { formatDoctorReport, runDoctor } = await import('./doctor.js');
   const timeoutMs = timeoutOption(values.timeout, 'doctor');
   if (values.scope !== undefined && !values['write-test']) throw new UsageError('--scope goes with --write-test', 'doctor');
   const probeScopes = (values.scope ?? '')
@@ -179,6 +178,7 @@ async function konnect(args: string[]): Promise<void> {
     'konnect',
     1,
   );
+  const { formatKonnectReport, KONNECT_HELP, shellSync } = await import('./konnect.js');
   if (values.help) return print(KONNECT_HELP);
   const [sub] = positionals;
   if (sub === undefined) throw new UsageError('a command is missing: setup, status or rotate-key', 'konnect');
@@ -199,6 +199,7 @@ async function konnect(args: string[]): Promise<void> {
   const waitSeconds = values.wait === undefined ? 300 : Number(values.wait);
   if (!Number.isFinite(waitSeconds) || waitSeconds <= 0) throw new UsageError('--wait takes a positive number of seconds', 'konnect');
   if (existsSync('.env')) process.loadEnvFile('.env');
+  const { runKonnect } = await import('../konnect/setup.js');
   const report = await runKonnect(sub as KonnectCommand, {
     env: process.env,
     cwd: process.cwd(),
@@ -237,6 +238,7 @@ async function verify(args: string[]): Promise<void> {
   if (!apiKey) throw new UsageError('--api-key is required', 'verify');
   const timeoutMs = timeoutOption(values.timeout, 'verify');
 
+  const { formatReport, verifyBridge } = await import('./verify.js');
   const report = await verifyBridge({ url, apiKey, lifecycle: values.lifecycle === true, timeoutMs });
   print(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
   process.exitCode = report.ok ? EXIT_OK : EXIT_FAILED;
