@@ -41,7 +41,9 @@ import { createJsonStore, createMemoryDriver, type StateStore } from './store.js
  * - **Journaled creates**: before the creating call, an intent `{nonce, clientName, startedAt}` is written
  *   to the journal; the client id given to `created(clientId)` is journaled at once where the IdP cannot be
  *   searched by nonce (elsewhere with the next write: a crash in between is recovered by the search), and
- *   `answering` is recorded, with the id, just before the answer is handed to Konnect. The create runs to completion under the operation's completion budget even
+ *   `answering` is recorded, with the id, just before the answer is handed to Konnect (two synced writes: the
+ *   fewest the order of events allows, argued in the package README, "Two synced writes per create"; the
+ *   journal's driver shares syncs among concurrent creates). The create runs to completion under the operation's completion budget even
  *   when Konnect was already answered 504. The entry is removed once Konnect's connection took the answer;
  *   otherwise the client is deleted, retrying with backoff until it is gone (the entry stays until then). A create that failed in a way that may still have created the client
  *   (a timeout, a lost answer) is searched for by its nonce (`findByNonce`) and deleted when found.
