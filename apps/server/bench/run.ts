@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,8 +24,15 @@ import { benchLambda } from './lambda.js';
  * - paced (`--rate` cycles/s, below saturation): p50/p99 per operation, bridge and floor, and the difference;
  * - saturated (every connection as fast as it can): cycles/s, bridge and floor;
  * - the bridge's peak RSS (VmHWM, after both runs) and its start time (process start → first answer).
- * `--kong <file>` also runs the okta scenario through Kong's example bridge (its built app.js, which listens
- * on port 3000) against the same Okta stub, for the side-by-side the issue asks for.
+ *
+ * Then, for okta, the side by side (`beside()`): the bridge, each `--variant label:ENV=value,…` of it (the
+ * same build with other settings, e.g. `NODE_OPTIONS=--max-semi-space-size=8`), and with `--kong <dir>` Kong's
+ * example bridge (its directory, built there with `npm install && npx tsc`, or its dist/app.js; it listens on
+ * port 3000), each against the same Okta stub, `--rounds` times in turn so that a shared machine's load falls
+ * on all of them alike. Each gets the equal-work cycle (create → new-secret → delete: what Kong's example
+ * does too) and the full cycle (with update_application, which Kong's example answers without a call); the
+ * bridge also its journal's durable writes per operation and its syncs per cycle under load (from /metrics).
+ * `--adapters ''` runs the side by side alone; `--skip-lambda` leaves out the Lambda figures.
  * Everything stays on 127.0.0.1 and ends by itself.
  */
 const { values } = parseArgs({
@@ -35,10 +42,17 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '50' },
     rate: { type: 'string', default: '100' },
     kong: { type: 'string' },
+    variant: { type: 'string', multiple: true, default: [] },
+    rounds: { type: 'string', default: '2' },
+    'skip-lambda': { type: 'boolean', default: false },
     'node-args': { type: 'string', default: '' },
   },
 });
-const ADAPTERS = values.adapters.split(',').map((id) => id.trim());
+const ADAPTERS = values.adapters
+  .split(',')
+  .map((id) => id.trim())
+  .filter(Boolean);
+const ROUNDS = Number(values.rounds);
 const SECONDS = Number(values.seconds);
 const CONNECTIONS = Number(values.connections);
 const PACED_CYCLES_PER_SECOND = Number(values.rate);
@@ -85,8 +99,9 @@ function startStub(adapter: string): Promise<Stub> {
   });
 }
 
-async function waitUntilAnswering(url: string, started: number): Promise<number> {
+async function waitUntilAnswering(url: string, started: number, child: ChildProcess): Promise<number> {
   for (;;) {
+    if (child.exitCode !== null) throw new Error(`the bridge exited (${child.exitCode}) before it answered`);
     const ok = await fetch(`${url}/healthz`).then(
       (res) => res.ok,
       () => false,
@@ -97,7 +112,11 @@ async function waitUntilAnswering(url: string, started: number): Promise<number>
   }
 }
 
-async function startBridge(stub: Stub, storeDir: string): Promise<{ child: ChildProcess; url: string; startMs: number }> {
+async function startBridge(
+  stub: Stub,
+  storeDir: string,
+  extraEnv: Record<string, string> = {},
+): Promise<{ child: ChildProcess; url: string; startMs: number }> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const started = performance.now();
@@ -113,18 +132,26 @@ async function startBridge(stub: Stub, storeDir: string): Promise<{ child: Child
       DCR_BRIDGE_STORE: join(storeDir, `state-${port}.sqlite`),
       DCR_BRIDGE_JOURNAL: join(storeDir, `journal-${port}`),
       DCR_BRIDGE_STORE_KEY: randomBytes(32).toString('base64'),
+      ...extraEnv,
     },
   });
   child.stdout?.resume();
   try {
-    return { child, url, startMs: await waitUntilAnswering(url, started) };
+    return { child, url, startMs: await waitUntilAnswering(url, started, child) };
   } catch (error) {
     child.kill('SIGKILL');
     throw error;
   }
 }
 
-async function startKong(kongApp: string, stub: Stub): Promise<{ child: ChildProcess; url: string }> {
+/** Kong's example's built app: `--kong` names its directory (built there) or the file itself. */
+function kongApp(given: string): string {
+  const app = statSync(given).isDirectory() ? join(given, 'dist', 'app.js') : given;
+  if (!existsSync(app)) throw new Error(`${app} is missing: build Kong's example first (npm install && npx tsc in its directory).`);
+  return app;
+}
+
+async function startKong(kongApp: string, stub: Stub): Promise<{ child: ChildProcess; url: string; startMs: number }> {
   const url = 'http://127.0.0.1:3000';
   const child = spawn(process.execPath, [kongApp], {
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -144,7 +171,7 @@ async function startKong(kongApp: string, stub: Stub): Promise<{ child: ChildPro
         () => false,
       )
     )
-      return { child, url };
+      return { child, url, startMs: performance.now() - started };
     if (performance.now() - started > 20_000) throw new Error("Kong's example did not start in 20 s");
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
@@ -211,8 +238,11 @@ async function expectStatus(response: Awaited<ReturnType<Pool['request']>>, expe
   return text === '' ? {} : (JSON.parse(text) as Record<string, unknown>);
 }
 
-/** A Konnect cycle through a DCR bridge (this one, or Kong's example). */
-function throughBridge(pool: Pool, application: string): Cycle {
+/**
+ * A Konnect cycle through a DCR bridge (this one, or Kong's example). Without `update`, the equal-work cycle:
+ * create, new-secret and delete cost both bridges the same IdP calls, where update_application does not.
+ */
+function throughBridge(pool: Pool, application: string, { update = true } = {}): Cycle {
   const json = { 'x-api-key': apiKey, 'content-type': 'application/json' };
   return async (time) => {
     let id = '';
@@ -230,11 +260,12 @@ function throughBridge(pool: Pool, application: string): Cycle {
     const event = JSON.stringify(
       konnectEvent(id, { event_type: 'update_application', redirect_uris: ['https://app.example.com/cb', 'https://app.example.com/cb2'] }),
     );
-    await time(
-      'update',
-      async () =>
-        void (await expectStatus(await pool.request({ method: 'POST', path: `/${id}/event-hook`, headers: json, body: event }), 200)),
-    );
+    if (update)
+      await time(
+        'update',
+        async () =>
+          void (await expectStatus(await pool.request({ method: 'POST', path: `/${id}/event-hook`, headers: json, body: event }), 200)),
+      );
     await time(
       'delete',
       async () =>
@@ -305,7 +336,6 @@ interface AdapterFigures {
   saturated: { bridge: Run; floor: Run };
   rssMb: number;
   startMs: number;
-  kong?: { paced: Run; saturated: Run; rssMb: number };
 }
 
 async function benchAdapter(adapter: string, storeDir: string): Promise<AdapterFigures> {
@@ -350,22 +380,6 @@ async function benchAdapter(adapter: string, storeDir: string): Promise<AdapterF
     const floorSaturated = await drive(SECONDS, throughFloor(direct));
     await direct.close();
 
-    let kong: AdapterFigures['kong'];
-    if (adapter === 'okta' && values.kong) {
-      const example = await startKong(values.kong, stub);
-      const pool = new Pool(example.url, { connections: CONNECTIONS, pipelining: 1 });
-      try {
-        await drive(WARMUP_SECONDS, throughBridge(pool, application));
-        const paced = await drive(SECONDS, throughBridge(pool, application), pacedRate(adapter));
-        const cpuBefore = cpuMs(example.child.pid as number);
-        const saturated = await drive(SECONDS, throughBridge(pool, application));
-        saturated.cpuMs = cpuMs(example.child.pid as number) - cpuBefore;
-        kong = { paced, saturated, rssMb: peakRssMb(example.child.pid as number) };
-      } finally {
-        await pool.close();
-        await stop(example.child);
-      }
-    }
     return {
       adapter,
       calls,
@@ -373,7 +387,6 @@ async function benchAdapter(adapter: string, storeDir: string): Promise<AdapterF
       saturated: { bridge: bridgeSaturated, floor: floorSaturated },
       rssMb,
       startMs: percentile(starts, 50),
-      kong,
     };
   } finally {
     await stop(stub.child);
@@ -413,26 +426,221 @@ function report(figures: AdapterFigures[]): string {
     };
     lines.push(`| ${f.adapter} | ${OPS.map(cell).join(' | ')} |`);
   }
-  const okta = figures.find((f) => f.kong);
-  if (okta?.kong) {
-    const k = okta.kong;
-    const ours = okta.saturated.bridge.cycles / SECONDS;
-    const theirs = k.saturated.cycles / SECONDS;
-    lines.push(
-      '',
-      "okta beside Kong's example bridge, same Okta stub:",
-      '',
-      "| | Kong's example | dcr-bridge okta |",
-      '|---|---|---|',
-      `| cycles/s, saturated | ${theirs.toFixed(0)} | ${ours.toFixed(0)} (${(ours / theirs).toFixed(2)}×) |`,
-      `| create p50 / p99, paced | ${ms(percentile(k.paced.latencies.create, 50))} / ${ms(percentile(k.paced.latencies.create, 99))} ms | ${ms(percentile(okta.paced.bridge.latencies.create, 50))} / ${ms(percentile(okta.paced.bridge.latencies.create, 99))} ms |`,
-      `| saturated p99, create | ${ms(percentile(k.saturated.latencies.create, 99))} ms | ${ms(percentile(okta.saturated.bridge.latencies.create, 99))} ms |`,
-      `| CPU per cycle, saturated | ${perCycle(k.saturated)} | ${perCycle(okta.saturated.bridge)} |`,
-      `| peak RSS | ${k.rssMb.toFixed(0)} MB | ${okta.rssMb.toFixed(0)} MB |`,
-      `| errors | ${k.paced.errors + k.saturated.errors}${k.paced.errors + k.saturated.errors ? ` (${k.paced.firstError ?? k.saturated.firstError})` : ''} | ${okta.paced.bridge.errors + okta.saturated.bridge.errors} |`,
-    );
-  }
   return `${lines.join('\n')}\n`;
+}
+
+/** One bridge of the side by side: this one (with a variant's settings) or Kong's example. */
+interface Contender {
+  label: string;
+  start(stub: Stub, storeDir: string): Promise<{ child: ChildProcess; url: string; startMs: number }>;
+  /** Ours: has /metrics with the journal's counters. */
+  journaled: boolean;
+}
+
+interface ContenderRound {
+  startMs: number;
+  idleRssMb: number;
+  peakRssMb: number;
+  paced: Run;
+  equal: Run;
+  full: Run;
+  /** Durable journal writes and syncs per operation, one cycle at a time (ours only). */
+  durable?: Record<'create' | 'rotate' | 'delete', { writes: number; syncs: number }>;
+  /** Journal syncs per equal-work cycle under saturation: fewer than the writes when the group commit shares them. */
+  syncsPerCycle?: number;
+  writesPerCycle?: number;
+}
+
+function currentRssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? NaN) / 1024;
+}
+
+/** The journal's durable writes (sets) and its syncs so far, from the bridge's /metrics. */
+async function journalCounters(url: string): Promise<{ writes: number; syncs: number }> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const sum = (store: string, operation: string) =>
+    text
+      .split('\n')
+      .filter(
+        (line) =>
+          line.startsWith('dcr_bridge_store_operations_total{') &&
+          line.includes(`store="${store}"`) &&
+          line.includes(`operation="${operation}"`),
+      )
+      .reduce((total, line) => total + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
+  return { writes: sum('json', 'set'), syncs: sum('journal-file', 'sync') };
+}
+
+/** Durable writes and syncs per operation, over sequential equal-work cycles (nothing to share a sync with). */
+async function countDurable(url: string, application: string): Promise<NonNullable<ContenderRound['durable']>> {
+  const pool = new Pool(url, { connections: 1 });
+  const totals = { create: { writes: 0, syncs: 0 }, rotate: { writes: 0, syncs: 0 }, delete: { writes: 0, syncs: 0 } };
+  let mark = await journalCounters(url);
+  const time: Timer = async (op, work) => {
+    await work();
+    // The delete of a create's or rotation's entry follows its answer: let it land before reading.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const now = await journalCounters(url);
+    const total = totals[op as keyof typeof totals];
+    total.writes += now.writes - mark.writes;
+    total.syncs += now.syncs - mark.syncs;
+    mark = now;
+  };
+  const cycles = 10;
+  for (let i = 0; i < cycles; i++) await throughBridge(pool, application, { update: false })(time);
+  await pool.close();
+  for (const total of Object.values(totals)) {
+    total.writes /= cycles;
+    total.syncs /= cycles;
+  }
+  return totals;
+}
+
+async function runContender(contender: Contender, stub: Stub, storeDir: string, application: string): Promise<ContenderRound> {
+  const started = await contender.start(stub, storeDir);
+  const pid = started.child.pid as number;
+  const pool = new Pool(started.url, { connections: CONNECTIONS, pipelining: 1 });
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const idleRssMb = currentRssMb(pid);
+    const durable = contender.journaled ? await countDurable(started.url, application) : undefined;
+    await drive(WARMUP_SECONDS, throughBridge(pool, application));
+    const paced = await drive(SECONDS, throughBridge(pool, application, { update: false }), PACED_CYCLES_PER_SECOND);
+    const before = contender.journaled ? await journalCounters(started.url) : undefined;
+    const cpuBefore = cpuMs(pid);
+    const equal = await drive(SECONDS, throughBridge(pool, application, { update: false }));
+    equal.cpuMs = cpuMs(pid) - cpuBefore;
+    const after = contender.journaled ? await journalCounters(started.url) : undefined;
+    const full = await drive(SECONDS, throughBridge(pool, application));
+    return {
+      startMs: started.startMs,
+      idleRssMb,
+      peakRssMb: peakRssMb(pid),
+      paced,
+      equal,
+      full,
+      durable,
+      ...(before && after && equal.cycles > 0
+        ? { syncsPerCycle: (after.syncs - before.syncs) / equal.cycles, writesPerCycle: (after.writes - before.writes) / equal.cycles }
+        : {}),
+    };
+  } finally {
+    await pool.close();
+    await stop(started.child);
+  }
+}
+
+/** `--variant label:KEY=value,KEY=value`: the bridge with these settings added to its environment. */
+function parseVariant(text: string): Contender {
+  const colon = text.indexOf(':');
+  const label = colon < 0 ? text : text.slice(0, colon);
+  const env = Object.fromEntries(
+    (colon < 0 ? '' : text.slice(colon + 1))
+      .split(',')
+      .filter(Boolean)
+      .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
+  );
+  return { label, journaled: true, start: (stub, storeDir) => startBridge(stub, storeDir, env) };
+}
+
+/** The okta side by side (see the header): every contender `ROUNDS` times, in turn. */
+async function beside(storeDir: string): Promise<Array<{ contender: Contender; rounds: ContenderRound[] }>> {
+  const contenders: Contender[] = [
+    { label: 'dcr-bridge okta', journaled: true, start: (stub, dir) => startBridge(stub, dir) },
+    ...(values.variant ?? []).map(parseVariant),
+  ];
+  if (values.kong) {
+    const app = kongApp(values.kong);
+    contenders.unshift({ label: "Kong's example", journaled: false, start: (stub) => startKong(app, stub) });
+  }
+  const stub = await startStub('okta');
+  try {
+    const application = JSON.stringify(konnectApplication({ client_name: 'Bench app', redirect_uris: ['https://app.example.com/cb'] }));
+    const results = contenders.map((contender) => ({ contender, rounds: [] as ContenderRound[] }));
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const result of results) {
+        process.stderr.write(`bench: beside, round ${round + 1}, ${result.contender.label}…\n`);
+        result.rounds.push(await runContender(result.contender, stub, storeDir, application));
+      }
+    }
+    return results;
+  } finally {
+    await stop(stub.child);
+  }
+}
+
+function besideReport(results: Array<{ contender: Contender; rounds: ContenderRound[] }>): string {
+  const rate = (run: Run) => run.cycles / run.seconds;
+  const median = (values: number[]) => percentile(values, 50);
+  const perRound = (rounds: ContenderRound[], value: (round: ContenderRound) => number, digits = 0) =>
+    rounds.map((round) => value(round).toFixed(digits)).join(' / ');
+  // Beside the first contender (Kong's example, when given): the ratio of the medians.
+  const ratio = (rounds: ContenderRound[], value: (round: ContenderRound) => number) =>
+    rounds === results[0]?.rounds ? '' : ` (${(median(rounds.map(value)) / median((results[0]?.rounds ?? []).map(value))).toFixed(2)}×)`;
+  const loads = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+  const rows: Array<[string, (rounds: ContenderRound[]) => string]> = [
+    [
+      'create + new-secret + delete, cycles/s saturated, per round',
+      (rounds) => `${perRound(rounds, (r) => rate(r.equal))}${ratio(rounds, (r) => rate(r.equal))}`,
+    ],
+    [
+      'full cycle (with update_application), cycles/s saturated, per round',
+      (rounds) => `${perRound(rounds, (r) => rate(r.full))}${ratio(rounds, (r) => rate(r.full))}`,
+    ],
+    [
+      'p50 create / new-secret / delete, saturated, ms',
+      (rounds) =>
+        (['create', 'rotate', 'delete'] as const)
+          .map((op) => ms(median(rounds.map((r) => percentile(r.equal.latencies[op], 50)))))
+          .join(' / '),
+    ],
+    ['p99 create, saturated, ms', (rounds) => ms(median(rounds.map((r) => percentile(r.equal.latencies.create, 99))))],
+    [
+      `p50 / p99 create at ${PACED_CYCLES_PER_SECOND} cycles/s, ms`,
+      (rounds) =>
+        `${ms(median(rounds.map((r) => percentile(r.paced.latencies.create, 50))))} / ${ms(median(rounds.map((r) => percentile(r.paced.latencies.create, 99))))}`,
+    ],
+    ['CPU per equal-work cycle, saturated', (rounds) => `${ms(median(rounds.map((r) => (r.equal.cpuMs ?? NaN) / r.equal.cycles)))} ms`],
+    [
+      'idle / peak RSS, MB',
+      (rounds) => `${median(rounds.map((r) => r.idleRssMb)).toFixed(0)} / ${median(rounds.map((r) => r.peakRssMb)).toFixed(0)}`,
+    ],
+    ['start → first answer, ms', (rounds) => median(rounds.map((r) => r.startMs)).toFixed(0)],
+    [
+      'durable journal writes (syncs) per create / new-secret / delete, one at a time',
+      (rounds) => {
+        const durable = rounds[0]?.durable;
+        if (!durable) return '–';
+        return (['create', 'rotate', 'delete'] as const)
+          .map((op) => `${durable[op].writes.toFixed(1)} (${durable[op].syncs.toFixed(1)})`)
+          .join(' / ');
+      },
+    ],
+    [
+      'journal writes / syncs per equal-work cycle, saturated',
+      (rounds) =>
+        rounds[0]?.syncsPerCycle === undefined
+          ? '–'
+          : `${median(rounds.map((r) => r.writesPerCycle ?? NaN)).toFixed(2)} / ${median(rounds.map((r) => r.syncsPerCycle ?? NaN)).toFixed(2)}`,
+    ],
+    [
+      'errors',
+      (rounds) => {
+        const runs = rounds.flatMap((r) => [r.paced, r.equal, r.full]);
+        const errors = runs.reduce((total, run) => total + run.errors, 0);
+        return errors ? `${errors} (${runs.find((run) => run.firstError)?.firstError})` : '0';
+      },
+    ],
+  ];
+  return [
+    `okta side by side, one Okta stub: ${CONNECTIONS} connections, ${SECONDS} s per run, ${ROUNDS} rounds in turn, load average ${loads} (1/5/15 min, at the end) on ${cpus().length} cores`,
+    '',
+    `| | ${results.map((result) => result.contender.label).join(' | ')} |`,
+    `|---|${results.map(() => '---|').join('')}`,
+    ...rows.map(([name, cell]) => `| ${name} | ${results.map((result) => cell(result.rounds)).join(' | ')} |`),
+    '',
+  ].join('\n');
 }
 
 async function main() {
@@ -440,16 +648,19 @@ async function main() {
   // BENCH_STORE_DIR=/dev/shm puts the store on tmpfs, to tell the disk's fsync cost from the bridge's own.
   const storeDir = mkdtempSync(join(process.env.BENCH_STORE_DIR ?? tmpdir(), 'dcr-bench-'));
   const figures: AdapterFigures[] = [];
+  let side: Awaited<ReturnType<typeof beside>>;
   try {
     for (const adapter of ADAPTERS) {
       process.stderr.write(`bench: ${adapter}…\n`);
       figures.push(await benchAdapter(adapter, storeDir));
     }
+    side = await beside(storeDir);
   } finally {
     rmSync(storeDir, { recursive: true, force: true });
   }
-  process.stdout.write(report(figures));
-  process.stdout.write(`\n${await benchLambda({ coldStarts: 10, cycles: 500 })}`);
+  if (figures.length > 0) process.stdout.write(`${report(figures)}\n`);
+  process.stdout.write(besideReport(side));
+  if (!values['skip-lambda']) process.stdout.write(`\n${await benchLambda({ coldStarts: 10, cycles: 500 })}`);
 }
 
 await main();
