@@ -1,18 +1,19 @@
+import type { Dispatcher } from 'undici';
 import type { DcrAdapter } from './contract.js';
 import type { Logger } from './logger.js';
 import type { LifecycleSettings } from './lifecycle.js';
 import type { StateStore } from './store.js';
-import { createSettingsReader, type SettingsReader } from './settings.js';
+import { readSettings, type SettingsSchema } from './settings.js';
 
 /**
  * How an adapter package plugs into the server. Every adapter package, ours or a third party's, exports
  * `dcrBridgeAdapter: AdapterModule` next to its factory; the server imports the package its configuration
- * chooses (a known id or a module specifier), reads the options with `readOptions` (every problem collected
+ * chooses (a known id or a module specifier), reads the options its `settings` declare (every problem collected
  * and reported at once, at boot) and builds the adapter with `create`.
  *
- * The adapter package never reads `process.env`: the server hands it a SettingsReader over the merged
- * configuration (environment over file). The adapter reads its own settings through
- * `settings.scoped(<its prefix>)`, and the settings every adapter has with `readSharedAdapterSettings`.
+ * The adapter package never reads `process.env`: it declares its settings (`defineAdapterSettings`: each one's
+ * name under the adapter's prefix, type, required or default, secret or not, and its text in the configuration
+ * reference) and the server reads them from the merged configuration (environment over file).
  */
 export interface AdapterContext {
   logger: Logger;
@@ -39,21 +40,44 @@ export interface AdapterModule<Options = unknown> {
    * server then requires store keys among the settings, so that their absence is listed with every other problem.
    */
   keepsState?: boolean;
-  /** Reads and checks this adapter's settings; records problems on the reader instead of throwing. */
-  readOptions(settings: SettingsReader): Options;
+  /** This adapter's settings, declared: what the server reads and checks, and what its README's reference shows. */
+  settings: SettingsSchema<Options>;
   /** Builds the adapter from checked options. No network I/O here. */
   create(options: Options, context: AdapterContext): DcrAdapter | Promise<DcrAdapter>;
 }
 
 export function isAdapterModule(value: unknown): value is AdapterModule {
   const candidate = value as Partial<AdapterModule> | undefined;
-  return typeof candidate?.id === 'string' && typeof candidate.readOptions === 'function' && typeof candidate.create === 'function';
+  return (
+    typeof candidate?.id === 'string' &&
+    Array.isArray(candidate.settings?.entries) &&
+    typeof candidate.settings.finish === 'function' &&
+    typeof candidate.create === 'function'
+  );
 }
 
 /** Reads an adapter's options from a plain map (tests, programmatic use); throws listing every problem. */
 export function readAdapterOptions<Options>(module: AdapterModule<Options>, values: Record<string, string | undefined>): Options {
-  const settings = createSettingsReader(values);
-  const options = module.readOptions(settings);
-  if (settings.problems.length > 0) throw new Error(`Invalid ${module.id} settings:\n- ${settings.problems.join('\n- ')}`);
+  const { options, problems } = readSettings(module.settings, values);
+  if (problems.length > 0) throw new Error(`Invalid ${module.id} settings:\n- ${problems.join('\n- ')}`);
   return options;
 }
+
+/** The options every adapter's factory takes, beside its own; an adapter's options extend it. */
+export interface CommonAdapterOptions extends LifecycleSettings {
+  /**
+   * Where IdP calls go (undici): a shared pool, a private CA's `Agent`, or undici's `MockAgent` in tests.
+   * Default: a keep-alive pool of the adapter's own.
+   */
+  dispatcher?: Dispatcher;
+  /** Where the adapter and core's lifecycle log (background cleanup, recovery). Default: silent. */
+  logger?: Logger;
+  /**
+   * Ceiling of one request (one attempt) to the IdP; default 30 000 ms. The operation's budget (Konnect's
+   * deadline, then the completion budget for work under way) usually ends a request first.
+   */
+  timeoutMs?: number;
+}
+
+/** An adapter's options as its settings read them: without what the server passes to `create` (logger, dispatcher, lifecycle). */
+export type SettingsOptions<Options> = Omit<Options, 'logger' | 'dispatcher' | keyof LifecycleSettings>;

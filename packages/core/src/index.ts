@@ -41,15 +41,29 @@ export {
   type LifecycleSettings,
 } from './lifecycle.js';
 export { RESTORE_PREFIX, ROTATION_PREFIX, rotationMode, type RestoreRecord, type SecretsRecord } from './rotation.js';
-export { isAdapterModule, readAdapterOptions, type AdapterContext, type AdapterModule } from './adapter-module.js';
 export {
-  createSettingsReader,
+  isAdapterModule,
+  readAdapterOptions,
+  type AdapterContext,
+  type AdapterModule,
+  type CommonAdapterOptions,
+  type SettingsOptions,
+} from './adapter-module.js';
+export {
+  COMMON_ADAPTER_SETTINGS,
+  defineAdapterSettings,
+  defineSettings,
   INSECURE_HTTP,
   parseDuration,
-  readSharedAdapterSettings,
-  type ScopedSettingsReader,
-  type SettingsReader,
-  type SharedAdapterSettings,
+  readSettings,
+  setting,
+  type OptionsOf,
+  type Setting,
+  type SettingsCheckContext,
+  type SettingsDeclaration,
+  type SettingsResult,
+  type SettingsSchema,
+  type SettingValues,
 } from './settings.js';
 export { generateSecret, hasOwnershipMarkerLine, ownershipMarkerLine, uniqueName, type UniqueNameOptions } from './naming.js';
 export { silentLogger, type LogFields, type LogLevel, type Logger } from './logger.js';

@@ -42,8 +42,8 @@ function packagesLoadedBy(entry: string): string[] {
 }
 
 describe('what each entry point loads at import', () => {
-  it('@dcr-bridge/core loads no third-party package: no web framework, HTTP client, OAuth or JOSE library', () => {
-    expect(packagesLoadedBy('index.ts')).toEqual([]);
+  it('@dcr-bridge/core loads only valibot (the settings schemas): no web framework, HTTP client, OAuth or JOSE library', () => {
+    expect(packagesLoadedBy('index.ts')).toEqual(['valibot']);
   });
 
   it('@dcr-bridge/core/idp loads only @opentelemetry/api (undici and openid-client load with the first request)', () => {
@@ -66,6 +66,7 @@ describe('the values each entry point exports', () => {
   it('@dcr-bridge/core: the contract, errors, lifecycle, adapter module, settings, naming, logger and stores', async () => {
     expect(Object.keys(await import('../src/index.js')).sort()).toEqual([
       'BridgeError',
+      'COMMON_ADAPTER_SETTINGS',
       'INSECURE_HTTP',
       'JOURNAL_PREFIX',
       'OAUTH_GRANT_TYPES',
@@ -75,8 +76,9 @@ describe('the values each entry point exports', () => {
       'createEncryptedStore',
       'createJsonStore',
       'createMemoryDriver',
-      'createSettingsReader',
+      'defineAdapterSettings',
       'defineDcrAdapter',
+      'defineSettings',
       'generateSecret',
       'hasOwnershipMarkerLine',
       'isAdapterModule',
@@ -88,8 +90,9 @@ describe('the values each entry point exports', () => {
       'parseStoreKey',
       'prefixUpperBound',
       'readAdapterOptions',
-      'readSharedAdapterSettings',
+      'readSettings',
       'rotationMode',
+      'setting',
       'silentLogger',
       'uniqueName',
     ]);

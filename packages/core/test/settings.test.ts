@@ -1,113 +1,159 @@
 import { describe, expect, it } from 'vitest';
 import {
-  createSettingsReader,
+  defineAdapterSettings,
+  defineSettings,
   isAdapterModule,
   parseDuration,
   readAdapterOptions,
-  readSharedAdapterSettings,
+  readSettings,
+  setting,
   type DcrAdapter,
-  type SettingsReader,
 } from '../src/index.js';
 
 describe('settings', () => {
+  const schema = defineSettings({
+    settings: {
+      url: setting.url('URL', { required: true, doc: 'the IdP' }),
+      n: setting.integer('N', { default: 3, min: 1, doc: 'a count' }),
+      b: setting.boolean('B', { default: false, doc: 'a switch' }),
+      mode: setting.oneOf('MODE', ['a', 'b'], { doc: 'a mode' }),
+      secret: setting.secret('SECRET', { required: true, doc: 'a secret' }),
+      missing: setting.text('MISSING', { required: true, doc: 'something' }),
+    },
+  });
+
   it('collects every problem at once and never echoes secrets', () => {
-    const settings = createSettingsReader({ URL: 'http://idp', N: 'x', B: 'maybe', MODE: 'z', SECRET: '' });
-    settings.url('URL', { required: true });
-    settings.integer('N', { default: 3, min: 1 });
-    settings.boolean('B', { default: false });
-    settings.oneOf('MODE', ['a', 'b'] as const);
-    settings.secret('SECRET', { required: true });
-    settings.string('MISSING', { required: true });
-    expect(settings.problems).toEqual([
-      'URL must be an https URL (its value is not repeated here, as a URL may hold a password).',
+    expect(readSettings(schema, { URL: 'http://idp', N: 'x', B: 'maybe', MODE: 'z', SECRET: '' }).problems).toEqual([
       'N must be a whole number ≥ 1 (got "x").',
       'B must be true or false (got "maybe").',
       'MODE must be one of a, b (got "z").',
       'SECRET is required.',
       'MISSING is required.',
+      'URL must be an https URL (its value is not repeated here, as a URL may hold a password).',
     ]);
   });
 
-  it('never repeats a rejected URL, which may carry a password', () => {
-    const settings = createSettingsReader({
+  it('never repeats a rejected URL, which may carry a password, nor a rejected secret', () => {
+    const urls = defineSettings({
+      settings: {
+        plain: setting.url('PLAIN', { doc: '' }),
+        broken: setting.url('BROKEN', { allowHttp: true, doc: '' }),
+        schemeless: setting.url('SCHEMELESS', { allowHttp: true, doc: '' }),
+        key: setting.secret('KEY', { doc: '', valid: { test: (value) => value.startsWith('-----'), expected: 'a PEM key' } }),
+      },
+    });
+    const { options, problems } = readSettings(urls, {
       PLAIN: 'http://admin:s3cret-pw@idp.example.com/',
       BROKEN: 'https://admin:s3cret-pw@idp.example.com:notaport/',
       SCHEMELESS: 'admin:s3cret-pw@idp.example.com',
+      KEY: 'admin:s3cret-pw',
     });
-    expect(settings.url('PLAIN')).toBeUndefined();
-    expect(settings.url('BROKEN', { allowHttp: true })).toBeUndefined();
-    expect(settings.url('SCHEMELESS', { allowHttp: true })).toBeUndefined();
-    expect(settings.problems).toHaveLength(3);
-    expect(settings.problems.map((problem) => problem.split(' ')[0])).toEqual(['PLAIN', 'BROKEN', 'SCHEMELESS']);
-    for (const problem of settings.problems) {
+    expect(options).toEqual({ plain: undefined, broken: undefined, schemeless: undefined, key: undefined });
+    expect(problems.map((problem) => problem.split(' ')[0])).toEqual(['BROKEN', 'SCHEMELESS', 'KEY', 'PLAIN']);
+    expect(problems[2]).toBe('KEY must be a PEM key.');
+    for (const problem of problems) {
       expect(problem).not.toContain('s3cret-pw');
       expect(problem).not.toContain('admin');
     }
   });
 
-  it('reads values with defaults', () => {
-    const settings = createSettingsReader({ URL: 'http://idp:8080/x', LIST: ' a, ,b ', ON: 'yes' });
-    expect(settings.url('URL', { allowHttp: true })).toBe('http://idp:8080/x');
-    expect(settings.list('LIST')).toEqual(['a', 'b']);
-    expect(settings.boolean('ON', { default: false })).toBe(true);
-    expect(settings.integer('PORT', { default: 3000 })).toBe(3000);
-    expect(settings.string('X', { default: 'd' })).toBe('d');
-    expect(settings.problems).toEqual([]);
+  it('reads values with defaults; unset and empty are the same', () => {
+    const defaults = defineSettings({
+      settings: {
+        url: setting.url('URL', { allowHttp: true, doc: '' }),
+        list: setting.list('LIST', { doc: '' }),
+        none: setting.list('NONE', { doc: '' }),
+        on: setting.boolean('ON', { default: false, doc: '' }),
+        port: setting.integer('PORT', { default: 3000, doc: '' }),
+        x: setting.text('X', { default: 'd', doc: '' }),
+        empty: setting.text('EMPTY', { doc: '' }),
+      },
+    });
+    expect(readSettings(defaults, { URL: 'http://idp:8080/x', LIST: ' a, ,b ', ON: 'YES', EMPTY: '  ' })).toEqual({
+      options: { url: 'http://idp:8080/x', list: ['a', 'b'], none: [], on: true, port: 3000, x: 'd', empty: undefined },
+      problems: [],
+    });
+  });
+
+  it('checks text against its pattern, and runs the rules between settings with what could be read', () => {
+    const ruled = defineSettings({
+      prefix: 'ACME',
+      settings: {
+        id: setting.text('ID', { valid: { test: /^[a-z]+$/, expected: 'lowercase letters' }, doc: '' }),
+        a: setting.text('A', { doc: '' }),
+        b: setting.text('B', { doc: '' }),
+      },
+      check: (values, { isSet }) => [
+        ...(values.a && values.b ? ['Set ACME_A or ACME_B, not both.'] : []),
+        ...(isSet('id') && values.id === undefined ? ['ACME_ID was rejected above.'] : []),
+      ],
+      options: ({ id, a, b }) => ({ id, choice: a ?? b }),
+    });
+    expect(readSettings(ruled, { ACME_ID: 'X1', ACME_A: 'a', ACME_B: 'b' }).problems).toEqual([
+      'ACME_ID must be lowercase letters (got "X1").',
+      'Set ACME_A or ACME_B, not both.',
+      'ACME_ID was rejected above.',
+    ]);
+    expect(readSettings(ruled, { ACME_ID: 'abc', ACME_B: 'b', ID: 'not-this-one' })).toEqual({
+      options: { id: 'abc', choice: 'b' },
+      problems: [],
+    });
   });
 });
 
-describe('settings scoped to an adapter', () => {
-  it("reads the settings under the adapter's prefix, and names the full setting in its problems", () => {
-    const settings = createSettingsReader({
-      ACME_URL: 'https://idp.example.com',
-      ACME_MODE: 'z',
-      URL: 'https://not-this-one.example.com',
-      AWS_REGION: 'eu-west-1',
-    });
-    const acme = settings.scoped('ACME');
-    expect(acme.prefix).toBe('ACME');
-    expect(acme.nameOf('API_TOKEN')).toBe('ACME_API_TOKEN');
-    expect(acme.url('URL', { required: true })).toBe('https://idp.example.com');
-    expect(acme.raw('URL')).toBe('https://idp.example.com');
-    expect(acme.oneOf('MODE', ['a', 'b'] as const)).toBeUndefined();
-    expect(acme.secret('API_TOKEN', { required: true })).toBeUndefined();
-    acme.problem(`Set ${acme.nameOf('API_TOKEN')} to the admin token.`);
-    // The root reader still reads settings without the prefix, and gathers the scoped reader's problems.
-    expect(settings.string('AWS_REGION')).toBe('eu-west-1');
-    expect(settings.problems).toEqual([
-      'ACME_MODE must be one of a, b (got "z").',
-      'ACME_API_TOKEN is required.',
-      'Set ACME_API_TOKEN to the admin token.',
-    ]);
-    expect(acme.problems).toBe(settings.problems);
-    expect([...settings.names]).toEqual(['ACME_URL', 'ACME_ALLOW_INSECURE_HTTP', 'ACME_MODE', 'ACME_API_TOKEN', 'AWS_REGION']);
+describe('adapter settings', () => {
+  const acme = defineAdapterSettings({
+    prefix: 'ACME',
+    settings: {
+      baseUrl: setting.url('URL', { required: true, doc: 'the IdP' }),
+      mode: setting.oneOf('MODE', ['a', 'b'], { doc: '' }),
+      apiToken: setting.secret('API_TOKEN', { required: true, doc: '' }),
+      region: setting.text('AWS_REGION', { unprefixed: true, doc: '' }),
+    },
   });
 
-  it('scopes within a scope', () => {
-    const settings = createSettingsReader({ ACME_OAUTH_CLIENT_ID: 'bridge' });
-    const oauth = settings.scoped('ACME').scoped('OAUTH');
-    expect(oauth.prefix).toBe('ACME_OAUTH');
-    expect(oauth.string('CLIENT_ID')).toBe('bridge');
-    expect(oauth.nameOf('CLIENT_SECRET')).toBe('ACME_OAUTH_CLIENT_SECRET');
+  it("reads the settings under the adapter's prefix, and names the whole setting in its problems", () => {
+    expect(acme.entries.map(({ fullName }) => fullName)).toEqual([
+      'ACME_URL',
+      'ACME_MODE',
+      'ACME_API_TOKEN',
+      'AWS_REGION',
+      'ACME_TIMEOUT_MS',
+      'ACME_ALLOW_INSECURE_HTTP',
+    ]);
+    expect(readSettings(acme, { ACME_URL: 'https://idp.example.com', ACME_MODE: 'z', URL: 'https://no', AWS_REGION: 'eu-west-1' })).toEqual(
+      {
+        options: { baseUrl: 'https://idp.example.com', mode: undefined, apiToken: undefined, region: 'eu-west-1', timeoutMs: 30_000 },
+        problems: ['ACME_MODE must be one of a, b (got "z").', 'ACME_API_TOKEN is required.'],
+      },
+    );
   });
 
   it('reads the settings every adapter has: <PREFIX>_TIMEOUT_MS, 30 000 ms by default, 100 to 120 000', () => {
-    const shared = (values: Record<string, string>) => {
-      const settings = createSettingsReader(values);
-      return { read: readSharedAdapterSettings(settings.scoped('ACME')), problems: settings.problems, names: [...settings.names] };
+    const timeout = (value?: string) => {
+      const { options, problems } = readSettings(acme, { ACME_URL: 'https://idp', ACME_API_TOKEN: 't', ACME_TIMEOUT_MS: value });
+      return { timeoutMs: options.timeoutMs, problems };
     };
-    expect(shared({})).toEqual({ read: { timeoutMs: 30_000 }, problems: [], names: ['ACME_TIMEOUT_MS'] });
-    expect(shared({ ACME_TIMEOUT_MS: '5000' }).read).toEqual({ timeoutMs: 5000 });
-    expect(shared({ ACME_TIMEOUT_MS: '100' }).read).toEqual({ timeoutMs: 100 });
-    expect(shared({ ACME_TIMEOUT_MS: '120000' }).read).toEqual({ timeoutMs: 120_000 });
-    expect(shared({ ACME_TIMEOUT_MS: '99' })).toMatchObject({
-      read: { timeoutMs: 30_000 },
+    expect(timeout()).toEqual({ timeoutMs: 30_000, problems: [] });
+    expect(timeout('5000')).toEqual({ timeoutMs: 5000, problems: [] });
+    expect(timeout('100').timeoutMs).toBe(100);
+    expect(timeout('120000').timeoutMs).toBe(120_000);
+    expect(timeout('99')).toEqual({
+      timeoutMs: 30_000,
       problems: ['ACME_TIMEOUT_MS must be a whole number ≥ 100 and ≤ 120000 (got "99").'],
     });
-    expect(shared({ ACME_TIMEOUT_MS: '120001' }).problems).toEqual([
-      'ACME_TIMEOUT_MS must be a whole number ≥ 100 and ≤ 120000 (got "120001").',
+    expect(timeout('120001').problems).toEqual(['ACME_TIMEOUT_MS must be a whole number ≥ 100 and ≤ 120000 (got "120001").']);
+    expect(timeout('1.5').problems).toEqual(['ACME_TIMEOUT_MS must be a whole number ≥ 100 and ≤ 120000 (got "1.5").']);
+  });
+
+  it('lets an adapter take http only with its ALLOW_INSECURE_HTTP', () => {
+    const refused = readSettings(acme, { ACME_URL: 'http://127.0.0.1:8080', ACME_API_TOKEN: 't' });
+    expect(refused.problems).toEqual([
+      'ACME_URL must be an https URL (over http, admin credentials travel in clear; for an IdP on this machine or a private network, set ACME_ALLOW_INSECURE_HTTP=true) (its value is not repeated here, as a URL may hold a password).',
     ]);
-    expect(shared({ TIMEOUT_MS: '5000' }).read).toEqual({ timeoutMs: 30_000 });
+    const allowed = readSettings(acme, { ACME_URL: 'http://127.0.0.1:8080', ACME_API_TOKEN: 't', ACME_ALLOW_INSECURE_HTTP: 'true' });
+    expect(allowed).toEqual({ options: expect.objectContaining({ baseUrl: 'http://127.0.0.1:8080' }), problems: [] });
+    expect(allowed.options).not.toHaveProperty('allowInsecureHttp');
   });
 });
 
@@ -115,14 +161,15 @@ describe('adapter modules', () => {
   it('readAdapterOptions throws listing every problem of an adapter module', () => {
     const module = {
       id: 'demo',
-      readOptions: (settings: SettingsReader) => {
-        const demo = settings.scoped('DEMO');
-        return { a: demo.string('A', { required: true }), b: demo.url('B', { required: true }), ...readSharedAdapterSettings(demo) };
-      },
+      settings: defineAdapterSettings({
+        prefix: 'DEMO',
+        settings: { a: setting.text('A', { required: true, doc: '' }), b: setting.url('B', { required: true, doc: '' }) },
+      }),
       create: () => ({}) as DcrAdapter,
     };
     expect(isAdapterModule(module)).toBe(true);
-    expect(isAdapterModule({ id: 'x' })).toBe(false);
+    expect(isAdapterModule({ id: 'x', create: () => ({}) })).toBe(false);
+    expect(isAdapterModule({ id: 'x', readOptions: () => ({}), create: () => ({}) })).toBe(false);
     expect(() => readAdapterOptions(module, {})).toThrow('Invalid demo settings:\n- DEMO_A is required.\n- DEMO_B is required.');
     expect(() => readAdapterOptions(module, { DEMO_A: 'a', DEMO_B: 'http://user:pw@b' })).toThrow(
       'Invalid demo settings:\n- DEMO_B must be an https URL (over http, admin credentials travel in clear; for an IdP on this machine or a private network, set DEMO_ALLOW_INSECURE_HTTP=true) (its value is not repeated here, as a URL may hold a password).',
@@ -135,21 +182,19 @@ describe('durations', () => {
   it('reads 0, units and their sums, and refuses anything else with the setting named', () => {
     expect(['0', '500ms', '90s', '15m', '1h30m', '2d'].map(parseDuration)).toEqual([0, 500, 90_000, 900_000, 5_400_000, 172_800_000]);
     for (const wrong of ['', '1', '1 h', '-1h', '1y', 'h1']) expect(parseDuration(wrong), wrong).toBeUndefined();
-    const settings = createSettingsReader({ DCR_BRIDGE_ROTATION_OVERLAP: 'soon', OTHER: '40d' });
-    expect(settings.duration('DCR_BRIDGE_ROTATION_OVERLAP', { defaultMs: 0 })).toBe(0);
-    expect(settings.duration('OTHER', { defaultMs: 0, maxMs: 30 * 86_400_000 })).toBe(0);
-    expect(settings.problems).toEqual([
-      'DCR_BRIDGE_ROTATION_OVERLAP must be a duration such as 0, 90s, 15m or 1h30m (got "soon").',
-      'OTHER must be a duration such as 0, 90s, 15m or 1h30m, at most 720 h (got "40d").',
-    ]);
-  });
-
-  it('lets an adapter scope take http only with its ALLOW_INSECURE_HTTP', () => {
-    const refused = createSettingsReader({ ACME_URL: 'http://127.0.0.1:8080' });
-    expect(refused.scoped('ACME').url('URL')).toBeUndefined();
-    expect(refused.problems[0]).toContain('set ACME_ALLOW_INSECURE_HTTP=true');
-    const allowed = createSettingsReader({ ACME_URL: 'http://127.0.0.1:8080', ACME_ALLOW_INSECURE_HTTP: 'true' });
-    expect(allowed.scoped('ACME').url('URL')).toBe('http://127.0.0.1:8080');
-    expect(allowed.problems).toEqual([]);
+    const durations = defineSettings({
+      settings: {
+        overlap: setting.duration('DCR_BRIDGE_ROTATION_OVERLAP', { default: 0, doc: '' }),
+        other: setting.duration('OTHER', { default: 0, max: 30 * 86_400_000, doc: '' }),
+        fine: setting.duration('FINE', { default: 0, doc: '' }),
+      },
+    });
+    expect(readSettings(durations, { DCR_BRIDGE_ROTATION_OVERLAP: 'soon', OTHER: '40d', FINE: '1h30m' })).toEqual({
+      options: { overlap: 0, other: 0, fine: 5_400_000 },
+      problems: [
+        'DCR_BRIDGE_ROTATION_OVERLAP must be a duration such as 0, 90s, 15m or 1h30m (got "soon").',
+        'OTHER must be a duration such as 0, 90s, 15m or 1h30m, at most 720 h (got "40d").',
+      ],
+    });
   });
 });
