@@ -5,12 +5,11 @@ import {
   silentLogger,
   type DcrAdapter,
   type IdpPrimitives,
-  type Logger,
   type OperationContext,
   lifecycleSettings,
-  type LifecycleSettings,
+  type CommonAdapterOptions,
 } from '@dcr-bridge/core';
-import { createIdpHttpClient, path, staticAuthorization, type Dispatcher } from '@dcr-bridge/core/idp';
+import { createIdpHttpClient, path, staticAuthorization } from '@dcr-bridge/core/idp';
 import { authentikDiagnostics } from './diagnostics.js';
 import { ADAPTER_ID, IDP_NAME } from './identity.js';
 import {
@@ -32,7 +31,7 @@ import {
 } from './mapping.js';
 import { generationOf, readVersion, type Generation } from './versions.js';
 
-export interface AuthentikAdapterOptions extends LifecycleSettings {
+export interface AuthentikAdapterOptions extends CommonAdapterOptions {
   /** authentik's base URL (`https://authentik.example.com`): the API is under `/api/v3`, the token endpoint `/application/o/token/`. */
   baseUrl: string;
   /** An API token (intent `API`) of the bridge's service account. */
@@ -41,11 +40,6 @@ export interface AuthentikAdapterOptions extends LifecycleSettings {
   authorizationFlow: string;
   /** The pk (UUID) of the flow that ends their sessions (required by authentik 2024.10 and later). */
   invalidationFlow: string;
-  /** Where IdP calls go (undici): a private CA's Agent, or undici's MockAgent. Default: a keep-alive pool of the adapter's own. */
-  dispatcher?: Dispatcher;
-  logger?: Logger;
-  /** Ceiling of one request to authentik; default 30 000 ms (the operation's budget usually ends it first). */
-  timeoutMs?: number;
 }
 
 /** Larger pages than authentik's default, so that a list of scope mappings is one request. */

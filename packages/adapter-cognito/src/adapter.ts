@@ -19,10 +19,9 @@ import {
   notReady,
   type DcrAdapter,
   type IdpPrimitives,
-  type Logger,
   type OperationContext,
   lifecycleSettings,
-  type LifecycleSettings,
+  type CommonAdapterOptions,
 } from '@dcr-bridge/core';
 import { withRetries } from '@dcr-bridge/core/idp';
 import { REGISTRATION, clientName, isManaged, oauthFlows, type AppClientSettings, type MixedFlowPolicy } from './mapping.js';
@@ -30,20 +29,17 @@ import { ADAPTER_ID, IDP_NAME } from './identity.js';
 import { createCognitoDiagnostics } from './diagnostics.js';
 import { fromAwsError } from './errors.js';
 
-export interface CognitoAdapterOptions extends Partial<AppClientSettings>, LifecycleSettings {
+/** Cognito's calls go through the AWS SDK, not undici: there is no `dispatcher`. */
+export interface CognitoAdapterOptions extends Partial<AppClientSettings>, Omit<CommonAdapterOptions, 'dispatcher'> {
   userPoolId: string;
   region: string;
   /** An emulator or a VPC endpoint; default the regional endpoint. */
   endpoint?: string;
-  /** Ceiling of one Cognito request (and of connecting: at most 10 000 ms of it). Default 30 000 ms. */
-  timeoutMs?: number;
   /** Default: the SDK's provider chain (environment, profile, web identity, instance role). */
   credentials?: CognitoIdentityProviderClientConfig['credentials'];
   /** An injected SDK client (tests). */
   client?: CognitoIdentityProviderClient;
   mixedFlows?: MixedFlowPolicy;
-  /** For core's lifecycle (cleanup and recovery); Cognito calls log through each request's logger. */
-  logger?: Logger;
 }
 
 /** Describe's fields that UpdateUserPoolClient does not take (find leaves out ClientSecret already). */
@@ -142,7 +138,7 @@ export function createCognitoAdapter(options: CognitoAdapterOptions): DcrAdapter
       if (flows.length > 0 && scopes.length === 0) {
         throw new BridgeError(
           'invalid_scope',
-          `${IDP_NAME} OAuth app clients need at least one scope: give the auth strategy scopes in Konnect, or set COGNITO_DEFAULT_SCOPES.`,
+          `${IDP_NAME} OAuth app clients need at least one scope: give the auth strategy scopes in Konnect, or set the adapter's defaultScopes.`,
         );
       }
       const browser = flows.some((flow) => flow !== 'client_credentials');

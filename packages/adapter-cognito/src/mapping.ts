@@ -56,19 +56,19 @@ export function oauthFlows(registration: ClientRegistration, settings: AppClient
     case 'reject':
       throw new BridgeError(
         'invalid_client_metadata',
-        `${IDP_NAME} allows client_credentials only on its own, and this application asks for it with ${browser.join(' and ')}. Use separate auth strategies in Konnect, or set COGNITO_MIXED_FLOWS.`,
+        `${IDP_NAME} allows client_credentials only on its own, and this application asks for it with ${browser.join(' and ')}. Use separate auth strategies in Konnect, or set the adapter's mixedFlows.`,
       );
     case 'client_credentials_only':
-      logger.warn(
-        `${IDP_NAME} cannot combine client_credentials with browser flows: keeping client_credentials only (COGNITO_MIXED_FLOWS)`,
-        { requested: registration.requestedGrantTypes, dropped: browser },
-      );
+      logger.warn(`${IDP_NAME} cannot combine client_credentials with browser flows: keeping client_credentials only (mixedFlows)`, {
+        requested: registration.requestedGrantTypes,
+        dropped: browser,
+      });
       return ['client_credentials'];
     case 'browser_flows_only':
-      logger.warn(
-        `${IDP_NAME} cannot combine client_credentials with browser flows: keeping the browser flows only (COGNITO_MIXED_FLOWS)`,
-        { requested: registration.requestedGrantTypes, dropped: ['client_credentials'] },
-      );
+      logger.warn(`${IDP_NAME} cannot combine client_credentials with browser flows: keeping the browser flows only (mixedFlows)`, {
+        requested: registration.requestedGrantTypes,
+        dropped: ['client_credentials'],
+      });
       return browser;
   }
 }

@@ -116,7 +116,7 @@ describe('create', () => {
     expect(unknown.status).toBe(400);
     expect(unknown.body).toMatchObject({ error: 'invalid_scope', error_description: expect.stringContaining('orders/delete') });
     const none = await bridge.call('POST', '/', { body: konnectApplication({ scopes: [] }) });
-    expect(none.body.error_description).toContain('COGNITO_DEFAULT_SCOPES');
+    expect(none.body.error_description).toContain("the adapter's defaultScopes");
     const withDefaults = await bridgeFor({ defaultScopes: ['orders/read'] });
     const created = await withDefaults.call('POST', '/', { body: konnectApplication({ scopes: [] }) });
     expect((await describeClient(created.body.client_id))?.AllowedOAuthScopes).toEqual(['orders/read']);
@@ -471,7 +471,7 @@ describe('settings', () => {
 
   it('lists every problem at once', () => {
     expect(() => readAdapterOptions(dcrBridgeAdapter, { COGNITO_USER_POOL_ID: 'nope', COGNITO_MIXED_FLOWS: 'both' })).toThrow(
-      'Invalid cognito settings:\n- Set AWS_REGION (or COGNITO_REGION) to the user pool\'s region.\n- COGNITO_USER_POOL_ID must look like us-east-1_AbCdEf123 (got "nope").\n- COGNITO_MIXED_FLOWS must be one of reject, client_credentials_only, browser_flows_only (got "both").',
+      'Invalid cognito settings:\n- COGNITO_USER_POOL_ID must be a user pool id such as us-east-1_AbCdEf123 (got "nope").\n- COGNITO_MIXED_FLOWS must be one of reject, client_credentials_only, browser_flows_only (got "both").\n- Set AWS_REGION (or COGNITO_REGION) to the user pool\'s region.',
     );
   });
 });

@@ -2,15 +2,14 @@ import {
   BridgeError,
   defineDcrAdapter,
   lifecycleSettings,
-  type LifecycleSettings,
+  type CommonAdapterOptions,
   generateSecret,
   silentLogger,
   type DcrAdapter,
   type IdpPrimitives,
-  type Logger,
   type OperationContext,
 } from '@dcr-bridge/core';
-import { createIdpHttpClient, path, staticAuthorization, type Dispatcher, type IdpHttpClient } from '@dcr-bridge/core/idp';
+import { createIdpHttpClient, path, staticAuthorization, type IdpHttpClient } from '@dcr-bridge/core/idp';
 import { fusionauthDiagnostics } from './diagnostics.js';
 import { ADAPTER_ID, IDP_NAME } from './identity.js';
 import {
@@ -26,7 +25,7 @@ import {
   type FusionauthEntity,
 } from './mapping.js';
 
-export interface FusionauthAdapterOptions extends LifecycleSettings {
+export interface FusionauthAdapterOptions extends CommonAdapterOptions {
   /** Base URL of FusionAuth (the API lives under `/api`, the token endpoint at `/oauth2/token`). */
   baseUrl: string;
   /** The API key the bridge calls FusionAuth with, sent as the Authorization header as is. */
@@ -40,11 +39,6 @@ export interface FusionauthAdapterOptions extends LifecycleSettings {
    * Konnect scopes as permissions (checked against the permissions of that entity's type before anything is created).
    */
   targetEntityId?: string;
-  /** Where IdP calls go (undici): a private CA's Agent, or undici's MockAgent. Default: a keep-alive pool of the adapter's own. */
-  dispatcher?: Dispatcher;
-  logger?: Logger;
-  /** Ceiling of one request to FusionAuth; default 30 000 ms (the operation's budget usually ends it first). */
-  timeoutMs?: number;
 }
 
 interface EntityTypeAnswer {
@@ -239,7 +233,7 @@ async function findScopes(
   if (targetEntityId === undefined)
     throw new BridgeError(
       'invalid_scope',
-      `Scopes need a target entity whose permissions they are: set FUSIONAUTH_TARGET_ENTITY_ID, or register without scopes.`,
+      `Scopes need a target entity whose permissions they are: set the adapter's targetEntityId, or register without scopes.`,
     );
   const target = await http.get<{ entity?: { type?: { id?: unknown } } }>(path`/api/entity/${targetEntityId}`, { signal: context.signal });
   const typeId = target.body?.entity?.type?.id;

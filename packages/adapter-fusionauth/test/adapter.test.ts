@@ -77,7 +77,7 @@ describe('create', () => {
     const other = await startBridge(untargeted);
     try {
       const refused = await other.call('POST', '/', { body: konnectApplication({ scopes: ['read:orders'] }) });
-      expect(refused.body).toEqual({ error: 'invalid_scope', error_description: expect.stringContaining('FUSIONAUTH_TARGET_ENTITY_ID') });
+      expect(refused.body).toEqual({ error: 'invalid_scope', error_description: expect.stringContaining("the adapter's targetEntityId") });
       const start = idp.requests.length;
       const created = await other.call('POST', '/', { body: konnectApplication() });
       expect(created.status).toBe(201);

@@ -6,19 +6,11 @@ import {
   silentLogger,
   type DcrAdapter,
   type IdpPrimitives,
-  type Logger,
   type OperationContext,
   lifecycleSettings,
-  type LifecycleSettings,
+  type CommonAdapterOptions,
 } from '@dcr-bridge/core';
-import {
-  bearerAuthorization,
-  createClientCredentialsTokenProvider,
-  createIdpHttpClient,
-  path,
-  type Dispatcher,
-  type IdpTarget,
-} from '@dcr-bridge/core/idp';
+import { bearerAuthorization, createClientCredentialsTokenProvider, createIdpHttpClient, path, type IdpTarget } from '@dcr-bridge/core/idp';
 import { keycloakDiagnostics } from './diagnostics.js';
 import {
   MANAGED_ATTRIBUTE,
@@ -32,7 +24,7 @@ import {
 } from './mapping.js';
 import { ADAPTER_ID, IDP_NAME } from './identity.js';
 
-export interface KeycloakAdapterOptions extends LifecycleSettings {
+export interface KeycloakAdapterOptions extends CommonAdapterOptions {
   /** Server base URL, with its path prefix on older servers (e.g. https://sso.example.com/auth). */
   baseUrl: string;
   /** The realm where clients are created. */
@@ -42,11 +34,6 @@ export interface KeycloakAdapterOptions extends LifecycleSettings {
   clientSecret: string;
   /** The realm of that client, when it is not `realm` (e.g. master). Default `realm`. */
   tokenRealm?: string;
-  /** Where IdP calls go (undici): a shared pool, a private CA's Agent, or undici's MockAgent in tests. Default: a keep-alive pool of the adapter's own. */
-  dispatcher?: Dispatcher;
-  logger?: Logger;
-  /** Ceiling of one request to Keycloak; default 30 000 ms (the operation's budget usually ends it first). */
-  timeoutMs?: number;
 }
 
 interface ProtocolMapper {

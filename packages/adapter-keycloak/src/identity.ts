@@ -2,5 +2,5 @@
 export const ADAPTER_ID = 'keycloak';
 /** The IdP's name in messages and logs. */
 export const IDP_NAME = 'Keycloak';
-/** The prefix of the adapter's settings: KEYCLOAK_URL, KEYCLOAK_REALM, … */
+/** The prefix of the adapter's settings (`<prefix>_URL`, …), which src/module.ts declares: the only place that names them. */
 export const SETTINGS_PREFIX = 'KEYCLOAK';

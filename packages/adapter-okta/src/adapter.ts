@@ -6,7 +6,7 @@ import {
   type IdpPrimitives,
   type Logger,
   lifecycleSettings,
-  type LifecycleSettings,
+  type CommonAdapterOptions,
   type OperationContext,
 } from '@dcr-bridge/core';
 import {
@@ -17,7 +17,6 @@ import {
   staticAuthorization,
   type AuthorizationSource,
   type TokenProvider,
-  type Dispatcher,
   type IdpResponse,
   type IdpTarget,
 } from '@dcr-bridge/core/idp';
@@ -32,15 +31,10 @@ export type OktaAuthentication =
   /** OAuth 2.0 for Okta: a service app that signs its client assertion (private_key_jwt). */
   | { clientId: string; privateKey: string; keyId?: string; scopes?: string[] };
 
-export interface OktaAdapterOptions extends LifecycleSettings {
+export interface OktaAdapterOptions extends CommonAdapterOptions {
   /** The org: `dev-123.okta.com` or `https://dev-123.okta.com/`. */
   domain: string;
   auth: OktaAuthentication;
-  /** Where IdP calls go (undici): a shared pool, a private CA's Agent, or undici's MockAgent in tests. Default: a keep-alive pool of the adapter's own. */
-  dispatcher?: Dispatcher;
-  logger?: Logger;
-  /** Ceiling of one request to Okta; default 30 000 ms (the operation's budget usually ends it first). */
-  timeoutMs?: number;
   /** The custom authorization server the bridge's clients get tokens from (for `dcr-bridge doctor`); default `default`. */
   authorizationServerId?: string;
 }
@@ -297,7 +291,7 @@ async function loadPrivateKey(text: string): Promise<CryptoKey> {
       return (await importJWK(JSON.parse(text), (JSON.parse(text) as { alg?: string }).alg ?? 'RS256')) as CryptoKey;
     return await importPKCS8(text.replace(/\\n/g, '\n'), 'RS256');
   } catch {
-    throw new BridgeError('internal_error', 'OKTA_PRIVATE_KEY is neither a PKCS#8 PEM private key nor a private JWK.');
+    throw new BridgeError('internal_error', 'auth.privateKey is neither a PKCS#8 PEM private key nor a private JWK.');
   }
 }
 

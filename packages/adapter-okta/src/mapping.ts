@@ -149,7 +149,7 @@ export function oktaMessage(body: unknown): string | undefined {
   return typeof record.error === 'string' ? record.error : undefined;
 }
 
-/** Okta's organization URL from OKTA_DOMAIN: `dev-1.okta.com`, `https://dev-1.okta.com/` (Kong's example) and `http://…` for tests. */
+/** Okta's organization URL from the `domain` option: `dev-1.okta.com`, `https://dev-1.okta.com/` (Kong's example) and `http://…` for tests. */
 export function orgUrl(domain: string): string {
   const withScheme = /^https?:\/\//i.test(domain) ? domain : `https://${domain}`;
   return new URL(withScheme).origin;

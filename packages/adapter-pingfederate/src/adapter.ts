@@ -9,7 +9,7 @@ import {
   type Logger,
   type OperationContext,
   lifecycleSettings,
-  type LifecycleSettings,
+  type CommonAdapterOptions,
 } from '@dcr-bridge/core';
 import {
   basicAuthorization,
@@ -46,17 +46,12 @@ export type PingFederateAdminAuth =
   /** For an admin API configured for OAuth: client_credentials at PingFederate's token endpoint. */
   | { tokenEndpoint: string; issuer?: string; clientId: string; clientSecret: string; scope?: string };
 
-export interface PingFederateAdapterOptions extends ClientDefaults, LifecycleSettings {
+export interface PingFederateAdapterOptions extends ClientDefaults, CommonAdapterOptions {
   /** The admin API, e.g. https://pf.example.com:9999/pf-admin-api/v1 */
   adminUrl: string;
   auth: PingFederateAdminAuth;
   /** PEM file of the CA that signed the admin port's certificate (admin ports often use a private CA). */
   caFile?: string;
-  /** Where admin API calls go (undici): default a keep-alive pool trusting `caFile` when set. Tests pass undici's MockAgent. */
-  dispatcher?: Dispatcher;
-  logger?: Logger;
-  /** Ceiling of one request to PingFederate; default 30 000 ms (the operation's budget usually ends it first). */
-  timeoutMs?: number;
 }
 
 interface AuthServerSettings {

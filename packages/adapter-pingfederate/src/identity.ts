@@ -2,5 +2,5 @@
 export const ADAPTER_ID = 'pingfederate';
 /** The IdP's name in messages and logs. */
 export const IDP_NAME = 'PingFederate';
-/** The prefix of the adapter's settings: PINGFEDERATE_TIMEOUT_MS, … */
+/** The prefix of the adapter's settings (`<prefix>_URL`, …), which src/module.ts declares: the only place that names them. */
 export const SETTINGS_PREFIX = 'PINGFEDERATE';

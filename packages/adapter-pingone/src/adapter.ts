@@ -4,11 +4,10 @@ import {
   createMemoryDriver,
   defineDcrAdapter,
   lifecycleSettings,
-  type LifecycleSettings,
+  type CommonAdapterOptions,
   silentLogger,
   type DcrAdapter,
   type IdpPrimitives,
-  type Logger,
   type OperationContext,
 } from '@dcr-bridge/core';
 import {
@@ -18,7 +17,6 @@ import {
   path,
   type IdpResponse,
   type IdpTarget,
-  type Dispatcher,
 } from '@dcr-bridge/core/idp';
 import { pingOneDiagnostics } from './diagnostics.js';
 import {
@@ -33,7 +31,7 @@ import {
 import { ADAPTER_ID, IDP_NAME } from './identity.js';
 import { MAX_OVERLAP_MS, pingOneSecrets } from './secrets.js';
 
-export interface PingOneAdapterOptions extends LifecycleSettings {
+export interface PingOneAdapterOptions extends CommonAdapterOptions {
   environmentId: string;
   /** Picks the hosts: api.pingone.{region}/v1 and auth.pingone.{region}. Default `com`. */
   region?: PingOneRegion;
@@ -43,11 +41,6 @@ export interface PingOneAdapterOptions extends LifecycleSettings {
   /** A worker application that may manage applications in the environment. */
   clientId: string;
   clientSecret: string;
-  /** Where IdP calls go (undici): a shared pool, a private CA's Agent, or undici's MockAgent in tests. Default: a keep-alive pool of the adapter's own. */
-  dispatcher?: Dispatcher;
-  logger?: Logger;
-  /** Ceiling of one request to PingOne; default 30 000 ms (the operation's budget usually ends it first). */
-  timeoutMs?: number;
 }
 
 interface Collection<T> {

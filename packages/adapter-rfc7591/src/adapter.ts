@@ -4,20 +4,19 @@ import {
   silentLogger,
   type DcrAdapter,
   type IdpPrimitives,
-  type Logger,
   type StateStore,
   notReady,
   lifecycleSettings,
-  type LifecycleSettings,
+  type CommonAdapterOptions,
 } from '@dcr-bridge/core';
-import { createIdpHttpClient, type IdpHttpClient, type Dispatcher } from '@dcr-bridge/core/idp';
+import { createIdpHttpClient, type IdpHttpClient } from '@dcr-bridge/core/idp';
 import { createRfc7591Diagnostics } from './diagnostics.js';
 import { createEndpoints } from './endpoints.js';
 import { epochToDate, registrationError, registrationMetadata, updateBody, type ClientMetadata } from './mapping.js';
 import { ADAPTER_ID, IDP_NAME } from './identity.js';
 import { cleanupReadTimeoutMs, createRegistrationRecords, type HeldRegistration, type RegistrationRecord } from './registration-record.js';
 
-export interface Rfc7591AdapterOptions extends LifecycleSettings {
+export interface Rfc7591AdapterOptions extends CommonAdapterOptions {
   /** Issuer for discovery (openid-client `discovery`); one of issuer / registrationEndpoint is required. */
   issuer?: string;
   /** Registration endpoint given directly (no discovery). */
@@ -32,11 +31,6 @@ export interface Rfc7591AdapterOptions extends LifecycleSettings {
   store: StateStore;
   /** Allow http:// IdP URLs (tests, the server's dev mode). Default false. */
   allowInsecureHttp?: boolean;
-  /** Where IdP calls go (undici): a shared pool, a private CA's Agent, or undici's MockAgent in tests. Default: a keep-alive pool of the adapter's own. */
-  dispatcher?: Dispatcher;
-  logger?: Logger;
-  /** Ceiling of one request to the IdP; default 30 000 ms (the operation's budget usually ends it first). */
-  timeoutMs?: number;
 }
 
 export function createRfc7591Adapter(options: Rfc7591AdapterOptions): DcrAdapter {
@@ -101,7 +95,7 @@ export function createRfc7591Adapter(options: Rfc7591AdapterOptions): DcrAdapter
       if (response.status === 401 || response.status === 403) {
         throw new BridgeError(
           'idp_error',
-          `The IdP refused the registration request (HTTP ${response.status}): check the initial access token settings (RFC7591_INITIAL_ACCESS_TOKEN or RFC7591_TOKEN_CLIENT_*).`,
+          `The IdP refused the registration request (HTTP ${response.status}): check the initial access token (the adapter's initialAccessToken or tokenClient).`,
         );
       }
       if (!response.ok || typeof response.body !== 'object' || typeof response.body.client_id !== 'string') {
@@ -221,7 +215,7 @@ export function createRfc7591Adapter(options: Rfc7591AdapterOptions): DcrAdapter
       tokenForRegistration: initialAccessToken,
       tokenEndpoint: async () => {
         const { tokenEndpoint } = await resolveEndpoints();
-        if (!tokenEndpoint) throw new BridgeError('idp_error', 'The IdP announces no token_endpoint; set RFC7591_TOKEN_ENDPOINT.');
+        if (!tokenEndpoint) throw new BridgeError('idp_error', "The IdP announces no token_endpoint; set the adapter's tokenEndpoint.");
         return tokenEndpoint;
       },
     }),

@@ -53,7 +53,7 @@ export function createEndpoints(options: EndpointSettings, logger: Logger) {
     } catch (error) {
       throw new BridgeError(
         'idp_unavailable',
-        `Discovery of ${issuer} failed. Check RFC7591_ISSUER and that the IdP serves /.well-known/openid-configuration.`,
+        `Discovery of ${issuer} failed. Check the issuer and that the IdP serves /.well-known/openid-configuration.`,
         { cause: error },
       );
     }
@@ -85,7 +85,7 @@ export function createEndpoints(options: EndpointSettings, logger: Logger) {
   /** Built once the token endpoint is known; concurrent first calls share it (and so one token request). */
   function tokenProvider(): Promise<TokenProvider> {
     tokens ??= resolveEndpoints().then(({ tokenEndpoint, issuer }) => {
-      if (!tokenEndpoint) throw new BridgeError('idp_error', 'The IdP announces no token_endpoint; set RFC7591_TOKEN_ENDPOINT.');
+      if (!tokenEndpoint) throw new BridgeError('idp_error', "The IdP announces no token_endpoint; set the adapter's tokenEndpoint.");
       const client = options.tokenClient as NonNullable<EndpointSettings['tokenClient']>;
       return createClientCredentialsTokenProvider({
         issuer: issuer ?? new URL(tokenEndpoint).origin,

@@ -2,5 +2,5 @@
 export const ADAPTER_ID = 'rfc7591';
 /** The IdP's name in messages and logs; a sentence may start with it. */
 export const IDP_NAME = 'The RFC 7591 IdP';
-/** The prefix of the adapter's settings: RFC7591_TIMEOUT_MS, … */
+/** The prefix of the adapter's settings (`<prefix>_URL`, …), which src/module.ts declares: the only place that names them. */
 export const SETTINGS_PREFIX = 'RFC7591';

@@ -3,17 +3,16 @@ import {
   notReady,
   defineDcrAdapter,
   lifecycleSettings,
-  type LifecycleSettings,
+  type CommonAdapterOptions,
   silentLogger,
   type ClientRegistration,
   type CreateContext,
   type DcrAdapter,
   type IdpPrimitives,
-  type Logger,
   type OperationContext,
   type ReadinessReport,
 } from '@dcr-bridge/core';
-import { createIdpHttpClient, path, staticAuthorization, type Dispatcher } from '@dcr-bridge/core/idp';
+import { createIdpHttpClient, path, staticAuthorization } from '@dcr-bridge/core/idp';
 import { callZitadel, type ApplicationMethod } from './connect.js';
 import { zitadelDiagnostics } from './diagnostics.js';
 import { ADAPTER_ID, IDP_NAME } from './identity.js';
@@ -30,7 +29,7 @@ import {
   type ZitadelApplication,
 } from './mapping.js';
 
-export interface ZitadelAdapterOptions extends LifecycleSettings {
+export interface ZitadelAdapterOptions extends CommonAdapterOptions {
   /** The ZITADEL instance's base URL, e.g. https://my-instance.zitadel.cloud (its APIs and its token endpoint). */
   baseUrl: string;
   /** The project whose OIDC applications the bridge creates (authorization_code and other user-facing grants). */
@@ -39,11 +38,6 @@ export interface ZitadelAdapterOptions extends LifecycleSettings {
   organizationId: string;
   /** A personal access token of the service user the bridge calls ZITADEL as. */
   apiToken: string;
-  /** Where IdP calls go (undici): a private CA's Agent, or undici's MockAgent. Default: a keep-alive pool of the adapter's own. */
-  dispatcher?: Dispatcher;
-  logger?: Logger;
-  /** Ceiling of one request to ZITADEL; default 30 000 ms (the operation's budget usually ends it first). */
-  timeoutMs?: number;
 }
 
 /** ListApplications page size: ZITADEL's default query limit. */

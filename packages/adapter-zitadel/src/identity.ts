@@ -2,5 +2,5 @@
 export const ADAPTER_ID = 'zitadel';
 /** The IdP's name in messages and logs. */
 export const IDP_NAME = 'ZITADEL';
-/** The prefix of the adapter's settings: ZITADEL_URL, ZITADEL_API_TOKEN, … */
+/** The prefix of the adapter's settings (`<prefix>_URL`, …), which src/module.ts declares: the only place that names them. */
 export const SETTINGS_PREFIX = 'ZITADEL';

@@ -3,12 +3,11 @@ import {
   silentLogger,
   type DcrAdapter,
   type IdpPrimitives,
-  type Logger,
   type OperationContext,
   lifecycleSettings,
-  type LifecycleSettings,
+  type CommonAdapterOptions,
 } from '@dcr-bridge/core';
-import { createIdpHttpClient, path, staticAuthorization, type Dispatcher } from '@dcr-bridge/core/idp';
+import { createIdpHttpClient, path, staticAuthorization } from '@dcr-bridge/core/idp';
 import { ADAPTER_ID, IDP_NAME } from './identity.js';
 import { MANAGED, REGISTRATION, clientNameFor, isManaged, newClient, type __PASCAL__Client } from './mapping.js';
 
@@ -19,16 +18,11 @@ import { MANAGED, REGISTRATION, clientNameFor, isManaged, newClient, type __PASC
 // (`registration`), ownership checks, idempotent delete, one operation per client at a time, the create journal,
 // cleanup and recovery.
 
-export interface __PASCAL__AdapterOptions extends LifecycleSettings {
+export interface __PASCAL__AdapterOptions extends CommonAdapterOptions {
   /** Base URL of __DISPLAY__'s admin API. */
   baseUrl: string;
   /** The admin API token the bridge calls __DISPLAY__ with. */
   apiToken: string;
-  /** Where IdP calls go (undici): a private CA's Agent, or undici's MockAgent. Default: a keep-alive pool of the adapter's own. */
-  dispatcher?: Dispatcher;
-  logger?: Logger;
-  /** Ceiling of one request to __DISPLAY__; default 30 000 ms (the operation's budget usually ends it first). */
-  timeoutMs?: number;
 }
 
 export function create__PASCAL__Adapter(options: __PASCAL__AdapterOptions): DcrAdapter {

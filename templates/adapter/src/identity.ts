@@ -2,5 +2,5 @@
 export const ADAPTER_ID = '__ID__';
 /** The IdP's name in messages and logs. */
 export const IDP_NAME = '__DISPLAY__';
-/** The prefix of the adapter's settings: __ENV___URL, __ENV___API_TOKEN, … */
+/** The prefix of the adapter's settings (`<prefix>_URL`, …), which src/module.ts declares: the only place that names them. */
 export const SETTINGS_PREFIX = '__ENV__';
