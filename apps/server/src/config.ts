@@ -1,9 +1,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
-import { createSettingsReader, parseStoreKey, type AdapterModule, type LogLevel, type SettingsReader } from '@dcr-bridge/core';
-import { apiKeyProblem, generateApiKey, isLogLevel } from '@dcr-bridge/core/http';
+import { parseStoreKey, readSettings, type AdapterModule, type LogLevel, type OptionsOf } from '@dcr-bridge/core';
+import { apiKeyProblem, generateApiKey } from '@dcr-bridge/core/http';
 import { didYouMean } from './nearest.js';
 import { KNOWN_ADAPTERS, loadAdapterModule, optionalPackageProblem, settingPrefix } from './registry.js';
+import { serverSettings } from './settings.js';
+
+type ServerSettings = OptionsOf<typeof serverSettings>;
 
 /**
  * The whole configuration, read once at boot from the environment over an optional YAML/JSON file
@@ -53,95 +56,81 @@ export async function loadConfig(env: Record<string, string | undefined>, cwd: s
   const onLambda = Boolean(env.AWS_LAMBDA_FUNCTION_NAME);
   const fromFile = await readConfigFile(env.DCR_BRIDGE_CONFIG, cwd, problems);
   const values = { ...fromFile, ...definedOnly(env) };
-  const settings = createSettingsReader(values);
+  const { options: read, problems: settingProblems } = readSettings(serverSettings, values);
+  problems.push(...settingProblems);
 
   // Kong's example bridge is configured with OKTA_DOMAIN alone; its users switch without a new setting.
-  const adapterChoice = settings.string('DCR_BRIDGE_ADAPTER') ?? (settings.raw('OKTA_DOMAIN') ? 'okta' : undefined);
+  const adapterChoice = read.adapter ?? (values.OKTA_DOMAIN?.trim() ? 'okta' : undefined);
   const devMode = adapterChoice === undefined;
-  if (devMode) devModeRefusals(values).forEach((problem) => settings.problem(problem));
-  const apiKeysFile = settings.string('DCR_BRIDGE_API_KEYS_FILE');
-  const keys = [...settings.list('DCR_BRIDGE_API_KEYS'), ...readApiKeysFile(apiKeysFile, cwd, settings)];
-  const apiKeys =
-    keys.length > 0
-      ? keys
-      : settings.list('KONG_API_TOKENS').length > 0
-        ? settings.list('KONG_API_TOKENS')
-        : settings.list('KONG_API_TOKEN');
+  if (devMode) problems.push(...devModeRefusals(values));
+  const keys = [...read.apiKeys, ...readApiKeysFile(read.apiKeysFile, cwd, problems)];
+  const apiKeys = keys.length > 0 ? keys : read.kongApiTokens.length > 0 ? read.kongApiTokens : read.kongApiToken;
   apiKeys.forEach((key, index) => {
     const problem = apiKeyProblem(key);
-    if (problem) settings.problem(`DCR_BRIDGE_API_KEYS: key #${index + 1} ${problem}.`);
+    if (problem) problems.push(`DCR_BRIDGE_API_KEYS: key #${index + 1} ${problem}.`);
   });
   if (apiKeys.length === 0 && !devMode)
-    settings.problem(
+    problems.push(
       'DCR_BRIDGE_API_KEYS is required: the keys Konnect sends in X-API-KEY (comma-separated; KONG_API_TOKENS is read too), or DCR_BRIDGE_API_KEYS_FILE naming a file of them.',
     );
-  const publicUrl = settings.url('DCR_BRIDGE_PUBLIC_URL', { allowHttp: true });
-  const issuer = settings.url('DCR_BRIDGE_ISSUER', { allowHttp: true });
-
-  const logLevel = settings.string('DCR_BRIDGE_LOG_LEVEL', { default: 'info' }) as string;
-  if (!isLogLevel(logLevel)) settings.problem(`DCR_BRIDGE_LOG_LEVEL must be one of debug, info, warn, error (got "${logLevel}").`);
-  const basePath = settings.string('DCR_BRIDGE_BASE_PATH', { default: '/' }) as string;
-  if (!/^\/?[A-Za-z0-9._~\-/]*$/.test(basePath))
-    settings.problem(`DCR_BRIDGE_BASE_PATH must be a URL path such as /v1/dcr (got "${basePath}").`);
 
   const storeKeys: Uint8Array[] = [];
-  settings.list('DCR_BRIDGE_STORE_KEY').forEach((key, index) => {
+  read.storeKeys.forEach((key, index) => {
     try {
       storeKeys.push(parseStoreKey(key));
     } catch (error) {
-      settings.problem(`DCR_BRIDGE_STORE_KEY: key #${index + 1}: ${(error as Error).message}`);
+      problems.push(`DCR_BRIDGE_STORE_KEY: key #${index + 1}: ${(error as Error).message}`);
     }
   });
 
   let adapter: ServerConfig['adapter'];
+  let adapterNames: string[] = [];
   if (adapterChoice !== undefined) {
     const lookup = await loadAdapterModule(adapterChoice, cwd);
-    if ('problem' in lookup) settings.problem(lookup.problem);
-    else adapter = { module: lookup.module, options: lookup.module.readOptions(settings) };
+    if ('problem' in lookup) problems.push(lookup.problem);
+    else {
+      const adapterSettings = readSettings(lookup.module.settings, values);
+      problems.push(...adapterSettings.problems);
+      adapter = { module: lookup.module, options: adapterSettings.options };
+      adapterNames = lookup.module.settings.entries.map(({ fullName }) => fullName);
+    }
   }
 
-  if (adapter?.module.keepsState && settings.list('DCR_BRIDGE_STORE_KEY').length === 0)
-    settings.problem(
+  if (adapter?.module.keepsState && read.storeKeys.length === 0)
+    problems.push(
       `DCR_BRIDGE_STORE_KEY is required: the ${adapter.module.id} adapter keeps per-client state, encrypted at rest. Make a key once with: openssl rand -base64 32`,
     );
-  const store = storeLocation(settings, cwd);
+  const store = storeLocation(read.store, read.storeCaFile, cwd, problems);
   if (store.kind === 'postgres') {
     const problem = await optionalPackageProblem('@dcr-bridge/store-postgres', 'DCR_BRIDGE_STORE is a PostgreSQL URL');
-    if (problem) settings.problem(problem);
+    if (problem) problems.push(problem);
   }
 
   const config: ServerConfig = {
     adapter,
     apiKeys: apiKeys.length > 0 ? apiKeys : [generateApiKey()],
-    ...(apiKeysFile === undefined ? {} : { apiKeysFile: resolve(cwd, apiKeysFile) }),
-    ...(publicUrl === undefined ? {} : { publicUrl }),
-    ...(issuer === undefined ? {} : { issuer }),
+    ...(read.apiKeysFile === undefined ? {} : { apiKeysFile: resolve(cwd, read.apiKeysFile) }),
+    ...(read.publicUrl === undefined ? {} : { publicUrl: read.publicUrl }),
+    ...(read.issuer === undefined ? {} : { issuer: read.issuer }),
     generatedApiKey: apiKeys.length === 0,
-    host: settings.string('HOST', { default: devMode ? '127.0.0.1' : '0.0.0.0' }) as string,
-    port: settings.integer('PORT', { default: 3000, min: 0, max: 65535 }),
-    basePath,
-    logLevel: isLogLevel(logLevel) ? logLevel : 'info',
+    host: read.host ?? (devMode ? '127.0.0.1' : '0.0.0.0'),
+    port: read.port,
+    basePath: read.basePath,
+    logLevel: read.logLevel,
     store,
     storeKeys,
-    journalPath: resolve(
-      cwd,
-      settings.string('DCR_BRIDGE_JOURNAL', { default: onLambda ? LAMBDA_JOURNAL : 'dcr-bridge.journal' }) as string,
-    ),
-    operationTimeoutMs: settings.integer('DCR_BRIDGE_OPERATION_TIMEOUT_MS', { default: 9000, min: 100, max: 120_000 }),
-    completionTimeoutMs: settings.integer('DCR_BRIDGE_COMPLETION_TIMEOUT_MS', { default: 30_000, min: 100, max: 600_000 }),
-    shutdownTimeoutMs: settings.integer('DCR_BRIDGE_SHUTDOWN_TIMEOUT_MS', { default: 10_000, min: 0, max: 300_000 }),
-    rotationOverlapMs: settings.duration('DCR_BRIDGE_ROTATION_OVERLAP', { defaultMs: 0, maxMs: 30 * 86_400_000 }),
-    canary: {
-      intervalMs: settings.duration('DCR_BRIDGE_CANARY_INTERVAL', { defaultMs: 0, maxMs: 86_400_000 }),
-      scopes: settings.list('DCR_BRIDGE_CANARY_SCOPES'),
-      readiness: settings.boolean('DCR_BRIDGE_CANARY_READINESS', { default: false }),
-    },
-    metrics: metricsSetting(settings, onLambda),
+    journalPath: resolve(cwd, read.journal ?? (onLambda ? LAMBDA_JOURNAL : 'dcr-bridge.journal')),
+    operationTimeoutMs: read.operationTimeoutMs,
+    completionTimeoutMs: read.completionTimeoutMs,
+    shutdownTimeoutMs: read.shutdownTimeoutMs,
+    rotationOverlapMs: read.rotationOverlapMs,
+    canary: { intervalMs: read.canaryIntervalMs, scopes: read.canaryScopes, readiness: read.canaryReadiness },
+    metrics: metricsSetting(read, onLambda),
   };
-  unreadFileSettings(Object.keys(fromFile), settings.names, adapter?.module.id).forEach((problem) => problems.push(problem));
-  unknownEnvironment(env, settings.names).forEach((problem) => problems.push(problem));
-  const all = [...problems, ...settings.problems];
-  return all.length > 0 ? { problems: all } : { config, problems: [] };
+  const known = new Set([...serverSettings.entries.map(({ fullName }) => fullName), ...adapterNames]);
+  problems.push(...unreadFileSettings(Object.keys(fromFile), known, adapter?.module.id));
+  problems.push(...unknownEnvironment(env, known));
+  return problems.length > 0 ? { problems } : { config, problems: [] };
 }
 
 /**
@@ -152,12 +141,10 @@ export async function loadConfig(env: Record<string, string | undefined>, cwd: s
  */
 export type StoreLocation = { kind: 'file'; path: string } | { kind: 'postgres'; url: string; caFile?: string; description: string };
 
-function storeLocation(settings: SettingsReader, cwd: string): StoreLocation {
-  const value = settings.string('DCR_BRIDGE_STORE', { default: 'dcr-bridge.sqlite' }) as string;
-  const caFile = settings.string('DCR_BRIDGE_STORE_CA_FILE');
+function storeLocation(value: string, caFile: string | undefined, cwd: string, problems: string[]): StoreLocation {
   if (!/^postgres(ql)?:\/\//i.test(value)) {
     if (caFile !== undefined)
-      settings.problem(
+      problems.push(
         'DCR_BRIDGE_STORE_CA_FILE is set, but DCR_BRIDGE_STORE is a file: the CA file is for a PostgreSQL store (DCR_BRIDGE_STORE=postgres://…).',
       );
     return { kind: 'file', path: resolve(cwd, value) };
@@ -167,12 +154,12 @@ function storeLocation(settings: SettingsReader, cwd: string): StoreLocation {
     const url = new URL(value);
     description = `PostgreSQL at ${url.hostname}:${url.port || '5432'}${url.pathname}`;
   } catch {
-    settings.problem(
+    problems.push(
       'DCR_BRIDGE_STORE starts like a PostgreSQL URL but is not a URL: write it as postgres://user:password@host:5432/database (percent-encode special characters in the password).',
     );
   }
   const caPath = caFile === undefined ? undefined : resolve(cwd, caFile);
-  if (caPath !== undefined && !existsSync(caPath)) settings.problem(`DCR_BRIDGE_STORE_CA_FILE: no file at ${caPath}.`);
+  if (caPath !== undefined && !existsSync(caPath)) problems.push(`DCR_BRIDGE_STORE_CA_FILE: no file at ${caPath}.`);
   return { kind: 'postgres', url: value, ...(caPath === undefined ? {} : { caFile: caPath }), description };
 }
 
@@ -184,11 +171,10 @@ export const LAMBDA_JOURNAL = '/tmp/dcr-bridge.journal';
  * Off by default on AWS Lambda (unless a metrics port is set, which the Lambda entry refuses): each instance
  * counts only its own invocations, and a scrape would reach whichever instance the gateway picks.
  */
-function metricsSetting(settings: SettingsReader, onLambda: boolean): ServerConfig['metrics'] {
-  const byDefault = onLambda && settings.raw('DCR_BRIDGE_METRICS_PORT') === undefined ? 'off' : 'on';
-  if (settings.oneOf('DCR_BRIDGE_METRICS', ['on', 'off'] as const, { default: byDefault }) === 'off') return { where: 'off' };
-  if (settings.raw('DCR_BRIDGE_METRICS_PORT') === undefined) return { where: 'main' };
-  return { where: 'port', port: settings.integer('DCR_BRIDGE_METRICS_PORT', { default: 9464, min: 1, max: 65535 }) };
+function metricsSetting(read: ServerSettings, onLambda: boolean): ServerConfig['metrics'] {
+  const byDefault = onLambda && read.metricsPort === undefined ? 'off' : 'on';
+  if ((read.metrics ?? byDefault) === 'off') return { where: 'off' };
+  return read.metricsPort === undefined ? { where: 'main' } : { where: 'port', port: read.metricsPort };
 }
 
 /** Each known adapter's setting prefix: such a setting without DCR_BRIDGE_ADAPTER is a forgotten choice, not dev mode. */
@@ -233,7 +219,7 @@ function unreadFileSettings(fileNames: string[], read: ReadonlySet<string>, adap
   const reader = adapterId ? `the server and the ${adapterId} adapter` : 'the server (no adapter is chosen)';
   return fileNames
     .filter((name) => !read.has(name))
-    .map((name) => `DCR_BRIDGE_CONFIG sets ${name}, which ${reader} do not read in this configuration.${didYouMean(name, read)}`);
+    .map((name) => `DCR_BRIDGE_CONFIG sets ${name}, which ${reader} do not read.${didYouMean(name, read)}`);
 }
 
 /**
@@ -253,14 +239,14 @@ const NOT_SETTINGS = /^DCR_BRIDGE_(CONFIG|SERVICE_.*|PORT(_.*)?|TEST_.*)$/;
  * The keys in DCR_BRIDGE_API_KEYS_FILE (a Kubernetes Secret mounted as a file, or what `dcr-bridge konnect`
  * wrote): separated by commas or line breaks, `#` starts a comment. Read at each start; never repeated in a problem.
  */
-export function readApiKeysFile(name: string | undefined, cwd: string, settings?: SettingsReader): string[] {
+export function readApiKeysFile(name: string | undefined, cwd: string, problems?: string[]): string[] {
   if (name === undefined) return [];
   const file = resolve(cwd, name);
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    settings?.problem(`DCR_BRIDGE_API_KEYS_FILE: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'}).`);
+    problems?.push(`DCR_BRIDGE_API_KEYS_FILE: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'}).`);
     return [];
   }
   return parseApiKeys(text);

@@ -1,30 +1,38 @@
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { isAdapterModule, type AdapterModule } from '@dcr-bridge/core';
 import { nearestName } from './nearest.js';
 
+const ADAPTER_PACKAGE = '@dcr-bridge/adapter-';
+
 /**
- * The adapters published from this repository, by id. Loading needs no table: `DCR_BRIDGE_ADAPTER=<id>` imports
- * `@dcr-bridge/adapter-<id>` (adapterPackageName). This list only tells dev mode which settings belong to an
- * adapter (settingPrefix): one of them without DCR_BRIDGE_ADAPTER is a forgotten choice, installed or not.
- * scripts/conventions.test.ts checks that it names every packages/adapter-* directory.
+ * The adapters published from this repository, by id: the `@dcr-bridge/adapter-*` packages the server's
+ * package.json names (each an optional peer, rfc7591 a dependency), so that a new adapter package is known once
+ * it is added there. Loading needs no table: `DCR_BRIDGE_ADAPTER=<id>` imports `@dcr-bridge/adapter-<id>`
+ * (adapterPackageName). This list tells dev mode which settings belong to an adapter (settingPrefix): one of
+ * them without DCR_BRIDGE_ADAPTER is a forgotten choice, installed or not; and it gives "did you mean" its names.
+ * scripts/conventions.test.ts checks that the package.json names every packages/adapter-* directory.
  */
-export const KNOWN_ADAPTERS: readonly string[] = [
-  'authentik',
-  'cognito',
-  'fusionauth',
-  'keycloak',
-  'okta',
-  'pingfederate',
-  'pingone',
-  'rfc7591',
-  'zitadel',
-];
+export const KNOWN_ADAPTERS: readonly string[] = adapterIdsOf(
+  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as PackageManifest,
+);
+
+interface PackageManifest {
+  dependencies?: Record<string, string>;
+  peerDependencies?: Record<string, string>;
+}
+
+/** The ids of the `@dcr-bridge/adapter-*` packages a package.json depends on (or takes as peers), sorted. */
+export function adapterIdsOf(manifest: PackageManifest): string[] {
+  const names = [...Object.keys(manifest.dependencies ?? {}), ...Object.keys(manifest.peerDependencies ?? {})];
+  const ids = names.filter((name) => name.startsWith(ADAPTER_PACKAGE)).map((name) => name.slice(ADAPTER_PACKAGE.length));
+  return [...new Set(ids)].sort();
+}
 
 /** The package of the adapter `id` by the repository's convention (folder = package): `@dcr-bridge/adapter-<id>`. */
 export function adapterPackageName(id: string): string {
-  return `@dcr-bridge/adapter-${id}`;
+  return `${ADAPTER_PACKAGE}${id}`;
 }
 
 /** The prefix of the settings an adapter reads: `KEYCLOAK_` for keycloak, `ACME_ID_` for acme-id. */
@@ -160,7 +168,7 @@ function adapterOf(choice: string, specifier: string, imported: Imported): Adapt
   const module = imported.module.dcrBridgeAdapter;
   if (!isAdapterModule(module)) {
     return {
-      problem: `DCR_BRIDGE_ADAPTER "${choice}": ${specifier} does not export dcrBridgeAdapter ({ id, readOptions, create }) as a dcr-bridge adapter package must.`,
+      problem: `DCR_BRIDGE_ADAPTER "${choice}": ${specifier} does not export dcrBridgeAdapter ({ id, settings, create }: settings declared with defineAdapterSettings of @dcr-bridge/core) as a dcr-bridge adapter package must.`,
     };
   }
   return { module };

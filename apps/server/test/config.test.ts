@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '@dcr-bridge/core';
 import { devModeBanner, loadConfig, startServer } from '../src/index.js';
+import { installCore } from './install-core.js';
 
 const key = 'konnect_key_0123456789';
 const storeKey = randomBytes(32).toString('base64');
@@ -154,13 +155,14 @@ describe('loadConfig', () => {
       dir,
     );
     expect(config).toBeUndefined();
+    // The server's settings as declared, then the checks between them, then the adapter's.
     expect(problems).toEqual([
+      'PORT must be a whole number ≥ 0 and ≤ 65535 (got "eighty").',
+      expect.stringMatching(/^DCR_BRIDGE_LOG_LEVEL must be one of debug, info, warn, error \(got "loud"\)\.$/),
       expect.stringMatching(/^DCR_BRIDGE_API_KEYS: key #1 must be 12–256 characters/),
-      expect.stringMatching(/^DCR_BRIDGE_LOG_LEVEL must be one of/),
       expect.stringMatching(/^DCR_BRIDGE_STORE_KEY: key #1: .*openssl rand -base64 32/),
       'Set RFC7591_ISSUER (discovery) or RFC7591_REGISTRATION_ENDPOINT.',
       'RFC7591_TOKEN_CLIENT_ID and RFC7591_TOKEN_CLIENT_SECRET go together.',
-      'PORT must be a whole number ≥ 0 and ≤ 65535 (got "eighty").',
     ]);
     const text = problems.join('\n');
     for (const secret of ['short-key!', 'not-a-key-secret-value', 'client-secret-value']) expect(text).not.toContain(secret);
@@ -201,8 +203,8 @@ describe('loadConfig', () => {
       `DCR_BRIDGE_ADAPTER: okta\nDCR_BRIDGE_API_KEYS: ${key}\nOKTA_DOMAIN: https://acme.okta.com\nOKTA_API_TOKEN: t\nDCR_BRIDGE_BASEPATH: /v1/dcr\nKEYCLOAK_URL: https://sso.example.com\n`,
     );
     expect((await loadConfig({ DCR_BRIDGE_CONFIG: 'typo.yaml' }, dir)).problems).toEqual([
-      'DCR_BRIDGE_CONFIG sets DCR_BRIDGE_BASEPATH, which the server and the okta adapter do not read in this configuration. Did you mean DCR_BRIDGE_BASE_PATH?',
-      'DCR_BRIDGE_CONFIG sets KEYCLOAK_URL, which the server and the okta adapter do not read in this configuration.',
+      'DCR_BRIDGE_CONFIG sets DCR_BRIDGE_BASEPATH, which the server and the okta adapter do not read. Did you mean DCR_BRIDGE_BASE_PATH?',
+      'DCR_BRIDGE_CONFIG sets KEYCLOAK_URL, which the server and the okta adapter do not read.',
     ]);
     // Another adapter's names in the environment are someone else's business (the environment holds everything);
     // a DCR_BRIDGE_ name no setting has is a typo (see the next test).
@@ -264,6 +266,7 @@ describe('adapter registry', () => {
 
   it('resolves an adapter path against the working directory, and tells "not there" from "failed to load"', async () => {
     mkdirSync(join(dir, 'adapters'));
+    installCore(dir);
     copyFileSync(fileURLToPath(new URL('./fixtures/third-party-adapter.mjs', import.meta.url)), join(dir, 'adapters', 'mine.mjs'));
     const relative = await loadConfig(
       { DCR_BRIDGE_ADAPTER: './adapters/mine.mjs', DCR_BRIDGE_API_KEYS: key, ACME_URL: 'https://acme.example.com' },

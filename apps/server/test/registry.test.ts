@@ -6,12 +6,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   adapterPackageName,
   installedAdapterIds,
+  adapterIdsOf,
   KNOWN_ADAPTERS,
   loadAdapterModule,
   optionalPackageProblem,
   settingPrefix,
   type AdapterPackages,
 } from '../src/registry.js';
+import { installCore } from './install-core.js';
 
 const fixture = fileURLToPath(new URL('./fixtures/third-party-adapter.mjs', import.meta.url));
 const packagesDir = fileURLToPath(new URL('../../../packages', import.meta.url));
@@ -33,6 +35,7 @@ let elsewhere: AdapterPackages;
 beforeAll(async () => {
   project = mkdtempSync(join(tmpdir(), 'dcr-registry-'));
   writeFileSync(join(project, 'loader.mjs'), 'export const load = (specifier) => import(specifier);\n');
+  installCore(project);
   // Installed under the keycloak adapter's name, but its dcrBridgeAdapter.id is "acme".
   installPackage(project, '@dcr-bridge/adapter-keycloak', fixture);
   installPackage(project, 'acme-dcr-adapter', fixture);
@@ -100,6 +103,19 @@ describe('the adapters published from this repository', () => {
     expect([...KNOWN_ADAPTERS].sort()).toEqual(folders.sort());
     expect(settingPrefix('rfc7591')).toBe('RFC7591_');
     expect(settingPrefix('acme-id')).toBe('ACME_ID_');
+  });
+
+  it("are read from the server's package.json: its adapter dependencies and optional peers, nothing else", () => {
+    expect(
+      adapterIdsOf({
+        dependencies: { '@dcr-bridge/adapter-rfc7591': 'workspace:^', '@dcr-bridge/core': 'workspace:^', express: '^5' },
+        peerDependencies: {
+          '@dcr-bridge/adapter-okta': '>=0.0.0',
+          '@dcr-bridge/store-postgres': '>=0.0.0',
+          '@dcr-bridge/adapter-rfc7591': '*',
+        },
+      }),
+    ).toEqual(['okta', 'rfc7591']);
   });
 });
 
