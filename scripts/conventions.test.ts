@@ -104,6 +104,20 @@ function lifecycleProblems(dir: string): string[] {
   return problems;
 }
 
+/**
+ * Setting names (`KEYCLOAK_URL`) belong to the server's configuration: an adapter names them in src/module.ts
+ * only, where it declares them. Its factory, mapping and errors speak of options (`baseUrl`), so that a
+ * programmatic user is not told about environment variables, and a renamed setting cannot leave a stale name
+ * behind. The doctor's checks (src/diagnostics.ts) still tell the operator which setting to fix: they move to
+ * names read from the declaration with the doctor's rework (issue 22 item 5).
+ */
+function settingNameProblems(dir: string, prefix: string): string[] {
+  const name = new RegExp(`\\b${prefix}_[A-Z][A-Z0-9_]*`, 'g');
+  return readdirSync(join(dir, 'src'), { recursive: true, encoding: 'utf8' })
+    .filter((file) => file.endsWith('.ts') && file !== 'module.ts' && file !== 'diagnostics.ts')
+    .flatMap((file) => [...read(join(dir, 'src', file)).matchAll(name)].map(([found]) => `src/${file} names the setting ${found}`));
+}
+
 describe.each(packageDirs)('%s', (dir) => {
   const pkg = json(join(root, dir, 'package.json'));
 
@@ -206,6 +220,10 @@ describe.each(adapterDirs)('%s adapter', (dir) => {
 
   it("hands primitives to core's lifecycle with the server's journal, and keeps no cleanup budgets", () => {
     expect(lifecycleProblems(join(root, dir))).toEqual([]);
+  });
+
+  it('names its settings in src/module.ts only', () => {
+    expect(settingNameProblems(join(root, dir), id.toUpperCase().replace(/-/g, '_'))).toEqual([]);
   });
 
   it('runs the conformance suite in its tests', () => {
@@ -327,6 +345,9 @@ describe('the adapter template', () => {
       expect(source).toContain('createAcmeIdAdapter');
       expect(source).toContain("SETTINGS_PREFIX = 'ACME_ID'");
       expect(lifecycleProblems(target)).toEqual([]);
+      expect(settingNameProblems(target, 'ACME_ID')).toEqual([]);
+      expect(read(join(target, 'src', 'module.ts'))).toContain('defineAdapterSettings(');
+      expect(read(join(target, 'README.md'))).toContain('| `ACME_ID_URL` | `baseUrl` | URL | required |');
       expect(read(join(target, 'test', 'conformance.test.ts'))).toContain('runConformanceSuite(');
       // Its tests are the fake, the declared call budget and the shared suite: nothing of core's re-tested.
       expect(readdirSync(join(target, 'test')).sort()).toEqual(['call-budget.ts', 'conformance.test.ts', 'fake-acme-id.ts']);
