@@ -503,7 +503,7 @@ describe('settings', () => {
 
   it('lists every problem at once', () => {
     expect(() => readAdapterOptions(dcrBridgeAdapter, { PINGFEDERATE_CA_FILE: '/no/such/ca.pem' })).toThrow(
-      'Invalid pingfederate settings:\n- PINGFEDERATE_ADMIN_URL is required.\n- PINGFEDERATE_CA_FILE names /no/such/ca.pem, which does not exist.\n- Set PINGFEDERATE_ADMIN_USERNAME + PINGFEDERATE_ADMIN_PASSWORD, or PINGFEDERATE_OAUTH_TOKEN_URL + PINGFEDERATE_OAUTH_CLIENT_ID + PINGFEDERATE_OAUTH_CLIENT_SECRET.',
+      'Invalid pingfederate settings:\n- PINGFEDERATE_ADMIN_URL is required.\n- PINGFEDERATE_CA_FILE must be a file that exists (got "/no/such/ca.pem").\n- Set PINGFEDERATE_ADMIN_USERNAME + PINGFEDERATE_ADMIN_PASSWORD, or PINGFEDERATE_OAUTH_TOKEN_URL + PINGFEDERATE_OAUTH_CLIENT_ID + PINGFEDERATE_OAUTH_CLIENT_SECRET.',
     );
     expect(() =>
       readAdapterOptions(dcrBridgeAdapter, {

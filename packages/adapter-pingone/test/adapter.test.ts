@@ -402,7 +402,7 @@ describe('settings', () => {
 
   it('lists every problem at once', () => {
     expect(() => readAdapterOptions(dcrBridgeAdapter, { PINGONE_REGION: 'mars', PINGONE_API_URL: 'https://api.example.com/v1' })).toThrow(
-      'Invalid pingone settings:\n- PINGONE_API_URL and PINGONE_AUTH_URL go together (or set PINGONE_REGION).\n- PINGONE_ENVIRONMENT_ID is required.\n- PINGONE_REGION must be one of com, eu, ca, com.au, sg, asia (got "mars").\n- PINGONE_CLIENT_ID is required.\n- PINGONE_CLIENT_SECRET is required.',
+      'Invalid pingone settings:\n- PINGONE_ENVIRONMENT_ID is required.\n- PINGONE_REGION must be one of com, eu, ca, com.au, sg, asia (got "mars").\n- PINGONE_CLIENT_ID is required.\n- PINGONE_CLIENT_SECRET is required.\n- PINGONE_API_URL and PINGONE_AUTH_URL go together (or set PINGONE_REGION).',
     );
   });
 });

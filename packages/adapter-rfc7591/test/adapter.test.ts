@@ -103,7 +103,7 @@ describe('initial access token modes', () => {
     });
     const error = await adapter.createClient(registration(), context()).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'idp_error' });
-    expect((error as Error).message).toContain('RFC7591_INITIAL_ACCESS_TOKEN');
+    expect((error as Error).message).toContain("the adapter's initialAccessToken or tokenClient");
     expect((error as Error).message).not.toContain('not-a-real-token');
   });
 });
