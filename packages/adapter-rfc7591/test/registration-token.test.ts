@@ -23,6 +23,11 @@ let store: StateStore;
 let adapter: ReturnType<typeof createRfc7591Adapter>;
 let bridge: BridgeHarness;
 const REGISTRATION = /^\/reg\/[^/]+$/;
+// Long enough for a cold create on a loaded 2-core CI machine (the first one runs discovery and warms
+// oidc-provider up); a lost answer costs each test that long.
+const OPERATION_TIMEOUT_MS = 3_000;
+/** An IdP answer that comes after Konnect was told 504, within the bridge's completion budget. */
+const LATE_MS = OPERATION_TIMEOUT_MS + 1_000;
 const logger = createCapturingLogger();
 /** What the log line of an answer's request says failed (the operator's detail; Konnect reads a fixed text). */
 const loggedFailure = (res: HarnessResponse) =>
@@ -39,7 +44,7 @@ beforeAll(async () => {
     store,
     allowInsecureHttp: true,
   });
-  bridge = await startBridge(adapter, { operationTimeoutMs: 1_500, logger });
+  bridge = await startBridge(adapter, { operationTimeoutMs: OPERATION_TIMEOUT_MS, logger });
 });
 afterAll(async () => {
   await bridge.close();
@@ -88,7 +93,7 @@ describe('an RFC 7592 update whose answer never arrives', () => {
 
   it('keeps the new token of an update answered after Konnect was told 504', async () => {
     const { clientId, secret } = await created();
-    idp.faults.faultNext('PUT', REGISTRATION, 'processed_answer_late', { delayMs: 2_500 });
+    idp.faults.faultNext('PUT', REGISTRATION, 'processed_answer_late', { delayMs: LATE_MS });
     const late = await bridge.call('POST', `/${clientId}/event-hook`, {
       body: konnectEvent(clientId, { event_type: 'update_application', redirect_uris: ['https://late.example.com/cb'] }),
     });
@@ -118,7 +123,7 @@ describe('deletes', () => {
 
   it('a delete answered after Konnect was told 504 is recognised as done when Konnect asks again', async () => {
     const { clientId } = await created();
-    idp.faults.faultNext('DELETE', REGISTRATION, 'processed_answer_late', { delayMs: 2_500 });
+    idp.faults.faultNext('DELETE', REGISTRATION, 'processed_answer_late', { delayMs: LATE_MS });
     expect((await bridge.call('DELETE', `/${clientId}`)).status).toBe(504);
     // Konnect asks again later (a retry queued behind the running delete would not start after its deadline).
     await idp.faults.settle();
