@@ -22,7 +22,8 @@ export function watchServer(child: ChildProcessByStdio<null, Readable, Readable>
   const output = { stdout: '', stderr: '' };
   child.stdout.on('data', (chunk) => (output.stdout += chunk));
   child.stderr.on('data', (chunk) => (output.stderr += chunk));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  // 'close', not 'exit': the exit code once the output pipes are drained too, so the last log lines are read.
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
   const listening = new Promise<void>((resolve, reject) => {
     child.stdout.on('data', () => {
       if (output.stdout.includes('"msg":"listening"')) resolve();
