@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { OperationContext } from './contract.js';
 import { BridgeError } from './errors.js';
 import type { Logger } from './logger.js';
@@ -40,6 +41,9 @@ export function createBackgroundWork(options: BackgroundOptions): BackgroundWork
   const pending = new Set<Promise<unknown>>();
   const closing = new AbortController();
   const closed = closing.signal;
+  // Every job under way and every timer waits on `closed` with a listener of its own, removed when it ends: as many
+  // as the adapter has work in flight (50 and more under load), which is no leak. Without a limit, Node warns at 11.
+  setMaxListeners(0, closed);
 
   const background: BackgroundWork = {
     closed,
