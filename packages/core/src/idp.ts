@@ -4,20 +4,17 @@
  * openid-client load with the first request or token, not at import; @opentelemetry/api (a no-op without an
  * SDK) loads with it.
  */
-export {
-  createIdpHttpClient,
-  fetchVia,
-  path,
-  type AuthorizationSource,
-  type HttpMethod,
-  type IdpHttpClient,
-  type IdpHttpClientOptions,
-  type IdpPath,
-  type IdpRequestOptions,
-  type IdpResponse,
-  type IdpTarget,
-  type ResponseHeaders,
-} from './http-client.js';
+export { createIdpHttpClient, type IdpHttpClient } from './http-client.js';
+export { path, type IdpPath, type IdpTarget } from './idp-http/target.js';
+export { fetchVia } from './idp-http/transport.js';
+export type {
+  AuthorizationSource,
+  HttpMethod,
+  IdpHttpClientOptions,
+  IdpRequestOptions,
+  IdpResponse,
+  ResponseHeaders,
+} from './idp-http/types.js';
 /** undici's dispatcher type, for adapter options that let a caller route IdP calls (a private CA, a mock). */
 export type { Dispatcher } from 'undici';
 export {

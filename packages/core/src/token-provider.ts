@@ -1,7 +1,8 @@
 import type * as oidc from 'openid-client';
 import type { Dispatcher } from 'undici';
 import { BridgeError } from './errors.js';
-import { fetchVia, type AuthorizationSource } from './http-client.js';
+import { fetchVia } from './idp-http/transport.js';
+import type { AuthorizationSource } from './idp-http/types.js';
 import { publish, secondsSince } from './instrumentation.js';
 import { silentLogger, type Logger } from './logger.js';
 import { userAgent } from './user-agent.js';

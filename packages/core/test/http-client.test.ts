@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { BridgeError } from '../src/index.js';
 import { createIdpHttpClient, path, staticAuthorization, type AuthorizationSource } from '../src/idp.js';
 import { CHANNELS, createJsonLogger, type IdpCallMessage } from '../src/http.js';
-import { encodeSegment } from '../src/http-client.js';
+import { encodeSegment } from '../src/idp-http/target.js';
 import { captureLines, listen, readBody, sendJson } from './helpers.js';
 
 let close: (() => Promise<void>) | undefined;
