@@ -1,5 +1,5 @@
 import type { AdapterDiagnostics, DiagnosticCheck, IdpVersion, OperationContext } from '@dcr-bridge/core';
-import { path, type IdpHttpClient, type TokenProvider } from '@dcr-bridge/core/idp';
+import { path, tokenRefusal, type IdpHttpClient, type TokenProvider } from '@dcr-bridge/core/idp';
 import { IDP_NAME } from './identity.js';
 
 /** The Keycloak versions the adapter supports (README, "Supported versions"): majors 24 to 26. */
@@ -55,7 +55,7 @@ export function keycloakDiagnostics(setup: KeycloakDiagnosticsSetup): AdapterDia
    */
   function tokenProblem(error: unknown): DiagnosticCheck {
     const detail = error instanceof Error ? error.message : String(error);
-    const status = tokenRefusalStatus(error);
+    const status = tokenRefusal(error)?.status;
     if (status === 404) {
       const fix =
         setup.tokenRealm === setup.realm
@@ -205,12 +205,6 @@ export function keycloakDiagnostics(setup: KeycloakDiagnosticsSetup): AdapterDia
     idpVersion,
     tokenEndpoint: async () => `${setup.baseUrl}${path`/realms/${setup.realm}`}/protocol/openid-connect/token`,
   };
-}
-
-/** The HTTP status of a refused token request (core's token provider keeps openid-client's error, with its status, as the cause). */
-function tokenRefusalStatus(error: unknown): number | undefined {
-  const status = (error as { cause?: { status?: unknown } } | undefined)?.cause?.status;
-  return typeof status === 'number' ? status : undefined;
 }
 
 /** The claims of a JWT, unverified: the token came straight from Keycloak's token endpoint, and only its roles are read. */

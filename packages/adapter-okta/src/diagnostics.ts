@@ -1,5 +1,5 @@
 import type { AdapterDiagnostics, DiagnosticCheck, IdpVersion, OperationContext } from '@dcr-bridge/core';
-import { path, type IdpHttpClient, type TokenProvider } from '@dcr-bridge/core/idp';
+import { path, tokenRefusal, type IdpHttpClient, type TokenProvider } from '@dcr-bridge/core/idp';
 import { IDP_NAME } from './identity.js';
 
 export interface OktaDiagnosticsSetup {
@@ -65,7 +65,7 @@ export function oktaDiagnostics(setup: OktaDiagnosticsSetup): AdapterDiagnostics
       return { name, result: 'pass', detail: `${IDP_NAME} issued service app ${app.clientId} a token with ${scope}.` };
     } catch (error) {
       const detail = error instanceof Error ? error.message : String(error);
-      if (oauthErrorCode(error) === 'invalid_scope') {
+      if (tokenRefusal(error)?.oauthError === 'invalid_scope') {
         return {
           name,
           result: 'fail',
@@ -100,7 +100,7 @@ export function oktaDiagnostics(setup: OktaDiagnosticsSetup): AdapterDiagnostics
       ];
     } catch (error) {
       const detail = error instanceof Error ? error.message : String(error);
-      if (oauthErrorCode(error) === 'invalid_scope')
+      if (tokenRefusal(error)?.oauthError === 'invalid_scope')
         return [
           {
             name: CREDENTIALS,
@@ -108,7 +108,7 @@ export function oktaDiagnostics(setup: OktaDiagnosticsSetup): AdapterDiagnostics
             detail: `${IDP_NAME} accepted service app ${app.clientId}'s key but refused a scope it asked for: see permissions.`,
           },
         ];
-      const status = (error as { cause?: { status?: unknown } } | undefined)?.cause?.status;
+      const status = tokenRefusal(error)?.status;
       if (status === 400 || status === 401)
         return [
           {
@@ -240,10 +240,4 @@ export function oktaDiagnostics(setup: OktaDiagnosticsSetup): AdapterDiagnostics
 /** Where an Okta API scope is granted to a service app (Okta's "Implement OAuth for Okta with a service app": Grant allowed scopes). */
 function grantScopeFix(app: OktaServiceApp, scope: string, use: string): string {
   return `Grant ${scope} to the service app in the ${IDP_NAME} Admin Console: Applications → Applications → ${app.clientId} → ${IDP_NAME} API Scopes → Grant (needed to ${use}).`;
-}
-
-/** The OAuth error code of a refused token request (core's token provider keeps openid-client's error as the cause). */
-function oauthErrorCode(error: unknown): string | undefined {
-  const code = (error as { cause?: { error?: unknown } } | undefined)?.cause?.error;
-  return typeof code === 'string' ? code : undefined;
 }

@@ -22,8 +22,10 @@ export {
   bearerAuthorization,
   createClientCredentialsTokenProvider,
   staticAuthorization,
+  tokenRefusal,
   type ClientAuthentication,
   type ClientCredentialsTokenOptions,
   type TokenProvider,
+  type TokenRefusal,
 } from './token-provider.js';
 export { parseRetryAfter, withRetries, type RetryDecision, type RetryOptions, type RetryPolicy } from './retry.js';

@@ -1,6 +1,6 @@
 import type * as oidc from 'openid-client';
 import type { Dispatcher } from 'undici';
-import { BridgeError } from './errors.js';
+import { BridgeError, type BridgeErrorCode, type BridgeErrorOptions } from './errors.js';
 import { fetchVia } from './idp-http/transport.js';
 import type { AuthorizationSource } from './idp-http/types.js';
 import { publish, secondsSince } from './instrumentation.js';
@@ -188,50 +188,81 @@ function clientAuth(oidc: OpenIdClient, auth: ClientAuthentication): oidc.Client
   }
 }
 
-/** The token endpoint answered 429 (openid-client reports it as an OAuth error or as a non-conforming answer). */
-const rateLimited = (where: string, error: unknown) =>
-  new BridgeError('idp_rate_limited', `${where} is rate-limiting the bridge's token requests.`, { retryAfterSeconds: 1, cause: error });
+/**
+ * How the token endpoint refused a token request: its HTTP status and, when its answer was an OAuth error response
+ * (RFC 6749 §5.2), the error code in it (`invalid_client`, `invalid_scope`, …). A doctor tells causes apart by it.
+ */
+export interface TokenRefusal {
+  status: number;
+  oauthError?: string;
+}
+
+/**
+ * The token endpoint's refusal behind an error `getToken` threw: an OAuth error answer, or an answer with a
+ * WWW-Authenticate challenge (RFC 6749 §5.2: a 401 to a client that authenticated with Basic). Undefined for any
+ * other error: no answer, an answer that is no OAuth response, the caller's deadline.
+ */
+export function tokenRefusal(error: unknown): TokenRefusal | undefined {
+  return error instanceof TokenRequestError ? error.refusal : undefined;
+}
+
+/** A failed token request, with the token endpoint's refusal when it refused. */
+class TokenRequestError extends BridgeError {
+  constructor(
+    code: BridgeErrorCode,
+    description: string,
+    readonly refusal: TokenRefusal | undefined,
+    options: BridgeErrorOptions,
+  ) {
+    super(code, description, options);
+  }
+}
+
+function refusalOf(oidc: OpenIdClient, error: unknown): TokenRefusal | undefined {
+  if (error instanceof oidc.ResponseBodyError) return { status: error.status, oauthError: error.error };
+  if (error instanceof oidc.WWWAuthenticateChallengeError) return { status: error.status };
+  return undefined;
+}
 
 function tokenError(oidc: OpenIdClient, error: unknown, options: ClientCredentialsTokenOptions): BridgeError {
   const where = tokenEndpointName(options);
-  if (error instanceof oidc.ResponseBodyError) {
-    const status = error.status;
-    if (status === 429) return rateLimited(where, error);
-    if (status >= 500) return new BridgeError('idp_unavailable', `${where} answered HTTP ${status}.`, { cause: error });
-    const words = `${error.error}${error.error_description ? `: ${error.error_description}` : ''}`;
+  const refused = refusalOf(oidc, error);
+  const failure = (code: BridgeErrorCode, description: string, retryAfterSeconds?: number) =>
+    new TokenRequestError(code, description, refused, { cause: error, retryAfterSeconds });
+  // The token endpoint answered 429 (openid-client reports it as an OAuth error or as a non-conforming answer).
+  const rateLimited = () => failure('idp_rate_limited', `${where} is rate-limiting the bridge's token requests.`, 1);
+  if (refused) {
+    const status = refused.status;
+    if (status === 429) return rateLimited();
+    if (status >= 500) return failure('idp_unavailable', `${where} answered HTTP ${status}.`);
+    const words =
+      error instanceof oidc.ResponseBodyError
+        ? `${error.error}${error.error_description ? `: ${error.error_description}` : ''}`
+        : `HTTP ${status} with a WWW-Authenticate challenge`;
     // Each cause with its own remedy: a scope not granted is no credential problem, and a 404 is no token endpoint at all.
-    if (error.error === 'invalid_scope')
-      return new BridgeError(
+    if (refused.oauthError === 'invalid_scope')
+      return failure(
         'idp_error',
         `${where} authenticated the bridge's admin client "${options.clientId}" but refused a scope it asked for (${words}). Grant the client that scope at the IdP.`,
-        { cause: error },
       );
     if (status === 404)
-      return new BridgeError(
+      return failure(
         'idp_error',
         `${where} does not exist (HTTP 404, ${words}). Check the IdP URL and the realm, tenant or authorization server it names.`,
-        { cause: error },
       );
-    return new BridgeError(
+    return failure(
       'idp_error',
       `${where} refused the bridge's admin client "${options.clientId}" (${words}). Check its credentials and that it may use client_credentials.`,
-      { cause: error },
     );
   }
   const name = (error as { name?: string } | undefined)?.name;
   if (name === 'TimeoutError' || name === 'AbortError') {
-    return new BridgeError('idp_timeout', `${where} did not answer in time.`, { cause: error });
+    return failure('idp_timeout', `${where} did not answer in time.`);
   }
   if (error instanceof oidc.ClientError && error.code === 'OAUTH_RESPONSE_IS_NOT_CONFORM') {
     const status = (error.cause as Response | undefined)?.status;
-    if (status === 429) return rateLimited(where, error);
-    return new BridgeError(
-      'idp_unavailable',
-      `${where} gave an answer that is not an OAuth token response${status ? ` (HTTP ${status})` : ''}.`,
-      { cause: error },
-    );
+    if (status === 429) return rateLimited();
+    return failure('idp_unavailable', `${where} gave an answer that is not an OAuth token response${status ? ` (HTTP ${status})` : ''}.`);
   }
-  return new BridgeError('idp_unavailable', `Could not get an admin token from ${where}. Check the URL and the network path.`, {
-    cause: error,
-  });
+  return failure('idp_unavailable', `Could not get an admin token from ${where}. Check the URL and the network path.`);
 }

@@ -108,6 +108,7 @@ describe('the values each entry point exports', () => {
       'parseRetryAfter',
       'path',
       'staticAuthorization',
+      'tokenRefusal',
       'withRetries',
     ]);
   });

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Agent } from 'undici';
 import { exportJWK, generateKeyPair, jwtVerify, createLocalJWKSet } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
-import { bearerAuthorization, createClientCredentialsTokenProvider } from '../src/idp.js';
+import { bearerAuthorization, createClientCredentialsTokenProvider, tokenRefusal } from '../src/idp.js';
 import { listen, readBody, sendJson } from './helpers.js';
 
 let close: (() => Promise<void>) | undefined;
@@ -19,7 +19,7 @@ interface TokenEndpoint {
 
 /** A token endpoint that answers client_credentials with numbered tokens, or the given error, once `answerAfter()` settles. */
 async function tokenEndpoint(
-  answer: (n: number, form: URLSearchParams) => { status: number; body: unknown } = (n) => ({
+  answer: (n: number, form: URLSearchParams) => { status: number; body: unknown; headers?: Record<string, string> } = (n) => ({
     status: 200,
     body: { access_token: `token-${n}`, token_type: 'Bearer', expires_in: 300 },
   }),
@@ -31,8 +31,8 @@ async function tokenEndpoint(
     endpoint.requests.push(form);
     endpoint.authHeaders.push(req.headers.authorization);
     await answerAfter();
-    const { status, body } = answer(endpoint.requests.length, form);
-    sendJson(res, status, body, { 'cache-control': 'no-store' });
+    const { status, body, headers } = answer(endpoint.requests.length, form);
+    sendJson(res, status, body, { 'cache-control': 'no-store', ...headers });
   });
   close = server.close;
   endpoint.url = `${server.url}/realms/master/protocol/openid-connect/token`;
@@ -146,6 +146,50 @@ describe('createClientCredentialsTokenProvider', () => {
     expect(realm).toMatchObject({ code: 'idp_error' });
     expect(realm.message).toContain('does not exist (HTTP 404, Realm does not exist)');
     expect(realm.message).not.toContain('credentials');
+  });
+
+  it("exposes the token endpoint's refusal on its error: the HTTP status and the OAuth error code", async () => {
+    const answers = [
+      { status: 401, body: { error: 'invalid_client', error_description: 'Invalid client credentials' } },
+      { status: 400, body: { error: 'invalid_scope', error_description: 'The following scopes are not allowed: okta.apps.manage' } },
+      { status: 404, body: { error: 'Realm does not exist' } },
+      // RFC 6749 §5.2: a client that authenticated with Basic is refused with 401 and a WWW-Authenticate challenge.
+      { status: 401, body: { error: 'invalid_client' }, headers: { 'www-authenticate': 'Basic realm="token"' } },
+      { status: 502, body: { message: 'bad gateway' } },
+    ];
+    const endpoint = await tokenEndpoint((n) => answers[n - 1] ?? { status: 500, body: {} });
+    const provider = createClientCredentialsTokenProvider({
+      ...base(endpoint.url),
+      auth: { method: 'client_secret_basic', clientSecret: 's' },
+    });
+    const failures = [];
+    for (const _ of answers) failures.push((await provider.getToken().catch((e: unknown) => e)) as Error & { code?: string });
+    expect(failures.map((failure) => tokenRefusal(failure))).toEqual([
+      { status: 401, oauthError: 'invalid_client' },
+      { status: 400, oauthError: 'invalid_scope' },
+      { status: 404, oauthError: 'Realm does not exist' },
+      { status: 401 },
+      // No OAuth error answer: no refusal, whatever the status.
+      undefined,
+    ]);
+    expect(failures.map((failure) => failure.code)).toEqual(['idp_error', 'idp_error', 'idp_error', 'idp_error', 'idp_unavailable']);
+    expect(failures[3]?.message).toContain(
+      'refused the bridge\'s admin client "bridge-admin" (HTTP 401 with a WWW-Authenticate challenge)',
+    );
+    expect(tokenRefusal(new Error('invalid_client'))).toBeUndefined();
+  });
+
+  it('exposes no refusal when the token endpoint gave no answer or the caller stopped waiting', async () => {
+    const unreachable = createClientCredentialsTokenProvider({
+      ...base('http://127.0.0.1:1/token'),
+      auth: { method: 'client_secret_basic', clientSecret: 's' },
+    });
+    const error = await unreachable.getToken().catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'idp_unavailable' });
+    expect(tokenRefusal(error)).toBeUndefined();
+    const aborted = await unreachable.getToken(AbortSignal.abort()).catch((e: unknown) => e);
+    expect(aborted).toMatchObject({ code: 'idp_timeout' });
+    expect(tokenRefusal(aborted)).toBeUndefined();
   });
 
   it('reports a failing token endpoint as idp_unavailable and a rate limit as idp_rate_limited', async () => {
