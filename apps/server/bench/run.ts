@@ -30,8 +30,9 @@ import { benchLambda } from './lambda.js';
  * example bridge (its directory, built there with `npm install && npx tsc`, or its dist/app.js; it listens on
  * port 3000), each against the same Okta stub, `--rounds` times in turn so that a shared machine's load falls
  * on all of them alike. Each gets the equal-work cycle (create → new-secret → delete: what Kong's example
- * does too) and the full cycle (with update_application, which Kong's example answers without a call); the
- * bridge also its journal's durable writes per operation and its syncs per cycle under load (from /metrics).
+ * does too) and the full cycle (with update_application, which Kong's example answers without a call), and the
+ * stub's requests and CPU per equal-work cycle (what each contender costs the IdP, sharing the machine's cores);
+ * the bridge also its journal's durable writes per operation and its syncs per cycle under load (from /metrics).
  * `--adapters ''` runs the side by side alone; `--skip-lambda` leaves out the Lambda figures.
  * Everything stays on 127.0.0.1 and ends by itself.
  */
@@ -291,15 +292,13 @@ const pacedRate = (adapter: string) => (adapter === 'cognito' ? Math.min(30, PAC
 /** IdP calls per operation: sequential cycles on one connection, the stub's log read after each operation. */
 async function countCalls(bridgeUrl: string, stub: Stub, application: string): Promise<Record<Op, string>> {
   const pool = new Pool(bridgeUrl, { connections: 1 });
-  const seen = async (since: number) =>
-    (await (await fetch(`${stub.control}/requests?since=${since}`)).json()) as { total: number; requests: string[] };
   const counts: Record<Op, number[]> = { create: [], rotate: [], update: [], delete: [] };
-  let mark = (await seen(0)).total;
+  let mark = (await stubRequests(stub, Number.MAX_SAFE_INTEGER)).total;
   const time: Timer = async (op, work) => {
     await work();
-    const log = await seen(mark);
+    const log = await stubRequests(stub, mark);
     mark = log.total;
-    counts[op].push(log.requests.filter((line) => !isTokenRequest(line)).length);
+    counts[op].push(log.admin);
   };
   for (let i = 0; i < COUNTED_CYCLES; i++) await throughBridge(pool, application)(time);
   await pool.close();
@@ -309,6 +308,12 @@ async function countCalls(bridgeUrl: string, stub: Stub, application: string): P
     return min === max ? String(min) : `${min}–${max}`;
   };
   return Object.fromEntries(OPS.map((op) => [op, describe(counts[op])])) as Record<Op, string>;
+}
+
+/** The stub's request log from the `since`-th request: its total, and the admin requests among them (token requests aside). */
+async function stubRequests(stub: Stub, since: number): Promise<{ total: number; admin: number }> {
+  const log = (await (await fetch(`${stub.control}/requests?since=${since}`)).json()) as { total: number; requests: string[] };
+  return { total: log.total, admin: log.requests.filter((line) => !isTokenRequest(line)).length };
 }
 
 const percentile = (values: number[], p: number) => {
@@ -449,6 +454,8 @@ interface ContenderRound {
   /** Journal syncs per equal-work cycle under saturation: fewer than the writes when the group commit shares them. */
   syncsPerCycle?: number;
   writesPerCycle?: number;
+  /** The Okta stub's share of an equal-work cycle under saturation: its requests (token requests aside) and its CPU. */
+  stubPerCycle: { requests: number; cpuMs: number };
 }
 
 function currentRssMb(pid: number): number {
@@ -509,8 +516,13 @@ async function runContender(contender: Contender, stub: Stub, storeDir: string, 
     const paced = await drive(SECONDS, throughBridge(pool, application, { update: false }), PACED_CYCLES_PER_SECOND);
     const before = contender.journaled ? await journalCounters(started.url) : undefined;
     const cpuBefore = cpuMs(pid);
+    const stubBefore = { cpuMs: cpuMs(stub.child.pid as number), requests: (await stubRequests(stub, Number.MAX_SAFE_INTEGER)).total };
     const equal = await drive(SECONDS, throughBridge(pool, application, { update: false }));
     equal.cpuMs = cpuMs(pid) - cpuBefore;
+    const stubPerCycle = {
+      cpuMs: (cpuMs(stub.child.pid as number) - stubBefore.cpuMs) / equal.cycles,
+      requests: (await stubRequests(stub, stubBefore.requests)).admin / equal.cycles,
+    };
     const after = contender.journaled ? await journalCounters(started.url) : undefined;
     const full = await drive(SECONDS, throughBridge(pool, application));
     return {
@@ -521,6 +533,7 @@ async function runContender(contender: Contender, stub: Stub, storeDir: string, 
       equal,
       full,
       durable,
+      stubPerCycle,
       ...(before && after && equal.cycles > 0
         ? { syncsPerCycle: (after.syncs - before.syncs) / equal.cycles, writesPerCycle: (after.writes - before.writes) / equal.cycles }
         : {}),
@@ -602,6 +615,11 @@ function besideReport(results: Array<{ contender: Contender; rounds: ContenderRo
         `${ms(median(rounds.map((r) => percentile(r.paced.latencies.create, 50))))} / ${ms(median(rounds.map((r) => percentile(r.paced.latencies.create, 99))))}`,
     ],
     ['CPU per equal-work cycle, saturated', (rounds) => `${ms(median(rounds.map((r) => (r.equal.cpuMs ?? NaN) / r.equal.cycles)))} ms`],
+    [
+      'Okta stub per equal-work cycle, saturated: requests / CPU',
+      (rounds) =>
+        `${median(rounds.map((r) => r.stubPerCycle.requests)).toFixed(1)} / ${ms(median(rounds.map((r) => r.stubPerCycle.cpuMs)))} ms`,
+    ],
     [
       'idle / peak RSS, MB',
       (rounds) => `${median(rounds.map((r) => r.idleRssMb)).toFixed(0)} / ${median(rounds.map((r) => r.peakRssMb)).toFixed(0)}`,
