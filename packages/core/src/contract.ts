@@ -378,7 +378,10 @@ export type ScopeRules<Scope = string> =
  * IdP never reuses a client id, so "ours" stays true, and a client deleted meanwhile answers the primitive
  * with a 404 (a delete then succeeds, the others answer `not_found`). A remembered `Client` is as it was, not
  * as it is: use it for what never changes (internal ids, the marker). A primitive that writes the client
- * back in full names itself in `readsCurrent`, and core reads the client first even when it remembers it.
+ * back in full (a PUT that replaces every setting) starts from `await context.current()` instead (see
+ * `ClientContext`): the client as the IdP holds it now, read by core only when the primitive asks, so an
+ * administrator's change made at the IdP meanwhile is never overwritten by a stale copy. The conformance
+ * suite's `lifecycle/keeps-changes-made-at-the-idp` fails an adapter that writes back the remembered one.
  *
  * Throw `BridgeError`s as described above. `invalid_*` errors must be thrown before anything is created.
  */
@@ -400,12 +403,6 @@ export interface IdpPrimitives<Client, Scope = string> {
    */
   readonly registration: RegistrationRules<Scope>;
   /**
-   * Primitives that need the client as the IdP holds it now (they write it back in full, e.g. a PUT that
-   * replaces every setting): core calls `find` before them even when it remembers the client. Default: none.
-   */
-  readonly readsCurrent?: ReadonlyArray<'remove' | 'rotateSecret' | 'replaceRedirectUris' | 'addAudience' | 'removeAudience'>;
-
-  /**
    * Creates the client and returns its credentials, for a registration core has checked against
    * `registration` (what is left to refuse is what only the IdP's answer tells). `context.nonce` is a fresh random string of 8 characters
    * `[a-z0-9]`: put it into the client where `findByNonce` can find it (typically as the unique suffix of
@@ -415,7 +412,7 @@ export interface IdpPrimitives<Client, Scope = string> {
   create(registration: ClientRegistration, context: CreateContext<Client, Scope>): Promise<CreatedClient>;
 
   /** Deletes the client; resolves when it is gone, also when it was already gone. */
-  remove(clientId: string, client: Client, context: OperationContext): Promise<void>;
+  remove(clientId: string, client: Client, context: ClientContext<Client>): Promise<void>;
 
   /** The client the create with this nonce made, if the IdP holds one; omit when the IdP cannot be searched. */
   findByNonce?(
@@ -430,7 +427,7 @@ export interface IdpPrimitives<Client, Scope = string> {
    * Konnect's secret back when Konnect did not get the new one (see "Rotation" below); without, such a
    * rotation is logged and Konnect's application must be given a new secret by another rotation.
    */
-  rotateSecret?(clientId: string, client: Client, context: OperationContext): Promise<string>;
+  rotateSecret?(clientId: string, client: Client, context: ClientContext<Client>): Promise<string>;
   /**
    * The IdP keeps several secrets per client (two-phase rotation). Give this instead of `rotateSecret`
    * wherever the IdP allows it: core adds the new secret, and retires the old one only once Konnect got the
@@ -444,16 +441,33 @@ export interface IdpPrimitives<Client, Scope = string> {
    */
   readonly secretValue?: SecretValue<Client>;
   /** Replaces the redirect URIs and changes nothing else. Enables `updateRedirectUris`. */
-  replaceRedirectUris?(clientId: string, client: Client, redirectUris: string[], context: OperationContext): Promise<void>;
+  replaceRedirectUris?(clientId: string, client: Client, redirectUris: string[], context: ClientContext<Client>): Promise<void>;
   /** Tokens of the client carry this audience from now on (idempotent). With `removeAudience`, enables `audienceRegistrations`. */
-  addAudience?(clientId: string, client: Client, audience: string, context: OperationContext): Promise<void>;
+  addAudience?(clientId: string, client: Client, audience: string, context: ClientContext<Client>): Promise<void>;
   /** Undoes `addAudience` (idempotent). */
-  removeAudience?(clientId: string, client: Client, audience: string, context: OperationContext): Promise<void>;
+  removeAudience?(clientId: string, client: Client, audience: string, context: ClientContext<Client>): Promise<void>;
 
   checkReady(context: OperationContext): Promise<ReadinessReport>;
   /** For `dcr-bridge doctor`; passed through to `DcrAdapter.diagnostics`. */
   readonly diagnostics?: AdapterDiagnostics;
   close?(): Promise<void>;
+}
+
+/**
+ * What a primitive acting on an existing client gets (`remove`, `rotateSecret`, `secrets`, `secretValue`,
+ * `replaceRedirectUris`, `addAudience`, `removeAudience`): the operation's context, and a way to the client as
+ * the IdP holds it now.
+ */
+export interface ClientContext<Client> extends OperationContext {
+  /**
+   * The client as the IdP holds it now, for a primitive that writes it back whole (a PUT that replaces every
+   * setting) and so must not start from the remembered `Client` it was handed. It is the read that proved
+   * the client ours in this operation when core made one; otherwise core reads it now (`find`), checks the
+   * marker again and remembers the fresh copy. One read per operation at most, however often it is called;
+   * the copy is as the client was before this operation's own writes. Throws `not_found` when the IdP no
+   * longer holds the client (core forgets it) and `client_not_managed` when it lost the marker.
+   */
+  current(): Promise<Client>;
 }
 
 export interface CreateContext<Client = unknown, Scope = string> extends OperationContext {
@@ -505,11 +519,11 @@ export interface ClientSecrets<Client> {
   /** How many secrets the IdP lets one client hold at once (at least 2). */
   readonly max: number;
   /** The client's secrets that work now, oldest first. */
-  list(clientId: string, client: Client, context: OperationContext): Promise<IdpSecret[]>;
+  list(clientId: string, client: Client, context: ClientContext<Client>): Promise<IdpSecret[]>;
   /** Adds a secret; the others keep working. */
-  add(clientId: string, client: Client, context: OperationContext): Promise<IdpSecret & { secret: string }>;
+  add(clientId: string, client: Client, context: ClientContext<Client>): Promise<IdpSecret & { secret: string }>;
   /** Makes the secret stop working (deactivate and delete where the IdP wants both). Resolves when it is gone, also when it already was. */
-  remove(clientId: string, client: Client, secretId: string, context: OperationContext): Promise<void>;
+  remove(clientId: string, client: Client, secretId: string, context: ClientContext<Client>): Promise<void>;
 }
 
 export interface SecretValue<Client> {
@@ -517,12 +531,12 @@ export interface SecretValue<Client> {
    * The client's current secret, or a value that `set` turns back into it (an IdP's encrypted form; then
    * give `comparable: false`). Sealed in the vault while the rotation may still change the IdP's.
    */
-  read(clientId: string, client: Client, context: OperationContext): Promise<string>;
+  read(clientId: string, client: Client, context: ClientContext<Client>): Promise<string>;
   /**
    * False when two reads of the same secret differ (an encrypted form made anew at each read): core then puts
    * the secret back without first reading whether it changed. Default true.
    */
   readonly comparable?: boolean;
   /** Sets the client's secret to `secret` (the old one stops working). */
-  set(clientId: string, client: Client, secret: string, context: OperationContext): Promise<void>;
+  set(clientId: string, client: Client, secret: string, context: ClientContext<Client>): Promise<void>;
 }

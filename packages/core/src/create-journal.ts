@@ -99,7 +99,7 @@ export function createCreateJournal<Client, Scope>(options: CreateJournalOptions
       await locks.run(entry.clientId, () =>
         inBackground('undo', async (context) => {
           const client = await idp.find(entry.clientId, context);
-          if (client !== undefined) await idp.remove(entry.clientId, client, context);
+          if (client !== undefined) await idp.remove(entry.clientId, client, owned.clientContext(entry.clientId, context, client));
         }),
       );
       owned.forget(entry.clientId);

@@ -9,6 +9,7 @@ export type {
   AdapterCapabilities,
   AdapterDiagnostics,
   ClientEvent,
+  ClientContext,
   ClientRegistration,
   CreateContext,
   CreatedClient,

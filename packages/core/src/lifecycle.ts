@@ -94,6 +94,7 @@ export function defineDcrAdapter<Client, Scope = string>(idp: IdpPrimitives<Clie
     overlapMs: options.rotationOverlapMs ?? 0,
     inFlightMs: () => inFlightMs,
     orNotFound: owned.orNotFound,
+    clientContext: owned.clientContext,
   });
   const creates = createCreateJournal({
     idp,
@@ -115,8 +116,8 @@ export function defineDcrAdapter<Client, Scope = string>(idp: IdpPrimitives<Clie
       // Only reached by a caller that ignored the capabilities (the HTTP layer decides with `operationSupport`).
       if (!replace) throw unsupported(idp.id, 'update_application');
       return onClient(clientId, context, async () => {
-        const client = await owned.findOurs(clientId, 'replaceRedirectUris', context);
-        await owned.orNotFound(clientId, context, () => replace(clientId, client, event.redirectUris, context));
+        const { client, context: clientContext } = await owned.findOurs(clientId, context);
+        await owned.orNotFound(clientId, context, () => replace(clientId, client, event.redirectUris, clientContext));
       });
     }
     const audience = event.audience;
@@ -124,8 +125,8 @@ export function defineDcrAdapter<Client, Scope = string>(idp: IdpPrimitives<Clie
     const change = idp[operation]?.bind(idp);
     if (audience === undefined || !change) return;
     return onClient(clientId, context, async () => {
-      const client = await owned.findOurs(clientId, operation, context);
-      await owned.orNotFound(clientId, context, () => change(clientId, client, audience, context));
+      const { client, context: clientContext } = await owned.findOurs(clientId, context);
+      await owned.orNotFound(clientId, context, () => change(clientId, client, audience, clientContext));
     });
   }
 
@@ -143,12 +144,12 @@ export function defineDcrAdapter<Client, Scope = string>(idp: IdpPrimitives<Clie
 
     deleteClient: (clientId, context) =>
       onClient(clientId, context, async () => {
-        const client = await owned.ours(clientId, 'remove', context);
-        if (client === undefined) return;
+        const found = await owned.ours(clientId, context);
+        if (found === undefined) return;
         try {
-          await idp.remove(clientId, client, context);
+          await idp.remove(clientId, found.client, found.context);
         } catch (error) {
-          if ((await idp.find(clientId, context).catch(() => client)) !== undefined) throw error;
+          if ((await idp.find(clientId, context).catch(() => found.client)) !== undefined) throw error;
         }
         owned.forget(clientId);
       }),
@@ -157,8 +158,8 @@ export function defineDcrAdapter<Client, Scope = string>(idp: IdpPrimitives<Clie
       ? {
           rotateSecret: (clientId: string, context: OperationContext) =>
             onClientHolding(clientId, context, async () => {
-              const client = await owned.findOurs(clientId, 'rotateSecret', context);
-              const { result: clientSecret, hold } = await rotation.rotate(clientId, client, context);
+              const { client, context: clientContext } = await owned.findOurs(clientId, context);
+              const { result: clientSecret, hold } = await rotation.rotate(clientId, client, clientContext);
               return { result: { clientId, clientSecret }, hold };
             }),
         }

@@ -1,4 +1,4 @@
-import type { IdpPrimitives, OperationContext } from './contract.js';
+import type { ClientContext, IdpPrimitives, OperationContext } from './contract.js';
 import { BridgeError, isBridgeError } from './errors.js';
 import { RememberedClients } from './remembered-clients.js';
 
@@ -8,17 +8,23 @@ import { RememberedClients } from './remembered-clients.js';
  * Rotate, update and delete look the client up first (`find`) and refuse one without the marker (`isOurs`) with
  * `client_not_managed`; the client read is handed to the primitive. Clients this process created or proved to be
  * its own are remembered (`rememberClients`, most recently used first): an operation on one of them skips the
- * read, unless its primitive is in `readsCurrent`. Only "ours" is remembered, never "not ours" or "gone", and a
- * client is forgotten when it is deleted or found missing.
+ * read. A primitive that needs the client as the IdP holds it now asks its context (`ClientContext.current`):
+ * it gets the read of this operation, or one made then. Only "ours" is remembered, never "not ours" or "gone",
+ * and a client is forgotten when it is deleted, found missing or found without the marker.
  */
 export interface Ownership<Client> {
   /**
-   * The client for `operation`, proven ours: the remembered one, or read (and remembered) when none is or the
-   * primitive reads the current one. Undefined when the IdP has no such client; throws client_not_managed.
+   * The client proven ours (the remembered one, or read and remembered) with the context its primitives get.
+   * Undefined when the IdP has no such client; throws client_not_managed.
    */
-  ours(clientId: string, operation: Primitive, context: OperationContext): Promise<Client | undefined>;
+  ours(clientId: string, context: OperationContext): Promise<OwnedClient<Client> | undefined>;
   /** As `ours`, for operations on a client that must exist. */
-  findOurs(clientId: string, operation: Primitive, context: OperationContext): Promise<Client>;
+  findOurs(clientId: string, context: OperationContext): Promise<OwnedClient<Client>>;
+  /**
+   * The context for primitives on a client core has just read itself (`read`: recovery, settling a rotation),
+   * or on one it has not read in this operation (`current()` then reads it).
+   */
+  clientContext(clientId: string, context: OperationContext, read?: Client): ClientContext<Client>;
   /** An IdP failure on a client that has vanished meanwhile is reported as what it is: not found. */
   orNotFound<T>(clientId: string, context: OperationContext, work: () => Promise<T>): Promise<T>;
   /** Remembers a client the bridge just created. */
@@ -27,11 +33,15 @@ export interface Ownership<Client> {
   forget(clientId: string): void;
 }
 
-export type Primitive = NonNullable<IdpPrimitives<unknown>['readsCurrent']>[number];
+/** A client proven ours, and the context for its primitives in this operation. */
+export interface OwnedClient<Client> {
+  /** As remembered or read: for what never changes (internal ids, the marker). */
+  client: Client;
+  context: ClientContext<Client>;
+}
 
 export function createOwnership<Client, Scope>(idp: IdpPrimitives<Client, Scope>, rememberClients: number): Ownership<Client> {
   const owned = new RememberedClients<Client>(rememberClients);
-  const readsCurrent = new Set(idp.readsCurrent ?? []);
   const notFound = (clientId: string) => new BridgeError('not_found', `${idp.idpName} has no client ${clientId}.`);
 
   const notManaged = (clientId: string) =>
@@ -40,21 +50,49 @@ export function createOwnership<Client, Scope>(idp: IdpPrimitives<Client, Scope>
       `Client ${clientId} was not created by the bridge (it has no ${idp.marker}); the bridge leaves it alone.`,
     );
 
-  async function ours(clientId: string, operation: Primitive, context: OperationContext): Promise<Client | undefined> {
-    const remembered = readsCurrent.has(operation) ? undefined : owned.get(clientId);
-    if (remembered !== undefined) return remembered;
+  /** Reads the client: remembered when ours, forgotten when gone or no longer ours. */
+  async function read(clientId: string, context: OperationContext): Promise<Client | undefined> {
     const client = await idp.find(clientId, context);
     if (client === undefined) {
       owned.forget(clientId);
       return undefined;
     }
-    if (!idp.isOurs(client)) throw notManaged(clientId);
+    if (!idp.isOurs(client)) {
+      owned.forget(clientId);
+      throw notManaged(clientId);
+    }
     owned.remember(clientId, client);
     return client;
   }
 
-  async function findOurs(clientId: string, operation: Primitive, context: OperationContext): Promise<Client> {
-    const client = await ours(clientId, operation, context);
+  function clientContext(clientId: string, context: OperationContext, readNow?: Client): ClientContext<Client> {
+    let current: Promise<Client> | undefined = readNow === undefined ? undefined : Promise.resolve(readNow);
+    return {
+      signal: context.signal,
+      deadline: context.deadline,
+      logger: context.logger,
+      requestId: context.requestId,
+      // A getter, as the HTTP layer's: the answer's outcome is made only when someone asks for it.
+      get answered() {
+        return context.answered;
+      },
+      current: () =>
+        (current ??= read(clientId, context).then((client) => {
+          if (client === undefined) throw notFound(clientId);
+          return client;
+        })),
+    };
+  }
+
+  async function ours(clientId: string, context: OperationContext): Promise<OwnedClient<Client> | undefined> {
+    const remembered = owned.get(clientId);
+    if (remembered !== undefined) return { client: remembered, context: clientContext(clientId, context) };
+    const client = await read(clientId, context);
+    return client === undefined ? undefined : { client, context: clientContext(clientId, context, client) };
+  }
+
+  async function findOurs(clientId: string, context: OperationContext): Promise<OwnedClient<Client>> {
+    const client = await ours(clientId, context);
     if (client === undefined) throw notFound(clientId);
     return client;
   }
@@ -75,6 +113,7 @@ export function createOwnership<Client, Scope>(idp: IdpPrimitives<Client, Scope>
   return {
     ours,
     findOurs,
+    clientContext,
     orNotFound,
     remember: (clientId, client) => owned.remember(clientId, client),
     forget: (clientId) => owned.forget(clientId),

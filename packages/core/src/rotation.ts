@@ -1,4 +1,4 @@
-import type { ClientSecrets, IdpPrimitives, IdpSecret, OperationContext, RotationMode, SecretValue } from './contract.js';
+import type { ClientContext, ClientSecrets, IdpPrimitives, IdpSecret, OperationContext, RotationMode, SecretValue } from './contract.js';
 import type { BackgroundWork } from './background.js';
 import type { ClientLocks } from './client-locks.js';
 import { isBridgeError } from './errors.js';
@@ -89,12 +89,14 @@ export interface RotationOptions<Client> {
   inFlightMs: () => number;
   /** Runs an IdP call on a client that may have vanished meanwhile: its failure is then `not_found`. */
   orNotFound<T>(clientId: string, context: OperationContext, work: () => Promise<T>): Promise<T>;
+  /** The context for the primitives on a client (`read`: as core has just read it), see `Ownership.clientContext`. */
+  clientContext(clientId: string, context: OperationContext, read?: Client): ClientContext<Client>;
 }
 
 export interface Rotation<Client> {
   readonly mode: RotationMode;
   /** The new secret. Call under the client's lock with `locks.runHolding`: the returned `hold` ends the rotation. */
-  rotate(clientId: string, client: Client, context: OperationContext): Promise<{ result: string; hold: Promise<unknown> }>;
+  rotate(clientId: string, client: Client, context: ClientContext<Client>): Promise<{ result: string; hold: Promise<unknown> }>;
   /** Finishes every rotation record that is due (recovery, sweeps); returns how many it finished. */
   settleAll(options: { shared: boolean }): Promise<number>;
 }
@@ -123,7 +125,7 @@ const later = (a: string | undefined, b: string): string => (a !== undefined && 
 const isoIn = (ms: number) => new Date(Date.now() + ms).toISOString();
 
 function twoSecrets<Client>(options: RotationOptions<Client>, secrets: ClientSecrets<Client>): Rotation<Client> {
-  const { idp, journal, background, locks, orNotFound } = options;
+  const { idp, journal, background, locks, orNotFound, clientContext } = options;
   const logger = options.logger.child({ rotation: 'two-secrets' });
   const key = (clientId: string) => `${ROTATION_PREFIX}${clientId}`;
   /** Clients whose rotation this process is in the middle of. */
@@ -156,13 +158,14 @@ function twoSecrets<Client>(options: RotationOptions<Client>, secrets: ClientSec
       await journal.delete(key(clientId));
       return true;
     }
+    const onClient = clientContext(clientId, context, client);
     const keep = new Set([...record.held, ...record.overlap.map((entry) => entry.id)]);
-    const listed = await secrets.list(clientId, client, context);
+    const listed = await secrets.list(clientId, client, onClient);
     // None of them is there any more (changed behind the bridge's back): the newest stays, never the client without one.
     if (listed.length > 0 && !listed.some((secret) => keep.has(secret.id))) keep.add(newest(listed).id);
     for (const secret of listed) {
       if (keep.has(secret.id)) continue;
-      await secrets.remove(clientId, client, secret.id, context);
+      await secrets.remove(clientId, client, secret.id, onClient);
       logger.info('retired a secret Konnect does not hold', { clientId });
     }
     if (record.settlesAt !== undefined && Date.parse(record.settlesAt) <= now) delete record.settlesAt;
@@ -259,7 +262,8 @@ function twoSecrets<Client>(options: RotationOptions<Client>, secrets: ClientSec
         try {
           // One attempt while the lock is held; the background takes over when the IdP fails.
           await background.run('retiring the secret Konnect does not hold', async (cleanup) => {
-            for (const id of retiring) await secrets.remove(clientId, client, id, cleanup);
+            const onClient = clientContext(clientId, cleanup);
+            for (const id of retiring) await secrets.remove(clientId, client, id, onClient);
           });
         } catch {
           await journal.set(key(clientId), record);
@@ -295,7 +299,7 @@ function restoring<Client>(
   rotateSecret: NonNullable<IdpPrimitives<Client>['rotateSecret']>,
   value: SecretValue<Client>,
 ): Rotation<Client> {
-  const { idp, vault, background, locks, orNotFound } = options;
+  const { idp, vault, background, locks, orNotFound, clientContext } = options;
   const logger = options.logger.child({ rotation: 'restore' });
   const key = (clientId: string) => `${RESTORE_PREFIX}${clientId}`;
   const active = new Set<string>();
@@ -325,11 +329,12 @@ function restoring<Client>(
       await vault.delete(key(clientId));
       return true;
     }
+    const onClient = clientContext(clientId, context, client);
     if (value.comparable === false) {
-      await value.set(clientId, client, record.secret, context);
+      await value.set(clientId, client, record.secret, onClient);
       logger.warn('set the secret Konnect holds again, as a rotation Konnect did not get may have replaced it', { clientId });
-    } else if ((await value.read(clientId, client, context)) !== record.secret) {
-      await value.set(clientId, client, record.secret, context);
+    } else if ((await value.read(clientId, client, onClient)) !== record.secret) {
+      await value.set(clientId, client, record.secret, onClient);
       logger.warn('put back the secret Konnect holds: Konnect did not get the new one', { clientId });
     }
     if (record.settlesAt === undefined || Date.parse(record.settlesAt) <= now) await vault.delete(key(clientId));

@@ -394,15 +394,6 @@ describe('defineDcrAdapter: remembered ownership', () => {
     expect(idp.calls).toEqual([`find ${second.clientId}`, `rotate ${second.clientId}`, `rotate ${second.clientId}`]);
   });
 
-  it('reads the client first for the primitives that need it as it is now', async () => {
-    const idp = memoryIdp({ handsOverCreated: true });
-    const adapter = defineDcrAdapter({ ...idp.primitives, readsCurrent: ['replaceRedirectUris'] });
-    const { clientId } = await adapter.createClient(registration(), context());
-    await adapter.applyEvent?.(clientId, { type: 'update_application', redirectUris: [], application: {} as never }, context());
-    await adapter.rotateSecret?.(clientId, context());
-    expect(idp.calls).toEqual(['create', `find ${clientId}`, `update ${clientId}`, `rotate ${clientId}`]);
-  });
-
   it('never remembers a foreign client, nor one that is gone', async () => {
     const idp = memoryIdp();
     idp.clients.set('foreign', { name: 'theirs', secret: 's', redirectUris: [], ours: false });
@@ -451,6 +442,111 @@ describe('defineDcrAdapter: remembered ownership', () => {
     idp.calls.length = 0;
     for (const { clientId } of [c, b, a]) await adapter.rotateSecret?.(clientId, context());
     expect(idp.calls).toEqual([`rotate ${c.clientId}`, `rotate ${b.clientId}`, `find ${a.clientId}`, `rotate ${a.clientId}`]);
+  });
+});
+
+describe('defineDcrAdapter: the current client (ClientContext.current)', () => {
+  /** The memory IdP whose update writes back the client as `current()` gives it, asked twice, as a PUT of the whole client would. */
+  function writingBackWhole() {
+    const idp = memoryIdp({ handsOverCreated: true });
+    const seen: MemoryClient[] = [];
+    const adapter = defineDcrAdapter<MemoryClient>({
+      ...idp.primitives,
+      async replaceRedirectUris(clientId, _remembered, redirectUris, ctx) {
+        const current = await ctx.current();
+        seen.push(current, await ctx.current());
+        idp.calls.push(`update ${clientId}`);
+        idp.clients.set(clientId, { ...current, redirectUris });
+      },
+    });
+    const update = (clientId: string) =>
+      adapter.applyEvent?.(
+        clientId,
+        { type: 'update_application', redirectUris: ['https://app.example.com/cb'], application: {} as never },
+        context(),
+      );
+    return { idp, adapter, seen, update };
+  }
+
+  it('is the read that proved the client ours in the same operation: no second read', async () => {
+    const { idp, seen, update } = writingBackWhole();
+    idp.clients.set('made-earlier', { name: 'app', secret: 's', redirectUris: [], ours: true });
+    await update('made-earlier');
+    expect(idp.calls).toEqual(['find made-earlier', 'update made-earlier']);
+    expect(seen[0]).toBe(seen[1]);
+  });
+
+  it('reads a remembered client once, however often the primitive asks, and sees what changed at the IdP', async () => {
+    const { idp, adapter, seen, update } = writingBackWhole();
+    const { clientId } = await adapter.createClient(registration(), context());
+    idp.clients.set(clientId, { ...idp.clients.get(clientId)!, name: 'renamed by an administrator' });
+    idp.calls.length = 0;
+    await update(clientId);
+    expect(idp.calls).toEqual([`find ${clientId}`, `update ${clientId}`]);
+    expect(seen.map((client) => client.name)).toEqual(['renamed by an administrator', 'renamed by an administrator']);
+    expect(idp.clients.get(clientId)).toMatchObject({ name: 'renamed by an administrator', redirectUris: ['https://app.example.com/cb'] });
+    // The fresh copy is remembered: an operation that does not ask reads nothing.
+    idp.calls.length = 0;
+    await adapter.rotateSecret?.(clientId, context());
+    expect(idp.calls).toEqual([`rotate ${clientId}`]);
+  });
+
+  it('is not_found when the remembered client is gone, and forgets it', async () => {
+    const { idp, adapter, update } = writingBackWhole();
+    const { clientId } = await adapter.createClient(registration(), context());
+    idp.clients.delete(clientId);
+    await expect(update(clientId)).rejects.toMatchObject({ code: 'not_found' });
+    idp.calls.length = 0;
+    await expect(adapter.rotateSecret?.(clientId, context())).rejects.toMatchObject({ code: 'not_found' });
+    expect(idp.calls).toEqual([`find ${clientId}`]);
+  });
+
+  it('is client_not_managed when the marker vanished at the IdP, writes nothing, and forgets the client', async () => {
+    const { idp, adapter, update } = writingBackWhole();
+    const { clientId } = await adapter.createClient(registration(), context());
+    idp.clients.set(clientId, { ...idp.clients.get(clientId)!, ours: false });
+    idp.calls.length = 0;
+    await expect(update(clientId)).rejects.toMatchObject({ code: 'client_not_managed' });
+    expect(idp.calls).toEqual([`find ${clientId}`]);
+    await expect(adapter.rotateSecret?.(clientId, context())).rejects.toMatchObject({ code: 'client_not_managed' });
+    expect(idp.calls).toEqual([`find ${clientId}`, `find ${clientId}`]);
+  });
+
+  it('is the read core made itself when it settles a rotation in the background', async () => {
+    const idp = memoryIdp({ handsOverCreated: true });
+    const currents: string[] = [];
+    const secrets = new Map<string, Array<{ id: string; secret: string }>>();
+    let added = 0;
+    const adapter = defineDcrAdapter<MemoryClient>({
+      ...idp.primitives,
+      rotateSecret: undefined,
+      secrets: {
+        max: 2,
+        list: async (clientId) => (secrets.get(clientId) ?? []).map(({ id }) => ({ id })),
+        async add(clientId) {
+          const secret = { id: `s${++added}`, secret: `secret-${added}` };
+          secrets.set(clientId, [...(secrets.get(clientId) ?? []), secret]);
+          return secret;
+        },
+        async remove(clientId, _client, secretId, ctx) {
+          currents.push((await ctx.current()).name);
+          secrets.set(
+            clientId,
+            (secrets.get(clientId) ?? []).filter(({ id }) => id !== secretId),
+          );
+        },
+      },
+    });
+    const { clientId } = await adapter.createClient(registration(), context());
+    secrets.set(clientId, [{ id: 's0', secret: 'first' }]);
+    idp.clients.set(clientId, { ...idp.clients.get(clientId)!, name: 'renamed' });
+    idp.calls.length = 0;
+    await adapter.rotateSecret?.(clientId, context());
+    await adapter.drained?.();
+    // The old secret is retired after the answer, in work of its own: its current() reads the client once.
+    expect(currents).toEqual(['renamed']);
+    expect(idp.calls).toEqual([`find ${clientId}`]);
+    expect(secrets.get(clientId)?.map(({ id }) => id)).toEqual(['s1']);
   });
 });
 
