@@ -456,7 +456,8 @@ export interface IdpPrimitives<Client, Scope = string> {
 /**
  * What a primitive acting on an existing client gets (`remove`, `rotateSecret`, `secrets`, `secretValue`,
  * `replaceRedirectUris`, `addAudience`, `removeAudience`): the operation's context, and a way to the client as
- * the IdP holds it now.
+ * the IdP holds it now. Where core reads the client for the operation, `find` gets this same context object,
+ * so an adapter may keep what that read carried for the primitives after it (keyed by the context).
  */
 export interface ClientContext<Client> extends OperationContext {
   /**

@@ -98,8 +98,8 @@ export function createCreateJournal<Client, Scope>(options: CreateJournalOptions
     const done = await background.retry('deleting a client Konnect never got', log, async () => {
       await locks.run(entry.clientId, () =>
         inBackground('undo', async (context) => {
-          const client = await idp.find(entry.clientId, context);
-          if (client !== undefined) await idp.remove(entry.clientId, client, owned.clientContext(entry.clientId, context, client));
+          const found = await owned.read(entry.clientId, context);
+          if (found !== undefined) await idp.remove(entry.clientId, found.client, found.context);
         }),
       );
       owned.forget(entry.clientId);

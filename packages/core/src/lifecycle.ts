@@ -94,6 +94,7 @@ export function defineDcrAdapter<Client, Scope = string>(idp: IdpPrimitives<Clie
     overlapMs: options.rotationOverlapMs ?? 0,
     inFlightMs: () => inFlightMs,
     orNotFound: owned.orNotFound,
+    read: owned.read,
     clientContext: owned.clientContext,
   });
   const creates = createCreateJournal({

@@ -21,10 +21,12 @@ export interface Ownership<Client> {
   /** As `ours`, for operations on a client that must exist. */
   findOurs(clientId: string, context: OperationContext): Promise<OwnedClient<Client>>;
   /**
-   * The context for primitives on a client core has just read itself (`read`: recovery, settling a rotation),
-   * or on one it has not read in this operation (`current()` then reads it).
+   * Reads the client without the ownership check (recovery and rotation settling act on clients the journal
+   * says are the bridge's), with the context for its primitives: `current()` is this read.
    */
-  clientContext(clientId: string, context: OperationContext, read?: Client): ClientContext<Client>;
+  read(clientId: string, context: OperationContext): Promise<OwnedClient<Client> | undefined>;
+  /** The context for primitives on a client not read in this operation: `current()` reads it when asked. */
+  clientContext(clientId: string, context: OperationContext): ClientContext<Client>;
   /** An IdP failure on a client that has vanished meanwhile is reported as what it is: not found. */
   orNotFound<T>(clientId: string, context: OperationContext, work: () => Promise<T>): Promise<T>;
   /** Remembers a client the bridge just created. */
@@ -51,7 +53,7 @@ export function createOwnership<Client, Scope>(idp: IdpPrimitives<Client, Scope>
     );
 
   /** Reads the client: remembered when ours, forgotten when gone or no longer ours. */
-  async function read(clientId: string, context: OperationContext): Promise<Client | undefined> {
+  async function readOurs(clientId: string, context: OperationContext): Promise<Client | undefined> {
     const client = await idp.find(clientId, context);
     if (client === undefined) {
       owned.forget(clientId);
@@ -65,9 +67,14 @@ export function createOwnership<Client, Scope>(idp: IdpPrimitives<Client, Scope>
     return client;
   }
 
-  function clientContext(clientId: string, context: OperationContext, readNow?: Client): ClientContext<Client> {
-    let current: Promise<Client> | undefined = readNow === undefined ? undefined : Promise.resolve(readNow);
-    return {
+  /**
+   * The context for the primitives on one client in one operation. `find` gets it too (as the primitives do), so
+   * an adapter may keep what a read carried for the primitives after it (by context, never in the client).
+   * `current()` is the read `readWith` reports, else one read when first asked.
+   */
+  function contextFor(clientId: string, context: OperationContext) {
+    let current: Promise<Client> | undefined;
+    const clientContext: ClientContext<Client> = {
       signal: context.signal,
       deadline: context.deadline,
       logger: context.logger,
@@ -77,18 +84,24 @@ export function createOwnership<Client, Scope>(idp: IdpPrimitives<Client, Scope>
         return context.answered;
       },
       current: () =>
-        (current ??= read(clientId, context).then((client) => {
+        (current ??= readOurs(clientId, clientContext).then((client) => {
           if (client === undefined) throw notFound(clientId);
           return client;
         })),
     };
+    const readWith = async (find: (clientContext: ClientContext<Client>) => Promise<Client | undefined>) => {
+      const client = await find(clientContext);
+      if (client !== undefined) current = Promise.resolve(client);
+      return client === undefined ? undefined : { client, context: clientContext };
+    };
+    return { clientContext, readWith };
   }
 
   async function ours(clientId: string, context: OperationContext): Promise<OwnedClient<Client> | undefined> {
+    const { clientContext, readWith } = contextFor(clientId, context);
     const remembered = owned.get(clientId);
-    if (remembered !== undefined) return { client: remembered, context: clientContext(clientId, context) };
-    const client = await read(clientId, context);
-    return client === undefined ? undefined : { client, context: clientContext(clientId, context, client) };
+    if (remembered !== undefined) return { client: remembered, context: clientContext };
+    return readWith((readContext) => readOurs(clientId, readContext));
   }
 
   async function findOurs(clientId: string, context: OperationContext): Promise<OwnedClient<Client>> {
@@ -113,7 +126,8 @@ export function createOwnership<Client, Scope>(idp: IdpPrimitives<Client, Scope>
   return {
     ours,
     findOurs,
-    clientContext,
+    read: (clientId, context) => contextFor(clientId, context).readWith((readContext) => idp.find(clientId, readContext)),
+    clientContext: (clientId, context) => contextFor(clientId, context).clientContext,
     orNotFound,
     remember: (clientId, client) => owned.remember(clientId, client),
     forget: (clientId) => owned.forget(clientId),

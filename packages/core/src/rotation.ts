@@ -89,8 +89,10 @@ export interface RotationOptions<Client> {
   inFlightMs: () => number;
   /** Runs an IdP call on a client that may have vanished meanwhile: its failure is then `not_found`. */
   orNotFound<T>(clientId: string, context: OperationContext, work: () => Promise<T>): Promise<T>;
-  /** The context for the primitives on a client (`read`: as core has just read it), see `Ownership.clientContext`. */
-  clientContext(clientId: string, context: OperationContext, read?: Client): ClientContext<Client>;
+  /** Reads the client (no ownership check), with the context for its primitives (`Ownership.read`). */
+  read(clientId: string, context: OperationContext): Promise<{ client: Client; context: ClientContext<Client> } | undefined>;
+  /** The context for the primitives on a client not read in this operation (`Ownership.clientContext`). */
+  clientContext(clientId: string, context: OperationContext): ClientContext<Client>;
 }
 
 export interface Rotation<Client> {
@@ -125,7 +127,7 @@ const later = (a: string | undefined, b: string): string => (a !== undefined && 
 const isoIn = (ms: number) => new Date(Date.now() + ms).toISOString();
 
 function twoSecrets<Client>(options: RotationOptions<Client>, secrets: ClientSecrets<Client>): Rotation<Client> {
-  const { idp, journal, background, locks, orNotFound, clientContext } = options;
+  const { journal, background, locks, orNotFound, clientContext, read: readClient } = options;
   const logger = options.logger.child({ rotation: 'two-secrets' });
   const key = (clientId: string) => `${ROTATION_PREFIX}${clientId}`;
   /** Clients whose rotation this process is in the middle of. */
@@ -153,12 +155,12 @@ function twoSecrets<Client>(options: RotationOptions<Client>, secrets: ClientSec
       return false;
     }
     record.overlap = record.overlap.filter((entry) => Date.parse(entry.until) > now);
-    const client = await idp.find(clientId, context);
-    if (client === undefined) {
+    const found = await readClient(clientId, context);
+    if (found === undefined) {
       await journal.delete(key(clientId));
       return true;
     }
-    const onClient = clientContext(clientId, context, client);
+    const { client, context: onClient } = found;
     const keep = new Set([...record.held, ...record.overlap.map((entry) => entry.id)]);
     const listed = await secrets.list(clientId, client, onClient);
     // None of them is there any more (changed behind the bridge's back): the newest stays, never the client without one.
@@ -299,7 +301,7 @@ function restoring<Client>(
   rotateSecret: NonNullable<IdpPrimitives<Client>['rotateSecret']>,
   value: SecretValue<Client>,
 ): Rotation<Client> {
-  const { idp, vault, background, locks, orNotFound, clientContext } = options;
+  const { vault, background, locks, orNotFound, read: readClient } = options;
   const logger = options.logger.child({ rotation: 'restore' });
   const key = (clientId: string) => `${RESTORE_PREFIX}${clientId}`;
   const active = new Set<string>();
@@ -324,12 +326,12 @@ function restoring<Client>(
       record.settlesAt = later(record.settlesAt, new Date(Date.parse(record.pending.startedAt) + inFlight()).toISOString());
       delete record.pending;
     }
-    const client = await idp.find(clientId, context);
-    if (client === undefined) {
+    const found = await readClient(clientId, context);
+    if (found === undefined) {
       await vault.delete(key(clientId));
       return true;
     }
-    const onClient = clientContext(clientId, context, client);
+    const { client, context: onClient } = found;
     if (value.comparable === false) {
       await value.set(clientId, client, record.secret, onClient);
       logger.warn('set the secret Konnect holds again, as a rotation Konnect did not get may have replaced it', { clientId });

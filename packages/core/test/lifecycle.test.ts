@@ -512,6 +512,20 @@ describe('defineDcrAdapter: the current client (ClientContext.current)', () => {
     expect(idp.calls).toEqual([`find ${clientId}`, `find ${clientId}`]);
   });
 
+  it('hands find the context its primitives get in the operation, so that an adapter may keep what a read carried', async () => {
+    const idp = memoryIdp();
+    const seen: OperationContext[] = [];
+    const find = idp.primitives.find.bind(idp.primitives);
+    idp.primitives.find = (clientId, ctx) => (seen.push(ctx), find(clientId, ctx));
+    const replace = idp.primitives.replaceRedirectUris!.bind(idp.primitives);
+    idp.primitives.replaceRedirectUris = (clientId, client, uris, ctx) => (seen.push(ctx), replace(clientId, client, uris, ctx));
+    idp.clients.set('made-earlier', { name: 'app', secret: 's', redirectUris: [], ours: true });
+    const adapter = defineDcrAdapter(idp.primitives);
+    await adapter.applyEvent?.('made-earlier', { type: 'update_application', redirectUris: [], application: {} as never }, context());
+    expect(seen).toHaveLength(2);
+    expect(seen[0]).toBe(seen[1]);
+  });
+
   it('is the read core made itself when it settles a rotation in the background', async () => {
     const idp = memoryIdp({ handsOverCreated: true });
     const currents: string[] = [];
