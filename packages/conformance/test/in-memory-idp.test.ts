@@ -14,17 +14,30 @@ interface MemoryClient {
   redirectUris: string[];
   managed: boolean;
   audiences: string[];
+  /** A note an administrator may write at the IdP; the bridge never sets it. */
+  note?: string;
 }
 
 function createMemoryIdp() {
   const clients = new Map<string, MemoryClient>();
   /** Every primitive called, oldest first: this IdP's request log (`idp.adminRequests`). */
   const calls: string[] = [];
+  /** The IdP hands out copies, as one over the wire does: a client core remembers is as it was read. */
+  const copy = (client: MemoryClient): MemoryClient => structuredClone(client);
+  const stored = (clientId: string): MemoryClient => {
+    const client = clients.get(clientId);
+    if (!client) throw new BridgeError('not_found', `The memory IdP has no client ${clientId}.`);
+    return client;
+  };
   const primitives: IdpPrimitives<MemoryClient> = {
     id: 'memory',
     idpName: 'The memory IdP',
     marker: 'managed flag',
-    find: async (clientId) => (calls.push(`find ${clientId}`), clients.get(clientId)),
+    async find(clientId) {
+      calls.push(`find ${clientId}`);
+      const client = clients.get(clientId);
+      return client && copy(client);
+    },
     isOurs: (client) => client.managed,
     registration: {
       idp: 'The memory IdP',
@@ -41,30 +54,37 @@ function createMemoryIdp() {
       const name = `${registration.clientName}-${context.nonce}`;
       const client = { name, secret, redirectUris: registration.redirectUris, managed: true, audiences: [] };
       clients.set(clientId, client);
-      await context.created(clientId, client);
+      await context.created(clientId, copy(client));
       return { clientId, clientSecret: secret };
     },
     async findByNonce(nonce, { clientName }) {
       calls.push(`findByNonce ${nonce}`);
       const found = [...clients].find(([, client]) => client.managed && client.name === `${clientName}-${nonce}`);
-      return found && { clientId: found[0], client: found[1] };
+      return found && { clientId: found[0], client: copy(found[1]) };
     },
     remove: async (clientId) => void (calls.push(`remove ${clientId}`), clients.delete(clientId)),
-    async rotateSecret(clientId, client) {
+    async rotateSecret(clientId) {
       calls.push(`rotateSecret ${clientId}`);
+      const client = stored(clientId);
       client.secret = randomBytes(16).toString('hex');
       return client.secret;
     },
-    async replaceRedirectUris(clientId, client, redirectUris) {
+    // This IdP's update replaces the whole client, as many do (a PUT of every setting): it sends back the
+    // client as the IdP holds it now, never the copy core may remember from the create.
+    async replaceRedirectUris(clientId, _remembered, redirectUris, context) {
+      const current = await context.current();
       calls.push(`replaceRedirectUris ${clientId}`);
-      client.redirectUris = redirectUris;
+      stored(clientId);
+      clients.set(clientId, { ...current, redirectUris });
     },
-    async addAudience(clientId, client, audience) {
+    async addAudience(clientId, _client, audience) {
       calls.push(`addAudience ${clientId}`);
+      const client = stored(clientId);
       client.audiences = [...new Set([...client.audiences, audience])];
     },
-    async removeAudience(clientId, client, audience) {
+    async removeAudience(clientId, _client, audience) {
       calls.push(`removeAudience ${clientId}`);
+      const client = stored(clientId);
       client.audiences = client.audiences.filter((candidate) => candidate !== audience);
     },
     checkReady: async () => ({ ready: true }),
@@ -74,11 +94,12 @@ function createMemoryIdp() {
     adapter,
     build: (settings: LifecycleSettings) => defineDcrAdapter(primitives, settings),
     idp: { adminRequests: () => calls },
-    // One primitive per operation on a client core remembers; a cold adapter reads (`find`) it first.
+    // One primitive per operation on a client core remembers; a cold adapter reads (`find`) it first. The update
+    // writes the whole client back: it reads the current one (`context.current()`), remembered too.
     callBudget: {
       create: { remembered: 1, cold: 1 },
       rotate: { remembered: 1, cold: 2 },
-      update: { remembered: 1, cold: 2 },
+      update: { remembered: 2, cold: 2 },
       registration: { remembered: 1, cold: 2 },
       delete: { remembered: 1, cold: 2 },
     },
@@ -99,6 +120,10 @@ function createMemoryIdp() {
       },
       countClients: async () => clients.size,
       audiences: async (clientId: string) => clients.get(clientId)?.audiences ?? [],
+      adminSetting: {
+        set: async (clientId: string, value: string) => void (stored(clientId).note = value),
+        get: async (clientId: string) => clients.get(clientId)?.note,
+      },
     },
   };
 }

@@ -92,6 +92,9 @@ export function create__PASCAL__Adapter(options: __PASCAL__AdapterOptions): DcrA
 
     async replaceRedirectUris(clientId, _client, redirectUris, context) {
       // The write carries nothing but the redirect URIs, and repeating it changes nothing more: idempotent.
+      // Where your IdP's write replaces the whole client (a PUT of every setting), build it from
+      // `await context.current()` (the client as the IdP holds it now), never from `_client`, which may be a
+      // copy core remembered from the create: it would undo what an administrator changed since.
       const response = await http.put(path`${clientPath(clientId)}/redirect_uris`, {
         json: { redirect_uris: redirectUris },
         signal: context.signal,

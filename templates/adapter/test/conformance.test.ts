@@ -47,6 +47,12 @@ runConformanceSuite({
         redirectUris: async (clientId) => idp.client(clientId)?.redirect_uris ?? [],
         createForeignClient: async () => idp.createForeignClient(),
         countClients: async () => idp.clientCount(),
+        // A setting the bridge never sets, changed at the IdP as an administrator would: an update or rotation that wrote
+        // back a remembered copy of the client would lose it (lifecycle/keeps-changes-made-at-the-idp).
+        adminSetting: {
+          set: async (clientId, value) => idp.setMetadata(clientId, 'owner', value),
+          get: async (clientId) => idp.client(clientId)?.metadata.owner,
+        },
       },
     };
   },

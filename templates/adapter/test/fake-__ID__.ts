@@ -35,6 +35,8 @@ export interface Fake__PASCAL__ {
   failNext(method: string, pathPattern: RegExp, status: number, body?: unknown, headers?: Record<string, string>): void;
   client(clientId: string): FakeClient | undefined;
   clientCount(): number;
+  /** Sets a metadata entry of a client directly, as an administrator would in the console. */
+  setMetadata(clientId: string, key: string, value: string): void;
   /** Creates a client directly, as an administrator would in the console (no bridge marker); returns its id. */
   createForeignClient(name?: string): string;
   /** client_credentials at the token endpoint: whether a token is issued. */
@@ -135,6 +137,11 @@ export async function startFake__PASCAL__(): Promise<Fake__PASCAL__> {
     failNext: kit.failNext,
     client: (clientId) => clients.get(clientId),
     clientCount: () => clients.size,
+    setMetadata(clientId, key, value) {
+      const client = clients.get(clientId);
+      if (!client) throw new Error(`no client ${clientId}`);
+      client.metadata = { ...client.metadata, [key]: value };
+    },
     createForeignClient(name = 'Made in the admin console') {
       const id = newId();
       clients.set(id, {

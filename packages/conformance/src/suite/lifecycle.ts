@@ -1,6 +1,7 @@
 import { describe, expect } from 'vitest';
 import { konnectEvent } from '../payloads.js';
 import { clientPath, sorted, type SuiteRun } from './run.js';
+import { required } from './scenarios.js';
 
 /** One client through its whole life, each step on a client of its own. */
 export function lifecycleGroup(run: SuiteRun): void {
@@ -109,6 +110,33 @@ export function lifecycleGroup(run: SuiteRun): void {
       });
       expect(res.status, JSON.stringify(res.body)).toBe(200);
       expect(await run.target.backdoor.canGetToken(clientId, secret)).toBe(true);
+    });
+
+    scenario('lifecycle/keeps-changes-made-at-the-idp', async (ctx) => {
+      const id = 'lifecycle/keeps-changes-made-at-the-idp';
+      const setting = required(run.target.backdoor.adminSetting, 'backdoor.adminSetting', id);
+      const { updateRedirectUris, rotateSecret } = capabilities();
+      if (!updateRedirectUris && !rotateSecret) return ctx.skip(`${adapterId()} announces neither updateRedirectUris nor rotateSecret`);
+      // Created through the bridge, so the adapter remembers the client as it was then.
+      const { clientId } = await run.createClient(ctx);
+      const changed = `changed-at-the-idp-${Date.now().toString(36)}`;
+      await setting.set(clientId, changed);
+      expect(await setting.get(clientId)).toBe(changed);
+      if (updateRedirectUris) {
+        const redirectUris = run.target.updatedRedirectUris ?? ['https://app.example.com/new-callback', 'https://other.example.com/cb'];
+        const res = await run.call('POST', clientPath(clientId, '/event-hook'), {
+          body: konnectEvent(clientId, { event_type: 'update_application', redirect_uris: redirectUris }),
+        });
+        expect(res.status, JSON.stringify(res.body)).toBe(200);
+        expect(await setting.get(clientId), 'update_application wrote back a stale copy of the client').toBe(changed);
+      }
+      if (rotateSecret) {
+        const res = await run.call('POST', clientPath(clientId, '/new-secret'));
+        expect(res.status, JSON.stringify(res.body)).toBe(200);
+        await run.target.adapter.drained?.();
+        expect(await setting.get(clientId), 'the rotation wrote back a stale copy of the client').toBe(changed);
+        expect(await run.target.backdoor.canGetToken(clientId, res.body.client_secret)).toBe(true);
+      }
     });
 
     scenario('lifecycle/delete', async (ctx) => {

@@ -8,6 +8,8 @@ export const SCENARIOS = {
   'lifecycle/update-redirect-uris': 'update_application replaces the redirect URIs and nothing else',
   'lifecycle/audience-registrations': 'add_registration / remove_registration with an audience change the token audience',
   'lifecycle/registration-without-audience': 'add_registration without an audience is acknowledged',
+  'lifecycle/keeps-changes-made-at-the-idp':
+    'update_application and a rotation of a client the bridge remembers keep a setting an administrator changed at the IdP meanwhile',
   'lifecycle/delete': 'deletes the client: it is gone and its credentials are refused',
   'lifecycle/delete-twice': 'deletes a client twice: 204 both times',
   'contract/unknown-delete': 'delete of a client that never existed answers 204',

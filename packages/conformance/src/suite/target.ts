@@ -18,6 +18,24 @@ export interface ConformanceBackdoor {
   countClients(): Promise<number>;
   /** The audiences the client's access tokens carry (required for `audienceRegistrations`). */
   audiences?(clientId: string): Promise<string[]>;
+  /**
+   * A setting of the client that an administrator may change at the IdP and the bridge never sets (a
+   * description, a label, a custom attribute), set and read directly at the IdP (its admin API, never the
+   * adapter), for `lifecycle/keeps-changes-made-at-the-idp`. Choose one that a write of the whole client
+   * would send back: the scenario then fails an adapter that writes back a copy it remembered.
+   */
+  adminSetting?: AdminSetting;
+}
+
+/** See `ConformanceBackdoor.adminSetting`. */
+export interface AdminSetting {
+  /**
+   * Sets the setting of the client to `value` at the IdP, as an administrator would. `value` is letters, digits
+   * and hyphens, so that it fits where the setting is a URL or a name (e.g. `https://admin.example.com/<value>`).
+   */
+  set(clientId: string, value: string): Promise<void>;
+  /** The setting as the IdP holds it now. */
+  get(clientId: string): Promise<string | undefined>;
 }
 
 /**
