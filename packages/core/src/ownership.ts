@@ -35,7 +35,7 @@ export interface Ownership<Client> {
   forget(clientId: string): void;
 }
 
-/** A client proven ours, and the context for its primitives in this operation. */
+/** A client (proven ours, or read for recovery) and the context for its primitives in this operation. */
 export interface OwnedClient<Client> {
   /** As remembered or read: for what never changes (internal ids, the marker). */
   client: Client;
