@@ -71,6 +71,11 @@ for (const generation of GENERATIONS) {
           createForeignClient: async () => idp.createForeignClient(),
           // One per provider, and an application left without its provider is an orphan too.
           countClients: async () => idp.clientCount() + idp.strayApplicationCount(),
+          // The access token validity, which the bridge never sets (its writes are PATCHes of the fields they change).
+          adminSetting: {
+            set: async (clientId, value) => idp.editClient(clientId, { access_token_validity: `minutes=5;${value}` }),
+            get: async (clientId) => idp.client(clientId)?.access_token_validity?.replace('minutes=5;', ''),
+          },
         },
       };
     },

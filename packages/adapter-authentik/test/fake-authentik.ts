@@ -92,6 +92,8 @@ export interface FakeProvider {
   client_secret: string;
   redirect_uris: Array<{ matching_mode: 'strict' | 'regex'; url: string }>;
   property_mappings: string[];
+  /** How long access tokens live (`minutes=5`); set by administrators, never by the bridge. */
+  access_token_validity?: string;
   /** Generation 2026.5 only. */
   grant_types?: string[];
 }
@@ -131,6 +133,8 @@ export interface FakeAuthentik {
   application(slug: string): FakeApplication | undefined;
   /** OAuth2 providers. */
   clientCount(): number;
+  /** Changes fields of the provider whose OAuth client id this is, as an administrator would in the admin interface. */
+  editClient(clientId: string, fields: Partial<FakeProvider>): void;
   applicationCount(): number;
   /** Applications that expose no provider: what a provider's deletion leaves behind. */
   strayApplicationCount(): number;
@@ -368,6 +372,7 @@ export async function startFakeAuthentik(options: FakeAuthentikOptions = {}): Pr
     'client_secret',
     'redirect_uris',
     'property_mappings',
+    'access_token_validity',
   ];
   const writable = (body: Record<string, unknown>) =>
     Object.fromEntries(
@@ -512,6 +517,11 @@ export async function startFakeAuthentik(options: FakeAuthentikOptions = {}): Pr
     client: (clientId) => providerByClientId(clientId),
     application: (slug) => applications.get(slug),
     clientCount: () => providers.size,
+    editClient(clientId, fields) {
+      const provider = providerByClientId(clientId);
+      if (!provider) throw new Error(`no provider with client id ${clientId}`);
+      Object.assign(provider, fields);
+    },
     applicationCount: () => applications.size,
     strayApplicationCount: () => [...applications.values()].filter((application) => application.provider === null).length,
     addScopeMappings,

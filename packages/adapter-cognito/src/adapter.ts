@@ -110,8 +110,6 @@ export function createCognitoAdapter(options: CognitoAdapterOptions): DcrAdapter
     id: ADAPTER_ID,
     idpName: `${IDP_NAME} user pool ${options.userPoolId}`,
     marker: `ClientName starting with "${settings.namePrefix}"`,
-    // UpdateUserPoolClient resets what it is not given: the update writes back the configuration read just before.
-    readsCurrent: ['replaceRedirectUris'],
 
     async find(clientId, context) {
       if (!CLIENT_ID.test(clientId)) return undefined;
@@ -274,10 +272,11 @@ export function createCognitoAdapter(options: CognitoAdapterOptions): DcrAdapter
       },
     },
 
-    async replaceRedirectUris(clientId, client, redirectUris, context) {
-      // UpdateUserPoolClient resets every attribute it is not given: send back the configuration core's find
-      // just read (readsCurrent). It takes no secret, so it cannot bring back one a rotation removed.
-      const input = { ...client } as Record<string, unknown>;
+    async replaceRedirectUris(clientId, _remembered, redirectUris, context) {
+      // UpdateUserPoolClient resets every attribute it is not given: send back the configuration as Cognito
+      // holds it now (a remembered copy would undo an administrator's changes). It takes no secret, so it
+      // cannot bring back one a rotation removed.
+      const input = { ...(await context.current()) } as Record<string, unknown>;
       for (const field of READ_ONLY) delete input[field];
       await send(
         'updating the callback URLs',

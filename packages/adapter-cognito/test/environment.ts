@@ -5,6 +5,8 @@ import {
   CreateUserPoolDomainCommand,
   DescribeUserPoolClientCommand,
   ListUserPoolClientsCommand,
+  UpdateUserPoolClientCommand,
+  type UpdateUserPoolClientCommandInput,
 } from '@aws-sdk/client-cognito-identity-provider';
 import type { ConformanceBackdoor } from '@dcr-bridge/conformance';
 import { startCognitoLocal, type CognitoLocal } from './cognito-local.js';
@@ -68,6 +70,21 @@ export async function startCognitoEnvironment(options: { domain?: string } = {})
           }),
         );
         return created.UserPoolClient?.ClientId as string;
+      },
+      // The sign-out URLs, which the bridge never sets: UpdateUserPoolClient resets what it is not given, so the
+      // update sends the whole configuration back. Changed as an administrator does, with the whole configuration.
+      adminSetting: {
+        async set(clientId, value) {
+          const current = (await describe(clientId)) as Record<string, unknown>;
+          for (const field of ['ClientSecret', 'CreationDate', 'LastModifiedDate']) delete current[field];
+          await sdk.send(
+            new UpdateUserPoolClientCommand({
+              ...(current as unknown as UpdateUserPoolClientCommandInput),
+              LogoutURLs: [`https://logout.example.com/${value}`],
+            }),
+          );
+        },
+        get: async (clientId) => (await describe(clientId))?.LogoutURLs?.[0]?.replace('https://logout.example.com/', ''),
       },
       async countClients() {
         let count = 0;

@@ -141,9 +141,6 @@ export function createFusionauthAdapter(options: FusionauthAdapterOptions): DcrA
     id: ADAPTER_ID,
     idpName: IDP_NAME,
     marker: `entity data entry ${MANAGED}: true`,
-    // The redirect URIs are a PUT of the whole entity; the secret is a PATCH of itself alone.
-    readsCurrent: ['replaceRedirectUris'],
-
     find: (clientId, context) => readEntity(clientId, context),
     isOurs: isManaged,
     registration: {
@@ -196,8 +193,11 @@ export function createFusionauthAdapter(options: FusionauthAdapterOptions): DcrA
       set: (clientId, _entity, secret, context) => patchSecret(clientId, secret, `the secret Konnect holds for ${clientId}`, context),
     },
 
-    async replaceRedirectUris(clientId, entity, redirectUris, context) {
-      // An Entity has no redirect URIs of its own: Konnect's are recorded in its data, next to the marker.
+    async replaceRedirectUris(clientId, _remembered, redirectUris, context) {
+      // An Entity has no redirect URIs of its own: Konnect's are recorded in its data, next to the marker. The
+      // PUT replaces the whole entity, so it starts from the entity as FusionAuth holds it now (the secret is
+      // a PATCH of its own, and not part of it).
+      const entity = await context.current();
       const data = { ...entity.data, redirectUris };
       await writeEntity(entity, entityUpdate(entity, { data }), `the new redirect URIs of ${clientId}`, context);
     },

@@ -51,6 +51,11 @@ runConformanceSuite({
         redirectUris: async (clientId) => (idp.entity(clientId)?.data.redirectUris as string[] | undefined) ?? [],
         createForeignClient: async () => idp.createForeignEntity(),
         countClients: async () => idp.entityCount(),
+        // A key of the entity's data the bridge never sets: the PUT of an update sends the whole entity back.
+        adminSetting: {
+          set: async (clientId, value) => idp.editEntityData(clientId, { owner: value }),
+          get: async (clientId) => idp.entity(clientId)?.data.owner as string | undefined,
+        },
       },
     };
   },

@@ -96,6 +96,8 @@ export interface FakeFusionauth {
   /** The permissions granted to a recipient entity on the target entity, or undefined without a grant. */
   grantedPermissions(recipientEntityId: string): string[] | undefined;
   entityCount(): number;
+  /** Sets keys of an entity's data directly, as an administrator would in the admin UI. */
+  editEntityData(entityId: string, data: Record<string, unknown>): void;
   /** Creates an entity directly, as an administrator would in the admin UI (no bridge marker); returns its id. */
   createForeignEntity(name?: string): string;
   /** client_credentials at the token endpoint: whether a token is issued. */
@@ -384,6 +386,11 @@ export async function startFakeFusionauth(options: FakeFusionauthOptions = {}): 
     entity: (entityId) => entities.get(entityId),
     grantedPermissions: (recipientEntityId) => grants.get(targetEntityId)?.get(recipientEntityId),
     entityCount: () => entities.size,
+    editEntityData(entityId, data) {
+      const entity = entities.get(entityId);
+      if (!entity) throw new Error(`no entity ${entityId}`);
+      entities.set(entityId, { ...entity, data: { ...entity.data, ...data }, lastUpdateInstant: Date.now() });
+    },
     createForeignEntity(name = 'Made in the admin UI') {
       const id = randomUUID();
       addEntity({ id, name, clientId: id, clientSecret: newSecret(), type: { id: entityTypeId, name: 'Konnect application' }, data: {} });

@@ -48,6 +48,12 @@ runConformanceSuite({
         redirectUris: async (clientId) => (keycloak.clientByClientId(clientId)?.rep.redirectUris as string[] | undefined) ?? [],
         createForeignClient: async () => keycloak.createForeignClient(),
         countClients: async () => keycloak.clientCount(),
+        // The client's home URL, which the bridge never sets (its writes carry only the fields they change).
+        adminSetting: {
+          set: async (clientId, value) => keycloak.editClient(clientId, { baseUrl: `https://home.example.com/${value}` }),
+          get: async (clientId) =>
+            (keycloak.clientByClientId(clientId)?.rep.baseUrl as string | undefined)?.replace('https://home.example.com/', ''),
+        },
         async audiences(clientId) {
           const client = keycloak.clientByClientId(clientId);
           const token = client ? await keycloak.clientCredentials(clientId, client.secret) : undefined;

@@ -185,6 +185,8 @@ export interface FakeKeycloak {
   /** The realm's default and optional client scopes of the openid-connect protocol (what a client made in the console gets), sorted. */
   realmScopes(): { defaultScopes: string[]; optionalScopes: string[] };
   clientCount(): number;
+  /** Changes fields of a client's representation directly, as an administrator would in the console. */
+  editClient(clientId: string, fields: Record<string, unknown>): void;
   /** Creates a client directly, as an administrator would in the console (no bridge marker). */
   createForeignClient(): string;
   /** client_credentials at the realm's token endpoint; the access token, or undefined when refused. */
@@ -555,6 +557,11 @@ export async function startFakeKeycloak(options: FakeKeycloakOptions = {}): Prom
         .sort(),
     }),
     clientCount: () => clients.size,
+    editClient(clientId, fields) {
+      const client = [...clients.values()].find((candidate) => candidate.rep.clientId === clientId);
+      if (!client) throw new Error(`no client ${clientId}`);
+      client.rep = { ...client.rep, ...fields };
+    },
     createForeignClient() {
       const id = randomUUID();
       const clientId = `console-made-${id.slice(0, 8)}`;

@@ -113,8 +113,6 @@ export function createOktaAdapter(options: OktaAdapterOptions): DcrAdapter {
     find: (clientId, context) => http.find<OktaApp>(app(clientId), `reading application ${clientId}`, { signal: context.signal }),
     isOurs,
     registration: REGISTRATION,
-    // The PUT of update_application sends the whole app back: it must be the app as Okta holds it now.
-    readsCurrent: ['replaceRedirectUris'],
 
     async create(registration, context) {
       // The marker travels in the create itself (the app profile), and Okta answers with the client's
@@ -200,12 +198,13 @@ export function createOktaAdapter(options: OktaAdapterOptions): DcrAdapter {
       },
     },
 
-    async replaceRedirectUris(clientId, current, redirectUris, context) {
-      // Okta's PUT replaces the whole app: core handed over the app as read just now (readsCurrent), and it
-      // goes back with the new redirect URIs only. Without a client secret: Okta keeps the secret when a PUT
-      // has none, so a rotation made meanwhile is never undone; and the token endpoint auth method goes back
-      // unchanged (changing it would make Okta issue a new secret).
-      const { _links: _readOnlyLinks, _embedded: _readOnlyEmbedded, ...replacement } = withoutSecret(current);
+    async replaceRedirectUris(clientId, _remembered, redirectUris, context) {
+      // Okta's PUT replaces the whole app: it starts from the app as Okta holds it now (never a remembered
+      // copy, which would undo an administrator's changes), and goes back with the new redirect URIs only.
+      // Without a client secret: Okta keeps the secret when a PUT has none, so a rotation made meanwhile is
+      // never undone; and the token endpoint auth method goes back unchanged (changing it would make Okta
+      // issue a new secret).
+      const { _links: _readOnlyLinks, _embedded: _readOnlyEmbedded, ...replacement } = withoutSecret(await context.current());
       const settings = { ...replacement.settings, oauthClient: { ...replacement.settings?.oauthClient, redirect_uris: redirectUris } };
       const updated = await http.put(app(clientId), { json: { ...replacement, settings }, signal: context.signal, idempotent: true });
       if (updated.status === 404) throw new BridgeError('not_found', `${IDP_NAME} has no client ${clientId}.`);

@@ -130,6 +130,8 @@ export interface FakeOkta {
   refuseRedeactivation(refuse: boolean): void;
   /** Sets a secret's status directly, as an admin in the Admin Console would (or a remove cut short between its two calls). */
   setSecretStatus(clientId: string, secretId: string, status: 'ACTIVE' | 'INACTIVE'): void;
+  /** Sets an attribute of the app's profile directly, as an admin in the Admin Console would. */
+  setProfileAttribute(clientId: string, name: string, value: string): void;
   client(clientId: string): FakeClient | undefined;
   clientCount(): number;
   createForeignClient(): string;
@@ -685,6 +687,11 @@ export async function startFakeOkta(
       const secret = apps.get(clientId)?.secrets.find((candidate) => candidate.id === secretId);
       if (!secret) throw new Error(`no secret ${secretId} on ${clientId}`);
       secret.status = status;
+    },
+    setProfileAttribute(clientId, name, value) {
+      const found = apps.get(clientId);
+      if (!found) throw new Error(`no app ${clientId}`);
+      found.profile = { ...found.profile, [name]: value };
     },
     client(clientId) {
       const found = apps.get(clientId);

@@ -19,6 +19,11 @@ export async function startOrg(
       redirectUris: async (clientId) => (okta.client(clientId)?.settings.redirect_uris as string[] | undefined) ?? [],
       createForeignClient: async () => okta.createForeignClient(),
       countClients: async () => okta.clientCount(),
+      // An attribute of the app profile the bridge never sets: the PUT of an update sends the whole profile back.
+      adminSetting: {
+        set: async (clientId, value) => okta.setProfileAttribute(clientId, 'owner', value),
+        get: async (clientId) => okta.client(clientId)?.profile.owner as string | undefined,
+      },
     },
   };
 }

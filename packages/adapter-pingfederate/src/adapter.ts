@@ -123,11 +123,6 @@ export function createPingFederateAdapter(options: PingFederateAdapterOptions): 
     find,
     isOurs: isManaged,
     registration: { ...REGISTRATION, scopes: { kind: 'looked-up', where: 'OAuth Server → Scope Management', find: findScopes } },
-    // The full-client PUT writes back every setting, the secret's encryptedSecret included: it must start
-    // from the client as PingFederate holds it now, never from a remembered one (that would bring back a
-    // secret rotated since). A rotation reads it too: its encryptedSecret is the secret Konnect holds, kept to
-    // be put back (restore, below). Delete needs the id alone.
-    readsCurrent: ['replaceRedirectUris', 'rotateSecret'],
 
     async create(registration, context) {
       const { client, secret } = newClient(registration, options, context.nonce);
@@ -169,9 +164,11 @@ export function createPingFederateAdapter(options: PingFederateAdapterOptions): 
     // identity per secret (an encryptedSecret differs on every read), so two-secrets rotation cannot be
     // built on its secondary secrets: see the README's "Rotation".
     secretValue: {
-      async read(clientId, found, context) {
-        // `found` is current: core reads the client before a rotation (readsCurrent) and before a put-back.
-        const encrypted = found.clientAuth?.encryptedSecret ?? (await readSecret(clientId, context));
+      async read(clientId, _remembered, context) {
+        // The client as PingFederate holds it now: its encryptedSecret is the secret Konnect holds (a remembered
+        // copy may carry one rotated since, or none: the create's copy leaves the secret out).
+        const current = await context.current();
+        const encrypted = current.clientAuth?.encryptedSecret ?? (await readSecret(clientId, context));
         return `${ENCRYPTED}${encrypted}`;
       },
       async set(clientId, _found, value, context) {
@@ -182,12 +179,13 @@ export function createPingFederateAdapter(options: PingFederateAdapterOptions): 
       },
     },
 
-    async replaceRedirectUris(clientId, found, redirectUris, context) {
-      // PingFederate's PUT replaces the whole client: send back what find has just read (readsCurrent),
-      // whose encryptedSecret keeps the secret (its documented contract). Core runs one operation per
-      // client at a time, so no rotation can slip in between that read and this write.
+    async replaceRedirectUris(clientId, _remembered, redirectUris, context) {
+      // PingFederate's PUT replaces the whole client, the secret's encryptedSecret included: send back the
+      // client as PingFederate holds it now (a remembered copy would bring back a secret rotated since, and
+      // undo an administrator's changes), whose encryptedSecret keeps the secret (its documented contract).
+      // Core runs one operation per client at a time, so no rotation can slip in between that read and this write.
       const response = await http.put(clientPath(clientId), {
-        json: { ...writable(found), redirectUris },
+        json: { ...writable(await context.current()), redirectUris },
         signal: context.signal,
         idempotent: true,
       });

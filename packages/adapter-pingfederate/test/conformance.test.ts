@@ -59,6 +59,11 @@ runConformanceSuite({
         redirectUris: async (clientId) => (pf.client(clientId)?.client.redirectUris as string[] | undefined) ?? [],
         createForeignClient: async () => pf.createForeignClient(),
         countClients: async () => pf.clientCount(),
+        // The client's logo, which the bridge never sets: the PUT of an update sends the whole client back.
+        adminSetting: {
+          set: async (clientId, value) => pf.editClient(clientId, { logoUrl: `https://logo.example.com/${value}` }),
+          get: async (clientId) => (pf.client(clientId)?.client.logoUrl as string | undefined)?.replace('https://logo.example.com/', ''),
+        },
       },
     };
   },

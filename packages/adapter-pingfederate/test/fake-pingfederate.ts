@@ -101,6 +101,8 @@ export interface FakePingFederate {
   /** The authorization server's Client Secret Retention Period, in minutes (0, PingFederate's default, keeps none). */
   setSecretRetention(minutes: number): void;
   clientCount(): number;
+  /** An administrator changes settings of the client in the admin console, behind the bridge's back. */
+  editClient(clientId: string, settings: Record<string, unknown>): void;
   createForeignClient(): string;
   clientCredentials(clientId: string, clientSecret: string): Promise<boolean>;
   close(): Promise<void>;
@@ -397,6 +399,11 @@ export async function startFakePingFederate(options: FakePingFederateOptions = {
     activeSecrets(clientId) {
       const stored = clients.get(clientId);
       return stored ? activeSecrets(stored) : [];
+    },
+    editClient(clientId, settings) {
+      const stored = clients.get(clientId);
+      if (!stored) throw new Error(`no client ${clientId}`);
+      stored.client = { ...stored.client, ...settings };
     },
     setSecretRetention(minutes) {
       secretRetentionMinutes = minutes;

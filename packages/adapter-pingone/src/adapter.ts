@@ -136,8 +136,6 @@ export function createPingOneAdapter(options: PingOneAdapterOptions): DcrAdapter
     find,
     isOurs: isManaged,
     registration: { ...REGISTRATION, scopes: { kind: 'looked-up', where: 'scopes of its resources', find: findScopes } },
-    // The PUT replaces the whole application: it is built from the application as PingOne holds it now.
-    readsCurrent: ['replaceRedirectUris'],
 
     async create(registration, context) {
       const draft = newApplication(registration, context.nonce);
@@ -194,11 +192,13 @@ export function createPingOneAdapter(options: PingOneAdapterOptions): DcrAdapter
     // The current secret and the previous one, kept until Konnect got the new one (see secrets.ts).
     secrets,
 
-    async replaceRedirectUris(clientId, found, redirectUris, context) {
-      // PUT replaces the whole application: send back what find read just before (readsCurrent), minus the
-      // read-only fields. The secret is not part of it (PingOne keeps it at …/secret), and core runs one
-      // operation per application at a time, so no change made between the read and this write is undone.
-      const { id: _id, createdAt: _created, updatedAt: _updated, environment: _environment, _links: _linkSet, ...writable } = found;
+    async replaceRedirectUris(clientId, _remembered, redirectUris, context) {
+      // PUT replaces the whole application: send back the application as PingOne holds it now (never a
+      // remembered copy, which would undo an administrator's changes), minus the read-only fields. The secret
+      // is not part of it (PingOne keeps it at …/secret), and core runs one operation per application at a
+      // time, so no change made between the read and this write is undone.
+      const current = await context.current();
+      const { id: _id, createdAt: _created, updatedAt: _updated, environment: _environment, _links: _linkSet, ...writable } = current;
       const updated = await http.put(application(clientId), {
         json: { ...writable, redirectUris },
         signal: context.signal,

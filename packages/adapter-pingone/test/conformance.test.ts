@@ -59,6 +59,11 @@ runConformanceSuite({
         redirectUris: async (clientId) => (p1.app(clientId)?.body.redirectUris as string[] | undefined) ?? [],
         createForeignClient: async () => p1.createForeignApp(),
         countClients: async () => p1.appCount(),
+        // The custom login page, which the bridge never sets: the PUT of an update sends the whole application back.
+        adminSetting: {
+          set: async (clientId, value) => p1.editApp(clientId, { loginPageUrl: `https://login.example.com/${value}` }),
+          get: async (clientId) => (p1.app(clientId)?.body.loginPageUrl as string | undefined)?.replace('https://login.example.com/', ''),
+        },
       },
     };
   },

@@ -147,6 +147,8 @@ export interface FakePingOne {
   createForeignApp(): string;
   /** An administrator deletes the application in the console, behind the bridge's back. */
   deleteApp(id: string): void;
+  /** An administrator changes settings of the application in the console, behind the bridge's back. */
+  editApp(id: string, settings: Record<string, unknown>): void;
   clientCredentials(clientId: string, clientSecret: string): Promise<boolean>;
   close(): Promise<void>;
 }
@@ -471,6 +473,11 @@ export async function startFakePingOne(options: FakePingOneOptions = {}): Promis
     },
     deleteApp(id) {
       apps.delete(id);
+    },
+    editApp(id, settings) {
+      const item = apps.get(id);
+      if (!item) throw new Error(`no application ${id}`);
+      item.body = { ...item.body, ...settings, updatedAt: new Date().toISOString() };
     },
     async clientCredentials(clientId, clientSecret) {
       const res = await fetch(`${origin}/${environmentId}/as/token`, {

@@ -87,6 +87,13 @@ runConformanceSuite({
         clientExists: async (clientId) => (await idp.storedClient(clientId)) !== undefined,
         redirectUris: async (clientId) => ((await idp.storedClient(clientId))?.redirect_uris as string[] | undefined) ?? [],
         countClients: async () => idp.countClients(),
+        // The client's home page, which the bridge never registers: an RFC 7592 update replaces all metadata, so it
+        // must send back what the provider holds now.
+        adminSetting: {
+          set: async (clientId, value) => idp.setStoredMetadata(clientId, { client_uri: `https://home.example.com/${value}` }),
+          get: async (clientId) =>
+            ((await idp.storedClient(clientId))?.client_uri as string | undefined)?.replace('https://home.example.com/', ''),
+        },
         async createForeignClient() {
           const response = await fetch(idp.registrationEndpoint, {
             method: 'POST',

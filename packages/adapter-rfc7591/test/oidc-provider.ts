@@ -71,6 +71,8 @@ export interface TestProvider {
   admin: { clientId: string; clientSecret: string };
   /** Client metadata as the provider stores it, or undefined. */
   storedClient(clientId: string): Promise<Payload | undefined>;
+  /** Changes client metadata in the provider's storage, as an operator of the IdP would (not through RFC 7592). */
+  setStoredMetadata(clientId: string, metadata: Payload): void;
   countClients(): number;
   canGetToken(clientId: string, clientSecret: string): Promise<boolean>;
   /** Requests (method + path) the provider received. */
@@ -173,6 +175,11 @@ export async function startTestProvider(options: TestProviderOptions = {}): Prom
     rotatingInitialAccessToken: () => new provider.InitialAccessToken({ policies: ['rotate-secret-on-update'] }).save(),
     plainInitialAccessToken: () => new provider.InitialAccessToken({}).save(),
     storedClient: async (clientId) => clients().get(clientId),
+    setStoredMetadata(clientId, metadata) {
+      const stored = clients().get(clientId);
+      if (!stored) throw new Error(`no client ${clientId}`);
+      clients().set(clientId, { ...stored, ...metadata });
+    },
     countClients: () => clients().size,
     async canGetToken(clientId, clientSecret) {
       const stored = clients().get(clientId);

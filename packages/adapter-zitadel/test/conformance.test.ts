@@ -59,6 +59,11 @@ for (const generation of ['current', 'v4.5'] satisfies ZitadelGeneration[]) {
           redirectUris: (clientId) => idp.redirectUris(clientId),
           createForeignClient: async () => idp.createForeignMachineUser(),
           countClients: async () => idp.clientCount(),
+          // A metadata entry of the service user that the bridge never writes (its writes name the keys they change).
+          adminSetting: {
+            set: async (clientId, value) => idp.setUserMetadata(clientId, 'owner', value),
+            get: async (clientId) => idp.userMetadata(clientId, 'owner'),
+          },
         },
       };
     },

@@ -105,6 +105,10 @@ export interface FakeZitadel {
    * metadata, read back through ListUserMetadata.
    */
   redirectUris(clientId: string): Promise<string[]>;
+  /** Sets a metadata entry of the service user with this username, as an administrator would in the console. */
+  setUserMetadata(clientId: string, key: string, value: string): void;
+  /** A metadata entry of the service user with this username, decoded. */
+  userMetadata(clientId: string, key: string): string | undefined;
   /** Applications and service users. */
   clientCount(): number;
   /** Creates an application directly, as an administrator would in the console (a generated id); returns its client id. */
@@ -548,6 +552,18 @@ export async function startFakeZitadel(options: FakeZitadelOptions = {}): Promis
       });
       const { metadata: found = [] } = (await res.json()) as { metadata?: Array<{ value: string }> };
       return found.length === 0 ? [] : (JSON.parse(Buffer.from(found[0]?.value ?? '', 'base64').toString('utf8')) as string[]);
+    },
+    setUserMetadata(clientId, key, value) {
+      const user = byUsername(clientId);
+      if (!user) throw new Error(`no service user ${clientId}`);
+      const held = metadata.get(user.userId) ?? new Map<string, string>();
+      held.set(key, Buffer.from(value, 'utf8').toString('base64'));
+      metadata.set(user.userId, held);
+    },
+    userMetadata(clientId, key) {
+      const user = byUsername(clientId);
+      const value = user && metadata.get(user.userId)?.get(key);
+      return value === undefined ? undefined : Buffer.from(value, 'base64').toString('utf8');
     },
     clientCount: () => applications.size + users.size,
     createForeignClient(name = 'Made in the console') {
