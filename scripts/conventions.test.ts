@@ -106,16 +106,26 @@ function lifecycleProblems(dir: string): string[] {
 
 /**
  * Setting names (`KEYCLOAK_URL`) belong to the server's configuration: an adapter names them in src/module.ts
- * only, where it declares them. Its factory, mapping and errors speak of options (`baseUrl`), so that a
- * programmatic user is not told about environment variables, and a renamed setting cannot leave a stale name
- * behind. The doctor's checks (src/diagnostics.ts) still tell the operator which setting to fix: they move to
- * names read from the declaration with the doctor's rework (issue 22 item 5).
+ * only, where it declares them. Its factory, mapping, errors and doctor checks speak of options (`baseUrl`), so that
+ * a programmatic user is not told about environment variables, and a renamed setting cannot leave a stale name
+ * behind. The doctor still tells the operator which setting to change: its texts name an option through core's
+ * `settingName(settingNames, 'realm')` (a local `setting('realm')`), and module.ts passes `settingNamesOf(settings)`.
  */
 function settingNameProblems(dir: string, prefix: string): string[] {
   const name = new RegExp(`\\b${prefix}_[A-Z][A-Z0-9_]*`, 'g');
   return readdirSync(join(dir, 'src'), { recursive: true, encoding: 'utf8' })
-    .filter((file) => file.endsWith('.ts') && file !== 'module.ts' && file !== 'diagnostics.ts')
+    .filter((file) => file.endsWith('.ts') && file !== 'module.ts')
     .flatMap((file) => [...read(join(dir, 'src', file)).matchAll(name)].map(([found]) => `src/${file} names the setting ${found}`));
+}
+
+/** Options the doctor's texts name (`setting('realm')`, `settingOf(source, 'realm')`) that the adapter does not declare. */
+function undeclaredOptionProblems(dir: string, declared: readonly string[]): string[] {
+  const file = join(dir, 'src', 'diagnostics.ts');
+  if (!existsSync(file)) return [];
+  return [...read(file).matchAll(/\bsetting(?:Of)?\((?:\w+, )?'(\w+)'\)/g)]
+    .map(([, option]) => option as string)
+    .filter((option) => !declared.includes(option))
+    .map((option) => `src/diagnostics.ts names the option ${option}, which src/module.ts does not declare`);
 }
 
 describe.each(packageDirs)('%s', (dir) => {
@@ -222,8 +232,13 @@ describe.each(adapterDirs)('%s adapter', (dir) => {
     expect(lifecycleProblems(join(root, dir))).toEqual([]);
   });
 
-  it('names its settings in src/module.ts only', () => {
+  it('names its settings in src/module.ts only, and its doctor texts name declared options', async () => {
     expect(settingNameProblems(join(root, dir), id.toUpperCase().replace(/-/g, '_'))).toEqual([]);
+    const module = (await import(pathToFileURL(join(root, dir, 'src', 'module.ts')).href)) as {
+      dcrBridgeAdapter: { settings: { entries: Array<{ option: string }> } };
+    };
+    const declared = module.dcrBridgeAdapter.settings.entries.map(({ option }) => option);
+    expect(undeclaredOptionProblems(join(root, dir), declared)).toEqual([]);
   });
 
   it('runs the conformance suite in its tests', () => {

@@ -204,7 +204,13 @@ export function createFusionauthAdapter(options: FusionauthAdapterOptions): DcrA
 
     checkReady: (context) =>
       http.probe(path`/api/entity/type/${options.entityTypeId}`, 'reading the entity type of the bridge', { signal: context.signal }),
-    diagnostics: fusionauthDiagnostics({ http, baseUrl, entityTypeId: options.entityTypeId, targetEntityId: options.targetEntityId }),
+    diagnostics: fusionauthDiagnostics({
+      http,
+      baseUrl,
+      entityTypeId: options.entityTypeId,
+      targetEntityId: options.targetEntityId,
+      settingNames: options.settingNames,
+    }),
     close: () => http.close(),
   };
   return defineDcrAdapter(primitives, { ...lifecycleSettings(options), logger });

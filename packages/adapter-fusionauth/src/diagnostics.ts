@@ -1,5 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import type { AdapterDiagnostics, DiagnosticCheck, IdpVersion, OperationContext } from '@dcr-bridge/core';
+import {
+  settingName,
+  type AdapterDiagnostics,
+  type DiagnosticCheck,
+  type IdpVersion,
+  type OperationContext,
+  type SettingNames,
+} from '@dcr-bridge/core';
 import { path, type HttpMethod, type IdpHttpClient, type IdpTarget } from '@dcr-bridge/core/idp';
 import { IDP_NAME } from './identity.js';
 
@@ -23,6 +30,8 @@ export interface FusionauthDiagnosticsSetup {
   baseUrl: string;
   entityTypeId: string;
   targetEntityId?: string;
+  /** How an operator sets each option (`settingNamesOf`), for the fixes; without, the fixes name the options. */
+  settingNames?: SettingNames;
 }
 
 /**
@@ -34,8 +43,9 @@ export interface FusionauthDiagnosticsSetup {
  * checks (cached by core), so a read-only key makes the bridge not ready.
  */
 export function fusionauthDiagnostics(setup: FusionauthDiagnosticsSetup): AdapterDiagnostics {
+  const setting = (option: string) => settingName(setup.settingNames, option);
   const allow = (endpoint: string, methods: string) =>
-    `In FusionAuth's admin UI, Settings → API Keys → the bridge's key: allow ${methods} on ${endpoint} (and check FUSIONAUTH_TENANT_ID when FusionAuth has several tenants).`;
+    `In FusionAuth's admin UI, Settings → API Keys → the bridge's key: allow ${methods} on ${endpoint} (and check ${setting('tenantId')} when FusionAuth has several tenants).`;
 
   async function checkPermissions(context: OperationContext): Promise<DiagnosticCheck[]> {
     const checks = [
@@ -43,7 +53,7 @@ export function fusionauthDiagnostics(setup: FusionauthDiagnosticsSetup): Adapte
         path`/api/entity/type/${setup.entityTypeId}`,
         {
           name: 'permission: GET /api/entity/type',
-          fix: `${allow('/api/entity/type', 'GET')} If it is allowed, FUSIONAUTH_ENTITY_TYPE_ID names no entity type of this tenant.`,
+          fix: `${allow('/api/entity/type', 'GET')} If it is allowed, ${setting('entityTypeId')} names no entity type of this tenant.`,
         },
         { signal: context.signal },
       ),
@@ -54,7 +64,7 @@ export function fusionauthDiagnostics(setup: FusionauthDiagnosticsSetup): Adapte
           path`/api/entity/${setup.targetEntityId}`,
           {
             name: 'permission: GET /api/entity',
-            fix: `${allow('/api/entity', 'GET, POST, PUT and DELETE')} If it is allowed, FUSIONAUTH_TARGET_ENTITY_ID names no entity of this tenant.`,
+            fix: `${allow('/api/entity', 'GET, POST, PUT and DELETE')} If it is allowed, ${setting('targetEntityId')} names no entity of this tenant.`,
           },
           { signal: context.signal },
         ),

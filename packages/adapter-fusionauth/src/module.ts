@@ -1,4 +1,4 @@
-import { defineAdapterSettings, setting, type AdapterModule, type SettingsOptions } from '@dcr-bridge/core';
+import { type AdapterModule, defineAdapterSettings, setting, settingNamesOf, type SettingsOptions } from '@dcr-bridge/core';
 import { createFusionauthAdapter, type FusionauthAdapterOptions } from './adapter.js';
 import { ADAPTER_ID, SETTINGS_PREFIX } from './identity.js';
 
@@ -28,5 +28,11 @@ const settings = defineAdapterSettings({
 export const dcrBridgeAdapter: AdapterModule<SettingsOptions<FusionauthAdapterOptions>> = {
   id: ADAPTER_ID,
   settings,
-  create: async (options, context) => createFusionauthAdapter({ ...options, logger: context.logger, ...(await context.openLifecycle()) }),
+  create: async (options, context) =>
+    createFusionauthAdapter({
+      ...options,
+      settingNames: settingNamesOf(settings),
+      logger: context.logger,
+      ...(await context.openLifecycle()),
+    }),
 };

@@ -252,7 +252,15 @@ export function createKeycloakAdapter(options: KeycloakAdapterOptions): DcrAdapt
     },
 
     checkReady: (context) => http.probe(clients, 'listing clients', { query: { first: 0, max: 1 }, signal: context.signal }),
-    diagnostics: keycloakDiagnostics({ http, tokens, baseUrl: base, realm, tokenRealm, clientId: options.clientId }),
+    diagnostics: keycloakDiagnostics({
+      http,
+      tokens,
+      baseUrl: base,
+      realm,
+      tokenRealm,
+      clientId: options.clientId,
+      settingNames: options.settingNames,
+    }),
     close: () => http.close(),
   };
   return defineDcrAdapter(primitives, { ...lifecycleSettings(options), logger });

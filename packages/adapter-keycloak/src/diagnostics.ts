@@ -1,4 +1,11 @@
-import type { AdapterDiagnostics, DiagnosticCheck, IdpVersion, OperationContext } from '@dcr-bridge/core';
+import {
+  settingName,
+  type AdapterDiagnostics,
+  type DiagnosticCheck,
+  type IdpVersion,
+  type OperationContext,
+  type SettingNames,
+} from '@dcr-bridge/core';
 import { path, tokenRefusal, type IdpHttpClient, type TokenProvider } from '@dcr-bridge/core/idp';
 import { IDP_NAME } from './identity.js';
 
@@ -21,6 +28,8 @@ export interface KeycloakDiagnosticsSetup {
   realm: string;
   tokenRealm: string;
   clientId: string;
+  /** How an operator sets each option (`settingNamesOf`), for the fixes; without, the fixes name the options. */
+  settingNames?: SettingNames;
 }
 
 interface AdminTokenClaims {
@@ -40,6 +49,7 @@ const CREDENTIALS = 'admin credentials';
  * reading is proven with one GET and managing is left to `--write-test`.
  */
 export function keycloakDiagnostics(setup: KeycloakDiagnosticsSetup): AdapterDiagnostics {
+  const setting = (option: string) => settingName(setup.settingNames, option);
   // The client whose roles grant admin rights over `realm`: its own realm-management, or `<realm>-realm` in master.
   const managementClient = setup.tokenRealm === setup.realm ? 'realm-management' : `${setup.realm}-realm`;
   const grant = (role: string) =>
@@ -59,8 +69,8 @@ export function keycloakDiagnostics(setup: KeycloakDiagnosticsSetup): AdapterDia
     if (status === 404) {
       const fix =
         setup.tokenRealm === setup.realm
-          ? `Check KEYCLOAK_REALM: Keycloak at ${setup.baseUrl} has no realm "${setup.tokenRealm}" (realm names are case-sensitive). If the bridge's client lives in another realm (master), set KEYCLOAK_TOKEN_REALM to it.`
-          : `Check KEYCLOAK_TOKEN_REALM, the realm of the bridge's client ${setup.clientId}: Keycloak at ${setup.baseUrl} has no realm "${setup.tokenRealm}" (realm names are case-sensitive).`;
+          ? `Check ${setting('realm')}: Keycloak at ${setup.baseUrl} has no realm "${setup.tokenRealm}" (realm names are case-sensitive). If the bridge's client lives in another realm (master), set ${setting('tokenRealm')} to it.`
+          : `Check ${setting('tokenRealm')}, the realm of the bridge's client ${setup.clientId}: Keycloak at ${setup.baseUrl} has no realm "${setup.tokenRealm}" (realm names are case-sensitive).`;
       return { name: realmCheck(setup.tokenRealm), result: 'fail', detail: `The realm does not exist: ${detail}`, fix };
     }
     // Anything but an OAuth refusal (400 invalid_client, 401 unauthorized_client) is the IdP failing, not the settings.
@@ -69,7 +79,7 @@ export function keycloakDiagnostics(setup: KeycloakDiagnosticsSetup): AdapterDia
       name: CREDENTIALS,
       result: 'fail',
       detail: `No admin token: ${detail}`,
-      fix: `The admin credentials were refused: check KEYCLOAK_CLIENT_ID and KEYCLOAK_CLIENT_SECRET. Client ${setup.clientId} of realm ${setup.tokenRealm} needs Client authentication and Service accounts roles on.`,
+      fix: `The admin credentials were refused: check ${setting('clientId')} and ${setting('clientSecret')}. Client ${setup.clientId} of realm ${setup.tokenRealm} needs Client authentication and Service accounts roles on.`,
     };
   }
 
@@ -103,7 +113,7 @@ export function keycloakDiagnostics(setup: KeycloakDiagnosticsSetup): AdapterDia
           name: realmCheck(setup.realm),
           result: 'fail',
           detail: `The realm does not exist: ${setup.http.errorFromResponse(response, 'listing its clients').message}`,
-          fix: `Check KEYCLOAK_REALM, the realm the bridge creates clients in: Keycloak at ${setup.baseUrl} has no realm "${setup.realm}" (realm names are case-sensitive).`,
+          fix: `Check ${setting('realm')}, the realm the bridge creates clients in: Keycloak at ${setup.baseUrl} has no realm "${setup.realm}" (realm names are case-sensitive).`,
         },
       ];
     } catch (error) {
@@ -162,7 +172,7 @@ export function keycloakDiagnostics(setup: KeycloakDiagnosticsSetup): AdapterDia
    * `GET /admin/serverinfo` → `systemInfo.version` (one read; Keycloak's answer also lists every provider and theme, about
    * 1 MB). Keycloak 26.4 and later leave `systemInfo` out for admins outside the administrator realm (master); 26.5.4 and
    * later give the version back to a realm admin holding manage-realm, which the bridge must not have. So the version is
-   * told when the bridge's client lives in master (`KEYCLOAK_TOKEN_REALM=master`) or Keycloak is older than 26.4.
+   * told when the bridge's client lives in master (its token realm is `master`) or Keycloak is older than 26.4.
    */
   async function idpVersion(context: OperationContext): Promise<IdpVersion> {
     const response = await setup.http.get<{ systemInfo?: { version?: unknown } } | undefined>(path`/admin/serverinfo`, {

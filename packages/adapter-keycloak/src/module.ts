@@ -1,4 +1,4 @@
-import { defineAdapterSettings, setting, type AdapterModule, type SettingsOptions } from '@dcr-bridge/core';
+import { type AdapterModule, defineAdapterSettings, setting, settingNamesOf, type SettingsOptions } from '@dcr-bridge/core';
 import { createKeycloakAdapter, type KeycloakAdapterOptions } from './adapter.js';
 import { ADAPTER_ID, SETTINGS_PREFIX } from './identity.js';
 
@@ -24,5 +24,11 @@ const settings = defineAdapterSettings({
 export const dcrBridgeAdapter: AdapterModule<SettingsOptions<KeycloakAdapterOptions>> = {
   id: ADAPTER_ID,
   settings,
-  create: async (options, context) => createKeycloakAdapter({ ...options, logger: context.logger, ...(await context.openLifecycle()) }),
+  create: async (options, context) =>
+    createKeycloakAdapter({
+      ...options,
+      settingNames: settingNamesOf(settings),
+      logger: context.logger,
+      ...(await context.openLifecycle()),
+    }),
 };

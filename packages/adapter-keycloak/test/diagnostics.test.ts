@@ -1,8 +1,12 @@
-import { type AdapterDiagnostics, type DcrAdapter } from '@dcr-bridge/core';
+import { type AdapterDiagnostics, type DcrAdapter, settingNamesOf } from '@dcr-bridge/core';
 import { konnectApplication, operationContext, startBridge } from '@dcr-bridge/conformance';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKeycloakAdapter } from '../src/index.js';
+import { dcrBridgeAdapter } from '../src/module.js';
 import { startFakeKeycloak, type FakeKeycloak } from './fake-keycloak.js';
+
+/** The doctor runs on the adapter the server builds from its settings: its fixes name them. */
+const settingNames = settingNamesOf(dcrBridgeAdapter.settings);
 
 const context = operationContext();
 const WRITES = /^(POST|PUT|PATCH|DELETE) /;
@@ -16,6 +20,7 @@ function diagnosticsOf(adapter: DcrAdapter): AdapterDiagnostics {
 /** The checks, run by a fresh adapter (a new admin token, with the roles the service account has now), and the Keycloak calls they made. */
 async function doctor(keycloak: FakeKeycloak, overrides: { clientSecret?: string } = {}) {
   const adapter = createKeycloakAdapter({
+    settingNames,
     baseUrl: keycloak.url,
     realm: keycloak.realm,
     tokenRealm: keycloak.admin.realm,
@@ -143,6 +148,7 @@ describe('doctor, edge cases', () => {
 
   it('reports the configured admin URL, and a token endpoint where a client the bridge created gets a token', async () => {
     const adapter = createKeycloakAdapter({
+      settingNames,
       baseUrl: keycloak.url,
       realm: keycloak.realm,
       tokenRealm: keycloak.admin.realm,
@@ -176,6 +182,7 @@ describe('doctor, edge cases', () => {
 /** idpVersion by a fresh adapter, and the Keycloak calls it made besides the admin token. */
 async function versionOf(keycloak: FakeKeycloak) {
   const adapter = createKeycloakAdapter({
+    settingNames,
     baseUrl: keycloak.url,
     realm: keycloak.realm,
     tokenRealm: keycloak.admin.realm,
@@ -265,6 +272,7 @@ describe('doctor, the admin credentials and the realms they name: one cause, one
 
   async function credentialsOf(fake: FakeKeycloak, overrides: { realm?: string; tokenRealm?: string; clientSecret?: string }) {
     const adapter = createKeycloakAdapter({
+      settingNames,
       baseUrl: fake.url,
       realm: fake.realm,
       tokenRealm: fake.admin.realm,

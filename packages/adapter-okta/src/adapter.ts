@@ -218,6 +218,7 @@ export function createOktaAdapter(options: OktaAdapterOptions): DcrAdapter {
       authorizationServerId: options.authorizationServerId ?? 'default',
       requiredScopes: REQUIRED_SCOPES,
       serviceApp,
+      settingNames: options.settingNames,
     }),
     close: () => http.close(),
   };

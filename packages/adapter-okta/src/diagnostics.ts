@@ -1,4 +1,11 @@
-import type { AdapterDiagnostics, DiagnosticCheck, IdpVersion, OperationContext } from '@dcr-bridge/core';
+import {
+  settingName,
+  type AdapterDiagnostics,
+  type DiagnosticCheck,
+  type IdpVersion,
+  type OperationContext,
+  type SettingNames,
+} from '@dcr-bridge/core';
 import { path, tokenRefusal, type IdpHttpClient, type TokenProvider } from '@dcr-bridge/core/idp';
 import { IDP_NAME } from './identity.js';
 
@@ -11,11 +18,13 @@ export interface OktaDiagnosticsSetup {
   requiredScopes: ReadonlyArray<readonly [scope: string, use: string]>;
   /** OAuth 2.0 for Okta; undefined with an API token (SSWS), which has no scopes, only its admin's roles. */
   serviceApp?: OktaServiceApp;
+  /** How an operator sets each option (`settingNamesOf`), for the fixes; without, the fixes name the options. */
+  settingNames?: SettingNames;
 }
 
 export interface OktaServiceApp {
   clientId: string;
-  /** The scopes the adapter asks for (OKTA_SCOPES or the default). */
+  /** The scopes the adapter asks for (the `scopes` option, or the default). */
   scopes: readonly string[];
   /** A token provider of the service app asking for exactly these scopes. */
   tokensFor(scopes: string[]): Promise<TokenProvider>;
@@ -31,11 +40,11 @@ const ROLE_CHECK = 'permission: Application Administrator role';
 const CREDENTIALS = 'admin credentials';
 
 /** The release of Okta's API descriptions (okta/okta-management-openapi-spec) the adapter's traffic is checked against. */
-export const OKTA_API_RELEASE = '2026.06.3';
+const CHECKED_API_RELEASE = '2026.06.3';
 /** The org authentication pipelines (`/.well-known/okta-organization`), each by its product name; the adapter's APIs are the same on both. */
 const PIPELINES: Record<string, string> = { idx: 'Identity Engine', v1: 'Classic Engine' };
 /** What the adapter supports, as its README's "Supported versions" table says. */
-export const SUPPORTED = `Management API v1 (Apps API, application client secrets) and OAuth 2.0 API v1 (clients, tokens) on Identity Engine (idx) and Classic Engine (v1) orgs; checked against Okta's API descriptions ${OKTA_API_RELEASE}`;
+export const SUPPORTED = `Management API v1 (Apps API, application client secrets) and OAuth 2.0 API v1 (clients, tokens) on Identity Engine (idx) and Classic Engine (v1) orgs; checked against Okta's API descriptions ${CHECKED_API_RELEASE}`;
 /** Standard admin roles that may create, update and delete OIDC applications (Okta's "Standard roles" table). */
 const MANAGING_ROLES = new Set(['SUPER_ADMIN', 'ORG_ADMIN', 'APP_ADMIN']);
 
@@ -49,6 +58,8 @@ const MANAGING_ROLES = new Set(['SUPER_ADMIN', 'ORG_ADMIN', 'APP_ADMIN']);
  */
 export function oktaDiagnostics(setup: OktaDiagnosticsSetup): AdapterDiagnostics {
   const { http, serviceApp } = setup;
+  const setting = (option: string) => settingName(setup.settingNames, option);
+  const serviceAppSettings = () => `${setting('clientId')}, ${setting('privateKey')} and ${setting('keyId')}`;
 
   async function scopeCheck(app: OktaServiceApp, scope: string, use: string, signal: AbortSignal): Promise<DiagnosticCheck> {
     const name = `permission: ${scope}`;
@@ -56,8 +67,8 @@ export function oktaDiagnostics(setup: OktaDiagnosticsSetup): AdapterDiagnostics
       return {
         name,
         result: 'fail',
-        detail: `OKTA_SCOPES leaves out ${scope}, which the bridge needs to ${use}.`,
-        fix: `Add ${scope} to OKTA_SCOPES, or unset OKTA_SCOPES to ask for the default scopes.`,
+        detail: `${setting('scopes')} leaves out ${scope}, which the bridge needs to ${use}.`,
+        fix: `Add ${scope} to ${setting('scopes')}, or unset ${setting('scopes')} to ask for the default scopes.`,
       };
     }
     try {
@@ -77,7 +88,7 @@ export function oktaDiagnostics(setup: OktaDiagnosticsSetup): AdapterDiagnostics
         name,
         result: 'fail',
         detail,
-        fix: `Check OKTA_CLIENT_ID, OKTA_PRIVATE_KEY and OKTA_PRIVATE_KEY_ID: ${IDP_NAME} issued no token to service app ${app.clientId}.`,
+        fix: `Check ${serviceAppSettings()}: ${IDP_NAME} issued no token to service app ${app.clientId}.`,
       };
     }
   }
@@ -115,7 +126,7 @@ export function oktaDiagnostics(setup: OktaDiagnosticsSetup): AdapterDiagnostics
             name: CREDENTIALS,
             result: 'fail',
             detail,
-            fix: `Check OKTA_CLIENT_ID, OKTA_PRIVATE_KEY and OKTA_PRIVATE_KEY_ID: ${IDP_NAME} issued no token to service app ${app.clientId} (its public key must be registered on the app, with Public key / Private key client authentication).`,
+            fix: `Check ${serviceAppSettings()}: ${IDP_NAME} issued no token to service app ${app.clientId} (its public key must be registered on the app, with Public key / Private key client authentication).`,
           },
         ];
       return [{ name: CREDENTIALS, result: 'fail', detail }];
@@ -134,8 +145,7 @@ export function oktaDiagnostics(setup: OktaDiagnosticsSetup): AdapterDiagnostics
   }
 
   async function apiTokenRoleCheck(signal: AbortSignal): Promise<DiagnosticCheck> {
-    const fix =
-      "Give the admin who created OKTA_API_TOKEN the Application Administrator role (Security → Administrators): an API token acts with its admin's current roles.";
+    const fix = `Give the admin who created ${setting('apiToken')} the Application Administrator role (Security → Administrators): an API token acts with its admin's current roles.`;
     try {
       const me = await http.get<{ id?: unknown }>(path`/api/v1/users/me`, { signal });
       if (me.status === 401)
@@ -143,7 +153,7 @@ export function oktaDiagnostics(setup: OktaDiagnosticsSetup): AdapterDiagnostics
           name: ROLE_CHECK,
           result: 'fail',
           detail: http.errorFromResponse(me, "reading the API token's admin").message,
-          fix: 'OKTA_API_TOKEN was refused: create a new API token (Security → API → Tokens) and set it.',
+          fix: `${setting('apiToken')} was refused: create a new API token (Security → API → Tokens) and set it.`,
         };
       if (!me.ok || typeof me.body?.id !== 'string')
         return { name: ROLE_CHECK, result: 'fail', detail: http.errorFromResponse(me, "reading the API token's admin").message };

@@ -1,5 +1,5 @@
 import { createPrivateKey } from 'node:crypto';
-import { defineAdapterSettings, INSECURE_HTTP, setting, type AdapterModule, type SettingsOptions } from '@dcr-bridge/core';
+import { type AdapterModule, defineAdapterSettings, INSECURE_HTTP, setting, settingNamesOf, type SettingsOptions } from '@dcr-bridge/core';
 import { createOktaAdapter, DEFAULT_SCOPES, type OktaAdapterOptions } from './adapter.js';
 import { ADAPTER_ID, IDP_NAME, SETTINGS_PREFIX } from './identity.js';
 
@@ -76,7 +76,8 @@ const settings = defineAdapterSettings({
 export const dcrBridgeAdapter: AdapterModule<SettingsOptions<OktaAdapterOptions>> = {
   id: ADAPTER_ID,
   settings,
-  create: async (options, context) => createOktaAdapter({ ...options, logger: context.logger, ...(await context.openLifecycle()) }),
+  create: async (options, context) =>
+    createOktaAdapter({ ...options, settingNames: settingNamesOf(settings), logger: context.logger, ...(await context.openLifecycle()) }),
 };
 
 /** A bare domain (dev-123456.okta.com) or an http(s) URL without a user or password (Kong's example takes https://dev-123456.okta.com/). */

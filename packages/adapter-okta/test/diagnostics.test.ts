@@ -1,11 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { SignJWT, exportPKCS8, generateKeyPair, importPKCS8 } from 'jose';
-import { type AdapterDiagnostics, type DcrAdapter } from '@dcr-bridge/core';
+import { type AdapterDiagnostics, type DcrAdapter, settingNamesOf } from '@dcr-bridge/core';
 import { konnectApplication, operationContext, startBridge } from '@dcr-bridge/conformance';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_SCOPES, createOktaAdapter, type OktaAdapterOptions } from '../src/adapter.js';
+import { dcrBridgeAdapter } from '../src/module.js';
 import { SUPPORTED } from '../src/diagnostics.js';
 import { startOrg } from './setup.js';
+
+/** The doctor runs on the adapter the server builds from its settings: its fixes name them. */
+const settingNames = settingNamesOf(dcrBridgeAdapter.settings);
 
 const context = operationContext();
 const ROLE_CHECK = 'permission: Application Administrator role';
@@ -37,7 +41,7 @@ const serviceApp = (overrides: Partial<Extract<OktaAdapterOptions['auth'], { pri
 
 /** The checks run by a fresh adapter, the Okta calls they made, and the adapter's readiness. */
 async function doctor(auth: OktaAdapterOptions['auth']) {
-  const adapter = createOktaAdapter({ domain: org.okta.url, auth });
+  const adapter = createOktaAdapter({ settingNames, domain: org.okta.url, auth });
   const start = org.okta.requests.length;
   const checks = await diagnosticsOf(adapter).checkPermissions(context);
   const calls = org.okta.requests.slice(start);
@@ -91,7 +95,7 @@ describe('doctor, OAuth 2.0 for Okta (service app)', () => {
 
   it("accepts the service app's key when Okta refuses only a scope (invalid_scope): the credentials are not the cause", async () => {
     org.okta.grantScopes(DEFAULT_SCOPES.filter((scope) => scope !== 'okta.apps.manage'));
-    const adapter = createOktaAdapter({ domain: org.okta.url, auth: serviceApp() });
+    const adapter = createOktaAdapter({ settingNames, domain: org.okta.url, auth: serviceApp() });
     try {
       expect(await diagnosticsOf(adapter).checkCredentials!(context)).toEqual([
         {
@@ -107,7 +111,11 @@ describe('doctor, OAuth 2.0 for Okta (service app)', () => {
 
   it('refuses credentials once, naming the settings, when Okta does not know the key (invalid_client)', async () => {
     const { privateKey } = await generateKeyPair('RS256', { extractable: true });
-    const adapter = createOktaAdapter({ domain: org.okta.url, auth: serviceApp({ privateKey: await exportPKCS8(privateKey) }) });
+    const adapter = createOktaAdapter({
+      settingNames,
+      domain: org.okta.url,
+      auth: serviceApp({ privateKey: await exportPKCS8(privateKey) }),
+    });
     try {
       expect(await diagnosticsOf(adapter).checkCredentials!(context)).toEqual([
         {
@@ -124,6 +132,7 @@ describe('doctor, OAuth 2.0 for Okta (service app)', () => {
 
   it('skips the role check, rather than failing it too, when OKTA_SCOPES leaves out a scope', async () => {
     const adapter = createOktaAdapter({
+      settingNames,
       domain: org.okta.url,
       auth: serviceApp({ scopes: DEFAULT_SCOPES.filter((scope) => scope !== 'okta.apps.read') }),
     });
@@ -175,6 +184,18 @@ describe('doctor, OAuth 2.0 for Okta (service app)', () => {
       detail: 'OKTA_SCOPES leaves out okta.clients.read, which the bridge needs to list OAuth clients (readiness).',
       fix: 'Add okta.clients.read to OKTA_SCOPES, or unset OKTA_SCOPES to ask for the default scopes.',
     });
+  });
+
+  it('names the options instead of the settings for an adapter built in code', async () => {
+    const adapter = createOktaAdapter({ domain: org.okta.url, auth: serviceApp({ scopes: ['okta.apps.read'] }) });
+    try {
+      const checks = await diagnosticsOf(adapter).checkPermissions(context);
+      expect(checks.find((check) => check.name === 'permission: okta.clients.read')?.fix).toBe(
+        'Add okta.clients.read to the `scopes` option, or unset the `scopes` option to ask for the default scopes.',
+      );
+    } finally {
+      await adapter.close?.();
+    }
   });
 
   it('fails the role check when the service app has no admin role that may read applications', async () => {
@@ -262,7 +283,7 @@ describe('doctor, API token (SSWS)', () => {
 
 describe('doctor: admin URL and token endpoint', () => {
   it('reports the org, and the authorization server where a client the bridge created gets a token', async () => {
-    const adapter = createOktaAdapter({ domain: org.okta.url, auth: serviceApp() });
+    const adapter = createOktaAdapter({ settingNames, domain: org.okta.url, auth: serviceApp() });
     const bridge = await startBridge(adapter);
     try {
       const diagnostics = diagnosticsOf(adapter);
@@ -285,6 +306,7 @@ describe('doctor: admin URL and token endpoint', () => {
 
   it('uses the configured authorization server', async () => {
     const adapter = createOktaAdapter({
+      settingNames,
       domain: org.okta.url,
       auth: { apiToken: org.okta.apiToken },
       authorizationServerId: 'aus1a2b3c4d5e6f7g8h9',
@@ -302,7 +324,7 @@ describe('doctor: the IdP and its version', () => {
     const other = await startOrg({ pipeline });
     try {
       for (const auth of [{ apiToken: other.okta.apiToken }, { clientId: other.okta.serviceApp.clientId, privateKey: other.pem }]) {
-        const adapter = createOktaAdapter({ domain: other.okta.url, auth });
+        const adapter = createOktaAdapter({ settingNames, domain: other.okta.url, auth });
         const start = other.okta.requests.length;
         expect(await diagnosticsOf(adapter).idpVersion?.(context)).toEqual({
           product: 'Okta',
@@ -325,7 +347,7 @@ describe('doctor: the IdP and its version', () => {
   it('warns about a pipeline the adapter does not know (outside what it supports)', async () => {
     const other = await startOrg({ pipeline: 'v2' });
     try {
-      const adapter = createOktaAdapter({ domain: other.okta.url, auth: { apiToken: other.okta.apiToken } });
+      const adapter = createOktaAdapter({ settingNames, domain: other.okta.url, auth: { apiToken: other.okta.apiToken } });
       expect(await diagnosticsOf(adapter).idpVersion?.(context)).toEqual({
         product: 'Okta',
         supported: SUPPORTED,
@@ -350,7 +372,7 @@ describe('doctor: the IdP and its version', () => {
       errorId: 'oae2',
       errorCauses: [],
     });
-    const adapter = createOktaAdapter({ domain: org.okta.url, auth: { apiToken: org.okta.apiToken } });
+    const adapter = createOktaAdapter({ settingNames, domain: org.okta.url, auth: { apiToken: org.okta.apiToken } });
     const found = await diagnosticsOf(adapter).idpVersion?.(context);
     expect(found).toEqual({
       product: 'Okta',

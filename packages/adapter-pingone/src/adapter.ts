@@ -208,7 +208,14 @@ export function createPingOneAdapter(options: PingOneAdapterOptions): DcrAdapter
     },
 
     checkReady: (context) => http.probe(applications, 'listing applications', { query: { limit: 1 }, signal: context.signal }),
-    diagnostics: pingOneDiagnostics({ http, apiUrl, issuer, environmentId: options.environmentId, workerId: options.clientId }),
+    diagnostics: pingOneDiagnostics({
+      http,
+      apiUrl,
+      issuer,
+      environmentId: options.environmentId,
+      workerId: options.clientId,
+      settingNames: options.settingNames,
+    }),
     close: () => http.close(),
   };
   return defineDcrAdapter(primitives, { ...lifecycleSettings(options), journal, logger });

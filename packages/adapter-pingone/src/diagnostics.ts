@@ -1,4 +1,11 @@
-import type { AdapterDiagnostics, DiagnosticCheck, IdpVersion, OperationContext } from '@dcr-bridge/core';
+import {
+  settingName,
+  type AdapterDiagnostics,
+  type DiagnosticCheck,
+  type IdpVersion,
+  type OperationContext,
+  type SettingNames,
+} from '@dcr-bridge/core';
 import { path, type IdpHttpClient } from '@dcr-bridge/core/idp';
 import { IDP_NAME } from './identity.js';
 
@@ -11,6 +18,8 @@ export interface PingOneDiagnosticsSetup {
   environmentId: string;
   /** The worker application's id (its client id). */
   workerId: string;
+  /** How an operator sets each option (`settingNamesOf`), for the fixes; without, the fixes name the options. */
+  settingNames?: SettingNames;
 }
 
 interface Collection<T> {
@@ -73,6 +82,7 @@ export function pingOneApiGeneration(apiUrl: string): IdpVersion {
 }
 
 export function pingOneDiagnostics(setup: PingOneDiagnosticsSetup): AdapterDiagnostics {
+  const setting = (option: string) => settingName(setup.settingNames, option);
   const { http, environmentId, workerId } = setup;
   const environment = path`/environments/${environmentId}`;
   const fixFor = (permission: string) =>
@@ -110,7 +120,7 @@ export function pingOneDiagnostics(setup: PingOneDiagnosticsSetup): AdapterDiagn
       return judge(assignments.body._embedded?.roleAssignments ?? [], roles.body._embedded?.roles ?? []);
     } catch (error) {
       const detail = error instanceof Error ? error.message : String(error);
-      const fix = `Check PINGONE_CLIENT_ID and PINGONE_CLIENT_SECRET (the worker application of environment ${environmentId}) and PINGONE_REGION or PINGONE_API_URL / PINGONE_AUTH_URL.`;
+      const fix = `Check ${setting('clientId')} and ${setting('clientSecret')} (the worker application of environment ${environmentId}) and ${setting('region')} or ${setting('apiUrl')} / ${setting('authUrl')}.`;
       return REQUIRED_PERMISSIONS.map(([permission]) => ({ name: checkName(permission), result: 'fail', detail, fix }));
     }
   }

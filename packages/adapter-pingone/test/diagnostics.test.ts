@@ -1,9 +1,13 @@
-import { type AdapterDiagnostics, type DcrAdapter } from '@dcr-bridge/core';
+import { type AdapterDiagnostics, type DcrAdapter, settingNamesOf } from '@dcr-bridge/core';
 import { konnectApplication, operationContext, startBridge } from '@dcr-bridge/conformance';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createPingOneAdapter, type PingOneAdapterOptions } from '../src/index.js';
+import { dcrBridgeAdapter } from '../src/module.js';
 import { BRIDGE_PERMISSIONS, startFakePingOne, type FakePingOne } from './fake-pingone.js';
 import { createPingOneApiDescription } from './vendor/pingone-api.js';
+
+/** The doctor runs on the adapter the server builds from its settings: its fixes name them. */
+const settingNames = settingNamesOf(dcrBridgeAdapter.settings);
 
 const context = operationContext();
 const PERMISSIONS = BRIDGE_PERMISSIONS;
@@ -21,6 +25,7 @@ afterEach(() => p1.setWorkerRoles([{ role: 'Application Owner' }]));
 
 const adapterFor = (overrides: Partial<PingOneAdapterOptions> = {}) =>
   createPingOneAdapter({
+    settingNames,
     environmentId: p1.environmentId,
     apiUrl: p1.apiUrl,
     authUrl: p1.authUrl,

@@ -218,6 +218,7 @@ export function createRfc7591Adapter(options: Rfc7591AdapterOptions): DcrAdapter
         if (!tokenEndpoint) throw new BridgeError('idp_error', "The IdP announces no token_endpoint; set the adapter's tokenEndpoint.");
         return tokenEndpoint;
       },
+      settingNames: options.settingNames,
     }),
     close: () => http.close(),
   };

@@ -1,5 +1,5 @@
 import type { ServerMetadata } from 'openid-client';
-import type { AdapterDiagnostics, DiagnosticCheck, IdpVersion } from '@dcr-bridge/core';
+import { settingName, type AdapterDiagnostics, type DiagnosticCheck, type IdpVersion, type SettingNames } from '@dcr-bridge/core';
 
 /** What `dcr-bridge doctor` needs of the adapter: its settings and the calls it already makes. */
 export interface Rfc7591DiagnosticsSource {
@@ -12,12 +12,17 @@ export interface Rfc7591DiagnosticsSource {
   /** The initial access token the next registration would carry (a token request with client_credentials). */
   tokenForRegistration(): Promise<string | undefined>;
   tokenEndpoint(): Promise<string>;
+  /** How an operator sets each option (`settingNamesOf`), for the fixes; without, the fixes name the options. */
+  settingNames?: SettingNames;
 }
 
 /** What the adapter supports (README, "Supported versions"): the RFCs, not a product. */
 export const IDP_PRODUCT = 'OAuth 2.0 Dynamic Client Registration (RFC 7591) with management (RFC 7592)';
 export const SUPPORTED =
   'any server with RFC 7591 registration and RFC 7592 management (tested: oidc-provider 9.13.3); rotation where an update without client_secret issues a new one';
+
+/** The setting (or option) an operator changes for `option`. */
+const settingOf = (source: Rfc7591DiagnosticsSource, option: string) => settingName(source.settingNames, option);
 
 const WRITE_TEST = 'only a registration shows it: `dcr-bridge doctor --write-test` proves it';
 
@@ -47,7 +52,7 @@ async function idpVersion(source: Rfc7591DiagnosticsSource): Promise<IdpVersion>
   if (!source.issuer)
     return {
       ...found,
-      detail: `RFC7591_REGISTRATION_ENDPOINT ${source.registrationEndpoint ?? ''} (no discovery document: nothing tells what the server supports)`,
+      detail: `${settingOf(source, 'registrationEndpoint')} ${source.registrationEndpoint ?? ''} (no discovery document: nothing tells what the server supports)`,
     };
   const metadata = await source.discoveryDocument(source.issuer);
   const list = (value: unknown) => (Array.isArray(value) ? value.join(' ') : 'not announced');
@@ -75,7 +80,7 @@ async function discoveryChecks(source: Rfc7591DiagnosticsSource): Promise<Diagno
       {
         name: 'discovery document',
         result: 'skip',
-        detail: 'RFC7591_REGISTRATION_ENDPOINT is set: the bridge reads no discovery document.',
+        detail: `${settingOf(source, 'registrationEndpoint')} is set: the bridge reads no discovery document.`,
       },
       { name: 'registration_endpoint', result: 'pass', detail: `configured: ${source.registrationEndpoint ?? ''}` },
       {
@@ -90,7 +95,7 @@ async function discoveryChecks(source: Rfc7591DiagnosticsSource): Promise<Diagno
     metadata = await source.discoveryDocument(source.issuer);
   } catch (error) {
     const detail = error instanceof Error ? error.message : String(error);
-    const fix = `Check RFC7591_ISSUER (${source.issuer}): the IdP must serve its discovery document at /.well-known/openid-configuration (or /.well-known/oauth-authorization-server) under it.`;
+    const fix = `Check ${settingOf(source, 'issuer')} (${source.issuer}): the IdP must serve its discovery document at /.well-known/openid-configuration (or /.well-known/oauth-authorization-server) under it.`;
     return [
       { name: 'discovery document', result: 'fail', detail, fix },
       { name: 'registration_endpoint', result: 'skip', detail: 'the discovery document could not be read.' },
@@ -99,19 +104,19 @@ async function discoveryChecks(source: Rfc7591DiagnosticsSource): Promise<Diagno
   }
   return [
     { name: 'discovery document', result: 'pass', detail: `read from ${source.issuer}` },
-    registrationEndpointCheck(metadata),
+    registrationEndpointCheck(source, metadata),
     clientCredentialsCheck(metadata),
   ];
 }
 
-function registrationEndpointCheck(metadata: ServerMetadata): DiagnosticCheck {
+function registrationEndpointCheck(source: Rfc7591DiagnosticsSource, metadata: ServerMetadata): DiagnosticCheck {
   const name = 'registration_endpoint';
   if (typeof metadata.registration_endpoint === 'string') return { name, result: 'pass', detail: metadata.registration_endpoint };
   return {
     name,
     result: 'fail',
     detail: 'the discovery document announces no registration_endpoint: dynamic client registration is off at the IdP.',
-    fix: 'Enable dynamic client registration (RFC 7591) with client management (RFC 7592) at the IdP, or set RFC7591_REGISTRATION_ENDPOINT instead of RFC7591_ISSUER.',
+    fix: `Enable dynamic client registration (RFC 7591) with client management (RFC 7592) at the IdP, or set ${settingOf(source, 'registrationEndpoint')} instead of ${settingOf(source, 'issuer')}.`,
   };
 }
 
@@ -137,7 +142,11 @@ function clientCredentialsCheck(metadata: ServerMetadata): DiagnosticCheck {
 async function initialAccessTokenCheck(source: Rfc7591DiagnosticsSource): Promise<DiagnosticCheck> {
   const name = 'initial access token';
   if (source.initialAccessToken === 'static') {
-    return { name, result: 'skip', detail: `RFC7591_INITIAL_ACCESS_TOKEN is set; whether the IdP still accepts it: ${WRITE_TEST}.` };
+    return {
+      name,
+      result: 'skip',
+      detail: `${settingOf(source, 'initialAccessToken')} is set; whether the IdP still accepts it: ${WRITE_TEST}.`,
+    };
   }
   if (source.initialAccessToken === 'none') {
     return { name, result: 'skip', detail: `none configured, so the IdP must allow open registration; ${WRITE_TEST}.` };
@@ -150,7 +159,7 @@ async function initialAccessTokenCheck(source: Rfc7591DiagnosticsSource): Promis
       name,
       result: 'fail',
       detail: error instanceof Error ? error.message : String(error),
-      fix: 'Check RFC7591_TOKEN_CLIENT_ID, RFC7591_TOKEN_CLIENT_SECRET and RFC7591_TOKEN_SCOPE: the IdP must issue that client a token (client_credentials) that its registration endpoint accepts as an initial access token.',
+      fix: `Check ${settingOf(source, 'clientId')}, ${settingOf(source, 'clientSecret')} and ${settingOf(source, 'scope')}: the IdP must issue that client a token (client_credentials) that its registration endpoint accepts as an initial access token.`,
     };
   }
 }

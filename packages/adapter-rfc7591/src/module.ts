@@ -1,4 +1,4 @@
-import { defineAdapterSettings, INSECURE_HTTP, setting, type AdapterModule, type SettingsOptions } from '@dcr-bridge/core';
+import { type AdapterModule, defineAdapterSettings, INSECURE_HTTP, setting, settingNamesOf, type SettingsOptions } from '@dcr-bridge/core';
 import { createRfc7591Adapter, type Rfc7591AdapterOptions } from './adapter.js';
 import { ADAPTER_ID, SETTINGS_PREFIX } from './identity.js';
 
@@ -51,6 +51,7 @@ export const dcrBridgeAdapter: AdapterModule<Omit<SettingsOptions<Rfc7591Adapter
   async create(options, context) {
     return createRfc7591Adapter({
       ...options,
+      settingNames: settingNamesOf(settings),
       store: await context.openStore(),
       ...(await context.openLifecycle()),
       logger: context.logger,

@@ -1,11 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import * as oidc from 'openid-client';
-import { createEncryptedStore, createMemoryDriver, type DcrAdapter } from '@dcr-bridge/core';
+import { createEncryptedStore, createMemoryDriver, type DcrAdapter, settingNamesOf } from '@dcr-bridge/core';
 import { parseRegistration } from '@dcr-bridge/core/http';
 import { konnectApplication, operationContext } from '@dcr-bridge/conformance';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRfc7591Adapter, type Rfc7591AdapterOptions } from '../src/index.js';
+import { dcrBridgeAdapter } from '../src/module.js';
 import { startTestProvider, type TestProvider, registrationApi } from './oidc-provider.js';
+
+/** The doctor runs on the adapter the server builds from its settings: its fixes name them. */
+const settingNames = settingNamesOf(dcrBridgeAdapter.settings);
 
 const context = () => operationContext();
 const store = () => createEncryptedStore({ driver: createMemoryDriver(), keys: [new Uint8Array(randomBytes(32))] });
@@ -17,6 +21,7 @@ const adapters: DcrAdapter[] = [];
 
 function adapterOn(provider: TestProvider, options: Partial<Rfc7591AdapterOptions>): DcrAdapter {
   const adapter = createRfc7591Adapter({
+    settingNames,
     issuer: provider.issuer,
     store: store(),
     allowInsecureHttp: true,

@@ -276,6 +276,7 @@ export function createZitadelAdapter(options: ZitadelAdapterOptions): DcrAdapter
     checkReady,
     diagnostics: zitadelDiagnostics({
       baseUrl,
+      settingNames: options.settingNames,
       projectId: options.projectId,
       organizationId: options.organizationId,
       listPage,

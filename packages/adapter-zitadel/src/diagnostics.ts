@@ -1,4 +1,12 @@
-import type { AdapterDiagnostics, BridgeError, DiagnosticCheck, IdpVersion, OperationContext } from '@dcr-bridge/core';
+import {
+  settingName,
+  type AdapterDiagnostics,
+  type BridgeError,
+  type DiagnosticCheck,
+  type IdpVersion,
+  type OperationContext,
+  type SettingNames,
+} from '@dcr-bridge/core';
 import type { IdpResponse } from '@dcr-bridge/core/idp';
 
 export interface ZitadelDiagnosticsSetup {
@@ -16,6 +24,8 @@ export interface ZitadelDiagnosticsSetup {
   listMyMemberships(context: Pick<OperationContext, 'signal'>): Promise<IdpResponse<{ result?: ZitadelMembership[] }>>;
   /** Whether ListApplications filters by client id (one filtered call for a client id no application has). */
   probeClientIdFilter(context: OperationContext): Promise<boolean>;
+  /** How an operator sets each option (`settingNamesOf`), for the fixes; without, the fixes name the options. */
+  settingNames?: SettingNames;
 }
 
 /** A membership of the caller (zitadel.user.v1.Membership): roles on the instance, an organization or a project. */
@@ -61,10 +71,11 @@ const USERS = 'permission: user.read, user.write, user.delete';
  * ZITADEL's default roles name what they hold). `--write-test` proves the writes by creating a service user.
  */
 export function zitadelDiagnostics(setup: ZitadelDiagnosticsSetup): AdapterDiagnostics {
+  const setting = (option: string) => settingName(setup.settingNames, option);
   const userFix = `In ZITADEL's console, add the bridge's service user as a manager of organization ${setup.organizationId} with the role ORG_USER_MANAGER.`;
   const fix =
     `In ZITADEL's console, open project ${setup.projectId} → Authorizations / Members, add the bridge's service user ` +
-    `with the role PROJECT_OWNER (it holds project.app.read, project.app.write and project.app.delete), and check ZITADEL_API_TOKEN is that user's personal access token.`;
+    `with the role PROJECT_OWNER (it holds project.app.read, project.app.write and project.app.delete), and check ${setting('apiToken')} is that user's personal access token.`;
 
   async function checkPermissions(context: OperationContext): Promise<DiagnosticCheck[]> {
     try {

@@ -1,4 +1,4 @@
-import { defineAdapterSettings, setting, type AdapterModule, type SettingsOptions } from '@dcr-bridge/core';
+import { type AdapterModule, defineAdapterSettings, setting, settingNamesOf, type SettingsOptions } from '@dcr-bridge/core';
 import { createZitadelAdapter, type ZitadelAdapterOptions } from './adapter.js';
 import { ADAPTER_ID, SETTINGS_PREFIX } from './identity.js';
 
@@ -26,5 +26,11 @@ const settings = defineAdapterSettings({
 export const dcrBridgeAdapter: AdapterModule<SettingsOptions<ZitadelAdapterOptions>> = {
   id: ADAPTER_ID,
   settings,
-  create: async (options, context) => createZitadelAdapter({ ...options, logger: context.logger, ...(await context.openLifecycle()) }),
+  create: async (options, context) =>
+    createZitadelAdapter({
+      ...options,
+      settingNames: settingNamesOf(settings),
+      logger: context.logger,
+      ...(await context.openLifecycle()),
+    }),
 };

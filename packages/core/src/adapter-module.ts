@@ -3,7 +3,7 @@ import type { DcrAdapter } from './contract.js';
 import type { Logger } from './logger.js';
 import type { LifecycleSettings } from './lifecycle.js';
 import type { StateStore } from './store.js';
-import { readSettings, type SettingsSchema } from './settings.js';
+import { readSettings, type SettingNames, type SettingsSchema } from './settings.js';
 
 /**
  * How an adapter package plugs into the server. Every adapter package, ours or a third party's, exports
@@ -77,7 +77,12 @@ export interface CommonAdapterOptions extends LifecycleSettings {
    * deadline, then the completion budget for work under way) usually ends a request first.
    */
   timeoutMs?: number;
+  /**
+   * The settings each option is read from (`settingNamesOf(settings)`, passed by the adapter's module.ts), so that
+   * the doctor's checks name the setting to change (`KEYCLOAK_REALM`); without, they name the option (`realm`).
+   */
+  settingNames?: SettingNames;
 }
 
 /** An adapter's options as its settings read them: without what the server passes to `create` (logger, dispatcher, lifecycle). */
-export type SettingsOptions<Options> = Omit<Options, 'logger' | 'dispatcher' | keyof LifecycleSettings>;
+export type SettingsOptions<Options> = Omit<Options, 'logger' | 'dispatcher' | 'settingNames' | keyof LifecycleSettings>;

@@ -370,3 +370,22 @@ export function defineAdapterSettings<S extends SettingMap, Options = Omit<Setti
     options: declaration.options ?? withoutSwitch,
   });
 }
+
+/**
+ * How an operator sets each of an adapter's options, by the option's key in its settings declaration
+ * (`{ realm: 'KEYCLOAK_REALM' }`): what the doctor's texts name, so that they say which setting to change.
+ */
+export type SettingNames = Readonly<Record<string, string>>;
+
+/** The declared settings' names by option key (`settingNamesOf(settings)` in an adapter's module.ts). */
+export function settingNamesOf(schema: SettingsSchema): SettingNames {
+  return Object.fromEntries(schema.entries.map(({ option, fullName }) => [option, fullName]));
+}
+
+/**
+ * The name to tell an operator for `option`: its setting (`KEYCLOAK_REALM`) where the adapter was configured by
+ * settings, else the option itself (`` the `realm` option ``) for an adapter built in code.
+ */
+export function settingName(names: SettingNames | undefined, option: string): string {
+  return names?.[option] ?? `the \`${option}\` option`;
+}

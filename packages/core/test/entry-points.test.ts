@@ -93,6 +93,8 @@ describe('the values each entry point exports', () => {
       'readSettings',
       'rotationMode',
       'setting',
+      'settingName',
+      'settingNamesOf',
       'silentLogger',
       'uniqueName',
     ]);

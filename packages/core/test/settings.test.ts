@@ -6,6 +6,8 @@ import {
   parseDuration,
   readAdapterOptions,
   readSettings,
+  settingName,
+  settingNamesOf,
   setting,
   type DcrAdapter,
 } from '../src/index.js';
@@ -196,5 +198,21 @@ describe('durations', () => {
         'OTHER must be a duration such as 0, 90s, 15m or 1h30m, at most 720 h (got "40d").',
       ],
     });
+  });
+});
+
+describe('setting names for texts an operator reads', () => {
+  it("names an adapter's setting by its option key, and the option where the adapter was built in code", () => {
+    const declared = defineAdapterSettings({
+      prefix: 'DEMO',
+      settings: {
+        realm: setting.text('REALM', { doc: '' }),
+        serverWide: setting.text('DCR_BRIDGE_DEMO', { unprefixed: true, doc: '' }),
+      },
+    });
+    const names = settingNamesOf(declared);
+    expect(names).toMatchObject({ realm: 'DEMO_REALM', serverWide: 'DCR_BRIDGE_DEMO', timeoutMs: 'DEMO_TIMEOUT_MS' });
+    expect(settingName(names, 'realm')).toBe('DEMO_REALM');
+    expect(settingName(undefined, 'realm')).toBe('the `realm` option');
   });
 });
